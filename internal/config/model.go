@@ -1,0 +1,351 @@
+// Package config is Gatehouse's configuration model: plain data with the
+// position each item came from. It has no parsing and no runtime; cfgparse
+// fills it and app builds the runtime graph from it.
+package config
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// Pos locates a configuration item for diagnostics.
+type Pos struct {
+	File string
+	Line int
+}
+
+func (p Pos) String() string { return fmt.Sprintf("%s:%d", p.File, p.Line) }
+
+// Diag is one diagnostic, already formatted as HAProxy formats them:
+// "parsing [FILE:LINE] : message".
+type Diag struct {
+	Pos     Pos
+	Warning bool
+	Msg     string
+}
+
+func (d Diag) Error() string {
+	if d.Pos.File == "" {
+		return d.Msg
+	}
+	return fmt.Sprintf("parsing [%s:%d] : %s", d.Pos.File, d.Pos.Line, d.Msg)
+}
+
+// Errorf builds an error diagnostic at pos.
+func Errorf(pos Pos, format string, args ...any) Diag {
+	return Diag{Pos: pos, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Config is a whole loaded configuration.
+type Config struct {
+	Global  Global
+	Proxies []*Proxy // frontends, backends and listens in declaration order, defaults applied
+	// Warnings collected while parsing (errors abort the parse instead).
+	Warnings []Diag
+}
+
+// Global is the "global" section.
+type Global struct {
+	Pos           Pos
+	MaxConn       int           // 0: unlimited
+	HardStopAfter time.Duration // 0: use the default (30s)
+	Logs          []*Log
+	TuneBufSize   int // tune.bufsize; 0: default
+	StatsSockets  []*StatsSocket
+	SpreadChecks  int // percent
+	ExtraKV       map[string]string
+}
+
+// StatsSocket is "stats socket PATH [level admin]" in global.
+type StatsSocket struct {
+	Pos   Pos
+	Path  string
+	Level string // "user", "operator", "admin"
+	Mode  uint32 // file mode, 0 = default
+}
+
+// Mode is a proxy's mode.
+type Mode uint8
+
+const (
+	ModeHTTP Mode = iota
+	ModeTCP
+)
+
+func (m Mode) String() string {
+	if m == ModeTCP {
+		return "tcp"
+	}
+	return "http"
+}
+
+// Cap is what a proxy section can do.
+type Cap uint8
+
+const (
+	CapFE Cap = 1 << iota
+	CapBE
+)
+
+// ConnMode is the HTTP connection mode (option http-keep-alive / http-server-close / httpclose).
+type ConnMode uint8
+
+const (
+	ConnKeepAlive ConnMode = iota
+	ConnServerClose
+	ConnClose
+)
+
+// Timeouts of a proxy; zero means unset.
+type Timeouts struct {
+	Client, Server, Connect, HTTPRequest, HTTPKeepAlive, Queue, Tunnel, Check time.Duration
+}
+
+// Proxy is a frontend, backend or listen section (defaults already merged in).
+type Proxy struct {
+	Pos     Pos
+	Section string // "frontend", "backend" or "listen"
+	Name    string
+	Cap     Cap
+	Mode    Mode
+
+	Binds    []*Bind
+	MaxConn  int
+	Timeouts Timeouts
+
+	ACLs           []*ACL
+	HTTPRequest    []*HTTPAction
+	HTTPResponse   []*HTTPAction
+	TCPRequest     []*TCPAction // tcp-request connection|content rules
+	InspectDelay   time.Duration
+	UseBackends    []*UseBackend
+	DefaultBackend string
+	DefaultBEPos   Pos
+
+	ForwardFor  *ForwardFor
+	ConnMode    ConnMode
+	HTTPLog     bool
+	HTTPSLog    bool
+	TCPLog      bool
+	DontLogNull bool
+	LogFormat   string // log-format, empty: per option
+	Logs        []*Log // "log global" is expanded into the global targets
+	Captures    []*Capture
+
+	Retries    int // default 3
+	RetryOn    []string
+	Redispatch bool
+
+	Balance     Balance
+	Servers     []*Server
+	HTTPCheck   *HTTPCheck // option httpchk / http-check rules; nil when none
+	TCPCheck    *TCPCheck  // option tcp-check rules; nil when none
+	ErrorFiles  map[int]*ErrorFile
+	Stats       *Stats
+	UniqueIDFmt string
+	UniqueIDHdr string
+}
+
+// Bind is one "bind" line.
+type Bind struct {
+	Pos         Pos
+	Addr        string // as written, e.g. "*:80"
+	Host        string // "" for any
+	Port        int
+	SSL         bool
+	Crts        []string // files or directories
+	CAFile      string
+	Verify      string // client cert verification: "", "none", "optional", "required"
+	ALPN        []string
+	AcceptProxy bool
+	Proto       string // "h2" for cleartext HTTP/2
+	Name        string
+}
+
+// Server is one "server" line with default-server already applied.
+type Server struct {
+	Pos      Pos
+	Name     string
+	Host     string // host name or IP as written
+	Port     int    // 0: same as the client's destination port
+	Weight   int    // default 1
+	Backup   bool
+	Disabled bool
+	MaxConn  int
+
+	SSL    bool
+	Verify string // "none" or "required"
+	CAFile string
+	Crt    string // client certificate+key PEM, for a gateway in MUTUAL mode
+	SNI    string // sample expression, e.g. "str(host)" or "req.hdr(host)"; "" = from the outgoing Host
+	ALPN   []string
+
+	Check          bool
+	CheckSSL       bool
+	CheckSNI       string
+	CheckALPN      []string
+	CheckPort      int
+	CheckAddr      string
+	Inter          time.Duration
+	FastInter      time.Duration
+	DownInter      time.Duration
+	Rise, Fall     int
+	SlowStart      time.Duration
+	Observe        string // "", "layer4", "layer7"
+	ErrorLimit     int
+	OnError        string
+	SendProxy      int // 0 none, 1 v1, 2 v2
+	ProxyV2Opts    []string
+	CheckSendProxy bool
+	MaxReuse       int
+	PoolMaxConn    int
+	Proto          string
+}
+
+// Balance is the "balance" algorithm with its argument (hdr(NAME) -> Algo "hdr", Arg "NAME").
+type Balance struct {
+	Pos  Pos
+	Algo string // roundrobin (default), static-rr, leastconn, first, source, uri, hdr
+	Arg  string
+}
+
+// Cond is an "if"/"unless" condition as tokens; acl compiles it.
+type Cond struct {
+	Pos    Pos
+	Unless bool
+	Terms  []string // e.g. ["!", "is_api", "||", "{", "path_beg", "/x", "}"]
+}
+
+// ACL is one "acl NAME CRITERION [FLAGS] [VALUES]" line.
+type ACL struct {
+	Pos  Pos
+	Name string
+	Args []string // criterion, flags and values as tokens
+}
+
+// UseBackend is "use_backend NAME [if|unless COND]".
+type UseBackend struct {
+	Pos  Pos
+	Name string // may contain a log-format expression (%[...]) for dynamic names
+	Cond *Cond
+}
+
+// HTTPAction is one "http-request" or "http-response" rule.
+type HTTPAction struct {
+	Pos    Pos
+	Action string // "set-header", "deny", "redirect", "use-service", ...
+	// Arguments, by action:
+	Name        string // header name; use-service name; identity section name
+	Value       string // log-format value; redirect target; set-path/set-query format
+	Regex       string // replace-header/replace-value regex
+	Status      int    // deny_status, return status, redirect code
+	ContentType string // return
+	Body        string // return "string"; errorfile content for "file"
+	BodyIsFmt   bool   // return lf-string
+	RedirectTyp string // "location", "prefix", "scheme"
+	RedirectOpt []string
+	Cond        *Cond
+}
+
+// TCPAction is one "tcp-request connection|content" rule.
+type TCPAction struct {
+	Pos    Pos
+	Layer  string // "connection" or "content"
+	Action string // "accept", "reject"
+	Cond   *Cond
+}
+
+// ForwardFor is "option forwardfor [except NET] [header H] [if-none]".
+type ForwardFor struct {
+	Pos    Pos
+	Except netip.Prefix // invalid when absent
+	Header string       // default "X-Forwarded-For"
+	IfNone bool
+}
+
+// ErrorFile is "errorfile CODE FILE"; Content holds the raw HTTP response read from FILE.
+type ErrorFile struct {
+	Pos     Pos
+	Path    string
+	Content []byte
+}
+
+// Stats are the "stats" keywords of a frontend or listen.
+type Stats struct {
+	Pos         Pos
+	Enable      bool
+	URI         string // default "/haproxy?stats"
+	Refresh     time.Duration
+	Realm       string
+	Auth        []UserPass
+	HideVersion bool
+	Admin       *Cond
+	ShowLegends bool
+}
+
+// UserPass is one "stats auth user:pass".
+type UserPass struct{ User, Pass string }
+
+// Log is a "log" target line.
+type Log struct {
+	Pos      Pos
+	Target   string // "stdout", "stderr", "udp@host:port", "host:port", "/dev/log"
+	Format   string // "raw", "rfc3164" (default), "rfc5424", "short"
+	Facility string
+	Level    string // max level, "" = all
+	MinLevel string
+	Len      int
+}
+
+// Capture is "capture request|response header NAME len N".
+type Capture struct {
+	Pos      Pos
+	Response bool
+	Name     string
+	Len      int
+}
+
+// HTTPCheck is the active HTTP check of a backend.
+type HTTPCheck struct {
+	Pos          Pos
+	Method       string
+	URI          string
+	Version      string
+	Headers      [][2]string
+	Body         string
+	Expect       []*CheckExpect
+	Connect      *CheckConnect
+	DisableOn404 bool
+}
+
+// CheckExpect is "http-check expect [!] status|rstatus|string|rstring PATTERN" or a tcp-check expect.
+type CheckExpect struct {
+	Pos     Pos
+	Negate  bool
+	Kind    string
+	Pattern string
+}
+
+// CheckConnect is "http-check connect" / "tcp-check connect" options.
+type CheckConnect struct {
+	Port int
+	SSL  bool
+	SNI  string
+	ALPN []string
+}
+
+// TCPCheck is "option tcp-check" with its steps.
+type TCPCheck struct {
+	Pos   Pos
+	Steps []*TCPCheckStep
+}
+
+// TCPCheckStep is one tcp-check rule.
+type TCPCheckStep struct {
+	Pos     Pos
+	Kind    string // "connect", "send", "expect"
+	Connect *CheckConnect
+	Data    string
+	Expect  *CheckExpect
+}
