@@ -1,0 +1,38 @@
+// Package acl compiles HAProxy sample expressions (fetches and converters),
+// ACLs and conditions into predicates evaluated against a Txn.
+package acl
+
+import (
+	"net/netip"
+
+	"github.com/gatehouse/gatehouse/internal/httpmsg"
+)
+
+// Txn is what fetches read: the current request (and response, in response
+// rules), the connection and the routing decisions made so far. The proxy
+// fills it; HTTP/1.1 and HTTP/2 fill it the same way.
+type Txn struct {
+	Req  *httpmsg.Request  // nil in a pure tcp session
+	Resp *httpmsg.Response // nil before the response
+
+	Src netip.AddrPort // client address (from the PROXY header when accept-proxy)
+	Dst netip.AddrPort // address the client connected to
+
+	TLS        bool   // the client connection is TLS (ssl_fc)
+	SNI        string // ssl_fc_sni
+	ALPN       string // ssl_fc_alpn
+	TLSVersion string // ssl_fc_protocol, e.g. "TLSv1.3"
+
+	Frontend, Backend, Server string
+
+	// Payload holds the bytes peeked so far from a tcp-mode connection
+	// (req.len, req.ssl_sni, req.ssl_hello_type, ...).
+	Payload []byte
+
+	// UniqueID is the request's unique id (unique-id-format), "" if none.
+	UniqueID string
+
+	// Claims returns the values of an identity claim (oidc_claim); nil when
+	// the request carries no identity.
+	Claims func(name string) []string
+}
