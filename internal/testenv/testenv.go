@@ -1,0 +1,166 @@
+// Package testenv holds helpers for integration tests that start real processes on
+// loopback: nginx acting as an Istio ingress gateway (SNI-strict TLS, 404 on an
+// unknown Host, an echo of what reached it), HAProxy for side-by-side runs, and the
+// gatehouse binary itself.
+//
+// The tools are installed by scripts/test.sh (the project's test command). A test
+// that needs one and does not find it fails, it never skips: run scripts/test.sh.
+//
+// Nothing here sleeps and hopes: readiness is polled (WaitTCP, Eventually).
+package testenv
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// SeedHost is the host name the seed configs send to the gateway. scripts/test.sh
+// maps it to 127.0.0.1 in /etc/hosts.
+const SeedHost = "helloworld.zufardhiyaulhaq.tech"
+
+// sbinDirs are searched after PATH: Debian installs nginx and haproxy in /usr/sbin,
+// which is not on an ordinary user's PATH.
+var sbinDirs = []string{"/usr/sbin", "/sbin", "/usr/local/sbin"}
+
+// LookBinary returns the path of an executable named name, searching PATH and then
+// the sbin directories.
+func LookBinary(name string) (string, error) {
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	for _, d := range sbinDirs {
+		p := filepath.Join(d, name)
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s: not found on PATH or in %s", name, strings.Join(sbinDirs, ", "))
+}
+
+// RequireBinary returns the path of the named tool. When it is missing the test
+// fails (it does not skip): the test command, scripts/test.sh, installs it.
+func RequireBinary(t testing.TB, name string) string {
+	t.Helper()
+	p, err := LookBinary(name)
+	if err != nil {
+		t.Fatalf("%v; run scripts/test.sh (or `make test`), which installs the integration test tools", err)
+	}
+	return p
+}
+
+// RequireHostsEntry fails the test unless name resolves to 127.0.0.1, as
+// scripts/test.sh arranges for SeedHost.
+func RequireHostsEntry(t testing.TB, name string) {
+	t.Helper()
+	addrs, err := net.LookupHost(name)
+	if err == nil {
+		for _, a := range addrs {
+			if a == "127.0.0.1" {
+				return
+			}
+		}
+	}
+	t.Fatalf("%s does not resolve to 127.0.0.1 (got %v, %v); run scripts/test.sh, which adds it to /etc/hosts", name, addrs, err)
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+// The usual caveat applies: another process may take it before the caller binds it.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("FreePort: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// LocalAddr returns "127.0.0.1:PORT".
+func LocalAddr(port int) string { return fmt.Sprintf("127.0.0.1:%d", port) }
+
+// DialTCP tries to connect to addr until timeout and reports the last error.
+func DialTCP(addr string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	var last error
+	for {
+		c, err := net.DialTimeout("tcp", addr, 250*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		last = err
+		if time.Now().After(deadline) {
+			return last
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// WaitTCP waits until addr accepts TCP connections, failing the test after timeout.
+func WaitTCP(t testing.TB, addr string, timeout time.Duration) {
+	t.Helper()
+	if err := DialTCP(addr, timeout); err != nil {
+		t.Fatalf("WaitTCP %s: not accepting after %v: %v", addr, timeout, err)
+	}
+}
+
+// WaitTCPClosed waits until addr refuses TCP connections.
+func WaitTCPClosed(t testing.TB, addr string, timeout time.Duration) {
+	t.Helper()
+	Eventually(t, timeout, func() bool {
+		c, err := net.DialTimeout("tcp", addr, 250*time.Millisecond)
+		if err != nil {
+			return true
+		}
+		c.Close()
+		return false
+	}, "%s still accepting connections", addr)
+}
+
+// Eventually polls cond every 20ms until it returns true, failing the test with
+// msg (a format string with args) after timeout.
+func Eventually(t testing.TB, timeout time.Duration, cond func() bool, msg string, args ...any) {
+	t.Helper()
+	if !poll(timeout, cond) {
+		t.Fatalf("after %v: "+msg, append([]any{timeout}, args...)...)
+	}
+}
+
+func poll(timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		if cond() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// ModuleRoot returns the directory holding the module's go.mod, found by walking up
+// from the working directory (go test runs in the package directory).
+func ModuleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && strings.Contains(string(b), "module github.com/gatehouse/gatehouse") {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("go.mod of github.com/gatehouse/gatehouse not found above the working directory")
+		}
+		dir = parent
+	}
+}
