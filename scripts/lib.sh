@@ -43,9 +43,11 @@ ensure_packages() {
 # ensure_hosts_entry NAME: maps NAME to 127.0.0.1 in /etc/hosts when absent.
 ensure_hosts_entry() {
 	local name="$1"
-	if ! grep -Eq "^[[:space:]]*127\.0\.0\.1[[:space:]].*([[:space:]]|^)${name//./\\.}([[:space:]]|$)" /etc/hosts; then
+	if ! awk -v n="$name" '$1 == "127.0.0.1" { for (i = 2; i <= NF && $i !~ /^#/; i++) if ($i == n) found = 1 } END { exit !found }' /etc/hosts; then
 		echo "adding 127.0.0.1 $name to /etc/hosts" >&2
-		echo "127.0.0.1 $name" | as_root tee -a /etc/hosts >/dev/null
+		local nl=""
+		[ -s /etc/hosts ] && [ "$(tail -c1 /etc/hosts | od -An -c | tr -d ' ')" != '\n' ] && nl=$'\n'
+		printf '%s127.0.0.1 %s\n' "$nl" "$name" | as_root tee -a /etc/hosts >/dev/null
 	fi
 }
 
