@@ -1,0 +1,94 @@
+package http1
+
+import (
+	"unsafe"
+
+	"github.com/gatehouse/gatehouse/internal/httpmsg"
+)
+
+// str views b as a string without copying. b must be arena memory, which is
+// never written again while strings point into it (see Reader).
+func str(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// parseField splits one field line (terminator removed) into name and value.
+func parseField(line []byte, resp bool) (name, value []byte, err *ProtocolError) {
+	if len(line) == 0 {
+		return nil, nil, perr(resp, 400, "empty field line")
+	}
+	if isOWS(line[0]) {
+		// RFC 9112 §5.2: obs-fold is rejected outside message/http.
+		return nil, nil, perr(resp, 400, "obsolete line folding")
+	}
+	i := 0
+	for i < len(line) && charClass[line[i]]&cToken != 0 {
+		i++
+	}
+	if i == len(line) {
+		return nil, nil, perr(resp, 400, "field without colon")
+	}
+	switch c := line[i]; {
+	case c == ':' && i > 0:
+	case isOWS(c):
+		// RFC 9112 §5.1: whitespace before the colon MUST be rejected.
+		return nil, nil, perr(resp, 400, "whitespace between field name and colon")
+	case c == '\r':
+		return nil, nil, perr(resp, 400, "bare CR in field")
+	default:
+		return nil, nil, perr(resp, 400, "invalid character in field name")
+	}
+	name = line[:i]
+	v := line[i+1:]
+	if !validValue(v) {
+		return nil, nil, perr(resp, 400, "invalid character in field value")
+	}
+	return name, trimOWS(v), nil
+}
+
+// validValue reports whether v holds only field-vchar, SP and HTAB: no NUL,
+// no bare CR or LF, no other control characters.
+func validValue(v []byte) bool {
+	// Eight bytes at a time: a word with no byte below 0x20 and none equal to
+	// 0x7f is valid (bytes >= 0x80 are obs-text). Only flagged words fall back
+	// to the byte loop, which also admits HTAB.
+	const lo = 0x0101010101010101
+	const hi = 0x8080808080808080
+	for len(v) >= 8 {
+		x := uint64(v[0]) | uint64(v[1])<<8 | uint64(v[2])<<16 | uint64(v[3])<<24 |
+			uint64(v[4])<<32 | uint64(v[5])<<40 | uint64(v[6])<<48 | uint64(v[7])<<56
+		less := (x - lo*0x20) &^ x & hi
+		y := x ^ (lo * 0x7f)
+		del := (y - lo) &^ y & hi
+		if less|del != 0 && !allClass(v[:8], cValue) {
+			return false
+		}
+		v = v[8:]
+	}
+	return allClass(v, cValue)
+}
+
+// parseFields parses field lines from b[i:] up to the empty line into h.
+func parseFields(b []byte, i int, h *httpmsg.Headers, max int, resp bool) (int, error) {
+	for {
+		line, next := nextLine(b, i)
+		i = next
+		if len(line) == 0 {
+			return i, nil
+		}
+		if len(*h) >= max {
+			if resp {
+				return i, perr(true, 502, "too many header fields")
+			}
+			return i, &ProtocolError{Status: 431, Msg: "too many header fields"}
+		}
+		name, value, err := parseField(line, resp)
+		if err != nil {
+			return i, err
+		}
+		*h = append(*h, httpmsg.Header{Name: str(name), Value: str(value)})
+	}
+}

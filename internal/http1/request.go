@@ -1,0 +1,271 @@
+package http1
+
+import (
+	"bytes"
+
+	"github.com/gatehouse/gatehouse/internal/httpmsg"
+)
+
+// ReadRequest reads the next request head into req (which is Reset first).
+// It returns io.EOF when the connection closed cleanly before any byte of a
+// request, io.ErrUnexpectedEOF when it closed inside a head, a *ProtocolError
+// for a request to refuse (its Status is the answer), or the connection's own
+// error (a timeout is the net.Error, unchanged). See Reader for how long the
+// strings in req stay valid. The body, if any, is read with Body or CopyBody.
+func (r *Reader) ReadRequest(req *httpmsg.Request) error {
+	req.Reset()
+	r.resp = false
+	r.cs = chunkState{}
+	head, err := r.readHead()
+	if err != nil {
+		return err
+	}
+	return parseRequest(head, req, &r.lim)
+}
+
+// ParseRequest parses a complete request head held in b (ending with its
+// empty line) into req. Strings in req alias b.
+func ParseRequest(b []byte, req *httpmsg.Request, lim Limits) error {
+	req.Reset()
+	if end, _, _ := findHeadEnd(b, 0); end != len(b) {
+		return &ProtocolError{Status: 400, Msg: "incomplete head or bytes after it"}
+	}
+	lim = lim.normalized()
+	return parseRequest(b, req, &lim)
+}
+
+func parseRequest(b []byte, req *httpmsg.Request, lim *Limits) error {
+	line, i := nextLine(b, 0)
+	if err := parseRequestLine(line, req, lim); err != nil {
+		return err
+	}
+	if _, err := parseFields(b, i, &req.Header, lim.MaxHeaders, false); err != nil {
+		return err
+	}
+	hi, perr := scanHead(req.Header, false)
+	if perr != nil {
+		return perr
+	}
+	return requestSemantics(req, &hi)
+}
+
+var (
+	errBadRequestLine = &ProtocolError{Status: 400, Msg: "malformed request line"}
+	errBadMethod      = &ProtocolError{Status: 400, Msg: "invalid method"}
+	errBadURI         = &ProtocolError{Status: 400, Msg: "invalid request-target"}
+	errURITooLong     = &ProtocolError{Status: 414, Msg: "request-target too long"}
+	errBadVersion     = &ProtocolError{Status: 400, Msg: "malformed HTTP version"}
+	errVersion        = &ProtocolError{Status: 505, Msg: "HTTP version not supported"}
+)
+
+// parseRequestLine: method SP request-target SP HTTP-version, with exactly
+// one space between parts (RFC 9112 §3; lenient whitespace splitting is a
+// smuggling vector, so none is allowed).
+func parseRequestLine(line []byte, req *httpmsg.Request, lim *Limits) error {
+	sp1 := bytes.IndexByte(line, ' ')
+	if sp1 < 0 {
+		return errBadRequestLine
+	}
+	if sp1 == 0 || !allClass(line[:sp1], cToken) {
+		return errBadMethod
+	}
+	rest := line[sp1+1:]
+	sp2 := bytes.IndexByte(rest, ' ')
+	if sp2 < 0 {
+		return errBadRequestLine // HTTP/0.9 or missing version
+	}
+	uri, ver := rest[:sp2], rest[sp2+1:]
+	if len(uri) == 0 {
+		return errBadRequestLine
+	}
+	if len(uri) > lim.MaxURI {
+		return errURITooLong
+	}
+	if !allClass(uri, cURI) {
+		return errBadURI
+	}
+	major, minor, err := parseVersion(ver, false)
+	if err != nil {
+		return err
+	}
+	req.Method = internMethod(line[:sp1])
+	req.URI = str(uri)
+	req.Major, req.Minor = major, minor
+	req.Proto = protoString(minor)
+	return nil
+}
+
+// parseVersion accepts exactly "HTTP/1.0" and "HTTP/1.1". Other well-formed
+// versions are 505; anything else (lowercase, missing digits) is malformed.
+func parseVersion(v []byte, resp bool) (major, minor int, err error) {
+	if len(v) != 8 || string(v[:5]) != "HTTP/" || v[6] != '.' ||
+		v[5] < '0' || v[5] > '9' || v[7] < '0' || v[7] > '9' {
+		if resp {
+			return 0, 0, perr(true, 502, "malformed HTTP version")
+		}
+		return 0, 0, errBadVersion
+	}
+	major, minor = int(v[5]-'0'), int(v[7]-'0')
+	if major != 1 || minor > 1 {
+		if resp {
+			return 0, 0, perr(true, 502, "unsupported HTTP version")
+		}
+		return 0, 0, errVersion
+	}
+	return major, minor, nil
+}
+
+func protoString(minor int) string {
+	if minor == 0 {
+		return "HTTP/1.0"
+	}
+	return "HTTP/1.1"
+}
+
+// internMethod returns a constant for the common methods, so they outlive
+// the arena and compare by pointer; others alias the arena.
+func internMethod(m []byte) string {
+	switch string(m) {
+	case "GET":
+		return "GET"
+	case "HEAD":
+		return "HEAD"
+	case "POST":
+		return "POST"
+	case "PUT":
+		return "PUT"
+	case "DELETE":
+		return "DELETE"
+	case "OPTIONS":
+		return "OPTIONS"
+	case "PATCH":
+		return "PATCH"
+	case "CONNECT":
+		return "CONNECT"
+	case "TRACE":
+		return "TRACE"
+	}
+	return str(m)
+}
+
+var (
+	errNoHost        = &ProtocolError{Status: 400, Msg: "missing Host"}
+	errManyHosts     = &ProtocolError{Status: 400, Msg: "more than one Host"}
+	errBadHost       = &ProtocolError{Status: 400, Msg: "invalid Host"}
+	errCLTE          = &ProtocolError{Status: 400, Msg: "both Content-Length and Transfer-Encoding"}
+	errTE10          = &ProtocolError{Status: 400, Msg: "Transfer-Encoding in an HTTP/1.0 request"}
+	errTargetForm    = &ProtocolError{Status: 400, Msg: "request-target form does not match the method"}
+	errUserinfo      = &ProtocolError{Status: 400, Msg: "userinfo in request-target"}
+	errEmptyAuthorty = &ProtocolError{Status: 400, Msg: "empty authority in request-target"}
+)
+
+func requestSemantics(req *httpmsg.Request, hi *headInfo) error {
+	// Host (RFC 9112 §3.2): exactly one in HTTP/1.1, at most one in 1.0.
+	if hi.hosts > 1 {
+		return errManyHosts
+	}
+	if hi.hosts == 0 && req.Minor == 1 {
+		return errNoHost
+	}
+	if hi.hosts == 1 && !allClassStr(hi.host, cHost) {
+		return errBadHost
+	}
+	if err := checkTarget(req); err != nil {
+		return err
+	}
+
+	// Framing (RFC 9112 §6.1, §6.3).
+	if hi.te {
+		if req.Minor == 0 {
+			return errTE10
+		}
+		if hi.clCount > 0 {
+			return errCLTE
+		}
+		if hi.teErr != nil {
+			return hi.teErr
+		}
+		req.Chunked = true
+		req.ContentLength = -1
+	} else {
+		req.ContentLength = hi.cl // 0 when absent
+	}
+
+	if req.Minor == 0 {
+		req.Close = hi.connClose || !hi.connKeepAlive
+	} else {
+		req.Close = hi.connClose
+		req.Expect100 = hi.expect100
+		if hi.connUpgrade && hi.upgrades == 1 && hi.upgrade != "" {
+			req.Upgrade = hi.upgrade
+		}
+	}
+	return nil
+}
+
+// checkTarget validates the request-target form against the method and, for
+// absolute-form, makes Host agree with the target's authority (RFC 9112
+// §3.2.2: the recipient MUST ignore Host and use the target's authority).
+func checkTarget(req *httpmsg.Request) error {
+	u := req.URI
+	switch {
+	case req.Method == "CONNECT":
+		// authority-form: host:port, nothing else.
+		if u[0] == '/' || !allClassStr(u, cHost) || !hasPort(u) {
+			return errTargetForm
+		}
+		return nil
+	case u[0] == '/':
+		return nil
+	case u == "*":
+		if req.Method != "OPTIONS" {
+			return errTargetForm
+		}
+		return nil
+	}
+	auth, ok := absoluteAuthority(u)
+	if !ok {
+		return errTargetForm
+	}
+	if auth == "" {
+		return errEmptyAuthorty
+	}
+	for i := 0; i < len(auth); i++ {
+		if auth[i] == '@' {
+			return errUserinfo
+		}
+	}
+	if !allClassStr(auth, cHost) {
+		return errBadURI
+	}
+	req.Header.Set("Host", auth)
+	return nil
+}
+
+// absoluteAuthority returns the authority of scheme "://" authority [path].
+func absoluteAuthority(u string) (string, bool) {
+	if !isAlpha(u[0]) {
+		return "", false
+	}
+	i := 1
+	for i < len(u) && charClass[u[i]]&cScheme != 0 {
+		i++
+	}
+	if len(u)-i < 3 || u[i:i+3] != "://" {
+		return "", false
+	}
+	rest := u[i+3:]
+	j := 0
+	for j < len(rest) && rest[j] != '/' && rest[j] != '?' {
+		j++
+	}
+	return rest[:j], true
+}
+
+func hasPort(hostport string) bool {
+	i := len(hostport) - 1
+	for i >= 0 && hostport[i] >= '0' && hostport[i] <= '9' {
+		i--
+	}
+	return i > 0 && i < len(hostport)-1 && hostport[i] == ':'
+}
