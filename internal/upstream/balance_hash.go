@@ -1,0 +1,179 @@
+package upstream
+
+import (
+	"strings"
+	"sync/atomic"
+)
+
+type hashKind uint8
+
+const (
+	hashSource hashKind = iota
+	hashURI
+	hashHdr
+)
+
+// hashBalancer is "balance source", "balance uri" and "balance hdr(NAME)"
+// with HAProxy's default "hash-type map-based": the key's hash modulo the
+// total weight indexes the static weighted map. Weight changes while a
+// server is up are ignored; a server going down or up remaps most keys.
+//
+// A key whose server is at maxconn gets nil (the request waits in the queue
+// for that server, as HAProxy queues on the hashed server) rather than
+// another server. A missing hdr header, or a source that is not an IP
+// address, falls back to round-robin over the map.
+type hashBalancer struct {
+	lbBase
+	kind       hashKind
+	hdrName    string
+	domainOnly bool
+	whole      bool
+	pathOnly   bool
+	uriLen     int
+	uriDepth   int
+	next       atomic.Uint64 // round-robin fallback
+}
+
+func (h *hashBalancer) sticky() bool { return true }
+
+// HeaderName is the header "balance hdr(NAME)" hashes, "" for other kinds.
+func (h *hashBalancer) HeaderName() string { return h.hdrName }
+
+func (h *hashBalancer) Pick(key Key, exclude *Server) *Server {
+	set := h.load()
+	tot := uint32(len(set.seq))
+	if tot == 0 {
+		return nil
+	}
+	hv, ok := h.hash(key)
+	if !ok {
+		return pickSeq(set, &h.next, exclude)
+	}
+	if len(set.live) == 1 {
+		hv = 0 // HAProxy does not hash when a single server is left
+	}
+	i := hv % tot
+	s := set.seq[i]
+	if s != exclude {
+		if s.TryAcquire() {
+			s.Counters.LbTot.Add(1)
+			return s
+		}
+		return nil
+	}
+	// Redispatch away from the hashed server: the next distinct server in
+	// map order that has a slot, the hashed one as a last resort.
+	for j := uint32(1); j < tot; j++ {
+		c := set.seq[(i+j)%tot]
+		if c != exclude && c.TryAcquire() {
+			c.Counters.LbTot.Add(1)
+			return c
+		}
+	}
+	if s.TryAcquire() {
+		s.Counters.LbTot.Add(1)
+		return s
+	}
+	return nil
+}
+
+func (h *hashBalancer) hash(key Key) (uint32, bool) {
+	switch h.kind {
+	case hashSource:
+		return sourceHash(key)
+	case hashURI:
+		return sdbm(h.uriPart(key.URI)), true
+	}
+	v := key.Hdr
+	if v == "" {
+		return 0, false
+	}
+	if h.domainOnly {
+		v = mainDomain(v)
+	}
+	return sdbm(v), true
+}
+
+// sourceHash XORs the address' 32-bit words (HAProxy's get_server_sh
+// without avalanche).
+func sourceHash(key Key) (uint32, bool) {
+	a := key.Src.Unmap()
+	switch {
+	case a.Is4():
+		b := a.As4()
+		return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]), true
+	case a.Is6():
+		b := a.As16()
+		var h uint32
+		for i := 0; i < 16; i += 4 {
+			h ^= uint32(b[i])<<24 | uint32(b[i+1])<<16 | uint32(b[i+2])<<8 | uint32(b[i+3])
+		}
+		return h, true
+	}
+	return 0, false
+}
+
+// uriPart selects what "balance uri" hashes: the URI up to '?' unless
+// "whole", at most "len" characters, up to the "depth"-th slash; with
+// "path-only" the scheme and authority of an absolute URI are skipped.
+func (h *hashBalancer) uriPart(uri string) string {
+	if h.pathOnly {
+		uri = pathOf(uri)
+	}
+	if h.uriLen > 0 && h.uriLen < len(uri) {
+		uri = uri[:h.uriLen]
+	}
+	slashes := 0
+	for i := 0; i < len(uri); i++ {
+		switch uri[i] {
+		case '/':
+			slashes++
+			if slashes == h.uriDepth {
+				return uri[:i]
+			}
+		case '?':
+			if !h.whole {
+				return uri[:i]
+			}
+		}
+	}
+	return uri
+}
+
+// pathOf returns the path (and query) of an absolute-form URI, the URI
+// itself in origin form.
+func pathOf(uri string) string {
+	if uri == "" || uri[0] == '/' {
+		return uri
+	}
+	i := strings.Index(uri, "://")
+	if i < 0 {
+		return uri
+	}
+	rest := uri[i+3:]
+	if j := strings.IndexAny(rest, "/?"); j >= 0 {
+		return rest[j:]
+	}
+	return ""
+}
+
+// mainDomain keeps the label before the top-level domain:
+// "haproxy.1wt.eu" -> "1wt" (hdr(Host) use_domain_only).
+func mainDomain(v string) string {
+	last := strings.LastIndexByte(v, '.')
+	if last < 0 {
+		return v
+	}
+	return v[strings.LastIndexByte(v[:last], '.')+1 : last]
+}
+
+// sdbm is HAProxy's default hash function (hash_sdbm), bytes taken as
+// signed chars as in C on x86.
+func sdbm(s string) uint32 {
+	var h uint32
+	for i := 0; i < len(s); i++ {
+		c := uint32(int32(int8(s[i])))
+		h = c + (h << 6) + (h << 16) - h
+	}
+	return h
+}

@@ -1,0 +1,168 @@
+package upstream
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// ErrKind classifies a failed connection attempt for the proxy's
+// termination states and retry-on decisions.
+type ErrKind uint8
+
+const (
+	ErrOther    ErrKind = iota // other network error (unreachable, reset...)
+	ErrRefused                 // the server refused the connection (RST)
+	ErrTimeout                 // timeout connect expired (TCP or TLS handshake)
+	ErrTLS                     // the TLS handshake failed
+	ErrCanceled                // the caller's context was canceled (client gone)
+)
+
+func (k ErrKind) String() string {
+	switch k {
+	case ErrRefused:
+		return "connection refused"
+	case ErrTimeout:
+		return "connection timeout"
+	case ErrTLS:
+		return "SSL handshake failure"
+	case ErrCanceled:
+		return "canceled"
+	}
+	return "connection error"
+}
+
+// TermState is the HAProxy termination state of a request that ended on
+// this error while connecting: "sC" for a timeout, "CC" when the client
+// went away, "SC" otherwise.
+func (k ErrKind) TermState() string {
+	switch k {
+	case ErrTimeout:
+		return "sC"
+	case ErrCanceled:
+		return "CC"
+	}
+	return "SC"
+}
+
+// DialError is the error Dial returns.
+type DialError struct {
+	Kind ErrKind
+	Addr netip.AddrPort
+	Err  error
+}
+
+func (e *DialError) Error() string {
+	return fmt.Sprintf("upstream %s: %s: %v", e.Addr, e.Kind, e.Err)
+}
+
+func (e *DialError) Unwrap() error { return e.Err }
+
+// Timeout reports a connect timeout (net.Error).
+func (e *DialError) Timeout() bool { return e.Kind == ErrTimeout }
+
+// Retryable reports whether "retry-on conn-failure" applies: every
+// failure except the caller's own cancellation.
+func (e *DialError) Retryable() bool { return e.Kind != ErrCanceled }
+
+// KindOf returns the ErrKind of err (ErrOther when it is no DialError).
+func KindOf(err error) ErrKind {
+	var de *DialError
+	if errors.As(err, &de) {
+		return de.Kind
+	}
+	return ErrOther
+}
+
+// Dial connects to srv: TCP (TCP_NODELAY and keepalive on), then TLS when
+// tlsConf is not nil, with key.SNI as ServerName and key.ALPN as the
+// offered protocols when set. connectTimeout bounds both the TCP connect
+// and the handshake; 0 leaves them to ctx. Errors are *DialError.
+func Dial(ctx context.Context, srv *Server, key PoolKey, tlsConf *tls.Config, connectTimeout time.Duration) (*Conn, error) {
+	c, err := DialAddr(ctx, srv.Addr(), key, tlsConf, connectTimeout)
+	if err == nil {
+		srv.Counters.Connect.Add(1)
+	}
+	return c, err
+}
+
+// DialAddr is Dial to an explicit address (a server with port 0 takes the
+// client's destination port).
+func DialAddr(ctx context.Context, addr netip.AddrPort, key PoolKey, tlsConf *tls.Config, connectTimeout time.Duration) (*Conn, error) {
+	parent := ctx
+	if connectTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, connectTimeout)
+		defer cancel()
+	}
+	d := net.Dialer{KeepAliveConfig: net.KeepAliveConfig{Enable: true}}
+	nc, err := d.DialContext(ctx, "tcp", addr.String())
+	if err != nil {
+		return nil, &DialError{Kind: classify(parent, err, false), Addr: addr, Err: err}
+	}
+	raw := nc.(*net.TCPConn)
+	_ = raw.SetNoDelay(true)
+	if tlsConf == nil {
+		return NewConn(raw, raw, key), nil
+	}
+	cfg := tlsConf
+	var protos []string
+	if key.ALPN != "" {
+		protos = strings.Split(key.ALPN, ",")
+	}
+	if (key.SNI != "" && cfg.ServerName != key.SNI) || (protos != nil && !equalStrings(cfg.NextProtos, protos)) {
+		cfg = cfg.Clone()
+		if key.SNI != "" {
+			cfg.ServerName = key.SNI
+		}
+		if protos != nil {
+			cfg.NextProtos = protos
+		}
+	}
+	tc := tls.Client(raw, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		raw.Close()
+		return nil, &DialError{Kind: classify(parent, err, true), Addr: addr, Err: err}
+	}
+	c := NewConn(tc, raw, key)
+	c.Proto = tc.ConnectionState().NegotiatedProtocol
+	return c, nil
+}
+
+func classify(parent context.Context, err error, handshake bool) ErrKind {
+	switch {
+	case parent.Err() == context.Canceled:
+		return ErrCanceled
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, syscall.ETIMEDOUT):
+		return ErrTimeout
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return ErrTimeout
+	}
+	if handshake {
+		return ErrTLS
+	}
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return ErrRefused
+	}
+	return ErrOther
+}
+
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

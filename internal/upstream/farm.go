@@ -1,0 +1,130 @@
+package upstream
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/config"
+)
+
+// FarmOptions are the backend settings the farm needs beyond its servers.
+type FarmOptions struct {
+	// AllBackups is "option allbackups": use every usable backup server
+	// when no active one is usable, not only the first.
+	AllBackups bool
+	// QueueTimeout is "timeout queue" (HAProxy uses "timeout connect" when
+	// it is unset; see FarmOptionsFor). <= 0 waits for the context alone.
+	QueueTimeout time.Duration
+}
+
+// FarmOptionsFor derives the options from a backend's configuration.
+// allBackups comes from the caller: the config model has no field for
+// "option allbackups" yet.
+func FarmOptionsFor(px *config.Proxy, allBackups bool) FarmOptions {
+	qt := px.Timeouts.Queue
+	if qt == 0 {
+		qt = px.Timeouts.Connect
+	}
+	return FarmOptions{AllBackups: allBackups, QueueTimeout: qt}
+}
+
+// Farm is a backend's server set: its servers, balancer and queue.
+type Farm struct {
+	Name    string
+	servers []*Server
+	byName  map[string]*Server
+	bal     balancer
+	algo    string
+	hdrName string
+	queue   Queue
+	opts    FarmOptions
+}
+
+// NewFarm builds the farm of a backend from its servers in declaration
+// order. Each server may belong to one farm only.
+func NewFarm(name string, servers []*Server, b config.Balance, opts FarmOptions) (*Farm, error) {
+	f := &Farm{Name: name, servers: servers, byName: make(map[string]*Server, len(servers)), opts: opts}
+	for _, s := range servers {
+		if _, dup := f.byName[s.Name]; dup {
+			return nil, fmt.Errorf("backend '%s': duplicate server '%s'", name, s.Name)
+		}
+		f.byName[s.Name] = s
+	}
+	bal, err := newBalancer(b, servers, opts.AllBackups)
+	if err != nil {
+		return nil, fmt.Errorf("backend '%s': %w", name, err)
+	}
+	f.bal = bal
+	f.algo = b.Algo
+	if f.algo == "" {
+		f.algo = "roundrobin"
+	}
+	if h, ok := bal.(*hashBalancer); ok {
+		f.hdrName = h.hdrName
+	}
+	f.queue.pick = bal.Pick
+	f.queue.sticky = bal.sticky()
+	for _, s := range servers {
+		if !s.farm.CompareAndSwap(nil, f) {
+			return nil, fmt.Errorf("backend '%s': server '%s' already belongs to backend '%s'", name, s.Name, s.farm.Load().Name)
+		}
+	}
+	for _, s := range servers {
+		s.OnChange(f.serverChanged)
+	}
+	return f, nil
+}
+
+func (f *Farm) serverChanged(*Server) {
+	f.bal.rebuild()
+	f.queue.Dispatch()
+}
+
+// Pick is the balancer's Pick (see Balancer).
+func (f *Farm) Pick(key Key, exclude *Server) *Server { return f.bal.Pick(key, exclude) }
+
+// Balancer returns the farm's balancer.
+func (f *Farm) Balancer() Balancer { return f.bal }
+
+// Algo is the balance algorithm name.
+func (f *Farm) Algo() string { return f.algo }
+
+// HashHeader is the header "balance hdr(NAME)" needs in Key.Hdr, "" when
+// the algorithm is not hdr.
+func (f *Farm) HashHeader() string { return f.hdrName }
+
+// Queue is the farm's queue.
+func (f *Farm) Queue() *Queue { return &f.queue }
+
+// Servers are all servers in declaration order.
+func (f *Farm) Servers() []*Server { return f.servers }
+
+// Server finds a server by name.
+func (f *Farm) Server(name string) *Server { return f.byName[name] }
+
+// Live is how many servers new traffic may use now (the usable actives, or
+// the backups in use when none is); 0 means the backend is down.
+func (f *Farm) Live() int { return f.bal.live() }
+
+// UsingBackups reports whether traffic goes to backup servers.
+func (f *Farm) UsingBackups() bool {
+	set := f.bal.load()
+	return set.backup && len(set.live) > 0
+}
+
+// Assign picks a server for a request, queueing it when every candidate
+// is at maxconn (or others already wait, to keep arrival order). It returns
+// ErrNoServer when no server is usable, ErrQueueTimeout when "timeout
+// queue" expires, or ctx's error. The server's slot is taken: Release it.
+func (f *Farm) Assign(ctx context.Context, key Key, exclude *Server) (*Server, error) {
+	if f.queue.n.Load() == 0 {
+		if s := f.bal.Pick(key, exclude); s != nil {
+			return s, nil
+		}
+	}
+	if f.bal.live() == 0 {
+		return nil, ErrNoServer
+	}
+	return f.queue.Wait(ctx, key, exclude, f.opts.QueueTimeout)
+}

@@ -1,0 +1,297 @@
+package upstream
+
+import (
+	"net"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/counters"
+)
+
+// PoolKey is everything that shapes an upstream connection besides the
+// server's address: a connection made for one key never carries a request
+// for another.
+type PoolKey struct {
+	SNI          string
+	ALPN         string // the offered ALPN list, comma-separated ("h2,http/1.1")
+	ClientCertID string // identifies the client certificate presented, "" for none
+}
+
+// Conn is an upstream connection, idle in a pool or in use.
+type Conn struct {
+	net.Conn              // the TLS conn when the server has ssl, else Raw
+	Raw       *net.TCPConn // the TCP connection underneath
+	Key       PoolKey
+	Proto     string    // negotiated ALPN protocol, "" when none
+	Reused    int       // times taken from the pool
+	IdleSince time.Time // when it was last put in the pool
+	// Codec is the proxy's reader/writer state for this connection; the
+	// pool keeps it as is (release big buffers before Put).
+	Codec any
+
+	rc       syscall.RawConn
+	peekFn   func(fd uintptr) bool
+	peekBuf  [1]byte
+	peekLive bool
+
+	pool       *Pool
+	kprev      *Conn // per-key LIFO list
+	knext      *Conn
+	older      *Conn // pool-wide age list
+	newer      *Conn
+	idleListed bool
+}
+
+// NewConn wraps an established connection. nc is what requests are
+// written to (a *tls.Conn over raw, or raw itself); raw may be nil for
+// connections that are not TCP (no liveness check then).
+func NewConn(nc net.Conn, raw *net.TCPConn, key PoolKey) *Conn {
+	c := &Conn{Conn: nc, Raw: raw, Key: key}
+	if nc == nil && raw != nil {
+		c.Conn = raw
+	}
+	if raw != nil {
+		if rc, err := raw.SyscallConn(); err == nil {
+			c.rc = rc
+			c.peekFn = c.peek
+		}
+	}
+	return c
+}
+
+// Alive checks, without blocking, that an idle connection is still usable:
+// any readable byte or EOF means the server closed it or sent something
+// unexpected. Connections without a raw TCP conn are assumed alive.
+func (c *Conn) Alive() bool {
+	if c.rc == nil {
+		return true
+	}
+	c.peekLive = false
+	if err := c.rc.Read(c.peekFn); err != nil {
+		return false
+	}
+	return c.peekLive
+}
+
+// PoolOptions bound a server's idle connections.
+type PoolOptions struct {
+	// MaxIdle is "pool-max-conn": < 0 unlimited, 0 keeps none.
+	MaxIdle int
+	// MaxReuse is "max-reuse": how many times a connection may be taken
+	// from the pool; < 0 unlimited.
+	MaxReuse int
+	// IdleTimeout closes connections idle for longer; 0 keeps them until
+	// the server closes them.
+	IdleTimeout time.Duration
+}
+
+// DefaultIdleTimeout is how long idle connections are kept by default
+// (HAProxy's pool-purge-delay default).
+const DefaultIdleTimeout = 5 * time.Second
+
+// PoolOptionsFor reads pool-max-conn and max-reuse from cs. The model
+// cannot tell "unset" from 0, so 0 reads as unset (unlimited, HAProxy's
+// default) and negative values as unlimited; the idle timeout is
+// DefaultIdleTimeout.
+func PoolOptionsFor(cs *config.Server) PoolOptions {
+	o := PoolOptions{MaxIdle: -1, MaxReuse: -1, IdleTimeout: DefaultIdleTimeout}
+	if cs.PoolMaxConn > 0 {
+		o.MaxIdle = cs.PoolMaxConn
+	}
+	if cs.MaxReuse > 0 {
+		o.MaxReuse = cs.MaxReuse
+	}
+	return o
+}
+
+// Pool keeps a server's idle connections by key, most recently used
+// first. One timer (time.AfterFunc, no resident goroutine) closes those
+// idle past IdleTimeout.
+type Pool struct {
+	opts     PoolOptions
+	counters *counters.Server
+
+	mu     sync.Mutex
+	byKey  map[PoolKey]*Conn // head (most recent) of each key's list
+	oldest *Conn
+	newest *Conn
+	n      int
+	timer  *time.Timer
+	armed  bool
+	closed bool
+}
+
+// NewPool makes a pool; c may be nil (no reuse counting).
+func NewPool(o PoolOptions, c *counters.Server) *Pool {
+	return &Pool{opts: o, counters: c, byKey: make(map[PoolKey]*Conn)}
+}
+
+// Options returns the pool's options.
+func (p *Pool) Options() PoolOptions { return p.opts }
+
+// Len is the number of idle connections.
+func (p *Pool) Len() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.n
+}
+
+// Get returns the most recently used live idle connection for key, or nil.
+// Dead or expired connections met on the way are closed.
+func (p *Pool) Get(key PoolKey) *Conn {
+	for {
+		p.mu.Lock()
+		c := p.byKey[key]
+		if c == nil {
+			p.mu.Unlock()
+			return nil
+		}
+		p.unlink(c)
+		p.mu.Unlock()
+		expired := p.opts.IdleTimeout > 0 && time.Since(c.IdleSince) >= p.opts.IdleTimeout
+		if expired || !c.Alive() {
+			c.Close()
+			continue
+		}
+		c.Reused++
+		if p.counters != nil {
+			p.counters.Reuse.Add(1)
+		}
+		return c
+	}
+}
+
+// Put returns a connection after a complete exchange. It is closed
+// instead when reuse is exhausted, the pool keeps none or is closed; when
+// the pool is full the oldest idle connection makes room.
+func (p *Pool) Put(c *Conn) {
+	if c == nil {
+		return
+	}
+	if p.opts.MaxIdle == 0 || (p.opts.MaxReuse >= 0 && c.Reused >= p.opts.MaxReuse) {
+		c.Close()
+		return
+	}
+	c.IdleSince = time.Now()
+	var victim *Conn
+	p.mu.Lock()
+	if p.closed || c.idleListed {
+		p.mu.Unlock()
+		if !c.idleListed {
+			c.Close()
+		}
+		return
+	}
+	if p.opts.MaxIdle > 0 && p.n >= p.opts.MaxIdle {
+		victim = p.oldest
+		p.unlink(victim)
+	}
+	p.link(c)
+	if p.opts.IdleTimeout > 0 && !p.armed {
+		p.armed = true
+		if p.timer == nil {
+			p.timer = time.AfterFunc(p.opts.IdleTimeout, p.sweep)
+		} else {
+			p.timer.Reset(p.opts.IdleTimeout)
+		}
+	}
+	p.mu.Unlock()
+	if victim != nil {
+		victim.Close()
+	}
+}
+
+// CloseIdle closes every idle connection (reload, shutdown).
+func (p *Pool) CloseIdle() {
+	p.mu.Lock()
+	var list []*Conn
+	for c := p.oldest; c != nil; c = p.oldest {
+		p.unlink(c)
+		list = append(list, c)
+	}
+	p.mu.Unlock()
+	for _, c := range list {
+		c.Close()
+	}
+}
+
+// Close closes the idle connections and makes later Puts close theirs.
+func (p *Pool) Close() {
+	p.mu.Lock()
+	p.closed = true
+	if p.timer != nil {
+		p.timer.Stop()
+		p.armed = false
+	}
+	p.mu.Unlock()
+	p.CloseIdle()
+}
+
+// sweep is the janitor: it closes connections idle past the timeout and
+// re-arms the timer for the next one to expire.
+func (p *Pool) sweep() {
+	now := time.Now()
+	var list []*Conn
+	p.mu.Lock()
+	for c := p.oldest; c != nil && now.Sub(c.IdleSince) >= p.opts.IdleTimeout; c = p.oldest {
+		p.unlink(c)
+		list = append(list, c)
+	}
+	if p.oldest != nil && !p.closed {
+		p.timer.Reset(p.opts.IdleTimeout - now.Sub(p.oldest.IdleSince))
+	} else {
+		p.armed = false
+	}
+	p.mu.Unlock()
+	for _, c := range list {
+		c.Close()
+	}
+}
+
+// link adds c as the most recent connection of its key and of the pool.
+func (p *Pool) link(c *Conn) {
+	c.pool = p
+	c.idleListed = true
+	head := p.byKey[c.Key]
+	c.kprev, c.knext = nil, head
+	if head != nil {
+		head.kprev = c
+	}
+	p.byKey[c.Key] = c
+	c.older, c.newer = p.newest, nil
+	if p.newest != nil {
+		p.newest.newer = c
+	} else {
+		p.oldest = c
+	}
+	p.newest = c
+	p.n++
+}
+
+func (p *Pool) unlink(c *Conn) {
+	if c.kprev != nil {
+		c.kprev.knext = c.knext
+	} else if c.knext != nil {
+		p.byKey[c.Key] = c.knext
+	} else {
+		delete(p.byKey, c.Key)
+	}
+	if c.knext != nil {
+		c.knext.kprev = c.kprev
+	}
+	if c.older != nil {
+		c.older.newer = c.newer
+	} else {
+		p.oldest = c.newer
+	}
+	if c.newer != nil {
+		c.newer.older = c.older
+	} else {
+		p.newest = c.older
+	}
+	c.kprev, c.knext, c.older, c.newer = nil, nil, nil, nil
+	c.idleListed = false
+	p.n--
+}

@@ -1,0 +1,246 @@
+// Package upstream holds the runtime side of backends: servers and their
+// states, load-balancing algorithms, the backend queue, idle connection
+// pools and the dialer.
+//
+// Semantics follow HAProxy's: weights 0..256, backup servers used only when
+// no active server is usable (the first usable backup, or all of them with
+// "option allbackups"), maxconn slots, "timeout queue", map-based hashing.
+package upstream
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/counters"
+)
+
+// MaxWeight is the highest server weight HAProxy accepts.
+const MaxWeight = 256
+
+// Server is the runtime object of one "server" line. It is safe for
+// concurrent use; state changes notify the watchers registered with
+// OnChange (the farm's balancer among them).
+type Server struct {
+	Name   string
+	ID     int // 1-based declaration order (HAProxy's numeric id)
+	Backup bool
+	Cfg    *config.Server // the configuration it was built from
+
+	addr       netip.AddrPort
+	initWeight int
+	maxConn    int64
+	rise, fall int32
+	checked    bool
+
+	weight atomic.Int32  // user weight (config, then SetWeight)
+	admin  atomic.Uint32 // AdminState
+	op     atomic.Uint32 // OpState
+	health atomic.Int32  // check health counter, owned by the health package
+
+	lastChange atomic.Int64 // unix nanoseconds of the last state change
+	downSince  atomic.Int64 // unix nanoseconds when it went down, 0 when not down
+	downTotal  atomic.Int64 // accumulated downtime in nanoseconds
+	chkDown    atomic.Uint64
+
+	// Counters are the per-server statistics. CurSess is the connection
+	// slot count that TryAcquire and Release maintain.
+	Counters counters.Server
+
+	pool *Pool
+	farm atomic.Pointer[Farm]
+
+	mu       sync.Mutex // guards watchers and serializes state transitions
+	watchers []func(*Server)
+}
+
+// NewServer builds the runtime server for cs (default-server already
+// applied) at the resolved address addr. id is its 1-based position in the
+// backend. A "disabled" server starts in MAINT; every server starts
+// operationally UP, with the check health at rise so the first failed
+// check takes it down, as HAProxy does.
+func NewServer(cs *config.Server, id int, addr netip.AddrPort) *Server {
+	w := min(max(cs.Weight, 0), MaxWeight)
+	rise, fall := cs.Rise, cs.Fall
+	if rise <= 0 {
+		rise = 2
+	}
+	if fall <= 0 {
+		fall = 3
+	}
+	s := &Server{
+		Name:       cs.Name,
+		ID:         id,
+		Backup:     cs.Backup,
+		Cfg:        cs,
+		addr:       addr,
+		initWeight: w,
+		maxConn:    int64(max(cs.MaxConn, 0)),
+		rise:       int32(rise),
+		fall:       int32(fall),
+		checked:    cs.Check,
+	}
+	s.weight.Store(int32(w))
+	s.health.Store(int32(rise))
+	if cs.Disabled {
+		s.admin.Store(uint32(AdminMaint))
+	}
+	s.pool = NewPool(PoolOptionsFor(cs), &s.Counters)
+	return s
+}
+
+// ResolveServer resolves cs.Host and builds the server.
+func ResolveServer(ctx context.Context, cs *config.Server, id int) (*Server, error) {
+	ap, err := Resolve(ctx, cs.Host, cs.Port)
+	if err != nil {
+		return nil, fmt.Errorf("server '%s': %w", cs.Name, err)
+	}
+	return NewServer(cs, id, ap), nil
+}
+
+// Resolve turns host and port into an address. IP literals (with or
+// without brackets) are parsed; names go to net.DefaultResolver and the
+// first address returned is kept, like HAProxy's "init-addr libc".
+func Resolve(ctx context.Context, host string, port int) (netip.AddrPort, error) {
+	if port < 0 || port > 65535 {
+		return netip.AddrPort{}, fmt.Errorf("invalid port %d", port)
+	}
+	h := strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if a, err := netip.ParseAddr(h); err == nil {
+		return netip.AddrPortFrom(a.Unmap(), uint16(port)), nil
+	}
+	if h == "" {
+		return netip.AddrPort{}, fmt.Errorf("empty server address")
+	}
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", h)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("could not resolve address '%s': %w", host, err)
+	}
+	if len(addrs) == 0 {
+		return netip.AddrPort{}, fmt.Errorf("could not resolve address '%s'", host)
+	}
+	return netip.AddrPortFrom(addrs[0].Unmap(), uint16(port)), nil
+}
+
+// Addr is the server's address. Port 0 means "the client's destination
+// port" (the caller substitutes it).
+func (s *Server) Addr() netip.AddrPort { return s.addr }
+
+// Pool is the server's idle connection pool.
+func (s *Server) Pool() *Pool { return s.pool }
+
+// Farm is the farm the server belongs to, nil before NewFarm.
+func (s *Server) Farm() *Farm { return s.farm.Load() }
+
+// MaxConn is the connection slot limit, 0 for unlimited.
+func (s *Server) MaxConn() int { return int(s.maxConn) }
+
+// Cur is the number of slots currently held.
+func (s *Server) Cur() int { return int(s.Counters.CurSess.Load()) }
+
+// Full reports whether every connection slot is taken.
+func (s *Server) Full() bool {
+	return s.maxConn > 0 && s.Counters.CurSess.Load() >= s.maxConn
+}
+
+// TryAcquire takes a connection slot unless the server is at maxconn.
+// Balancers call it on the server they return; whoever holds a slot calls
+// Release exactly once.
+func (s *Server) TryAcquire() bool {
+	c := &s.Counters.CurSess
+	if s.maxConn <= 0 {
+		s.Counters.NoteCur(c.Add(1))
+		return true
+	}
+	for {
+		cur := c.Load()
+		if cur >= s.maxConn {
+			return false
+		}
+		if c.CompareAndSwap(cur, cur+1) {
+			s.Counters.NoteCur(cur + 1)
+			return true
+		}
+	}
+}
+
+// Acquire is TryAcquire (the name HAProxy users look for).
+func (s *Server) Acquire() bool { return s.TryAcquire() }
+
+// Release gives a slot back and lets the farm's queue use it.
+func (s *Server) Release() {
+	s.Counters.CurSess.Add(-1)
+	if f := s.farm.Load(); f != nil {
+		f.queue.slotFreed()
+	}
+}
+
+// Weight is the user weight: the configured one until SetWeight.
+func (s *Server) Weight() int { return int(s.weight.Load()) }
+
+// InitialWeight is the configured weight.
+func (s *Server) InitialWeight() int { return s.initWeight }
+
+// EffectiveWeight is the weight new load-balanced traffic sees: 0 when the
+// server is not usable.
+func (s *Server) EffectiveWeight() int {
+	if !s.Usable() {
+		return 0
+	}
+	return int(s.weight.Load())
+}
+
+// Usable reports whether the server takes new load-balanced traffic:
+// operationally UP (not DOWN, not NOLB), admin READY (not DRAIN, not MAINT)
+// and a weight above zero.
+func (s *Server) Usable() bool {
+	return OpState(s.op.Load()) == OpUp && AdminState(s.admin.Load()) == AdminReady && s.weight.Load() > 0
+}
+
+// Reachable reports whether the server may carry traffic that is already
+// bound to it (persistence, established sessions): not DOWN and not MAINT.
+// DRAIN and NOLB servers are reachable but not Usable.
+func (s *Server) Reachable() bool {
+	return OpState(s.op.Load()) != OpDown && AdminState(s.admin.Load()) != AdminMaint
+}
+
+// SetWeight changes the user weight at runtime (HAProxy "set weight").
+// Dynamic algorithms (roundrobin, leastconn) follow it at once; static ones
+// (static-rr, first and the map-based hashes) only see 0 or non-zero.
+func (s *Server) SetWeight(w int) error {
+	if w < 0 || w > MaxWeight {
+		return fmt.Errorf("weight %d out of range 0..%d", w, MaxWeight)
+	}
+	s.mu.Lock()
+	old := s.weight.Swap(int32(w))
+	s.mu.Unlock()
+	if old != int32(w) {
+		s.changed()
+	}
+	return nil
+}
+
+// OnChange registers fn to run after every change of state or weight. fn
+// runs synchronously in the goroutine that made the change, so it must be
+// quick. Register watchers while building the runtime graph.
+func (s *Server) OnChange(fn func(*Server)) {
+	s.mu.Lock()
+	s.watchers = append(s.watchers, fn)
+	s.mu.Unlock()
+}
+
+func (s *Server) changed() {
+	s.mu.Lock()
+	ws := s.watchers
+	s.mu.Unlock()
+	for _, fn := range ws {
+		fn(s)
+	}
+}
+
+func (s *Server) String() string { return s.Name }
