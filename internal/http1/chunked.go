@@ -79,7 +79,10 @@ func parseChunkSize(line []byte) (int64, bool) {
 
 // more reads more body bytes, flushing the pending output of a streaming
 // copy first so nothing waits in a buffer while the source is idle.
-func (r *Reader) more() error {
+func (r *Reader) more() error { return r.moreEOF(false) }
+
+// moreEOF is more for a close-delimited body, where EOF is the normal end.
+func (r *Reader) moreEOF(eofOK bool) error {
 	if w := r.body.flushTo; w != nil && w.Buffered() > 0 {
 		if err := w.Flush(); err != nil {
 			r.body.werr = err
@@ -87,7 +90,7 @@ func (r *Reader) more() error {
 		}
 	}
 	err := r.fill()
-	if err == io.EOF {
+	if err == io.EOF && !eofOK {
 		return io.ErrUnexpectedEOF
 	}
 	return err
