@@ -26,5 +26,5 @@ fuzz:
 	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
 clean:
-	rm -rf bin bench/out
+	rm -rf bin
 	$(GO) clean -testcache

@@ -17,6 +17,7 @@ cd "$(dirname "$0")/.."
 RACE_PKGS=(
 	./internal/upstream/
 	./internal/tlsconf/
+	./internal/testenv/
 )
 
 # The seed configs name their server by host name; tests map it to loopback.

@@ -1,0 +1,422 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark: HAProxy and Gatehouse run the SAME config file, one
+# scenario at a time, interleaved A B A B for ROUNDS rounds; medians go into a
+# table on stdout and into bench/report.md.
+#
+#   bench/run.sh                      # all scenarios, defaults below
+#   ROUNDS=5 DURATION=20s CONNS=100 bench/run.sh plain
+#   GATEHOUSE_BIN=$(command -v haproxy) bench/run.sh   # validate the harness: ratio ~1.0
+#
+# Environment:
+#   ROUNDS (3)  DURATION (10s)  CONNS (50)  THREADS (1, wrk threads)  WARMUP (2s)
+#   GATEHOUSE_BIN   binary to compare against HAProxy (default: go build ./cmd/gatehouse)
+#   HAPROXY_BIN     (default: haproxy from PATH or /usr/sbin)
+#   REPORT          report path (default bench/report.md; "-" for none)
+#   PROXY_CPU       CPU for the proxy under test (default 0)
+#   LOAD_CPUS       CPUs for nginx + wrk (default: all the others)
+#   KEEP=1          keep the work directory (configs, logs, raw wrk output)
+#   SKIP_INSTALL=1  do not install packages
+#
+# Parity: HAProxy runs with `nbthread 1` (in the config), Gatehouse with
+# GOMAXPROCS=1; both are pinned to PROXY_CPU with taskset while the backend
+# nginx (worker_processes 1) and wrk share the other CPUs, so the proxy under
+# test has a core to itself. The proxy's CPU use during the run is reported:
+# near 100% means the proxy was the bottleneck; well below means the load side was.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+
+ROUNDS="${ROUNDS:-3}"
+DURATION="${DURATION:-10s}"
+CONNS="${CONNS:-50}"
+THREADS="${THREADS:-1}"
+WARMUP="${WARMUP:-2s}"
+REPORT="${REPORT:-$ROOT/bench/report.md}"
+ALL_SCENARIOS=(plain tls_reencrypt)
+
+die() { echo "bench: $*" >&2; exit 1; }
+log() { echo "bench: $*" >&2; }
+
+# ---------------------------------------------------------------- setup
+
+if [ "${SKIP_INSTALL:-0}" != 1 ]; then
+	ensure_packages haproxy nginx wrk openssl ca-certificates
+	stop_system_services
+fi
+for t in nginx wrk openssl taskset awk; do
+	have_tool "$t" || die "$t not found (run without SKIP_INSTALL=1 to install it)"
+done
+HAPROXY_BIN="${HAPROXY_BIN:-$(command -v haproxy || true)}"
+[ -x "$HAPROXY_BIN" ] || die "haproxy not found"
+
+WORK="$(mktemp -d /tmp/gatehouse-bench.XXXXXX)"
+PIDS=()
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do
+		kill "$p" 2>/dev/null || true
+	done
+	for p in "${PIDS[@]}"; do
+		wait "$p" 2>/dev/null || true
+	done
+	if [ "${KEEP:-0}" = 1 ]; then
+		log "work directory kept: $WORK"
+	else
+		rm -rf "$WORK"
+	fi
+}
+trap cleanup EXIT
+
+if [ -z "${GATEHOUSE_BIN:-}" ]; then
+	log "building ./cmd/gatehouse"
+	if ! go build -o "$WORK/gatehouse" ./cmd/gatehouse; then
+		die "go build ./cmd/gatehouse failed; fix the build, or set GATEHOUSE_BIN to a binary that takes -f CONFIG"
+	fi
+	GATEHOUSE_BIN="$WORK/gatehouse"
+fi
+[ -x "$GATEHOUSE_BIN" ] || die "GATEHOUSE_BIN=$GATEHOUSE_BIN is not executable"
+
+# Room for maxconn 8000 (two fds per proxied connection).
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+NCPU="$(nproc)"
+PROXY_CPU="${PROXY_CPU:-0}"
+if [ -z "${LOAD_CPUS:-}" ]; then
+	if [ "$NCPU" -ge 2 ]; then
+		LOAD_CPUS="$(seq -s, 0 $((NCPU - 1)) | tr ',' '\n' | grep -vx "$PROXY_CPU" | paste -sd,)"
+	else
+		LOAD_CPUS="$PROXY_CPU"
+		log "warning: 1 CPU; proxy, backend and wrk share it"
+	fi
+fi
+# Background jobs use `env ... taskset ... CMD &` directly (never through a shell
+# function), so $! is the process itself: kill and /proc/$!/stat reach it.
+pin_load() { taskset -c "$LOAD_CPUS" "$@"; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+free_port() {
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 40000))
+		port_open "$p" || { echo "$p"; return; }
+	done
+}
+wait_port() { # PORT PID NAME
+	local i
+	for i in $(seq 1 200); do
+		port_open "$1" && return 0
+		kill -0 "$2" 2>/dev/null || die "$3 exited before listening on $1 (see $WORK/*.log; KEEP=1 keeps them)"
+		sleep 0.05
+	done
+	die "$3 not listening on $1 after 10s"
+}
+wait_port_closed() {
+	local i
+	for i in $(seq 1 200); do
+		port_open "$1" || return 0
+		sleep 0.05
+	done
+	die "port $1 still open"
+}
+
+# ---------------------------------------------------------------- certificates
+
+BACK_NAME=backend.bench.test
+FRONT_NAME=bench.test
+gen_certs() {
+	local d="$WORK/pki"
+	mkdir -p "$d"
+	(
+		cd "$d"
+		openssl ecparam -name prime256v1 -genkey -noout -out ca.key
+		openssl req -x509 -new -key ca.key -sha256 -days 2 -subj "/CN=Gatehouse Bench CA" -out ca.pem
+		local n
+		for n in "$BACK_NAME" "$FRONT_NAME"; do
+			openssl ecparam -name prime256v1 -genkey -noout -out "$n.key"
+			openssl req -new -key "$n.key" -subj "/CN=$n" -out "$n.csr"
+			printf 'subjectAltName=DNS:%s\nextendedKeyUsage=serverAuth\n' "$n" >"$n.ext"
+			openssl x509 -req -in "$n.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -sha256 -extfile "$n.ext" -out "$n.pem"
+			cat "$n.pem" "$n.key" >"$n.bundle.pem"
+		done
+	) >/dev/null 2>&1 || die "certificate generation failed"
+	CA_FILE="$d/ca.pem"
+	BACK_CERT="$d/$BACK_NAME.pem"
+	BACK_KEY="$d/$BACK_NAME.key"
+	FRONT_PEM="$d/$FRONT_NAME.bundle.pem"
+}
+
+# ---------------------------------------------------------------- backend
+
+# One nginx, worker_processes 1, on LOAD_CPUS: plain HTTP on BACK_HTTP and an
+# SNI-strict TLS port (like Istio's gateway) on BACK_TLS, both answering a small
+# "hello" with keep-alive that never runs out.
+start_backend() {
+	BACK_HTTP="$(free_port)"
+	BACK_TLS="$(free_port)"
+	local d="$WORK/nginx"
+	mkdir -p "$d/tmp"
+	local user=""
+	[ "$(id -u)" -eq 0 ] && user="user root;"
+	cat >"$d/nginx.conf" <<NGINX
+$user
+worker_processes 1;
+pid $d/nginx.pid;
+error_log $d/error.log warn;
+events { worker_connections 16384; }
+http {
+    access_log off;
+    client_body_temp_path $d/tmp/body;
+    proxy_temp_path $d/tmp/proxy;
+    fastcgi_temp_path $d/tmp/fastcgi;
+    uwsgi_temp_path $d/tmp/uwsgi;
+    scgi_temp_path $d/tmp/scgi;
+    keepalive_requests 10000000;
+    keepalive_timeout 300s;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_session_cache shared:SSL:10m;
+
+    server {
+        listen 127.0.0.1:$BACK_HTTP default_server;
+        location / { default_type text/plain; return 200 "hello\n"; }
+    }
+    server {
+        listen 127.0.0.1:$BACK_TLS ssl default_server;
+        ssl_reject_handshake on;
+        return 404;
+    }
+    server {
+        listen 127.0.0.1:$BACK_TLS ssl;
+        server_name $BACK_NAME;
+        ssl_certificate $BACK_CERT;
+        ssl_certificate_key $BACK_KEY;
+        location / { default_type text/plain; return 200 "hello\n"; }
+    }
+}
+NGINX
+	local nginx
+	nginx="$(command -v nginx)"
+	taskset -c "$LOAD_CPUS" "$nginx" -p "$d" -c "$d/nginx.conf" -e "$d/error.log" -g 'daemon off;' >"$WORK/nginx.log" 2>&1 &
+	local pid=$!
+	PIDS+=("$pid")
+	wait_port "$BACK_HTTP" "$pid" nginx
+	wait_port "$BACK_TLS" "$pid" nginx
+}
+
+# ---------------------------------------------------------------- scenarios
+#
+# A scenario is a function scn_NAME that sets, for the proxy listening on
+# $PROXY_PORT:
+#   CFG       the config text (HAProxy language; given as is to both proxies)
+#   URL       what wrk requests
+#   WRK_ARGS  extra wrk arguments (array; e.g. -H 'Connection: close')
+#   TITLE     one line for the table
+# Add NAME to ALL_SCENARIOS. Planned: (3) close: Connection: close with a TLS
+# handshake per request; (4) large: 1 MB responses; (5) passthrough: L4 SNI
+# routing (mode tcp); (6) idle: memory for N idle connections (not wrk: its
+# own measurement function); (7) fixed_rate: latency at a fixed request rate
+# (wrk2-style, -R).
+
+common_head() {
+	cat <<CFG
+global
+    nbthread 1
+    maxconn 8000
+
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 60s
+    timeout server 60s
+    timeout http-keep-alive 60s
+CFG
+}
+
+# (1) Plain HTTP/1.1 keep-alive, small responses.
+scn_plain() {
+	TITLE="HTTP/1.1 keep-alive, 6-byte responses"
+	CFG="$(common_head)
+
+frontend fe
+    bind 127.0.0.1:$PROXY_PORT
+    default_backend be
+
+backend be
+    server s1 127.0.0.1:$BACK_HTTP
+"
+	URL="http://127.0.0.1:$PROXY_PORT/"
+	WRK_ARGS=()
+}
+
+# (2) TLS termination at the edge, re-encryption to an SNI-strict backend
+# (the seed's shape: ssl sni str(...), with verification).
+scn_tls_reencrypt() {
+	TITLE="TLS in (keep-alive) + TLS re-encryption with SNI to backend"
+	CFG="$(common_head)
+
+frontend fe
+    bind 127.0.0.1:$PROXY_PORT ssl crt $FRONT_PEM
+    default_backend be
+
+backend be
+    http-request set-header Host $BACK_NAME
+    server s1 127.0.0.1:$BACK_TLS ssl sni str($BACK_NAME) verify required ca-file $CA_FILE
+"
+	URL="https://127.0.0.1:$PROXY_PORT/"
+	WRK_ARGS=()
+}
+
+# ---------------------------------------------------------------- measurement
+
+# cpu_ticks PID: utime+stime of a process, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
+# to_ms VALUE: wrk latency ("812.00us", "1.20ms", "2.01s") in milliseconds.
+to_ms() {
+	awk -v v="$1" 'BEGIN {
+		n = v + 0
+		if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /m$/) n *= 60000; else if (v ~ /s$/) n *= 1000
+		printf "%.3f", n
+	}'
+}
+
+secs() { # "10s" / "1m" / "500ms"-less durations as wrk takes them
+	awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /m$/) n *= 60; else if (v ~ /h$/) n *= 3600; print n }'
+}
+
+# run_one LABEL BIN SCENARIO ROUND: start BIN on the scenario's config, warm up,
+# measure; appends "rps p99_ms cpu_pct errors" to $WORK/results/SCENARIO.LABEL.
+run_one() {
+	local label="$1" bin="$2" scn="$3" round="$4"
+	local cfg="$WORK/$scn.cfg" out="$WORK/wrk.$scn.$label.$round.txt"
+	local plog="$WORK/$label.$scn.$round.log"
+	env GOMAXPROCS=1 taskset -c "$PROXY_CPU" "$bin" -f "$cfg" >"$plog" 2>&1 &
+	local pid=$!
+	PIDS+=("$pid")
+	wait_port "$PROXY_PORT" "$pid" "$label"
+	pin_load wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" "${WRK_ARGS[@]}" "$URL" >/dev/null 2>&1 || true
+	local t0 t1
+	t0="$(cpu_ticks "$pid")"
+	pin_load wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "${WRK_ARGS[@]}" "$URL" >"$out" 2>&1 ||
+		die "wrk failed against $label ($scn): $(cat "$out")"
+	t1="$(cpu_ticks "$pid")"
+	kill -0 "$pid" 2>/dev/null || die "$label exited during $scn (see $plog)"
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	wait_port_closed "$PROXY_PORT"
+
+	local rps p99 errs cpu
+	rps="$(awk '/^Requests\/sec:/ { print $2 }' "$out")"
+	p99="$(awk '$1 == "99%" { print $2 }' "$out")"
+	errs="$(awk '/Non-2xx or 3xx responses:/ { n += $NF } /Socket errors:/ { for (i = 3; i <= NF; i++) if ($i ~ /^[0-9]+,?$/) n += $i } END { print n + 0 }' "$out")"
+	[ -n "$rps" ] && [ -n "$p99" ] || die "cannot parse wrk output for $label ($scn): $(cat "$out")"
+	cpu="$(awk -v a="$t0" -v b="$t1" -v hz="$(getconf CLK_TCK)" -v d="$(secs "$DURATION")" 'BEGIN { printf "%.0f", (b - a) / hz / d * 100 }')"
+	echo "$rps $(to_ms "$p99") $cpu $errs" >>"$WORK/results/$scn.$label"
+	log "$(printf '%-14s round %d %-9s %10.0f req/s  p99 %8.3f ms  cpu %3s%%  errors %s' "$scn" "$round" "$label" "$rps" "$(to_ms "$p99")" "$cpu" "$errs")"
+}
+
+# median COLUMN FILE
+median() {
+	awk -v c="$1" '{ print $c }' "$2" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# ---------------------------------------------------------------- main
+
+SCENARIOS=("$@")
+[ "${#SCENARIOS[@]}" -gt 0 ] || SCENARIOS=("${ALL_SCENARIOS[@]}")
+for s in "${SCENARIOS[@]}"; do
+	declare -F "scn_$s" >/dev/null || die "unknown scenario $s (have: ${ALL_SCENARIOS[*]})"
+done
+
+gen_certs
+start_backend
+mkdir -p "$WORK/results"
+PROXY_PORT="$(free_port)"
+log "proxy on CPU $PROXY_CPU, nginx + wrk on CPUs $LOAD_CPUS; $ROUNDS rounds x $DURATION, $CONNS connections, $THREADS wrk thread(s)"
+log "haproxy: $HAPROXY_BIN   gatehouse: $GATEHOUSE_BIN"
+
+for s in "${SCENARIOS[@]}"; do
+	"scn_$s"
+	printf '%s\n' "$CFG" >"$WORK/$s.cfg"
+	"$HAPROXY_BIN" -c -f "$WORK/$s.cfg" >"$WORK/$s.check.log" 2>&1 ||
+		die "haproxy -c rejects the $s config: $(cat "$WORK/$s.check.log")"
+	for r in $(seq 1 "$ROUNDS"); do
+		run_one haproxy "$HAPROXY_BIN" "$s" "$r"
+		run_one gatehouse "$GATEHOUSE_BIN" "$s" "$r"
+	done
+done
+
+# ---------------------------------------------------------------- report
+
+table() {
+	echo "| scenario | haproxy req/s | gatehouse req/s | ratio (gatehouse/haproxy) | haproxy p99 ms | gatehouse p99 ms | haproxy CPU % | gatehouse CPU % | errors (h/g) |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+	local s h g
+	for s in "${SCENARIOS[@]}"; do
+		h="$WORK/results/$s.haproxy"
+		g="$WORK/results/$s.gatehouse"
+		awk -v s="$s" -v hr="$(median 1 "$h")" -v gr="$(median 1 "$g")" -v hp="$(median 2 "$h")" -v gp="$(median 2 "$g")" \
+			-v hc="$(median 3 "$h")" -v gc="$(median 3 "$g")" -v he="$(awk '{ n += $4 } END { print n + 0 }' "$h")" -v ge="$(awk '{ n += $4 } END { print n + 0 }' "$g")" \
+			'BEGIN { printf "| %s | %.0f | %.0f | %.2f | %.3f | %.3f | %.0f | %.0f | %d/%d |\n", s, hr, gr, (hr > 0 ? gr / hr : 0), hp, gp, hc, gc, he, ge }'
+	done
+}
+
+raw() {
+	local s l
+	for s in "${SCENARIOS[@]}"; do
+		for l in haproxy gatehouse; do
+			printf '%s %s (req/s p99_ms cpu%% errors per round):\n' "$s" "$l"
+			sed 's/^/    /' "$WORK/results/$s.$l"
+		done
+	done
+}
+
+version_of() { "$@" 2>&1 | head -1; }
+
+TABLE="$(table)"
+echo
+echo "$TABLE"
+
+if [ "$REPORT" != "-" ]; then
+	{
+		echo "# Gatehouse vs HAProxy"
+		echo
+		echo "Generated by \`bench/run.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'). Medians of $ROUNDS interleaved rounds (A B A B)."
+		echo
+		echo "$TABLE"
+		echo
+		echo "Scenarios:"
+		for s in "${SCENARIOS[@]}"; do
+			"scn_$s"
+			echo "- \`$s\`: $TITLE"
+		done
+		echo
+		echo "## Setup"
+		echo
+		echo "- Load: \`wrk -t$THREADS -c$CONNS -d$DURATION --latency\` after a $WARMUP warm-up, per proxy start."
+		echo "- Both proxies read the same generated config file per scenario. HAProxy: \`nbthread 1\`; Gatehouse: \`GOMAXPROCS=1\`."
+		echo "- Pinning (taskset): proxy under test on CPU $PROXY_CPU; backend nginx (worker_processes 1) and wrk on CPU(s) $LOAD_CPUS."
+		echo "- CPU % is the proxy's user+system time over the measured run: near 100 means the proxy was the bottleneck."
+		echo "- Backend: nginx \`return 200 \"hello\\n\"\`; TLS backend is SNI-strict (\`ssl_reject_handshake\` default server) like Istio's gateway. ECDSA P-256 certificates."
+		echo
+		echo "## Machine"
+		echo
+		echo "- CPUs: $NCPU ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo))"
+		echo "- Kernel: $(uname -sr)"
+		echo "- haproxy: $(version_of "$HAPROXY_BIN" -v) ($HAPROXY_BIN)"
+		echo "- gatehouse: $GATEHOUSE_BIN$( [ "$GATEHOUSE_BIN" = "$WORK/gatehouse" ] && echo " built from $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo ' (dirty tree)')")"
+		echo "- nginx: $(version_of nginx -v)"
+		echo "- wrk: $(version_of wrk -v)"
+		echo "- go: $(version_of go version)"
+		echo "- OpenSSL: $(version_of openssl version)"
+		echo
+		echo "## Raw rounds"
+		echo
+		echo '```'
+		raw
+		echo '```'
+	} >"$REPORT"
+	log "report written to $REPORT"
+fi
