@@ -1,0 +1,69 @@
+package stats
+
+import (
+	"bufio"
+	"io"
+	"strings"
+)
+
+// csvQuote quotes a CSV cell the way HAProxy's csv_enc does: only when it
+// contains a comma, a double quote, a CR or a LF; inner quotes are doubled.
+func csvQuote(s string) string {
+	if !strings.ContainsAny(s, ",\"\r\n") {
+		return s
+	}
+	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+}
+
+// WriteCSV writes snap as HAProxy's "show stat" / ";csv": a header line
+// "# pxname,svname,...," then one line per row, every field followed by a comma.
+func WriteCSV(w io.Writer, snap *Snapshot) error {
+	return writeCSV(w, snap, Columns(), Filter{})
+}
+
+func writeCSV(w io.Writer, snap *Snapshot, cols []Column, f Filter) error {
+	bw := bufio.NewWriter(w)
+	bw.WriteString("# ")
+	for i := range cols {
+		bw.WriteString(cols[i].Name)
+		bw.WriteByte(',')
+	}
+	bw.WriteByte('\n')
+	for _, px := range snap.Proxies {
+		for _, r := range f.rows(px) {
+			for i := range cols {
+				bw.WriteString(csvQuote(cols[i].ValueOf(r, snap).String()))
+				bw.WriteByte(',')
+			}
+			bw.WriteByte('\n')
+		}
+	}
+	return bw.Flush()
+}
+
+// Filter selects what a dump shows (the ";up" and ";scope=" options).
+type Filter struct {
+	HideDown bool   // ";up": skip servers that are DOWN or in maintenance
+	Scope    string // ";scope=": only proxies whose name contains it
+}
+
+func (f Filter) proxy(px *Proxy) bool {
+	return f.Scope == "" || strings.Contains(px.Name, f.Scope)
+}
+
+func (f Filter) rows(px *Proxy) []*Row {
+	if !f.proxy(px) {
+		return nil
+	}
+	rows := px.Rows()
+	if !f.HideDown {
+		return rows
+	}
+	out := rows[:0]
+	for _, r := range rows {
+		if !r.IsDown() {
+			out = append(out, r)
+		}
+	}
+	return out
+}
