@@ -24,7 +24,7 @@ func readChunked(t testing.TB, body string, src func(string) io.Reader) (string,
 	return string(got), br.Trailer(), err
 }
 
-func whole(s string) io.Reader { return strings.NewReader(s) }
+func whole(s string) io.Reader    { return strings.NewReader(s) }
 func bytewise(s string) io.Reader { return &oneByte{s} }
 
 func TestChunkedValid(t *testing.T) {
