@@ -1,0 +1,56 @@
+package tlsconf
+
+import (
+	"crypto/tls"
+
+	"github.com/gatehouse/gatehouse/internal/config"
+)
+
+// ServerConfig builds the TLS configuration of an "ssl" bind line whose
+// certificates are in store.
+//
+//   - TLS 1.2 minimum (HAProxy's default ssl-min-ver), Go's default cipher
+//     suites and curves.
+//   - ALPN: the protocols of "alpn", in order; none advertised by default, so
+//     clients speak HTTP/1.1.
+//   - "verify none" (the default): no client certificate requested;
+//     "verify optional": requested, verified against "ca-file" when given;
+//     "verify required": demanded and verified. optional and required need a
+//     "ca-file", as in HAProxy.
+//   - Session tickets on, with Go's automatic key rotation.
+//   - The certificate is chosen per handshake by store.GetCertificate, so a
+//     reloaded store serves its new certificates to new handshakes.
+func ServerConfig(store *Store, bind *config.Bind) (*tls.Config, error) {
+	name := bind.Name
+	if name == "" {
+		name = bind.Addr
+	}
+	if store == nil {
+		return nil, config.Errorf(bind.Pos, "bind '%s' : 'ssl' needs at least one 'crt'", name)
+	}
+	c := &tls.Config{
+		MinVersion:     tls.VersionTLS12,
+		GetCertificate: store.GetCertificate,
+		NextProtos:     append([]string(nil), bind.ALPN...),
+	}
+	switch bind.Verify {
+	case "", "none":
+		c.ClientAuth = tls.NoClientCert
+	case "optional", "required":
+		if bind.CAFile == "" {
+			return nil, config.Errorf(bind.Pos, "bind '%s' : verify is enabled but no CA file specified", name)
+		}
+		pool, err := loadCAFile(bind.CAFile)
+		if err != nil {
+			return nil, config.Errorf(bind.Pos, "bind '%s' : %v", name, err)
+		}
+		c.ClientCAs = pool
+		c.ClientAuth = tls.VerifyClientCertIfGiven
+		if bind.Verify == "required" {
+			c.ClientAuth = tls.RequireAndVerifyClientCert
+		}
+	default:
+		return nil, config.Errorf(bind.Pos, "bind '%s' : 'verify' expects 'none', 'optional' or 'required', got '%s'", name, bind.Verify)
+	}
+	return c, nil
+}
