@@ -33,10 +33,6 @@ type Server struct {
 	Connect atomic.Uint64
 	Reuse   atomic.Uint64
 
-	// Queue of requests waiting for this server (qcur, qmax).
-	QCur atomic.Int64
-	QMax atomic.Int64
-
 	// Sliding averages over the last TimeSamples samples, in milliseconds.
 	QTime, CTime, RTime, TTime SlidingAvg
 

@@ -31,6 +31,7 @@ type hashBalancer struct {
 	pathOnly   bool
 	uriLen     int
 	uriDepth   int
+	_          [64]byte
 	next       atomic.Uint64 // round-robin fallback
 }
 

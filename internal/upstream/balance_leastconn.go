@@ -8,9 +8,11 @@ import "sync/atomic"
 // tree does). Weights are dynamic.
 type leastConn struct {
 	lbBase
+	_     [64]byte
 	clock atomic.Uint64
-	// last pick stamp per server, indexed by Server.ID-1.
-	stamps []atomic.Uint64
+	// last pick stamp per server, indexed by Server.ID-1, one cache line
+	// each so a pick does not invalidate the stamps the others scan.
+	stamps []paddedStamp
 }
 
 func (l *leastConn) init(servers []*Server, allBackups bool) {
@@ -18,7 +20,7 @@ func (l *leastConn) init(servers []*Server, allBackups bool) {
 	for _, s := range servers {
 		maxID = max(maxID, s.ID)
 	}
-	l.stamps = make([]atomic.Uint64, maxID)
+	l.stamps = make([]paddedStamp, maxID)
 	l.lbBase.init(servers, allBackups)
 }
 
@@ -26,7 +28,7 @@ func (l *leastConn) sticky() bool { return false }
 
 func (l *leastConn) stamp(s *Server) *atomic.Uint64 {
 	if s.ID >= 1 && s.ID <= len(l.stamps) {
-		return &l.stamps[s.ID-1]
+		return &l.stamps[s.ID-1].v
 	}
 	return nil
 }
@@ -93,4 +95,9 @@ func contains(list []*Server, s *Server) bool {
 		}
 	}
 	return false
+}
+
+type paddedStamp struct {
+	v atomic.Uint64
+	_ [56]byte
 }

@@ -8,6 +8,7 @@ import "sync/atomic"
 // one atomic counter walks the map.
 type roundRobin struct {
 	lbBase
+	_    [64]byte // keep the counter off the snapshot pointer's cache line
 	next atomic.Uint64
 }
 
