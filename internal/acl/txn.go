@@ -35,4 +35,19 @@ type Txn struct {
 	// Claims returns the values of an identity claim (oidc_claim); nil when
 	// the request carries no identity.
 	Claims func(name string) []string
+
+	// InResponse is true while http-response rules run: direction-dependent
+	// fetches (hdr, hdr_cnt, ...) then read the response, as in HAProxy.
+	InResponse bool
+
+	// Inspecting is true during tcp-request content inspection while more
+	// payload may still arrive (inspect-delay not expired, buffer not full,
+	// client still sending). Payload fetches may then change their answer
+	// (Cond.Eval returns Miss) and WAIT_END waits. False everywhere else.
+	Inspecting bool
+
+	// Scratch space reused across evaluations so that steady-state matching
+	// does not allocate. A Txn must not be evaluated concurrently.
+	fbuf []byte // fetches that build their value (base, ...)
+	cbuf []byte // converters and type casts while matching
 }

@@ -1,0 +1,95 @@
+package acl
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Need is a bitmask of what an expression or condition reads. The proxy uses
+// it to reject a fetch where its data cannot exist (a response header in an
+// http-request rule) and to know which tcp-request content rules inspect.
+type Need uint16
+
+const (
+	NeedConn    Need = 1 << iota // addresses and ports of the connection
+	NeedTLS                      // the TLS layer of the client connection (ssl_fc*)
+	NeedPayload                  // the peeked L4 payload (req.len, req.ssl_sni, ...)
+	NeedReq                      // the HTTP request head
+	NeedResp                     // the HTTP response head
+	NeedClaims                   // identity claims (oidc_claim)
+	NeedWaitEnd                  // the end of the inspection period (WAIT_END)
+)
+
+var needNames = []struct {
+	n    Need
+	name string
+}{
+	{NeedConn, "connection addresses"},
+	{NeedTLS, "the client TLS layer"},
+	{NeedPayload, "the request payload"},
+	{NeedReq, "HTTP request headers"},
+	{NeedResp, "HTTP response headers"},
+	{NeedClaims, "identity claims"},
+	{NeedWaitEnd, "the end of the inspection period"},
+}
+
+func (n Need) String() string {
+	var parts []string
+	for _, e := range needNames {
+		if n&e.n != 0 {
+			parts = append(parts, e.name)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Context is where an expression or condition is evaluated.
+type Context uint8
+
+const (
+	CtxTCPConnection Context = iota // tcp-request connection
+	CtxTCPContent                   // tcp-request content (and use_backend in mode tcp)
+	CtxHTTPRequest                  // http-request rules, use_backend, redirect
+	CtxHTTPResponse                 // http-response rules
+	CtxLog                          // log-format, evaluated at the end of the stream
+)
+
+func (c Context) String() string {
+	switch c {
+	case CtxTCPConnection:
+		return "tcp-request connection rule"
+	case CtxTCPContent:
+		return "tcp-request content rule"
+	case CtxHTTPRequest:
+		return "http-request rule"
+	case CtxHTTPResponse:
+		return "http-response rule"
+	}
+	return "log-format"
+}
+
+// allowed is what each context can read. Gatehouse keeps the request while
+// the response is processed, so unlike HAProxy request fetches stay usable in
+// http-response rules and logs.
+func (c Context) allowed() Need {
+	switch c {
+	case CtxTCPConnection:
+		return NeedConn
+	case CtxTCPContent:
+		return NeedConn | NeedTLS | NeedPayload | NeedReq | NeedWaitEnd
+	case CtxHTTPRequest:
+		return NeedConn | NeedTLS | NeedPayload | NeedReq | NeedClaims
+	case CtxHTTPResponse, CtxLog:
+		return NeedConn | NeedTLS | NeedPayload | NeedReq | NeedResp | NeedClaims
+	}
+	return 0
+}
+
+// CheckContext reports an error when need reads something ctx cannot provide.
+// Expr.Check and Cond.Check give the same verdict naming the keyword.
+func CheckContext(need Need, ctx Context) error {
+	if bad := need &^ ctx.allowed(); bad != 0 {
+		return fmt.Errorf("extracts information from '%s', none of which is available in a %s", bad, ctx)
+	}
+	return nil
+}
