@@ -138,6 +138,9 @@ func appendInt(dst []byte, v int64, o opt, hexWidth int) []byte {
 	if o&optHex != 0 && hexWidth > 0 && v >= 0 {
 		return appendHex(dst, uint64(v), hexWidth)
 	}
+	if v >= 0 && v < 10 { // counters and timers are mostly single digits
+		return append(dst, byte('0'+v))
+	}
 	return strconv.AppendInt(dst, v, 10)
 }
 

@@ -391,3 +391,22 @@ func BenchmarkAppendJSON(b *testing.B) {
 	}
 	b.SetBytes(int64(len(buf)))
 }
+
+func TestProxyLogFormat(t *testing.T) {
+	tests := []struct {
+		p    config.Proxy
+		want string
+	}{
+		{config.Proxy{LogFormat: "%ci"}, "%ci"},
+		{config.Proxy{HTTPLog: true}, HTTPLogFormat},
+		{config.Proxy{HTTPSLog: true}, HTTPSLogFormat},
+		{config.Proxy{Mode: config.ModeTCP, HTTPLog: true}, TCPLogFormat},
+		{config.Proxy{Mode: config.ModeTCP, TCPLog: true}, TCPLogFormat},
+		{config.Proxy{}, ""},
+	}
+	for _, tt := range tests {
+		if got := ProxyLogFormat(&tt.p); got != tt.want {
+			t.Errorf("%+v: %q, want %q", tt.p, got, tt.want)
+		}
+	}
+}

@@ -1,5 +1,25 @@
 package logging
 
+import "github.com/gatehouse/gatehouse/internal/config"
+
+// ProxyLogFormat returns the log-format string of a proxy's traffic logs:
+// its "log-format", else the format of "option httpslog", "option httplog"
+// or "option tcplog". As in HAProxy, "option httplog" in a mode tcp proxy
+// falls back to the TCP format. "" means the proxy logs no traffic.
+func ProxyLogFormat(p *config.Proxy) string {
+	switch {
+	case p.LogFormat != "":
+		return p.LogFormat
+	case p.HTTPSLog && p.Mode == config.ModeHTTP:
+		return HTTPSLogFormat
+	case p.HTTPLog && p.Mode == config.ModeHTTP:
+		return HTTPLogFormat
+	case p.HTTPLog || p.HTTPSLog || p.TCPLog:
+		return TCPLogFormat
+	}
+	return ""
+}
+
 // Preset log formats. The first four are HAProxy's, character for
 // character (option httplog, option tcplog, option httpslog, option httplog
 // clf); JSONLogFormat is Gatehouse's own.
