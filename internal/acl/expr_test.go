@@ -99,7 +99,7 @@ func TestAppendString(t *testing.T) {
 		{"str(/api/v1/x),regsub('^/api/(v[0-9]+)/','/\\1-')", "/v1-x", true},
 		{"str(/api/v1/x),regsub(^/api/\\(v[0-9]+\\)/,/\\1-)", "/v1-x", true},
 		{"str(/api/v1/x),regsub(\"^/api/(v[0-9]+)/\",'\\1\\x41')", "v1Ax", true},
-		{"str(a\"b),regsub(\"\\\"\",\"q\")", "aqb", true},
+		{"str(a\\\"b),regsub(\"\\\"\",\"q\")", "aqb", true},
 		{"str(ABCabc),regsub(b,X,gi)", "AXCaXc", true},
 		{"str(abc),regsub(z,X)", "abc", true},
 		{"str(a\\,b),regsub(\\,,;)", "a;b", true},
