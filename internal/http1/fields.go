@@ -1,6 +1,7 @@
 package http1
 
 import (
+	"encoding/binary"
 	"unsafe"
 
 	"github.com/gatehouse/gatehouse/internal/httpmsg"
@@ -58,8 +59,7 @@ func validValue(v []byte) bool {
 	const lo = 0x0101010101010101
 	const hi = 0x8080808080808080
 	for len(v) >= 8 {
-		x := uint64(v[0]) | uint64(v[1])<<8 | uint64(v[2])<<16 | uint64(v[3])<<24 |
-			uint64(v[4])<<32 | uint64(v[5])<<40 | uint64(v[6])<<48 | uint64(v[7])<<56
+		x := binary.LittleEndian.Uint64(v)
 		less := (x - lo*0x20) &^ x & hi
 		y := x ^ (lo * 0x7f)
 		del := (y - lo) &^ y & hi
@@ -70,6 +70,11 @@ func validValue(v []byte) bool {
 	}
 	return allClass(v, cValue)
 }
+
+// validValueStr is validValue for a string, viewed in place (read only).
+func validValueStr(s string) bool { return validValue(bytesOf(s)) }
+
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 // parseFields parses field lines from b[i:] up to the empty line into h.
 func parseFields(b []byte, i int, h *httpmsg.Headers, max int, resp bool) (int, error) {

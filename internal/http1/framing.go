@@ -199,14 +199,7 @@ func (t *teCodings) check(resp bool) *ProtocolError {
 	return nil
 }
 
-func allClassStr(s string, c uint8) bool {
-	for i := 0; i < len(s); i++ {
-		if charClass[s[i]]&c == 0 {
-			return false
-		}
-	}
-	return true
-}
+func allClassStr(s string, c uint8) bool { return allClass(bytesOf(s), c) }
 
 // connTokens records the Connection options that matter to framing.
 func connTokens(v string, hi *headInfo) {

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net"
 	"strconv"
-	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/httpmsg"
 )
@@ -187,7 +186,7 @@ func (w *Writer) WriteResponseHead(resp *httpmsg.Response) error {
 	if reason == "" {
 		reason = StatusText(resp.Status)
 	}
-	if strings.ContainsAny(reason, "\r\n\x00") || !validHeaders(resp.Header) {
+	if !validValueStr(reason) || !validHeaders(resp.Header) {
 		return ErrInvalidHeader
 	}
 	w.avail()
@@ -226,10 +225,11 @@ func appendHeaders(b []byte, h httpmsg.Headers) []byte {
 	return append(b, "\r\n"...)
 }
 
-// validHeaders rejects what would let a rule-written value inject lines.
+// validHeaders rejects what would let a rule-written value inject lines
+// (CR, LF, NUL) and other control characters a peer would refuse.
 func validHeaders(h httpmsg.Headers) bool {
 	for i := range h {
-		if !safeToken(h[i].Name) || strings.ContainsAny(h[i].Value, "\r\n\x00") {
+		if !safeToken(h[i].Name) || !validValueStr(h[i].Value) {
 			return false
 		}
 	}
@@ -238,9 +238,7 @@ func validHeaders(h httpmsg.Headers) bool {
 
 func safeToken(s string) bool { return s != "" && allClassStr(s, cToken) }
 
-func safeTarget(s string) bool {
-	return s != "" && !strings.ContainsAny(s, " \t\r\n\x00")
-}
+func safeTarget(s string) bool { return s != "" && allClassStr(s, cURI) }
 
 // WriteChunkHeader buffers the size line of an n-byte chunk (n > 0).
 func (w *Writer) WriteChunkHeader(n int64) error {
