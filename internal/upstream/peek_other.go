@@ -6,5 +6,6 @@ package upstream
 // wired up; a dead connection then fails on first use and is retried.
 func (c *Conn) peek(fd uintptr) bool {
 	c.peekLive = true
+	c.peekData = false
 	return true
 }

@@ -1,6 +1,8 @@
 package upstream
 
 import (
+	"crypto/tls"
+	"errors"
 	"net"
 	"sync"
 	"syscall"
@@ -21,7 +23,7 @@ type PoolKey struct {
 
 // Conn is an upstream connection, idle in a pool or in use.
 type Conn struct {
-	net.Conn              // the TLS conn when the server has ssl, else Raw
+	net.Conn               // the TLS conn when the server has ssl, else Raw
 	Raw       *net.TCPConn // the TCP connection underneath
 	Key       PoolKey
 	Proto     string    // negotiated ALPN protocol, "" when none
@@ -35,6 +37,7 @@ type Conn struct {
 	peekFn   func(fd uintptr) bool
 	peekBuf  [1]byte
 	peekLive bool
+	peekData bool
 
 	pool       *Pool
 	kprev      *Conn // per-key LIFO list
@@ -64,15 +67,40 @@ func NewConn(nc net.Conn, raw *net.TCPConn, key PoolKey) *Conn {
 // Alive checks, without blocking, that an idle connection is still usable:
 // any readable byte or EOF means the server closed it or sent something
 // unexpected. Connections without a raw TCP conn are assumed alive.
+//
+// On a TLS connection readable bytes may be TLS 1.3 post-handshake
+// messages (session tickets) a server sent after the last response; those
+// are read through the TLS layer, which consumes them, and the connection
+// is alive unless application data, an alert or EOF shows up.
 func (c *Conn) Alive() bool {
 	if c.rc == nil {
 		return true
 	}
-	c.peekLive = false
+	c.peekLive, c.peekData = false, false
 	if err := c.rc.Read(c.peekFn); err != nil {
 		return false
 	}
-	return c.peekLive
+	if c.peekLive {
+		return true
+	}
+	if tc, ok := c.Conn.(*tls.Conn); ok && c.peekData {
+		return drainTLS(tc, c.peekBuf[:])
+	}
+	return false
+}
+
+// drainTLS reads pending records with a short deadline: a timeout means
+// only handshake-level messages were pending.
+func drainTLS(tc *tls.Conn, buf []byte) bool {
+	if tc.SetReadDeadline(time.Now().Add(time.Millisecond)) != nil {
+		return false
+	}
+	_, err := tc.Read(buf)
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		return false // application data, alert or EOF
+	}
+	return tc.SetReadDeadline(time.Time{}) == nil
 }
 
 // PoolOptions bound a server's idle connections.

@@ -140,7 +140,7 @@ func TestQueueHashedWaitersKeepTheirServer(t *testing.T) {
 	// Find a key for each server.
 	keys := map[string]Key{}
 	for i := 0; len(keys) < 2; i++ {
-		k := Key{Hdr: string(rune('a' + i%26)) + string(rune('a'+i/26))}
+		k := Key{Hdr: string(rune('a'+i%26)) + string(rune('a'+i/26))}
 		s := f2.Pick(k, nil)
 		s.Release()
 		keys[s.Name] = k
