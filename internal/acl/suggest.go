@@ -8,11 +8,20 @@ func didYouMean(word string, candidates []string) string {
 		bestD = 4
 	}
 	for _, c := range candidates {
-		if d := editDistance(word, c); d < bestD {
+		d := editDistance(word, c)
+		if d < bestD || d == bestD && best != "" && commonPrefix(word, c) > commonPrefix(word, best) {
 			best, bestD = c, d
 		}
 	}
 	return best
+}
+
+func commonPrefix(a, b string) int {
+	n := 0
+	for n < len(a) && n < len(b) && a[n] == b[n] {
+		n++
+	}
+	return n
 }
 
 func suggestion(word string, candidates []string) string {
