@@ -125,6 +125,9 @@ func scan(paths []string, opts Options) (files []string, stamps []stamp, err err
 			full := filepath.Join(p, e.Name())
 			efi, err := os.Stat(full)
 			if err != nil {
+				if _, lerr := os.Lstat(full); errors.Is(lerr, os.ErrNotExist) {
+					continue // removed since the listing
+				}
 				return nil, nil, &FileError{full, unwrapPathError(err)}
 			}
 			if !efi.Mode().IsRegular() {

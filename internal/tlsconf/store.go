@@ -154,12 +154,12 @@ func (s *Store) Reload() error {
 
 // changed reports whether the files on disk differ from those of the
 // current generation, with the stamps seen now.
-func (s *Store) changed() (bool, []stamp) {
+func (s *Store) changed() (bool, []stamp, error) {
 	_, stamps, err := scan(s.paths, s.opts)
 	if err != nil {
-		return true, nil
+		return false, nil, err
 	}
-	return !sameStamps(stamps, s.cur.Load().stamps), stamps
+	return !sameStamps(stamps, s.cur.Load().stamps), stamps, nil
 }
 
 // Paths returns the crt paths the store loads, in order.
