@@ -46,9 +46,13 @@ type clientOptions struct {
 
 // WithDefaultVerify sets the verification of servers without "verify": the
 // value of the global "ssl-server-verify" ("required", HAProxy's default,
-// or "none").
+// or "none"; "" keeps the default).
 func WithDefaultVerify(v string) ClientOption {
-	return func(o *clientOptions) { o.defaultVerify = v }
+	return func(o *clientOptions) {
+		if v != "" {
+			o.defaultVerify = v
+		}
+	}
 }
 
 // WithSessionCacheSize sets how many TLS sessions the template keeps (one

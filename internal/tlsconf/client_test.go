@@ -105,6 +105,8 @@ func TestClientTemplateErrors(t *testing.T) {
 		{"ssl-server-verify none", config.Server{Name: "gw1"}, []ClientOption{WithDefaultVerify("none")}, ""},
 		{"ssl-server-verify none, explicit required", config.Server{Name: "gw1", Verify: "required"},
 			[]ClientOption{WithDefaultVerify("none")}, "verify is enabled but no CA file"},
+		{"empty ssl-server-verify keeps required", config.Server{Name: "gw1"}, []ClientOption{WithDefaultVerify("")},
+			"verify is enabled by default but no CA file specified"},
 		{"system CAs", config.Server{Name: "gw1", CAFile: "@system-ca"}, nil, ""},
 		{"bad verify", config.Server{Name: "gw1", Verify: "optional"}, nil, "'verify' expects 'none' or 'required'"},
 		{"missing ca-file", config.Server{Name: "gw1", CAFile: filepath.Join(dir, "absent.pem")}, nil,

@@ -291,3 +291,29 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+func BenchmarkGetCertificate(b *testing.B) {
+	ca := tlstest.NewCA(b)
+	dir := b.TempDir()
+	var paths []string
+	for _, n := range []string{"a.example.com", "b.example.com", "*.example.org", "Mixed.Example.net"} {
+		paths = append(paths, ca.WritePEMFile(b, dir, n+".pem", n))
+	}
+	s, err := LoadStore(paths)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, sni := range []string{"b.example.com", "www.example.org", "MIXED.example.net", "none.test"} {
+		b.Run(sni, func(b *testing.B) {
+			hello := &tls.ClientHelloInfo{ServerName: sni}
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := s.GetCertificate(hello); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	}
+}
