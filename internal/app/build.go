@@ -1,0 +1,396 @@
+// Package app builds Gatehouse's runtime graph from a configuration and
+// swaps it atomically on reload.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/acl"
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/counters"
+	"github.com/gatehouse/gatehouse/internal/http1"
+	"github.com/gatehouse/gatehouse/internal/logging"
+	"github.com/gatehouse/gatehouse/internal/proxy"
+	"github.com/gatehouse/gatehouse/internal/tlsconf"
+	"github.com/gatehouse/gatehouse/internal/upstream"
+)
+
+// Graph is one built runtime: everything a configuration describes, ready
+// to serve. A reload builds a new Graph and swaps it in.
+type Graph struct {
+	Cfg       *config.Config
+	Proc      *proxy.Process
+	Frontends []*proxy.Frontend
+	Backends  []*proxy.Backend
+	Binds     []*BindSpec
+	Stores    []*tlsconf.Store
+	Loggers   []*logging.Logger
+	Started   time.Time
+	Version   string
+
+	proxies []*proxyRuntime // for stats, in declaration order
+}
+
+// BindSpec is one address to listen on and what serves it.
+type BindSpec struct {
+	Addr    string
+	Handler *proxy.Listener
+}
+
+// proxyRuntime pairs a config section with its built halves.
+type proxyRuntime struct {
+	cfg *config.Proxy
+	id  int
+	fe  *proxy.Frontend
+	be  *proxy.Backend
+}
+
+// builder carries the state of one Build.
+type builder struct {
+	cfg      *config.Config
+	g        *Graph
+	backends map[string]*proxy.Backend
+	errs     []error
+	sys      *logging.Logger
+	version  string
+}
+
+// Build compiles cfg into a Graph without binding any socket (so -c can
+// use it). Resolution of server host names happens here.
+func Build(cfg *config.Config, version string) (*Graph, error) {
+	b := &builder{
+		cfg:      cfg,
+		g:        &Graph{Cfg: cfg, Proc: &proxy.Process{PID: os.Getpid()}, Started: time.Now(), Version: version},
+		backends: map[string]*proxy.Backend{},
+		version:  version,
+	}
+	sys, err := b.logger(cfg.Global.Logs)
+	if err != nil {
+		return nil, err
+	}
+	b.sys = sys
+	// Backends first: frontends refer to them.
+	for i, p := range cfg.Proxies {
+		pr := &proxyRuntime{cfg: p, id: i + 2} // HAProxy's iid: user proxies start after internal ones
+		b.g.proxies = append(b.g.proxies, pr)
+		if p.Cap&config.CapBE != 0 {
+			be, err := b.buildBackend(p, pr.id)
+			if err != nil {
+				b.errs = append(b.errs, err)
+				continue
+			}
+			pr.be = be
+			b.backends[p.Name] = be
+			b.g.Backends = append(b.g.Backends, be)
+		}
+	}
+	for _, pr := range b.g.proxies {
+		p := pr.cfg
+		if p.Cap&config.CapFE == 0 {
+			continue
+		}
+		fe, err := b.buildFrontend(p, pr)
+		if err != nil {
+			b.errs = append(b.errs, err)
+			continue
+		}
+		pr.fe = fe
+		b.g.Frontends = append(b.g.Frontends, fe)
+	}
+	if len(b.errs) > 0 {
+		b.g.Close()
+		return nil, errors.Join(b.errs...)
+	}
+	return b.g, nil
+}
+
+// Close releases what a Graph holds besides listeners: loggers, idle
+// upstream connections, certificate watchers.
+func (g *Graph) Close() {
+	for _, be := range g.Backends {
+		for _, s := range be.Servers {
+			s.Pool().Close()
+		}
+	}
+	for _, l := range g.Loggers {
+		l.Close()
+	}
+}
+
+func (b *builder) exprCompiler() logging.ExprCompiler {
+	return func(src string, pos config.Pos) (logging.Sampler, error) {
+		e, err := acl.CompileExpr(src, pos)
+		if err != nil {
+			return nil, err
+		}
+		return e, nil
+	}
+}
+
+func (b *builder) format(src string, pos config.Pos) (*logging.Format, error) {
+	return logging.Compile(src, pos, b.exprCompiler())
+}
+
+func (b *builder) logger(targets []*config.Log) (*logging.Logger, error) {
+	if len(targets) == 0 {
+		return nil, nil
+	}
+	l, err := logging.NewLogger(targets, logging.Options{PID: b.g.Proc.PID})
+	if err != nil {
+		return nil, err
+	}
+	b.g.Loggers = append(b.g.Loggers, l)
+	return l, nil
+}
+
+func (b *builder) buildBackend(p *config.Proxy, id int) (*proxy.Backend, error) {
+	be := &proxy.Backend{
+		Name:     p.Name,
+		ID:       id,
+		Counters: &counters.Proxy{},
+		Timeouts: p.Timeouts,
+		Retries:  p.Retries,
+		ConnMode: p.ConnMode,
+		Errors:   errorPages(p),
+	}
+	be.Redispatch = p.Redispatch
+	ro, err := proxy.ParseRetryOn(p.RetryOn, p.Pos)
+	if err != nil {
+		return nil, err
+	}
+	be.RetryOn = ro
+	if p.ForwardFor != nil && p.Cap&config.CapFE == 0 {
+		be.ForwardFor = forwardFor(p.ForwardFor)
+	}
+	var servers []*upstream.Server
+	for i, cs := range p.Servers {
+		us, err := b.resolveServer(cs, i+1)
+		if err != nil {
+			return nil, err
+		}
+		srv := &proxy.Server{Server: us, ALPN: strings.Join(cs.ALPN, ",")}
+		if cs.SSL {
+			tpl, err := tlsconf.NewClientTemplate(cs)
+			if err != nil {
+				return nil, config.Errorf(cs.Pos, "server '%s/%s': %v", p.Name, cs.Name, err)
+			}
+			srv.TLS = tpl
+		}
+		if cs.SNI != "" {
+			e, err := acl.CompileExpr(cs.SNI, cs.Pos)
+			if err != nil {
+				return nil, err
+			}
+			srv.SNI = e
+		}
+		servers = append(servers, us)
+		be.Servers = append(be.Servers, srv)
+	}
+	farm, err := upstream.NewFarm(p.Name, servers, p.Balance, upstream.FarmOptionsFor(p, false))
+	if err != nil {
+		return nil, config.Errorf(p.Balance.Pos, "backend '%s': %v", p.Name, err)
+	}
+	be.Farm = farm
+	sys := b.sys
+	be.OnNoServer = func(be *proxy.Backend) {
+		if sys != nil {
+			sys.Printf(logging.LevelAlert, "backend %s has no server available!", be.Name)
+		}
+	}
+	if p.Cap&config.CapFE == 0 {
+		// A pure backend's rules run after routing; a listen's rules are
+		// its frontend's.
+		env, err := b.ruleEnv(p)
+		if err != nil {
+			return nil, err
+		}
+		if be.ReqRules, err = proxy.CompileRules(p.HTTPRequest, env, false); err != nil {
+			return nil, err
+		}
+		if be.RespRules, err = proxy.CompileRules(p.HTTPResponse, env, true); err != nil {
+			return nil, err
+		}
+	}
+	return be, nil
+}
+
+// resolveServer resolves a server's host name now (at start and on each
+// reload), as HAProxy's default init-addr does.
+func (b *builder) resolveServer(cs *config.Server, id int) (*upstream.Server, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	us, err := upstream.ResolveServer(ctx, cs, id)
+	if err != nil {
+		return nil, config.Errorf(cs.Pos, "could not resolve address '%s' of server '%s': %v", cs.Host, cs.Name, err)
+	}
+	return us, nil
+}
+
+func (b *builder) ruleEnv(p *config.Proxy) (*proxy.RuleEnv, error) {
+	set, err := acl.NewSet(p.ACLs)
+	if err != nil {
+		return nil, err
+	}
+	return &proxy.RuleEnv{
+		ACLs:   set,
+		Format: b.format,
+		Service: func(name string, pos config.Pos) (proxy.Service, error) {
+			return b.service(p, name, pos)
+		},
+	}, nil
+}
+
+func (b *builder) buildFrontend(p *config.Proxy, pr *proxyRuntime) (*proxy.Frontend, error) {
+	fe := &proxy.Frontend{
+		Name:        p.Name,
+		ID:          pr.id,
+		Proc:        b.g.Proc,
+		Counters:    &counters.Proxy{},
+		MaxConn:     int64(p.MaxConn),
+		Timeouts:    p.Timeouts,
+		Limits:      limits(b.cfg),
+		ConnMode:    p.ConnMode,
+		Errors:      errorPages(p),
+		DontLogNull: p.DontLogNull,
+	}
+	if p.ForwardFor != nil {
+		fe.ForwardFor = forwardFor(p.ForwardFor)
+	}
+	for _, c := range p.Captures {
+		fe.Captures = append(fe.Captures, c)
+	}
+	env, err := b.ruleEnv(p)
+	if err != nil {
+		return nil, err
+	}
+	if fe.ReqRules, err = proxy.CompileRules(p.HTTPRequest, env, false); err != nil {
+		return nil, err
+	}
+	if fe.RespRules, err = proxy.CompileRules(p.HTTPResponse, env, true); err != nil {
+		return nil, err
+	}
+	for _, ub := range p.UseBackends {
+		be, ok := b.backends[ub.Name]
+		if !ok {
+			return nil, config.Errorf(ub.Pos, "'use_backend' refers to unknown backend '%s'", ub.Name)
+		}
+		r := proxy.Route{Backend: be}
+		if ub.Cond != nil {
+			if r.Cond, err = env.ACLs.Cond(ub.Cond); err != nil {
+				return nil, err
+			}
+		}
+		fe.Routes = append(fe.Routes, r)
+	}
+	if p.DefaultBackend != "" {
+		be, ok := b.backends[p.DefaultBackend]
+		if !ok {
+			return nil, config.Errorf(p.DefaultBEPos, "'default_backend' refers to unknown backend '%s'", p.DefaultBackend)
+		}
+		fe.Default = be
+	} else if pr.be != nil {
+		fe.Default = pr.be // a listen is its own backend
+	}
+	if p.Stats != nil && p.Stats.Enable {
+		svc, err := b.statsService(p)
+		if err != nil {
+			return nil, err
+		}
+		fe.Stats = svc
+		fe.StatsPrefix = statsURI(p.Stats)
+	}
+	if err := b.frontendLog(p, fe); err != nil {
+		return nil, err
+	}
+	for _, bind := range p.Binds {
+		l := &proxy.Listener{FE: fe, Bind: bind}
+		if bind.SSL {
+			store, err := tlsconf.LoadStore(bind.Crts)
+			if err != nil {
+				return nil, config.Errorf(bind.Pos, "'bind %s' : %v", bind.Addr, err)
+			}
+			b.g.Stores = append(b.g.Stores, store)
+			tc, err := tlsconf.ServerConfig(store, bind)
+			if err != nil {
+				return nil, config.Errorf(bind.Pos, "'bind %s' : %v", bind.Addr, err)
+			}
+			l.TLS = tc
+		}
+		b.g.Binds = append(b.g.Binds, &BindSpec{Addr: bindAddr(bind), Handler: l})
+	}
+	return fe, nil
+}
+
+// frontendLog sets the access log: the frontend's log targets and the
+// format its options choose.
+func (b *builder) frontendLog(p *config.Proxy, fe *proxy.Frontend) error {
+	src := logging.ProxyLogFormat(p)
+	if src == "" {
+		// Without a log option HAProxy logs one line per connection.
+		src = "Connect from %ci:%cp to %fi:%fp (%f/" + strings.ToUpper(p.Mode.String()) + ")"
+	}
+	if len(p.Logs) == 0 {
+		return nil
+	}
+	l, err := b.logger(p.Logs)
+	if err != nil {
+		return err
+	}
+	f, err := b.format(src, p.Pos)
+	if err != nil {
+		return err
+	}
+	fe.Log = l
+	fe.LogFormat = f
+	return nil
+}
+
+func bindAddr(bd *config.Bind) string {
+	host := bd.Host
+	if host == "*" {
+		host = ""
+	}
+	if strings.Contains(host, ":") {
+		return fmt.Sprintf("[%s]:%d", host, bd.Port)
+	}
+	return fmt.Sprintf("%s:%d", host, bd.Port)
+}
+
+func limits(cfg *config.Config) http1.Limits {
+	l := http1.DefaultLimits()
+	if cfg.Global.TuneBufSize > 0 {
+		l.BufSize = cfg.Global.TuneBufSize
+	}
+	return l
+}
+
+func forwardFor(f *config.ForwardFor) *proxy.ForwardFor {
+	h := f.Header
+	if h == "" {
+		h = "X-Forwarded-For"
+	}
+	return &proxy.ForwardFor{Header: h, Except: f.Except, IfNone: f.IfNone}
+}
+
+func errorPages(p *config.Proxy) *proxy.ErrorPages {
+	if len(p.ErrorFiles) == 0 {
+		return nil
+	}
+	ep := &proxy.ErrorPages{Raw: map[int][]byte{}}
+	for code, ef := range p.ErrorFiles {
+		ep.Raw[code] = ef.Content
+	}
+	return ep
+}
+
+func statsURI(s *config.Stats) string {
+	if s.URI == "" {
+		return "/haproxy?stats"
+	}
+	return s.URI
+}

@@ -1,0 +1,95 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// ConnHandler serves one accepted connection. A frontend implements it.
+type ConnHandler interface {
+	ServeConn(c net.Conn)
+}
+
+// listener is one bound address. It outlives a reload when the new
+// configuration binds the same address: the socket stays open and only the
+// handler pointer is swapped, so no connection attempt is refused.
+type listener struct {
+	addr    string
+	ln      net.Listener
+	handler atomic.Pointer[handlerBox]
+	done    chan struct{}
+	wg      *sync.WaitGroup // live connections, for graceful stop
+	log     *slog.Logger
+}
+
+type handlerBox struct {
+	h     ConnHandler
+	slots chan struct{} // global maxconn semaphore; nil when unlimited
+}
+
+func listen(ctx context.Context, addr string) (net.Listener, error) {
+	lc := net.ListenConfig{
+		Control: func(network, address string, c syscall.RawConn) error {
+			var serr error
+			err := c.Control(func(fd uintptr) {
+				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1)
+			})
+			if err != nil {
+				return err
+			}
+			return serr
+		},
+	}
+	return lc.Listen(ctx, "tcp", addr)
+}
+
+// acceptLoop runs until the listener is closed. Accepting stops while the
+// global maxconn is reached (as HAProxy pauses its listeners) instead of
+// accepting and dropping.
+func (l *listener) acceptLoop() {
+	defer close(l.done)
+	var backoff time.Duration
+	for {
+		box := l.handler.Load()
+		if box.slots != nil {
+			box.slots <- struct{}{}
+		}
+		c, err := l.ln.Accept()
+		if err != nil {
+			if box.slots != nil {
+				<-box.slots
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// EMFILE and friends: back off rather than spin.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			l.log.Error("accept failed", "addr", l.addr, "err", err)
+			time.Sleep(backoff)
+			continue
+		}
+		backoff = 0
+		// The handler is loaded after Accept so a connection accepted after a
+		// reload is served by the new configuration.
+		cur := l.handler.Load()
+		l.wg.Add(1)
+		go serveAccepted(l.wg, cur.h, c, box.slots)
+	}
+}
+
+func serveAccepted(wg *sync.WaitGroup, h ConnHandler, c net.Conn, slots chan struct{}) {
+	defer wg.Done()
+	if slots != nil {
+		defer func() { <-slots }()
+	}
+	h.ServeConn(c)
+}
+
+func (l *listener) String() string { return fmt.Sprintf("listener %s", l.addr) }

@@ -1,0 +1,162 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/config"
+)
+
+// DefaultHardStopAfter bounds a graceful stop when hard-stop-after is unset.
+const DefaultHardStopAfter = 30 * time.Second
+
+// Runtime owns the listening sockets and the current Graph. Listeners
+// survive reloads; graphs are swapped under them.
+type Runtime struct {
+	mu        sync.Mutex
+	graph     *Graph
+	listeners map[string]*listener
+	conns     sync.WaitGroup // every accepted connection, across graphs
+	log       *slog.Logger
+	slots     chan struct{} // global maxconn
+}
+
+// NewRuntime returns an empty runtime; Start installs the first graph.
+func NewRuntime(log *slog.Logger) *Runtime {
+	return &Runtime{listeners: map[string]*listener{}, log: log}
+}
+
+// Graph returns the graph currently serving.
+func (r *Runtime) Graph() *Graph {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.graph
+}
+
+// Apply binds what g needs, points every listener at g, closes listeners
+// g no longer has, and retires the previous graph. If a bind fails, the
+// previous graph keeps serving and nothing changes.
+func (r *Runtime) Apply(g *Graph) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	// Group binds by address: two frontends on one address is a config error.
+	want := map[string]*BindSpec{}
+	for _, b := range g.Binds {
+		if prev, dup := want[b.Addr]; dup {
+			return fmt.Errorf("parsing [%s] : address %s is already bound by frontend '%s' (%s)",
+				b.Handler.Bind.Pos, b.Addr, prev.Handler.FE.Name, prev.Handler.Bind.Pos)
+		}
+		want[b.Addr] = b
+	}
+	// Open new sockets first, so a failure leaves everything as it was.
+	opened := map[string]net.Listener{}
+	for addr, b := range want {
+		if _, ok := r.listeners[addr]; ok {
+			continue
+		}
+		ln, err := listen(context.Background(), addr)
+		if err != nil {
+			for _, l := range opened {
+				l.Close()
+			}
+			return fmt.Errorf("parsing [%s] : cannot bind socket (%v) for %s", b.Handler.Bind.Pos, err, addr)
+		}
+		opened[addr] = ln
+	}
+	if mc := g.Cfg.Global.MaxConn; mc > 0 {
+		if r.slots == nil || cap(r.slots) != mc {
+			r.slots = make(chan struct{}, mc)
+		}
+	} else {
+		r.slots = nil
+	}
+	for addr, b := range want {
+		box := &handlerBox{h: b.Handler, slots: r.slots}
+		if l, ok := r.listeners[addr]; ok {
+			l.handler.Store(box)
+			continue
+		}
+		l := &listener{addr: addr, ln: opened[addr], done: make(chan struct{}), wg: &r.conns, log: r.log}
+		l.handler.Store(box)
+		r.listeners[addr] = l
+		go l.acceptLoop()
+	}
+	for addr, l := range r.listeners {
+		if _, ok := want[addr]; !ok {
+			l.ln.Close()
+			<-l.done
+			delete(r.listeners, addr)
+		}
+	}
+	old := r.graph
+	r.graph = g
+	if old != nil {
+		// Keep-alive connections of the old graph close after their
+		// current request; in-flight requests finish on the old graph.
+		old.Proc.Stale.Store(true)
+		go retire(old)
+	}
+	return nil
+}
+
+// retire releases an old graph's resources once its connections are gone.
+func retire(g *Graph) {
+	deadline := time.Now().Add(hardStop(g.Cfg))
+	for g.Proc.ActConn.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	g.Close()
+}
+
+func hardStop(cfg *config.Config) time.Duration {
+	if cfg.Global.HardStopAfter > 0 {
+		return cfg.Global.HardStopAfter
+	}
+	return DefaultHardStopAfter
+}
+
+// Shutdown stops accepting, waits for in-flight connections up to
+// hard-stop-after, and releases the graph. It reports whether every
+// connection finished in time.
+func (r *Runtime) Shutdown() error {
+	r.mu.Lock()
+	for _, l := range r.listeners {
+		l.ln.Close()
+	}
+	for _, l := range r.listeners {
+		<-l.done
+	}
+	r.listeners = map[string]*listener{}
+	g := r.graph
+	r.mu.Unlock()
+	if g == nil {
+		return nil
+	}
+	g.Proc.Stale.Store(true)
+	done := make(chan struct{})
+	go func() { r.conns.Wait(); close(done) }()
+	var err error
+	select {
+	case <-done:
+	case <-time.After(hardStop(g.Cfg)):
+		err = errors.New("hard-stop-after reached with connections still open")
+	}
+	g.Close()
+	return err
+}
+
+// Addrs returns the bound addresses (for tests and the demo).
+func (r *Runtime) Addrs() map[string]net.Addr {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[string]net.Addr{}
+	for k, l := range r.listeners {
+		out[k] = l.ln.Addr()
+	}
+	return out
+}

@@ -1,0 +1,112 @@
+package proxy
+
+import (
+	"github.com/gatehouse/gatehouse/internal/acl"
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/counters"
+	"github.com/gatehouse/gatehouse/internal/tlsconf"
+	"github.com/gatehouse/gatehouse/internal/upstream"
+)
+
+// RetryOn is the compiled "retry-on" bitmask.
+type RetryOn uint16
+
+const (
+	RetryConnFailure RetryOn = 1 << iota
+	RetryEmptyResponse
+	RetryJunkResponse
+	RetryResponseTimeout
+	Retry0RTTRejected
+	Retry401
+	Retry403
+	Retry404
+	Retry408
+	Retry425
+	Retry500
+	Retry501
+	Retry502
+	Retry503
+	Retry504
+)
+
+// retryStatus maps a status to its retry-on bit (0 if none).
+func retryStatus(status int) RetryOn {
+	switch status {
+	case 401:
+		return Retry401
+	case 403:
+		return Retry403
+	case 404:
+		return Retry404
+	case 408:
+		return Retry408
+	case 425:
+		return Retry425
+	case 500:
+		return Retry500
+	case 501:
+		return Retry501
+	case 502:
+		return Retry502
+	case 503:
+		return Retry503
+	case 504:
+		return Retry504
+	}
+	return 0
+}
+
+// Backend is the compiled runtime of a backend (or the backend half of a listen).
+type Backend struct {
+	Name     string
+	ID       int
+	Counters *counters.Proxy
+	Farm     *upstream.Farm
+	Servers  []*Server
+
+	Timeouts   config.Timeouts
+	Retries    int
+	RetryOn    RetryOn
+	Redispatch bool
+	ConnMode   config.ConnMode
+	ReqRules   []*Rule
+	RespRules  []*Rule
+	ForwardFor *ForwardFor
+	Errors     *ErrorPages
+
+	Stats       Service
+	StatsPrefix string
+
+	// OnNoServer is called when a request finds no usable server (HAProxy
+	// logs "backend X has no server available!").
+	OnNoServer func(b *Backend)
+}
+
+// NoServer reports that a request found no usable server.
+func (b *Backend) NoServer() {
+	if b.OnNoServer != nil {
+		b.OnNoServer(b)
+	}
+}
+
+// Server is a backend server with what the proxy needs to reach it.
+type Server struct {
+	*upstream.Server
+	TLS  *tlsconf.ClientTemplate // nil: plain TCP
+	SNI  *acl.Expr               // nil: the outgoing Host decides
+	ALPN string                  // ALPN offered, comma-joined for the pool key
+}
+
+// server finds the proxy's view of an upstream server.
+func (b *Backend) server(us *upstream.Server) *Server {
+	// Server IDs are 1-based in declaration order, the index of Servers.
+	if i := us.ID - 1; i >= 0 && i < len(b.Servers) && b.Servers[i].Server == us {
+		return b.Servers[i]
+	}
+	for _, s := range b.Servers {
+		if s.Server == us {
+			return s
+		}
+	}
+	return nil
+}

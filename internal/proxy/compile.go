@@ -1,0 +1,187 @@
+package proxy
+
+import (
+	"fmt"
+	"regexp"
+
+	"github.com/gatehouse/gatehouse/internal/acl"
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/logging"
+)
+
+// RuleEnv is what rule compilation needs from the builder.
+type RuleEnv struct {
+	ACLs *acl.Set
+	// Format compiles a log-format string (header values, paths, ...).
+	Format func(src string, pos config.Pos) (*logging.Format, error)
+	// Service resolves "use-service NAME".
+	Service func(name string, pos config.Pos) (Service, error)
+	// Custom compiles extension actions (identity); nil when none exist.
+	Custom func(a *config.HTTPAction) (func(t *Txn) bool, error)
+}
+
+// CompileRules turns http-request or http-response lines into rules.
+func CompileRules(actions []*config.HTTPAction, env *RuleEnv, response bool) ([]*Rule, error) {
+	var out []*Rule
+	for _, a := range actions {
+		r, err := compileRule(a, env, response)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func compileRule(a *config.HTTPAction, env *RuleEnv, response bool) (*Rule, error) {
+	r := &Rule{Name: a.Name, Status: a.Status, ContentType: a.ContentType}
+	if a.Cond != nil {
+		c, err := env.ACLs.Cond(a.Cond)
+		if err != nil {
+			return nil, err
+		}
+		if response {
+			err = acl.CheckContext(c.Uses(), acl.CtxHTTPResponse)
+		} else {
+			err = acl.CheckContext(c.Uses(), acl.CtxHTTPRequest)
+		}
+		if err != nil {
+			return nil, config.Errorf(a.Pos, "'%s %s': %v", ruleKeyword(response), a.Action, err)
+		}
+		r.Cond = c
+	}
+	format := func(s string) error {
+		f, err := env.Format(s, a.Pos)
+		if err != nil {
+			return err
+		}
+		r.Value = f
+		return nil
+	}
+	var err error
+	switch a.Action {
+	case "set-header":
+		r.Kind = RuleSetHeader
+		err = format(a.Value)
+	case "add-header":
+		r.Kind = RuleAddHeader
+		err = format(a.Value)
+	case "del-header":
+		r.Kind = RuleDelHeader
+	case "replace-header", "replace-value":
+		r.Kind = RuleReplaceHeader
+		if a.Action == "replace-value" {
+			r.Kind = RuleReplaceValue
+		}
+		r.Regex, err = regexp.Compile(a.Regex)
+		if err != nil {
+			return nil, config.Errorf(a.Pos, "'%s %s': invalid regex '%s': %v", ruleKeyword(response), a.Action, a.Regex, err)
+		}
+		err = format(a.Value)
+	case "set-path":
+		r.Kind = RuleSetPath
+		err = format(a.Value)
+	case "set-query":
+		r.Kind = RuleSetQuery
+		err = format(a.Value)
+	case "set-uri":
+		r.Kind = RuleSetURI
+		err = format(a.Value)
+	case "redirect":
+		r.Kind = RuleRedirect
+		switch a.RedirectTyp {
+		case "location":
+			r.Redirect = RedirectLocation
+		case "prefix":
+			r.Redirect = RedirectPrefix
+		case "scheme":
+			r.Redirect = RedirectScheme
+		default:
+			return nil, config.Errorf(a.Pos, "'http-request redirect': unknown type '%s'", a.RedirectTyp)
+		}
+		for _, o := range a.RedirectOpt {
+			switch o {
+			case "drop-query":
+				r.DropQuery = true
+			case "append-slash":
+				r.AppendSlash = true
+			}
+		}
+		err = format(a.Value)
+	case "deny":
+		r.Kind = RuleDeny
+		if r.Status == 0 {
+			r.Status = 403
+		}
+	case "return":
+		r.Kind = RuleReturn
+		if r.Status == 0 {
+			r.Status = 200
+		}
+		if a.BodyIsFmt {
+			err = format(a.Body)
+		} else {
+			r.Static = []byte(a.Body)
+		}
+	case "allow":
+		r.Kind = RuleAllow
+	case "use-service":
+		if response {
+			return nil, config.Errorf(a.Pos, "'http-response use-service' is not a valid action")
+		}
+		r.Kind = RuleUseService
+		r.Service, err = env.Service(a.Name, a.Pos)
+	default:
+		if env.Custom == nil {
+			return nil, config.Errorf(a.Pos, "'%s %s' is not supported here", ruleKeyword(response), a.Action)
+		}
+		r.Kind = RuleCustom
+		r.Custom, err = env.Custom(a)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func ruleKeyword(response bool) string {
+	if response {
+		return "http-response"
+	}
+	return "http-request"
+}
+
+// ParseRetryOn compiles "retry-on" keywords.
+func ParseRetryOn(words []string, pos config.Pos) (RetryOn, error) {
+	if len(words) == 0 {
+		return RetryConnFailure, nil
+	}
+	var r RetryOn
+	for _, w := range words {
+		switch w {
+		case "none":
+			r = 0
+		case "conn-failure":
+			r |= RetryConnFailure
+		case "empty-response":
+			r |= RetryEmptyResponse
+		case "junk-response":
+			r |= RetryJunkResponse
+		case "response-timeout":
+			r |= RetryResponseTimeout
+		case "0rtt-rejected":
+			r |= Retry0RTTRejected
+		case "all-retryable-errors":
+			r |= RetryConnFailure | RetryEmptyResponse | RetryJunkResponse | RetryResponseTimeout |
+				Retry0RTTRejected | Retry500 | Retry502 | Retry503 | Retry504
+		default:
+			var code int
+			if _, err := fmt.Sscanf(w, "%d", &code); err == nil && retryStatus(code) != 0 {
+				r |= retryStatus(code)
+				continue
+			}
+			return 0, config.Errorf(pos, "'retry-on': unknown keyword '%s'", w)
+		}
+	}
+	return r, nil
+}

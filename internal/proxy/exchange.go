@@ -1,0 +1,361 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/http1"
+	"github.com/gatehouse/gatehouse/internal/upstream"
+)
+
+// upConn is an upstream connection with its codec state, attached to the
+// pooled upstream.Conn.
+type upConn struct {
+	c  *upstream.Conn
+	br *http1.Reader
+	bw *http1.Writer
+}
+
+func (u *upConn) close() {
+	u.c.Close()
+	u.br.Release()
+	u.bw.Release()
+}
+
+// failure classifies why one attempt failed, to pick the retry policy and
+// the termination state.
+type failure uint8
+
+const (
+	failNone        failure = iota
+	failConnect             // could not connect (refused, timeout, TLS)
+	failStaleReuse          // a reused idle connection was closed by the server before answering
+	failEmpty               // the server closed without a byte of response
+	failTimeout             // timeout server waiting for the response head
+	failJunk                // unparseable response head
+	failClientAbort         // the client went away while sending the request
+	failClientTimeout
+	failSendBody // error after part of the request body was sent
+)
+
+// forward sends the request to a server of t.be and relays the response,
+// with retries and redispatch as configured. It returns false when the
+// client connection must close.
+func (t *Txn) forward() bool {
+	be := t.be
+	// Only requests whose body has not been consumed can be replayed: a
+	// request without body, always.
+	replayable := !t.Req.HasBody()
+	var exclude *upstream.Server
+	var staleRetries int
+	for attempt := 0; ; {
+		srv, ok := t.pickServer(exclude)
+		if !ok {
+			return t.sendReply()
+		}
+		uc, reused, f := t.connect(srv)
+		if f == failNone {
+			f = t.exchange(srv, uc, reused)
+			if f == failNone {
+				if bit := retryStatus(t.Resp.Status); bit != 0 && be.RetryOn&bit != 0 &&
+					replayable && attempt < be.Retries {
+					// retry-on STATUS: drop this answer and its connection.
+					uc.close()
+					srv.Release()
+					t.Resp.Reset()
+					attempt++
+					t.retries++
+					be.Counters.Retries.Add(1)
+					if be.Redispatch && attempt == be.Retries && len(be.Servers) > 1 {
+						exclude = srv.Server
+						t.redispatch = true
+						be.Counters.Redisp.Add(1)
+					}
+					continue
+				}
+				return t.relayResponse(srv, uc)
+			}
+			uc.close()
+		}
+		srv.Release()
+		// A reused keep-alive connection that the gateway had just closed
+		// is Istio's "503 UC" race: retry idempotent requests on a fresh
+		// connection without counting it as a retry.
+		if f == failStaleReuse && replayable && isIdempotent(t.Req.Method) && staleRetries < 3 {
+			staleRetries++
+			continue
+		}
+		if f == failClientAbort || f == failClientTimeout {
+			return t.clientAborted(f)
+		}
+		if t.canRetry(f, attempt, replayable) {
+			attempt++
+			t.retries++
+			be.Counters.Retries.Add(1)
+			srv.Counters.Retries.Add(1)
+			if be.Redispatch && attempt == be.Retries && len(be.Servers) > 1 {
+				exclude = srv.Server
+				t.redispatch = true
+				be.Counters.Redisp.Add(1)
+			}
+			continue
+		}
+		return t.failAnswer(f)
+	}
+}
+
+// canRetry applies retries/retry-on to one failed attempt.
+func (t *Txn) canRetry(f failure, attempt int, replayable bool) bool {
+	be := t.be
+	if attempt >= be.Retries {
+		return false
+	}
+	switch f {
+	case failConnect:
+		return be.RetryOn&RetryConnFailure != 0
+	case failEmpty, failStaleReuse:
+		return replayable && be.RetryOn&RetryEmptyResponse != 0
+	case failTimeout:
+		return replayable && be.RetryOn&RetryResponseTimeout != 0
+	case failJunk:
+		return replayable && be.RetryOn&RetryJunkResponse != 0
+	}
+	return false
+}
+
+// failAnswer produces the error response for a failed exchange.
+func (t *Txn) failAnswer(f failure) bool {
+	be := t.be
+	switch f {
+	case failConnect:
+		be.Counters.ErrConn.Add(1)
+		t.termState = [2]byte{'S', 'C'}
+		t.reply = t.errorReply(503)
+	case failTimeout:
+		be.Counters.ErrResp.Add(1)
+		t.termState = [2]byte{'s', 'H'}
+		t.reply = t.errorReply(504)
+	case failEmpty, failStaleReuse, failJunk:
+		be.Counters.ErrResp.Add(1)
+		t.termState = [2]byte{'S', 'H'}
+		t.reply = t.errorReply(502)
+	default:
+		be.Counters.ErrResp.Add(1)
+		t.termState = [2]byte{'S', 'D'}
+		t.reply = t.errorReply(502)
+	}
+	t.closeAfter = true
+	return t.sendReply()
+}
+
+func (t *Txn) clientAborted(f failure) bool {
+	t.sess.fe.Counters.CliAbort.Add(1)
+	if t.be != nil {
+		t.be.Counters.CliAbort.Add(1)
+	}
+	if f == failClientTimeout {
+		t.termState = [2]byte{'c', 'D'}
+	} else {
+		t.termState = [2]byte{'C', 'D'}
+	}
+	t.status = -1
+	t.closeAfter = true
+	return false
+}
+
+// pickServer chooses a server with a free slot, waiting in the backend's
+// queue up to timeout queue when all are busy. On failure t.reply is set.
+func (t *Txn) pickServer(exclude *upstream.Server) (*Server, bool) {
+	be := t.be
+	start := time.Now()
+	us, err := be.Farm.Assign(context.Background(), t.balanceKey(), exclude)
+	t.tw += time.Since(start)
+	if err != nil {
+		if errors.Is(err, upstream.ErrNoServer) {
+			be.NoServer()
+			t.termState = [2]byte{'S', 'C'}
+		} else {
+			t.termState = [2]byte{'s', 'Q'}
+		}
+		t.reply = t.errorReply(503)
+		t.closeAfter = t.closeAfter || t.Req.HasBody()
+		return nil, false
+	}
+	srv := be.server(us)
+	t.srv = us
+	t.acl.Server = us.Name
+	us.Counters.OpenSession(start)
+	us.Counters.LbTot.Add(1)
+	return srv, true
+}
+
+func (t *Txn) balanceKey() upstream.Key {
+	k := upstream.Key{Src: t.sess.src.Addr(), URI: t.Req.URI}
+	if name := t.be.Farm.HashHeader(); name != "" {
+		k.Hdr, _ = t.Req.Header.Get(name)
+	}
+	return k
+}
+
+// connect returns a pooled connection matching the request's SNI or a new one.
+func (t *Txn) connect(srv *Server) (*upConn, bool, failure) {
+	be := t.be
+	key := upstream.PoolKey{ALPN: srv.ALPN}
+	if srv.TLS != nil {
+		key.SNI = t.upstreamSNI(srv)
+		key.ClientCertID = srv.TLS.ClientCertID()
+	}
+	if c := srv.Pool().Get(key); c != nil {
+		srv.Counters.Reuse.Add(1)
+		uc := c.Codec.(*upConn)
+		uc.c = c
+		uc.br.Reset(c)
+		uc.bw.Reset(c)
+		return uc, true, failNone
+	}
+	start := time.Now()
+	ct := be.Timeouts.Connect
+	if ct == 0 {
+		ct = 5 * time.Second
+	}
+	var c *upstream.Conn
+	var err error
+	if srv.TLS != nil {
+		c, err = upstream.Dial(context.Background(), srv.Server, key, srv.TLS.ForSNI(key.SNI), ct)
+	} else {
+		c, err = upstream.Dial(context.Background(), srv.Server, key, nil, ct)
+	}
+	t.tc += time.Since(start)
+	if err != nil {
+		srv.Counters.ErrConn.Add(1)
+		return nil, false, failConnect
+	}
+	uc := &upConn{c: c, br: http1.NewReader(c, t.sess.fe.Limits), bw: http1.NewWriter(c, 0)}
+	c.Codec = uc
+	return uc, false, failNone
+}
+
+// upstreamSNI evaluates the server's "sni" expression, or takes the
+// outgoing Host (without port) when none is set, as HAProxy 3.3 does: a
+// gateway that routes on SNI is what breaks first in front of Istio.
+func (t *Txn) upstreamSNI(srv *Server) string {
+	if srv.SNI != nil {
+		start := len(t.arena)
+		var ok bool
+		t.arena, ok = srv.SNI.AppendString(t.arena, &t.acl)
+		if ok {
+			return unsafeString(t.arena[start:])
+		}
+		t.arena = t.arena[:start]
+		return ""
+	}
+	host, _ := t.Req.Header.Get("Host")
+	return hostWithoutPort(host)
+}
+
+// exchange writes the request (head and body) and reads the response head.
+func (t *Txn) exchange(srv *Server, uc *upConn, reused bool) failure {
+	be := t.be
+	req := &t.Req
+	sentAt := time.Now()
+	if st := be.Timeouts.Server; st > 0 {
+		_ = uc.c.SetDeadline(sentAt.Add(st))
+	}
+	if err := uc.bw.WriteRequestHead(req); err != nil {
+		return failJunk
+	}
+	if req.Expect100 {
+		// Let the server decide on 100-continue: flush the head, relay its
+		// interim answer, and only then pull the body from the client.
+		if err := uc.bw.Flush(); err != nil {
+			return staleOr(reused, failEmpty)
+		}
+		if f := t.readResponseHead(uc, reused); f != failNone {
+			return f
+		}
+		if t.Resp.Status != 100 {
+			// A final answer without 100: the body will not be sent.
+			t.closeAfter = true
+			return failNone
+		}
+		t.writeInterim()
+		if err := t.sess.bw.Flush(); err != nil {
+			return failClientAbort
+		}
+		t.Resp.Reset()
+	}
+	if req.HasBody() {
+		n, rerr, werr := t.sess.br.CopyBody(uc.bw, http1.RequestFraming(req), http1.CopyOptions{})
+		t.bytesIn += n
+		be.Counters.BytesIn.Add(uint64(n))
+		srv.Counters.BytesIn.Add(uint64(n))
+		if rerr != nil {
+			if isTimeout(rerr) {
+				return failClientTimeout
+			}
+			return failClientAbort
+		}
+		if werr != nil {
+			if n == 0 {
+				return staleOr(reused, failEmpty)
+			}
+			return failSendBody
+		}
+	}
+	if err := uc.bw.Flush(); err != nil {
+		return staleOr(reused, failEmpty)
+	}
+	if t.Resp.Status == 0 {
+		if f := t.readResponseHead(uc, reused); f != failNone {
+			return f
+		}
+	}
+	t.tr = time.Since(sentAt)
+	return failNone
+}
+
+func staleOr(reused bool, f failure) failure {
+	if reused {
+		return failStaleReuse
+	}
+	return f
+}
+
+// readResponseHead reads the next response head, relaying 1xx interim
+// responses other than 100 (e.g. 103 Early Hints) to the client.
+func (t *Txn) readResponseHead(uc *upConn, reused bool) failure {
+	for {
+		err := uc.br.ReadResponse(&t.Resp, t.Req.Method)
+		if err != nil {
+			switch {
+			case isTimeout(err):
+				return failTimeout
+			case errors.Is(err, io.EOF):
+				return staleOr(reused, failEmpty)
+			case errors.Is(err, io.ErrUnexpectedEOF):
+				return failJunk
+			}
+			var pe *http1.ProtocolError
+			if errors.As(err, &pe) {
+				return failJunk
+			}
+			return staleOr(reused, failEmpty)
+		}
+		if t.Resp.Status >= 200 || t.Resp.Status == 100 || t.Resp.Status == 101 {
+			return failNone
+		}
+		t.writeInterim()
+		t.Resp.Reset()
+	}
+}
+
+// writeInterim relays a 1xx response to the client.
+func (t *Txn) writeInterim() {
+	bw := t.sess.bw
+	before := t.sess.out.n
+	_ = bw.WriteResponseHead(&t.Resp)
+	_ = bw.Flush()
+	t.bytesOut += t.sess.out.n - before
+}

@@ -1,0 +1,76 @@
+package proxy
+
+import (
+	"net/netip"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/httpmsg"
+)
+
+// untrustedRequestHeaders are removed from every client request before any
+// rule runs: the edge is the first hop that can tell the truth about them,
+// and a client that sets them is lying to the mesh.
+var untrustedRequestHeaders = [...]string{
+	"X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Forwarded-Port",
+	"X-Real-IP", "Forwarded",
+}
+
+// sanitizeRequest strips client-supplied forwarding headers. It never
+// allocates unless something is removed.
+func sanitizeRequest(h *httpmsg.Headers) {
+	for _, name := range untrustedRequestHeaders {
+		if h.Has(name) {
+			h.Del(name)
+		}
+	}
+}
+
+// ForwardFor is the compiled "option forwardfor".
+type ForwardFor struct {
+	Header string
+	Except netip.Prefix // invalid: no exception
+	IfNone bool
+}
+
+// apply adds the client address unless it is in the except network.
+func (f *ForwardFor) apply(h *httpmsg.Headers, src netip.Addr, scratch []byte) []byte {
+	if f == nil {
+		return scratch
+	}
+	src = src.Unmap()
+	if f.Except.IsValid() && f.Except.Contains(src) {
+		return scratch
+	}
+	if f.IfNone && h.Has(f.Header) {
+		return scratch
+	}
+	start := len(scratch)
+	scratch = src.AppendTo(scratch)
+	h.Add(f.Header, unsafeString(scratch[start:]))
+	return scratch
+}
+
+// hostWithoutPort returns the host part of a Host header value, for SNI.
+func hostWithoutPort(host string) string {
+	if strings.HasPrefix(host, "[") {
+		if i := strings.IndexByte(host, ']'); i > 0 {
+			return host[1:i]
+		}
+		return host
+	}
+	if i := strings.LastIndexByte(host, ':'); i >= 0 {
+		return host[:i]
+	}
+	return host
+}
+
+// isIdempotent says whether a request may be replayed on another
+// connection after a failure that may have happened after it was sent
+// (RFC 9110 §9.2.2).
+func isIdempotent(method string) bool {
+	switch method {
+	case "GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE":
+		return true
+	}
+	return false
+}

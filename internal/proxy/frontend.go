@@ -1,0 +1,151 @@
+package proxy
+
+import (
+	"crypto/tls"
+	"net"
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/acl"
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/counters"
+	"github.com/gatehouse/gatehouse/internal/http1"
+	"github.com/gatehouse/gatehouse/internal/logging"
+)
+
+// Process holds what every frontend of one runtime shares.
+type Process struct {
+	ActConn atomic.Int64 // %ac: connections being processed by the whole process
+	PID     int
+	Stale   atomic.Bool // set when a reload replaced this runtime: close keep-alive connections
+}
+
+// Frontend is the compiled runtime of a frontend (or the frontend half of a listen).
+type Frontend struct {
+	Name     string
+	ID       int
+	Proc     *Process
+	Counters *counters.Proxy
+	MaxConn  int64 // 0: unlimited
+
+	Timeouts    config.Timeouts
+	Limits      http1.Limits
+	ConnMode    config.ConnMode
+	ReqRules    []*Rule
+	RespRules   []*Rule
+	Routes      []Route
+	Default     *Backend
+	ForwardFor  *ForwardFor
+	Errors      *ErrorPages
+	Stats       Service // "stats enable" on this frontend; nil otherwise
+	StatsPrefix string
+
+	Log         *logging.Logger // nil: no access log
+	LogFormat   *logging.Format
+	DontLogNull bool
+	Captures    []*config.Capture
+}
+
+// Route is a compiled use_backend rule.
+type Route struct {
+	Cond    *acl.Cond
+	Backend *Backend
+}
+
+// Listener serves connections accepted on one bind line of a frontend.
+type Listener struct {
+	FE   *Frontend
+	Bind *config.Bind
+	TLS  *tls.Config // nil for plain TCP
+}
+
+// ServeConn runs one client connection to completion: TLS handshake, then
+// requests in order until either side closes.
+func (l *Listener) ServeConn(c net.Conn) {
+	fe := l.FE
+	now := time.Now()
+	if fe.MaxConn > 0 && fe.Counters.CurSess.Load() >= fe.MaxConn {
+		// The frontend is full: HAProxy would not have accepted yet. Close
+		// at once rather than queue unbounded work.
+		fe.Counters.DenyConn.Add(1)
+		c.Close()
+		return
+	}
+	fe.Counters.OpenSession(now)
+	fe.Counters.ConnTot.Add(1)
+	fe.Proc.ActConn.Add(1)
+	defer func() {
+		fe.Proc.ActConn.Add(-1)
+		fe.Counters.CloseSession()
+	}()
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetNoDelay(true)
+	}
+	s := getSession()
+	defer putSession(s)
+	s.fe = fe
+	s.lst = l
+	s.raw = c
+	s.conn = c
+	s.accept = now
+	s.src = addrPort(c.RemoteAddr())
+	s.dst = addrPort(c.LocalAddr())
+	if l.TLS != nil {
+		if !s.handshake(l.TLS) {
+			return
+		}
+	}
+	s.serve()
+	s.conn.Close()
+}
+
+func addrPort(a net.Addr) netip.AddrPort {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.AddrPort()
+	}
+	ap, _ := netip.ParseAddrPort(a.String())
+	return ap
+}
+
+// handshake completes the TLS handshake within timeout client (or
+// http-request when shorter), as HAProxy bounds it.
+func (s *session) handshake(conf *tls.Config) bool {
+	tc := tls.Server(s.raw, conf)
+	d := s.fe.Timeouts.Client
+	if hr := s.fe.Timeouts.HTTPRequest; hr > 0 && (d == 0 || hr < d) {
+		d = hr
+	}
+	if d > 0 {
+		_ = tc.SetDeadline(time.Now().Add(d))
+	}
+	start := time.Now()
+	if err := tc.Handshake(); err != nil {
+		s.fe.Counters.ErrReq.Add(1)
+		tc.Close()
+		return false
+	}
+	s.handshakeDur = time.Since(start)
+	st := tc.ConnectionState()
+	s.tls = true
+	s.sni = st.ServerName
+	s.alpn = st.NegotiatedProtocol
+	s.tlsVersion = tlsVersionName(st.Version)
+	s.cipher = tls.CipherSuiteName(st.CipherSuite)
+	s.conn = tc
+	return true
+}
+
+func tlsVersionName(v uint16) string {
+	switch v {
+	case tls.VersionTLS13:
+		return "TLSv1.3"
+	case tls.VersionTLS12:
+		return "TLSv1.2"
+	case tls.VersionTLS11:
+		return "TLSv1.1"
+	case tls.VersionTLS10:
+		return "TLSv1"
+	}
+	return ""
+}

@@ -1,0 +1,93 @@
+package proxy
+
+import (
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/config"
+)
+
+// handle runs one request through the frontend and backend rules, routing
+// and the upstream exchange. It returns false when the client connection
+// must close afterwards.
+func (t *Txn) handle() bool {
+	s := t.sess
+	fe := s.fe
+	req := &t.Req
+	fe.Counters.ReqTot.Add(1)
+	fe.Counters.ReqRate.Tick(t.tHead)
+	t.bytesIn += int64(t.sess.br.HeadLen())
+	t.closeAfter = req.Close || fe.ConnMode == config.ConnClose || fe.Proc.Stale.Load()
+
+	sanitizeRequest(&req.Header)
+	t.captureRequest()
+
+	if fe.Stats != nil && hasPrefix(req.Path(), fe.StatsPrefix) {
+		t.reply = fe.Stats.Serve(t)
+		t.termState = [2]byte{'L', 'R'}
+		fe.Counters.Intercept.Add(1)
+		return t.sendReply()
+	}
+
+	switch t.runRequestRules(fe.ReqRules) {
+	case verdictReply:
+		if t.denied {
+			fe.Counters.DenyReq.Add(1)
+		} else {
+			fe.Counters.Intercept.Add(1)
+		}
+		return t.sendReply()
+	}
+
+	be := fe.Default
+	for i := range fe.Routes {
+		r := &fe.Routes[i]
+		if r.Cond == nil || r.Cond.Match(&t.acl) {
+			be = r.Backend
+			break
+		}
+	}
+	if be == nil {
+		// A frontend without a backend (e.g. a stats-only one): HAProxy
+		// answers 503.
+		t.termState = [2]byte{'S', 'C'}
+		t.reply = t.errorReply(503)
+		return t.sendReply()
+	}
+	t.be = be
+	t.acl.Backend = be.Name
+	be.Counters.OpenSession(time.Now())
+	defer be.Counters.CloseSession()
+	be.Counters.ReqTot.Add(1)
+
+	if be.Stats != nil && hasPrefix(req.Path(), be.StatsPrefix) {
+		t.reply = be.Stats.Serve(t)
+		t.termState = [2]byte{'L', 'R'}
+		return t.sendReply()
+	}
+	if be != nil && len(be.ReqRules) > 0 {
+		if t.runRequestRules(be.ReqRules) == verdictReply {
+			if t.denied {
+				be.Counters.DenyReq.Add(1)
+			}
+			return t.sendReply()
+		}
+	}
+
+	// The truth about the client goes last, after every rule.
+	ff := be.ForwardFor
+	if ff == nil {
+		ff = fe.ForwardFor
+	}
+	t.arena = ff.apply(&req.Header, s.src.Addr(), t.arena)
+	if s.tls {
+		req.Header.Add("X-Forwarded-Proto", "https")
+	} else {
+		req.Header.Add("X-Forwarded-Proto", "http")
+	}
+	if be.ConnMode == config.ConnClose {
+		t.closeAfter = true
+	}
+	return t.forward()
+}
+
+func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }

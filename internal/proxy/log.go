@@ -1,0 +1,98 @@
+package proxy
+
+import (
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/logging"
+)
+
+func ms(d time.Duration) int64 { return int64(d / time.Millisecond) }
+
+// captureRequest records "capture request header" values for %hr.
+func (t *Txn) captureRequest() {
+	if fe := t.sess.fe; len(fe.Captures) > 0 && fe.Log != nil {
+		t.log.CaptureRequest(fe.Captures, t.Req.Header)
+	}
+}
+
+// captureResponse records "capture response header" values for %hs.
+func (t *Txn) captureResponse() {
+	if fe := t.sess.fe; len(fe.Captures) > 0 && fe.Log != nil {
+		t.log.CaptureResponse(fe.Captures, t.Resp.Header)
+	}
+}
+
+// emitLog writes the access log line of the transaction, with HAProxy's
+// timers: Th handshake, Ti idle, TR request head, Tw queue, Tc connect,
+// Tr response head, Ta active time, Tt total.
+func (t *Txn) emitLog() {
+	s := t.sess
+	fe := s.fe
+	if fe.Log == nil || fe.LogFormat == nil {
+		return
+	}
+	t.tDone = time.Now()
+	c := &t.log
+	c.Txn = &t.acl
+	c.Client = s.src
+	c.FrontendAddr = s.dst
+	c.FrontendName = fe.Name
+	c.FrontendSSL = s.tls
+	if t.be != nil {
+		c.BackendName = t.be.Name
+	}
+	if t.srv != nil {
+		c.ServerName = t.srv.Name
+		c.ServerAddr = t.srv.Addr()
+		c.SrvConn = int64(t.srv.Cur())
+	}
+	if s.nreq == 0 {
+		c.AcceptTime = s.accept
+		c.Th = ms(s.handshakeDur)
+	} else {
+		// On a kept-alive connection the request "accept" is the end of
+		// the previous one (HAProxy resets its timers per request).
+		c.AcceptTime = s.lastDone
+		c.Th = 0
+	}
+	c.Ti = ms(t.idle)
+	if !t.tRequest.IsZero() {
+		c.RequestTime = t.tRequest
+	}
+	if !t.tHead.IsZero() && !t.tRequest.IsZero() {
+		c.TR = ms(t.tHead.Sub(t.tRequest))
+	}
+	if t.srv != nil {
+		c.Tw = ms(t.tw)
+		c.Tc = ms(t.tc)
+		if t.status > 0 && t.tr > 0 {
+			c.Tr = ms(t.tr)
+		}
+	}
+	if !t.tRequest.IsZero() {
+		c.Ta = ms(t.tDone.Sub(t.tRequest))
+	}
+	c.Tt = ms(t.tDone.Sub(c.AcceptTime))
+	c.Status = t.status
+	c.BytesIn = t.bytesIn
+	c.BytesOut = t.bytesOut
+	c.Term = logging.Term(t.termState[0], t.termState[1])
+	c.ActConn = fe.Proc.ActConn.Load()
+	c.FeConn = fe.Counters.CurSess.Load()
+	if t.be != nil {
+		c.BeConn = t.be.Counters.CurSess.Load()
+	}
+	c.Retries = int64(t.retries)
+	c.Redispatched = t.redispatch
+	c.SSLVersion = s.tlsVersion
+	c.SSLCipher = s.cipher
+	c.PID = fe.Proc.PID
+	c.ReqCounter = fe.Counters.ReqTot.Load()
+	if t.status == -1 && fe.DontLogNull && t.bytesIn == 0 {
+		return
+	}
+	buf := getLogBuf()
+	*buf = fe.LogFormat.Append((*buf)[:0], c)
+	fe.Log.Log(logging.LevelInfo, *buf)
+	putLogBuf(buf)
+}

@@ -1,0 +1,119 @@
+package proxy
+
+import (
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/http1"
+)
+
+// relayResponse runs the response rules, writes the response to the
+// client, streams its body and returns the upstream connection to the pool
+// when it can carry another request.
+func (t *Txn) relayResponse(srv *Server, uc *upConn) bool {
+	be, fe := t.be, t.sess.fe
+	resp := &t.Resp
+	t.acl.Resp = resp
+	defer srv.Release()
+	t.captureResponse()
+
+	if resp.Status == 101 && t.Req.Upgrade != "" {
+		return t.tunnel(srv, uc)
+	}
+	serverKeep := !resp.Close && !t.Req.Close && be.ConnMode == 0 && !(resp.ContentLength < 0 && !resp.Chunked && !resp.NoBody)
+
+	if v := t.runResponseRules(be.RespRules); v != verdictReply {
+		v = t.runResponseRules(fe.RespRules)
+	}
+	if t.reply != nil {
+		// http-response deny / return replaced the response: the server's
+		// body is not wanted, and its connection cannot be reused.
+		if t.deniedResp {
+			be.Counters.DenyResp.Add(1)
+			fe.Counters.DenyResp.Add(1)
+		}
+		uc.close()
+		return t.sendReply()
+	}
+
+	http1.StripHopByHop(&resp.Header)
+	// A body delimited by the server's close cannot be reframed for a
+	// keep-alive client without chunking; close the client side instead.
+	if resp.ContentLength < 0 && !resp.Chunked && !resp.NoBody {
+		t.closeAfter = true
+	}
+	if t.Req.Major == 1 && t.Req.Minor == 0 && resp.Chunked {
+		// HTTP/1.0 clients do not understand chunked: send the body raw
+		// and mark its end by closing.
+		t.closeAfter = true
+	}
+	if t.closeAfter {
+		resp.Header.Add("Connection", "close")
+	} else if t.Req.Minor == 0 {
+		resp.Header.Add("Connection", "keep-alive")
+	}
+	t.status = resp.Status
+	be.Counters.CountStatus(resp.Status)
+	srv.Counters.CountStatus(resp.Status)
+
+	cw := t.sess.bw
+	if ct := fe.Timeouts.Client; ct > 0 {
+		_ = t.sess.conn.SetWriteDeadline(time.Now().Add(ct))
+	}
+	before := t.sess.out.n
+	_ = cw.WriteResponseHead(resp)
+	if resp.NoBody {
+		if err := cw.Flush(); err != nil {
+			t.closeAfter = true
+			t.termState = [2]byte{'C', 'D'}
+		}
+		t.bytesOut += t.sess.out.n - before
+		t.giveBack(srv, uc, serverKeep)
+		return !t.closeAfter
+	}
+	// Streams (no length known up front) are flushed as data arrives:
+	// server-sent events and long polls must not wait for a full buffer.
+	opt := http1.CopyOptions{Flush: resp.ContentLength < 0}
+	n, rerr, werr := uc.br.CopyBody(cw, http1.ResponseFraming(resp), opt)
+	if rerr == nil && werr == nil {
+		werr = cw.Flush()
+	}
+	t.bytesOut += t.sess.out.n - before
+	be.Counters.BytesOut.Add(uint64(n))
+	srv.Counters.BytesOut.Add(uint64(n))
+	if rerr != nil || werr != nil {
+		if rerr != nil {
+			be.Counters.SrvAbort.Add(1)
+			srv.Counters.SrvAbort.Add(1)
+			if isTimeout(rerr) {
+				t.termState = [2]byte{'s', 'D'}
+			} else {
+				t.termState = [2]byte{'S', 'D'}
+			}
+		} else {
+			fe.Counters.CliAbort.Add(1)
+			be.Counters.CliAbort.Add(1)
+			if isTimeout(werr) {
+				t.termState = [2]byte{'c', 'D'}
+			} else {
+				t.termState = [2]byte{'C', 'D'}
+			}
+		}
+		uc.close()
+		t.closeAfter = true
+		return false
+	}
+	t.giveBack(srv, uc, serverKeep)
+	return !t.closeAfter
+}
+
+// giveBack returns a healthy upstream connection to its server's pool.
+func (t *Txn) giveBack(srv *Server, uc *upConn, keep bool) {
+	if !keep || uc.br.Buffered() > 0 {
+		uc.close()
+		return
+	}
+	_ = uc.c.SetDeadline(time.Time{})
+	uc.br.Release()
+	uc.bw.Release()
+	srv.Pool().Put(uc.c)
+}

@@ -1,0 +1,169 @@
+package proxy
+
+import (
+	"io"
+	"strconv"
+
+	"github.com/gatehouse/gatehouse/internal/http1"
+	"github.com/gatehouse/gatehouse/internal/httpmsg"
+)
+
+// ErrorPages holds errorfile overrides: raw HTTP responses by status.
+type ErrorPages struct {
+	Raw map[int][]byte
+}
+
+func (e *ErrorPages) lookup(status int) []byte {
+	if e == nil {
+		return nil
+	}
+	return e.Raw[status]
+}
+
+// errorReply builds HAProxy's error answer for status, honouring errorfile
+// on the backend first, then the frontend.
+func (t *Txn) errorReply(status int) *Reply {
+	r := &Reply{Status: status}
+	if t.be != nil {
+		r.Body = t.be.Errors.lookup(status)
+	}
+	if r.Body == nil {
+		r.Body = t.sess.fe.Errors.lookup(status)
+	}
+	if r.Body != nil {
+		r.Header = rawMarker
+	}
+	return r
+}
+
+// rawMarker flags a Reply whose Body is a complete HTTP response (errorfile).
+var rawMarker = httpmsg.Headers{{Name: "\x00raw", Value: ""}}
+
+// returnReply builds the answer of "http-request return".
+func (t *Txn) returnReply(r *Rule) *Reply {
+	rep := &Reply{Status: r.Status}
+	if r.Value != nil {
+		rep.Body = []byte(t.evalFormat(r.Value))
+	} else {
+		rep.Body = r.Static
+	}
+	if r.ContentType != "" {
+		rep.Header = httpmsg.Headers{{Name: "Content-Type", Value: r.ContentType}}
+	}
+	return rep
+}
+
+// redirectReply builds the answer of "http-request redirect".
+func (t *Txn) redirectReply(r *Rule) *Reply {
+	code := r.Status
+	if code == 0 {
+		code = 302
+	}
+	var loc []byte
+	target := t.evalFormat(r.Value)
+	switch r.Redirect {
+	case RedirectLocation:
+		loc = append(loc, target...)
+	case RedirectPrefix:
+		loc = append(loc, target...)
+		if target == "/" {
+			loc = loc[:0] // "prefix /" keeps the path as is
+		}
+		path := t.Req.URI
+		if r.DropQuery {
+			path = t.Req.Path()
+		}
+		loc = append(loc, path...)
+	case RedirectScheme:
+		host, _ := t.Req.Header.Get("Host")
+		loc = append(loc, target...)
+		loc = append(loc, "://"...)
+		loc = append(loc, host...)
+		path := t.Req.URI
+		if r.DropQuery {
+			path = t.Req.Path()
+		}
+		loc = append(loc, path...)
+	}
+	if r.AppendSlash && len(loc) > 0 && loc[len(loc)-1] != '/' && r.Redirect != RedirectLocation {
+		loc = append(loc, '/')
+	}
+	return &Reply{
+		Status: code,
+		Header: httpmsg.Headers{{Name: "Location", Value: string(loc)}, {Name: "Content-Length", Value: "0"}},
+	}
+}
+
+// sendError writes a bare error answer (for requests that could not be
+// parsed) and closes.
+func (t *Txn) sendError(status int) {
+	t.reply = t.errorReply(status)
+	t.closeAfter = true
+	t.sendReply()
+}
+
+// sendReply writes t.reply to the client. It returns false when the client
+// connection must close.
+func (t *Txn) sendReply() bool {
+	s := t.sess
+	r := t.reply
+	if r == nil {
+		r = t.errorReply(500)
+	}
+	t.status = r.Status
+	if t.bodyTaken {
+		// A service read what it wanted of the body; whatever it left
+		// would be taken for the next request.
+		t.closeAfter = true
+	} else if t.Req.HasBody() && !t.closeAfter {
+		// The request body was not read: drop it if it is small, otherwise
+		// close rather than read an unbounded body.
+		if !discardBody(s.br, &t.Req, 1<<20) {
+			t.closeAfter = true
+		}
+	}
+	bw := s.bw
+	before := s.out.n
+	if len(r.Header) == 1 && r.Header[0].Name == rawMarker[0].Name {
+		_, _ = bw.Write(r.Body)
+		t.closeAfter = true
+	} else if r.Header == nil && r.Body == nil && r.Status >= 400 {
+		_, _ = bw.Write(http1.AppendErrorResponse(nil, r.Status, ""))
+		t.closeAfter = true
+	} else {
+		var resp httpmsg.Response
+		resp.Status = r.Status
+		resp.Proto = "HTTP/1.1"
+		resp.Major, resp.Minor = 1, 1
+		resp.Header = r.Header
+		if !resp.Header.Has("Content-Length") {
+			resp.Header = append(resp.Header, httpmsg.Header{Name: "Content-Length", Value: strconv.Itoa(len(r.Body))})
+		}
+		if !resp.Header.Has("Cache-Control") && r.Status >= 400 {
+			resp.Header = append(resp.Header, httpmsg.Header{Name: "Cache-Control", Value: "no-cache"})
+		}
+		if t.closeAfter {
+			resp.Header = append(resp.Header, httpmsg.Header{Name: "Connection", Value: "close"})
+		}
+		_ = bw.WriteResponseHead(&resp)
+		if t.Req.Method != "HEAD" {
+			_, _ = bw.Write(r.Body)
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		t.closeAfter = true
+	}
+	t.bytesOut += s.out.n - before
+	return !t.closeAfter
+}
+
+// discardBody reads and drops a request body of at most limit bytes, so
+// the connection can carry the next request. It reports false when the
+// body is larger or broken: the connection must then close.
+func discardBody(br *http1.Reader, req *httpmsg.Request, limit int64) bool {
+	if !req.Chunked && req.ContentLength > limit {
+		return false
+	}
+	n, err := io.Copy(io.Discard, io.LimitReader(br.Body(http1.RequestFraming(req)), limit+1))
+	return err == nil && n <= limit
+}

@@ -1,0 +1,217 @@
+package proxy
+
+import (
+	"regexp"
+
+	"github.com/gatehouse/gatehouse/internal/acl"
+	"github.com/gatehouse/gatehouse/internal/httpmsg"
+	"github.com/gatehouse/gatehouse/internal/logging"
+)
+
+// RuleKind is what an http-request / http-response rule does.
+type RuleKind uint8
+
+const (
+	RuleSetHeader RuleKind = iota
+	RuleAddHeader
+	RuleDelHeader
+	RuleReplaceHeader
+	RuleReplaceValue
+	RuleSetPath
+	RuleSetQuery
+	RuleSetURI
+	RuleRedirect
+	RuleDeny
+	RuleReturn
+	RuleAllow
+	RuleUseService
+	RuleCustom // identity and other extensions: Custom is called
+)
+
+// verdict is the outcome of running a rule list.
+type verdict uint8
+
+const (
+	verdictContinue verdict = iota // next rule, then routing
+	verdictAllow                   // stop evaluating rules, go on
+	verdictReply                   // a local reply was produced (deny, redirect, return, service)
+)
+
+// Rule is one compiled http-request or http-response rule.
+type Rule struct {
+	Kind                   RuleKind
+	Cond                   *acl.Cond
+	Name                   string          // header name
+	Value                  *logging.Format // header value, path, query, uri, location, return body (lf-string)
+	Regex                  *regexp.Regexp  // replace-header / replace-value
+	Static                 []byte          // return body / errorfile content
+	Status                 int
+	ContentType            string
+	Redirect               RedirectKind
+	DropQuery, AppendSlash bool
+	Service                Service // use-service
+	// Custom runs extension actions (identity). It returns the verdict and,
+	// for verdictReply, fills the reply.
+	Custom func(t *Txn) (replied bool)
+}
+
+// RedirectKind is the redirect rule's form.
+type RedirectKind uint8
+
+const (
+	RedirectLocation RedirectKind = iota
+	RedirectPrefix
+	RedirectScheme
+)
+
+// Service answers requests locally (stats page, Prometheus exporter, JWKS).
+type Service interface {
+	Serve(t *Txn) *Reply
+}
+
+// Reply is a locally generated response.
+type Reply struct {
+	Status int
+	Header httpmsg.Headers
+	Body   []byte
+}
+
+// evalFormat renders f into the transaction's arena and returns a string
+// that lives until the transaction ends.
+func (t *Txn) evalFormat(f *logging.Format) string {
+	start := len(t.arena)
+	t.arena = f.Append(t.arena, &t.log)
+	return unsafeString(t.arena[start:])
+}
+
+// runRequestRules applies rules to the request. It stops at the first
+// final action (allow, deny, redirect, return, use-service).
+func (t *Txn) runRequestRules(rules []*Rule) verdict {
+	for _, r := range rules {
+		if r.Cond != nil && !r.Cond.Match(&t.acl) {
+			continue
+		}
+		switch r.Kind {
+		case RuleAllow:
+			return verdictAllow
+		case RuleDeny:
+			t.reply = t.errorReply(r.Status)
+			t.termState = [2]byte{'P', 'R'}
+			t.denied = true
+			return verdictReply
+		case RuleReturn:
+			t.reply = t.returnReply(r)
+			t.termState = [2]byte{'P', 'R'}
+			return verdictReply
+		case RuleRedirect:
+			t.reply = t.redirectReply(r)
+			t.termState = [2]byte{'L', 'R'}
+			return verdictReply
+		case RuleUseService:
+			t.reply = r.Service.Serve(t)
+			t.termState = [2]byte{'L', 'R'}
+			return verdictReply
+		case RuleCustom:
+			if r.Custom(t) {
+				return verdictReply
+			}
+		default:
+			t.applyHeaderRule(r, &t.Req.Header)
+		}
+	}
+	return verdictContinue
+}
+
+// runResponseRules applies http-response rules. deny replaces the response.
+func (t *Txn) runResponseRules(rules []*Rule) verdict {
+	for _, r := range rules {
+		if r.Cond != nil && !r.Cond.Match(&t.acl) {
+			continue
+		}
+		switch r.Kind {
+		case RuleAllow:
+			return verdictAllow
+		case RuleDeny:
+			t.reply = t.errorReply(r.Status)
+			t.termState = [2]byte{'P', 'H'}
+			t.deniedResp = true
+			return verdictReply
+		case RuleReturn:
+			t.reply = t.returnReply(r)
+			t.termState = [2]byte{'P', 'H'}
+			return verdictReply
+		default:
+			t.applyHeaderRule(r, &t.Resp.Header)
+		}
+	}
+	return verdictContinue
+}
+
+func (t *Txn) applyHeaderRule(r *Rule, h *httpmsg.Headers) {
+	switch r.Kind {
+	case RuleSetHeader:
+		h.Set(r.Name, t.evalFormat(r.Value))
+	case RuleAddHeader:
+		h.Add(r.Name, t.evalFormat(r.Value))
+	case RuleDelHeader:
+		h.Del(r.Name)
+	case RuleReplaceHeader, RuleReplaceValue:
+		t.replaceHeader(r, h)
+	case RuleSetPath:
+		t.setURI(t.evalFormat(r.Value), t.Req.Query(), true)
+	case RuleSetQuery:
+		t.setURI(t.Req.Path(), t.evalFormat(r.Value), true)
+	case RuleSetURI:
+		t.Req.URI = t.evalFormat(r.Value)
+	}
+}
+
+// replaceHeader implements replace-header (whole value) and replace-value
+// (each comma-separated value), with \1-style back-references.
+func (t *Txn) replaceHeader(r *Rule, h *httpmsg.Headers) {
+	tmpl := t.evalFormat(r.Value)
+	tmpl = backrefToGo(tmpl)
+	for i := range *h {
+		f := &(*h)[i]
+		if !equalFoldASCII(f.Name, r.Name) {
+			continue
+		}
+		if r.Kind == RuleReplaceHeader {
+			f.Value = t.regexReplace(r.Regex, f.Value, tmpl)
+			continue
+		}
+		start := len(t.arena)
+		for j, part := range splitComma(f.Value) {
+			if j > 0 {
+				t.arena = append(t.arena, ", "...)
+			}
+			t.arena = append(t.arena, t.regexReplace(r.Regex, part, tmpl)...)
+		}
+		f.Value = unsafeString(t.arena[start:])
+	}
+}
+
+// regexReplace replaces the whole value when the regex matches it, as
+// HAProxy's replace-header does (the regex is applied to the full value).
+func (t *Txn) regexReplace(re *regexp.Regexp, val, tmpl string) string {
+	m := re.FindStringSubmatchIndex(val)
+	if m == nil {
+		return val
+	}
+	start := len(t.arena)
+	t.arena = append(t.arena, val[:m[0]]...)
+	t.arena = re.ExpandString(t.arena, tmpl, val, m)
+	t.arena = append(t.arena, val[m[1]:]...)
+	return unsafeString(t.arena[start:])
+}
+
+// setURI rebuilds the request target from a path and a query.
+func (t *Txn) setURI(path, query string, keepQuery bool) {
+	start := len(t.arena)
+	t.arena = append(t.arena, path...)
+	if keepQuery && query != "" {
+		t.arena = append(t.arena, '?')
+		t.arena = append(t.arena, query...)
+	}
+	t.Req.URI = unsafeString(t.arena[start:])
+}

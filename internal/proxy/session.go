@@ -1,0 +1,177 @@
+package proxy
+
+import (
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/http1"
+)
+
+// session is one client connection. It and its transaction are pooled:
+// a keep-alive connection reuses them for every request.
+type session struct {
+	fe   *Frontend
+	lst  *Listener
+	raw  net.Conn // the TCP connection
+	conn net.Conn // raw, or the TLS connection over it
+
+	accept       time.Time
+	src, dst     netip.AddrPort
+	tls          bool
+	sni, alpn    string
+	tlsVersion   string
+	cipher       string
+	handshakeDur time.Duration
+
+	br  *http1.Reader
+	bw  *http1.Writer
+	out countingWriter // under bw: bytes sent to the client
+	tx  Txn
+	// requests served on this connection, for %rt/ idle timers
+	nreq     int
+	lastDone time.Time
+}
+
+var sessionPool = sync.Pool{New: func() any { return new(session) }}
+
+func getSession() *session { return sessionPool.Get().(*session) }
+
+func putSession(s *session) {
+	if s.br != nil {
+		s.br.Release()
+	}
+	if s.bw != nil {
+		s.bw.Release()
+	}
+	br, bw := s.br, s.bw
+	tx := s.tx
+	tx.reset()
+	*s = session{br: br, bw: bw, tx: tx}
+	sessionPool.Put(s)
+}
+
+// serve reads and answers requests until the connection must close.
+func (s *session) serve() {
+	fe := s.fe
+	s.out = countingWriter{w: s.conn}
+	if s.br == nil {
+		s.br = http1.NewReader(s.conn, fe.Limits)
+		s.bw = http1.NewWriter(&s.out, fe.Limits.BufSize)
+	} else {
+		s.br.Reset(s.conn)
+		s.bw.Reset(&s.out)
+	}
+	for {
+		t := &s.tx
+		t.begin(s)
+		if !s.readRequest(t) {
+			return
+		}
+		keep := t.handle()
+		s.nreq++
+		s.lastDone = time.Now()
+		t.finish()
+		if !keep || fe.Proc.Stale.Load() {
+			return
+		}
+	}
+}
+
+// readRequest reads the next request head with HAProxy's timers: the
+// keep-alive timeout while waiting for a new request on a used connection,
+// then http-request (or client) for the whole head.
+func (s *session) readRequest(t *Txn) bool {
+	fe := s.fe
+	idle := fe.Timeouts.HTTPRequest
+	if s.nreq > 0 && fe.Timeouts.HTTPKeepAlive > 0 {
+		idle = fe.Timeouts.HTTPKeepAlive
+	}
+	if idle == 0 {
+		idle = fe.Timeouts.Client
+	}
+	if idle > 0 {
+		_ = s.conn.SetReadDeadline(time.Now().Add(idle))
+	}
+	if s.br.Buffered() == 0 {
+		// Between requests an idle connection holds no buffer.
+		s.br.Release()
+		s.bw.Release()
+	}
+	t.tRequest = time.Now()
+	if s.nreq > 0 {
+		t.idle = t.tRequest.Sub(s.lastDone)
+	} else {
+		t.idle = t.tRequest.Sub(s.accept) - s.handshakeDur
+	}
+	if hr := fe.Timeouts.HTTPRequest; hr > 0 {
+		_ = s.conn.SetReadDeadline(t.tRequest.Add(hr))
+	} else if c := fe.Timeouts.Client; c > 0 {
+		_ = s.conn.SetReadDeadline(t.tRequest.Add(c))
+	}
+	if err := s.br.ReadRequest(&t.Req); err != nil {
+		s.onReadError(t, err, true)
+		return false
+	}
+	t.tHead = time.Now()
+	return true
+}
+
+// onReadError answers a request that could not be read: nothing for a
+// clean close between requests, 408 for a timeout during a request, the
+// codec's status (400, 413, 414, 431, 501, 505) for a malformed one.
+func (s *session) onReadError(t *Txn, err error, started bool) {
+	fe := s.fe
+	var pe *http1.ProtocolError
+	switch {
+	case errors.As(err, &pe):
+		fe.Counters.ErrReq.Add(1)
+		t.termState = [2]byte{'P', 'R'}
+		t.tHead = time.Now()
+		t.sendError(pe.Status)
+		t.logRejected()
+	case isTimeout(err):
+		if !started && s.nreq > 0 {
+			return // keep-alive timeout: a normal end
+		}
+		if s.nreq == 0 && !started && fe.DontLogNull {
+			fe.Counters.ErrReq.Add(1)
+			return
+		}
+		fe.Counters.ErrReq.Add(1)
+		t.termState = [2]byte{'c', 'R'}
+		t.tHead = time.Now()
+		t.sendError(408)
+		t.logRejected()
+	case errors.Is(err, io.EOF) && !started:
+		// Clean close before a request: normal for keep-alive; a
+		// connection that never sent anything is logged unless dontlognull.
+		if s.nreq == 0 && !fe.DontLogNull {
+			t.termState = [2]byte{'C', 'R'}
+			t.tHead = time.Now()
+			t.status = -1
+			fe.Counters.ErrReq.Add(1)
+			t.logRejected()
+		}
+	default:
+		// Truncated head or a reset: the client aborted.
+		fe.Counters.ErrReq.Add(1)
+		fe.Counters.CliAbort.Add(1)
+		t.termState = [2]byte{'C', 'R'}
+		t.tHead = time.Now()
+		t.status = 400
+		t.logRejected()
+	}
+}
+
+func isTimeout(err error) bool {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}

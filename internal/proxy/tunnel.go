@@ -1,0 +1,98 @@
+package proxy
+
+import (
+	"io"
+	"net"
+	"sync"
+	"time"
+)
+
+// tunnel relays an upgraded connection (WebSocket) in both directions
+// after the server's 101, with timeout tunnel as the idle bound. The
+// client connection is not reused afterwards.
+func (t *Txn) tunnel(srv *Server, uc *upConn) bool {
+	be, fe := t.be, t.sess.fe
+	resp := &t.Resp
+	t.status = 101
+	be.Counters.CountStatus(101)
+	srv.Counters.CountStatus(101)
+	before := t.sess.out.n
+	_ = t.sess.bw.WriteResponseHead(resp)
+	err := t.sess.bw.Flush()
+	t.bytesOut += t.sess.out.n - before
+	if err != nil {
+		uc.close()
+		t.termState = [2]byte{'C', 'D'}
+		return false
+	}
+	idle := be.Timeouts.Tunnel
+	if idle == 0 {
+		idle = max(fe.Timeouts.Client, be.Timeouts.Server)
+	}
+	client := &idleConn{Conn: t.sess.conn, idle: idle}
+	server := &idleConn{Conn: uc.c, idle: idle}
+	_ = t.sess.conn.SetDeadline(time.Time{})
+	_ = uc.c.SetDeadline(time.Time{})
+
+	var wg sync.WaitGroup
+	var up int64
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		// Bytes the client sent after its request head belong to the tunnel.
+		up = copyHalf(server, client, t.sess.br.Drain())
+	}()
+	down := copyHalf(client, server, uc.br.Drain())
+	wg.Wait()
+	t.bytesIn += up
+	t.bytesOut += down
+	be.Counters.BytesIn.Add(uint64(up))
+	be.Counters.BytesOut.Add(uint64(down))
+	uc.close()
+	t.closeAfter = true
+	return false
+}
+
+// copyHalf copies src to dst after writing pending, then half-closes dst
+// so the peer sees the end of this direction.
+func copyHalf(dst, src *idleConn, pending []byte) int64 {
+	var n int64
+	if len(pending) > 0 {
+		m, err := dst.Write(pending)
+		n += int64(m)
+		if err != nil {
+			src.Close()
+			return n
+		}
+	}
+	m, err := io.Copy(dst, src)
+	n += m
+	if cw, ok := dst.Conn.(interface{ CloseWrite() error }); ok && err == nil {
+		_ = cw.CloseWrite()
+	} else {
+		dst.Close()
+		src.Close()
+	}
+	return n
+}
+
+// idleConn extends its deadline on every read and write, so a tunnel stays
+// open while traffic flows and closes after idle of silence.
+type idleConn struct {
+	net.Conn
+	idle time.Duration
+}
+
+func (c *idleConn) Read(p []byte) (int, error) {
+	if c.idle > 0 {
+		_ = c.Conn.SetReadDeadline(time.Now().Add(c.idle))
+	}
+	return c.Conn.Read(p)
+}
+
+func (c *idleConn) Write(p []byte) (int, error) {
+	if c.idle > 0 {
+		_ = c.Conn.SetWriteDeadline(time.Now().Add(c.idle))
+	}
+	return c.Conn.Write(p)
+}

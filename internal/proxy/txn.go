@@ -1,0 +1,120 @@
+package proxy
+
+import (
+	"io"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/acl"
+	"github.com/gatehouse/gatehouse/internal/http1"
+	"github.com/gatehouse/gatehouse/internal/httpmsg"
+	"github.com/gatehouse/gatehouse/internal/logging"
+	"github.com/gatehouse/gatehouse/internal/upstream"
+)
+
+// Txn is one HTTP transaction (request and response) on a client
+// connection. Rules, services and identity work on it; it is reused for
+// every request of a connection.
+type Txn struct {
+	Req  httpmsg.Request
+	Resp httpmsg.Response
+
+	sess *session
+	acl  acl.Txn
+	log  logging.Context
+
+	be  *Backend
+	srv *upstream.Server
+
+	reply      *Reply
+	arena      []byte // strings built by rules live here until the txn ends
+	termState  [2]byte
+	status     int
+	denied     bool
+	deniedResp bool
+	retries    int
+	redispatch bool
+	closeAfter bool // close the client connection after this transaction
+	bodyTaken  bool // a local service consumed the request body
+
+	// Timers (HAProxy's): accept, first byte of request, end of head,
+	// queue, connect, response head, end.
+	tRequest  time.Time
+	tHead     time.Time
+	tw, tc    time.Duration
+	tr        time.Duration
+	tDone     time.Time
+	idle      time.Duration
+	bytesIn   int64 // request bytes from the client (head + body)
+	bytesOut  int64 // response bytes to the client
+	captured  []string
+	respCapts []string
+
+	// Ext carries per-request state of extensions (identity).
+	Ext any
+}
+
+// Frontend returns the frontend serving the transaction.
+func (t *Txn) Frontend() *Frontend { return t.sess.fe }
+
+// Sample returns the transaction as acl fetches see it.
+func (t *Txn) Sample() *acl.Txn { return &t.acl }
+
+// ClientTLS reports whether the client connection is TLS.
+func (t *Txn) ClientTLS() bool { return t.sess.tls }
+
+// begin prepares the transaction for the next request on s.
+func (t *Txn) begin(s *session) {
+	t.reset()
+	t.log.Reset()
+	t.sess = s
+	t.acl = acl.Txn{
+		Req:        &t.Req,
+		Src:        s.src,
+		Dst:        s.dst,
+		TLS:        s.tls,
+		SNI:        s.sni,
+		ALPN:       s.alpn,
+		TLSVersion: s.tlsVersion,
+		Frontend:   s.fe.Name,
+	}
+	t.termState = [2]byte{'-', '-'}
+}
+
+// reset clears the transaction, keeping its buffers.
+func (t *Txn) reset() {
+	t.Req.Reset()
+	t.Resp.Reset()
+	arena := t.arena[:0]
+	capt := t.captured[:0]
+	rcapt := t.respCapts[:0]
+	*t = Txn{Req: t.Req, Resp: t.Resp, arena: arena, captured: capt, respCapts: rcapt}
+}
+
+// finish accounts for a completed transaction.
+func (t *Txn) finish() {
+	fe := t.sess.fe
+	if t.status > 0 {
+		fe.Counters.CountStatus(t.status)
+	}
+	fe.Counters.BytesIn.Add(uint64(t.bytesIn))
+	fe.Counters.BytesOut.Add(uint64(t.bytesOut))
+	t.emitLog()
+}
+
+// logRejected logs a request that never reached the rules (bad request,
+// timeout) and accounts it.
+func (t *Txn) logRejected() {
+	if t.status > 0 {
+		t.sess.fe.Counters.CountStatus(t.status)
+	}
+	t.sess.fe.Counters.BytesOut.Add(uint64(t.bytesOut))
+	t.emitLog()
+}
+
+// Body returns a reader of the request body, for local services that
+// consume it (the stats page's admin form). Reading it is the service's
+// choice; an unread body is discarded or the connection closed.
+func (t *Txn) Body() io.Reader {
+	t.bodyTaken = true
+	return t.sess.br.Body(http1.RequestFraming(&t.Req))
+}
