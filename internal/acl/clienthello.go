@@ -13,13 +13,13 @@ const (
 )
 
 const (
-	recHandshake   = 0x16
-	maxRecordLen   = 1<<14 + 2048
-	maxHandshake   = 1 << 17 // far above any real ClientHello
-	hsClientHello  = 1
-	extServerName  = 0
-	extALPN        = 16
-	sniHostName    = 0
+	recHandshake  = 0x16
+	maxRecordLen  = 1<<14 + 2048
+	maxHandshake  = 1 << 17 // far above any real ClientHello
+	hsClientHello = 1
+	extServerName = 0
+	extALPN       = 16
+	sniHostName   = 0
 )
 
 // handshakeMsg returns the type and body of the first handshake message in

@@ -107,10 +107,12 @@ func fetchSSLFCProto(t *Txn, _ *fetchArgs, _ cursor) (sample, cursor, fres) {
 	return strOrNone(t.TLSVersion)
 }
 
-func fetchFEName(t *Txn, _ *fetchArgs, _ cursor) (sample, cursor, fres) { return strOrNone(t.Frontend) }
-func fetchBEName(t *Txn, _ *fetchArgs, _ cursor) (sample, cursor, fres) { return strOrNone(t.Backend) }
+func fetchFEName(t *Txn, _ *fetchArgs, _ cursor) (sample, cursor, fres)  { return strOrNone(t.Frontend) }
+func fetchBEName(t *Txn, _ *fetchArgs, _ cursor) (sample, cursor, fres)  { return strOrNone(t.Backend) }
 func fetchSrvName(t *Txn, _ *fetchArgs, _ cursor) (sample, cursor, fres) { return strOrNone(t.Server) }
-func fetchUniqueID(t *Txn, _ *fetchArgs, _ cursor) (sample, cursor, fres) { return strOrNone(t.UniqueID) }
+func fetchUniqueID(t *Txn, _ *fetchArgs, _ cursor) (sample, cursor, fres) {
+	return strOrNone(t.UniqueID)
+}
 
 func fetchConstStr(_ *Txn, a *fetchArgs, _ cursor) (sample, cursor, fres) {
 	return strSmp(a.str[0]), cursor{}, fVal
@@ -124,8 +126,10 @@ func fetchConstBool(_ *Txn, a *fetchArgs, _ cursor) (sample, cursor, fres) {
 	return boolSmp(a.num[0] != 0), cursor{}, fVal
 }
 
-func fetchTrue(*Txn, *fetchArgs, cursor) (sample, cursor, fres)  { return boolSmp(true), cursor{}, fVal }
-func fetchFalse(*Txn, *fetchArgs, cursor) (sample, cursor, fres) { return boolSmp(false), cursor{}, fVal }
+func fetchTrue(*Txn, *fetchArgs, cursor) (sample, cursor, fres) { return boolSmp(true), cursor{}, fVal }
+func fetchFalse(*Txn, *fetchArgs, cursor) (sample, cursor, fres) {
+	return boolSmp(false), cursor{}, fVal
+}
 
 func fetchWaitEnd(t *Txn, _ *fetchArgs, _ cursor) (sample, cursor, fres) {
 	if t.Inspecting {

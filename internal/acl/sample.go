@@ -40,8 +40,8 @@ type sample struct {
 	ip  netip.Addr
 }
 
-func strSmp(s string) sample  { return sample{typ: tStr, s: s} }
-func intSmp(i int64) sample   { return sample{typ: tInt, i: i} }
+func strSmp(s string) sample    { return sample{typ: tStr, s: s} }
+func intSmp(i int64) sample     { return sample{typ: tInt, i: i} }
 func ipSmp(a netip.Addr) sample { return sample{typ: tIP, ip: a} }
 func boolSmp(b bool) sample {
 	if b {
