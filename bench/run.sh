@@ -330,6 +330,12 @@ for s in "${SCENARIOS[@]}"; do
 	declare -F "scn_$s" >/dev/null || die "unknown scenario $s (have: ${ALL_SCENARIOS[*]})"
 done
 
+# Other work on the machine skews everything: say so.
+LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
+if awk -v l="${LOAD_BEFORE%% *}" -v n="$NCPU" 'BEGIN { exit !(l > n / 4) }'; then
+	log "warning: load average $LOAD_BEFORE before the run on $NCPU CPUs; results will be noisy"
+fi
+
 gen_certs
 start_backend
 mkdir -p "$WORK/results"
@@ -351,15 +357,18 @@ done
 # ---------------------------------------------------------------- report
 
 table() {
-	echo "| scenario | haproxy req/s | gatehouse req/s | ratio (gatehouse/haproxy) | haproxy p99 ms | gatehouse p99 ms | haproxy CPU % | gatehouse CPU % | errors (h/g) |"
-	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+	echo "| scenario | haproxy req/s | gatehouse req/s | ratio (gatehouse/haproxy) | haproxy p99 ms | gatehouse p99 ms | haproxy CPU % | gatehouse CPU % | req per CPU-s ratio | errors (h/g) |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	local s h g
 	for s in "${SCENARIOS[@]}"; do
 		h="$WORK/results/$s.haproxy"
 		g="$WORK/results/$s.gatehouse"
 		awk -v s="$s" -v hr="$(median 1 "$h")" -v gr="$(median 1 "$g")" -v hp="$(median 2 "$h")" -v gp="$(median 2 "$g")" \
 			-v hc="$(median 3 "$h")" -v gc="$(median 3 "$g")" -v he="$(awk '{ n += $4 } END { print n + 0 }' "$h")" -v ge="$(awk '{ n += $4 } END { print n + 0 }' "$g")" \
-			'BEGIN { printf "| %s | %.0f | %.0f | %.2f | %.3f | %.3f | %.0f | %.0f | %d/%d |\n", s, hr, gr, (hr > 0 ? gr / hr : 0), hp, gp, hc, gc, he, ge }'
+			'BEGIN {
+				eff = (hr > 0 && gc > 0 && hc > 0) ? (gr / gc) / (hr / hc) : 0
+				printf "| %s | %.0f | %.0f | %.2f | %.3f | %.3f | %.0f | %.0f | %.2f | %d/%d |\n", s, hr, gr, (hr > 0 ? gr / hr : 0), hp, gp, hc, gc, eff, he, ge
+			}'
 	done
 }
 
@@ -398,13 +407,19 @@ if [ "$REPORT" != "-" ]; then
 		echo "- Load: \`wrk -t$THREADS -c$CONNS -d$DURATION --latency\` after a $WARMUP warm-up, per proxy start."
 		echo "- Both proxies read the same generated config file per scenario. HAProxy: \`nbthread 1\`; Gatehouse: \`GOMAXPROCS=1\`."
 		echo "- Pinning (taskset): proxy under test on CPU $PROXY_CPU; backend nginx (worker_processes 1) and wrk on CPU(s) $LOAD_CPUS."
-		echo "- CPU % is the proxy's user+system time over the measured run: near 100 means the proxy was the bottleneck."
+		echo "- CPU % is the proxy's user+system time over the measured run: near 100 means the proxy was the bottleneck;"
+		echo "  well below 100 means the load side (nginx + wrk sharing CPU(s) $LOAD_CPUS) was, and the req/s ratio then"
+		echo "  says little: compare the req per CPU-second ratio ((gatehouse req/s / CPU) / (haproxy req/s / CPU)) instead."
+		if [ "$GATEHOUSE_BIN" != "$WORK/gatehouse" ]; then
+			echo "- GATEHOUSE_BIN=$GATEHOUSE_BIN stood in for gatehouse.$( [ "$(readlink -f "$GATEHOUSE_BIN")" = "$(readlink -f "$HAPROXY_BIN")" ] && echo " It is HAProxy itself: this run validates the harness, and every ratio should be ~1.0; the spread shows the noise of this machine.")"
+		fi
 		echo "- Backend: nginx \`return 200 \"hello\\n\"\`; TLS backend is SNI-strict (\`ssl_reject_handshake\` default server) like Istio's gateway. ECDSA P-256 certificates."
 		echo
 		echo "## Machine"
 		echo
 		echo "- CPUs: $NCPU ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo))"
 		echo "- Kernel: $(uname -sr)"
+		echo "- Load average before / after the run: $LOAD_BEFORE / $(cut -d' ' -f1-3 /proc/loadavg) (anything well above 0 means other work competed for the CPUs)"
 		echo "- haproxy: $(version_of "$HAPROXY_BIN" -v) ($HAPROXY_BIN)"
 		echo "- gatehouse: $GATEHOUSE_BIN$( [ "$GATEHOUSE_BIN" = "$WORK/gatehouse" ] && echo " built from $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo ' (dirty tree)')")"
 		echo "- nginx: $(version_of nginx -v)"
