@@ -55,6 +55,10 @@ type Global struct {
 	StatsSockets  []*StatsSocket
 	SpreadChecks  int // percent
 	ExtraKV       map[string]string
+
+	CrtBase         string // crt-base: directory relative certificate paths are taken from (already applied)
+	CABase          string // ca-base: directory relative CA file paths are taken from (already applied)
+	SSLServerVerify string // ssl-server-verify: "none" or "required"; "" = required (HAProxy's default)
 }
 
 // StatsSocket is "stats socket PATH [level admin]" in global.
@@ -126,6 +130,7 @@ type Proxy struct {
 	ForwardFor  *ForwardFor
 	ConnMode    ConnMode
 	HTTPLog     bool
+	HTTPLogCLF  bool // option httplog clf
 	HTTPSLog    bool
 	TCPLog      bool
 	DontLogNull bool
@@ -246,6 +251,9 @@ type HTTPAction struct {
 	RedirectTyp string // "location", "prefix", "scheme"
 	RedirectOpt []string
 	Cond        *Cond
+
+	Headers     [][2]string // return/deny "hdr NAME FMT" pairs
+	RawResponse bool        // Body is a complete HTTP response (return/deny "errorfile FILE")
 }
 
 // TCPAction is one "tcp-request connection|content" rule.

@@ -1,0 +1,120 @@
+package cfgparse
+
+import (
+	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/config"
+)
+
+// finish runs the checks that need the whole configuration, as HAProxy's
+// check_config_validity does after the last file.
+func (p *parser) finish() {
+	for _, ps := range p.proxies {
+		px := ps.px
+		p.checkBackendRefs(px)
+		p.checkLogMode(ps)
+		p.checkHealthChecks(ps)
+		p.checkServerVerify(px)
+		if missingTimeouts(px) {
+			p.warnAt(px.Pos, "missing timeouts for %s '%s'.\n"+
+				"   | While not properly invalid, you will certainly encounter various problems\n"+
+				"   | with such a configuration. To fix this, please ensure that all following\n"+
+				"   | timeouts are set to a non-zero value: 'client', 'connect', 'server'.",
+				proxyType(px.Cap), px.Name)
+		}
+	}
+}
+
+// findBackend returns the proxy with backend capability named name.
+func (p *parser) findBackend(name string) *config.Proxy {
+	for _, ps := range p.proxies {
+		if ps.px.Name == name && ps.px.Cap&config.CapBE != 0 {
+			return ps.px
+		}
+	}
+	return nil
+}
+
+func (p *parser) checkBackendRefs(px *config.Proxy) {
+	if px.Cap&config.CapFE == 0 {
+		return
+	}
+	check := func(name string, pos config.Pos, rule string) {
+		if strings.Contains(name, "%[") {
+			return // resolved per request
+		}
+		be := p.findBackend(name)
+		switch {
+		case be == nil:
+			p.errs = append(p.errs, config.Errorf(pos, "Proxy '%s': unable to find required %s: '%s'.", px.Name, rule, name))
+		case be == px:
+			p.errs = append(p.errs, config.Errorf(pos, "Proxy '%s': loop detected for %s: '%s'.", px.Name, rule, name))
+		case be.Mode != px.Mode:
+			p.errs = append(p.errs, config.Errorf(pos, "%s %s '%s' (%s) tries to use incompatible %s %s '%s' (%s) in a '%s' rule (see 'mode').",
+				px.Mode, proxyType(px.Cap), px.Name, px.Pos, be.Mode, proxyType(be.Cap), be.Name, be.Pos, rule))
+		}
+	}
+	if px.DefaultBackend != "" {
+		check(px.DefaultBackend, px.DefaultBEPos, "default_backend")
+	}
+	for _, ub := range px.UseBackends {
+		check(ub.Name, ub.Pos, "use_backend")
+	}
+}
+
+// checkLogMode falls back from HTTP logs to TCP logs in tcp mode, with
+// HAProxy's warning.
+func (p *parser) checkLogMode(ps *proxyState) {
+	px := ps.px
+	if px.Mode != config.ModeTCP || px.Cap&config.CapFE == 0 {
+		return
+	}
+	if px.HTTPLog {
+		p.warnAt(ps.httplogPos, "'option httplog' not usable with %s '%s' (needs 'mode http'). Falling back to 'option tcplog'.", proxyType(px.Cap), px.Name)
+		px.HTTPLog, px.HTTPLogCLF, px.TCPLog = false, false, true
+	}
+	if px.HTTPSLog {
+		p.warnAt(px.Pos, "'option httpslog' not usable with %s '%s' (needs 'mode http'). Falling back to 'option tcplog'.", proxyType(px.Cap), px.Name)
+		px.HTTPSLog, px.TCPLog = false, true
+	}
+}
+
+// checkHealthChecks drops check rules that no option enables, with a
+// warning, so that a check is never configured half-way without notice.
+func (p *parser) checkHealthChecks(ps *proxyState) {
+	px := ps.px
+	if px.HTTPCheck != nil && !ps.httpchkSet {
+		p.warnAt(px.HTTPCheck.Pos, "'http-check' rules of %s '%s' are ignored because 'option httpchk' is not set.", proxyType(px.Cap), px.Name)
+		px.HTTPCheck = nil
+	}
+	if px.TCPCheck != nil && !ps.tcpcheckSet {
+		p.warnAt(px.TCPCheck.Pos, "'tcp-check' rules of %s '%s' are ignored because 'option tcp-check' is not set.", proxyType(px.Cap), px.Name)
+		px.TCPCheck = nil
+	}
+	if px.HTTPCheck != nil && px.Mode == config.ModeTCP && ps.httpchkSet && px.TCPCheck != nil {
+		p.errs = append(p.errs, config.Errorf(px.Pos, "%s '%s' enables both 'option httpchk' and 'option tcp-check'; only one check type may be used.", proxyType(px.Cap), px.Name))
+	}
+}
+
+// checkServerVerify refuses TLS servers whose certificate would be
+// verified by default without a CA file, as HAProxy does.
+func (p *parser) checkServerVerify(px *config.Proxy) {
+	if p.cfg.Global.SSLServerVerify == "none" {
+		return
+	}
+	for _, s := range px.Servers {
+		if s.SSL && s.Verify == "" && s.CAFile == "" {
+			p.errs = append(p.errs, config.Errorf(s.Pos, "Proxy '%s', server '%s' [%s:%d] verify is enabled by default but no CA file specified. If you're running on a LAN where you're certain to trust the server's certificate, please set an explicit 'verify none' statement on the 'server' line, or use 'ssl-server-verify none' in the global section to disable server-side verifications by default.",
+				px.Name, s.Name, s.Pos.File, s.Pos.Line))
+		}
+	}
+}
+
+// missingTimeouts is HAProxy's condition for its "missing timeouts" warning.
+func missingTimeouts(px *config.Proxy) bool {
+	t := px.Timeouts
+	fe := px.Cap&config.CapFE != 0 && t.Client == 0
+	be := px.Cap&config.CapBE != 0 && len(px.Servers) > 0 &&
+		(t.Connect == 0 || (t.Server == 0 && (px.Mode == config.ModeHTTP || t.Tunnel == 0)))
+	return fe || be
+}

@@ -1,0 +1,151 @@
+package cfgparse
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/config"
+)
+
+func bindKeywords() []keyword {
+	return []keyword{
+		{name: "bind", where: wFE, capWarn: true, syntax: "bind <addr>:<port>[,<addr>:<port>...] [<option> ...]",
+			desc: "Listen on the addresses ('*:80', ':::443', '10.0.0.1:8443', '[::1]:8443'); the options are listed under 'bind options'.", parse: parseBind},
+	}
+}
+
+// bindOption is one option of a "bind" line; parse returns how many words
+// it used after the option name.
+type bindOption struct {
+	name   string
+	syntax string
+	desc   string
+	parse  func(p *parser, b *config.Bind, arg string) error
+	hasArg bool
+}
+
+func bindOptions() []bindOption {
+	return []bindOption{
+		{name: "ssl", syntax: "ssl", desc: "Terminate TLS on this address.",
+			parse: func(p *parser, b *config.Bind, _ string) error { b.SSL = true; return nil }},
+		{name: "crt", syntax: "crt <file|dir>", hasArg: true,
+			desc: "Certificate and key PEM file, or a directory of them; repeatable; relative paths start at 'crt-base'.",
+			parse: func(p *parser, b *config.Bind, v string) error {
+				b.Crts = append(b.Crts, basePath(p.cfg.Global.CrtBase, v))
+				return nil
+			}},
+		{name: "ca-file", syntax: "ca-file <file>", hasArg: true,
+			desc: "CA certificates that verify client certificates; relative paths start at 'ca-base'.",
+			parse: func(p *parser, b *config.Bind, v string) error {
+				b.CAFile = basePath(p.cfg.Global.CABase, v)
+				return nil
+			}},
+		{name: "verify", syntax: "verify none|optional|required", hasArg: true,
+			desc: "Client certificate verification.",
+			parse: func(p *parser, b *config.Bind, v string) error {
+				if v != "none" && v != "optional" && v != "required" {
+					return fmt.Errorf("'verify' : unknown verify method '%s', only 'none', 'optional', and 'required' are supported", v)
+				}
+				b.Verify = v
+				return nil
+			}},
+		{name: "alpn", syntax: "alpn <proto>[,<proto>...]", hasArg: true,
+			desc: "Protocols offered in the TLS handshake, e.g. h2,http/1.1.",
+			parse: func(p *parser, b *config.Bind, v string) error {
+				l, err := alpnList(v)
+				b.ALPN = l
+				return err
+			}},
+		{name: "accept-proxy", syntax: "accept-proxy", desc: "Require a PROXY protocol (v1 or v2) header on each connection.",
+			parse: func(p *parser, b *config.Bind, _ string) error { b.AcceptProxy = true; return nil }},
+		{name: "proto", syntax: "proto h2", hasArg: true, desc: "Speak HTTP/2 without TLS (prior knowledge).",
+			parse: func(p *parser, b *config.Bind, v string) error {
+				if v != "h2" {
+					return fmt.Errorf("'proto' : unknown protocol '%s'; Gatehouse supports 'h2'", v)
+				}
+				b.Proto = v
+				return nil
+			}},
+		{name: "name", syntax: "name <name>", hasArg: true, desc: "Name of the listener in logs and statistics.",
+			parse: func(p *parser, b *config.Bind, v string) error { b.Name = v; return nil }},
+	}
+}
+
+func basePath(base, path string) string {
+	if base == "" || filepath.IsAbs(path) {
+		return path
+	}
+	return filepath.Join(base, path)
+}
+
+func alpnList(v string) ([]string, error) {
+	l := strings.Split(v, ",")
+	for _, x := range l {
+		if x == "" || len(x) > 255 {
+			return nil, fmt.Errorf("'alpn' : invalid protocol list '%s'", v)
+		}
+	}
+	return l, nil
+}
+
+func parseBind(p *parser, args []token) error {
+	if len(args) < 2 || args[1].Text == "" {
+		return fmt.Errorf("'bind' expects {<path>|[addr1]:port1[-end1]}{,[addr]:port[-end]}... as arguments.")
+	}
+	tmpl := config.Bind{Pos: p.pos()}
+	opts := bindOptions()
+	for i := 2; i < len(args); i++ {
+		name := args[i].Text
+		var opt *bindOption
+		for j := range opts {
+			if opts[j].name == name {
+				opt = &opts[j]
+			}
+		}
+		if opt == nil {
+			if contains(unimplementedBindOptions(), name) {
+				return fmt.Errorf("'bind %s' : '%s' is a HAProxy keyword that Gatehouse does not implement", args[1].Text, name)
+			}
+			msg := fmt.Sprintf("'bind %s' : unknown keyword '%s'.", args[1].Text, name)
+			if best := bestMatch(name, bindOptionNames(opts)); best != "" {
+				msg = fmt.Sprintf("'bind %s' : unknown keyword '%s'. Did you mean '%s' maybe ?", args[1].Text, name, best)
+			}
+			return fmt.Errorf("%s", msg)
+		}
+		val := ""
+		if opt.hasArg {
+			if i+1 >= len(args) {
+				return fmt.Errorf("'bind %s' : '%s' expects an argument (%s).", args[1].Text, name, opt.syntax)
+			}
+			i++
+			val = args[i].Text
+		}
+		if err := opt.parse(p, &tmpl, val); err != nil {
+			return fmt.Errorf("'bind %s' : %v", args[1].Text, err)
+		}
+	}
+	if len(tmpl.Crts) > 0 && !tmpl.SSL {
+		p.warnf("'bind %s' : 'crt' is set but 'ssl' is not: the certificates are not used and the address speaks clear text.", args[1].Text)
+	}
+	for _, addr := range strings.Split(args[1].Text, ",") {
+		hp, err := splitHostPort(addr, true)
+		if err != nil {
+			return fmt.Errorf("'bind %s' : %v", args[1].Text, err)
+		}
+		b := tmpl
+		b.Crts = append([]string(nil), tmpl.Crts...)
+		b.ALPN = append([]string(nil), tmpl.ALPN...)
+		b.Addr, b.Host, b.Port = addr, hp.Host, hp.Port
+		p.ps.px.Binds = append(p.ps.px.Binds, &b)
+	}
+	return nil
+}
+
+func bindOptionNames(opts []bindOption) []string {
+	names := make([]string, len(opts))
+	for i, o := range opts {
+		names[i] = o.name
+	}
+	return names
+}

@@ -1,0 +1,268 @@
+package cfgparse
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/config"
+)
+
+func httpRuleKeywords() []keyword {
+	return []keyword{
+		{name: "http-request", where: wProxy, syntax: "http-request <action> [<args>] [{if|unless} <condition>]",
+			desc: "A rule run on each request, in order; the actions are listed under 'http-request actions'.", parse: parseHTTPRule},
+		{name: "http-response", where: wProxy, syntax: "http-response <action> [<args>] [{if|unless} <condition>]",
+			desc: "A rule run on each response, in order; the actions are listed under 'http-response actions'.", parse: parseHTTPRule},
+	}
+}
+
+// httpAction is one action of http-request / http-response rules.
+type httpAction struct {
+	name      string
+	syntax    string
+	desc      string
+	req, resp bool
+	parse     func(p *parser, a *config.HTTPAction, args []token) error // args: the action's own words
+}
+
+func fixedArgs(n int, what string, set func(a *config.HTTPAction, v []string) error) func(*parser, *config.HTTPAction, []token) error {
+	return func(p *parser, a *config.HTTPAction, args []token) error {
+		if len(args) != n {
+			return fmt.Errorf("expects exactly %d argument%s (%s), got %d", n, plural(n), what, len(args))
+		}
+		return set(a, texts(args))
+	}
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+func httpActions() []httpAction {
+	return []httpAction{
+		{name: "set-header", syntax: "set-header <name> <fmt>", req: true, resp: true, desc: "Replace every occurrence of a header with one value.",
+			parse: fixedArgs(2, "<name> <fmt>", func(a *config.HTTPAction, v []string) error { a.Name, a.Value = v[0], v[1]; return nil })},
+		{name: "add-header", syntax: "add-header <name> <fmt>", req: true, resp: true, desc: "Append a header.",
+			parse: fixedArgs(2, "<name> <fmt>", func(a *config.HTTPAction, v []string) error { a.Name, a.Value = v[0], v[1]; return nil })},
+		{name: "del-header", syntax: "del-header <name>", req: true, resp: true, desc: "Remove every occurrence of a header.",
+			parse: fixedArgs(1, "<name>", func(a *config.HTTPAction, v []string) error { a.Name = v[0]; return nil })},
+		{name: "replace-header", syntax: "replace-header <name> <regex> <fmt>", req: true, resp: true,
+			desc: "Rewrite whole header values matching a regular expression (Go RE2 syntax; \\1 refers to groups).", parse: replaceArgs},
+		{name: "replace-value", syntax: "replace-value <name> <regex> <fmt>", req: true, resp: true,
+			desc: "Rewrite each comma-separated value of a header matching a regular expression.", parse: replaceArgs},
+		{name: "set-path", syntax: "set-path <fmt>", req: true, desc: "Replace the request path.",
+			parse: fixedArgs(1, "<fmt>", func(a *config.HTTPAction, v []string) error { a.Value = v[0]; return nil })},
+		{name: "set-query", syntax: "set-query <fmt>", req: true, desc: "Replace the query string.",
+			parse: fixedArgs(1, "<fmt>", func(a *config.HTTPAction, v []string) error { a.Value = v[0]; return nil })},
+		{name: "set-uri", syntax: "set-uri <fmt>", req: true, desc: "Replace the request URI.",
+			parse: fixedArgs(1, "<fmt>", func(a *config.HTTPAction, v []string) error { a.Value = v[0]; return nil })},
+		{name: "redirect", syntax: "redirect location|prefix|scheme <fmt> [code <code>] [drop-query] [append-slash]", req: true, resp: true,
+			desc: "Answer with a redirection.", parse: parseRedirect},
+		{name: "deny", syntax: "deny [deny_status <code>] [<return options>]", req: true, resp: true,
+			desc: "Stop and answer with an error (403 by default); accepts the options of 'return'.", parse: parseReturn},
+		{name: "return", syntax: "return [status <code>] [content-type <type>] [string <str>|lf-string <fmt>|file <file>|errorfile <file>] [hdr <name> <fmt>]...", req: true, resp: true,
+			desc: "Stop and answer with the given response (200 by default).", parse: parseReturn},
+		{name: "allow", syntax: "allow", req: true, resp: true, desc: "Stop evaluating the rules of this set and let the message through.",
+			parse: fixedArgs(0, "none", func(*config.HTTPAction, []string) error { return nil })},
+		{name: "use-service", syntax: "use-service <service>", req: true,
+			desc: "Answer with a built-in service: 'prometheus-exporter', or 'jwks:<identity-token section>'.", parse: parseUseService},
+		{name: "oidc-auth", syntax: "oidc-auth <oidc section>", req: true,
+			desc:  "Require an OpenID Connect login (see the 'oidc' section).",
+			parse: fixedArgs(1, "<oidc section>", func(a *config.HTTPAction, v []string) error { a.Name = v[0]; return nil })},
+		{name: "set-identity-token", syntax: "set-identity-token <identity-token section>", req: true,
+			desc:  "Attach a signed identity token for the mesh (see the 'identity-token' section).",
+			parse: fixedArgs(1, "<identity-token section>", func(a *config.HTTPAction, v []string) error { a.Name = v[0]; return nil })},
+	}
+}
+
+func replaceArgs(p *parser, a *config.HTTPAction, args []token) error {
+	if len(args) != 3 {
+		return fmt.Errorf("expects exactly 3 arguments (<name> <regex> <fmt>), got %d", len(args))
+	}
+	if _, err := regexp.Compile(args[1].Text); err != nil {
+		return fmt.Errorf("invalid regex '%s': %v", args[1].Text, err)
+	}
+	a.Name, a.Regex, a.Value = args[0].Text, args[1].Text, args[2].Text
+	return nil
+}
+
+func parseRedirect(p *parser, a *config.HTTPAction, args []token) error {
+	if len(args) < 2 || (args[0].Text != "location" && args[0].Text != "prefix" && args[0].Text != "scheme") {
+		return fmt.Errorf("expects 'location', 'prefix' or 'scheme' followed by a value")
+	}
+	a.RedirectTyp, a.Value, a.Status = args[0].Text, args[1].Text, 302
+	for i := 2; i < len(args); i++ {
+		switch o := args[i].Text; o {
+		case "code":
+			if i+1 >= len(args) {
+				return fmt.Errorf("'code' expects a status code")
+			}
+			i++
+			n, err := parseInt("'code'", args[i].Text, 301, 308)
+			if err != nil || n == 304 || n == 305 || n == 306 {
+				return fmt.Errorf("'code' : unsupported HTTP code '%s' (301, 302, 303, 307 and 308 are supported)", args[i].Text)
+			}
+			a.Status = n
+		case "drop-query", "append-slash":
+			a.RedirectOpt = append(a.RedirectOpt, o)
+		case "set-cookie", "clear-cookie", "ignore-empty", "keep-query", "set-cookie-fmt":
+			return fmt.Errorf("'%s' is a HAProxy redirect option that Gatehouse does not implement", o)
+		default:
+			return fmt.Errorf("expects 'code', 'drop-query' or 'append-slash' (got '%s')", o)
+		}
+	}
+	return nil
+}
+
+func parseReturn(p *parser, a *config.HTTPAction, args []token) error {
+	a.Status = 200
+	if a.Action == "deny" {
+		a.Status = 403
+	}
+	hasBody := false
+	need := func(i int) error {
+		if i+1 >= len(args) {
+			return fmt.Errorf("'%s' expects an argument", args[i].Text)
+		}
+		return nil
+	}
+	for i := 0; i < len(args); i++ {
+		o := args[i].Text
+		if err := need(i); err != nil && o != "default-errorfiles" {
+			return err
+		}
+		switch o {
+		case "status", "deny_status":
+			if o == "deny_status" && a.Action != "deny" {
+				return fmt.Errorf("'deny_status' is only valid for 'deny'; use 'status'")
+			}
+			n, err := parseInt("'"+o+"'", args[i+1].Text, 200, 599)
+			if err != nil {
+				return err
+			}
+			a.Status = n
+			i++
+		case "content-type":
+			a.ContentType = args[i+1].Text
+			i++
+		case "string", "lf-string", "file", "lf-file", "errorfile":
+			if hasBody {
+				return fmt.Errorf("only one of 'string', 'lf-string', 'file' or 'errorfile' may be given")
+			}
+			hasBody = true
+			v := args[i+1].Text
+			i++
+			switch o {
+			case "string":
+				a.Body = v
+			case "lf-string":
+				a.Body, a.BodyIsFmt = v, true
+			case "lf-file":
+				return fmt.Errorf("'lf-file' is a HAProxy option that Gatehouse does not implement")
+			default:
+				data, err := os.ReadFile(v)
+				if err != nil {
+					return fmt.Errorf("error opening file '%s' (%v)", v, unwrapPathErr(err))
+				}
+				a.Body, a.RawResponse = string(data), o == "errorfile"
+			}
+		case "hdr":
+			if i+2 >= len(args) {
+				return fmt.Errorf("'hdr' expects <name> and <fmt> as arguments")
+			}
+			a.Headers = append(a.Headers, [2]string{args[i+1].Text, args[i+2].Text})
+			i += 2
+		case "default-errorfiles", "errorfiles":
+			return fmt.Errorf("'%s' is a HAProxy option that Gatehouse does not implement", o)
+		default:
+			return fmt.Errorf("unknown option '%s' (expected 'status', 'content-type', 'string', 'lf-string', 'file', 'errorfile' or 'hdr')", o)
+		}
+	}
+	if hasBody && !a.RawResponse && a.ContentType == "" {
+		return fmt.Errorf("a 'content-type' is required with a body")
+	}
+	if a.RawResponse && (a.ContentType != "" || len(a.Headers) > 0) {
+		return fmt.Errorf("'errorfile' holds a complete response: 'content-type' and 'hdr' cannot be added to it")
+	}
+	if a.ContentType != "" && !hasBody {
+		return fmt.Errorf("'content-type' is given without a body")
+	}
+	return nil
+}
+
+func parseUseService(p *parser, a *config.HTTPAction, args []token) error {
+	if len(args) != 1 {
+		return fmt.Errorf("expects exactly one service name")
+	}
+	name := args[0].Text
+	if name != "prometheus-exporter" && !(strings.HasPrefix(name, "jwks:") && len(name) > len("jwks:")) {
+		return fmt.Errorf("unknown service '%s'; Gatehouse provides 'prometheus-exporter' and 'jwks:<identity-token section>'", name)
+	}
+	a.Name = name
+	return nil
+}
+
+func parseHTTPRule(p *parser, args []token) error {
+	kw := args[0].Text
+	if err := noteRules(p, kw); err != nil {
+		return err
+	}
+	if len(args) < 2 {
+		return fmt.Errorf("'%s' expects an action.", kw)
+	}
+	resp := kw == "http-response"
+	name := args[1].Text
+	var act *httpAction
+	var names []string
+	for _, a := range httpActions() {
+		if (resp && a.resp) || (!resp && a.req) {
+			names = append(names, a.name)
+			if a.name == name {
+				act = &a
+			}
+		}
+	}
+	if act == nil {
+		if contains(unimplementedHTTPActions(), name) || strings.HasPrefix(name, "lua.") {
+			return fmt.Errorf("'%s %s' is a HAProxy keyword that Gatehouse does not implement", kw, name)
+		}
+		msg := fmt.Sprintf("'%s' expects one of %s, but got '%s'", kw, "'"+strings.Join(names, "', '")+"'", name)
+		if best := bestMatch(name, names); best != "" {
+			msg = fmt.Sprintf("'%s' : unknown action '%s'; did you mean '%s' maybe ?", kw, name, best)
+		}
+		return fmt.Errorf("%s", msg)
+	}
+	end := len(args)
+	for i := 2; i < len(args); i++ {
+		if args[i].Text == "if" || args[i].Text == "unless" {
+			end = i
+			break
+		}
+	}
+	a := &config.HTTPAction{Pos: p.pos(), Action: name}
+	if err := act.parse(p, a, args[2:end]); err != nil {
+		return fmt.Errorf("'%s %s' : %v.", kw, name, strings.TrimSuffix(err.Error(), "."))
+	}
+	if end < len(args) {
+		c, err := parseCond(p, args, end)
+		if err != nil {
+			return err
+		}
+		a.Cond = c
+	}
+	px := p.ps.px
+	if resp {
+		px.HTTPResponse = append(px.HTTPResponse, a)
+		return nil
+	}
+	px.HTTPRequest = append(px.HTTPRequest, a)
+	if len(px.UseBackends) > 0 && !p.ps.isDefaults {
+		p.warnf("a 'http-request' rule placed after a 'use_backend' rule will still be processed before.")
+	}
+	return nil
+}

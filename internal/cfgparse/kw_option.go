@@ -1,0 +1,169 @@
+package cfgparse
+
+import (
+	"fmt"
+	"net/netip"
+
+	"github.com/gatehouse/gatehouse/internal/config"
+)
+
+func optionKeywords() []keyword {
+	return []keyword{
+		{name: "option", where: wProxy, syntax: "[no] option <name> [<args>]",
+			desc: "Enable (or with 'no', disable) one of the options below.",
+			sub:  optionTable, subUnimpl: unimplementedOptions()},
+	}
+}
+
+func optionTable() []keyword {
+	return []keyword{
+		{name: "forwardfor", where: wProxy, syntax: "option forwardfor [except <network>] [header <name>] [if-none]",
+			desc: "Add the client address to an X-Forwarded-For header (after removing the ones the client sent).", parse: parseForwardFor},
+		{name: "http-keep-alive", where: wProxy, syntax: "[no] option http-keep-alive",
+			desc: "Keep connections open on both sides between requests (the default).", parse: connModeOption(config.ConnKeepAlive)},
+		{name: "http-server-close", where: wProxy, syntax: "[no] option http-server-close",
+			desc: "Close the server connection after each response; keep the client side alive.", parse: connModeOption(config.ConnServerClose)},
+		{name: "httpclose", where: wProxy, syntax: "[no] option httpclose",
+			desc: "Close both connections after each response.", parse: connModeOption(config.ConnClose)},
+		{name: "httplog", where: wFEOnly, capWarn: true, syntax: "[no] option httplog [clf]",
+			desc: "Log HTTP requests in HAProxy's HTTP format (or the Common Log Format).", parse: parseHTTPLog},
+		{name: "httpslog", where: wFEOnly, capWarn: true, syntax: "[no] option httpslog",
+			desc: "Log HTTP requests in HAProxy's HTTP format extended with TLS details.", parse: boolOption(func(px *config.Proxy) *bool { return &px.HTTPSLog })},
+		{name: "tcplog", where: wFEOnly, capWarn: true, syntax: "[no] option tcplog",
+			desc: "Log TCP connections in HAProxy's TCP format.", parse: boolOption(func(px *config.Proxy) *bool { return &px.TCPLog })},
+		{name: "dontlognull", where: wFEOnly, capWarn: true, syntax: "[no] option dontlognull",
+			desc: "Do not log connections that carried no data.", parse: boolOption(func(px *config.Proxy) *bool { return &px.DontLogNull })},
+		{name: "redispatch", where: wBEOnly, capWarn: true, syntax: "[no] option redispatch",
+			desc: "Allow the last retry to go to another server than the one first chosen.", parse: boolOption(func(px *config.Proxy) *bool { return &px.Redispatch })},
+		{name: "httpchk", where: wBEOnly, capWarn: true, syntax: "option httpchk [<method>] [<uri>] [<version>]",
+			desc: "Check servers with an HTTP request; the version may carry extra header lines after \\r\\n (old form).", parse: parseOptionHTTPChk},
+		{name: "tcp-check", where: wBEOnly, capWarn: true, syntax: "option tcp-check",
+			desc: "Check servers with the 'tcp-check' rules.", parse: parseOptionTCPCheck},
+	}
+}
+
+// noNegation refuses "no option X" for options that take arguments.
+func noNegation(p *parser, args []token) error {
+	if p.negated {
+		return fmt.Errorf("negation/default is not supported for option '%s'.", args[1].Text)
+	}
+	return nil
+}
+
+func boolOption(field func(*config.Proxy) *bool) kwParser {
+	return func(p *parser, args []token) error {
+		if len(args) > 2 {
+			return fmt.Errorf("'option %s' cannot handle unexpected argument '%s'.", args[1].Text, args[2].Text)
+		}
+		*field(p.ps.px) = !p.negated
+		return nil
+	}
+}
+
+func connModeOption(mode config.ConnMode) kwParser {
+	return func(p *parser, args []token) error {
+		if len(args) > 2 {
+			return fmt.Errorf("'option %s' cannot handle unexpected argument '%s'.", args[1].Text, args[2].Text)
+		}
+		switch {
+		case !p.negated:
+			p.ps.px.ConnMode = mode
+		case p.ps.px.ConnMode == mode:
+			p.ps.px.ConnMode = config.ConnKeepAlive
+		}
+		return nil
+	}
+}
+
+func parseHTTPLog(p *parser, args []token) error {
+	if len(args) > 3 || (len(args) == 3 && args[2].Text != "clf") {
+		return fmt.Errorf("keyword 'option httplog' only supports option 'clf'.")
+	}
+	if p.negated {
+		p.ps.px.HTTPLog, p.ps.px.HTTPLogCLF = false, false
+		return nil
+	}
+	p.ps.px.HTTPLog = true
+	p.ps.px.HTTPLogCLF = len(args) == 3
+	p.ps.httplogPos = p.pos()
+	return nil
+}
+
+func parseForwardFor(p *parser, args []token) error {
+	if err := noNegation(p, args); err != nil {
+		return err
+	}
+	ff := &config.ForwardFor{Pos: p.pos(), Header: "X-Forwarded-For"}
+	for i := 2; i < len(args); i++ {
+		switch args[i].Text {
+		case "except":
+			if i+1 >= len(args) {
+				return fmt.Errorf("'option forwardfor' : 'except' expects <address>[/mask] as argument.")
+			}
+			pfx, err := parseNetwork(args[i+1].Text)
+			if err != nil {
+				return fmt.Errorf("'option forwardfor' : 'except' expects <address>[/mask] as argument, got '%s'.", args[i+1].Text)
+			}
+			ff.Except = pfx
+			i++
+		case "header":
+			if i+1 >= len(args) || args[i+1].Text == "" {
+				return fmt.Errorf("'option forwardfor' : 'header' expects <header_name> as argument.")
+			}
+			ff.Header = args[i+1].Text
+			i++
+		case "if-none":
+			ff.IfNone = true
+		default:
+			msg := fmt.Sprintf("'option forwardfor' : unknown keyword '%s'", args[i].Text)
+			if best := bestMatch(args[i].Text, []string{"except", "header", "if-none"}); best != "" {
+				msg += fmt.Sprintf("; did you mean '%s' maybe ?", best)
+			} else {
+				msg += "; supported: 'except', 'header' and 'if-none'."
+			}
+			return fmt.Errorf("%s", msg)
+		}
+	}
+	p.ps.px.ForwardFor = ff
+	return nil
+}
+
+// parseNetwork parses an address or an address/mask as HAProxy accepts
+// them: a prefix length or, for IPv4, a dotted mask.
+func parseNetwork(s string) (netip.Prefix, error) {
+	if pfx, err := netip.ParsePrefix(s); err == nil {
+		return pfx.Masked(), nil
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] == '/' {
+			addr, err := netip.ParseAddr(s[:i])
+			if err != nil {
+				return netip.Prefix{}, err
+			}
+			mask, err := netip.ParseAddr(s[i+1:])
+			if err != nil || !addr.Is4() || !mask.Is4() {
+				return netip.Prefix{}, fmt.Errorf("invalid network '%s'", s)
+			}
+			m := mask.As4()
+			bits := 0
+			for _, b := range m {
+				for j := 7; j >= 0; j-- {
+					if b&(1<<j) == 0 {
+						goto done
+					}
+					bits++
+				}
+			}
+		done:
+			if netip.AddrFrom4(m) != netip.PrefixFrom(netip.AddrFrom4([4]byte{255, 255, 255, 255}), bits).Masked().Addr() {
+				return netip.Prefix{}, fmt.Errorf("non-contiguous mask in '%s'", s)
+			}
+			return netip.PrefixFrom(addr, bits).Masked(), nil
+		}
+	}
+	addr, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(addr, addr.BitLen()), nil
+}

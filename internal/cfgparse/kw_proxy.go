@@ -1,0 +1,297 @@
+package cfgparse
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/config"
+)
+
+// proxyKeywords is every keyword of defaults, frontend, backend and listen
+// sections; each concern contributes its own table.
+func proxyKeywords() []keyword {
+	return slices.Concat(
+		coreProxyKeywords(),
+		logKeywords(),
+		timeoutKeywords(),
+		optionKeywords(),
+		bindKeywords(),
+		serverKeywords(),
+		httpRuleKeywords(),
+		tcpRuleKeywords(),
+		statsKeywords(),
+		checkKeywords(),
+	)
+}
+
+func coreProxyKeywords() []keyword {
+	return []keyword{
+		{name: "mode", where: wProxy, syntax: "mode tcp|http",
+			desc: "Whether the proxy forwards TCP streams or parses HTTP. Without it the mode is tcp, as in HAProxy.", parse: parseMode},
+		{name: "maxconn", where: wFEOnly, capWarn: true, capHint: " Maybe you want 'fullconn' instead ?", syntax: "maxconn <number>",
+			desc: "Maximum number of concurrent connections of the frontend.", parse: parseProxyMaxConn},
+		{name: "default_backend", where: wFEOnly, capWarn: true, syntax: "default_backend <backend>",
+			desc: "The backend used when no 'use_backend' rule matches.", parse: parseDefaultBackend},
+		{name: "use_backend", where: wFE, capWarn: true, syntax: "use_backend <backend> [{if|unless} <condition>]",
+			desc: "Switch to a backend when the condition matches; the name may be a log-format expression (%[...]).", parse: parseUseBackend},
+		{name: "acl", where: wProxy, syntax: "acl <aclname> <criterion> [flags] [operator] [<value>] ...",
+			desc: "Declare or extend a named condition.", parse: parseACL},
+		{name: "errorfile", where: wProxy, syntax: "errorfile <code> <file>",
+			desc: "Send the raw HTTP response in <file> instead of the built-in one for <code>; the file is read when the configuration is loaded.", parse: parseErrorFile},
+		{name: "balance", where: wBEOnly, capWarn: true, syntax: "balance roundrobin|static-rr|leastconn|first|source|uri|random [<draws>]|hdr(<name>)",
+			desc: "Load-balancing algorithm.", parse: parseBalance},
+		{name: "retries", where: wBEOnly, capWarn: true, syntax: "retries <number>",
+			desc: "Number of connection retries to a server (default 3).", parse: parseRetries},
+		{name: "retry-on", where: wBEOnly, capWarn: true, syntax: "retry-on <keyword> ...",
+			desc: "Failures that trigger a retry: none, conn-failure, empty-response, junk-response, response-timeout, 0rtt-rejected, 404, 408, 425, 500, 501, 502, 503, 504, all-retryable-errors.", parse: parseRetryOn},
+		{name: "capture", where: wFE, capWarn: true, syntax: "capture request|response header <name> len <length>",
+			desc: "Capture a header into the HTTP log.", parse: parseCapture},
+		{name: "unique-id-format", where: wFEOnly, capWarn: true, syntax: "unique-id-format <log-format>",
+			desc: "Format of the unique request identifier.", parse: parseStringKW(func(px *config.Proxy) *string { return &px.UniqueIDFmt })},
+		{name: "unique-id-header", where: wFEOnly, capWarn: true, syntax: "unique-id-header <name>",
+			desc: "Request header that carries the unique identifier to the server.", parse: parseStringKW(func(px *config.Proxy) *string { return &px.UniqueIDHdr })},
+	}
+}
+
+func parseMode(p *parser, args []token) error {
+	if err := wantArgs(args, "mode", 1, 1, "one of 'tcp' or 'http'"); err != nil {
+		return err
+	}
+	switch args[1].Text {
+	case "tcp":
+		p.ps.px.Mode = config.ModeTCP
+	case "http":
+		p.ps.px.Mode = config.ModeHTTP
+	case "health":
+		return fmt.Errorf("'mode health' doesn't exist anymore. Please use 'http-request return status 200' instead.")
+	default:
+		return fmt.Errorf("unknown proxy mode '%s'.", args[1].Text)
+	}
+	return nil
+}
+
+func parseProxyMaxConn(p *parser, args []token) error {
+	if err := wantArgs(args, "maxconn", 1, 1, "an integer argument"); err != nil {
+		return err
+	}
+	n, err := parseInt("'maxconn'", args[1].Text, 0, 1<<30)
+	if err != nil {
+		return err
+	}
+	p.ps.px.MaxConn = n
+	return nil
+}
+
+func parseDefaultBackend(p *parser, args []token) error {
+	if err := wantArgs(args, "default_backend", 1, 1, "a backend name"); err != nil {
+		return err
+	}
+	p.ps.px.DefaultBackend = args[1].Text
+	p.ps.px.DefaultBEPos = p.pos()
+	return nil
+}
+
+func parseUseBackend(p *parser, args []token) error {
+	if len(args) < 2 {
+		return fmt.Errorf("'use_backend' expects a backend name.")
+	}
+	ub := &config.UseBackend{Pos: p.pos(), Name: args[1].Text}
+	if len(args) > 2 {
+		c, err := parseCond(p, args, 2)
+		if err != nil {
+			return err
+		}
+		ub.Cond = c
+	}
+	p.ps.px.UseBackends = append(p.ps.px.UseBackends, ub)
+	return nil
+}
+
+// parseCond reads "if|unless <condition>" starting at args[i], which must
+// end the line.
+func parseCond(p *parser, args []token, i int) (*config.Cond, error) {
+	kw := args[i].Text
+	if kw != "if" && kw != "unless" {
+		return nil, fmt.Errorf("'%s' : expects 'if' or 'unless' followed by a condition, but got '%s'.", args[0].Text, kw)
+	}
+	if len(args) == i+1 {
+		return nil, fmt.Errorf("'%s' : missing condition after '%s'.", args[0].Text, kw)
+	}
+	return &config.Cond{Pos: p.pos(), Unless: kw == "unless", Terms: texts(args[i+1:])}, nil
+}
+
+// noteRules records that the current section holds ACLs or rules, which
+// an anonymous defaults section may not.
+func noteRules(p *parser, kw string) error {
+	if p.ps.isDefaults {
+		if p.ps.name == "" {
+			return fmt.Errorf("'%s' not allowed in anonymous 'defaults' section.", kw)
+		}
+		p.ps.hasRules = true
+	}
+	return nil
+}
+
+func parseACL(p *parser, args []token) error {
+	if err := noteRules(p, "acl"); err != nil {
+		return err
+	}
+	if len(args) < 3 {
+		return fmt.Errorf("'acl' expects an ACL name and a criterion.")
+	}
+	if c, bad := invalidChar(args[1].Text); bad {
+		return fmt.Errorf("character '%c' is not permitted in acl name '%s'.", c, args[1].Text)
+	}
+	p.ps.px.ACLs = append(p.ps.px.ACLs, &config.ACL{Pos: p.pos(), Name: args[1].Text, Args: texts(args[2:])})
+	return nil
+}
+
+// errorFileCodes are the status codes HAProxy accepts in "errorfile".
+func errorFileCodes() []int {
+	return []int{200, 400, 401, 403, 404, 405, 407, 408, 410, 413, 425, 429, 500, 501, 502, 503, 504}
+}
+
+func parseErrorFile(p *parser, args []token) error {
+	if err := wantArgs(args, "errorfile", 2, 2, "<code> and <file> as arguments"); err != nil {
+		return err
+	}
+	code, err := parseInt("'errorfile'", args[1].Text, 100, 599)
+	if err != nil || !slices.Contains(errorFileCodes(), code) {
+		return fmt.Errorf("errorfile : status code '%s' not handled (supported: %s).", args[1].Text, joinInts(errorFileCodes()))
+	}
+	data, err := os.ReadFile(args[2].Text)
+	if err != nil {
+		return fmt.Errorf("errorfile : error opening file '%s' (%v).", args[2].Text, unwrapPathErr(err))
+	}
+	if len(data) > 0 && !strings.HasPrefix(string(data), "HTTP/") {
+		return fmt.Errorf("errorfile : file '%s' must hold a complete HTTP response starting with a status line such as 'HTTP/1.1 %d ...'.", args[2].Text, code)
+	}
+	if p.ps.px.ErrorFiles == nil {
+		p.ps.px.ErrorFiles = map[int]*config.ErrorFile{}
+	}
+	p.ps.px.ErrorFiles[code] = &config.ErrorFile{Pos: p.pos(), Path: args[2].Text, Content: data}
+	return nil
+}
+
+func unwrapPathErr(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+func joinInts(ns []int) string {
+	s := make([]string, len(ns))
+	for i, n := range ns {
+		s[i] = fmt.Sprint(n)
+	}
+	return strings.Join(s, " ")
+}
+
+func parseBalance(p *parser, args []token) error {
+	if len(args) < 2 {
+		return fmt.Errorf("'balance' expects an algorithm.")
+	}
+	algo := args[1].Text
+	b := config.Balance{Pos: p.pos(), Algo: algo}
+	extra := args[2:]
+	switch {
+	case algo == "roundrobin", algo == "static-rr", algo == "leastconn", algo == "first", algo == "source", algo == "uri":
+		if len(extra) > 0 {
+			return fmt.Errorf("'balance %s' : options such as '%s' are not implemented by Gatehouse.", algo, extra[0].Text)
+		}
+	case algo == "random":
+		if len(extra) > 1 {
+			return fmt.Errorf("'balance random' cannot handle unexpected argument '%s'.", extra[1].Text)
+		}
+		if len(extra) == 1 {
+			if _, err := parseInt("'balance random' draws", extra[0].Text, 1, 100); err != nil {
+				return err
+			}
+			b.Arg = extra[0].Text
+		}
+	case strings.HasPrefix(algo, "hdr(") && strings.HasSuffix(algo, ")"):
+		b.Algo, b.Arg = "hdr", algo[4:len(algo)-1]
+		if b.Arg == "" {
+			return fmt.Errorf("'balance hdr()' requires an HTTP header field name.")
+		}
+		if len(extra) > 0 {
+			return fmt.Errorf("'balance hdr' : options such as '%s' are not implemented by Gatehouse.", extra[0].Text)
+		}
+	case algo == "url_param", algo == "hash", algo == "rdp-cookie" || strings.HasPrefix(algo, "rdp-cookie("):
+		return fmt.Errorf("'balance %s' is a HAProxy keyword that Gatehouse does not implement", algo)
+	default:
+		msg := fmt.Sprintf("'balance' : unknown algorithm '%s'", algo)
+		if best := bestMatch(algo, []string{"roundrobin", "static-rr", "leastconn", "first", "source", "uri", "random", "hdr"}); best != "" {
+			msg += fmt.Sprintf("; did you mean '%s' maybe ?", best)
+		}
+		return fmt.Errorf("%s", msg)
+	}
+	p.ps.px.Balance = b
+	return nil
+}
+
+func parseRetries(p *parser, args []token) error {
+	if err := wantArgs(args, "retries", 1, 1, "an integer argument"); err != nil {
+		return err
+	}
+	n, err := parseInt("'retries'", args[1].Text, 0, 100)
+	if err != nil {
+		return err
+	}
+	p.ps.px.Retries = n
+	return nil
+}
+
+func retryOnWords() []string {
+	return []string{"none", "conn-failure", "empty-response", "junk-response", "response-timeout",
+		"0rtt-rejected", "404", "408", "425", "500", "501", "502", "503", "504", "all-retryable-errors"}
+}
+
+func parseRetryOn(p *parser, args []token) error {
+	if len(args) < 2 {
+		return fmt.Errorf("'retry-on' expects at least one keyword.")
+	}
+	var out []string
+	for _, a := range args[1:] {
+		if !slices.Contains(retryOnWords(), a.Text) {
+			return fmt.Errorf("'retry-on' : unknown keyword '%s' (expected one of %s).", a.Text, strings.Join(retryOnWords(), ", "))
+		}
+		if (a.Text == "none") && len(args) > 2 {
+			return fmt.Errorf("'retry-on' : 'none' must be the only keyword.")
+		}
+		out = append(out, a.Text)
+	}
+	p.ps.px.RetryOn = out
+	return nil
+}
+
+func parseCapture(p *parser, args []token) error {
+	if len(args) > 1 && args[1].Text == "cookie" {
+		return fmt.Errorf("'capture cookie' is a HAProxy keyword that Gatehouse does not implement")
+	}
+	if len(args) != 6 || (args[1].Text != "request" && args[1].Text != "response") || args[2].Text != "header" || args[4].Text != "len" {
+		return fmt.Errorf("'capture' expects 'request header <name> len <length>' or 'response header <name> len <length>'.")
+	}
+	n, err := parseInt("'capture' len", args[5].Text, 1, 64*1024)
+	if err != nil {
+		return err
+	}
+	p.ps.px.Captures = append(p.ps.px.Captures, &config.Capture{
+		Pos: p.pos(), Response: args[1].Text == "response", Name: args[3].Text, Len: n,
+	})
+	return nil
+}
+
+// parseStringKW parses a keyword taking exactly one string argument.
+func parseStringKW(field func(*config.Proxy) *string) kwParser {
+	return func(p *parser, args []token) error {
+		if err := wantArgs(args, args[0].Text, 1, 1, "an argument"); err != nil {
+			return err
+		}
+		*field(p.ps.px) = args[1].Text
+		return nil
+	}
+}

@@ -1,0 +1,226 @@
+package cfgparse
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/config"
+)
+
+func serverKeywords() []keyword {
+	return []keyword{
+		{name: "server", where: wBE, syntax: "server <name> <address>[:<port>] [<option> ...]",
+			desc: "A server of the backend; 'default-server' settings apply first, then the options listed under 'server options'.", parse: parseServer},
+		{name: "default-server", where: wBEOnly, syntax: "default-server [<option> ...]",
+			desc: "Defaults for the options of the 'server' lines that follow.", parse: parseDefaultServer},
+	}
+}
+
+// serverOption is one option of a "server" or "default-server" line.
+type serverOption struct {
+	name   string
+	syntax string
+	desc   string
+	hasArg bool
+	parse  func(s *config.Server, v string) error
+}
+
+func boolOpt(name, desc string, set func(s *config.Server)) serverOption {
+	return serverOption{name: name, syntax: name, desc: desc, parse: func(s *config.Server, _ string) error { set(s); return nil }}
+}
+
+func intOpt(name, desc string, lo, hi int, field func(s *config.Server) *int) serverOption {
+	return serverOption{name: name, syntax: name + " <number>", desc: desc, hasArg: true, parse: func(s *config.Server, v string) error {
+		n, err := parseInt("'"+name+"'", v, lo, hi)
+		*field(s) = n
+		return err
+	}}
+}
+
+func durOpt(name, desc string, field func(s *config.Server) *time.Duration) serverOption {
+	return serverOption{name: name, syntax: name + " <time>", desc: desc, hasArg: true, parse: func(s *config.Server, v string) error {
+		d, err := parseDuration(v)
+		if err != nil {
+			return fmt.Errorf("'%s': %v", name, err)
+		}
+		if d == 0 && name != "slowstart" {
+			return fmt.Errorf("'%s' expects a strictly positive time, got '%s'", name, v)
+		}
+		*field(s) = d
+		return nil
+	}}
+}
+
+func strOpt(name, syntax, desc string, set func(s *config.Server, v string) error) serverOption {
+	return serverOption{name: name, syntax: syntax, desc: desc, hasArg: true, parse: set}
+}
+
+func oneOf(name, v string, allowed ...string) error {
+	for _, a := range allowed {
+		if v == a {
+			return nil
+		}
+	}
+	return fmt.Errorf("'%s' expects one of '%s', got '%s'", name, strings.Join(allowed, "', '"), v)
+}
+
+func serverOptions() []serverOption {
+	return []serverOption{
+		intOpt("weight", "Relative load-balancing weight (0..256, default 1).", 0, 256, func(s *config.Server) *int { return &s.Weight }),
+		boolOpt("backup", "Use the server only when all non-backup servers are down.", func(s *config.Server) { s.Backup = true }),
+		boolOpt("disabled", "Start the server in maintenance mode.", func(s *config.Server) { s.Disabled = true }),
+		boolOpt("enabled", "Start the server in service (reverts 'disabled').", func(s *config.Server) { s.Disabled = false }),
+		intOpt("maxconn", "Maximum concurrent connections to the server (0: unlimited).", 0, 1<<30, func(s *config.Server) *int { return &s.MaxConn }),
+		boolOpt("ssl", "Connect to the server over TLS.", func(s *config.Server) { s.SSL = true }),
+		boolOpt("no-ssl", "Connect in clear text (reverts 'ssl' from default-server).", func(s *config.Server) { s.SSL = false }),
+		strOpt("verify", "verify none|required", "Server certificate verification; unset follows global 'ssl-server-verify'.", func(s *config.Server, v string) error {
+			s.Verify = v
+			return oneOf("verify", v, "none", "required")
+		}),
+		strOpt("ca-file", "ca-file <file>", "CA certificates that verify the server's certificate.", func(s *config.Server, v string) error { s.CAFile = v; return nil }),
+		strOpt("crt", "crt <file>", "Client certificate and key PEM presented to the server.", func(s *config.Server, v string) error { s.Crt = v; return nil }),
+		strOpt("sni", "sni <expression>", "Sample expression giving the TLS SNI, e.g. str(example.com) or req.hdr(host).", func(s *config.Server, v string) error { s.SNI = v; return nil }),
+		strOpt("alpn", "alpn <proto>[,<proto>...]", "Protocols offered to the server in the TLS handshake.", func(s *config.Server, v string) error {
+			l, err := alpnList(v)
+			s.ALPN = l
+			return err
+		}),
+		boolOpt("check", "Enable health checks.", func(s *config.Server) { s.Check = true }),
+		boolOpt("no-check", "Disable health checks (reverts 'check').", func(s *config.Server) { s.Check = false }),
+		boolOpt("check-ssl", "Run health checks over TLS.", func(s *config.Server) { s.CheckSSL = true }),
+		boolOpt("no-check-ssl", "Run health checks in clear text.", func(s *config.Server) { s.CheckSSL = false }),
+		strOpt("check-sni", "check-sni <name>", "SNI sent by TLS health checks.", func(s *config.Server, v string) error { s.CheckSNI = v; return nil }),
+		strOpt("check-alpn", "check-alpn <proto>[,<proto>...]", "ALPN offered by TLS health checks.", func(s *config.Server, v string) error {
+			l, err := alpnList(v)
+			s.CheckALPN = l
+			return err
+		}),
+		strOpt("port", "port <port>", "Port health checks connect to.", func(s *config.Server, v string) error {
+			n, err := parsePort("'port'", v)
+			s.CheckPort = n
+			return err
+		}),
+		strOpt("addr", "addr <address>", "Address health checks connect to.", func(s *config.Server, v string) error { s.CheckAddr = v; return nil }),
+		durOpt("inter", "Interval between health checks (default 2s).", func(s *config.Server) *time.Duration { return &s.Inter }),
+		durOpt("fastinter", "Interval while the server is changing state.", func(s *config.Server) *time.Duration { return &s.FastInter }),
+		durOpt("downinter", "Interval while the server is down.", func(s *config.Server) *time.Duration { return &s.DownInter }),
+		intOpt("rise", "Consecutive successful checks to consider the server up (default 2).", 1, 1<<20, func(s *config.Server) *int { return &s.Rise }),
+		intOpt("fall", "Consecutive failed checks to consider the server down (default 3).", 1, 1<<20, func(s *config.Server) *int { return &s.Fall }),
+		durOpt("slowstart", "Time over which a server coming up ramps its weight up.", func(s *config.Server) *time.Duration { return &s.SlowStart }),
+		strOpt("observe", "observe layer4|layer7", "Use live traffic to detect failures.", func(s *config.Server, v string) error {
+			s.Observe = v
+			return oneOf("observe", v, "layer4", "layer7")
+		}),
+		intOpt("error-limit", "Consecutive observed errors that trigger 'on-error' (default 10).", 1, 1<<20, func(s *config.Server) *int { return &s.ErrorLimit }),
+		strOpt("on-error", "on-error fastinter|fail-check|sudden-death|mark-down", "What to do when 'error-limit' is reached.", func(s *config.Server, v string) error {
+			s.OnError = v
+			return oneOf("on-error", v, "fastinter", "fail-check", "sudden-death", "mark-down")
+		}),
+		boolOpt("send-proxy", "Send a PROXY protocol v1 header on each connection.", func(s *config.Server) { s.SendProxy = 1 }),
+		boolOpt("send-proxy-v2", "Send a PROXY protocol v2 header on each connection.", func(s *config.Server) { s.SendProxy = 2 }),
+		boolOpt("no-send-proxy", "Send no PROXY header (reverts 'send-proxy').", func(s *config.Server) { s.SendProxy = 0 }),
+		boolOpt("no-send-proxy-v2", "Send no PROXY header (reverts 'send-proxy-v2').", func(s *config.Server) { s.SendProxy = 0 }),
+		strOpt("proxy-v2-options", "proxy-v2-options <opt>[,<opt>...]", "TLVs added to the PROXY v2 header: ssl, cert-cn, ssl-cipher, cert-sig, cert-key, authority, unique-id, crc32c.", func(s *config.Server, v string) error {
+			s.ProxyV2Opts = strings.Split(v, ",")
+			for _, o := range s.ProxyV2Opts {
+				if err := oneOf("proxy-v2-options", o, "ssl", "cert-cn", "ssl-cipher", "cert-sig", "cert-key", "authority", "unique-id", "crc32c"); err != nil {
+					return err
+				}
+			}
+			return nil
+		}),
+		boolOpt("check-send-proxy", "Send the PROXY header on health checks too.", func(s *config.Server) { s.CheckSendProxy = true }),
+		intOpt("max-reuse", "Maximum requests sent over one server connection (-1: unlimited).", -1, 1<<30, func(s *config.Server) *int { return &s.MaxReuse }),
+		intOpt("pool-max-conn", "Maximum idle connections kept for reuse (-1: unlimited).", -1, 1<<30, func(s *config.Server) *int { return &s.PoolMaxConn }),
+		strOpt("proto", "proto h2", "Speak HTTP/2 to the server.", func(s *config.Server, v string) error {
+			s.Proto = v
+			return oneOf("proto", v, "h2")
+		}),
+	}
+}
+
+func serverOptionNames(opts []serverOption) []string {
+	names := make([]string, len(opts))
+	for i, o := range opts {
+		names[i] = o.name
+	}
+	return names
+}
+
+// applyServerOptions applies args (options of a server line) to s; what
+// names the line in messages, e.g. "server web1".
+func applyServerOptions(s *config.Server, args []token, what string) error {
+	opts := serverOptions()
+	for i := 0; i < len(args); i++ {
+		name := args[i].Text
+		var opt *serverOption
+		for j := range opts {
+			if opts[j].name == name {
+				opt = &opts[j]
+			}
+		}
+		if opt == nil {
+			if contains(unimplementedServerOptions(), name) {
+				return fmt.Errorf("'%s' : '%s' is a HAProxy keyword that Gatehouse does not implement", what, name)
+			}
+			if best := bestMatch(name, serverOptionNames(opts)); best != "" {
+				return fmt.Errorf("'%s' unknown keyword '%s'. Did you mean '%s' maybe ?", what, name, best)
+			}
+			return fmt.Errorf("'%s' unknown keyword '%s'.", what, name)
+		}
+		val := ""
+		if opt.hasArg {
+			if i+1 >= len(args) {
+				return fmt.Errorf("'%s' : '%s' expects an argument (%s).", what, name, opt.syntax)
+			}
+			i++
+			val = args[i].Text
+		}
+		if err := opt.parse(s, val); err != nil {
+			return fmt.Errorf("'%s' : %v", what, err)
+		}
+	}
+	return nil
+}
+
+func parseServer(p *parser, args []token) error {
+	if len(args) < 3 {
+		return fmt.Errorf("'server' expects <name> and <addr>[:<port>] as arguments.")
+	}
+	name := args[1].Text
+	if c, bad := invalidChar(name); bad {
+		return fmt.Errorf("character '%c' is not permitted in server name '%s'.", c, name)
+	}
+	for _, o := range p.ps.px.Servers {
+		if o.Name == name {
+			return fmt.Errorf("'server %s' : the name is already used by the server declared at %s.", name, o.Pos)
+		}
+	}
+	hp, err := splitHostPort(args[2].Text, false)
+	if err != nil {
+		return fmt.Errorf("'server %s' : %v", name, err)
+	}
+	if hp.Host == "" {
+		return fmt.Errorf("'server %s' : missing address in '%s'", name, args[2].Text)
+	}
+	s := cloneServer(p.ps.defSrv)
+	s.Pos, s.Name, s.Host, s.Port = p.pos(), name, hp.Host, hp.Port
+	if err := applyServerOptions(&s, args[3:], "server "+name); err != nil {
+		return err
+	}
+	if s.Port == 0 && s.Check && s.CheckPort == 0 {
+		return fmt.Errorf("'server %s' : health checks need a port: give the server address a port or set 'port'.", name)
+	}
+	p.ps.px.Servers = append(p.ps.px.Servers, &s)
+	return nil
+}
+
+func parseDefaultServer(p *parser, args []token) error {
+	s := cloneServer(p.ps.defSrv)
+	if err := applyServerOptions(&s, args[1:], "default-server"); err != nil {
+		return err
+	}
+	p.ps.defSrv = s
+	return nil
+}

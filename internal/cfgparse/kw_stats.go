@@ -1,0 +1,112 @@
+package cfgparse
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/config"
+)
+
+func statsKeywords() []keyword {
+	return []keyword{
+		{name: "stats", where: wProxy, syntax: "stats <keyword> [<args>]",
+			desc: "The statistics page of this proxy; see the 'stats' keywords.",
+			sub:  statsTable, subUnimpl: []string{"show-desc", "show-node", "scope", "http-request", "bind-process", "show-modules"}},
+	}
+}
+
+func statsTable() []keyword {
+	return []keyword{
+		{name: "enable", where: wProxy, syntax: "stats enable", desc: "Serve the statistics page.", parse: statsFlag(func(s *config.Stats) { s.Enable = true })},
+		{name: "uri", where: wProxy, syntax: "stats uri <prefix>", desc: "Path prefix of the statistics page (default /haproxy?stats).", parse: parseStatsURI},
+		{name: "refresh", where: wProxy, syntax: "stats refresh <time>", desc: "Refresh interval of the page.", parse: parseStatsRefresh},
+		{name: "realm", where: wProxy, syntax: "stats realm <realm>", desc: "HTTP Basic authentication realm.", parse: parseStatsRealm},
+		{name: "auth", where: wProxy, syntax: "stats auth <user>:<password>", desc: "A user allowed to see the page (HTTP Basic).", parse: parseStatsAuth},
+		{name: "hide-version", where: wProxy, syntax: "stats hide-version", desc: "Do not show the version on the page.", parse: statsFlag(func(s *config.Stats) { s.HideVersion = true })},
+		{name: "admin", where: wProxy, syntax: "stats admin {if|unless} <condition>", desc: "Allow administrative actions from the page when the condition matches.", parse: parseStatsAdmin},
+		{name: "show-legends", where: wProxy, syntax: "stats show-legends", desc: "Show details about each proxy and server.", parse: statsFlag(func(s *config.Stats) { s.ShowLegends = true })},
+		{name: "socket", where: 0, syntax: "stats socket <path> (global section only)", desc: "Only valid in the 'global' section.",
+			parse: func(p *parser, args []token) error {
+				return fmt.Errorf("'stats socket' is only allowed in the 'global' section.")
+			}},
+	}
+}
+
+// stats returns the proxy's stats settings, creating them (stats enabled,
+// as every "stats" keyword implies in HAProxy) on first use.
+func stats(p *parser) *config.Stats {
+	if p.ps.px.Stats == nil {
+		p.ps.px.Stats = &config.Stats{Pos: p.pos(), URI: "/haproxy?stats"}
+	}
+	p.ps.px.Stats.Enable = true
+	return p.ps.px.Stats
+}
+
+func statsFlag(set func(*config.Stats)) kwParser {
+	return func(p *parser, args []token) error {
+		if len(args) > 2 {
+			return fmt.Errorf("'stats %s' cannot handle unexpected argument '%s'.", args[1].Text, args[2].Text)
+		}
+		set(stats(p))
+		return nil
+	}
+}
+
+func parseStatsURI(p *parser, args []token) error {
+	if len(args) != 3 || args[2].Text == "" {
+		return fmt.Errorf("'uri' needs an URI prefix.")
+	}
+	if !strings.HasPrefix(args[2].Text, "/") {
+		return fmt.Errorf("'stats uri' expects a path starting with '/', got '%s'.", args[2].Text)
+	}
+	stats(p).URI = args[2].Text
+	return nil
+}
+
+func parseStatsRefresh(p *parser, args []token) error {
+	if len(args) != 3 {
+		return fmt.Errorf("'refresh' needs a delay in seconds.")
+	}
+	d, err := parseDuration(args[2].Text)
+	if err != nil {
+		return fmt.Errorf("'stats refresh': %v", err)
+	}
+	stats(p).Refresh = d
+	return nil
+}
+
+func parseStatsRealm(p *parser, args []token) error {
+	if len(args) != 3 {
+		return fmt.Errorf("'realm' needs an realm name.")
+	}
+	stats(p).Realm = args[2].Text
+	return nil
+}
+
+func parseStatsAuth(p *parser, args []token) error {
+	if len(args) != 3 {
+		return fmt.Errorf("'auth' needs a user:password account.")
+	}
+	user, pass, ok := strings.Cut(args[2].Text, ":")
+	if !ok || user == "" {
+		return fmt.Errorf("'auth' needs a user:password account.")
+	}
+	s := stats(p)
+	s.Auth = append(s.Auth, config.UserPass{User: user, Pass: pass})
+	return nil
+}
+
+func parseStatsAdmin(p *parser, args []token) error {
+	if p.ps.isDefaults {
+		return fmt.Errorf("'stats admin' not allowed in 'defaults' section.")
+	}
+	if len(args) < 4 {
+		return fmt.Errorf("'stats admin' requires either 'if' or 'unless' followed by a condition.")
+	}
+	c, err := parseCond(p, args, 2)
+	if err != nil {
+		return err
+	}
+	stats(p).Admin = c
+	return nil
+}

@@ -1,0 +1,65 @@
+package cfgparse
+
+import (
+	"fmt"
+
+	"github.com/gatehouse/gatehouse/internal/config"
+)
+
+func tcpRuleKeywords() []keyword {
+	return []keyword{
+		{name: "tcp-request", where: wProxy, syntax: "tcp-request inspect-delay <time> | tcp-request connection|content accept|reject [{if|unless} <condition>]",
+			desc: "Layer 4 rules: 'connection' rules run when a connection is accepted, 'content' rules once data arrived (up to 'inspect-delay').",
+			sub:  tcpRequestTable, subUnimpl: []string{"session"}},
+	}
+}
+
+func tcpRequestTable() []keyword {
+	return []keyword{
+		{name: "inspect-delay", where: wProxy, syntax: "tcp-request inspect-delay <time>",
+			desc: "How long 'content' rules may wait for data (e.g. a TLS ClientHello).", parse: parseInspectDelay},
+		{name: "connection", where: wFEOnly, syntax: "tcp-request connection accept|reject [{if|unless} <condition>]",
+			desc: "Accept or reject a connection as soon as it is accepted.", parse: parseTCPRule},
+		{name: "content", where: wProxy, syntax: "tcp-request content accept|reject [{if|unless} <condition>]",
+			desc: "Accept or reject a connection once its first bytes are available.", parse: parseTCPRule},
+	}
+}
+
+func parseInspectDelay(p *parser, args []token) error {
+	if len(args) != 3 {
+		return fmt.Errorf("'tcp-request inspect-delay' expects a time value.")
+	}
+	d, err := parseDuration(args[2].Text)
+	if err != nil {
+		return fmt.Errorf("'tcp-request inspect-delay': %v", err)
+	}
+	p.ps.px.InspectDelay = d
+	return nil
+}
+
+func parseTCPRule(p *parser, args []token) error {
+	layer := args[1].Text
+	if p.ps.isDefaults && p.ps.name == "" {
+		return fmt.Errorf("tcp-request %s is not allowed in anonymous 'defaults' sections", layer)
+	}
+	if err := noteRules(p, "tcp-request"); err != nil {
+		return err
+	}
+	if len(args) < 3 {
+		return fmt.Errorf("'tcp-request %s' expects 'accept' or 'reject'.", layer)
+	}
+	action := args[2].Text
+	if action != "accept" && action != "reject" {
+		return fmt.Errorf("'tcp-request %s' : action '%s' is not implemented by Gatehouse (supported: 'accept', 'reject').", layer, action)
+	}
+	r := &config.TCPAction{Pos: p.pos(), Layer: layer, Action: action}
+	if len(args) > 3 {
+		c, err := parseCond(p, args, 3)
+		if err != nil {
+			return err
+		}
+		r.Cond = c
+	}
+	p.ps.px.TCPRequest = append(p.ps.px.TCPRequest, r)
+	return nil
+}

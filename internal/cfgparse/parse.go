@@ -1,0 +1,126 @@
+// Package cfgparse reads HAProxy's configuration language into a
+// *config.Config: a tokenizer with HAProxy's quoting, escapes and ${ENV}
+// expansion, section dispatch, keyword tables that also print the keyword
+// reference, "did you mean" suggestions and diagnostics in HAProxy's
+// "parsing [FILE:LINE] : ..." form.
+package cfgparse
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/config"
+)
+
+// Options tune how a configuration is read.
+type Options struct {
+	// LookupEnv resolves "${VAR}" inside double quotes; nil means
+	// os.LookupEnv.
+	LookupEnv func(string) (string, bool)
+}
+
+// Source is one configuration text with the name it is reported under.
+type Source struct {
+	File string
+	Data []byte
+}
+
+// LoadPaths reads each path, a file or a directory whose "*.cfg" files are
+// read in lexical order, and parses them in turn as one configuration.
+func LoadPaths(paths []string, opt Options) (*config.Config, error) {
+	var srcs []Source
+	var diags Diagnostics
+	for _, path := range paths {
+		files, err := expandPath(path)
+		if err != nil {
+			diags = append(diags, config.Diag{Msg: err.Error()})
+			continue
+		}
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				diags = append(diags, config.Diag{Msg: fmt.Sprintf("Could not open configuration file %s : %v", f, err)})
+				continue
+			}
+			srcs = append(srcs, Source{File: f, Data: data})
+		}
+	}
+	if len(diags) > 0 {
+		return nil, diags
+	}
+	return ParseSources(srcs, opt)
+}
+
+// expandPath lists the files a configuration path stands for.
+func expandPath(path string) ([]string, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("Could not open configuration file %s : %v", path, err)
+	}
+	if !st.IsDir() {
+		return []string{path}, nil
+	}
+	entries, err := os.ReadDir(path)
+	if err != nil {
+		return nil, fmt.Errorf("Could not read configuration directory %s : %v", path, err)
+	}
+	var files []string
+	for _, e := range entries {
+		if !e.IsDir() && strings.HasSuffix(e.Name(), ".cfg") {
+			files = append(files, filepath.Join(path, e.Name()))
+		}
+	}
+	sort.Strings(files)
+	return files, nil
+}
+
+// Parse parses one configuration text; file names it in diagnostics.
+func Parse(file string, src []byte, opt Options) (*config.Config, error) {
+	return ParseSources([]Source{{File: file, Data: src}}, opt)
+}
+
+// ParseSources parses several texts in order as one configuration. Each
+// text starts outside any section, as each file does in HAProxy; the last
+// defaults section seen still applies to the proxies of the next files.
+// On failure the error is a Diagnostics holding every error found.
+func ParseSources(srcs []Source, opt Options) (*config.Config, error) {
+	if opt.LookupEnv == nil {
+		opt.LookupEnv = os.LookupEnv
+	}
+	p := newParser(opt)
+	for _, s := range srcs {
+		p.parseFile(s.File, s.Data)
+	}
+	p.finish()
+	if len(p.errs) > 0 {
+		return nil, p.errs
+	}
+	return p.cfg, nil
+}
+
+// parseFile tokenizes src line by line and dispatches each line.
+func (p *parser) parseFile(file string, src []byte) {
+	p.file = file
+	p.sec = nil
+	p.ps = nil
+	lines := strings.Split(string(src), "\n")
+	if len(lines) > 0 && lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
+	}
+	for i, line := range lines {
+		p.line = i + 1
+		line = strings.TrimSuffix(line, "\r")
+		toks, err := tokenizeLine(line, p.line, p.opt.LookupEnv)
+		if err != nil {
+			p.errorf("%v", err)
+			continue
+		}
+		if len(toks) == 0 {
+			continue
+		}
+		p.dispatch(toks)
+	}
+}

@@ -1,0 +1,138 @@
+package cfgparse
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/gatehouse/gatehouse/internal/config"
+)
+
+// parser holds the state of one load: the configuration being built, the
+// diagnostics, the current file, line and section.
+type parser struct {
+	opt  Options
+	cfg  *config.Config
+	errs Diagnostics
+
+	file string
+	line int
+	sec  *sectionDef // nil: out of section
+	ps   *proxyState // current proxy or defaults section; nil in global
+
+	// negated is set while the current line started with "no".
+	negated bool
+
+	sections []sectionDef
+	globalKW []keyword
+	proxyKW  []keyword
+	lastDef  *proxyState            // the defaults section proxies inherit implicitly
+	namedDef map[string]*proxyState // named defaults sections by name
+	proxies  []*proxyState          // frontends, backends, listens in order
+}
+
+func newParser(opt Options) *parser {
+	p := &parser{
+		opt:      opt,
+		cfg:      &config.Config{},
+		namedDef: map[string]*proxyState{},
+	}
+	p.sections = sectionTable()
+	p.globalKW = globalKeywords()
+	p.proxyKW = proxyKeywords()
+	return p
+}
+
+func (p *parser) pos() config.Pos { return config.Pos{File: p.file, Line: p.line} }
+
+// errorf records an error at the current line.
+func (p *parser) errorf(format string, args ...any) {
+	p.errs = append(p.errs, config.Errorf(p.pos(), format, args...))
+}
+
+// warnf records a warning at the current line.
+func (p *parser) warnf(format string, args ...any) {
+	p.warnAt(p.pos(), format, args...)
+}
+
+func (p *parser) warnAt(pos config.Pos, format string, args ...any) {
+	d := config.Errorf(pos, format, args...)
+	d.Warning = true
+	p.cfg.Warnings = append(p.cfg.Warnings, d)
+}
+
+// errWarning is returned by a keyword parser that only warns: the keyword
+// is ignored and the message becomes a warning instead of an error.
+type errWarning struct{ msg string }
+
+func (e errWarning) Error() string { return e.msg }
+
+func warning(format string, args ...any) error {
+	return errWarning{fmt.Sprintf(format, args...)}
+}
+
+// report records what a keyword parser returned.
+func (p *parser) report(err error) {
+	if err == nil {
+		return
+	}
+	var w errWarning
+	if errors.As(err, &w) {
+		p.warnf("%s", w.msg)
+		return
+	}
+	p.errorf("%v", err)
+}
+
+// dispatch handles one tokenized line: a section header or a keyword of the
+// current section.
+func (p *parser) dispatch(toks []token) {
+	p.negated = false
+	if sec := p.findSection(toks[0].Text); sec != nil {
+		p.openSection(sec, toks)
+		return
+	}
+	if p.sec == nil {
+		msg := fmt.Sprintf("unknown keyword '%s' out of section", toks[0].Text)
+		if best := bestMatch(toks[0].Text, p.sectionNames()); best != "" {
+			msg += fmt.Sprintf("; did you mean '%s' maybe ?", best)
+		} else {
+			msg += "."
+		}
+		p.errorf("%s", msg)
+		return
+	}
+	if p.sec.skip {
+		return // an unimplemented section; its header was already reported
+	}
+	if toks[0].Text == "no" && len(toks) > 1 {
+		if toks[1].Text != "option" && toks[1].Text != "log" {
+			p.errorf("negation ('no') is only supported for 'option' and 'log', not for '%s'", toks[1].Text)
+			return
+		}
+		p.negated = true
+		toks = toks[1:]
+	}
+	table := p.proxyKW
+	if p.sec.kind == secGlobal {
+		table = p.globalKW
+	}
+	p.runKeyword(table, toks, 0)
+}
+
+// sectionNames lists the section keywords, for suggestions.
+func (p *parser) sectionNames() []string {
+	names := make([]string, len(p.sections))
+	for i, s := range p.sections {
+		names[i] = s.name
+	}
+	return names
+}
+
+func (p *parser) findSection(name string) *sectionDef {
+	for i := range p.sections {
+		if p.sections[i].name == name {
+			return &p.sections[i]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,106 @@
+package cfgparse
+
+// HAProxy keywords that Gatehouse knows but does not implement. Meeting one
+// is an error naming it as such, never a silent skip and never a confusing
+// "unknown keyword".
+
+func unimplementedSections() []string {
+	return []string{
+		"userlist", "resolvers", "peers", "program", "cache", "mailers",
+		"ring", "http-errors", "fcgi-app", "log-forward", "crt-store",
+		"traces", "acme", "dynamic-update",
+	}
+}
+
+func unimplementedGlobal() []string {
+	return []string{
+		"nbproc", "chroot", "user", "group", "uid", "gid", "pidfile", "node",
+		"description", "localpeer", "log-tag", "log-send-hostname",
+		"setenv", "presetenv", "resetenv", "unsetenv", "lua-load", "lua-prepend-path",
+		"ssl-default-bind-ciphers", "ssl-default-bind-ciphersuites", "ssl-default-bind-options",
+		"ssl-default-server-ciphers", "ssl-default-server-ciphersuites", "ssl-default-server-options",
+		"ssl-dh-param-file", "ssl-engine", "ssl-mode-async", "server-state-file", "server-state-base",
+		"maxsslconn", "maxconnrate", "maxsessrate", "maxsslrate", "maxpipes", "maxcompcpuusage",
+		"ulimit-n", "unix-bind", "external-check", "insecure-fork-wanted", "set-dumpable",
+		"tune.ssl.default-dh-param", "tune.ssl.cachesize", "tune.ssl.lifetime", "tune.maxrewrite",
+		"tune.http.maxhdr", "tune.h2.max-concurrent-streams", "tune.idletimer",
+		"busy-polling", "noepoll", "nokqueue", "nopoll", "nosplice", "profiling.tasks",
+		"h1-case-adjust", "h1-case-adjust-file", "expose-experimental-directives", "thread-groups",
+		"numa-cpu-mapping", "quiet", "debug", "zero-warning", "stats timeout", "stats maxconn",
+	}
+}
+
+func unimplementedProxy() []string {
+	return []string{
+		"stick-table", "stick", "cookie", "http-reuse", "compression", "filter",
+		"tcp-response", "server-template", "dynamic-cookie-key", "hash-type",
+		"hash-balance-factor", "http-after-response", "http-error", "errorfiles",
+		"errorloc", "errorloc302", "errorloc303", "email-alert", "fullconn",
+		"backlog", "monitor-uri", "monitor", "persist", "rate-limit", "redirect",
+		"use-server", "force-persist", "ignore-persist", "source", "description",
+		"id", "bind-process", "declare", "external-check", "http-send-name-header",
+		"load-server-state-from-file", "server-state-file-name", "max-keep-alive-queue",
+		"max-session-srv-conns", "log-tag", "log-steps", "dispatch", "transparent",
+		"disabled", "enabled", "guid", "email-alert", "block", "reqadd", "reqrep",
+		"rspadd", "rsprep",
+	}
+}
+
+func unimplementedOptions() []string {
+	return []string{
+		"abortonclose", "accept-invalid-http-request", "accept-invalid-http-response",
+		"allbackups", "checkcache", "clitcpka", "contstats", "disable-h2-upgrade",
+		"dontlog-normal", "external-check", "forwarded", "h1-case-adjust-bogus-client",
+		"h1-case-adjust-bogus-server", "http-buffer-request", "http-ignore-probes",
+		"http-no-delay", "http-pretend-keepalive", "http-restrict-req-hdr-names",
+		"http-use-proxy-header", "http_proxy", "idle-close-on-response", "independent-streams",
+		"ldap-check", "log-health-checks", "log-separate-errors", "logasap", "mysql-check",
+		"nolinger", "originalto", "persist", "pgsql-check", "prefer-last-server",
+		"redis-check", "smtpchk", "socket-stats", "spop-check", "splice-auto",
+		"splice-request", "splice-response", "srvtcpka", "ssl-hello-chk", "tcp-smart-accept",
+		"tcp-smart-connect", "tcpka", "transparent", "use-small-buffers",
+	}
+}
+
+func unimplementedHTTPActions() []string {
+	return []string{
+		"set-var", "set-var-fmt", "unset-var", "track-sc0", "track-sc1", "track-sc2",
+		"sc-inc-gpc", "sc-inc-gpc0", "sc-inc-gpc1", "sc-set-gpt", "sc-set-gpt0",
+		"tarpit", "auth", "cache-use", "cache-store", "capture", "do-resolve",
+		"early-hint", "normalize-uri", "reject", "replace-path", "replace-pathq",
+		"replace-uri", "send-spoe-group", "set-bandwidth-limit", "set-dst", "set-dst-port",
+		"set-log-level", "set-map", "add-acl", "del-acl", "del-map", "set-mark",
+		"set-method", "set-nice", "set-pathq", "set-priority-class", "set-priority-offset",
+		"set-src", "set-src-port", "set-timeout", "set-tos", "silent-drop", "strict-mode",
+		"wait-for-body", "wait-for-handshake", "set-status", "sc-add-gpc", "set-fc-mark",
+		"set-fc-tos", "pause", "disable-l7-retry", "set-retries",
+	}
+}
+
+func unimplementedBindOptions() []string {
+	return []string{
+		"crt-list", "ciphers", "ciphersuites", "curves", "ecdhe", "ssl-min-ver", "ssl-max-ver",
+		"no-sslv3", "no-tlsv10", "no-tlsv11", "no-tlsv12", "no-tlsv13", "force-tlsv12",
+		"strict-sni", "npn", "interface", "transparent", "v4v6", "v6only", "defer-accept",
+		"tfo", "mss", "backlog", "maxconn", "nice", "process", "thread", "crl-file",
+		"ca-ignore-err", "crt-ignore-err", "ca-sign-file", "generate-certificates",
+		"allow-0rtt", "no-tls-tickets", "prefer-client-ciphers", "tls-ticket-keys",
+		"uid", "gid", "mode", "user", "group", "namespace", "id", "level", "severity-output",
+		"expose-fd", "quic-force-retry", "ssl-passphrase", "sigalgs", "client-sigalgs",
+	}
+}
+
+func unimplementedServerOptions() []string {
+	return []string{
+		"resolvers", "resolve-prefer", "resolve-net", "resolve-opts", "init-addr",
+		"cookie", "track", "agent-check", "agent-port", "agent-inter", "agent-addr",
+		"agent-send", "redir", "source", "usesrc", "namespace", "id", "ciphers",
+		"ciphersuites", "curves", "ssl-min-ver", "ssl-max-ver", "no-sslv3", "no-tlsv10",
+		"no-tlsv11", "no-tlsv12", "no-tlsv13", "force-tlsv12", "crl-file", "ssl-reuse",
+		"no-ssl-reuse", "tfo", "allow-0rtt", "npn", "check-proto", "check-via-socks4",
+		"socks4", "tcp-ut", "pool-low-conn", "pool-purge-delay", "max-queue",
+		"minconn", "maxqueue", "non-stick", "stick", "set-proxy-v2-tlv-fmt", "shard",
+		"log-proto", "ws", "guid", "hash-key", "sigalgs", "client-sigalgs",
+		"send-proxy-v2-ssl", "send-proxy-v2-ssl-cn", "check-reuse-pool", "ssl-max-ver",
+	}
+}
