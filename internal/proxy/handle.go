@@ -21,7 +21,7 @@ func (t *Txn) handle() bool {
 	sanitizeRequest(&req.Header)
 	t.captureRequest()
 
-	if fe.Stats != nil && hasPrefix(req.Path(), fe.StatsPrefix) {
+	if fe.Stats != nil && hasPrefix(req.URI, fe.StatsPrefix) {
 		t.reply = fe.Stats.Serve(t)
 		t.termState = [2]byte{'L', 'R'}
 		fe.Counters.Intercept.Add(1)
@@ -59,7 +59,7 @@ func (t *Txn) handle() bool {
 	defer be.Counters.CloseSession()
 	be.Counters.ReqTot.Add(1)
 
-	if be.Stats != nil && hasPrefix(req.Path(), be.StatsPrefix) {
+	if be.Stats != nil && hasPrefix(req.URI, be.StatsPrefix) {
 		t.reply = be.Stats.Serve(t)
 		t.termState = [2]byte{'L', 'R'}
 		return t.sendReply()

@@ -77,6 +77,7 @@ func (t *Txn) begin(s *session) {
 		TLSVersion: s.tlsVersion,
 		Frontend:   s.fe.Name,
 	}
+	t.log.Txn = &t.acl
 	t.termState = [2]byte{'-', '-'}
 }
 
