@@ -34,6 +34,19 @@ type Graph struct {
 	Version   string
 
 	proxies []*proxyRuntime // for stats, in declaration order
+
+	// Features that run in the background (health checks, the runtime API
+	// socket, certificate watchers) register here: start runs when the
+	// graph goes live (never for -c), stop when it retires.
+	starters []func()
+	stoppers []func()
+}
+
+// start runs the graph's background features once it serves traffic.
+func (g *Graph) start() {
+	for _, f := range g.starters {
+		f()
+	}
 }
 
 // BindSpec is one address to listen on and what serves it.
@@ -102,6 +115,14 @@ func Build(cfg *config.Config, version string) (*Graph, error) {
 		pr.fe = fe
 		b.g.Frontends = append(b.g.Frontends, fe)
 	}
+	if len(b.errs) == 0 {
+		// Features built on top of the proxies, each in its own file.
+		for _, ext := range []func() error{b.buildHealth, b.buildRuntimeAPI} {
+			if err := ext(); err != nil {
+				b.errs = append(b.errs, err)
+			}
+		}
+	}
 	if len(b.errs) > 0 {
 		b.g.Close()
 		return nil, errors.Join(b.errs...)
@@ -112,6 +133,10 @@ func Build(cfg *config.Config, version string) (*Graph, error) {
 // Close releases what a Graph holds besides listeners: loggers, idle
 // upstream connections, certificate watchers.
 func (g *Graph) Close() {
+	for _, f := range g.stoppers {
+		f()
+	}
+	g.stoppers = nil
 	for _, be := range g.Backends {
 		for _, s := range be.Servers {
 			s.Pool().Close()

@@ -95,6 +95,7 @@ func (r *Runtime) Apply(g *Graph) error {
 	}
 	old := r.graph
 	r.graph = g
+	g.start()
 	if old != nil {
 		// Keep-alive connections of the old graph close after their
 		// current request; in-flight requests finish on the old graph.
