@@ -11,7 +11,9 @@ import (
 // request, io.ErrUnexpectedEOF when it closed inside a head, a *ProtocolError
 // for a request to refuse (its Status is the answer), or the connection's own
 // error (a timeout is the net.Error, unchanged). See Reader for how long the
-// strings in req stay valid. The body, if any, is read with Body or CopyBody.
+// strings in req stay valid. The body, if any, must be consumed (Body or
+// CopyBody with RequestFraming) before the next ReadRequest, or its bytes
+// would be parsed as the next head.
 func (r *Reader) ReadRequest(req *httpmsg.Request) error {
 	req.Reset()
 	r.resp = false
