@@ -273,6 +273,20 @@ func hdrFetch(h httpmsg.Headers, ok bool, a *fetchArgs, full bool, c cursor) (sa
 	if c != (cursor{}) {
 		return sample{}, c, fNone
 	}
+	if a.occ == -1 { // the last one (string context): a single pass
+		last, found := "", false
+		for cur := (cursor{}); ; {
+			v, next, ok := nextHdr(h, name, full, cur)
+			if !ok {
+				break
+			}
+			last, found, cur = v, true, next
+		}
+		if !found {
+			return sample{}, cursor{-1, 0}, fNone
+		}
+		return strSmp(last), cursor{-1, 0}, fVal
+	}
 	want := a.occ
 	if want < 0 {
 		want += countHdr(h, name, full) + 1

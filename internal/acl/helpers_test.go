@@ -13,6 +13,7 @@ var testPos = config.Pos{File: "t.cfg", Line: 7}
 // testTxn is a request with a varied set of headers, a response, TLS and
 // claims.
 func testTxn() *Txn {
+	email, groups := []string{"alice@example.com"}, []string{"admins", "devs"}
 	return &Txn{
 		Req: &httpmsg.Request{
 			Method: "GET", URI: "/api/v1/users?id=42&lang=fr;x=1&id=43", Proto: "HTTP/1.1", Major: 1, Minor: 1,
@@ -46,9 +47,9 @@ func testTxn() *Txn {
 		Claims: func(name string) []string {
 			switch name {
 			case "email":
-				return []string{"alice@example.com"}
+				return email
 			case "groups":
-				return []string{"admins", "devs"}
+				return groups
 			}
 			return nil
 		},
