@@ -1,5 +1,13 @@
 // Package acl compiles HAProxy sample expressions (fetches and converters),
 // ACLs and conditions into predicates evaluated against a Txn.
+//
+// Compiled Expr, Set and Cond values are immutable and shared by every
+// connection; a Txn belongs to one stream at a time. Evaluation does not
+// allocate in steady state (regsub excepted). Regular expressions (-m reg,
+// *_reg, regsub) use Go's RE2 syntax, not PCRE: no back-references or
+// look-around in patterns. Keyword tables are functions returning slices
+// (fetchTable, convTable, aclKeywords, predefined); FetchKeywords and
+// ConverterKeywords expose them for the documentation.
 package acl
 
 import (
