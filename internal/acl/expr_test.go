@@ -227,3 +227,48 @@ func TestExprCheck(t *testing.T) {
 		}
 	}
 }
+
+func TestFetchEdges(t *testing.T) {
+	tests := []struct {
+		mod  func(*Txn)
+		expr string
+		want string
+		ok   bool
+	}{
+		{nil, "ssl_fc_has_sni", "1", true},
+		{func(t *Txn) { t.TLS = false }, "ssl_fc_has_sni", "0", true},
+		{func(t *Txn) { t.TLS = false }, "ssl_fc_alpn", "", false},
+		{func(t *Txn) { t.TLS = false }, "ssl_fc_protocol", "", false},
+		{func(t *Txn) { t.TLS = false }, "ssl_fc", "0", true},
+		{nil, "res.fhdr(set-cookie)", "y=2", true},
+		{nil, "res.fhdr(set-cookie,1)", "x=1", true},
+		{func(t *Txn) { t.Req.Proto, t.Req.Major, t.Req.Minor = "", 2, 0 }, "req.ver", "2.0", true},
+		{func(t *Txn) { t.Req.Proto, t.Req.Major, t.Req.Minor = "", 1, 0 }, "req.ver", "1.0", true},
+		{func(t *Txn) { t.Resp.Proto, t.Resp.Major, t.Resp.Minor = "", 0, 9 }, "res.ver", "", false},
+		{func(t *Txn) { t.Req.URI = "http://h.example:81/p/q?x=1" }, "path", "/p/q", true},
+		{func(t *Txn) { t.Req.URI = "http://h.example" }, "path", "", false},
+		{func(t *Txn) { t.Req.URI = "*" }, "path", "", false},
+		{func(t *Txn) { t.Req.URI = "/p?" }, "query", "", true},
+		{func(t *Txn) { t.Req.URI = "/p" }, "query", "", false},
+		{func(t *Txn) { t.Req.Header.Del("Host") }, "base", "/api/v1/users", true},
+		{func(t *Txn) { t.Src = netipZero() }, "src_port", "", false},
+		{func(t *Txn) { t.Dst = netipZero() }, "dst_port", "", false},
+		{func(t *Txn) { t.Src = mustAddrPort("[2001:db8::1]:5") }, "src", "2001:db8::1", true},
+		{func(t *Txn) { t.Req.Header = nil }, "hdr_cnt", "0", true},
+		{nil, "hdr_cnt", "11", true}, // every header's values
+		{func(t *Txn) { t.Resp = nil }, "res.hdr_cnt(x)", "", false},
+		{nil, "req.cook", "1", true}, // no name: the first cookie
+		{nil, "req.cook(session),length", "3", true},
+		{nil, "int(7),hex", "37", true},
+	}
+	for _, tc := range tests {
+		tx := testTxn()
+		if tc.mod != nil {
+			tc.mod(tx)
+		}
+		got, ok := mustExpr(t, tc.expr).AppendString(nil, tx)
+		if ok != tc.ok || string(got) != tc.want {
+			t.Errorf("%s = %q, %v; want %q, %v", tc.expr, got, ok, tc.want, tc.ok)
+		}
+	}
+}

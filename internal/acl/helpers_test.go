@@ -64,3 +64,5 @@ func mustExpr(tb testing.TB, src string) *Expr {
 	}
 	return e
 }
+
+func netipZero() netip.AddrPort { return netip.AddrPort{} }
