@@ -228,7 +228,8 @@ func parseHTTPRule(p *parser, args []token) error {
 		}
 	}
 	if act == nil {
-		if contains(unimplementedHTTPActions(), name) || strings.HasPrefix(name, "lua.") {
+		base, _, _ := strings.Cut(name, "(")
+		if contains(unimplementedHTTPActions(), base) || strings.HasPrefix(name, "lua.") {
 			return fmt.Errorf("'%s %s' is a HAProxy keyword that Gatehouse does not implement", kw, name)
 		}
 		msg := fmt.Sprintf("'%s' expects one of %s, but got '%s'", kw, "'"+strings.Join(names, "', '")+"'", name)

@@ -78,8 +78,8 @@ func serverOptions() []serverOption {
 			s.Verify = v
 			return oneOf("verify", v, "none", "required")
 		}),
-		strOpt("ca-file", "ca-file <file>", "CA certificates that verify the server's certificate.", func(s *config.Server, v string) error { s.CAFile = v; return nil }),
-		strOpt("crt", "crt <file>", "Client certificate and key PEM presented to the server.", func(s *config.Server, v string) error { s.Crt = v; return nil }),
+		strOpt("ca-file", "ca-file <file>", "CA certificates that verify the server's certificate; relative paths start at 'ca-base'.", func(s *config.Server, v string) error { s.CAFile = v; return nil }),
+		strOpt("crt", "crt <file>", "Client certificate and key PEM presented to the server; relative paths start at 'crt-base'.", func(s *config.Server, v string) error { s.Crt = v; return nil }),
 		strOpt("sni", "sni <expression>", "Sample expression giving the TLS SNI, e.g. str(example.com) or req.hdr(host).", func(s *config.Server, v string) error { s.SNI = v; return nil }),
 		strOpt("alpn", "alpn <proto>[,<proto>...]", "Protocols offered to the server in the TLS handshake.", func(s *config.Server, v string) error {
 			l, err := alpnList(v)
@@ -208,6 +208,12 @@ func parseServer(p *parser, args []token) error {
 	s.Pos, s.Name, s.Host, s.Port = p.pos(), name, hp.Host, hp.Port
 	if err := applyServerOptions(&s, args[3:], "server "+name); err != nil {
 		return err
+	}
+	if s.CAFile != "" {
+		s.CAFile = basePath(p.cfg.Global.CABase, s.CAFile)
+	}
+	if s.Crt != "" {
+		s.Crt = basePath(p.cfg.Global.CrtBase, s.Crt)
 	}
 	if s.Port == 0 && s.Check && s.CheckPort == 0 {
 		return fmt.Errorf("'server %s' : health checks need a port: give the server address a port or set 'port'.", name)

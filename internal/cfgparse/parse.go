@@ -96,7 +96,7 @@ func ParseSources(srcs []Source, opt Options) (*config.Config, error) {
 	}
 	p.finish()
 	if len(p.errs) > 0 {
-		return nil, p.errs
+		return nil, append(p.errs, p.cfg.Warnings...)
 	}
 	return p.cfg, nil
 }
