@@ -377,8 +377,9 @@ func (b *builder) frontendLog(p *config.Proxy, fe *proxy.Frontend) error {
 
 func bindAddr(bd *config.Bind) string {
 	host := bd.Host
-	if host == "*" {
-		host = ""
+	if host == "*" || host == "" {
+		// HAProxy's "*:80" and ":80" are every IPv4 address; ":::80" is IPv6.
+		host = "0.0.0.0"
 	}
 	if strings.Contains(host, ":") {
 		return fmt.Sprintf("[%s]:%d", host, bd.Port)

@@ -99,7 +99,7 @@ func (r *Runtime) Apply(g *Graph) error {
 	if old != nil {
 		// Keep-alive connections of the old graph close after their
 		// current request; in-flight requests finish on the old graph.
-		old.Proc.Stale.Store(true)
+		old.Proc.Retire()
 		go retire(old)
 	}
 	return nil
@@ -138,7 +138,7 @@ func (r *Runtime) Shutdown() error {
 	if g == nil {
 		return nil
 	}
-	g.Proc.Stale.Store(true)
+	g.Proc.Retire()
 	done := make(chan struct{})
 	go func() { r.conns.Wait(); close(done) }()
 	var err error

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"net"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -19,6 +20,45 @@ type Process struct {
 	ActConn atomic.Int64 // %ac: connections being processed by the whole process
 	PID     int
 	Stale   atomic.Bool // set when a reload replaced this runtime: close keep-alive connections
+
+	// Connections waiting for their next request, so a reload or a stop
+	// can close them at once instead of waiting for keep-alive timeouts.
+	idleMu sync.Mutex
+	idle   map[net.Conn]struct{}
+}
+
+// Retire marks the runtime stale and closes every connection that is idle
+// between requests; busy ones close after their current request.
+func (p *Process) Retire() {
+	p.Stale.Store(true)
+	p.idleMu.Lock()
+	defer p.idleMu.Unlock()
+	for c := range p.idle {
+		// Waking the reader with a past deadline lets the session end
+		// cleanly (and log nothing) rather than racing a Close.
+		_ = c.SetReadDeadline(time.Unix(1, 0))
+	}
+}
+
+// waiting registers c as idle; it reports false if the runtime is already
+// retired, in which case the connection should close.
+func (p *Process) waiting(c net.Conn) bool {
+	p.idleMu.Lock()
+	defer p.idleMu.Unlock()
+	if p.Stale.Load() {
+		return false
+	}
+	if p.idle == nil {
+		p.idle = map[net.Conn]struct{}{}
+	}
+	p.idle[c] = struct{}{}
+	return true
+}
+
+func (p *Process) busy(c net.Conn) {
+	p.idleMu.Lock()
+	delete(p.idle, c)
+	p.idleMu.Unlock()
 }
 
 // Frontend is the compiled runtime of a frontend (or the frontend half of a listen).
@@ -102,7 +142,10 @@ func (l *Listener) ServeConn(c net.Conn) {
 
 func addrPort(a net.Addr) netip.AddrPort {
 	if ta, ok := a.(*net.TCPAddr); ok {
-		return ta.AddrPort()
+		ap := ta.AddrPort()
+		// An IPv4 client on a dual-stack socket is logged and forwarded as
+		// IPv4, as HAProxy shows it.
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 	}
 	ap, _ := netip.ParseAddrPort(a.String())
 	return ap

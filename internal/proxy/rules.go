@@ -101,7 +101,7 @@ func (t *Txn) runRequestRules(rules []*Rule) verdict {
 			return verdictReply
 		case RuleReturn:
 			t.reply = t.returnReply(r)
-			t.termState = [2]byte{'P', 'R'}
+			t.termState = [2]byte{'L', 'R'}
 			return verdictReply
 		case RuleRedirect:
 			t.reply = t.redirectReply(r)

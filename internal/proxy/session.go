@@ -102,6 +102,9 @@ func (s *session) readRequest(t *Txn) bool {
 		s.br.Release()
 		s.bw.Release()
 	}
+	if !fe.Proc.waiting(s.conn) {
+		return false
+	}
 	t.tRequest = time.Now()
 	if s.nreq > 0 {
 		t.idle = t.tRequest.Sub(s.lastDone)
@@ -113,8 +116,12 @@ func (s *session) readRequest(t *Txn) bool {
 	} else if c := fe.Timeouts.Client; c > 0 {
 		_ = s.conn.SetReadDeadline(t.tRequest.Add(c))
 	}
-	if err := s.br.ReadRequest(&t.Req); err != nil {
-		s.onReadError(t, err, true)
+	err := s.br.ReadRequest(&t.Req)
+	fe.Proc.busy(s.conn)
+	if err != nil {
+		// Whether the client had started a request decides between a
+		// silent close and an error answer.
+		s.onReadError(t, err, s.br.Buffered() > 0)
 		return false
 	}
 	t.tHead = time.Now()
@@ -135,8 +142,8 @@ func (s *session) onReadError(t *Txn, err error, started bool) {
 		t.sendError(pe.Status)
 		t.logRejected()
 	case isTimeout(err):
-		if !started && s.nreq > 0 {
-			return // keep-alive timeout: a normal end
+		if !started && (s.nreq > 0 || fe.Proc.Stale.Load()) {
+			return // keep-alive timeout or a reload: a normal end
 		}
 		if s.nreq == 0 && !started && fe.DontLogNull {
 			fe.Counters.ErrReq.Add(1)
@@ -147,7 +154,7 @@ func (s *session) onReadError(t *Txn, err error, started bool) {
 		t.tHead = time.Now()
 		t.sendError(408)
 		t.logRejected()
-	case errors.Is(err, io.EOF) && !started:
+	case errors.Is(err, io.EOF):
 		// Clean close before a request: normal for keep-alive; a
 		// connection that never sent anything is logged unless dontlognull.
 		if s.nreq == 0 && !fe.DontLogNull {

@@ -36,6 +36,9 @@ type GatewayOptions struct {
 	ClientCA *CA
 	// HTTP2 offers h2 by ALPN on the TLS listeners (as Istio's gateway does).
 	HTTP2 bool
+	// TLSPort fixes the TLS listener's port (e.g. 443, so a config that
+	// names the gateway as host:443 runs verbatim). 0: a free port.
+	TLSPort int
 }
 
 // Gateway is a real nginx configured like an Istio ingress gateway:
@@ -95,6 +98,9 @@ func StartGateway(t testing.TB, opts GatewayOptions) *Gateway {
 	}
 	g.Echo = StartEchoServer(t)
 	g.TLSPort, g.HTTPPort, g.StatusPort = FreePort(t), FreePort(t), FreePort(t)
+	if opts.TLSPort != 0 {
+		g.TLSPort = opts.TLSPort
+	}
 	g.TLSAddr, g.HTTPAddr, g.StatusAddr = LocalAddr(g.TLSPort), LocalAddr(g.HTTPPort), LocalAddr(g.StatusPort)
 	if opts.ProxyProtocol {
 		g.PPPort = FreePort(t)
