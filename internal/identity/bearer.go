@@ -1,0 +1,118 @@
+package identity
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+)
+
+// DefaultAlgorithms are the bearer JWT algorithms accepted when none are
+// configured: asymmetric only. "none" and the HS family can never be
+// allowed (RFC 8725 §3.1, §2.1: an HMAC keyed with a public key is forgeable).
+var defaultAlgorithms = []jose.SignatureAlgorithm{
+	jose.RS256, jose.RS384, jose.RS512, jose.PS256, jose.PS384, jose.PS512,
+	jose.ES256, jose.ES384, jose.ES512, jose.EdDSA,
+}
+
+// ParseAlgorithms checks an algorithm allow-list.
+func ParseAlgorithms(names []string) ([]jose.SignatureAlgorithm, error) {
+	if len(names) == 0 {
+		return defaultAlgorithms, nil
+	}
+	var out []jose.SignatureAlgorithm
+	for _, n := range names {
+		ok := false
+		for _, a := range defaultAlgorithms {
+			if string(a) == n {
+				out = append(out, a)
+				ok = true
+			}
+		}
+		if !ok {
+			return nil, fmt.Errorf("algorithm '%s' is not accepted for bearer tokens (asymmetric JWS algorithms only: RS*, PS*, ES*, EdDSA)", n)
+		}
+	}
+	return out, nil
+}
+
+// verifier checks bearer JWTs issued by one provider.
+type verifier struct {
+	issuer    string
+	audiences []string
+	algs      []jose.SignatureAlgorithm
+	skew      time.Duration
+	keys      *remoteKeys
+	cache     *lru
+	now       func() time.Time
+}
+
+// errInvalidToken is what callers see; details go to the log only.
+type tokenError struct{ reason string }
+
+func (e *tokenError) Error() string { return "invalid bearer token: " + e.reason }
+
+func invalid(format string, args ...any) error {
+	return &tokenError{reason: fmt.Sprintf(format, args...)}
+}
+
+// verify returns the identity a bearer token proves. Verified tokens are
+// cached until they expire.
+func (v *verifier) verify(ctx context.Context, token string) (*Identity, error) {
+	now := v.now()
+	h := v.cache.hash(token)
+	if id := v.cache.get(h, now, token); id != nil {
+		return id, nil
+	}
+	id, err := v.verifySlow(ctx, token, now)
+	if err != nil {
+		return nil, err
+	}
+	v.cache.put(h, id, id.Expiry.Add(v.skew), token)
+	return id, nil
+}
+
+func (v *verifier) verifySlow(ctx context.Context, token string, now time.Time) (*Identity, error) {
+	tok, err := jwt.ParseSigned(token, v.algs)
+	if err != nil {
+		// Covers "none", HS*, and anything outside the allow-list.
+		return nil, invalid("%v", err)
+	}
+	if len(tok.Headers) != 1 {
+		return nil, invalid("one signature expected")
+	}
+	hdr := tok.Headers[0]
+	key, err := v.keys.key(ctx, hdr.KeyID)
+	if err != nil {
+		return nil, invalid("kid %q: %v", hdr.KeyID, err)
+	}
+	if key.Algorithm != "" && key.Algorithm != hdr.Algorithm {
+		return nil, invalid("token alg %s does not match the key's %s", hdr.Algorithm, key.Algorithm)
+	}
+	var std jwt.Claims
+	var all map[string]json.RawMessage
+	if err := tok.Claims(key.Key, &std, &all); err != nil {
+		return nil, invalid("%v", err)
+	}
+	if std.Expiry == nil {
+		return nil, invalid("no exp claim")
+	}
+	if std.Subject == "" {
+		return nil, invalid("no sub claim")
+	}
+	exp := jwt.Expected{Issuer: v.issuer, AnyAudience: v.audiences, Time: now}
+	if err := std.ValidateWithLeeway(exp, v.skew); err != nil {
+		return nil, invalid("%v", err)
+	}
+	return newIdentity(std.Issuer, std.Subject, std.Expiry.Time(), all), nil
+}
+
+// isTokenError tells a bad token (401) from a provider problem.
+func isTokenError(err error) bool {
+	var te *tokenError
+	return errors.As(err, &te)
+}

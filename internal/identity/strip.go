@@ -1,0 +1,70 @@
+package identity
+
+import "github.com/gatehouse/gatehouse/internal/httpmsg"
+
+// spoofable are the identity headers the edge may set, normalized (lower
+// case, '-' for '_' and '.').
+var spoofable = [...]string{
+	"x-forwarded-user",
+	"x-forwarded-email",
+	"x-forwarded-groups",
+	"x-forwarded-preferred-username",
+	"x-forwarded-access-token",
+}
+
+// spoofPrefix covers oauth2-proxy's X-Auth-Request-* family.
+const spoofPrefix = "x-auth-request-"
+
+// IsSpoofable reports whether a client-sent header named name could pass for
+// one the edge sets about identity. '_' and '.' count as '-' and case does
+// not matter, because some servers fold them together.
+func IsSpoofable(name string) bool {
+	if len(name) < len("x-forwarded-user") {
+		return false
+	}
+	if normEqualPrefix(name, spoofPrefix) {
+		return true
+	}
+	for _, s := range spoofable {
+		if len(s) == len(name) && normEqualPrefix(name, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// normEqualPrefix reports whether normalized name starts with want (lower
+// case, '-' separators).
+func normEqualPrefix(name, want string) bool {
+	if len(name) < len(want) {
+		return false
+	}
+	for i := 0; i < len(want); i++ {
+		c := name[i]
+		switch {
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		case c == '_' || c == '.':
+			c = '-'
+		}
+		if c != want[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// StripSpoofable removes every spoofable identity header from h, in place.
+// It does not allocate.
+func StripSpoofable(h *httpmsg.Headers) {
+	s := *h
+	j := 0
+	for i := range s {
+		if !IsSpoofable(s[i].Name) {
+			s[j] = s[i]
+			j++
+		}
+	}
+	clear(s[j:])
+	*h = s[:j]
+}
