@@ -158,9 +158,11 @@ func (s *session) onReadError(t *Txn, err error, started bool) {
 		// Clean close before a request: normal for keep-alive; a
 		// connection that never sent anything is logged unless dontlognull.
 		if s.nreq == 0 && !fe.DontLogNull {
+			// HAProxy logs such a connection as a 400 that never got a
+			// request head (TR -1).
 			t.termState = [2]byte{'C', 'R'}
-			t.tHead = time.Now()
-			t.status = -1
+			t.tRequest = time.Time{}
+			t.status = 400
 			fe.Counters.ErrReq.Add(1)
 			t.logRejected()
 		}
