@@ -218,6 +218,11 @@ type Row struct {
 	UsedConns   int // used_conn_cur
 	NeedConnEst int // need_conn_est
 
+	// Latency histograms, Gatehouse's addition to HAProxy's fields (only
+	// the Prometheus exporter shows them); nil when not measured.
+	RespTimeHist  *counters.HistogramSnapshot // waiting for the response head (HAProxy's Tr)
+	TotalTimeHist *counters.HistogramSnapshot // whole request (HAProxy's Tt)
+
 	Addr   string // servers and listeners: "ip:port"; shown with legends
 	Cookie string // server cookie value or backend cookie name; legends
 	Algo   string // backend balance algorithm; legends
