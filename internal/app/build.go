@@ -82,6 +82,9 @@ func Build(cfg *config.Config, version string) (*Graph, error) {
 		backends: map[string]*proxy.Backend{},
 		version:  version,
 	}
+	if errs := notYetWired(cfg); len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
 	sys, err := b.logger(cfg.Global.Logs)
 	if err != nil {
 		return nil, err
