@@ -1,0 +1,44 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"testing"
+)
+
+// TestReferenceIsCurrent keeps docs/config-reference.md equal to what the
+// keyword tables generate: regenerate with
+// `go run ./cmd/gatehouse reference > docs/config-reference.md`.
+func TestReferenceIsCurrent(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := runReference(&out, &errb); code != 0 {
+		t.Fatalf("reference: %s", errb.String())
+	}
+	want, err := os.ReadFile("../../docs/config-reference.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(out.Bytes(), want) {
+		t.Fatal("docs/config-reference.md is stale: run `go run ./cmd/gatehouse reference > docs/config-reference.md`")
+	}
+}
+
+func TestFlags(t *testing.T) {
+	cases := []struct {
+		args []string
+		code int
+		out  string
+	}{
+		{[]string{"-v"}, 0, "Gatehouse version"},
+		{[]string{}, 1, "no configuration file given"},
+		{[]string{"-f", "/nonexistent.cfg", "-c"}, 1, "nonexistent.cfg"},
+		{[]string{"-x"}, 1, "flag provided but not defined"},
+	}
+	for _, tc := range cases {
+		var out, errb bytes.Buffer
+		code := run(tc.args, &out, &errb)
+		if code != tc.code || !bytes.Contains(append(out.Bytes(), errb.Bytes()...), []byte(tc.out)) {
+			t.Errorf("%v: code %d, output %q %q; want %d and %q", tc.args, code, out.String(), errb.String(), tc.code, tc.out)
+		}
+	}
+}
