@@ -13,12 +13,13 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/cfgparse"
+	"github.com/gatehouse/gatehouse/internal/config"
 )
 
 // start builds cfg and serves it; the runtime stops with the test.
 func start(t *testing.T, cfg string) *Runtime {
 	t.Helper()
-	c, err := cfgparse.Parse("test.cfg", []byte(cfg), cfgparse.Options{})
+	c, err := parseText(cfg)
 	if err != nil {
 		t.Fatalf("parse: %v", err)
 	}
@@ -93,3 +94,15 @@ func echoBackend(t *testing.T, name string) *httptest.Server {
 }
 
 func hostPort(s *httptest.Server) string { return strings.TrimPrefix(s.URL, "http://") }
+
+func parseText(cfg string) (*config.Config, error) {
+	return cfgparse.Parse("test.cfg", []byte(cfg), cfgparse.Options{})
+}
+
+// echoBackendFunc serves h on a test server.
+func echoBackendFunc(t *testing.T, h http.HandlerFunc) *httptest.Server {
+	t.Helper()
+	s := httptest.NewServer(h)
+	t.Cleanup(s.Close)
+	return s
+}
