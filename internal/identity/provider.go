@@ -1,0 +1,291 @@
+package identity
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	jose "github.com/go-jose/go-jose/v4"
+	"golang.org/x/oauth2"
+
+	"github.com/gatehouse/gatehouse/internal/config"
+)
+
+// Counters are a provider's statistics, read by stats and metrics.
+type Counters struct {
+	Logins            atomic.Uint64 // completed logins (callback accepted)
+	LoginFailures     atomic.Uint64 // callbacks refused
+	Refreshes         atomic.Uint64
+	RefreshFailures   atomic.Uint64
+	Unauthorized      atomic.Uint64 // 401 answers
+	Redirects         atomic.Uint64 // redirects to the provider
+	BearerAccepted    atomic.Uint64
+	BearerRejected    atomic.Uint64
+	SignOuts          atomic.Uint64
+	DiscoveryFailures atomic.Uint64
+	Unavailable       atomic.Uint64 // 503 answers while discovery has not succeeded
+}
+
+// Options are what the runtime gives a provider besides its section.
+type Options struct {
+	// Logf reports discovery failures and refused logins; nil: silent.
+	Logf func(format string, args ...any)
+	// CacheSize bounds the decoded-session and verified-token caches
+	// (entries each); default 10000.
+	CacheSize int
+	// HTTPClient talks to the provider; default: 10s timeout, CAFile roots.
+	HTTPClient *http.Client
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// Provider is one oidc section at run time.
+type Provider struct {
+	cfg          *config.OIDC
+	name         string
+	cookie       string
+	attrs        cookieAttrs
+	callbackPath string
+	signOutPath  string
+	lifetime     time.Duration
+	refreshIn    time.Duration
+	clientSecret string
+	algs         []jose.SignatureAlgorithm
+	audiences    []string
+	ring         *keyring
+	sessions     *lru
+	tokens       *lru
+	client       *http.Client
+	logf         func(string, ...any)
+	now          func() time.Time
+
+	Counters Counters
+
+	ready atomic.Pointer[discovered]
+
+	mu     sync.Mutex
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// discovered is what discovery found.
+type discovered struct {
+	op         *oidc.Provider
+	oauth      oauth2.Config
+	idVerifier *oidc.IDTokenVerifier
+	bearer     *verifier
+	endSession string
+	userinfo   bool
+}
+
+// NewProvider checks an oidc section and loads its secrets. Discovery runs
+// in the background from Start.
+func NewProvider(c *config.OIDC, opt Options) (*Provider, error) {
+	errf := func(format string, args ...any) error {
+		return config.Errorf(c.Pos, "oidc '%s': %s", c.Name, fmt.Sprintf(format, args...))
+	}
+	if c.Issuer == "" || c.ClientID == "" || c.RedirectURI == "" {
+		return nil, errf("'issuer', 'client-id' and 'redirect-uri' are required")
+	}
+	if len(c.CookieSecrets) == 0 {
+		return nil, errf("'cookie-secret' is required")
+	}
+	ru, err := url.Parse(c.RedirectURI)
+	if err != nil || (ru.Scheme != "https" && ru.Scheme != "http") || ru.Host == "" || ru.Path == "" {
+		return nil, errf("'redirect-uri %s' must be an absolute http(s) URL with a path", c.RedirectURI)
+	}
+	p := &Provider{cfg: c, name: c.Name, callbackPath: ru.Path, logf: opt.Logf, now: opt.Now}
+	if p.logf == nil {
+		p.logf = func(string, ...any) {}
+	}
+	if p.now == nil {
+		p.now = time.Now
+	}
+	if c.ClientSecret.Kind != "" {
+		s, err := LoadSecret(c.ClientSecret)
+		if err != nil {
+			return nil, errf("client-secret: %v", err)
+		}
+		p.clientSecret = string(s)
+	}
+	var secrets [][]byte
+	for _, ref := range c.CookieSecrets {
+		s, err := LoadSecret(ref)
+		if err != nil {
+			return nil, errf("cookie-secret: %v", err)
+		}
+		secrets = append(secrets, s)
+	}
+	if p.ring, err = newKeyring(secrets, "session "+c.Name); err != nil {
+		return nil, errf("%v", err)
+	}
+	if p.algs, err = ParseAlgorithms(c.Algorithms); err != nil {
+		return nil, errf("%v", err)
+	}
+	p.audiences = c.Audiences
+	if len(p.audiences) == 0 {
+		p.audiences = []string{c.ClientID}
+	}
+	p.cookie = c.CookieName
+	if p.cookie == "" {
+		p.cookie = "_gatehouse_" + c.Name
+	}
+	p.attrs = cookieAttrs{path: "/", domain: c.CookieDomain}
+	p.signOutPath = c.SignOutPath
+	if p.signOutPath == "" {
+		p.signOutPath = "/oauth2/sign_out"
+	}
+	p.lifetime = c.SessionLifetime
+	if p.lifetime <= 0 {
+		p.lifetime = 12 * time.Hour
+	}
+	p.refreshIn = c.RefreshBefore
+	if p.refreshIn <= 0 {
+		p.refreshIn = time.Minute
+	}
+	size := opt.CacheSize
+	if size <= 0 {
+		size = 10000
+	}
+	p.sessions, p.tokens = newLRU(size), newLRU(size)
+	p.client = opt.HTTPClient
+	if p.client == nil {
+		if p.client, err = providerClient(c.CAFile); err != nil {
+			return nil, errf("ca-file: %v", err)
+		}
+	}
+	return p, nil
+}
+
+func providerClient(caFile string) (*http.Client, error) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%s: no certificate", caFile)
+		}
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	return &http.Client{Transport: tr, Timeout: 10 * time.Second}, nil
+}
+
+// Name is the section name.
+func (p *Provider) Name() string { return p.name }
+
+// Ready reports whether discovery succeeded.
+func (p *Provider) Ready() bool { return p.ready.Load() != nil }
+
+// Start runs discovery in the background, retrying with exponential backoff
+// (1s doubling to 1m, with jitter) until it succeeds or Stop is called.
+// Until then requests needing the provider get 503.
+func (p *Provider) Start() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cancel != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p.cancel, p.done = cancel, make(chan struct{})
+	go p.discoverLoop(ctx, p.done)
+}
+
+// Stop ends background work.
+func (p *Provider) Stop() {
+	p.mu.Lock()
+	cancel, done := p.cancel, p.done
+	p.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+}
+
+func (p *Provider) discoverLoop(ctx context.Context, done chan struct{}) {
+	defer close(done)
+	backoff := time.Second
+	for {
+		err := p.Discover(ctx)
+		if err == nil {
+			return
+		}
+		p.Counters.DiscoveryFailures.Add(1)
+		p.logf("oidc '%s': discovery of %s failed (retrying in %s): %v", p.name, p.cfg.Issuer, backoff, err)
+		wait := backoff/2 + rand.N(backoff/2+1)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		backoff = min(backoff*2, time.Minute)
+	}
+}
+
+// Discover fetches the provider's metadata once.
+func (p *Provider) Discover(ctx context.Context) error {
+	ctx = oidc.ClientContext(ctx, p.client)
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	op, err := oidc.NewProvider(ctx, p.cfg.Issuer)
+	if err != nil {
+		return err
+	}
+	var meta struct {
+		JWKSURI    string `json:"jwks_uri"`
+		EndSession string `json:"end_session_endpoint"`
+	}
+	if err := op.Claims(&meta); err != nil {
+		return err
+	}
+	if meta.JWKSURI == "" {
+		return fmt.Errorf("discovery document has no jwks_uri")
+	}
+	scopes := p.cfg.Scopes
+	if len(scopes) == 0 {
+		scopes = []string{oidc.ScopeOpenID, "email", "profile"}
+	}
+	d := &discovered{
+		op: op,
+		oauth: oauth2.Config{
+			ClientID: p.cfg.ClientID, ClientSecret: p.clientSecret,
+			Endpoint: op.Endpoint(), RedirectURL: p.cfg.RedirectURI, Scopes: scopes,
+		},
+		endSession: meta.EndSession,
+		userinfo:   op.UserInfoEndpoint() != "" && !p.cfg.NoUserinfo,
+	}
+	keys := oidc.NewRemoteKeySet(oidc.ClientContext(context.Background(), p.client), meta.JWKSURI)
+	d.idVerifier = oidc.NewVerifier(p.cfg.Issuer, keys, &oidc.Config{
+		ClientID: p.cfg.ClientID, SupportedSigningAlgs: algNames(p.algs), Now: p.now,
+	})
+	skew := p.cfg.ClockSkew
+	if skew <= 0 {
+		skew = 30 * time.Second
+	}
+	d.bearer = &verifier{
+		issuer: p.cfg.Issuer, audiences: p.audiences, algs: p.algs, skew: skew,
+		keys: newRemoteKeys(meta.JWKSURI, p.client, 10*time.Second), cache: p.tokens, now: p.now,
+	}
+	p.ready.Store(d)
+	p.logf("oidc '%s': provider %s discovered", p.name, p.cfg.Issuer)
+	return nil
+}
+
+func algNames(algs []jose.SignatureAlgorithm) []string {
+	out := make([]string, len(algs))
+	for i, a := range algs {
+		out[i] = string(a)
+	}
+	return out
+}

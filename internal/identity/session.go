@@ -1,0 +1,96 @@
+package identity
+
+import (
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/httpmsg"
+)
+
+// session is what a session cookie holds, sealed.
+type session struct {
+	Iss       string                     `json:"iss"`
+	Sub       string                     `json:"sub"`
+	Claims    map[string]json.RawMessage `json:"c,omitempty"`
+	IDToken   string                     `json:"it,omitempty"` // for id_token_hint at sign-out
+	Refresh   string                     `json:"rt,omitempty"`
+	AccessExp int64                      `json:"ae,omitempty"` // access token expiry (unix), 0 unknown
+	Exp       int64                      `json:"exp"`          // absolute end of the session (unix)
+}
+
+// flowState is what a login flow's state cookie holds, sealed.
+type flowState struct {
+	State    string `json:"s"`
+	Nonce    string `json:"n"`
+	Verifier string `json:"v"`
+	Target   string `json:"t"`
+	Exp      int64  `json:"exp"`
+}
+
+// needsRefresh: the access token is about to expire and can be refreshed.
+func (s *session) needsRefresh(now time.Time, before time.Duration) bool {
+	return s.Refresh != "" && s.AccessExp != 0 && now.Add(before).Unix() >= s.AccessExp
+}
+
+// cacheUntil is how long a decoded session may be served from the cache:
+// until it ends or needs a refresh, whichever comes first.
+func (s *session) cacheUntil(before time.Duration) time.Time {
+	end := time.Unix(s.Exp, 0)
+	if s.Refresh != "" && s.AccessExp != 0 {
+		if r := time.Unix(s.AccessExp, 0).Add(-before); r.Before(end) {
+			end = r
+		}
+	}
+	return end
+}
+
+func (s *session) identity() *Identity {
+	return newIdentity(s.Iss, s.Sub, time.Unix(s.Exp, 0), s.Claims)
+}
+
+var errTooLarge = errors.New("session does not fit in the cookies a browser keeps")
+
+// sealSession returns the Set-Cookie values for s.
+func (p *Provider) sealSession(h httpmsg.Headers, s *session, tls bool) ([]string, error) {
+	plain, err := json.Marshal(s)
+	if err != nil {
+		return nil, err
+	}
+	sealed := p.ring.seal(plain, []byte(p.cookie))
+	if len(sealed) > maxChunk*maxChunks {
+		return nil, errTooLarge
+	}
+	a := p.attrs
+	a.secure = tls
+	return sessionCookies(h, p.cookie, sealed, a, time.Until(time.Unix(s.Exp, 0))), nil
+}
+
+// openSession decodes a session cookie made of parts; any tampering,
+// an unknown key or an ended session gives an error.
+func (p *Provider) openSession(parts []string, now time.Time) (*session, error) {
+	sealed := parts[0]
+	if len(parts) > 1 {
+		n := 0
+		for _, x := range parts {
+			n += len(x)
+		}
+		b := make([]byte, 0, n)
+		for _, x := range parts {
+			b = append(b, x...)
+		}
+		sealed = string(b)
+	}
+	plain, err := p.ring.open(sealed, []byte(p.cookie))
+	if err != nil {
+		return nil, err
+	}
+	var s session
+	if err := json.Unmarshal(plain, &s); err != nil {
+		return nil, err
+	}
+	if s.Sub == "" || now.Unix() >= s.Exp {
+		return nil, errors.New("session ended")
+	}
+	return &s, nil
+}
