@@ -146,7 +146,7 @@ func (m *Minter) Mint(id *Identity, now time.Time) (string, time.Time, error) {
 		Expiry:    jwt.NewNumericDate(exp),
 		ID:        base64.RawURLEncoding.EncodeToString(jti[:]),
 	}
-	extra := make(map[string]json.RawMessage, len(m.claims))
+	extra := make(map[string]any, len(m.claims))
 	for _, c := range m.claims {
 		if v, ok := id.Claims[c]; ok {
 			extra[c] = v
