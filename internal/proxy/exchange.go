@@ -207,8 +207,11 @@ func (t *Txn) connect(srv *Server) (*upConn, bool, failure) {
 		key.SNI = t.upstreamSNI(srv)
 		key.ClientCertID = srv.TLS.ClientCertID()
 	}
-	if c := srv.Pool().Get(key); c != nil {
-		srv.Counters.Reuse.Add(1)
+	// Only requests that cannot be replayed pay for the liveness probe:
+	// the others are retried on a fresh connection if the server had
+	// closed this one (see forward).
+	probe := t.Req.HasBody() || !isIdempotent(t.Req.Method)
+	if c := srv.Pool().Take(key, probe); c != nil {
 		uc := c.Codec.(*upConn)
 		uc.c = c
 		uc.br.Reset(c)

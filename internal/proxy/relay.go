@@ -112,7 +112,8 @@ func (t *Txn) giveBack(srv *Server, uc *upConn, keep bool) {
 		uc.close()
 		return
 	}
-	_ = uc.c.SetDeadline(time.Time{})
+	// The next user sets its own deadline; the idle probe reads the raw
+	// socket, which no deadline affects.
 	uc.br.Release()
 	uc.bw.Release()
 	srv.Pool().Put(uc.c)

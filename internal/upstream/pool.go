@@ -168,7 +168,12 @@ func (p *Pool) Len() int {
 
 // Get returns the most recently used live idle connection for key, or nil.
 // Dead or expired connections met on the way are closed.
-func (p *Pool) Get(key PoolKey) *Conn {
+func (p *Pool) Get(key PoolKey) *Conn { return p.Take(key, true) }
+
+// Take is Get with the liveness probe optional: a caller that can replay
+// its request on a fresh connection when a reused one turns out closed
+// (idempotent requests) skips the probe's syscall, as HAProxy does.
+func (p *Pool) Take(key PoolKey, probe bool) *Conn {
 	for {
 		p.mu.Lock()
 		c := p.byKey[key]
@@ -179,7 +184,7 @@ func (p *Pool) Get(key PoolKey) *Conn {
 		p.unlink(c)
 		p.mu.Unlock()
 		expired := p.opts.IdleTimeout > 0 && time.Since(c.IdleSince) >= p.opts.IdleTimeout
-		if expired || !c.Alive() {
+		if expired || (probe && !c.Alive()) {
 			c.Close()
 			continue
 		}
