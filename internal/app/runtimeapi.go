@@ -1,7 +1,218 @@
 package app
 
-// buildRuntimeAPI opens the "stats socket" runtime API. Owned by the
-// runtime-API work.
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/logging"
+	"github.com/gatehouse/gatehouse/internal/proxy"
+	"github.com/gatehouse/gatehouse/internal/runtimeapi"
+	"github.com/gatehouse/gatehouse/internal/stats"
+	"github.com/gatehouse/gatehouse/internal/upstream"
+)
+
+// buildRuntimeAPI prepares one runtime API socket per "stats socket". The
+// sockets open when the graph goes live (never for -c) and close when it
+// retires. On reload the new graph's socket is renamed over the path
+// before the old graph retires, so clients never find the path missing,
+// and the old graph only removes the path while it is still its own (see
+// package runtimeapi).
 func (b *builder) buildRuntimeAPI() error {
+	var errs []error
+	for _, ss := range b.cfg.Global.StatsSockets {
+		path, opts, err := socketOptions(ss)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		target := &graphTarget{ops: b.adminOps()}
+		sys := b.sys
+		var srv *runtimeapi.Server
+		b.g.starters = append(b.g.starters, func() {
+			s, err := runtimeapi.Listen(path, target, opts)
+			if err != nil {
+				msg := fmt.Sprintf("Starting frontend GLOBAL: cannot bind UNIX socket (%v) [%s]", err, path)
+				if sys != nil {
+					sys.Printf(logging.LevelAlert, "%s", msg)
+				}
+				fmt.Fprintf(os.Stderr, "[ALERT] %s\n", msg)
+				return
+			}
+			srv = s
+		})
+		b.g.stoppers = append(b.g.stoppers, func() {
+			if srv != nil {
+				srv.Close()
+			}
+		})
+	}
+	return errors.Join(errs...)
+}
+
+// socketOptions validates a "stats socket" line without touching the file.
+func socketOptions(ss *config.StatsSocket) (string, runtimeapi.Options, error) {
+	lvl, err := runtimeapi.ParseLevel(ss.Level)
+	if err != nil {
+		return "", runtimeapi.Options{}, config.Errorf(ss.Pos, "'stats socket' : %v", err)
+	}
+	if ss.Path == "" || strings.Contains(ss.Path, "@") && !strings.HasPrefix(ss.Path, "unix@") {
+		return "", runtimeapi.Options{}, config.Errorf(ss.Pos, "'stats socket' : only unix sockets are supported (got '%s')", ss.Path)
+	}
+	path := strings.TrimPrefix(ss.Path, "unix@")
+	if fi, err := os.Stat(filepath.Dir(path)); err != nil || !fi.IsDir() {
+		return "", runtimeapi.Options{}, config.Errorf(ss.Pos, "'stats socket' : directory of '%s' does not exist", path)
+	}
+	return path, runtimeapi.Options{Level: lvl, Mode: os.FileMode(ss.Mode)}, nil
+}
+
+// graphTarget is the graph as the runtime API sees it.
+type graphTarget struct{ ops *adminOps }
+
+func (t *graphTarget) Snapshot() *stats.Snapshot { return t.ops.g.Snapshot() }
+
+// find resolves backend/server with HAProxy's error messages.
+func (t *graphTarget) find(backend, server string) (*proxy.Backend, *proxy.Server, error) {
+	be := t.ops.backend(backend)
+	if be == nil {
+		return nil, nil, errors.New("No such backend.\n")
+	}
+	srv := t.ops.server(be, server)
+	if srv == nil {
+		return nil, nil, errors.New("No such server.\n")
+	}
+	return be, srv, nil
+}
+
+func (t *graphTarget) SetServerState(backend, server, state string) error {
+	be, srv, err := t.find(backend, server)
+	if err != nil {
+		return err
+	}
+	to := map[string]upstream.AdminState{"ready": upstream.AdminReady, "drain": upstream.AdminDrain, "maint": upstream.AdminMaint}[state]
+	t.ops.setAdmin(be, srv, to)
 	return nil
 }
+
+// SetServerWeight follows HAProxy's server_parse_weight_change_request.
+func (t *graphTarget) SetServerWeight(backend, server, weight string) error {
+	be, srv, err := t.find(backend, server)
+	if err != nil {
+		return err
+	}
+	num, pct := strings.CutSuffix(weight, "%")
+	i := 0
+	for i < len(num) && (num[i] >= '0' && num[i] <= '9' || i == 0 && (num[i] == '-' || num[i] == '+')) {
+		i++
+	}
+	w, convErr := strconv.Atoi(num[:i])
+	switch {
+	case weight == "":
+		return errors.New("Require <weight> or <weight%>.\n")
+	case convErr != nil:
+		return errors.New("Empty weight string empty or preceded by garbage")
+	case i != len(num):
+		return errors.New("Trailing garbage in weight string")
+	case pct && w < 0:
+		return errors.New("Relative weight must be positive.\n")
+	case pct:
+		w = srv.InitialWeight() * min(w, 25600) / 100
+		w = min(w, upstream.MaxWeight)
+	case w < 0 || w > upstream.MaxWeight:
+		return fmt.Errorf("Absolute weight can only be between 0 and %d inclusive.\n", upstream.MaxWeight)
+	}
+	if w != 0 && w != srv.InitialWeight() && !dynamicAlgo(be.Farm.Algo()) {
+		return errors.New("Backend is using a static LB algorithm and only accepts weights '0%' and '100%'.\n")
+	}
+	if err := srv.SetWeight(w); err != nil {
+		return fmt.Errorf("%v\n", err)
+	}
+	return nil
+}
+
+// dynamicAlgo reports whether an algorithm follows weight changes at once
+// (HAProxy's BE_LB_PROP_DYN).
+func dynamicAlgo(algo string) bool {
+	return algo == "roundrobin" || algo == "leastconn" || algo == ""
+}
+
+func (t *graphTarget) ServerWeight(backend, server string) (int, int, error) {
+	_, srv, err := t.find(backend, server)
+	if err != nil {
+		return 0, 0, err
+	}
+	return srv.Weight(), srv.InitialWeight(), nil
+}
+
+func (t *graphTarget) ServersState(backend string) ([]runtimeapi.ServerState, error) {
+	var out []runtimeapi.ServerState
+	found := false
+	// The last check status is published in the stats rows.
+	checks := map[[2]string]string{}
+	for _, px := range t.ops.g.Snapshot().Proxies {
+		for _, r := range px.Servers {
+			checks[[2]string{px.Name, r.Name}] = r.CheckStatus
+		}
+	}
+	for _, be := range t.ops.g.Backends {
+		if backend != "" && be.Name != backend {
+			continue
+		}
+		found = true
+		for _, s := range be.Servers {
+			out = append(out, apiServerState(be, s, checks[[2]string{be.Name, s.Name}]))
+		}
+	}
+	if backend != "" && !found {
+		return nil, errors.New("Can't find backend.\n")
+	}
+	return out, nil
+}
+
+func apiServerState(be *proxy.Backend, s *proxy.Server, check string) runtimeapi.ServerState {
+	st := runtimeapi.ServerState{
+		BackendID: be.ID, Backend: be.Name, ID: s.ID, Name: s.Name,
+		Addr: s.Addr().Addr().String(), Port: int(s.Addr().Port()),
+		UWeight: s.Weight(), IWeight: s.InitialWeight(), LastChange: s.LastChange(),
+		CheckHealth: s.CheckHealth(), UseSSL: false,
+	}
+	switch s.Operational() {
+	case upstream.OpDown:
+		st.OpState = 0
+	case upstream.OpNoLB:
+		st.OpState = 3
+	default:
+		st.OpState = 2
+	}
+	switch s.Admin() {
+	case upstream.AdminMaint:
+		st.AdminState = runtimeapi.AdmForcedMaint
+	case upstream.AdminDrain:
+		st.AdminState = runtimeapi.AdmForcedDrain
+	}
+	if cs := s.Cfg; cs != nil {
+		st.UseSSL = cs.SSL
+		if cs.Disabled && s.Admin() == upstream.AdminMaint {
+			st.AdminState = runtimeapi.AdmConfigMaint
+		}
+		if cs.Host != "" && cs.Host != st.Addr {
+			st.FQDN = cs.Host
+		}
+	}
+	if s.Checked() {
+		st.CheckState = runtimeapi.ChkConfigured | runtimeapi.ChkEnabled
+		if s.Admin() == upstream.AdminMaint {
+			st.CheckState |= runtimeapi.ChkPaused
+		}
+		if check == "" {
+			check = "INI"
+		}
+		st.CheckStatus, st.CheckResult = runtimeapi.CheckStatusCode(check)
+	}
+	return st
+}
+

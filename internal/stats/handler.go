@@ -92,6 +92,15 @@ func NewService(cfg *config.Stats, src Source) *Service {
 	return s
 }
 
+// WithSource returns a copy of s reading from src: the app passes a
+// per-request source so that "stats admin if COND" sees the request's
+// connection (src, TLS, ...), not only its head.
+func (s *Service) WithSource(src Source) *Service {
+	c := *s
+	c.src = src
+	return &c
+}
+
 // target returns the request-target in origin form.
 func target(uri string) string {
 	if i := strings.Index(uri, "://"); i >= 0 {

@@ -1,0 +1,281 @@
+// Package runtimeapi serves HAProxy's runtime API ("stats socket") on a
+// unix socket: its line protocol, access levels and the commands a
+// platform team uses to watch and drain servers (show stat, show info,
+// show servers state, set server, disable/enable server).
+//
+// The package is engine-neutral: the app implements Target.
+//
+// # Reloads
+//
+// A reload must not leave a moment where the socket path answers nothing.
+// Listen therefore binds a private name next to the path ("PATH.PID.N.tmp")
+// and renames it over PATH, as HAProxy does: a client connecting during a
+// reload reaches either the old graph's socket or the new one, never
+// ENOENT or ECONNREFUSED. The old listener keeps its (now unnamed) socket
+// until its graph retires; Close removes PATH only while PATH is still its
+// own socket, so a retiring graph never unlinks its successor's.
+package runtimeapi
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Level is an access level of the runtime API.
+type Level uint8
+
+const (
+	LevelUser     Level = iota // read-only, no sensitive data
+	LevelOperator              // read-only plus non-sensitive changes
+	LevelAdmin                 // everything
+)
+
+// ParseLevel reads "user", "operator" or "admin"; "" is HAProxy's default,
+// operator.
+func ParseLevel(s string) (Level, error) {
+	switch s {
+	case "user":
+		return LevelUser, nil
+	case "", "operator":
+		return LevelOperator, nil
+	case "admin":
+		return LevelAdmin, nil
+	}
+	return 0, fmt.Errorf("'level' only supports 'user', 'operator', and 'admin' (got '%s')", s)
+}
+
+func (l Level) String() string { return [...]string{"user", "operator", "admin"}[l] }
+
+// DefaultTimeout is how long an idle client may stay connected ("stats
+// timeout", 10s by default).
+const DefaultTimeout = 10 * time.Second
+
+// Options configure one socket.
+type Options struct {
+	Level   Level
+	Mode    os.FileMode   // 0: leave the umask's mode
+	Timeout time.Duration // idle timeout; 0: DefaultTimeout
+}
+
+// Server is one listening runtime API socket.
+type Server struct {
+	path   string
+	ln     *net.UnixListener
+	id     os.FileInfo // the socket file we own, for Close
+	target Target
+	opts   Options
+
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
+	closed atomic.Bool
+}
+
+// Listen binds path for t and starts serving. A stale socket file at path
+// is replaced; a regular file or a directory there is an error.
+func Listen(path string, t Target, o Options) (*Server, error) {
+	if fi, err := os.Lstat(path); err == nil && fi.Mode().Type() != os.ModeSocket {
+		return nil, fmt.Errorf("%s exists and is not a socket", path)
+	}
+	tmp := fmt.Sprintf("%s.%d.%d.tmp", path, os.Getpid(), time.Now().UnixNano())
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: tmp, Net: "unix"})
+	if err != nil {
+		return nil, err
+	}
+	ln.SetUnlinkOnClose(false)
+	fail := func(err error) (*Server, error) {
+		ln.Close()
+		os.Remove(tmp)
+		return nil, err
+	}
+	if o.Mode != 0 {
+		if err := os.Chmod(tmp, o.Mode); err != nil {
+			return fail(err)
+		}
+	}
+	id, err := os.Stat(tmp)
+	if err != nil {
+		return fail(err)
+	}
+	// The atomic hand-over: from here on, connections to path reach us.
+	if err := os.Rename(tmp, path); err != nil {
+		return fail(err)
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	s := &Server{path: path, ln: ln, id: id, target: t, opts: o, conns: map[net.Conn]struct{}{}}
+	s.wg.Add(1)
+	go s.acceptLoop()
+	return s, nil
+}
+
+// Path is the socket's path.
+func (s *Server) Path() string { return s.path }
+
+// Close stops accepting, closes the open sessions, waits for them, and
+// removes the socket file unless a successor has taken the path over.
+func (s *Server) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	err := s.ln.Close()
+	s.mu.Lock()
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	if fi, statErr := os.Stat(s.path); statErr == nil && os.SameFile(fi, s.id) {
+		os.Remove(s.path)
+	}
+	return err
+}
+
+func (s *Server) acceptLoop() {
+	defer s.wg.Done()
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			if s.closed.Load() || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			time.Sleep(10 * time.Millisecond) // EMFILE and the like: back off
+			continue
+		}
+		s.mu.Lock()
+		if s.closed.Load() {
+			s.mu.Unlock()
+			c.Close()
+			return
+		}
+		s.conns[c] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go s.serveConn(c)
+	}
+}
+
+func (s *Server) serveConn(c net.Conn) {
+	defer s.wg.Done()
+	defer func() {
+		c.Close()
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+	}()
+	sess := &session{target: s.target, level: s.opts.Level}
+	sess.serve(c, s.opts.Timeout)
+}
+
+// session is one client connection: non-interactive by default (one
+// request line, then close), interactive after "prompt".
+type session struct {
+	target Target
+	level  Level
+	prompt bool
+	quit   bool
+}
+
+func (ss *session) serve(c net.Conn, timeout time.Duration) {
+	br := bufio.NewReader(c)
+	bw := bufio.NewWriter(c)
+	for {
+		c.SetReadDeadline(time.Now().Add(timeout))
+		line, err := br.ReadString('\n')
+		if err != nil && (err != io.EOF || line == "") {
+			return
+		}
+		ss.runLine(bw, strings.TrimRight(line, "\r\n"))
+		if bw.Flush() != nil || ss.quit {
+			return
+		}
+		// Without prompt, the connection closes once the commands sent
+		// so far are answered (pipelined lines still run).
+		if !ss.prompt && !hasLine(br) {
+			return
+		}
+	}
+}
+
+// hasLine reports whether a full line is already buffered.
+func hasLine(br *bufio.Reader) bool {
+	n := br.Buffered()
+	if n == 0 {
+		return false
+	}
+	b, _ := br.Peek(n)
+	return strings.IndexByte(string(b), '\n') >= 0
+}
+
+// runLine runs the ';'-separated commands of one line; each answer ends
+// with an empty line, followed by the prompt in interactive mode.
+func (ss *session) runLine(w *bufio.Writer, line string) {
+	cmds := splitCommands(line)
+	if len(cmds) == 0 && ss.prompt {
+		w.WriteString("\n> ")
+		return
+	}
+	for _, args := range cmds {
+		if len(args) == 0 {
+			continue
+		}
+		ss.run(w, args)
+		if ss.quit {
+			return
+		}
+		if ss.prompt {
+			w.WriteString("\n> ")
+		} else {
+			w.WriteString("\n")
+		}
+	}
+}
+
+// splitCommands splits a line into commands (';') and words (spaces and
+// tabs); a backslash escapes the next character.
+func splitCommands(line string) [][]string {
+	var cmds [][]string
+	var words []string
+	var cur strings.Builder
+	inWord := false
+	endWord := func() {
+		if inWord {
+			words = append(words, cur.String())
+			cur.Reset()
+			inWord = false
+		}
+	}
+	for i := 0; i < len(line); i++ {
+		switch ch := line[i]; ch {
+		case '\\':
+			if i+1 < len(line) {
+				i++
+				cur.WriteByte(line[i])
+				inWord = true
+			}
+		case ' ', '\t':
+			endWord()
+		case ';':
+			endWord()
+			cmds = append(cmds, words)
+			words = nil
+		default:
+			cur.WriteByte(ch)
+			inWord = true
+		}
+	}
+	endWord()
+	if len(words) > 0 {
+		cmds = append(cmds, words)
+	}
+	return cmds
+}
