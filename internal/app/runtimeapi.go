@@ -215,4 +215,3 @@ func apiServerState(be *proxy.Backend, s *proxy.Server, check string) runtimeapi
 	}
 	return st
 }
-
