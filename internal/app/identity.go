@@ -1,0 +1,155 @@
+package app
+
+import (
+	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/httpmsg"
+	"github.com/gatehouse/gatehouse/internal/identity"
+	"github.com/gatehouse/gatehouse/internal/proxy"
+)
+
+// identityRuntime holds the built oidc and identity-token sections of one
+// graph. The builder makes one per Build:
+//
+//	b.ident, err = newIdentityRuntime(&cfg.Identity, logf)   // before the proxies
+//	b.g.starters = append(b.g.starters, b.ident.start)       // discovery in the background
+//	b.g.stoppers = append(b.g.stoppers, b.ident.stop)
+//	RuleEnv.Custom = func(a) { return b.ident.action(a, (*proxy.Txn).Reply) }
+//	service(): if svc, ok := b.ident.service(name); ok { return svc, nil }
+//	Frontend pre-rule hook: b.ident.sanitizer(p) (nil when p has no oidc-auth)
+type identityRuntime struct {
+	providers map[string]*identity.Provider
+	minters   map[string]*identity.Minter
+}
+
+func newIdentityRuntime(c *config.Identity, logf func(format string, args ...any)) (*identityRuntime, error) {
+	r := &identityRuntime{providers: map[string]*identity.Provider{}, minters: map[string]*identity.Minter{}}
+	if c == nil {
+		return r, nil
+	}
+	for _, o := range c.OIDC {
+		p, err := identity.NewProvider(o, identity.Options{Logf: logf})
+		if err != nil {
+			return nil, err
+		}
+		r.providers[o.Name] = p
+	}
+	for _, t := range c.Tokens {
+		m, err := identity.NewMinter(t)
+		if err != nil {
+			return nil, err
+		}
+		r.minters[t.Name] = m
+	}
+	return r, nil
+}
+
+// start begins provider discovery (retried with backoff; requests get 503
+// meanwhile).
+func (r *identityRuntime) start() {
+	for _, p := range r.providers {
+		p.Start()
+	}
+}
+
+func (r *identityRuntime) stop() {
+	for _, p := range r.providers {
+		p.Stop()
+	}
+}
+
+// action compiles "http-request oidc-auth NAME" and "http-request
+// set-identity-token NAME". setReply installs a local reply on the
+// transaction (proxy's (*Txn).Reply).
+func (r *identityRuntime) action(a *config.HTTPAction, setReply func(*proxy.Txn, *proxy.Reply)) (func(*proxy.Txn) bool, error) {
+	switch a.Action {
+	case "oidc-auth":
+		p := r.providers[a.Name]
+		if p == nil {
+			return nil, config.Errorf(a.Pos, "'http-request oidc-auth': no oidc section named '%s'", a.Name)
+		}
+		return func(t *proxy.Txn) bool {
+			id, rep := p.Authenticate(&t.Req, t.ClientTLS())
+			if rep != nil {
+				setReply(t, &proxy.Reply{Status: rep.Status, Header: rep.Header, Body: rep.Body})
+				return true
+			}
+			t.Ext = id
+			t.Sample().Claims = id.Claim
+			return false
+		}, nil
+	case "set-identity-token":
+		m := r.minters[a.Name]
+		if m == nil {
+			return nil, config.Errorf(a.Pos, "'http-request set-identity-token': no identity-token section named '%s'", a.Name)
+		}
+		hdr := m.Header()
+		return func(t *proxy.Txn) bool {
+			id, _ := t.Ext.(*identity.Identity)
+			if id == nil {
+				// No identity (a public path): the mesh must not receive
+				// whatever the client put there.
+				t.Req.Header.Del(hdr)
+				return false
+			}
+			v, err := m.HeaderValue(id)
+			if err != nil {
+				setReply(t, &proxy.Reply{Status: 500})
+				return true
+			}
+			t.Req.Header.Set(hdr, v)
+			return false
+		}, nil
+	}
+	return nil, config.Errorf(a.Pos, "'http-request %s' is not supported here", a.Action)
+}
+
+// service resolves "use-service jwks:NAME": the public keys of an
+// identity-token section, for Istio's RequestAuthentication jwksUri.
+func (r *identityRuntime) service(name string) (proxy.Service, bool) {
+	sec, ok := strings.CutPrefix(name, "jwks:")
+	if !ok {
+		return nil, false
+	}
+	m := r.minters[sec]
+	if m == nil {
+		return nil, false
+	}
+	return jwksService{body: m.JWKS()}, true
+}
+
+// jwksError explains an unknown jwks:NAME.
+func jwksError(name string, pos config.Pos) error {
+	return config.Errorf(pos, "'http-request use-service %s': no identity-token section named '%s'", name, strings.TrimPrefix(name, "jwks:"))
+}
+
+type jwksService struct{ body []byte }
+
+func (s jwksService) Serve(t *proxy.Txn) *proxy.Reply {
+	return &proxy.Reply{Status: 200, Header: httpmsg.Headers{
+		{Name: "Content-Type", Value: "application/json"},
+		{Name: "Cache-Control", Value: "public, max-age=300"},
+	}, Body: s.body}
+}
+
+// sanitizer returns the anti-spoofing hook for a frontend that uses
+// oidc-auth: run it on the request headers before any rule. Nil otherwise.
+func (r *identityRuntime) sanitizer(p *config.Proxy) func(*httpmsg.Headers) {
+	for _, a := range p.HTTPRequest {
+		if a.Action == "oidc-auth" {
+			return identity.StripSpoofable
+		}
+	}
+	return nil
+}
+
+// identityCounters lists each provider's counters, for stats.
+func (r *identityRuntime) identityCounters() map[string]*identity.Counters {
+	out := make(map[string]*identity.Counters, len(r.providers))
+	for n, p := range r.providers {
+		out[n] = &p.Counters
+	}
+	return out
+}
+
