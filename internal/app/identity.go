@@ -152,4 +152,3 @@ func (r *identityRuntime) identityCounters() map[string]*identity.Counters {
 	}
 	return out
 }
-
