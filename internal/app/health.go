@@ -1,7 +1,152 @@
 package app
 
+import (
+	"context"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/health"
+	"github.com/gatehouse/gatehouse/internal/logging"
+	"github.com/gatehouse/gatehouse/internal/proxy"
+	"github.com/gatehouse/gatehouse/internal/stats"
+	"github.com/gatehouse/gatehouse/internal/tlsconf"
+	"github.com/gatehouse/gatehouse/internal/upstream"
+)
+
 // buildHealth sets up active and passive health checks for every server
-// with "check" (internal/health). Owned by the health-check work.
+// with "check" (internal/health). Checks start when the graph goes live and
+// stop when it retires. A reload builds new servers, so their states start
+// over (UP, health at rise, INI), as HAProxy's do without
+// "server-state-file".
 func (b *builder) buildHealth() error {
+	var all []*health.Checker
+	for _, pr := range b.g.proxies {
+		if pr.be == nil {
+			continue
+		}
+		p := pr.cfg
+		var spec *health.Spec
+		var logf func(logging.Level, string)
+		for _, srv := range pr.be.Servers {
+			cs := srv.Cfg
+			if !cs.Check {
+				continue
+			}
+			if spec == nil {
+				var err error
+				if spec, err = health.NewSpec(p); err != nil {
+					return err
+				}
+				if logf, err = b.healthLog(p); err != nil {
+					return err
+				}
+			}
+			c, err := b.checker(p, srv, spec, logf)
+			if err != nil {
+				return err
+			}
+			all = append(all, c)
+		}
+	}
+	if len(all) == 0 {
+		return nil
+	}
+	health.Stagger(all)
+	b.g.starters = append(b.g.starters, func() {
+		for _, c := range all {
+			c.Start()
+		}
+	})
+	b.g.stoppers = append(b.g.stoppers, func() {
+		for _, c := range all {
+			c.Stop()
+		}
+	})
 	return nil
+}
+
+// healthLog sends state changes to the backend's own log targets ("log
+// global" already expanded), as HAProxy's send_log(proxy, ...) does.
+func (b *builder) healthLog(p *config.Proxy) (func(logging.Level, string), error) {
+	l, err := b.logger(p.Logs)
+	if err != nil || l == nil {
+		return nil, err
+	}
+	return func(lvl logging.Level, msg string) { l.Log(lvl, []byte(msg)) }, nil
+}
+
+func (b *builder) checker(p *config.Proxy, srv *proxy.Server, spec *health.Spec, logf func(logging.Level, string)) (*health.Checker, error) {
+	cs := srv.Cfg
+	tg := health.Target{Addr: srv.Addr(), Port: cs.CheckPort, SNI: cs.CheckSNI, ALPN: cs.CheckALPN}
+	if cs.CheckAddr != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ap, err := upstream.Resolve(ctx, cs.CheckAddr, 0)
+		cancel()
+		if err != nil {
+			return nil, config.Errorf(cs.Pos, "server '%s/%s' : 'addr' : %v", p.Name, cs.Name, err)
+		}
+		tg.CheckAddr = ap.Addr()
+	}
+	// HAProxy's init_srv_check: without "port" and "addr" the checks use
+	// the server's own transport (ssl, send-proxy); with either, they are
+	// plain unless "check-ssl" / "check-send-proxy" say otherwise. So
+	// Istio's "port 15021" readiness check is plain HTTP on an ssl server.
+	tg.SSL, tg.SendProxy = cs.CheckSSL, cs.CheckSendProxy
+	if cs.CheckPort == 0 && cs.CheckAddr == "" {
+		tg.SSL = tg.SSL || cs.SSL
+		if cs.SendProxy == 2 {
+			return nil, config.Errorf(cs.Pos, "server '%s/%s' : health checks with 'send-proxy-v2' are not supported by Gatehouse; set 'port' or 'no-check-send-proxy'", p.Name, cs.Name)
+		}
+		tg.SendProxy = tg.SendProxy || cs.SendProxy == 1
+	}
+	if tg.SSL || spec.NeedsTLS() {
+		tg.TLS = srv.TLS
+		if tg.TLS == nil {
+			tpl, err := tlsconf.NewClientTemplate(cs, tlsconf.WithDefaultVerify(b.cfg.Global.SSLServerVerify))
+			if err != nil {
+				return nil, config.Errorf(cs.Pos, "server '%s/%s' : check-ssl : %v", p.Name, cs.Name, err)
+			}
+			tg.TLS = tpl
+		}
+	}
+	if tg.Port == 0 && tg.Addr.Port() == 0 {
+		return nil, config.Errorf(cs.Pos, "server '%s/%s' : health checks need a port: give the server address a port or set 'port'", p.Name, cs.Name)
+	}
+	ptype := "backend"
+	if p.Cap&config.CapFE != 0 {
+		ptype = "proxy" // a listen section, as HAProxy's proxy_cap_str
+	}
+	return health.New(health.Options{
+		Backend: p.Name, ProxyType: ptype, Server: srv.Server, Spec: spec, Target: tg,
+		Timing:    health.Timing{Inter: cs.Inter, Connect: p.Timeouts.Connect, Check: p.Timeouts.Check},
+		FastInter: cs.FastInter, DownInter: cs.DownInter,
+		SpreadChecks: b.cfg.Global.SpreadChecks, SlowStart: cs.SlowStart,
+		Observe: cs.Observe, ErrorLimit: cs.ErrorLimit, OnError: cs.OnError,
+		Log: logf,
+	}), nil
+}
+
+// fillCheckRow copies a server's check results into its stats row
+// (serverRow calls it last).
+func fillCheckRow(r *stats.Row, srv *proxy.Server) {
+	c, ok := srv.Monitor().(*health.Checker)
+	if !ok {
+		return
+	}
+	st := c.State()
+	last := st.Last
+	r.CheckStatus = last.Status.String()
+	r.CheckRunning = st.Running
+	r.CheckCode = 0
+	if last.Status.HasCode() {
+		r.CheckCode = last.Code
+	}
+	r.CheckDuration = 0
+	if last.Duration > 0 {
+		r.CheckDuration = last.Duration
+	}
+	r.CheckDesc = last.Status.Description()
+	r.LastChk = last.Info
+	r.ChkFail = st.ChkFail
+	r.Observe, r.HanaFail = st.Observe, st.HanaFail
 }

@@ -113,6 +113,7 @@ func serverRow(sp *stats.Proxy, p *config.Proxy, srv *proxy.Server, now time.Tim
 	r.TTime = uint32(srv.Counters.TTime.Avg())
 	r.IdleCur = srv.Pool().Len()
 	r.Addr = srv.Addr().String()
+	fillCheckRow(r, srv)
 	return r
 }
 

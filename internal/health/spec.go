@@ -64,6 +64,17 @@ type Spec struct {
 	disable404 bool
 }
 
+// NeedsTLS reports whether a rule connects over TLS by itself
+// ("http-check connect ssl", "tcp-check connect ssl").
+func (s *Spec) NeedsTLS() bool {
+	for _, r := range s.rules {
+		if r.kind == ruleConnect && r.connect.ssl {
+			return true
+		}
+	}
+	return false
+}
+
 // DisableOn404 reports "http-check disable-on-404".
 func (s *Spec) DisableOn404() bool { return s.disable404 }
 

@@ -57,6 +57,8 @@ type Server struct {
 
 	mu       sync.Mutex // guards watchers and serializes state transitions
 	watchers []func(*Server)
+
+	monitor Monitor // health checker; set while building, before traffic
 }
 
 // NewServer builds the runtime server for cs (default-server already
@@ -244,3 +246,37 @@ func (s *Server) changed() {
 }
 
 func (s *Server) String() string { return s.Name }
+
+// Outcome is what the proxy saw of one exchange with a server, for passive
+// health checks ("observe layer4|layer7").
+type Outcome uint8
+
+const (
+	OutcomeL4OK        Outcome = iota + 1 // connection established
+	OutcomeL4Err                          // connection failed or timed out
+	OutcomeHTTP                           // a response arrived; status carries its code
+	OutcomeHTTPInvalid                    // the response could not be parsed
+	OutcomeReadTimeout                    // no response within timeout server
+	OutcomeReadError                      // read error while waiting for the response
+	OutcomeBrokenPipe                     // the server closed before responding
+)
+
+// Monitor is the health checker attached to a server (internal/health).
+type Monitor interface {
+	Observe(o Outcome, status int)
+}
+
+// SetMonitor attaches the server's health checker; call it while building
+// the runtime graph, before the server takes traffic.
+func (s *Server) SetMonitor(m Monitor) { s.monitor = m }
+
+// Monitor returns the attached health checker, nil without "check".
+func (s *Server) Monitor() Monitor { return s.monitor }
+
+// Observe reports an exchange outcome to the server's health checker. It
+// is cheap: a nil check without a checker, a few atomics with one.
+func (s *Server) Observe(o Outcome, status int) {
+	if m := s.monitor; m != nil {
+		m.Observe(o, status)
+	}
+}
