@@ -7,9 +7,6 @@ import "github.com/gatehouse/gatehouse/internal/config"
 // Each feature removes its line when its runtime is wired in.
 func notYetWired(cfg *config.Config) []error {
 	var errs []error
-	for _, s := range cfg.Global.StatsSockets {
-		errs = append(errs, config.Errorf(s.Pos, "'stats socket' (the runtime API) is not supported by this build yet"))
-	}
 	for _, p := range cfg.Proxies {
 		if p.Mode == config.ModeTCP {
 			errs = append(errs, config.Errorf(p.Pos, "%s '%s': 'mode tcp' is not supported by this build yet", p.Section, p.Name))

@@ -153,6 +153,11 @@ func (ss *session) setWeight(w *bufio.Writer, args []string, i, wi int) {
 			msg = err.Error()
 		}
 	}
+	// A few of HAProxy's weight messages lack their newline, which would
+	// make the answer's terminating empty line go missing.
+	if msg != "" && !strings.HasSuffix(msg, "\n") {
+		msg += "\n"
+	}
 	w.WriteString(msg)
 }
 
