@@ -52,7 +52,23 @@ func coreProxyKeywords() []keyword {
 			desc: "Format of the unique request identifier.", parse: parseStringKW(func(px *config.Proxy) *string { return &px.UniqueIDFmt })},
 		{name: "unique-id-header", where: wFEOnly, capWarn: true, syntax: "unique-id-header <name>",
 			desc: "Request header that carries the unique identifier to the server.", parse: parseStringKW(func(px *config.Proxy) *string { return &px.UniqueIDHdr })},
+		{name: "request-id-trust", where: wFEOnly, capWarn: true, syntax: "request-id-trust <network> [<network> ...]",
+			desc: "Gatehouse: clients in these networks (e.g. the load balancer in front) may supply X-Request-Id and traceparent; everyone else's are replaced by ones the edge generates.", parse: parseRequestIDTrust},
 	}
+}
+
+func parseRequestIDTrust(p *parser, args []token) error {
+	if len(args) < 2 {
+		return fmt.Errorf("'request-id-trust' expects at least one network")
+	}
+	for _, a := range args[1:] {
+		pfx, err := parseNetwork(a.Text)
+		if err != nil {
+			return fmt.Errorf("'request-id-trust': %v", err)
+		}
+		p.ps.px.RequestIDTrust = append(p.ps.px.RequestIDTrust, pfx)
+	}
+	return nil
 }
 
 func parseMode(p *parser, args []token) error {

@@ -150,6 +150,9 @@ type Proxy struct {
 	Stats       *Stats
 	UniqueIDFmt string
 	UniqueIDHdr string
+	// RequestIDTrust lists the client networks whose X-Request-Id and
+	// traceparent are kept ("request-id-trust"); others get new ones.
+	RequestIDTrust []netip.Prefix
 }
 
 // Bind is one "bind" line.

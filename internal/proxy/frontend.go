@@ -85,6 +85,7 @@ type Frontend struct {
 	LogFormat   *logging.Format
 	DontLogNull bool
 	Captures    []*config.Capture
+	RequestIDs  RequestIDs
 }
 
 // Route is a compiled use_backend rule.

@@ -19,6 +19,7 @@ func (t *Txn) handle() bool {
 	t.closeAfter = req.Close || fe.ConnMode == config.ConnClose || fe.Proc.Stale.Load()
 
 	sanitizeRequest(&req.Header)
+	t.assignRequestIDs(&fe.RequestIDs)
 	t.captureRequest()
 
 	if fe.Stats != nil && hasPrefix(req.URI, fe.StatsPrefix) {

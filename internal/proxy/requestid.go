@@ -1,0 +1,143 @@
+package proxy
+
+import (
+	"math/rand/v2"
+	"net/netip"
+
+	"github.com/gatehouse/gatehouse/internal/logging"
+)
+
+// RequestIDs is a frontend's request identity policy: every request
+// leaves the edge with an X-Request-Id (what Envoy and Istio's access logs
+// carry) and a W3C traceparent, so one request can be followed from the
+// edge's log into the mesh's traces.
+type RequestIDs struct {
+	Format *logging.Format // unique-id-format; nil: a random UUID
+	Header string          // unique-id-header; default X-Request-Id
+	Trust  []netip.Prefix  // clients whose own ids are kept
+}
+
+const (
+	requestIDHeader   = "X-Request-Id"
+	traceparentHeader = "traceparent"
+	tracestateHeader  = "tracestate"
+)
+
+func (r *RequestIDs) trusted(a netip.Addr) bool {
+	for _, p := range r.Trust {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// assignRequestIDs runs before any rule: it keeps a trusted client's ids,
+// otherwise replaces them, and records the id for %ID and unique-id.
+func (t *Txn) assignRequestIDs(r *RequestIDs) {
+	h := &t.Req.Header
+	trusted := r.trusted(t.sess.src.Addr())
+	hdr := r.Header
+	if hdr == "" {
+		hdr = requestIDHeader
+	}
+	id := ""
+	if trusted {
+		id, _ = h.Get(hdr)
+	}
+	if id == "" {
+		if r.Format != nil {
+			id = t.evalFormat(r.Format)
+		} else {
+			start := len(t.arena)
+			t.arena = appendUUID(t.arena)
+			id = unsafeString(t.arena[start:])
+		}
+		h.Set(hdr, id)
+	}
+	t.acl.UniqueID = id
+	t.log.UniqueID = id
+
+	tp, ok := h.Get(traceparentHeader)
+	if !trusted || !ok || !validTraceparent(tp) {
+		if ok {
+			h.Del(traceparentHeader)
+			h.Del(tracestateHeader)
+		}
+		start := len(t.arena)
+		t.arena = appendTraceparent(t.arena, "", "01")
+		h.Add(traceparentHeader, unsafeString(t.arena[start:]))
+		return
+	}
+	// The edge is a hop of the trace: same trace id, our own span id.
+	start := len(t.arena)
+	t.arena = appendTraceparent(t.arena, tp[3:35], tp[53:55])
+	h.Set(traceparentHeader, unsafeString(t.arena[start:]))
+}
+
+const hexDigits = "0123456789abcdef"
+
+func appendHex64(dst []byte, v uint64, n int) []byte {
+	for i := n - 1; i >= 0; i-- {
+		dst = append(dst, hexDigits[(v>>(uint(i)*4))&0xf])
+	}
+	return dst
+}
+
+// appendUUID appends a random version 4 UUID, the form Envoy generates.
+func appendUUID(dst []byte) []byte {
+	hi, lo := rand.Uint64(), rand.Uint64()
+	hi = hi&^(0xf<<12) | 4<<12   // version 4
+	lo = lo&^(0x3<<62) | 0x2<<62 // RFC 4122 variant
+	dst = appendHex64(dst, hi>>32, 8)
+	dst = append(dst, '-')
+	dst = appendHex64(dst, hi>>16&0xffff, 4)
+	dst = append(dst, '-')
+	dst = appendHex64(dst, hi&0xffff, 4)
+	dst = append(dst, '-')
+	dst = appendHex64(dst, lo>>48, 4)
+	dst = append(dst, '-')
+	return appendHex64(dst, lo&0xffffffffffff, 12)
+}
+
+// appendTraceparent appends "00-TRACEID-SPANID-FLAGS" with a new span id,
+// and a new trace id when traceID is empty.
+func appendTraceparent(dst []byte, traceID, flags string) []byte {
+	dst = append(dst, "00-"...)
+	if traceID == "" {
+		dst = appendHex64(dst, rand.Uint64(), 16)
+		dst = appendHex64(dst, rand.Uint64()|1, 16) // never all zeros
+	} else {
+		dst = append(dst, traceID...)
+	}
+	dst = append(dst, '-')
+	dst = appendHex64(dst, rand.Uint64()|1, 16)
+	dst = append(dst, '-')
+	return append(dst, flags...)
+}
+
+// validTraceparent checks the W3C Trace Context version 00 form: lower-case
+// hex, trace and parent ids not all zeros.
+func validTraceparent(s string) bool {
+	if len(s) != 55 || s[0:3] != "00-" || s[35] != '-' || s[52] != '-' {
+		return false
+	}
+	zeroTrace, zeroSpan := true, true
+	for i := 3; i < 55; i++ {
+		if i == 35 || i == 52 {
+			continue
+		}
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+		if c != '0' {
+			if i < 35 {
+				zeroTrace = false
+			} else if i < 52 {
+				zeroSpan = false
+			}
+		}
+	}
+	return !zeroTrace && !zeroSpan
+}
