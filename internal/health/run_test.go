@@ -43,16 +43,30 @@ func TestRunStatuses(t *testing.T) {
 		{name: "L6TOUT silent", px: &config.Proxy{}, addr: func(t *testing.T) netip.AddrPort { return serve(t, func(c net.Conn) { time.Sleep(2 * time.Second) }) }, ssl: true, tm: Timing{Inter: 300 * time.Millisecond}, status: StatusL6TOUT},
 		{name: "L7OK", px: httpchk, addr: plainHTTP, status: StatusL7OK, code: 200},
 		{name: "L7OK over TLS", px: httpchk, addr: func(t *testing.T) netip.AddrPort { return serveTLS(t, httpReply(ok200)) }, ssl: true, status: StatusL7OK, code: 200},
-		{name: "L7OK 302", px: httpchk, addr: func(t *testing.T) netip.AddrPort { return serve(t, httpReply("HTTP/1.1 302 Found\r\nContent-Length: 0\r\n\r\n")) }, status: StatusL7OK, code: 302},
-		{name: "L7STS 404", px: httpchk, addr: func(t *testing.T) netip.AddrPort { return serve(t, httpReply("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")) }, status: StatusL7STS, code: 404, info: "Not Found"},
-		{name: "L7STS 503", px: httpchk, addr: func(t *testing.T) netip.AddrPort { return serve(t, httpReply("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")) }, status: StatusL7STS, code: 503, info: "Service Unavailable"},
-		{name: "L7OKC disable-on-404", px: with(config.HTTPCheck{Method: "GET", URI: "/", Version: "HTTP/1.0", DisableOn404: true}), addr: func(t *testing.T) netip.AddrPort { return serve(t, httpReply("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")) }, status: StatusL7OKC, code: 404},
-		{name: "disable-on-404 while down", px: with(config.HTTPCheck{Method: "GET", URI: "/", Version: "HTTP/1.0", DisableOn404: true}), addr: func(t *testing.T) netip.AddrPort { return serve(t, httpReply("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")) }, down: true, status: StatusL7STS, code: 404, info: "Not Found"},
+		{name: "L7OK 302", px: httpchk, addr: func(t *testing.T) netip.AddrPort {
+			return serve(t, httpReply("HTTP/1.1 302 Found\r\nContent-Length: 0\r\n\r\n"))
+		}, status: StatusL7OK, code: 302},
+		{name: "L7STS 404", px: httpchk, addr: func(t *testing.T) netip.AddrPort {
+			return serve(t, httpReply("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"))
+		}, status: StatusL7STS, code: 404, info: "Not Found"},
+		{name: "L7STS 503", px: httpchk, addr: func(t *testing.T) netip.AddrPort {
+			return serve(t, httpReply("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n"))
+		}, status: StatusL7STS, code: 503, info: "Service Unavailable"},
+		{name: "L7OKC disable-on-404", px: with(config.HTTPCheck{Method: "GET", URI: "/", Version: "HTTP/1.0", DisableOn404: true}), addr: func(t *testing.T) netip.AddrPort {
+			return serve(t, httpReply("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"))
+		}, status: StatusL7OKC, code: 404},
+		{name: "disable-on-404 while down", px: with(config.HTTPCheck{Method: "GET", URI: "/", Version: "HTTP/1.0", DisableOn404: true}), addr: func(t *testing.T) netip.AddrPort {
+			return serve(t, httpReply("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"))
+		}, down: true, status: StatusL7STS, code: 404, info: "Not Found"},
 		{name: "L7RSP garbage", px: httpchk, addr: func(t *testing.T) netip.AddrPort { return serve(t, httpReply("garbage here\r\n\r\n")) }, status: StatusL7RSP},
 		{name: "L7TOUT silent", px: httpchk, addr: func(t *testing.T) netip.AddrPort { return serve(t, func(c net.Conn) { time.Sleep(2 * time.Second) }) }, tm: Timing{Inter: 5 * time.Second, Check: 200 * time.Millisecond}, status: StatusL7TOUT, maxDur: time.Second},
-		{name: "expect status 200 gets 404", px: with(config.HTTPCheck{Method: "GET", URI: "/", Version: "HTTP/1.0", Expect: []*config.CheckExpect{{Kind: "status", Pattern: "200"}}}), addr: func(t *testing.T) netip.AddrPort { return serve(t, httpReply("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")) }, status: StatusL7STS, code: 404, info: "Not Found"},
+		{name: "expect status 200 gets 404", px: with(config.HTTPCheck{Method: "GET", URI: "/", Version: "HTTP/1.0", Expect: []*config.CheckExpect{{Kind: "status", Pattern: "200"}}}), addr: func(t *testing.T) netip.AddrPort {
+			return serve(t, httpReply("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"))
+		}, status: StatusL7STS, code: 404, info: "Not Found"},
 		{name: "expect string", px: with(config.HTTPCheck{Method: "GET", URI: "/", Version: "HTTP/1.0", Expect: []*config.CheckExpect{{Kind: "string", Pattern: "hello"}}}), addr: plainHTTP, status: StatusL7OK, code: 200},
-		{name: "expect string no body", px: with(config.HTTPCheck{Method: "GET", URI: "/", Version: "HTTP/1.0", Expect: []*config.CheckExpect{{Kind: "string", Pattern: "hello"}}}), addr: func(t *testing.T) netip.AddrPort { return serve(t, httpReply("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")) }, status: StatusL7RSP, info: "HTTP content check could not find a response body"},
+		{name: "expect string no body", px: with(config.HTTPCheck{Method: "GET", URI: "/", Version: "HTTP/1.0", Expect: []*config.CheckExpect{{Kind: "string", Pattern: "hello"}}}), addr: func(t *testing.T) netip.AddrPort {
+			return serve(t, httpReply("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"))
+		}, status: StatusL7RSP, info: "HTTP content check could not find a response body"},
 		{name: "expect ! rstatus", px: with(config.HTTPCheck{Method: "GET", URI: "/", Version: "HTTP/1.0", Expect: []*config.CheckExpect{{Negate: true, Kind: "rstatus", Pattern: "^5"}}}), addr: plainHTTP, status: StatusL7OK, code: 200},
 		{name: "tcp-check expect ok", px: tcpchk(&config.TCPCheckStep{Kind: "expect", Expect: &config.CheckExpect{Kind: "string", Pattern: "+PONG"}}), addr: func(t *testing.T) netip.AddrPort { return serve(t, func(c net.Conn) { c.Write([]byte("+PONG\r\n")) }) }, status: StatusL7OK, info: "(tcp-check)"},
 		{name: "tcp-check send expect mismatch", px: tcpchk(&config.TCPCheckStep{Kind: "send", Data: "PING\r\n"}, &config.TCPCheckStep{Kind: "expect", Expect: &config.CheckExpect{Kind: "string", Pattern: "+PANG"}}), addr: func(t *testing.T) netip.AddrPort { return serve(t, func(c net.Conn) { c.Write([]byte("+PONG\r\n")) }) }, status: StatusL7RSP, info: "TCPCHK did not match content '+PANG' at step 2"},
