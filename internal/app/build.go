@@ -70,6 +70,7 @@ type builder struct {
 	backends map[string]*proxy.Backend
 	errs     []error
 	sys      *logging.Logger
+	ident    *identityRuntime
 	version  string
 }
 
@@ -90,6 +91,16 @@ func Build(cfg *config.Config, version string) (*Graph, error) {
 		return nil, err
 	}
 	b.sys = sys
+	b.ident, err = newIdentityRuntime(&cfg.Identity, func(f string, a ...any) {
+		if sys != nil {
+			sys.Printf(logging.LevelWarning, f, a...)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	b.g.starters = append(b.g.starters, b.ident.start)
+	b.g.stoppers = append(b.g.stoppers, b.ident.stop)
 	// Backends first: frontends refer to them.
 	for i, p := range cfg.Proxies {
 		pr := &proxyRuntime{cfg: p, id: i + 2} // HAProxy's iid: user proxies start after internal ones
@@ -270,6 +281,9 @@ func (b *builder) ruleEnv(p *config.Proxy) (*proxy.RuleEnv, error) {
 		Service: func(name string, pos config.Pos) (proxy.Service, error) {
 			return b.service(p, name, pos)
 		},
+		Custom: func(a *config.HTTPAction) (func(*proxy.Txn) bool, error) {
+			return b.ident.action(a, (*proxy.Txn).Reply)
+		},
 	}, nil
 }
 
@@ -289,8 +303,15 @@ func (b *builder) buildFrontend(p *config.Proxy, pr *proxyRuntime) (*proxy.Front
 	if p.ForwardFor != nil {
 		fe.ForwardFor = forwardFor(p.ForwardFor)
 	}
-	for _, c := range p.Captures {
-		fe.Captures = append(fe.Captures, c)
+	fe.Captures = append(fe.Captures, p.Captures...)
+	fe.Sanitize = b.ident.sanitizer(p)
+	fe.RequestIDs = proxy.RequestIDs{Header: p.UniqueIDHdr, Trust: p.RequestIDTrust}
+	if p.UniqueIDFmt != "" {
+		f, err := b.format(p.UniqueIDFmt, p.Pos)
+		if err != nil {
+			return nil, err
+		}
+		fe.RequestIDs.Format = f
 	}
 	env, err := b.ruleEnv(p)
 	if err != nil {

@@ -36,9 +36,6 @@ func notYetWired(cfg *config.Config) []error {
 				errs = append(errs, config.Errorf(s.Pos, "server '%s/%s': 'proto %s' is not supported by this build yet", p.Name, s.Name, s.Proto))
 			}
 		}
-		if p.UniqueIDFmt != "" || p.UniqueIDHdr != "" {
-			errs = append(errs, config.Errorf(p.Pos, "%s '%s': 'unique-id-format'/'unique-id-header' are not supported by this build yet", p.Section, p.Name))
-		}
 	}
 	return errs
 }

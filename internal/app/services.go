@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/acl"
 	"github.com/gatehouse/gatehouse/internal/config"
@@ -105,7 +106,13 @@ func (b *builder) service(p *config.Proxy, name string, pos config.Pos) (proxy.S
 	case "prometheus-exporter":
 		return promService{g: b.g}, nil
 	}
-	return nil, config.Errorf(pos, "'http-request use-service %s': unknown service (available: prometheus-exporter)", name)
+	if strings.HasPrefix(name, "jwks:") {
+		if svc, ok := b.ident.service(name); ok {
+			return svc, nil
+		}
+		return nil, jwksError(name, pos)
+	}
+	return nil, config.Errorf(pos, "'http-request use-service %s': unknown service (available: prometheus-exporter, jwks:NAME)", name)
 }
 
 // promService is HAProxy's "prometheus-exporter" service: the metrics of

@@ -41,6 +41,8 @@ func Errorf(pos Pos, format string, args ...any) Diag {
 type Config struct {
 	Global  Global
 	Proxies []*Proxy // frontends, backends and listens in declaration order, defaults applied
+	// Identity holds the "oidc" and "identity-token" sections.
+	Identity Identity
 	// Warnings collected while parsing (errors abort the parse instead).
 	Warnings []Diag
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/counters"
 	"github.com/gatehouse/gatehouse/internal/http1"
+	"github.com/gatehouse/gatehouse/internal/httpmsg"
 	"github.com/gatehouse/gatehouse/internal/logging"
 )
 
@@ -86,6 +87,9 @@ type Frontend struct {
 	DontLogNull bool
 	Captures    []*config.Capture
 	RequestIDs  RequestIDs
+	// Sanitize removes identity headers a client must not set, before any
+	// rule runs (frontends that authenticate); nil when not needed.
+	Sanitize func(h *httpmsg.Headers)
 }
 
 // Route is a compiled use_backend rule.

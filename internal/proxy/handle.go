@@ -19,6 +19,9 @@ func (t *Txn) handle() bool {
 	t.closeAfter = req.Close || fe.ConnMode == config.ConnClose || fe.Proc.Stale.Load()
 
 	sanitizeRequest(&req.Header)
+	if fe.Sanitize != nil {
+		fe.Sanitize(&req.Header)
+	}
 	t.assignRequestIDs(&fe.RequestIDs)
 	t.captureRequest()
 

@@ -119,3 +119,10 @@ func (t *Txn) Body() io.Reader {
 	t.bodyTaken = true
 	return t.sess.br.Body(http1.RequestFraming(&t.Req))
 }
+
+// Reply answers the request locally (extension actions such as oidc-auth:
+// a login redirect, a 401); the rule that calls it then reports replied.
+func (t *Txn) Reply(r *Reply) {
+	t.reply = r
+	t.termState = [2]byte{'L', 'R'}
+}
