@@ -8,29 +8,22 @@ import "github.com/gatehouse/gatehouse/internal/config"
 func notYetWired(cfg *config.Config) []error {
 	var errs []error
 	for _, p := range cfg.Proxies {
-		if p.Mode == config.ModeTCP {
-			errs = append(errs, config.Errorf(p.Pos, "%s '%s': 'mode tcp' is not supported by this build yet", p.Section, p.Name))
-		}
-		for _, r := range p.TCPRequest {
-			errs = append(errs, config.Errorf(r.Pos, "'tcp-request %s' is not supported by this build yet", r.Layer))
+		if p.Mode != config.ModeTCP {
+			for _, r := range p.TCPRequest {
+				errs = append(errs, config.Errorf(r.Pos, "'tcp-request %s' is not supported in mode http by this build yet (mode tcp has it)", r.Layer))
+			}
 		}
 		for _, b := range p.Binds {
-			if b.AcceptProxy {
-				errs = append(errs, config.Errorf(b.Pos, "'bind %s': 'accept-proxy' is not supported by this build yet", b.Addr))
-			}
 			if b.Proto != "" {
 				errs = append(errs, config.Errorf(b.Pos, "'bind %s': 'proto %s' is not supported by this build yet", b.Addr, b.Proto))
 			}
 		}
 		for _, s := range p.Servers {
-			if s.Check {
-				errs = append(errs, config.Errorf(s.Pos, "server '%s/%s': 'check' (health checks) is not supported by this build yet", p.Name, s.Name))
-			}
 			if s.Observe != "" {
 				errs = append(errs, config.Errorf(s.Pos, "server '%s/%s': 'observe' is not supported by this build yet", p.Name, s.Name))
 			}
-			if s.SendProxy != 0 {
-				errs = append(errs, config.Errorf(s.Pos, "server '%s/%s': 'send-proxy' is not supported by this build yet", p.Name, s.Name))
+			if s.SendProxy != 0 && p.Mode != config.ModeTCP {
+				errs = append(errs, config.Errorf(s.Pos, "server '%s/%s': 'send-proxy' is not supported in mode http by this build yet (mode tcp has it)", p.Name, s.Name))
 			}
 			if s.Proto != "" {
 				errs = append(errs, config.Errorf(s.Pos, "server '%s/%s': 'proto %s' is not supported by this build yet", p.Name, s.Name, s.Proto))
