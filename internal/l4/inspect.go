@@ -1,0 +1,134 @@
+package l4
+
+import (
+	"errors"
+	"io"
+	"os"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/acl"
+	"github.com/gatehouse/gatehouse/internal/logging"
+)
+
+// inspect runs the tcp-request content rules the way HAProxy's
+// tcp_inspect_request does: with rules and an inspect-delay, read the
+// client's first bytes into a buffer (never consuming more than it holds)
+// and evaluate the rules on every arrival while the payload may still
+// grow; a rule that needs more data (a Miss) waits. When the delay
+// expires, the buffer is full or the client shut its side, the rules run
+// once more on what is there, as final (WAIT_END). No rule matching
+// accepts. It reports false when the connection is rejected or the client
+// went away (s.term says which).
+func (s *session) inspect() bool {
+	fe := s.fe
+	rules := fe.ContentRules
+	if len(rules) == 0 {
+		// HAProxy inspects only for content rules: use_backend alone does
+		// not wait.
+		return true
+	}
+	s.txn.Payload = s.payload
+	if fe.InspectDelay <= 0 {
+		return s.verdict(rules)
+	}
+	limit := fe.BufSize
+	if limit <= 0 {
+		limit = DefaultBufSize
+	}
+	end := s.accept.Add(fe.InspectDelay)
+	clientEnd := time.Time{}
+	if ct := fe.Timeouts.Client; ct > 0 {
+		clientEnd = s.accept.Add(ct)
+		if clientEnd.Before(end) {
+			end = clientEnd
+		}
+	}
+	defer s.cli.SetReadDeadline(time.Time{})
+	buf := s.payload
+loop:
+	for {
+		s.txn.Payload = buf
+		s.txn.Inspecting = true
+		if reject, done := decide(rules, &s.txn); done {
+			s.payload = buf
+			return s.applied(reject)
+		}
+		if len(buf) >= limit {
+			break loop
+		}
+		if cap(buf) == len(buf) {
+			nb := make([]byte, len(buf), min(max(2*cap(buf), 2048), limit))
+			copy(nb, buf)
+			buf = nb
+		}
+		_ = s.cli.SetReadDeadline(end)
+		n, err := s.cli.Read(buf[len(buf):min(cap(buf), limit)])
+		buf = buf[:len(buf)+n]
+		if err == nil {
+			continue
+		}
+		switch {
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			if !clientEnd.IsZero() && !time.Now().Before(clientEnd) && !end.Before(clientEnd) {
+				// timeout client struck before inspect-delay.
+				s.payload = buf
+				s.fe.Counters.ErrReq.Add(1)
+				s.term = logging.Term('c', 'R')
+				return false
+			}
+		case errors.Is(err, io.EOF):
+			s.cliEOF = true
+		default:
+			s.payload = buf
+			s.fe.Counters.CliAbort.Add(1)
+			s.term = logging.Term('C', 'R')
+			return false
+		}
+		break loop
+	}
+	s.payload = buf
+	s.txn.Payload = buf
+	return s.verdict(rules)
+}
+
+// verdict evaluates the rules as final.
+func (s *session) verdict(rules []Rule) bool {
+	s.txn.Inspecting = false
+	reject, _ := decide(rules, &s.txn)
+	return s.applied(reject)
+}
+
+func (s *session) applied(reject bool) bool {
+	s.txn.Inspecting = false
+	if reject {
+		s.fe.Counters.DenyReq.Add(1)
+		s.term = logging.TermDenied
+		return false
+	}
+	return true
+}
+
+// decide evaluates rules in order: a Miss (more payload may change the
+// answer) stops and waits, the first match decides, none matching accepts.
+func decide(rules []Rule, t *acl.Txn) (reject, done bool) {
+	for _, r := range rules {
+		switch r.Cond.Eval(t) {
+		case acl.Miss:
+			return false, false
+		case acl.Pass:
+			return r.Reject, true
+		}
+	}
+	return false, true
+}
+
+// route picks the backend: the first use_backend whose condition holds on
+// the final payload, else the default.
+func (s *session) route() *Backend {
+	for _, r := range s.fe.Routes {
+		if r.Cond.Match(&s.txn) {
+			return r.Backend
+		}
+	}
+	return s.fe.Default
+}

@@ -1,0 +1,278 @@
+// Package l4 is mode tcp: accept (with an optional PROXY header), evaluate
+// tcp-request rules on peeked bytes (a TLS ClientHello, up to
+// inspect-delay), choose a backend and a server, replay the peeked bytes
+// and splice both directions in the kernel until both sides are done.
+// One tcplog line per connection carries the termination state.
+package l4
+
+import (
+	"crypto/tls"
+	"net"
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/acl"
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/counters"
+	"github.com/gatehouse/gatehouse/internal/logging"
+	"github.com/gatehouse/gatehouse/internal/proxyproto"
+	"github.com/gatehouse/gatehouse/internal/upstream"
+)
+
+// DefaultBufSize bounds the inspected payload, as HAProxy's request buffer
+// (tune.bufsize minus tune.maxrewrite) does.
+const DefaultBufSize = 16384 - 1024
+
+// DefaultHeaderTimeout bounds the wait for a PROXY header when "timeout
+// client" is unset.
+const DefaultHeaderTimeout = 5 * time.Second
+
+// Handler serves a connection handed over in-process (an L7 frontend).
+type Handler interface {
+	ServeConn(c net.Conn)
+}
+
+// Frontend is the compiled runtime of a mode tcp frontend (or listen).
+type Frontend struct {
+	Name     string
+	ID       int
+	Counters *counters.Proxy
+	ActConn  *atomic.Int64 // the process-wide %ac
+	PID      int
+	MaxConn  int64 // 0: unlimited
+
+	Timeouts     config.Timeouts
+	InspectDelay time.Duration
+	BufSize      int // inspection buffer; 0: DefaultBufSize
+
+	ConnRules    []Rule // tcp-request connection
+	ContentRules []Rule // tcp-request content
+	Routes       []Route
+	Default      *Backend // default_backend, or the listen's own backend
+
+	Log         *logging.Logger // nil: no traffic log
+	LogFormat   *logging.Format
+	LogAtAccept bool // no "option tcplog": one "Connect from" line at accept
+	DontLogNull bool
+	UniqueID    *logging.Format // unique-id-format, nil when unset
+	SNI         *acl.Expr       // req.ssl_sni (SNIExpr), for proxy-v2-options authority
+}
+
+// Rule is one tcp-request rule.
+type Rule struct {
+	Reject bool
+	Cond   *acl.Cond // nil: unconditional
+}
+
+// Route is one use_backend rule.
+type Route struct {
+	Cond    *acl.Cond
+	Backend *Backend
+}
+
+// Backend is the compiled runtime of a mode tcp backend. Counters and Farm
+// are shared with the stats view of the same section.
+type Backend struct {
+	Name       string
+	Counters   *counters.Proxy
+	Farm       *upstream.Farm
+	Timeouts   config.Timeouts
+	Retries    int
+	Redispatch bool
+	Rules      []Rule // the backend's tcp-request content rules
+	// Handoffs maps a server to the in-process frontend it stands for: a
+	// connection routed there is handed over without a network hop.
+	Handoffs map[*upstream.Server]Handler
+	// OnNoServer is called when no server is usable.
+	OnNoServer func(*Backend)
+}
+
+// Listener serves the connections of one bind line of a tcp frontend.
+type Listener struct {
+	FE          *Frontend
+	BindName    string      // for error logs: the bind's name or address
+	TLS         *tls.Config // "bind ... ssl" in mode tcp: deciphered, then tunneled
+	AcceptProxy bool
+}
+
+// session is one client connection.
+type session struct {
+	fe  *Frontend
+	lst *Listener
+	raw net.Conn     // the accepted connection
+	tcp *net.TCPConn // raw as a TCPConn (nil in tests with pipes)
+	cli net.Conn     // raw, or the TLS connection over it
+
+	accept   time.Time
+	th       time.Duration // PROXY header and TLS handshake
+	src, dst netip.AddrPort
+	hdr      *proxyproto.Header
+	tls      *tls.ConnectionState
+	payload  []byte // peeked bytes, replayed to the server
+	cliEOF   bool   // the client shut its side during inspection
+	txn      acl.Txn
+
+	be       *Backend
+	srv      *upstream.Server
+	tw, tc   time.Duration
+	assigned bool
+	conn     bool // connected to the server
+	retries  int
+	redisp   bool
+	bytesIn  int64 // client to server
+	bytesOut int64 // server to client
+	term     logging.TermState
+}
+
+// ServeConn runs one client connection to completion.
+func (l *Listener) ServeConn(c net.Conn) {
+	fe := l.FE
+	now := time.Now()
+	if fe.MaxConn > 0 && fe.Counters.CurSess.Load() >= fe.MaxConn {
+		fe.Counters.DenyConn.Add(1)
+		c.Close()
+		return
+	}
+	fe.Counters.OpenSession(now)
+	fe.Counters.ConnTot.Add(1)
+	fe.ActConn.Add(1)
+	defer func() {
+		fe.ActConn.Add(-1)
+		fe.Counters.CloseSession()
+	}()
+	s := &session{fe: fe, lst: l, raw: c, cli: c, accept: now}
+	s.tcp, _ = c.(*net.TCPConn)
+	s.src = proxyproto.AddrPort(c.RemoteAddr())
+	s.dst = proxyproto.AddrPort(c.LocalAddr())
+	defer func() { s.raw.Close() }()
+	s.run()
+}
+
+func (s *session) run() {
+	fe := s.fe
+	s.txn.Src, s.txn.Dst = s.src, s.dst
+	s.txn.Frontend = fe.Name
+	// tcp-request connection rules see the real connection addresses, even
+	// with accept-proxy (configuration.txt, "accept-proxy"). A rejected
+	// connection is not even a session: no log, as in HAProxy.
+	if rejected(fe.ConnRules, &s.txn) {
+		fe.Counters.DenyConn.Add(1)
+		return
+	}
+	if s.lst.AcceptProxy && !s.readProxy() {
+		return
+	}
+	s.txn.Src, s.txn.Dst = s.src, s.dst
+	if fe.LogAtAccept {
+		s.log()
+	}
+	if s.lst.TLS != nil && !s.handshake() {
+		return
+	}
+	if !s.inspect() {
+		s.finish()
+		return
+	}
+	s.be = s.route()
+	s.txn.Inspecting = false
+	if s.be == nil {
+		// No backend: HAProxy's frontend has no server to offer.
+		s.term = logging.Term('S', 'C')
+		fe.Counters.ErrConn.Add(1)
+		s.finish()
+		return
+	}
+	s.txn.Backend = s.be.Name
+	s.be.Counters.OpenSession(time.Now())
+	defer s.be.Counters.CloseSession()
+	if rejected(s.be.Rules, &s.txn) {
+		s.be.Counters.DenyReq.Add(1)
+		s.term = logging.TermDenied
+		s.finish()
+		return
+	}
+	s.forward()
+	s.finish()
+}
+
+// rejected runs tcp-request rules with the final payload: the first
+// matching rule decides, none matching accepts.
+func rejected(rules []Rule, t *acl.Txn) bool {
+	for _, r := range rules {
+		if r.Cond.Match(t) {
+			return r.Reject
+		}
+	}
+	return false
+}
+
+// readProxy reads the PROXY header (accept-proxy). A bad or missing header
+// closes the connection with HAProxy's log line.
+func (s *session) readProxy() bool {
+	t0 := time.Now()
+	d := s.fe.Timeouts.Client
+	if d == 0 {
+		d = DefaultHeaderTimeout
+	}
+	h, rest, err := proxyproto.ReadHeader(s.raw, d)
+	if err != nil {
+		s.fe.Counters.ErrReq.Add(1)
+		s.logError(err.Error())
+		return false
+	}
+	s.th += time.Since(t0)
+	s.hdr = h
+	if !h.Local {
+		s.src, s.dst = h.Src, h.Dst
+	}
+	s.payload = append(s.payload, rest...)
+	return true
+}
+
+// handshake deciphers "bind ... ssl" in mode tcp within timeout client.
+func (s *session) handshake() bool {
+	t0 := time.Now()
+	tc := tls.Server(s.prefixed(), s.lst.TLS)
+	if d := s.fe.Timeouts.Client; d > 0 {
+		_ = s.raw.SetDeadline(t0.Add(d))
+	}
+	if err := tc.Handshake(); err != nil {
+		s.fe.Counters.ErrReq.Add(1)
+		s.logError("SSL handshake failure")
+		return false
+	}
+	_ = s.raw.SetDeadline(time.Time{})
+	s.th += time.Since(t0)
+	st := tc.ConnectionState()
+	s.tls = &st
+	s.txn.TLS, s.txn.SNI, s.txn.ALPN = true, st.ServerName, st.NegotiatedProtocol
+	s.txn.TLSVersion = tlsVersionName(st.Version)
+	s.cli = tc
+	return true
+}
+
+// prefixed returns the client connection with the bytes read past a PROXY
+// header replayed first.
+func (s *session) prefixed() net.Conn {
+	if len(s.payload) == 0 {
+		return s.raw
+	}
+	p := s.payload
+	s.payload = nil
+	return proxyproto.NewConn(s.raw, nil, p)
+}
+
+func tlsVersionName(v uint16) string {
+	switch v {
+	case tls.VersionTLS13:
+		return "TLSv1.3"
+	case tls.VersionTLS12:
+		return "TLSv1.2"
+	case tls.VersionTLS11:
+		return "TLSv1.1"
+	case tls.VersionTLS10:
+		return "TLSv1"
+	}
+	return ""
+}

@@ -1,0 +1,90 @@
+package l4
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/logging"
+)
+
+func ms(d time.Duration) int64 { return int64(d / time.Millisecond) }
+
+// finish writes the session's tcplog line.
+func (s *session) finish() {
+	if s.fe.LogAtAccept {
+		return
+	}
+	if s.fe.DontLogNull && s.bytesIn == 0 && s.bytesOut == 0 && len(s.payload) == 0 {
+		return
+	}
+	s.log()
+}
+
+// fill sets a log context from the session, with HAProxy's tcp timers:
+// Tw queue (-1 when no server was assigned), Tc connect (-1 when not
+// connected), Tt total.
+func (s *session) fill(c *logging.Context) {
+	fe := s.fe
+	c.Mode = config.ModeTCP
+	c.Txn = &s.txn
+	c.Client = s.src
+	c.FrontendAddr = s.dst
+	c.FrontendName = fe.Name
+	c.FrontendSSL = s.lst.TLS != nil
+	c.AcceptTime = s.accept
+	c.Th = ms(s.th)
+	c.Ti = 0
+	if s.be != nil {
+		c.BackendName = s.be.Name
+		c.BeConn = s.be.Counters.CurSess.Load()
+	}
+	if s.srv != nil {
+		c.ServerName = s.srv.Name
+		c.ServerAddr = s.srv.Addr()
+		c.SrvConn = int64(s.srv.Cur())
+	}
+	if s.assigned || s.term == logging.TermQueueTimeout {
+		c.Tw = ms(s.tw)
+	}
+	if s.conn {
+		c.Tc = ms(s.tc)
+	}
+	c.Tt = ms(time.Since(s.accept))
+	c.BytesIn = s.bytesIn
+	c.BytesOut = s.bytesOut
+	c.Term = s.term
+	c.ActConn = fe.ActConn.Load()
+	c.FeConn = fe.Counters.CurSess.Load()
+	c.Retries = int64(s.retries)
+	c.Redispatched = s.redisp
+	c.PID = fe.PID
+	if s.tls != nil {
+		c.SSLVersion = tlsVersionName(s.tls.Version)
+	}
+}
+
+func (s *session) log() {
+	fe := s.fe
+	if fe.Log == nil || fe.LogFormat == nil {
+		return
+	}
+	c := logging.NewContext()
+	s.fill(c)
+	fe.Log.Log(logging.LevelInfo, fe.LogFormat.Append(nil, c))
+}
+
+// logError logs a connection that failed before becoming a session (bad
+// PROXY header, failed handshake) the way HAProxy does:
+// "CLIENT:PORT [DATE] FRONTEND/BIND: MESSAGE".
+func (s *session) logError(msg string) {
+	fe := s.fe
+	if fe.Log == nil {
+		return
+	}
+	t := s.accept
+	line := fmt.Sprintf("%s:%d [%02d/%s/%04d:%02d:%02d:%02d.%03d] %s/%s: %s",
+		s.src.Addr(), s.src.Port(), t.Day(), t.Month().String()[:3], t.Year(),
+		t.Hour(), t.Minute(), t.Second(), t.Nanosecond()/1e6, fe.Name, s.lst.BindName, msg)
+	fe.Log.Log(logging.LevelNotice, []byte(line))
+}

@@ -1,0 +1,147 @@
+package l4
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/counters"
+	"github.com/gatehouse/gatehouse/internal/logging"
+)
+
+// chunk is how much one splice call may move before the byte counters are
+// updated, so the stats see long tunnels progress.
+const chunk = 1 << 20
+
+// relay copies both directions until each has ended. A direction that ends
+// with EOF half-closes its destination (CloseWrite), so the other keeps
+// flowing; an error in either aborts both. Between two *net.TCPConn the
+// copy is ReadFrom on an io.LimitedReader of the source, which Go serves
+// with splice(2): the bytes never reach user space.
+func (s *session) relay(srv *net.TCPConn) {
+	be := s.be
+	w := s.watch(srv)
+	defer w.stop()
+	var wg sync.WaitGroup
+	var upErr error
+	var upN int64
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		upN, upErr = pump(srv, s.cli, s.fe.Counters, be.Counters, &s.srv.Counters, true)
+		if upErr == nil {
+			_ = srv.CloseWrite()
+		} else {
+			s.abort(srv)
+		}
+	}()
+	downN, downErr := pump(s.cli, srv, s.fe.Counters, be.Counters, &s.srv.Counters, false)
+	if downErr == nil {
+		closeWrite(s.cli)
+	} else {
+		s.abort(srv)
+	}
+	wg.Wait()
+	s.bytesIn += upN
+	s.bytesOut += downN
+	s.term = s.dataTerm(w, srv, upErr, downErr)
+}
+
+// abort closes both sides at once: the other direction's copy returns.
+func (s *session) abort(srv *net.TCPConn) {
+	_ = s.cli.SetDeadline(time.Unix(1, 0))
+	_ = srv.SetDeadline(time.Unix(1, 0))
+}
+
+func closeWrite(c net.Conn) {
+	switch cw := c.(type) {
+	case *net.TCPConn:
+		_ = cw.CloseWrite()
+	case interface{ CloseWrite() error }:
+		_ = cw.CloseWrite()
+	}
+}
+
+// pump copies src to dst in chunks, counting bytes as they pass: client to
+// server is bytes in for the frontend, backend and server; server to
+// client is bytes out.
+func pump(dst, src net.Conn, fe, be *counters.Proxy, srv *counters.Server, up bool) (int64, error) {
+	var total int64
+	tdst, dstTCP := dst.(*net.TCPConn)
+	_, srcTCP := src.(*net.TCPConn)
+	lr := &io.LimitedReader{R: src}
+	var buf []byte
+	for {
+		lr.N = chunk
+		var n int64
+		var err error
+		if dstTCP && srcTCP {
+			n, err = tdst.ReadFrom(lr)
+		} else {
+			if buf == nil {
+				buf = make([]byte, 32<<10)
+			}
+			n, err = io.CopyBuffer(onlyWriter{dst}, lr, buf)
+		}
+		total += n
+		if n > 0 {
+			u := uint64(n)
+			if up {
+				fe.BytesIn.Add(u)
+				be.BytesIn.Add(u)
+				srv.BytesIn.Add(u)
+			} else {
+				fe.BytesOut.Add(u)
+				be.BytesOut.Add(u)
+				srv.BytesOut.Add(u)
+			}
+		}
+		if err != nil {
+			return total, err
+		}
+		if lr.N > 0 {
+			return total, nil // EOF
+		}
+	}
+}
+
+// onlyWriter hides ReadFrom so CopyBuffer uses the buffer.
+type onlyWriter struct{ io.Writer }
+
+// dataTerm is the termination state of the data phase: the watchdog's
+// timeout, else the side whose socket failed, else normal.
+func (s *session) dataTerm(w *watchdog, srv *net.TCPConn, upErr, downErr error) logging.TermState {
+	if c := w.expired(); c != 0 {
+		return logging.Term(c, 'D')
+	}
+	if upErr == nil && downErr == nil {
+		return logging.TermNormal
+	}
+	first := upErr
+	if first == nil || isDeadline(first) {
+		first = downErr
+	}
+	side := byte('C')
+	switch {
+	case w.dead(srv) && !w.dead(s.cli):
+		side = 'S'
+	case w.dead(s.cli):
+		side = 'C'
+	case first == downErr && !isDeadline(downErr):
+		side = 'S'
+	}
+	if side == 'S' {
+		s.be.Counters.SrvAbort.Add(1)
+		s.srv.Counters.SrvAbort.Add(1)
+	} else {
+		s.fe.Counters.CliAbort.Add(1)
+		s.be.Counters.CliAbort.Add(1)
+		s.srv.Counters.CliAbort.Add(1)
+	}
+	return logging.Term(side, 'D')
+}
+
+func isDeadline(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }
