@@ -51,8 +51,10 @@ func (g *Graph) start() {
 
 // BindSpec is one address to listen on and what serves it.
 type BindSpec struct {
-	Addr    string
-	Handler *proxy.Listener
+	Addr     string
+	Pos      config.Pos // the bind line
+	Frontend string
+	Handler  ConnHandler
 }
 
 // proxyRuntime pairs a config section with its built halves.
@@ -118,7 +120,7 @@ func Build(cfg *config.Config, version string) (*Graph, error) {
 	}
 	for _, pr := range b.g.proxies {
 		p := pr.cfg
-		if p.Cap&config.CapFE == 0 {
+		if p.Cap&config.CapFE == 0 || p.Mode == config.ModeTCP {
 			continue
 		}
 		fe, err := b.buildFrontend(p, pr)
@@ -129,6 +131,7 @@ func Build(cfg *config.Config, version string) (*Graph, error) {
 		pr.fe = fe
 		b.g.Frontends = append(b.g.Frontends, fe)
 	}
+	b.buildTCPFrontends() // l4.go: after the http ones, for in-process handoffs
 	if len(b.errs) == 0 {
 		// Features built on top of the proxies, each in its own file.
 		for _, ext := range []func() error{b.buildHealth, b.buildRuntimeAPI} {
@@ -370,7 +373,7 @@ func (b *builder) buildFrontend(p *config.Proxy, pr *proxyRuntime) (*proxy.Front
 			}
 			l.TLS = tc
 		}
-		b.g.Binds = append(b.g.Binds, &BindSpec{Addr: bindAddr(bind), Handler: l})
+		b.g.Binds = append(b.g.Binds, &BindSpec{Addr: bindAddr(bind), Pos: bind.Pos, Frontend: fe.Name, Handler: l7Handler(bind, l)})
 	}
 	return fe, nil
 }

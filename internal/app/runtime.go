@@ -49,7 +49,7 @@ func (r *Runtime) Apply(g *Graph) error {
 	for _, b := range g.Binds {
 		if prev, dup := want[b.Addr]; dup {
 			return fmt.Errorf("parsing [%s] : address %s is already bound by frontend '%s' (%s)",
-				b.Handler.Bind.Pos, b.Addr, prev.Handler.FE.Name, prev.Handler.Bind.Pos)
+				b.Pos, b.Addr, prev.Frontend, prev.Pos)
 		}
 		want[b.Addr] = b
 	}
@@ -64,7 +64,7 @@ func (r *Runtime) Apply(g *Graph) error {
 			for _, l := range opened {
 				l.Close()
 			}
-			return fmt.Errorf("parsing [%s] : cannot bind socket (%v) for %s", b.Handler.Bind.Pos, err, addr)
+			return fmt.Errorf("parsing [%s] : cannot bind socket (%v) for %s", b.Pos, err, addr)
 		}
 		opened[addr] = ln
 	}
