@@ -238,12 +238,9 @@ func (b *builder) buildBackend(p *config.Proxy, id int) (*proxy.Backend, error) 
 		return nil, config.Errorf(p.Balance.Pos, "backend '%s': %v", p.Name, err)
 	}
 	be.Farm = farm
-	sys := b.sys
-	be.OnNoServer = func(be *proxy.Backend) {
-		if sys != nil {
-			sys.Printf(logging.LevelAlert, "backend %s has no server available!", be.Name)
-		}
-	}
+	// "backend X has no server available!" is logged by the health
+	// checker when the last server goes down, as HAProxy does, not per
+	// request.
 	if p.Cap&config.CapFE == 0 {
 		// A pure backend's rules run after routing; a listen's rules are
 		// its frontend's.

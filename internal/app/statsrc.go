@@ -77,6 +77,8 @@ func (pr *proxyRuntime) snapshot(now time.Time) *stats.Proxy {
 	r.Algo = be.Farm.Algo()
 	r.QCur = be.Farm.Queue().Len()
 	r.QMax = be.Farm.Queue().Max()
+	resp, total := be.Counters.RespTime.Snapshot(), be.Counters.TotalTime.Snapshot()
+	r.RespTimeHist, r.TotalTimeHist = &resp, &total
 	r.Status = "UP"
 	if act+bck == 0 {
 		r.Status = "DOWN"
@@ -113,6 +115,8 @@ func serverRow(sp *stats.Proxy, p *config.Proxy, srv *proxy.Server, now time.Tim
 	r.TTime = uint32(srv.Counters.TTime.Avg())
 	r.IdleCur = srv.Pool().Len()
 	r.Addr = srv.Addr().String()
+	resp, total := srv.Counters.RespTime.Snapshot(), srv.Counters.TotalTime.Snapshot()
+	r.RespTimeHist, r.TotalTimeHist = &resp, &total
 	fillCheckRow(r, srv)
 	return r
 }

@@ -31,6 +31,8 @@ type Proxy struct {
 	HRsp      [6]atomic.Uint64 // 1xx, 2xx, 3xx, 4xx, 5xx, other
 	Rate      Rate             // sessions per second
 	ReqRate   Rate             // requests per second (frontend)
+	RespTime  Histogram        // backend: request sent -> response head (Tr)
+	TotalTime Histogram        // backend: request head -> end of response (Ta)
 }
 
 // CountSession records a new session and returns a func to end it.

@@ -37,6 +37,10 @@ type Server struct {
 	QTime, CTime, RTime, TTime SlidingAvg
 
 	Rate Rate // sessions per second
+
+	// Latency distributions for Prometheus (HAProxy only has averages).
+	RespTime  Histogram // request sent -> response head (Tr)
+	TotalTime Histogram // request head -> end of response (Ta)
 }
 
 // CountStatus bumps the hrsp_Nxx counter for status.

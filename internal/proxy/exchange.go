@@ -63,6 +63,7 @@ func (t *Txn) forward() bool {
 					replayable && attempt < be.Retries {
 					// retry-on STATUS: drop this answer and its connection.
 					uc.close()
+					observeFailure(srv, f)
 					srv.Release()
 					t.Resp.Reset()
 					attempt++
@@ -233,8 +234,10 @@ func (t *Txn) connect(srv *Server) (*upConn, bool, failure) {
 	t.tc += time.Since(start)
 	if err != nil {
 		srv.Counters.ErrConn.Add(1)
+		srv.Observe(upstream.OutcomeL4Err, 0)
 		return nil, false, failConnect
 	}
+	srv.Observe(upstream.OutcomeL4OK, 0)
 	uc := &upConn{c: c, br: http1.NewReader(c, t.sess.fe.Limits), bw: http1.NewWriter(c, 0)}
 	c.Codec = uc
 	return uc, false, failNone
@@ -361,4 +364,18 @@ func (t *Txn) writeInterim() {
 	_ = bw.WriteResponseHead(&t.Resp)
 	_ = bw.Flush()
 	t.bytesOut += t.sess.out.n - before
+}
+
+// observeFailure reports a failed exchange to passive health checking
+// ("observe layer7"). A stale pooled connection is the pool's business,
+// not the server's health.
+func observeFailure(srv *Server, f failure) {
+	switch f {
+	case failTimeout:
+		srv.Observe(upstream.OutcomeReadTimeout, 0)
+	case failEmpty, failSendBody:
+		srv.Observe(upstream.OutcomeBrokenPipe, 0)
+	case failJunk:
+		srv.Observe(upstream.OutcomeHTTPInvalid, 0)
+	}
 }

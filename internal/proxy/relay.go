@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/http1"
+	"github.com/gatehouse/gatehouse/internal/upstream"
 )
 
 // relayResponse runs the response rules, writes the response to the
@@ -14,6 +15,19 @@ func (t *Txn) relayResponse(srv *Server, uc *upConn) bool {
 	resp := &t.Resp
 	t.acl.Resp = resp
 	defer srv.Release()
+	srv.Observe(upstream.OutcomeHTTP, resp.Status)
+	srv.Counters.ReqTot.Add(1)
+	srv.Counters.QTime.AddDuration(t.tw)
+	srv.Counters.CTime.AddDuration(t.tc)
+	srv.Counters.RTime.AddDuration(t.tr)
+	srv.Counters.RespTime.Observe(t.tr)
+	be.Counters.RespTime.Observe(t.tr)
+	defer func() {
+		total := time.Since(t.tRequest)
+		srv.Counters.TTime.AddDuration(total)
+		srv.Counters.TotalTime.Observe(total)
+		be.Counters.TotalTime.Observe(total)
+	}()
 	t.captureResponse()
 
 	if resp.Status == 101 && t.Req.Upgrade != "" {
