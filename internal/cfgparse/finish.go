@@ -23,6 +23,7 @@ func (p *parser) finish() {
 				proxyType(px.Cap), px.Name)
 		}
 	}
+	p.finishIdentity()
 }
 
 // findBackend returns the proxy with backend capability named name.

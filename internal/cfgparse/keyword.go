@@ -77,8 +77,8 @@ func (p *parser) runKeyword(table []keyword, toks []token, depth int) {
 // allowed checks the section and capability rules of kw for the current
 // section, reporting a violation.
 func (p *parser) allowed(kw *keyword, full string) bool {
-	if p.sec.kind == secGlobal {
-		return true
+	if p.ps == nil {
+		return true // global or a section with its own table: no capabilities
 	}
 	px := p.ps.px
 	if p.ps.isDefaults {
@@ -114,7 +114,7 @@ func (p *parser) allowed(kw *keyword, full string) bool {
 func (p *parser) unknownKeyword(table []keyword, toks []token, depth int) {
 	name := toks[depth].Text
 	prefix := joinWords(toks[:depth])
-	if prefix == "" && contains(p.unimplementedTop(), name) {
+	if prefix == "" && contains(p.sec.unimpl, name) {
 		p.errorf("'%s' is a HAProxy keyword that Gatehouse does not implement", name)
 		return
 	}
@@ -127,13 +127,15 @@ func (p *parser) unknownKeyword(table []keyword, toks []token, depth int) {
 		word = prefix + " " + name
 	}
 	msg := fmt.Sprintf("unknown keyword '%s' in '%s' section", word, p.sec.name)
-	if best := bestMatch(name, cands); best != "" {
+	// A keyword of another section is a misplaced line, not a typo: saying
+	// where it belongs beats the nearest spelling.
+	if other := p.otherSectionOf(name, depth); other != "" {
+		msg += fmt.Sprintf(" (it belongs in %s)", other)
+	} else if best := bestMatch(name, cands); best != "" {
 		if prefix != "" {
 			best = prefix + " " + best
 		}
 		msg += fmt.Sprintf("; did you mean '%s' maybe ?", best)
-	} else if other := p.otherSectionOf(name, depth); other != "" {
-		msg += fmt.Sprintf(" (it belongs in %s)", other)
 	}
 	p.errorf("%s", msg)
 }
@@ -143,20 +145,23 @@ func (p *parser) otherSectionOf(name string, depth int) string {
 	if depth != 0 {
 		return ""
 	}
-	if p.sec.kind == secGlobal && findKeyword(p.proxyKW, name) != nil {
-		return "'defaults', 'frontend', 'backend' or 'listen' sections"
+	proxyLike := func(k secKind) bool { return k == secDefaults || k == secProxy }
+	var in []string
+	for _, s := range p.sections {
+		if s.name == p.sec.name || (proxyLike(s.kind) && proxyLike(p.sec.kind)) {
+			continue
+		}
+		if findKeyword(s.kws, name) != nil {
+			in = append(in, "'"+s.name+"'")
+		}
 	}
-	if p.sec.kind != secGlobal && findKeyword(p.globalKW, name) != nil {
-		return "the 'global' section"
+	switch len(in) {
+	case 0:
+		return ""
+	case 1:
+		return "the " + in[0] + " section"
 	}
-	return ""
-}
-
-func (p *parser) unimplementedTop() []string {
-	if p.sec.kind == secGlobal {
-		return unimplementedGlobal()
-	}
-	return unimplementedProxy()
+	return strings.Join(in[:len(in)-1], ", ") + " or " + in[len(in)-1] + " sections"
 }
 
 func findKeyword(table []keyword, name string) *keyword {

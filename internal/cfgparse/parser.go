@@ -18,13 +18,14 @@ type parser struct {
 	line int
 	sec  *sectionDef // nil: out of section
 	ps   *proxyState // current proxy or defaults section; nil in global
+	// The identity section being parsed, if any (see kw_identity.go).
+	oidc  *config.OIDC
+	idTok *config.IdentityToken
 
 	// negated is set while the current line started with "no".
 	negated bool
 
 	sections []sectionDef
-	globalKW []keyword
-	proxyKW  []keyword
 	lastDef  *proxyState            // the defaults section proxies inherit implicitly
 	namedDef map[string]*proxyState // named defaults sections by name
 	proxies  []*proxyState          // frontends, backends, listens in order
@@ -37,8 +38,6 @@ func newParser(opt Options) *parser {
 		namedDef: map[string]*proxyState{},
 	}
 	p.sections = sectionTable()
-	p.globalKW = globalKeywords()
-	p.proxyKW = proxyKeywords()
 	return p
 }
 
@@ -112,11 +111,7 @@ func (p *parser) dispatch(toks []token) {
 		p.negated = true
 		toks = toks[1:]
 	}
-	table := p.proxyKW
-	if p.sec.kind == secGlobal {
-		table = p.globalKW
-	}
-	p.runKeyword(table, toks, 0)
+	p.runKeyword(p.sec.kws, toks, 0)
 }
 
 // sectionNames lists the section keywords, for suggestions.

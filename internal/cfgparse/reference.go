@@ -38,6 +38,12 @@ func WriteReference(w io.Writer) error {
 		}
 	}
 
+	for _, s := range sectionTable() {
+		if s.ownTable {
+			writeSectionTable(bw, s)
+		}
+	}
+
 	fmt.Fprintln(bw, "## bind options")
 	fmt.Fprintln(bw)
 	fmt.Fprintln(bw, "| Option | Syntax | Description |")
@@ -107,6 +113,19 @@ func writeTable(w io.Writer, title string, kws []keyword, prefix string) {
 			continue
 		}
 		row(w, prefix+k.name, sectionLetters(k.where), code(k.syntax), k.desc)
+	}
+	fmt.Fprintln(w)
+}
+
+// writeSectionTable lists the keywords of a section with a table of its own
+// (no Sections column: they are valid there only).
+func writeSectionTable(w io.Writer, s sectionDef) {
+	fmt.Fprintf(w, "## '%s' section keywords\n\n", s.name)
+	fmt.Fprintf(w, "%s\n\n", s.desc)
+	fmt.Fprintln(w, "| Keyword | Syntax | Description |")
+	fmt.Fprintln(w, "| --- | --- | --- |")
+	for _, k := range s.kws {
+		row(w, k.name, code(k.syntax), k.desc)
 	}
 	fmt.Fprintln(w)
 }

@@ -14,10 +14,12 @@ const (
 	secDefaults
 	secProxy // frontend, backend, listen
 	secUnimplemented
+	secIdentity // oidc, identity-token: named sections with a table of their own
 )
 
-// sectionDef is one section keyword. The table is a slice so sections of
-// later features (oidc, identity-token, ...) are added by appending.
+// sectionDef is one section keyword. Each section carries the keyword table
+// its lines are looked up in and the handler of its header line, so a
+// feature adds a section by appending one entry, without touching dispatch.
 type sectionDef struct {
 	name   string
 	kind   secKind
@@ -25,23 +27,38 @@ type sectionDef struct {
 	syntax string
 	desc   string
 	skip   bool // lines of this section are not parsed (unimplemented section)
+
+	open   func(p *parser, sec *sectionDef, toks []token) // header line
+	kws    []keyword                                      // the section's keywords
+	unimpl []string                                       // HAProxy keywords of this section Gatehouse does not implement
+	// ownTable: the keywords are specific to this section, so the reference
+	// lists them in a table of their own.
+	ownTable bool
 }
 
+// sectionTable builds the sections with their keyword tables. Proxy
+// sections share one table (capabilities tell them apart).
 func sectionTable() []sectionDef {
+	globalKW, proxyKW := globalKeywords(), proxyKeywords()
+	unGlobal, unProxy := unimplementedGlobal(), unimplementedProxy()
 	secs := []sectionDef{
-		{name: "global", kind: secGlobal, syntax: "global",
+		{name: "global", kind: secGlobal, syntax: "global", open: openGlobal, kws: globalKW, unimpl: unGlobal,
 			desc: "Process-wide settings: limits, logging targets, stats socket, TLS bases."},
-		{name: "defaults", kind: secDefaults, syntax: "defaults [<name>] [from <defaults>]",
+		{name: "defaults", kind: secDefaults, syntax: "defaults [<name>] [from <defaults>]", open: openDefaults, kws: proxyKW, unimpl: unProxy,
 			desc: "Default settings for the proxies declared after it. A named defaults section may also hold ACLs and rules, for proxies that reference it with 'from'."},
-		{name: "frontend", kind: secProxy, cap: config.CapFE, syntax: "frontend <name> [from <defaults>]",
+		{name: "frontend", kind: secProxy, cap: config.CapFE, syntax: "frontend <name> [from <defaults>]", open: openProxy, kws: proxyKW, unimpl: unProxy,
 			desc: "Accepts client connections on its 'bind' addresses and picks a backend."},
-		{name: "backend", kind: secProxy, cap: config.CapBE, syntax: "backend <name> [from <defaults>]",
+		{name: "backend", kind: secProxy, cap: config.CapBE, syntax: "backend <name> [from <defaults>]", open: openProxy, kws: proxyKW, unimpl: unProxy,
 			desc: "A set of servers with load balancing and health checks."},
-		{name: "listen", kind: secProxy, cap: config.CapFE | config.CapBE, syntax: "listen <name> [from <defaults>]",
+		{name: "listen", kind: secProxy, cap: config.CapFE | config.CapBE, syntax: "listen <name> [from <defaults>]", open: openProxy, kws: proxyKW, unimpl: unProxy,
 			desc: "A frontend and a backend in one section."},
+		{name: "oidc", kind: secIdentity, syntax: "oidc <name>", open: openOIDC, kws: oidcKeywords(), ownTable: true,
+			desc: "An OpenID Connect relying party: browser login with session cookies, and bearer JWTs from the same provider. Used by 'http-request oidc-auth <name>'."},
+		{name: "identity-token", kind: secIdentity, syntax: "identity-token <name>", open: openIdentityToken, kws: identityTokenKeywords(), ownTable: true,
+			desc: "A short-lived token the edge signs for the mesh, and the keys its JWKS publishes. Used by 'http-request set-identity-token <name>' and 'use-service jwks:<name>'."},
 	}
 	for _, name := range unimplementedSections() {
-		secs = append(secs, sectionDef{name: name, kind: secUnimplemented, skip: true})
+		secs = append(secs, sectionDef{name: name, kind: secUnimplemented, skip: true, open: openUnimplemented})
 	}
 	return secs
 }
@@ -66,20 +83,20 @@ type proxyState struct {
 func (p *parser) openSection(sec *sectionDef, toks []token) {
 	p.sec = sec
 	p.ps = nil
-	switch sec.kind {
-	case secUnimplemented:
-		p.errorf("section '%s' is a HAProxy section that Gatehouse does not implement", sec.name)
-	case secGlobal:
-		if len(toks) > 1 {
-			p.errorf("'global' cannot handle unexpected argument '%s'.", toks[1].Text)
-		}
-		if p.cfg.Global.Pos.File == "" {
-			p.cfg.Global.Pos = p.pos()
-		}
-	case secDefaults:
-		p.openDefaults(toks)
-	case secProxy:
-		p.openProxy(sec, toks)
+	p.oidc, p.idTok = nil, nil
+	sec.open(p, sec, toks)
+}
+
+func openUnimplemented(p *parser, sec *sectionDef, _ []token) {
+	p.errorf("section '%s' is a HAProxy section that Gatehouse does not implement", sec.name)
+}
+
+func openGlobal(p *parser, _ *sectionDef, toks []token) {
+	if len(toks) > 1 {
+		p.errorf("'global' cannot handle unexpected argument '%s'.", toks[1].Text)
+	}
+	if p.cfg.Global.Pos.File == "" {
+		p.cfg.Global.Pos = p.pos()
 	}
 }
 
@@ -106,7 +123,7 @@ func (p *parser) fromClause(toks []token, i int, what, name string) (*proxyState
 	return def, true
 }
 
-func (p *parser) openDefaults(toks []token) {
+func openDefaults(p *parser, _ *sectionDef, toks []token) {
 	name, i := "", 1
 	if len(toks) > 1 && toks[1].Text != "from" {
 		name, i = toks[1].Text, 2
@@ -132,7 +149,7 @@ func (p *parser) openDefaults(toks []token) {
 	p.ps = ps
 }
 
-func (p *parser) openProxy(sec *sectionDef, toks []token) {
+func openProxy(p *parser, sec *sectionDef, toks []token) {
 	if len(toks) < 2 {
 		p.errorf("'%s' expects an <id> argument", sec.name)
 		p.sec = &sectionDef{name: sec.name, skip: true}
