@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/http1"
 	"github.com/gatehouse/gatehouse/internal/logging"
 	"github.com/gatehouse/gatehouse/internal/proxy"
+	"github.com/gatehouse/gatehouse/internal/proxyproto"
 	"github.com/gatehouse/gatehouse/internal/tlsconf"
 	"github.com/gatehouse/gatehouse/internal/upstream"
 )
@@ -215,7 +216,14 @@ func (b *builder) buildBackend(p *config.Proxy, id int) (*proxy.Backend, error) 
 		if err != nil {
 			return nil, err
 		}
-		srv := &proxy.Server{Server: us, ALPN: strings.Join(cs.ALPN, ",")}
+		srv := &proxy.Server{Server: us, ALPN: strings.Join(cs.ALPN, ","), SendProxy: cs.SendProxy}
+		if cs.SendProxy == 2 {
+			opts, unknown := proxyproto.ParseOptions(cs.ProxyV2Opts)
+			if len(unknown) > 0 {
+				return nil, config.Errorf(cs.Pos, "server '%s/%s': 'proxy-v2-options %s' is not supported", p.Name, cs.Name, strings.Join(unknown, ","))
+			}
+			srv.ProxyV2 = opts
+		}
 		if cs.SSL {
 			tpl, err := tlsconf.NewClientTemplate(cs)
 			if err != nil {

@@ -19,9 +19,6 @@ func notYetWired(cfg *config.Config) []error {
 			}
 		}
 		for _, s := range p.Servers {
-			if s.SendProxy != 0 && p.Mode != config.ModeTCP {
-				errs = append(errs, config.Errorf(s.Pos, "server '%s/%s': 'send-proxy' is not supported in mode http by this build yet (mode tcp has it)", p.Name, s.Name))
-			}
 			if s.Proto != "" {
 				errs = append(errs, config.Errorf(s.Pos, "server '%s/%s': 'proto %s' is not supported by this build yet", p.Name, s.Name, s.Proto))
 			}

@@ -4,6 +4,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/acl"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/counters"
+	"github.com/gatehouse/gatehouse/internal/proxyproto"
 	"github.com/gatehouse/gatehouse/internal/tlsconf"
 	"github.com/gatehouse/gatehouse/internal/upstream"
 )
@@ -95,6 +96,9 @@ type Server struct {
 	TLS  *tlsconf.ClientTemplate // nil: plain TCP
 	SNI  *acl.Expr               // nil: the outgoing Host decides
 	ALPN string                  // ALPN offered, comma-joined for the pool key
+
+	SendProxy int                // 0 none, 1 PROXY v1, 2 PROXY v2 (send-proxy / send-proxy-v2)
+	ProxyV2   proxyproto.Options // proxy-v2-options
 }
 
 // server finds the proxy's view of an upstream server.

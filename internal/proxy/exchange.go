@@ -2,11 +2,13 @@ package proxy
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/http1"
+	"github.com/gatehouse/gatehouse/internal/proxyproto"
 	"github.com/gatehouse/gatehouse/internal/upstream"
 )
 
@@ -208,6 +210,9 @@ func (t *Txn) connect(srv *Server) (*upConn, bool, failure) {
 		key.SNI = t.upstreamSNI(srv)
 		key.ClientCertID = srv.TLS.ClientCertID()
 	}
+	if srv.SendProxy != 0 {
+		key.Client = t.sess.src
+	}
 	// Only requests that cannot be replayed pay for the liveness probe:
 	// the others are retried on a fresh connection if the server had
 	// closed this one (see forward).
@@ -224,12 +229,16 @@ func (t *Txn) connect(srv *Server) (*upConn, bool, failure) {
 	if ct == 0 {
 		ct = 5 * time.Second
 	}
+	var tlsConf *tls.Config
+	if srv.TLS != nil {
+		tlsConf = srv.TLS.ForSNI(key.SNI)
+	}
 	var c *upstream.Conn
 	var err error
-	if srv.TLS != nil {
-		c, err = upstream.Dial(context.Background(), srv.Server, key, srv.TLS.ForSNI(key.SNI), ct)
+	if srv.SendProxy != 0 {
+		c, err = upstream.DialPreface(context.Background(), srv.Server, key, tlsConf, ct, t.proxyHeader(srv, key.SNI))
 	} else {
-		c, err = upstream.Dial(context.Background(), srv.Server, key, nil, ct)
+		c, err = upstream.Dial(context.Background(), srv.Server, key, tlsConf, ct)
 	}
 	t.tc += time.Since(start)
 	if err != nil {
@@ -378,4 +387,26 @@ func observeFailure(srv *Server, f failure) {
 	case failJunk:
 		srv.Observe(upstream.OutcomeHTTPInvalid, 0)
 	}
+}
+
+// proxyHeader is the PROXY protocol header for a send-proxy server: the
+// client's address (itself from a PROXY header when the bind has
+// accept-proxy), so the mesh sees who connected.
+func (t *Txn) proxyHeader(srv *Server, sni string) []byte {
+	s := t.sess
+	if srv.SendProxy == 1 {
+		return proxyproto.AppendV1(nil, s.src, s.dst)
+	}
+	o := srv.ProxyV2
+	if o.Authority {
+		o.AuthorityValue = sni
+	}
+	if o.SSL && s.tls {
+		o.ClientTLS, o.TLSVersion = true, s.tlsVersion
+	}
+	o.ALPN = s.alpn
+	if o.UniqueID {
+		o.UniqueIDValue = t.acl.UniqueID
+	}
+	return proxyproto.AppendV2(nil, s.src, s.dst, &o)
 }

@@ -95,6 +95,20 @@ func Dial(ctx context.Context, srv *Server, key PoolKey, tlsConf *tls.Config, co
 // DialAddr is Dial to an explicit address (a server with port 0 takes the
 // client's destination port).
 func DialAddr(ctx context.Context, addr netip.AddrPort, key PoolKey, tlsConf *tls.Config, connectTimeout time.Duration) (*Conn, error) {
+	return dialAddr(ctx, addr, key, tlsConf, connectTimeout, nil)
+}
+
+// DialPreface is Dial that writes preface (a PROXY protocol header) on the
+// TCP connection before anything else, TLS handshake included.
+func DialPreface(ctx context.Context, srv *Server, key PoolKey, tlsConf *tls.Config, connectTimeout time.Duration, preface []byte) (*Conn, error) {
+	c, err := dialAddr(ctx, srv.Addr(), key, tlsConf, connectTimeout, preface)
+	if err == nil {
+		srv.Counters.Connect.Add(1)
+	}
+	return c, err
+}
+
+func dialAddr(ctx context.Context, addr netip.AddrPort, key PoolKey, tlsConf *tls.Config, connectTimeout time.Duration, preface []byte) (*Conn, error) {
 	parent := ctx
 	if connectTimeout > 0 {
 		var cancel context.CancelFunc
@@ -108,6 +122,17 @@ func DialAddr(ctx context.Context, addr netip.AddrPort, key PoolKey, tlsConf *tl
 	}
 	raw := nc.(*net.TCPConn)
 	_ = raw.SetNoDelay(true)
+	if len(preface) > 0 {
+		if dl, ok := ctx.Deadline(); ok {
+			_ = raw.SetWriteDeadline(dl)
+		}
+		_, err := raw.Write(preface)
+		_ = raw.SetWriteDeadline(time.Time{})
+		if err != nil {
+			raw.Close()
+			return nil, &DialError{Kind: classify(parent, err, false), Addr: addr, Err: err}
+		}
+	}
 	if tlsConf == nil {
 		return NewConn(raw, raw, key), nil
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"net"
+	"net/netip"
 	"sync"
 	"syscall"
 	"time"
@@ -19,6 +20,10 @@ type PoolKey struct {
 	SNI          string
 	ALPN         string // the offered ALPN list, comma-separated ("h2,http/1.1")
 	ClientCertID string // identifies the client certificate presented, "" for none
+	// Client makes a connection private to one client address: a server
+	// with send-proxy received that client's address in the PROXY header,
+	// so the connection can never carry another client's request.
+	Client netip.AddrPort
 }
 
 // Conn is an upstream connection, idle in a pool or in use.
