@@ -185,14 +185,14 @@ func (s *session) run() {
 	}
 	s.txn.Backend = s.be.Name
 	s.be.Counters.OpenSession(time.Now())
-	defer s.be.Counters.CloseSession()
 	if rejected(s.be.Rules, &s.txn) {
 		s.be.Counters.DenyReq.Add(1)
 		s.term = logging.TermDenied
-		s.finish()
-		return
+	} else {
+		s.forward()
 	}
-	s.forward()
+	// Closed before the log line, whose %bc HAProxy takes after the stream left.
+	s.be.Counters.CloseSession()
 	s.finish()
 }
 
