@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/http1"
 )
 
 // handle runs one request through the frontend and backend rules, routing
@@ -18,6 +19,9 @@ func (t *Txn) handle() bool {
 	t.bytesIn += int64(t.sess.br.HeadLen())
 	t.closeAfter = req.Close || fe.ConnMode == config.ConnClose || fe.Proc.Stale.Load()
 
+	// Connection-scoped fields describe the client's connection, not the
+	// one to the server; framing and upgrades are re-announced below.
+	http1.StripHopByHop(&req.Header)
 	sanitizeRequest(&req.Header)
 	if fe.Sanitize != nil {
 		fe.Sanitize(&req.Header)
@@ -90,6 +94,13 @@ func (t *Txn) handle() bool {
 	}
 	if be.ConnMode == config.ConnClose {
 		t.closeAfter = true
+	}
+	if req.Chunked {
+		req.Header.Add("Transfer-Encoding", "chunked")
+	}
+	if req.Upgrade != "" {
+		req.Header.Add("Connection", "upgrade")
+		req.Header.Add("Upgrade", req.Upgrade)
 	}
 	return t.forward()
 }

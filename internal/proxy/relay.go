@@ -1,9 +1,12 @@
 package proxy
 
 import (
+	"io"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/http1"
+	"github.com/gatehouse/gatehouse/internal/httpmsg"
 	"github.com/gatehouse/gatehouse/internal/upstream"
 )
 
@@ -33,7 +36,10 @@ func (t *Txn) relayResponse(srv *Server, uc *upConn) bool {
 	if resp.Status == 101 && t.Req.Upgrade != "" {
 		return t.tunnel(srv, uc)
 	}
-	serverKeep := !resp.Close && !t.Req.Close && be.ConnMode == 0 && !(resp.ContentLength < 0 && !resp.Chunked && !resp.NoBody)
+	// The server connection is reused unless either side's option asks
+	// to close it (http-server-close, httpclose) or the server did.
+	serverKeep := !resp.Close && be.ConnMode == config.ConnKeepAlive && fe.ConnMode == config.ConnKeepAlive &&
+		!(resp.ContentLength < 0 && !resp.Chunked && !resp.NoBody)
 
 	if v := t.runResponseRules(be.RespRules); v != verdictReply {
 		v = t.runResponseRules(fe.RespRules)
@@ -50,15 +56,16 @@ func (t *Txn) relayResponse(srv *Server, uc *upConn) bool {
 	}
 
 	http1.StripHopByHop(&resp.Header)
-	// A body delimited by the server's close cannot be reframed for a
-	// keep-alive client without chunking; close the client side instead.
-	if resp.ContentLength < 0 && !resp.Chunked && !resp.NoBody {
+	// Framing towards the client: chunked stays chunked for HTTP/1.1; a
+	// body delimited by the server's close is chunked so the client
+	// connection survives; HTTP/1.0 clients get the raw body ended by close.
+	client10 := t.Req.Minor == 0
+	untilClose := resp.ContentLength < 0 && !resp.Chunked && !resp.NoBody
+	switch {
+	case client10 && (resp.Chunked || untilClose):
 		t.closeAfter = true
-	}
-	if t.Req.Major == 1 && t.Req.Minor == 0 && resp.Chunked {
-		// HTTP/1.0 clients do not understand chunked: send the body raw
-		// and mark its end by closing.
-		t.closeAfter = true
+	case resp.Chunked || untilClose:
+		resp.Header = append(resp.Header, httpmsg.Header{Name: "Transfer-Encoding", Value: "chunked"})
 	}
 	if t.closeAfter {
 		resp.Header.Add("Connection", "close")
@@ -86,8 +93,14 @@ func (t *Txn) relayResponse(srv *Server, uc *upConn) bool {
 	}
 	// Streams (no length known up front) are flushed as data arrives:
 	// server-sent events and long polls must not wait for a full buffer.
-	opt := http1.CopyOptions{Flush: resp.ContentLength < 0}
-	n, rerr, werr := uc.br.CopyBody(cw, http1.ResponseFraming(resp), opt)
+	opt := http1.CopyOptions{Flush: resp.ContentLength < 0, Chunk: untilClose && !client10}
+	var n int64
+	var rerr, werr error
+	if client10 && resp.Chunked {
+		n, rerr, werr = copyDechunked(cw, uc.br.Body(http1.ResponseFraming(resp)))
+	} else {
+		n, rerr, werr = uc.br.CopyBody(cw, http1.ResponseFraming(resp), opt)
+	}
 	if rerr == nil && werr == nil {
 		werr = cw.Flush()
 	}
@@ -131,4 +144,25 @@ func (t *Txn) giveBack(srv *Server, uc *upConn, keep bool) {
 	uc.br.Release()
 	uc.bw.Release()
 	srv.Pool().Put(uc.c)
+}
+
+// copyDechunked sends a chunked body's data raw (for HTTP/1.0 clients),
+// telling read errors from write errors.
+func copyDechunked(w *http1.Writer, body io.Reader) (n int64, rerr, werr error) {
+	buf := make([]byte, 16<<10)
+	for {
+		m, err := body.Read(buf)
+		if m > 0 {
+			if _, e := w.Write(buf[:m]); e != nil {
+				return n, nil, e
+			}
+			n += int64(m)
+		}
+		if err == io.EOF {
+			return n, nil, nil
+		}
+		if err != nil {
+			return n, err, nil
+		}
+	}
 }
