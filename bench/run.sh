@@ -35,7 +35,7 @@ CONNS="${CONNS:-50}"
 THREADS="${THREADS:-1}"
 WARMUP="${WARMUP:-2s}"
 REPORT="${REPORT:-$ROOT/bench/report.md}"
-ALL_SCENARIOS=(plain tls_reencrypt)
+ALL_SCENARIOS=(plain tls_reencrypt l4_passthrough)
 
 die() { echo "bench: $*" >&2; exit 1; }
 log() { echo "bench: $*" >&2; }
@@ -156,8 +156,10 @@ gen_certs() {
 start_backend() {
 	BACK_HTTP="$(free_port)"
 	BACK_TLS="$(free_port)"
+	BACK_BULK="$(free_port)"
 	local d="$WORK/nginx"
-	mkdir -p "$d/tmp"
+	mkdir -p "$d/tmp" "$d/bulk"
+	head -c 1048576 /dev/zero | tr '\0' x >"$d/bulk/bulk.bin"
 	local user=""
 	[ "$(id -u)" -eq 0 ] && user="user root;"
 	cat >"$d/nginx.conf" <<NGINX
@@ -194,6 +196,13 @@ http {
         ssl_certificate_key $BACK_KEY;
         location / { default_type text/plain; return 200 "hello\n"; }
     }
+    # Bulk TLS (any SNI): what the L4 passthrough scenario streams.
+    server {
+        listen 127.0.0.1:$BACK_BULK ssl;
+        ssl_certificate $BACK_CERT;
+        ssl_certificate_key $BACK_KEY;
+        root $d/bulk;
+    }
 }
 NGINX
 	local nginx
@@ -203,6 +212,7 @@ NGINX
 	PIDS+=("$pid")
 	wait_port "$BACK_HTTP" "$pid" nginx
 	wait_port "$BACK_TLS" "$pid" nginx
+	wait_port "$BACK_BULK" "$pid" nginx
 }
 
 # ---------------------------------------------------------------- scenarios
@@ -265,6 +275,28 @@ backend be
     server s1 127.0.0.1:$BACK_TLS ssl sni str($BACK_NAME) verify required ca-file $CA_FILE
 "
 	URL="https://127.0.0.1:$PROXY_PORT/"
+	WRK_ARGS=()
+}
+
+# (5) L4 passthrough: mode tcp, ClientHello inspected, TLS spliced through to
+# the backend, 1 MiB responses (req/s x 1 MiB is the throughput).
+scn_l4_passthrough() {
+	TITLE="L4 TLS passthrough (mode tcp, ClientHello inspection), 1 MiB responses"
+	CFG="$(common_head)
+
+frontend fe
+    mode tcp
+    bind 127.0.0.1:$PROXY_PORT
+    tcp-request inspect-delay 5s
+    tcp-request content accept if { req.ssl_hello_type 1 }
+    tcp-request content reject
+    default_backend be
+
+backend be
+    mode tcp
+    server s1 127.0.0.1:$BACK_BULK
+"
+	URL="https://127.0.0.1:$PROXY_PORT/bulk.bin"
 	WRK_ARGS=()
 }
 
