@@ -33,6 +33,10 @@ type Proxy struct {
 	ReqRate   Rate             // requests per second (frontend)
 	RespTime  Histogram        // backend: request sent -> response head (Tr)
 	TotalTime Histogram        // backend: request head -> end of response (Ta)
+
+	// ReqHistory is requests per second over the last minute (frontend:
+	// requests; backend: sessions; tcp mode: sessions), for the stats page.
+	ReqHistory RateHistory
 }
 
 // CountSession records a new session and returns a func to end it.

@@ -37,6 +37,9 @@ type Server struct {
 	QTime, CTime, RTime, TTime SlidingAvg
 
 	Rate Rate // sessions per second
+	// ReqHistory is sessions (requests) per second over the last minute,
+	// for the stats page's sparkline.
+	ReqHistory RateHistory
 
 	// Latency distributions for Prometheus (HAProxy only has averages).
 	RespTime  Histogram // request sent -> response head (Tr)
