@@ -15,9 +15,11 @@ import (
 // upConn is an upstream connection with its codec state, attached to the
 // pooled upstream.Conn.
 type upConn struct {
-	c  *upstream.Conn
-	br *http1.Reader
-	bw *http1.Writer
+	c   *upstream.Conn
+	br  *http1.Reader
+	bw  *http1.Writer
+	in  timedReader // timeout server, as inactivity
+	out timedWriter
 }
 
 func (u *upConn) close() {
@@ -220,8 +222,7 @@ func (t *Txn) connect(srv *Server) (*upConn, bool, failure) {
 	if c := srv.Pool().Take(key, probe); c != nil {
 		uc := c.Codec.(*upConn)
 		uc.c = c
-		uc.br.Reset(c)
-		uc.bw.Reset(c)
+		uc.arm(c, be.Timeouts.Server)
 		return uc, true, failNone
 	}
 	start := time.Now()
@@ -247,7 +248,10 @@ func (t *Txn) connect(srv *Server) (*upConn, bool, failure) {
 		return nil, false, failConnect
 	}
 	srv.Observe(upstream.OutcomeL4OK, 0)
-	uc := &upConn{c: c, br: http1.NewReader(c, t.sess.fe.Limits), bw: http1.NewWriter(c, 0)}
+	uc := &upConn{c: c}
+	uc.br = http1.NewReader(&uc.in, t.sess.fe.Limits)
+	uc.bw = http1.NewWriter(&uc.out, 0)
+	uc.arm(c, be.Timeouts.Server)
 	c.Codec = uc
 	return uc, false, failNone
 }
@@ -275,9 +279,6 @@ func (t *Txn) exchange(srv *Server, uc *upConn, reused bool) failure {
 	be := t.be
 	req := &t.Req
 	sentAt := time.Now()
-	if st := be.Timeouts.Server; st > 0 {
-		_ = uc.c.SetDeadline(sentAt.Add(st))
-	}
 	if err := uc.bw.WriteRequestHead(req); err != nil {
 		return failJunk
 	}
@@ -409,4 +410,13 @@ func (t *Txn) proxyHeader(srv *Server, sni string) []byte {
 		o.UniqueIDValue = t.acl.UniqueID
 	}
 	return proxyproto.AppendV2(nil, s.src, s.dst, &o)
+}
+
+// arm points the connection's codec at c with timeout server as the
+// inactivity bound for both directions.
+func (u *upConn) arm(c *upstream.Conn, idle time.Duration) {
+	u.in = timedReader{c: c, idle: idle}
+	u.out = timedWriter{c: c, idle: idle}
+	u.br.Reset(&u.in)
+	u.bw.Reset(&u.out)
 }

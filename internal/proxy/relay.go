@@ -77,9 +77,6 @@ func (t *Txn) relayResponse(srv *Server, uc *upConn) bool {
 	srv.Counters.CountStatus(resp.Status)
 
 	cw := t.sess.bw
-	if ct := fe.Timeouts.Client; ct > 0 {
-		_ = t.sess.conn.SetWriteDeadline(time.Now().Add(ct))
-	}
 	before := t.sess.out.n
 	_ = cw.WriteResponseHead(resp)
 	if resp.NoBody {

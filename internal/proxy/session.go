@@ -30,7 +30,8 @@ type session struct {
 
 	br  *http1.Reader
 	bw  *http1.Writer
-	out countingWriter // under bw: bytes sent to the client
+	in  timedReader // under br: client timeout while a body streams
+	out timedWriter // under bw: client timeout, bytes sent to the client
 	tx  Txn
 	// requests served on this connection, for %rt/ idle timers
 	nreq     int
@@ -58,12 +59,13 @@ func putSession(s *session) {
 // serve reads and answers requests until the connection must close.
 func (s *session) serve() {
 	fe := s.fe
-	s.out = countingWriter{w: s.conn}
+	s.in = timedReader{c: s.conn}
+	s.out = timedWriter{c: s.conn, idle: fe.Timeouts.Client}
 	if s.br == nil {
-		s.br = http1.NewReader(s.conn, fe.Limits)
+		s.br = http1.NewReader(&s.in, fe.Limits)
 		s.bw = http1.NewWriter(&s.out, fe.Limits.BufSize)
 	} else {
-		s.br.Reset(s.conn)
+		s.br.Reset(&s.in)
 		s.bw.Reset(&s.out)
 	}
 	for {
@@ -87,6 +89,7 @@ func (s *session) serve() {
 // then http-request (or client) for the whole head.
 func (s *session) readRequest(t *Txn) bool {
 	fe := s.fe
+	s.in.inactivity(0) // heads are read under absolute deadlines
 	idle := fe.Timeouts.HTTPRequest
 	if s.nreq > 0 && fe.Timeouts.HTTPKeepAlive > 0 {
 		idle = fe.Timeouts.HTTPKeepAlive
@@ -125,6 +128,8 @@ func (s *session) readRequest(t *Txn) bool {
 		return false
 	}
 	t.tHead = time.Now()
+	// The body, if any, streams under timeout client.
+	s.in.inactivity(fe.Timeouts.Client)
 	return true
 }
 
