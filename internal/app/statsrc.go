@@ -47,6 +47,7 @@ func (pr *proxyRuntime) snapshot(now time.Time) *stats.Proxy {
 	if pr.fe != nil {
 		r := sp.NewRow(stats.KindFrontend, "FRONTEND")
 		r.C = stats.CountersFrom(pr.fe.Counters, now)
+		r.ReqHistory = history(&pr.fe.Counters.ReqHistory, now)
 		r.Status = "OPEN"
 		r.SLim = frontendLimit(p)
 		sp.Frontend = r
@@ -79,6 +80,7 @@ func (pr *proxyRuntime) snapshot(now time.Time) *stats.Proxy {
 	r.QMax = be.Farm.Queue().Max()
 	resp, total := be.Counters.RespTime.Snapshot(), be.Counters.TotalTime.Snapshot()
 	r.RespTimeHist, r.TotalTimeHist = &resp, &total
+	r.ReqHistory = history(&be.Counters.ReqHistory, now)
 	r.Status = "UP"
 	if act+bck == 0 {
 		r.Status = "DOWN"
@@ -117,8 +119,15 @@ func serverRow(sp *stats.Proxy, p *config.Proxy, srv *proxy.Server, now time.Tim
 	r.Addr = srv.Addr().String()
 	resp, total := srv.Counters.RespTime.Snapshot(), srv.Counters.TotalTime.Snapshot()
 	r.RespTimeHist, r.TotalTimeHist = &resp, &total
+	r.ReqHistory = history(&srv.Counters.ReqHistory, now)
 	fillCheckRow(r, srv)
 	return r
+}
+
+// history is a row's request-rate history for the stats page's sparkline.
+func history(h *counters.RateHistory, now time.Time) []uint64 {
+	s := h.Snapshot(now)
+	return s[:]
 }
 
 func serverState(s *upstream.Server) stats.ServerState {

@@ -114,7 +114,7 @@ func TestHTMLPage(t *testing.T) {
 	if strings.Contains(page, "http://") || strings.Contains(page, "https://") || strings.Contains(page, "<link") || strings.Contains(page, "<script src") {
 		t.Error("page references external assets")
 	}
-	checkWellFormed(t, page, 31)
+	checkWellFormed(t, page, 31+gatehouseCols)
 }
 
 func TestHTMLOptions(t *testing.T) {
@@ -138,6 +138,7 @@ func TestHTMLOptions(t *testing.T) {
 			{Group: "Latency", Title: "p50", Cell: func(_ *Proxy, r *Row) template.HTML { return template.HTML("p50-" + r.Kind.String()) }},
 			{Group: "Latency", Title: "p99", Cell: func(*Proxy, *Row) template.HTML { return "" }},
 		}}, []string{"<th colspan=2>Latency</th>", "<th>p50</th><th>p99</th>", "<td>p50-Server</td>"}, nil},
+		{"plain haproxy", HTMLOptions{PlainHAProxy: true}, []string{`<th colspan=9>Server</th></tr>`}, []string{"Req rate", "Latency p50"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -153,6 +154,9 @@ func TestHTMLOptions(t *testing.T) {
 				}
 			}
 			width := 31 + len(tt.opts.ExtraColumns)
+			if !tt.opts.PlainHAProxy {
+				width += gatehouseCols
+			}
 			checkWellFormed(t, page, width)
 		})
 	}
@@ -177,7 +181,7 @@ func TestHTMLAdminForm(t *testing.T) {
 	if n := strings.Count(page, "<form"); n != 1 {
 		t.Errorf("%d forms, want 1 (frontend-only proxy gets none)", n)
 	}
-	checkWellFormed(t, page, 32, 31) // checkbox column only in the proxy with a form
+	checkWellFormed(t, page, 32+gatehouseCols, 31+gatehouseCols) // checkbox column only in the proxy with a form
 }
 
 func TestServerRowClass(t *testing.T) {

@@ -223,6 +223,11 @@ type Row struct {
 	RespTimeHist  *counters.HistogramSnapshot // waiting for the response head (HAProxy's Tr)
 	TotalTimeHist *counters.HistogramSnapshot // whole request (HAProxy's Tt)
 
+	// ReqHistory is the requests (sessions) per second of the last
+	// counters.HistorySeconds complete seconds, oldest first: the stats
+	// page's sparkline, another Gatehouse addition; nil when not measured.
+	ReqHistory []uint64
+
 	Addr   string // servers and listeners: "ip:port"; shown with legends
 	Cookie string // server cookie value or backend cookie name; legends
 	Algo   string // backend balance algorithm; legends
