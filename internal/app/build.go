@@ -52,6 +52,10 @@ func (g *Graph) start() {
 
 // BindSpec is one address to listen on and what serves it.
 type BindSpec struct {
+	// Slots is the frontend's maxconn semaphore, shared by its binds; nil
+	// when unlimited. Accepting pauses while it is full, as HAProxy's
+	// listeners do, instead of accepting and dropping.
+	Slots    chan struct{}
 	Addr     string
 	Pos      config.Pos // the bind line
 	Frontend string
@@ -364,6 +368,7 @@ func (b *builder) buildFrontend(p *config.Proxy, pr *proxyRuntime) (*proxy.Front
 	if err := b.frontendLog(p, fe); err != nil {
 		return nil, err
 	}
+	slots := frontendSlots(p)
 	for _, bind := range p.Binds {
 		l := &proxy.Listener{FE: fe, Bind: bind}
 		if bind.SSL {
@@ -378,7 +383,7 @@ func (b *builder) buildFrontend(p *config.Proxy, pr *proxyRuntime) (*proxy.Front
 			}
 			l.TLS = tc
 		}
-		b.g.Binds = append(b.g.Binds, &BindSpec{Addr: bindAddr(bind), Pos: bind.Pos, Frontend: fe.Name, Handler: l7Handler(bind, l)})
+		b.g.Binds = append(b.g.Binds, &BindSpec{Addr: bindAddr(bind), Pos: bind.Pos, Frontend: fe.Name, Handler: l7Handler(bind, l), Slots: slots})
 	}
 	return fe, nil
 }
@@ -451,4 +456,12 @@ func statsURI(s *config.Stats) string {
 		return "/haproxy?stats"
 	}
 	return s.URI
+}
+
+// frontendSlots is a frontend's maxconn semaphore, nil when unlimited.
+func frontendSlots(p *config.Proxy) chan struct{} {
+	if p.MaxConn <= 0 {
+		return nil
+	}
+	return make(chan struct{}, p.MaxConn)
 }

@@ -102,6 +102,7 @@ func (b *builder) buildTCPFrontend(p *config.Proxy, pr *proxyRuntime, tcpBackend
 	}
 	pr.fe = view
 	b.g.Frontends = append(b.g.Frontends, view)
+	slots := frontendSlots(p)
 	for _, bind := range p.Binds {
 		l := &l4.Listener{FE: fe, BindName: bindName(bind), AcceptProxy: bind.AcceptProxy}
 		if bind.SSL {
@@ -114,7 +115,7 @@ func (b *builder) buildTCPFrontend(p *config.Proxy, pr *proxyRuntime, tcpBackend
 				return config.Errorf(bind.Pos, "'bind %s' : %v", bind.Addr, err)
 			}
 		}
-		b.g.Binds = append(b.g.Binds, &BindSpec{Addr: bindAddr(bind), Pos: bind.Pos, Frontend: p.Name, Handler: l})
+		b.g.Binds = append(b.g.Binds, &BindSpec{Addr: bindAddr(bind), Pos: bind.Pos, Frontend: p.Name, Handler: l, Slots: slots})
 	}
 	return nil
 }

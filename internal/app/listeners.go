@@ -30,8 +30,9 @@ type listener struct {
 }
 
 type handlerBox struct {
-	h     ConnHandler
-	slots chan struct{} // global maxconn semaphore; nil when unlimited
+	h       ConnHandler
+	slots   chan struct{} // global maxconn semaphore; nil when unlimited
+	feSlots chan struct{} // the frontend's maxconn semaphore; nil when unlimited
 }
 
 func listen(ctx context.Context, addr string) (net.Listener, error) {
@@ -58,14 +59,15 @@ func (l *listener) acceptLoop() {
 	var backoff time.Duration
 	for {
 		box := l.handler.Load()
+		if box.feSlots != nil {
+			box.feSlots <- struct{}{}
+		}
 		if box.slots != nil {
 			box.slots <- struct{}{}
 		}
 		c, err := l.ln.Accept()
 		if err != nil {
-			if box.slots != nil {
-				<-box.slots
-			}
+			box.release()
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
@@ -80,15 +82,23 @@ func (l *listener) acceptLoop() {
 		// reload is served by the new configuration.
 		cur := l.handler.Load()
 		l.wg.Add(1)
-		go serveAccepted(l.wg, cur.h, c, box.slots)
+		go serveAccepted(l.wg, cur.h, c, box)
 	}
 }
 
-func serveAccepted(wg *sync.WaitGroup, h ConnHandler, c net.Conn, slots chan struct{}) {
-	defer wg.Done()
-	if slots != nil {
-		defer func() { <-slots }()
+// release gives back the slots taken before Accept.
+func (b *handlerBox) release() {
+	if b.slots != nil {
+		<-b.slots
 	}
+	if b.feSlots != nil {
+		<-b.feSlots
+	}
+}
+
+func serveAccepted(wg *sync.WaitGroup, h ConnHandler, c net.Conn, box *handlerBox) {
+	defer wg.Done()
+	defer box.release()
 	h.ServeConn(c)
 }
 

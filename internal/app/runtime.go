@@ -76,7 +76,7 @@ func (r *Runtime) Apply(g *Graph) error {
 		r.slots = nil
 	}
 	for addr, b := range want {
-		box := &handlerBox{h: b.Handler, slots: r.slots}
+		box := &handlerBox{h: b.Handler, slots: r.slots, feSlots: b.Slots}
 		if l, ok := r.listeners[addr]; ok {
 			l.handler.Store(box)
 			continue

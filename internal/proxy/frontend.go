@@ -110,13 +110,6 @@ type Listener struct {
 func (l *Listener) ServeConn(c net.Conn) {
 	fe := l.FE
 	now := time.Now()
-	if fe.MaxConn > 0 && fe.Counters.CurSess.Load() >= fe.MaxConn {
-		// The frontend is full: HAProxy would not have accepted yet. Close
-		// at once rather than queue unbounded work.
-		fe.Counters.DenyConn.Add(1)
-		c.Close()
-		return
-	}
 	fe.Counters.OpenSession(now)
 	fe.Counters.ConnTot.Add(1)
 	fe.Proc.ActConn.Add(1)
