@@ -24,11 +24,18 @@ RACE_PKGS=(
 TEST_HOSTS=(helloworld.zufardhiyaulhaq.tech)
 
 if [ "${SKIP_INSTALL:-0}" != 1 ]; then
-	ensure_packages haproxy nginx wrk nghttp2-client ca-certificates openssl prometheus
+	ensure_packages haproxy nginx wrk nghttp2-client ca-certificates openssl prometheus chromium
 	stop_system_services
 	for h in "${TEST_HOSTS[@]}"; do
 		ensure_hosts_entry "$h"
 	done
+fi
+
+# node's oidc-provider for the identity tests (node and npm are on the machine),
+# pinned by its package-lock.json.
+OP_DIR=internal/integration/testdata/oidc-provider
+if [ ! -d "$OP_DIR/node_modules" ]; then
+	npm ci --prefix "$OP_DIR" --no-audit --no-fund >&2
 fi
 
 status=0
