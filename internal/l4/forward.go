@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/logging"
 	"github.com/gatehouse/gatehouse/internal/proxyproto"
+	"github.com/gatehouse/gatehouse/internal/tlsconf"
 	"github.com/gatehouse/gatehouse/internal/upstream"
 )
 
@@ -64,7 +65,7 @@ func (s *session) appendProxyHeader(b []byte) []byte {
 		o.AuthorityValue = s.sni()
 	}
 	if o.SSL && s.tls != nil {
-		o.ClientTLS, o.TLSVersion = true, tlsVersionName(s.tls.Version)
+		o.ClientTLS, o.TLSVersion = true, tlsconf.VersionName(s.tls.Version)
 	}
 	if s.tls != nil {
 		o.ALPN = s.tls.NegotiatedProtocol

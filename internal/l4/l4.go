@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/counters"
 	"github.com/gatehouse/gatehouse/internal/logging"
 	"github.com/gatehouse/gatehouse/internal/proxyproto"
+	"github.com/gatehouse/gatehouse/internal/tlsconf"
 	"github.com/gatehouse/gatehouse/internal/upstream"
 )
 
@@ -247,7 +248,7 @@ func (s *session) handshake() bool {
 	st := tc.ConnectionState()
 	s.tls = &st
 	s.txn.TLS, s.txn.SNI, s.txn.ALPN = true, st.ServerName, st.NegotiatedProtocol
-	s.txn.TLSVersion = tlsVersionName(st.Version)
+	s.txn.TLSVersion = tlsconf.VersionName(st.Version)
 	s.cli = tc
 	return true
 }
@@ -261,18 +262,4 @@ func (s *session) prefixed() net.Conn {
 	p := s.payload
 	s.payload = nil
 	return proxyproto.NewConn(s.raw, nil, p)
-}
-
-func tlsVersionName(v uint16) string {
-	switch v {
-	case tls.VersionTLS13:
-		return "TLSv1.3"
-	case tls.VersionTLS12:
-		return "TLSv1.2"
-	case tls.VersionTLS11:
-		return "TLSv1.1"
-	case tls.VersionTLS10:
-		return "TLSv1"
-	}
-	return ""
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/logging"
+	"github.com/gatehouse/gatehouse/internal/tlsconf"
 )
 
 func ms(d time.Duration) int64 { return int64(d / time.Millisecond) }
@@ -60,7 +61,7 @@ func (s *session) fill(c *logging.Context) {
 	c.Redispatched = s.redisp
 	c.PID = fe.PID
 	if s.tls != nil {
-		c.SSLVersion = tlsVersionName(s.tls.Version)
+		c.SSLVersion = tlsconf.VersionName(s.tls.Version)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/http1"
 	"github.com/gatehouse/gatehouse/internal/httpmsg"
 	"github.com/gatehouse/gatehouse/internal/logging"
+	"github.com/gatehouse/gatehouse/internal/tlsconf"
 )
 
 // Process holds what every frontend of one runtime shares.
@@ -171,22 +172,8 @@ func (s *session) handshake(conf *tls.Config) bool {
 	s.tls = true
 	s.sni = st.ServerName
 	s.alpn = st.NegotiatedProtocol
-	s.tlsVersion = tlsVersionName(st.Version)
+	s.tlsVersion = tlsconf.VersionName(st.Version)
 	s.cipher = tls.CipherSuiteName(st.CipherSuite)
 	s.conn = tc
 	return true
-}
-
-func tlsVersionName(v uint16) string {
-	switch v {
-	case tls.VersionTLS13:
-		return "TLSv1.3"
-	case tls.VersionTLS12:
-		return "TLSv1.2"
-	case tls.VersionTLS11:
-		return "TLSv1.1"
-	case tls.VersionTLS10:
-		return "TLSv1"
-	}
-	return ""
 }

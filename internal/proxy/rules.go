@@ -84,9 +84,25 @@ func (t *Txn) evalFormat(f *logging.Format) string {
 	return unsafeString(t.arena[start:])
 }
 
-// runRequestRules applies rules to the request. It stops at the first
-// final action (allow, deny, redirect, return, use-service).
-func (t *Txn) runRequestRules(rules []*Rule) verdict {
+// runRequestRules applies http-request rules to the request.
+func (t *Txn) runRequestRules(rules []*Rule) verdict { return t.runRules(rules, false) }
+
+// runResponseRules applies http-response rules; a deny or return replaces
+// the response. Fetches like hdr() read the response meanwhile.
+func (t *Txn) runResponseRules(rules []*Rule) verdict {
+	t.acl.InResponse = true
+	v := t.runRules(rules, true)
+	t.acl.InResponse = false
+	return v
+}
+
+// runRules evaluates rules in order and stops at the first final action
+// (allow, deny, redirect, return, use-service, an extension's reply).
+func (t *Txn) runRules(rules []*Rule, response bool) verdict {
+	h, phase := &t.Req.Header, byte('R')
+	if response {
+		h, phase = &t.Resp.Header, 'H'
+	}
 	for _, r := range rules {
 		if r.Cond != nil && !r.Cond.Match(&t.acl) {
 			continue
@@ -96,52 +112,31 @@ func (t *Txn) runRequestRules(rules []*Rule) verdict {
 			return verdictAllow
 		case RuleDeny:
 			t.reply = t.errorReply(r.Status)
-			t.termState = [2]byte{'P', 'R'}
-			t.denied = true
+			t.termState = [2]byte{'P', phase}
+			if response {
+				t.deniedResp = true
+			} else {
+				t.denied = true
+			}
 			return verdictReply
 		case RuleReturn:
 			t.reply = t.returnReply(r)
-			t.termState = [2]byte{'L', 'R'}
+			t.termState = [2]byte{'L', phase}
 			return verdictReply
 		case RuleRedirect:
 			t.reply = t.redirectReply(r)
-			t.termState = [2]byte{'L', 'R'}
+			t.termState = [2]byte{'L', phase}
 			return verdictReply
 		case RuleUseService:
 			t.reply = r.Service.Serve(t)
-			t.termState = [2]byte{'L', 'R'}
+			t.termState = [2]byte{'L', phase}
 			return verdictReply
 		case RuleCustom:
 			if r.Custom(t) {
 				return verdictReply
 			}
 		default:
-			t.applyHeaderRule(r, &t.Req.Header)
-		}
-	}
-	return verdictContinue
-}
-
-// runResponseRules applies http-response rules. deny replaces the response.
-func (t *Txn) runResponseRules(rules []*Rule) verdict {
-	for _, r := range rules {
-		if r.Cond != nil && !r.Cond.Match(&t.acl) {
-			continue
-		}
-		switch r.Kind {
-		case RuleAllow:
-			return verdictAllow
-		case RuleDeny:
-			t.reply = t.errorReply(r.Status)
-			t.termState = [2]byte{'P', 'H'}
-			t.deniedResp = true
-			return verdictReply
-		case RuleReturn:
-			t.reply = t.returnReply(r)
-			t.termState = [2]byte{'P', 'H'}
-			return verdictReply
-		default:
-			t.applyHeaderRule(r, &t.Resp.Header)
+			t.applyHeaderRule(r, h)
 		}
 	}
 	return verdictContinue
