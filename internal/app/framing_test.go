@@ -102,3 +102,25 @@ backend eof
 		})
 	}
 }
+
+// TestUnsolicitedInterim: a 100 Continue the client did not ask for, and a
+// 103 Early Hints, are relayed as interim answers; the final response
+// follows on the same exchange.
+func TestUnsolicitedInterim(t *testing.T) {
+	srv := rawBackend(t, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </app.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfinal", false)
+	port := freePort(t)
+	start(t, testDefaults+fmt.Sprintf(`
+frontend fe
+    bind 127.0.0.1:%d
+    default_backend app
+backend app
+    server s1 %s
+`, port, srv))
+	out := rawExchange(t, fmt.Sprintf("127.0.0.1:%d", port), "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+	i100 := strings.Index(out, "HTTP/1.1 100")
+	i103 := strings.Index(out, "HTTP/1.1 103")
+	i200 := strings.Index(out, "HTTP/1.1 200")
+	if i100 < 0 || i103 < i100 || i200 < i103 || !strings.HasSuffix(out, "final") {
+		t.Errorf("got:\n%s", out)
+	}
+}

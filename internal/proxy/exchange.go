@@ -288,12 +288,14 @@ func (t *Txn) exchange(srv *Server, uc *upConn, reused bool) failure {
 		if err := uc.bw.Flush(); err != nil {
 			return staleOr(reused, failEmpty)
 		}
-		if f := t.readResponseHead(uc, reused); f != failNone {
+		if f := t.readResponseHead(uc, reused, true); f != failNone {
 			return f
 		}
 		if t.Resp.Status != 100 {
-			// A final answer without 100: the body will not be sent.
+			// A final answer without 100: the body will not be sent, so
+			// neither connection can carry another request.
 			t.closeAfter = true
+			t.bodyUnsent = true
 			return failNone
 		}
 		t.writeInterim()
@@ -324,7 +326,7 @@ func (t *Txn) exchange(srv *Server, uc *upConn, reused bool) failure {
 		return staleOr(reused, failEmpty)
 	}
 	if t.Resp.Status == 0 {
-		if f := t.readResponseHead(uc, reused); f != failNone {
+		if f := t.readResponseHead(uc, reused, false); f != failNone {
 			return f
 		}
 	}
@@ -339,9 +341,11 @@ func staleOr(reused bool, f failure) failure {
 	return f
 }
 
-// readResponseHead reads the next response head, relaying 1xx interim
-// responses other than 100 (e.g. 103 Early Hints) to the client.
-func (t *Txn) readResponseHead(uc *upConn, reused bool) failure {
+// readResponseHead reads the next response head, relaying interim 1xx
+// responses (103 Early Hints, an unsolicited 100) to the client. With
+// want100 a 100 Continue is returned to the caller instead: it is the
+// answer to the client's Expect.
+func (t *Txn) readResponseHead(uc *upConn, reused, want100 bool) failure {
 	for {
 		err := uc.br.ReadResponse(&t.Resp, t.Req.Method)
 		if err != nil {
@@ -359,7 +363,7 @@ func (t *Txn) readResponseHead(uc *upConn, reused bool) failure {
 			}
 			return staleOr(reused, failEmpty)
 		}
-		if t.Resp.Status >= 200 || t.Resp.Status == 100 || t.Resp.Status == 101 {
+		if t.Resp.Status >= 200 || t.Resp.Status == 101 || (t.Resp.Status == 100 && want100) {
 			return failNone
 		}
 		t.writeInterim()

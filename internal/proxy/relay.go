@@ -38,7 +38,7 @@ func (t *Txn) relayResponse(srv *Server, uc *upConn) bool {
 	}
 	// The server connection is reused unless either side's option asks
 	// to close it (http-server-close, httpclose) or the server did.
-	serverKeep := !resp.Close && be.ConnMode == config.ConnKeepAlive && fe.ConnMode == config.ConnKeepAlive &&
+	serverKeep := !resp.Close && !t.bodyUnsent && be.ConnMode == config.ConnKeepAlive && fe.ConnMode == config.ConnKeepAlive &&
 		!(resp.ContentLength < 0 && !resp.Chunked && !resp.NoBody)
 
 	if v := t.runResponseRules(be.RespRules); v != verdictReply {

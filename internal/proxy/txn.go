@@ -35,6 +35,7 @@ type Txn struct {
 	redispatch bool
 	closeAfter bool // close the client connection after this transaction
 	bodyTaken  bool // a local service consumed the request body
+	bodyUnsent bool // the server answered an Expect: 100-continue without 100
 
 	// Timers (HAProxy's): accept, first byte of request, end of head,
 	// queue, connect, response head, end.
