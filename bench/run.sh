@@ -35,7 +35,7 @@ CONNS="${CONNS:-50}"
 THREADS="${THREADS:-1}"
 WARMUP="${WARMUP:-2s}"
 REPORT="${REPORT:-$ROOT/bench/report.md}"
-ALL_SCENARIOS=(plain tls_reencrypt l4_passthrough)
+ALL_SCENARIOS=(plain tls_reencrypt tls_close large l4_passthrough idle fixed_rate micro)
 
 die() { echo "bench: $*" >&2; exit 1; }
 log() { echo "bench: $*" >&2; }
@@ -183,6 +183,7 @@ http {
     server {
         listen 127.0.0.1:$BACK_HTTP default_server;
         location / { default_type text/plain; return 200 "hello\n"; }
+        location = /bulk.bin { root $d/bulk; }
     }
     server {
         listen 127.0.0.1:$BACK_TLS ssl default_server;
@@ -300,6 +301,192 @@ backend be
 	WRK_ARGS=()
 }
 
+# (3) A new connection per request: every request pays a full TLS handshake at
+# the edge (wrk sends Connection: close, reconnects, and resumes no session:
+# each connect is a fresh SSL_connect without a saved session), while both
+# proxies keep their re-encrypted backend connections pooled, as the seed does.
+scn_tls_close() {
+	scn_tls_reencrypt
+	TITLE="TLS in, new connection + full TLS handshake per request (Connection: close), re-encryption to backend"
+	WRK_ARGS=(-H 'Connection: close')
+}
+
+# (4) 1 MiB responses over plain HTTP/1.1 keep-alive: the proxy's copy path
+# (req/s x 1 MiB = MiB/s).
+scn_large() {
+	scn_plain
+	TITLE="HTTP/1.1 keep-alive, 1 MiB responses (req/s = MiB/s)"
+	URL="http://127.0.0.1:$PROXY_PORT/bulk.bin"
+}
+
+# Proxy start/stop for the scenarios that do not measure with wrk.
+# proxy_start LABEL BIN SCENARIO ROUND: sets PROXY_PID.
+proxy_start() {
+	env GOMAXPROCS=1 taskset -c "$PROXY_CPU" "$2" -f "$WORK/$3.cfg" >"$WORK/$1.$3.$4.log" 2>&1 &
+	PROXY_PID=$!
+	PIDS+=("$PROXY_PID")
+	wait_port "$PROXY_PORT" "$PROXY_PID" "$1"
+}
+proxy_stop() { # LABEL SCENARIO
+	kill -0 "$PROXY_PID" 2>/dev/null || die "$1 exited during $2 (see $WORK/$1.$2.*.log)"
+	kill "$PROXY_PID" 2>/dev/null || true
+	wait "$PROXY_PID" 2>/dev/null || true
+	wait_port_closed "$PROXY_PORT"
+}
+# bench_tool NAME: builds bench/tools/NAME once, prints its path.
+bench_tool() {
+	[ -x "$WORK/tools/$1" ] || go build -o "$WORK/tools/$1" "./bench/tools/$1" || die "go build ./bench/tools/$1 failed"
+	echo "$WORK/tools/$1"
+}
+# kv KEY LINE: the value of KEY=VALUE in LINE.
+kv() { tr ' ' '\n' <<<"$2" | awk -F= -v k="$1" '$1 == k { print $2 }'; }
+
+# (6) Idle keep-alive client connections: each of IDLE_CONNS (10000)
+# connections makes one request, then sits idle; resident memory per
+# connection = (VmRSS after - VmRSS before) / connections still open.
+IDLE_CONNS="${IDLE_CONNS:-10000}"
+# HAProxy refuses to start when the fd limit cannot hold 2 x maxconn (it
+# reserves a server side per connection): raise the hard limit when allowed
+# (root with CAP_SYS_RESOURCE); otherwise fit the connection count under it
+# and say so (IDLE_N is what is measured).
+idle_fit() {
+	local need=$((2 * (IDLE_CONNS + 100) + 300)) hard
+	hard="$(ulimit -Hn)"
+	if [ "$hard" != unlimited ] && [ "$hard" -lt "$need" ]; then
+		ulimit -Hn "$need" 2>/dev/null || true
+		hard="$(ulimit -Hn)"
+	fi
+	ulimit -n "$hard" 2>/dev/null || true
+	IDLE_N="$IDLE_CONNS"
+	IDLE_NOTE=""
+	if [ "$hard" != unlimited ] && [ "$hard" -lt "$need" ]; then
+		IDLE_N=$(((hard - 300) / 2 - 100))
+		IDLE_NOTE=" (IDLE_CONNS=$IDLE_CONNS lowered to $IDLE_N: the hard fd limit is $hard and cannot be raised here; HAProxy needs 2 x maxconn)"
+	fi
+}
+scn_idle() {
+	idle_fit
+	TITLE="$IDLE_N idle keep-alive client connections (one request each, then idle): resident memory per connection$IDLE_NOTE"
+	CFG="global
+    nbthread 1
+    maxconn $((IDLE_N + 100))
+
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 300s
+    timeout server 60s
+    timeout http-keep-alive 300s
+
+frontend fe
+    bind 127.0.0.1:$PROXY_PORT
+    default_backend be
+
+backend be
+    server s1 127.0.0.1:$BACK_HTTP
+"
+	ROUND_FN=round_idle
+	TABLE_FN=table_idle
+}
+round_idle() { # SCENARIO ROUND
+	local s="$1" r="$2" label bin tool line per
+	tool="$(bench_tool idleconns)"
+	for label in haproxy gatehouse; do
+		bin="$HAPROXY_BIN"
+		[ "$label" = gatehouse ] && bin="$GATEHOUSE_BIN"
+		proxy_start "$label" "$bin" "$s" "$r"
+		sleep 1 # let the process finish starting before the baseline
+		line="$(pin_load "$tool" -addr "127.0.0.1:$PROXY_PORT" -pid "$PROXY_PID" -n "$IDLE_N" 2>"$WORK/idle.$label.$r.err")" ||
+			die "idleconns failed against $label: $(cat "$WORK/idle.$label.$r.err")"
+		proxy_stop "$label" "$s"
+		per="$(kv per_conn_bytes "$line")"
+		# per_conn_bytes conns rss_before_kb rss_after_kb errors closed
+		echo "$per $(kv conns "$line") $(kv rss_before_kb "$line") $(kv rss_after_kb "$line") $(kv errors "$line") $(kv closed "$line")" >>"$WORK/results/$s.$label"
+		log "$(printf '%-14s round %d %-9s %8s bytes/conn  (%s)' "$s" "$r" "$label" "$per" "$line")"
+	done
+}
+table_idle() { # SCENARIO
+	local h="$WORK/results/$1.haproxy" g="$WORK/results/$1.gatehouse"
+	echo "| scenario | connections | haproxy bytes/conn | gatehouse bytes/conn | ratio (gatehouse/haproxy) | target | met | failed or closed (h/g) |"
+	echo "|---|---:|---:|---:|---:|---:|:-:|---:|"
+	awk -v s="$1" -v n="$IDLE_N" -v hb="$(median 1 "$h")" -v gb="$(median 1 "$g")" \
+		-v he="$(awk '{ n += $5 + $6 } END { print n + 0 }' "$h")" -v ge="$(awk '{ n += $5 + $6 } END { print n + 0 }' "$g")" \
+		'BEGIN { r = hb > 0 ? gb / hb : 0; printf "| %s | %d | %.0f | %.0f | %.2f | <= 2.0 | %s | %d/%d |\n", s, n, hb, gb, r, (r > 0 && r <= 2.0 ? "yes" : "no"), he, ge }'
+}
+
+# (7) Latency at a fixed rate below saturation, free of coordinated omission
+# (bench/tools/loadgen: wrk2-style intended-start-time accounting): LAT_RATE
+# (5000) req/s over LAT_CONNS (50) keep-alive connections, plain HTTP. Each
+# round measures the direct path (client -> nginx), then HAProxy, then
+# Gatehouse; "added" is proxy minus direct in the same round, then medians.
+LAT_RATE="${LAT_RATE:-5000}"
+LAT_CONNS="${LAT_CONNS:-50}"
+scn_fixed_rate() {
+	scn_plain
+	TITLE="latency at a fixed $LAT_RATE req/s over $LAT_CONNS keep-alive connections (6-byte responses), added over client -> nginx direct"
+	ROUND_FN=round_fixed_rate
+	TABLE_FN=table_fixed_rate
+}
+lat_measure() { # LABEL ADDR SCENARIO ROUND
+	local tool line
+	tool="$(bench_tool loadgen)"
+	line="$(pin_load "$tool" -addr "$2" -rate "$LAT_RATE" -c "$LAT_CONNS" -d "$DURATION" -warmup "$WARMUP" 2>"$WORK/lat.$1.$4.err")" ||
+		die "loadgen failed against $1: $(cat "$WORK/lat.$1.$4.err")"
+	# p50_us p90_us p99_us p999_us max_us requests errors achieved_rate
+	echo "$(kv p50_us "$line") $(kv p90_us "$line") $(kv p99_us "$line") $(kv p999_us "$line") $(kv max_us "$line") $(kv requests "$line") $(kv errors "$line") $(kv rate "$line")" >>"$WORK/results/$3.$1"
+	log "$(printf '%-14s round %d %-9s %s' "$3" "$4" "$1" "$line")"
+}
+round_fixed_rate() { # SCENARIO ROUND
+	local s="$1" r="$2" label bin
+	lat_measure direct "127.0.0.1:$BACK_HTTP" "$s" "$r"
+	for label in haproxy gatehouse; do
+		bin="$HAPROXY_BIN"
+		[ "$label" = gatehouse ] && bin="$GATEHOUSE_BIN"
+		proxy_start "$label" "$bin" "$s" "$r"
+		lat_measure "$label" "127.0.0.1:$PROXY_PORT" "$s" "$r"
+		proxy_stop "$label" "$s"
+	done
+}
+table_fixed_rate() { # SCENARIO
+	local d="$WORK/results/$1.direct" h="$WORK/results/$1.haproxy" g="$WORK/results/$1.gatehouse"
+	# Added latency per round (proxy - direct of the same round), then medians.
+	paste -d' ' "$d" "$h" | awk '{ print $9 - $1, $11 - $3, $12 - $4 }' >"$WORK/results/$1.added.haproxy"
+	paste -d' ' "$d" "$g" | awk '{ print $9 - $1, $11 - $3, $12 - $4 }' >"$WORK/results/$1.added.gatehouse"
+	echo "| percentile | direct µs | haproxy µs | gatehouse µs | haproxy added µs | gatehouse added µs | ratio of added (gatehouse/haproxy) | target |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---|"
+	local name col acol target
+	for name in p50:1:1 p99:3:2 p99.9:4:3; do
+		IFS=: read -r name col acol <<<"$name"
+		target="-"
+		[ "$name" = p99 ] && target="<= 1.2"
+		awk -v n="$name" -v t="$target" -v dv="$(median "$col" "$d")" -v hv="$(median "$col" "$h")" -v gv="$(median "$col" "$g")" \
+			-v ha="$(median "$acol" "$WORK/results/$1.added.haproxy")" -v ga="$(median "$acol" "$WORK/results/$1.added.gatehouse")" \
+			'BEGIN {
+				r = ha > 0 ? ga / ha : 0
+				met = ""
+				if (t != "-") met = (r > 0 && r <= 1.2) ? " (met)" : " (not met)"
+				printf "| %s | %.0f | %.0f | %.0f | %.0f | %.0f | %.2f | %s%s |\n", n, dv, hv, gv, ha, ga, r, t, met
+			}'
+	done
+	echo
+	echo "Errors (direct/haproxy/gatehouse): $(awk '{ n += $7 } END { print n + 0 }' "$d")/$(awk '{ n += $7 } END { print n + 0 }' "$h")/$(awk '{ n += $7 } END { print n + 0 }' "$g"); achieved rate (median): $(median 8 "$h") / $(median 8 "$g") req/s."
+}
+
+# Go microbenchmarks (bench/micro.sh): codec, rules, balancers, the whole
+# pipeline; ns/op, B/op, allocs/op. Runs once (in round 1), with no proxy up.
+scn_micro() {
+	TITLE="Go microbenchmarks (-benchmem): codec, rules/ACLs, balancers and pools, logging, whole L7 pipeline"
+	CFG=""
+	ROUND_FN=round_micro
+	TABLE_FN=table_micro
+}
+round_micro() { # SCENARIO ROUND
+	[ "$2" = 1 ] || return 0
+	log "micro: running bench/micro.sh"
+	bench/micro.sh >"$WORK/results/$1.md" 2>"$WORK/micro.err" || die "bench/micro.sh failed: $(tail -20 "$WORK/micro.err")"
+}
+table_micro() { cat "$WORK/results/$1.md"; }
+
 # ---------------------------------------------------------------- measurement
 
 # cpu_ticks PID: utime+stime of a process, in clock ticks.
@@ -356,6 +543,23 @@ median() {
 
 # ---------------------------------------------------------------- main
 
+# A scenario measured with wrk runs round_wrk; the others set ROUND_FN (what
+# one round does) and TABLE_FN (their own table in the report).
+round_wrk() { # SCENARIO ROUND
+	run_one haproxy "$HAPROXY_BIN" "$1" "$2"
+	run_one gatehouse "$GATEHOUSE_BIN" "$1" "$2"
+}
+scn_defaults() { ROUND_FN=round_wrk; TABLE_FN=""; WRK_ARGS=(); URL=""; CFG=""; }
+# wrk_target SCENARIO: the issue's req/s target (gatehouse/haproxy).
+wrk_target() {
+	case "$1" in
+	plain | tls_reencrypt) echo 1.0 ;;
+	tls_close) echo 0.9 ;;
+	large | l4_passthrough) echo 0.95 ;;
+	*) echo - ;;
+	esac
+}
+
 SCENARIOS=("$@")
 [ "${#SCENARIOS[@]}" -gt 0 ] || SCENARIOS=("${ALL_SCENARIOS[@]}")
 for s in "${SCENARIOS[@]}"; do
@@ -376,40 +580,86 @@ log "proxy on CPU $PROXY_CPU, nginx + wrk on CPUs $LOAD_CPUS; $ROUNDS rounds x $
 log "haproxy: $HAPROXY_BIN   gatehouse: $GATEHOUSE_BIN"
 
 for s in "${SCENARIOS[@]}"; do
+	scn_defaults
 	"scn_$s"
-	printf '%s\n' "$CFG" >"$WORK/$s.cfg"
-	"$HAPROXY_BIN" -c -f "$WORK/$s.cfg" >"$WORK/$s.check.log" 2>&1 ||
-		die "haproxy -c rejects the $s config: $(cat "$WORK/$s.check.log")"
+	if [ -n "$CFG" ]; then
+		printf '%s\n' "$CFG" >"$WORK/$s.cfg"
+		"$HAPROXY_BIN" -c -f "$WORK/$s.cfg" >"$WORK/$s.check.log" 2>&1 ||
+			die "haproxy -c rejects the $s config: $(cat "$WORK/$s.check.log")"
+	fi
 	for r in $(seq 1 "$ROUNDS"); do
-		run_one haproxy "$HAPROXY_BIN" "$s" "$r"
-		run_one gatehouse "$GATEHOUSE_BIN" "$s" "$r"
+		"$ROUND_FN" "$s" "$r"
 	done
 done
 
 # ---------------------------------------------------------------- report
 
-table() {
-	echo "| scenario | haproxy req/s | gatehouse req/s | ratio (gatehouse/haproxy) | haproxy p99 ms | gatehouse p99 ms | haproxy CPU % | gatehouse CPU % | req per CPU-s ratio | errors (h/g) |"
-	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+# wrk_table: one row per wrk-measured scenario.
+wrk_table() {
+	echo "| scenario | haproxy req/s | gatehouse req/s | ratio (gatehouse/haproxy) | target | haproxy p99 ms | gatehouse p99 ms | haproxy CPU % | gatehouse CPU % | req per CPU-s ratio | errors (h/g) |"
+	echo "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|"
 	local s h g
 	for s in "${SCENARIOS[@]}"; do
+		scn_defaults
+		"scn_$s"
+		[ -z "$TABLE_FN" ] || continue
 		h="$WORK/results/$s.haproxy"
 		g="$WORK/results/$s.gatehouse"
 		awk -v s="$s" -v hr="$(median 1 "$h")" -v gr="$(median 1 "$g")" -v hp="$(median 2 "$h")" -v gp="$(median 2 "$g")" \
 			-v hc="$(median 3 "$h")" -v gc="$(median 3 "$g")" -v he="$(awk '{ n += $4 } END { print n + 0 }' "$h")" -v ge="$(awk '{ n += $4 } END { print n + 0 }' "$g")" \
+			-v t="$(wrk_target "$s")" \
 			'BEGIN {
 				eff = (hr > 0 && gc > 0 && hc > 0) ? (gr / gc) / (hr / hc) : 0
-				printf "| %s | %.0f | %.0f | %.2f | %.3f | %.3f | %.0f | %.0f | %.2f | %d/%d |\n", s, hr, gr, (hr > 0 ? gr / hr : 0), hp, gp, hc, gc, eff, he, ge
+				r = hr > 0 ? gr / hr : 0
+				tt = t
+				if (t != "-") tt = ">= " t ((r >= t) ? " (met)" : " (not met)")
+				printf "| %s | %.0f | %.0f | %.2f | %s | %.3f | %.3f | %.0f | %.0f | %.2f | %d/%d |\n", s, hr, gr, r, tt, hp, gp, hc, gc, eff, he, ge
 			}'
 	done
 }
 
-raw() {
-	local s l
+# table: the wrk table (if any scenario used wrk), then one section per
+# scenario with its own table.
+table() {
+	local s any=0
 	for s in "${SCENARIOS[@]}"; do
-		for l in haproxy gatehouse; do
-			printf '%s %s (req/s p99_ms cpu%% errors per round):\n' "$s" "$l"
-			sed 's/^/    /' "$WORK/results/$s.$l"
+		scn_defaults
+		"scn_$s"
+		[ -n "$TABLE_FN" ] || any=1
+	done
+	if [ "$any" = 1 ]; then
+		echo "### Throughput (wrk)"
+		echo
+		wrk_table
+		echo
+	fi
+	for s in "${SCENARIOS[@]}"; do
+		scn_defaults
+		"scn_$s"
+		[ -n "$TABLE_FN" ] || continue
+		echo "### \`$s\`: $TITLE"
+		echo
+		"$TABLE_FN" "$s"
+		echo
+	done
+}
+
+raw() {
+	local s l f cols
+	for s in "${SCENARIOS[@]}"; do
+		scn_defaults
+		"scn_$s"
+		case "$TABLE_FN" in
+		"") cols="req/s p99_ms cpu% errors" ;;
+		table_idle) cols="bytes/conn conns rss_before_kb rss_after_kb errors closed" ;;
+		table_fixed_rate) cols="p50_us p90_us p99_us p999_us max_us requests errors rate" ;;
+		*) continue ;;
+		esac
+		for l in direct haproxy gatehouse; do
+			f="$WORK/results/$s.$l"
+			[ -f "$f" ] || continue
+			printf '%s %s (%s per round):\n' "$s" "$l" "$cols"
+			sed 's/^/    /' "$f"
 		done
 	done
 }
@@ -430,13 +680,18 @@ if [ "$REPORT" != "-" ]; then
 		echo
 		echo "Scenarios:"
 		for s in "${SCENARIOS[@]}"; do
+			scn_defaults
 			"scn_$s"
 			echo "- \`$s\`: $TITLE"
 		done
 		echo
+		echo "Profile of Gatehouse against HAProxy (what stands between them, and the changes proposed): [bench/profile.md](profile.md)."
+		echo
 		echo "## Setup"
 		echo
 		echo "- Load: \`wrk -t$THREADS -c$CONNS -d$DURATION --latency\` after a $WARMUP warm-up, per proxy start."
+		echo "- \`idle\`: bench/tools/idleconns opens $IDLE_N connections (32 at a time), one keep-alive request on each, waits 3 s, then (VmRSS after - VmRSS before) / connections still open, VmRSS from /proc/PID/status."
+		echo "- \`fixed_rate\`: bench/tools/loadgen, $LAT_RATE req/s over $LAT_CONNS connections for $DURATION after $WARMUP, latency from each request's intended start (no coordinated omission); each round measures direct (nginx), HAProxy, Gatehouse; added = proxy - direct of the same round, medians over rounds."
 		echo "- Both proxies read the same generated config file per scenario. HAProxy: \`nbthread 1\`; Gatehouse: \`GOMAXPROCS=1\`."
 		echo "- Pinning (taskset): proxy under test on CPU $PROXY_CPU; backend nginx (worker_processes 1) and wrk on CPU(s) $LOAD_CPUS."
 		echo "- CPU % is the proxy's user+system time over the measured run: near 100 means the proxy was the bottleneck;"
