@@ -47,6 +47,9 @@ type identityEnv struct {
 	EdgePort  int
 	Gateway   *testenv.Gateway
 	Gatehouse *testenv.Gatehouse
+	// Upstream, when set, replaces the gateway with a plain-HTTP server
+	// (benchmarks: measure the edge, not nginx and TLS).
+	Upstream string
 }
 
 // startOP starts oidc-provider on a free port with the edge's redirect URIs.
@@ -113,17 +116,30 @@ frontend web
 
 backend gateway
     http-request set-header Host %[7]s
-    server gw1 127.0.0.1:%[9]d ssl sni str(%[7]s) verify required ca-file %[10]s
-`, env.OP, edgeClientID, dir, env.Edge, apiAudience, shortAudience, testenv.SeedHost, env.EdgePort, env.Gateway.TLSPort, env.Gateway.CAFile)
+    %[9]s
+`, env.OP, edgeClientID, dir, env.Edge, apiAudience, shortAudience, testenv.SeedHost, env.EdgePort, serverLine(env))
+}
+
+func serverLine(env *identityEnv) string {
+	if env.Upstream != "" {
+		return "server up " + env.Upstream
+	}
+	return fmt.Sprintf("server gw1 127.0.0.1:%d ssl sni str(%s) verify required ca-file %s", env.Gateway.TLSPort, testenv.SeedHost, env.Gateway.CAFile)
 }
 
 // startIdentityEnv starts the provider, the gateway and Gatehouse, and
 // waits until Gatehouse has discovered the provider.
-func startIdentityEnv(t testing.TB) *identityEnv {
+func startIdentityEnv(t testing.TB) *identityEnv { return startIdentityEnvUpstream(t, "") }
+
+// startIdentityEnvUpstream is startIdentityEnv with a plain-HTTP upstream
+// instead of the gateway when upstream is not empty.
+func startIdentityEnvUpstream(t testing.TB, upstream string) *identityEnv {
 	t.Helper()
-	env := &identityEnv{EdgePort: testenv.FreePort(t)}
+	env := &identityEnv{EdgePort: testenv.FreePort(t), Upstream: upstream}
 	env.Edge = fmt.Sprintf("http://localhost:%d", env.EdgePort)
-	env.Gateway = testenv.StartGateway(t, testenv.GatewayOptions{})
+	if upstream == "" {
+		env.Gateway = testenv.StartGateway(t, testenv.GatewayOptions{})
+	}
 	env.OP = startOP(t, env.Edge)
 
 	dir := t.TempDir()
@@ -144,15 +160,18 @@ func startIdentityEnv(t testing.TB) *identityEnv {
 	writeSecret(t, filepath.Join(dir, "mesh.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
 
 	env.Gatehouse = testenv.StartGatehouse(t, identityConfig(env, dir))
-	// Discovery runs in the background; until it succeeds API calls get
-	// 503. Poll until an API call without identity gets the 401 it should.
-	testenv.Eventually(t, 20*time.Second, func() bool {
-		resp, err := http.Get(env.Edge + "/app/ready")
+	// Discovery runs in the background; until it succeeds a page load gets
+	// 503 (API calls get 401 either way). Poll until a page load is sent
+	// to the provider.
+	testenv.Eventually(t, 30*time.Second, func() bool {
+		req, _ := http.NewRequest("GET", env.Edge+"/app/ready", nil)
+		req.Header.Set("Accept", "text/html")
+		resp, err := noRedirect.Do(req)
 		if err != nil {
 			return false
 		}
 		resp.Body.Close()
-		return resp.StatusCode == http.StatusUnauthorized
+		return resp.StatusCode == http.StatusFound && strings.HasPrefix(resp.Header.Get("Location"), env.OP)
 	}, "gatehouse never discovered the provider at %s", env.OP)
 	return env
 }
