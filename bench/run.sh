@@ -301,14 +301,54 @@ backend be
 	WRK_ARGS=()
 }
 
-# (3) A new connection per request: every request pays a full TLS handshake at
-# the edge (wrk sends Connection: close, reconnects, and resumes no session:
-# each connect is a fresh SSL_connect without a saved session), while both
-# proxies keep their re-encrypted backend connections pooled, as the seed does.
+# (3) A new connection per request with a FULL TLS handshake each time.
+# Not wrk or h2load: both resume the TLS session on reconnect (checked with
+# HAProxy's ssl_fc_is_resumed: 988 of 992 wrk connections were resumptions),
+# and neither proxy can be told to refuse resumption in the shared config
+# (Gatehouse has no no-tls-tickets). `openssl s_time -new` never resumes:
+# TLS_CLOSE_CLIENTS (16) of them in parallel, each connect -> full handshake
+# -> GET / HTTP/1.0 -> response -> close. Both proxies keep their
+# re-encrypted backend connections pooled, as the seed does. req/s is the
+# sum of connections / wall time; s_time reports no latency (p99 shows 0).
+TLS_CLOSE_CLIENTS="${TLS_CLOSE_CLIENTS:-16}"
 scn_tls_close() {
 	scn_tls_reencrypt
-	TITLE="TLS in, new connection + full TLS handshake per request (Connection: close), re-encryption to backend"
-	WRK_ARGS=(-H 'Connection: close')
+	TITLE="TLS in, new connection + full TLS handshake per request (openssl s_time -new, $TLS_CLOSE_CLIENTS in parallel, HTTP/1.0 close), re-encryption to backend"
+	ROUND_FN=round_tls_close
+}
+s_time_run() { # SECONDS PREFIX: TLS_CLOSE_CLIENTS parallel s_time runs, outputs in PREFIX.N
+	local i pids=()
+	for i in $(seq 1 "$TLS_CLOSE_CLIENTS"); do
+		pin_load openssl s_time -connect "127.0.0.1:$PROXY_PORT" -new -www / -time "$1" >"$2.$i" 2>&1 &
+		pids+=("$!")
+	done
+	local fails=0
+	for i in "${pids[@]}"; do
+		wait "$i" || fails=$((fails + 1))
+	done
+	echo "$fails"
+}
+round_tls_close() { # SCENARIO ROUND
+	local s="$1" r="$2" label bin t0 t1 w0 w1 fails n rps cpu d
+	d="$(secs "$DURATION")"
+	for label in haproxy gatehouse; do
+		bin="$HAPROXY_BIN"
+		[ "$label" = gatehouse ] && bin="$GATEHOUSE_BIN"
+		proxy_start "$label" "$bin" "$s" "$r"
+		s_time_run "$(secs "$WARMUP")" "$WORK/stime.warm" >/dev/null
+		t0="$(cpu_ticks "$PROXY_PID")"
+		w0="$(date +%s.%N)"
+		fails="$(s_time_run "$d" "$WORK/stime.$s.$label.$r")"
+		w1="$(date +%s.%N)"
+		t1="$(cpu_ticks "$PROXY_PID")"
+		proxy_stop "$label" "$s"
+		n="$(cat "$WORK/stime.$s.$label.$r".* | awk '/connections in .* real seconds/ { n += $1 } END { print n + 0 }')"
+		[ "$n" -gt 0 ] || die "s_time made no connection through $label: $(cat "$WORK/stime.$s.$label.$r.1")"
+		rps="$(awk -v n="$n" -v a="$w0" -v b="$w1" 'BEGIN { printf "%.1f", n / (b - a) }')"
+		cpu="$(awk -v a="$t0" -v b="$t1" -v hz="$(getconf CLK_TCK)" -v w0="$w0" -v w1="$w1" 'BEGIN { printf "%.0f", (b - a) / hz / (w1 - w0) * 100 }')"
+		echo "$rps 0 $cpu $fails" >>"$WORK/results/$s.$label"
+		log "$(printf '%-14s round %d %-9s %10.0f req/s (full handshakes)  cpu %3s%%  failed clients %s' "$s" "$r" "$label" "$rps" "$cpu" "$fails")"
+	done
 }
 
 # (4) 1 MiB responses over plain HTTP/1.1 keep-alive: the proxy's copy path
@@ -690,7 +730,8 @@ if [ "$REPORT" != "-" ]; then
 		echo "## Setup"
 		echo
 		echo "- Load: \`wrk -t$THREADS -c$CONNS -d$DURATION --latency\` after a $WARMUP warm-up, per proxy start."
-		echo "- \`idle\`: bench/tools/idleconns opens $IDLE_N connections (32 at a time), one keep-alive request on each, waits 3 s, then (VmRSS after - VmRSS before) / connections still open, VmRSS from /proc/PID/status."
+		echo "- \`tls_close\`: $TLS_CLOSE_CLIENTS parallel \`openssl s_time -new -www / -time $(secs "$DURATION")\` (full handshake per connection; wrk and h2load resume sessions), after a $WARMUP warm-up; req/s = connections / wall time; no latency figure."
+		echo "- \`idle\`: bench/tools/idleconns opens ${IDLE_N:-$IDLE_CONNS} connections (32 at a time), one keep-alive request on each, waits 3 s, then (VmRSS after - VmRSS before) / connections still open, VmRSS from /proc/PID/status."
 		echo "- \`fixed_rate\`: bench/tools/loadgen, $LAT_RATE req/s over $LAT_CONNS connections for $DURATION after $WARMUP, latency from each request's intended start (no coordinated omission); each round measures direct (nginx), HAProxy, Gatehouse; added = proxy - direct of the same round, medians over rounds."
 		echo "- Both proxies read the same generated config file per scenario. HAProxy: \`nbthread 1\`; Gatehouse: \`GOMAXPROCS=1\`."
 		echo "- Pinning (taskset): proxy under test on CPU $PROXY_CPU; backend nginx (worker_processes 1) and wrk on CPU(s) $LOAD_CPUS."
