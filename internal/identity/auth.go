@@ -77,11 +77,13 @@ func (p *Provider) Authenticate(req *httpmsg.Request, tls bool) (*Identity, *Rep
 		}
 	}
 	removeCookies(&req.Header, p.cookie)
+	if d == nil {
+		// Until the provider is discovered nothing can be decided: 503,
+		// never a pass and never a misleading 401.
+		return nil, p.unavailable()
+	}
 	if p.cfg.BearerOnly || !isNavigation(req) {
 		return nil, p.unauthorized("")
-	}
-	if d == nil {
-		return nil, p.unavailable()
 	}
 	return nil, p.startLogin(d, req, tls)
 }

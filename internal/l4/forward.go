@@ -123,6 +123,7 @@ func (s *session) connect() (*net.TCPConn, bool) {
 		s.txn.Server = srv.Name
 		now := time.Now()
 		srv.Counters.OpenSession(now)
+		srv.Counters.ReqHistory.Tick(now)
 		srv.Counters.LbTot.Add(1)
 		if _, ok := be.Handoffs[srv]; ok {
 			s.conn = true

@@ -136,6 +136,7 @@ func (l *Listener) ServeConn(c net.Conn) {
 		return
 	}
 	fe.Counters.OpenSession(now)
+	fe.Counters.ReqHistory.Tick(now)
 	fe.Counters.ConnTot.Add(1)
 	fe.ActConn.Add(1)
 	defer func() {
@@ -185,7 +186,9 @@ func (s *session) run() {
 		return
 	}
 	s.txn.Backend = s.be.Name
-	s.be.Counters.OpenSession(time.Now())
+	beNow := time.Now()
+	s.be.Counters.OpenSession(beNow)
+	s.be.Counters.ReqHistory.Tick(beNow)
 	if rejected(s.be.Rules, &s.txn) {
 		s.be.Counters.DenyReq.Add(1)
 		s.term = logging.TermDenied

@@ -192,6 +192,7 @@ func (t *Txn) pickServer(exclude *upstream.Server) (*Server, bool) {
 	t.srv = us
 	t.acl.Server = us.Name
 	us.Counters.OpenSession(start)
+	us.Counters.ReqHistory.Tick(start)
 	us.Counters.LbTot.Add(1)
 	return srv, true
 }

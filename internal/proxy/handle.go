@@ -16,6 +16,7 @@ func (t *Txn) handle() bool {
 	req := &t.Req
 	fe.Counters.ReqTot.Add(1)
 	fe.Counters.ReqRate.Tick(t.tHead)
+	fe.Counters.ReqHistory.Tick(t.tHead)
 	t.bytesIn += int64(t.sess.br.HeadLen())
 	t.closeAfter = req.Close || fe.ConnMode == config.ConnClose || fe.Proc.Stale.Load()
 
@@ -63,7 +64,9 @@ func (t *Txn) handle() bool {
 	}
 	t.be = be
 	t.acl.Backend = be.Name
-	be.Counters.OpenSession(time.Now())
+	now := time.Now()
+	be.Counters.OpenSession(now)
+	be.Counters.ReqHistory.Tick(now)
 	defer be.Counters.CloseSession()
 	be.Counters.ReqTot.Add(1)
 
