@@ -392,6 +392,9 @@ func (b *builder) buildFrontend(p *config.Proxy, pr *proxyRuntime) (*proxy.Front
 // format its options choose.
 func (b *builder) frontendLog(p *config.Proxy, fe *proxy.Frontend) error {
 	src := logging.ProxyLogFormat(p)
+	if p.JSONLog && p.LogFormat == "" {
+		src = logging.JSONLogFormat
+	}
 	if src == "" {
 		// Without a log option HAProxy logs one line per connection.
 		src = "Connect from %ci:%cp to %fi:%fp (%f/" + strings.ToUpper(p.Mode.String()) + ")"
@@ -409,6 +412,11 @@ func (b *builder) frontendLog(p *config.Proxy, fe *proxy.Frontend) error {
 	}
 	fe.Log = l
 	fe.LogFormat = f
+	if p.LogFormatSD != "" {
+		if fe.LogFormatSD, err = b.format(p.LogFormatSD, p.Pos); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

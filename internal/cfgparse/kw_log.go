@@ -13,6 +13,8 @@ func logKeywords() []keyword {
 			desc: "Add a log target ('log global': the global ones); 'no log' drops the targets inherited from defaults.", parse: parseProxyLog},
 		{name: "log-format", where: wFEOnly, capWarn: true, syntax: "log-format <format>",
 			desc: "Custom access log line format.", parse: parseStringKW(func(px *config.Proxy) *string { return &px.LogFormat })},
+		{name: "log-format-sd", where: wFEOnly, capWarn: true, syntax: "log-format-sd <format>",
+			desc: "RFC 5424 structured-data of each access log line (sent with 'format rfc5424' targets).", parse: parseStringKW(func(px *config.Proxy) *string { return &px.LogFormatSD })},
 	}
 }
 

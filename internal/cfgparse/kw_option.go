@@ -29,6 +29,8 @@ func optionTable() []keyword {
 			desc: "Log HTTP requests in HAProxy's HTTP format (or the Common Log Format).", parse: parseHTTPLog},
 		{name: "httpslog", where: wFEOnly, capWarn: true, syntax: "[no] option httpslog",
 			desc: "Log HTTP requests in HAProxy's HTTP format extended with TLS details.", parse: boolOption(func(px *config.Proxy) *bool { return &px.HTTPSLog })},
+		{name: "jsonlog", where: wFEOnly, capWarn: true, syntax: "[no] option jsonlog",
+			desc: "Gatehouse: log each request as one JSON object (time, client, frontend, backend, server, timers, status, bytes, termination state, request line, request id) for log pipelines.", parse: boolOption(func(px *config.Proxy) *bool { return &px.JSONLog })},
 		{name: "tcplog", where: wFEOnly, capWarn: true, syntax: "[no] option tcplog",
 			desc: "Log TCP connections in HAProxy's TCP format.", parse: boolOption(func(px *config.Proxy) *bool { return &px.TCPLog })},
 		{name: "dontlognull", where: wFEOnly, capWarn: true, syntax: "[no] option dontlognull",

@@ -137,6 +137,8 @@ type Proxy struct {
 	TCPLog      bool
 	DontLogNull bool
 	LogFormat   string // log-format, empty: per option
+	LogFormatSD string // log-format-sd
+	JSONLog     bool   // option jsonlog (Gatehouse)
 	Logs        []*Log // "log global" is expanded into the global targets
 	Captures    []*Capture
 

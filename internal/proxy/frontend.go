@@ -85,6 +85,7 @@ type Frontend struct {
 
 	Log         *logging.Logger // nil: no access log
 	LogFormat   *logging.Format
+	LogFormatSD *logging.Format // rfc5424 structured data; nil: none
 	DontLogNull bool
 	Captures    []*config.Capture
 	RequestIDs  RequestIDs

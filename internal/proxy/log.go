@@ -93,6 +93,13 @@ func (t *Txn) emitLog() {
 	}
 	buf := getLogBuf()
 	*buf = fe.LogFormat.Append((*buf)[:0], c)
-	fe.Log.Log(logging.LevelInfo, *buf)
+	if fe.LogFormatSD != nil {
+		sd := getLogBuf()
+		*sd = fe.LogFormatSD.Append((*sd)[:0], c)
+		fe.Log.LogSD(logging.LevelInfo, *sd, *buf)
+		putLogBuf(sd)
+	} else {
+		fe.Log.Log(logging.LevelInfo, *buf)
+	}
 	putLogBuf(buf)
 }
