@@ -18,6 +18,10 @@ RACE_PKGS=(
 	./internal/upstream/
 	./internal/tlsconf/
 	./internal/testenv/
+	./internal/app/
+	./internal/l4/
+	./internal/identity/
+	./internal/health/
 )
 
 # The seed configs name their server by host name; tests map it to loopback.
