@@ -32,7 +32,10 @@ type session struct {
 	bw  *http1.Writer
 	in  timedReader // under br: client timeout while a body streams
 	out timedWriter // under bw: client timeout, bytes sent to the client
-	tx  Txn
+	// first receives the start of the next request while the connection
+	// holds no buffer (see waitRequest); most requests fit whole.
+	first [1024]byte
+	tx    Txn
 	// requests served on this connection, for %rt/ idle timers
 	nreq     int
 	lastDone time.Time
@@ -100,13 +103,24 @@ func (s *session) readRequest(t *Txn) bool {
 	if idle > 0 {
 		_ = s.conn.SetReadDeadline(time.Now().Add(idle))
 	}
-	if s.br.Buffered() == 0 {
-		// Between requests an idle connection holds no buffer.
-		s.br.Release()
-		s.bw.Release()
-	}
 	if !fe.Proc.waiting(s.conn) {
 		return false
+	}
+	if s.br.Buffered() == 0 {
+		// Between requests an idle connection holds no pooled buffer: it
+		// waits with its own small array, then primes the reader.
+		s.br.Release()
+		s.bw.Release()
+		n, err := s.in.Read(s.first[:])
+		if n == 0 {
+			fe.Proc.busy(s.conn)
+			if err == nil {
+				err = io.ErrNoProgress
+			}
+			s.onReadError(t, err, false)
+			return false
+		}
+		s.br.Prime(s.first[:n])
 	}
 	t.tRequest = time.Now()
 	if s.nreq > 0 {
