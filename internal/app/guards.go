@@ -14,15 +14,30 @@ func notYetWired(cfg *config.Config) []error {
 			}
 		}
 		for _, b := range p.Binds {
+			if hasH2(b.ALPN) && p.Mode == config.ModeHTTP {
+				errs = append(errs, config.Errorf(b.Pos, "'bind %s': 'alpn h2' (HTTP/2) is not supported by this build yet; offer 'alpn http/1.1'", b.Addr))
+			}
 			if b.Proto != "" {
 				errs = append(errs, config.Errorf(b.Pos, "'bind %s': 'proto %s' is not supported by this build yet", b.Addr, b.Proto))
 			}
 		}
 		for _, s := range p.Servers {
+			if hasH2(s.ALPN) && p.Mode == config.ModeHTTP {
+				errs = append(errs, config.Errorf(s.Pos, "server '%s/%s': 'alpn h2' (HTTP/2) is not supported by this build yet; use 'alpn http/1.1'", p.Name, s.Name))
+			}
 			if s.Proto != "" {
 				errs = append(errs, config.Errorf(s.Pos, "server '%s/%s': 'proto %s' is not supported by this build yet", p.Name, s.Name, s.Proto))
 			}
 		}
 	}
 	return errs
+}
+
+func hasH2(alpn []string) bool {
+	for _, p := range alpn {
+		if p == "h2" {
+			return true
+		}
+	}
+	return false
 }
