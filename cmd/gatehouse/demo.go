@@ -47,7 +47,8 @@ Try:
   curl -si http://127.0.0.1:%[4]d/admin           # denied at the edge (403)
   curl -s http://127.0.0.1:%[4]d/edge-health      # answered by the edge itself
   curl -vk --connect-to other.local:443:%[2]s https://other.local/  # the gateway refuses a wrong SNI
-  open http://127.0.0.1:%[5]d/stats               # stats page; ;csv and ;json exports
+  open http://127.0.0.1:%[5]d/stats               # stats page (health: L7OK/200); ;csv and ;json exports
+  curl -s http://127.0.0.1:%[5]d/metrics          # Prometheus, HAProxy's metric names
 Access logs follow (HAProxy httplog format). Ctrl-C stops.
 
 `, demo.Host, gw.Addr(), cfgPath, *edgePort, *statsPort)

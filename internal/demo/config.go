@@ -29,6 +29,7 @@ defaults
 
 frontend stats
     bind :%[2]d
+    http-request use-service prometheus-exporter if { path /metrics }
     stats enable
     stats uri /stats
     stats refresh 10s
@@ -41,7 +42,8 @@ frontend istio-gateway
     use_backend istio-gateway
 
 backend istio-gateway
+    option httpchk GET /healthz/ready HTTP/1.1\r\nHost:\ %[4]s
     http-request set-header Host %[4]s
-    server gateway-1 %[3]s ssl sni str(%[4]s) verify none
+    server gateway-1 %[3]s check inter 5s check-ssl check-sni %[4]s ssl sni str(%[4]s) verify none
 `, edgePort, statsPort, gatewayAddr, Host), "\n")
 }
