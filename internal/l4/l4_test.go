@@ -86,7 +86,9 @@ func TestSessions(t *testing.T) {
 				c.CloseWrite()
 			}},
 		{name: "garbage rejected at once", server: echo, srv: "fe/<NOSRV>", term: "PR",
-			send: func(t *testing.T, c *net.TCPConn, _ []byte) { c.Write([]byte("GET / HTTP/1.1\r\nHost: a.test\r\n\r\n")) }},
+			send: func(t *testing.T, c *net.TCPConn, _ []byte) {
+				c.Write([]byte("GET / HTTP/1.1\r\nHost: a.test\r\n\r\n"))
+			}},
 		{name: "no sni finds no backend", sni: "", server: echo, srv: "fe/<NOSRV>", term: "SC",
 			send: func(t *testing.T, c *net.TCPConn, h []byte) { c.Write(h) }},
 		{name: "unknown sni finds no backend", sni: "c.test", server: echo, srv: "fe/<NOSRV>", term: "SC",
