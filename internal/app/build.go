@@ -41,6 +41,10 @@ type Graph struct {
 	// graph goes live (never for -c), stop when it retires.
 	starters []func()
 	stoppers []func()
+	// retirers run as soon as a reload replaces the graph, before its
+	// connections have drained: work that must not overlap with the new
+	// graph's (health checks probing the same servers twice).
+	retirers []func()
 }
 
 // start runs the graph's background features once it serves traffic.

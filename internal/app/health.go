@@ -57,11 +57,15 @@ func (b *builder) buildHealth() error {
 			c.Start()
 		}
 	})
-	b.g.stoppers = append(b.g.stoppers, func() {
+	stop := func() {
 		for _, c := range all {
 			c.Stop()
 		}
-	})
+	}
+	// The new graph's checkers take over at once on reload; Stop is
+	// idempotent, so the final Close may run it again.
+	b.g.retirers = append(b.g.retirers, stop)
+	b.g.stoppers = append(b.g.stoppers, stop)
 	return nil
 }
 

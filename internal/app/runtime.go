@@ -107,6 +107,9 @@ func (r *Runtime) Apply(g *Graph) error {
 
 // retire releases an old graph's resources once its connections are gone.
 func retire(g *Graph) {
+	for _, f := range g.retirers {
+		f()
+	}
 	deadline := time.Now().Add(hardStop(g.Cfg))
 	for g.Proc.ActConn.Load() > 0 && time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
