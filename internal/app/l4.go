@@ -166,7 +166,6 @@ func (b *builder) tcpBackend(name string, pos config.Pos, built map[string]*l4.B
 		Timeouts:   p.Timeouts,
 		Retries:    p.Retries,
 		Redispatch: p.Redispatch,
-		OnNoServer: func(*l4.Backend) { pbe.NoServer() },
 	}
 	if p.Cap&config.CapFE == 0 {
 		set, err := acl.NewSet(p.ACLs)

@@ -112,9 +112,6 @@ func (s *session) connect() (*net.TCPConn, bool) {
 				s.term = logging.TermQueueTimeout
 			} else {
 				s.term = logging.TermConnRefused
-				if be.OnNoServer != nil {
-					be.OnNoServer(be)
-				}
 			}
 			be.Counters.ErrConn.Add(1)
 			return nil, false

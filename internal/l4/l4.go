@@ -85,8 +85,6 @@ type Backend struct {
 	// Handoffs maps a server to the in-process frontend it stands for: a
 	// connection routed there is handed over without a network hop.
 	Handoffs map[*upstream.Server]Handler
-	// OnNoServer is called when no server is usable.
-	OnNoServer func(*Backend)
 }
 
 // Listener serves the connections of one bind line of a tcp frontend.

@@ -77,17 +77,6 @@ type Backend struct {
 
 	Stats       Service
 	StatsPrefix string
-
-	// OnNoServer is called when a request finds no usable server (HAProxy
-	// logs "backend X has no server available!").
-	OnNoServer func(b *Backend)
-}
-
-// NoServer reports that a request found no usable server.
-func (b *Backend) NoServer() {
-	if b.OnNoServer != nil {
-		b.OnNoServer(b)
-	}
 }
 
 // Server is a backend server with what the proxy needs to reach it.

@@ -179,7 +179,8 @@ func (t *Txn) pickServer(exclude *upstream.Server) (*Server, bool) {
 	t.tw += time.Since(start)
 	if err != nil {
 		if errors.Is(err, upstream.ErrNoServer) {
-			be.NoServer()
+			// "backend X has no server available!" is logged once, by the
+			// health checker, when the last server goes down.
 			t.termState = [2]byte{'S', 'C'}
 		} else {
 			t.termState = [2]byte{'s', 'Q'}
