@@ -106,6 +106,11 @@ func (t *Txn) relayResponse(srv *Server, uc *upConn) bool {
 	srv.Counters.BytesOut.Add(uint64(n))
 	if rerr != nil || werr != nil {
 		if rerr != nil {
+			// Deliver what the server did send: the client sees the
+			// status and a short body, then the close (as with HAProxy).
+			sent := t.sess.out.n
+			_ = cw.Flush()
+			t.bytesOut += t.sess.out.n - sent
 			be.Counters.SrvAbort.Add(1)
 			srv.Counters.SrvAbort.Add(1)
 			if isTimeout(rerr) {
