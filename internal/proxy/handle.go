@@ -30,13 +30,6 @@ func (t *Txn) handle() bool {
 	t.assignRequestIDs(&fe.RequestIDs)
 	t.captureRequest()
 
-	if fe.Stats != nil && hasPrefix(req.URI, fe.StatsPrefix) {
-		t.reply = fe.Stats.Serve(t)
-		t.termState = [2]byte{'L', 'R'}
-		fe.Counters.Intercept.Add(1)
-		return t.sendReply()
-	}
-
 	switch t.runRequestRules(fe.ReqRules) {
 	case verdictReply:
 		if t.denied {
@@ -44,6 +37,14 @@ func (t *Txn) handle() bool {
 		} else {
 			fe.Counters.Intercept.Add(1)
 		}
+		return t.sendReply()
+	}
+	// The stats page answers after the http-request rules, so a rule can
+	// guard it ("deny if { path_beg /stats } !{ src 10.0.0.0/8 }").
+	if fe.Stats != nil && hasPrefix(req.URI, fe.StatsPrefix) {
+		t.reply = fe.Stats.Serve(t)
+		t.termState = [2]byte{'L', 'R'}
+		fe.Counters.Intercept.Add(1)
 		return t.sendReply()
 	}
 
