@@ -110,7 +110,13 @@ func (w *Writer) Write(p []byte) (int, error) {
 	// One writev for head + payload instead of a copy or two writes.
 	w.vec[0], w.vec[1] = w.buf, p
 	w.nb = w.vec[:]
-	n, err := w.nb.WriteTo(w.w)
+	var n int64
+	var err error
+	if vw, ok := w.w.(VectoredWriter); ok {
+		n, err = vw.WriteVectored(&w.nb)
+	} else {
+		n, err = w.nb.WriteTo(w.w)
+	}
 	w.vec, w.nb = [2][]byte{}, nil
 	buffered := int64(len(w.buf))
 	w.buf = w.buf[:0]
@@ -287,4 +293,12 @@ func (w *Writer) WriteLastChunk(trailer httpmsg.Headers) error {
 	}
 	_, err := w.WriteString("\r\n")
 	return err
+}
+
+// VectoredWriter is implemented by destinations that wrap a net.Conn (to
+// count bytes or manage deadlines) and can still hand a vector to the
+// kernel in one writev: net.Buffers only does that for the net package's
+// own connections.
+type VectoredWriter interface {
+	WriteVectored(b *net.Buffers) (int64, error)
 }

@@ -56,3 +56,17 @@ func (w *timedWriter) Write(p []byte) (int, error) {
 	w.n += int64(n)
 	return n, err
 }
+
+// WriteVectored sends b with one writev when the connection is a plain
+// TCP one (see http1.VectoredWriter).
+func (w *timedWriter) WriteVectored(b *net.Buffers) (int64, error) {
+	if w.idle > 0 {
+		if now := time.Now(); w.until.Sub(now) < w.idle/2 {
+			w.until = now.Add(w.idle)
+			_ = w.c.SetWriteDeadline(w.until)
+		}
+	}
+	n, err := b.WriteTo(w.c)
+	w.n += n
+	return n, err
+}

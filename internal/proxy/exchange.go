@@ -421,8 +421,10 @@ func (t *Txn) proxyHeader(srv *Server, sni string) []byte {
 // arm points the connection's codec at c with timeout server as the
 // inactivity bound for both directions.
 func (u *upConn) arm(c *upstream.Conn, idle time.Duration) {
-	u.in = timedReader{c: c, idle: idle}
-	u.out = timedWriter{c: c, idle: idle}
+	// The codec talks to the connection itself (*net.TCPConn or
+	// *tls.Conn), so vectored writes reach writev.
+	u.in = timedReader{c: c.Conn, idle: idle}
+	u.out = timedWriter{c: c.Conn, idle: idle}
 	u.br.Reset(&u.in)
 	u.bw.Reset(&u.out)
 }
