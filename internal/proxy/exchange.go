@@ -67,22 +67,16 @@ func (t *Txn) forward() bool {
 					replayable && attempt < be.Retries {
 					// retry-on STATUS: drop this answer and its connection.
 					uc.close()
-					observeFailure(srv, f)
 					srv.Release()
 					t.Resp.Reset()
 					attempt++
-					t.retries++
-					be.Counters.Retries.Add(1)
-					if be.Redispatch && attempt == be.Retries && len(be.Servers) > 1 {
-						exclude = srv.Server
-						t.redispatch = true
-						be.Counters.Redisp.Add(1)
-					}
+					exclude = t.noteRetry(srv, attempt, exclude)
 					continue
 				}
 				return t.relayResponse(srv, uc)
 			}
 			uc.close()
+			observeFailure(srv, f)
 		}
 		srv.Release()
 		// A reused keep-alive connection that the gateway had just closed
@@ -97,18 +91,28 @@ func (t *Txn) forward() bool {
 		}
 		if t.canRetry(f, attempt, replayable) {
 			attempt++
-			t.retries++
-			be.Counters.Retries.Add(1)
-			srv.Counters.Retries.Add(1)
-			if be.Redispatch && attempt == be.Retries && len(be.Servers) > 1 {
-				exclude = srv.Server
-				t.redispatch = true
-				be.Counters.Redisp.Add(1)
-			}
+			exclude = t.noteRetry(srv, attempt, exclude)
 			continue
 		}
 		return t.failAnswer(f)
 	}
+}
+
+// noteRetry counts a retry after a failure on srv and, with option
+// redispatch, makes the last retry go to another server (HAProxy's
+// default redispatch interval). It returns the server to avoid.
+func (t *Txn) noteRetry(srv *Server, attempt int, exclude *upstream.Server) *upstream.Server {
+	be := t.be
+	t.retries++
+	be.Counters.Retries.Add(1)
+	srv.Counters.Retries.Add(1)
+	if be.Redispatch && attempt == be.Retries && len(be.Servers) > 1 {
+		t.redispatch = true
+		be.Counters.Redisp.Add(1)
+		srv.Counters.Redisp.Add(1)
+		return srv.Server
+	}
+	return exclude
 }
 
 // canRetry applies retries/retry-on to one failed attempt.

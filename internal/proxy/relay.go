@@ -41,8 +41,9 @@ func (t *Txn) relayResponse(srv *Server, uc *upConn) bool {
 	serverKeep := !resp.Close && !t.bodyUnsent && be.ConnMode == config.ConnKeepAlive && fe.ConnMode == config.ConnKeepAlive &&
 		!(resp.ContentLength < 0 && !resp.Chunked && !resp.NoBody)
 
-	if v := t.runResponseRules(be.RespRules); v != verdictReply {
-		v = t.runResponseRules(fe.RespRules)
+	// Backend response rules first, then the frontend's, as HAProxy.
+	if t.runResponseRules(be.RespRules) != verdictReply {
+		t.runResponseRules(fe.RespRules)
 	}
 	if t.reply != nil {
 		// http-response deny / return replaced the response: the server's
@@ -59,7 +60,7 @@ func (t *Txn) relayResponse(srv *Server, uc *upConn) bool {
 	// Framing towards the client: chunked stays chunked for HTTP/1.1; a
 	// body delimited by the server's close is chunked so the client
 	// connection survives; HTTP/1.0 clients get the raw body ended by close.
-	client10 := t.Req.Minor == 0
+	client10 := t.Req.Major == 1 && t.Req.Minor == 0
 	untilClose := resp.ContentLength < 0 && !resp.Chunked && !resp.NoBody
 	switch {
 	case client10 && (resp.Chunked || untilClose):
@@ -69,7 +70,7 @@ func (t *Txn) relayResponse(srv *Server, uc *upConn) bool {
 	}
 	if t.closeAfter {
 		resp.Header.Add("Connection", "close")
-	} else if t.Req.Minor == 0 {
+	} else if client10 {
 		resp.Header.Add("Connection", "keep-alive")
 	}
 	t.status = resp.Status

@@ -135,7 +135,8 @@ func (t *Txn) sendReply() bool {
 		resp.Status = r.Status
 		resp.Proto = "HTTP/1.1"
 		resp.Major, resp.Minor = 1, 1
-		resp.Header = r.Header
+		// A copy: services may hand out a Reply whose headers are shared.
+		resp.Header = append(make(httpmsg.Headers, 0, len(r.Header)+3), r.Header...)
 		if !resp.Header.Has("Content-Length") {
 			resp.Header = append(resp.Header, httpmsg.Header{Name: "Content-Length", Value: strconv.Itoa(len(r.Body))})
 		}
