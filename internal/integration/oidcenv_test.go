@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
@@ -60,16 +61,35 @@ func startOP(t testing.TB, edge string) string {
 		t.Fatalf("oidc-provider is not installed in %s: run scripts/test.sh (it runs npm ci there)", opDir)
 	}
 	port := testenv.FreePort(t)
+	keyFile := filepath.Join(t.TempDir(), "op-signing.pem")
+	writeOPKey(t, keyFile)
 	// env(1) passes the settings: testenv.StartProcess inherits our
 	// environment and takes no extra variables.
 	testenv.StartProcess(t, "oidc-provider", "/usr/bin/env",
-		fmt.Sprintf("OP_PORT=%d", port),
+		fmt.Sprintf("OP_PORT=%d", port), "OP_SIGNING_KEY="+keyFile,
 		"OP_CLIENT_ID="+edgeClientID, "OP_CLIENT_SECRET="+edgeClientSecret,
 		"OP_REDIRECT_URIS="+edge+"/oauth2/callback",
 		"OP_POST_LOGOUT_URIS="+edge+"/public/signed-out",
 		node, filepath.Join(opDir, "server.mjs"))
-	testenv.WaitTCP(t, testenv.LocalAddr(port), 20*time.Second)
+	testenv.WaitTCP(t, testenv.LocalAddr(port), 60*time.Second)
 	return fmt.Sprintf("http://127.0.0.1:%d", port)
+}
+
+// writeOPKey writes a fresh RSA signing key for the provider, so its
+// start does not depend on node generating one under load.
+func writeOPKey(t testing.TB, path string) {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // identityConfig is the frontend, on plain HTTP so a browser needs

@@ -10,6 +10,7 @@
 //   OP_CLIENT_SECRET       its secret (default "edge-secret")
 //   OP_REDIRECT_URIS       comma-separated redirect URIs of the edge
 //   OP_POST_LOGOUT_URIS    comma-separated post_logout_redirect_uris
+//   OP_SIGNING_KEY         PEM file of the RSA signing key (default: a new one)
 //
 // Users (username / password): alice / wonderland (groups staff, dev),
 // bob / builder (groups contractors).
@@ -18,7 +19,8 @@
 // Resource indicators: any https resource becomes the JWT's audience;
 // "https://short.test" tokens live one second.
 import { createServer } from 'node:http';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import Provider from 'oidc-provider';
 
 const port = Number(process.env.OP_PORT);
@@ -34,8 +36,12 @@ const users = {
   bob: { password: 'builder', claims: { email: 'bob@example.com', email_verified: true, name: 'Bob', groups: ['contractors'] } },
 };
 
-// A fresh signing key per run: tests fetch the JWKS, never embed it.
-const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+// A fresh signing key per run: tests fetch the JWKS, never embed it. The
+// test may hand one over (OP_SIGNING_KEY, a PEM file): RSA key generation
+// can take many seconds on a loaded CI machine.
+const privateKey = process.env.OP_SIGNING_KEY
+  ? createPrivateKey(readFileSync(process.env.OP_SIGNING_KEY))
+  : generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
 const signingKey = { ...privateKey.export({ format: 'jwk' }), kid: 'op-1', use: 'sig', alg: 'RS256' };
 
 const robot = (id) => ({
