@@ -66,8 +66,10 @@ backend app
 // and a broken configuration keeps the old one.
 func TestReloadKeepsListenerAndInflight(t *testing.T) {
 	release := make(chan struct{})
+	arrived := make(chan struct{})
 	slow := echoBackendFunc(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/slow" {
+			close(arrived)
 			<-release
 		}
 		fmt.Fprintf(w, "v=%s\n", r.Header.Get("X-Version"))
@@ -96,7 +98,7 @@ backend app
 		resp.Body.Close()
 		done <- string(b)
 	}()
-	time.Sleep(100 * time.Millisecond) // let the slow request reach the server
+	<-arrived // the slow request is in flight on the first graph
 	g2 := buildGraph(t, cfg("two"))
 	if err := rt.Apply(g2); err != nil {
 		t.Fatal(err)
