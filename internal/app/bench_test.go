@@ -52,7 +52,7 @@ func rawHTTPServer(b *testing.B) string {
 // relay, counters) and reports allocations per request.
 func BenchmarkProxyKeepAlive(b *testing.B) {
 	srv := rawHTTPServer(b)
-	port := freePortB(b)
+	port := freePort(b)
 	c, err := parseText(testDefaults + fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d
@@ -112,13 +112,4 @@ backend app
 	for i := 0; i < b.N; i++ {
 		roundTrip()
 	}
-}
-
-func freePortB(b *testing.B) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }

@@ -403,15 +403,8 @@ func (b *builder) frontendLog(p *config.Proxy, fe *proxy.Frontend) error {
 		// Without a log option HAProxy logs one line per connection.
 		src = "Connect from %ci:%cp to %fi:%fp (%f/" + strings.ToUpper(p.Mode.String()) + ")"
 	}
-	if len(p.Logs) == 0 {
-		return nil
-	}
-	l, err := b.logger(p.Logs)
-	if err != nil {
-		return err
-	}
-	f, err := b.format(src, p.Pos)
-	if err != nil {
+	l, f, err := b.accessLog(p, src)
+	if err != nil || l == nil {
 		return err
 	}
 	fe.Log = l
@@ -476,4 +469,21 @@ func frontendSlots(p *config.Proxy) chan struct{} {
 		return nil
 	}
 	return make(chan struct{}, p.MaxConn)
+}
+
+// accessLog builds a frontend's log targets and its line format (both
+// modes); a nil logger when the frontend has no "log" line.
+func (b *builder) accessLog(p *config.Proxy, src string) (*logging.Logger, *logging.Format, error) {
+	if len(p.Logs) == 0 {
+		return nil, nil, nil
+	}
+	l, err := b.logger(p.Logs)
+	if err != nil {
+		return nil, nil, err
+	}
+	f, err := b.format(src, p.Pos)
+	if err != nil {
+		return nil, nil, err
+	}
+	return l, f, nil
 }

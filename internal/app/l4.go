@@ -232,14 +232,7 @@ func (b *builder) tcpLog(p *config.Proxy, fe *l4.Frontend) error {
 		}
 		fe.UniqueID = f
 	}
-	if len(p.Logs) == 0 {
-		return nil
-	}
-	l, err := b.logger(p.Logs)
-	if err != nil {
-		return err
-	}
-	f, err := b.format(src, p.Pos)
+	l, f, err := b.accessLog(p, src)
 	if err != nil {
 		return err
 	}
