@@ -2,6 +2,7 @@ package cfgparse
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 
 	"github.com/gatehouse/gatehouse/internal/config"
@@ -17,6 +18,26 @@ func globalKeywords() []keyword {
 			desc: "A log target; proxies with 'log global' use it.", parse: parseGlobalLog},
 		{name: "tune.bufsize", where: wGlobal, syntax: "tune.bufsize <size>",
 			desc: "Buffer size, which bounds the size of a request's headers.", parse: parseBufSize},
+		{name: "tune.h2.header-table-size", where: wGlobal, syntax: "tune.h2.header-table-size <4096..65536>",
+			desc: "HTTP/2 HPACK dynamic header table size per connection, in bytes (default 4096).", parse: parseH2Tune},
+		{name: "tune.h2.initial-window-size", where: wGlobal, syntax: "tune.h2.initial-window-size <0..2147483647>",
+			desc: "HTTP/2 initial stream window size advertised on both sides, in bytes (default 65536).", parse: parseH2Tune},
+		{name: "tune.h2.fe.initial-window-size", where: wGlobal, syntax: "tune.h2.fe.initial-window-size <0..2147483647>",
+			desc: "HTTP/2 initial stream window size on frontend connections; overrides 'tune.h2.initial-window-size'.", parse: parseH2Tune},
+		{name: "tune.h2.be.initial-window-size", where: wGlobal, syntax: "tune.h2.be.initial-window-size <0..2147483647>",
+			desc: "HTTP/2 initial stream window size on backend connections; overrides 'tune.h2.initial-window-size'.", parse: parseH2Tune},
+		{name: "tune.h2.max-concurrent-streams", where: wGlobal, syntax: "tune.h2.max-concurrent-streams <1..2147483647>",
+			desc: "Maximum concurrent HTTP/2 streams per connection on both sides (default 100).", parse: parseH2Tune},
+		{name: "tune.h2.fe.max-concurrent-streams", where: wGlobal, syntax: "tune.h2.fe.max-concurrent-streams <1..2147483647>",
+			desc: "Maximum concurrent HTTP/2 streams per frontend connection; overrides 'tune.h2.max-concurrent-streams'.", parse: parseH2Tune},
+		{name: "tune.h2.be.max-concurrent-streams", where: wGlobal, syntax: "tune.h2.be.max-concurrent-streams <1..2147483647>",
+			desc: "Maximum concurrent HTTP/2 streams per backend connection; overrides 'tune.h2.max-concurrent-streams'.", parse: parseH2Tune},
+		{name: "tune.h2.max-frame-size", where: wGlobal, syntax: "tune.h2.max-frame-size <16384..16777215>",
+			desc: "Largest HTTP/2 frame payload advertised and accepted, in bytes (default 16384).", parse: parseH2Tune},
+		{name: "tune.h2.fe.max-total-streams", where: wGlobal, syntax: "tune.h2.fe.max-total-streams <number>",
+			desc: "HTTP/2 streams a frontend connection may open before it is closed with GOAWAY (0: unlimited, the default).", parse: parseH2Tune},
+		{name: "tune.h2.fe.glitches-threshold", where: wGlobal, syntax: "tune.h2.fe.glitches-threshold <number>",
+			desc: "HTTP/2 protocol glitches after which a frontend connection is killed (0: no threshold, the default).", parse: parseH2Tune},
 		{name: "spread-checks", where: wGlobal, syntax: "spread-checks <0..50, in percent>",
 			desc: "Random variation added to health check intervals.", parse: parseSpreadChecks},
 		{name: "stats", where: wGlobal, syntax: "stats socket <path> [level user|operator|admin] [mode <octal>]",
@@ -98,6 +119,50 @@ func parseBufSize(p *parser, args []token) error {
 		return fmt.Errorf("'tune.bufsize' expects a value of at least 1024 bytes, got '%s'", args[1].Text)
 	}
 	p.cfg.Global.TuneBufSize = n
+	return nil
+}
+
+// h2Setting is where a tune.h2.* value goes and the range HAProxy accepts.
+type h2Setting struct {
+	field  func(*config.H2Tune) *int
+	lo, hi int
+}
+
+var h2Settings = map[string]h2Setting{
+	"tune.h2.header-table-size":         {func(t *config.H2Tune) *int { return &t.HeaderTableSize }, 4096, 65536},
+	"tune.h2.initial-window-size":       {func(t *config.H2Tune) *int { return &t.InitialWindowSize }, 0, math.MaxInt32},
+	"tune.h2.fe.initial-window-size":    {func(t *config.H2Tune) *int { return &t.FEInitialWindowSize }, 0, math.MaxInt32},
+	"tune.h2.be.initial-window-size":    {func(t *config.H2Tune) *int { return &t.BEInitialWindowSize }, 0, math.MaxInt32},
+	"tune.h2.max-concurrent-streams":    {func(t *config.H2Tune) *int { return &t.MaxConcurrentStreams }, 1, math.MaxInt32},
+	"tune.h2.fe.max-concurrent-streams": {func(t *config.H2Tune) *int { return &t.FEMaxConcurrentStreams }, 1, math.MaxInt32},
+	"tune.h2.be.max-concurrent-streams": {func(t *config.H2Tune) *int { return &t.BEMaxConcurrentStreams }, 1, math.MaxInt32},
+	"tune.h2.max-frame-size":            {func(t *config.H2Tune) *int { return &t.MaxFrameSize }, 16384, 16777215},
+	"tune.h2.fe.max-total-streams":      {func(t *config.H2Tune) *int { return &t.FEMaxTotalStreams }, 0, math.MaxInt32},
+	"tune.h2.fe.glitches-threshold":     {func(t *config.H2Tune) *int { return &t.FEGlitchesThreshold }, 0, math.MaxInt32},
+}
+
+// parseH2Tune parses the tune.h2.* keywords, which all take one integer
+// within HAProxy's range for that keyword; a later line overrides an
+// earlier one, as in HAProxy.
+func parseH2Tune(p *parser, args []token) error {
+	kw := args[0].Text
+	set, ok := h2Settings[kw]
+	if !ok {
+		return fmt.Errorf("'%s' has no HTTP/2 setting (internal error)", kw)
+	}
+	if err := wantArgs(args, kw, 1, 1, "an integer argument"); err != nil {
+		return err
+	}
+	if n, err := strconv.ParseInt(args[1].Text, 10, 64); err == nil && n == 0 && set.lo == 1 {
+		// HAProxy reads 0 as "no limit", which it strongly discourages;
+		// Gatehouse always bounds concurrent streams.
+		return fmt.Errorf("'%s': 0 (no limit) is not supported by Gatehouse; set a value of at least 1 (HAProxy's default is 100)", kw)
+	}
+	n, err := parseInt("'"+kw+"'", args[1].Text, set.lo, set.hi)
+	if err != nil {
+		return err
+	}
+	*set.field(&p.cfg.Global.H2) = n
 	return nil
 }
 

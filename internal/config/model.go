@@ -61,6 +61,33 @@ type Global struct {
 	CrtBase         string // crt-base: directory relative certificate paths are taken from (already applied)
 	CABase          string // ca-base: directory relative CA file paths are taken from (already applied)
 	SSLServerVerify string // ssl-server-verify: "none" or "required"; "" = required (HAProxy's default)
+
+	H2 H2Tune // tune.h2.*
+}
+
+// H2Tune holds HAProxy's tune.h2.* settings; zero means the engine's default.
+// The parser enforces HAProxy's ranges, so a non-zero value is always valid.
+type H2Tune struct {
+	HeaderTableSize int // tune.h2.header-table-size: HPACK dynamic table size (4096..65536, HAProxy's default 4096)
+
+	// tune.h2.initial-window-size sets both sides (0..2147483647, HAProxy's
+	// default 65536); tune.h2.fe.initial-window-size overrides it for
+	// frontends, tune.h2.be.initial-window-size for backends. A 0, even
+	// written out, reads as unset: fe./be. fall back to the common value,
+	// which falls back to the engine's default.
+	InitialWindowSize   int
+	FEInitialWindowSize int
+	BEInitialWindowSize int
+
+	// tune.h2.max-concurrent-streams sets both sides (HAProxy's default 100);
+	// the fe./be. variants override it. Gatehouse requires at least 1.
+	MaxConcurrentStreams   int
+	FEMaxConcurrentStreams int
+	BEMaxConcurrentStreams int
+
+	MaxFrameSize        int // tune.h2.max-frame-size: largest frame payload accepted (16384..16777215)
+	FEMaxTotalStreams   int // tune.h2.fe.max-total-streams: streams per connection before GOAWAY (0: unlimited)
+	FEGlitchesThreshold int // tune.h2.fe.glitches-threshold: protocol "glitches" before the connection is killed (0: no threshold, HAProxy's default)
 }
 
 // StatsSocket is "stats socket PATH [level admin]" in global.
