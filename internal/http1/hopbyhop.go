@@ -38,6 +38,10 @@ func StripHopByHop(h *httpmsg.Headers) {
 	*h = s[:j]
 }
 
+// IsHopByHop reports the connection-specific fields StripHopByHop always
+// removes (not those a Connection field names).
+func IsHopByHop(name string) bool { return isHopByHop(name) }
+
 func isHopByHop(name string) bool {
 	switch len(name) {
 	case 2:

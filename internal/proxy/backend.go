@@ -85,6 +85,9 @@ type Server struct {
 	TLS  *tlsconf.ClientTemplate // nil: plain TCP
 	SNI  *acl.Expr               // nil: the outgoing Host decides
 	ALPN string                  // ALPN offered, comma-joined for the pool key
+	// H2 holds the HTTP/2 connections of a server that may speak it
+	// ("alpn h2" or "proto h2"); nil for HTTP/1-only servers.
+	H2 *H2Upstream
 
 	SendProxy int                // 0 none, 1 PROXY v1, 2 PROXY v2 (send-proxy / send-proxy-v2)
 	ProxyV2   proxyproto.Options // proxy-v2-options

@@ -48,7 +48,6 @@ const (
 // with retries and redispatch as configured. It returns false when the
 // client connection must close.
 func (t *Txn) forward() bool {
-	be := t.be
 	// Only requests whose body has not been consumed can be replayed: a
 	// request without body, always.
 	replayable := !t.Req.HasBody()
@@ -59,12 +58,26 @@ func (t *Txn) forward() bool {
 		if !ok {
 			return t.sendReply()
 		}
-		uc, reused, f := t.connect(srv)
-		if f == failNone {
+		uc, hc, reused, f := t.connect(srv)
+		if f == failNone && hc != nil {
+			f = t.exchangeH2(srv, hc, reused)
+			if f == failNone {
+				if t.retryOnStatus(attempt, replayable) {
+					t.h2x.finish(t)
+					srv.Release()
+					t.Resp.Reset()
+					attempt++
+					exclude = t.noteRetry(srv, attempt, exclude)
+					continue
+				}
+				return t.relayH2Response(srv)
+			}
+			t.h2x.finish(t)
+			observeFailure(srv, f)
+		} else if f == failNone {
 			f = t.exchange(srv, uc, reused)
 			if f == failNone {
-				if bit := retryStatus(t.Resp.Status); bit != 0 && be.RetryOn&bit != 0 &&
-					replayable && attempt < be.Retries {
+				if t.retryOnStatus(attempt, replayable) {
 					// retry-on STATUS: drop this answer and its connection.
 					uc.close()
 					srv.Release()
@@ -96,6 +109,13 @@ func (t *Txn) forward() bool {
 		}
 		return t.failAnswer(f)
 	}
+}
+
+// retryOnStatus applies "retry-on STATUS" to the response head in t.Resp.
+func (t *Txn) retryOnStatus(attempt int, replayable bool) bool {
+	be := t.be
+	bit := retryStatus(t.Resp.Status)
+	return bit != 0 && be.RetryOn&bit != 0 && replayable && attempt < be.Retries
 }
 
 // noteRetry counts a retry after a failure on srv and, with option
@@ -210,8 +230,10 @@ func (t *Txn) balanceKey() upstream.Key {
 	return k
 }
 
-// connect returns a pooled connection matching the request's SNI or a new one.
-func (t *Txn) connect(srv *Server) (*upConn, bool, failure) {
+// connect returns a pooled connection matching the request's SNI or a new
+// one: an HTTP/1 connection (uc), or a stream reserved on an HTTP/2 one
+// (hc) for servers that speak it.
+func (t *Txn) connect(srv *Server) (uc *upConn, hc *h2Conn, reused bool, f failure) {
 	be := t.be
 	key := upstream.PoolKey{ALPN: srv.ALPN}
 	if srv.TLS != nil {
@@ -224,12 +246,17 @@ func (t *Txn) connect(srv *Server) (*upConn, bool, failure) {
 	// Only requests that cannot be replayed pay for the liveness probe:
 	// the others are retried on a fresh connection if the server had
 	// closed this one (see forward).
+	if srv.H2 != nil {
+		if hc := srv.H2.take(key); hc != nil {
+			return nil, hc, true, failNone
+		}
+	}
 	probe := t.Req.HasBody() || !isIdempotent(t.Req.Method)
 	if c := srv.Pool().Take(key, probe); c != nil {
 		uc := c.Codec.(*upConn)
 		uc.c = c
 		uc.arm(c, be.Timeouts.Server)
-		return uc, true, failNone
+		return uc, nil, true, failNone
 	}
 	start := time.Now()
 	ct := be.Timeouts.Connect
@@ -240,26 +267,43 @@ func (t *Txn) connect(srv *Server) (*upConn, bool, failure) {
 	if srv.TLS != nil {
 		tlsConf = srv.TLS.ForSNI(key.SNI)
 	}
-	var c *upstream.Conn
-	var err error
-	if srv.SendProxy != 0 {
-		c, err = upstream.DialPreface(context.Background(), srv.Server, key, tlsConf, ct, t.proxyHeader(srv, key.SNI))
-	} else {
-		c, err = upstream.Dial(context.Background(), srv.Server, key, tlsConf, ct)
-	}
+	c, isH2, err := t.dial(srv, key, tlsConf, ct)
 	t.tc += time.Since(start)
 	if err != nil {
 		srv.Counters.ErrConn.Add(1)
 		srv.Observe(upstream.OutcomeL4Err, 0)
-		return nil, false, failConnect
+		return nil, nil, false, failConnect
 	}
 	srv.Observe(upstream.OutcomeL4OK, 0)
-	uc := &upConn{c: c}
+	if isH2 {
+		hc, err := srv.H2.adopt(key, c)
+		if err != nil {
+			srv.Counters.ErrConn.Add(1)
+			return nil, nil, false, failConnect
+		}
+		return nil, hc, false, failNone
+	}
+	uc = &upConn{c: c}
 	uc.br = http1.NewReader(&uc.in, t.sess.fe.Limits)
 	uc.bw = http1.NewWriter(&uc.out, 0)
 	uc.arm(c, be.Timeouts.Server)
 	c.Codec = uc
-	return uc, false, failNone
+	return uc, nil, false, failNone
+}
+
+// dial opens a connection to srv; isH2 reports that it speaks HTTP/2
+// (ALPN chose h2, or "proto h2"). A server offered h2 that chose
+// HTTP/1.1 is served on the HTTP/1 path.
+func (t *Txn) dial(srv *Server, key upstream.PoolKey, tlsConf *tls.Config, timeout time.Duration) (c *upstream.Conn, isH2 bool, err error) {
+	if srv.SendProxy != 0 {
+		c, err = upstream.DialPreface(context.Background(), srv.Server, key, tlsConf, timeout, t.proxyHeader(srv, key.SNI))
+	} else {
+		c, err = upstream.Dial(context.Background(), srv.Server, key, tlsConf, timeout)
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return c, srv.H2 != nil && (srv.H2.Prior || c.Proto == "h2"), nil
 }
 
 // upstreamSNI evaluates the server's "sni" expression, or takes the
@@ -304,14 +348,19 @@ func (t *Txn) exchange(srv *Server, uc *upConn, reused bool) failure {
 			t.bodyUnsent = true
 			return failNone
 		}
-		t.writeInterim()
-		if err := t.sess.bw.Flush(); err != nil {
+		if err := t.writeInterim(); err != nil {
 			return failClientAbort
 		}
 		t.Resp.Reset()
 	}
 	if req.HasBody() {
-		n, rerr, werr := t.sess.br.CopyBody(uc.bw, http1.RequestFraming(req), http1.CopyOptions{})
+		var n int64
+		var rerr, werr error
+		if t.down != nil {
+			n, rerr, werr = copyStreamBody(uc.bw, t.down, req.Chunked)
+		} else {
+			n, rerr, werr = t.sess.br.CopyBody(uc.bw, http1.RequestFraming(req), http1.CopyOptions{})
+		}
 		t.bytesIn += n
 		be.Counters.BytesIn.Add(uint64(n))
 		srv.Counters.BytesIn.Add(uint64(n))
@@ -372,18 +421,25 @@ func (t *Txn) readResponseHead(uc *upConn, reused, want100 bool) failure {
 		if t.Resp.Status >= 200 || t.Resp.Status == 101 || (t.Resp.Status == 100 && want100) {
 			return failNone
 		}
-		t.writeInterim()
+		_ = t.writeInterim()
 		t.Resp.Reset()
 	}
 }
 
 // writeInterim relays a 1xx response to the client.
-func (t *Txn) writeInterim() {
+func (t *Txn) writeInterim() error {
+	if t.down != nil {
+		if err := t.down.WriteHead(&t.Resp, false); err != nil {
+			return err
+		}
+		return t.down.Flush()
+	}
 	bw := t.sess.bw
 	before := t.sess.out.n
 	_ = bw.WriteResponseHead(&t.Resp)
-	_ = bw.Flush()
+	err := bw.Flush()
 	t.bytesOut += t.sess.out.n - before
+	return err
 }
 
 // observeFailure reports a failed exchange to passive health checking

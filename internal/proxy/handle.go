@@ -5,6 +5,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/http1"
+	"github.com/gatehouse/gatehouse/internal/httpmsg"
 )
 
 // handle runs one request through the frontend and backend rules, routing
@@ -17,8 +18,13 @@ func (t *Txn) handle() bool {
 	fe.Counters.ReqTot.Add(1)
 	fe.Counters.ReqRate.Tick(t.tHead)
 	fe.Counters.ReqHistory.Tick(t.tHead)
-	t.bytesIn += int64(t.sess.br.HeadLen())
-	t.closeAfter = req.Close || fe.ConnMode == config.ConnClose || fe.Proc.Stale.Load()
+	if t.down != nil {
+		t.bytesIn += int64(t.down.HeaderBytes())
+	} else {
+		t.bytesIn += int64(t.sess.br.HeadLen())
+		t.closeAfter = req.Close || fe.ConnMode == config.ConnClose || fe.Proc.Stale.Load()
+	}
+	t.teTrailers = acceptsTrailers(req.Header)
 
 	// Connection-scoped fields describe the client's connection, not the
 	// one to the server; framing and upgrades are re-announced below.
@@ -107,6 +113,21 @@ func (t *Txn) handle() bool {
 		req.Header.Add("Upgrade", req.Upgrade)
 	}
 	return t.forward()
+}
+
+// acceptsTrailers reports "TE: trailers": the one TE value that crosses a
+// proxy, since gRPC servers insist on it.
+func acceptsTrailers(h httpmsg.Headers) bool {
+	for i := range h {
+		if equalFoldASCII(h[i].Name, "TE") {
+			for _, v := range splitComma(h[i].Value) {
+				if equalFoldASCII(v, "trailers") {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }

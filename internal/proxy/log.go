@@ -46,7 +46,12 @@ func (t *Txn) emitLog() {
 		c.ServerAddr = t.srv.Addr()
 		c.SrvConn = int64(t.srv.Cur())
 	}
-	if s.nreq == 0 {
+	if t.down != nil {
+		// An HTTP/2 stream has its own timers: it starts with its
+		// HEADERS, beside the connection's other streams.
+		c.AcceptTime = t.tRequest
+		c.Th = 0
+	} else if s.nreq == 0 {
 		c.AcceptTime = s.accept
 		c.Th = ms(s.handshakeDur)
 	} else {

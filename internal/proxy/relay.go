@@ -16,22 +16,9 @@ import (
 func (t *Txn) relayResponse(srv *Server, uc *upConn) bool {
 	be, fe := t.be, t.sess.fe
 	resp := &t.Resp
-	t.acl.Resp = resp
 	defer srv.Release()
-	srv.Observe(upstream.OutcomeHTTP, resp.Status)
-	srv.Counters.ReqTot.Add(1)
-	srv.Counters.QTime.AddDuration(t.tw)
-	srv.Counters.CTime.AddDuration(t.tc)
-	srv.Counters.RTime.AddDuration(t.tr)
-	srv.Counters.RespTime.Observe(t.tr)
-	be.Counters.RespTime.Observe(t.tr)
-	defer func() {
-		total := time.Since(t.tRequest)
-		srv.Counters.TTime.AddDuration(total)
-		srv.Counters.TotalTime.Observe(total)
-		be.Counters.TotalTime.Observe(total)
-	}()
-	t.captureResponse()
+	defer t.noteTotal(srv)
+	t.noteResponse(srv)
 
 	if resp.Status == 101 && t.Req.Upgrade != "" {
 		return t.tunnel(srv, uc)
@@ -57,6 +44,10 @@ func (t *Txn) relayResponse(srv *Server, uc *upConn) bool {
 	}
 
 	http1.StripHopByHop(&resp.Header)
+	if t.down != nil {
+		t.countStatus(srv)
+		return t.relayToStream(srv, uc, serverKeep)
+	}
 	// Framing towards the client: chunked stays chunked for HTTP/1.1; a
 	// body delimited by the server's close is chunked so the client
 	// connection survives; HTTP/1.0 clients get the raw body ended by close.
@@ -73,9 +64,7 @@ func (t *Txn) relayResponse(srv *Server, uc *upConn) bool {
 	} else if client10 {
 		resp.Header.Add("Connection", "keep-alive")
 	}
-	t.status = resp.Status
-	be.Counters.CountStatus(resp.Status)
-	srv.Counters.CountStatus(resp.Status)
+	t.countStatus(srv)
 
 	cw := t.sess.bw
 	before := t.sess.out.n
@@ -115,28 +104,65 @@ func (t *Txn) relayResponse(srv *Server, uc *upConn) bool {
 			sent := t.sess.out.n
 			_ = cw.Flush()
 			t.bytesOut += t.sess.out.n - sent
-			be.Counters.SrvAbort.Add(1)
-			srv.Counters.SrvAbort.Add(1)
-			if isTimeout(rerr) {
-				t.termState = [2]byte{'s', 'D'}
-			} else {
-				t.termState = [2]byte{'S', 'D'}
-			}
-		} else {
-			fe.Counters.CliAbort.Add(1)
-			be.Counters.CliAbort.Add(1)
-			if isTimeout(werr) {
-				t.termState = [2]byte{'c', 'D'}
-			} else {
-				t.termState = [2]byte{'C', 'D'}
-			}
 		}
+		t.noteBodyAbort(srv, rerr, werr)
 		uc.close()
 		t.closeAfter = true
 		return false
 	}
 	t.giveBack(srv, uc, serverKeep)
 	return !t.closeAfter
+}
+
+// noteResponse accounts a response head from srv and captures its fields.
+func (t *Txn) noteResponse(srv *Server) {
+	be := t.be
+	t.acl.Resp = &t.Resp
+	srv.Observe(upstream.OutcomeHTTP, t.Resp.Status)
+	srv.Counters.ReqTot.Add(1)
+	srv.Counters.QTime.AddDuration(t.tw)
+	srv.Counters.CTime.AddDuration(t.tc)
+	srv.Counters.RTime.AddDuration(t.tr)
+	srv.Counters.RespTime.Observe(t.tr)
+	be.Counters.RespTime.Observe(t.tr)
+	t.captureResponse()
+}
+
+// noteTotal accounts the whole exchange's duration once the body is through.
+func (t *Txn) noteTotal(srv *Server) {
+	total := time.Since(t.tRequest)
+	srv.Counters.TTime.AddDuration(total)
+	srv.Counters.TotalTime.Observe(total)
+	t.be.Counters.TotalTime.Observe(total)
+}
+
+// countStatus accounts the response status the client gets from srv.
+func (t *Txn) countStatus(srv *Server) {
+	t.status = t.Resp.Status
+	t.be.Counters.CountStatus(t.status)
+	srv.Counters.CountStatus(t.status)
+}
+
+// noteBodyAbort accounts a response body cut short: by the server (rerr)
+// or by the client (werr), with HAProxy's termination state.
+func (t *Txn) noteBodyAbort(srv *Server, rerr, werr error) {
+	if rerr != nil {
+		t.be.Counters.SrvAbort.Add(1)
+		srv.Counters.SrvAbort.Add(1)
+		if isTimeout(rerr) {
+			t.termState = [2]byte{'s', 'D'}
+		} else {
+			t.termState = [2]byte{'S', 'D'}
+		}
+		return
+	}
+	t.sess.fe.Counters.CliAbort.Add(1)
+	t.be.Counters.CliAbort.Add(1)
+	if isTimeout(werr) {
+		t.termState = [2]byte{'c', 'D'}
+	} else {
+		t.termState = [2]byte{'C', 'D'}
+	}
 }
 
 // giveBack returns a healthy upstream connection to its server's pool.

@@ -111,6 +111,12 @@ func (t *Txn) sendReply() bool {
 		r = t.errorReply(500)
 	}
 	t.status = r.Status
+	if t.down != nil {
+		// HTTP/2: the stream ends with the answer; an unread request body
+		// is the stream's to refuse (RST_STREAM NO_ERROR), not a reason to
+		// close the connection.
+		return t.replyToStream(r)
+	}
 	if t.bodyTaken {
 		// A service read what it wanted of the body; whatever it left
 		// would be taken for the next request.

@@ -19,6 +19,10 @@ type Txn struct {
 	Resp httpmsg.Response
 
 	sess *session
+	// down is the HTTP/2 stream the transaction answers; nil on HTTP/1.
+	down clientStream
+	// h2x is the exchange in progress with an HTTP/2 server, if any.
+	h2x *h2Exchange
 	acl  acl.Txn
 	log  logging.Context
 
@@ -36,6 +40,7 @@ type Txn struct {
 	closeAfter bool // close the client connection after this transaction
 	bodyTaken  bool // a local service consumed the request body
 	bodyUnsent bool // the server answered an Expect: 100-continue without 100
+	teTrailers bool // the client accepts trailers ("TE: trailers"; gRPC needs it forwarded)
 
 	// Timers (HAProxy's): accept, first byte of request, end of head,
 	// queue, connect, response head, end.
@@ -118,6 +123,9 @@ func (t *Txn) logRejected() {
 // choice; an unread body is discarded or the connection closed.
 func (t *Txn) Body() io.Reader {
 	t.bodyTaken = true
+	if t.down != nil {
+		return t.down.Body()
+	}
 	return t.sess.br.Body(http1.RequestFraming(&t.Req))
 }
 

@@ -1,0 +1,218 @@
+package proxy
+
+import (
+	"bytes"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/net/http2"
+
+	"github.com/gatehouse/gatehouse/internal/http1"
+	"github.com/gatehouse/gatehouse/internal/httpmsg"
+)
+
+// clientStream is an HTTP/2 client stream (internal/h2.Stream) as the
+// transaction sees it. A transaction with one answers through it; without
+// one it answers on its HTTP/1 session. Rules, routing, identity and logs
+// never look at which.
+type clientStream interface {
+	Request() *httpmsg.Request
+	HeaderBytes() int
+	Body() io.Reader
+	Trailers() httpmsg.Headers
+	WriteHead(resp *httpmsg.Response, endStream bool) error
+	Write(p []byte) (int, error)
+	Flush() error
+	Close(trailers httpmsg.Headers) error
+	Reset(code http2.ErrCode)
+	Done() <-chan struct{}
+	BytesOut() int64
+}
+
+var txnPool = sync.Pool{New: func() any { return new(Txn) }}
+
+// serveStream runs one HTTP/2 request of session s: its own transaction,
+// with the stream's own timers, beside the connection's other streams.
+// The session is shared and only read here.
+func (s *session) serveStream(st clientStream) {
+	t := txnPool.Get().(*Txn)
+	t.begin(s)
+	t.down = st
+	now := time.Now()
+	t.tRequest, t.tHead = now, now
+	req := st.Request()
+	hdr := append(t.Req.Header[:0], req.Header...)
+	t.Req = *req
+	t.Req.Header = hdr
+	t.Req.Trailer = nil
+	t.handle()
+	t.bytesOut = st.BytesOut()
+	t.finish()
+	t.reset()
+	t.sess = nil
+	t.down = nil
+	txnPool.Put(t)
+}
+
+// streamBufPool holds the copy buffers of HTTP/2 bodies.
+var streamBufPool = sync.Pool{New: func() any { b := make([]byte, 16<<10); return &b }}
+
+// copyStreamBody sends an HTTP/2 request body to an HTTP/1.1 server,
+// chunked when the client gave no length (the head announced it), with
+// the client's trailers.
+func copyStreamBody(w *http1.Writer, st clientStream, chunked bool) (n int64, rerr, werr error) {
+	bp := streamBufPool.Get().(*[]byte)
+	defer streamBufPool.Put(bp)
+	body := st.Body()
+	for {
+		m, err := body.Read(*bp)
+		if m > 0 {
+			var e error
+			if chunked {
+				e = w.WriteChunk((*bp)[:m])
+			} else {
+				_, e = w.Write((*bp)[:m])
+			}
+			if e != nil {
+				return n, nil, e
+			}
+			n += int64(m)
+		}
+		if err == io.EOF {
+			if chunked {
+				return n, nil, w.WriteLastChunk(st.Trailers())
+			}
+			return n, nil, nil
+		}
+		if err != nil {
+			return n, err, nil
+		}
+	}
+}
+
+// relayBodyToStream streams a server's response body to an HTTP/2 client
+// as it arrives: every read goes out at once, so gRPC streams and
+// server-sent events are never held back by a buffer.
+func relayBodyToStream(st clientStream, body io.Reader) (n int64, rerr, werr error) {
+	bp := streamBufPool.Get().(*[]byte)
+	defer streamBufPool.Put(bp)
+	for {
+		m, err := body.Read(*bp)
+		if m > 0 {
+			if _, e := st.Write((*bp)[:m]); e != nil {
+				return n, nil, e
+			}
+			if e := st.Flush(); e != nil {
+				return n, nil, e
+			}
+			n += int64(m)
+		}
+		if err == io.EOF {
+			return n, nil, nil
+		}
+		if err != nil {
+			return n, err, nil
+		}
+	}
+}
+
+// replyToStream writes a local answer (deny, return, redirect, error
+// page, service) on an HTTP/2 stream.
+func (t *Txn) replyToStream(r *Reply) bool {
+	var resp httpmsg.Response
+	var body []byte
+	switch {
+	case len(r.Header) == 1 && r.Header[0].Name == rawMarker[0].Name:
+		resp, body = parseRawResponse(r.Body, r.Status)
+	case r.Header == nil && r.Body == nil && r.Status >= 400:
+		resp, body = parseRawResponse(http1.AppendErrorResponse(nil, r.Status, ""), r.Status)
+	default:
+		resp.Status = r.Status
+		// A copy: services may hand out a Reply whose headers are shared.
+		resp.Header = append(make(httpmsg.Headers, 0, len(r.Header)+2), r.Header...)
+		resp.Header.Del("Content-Length")
+		resp.Header = append(resp.Header, httpmsg.Header{Name: "content-length", Value: strconv.Itoa(len(r.Body))})
+		if !resp.Header.Has("Cache-Control") && r.Status >= 400 {
+			resp.Header = append(resp.Header, httpmsg.Header{Name: "cache-control", Value: "no-cache"})
+		}
+		body = r.Body
+	}
+	t.status = resp.Status
+	if t.Req.Method == "HEAD" {
+		body = nil
+	}
+	st := t.down
+	if err := st.WriteHead(&resp, len(body) == 0); err != nil {
+		return false
+	}
+	if len(body) > 0 {
+		if _, err := st.Write(body); err != nil {
+			return false
+		}
+		if err := st.Close(nil); err != nil {
+			return false
+		}
+	}
+	return st.Flush() == nil
+}
+
+// parseRawResponse splits a complete HTTP/1 response (an errorfile, a
+// built-in error page) into head and body for HTTP/2, dropping the fields
+// HTTP/2 forbids. A malformed errorfile degrades to the status alone.
+func parseRawResponse(raw []byte, status int) (httpmsg.Response, []byte) {
+	rd := http1.NewReader(bytes.NewReader(raw), http1.DefaultLimits())
+	defer rd.Release()
+	var resp httpmsg.Response
+	if err := rd.ReadResponse(&resp, "GET"); err != nil {
+		return httpmsg.Response{Status: status}, nil
+	}
+	body, _ := io.ReadAll(rd.Body(http1.ResponseFraming(&resp)))
+	http1.StripHopByHop(&resp.Header)
+	resp.Header.Del("Content-Length")
+	out := httpmsg.Response{Status: resp.Status}
+	for _, h := range resp.Header {
+		// The reader's strings alias its buffer, released on return.
+		out.Header = append(out.Header, httpmsg.Header{Name: strings.Clone(h.Name), Value: strings.Clone(h.Value)})
+	}
+	out.Header = append(out.Header, httpmsg.Header{Name: "content-length", Value: strconv.Itoa(len(body))})
+	return out, body
+}
+
+// relayToStream writes a server's HTTP/1 response to an HTTP/2 client:
+// the head, then the body as it arrives, then the end of stream with the
+// server's chunked trailers.
+func (t *Txn) relayToStream(srv *Server, uc *upConn, serverKeep bool) bool {
+	resp, st := &t.Resp, t.down
+	if err := st.WriteHead(resp, resp.NoBody); err == nil && resp.NoBody {
+		err = st.Flush()
+	} else if err != nil || resp.NoBody {
+		t.noteBodyAbort(srv, nil, err)
+		uc.close()
+		return false
+	}
+	if resp.NoBody {
+		t.giveBack(srv, uc, serverKeep)
+		return true
+	}
+	body := uc.br.Body(http1.ResponseFraming(resp))
+	n, rerr, werr := relayBodyToStream(st, body)
+	t.be.Counters.BytesOut.Add(uint64(n))
+	srv.Counters.BytesOut.Add(uint64(n))
+	if rerr == nil && werr == nil {
+		werr = st.Close(body.Trailer())
+	}
+	if rerr != nil || werr != nil {
+		if rerr != nil {
+			// The client must not take a truncated body for a whole one.
+			st.Reset(http2.ErrCodeInternal)
+		}
+		t.noteBodyAbort(srv, rerr, werr)
+		uc.close()
+		return false
+	}
+	t.giveBack(srv, uc, serverKeep)
+	return true
+}
