@@ -166,6 +166,9 @@ func (g *Graph) Close() {
 	for _, be := range g.Backends {
 		for _, s := range be.Servers {
 			s.Pool().Close()
+			if s.H2 != nil {
+				s.H2.CloseIdle()
+			}
 		}
 	}
 	for _, l := range g.Loggers {
@@ -238,6 +241,12 @@ func (b *builder) buildBackend(p *config.Proxy, id int) (*proxy.Backend, error) 
 				return nil, config.Errorf(cs.Pos, "server '%s/%s': %v", p.Name, cs.Name, err)
 			}
 			srv.TLS = tpl
+		}
+		if hasH2(cs.ALPN) || cs.Proto == "h2" {
+			// Such a server gets HTTP/2 when ALPN picks it (or always, with
+			// proto h2); one that answers ALPN with http/1.1 keeps HTTP/1.
+			o := upstream.PoolOptionsFor(cs)
+			srv.H2 = proxy.NewH2Upstream(cs.Proto == "h2", o.MaxIdle, o.MaxReuse, 0)
 		}
 		if cs.SNI != "" {
 			e, err := acl.CompileExpr(cs.SNI, cs.Pos)

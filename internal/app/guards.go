@@ -22,11 +22,8 @@ func notYetWired(cfg *config.Config) []error {
 			}
 		}
 		for _, s := range p.Servers {
-			if hasH2(s.ALPN) && p.Mode == config.ModeHTTP {
-				errs = append(errs, config.Errorf(s.Pos, "server '%s/%s': 'alpn h2' (HTTP/2) is not supported by this build yet; use 'alpn http/1.1'", p.Name, s.Name))
-			}
-			if s.Proto != "" {
-				errs = append(errs, config.Errorf(s.Pos, "server '%s/%s': 'proto %s' is not supported by this build yet", p.Name, s.Name, s.Proto))
+			if s.Proto != "" && p.Mode == config.ModeTCP {
+				errs = append(errs, config.Errorf(s.Pos, "server '%s/%s': 'proto %s' needs mode http (mode tcp relays bytes)", p.Name, s.Name, s.Proto))
 			}
 		}
 	}

@@ -336,12 +336,20 @@ func (t *Txn) relayH2ToStream(body io.Reader) (n int64, rerr, werr error) {
 }
 
 // relayH2ToH1 writes the response to an HTTP/1 client: with its length
-// when the server gave one, else chunked (HTTP/1.1, trailers in the last
-// chunk) or delimited by close (HTTP/1.0).
+// when the server gave one and announced no trailers, else chunked
+// (HTTP/1.1, trailers in the last chunk) or delimited by close (HTTP/1.0).
 func (t *Txn) relayH2ToH1(body io.Reader) (n int64, rerr, werr error) {
 	s, resp := t.sess, &t.Resp
 	client10 := t.Req.Major == 1 && t.Req.Minor == 0
 	chunked := false
+	declared := t.h2x.resp.Trailer
+	if len(declared) > 0 && !client10 && !resp.NoBody {
+		// Only chunked framing carries trailers in HTTP/1.1.
+		resp.ContentLength = -1
+		for name := range declared {
+			resp.Header.Add("Trailer", name)
+		}
+	}
 	if !resp.NoBody && resp.ContentLength < 0 {
 		resp.Header.Del("Content-Length")
 		if client10 {
