@@ -41,6 +41,7 @@ OP_DIR=internal/integration/testdata/oidc-provider
 if [ ! -d "$OP_DIR/node_modules" ]; then
 	npm ci --prefix "$OP_DIR" --no-audit --no-fund >&2
 fi
+[ -x "$(go env GOPATH)/bin/h2spec" ] || go install github.com/summerwind/h2spec/cmd/h2spec@v2.2.1+incompatible >&2 # internal/h2 TestH2Spec; v2.2.1 is the newest the module proxy serves
 
 status=0
 step() {

@@ -1,0 +1,366 @@
+package h2
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+// Conn is one server-side HTTP/2 connection.
+type Conn struct {
+	nc  net.Conn
+	cfg Config
+	ctr *Counters
+	h   Handler
+
+	br  *bufio.Reader
+	tap *frameTap
+	fr  *http2.Framer // read side, owned by Serve
+
+	// Write side: everything below is guarded by wmu so frames never interleave
+	// and HPACK encoding order matches the wire order.
+	wmu  sync.Mutex
+	bw   *bufio.Writer
+	wfr  *http2.Framer
+	henc *hpack.Encoder
+	hbuf bytes.Buffer
+	werr error
+
+	// Control frames queued by the read loop, written by writeLoop, so the
+	// read loop never blocks on a peer that does not read.
+	qmu   sync.Mutex
+	ctrlQ []func() error
+	qsig  chan struct{}
+
+	peerMaxFrame atomic.Uint32
+	lastFrame    atomic.Int64 // unix nanos of the last frame read
+
+	// mu guards the stream table, flow-control windows and lifecycle flags.
+	mu             sync.Mutex
+	cond           *sync.Cond // send-window waiters
+	streams        map[uint32]*Stream
+	maxStreamID    uint32 // highest client stream id seen
+	running        int    // handler goroutines
+	pending        []*Stream
+	inflow         int64 // connection receive window left
+	inUnacked      int64 // consumed, not yet returned by WINDOW_UPDATE
+	outflow        int64 // connection send window
+	peerInitWindow int64
+	recentReset    [64]uint32 // streams we reset: late frames on them are ignored
+	recentN        int
+	resets         bucket // peer resets of unfinished streams (rapid reset)
+	glitches       bucket
+	serving        bool
+	goingAway      bool // GOAWAY sent
+	graceful       bool // Shutdown or idle: clean end once streams finish
+	finishing      bool
+	dead           bool
+	lastStreamEnd  time.Time
+	idleTimer      *time.Timer
+
+	wg         sync.WaitGroup // handlers
+	closeOnce  sync.Once
+	closed     chan struct{}
+	writerDone chan struct{}
+	closedByUs atomic.Bool
+}
+
+// NewConn prepares a connection; call Serve to run it.
+func NewConn(c net.Conn, cfg *Config, h Handler) *Conn {
+	conf := cfg.withDefaults()
+	cn := &Conn{
+		nc:             c,
+		cfg:            conf,
+		ctr:            conf.Counters,
+		h:              h,
+		br:             bufio.NewReaderSize(c, 16<<10),
+		bw:             bufio.NewWriterSize(c, 32<<10),
+		qsig:           make(chan struct{}, 1),
+		streams:        make(map[uint32]*Stream),
+		inflow:         int64(conf.ConnWindowSize),
+		outflow:        65535,
+		peerInitWindow: 65535,
+		resets:         newBucket(float64(2*conf.MaxConcurrentStreams), float64(2*conf.MaxConcurrentStreams)),
+		glitches:       newBucket(glitchBurst, glitchRate),
+		closed:         make(chan struct{}),
+		writerDone:     make(chan struct{}),
+	}
+	cn.cond = sync.NewCond(&cn.mu)
+	cn.peerMaxFrame.Store(16384)
+	cn.tap = &frameTap{r: cn.br, maxBlock: int(conf.MaxHeaderListSize) + int(conf.MaxFrameSize)}
+	cn.fr = http2.NewFramer(nil, cn.tap)
+	cn.fr.ReadMetaHeaders = hpack.NewDecoder(conf.HeaderTableSize, nil)
+	cn.fr.MaxHeaderListSize = conf.MaxHeaderListSize
+	cn.fr.SetMaxReadFrameSize(conf.MaxFrameSize)
+	cn.wfr = http2.NewFramer(cn.bw, nil)
+	cn.henc = hpack.NewEncoder(&cn.hbuf)
+	return cn
+}
+
+// Serve runs the connection until it ends. It expects the client preface
+// first (TLS with ALPN h2, or cleartext prior-knowledge h2c). It returns nil
+// on a clean end (peer closed, Shutdown, idle timeout, Close), otherwise the
+// protocol or I/O error that ended it. It returns after all handlers returned.
+func (c *Conn) Serve() error {
+	c.ctr.OpenConns.Add(1)
+	c.ctr.TotalConns.Add(1)
+	defer c.ctr.OpenConns.Add(-1)
+
+	// Our SETTINGS go first, without waiting for the preface (RFC 9113 §3.4).
+	err := c.write(func() error {
+		s := []http2.Setting{
+			{ID: http2.SettingMaxConcurrentStreams, Val: c.cfg.MaxConcurrentStreams},
+			{ID: http2.SettingInitialWindowSize, Val: c.cfg.InitialWindowSize},
+			{ID: http2.SettingMaxFrameSize, Val: c.cfg.MaxFrameSize},
+			{ID: http2.SettingMaxHeaderListSize, Val: c.cfg.MaxHeaderListSize},
+			{ID: http2.SettingHeaderTableSize, Val: c.cfg.HeaderTableSize},
+			{ID: http2.SettingEnablePush, Val: 0},
+		}
+		if err := c.wfr.WriteSettings(s...); err != nil {
+			return err
+		}
+		if d := c.cfg.ConnWindowSize - 65535; d > 0 {
+			return c.wfr.WriteWindowUpdate(0, d)
+		}
+		return nil
+	})
+	go c.writeLoop()
+	c.mu.Lock()
+	c.serving = true
+	if c.cfg.IdleTimeout > 0 {
+		c.idleTimer = time.AfterFunc(c.cfg.IdleTimeout, c.idleCheck)
+	}
+	c.maybeFinishLocked()
+	c.mu.Unlock()
+	c.lastFrame.Store(time.Now().UnixNano())
+
+	if err == nil {
+		err = c.readPreface()
+	}
+	if err == nil {
+		err = c.readLoop()
+	}
+	return c.teardown(err)
+}
+
+func (c *Conn) readPreface() error {
+	var buf [len(http2.ClientPreface)]byte
+	if _, err := io.ReadFull(c.br, buf[:]); err != nil {
+		return err
+	}
+	if string(buf[:]) != http2.ClientPreface {
+		return connError{http2.ErrCodeProtocol, "bad client preface"}
+	}
+	return nil
+}
+
+func (c *Conn) readLoop() error {
+	first := true
+	for {
+		f, err := c.fr.ReadFrame()
+		if err != nil {
+			var se http2.StreamError
+			var ce http2.ConnectionError
+			switch {
+			case errors.As(err, &se):
+				if first {
+					return connError{http2.ErrCodeProtocol, "first frame is not SETTINGS"}
+				}
+				if err := c.frameStreamError(se); err != nil {
+					return err
+				}
+				continue
+			case errors.As(err, &ce):
+				return connError{http2.ErrCode(ce), "framer: " + errDetail(c.fr, err)}
+			case errors.Is(err, http2.ErrFrameTooLarge):
+				return connError{http2.ErrCodeFrameSize, "frame too large"}
+			case errors.Is(err, errTooManyConts):
+				return connError{http2.ErrCodeEnhanceYourCalm, err.Error()}
+			}
+			return err
+		}
+		c.lastFrame.Store(time.Now().UnixNano())
+		if first {
+			if sf, ok := f.(*http2.SettingsFrame); !ok || sf.IsAck() {
+				return connError{http2.ErrCodeProtocol, "first frame is not SETTINGS"}
+			}
+			first = false
+		}
+		if err := c.processFrame(f); err != nil {
+			var se streamError
+			if errors.As(err, &se) {
+				c.mu.Lock()
+				c.resetLocked(se.id, se.code, true)
+				ok := c.glitches.take()
+				c.mu.Unlock()
+				if !ok {
+					return connError{http2.ErrCodeEnhanceYourCalm, "too many stream errors"}
+				}
+				continue
+			}
+			return err
+		}
+	}
+}
+
+func errDetail(fr *http2.Framer, err error) string {
+	if d := fr.ErrorDetail(); d != nil {
+		return d.Error()
+	}
+	return err.Error()
+}
+
+// frameStreamError handles a stream error the Framer found while reading
+// (invalid header block, zero WINDOW_UPDATE on a stream).
+func (c *Conn) frameStreamError(se http2.StreamError) error {
+	if se.StreamID%2 == 0 {
+		return connError{http2.ErrCodeProtocol, "even stream id"}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if se.StreamID > c.maxStreamID {
+		c.maxStreamID = se.StreamID // a malformed request still opens (and closes) its stream
+	}
+	c.resetLocked(se.StreamID, se.Code, true)
+	if !c.glitches.take() {
+		return connError{http2.ErrCodeEnhanceYourCalm, "too many stream errors"}
+	}
+	return nil
+}
+
+// teardown ends the connection after the read loop stopped.
+func (c *Conn) teardown(err error) error {
+	var ce connError
+	if errors.As(err, &ce) {
+		if ce.code != http2.ErrCodeNo {
+			c.ctr.ConnProtoErr.Add(1)
+		}
+		c.mu.Lock()
+		c.goAwayLocked(ce.code, ce.reason)
+		c.mu.Unlock()
+		if c.flushCtrl(time.Second) {
+			c.lingerClose()
+		}
+	}
+	c.closeNC()
+	c.mu.Lock()
+	c.dead = true
+	for _, st := range c.streams {
+		c.closeStreamLocked(st, ErrConnClosed)
+	}
+	c.pending = nil
+	if c.idleTimer != nil {
+		c.idleTimer.Stop()
+	}
+	graceful := c.graceful
+	c.cond.Broadcast()
+	c.mu.Unlock()
+	c.wg.Wait()
+	<-c.writerDone
+
+	switch {
+	case ce.reason != "":
+		return ce
+	case err == nil, errors.Is(err, io.EOF), c.closedByUs.Load():
+		return nil
+	case graceful && (errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, net.ErrClosed)):
+		return nil
+	}
+	return err
+}
+
+// lingerClose half-closes and drains what the peer still sends for a moment,
+// so our GOAWAY is not destroyed by a TCP RST caused by unread input.
+func (c *Conn) lingerClose() {
+	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	}
+	_ = c.nc.SetReadDeadline(time.Now().Add(time.Second))
+	_, _ = io.Copy(io.Discard, io.LimitReader(c.br, 1<<20))
+}
+
+func (c *Conn) closeNC() {
+	c.closeOnce.Do(func() {
+		close(c.closed)
+		_ = c.nc.Close()
+	})
+}
+
+// Close ends the connection abruptly.
+func (c *Conn) Close() {
+	c.closedByUs.Store(true)
+	c.closeNC()
+}
+
+// Shutdown starts a graceful close: GOAWAY(NO_ERROR) at once, new streams
+// refused, in-flight streams finish, then the connection closes.
+func (c *Conn) Shutdown() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.graceful || c.dead {
+		return
+	}
+	c.graceful = true
+	c.goAwayLocked(http2.ErrCodeNo, "")
+	c.maybeFinishLocked()
+}
+
+// goAwayLocked queues GOAWAY once; later streams are refused.
+func (c *Conn) goAwayLocked(code http2.ErrCode, reason string) {
+	if c.goingAway && code == http2.ErrCodeNo {
+		return
+	}
+	c.goingAway = true
+	last := c.maxStreamID
+	c.ctr.GoawayResp.Add(1)
+	c.enqueue(true, func() error { return c.wfr.WriteGoAway(last, code, []byte(reason)) })
+}
+
+func (c *Conn) idle() bool { return len(c.streams) == 0 && c.running == 0 && len(c.pending) == 0 }
+
+// maybeFinishLocked closes a gracefully ending connection once it is idle.
+func (c *Conn) maybeFinishLocked() {
+	if !c.graceful || !c.serving || c.finishing || c.dead || !c.idle() {
+		return
+	}
+	c.finishing = true
+	go func() {
+		c.flushCtrl(time.Second)
+		// The read loop drains until the peer closes or the deadline passes.
+		if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
+			_ = cw.CloseWrite()
+		}
+		_ = c.nc.SetReadDeadline(time.Now().Add(time.Second))
+	}()
+}
+
+func (c *Conn) idleCheck() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dead || c.graceful {
+		return
+	}
+	since := time.Unix(0, c.lastFrame.Load())
+	if c.lastStreamEnd.After(since) {
+		since = c.lastStreamEnd
+	}
+	if wait := c.cfg.IdleTimeout - time.Since(since); !c.idle() || wait > 0 {
+		if wait <= 0 {
+			wait = c.cfg.IdleTimeout
+		}
+		c.idleTimer.Reset(wait)
+		return
+	}
+	c.graceful = true // "timeout client"
+	c.goAwayLocked(http2.ErrCodeNo, "idle timeout")
+	c.maybeFinishLocked()
+}

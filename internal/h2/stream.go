@@ -1,0 +1,383 @@
+package h2
+
+import (
+	"errors"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/net/http2"
+
+	"github.com/gatehouse/gatehouse/internal/httpmsg"
+)
+
+// Stream is one request/response exchange. Its methods may be called from the
+// handler goroutine; Reset and Done also from others. Response writes
+// (WriteHead, Write, Close) must not be called concurrently with each other.
+type Stream struct {
+	c        *Conn
+	id       uint32
+	req      httpmsg.Request
+	hdrBytes int
+	done     chan struct{}
+	cond     *sync.Cond // body readers; L is c.mu
+	bytesOut atomic.Int64
+	rst      atomic.Bool // reset or connection gone: no more frames for it
+
+	// guarded by c.mu
+	buf        []byte // received DATA not yet read
+	off        int
+	received   int64
+	declLen    int64 // content-length, -1 unknown
+	unacked    int64 // read, not yet returned by WINDOW_UPDATE
+	inflow     int64 // receive window left
+	outflow    int64 // send window
+	trailers   httpmsg.Headers
+	remoteDone bool // END_STREAM received
+	localDone  bool // END_STREAM sent
+	wroteFinal bool
+	closed     bool
+	err        error // why it was reset
+}
+
+func (c *Conn) newStream(id uint32) *Stream {
+	st := &Stream{
+		c:       c,
+		id:      id,
+		done:    make(chan struct{}),
+		declLen: -1,
+		inflow:  int64(c.cfg.InitialWindowSize),
+		outflow: c.peerInitWindow,
+	}
+	st.cond = sync.NewCond(&c.mu)
+	return st
+}
+
+func (st *Stream) appendLocked(p []byte) {
+	if st.off > 0 && st.off >= len(st.buf)/2 { // compact so a slow reader does not grow buf
+		st.buf = st.buf[:copy(st.buf, st.buf[st.off:])]
+		st.off = 0
+	}
+	st.buf = append(st.buf, p...)
+	st.cond.Broadcast()
+}
+
+// creditLocked returns n bytes of stream receive window, batched to half the
+// window so a fast reader does not cause a WINDOW_UPDATE per frame.
+func (st *Stream) creditLocked(n int64) {
+	if st.remoteDone || st.closed {
+		return
+	}
+	st.unacked += n
+	if st.unacked >= int64(st.c.cfg.InitialWindowSize)/2 {
+		inc, id, c := uint32(st.unacked), st.id, st.c
+		st.inflow += st.unacked
+		st.unacked = 0
+		c.enqueue(true, func() error { return c.wfr.WriteWindowUpdate(id, inc) })
+	}
+}
+
+func (c *Conn) creditConnLocked(n int64) {
+	c.inUnacked += n
+	if c.inUnacked >= int64(c.cfg.ConnWindowSize)/4 {
+		inc := uint32(c.inUnacked)
+		c.inflow += c.inUnacked
+		c.inUnacked = 0
+		c.enqueue(true, func() error { return c.wfr.WriteWindowUpdate(0, inc) })
+	}
+}
+
+func (c *Conn) remoteEndLocked(st *Stream) {
+	st.remoteDone = true
+	st.cond.Broadcast()
+	if st.localDone {
+		c.closeStreamLocked(st, nil)
+	}
+}
+
+// localEnd is called with wmu held right after END_STREAM went into the
+// write buffer, before the flush: the peer cannot act on our END_STREAM while
+// the stream still looks open here.
+func (c *Conn) localEnd(st *Stream) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st.localDone = true
+	if st.remoteDone {
+		c.closeStreamLocked(st, nil)
+	}
+}
+
+// closeStreamLocked moves st to closed; err != nil means reset (Done fires,
+// buffered body is dropped and its connection window returned).
+func (c *Conn) closeStreamLocked(st *Stream, err error) {
+	if st.closed {
+		return
+	}
+	st.closed = true
+	delete(c.streams, st.id)
+	c.ctr.OpenStreams.Add(-1)
+	if err != nil {
+		st.err = err
+		st.rst.Store(true)
+		close(st.done)
+		if n := len(st.buf) - st.off; n > 0 {
+			c.creditConnLocked(int64(n))
+		}
+		st.buf, st.off = nil, 0
+		c.cond.Broadcast()
+	}
+	st.cond.Broadcast()
+	c.lastStreamEnd = time.Now()
+	c.maybeFinishLocked()
+}
+
+func (c *Conn) runHandler(st *Stream) {
+	defer c.wg.Done()
+	defer c.handlerDone(st)
+	c.h(st)
+}
+
+func (c *Conn) handlerDone(st *Stream) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case st.closed:
+	case !st.localDone:
+		c.resetLocked(st.id, http2.ErrCodeInternal, false)
+	case !st.remoteDone:
+		// Response complete, request body still coming: ask the client to
+		// stop sending without error (RFC 9113 §8.1).
+		c.resetLocked(st.id, http2.ErrCodeNo, false)
+	}
+	// Return the connection window of body bytes the handler never read.
+	if n := len(st.buf) - st.off; n > 0 {
+		c.creditConnLocked(int64(n))
+		st.buf, st.off = nil, 0
+	}
+	c.running--
+	for len(c.pending) > 0 && !c.dead {
+		next := c.pending[0]
+		c.pending[0] = nil
+		c.pending = c.pending[1:]
+		if next.closed && next.err != nil {
+			continue // reset before its handler ran
+		}
+		c.running++
+		c.wg.Add(1)
+		go c.runHandler(next)
+		break
+	}
+	c.maybeFinishLocked()
+}
+
+// ID returns the stream identifier.
+func (st *Stream) ID() uint32 { return st.id }
+
+// Request returns the request head; its strings are owned by the stream.
+func (st *Stream) Request() *httpmsg.Request { return &st.req }
+
+// HeaderBytes is the wire size of the request header block (frame headers included).
+func (st *Stream) HeaderBytes() int { return st.hdrBytes }
+
+// Done is closed when the stream is reset (by either side) or the connection dies.
+func (st *Stream) Done() <-chan struct{} { return st.done }
+
+// BytesOut counts bytes of frames sent for this stream (headers + data).
+func (st *Stream) BytesOut() int64 { return st.bytesOut.Load() }
+
+// Body returns the request body. Reading returns flow-control credit to the
+// client, so a handler that stops reading stops the client.
+func (st *Stream) Body() io.Reader { return bodyReader{st} }
+
+type bodyReader struct{ st *Stream }
+
+func (b bodyReader) Read(p []byte) (int, error) {
+	st, c := b.st, b.st.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for {
+		if st.err != nil {
+			return 0, st.err
+		}
+		if n := copy(p, st.buf[st.off:]); n > 0 {
+			st.off += n
+			if st.off == len(st.buf) {
+				st.buf, st.off = st.buf[:0], 0
+			}
+			c.creditConnLocked(int64(n))
+			st.creditLocked(int64(n))
+			return n, nil
+		}
+		if st.remoteDone {
+			return 0, io.EOF
+		}
+		if len(p) == 0 {
+			return 0, nil
+		}
+		st.cond.Wait()
+	}
+}
+
+// Trailers returns the request trailers; valid once Body returned io.EOF.
+func (st *Stream) Trailers() httpmsg.Headers {
+	st.c.mu.Lock()
+	defer st.c.mu.Unlock()
+	return st.trailers
+}
+
+// check reports why no more frames may be sent on the stream. Caller holds c.mu.
+func (st *Stream) sendErrLocked() error {
+	switch {
+	case st.err != nil:
+		return st.err
+	case st.c.dead:
+		return ErrConnClosed
+	case st.localDone:
+		return ErrStreamClosed
+	}
+	return nil
+}
+
+// WriteHead sends a response head: interim (1xx, may repeat, never
+// endStream) or final. endStream ends the response with no body.
+func (st *Stream) WriteHead(resp *httpmsg.Response, endStream bool) error {
+	c := st.c
+	interim := resp.Status < 200
+	if resp.Status < 100 || resp.Status > 999 || (interim && endStream) || resp.Status == 101 {
+		return errors.New("h2: invalid response status")
+	}
+	c.mu.Lock()
+	err := st.sendErrLocked()
+	if err == nil && st.wroteFinal {
+		err = errors.New("h2: response head already written")
+	}
+	if err == nil && !interim {
+		st.wroteFinal = true
+	}
+	c.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	err = c.write(func() error {
+		if st.rst.Load() { // checked before encoding: HPACK state must match the wire
+			return st.resetErr()
+		}
+		n, err := c.writeHeaders(st.id, resp.Status, resp.Header, endStream)
+		st.bytesOut.Add(int64(n))
+		if err == nil && endStream {
+			c.localEnd(st)
+		}
+		return err
+	})
+	return err
+}
+
+func (st *Stream) resetErr() error {
+	st.c.mu.Lock()
+	defer st.c.mu.Unlock()
+	if st.err != nil {
+		return st.err
+	}
+	return ErrConnClosed
+}
+
+// Write sends response DATA, split by the peer's max frame size and blocking
+// on the peer's stream and connection windows.
+func (st *Stream) Write(p []byte) (int, error) {
+	c := st.c
+	written := 0
+	for len(p) > 0 {
+		n, err := st.reserve(len(p))
+		if err != nil {
+			return written, err
+		}
+		chunk := p[:n]
+		err = c.write(func() error {
+			if st.rst.Load() {
+				return st.resetErr()
+			}
+			st.bytesOut.Add(int64(9 + len(chunk)))
+			return c.wfr.WriteData(st.id, false, chunk)
+		})
+		if err != nil {
+			return written, err
+		}
+		written += n
+		p = p[n:]
+	}
+	return written, nil
+}
+
+// reserve waits for send window and takes up to want bytes of it.
+func (st *Stream) reserve(want int) (int, error) {
+	c := st.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for {
+		if err := st.sendErrLocked(); err != nil {
+			return 0, err
+		}
+		if !st.wroteFinal {
+			return 0, ErrNoHead
+		}
+		n := min(int64(want), int64(c.peerMaxFrame.Load()), st.outflow, c.outflow)
+		if n > 0 {
+			st.outflow -= n
+			c.outflow -= n
+			return int(n), nil
+		}
+		c.cond.Wait()
+	}
+}
+
+// Flush is a no-op kept for the proxy's writer interface: every frame is
+// flushed when written.
+func (st *Stream) Flush() error {
+	return st.c.writeErr()
+}
+
+// Close ends the response: END_STREAM on an empty DATA frame, or on a
+// trailers HEADERS frame when trailers are given.
+func (st *Stream) Close(trailers httpmsg.Headers) error {
+	c := st.c
+	c.mu.Lock()
+	err := st.sendErrLocked()
+	if err == nil && !st.wroteFinal {
+		err = ErrNoHead
+	}
+	c.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	err = c.write(func() error {
+		if st.rst.Load() {
+			return st.resetErr()
+		}
+		var err error
+		if len(trailers) > 0 {
+			var n int
+			n, err = c.writeHeaders(st.id, 0, trailers, true)
+			st.bytesOut.Add(int64(n))
+		} else {
+			st.bytesOut.Add(9)
+			err = c.wfr.WriteData(st.id, true, nil)
+		}
+		if err == nil {
+			c.localEnd(st)
+		}
+		return err
+	})
+	return err
+}
+
+// Reset aborts the stream with RST_STREAM(code).
+func (st *Stream) Reset(code http2.ErrCode) {
+	c := st.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st.closed || c.dead {
+		return
+	}
+	c.resetLocked(st.id, code, false)
+}

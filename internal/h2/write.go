@@ -1,0 +1,191 @@
+package h2
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+
+	"github.com/gatehouse/gatehouse/internal/httpmsg"
+)
+
+// enqueue queues a control frame for writeLoop. Unforced frames are replies
+// the peer provoked (ACKs, RST_STREAM); when maxCtrlQueue of them wait, the
+// peer is not reading and enqueue reports false.
+func (c *Conn) enqueue(force bool, f func() error) bool {
+	c.qmu.Lock()
+	if !force && len(c.ctrlQ) >= maxCtrlQueue {
+		c.qmu.Unlock()
+		return false
+	}
+	c.ctrlQ = append(c.ctrlQ, f)
+	c.qmu.Unlock()
+	select {
+	case c.qsig <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+func (c *Conn) writeLoop() {
+	defer close(c.writerDone)
+	var q []func() error
+	for {
+		select {
+		case <-c.qsig:
+		case <-c.closed:
+			return
+		}
+		c.qmu.Lock()
+		q, c.ctrlQ = c.ctrlQ, q[:0]
+		c.qmu.Unlock()
+		err := c.write(func() error {
+			for _, f := range q {
+				if err := f(); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		clear(q)
+		if err != nil {
+			return
+		}
+	}
+}
+
+// flushCtrl waits until everything queued so far is on the wire; false on
+// timeout or write failure.
+func (c *Conn) flushCtrl(d time.Duration) bool {
+	done := make(chan struct{})
+	c.enqueue(true, func() error { close(done); return nil })
+	select {
+	case <-done:
+		return c.writeErr() == nil
+	case <-time.After(d):
+	case <-c.writerDone:
+	}
+	return false
+}
+
+func (c *Conn) writeErr() error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.werr
+}
+
+// write runs f with the write side locked and flushes. A write error is
+// sticky and closes the connection, which ends the read loop.
+func (c *Conn) write(f func() error) error {
+	c.wmu.Lock()
+	if c.werr != nil {
+		err := c.werr
+		c.wmu.Unlock()
+		return err
+	}
+	err := f()
+	if err == nil {
+		err = c.bw.Flush()
+	}
+	if err != nil && !isStreamLocal(err) {
+		c.werr = err
+		c.wmu.Unlock()
+		c.closeNC()
+		return err
+	}
+	c.wmu.Unlock()
+	return err
+}
+
+// isStreamLocal tells errors that end one stream's write from socket errors.
+func isStreamLocal(err error) bool {
+	_, ok := err.(ResetError)
+	return ok || err == ErrConnClosed
+}
+
+// resetLocked queues RST_STREAM and closes the stream if it is open.
+// peerFault counts a detected stream protocol error.
+func (c *Conn) resetLocked(id uint32, code http2.ErrCode, peerFault bool) {
+	if st := c.streams[id]; st != nil {
+		c.closeStreamLocked(st, ResetError{Code: code})
+	}
+	c.recentReset[c.recentN%len(c.recentReset)] = id
+	c.recentN++
+	if peerFault {
+		c.ctr.StrmProtoErr.Add(1)
+	}
+	c.ctr.RstStreamResp.Add(1)
+	c.enqueue(true, func() error { return c.wfr.WriteRSTStream(id, code) })
+}
+
+func (c *Conn) wasReset(id uint32) bool {
+	for _, r := range c.recentReset {
+		if r == id {
+			return true
+		}
+	}
+	return false
+}
+
+// writeHeaders encodes and writes a header block, split into CONTINUATION
+// frames by the peer's max frame size. Caller holds wmu.
+func (c *Conn) writeHeaders(id uint32, status int, h httpmsg.Headers, endStream bool) (int, error) {
+	c.hbuf.Reset()
+	if status > 0 {
+		c.encode(":status", strconv.Itoa(status))
+	}
+	conn, _ := h.Get("Connection")
+	for _, f := range h {
+		name := strings.ToLower(f.Name)
+		if name == "" || name[0] == ':' || dropResponseField(name, f.Value, conn) {
+			continue
+		}
+		c.encode(name, f.Value)
+	}
+	block := c.hbuf.Bytes()
+	max := int(c.peerMaxFrame.Load())
+	sent := 0
+	for first := true; first || len(block) > 0; first = false {
+		frag := block[:min(len(block), max)]
+		block = block[len(frag):]
+		var err error
+		if first {
+			err = c.wfr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: frag,
+				EndStream: endStream, EndHeaders: len(block) == 0})
+		} else {
+			err = c.wfr.WriteContinuation(id, len(block) == 0, frag)
+		}
+		if err != nil {
+			return sent, err
+		}
+		sent += 9 + len(frag)
+	}
+	return sent, nil
+}
+
+func (c *Conn) encode(name, value string) {
+	// Never index values that are likely secrets (RFC 7541 §7.1.3).
+	sensitive := name == "set-cookie" || name == "authorization" || name == "proxy-authorization"
+	_ = c.henc.WriteField(hpack.HeaderField{Name: name, Value: value, Sensitive: sensitive})
+}
+
+// dropResponseField: connection-specific fields are not allowed in HTTP/2
+// (RFC 9113 §8.2.2), nor are fields the Connection header names.
+func dropResponseField(name, value, connHdr string) bool {
+	switch name {
+	case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade":
+		return true
+	case "te":
+		return !strings.EqualFold(strings.TrimSpace(value), "trailers")
+	}
+	for connHdr != "" {
+		var tok string
+		tok, connHdr, _ = strings.Cut(connHdr, ",")
+		if tok = strings.TrimSpace(tok); tok != "" && strings.EqualFold(tok, name) {
+			return true
+		}
+	}
+	return false
+}
