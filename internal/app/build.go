@@ -329,6 +329,7 @@ func (b *builder) buildFrontend(p *config.Proxy, pr *proxyRuntime) (*proxy.Front
 		fe.ForwardFor = forwardFor(p.ForwardFor)
 	}
 	fe.Captures = append(fe.Captures, p.Captures...)
+	fe.H2 = h2Config(&b.cfg.Global, p, fe.Limits)
 	fe.Sanitize = b.ident.sanitizer(p)
 	fe.RequestIDs = proxy.RequestIDs{Header: p.UniqueIDHdr, Trust: p.RequestIDTrust}
 	if p.UniqueIDFmt != "" {

@@ -14,11 +14,8 @@ func notYetWired(cfg *config.Config) []error {
 			}
 		}
 		for _, b := range p.Binds {
-			if hasH2(b.ALPN) && p.Mode == config.ModeHTTP {
-				errs = append(errs, config.Errorf(b.Pos, "'bind %s': 'alpn h2' (HTTP/2) is not supported by this build yet; offer 'alpn http/1.1'", b.Addr))
-			}
-			if b.Proto != "" {
-				errs = append(errs, config.Errorf(b.Pos, "'bind %s': 'proto %s' is not supported by this build yet", b.Addr, b.Proto))
+			if b.Proto != "" && p.Mode == config.ModeTCP {
+				errs = append(errs, config.Errorf(b.Pos, "'bind %s': 'proto %s' needs mode http (mode tcp relays bytes)", b.Addr, b.Proto))
 			}
 		}
 		for _, s := range p.Servers {

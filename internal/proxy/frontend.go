@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/acl"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/counters"
+	"github.com/gatehouse/gatehouse/internal/h2"
 	"github.com/gatehouse/gatehouse/internal/http1"
 	"github.com/gatehouse/gatehouse/internal/httpmsg"
 	"github.com/gatehouse/gatehouse/internal/logging"
@@ -27,12 +28,15 @@ type Process struct {
 	// can close them at once instead of waiting for keep-alive timeouts.
 	idleMu sync.Mutex
 	idle   map[net.Conn]struct{}
+
+	h2conns h2Registry
 }
 
 // Retire marks the runtime stale and closes every connection that is idle
 // between requests; busy ones close after their current request.
 func (p *Process) Retire() {
 	p.Stale.Store(true)
+	p.h2conns.shutdown()
 	p.idleMu.Lock()
 	defer p.idleMu.Unlock()
 	for c := range p.idle {
@@ -88,6 +92,9 @@ type Frontend struct {
 	LogFormatSD *logging.Format // rfc5424 structured data; nil: none
 	DontLogNull bool
 	Captures    []*config.Capture
+	// H2 configures HTTP/2 on binds that negotiate or impose it (limits
+	// from tune.h2.*, timeout client, the frontend's h2 counters).
+	H2 *h2.Config
 	RequestIDs  RequestIDs
 	// Sanitize removes identity headers a client must not set, before any
 	// rule runs (frontends that authenticate); nil when not needed.
@@ -135,6 +142,11 @@ func (l *Listener) ServeConn(c net.Conn) {
 		if !s.handshake(l.TLS) {
 			return
 		}
+	}
+	if fe.H2 != nil && (s.alpn == "h2" || (l.Bind != nil && l.Bind.Proto == "h2")) {
+		s.serveH2()
+		s.conn.Close()
+		return
 	}
 	s.serve()
 	s.conn.Close()

@@ -89,7 +89,11 @@ func (t *Txn) exchangeH2(srv *Server, hc *h2Conn, reused bool) failure {
 	t.h2x = x
 	ctx, cancel := context.WithCancel(context.Background())
 	x.cancel = cancel
-	x.timedOut.Store(false)
+	if t.down != nil {
+		// A client that resets its stream (gave up, deadline) ends the
+		// server's stream too, instead of leaving it to run unheard.
+		go cancelOnReset(ctx, cancel, t.down.Done())
+	}
 	if t.Req.Expect100 && t.down == nil {
 		// The HTTP/2 transport has no 100-continue gate worth waiting
 		// on: invite the body at once, as the server would.
@@ -142,6 +146,14 @@ func (t *Txn) exchangeH2(srv *Server, hc *h2Conn, reused bool) failure {
 	x.resp = resp
 	t.responseFromH2(resp)
 	return failNone
+}
+
+func cancelOnReset(ctx context.Context, cancel context.CancelFunc, reset <-chan struct{}) {
+	select {
+	case <-reset:
+		cancel()
+	case <-ctx.Done():
+	}
 }
 
 // isRefused reports an error x/net guarantees left the request unprocessed.
@@ -318,6 +330,17 @@ func (x *h2Exchange) finish(t *Txn) {
 
 func (t *Txn) relayH2ToStream(body io.Reader) (n int64, rerr, werr error) {
 	st, resp := t.down, &t.Resp
+	if !resp.NoBody && resp.ContentLength == 0 {
+		// An empty body: wait for its end before the head goes out, so a
+		// response that ended with its head (gRPC's trailers-only errors,
+		// grpc-status in the head) ends with its head here too.
+		if _, err := io.Copy(io.Discard, body); err != nil {
+			return 0, err, nil
+		}
+		if len(t.h2x.resp.Trailer) == 0 {
+			resp.NoBody = true
+		}
+	}
 	if err := st.WriteHead(resp, resp.NoBody); err != nil {
 		return 0, nil, err
 	}
@@ -349,6 +372,10 @@ func (t *Txn) relayH2ToH1(body io.Reader) (n int64, rerr, werr error) {
 		for name := range declared {
 			resp.Header.Add("Trailer", name)
 		}
+	}
+	if !resp.NoBody && resp.ContentLength == 0 && !resp.Header.Has("Content-Length") {
+		// Ended with its head: say so, or HTTP/1 would read until close.
+		resp.Header.Add("Content-Length", "0")
 	}
 	if !resp.NoBody && resp.ContentLength < 0 {
 		resp.Header.Del("Content-Length")

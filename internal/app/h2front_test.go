@@ -1,0 +1,162 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+
+	"github.com/gatehouse/gatehouse/internal/tlsconf/tlstest"
+)
+
+// h2Client speaks HTTP/2 to addr: over TLS with ALPN h2, or cleartext with
+// prior knowledge.
+func h2Client(t *testing.T, ca *tlstest.CA, sni string) *http.Client {
+	t.Helper()
+	tr := &http2.Transport{DisableCompression: true}
+	if ca != nil {
+		tr.TLSClientConfig = &tls.Config{RootCAs: ca.CertPool(), ServerName: sni, NextProtos: []string{"h2"}}
+	} else {
+		tr.AllowHTTP = true
+		tr.DialTLSContext = func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, network, addr)
+		}
+	}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, Timeout: 5 * time.Second}
+}
+
+func TestH2Frontend(t *testing.T) {
+	ca := tlstest.NewCA(t)
+	dir := t.TempDir()
+	ca.WritePEMFile(t, dir, "edge.pem", "edge.example")
+	h1 := echoBackend(t, "h1")
+	h2be := newH2Backend(t, true, echoH2)
+	tlsPort, clearPort := freePort(t), freePort(t)
+	rt := start(t, testDefaults+fmt.Sprintf(`
+frontend fe
+    bind 127.0.0.1:%d ssl crt %s alpn h2,http/1.1
+    bind 127.0.0.1:%d proto h2
+    option forwardfor
+    http-request set-header X-Custom %%[req.ver]
+    http-request deny deny_status 403 if { path_beg /forbidden }
+    use_backend grpcish if { path_beg /h2 }
+    default_backend app
+backend app
+    server s1 %s
+backend grpcish
+    server s1 %s proto h2
+`, tlsPort, dir, clearPort, hostPort(h1), h2be.addr()))
+	tlsURL := fmt.Sprintf("https://edge.example:%d", tlsPort)
+	clearURL := fmt.Sprintf("http://127.0.0.1:%d", clearPort)
+	dialEdge := func(c *http.Client) {
+		c.Transport.(*http2.Transport).DialTLSContext = func(ctx context.Context, network, _ string, cfg *tls.Config) (net.Conn, error) {
+			return (&tls.Dialer{Config: cfg}).DialContext(ctx, network, fmt.Sprintf("127.0.0.1:%d", tlsPort))
+		}
+	}
+	overTLS := h2Client(t, ca, "edge.example")
+	dialEdge(overTLS)
+	clients := map[string]struct {
+		c   *http.Client
+		url string
+	}{"tls": {overTLS, tlsURL}, "h2c": {h2Client(t, nil, ""), clearURL}}
+
+	for name, cl := range clients {
+		t.Run(name+" to an HTTP/1.1 server", func(t *testing.T) {
+			resp, err := cl.c.Post(cl.url+"/echo?q=1", "text/plain", strings.NewReader("payload"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || resp.ProtoMajor != 2 {
+				t.Fatalf("%d %s", resp.StatusCode, resp.Proto)
+			}
+			for _, want := range []string{"uri=/echo?q=1", "body=payload", "method=POST", "x-forwarded-for=127.0.0.1", "x-custom=2.0"} {
+				if !strings.Contains(string(body), want) {
+					t.Errorf("backend saw no %q:\n%s", want, body)
+				}
+			}
+		})
+		t.Run(name+" deny", func(t *testing.T) {
+			resp, err := cl.c.Get(cl.url + "/forbidden")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 403 || !strings.Contains(string(body), "403 Forbidden") {
+				t.Fatalf("%d %q", resp.StatusCode, body)
+			}
+		})
+		t.Run(name+" to an HTTP/2 server with trailers", func(t *testing.T) {
+			req, _ := http.NewRequest("POST", cl.url+"/h2/stream", io.NopCloser(strings.NewReader("0123456789")))
+			req.Header.Set("Te", "trailers")
+			resp, err := cl.c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || !strings.HasSuffix(string(body), "0123456789") || !strings.Contains(string(body), "te=trailers") {
+				t.Fatalf("%d %q", resp.StatusCode, body)
+			}
+			if got := resp.Trailer.Get("X-Checksum"); got != "10" {
+				t.Fatalf("trailer %q", got)
+			}
+		})
+	}
+
+	t.Run("concurrent streams on one connection", func(t *testing.T) {
+		var wg sync.WaitGroup
+		for i := range 50 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				resp, err := overTLS.Get(fmt.Sprintf("%s/n/%d", tlsURL, i))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if !bytes.Contains(body, []byte(fmt.Sprintf("uri=/n/%d\n", i))) {
+					t.Errorf("stream %d got %q", i, body)
+				}
+			}()
+		}
+		wg.Wait()
+	})
+
+	t.Run("HTTP/1.1 still served on the same bind", func(t *testing.T) {
+		conn, err := tls.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", tlsPort), &tls.Config{
+			ServerName: "edge.example", RootCAs: ca.CertPool(), NextProtos: []string{"http/1.1"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		fmt.Fprintf(conn, "GET /v1 HTTP/1.1\r\nHost: edge.example\r\nConnection: close\r\n\r\n")
+		b, _ := io.ReadAll(conn)
+		if !strings.Contains(string(b), "x-custom=1.1") {
+			t.Fatalf("%s", b)
+		}
+	})
+
+	t.Run("stats count HTTP/2 connections", func(t *testing.T) {
+		fe := rt.Graph().Frontends[0]
+		if n := fe.H2.Counters.TotalStreams.Load(); n < 50 {
+			t.Fatalf("h2 streams counted: %d", n)
+		}
+	})
+}
