@@ -160,3 +160,87 @@ backend grpcish
 		}
 	})
 }
+
+// TestH2ReloadGoaway: a reload sends GOAWAY on HTTP/2 connections of the
+// old runtime. The stream in flight finishes on the old configuration; the
+// client's next request goes, on a new connection, to the new one.
+func TestH2ReloadGoaway(t *testing.T) {
+	release := make(chan struct{})
+	arrived := make(chan struct{})
+	slow := echoBackendFunc(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			close(arrived)
+			<-release
+		}
+		fmt.Fprintf(w, "v=%s\n", r.Header.Get("X-Version"))
+	})
+	port := freePort(t)
+	cfg := func(v string) string {
+		return testDefaults + fmt.Sprintf(`
+frontend fe
+    bind 127.0.0.1:%d proto h2
+    http-request set-header X-Version %s
+    default_backend app
+backend app
+    server s1 %s
+`, port, v, hostPort(slow))
+	}
+	rt := start(t, cfg("one"))
+	c := h2Client(t, nil, "")
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	get := func(path string) string {
+		resp, err := c.Get(url + path)
+		if err != nil {
+			return err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return fmt.Sprintf("%s %s", resp.Proto, b)
+	}
+	if got := get("/warm"); got != "HTTP/2.0 v=one\n" {
+		t.Fatalf("before reload: %q", got)
+	}
+	done := make(chan string)
+	go func() { done <- get("/slow") }()
+	<-arrived
+	if err := rt.Apply(buildGraph(t, cfg("two"))); err != nil {
+		t.Fatal(err)
+	}
+	if got := get("/fast"); got != "HTTP/2.0 v=two\n" {
+		t.Errorf("after reload: %q", got)
+	}
+	close(release)
+	if got := <-done; got != "HTTP/2.0 v=one\n" {
+		t.Errorf("in-flight stream: %q", got)
+	}
+}
+
+// TestH2AccessLog: an HTTP/2 request is logged like any other, with its
+// protocol in the request field and the stream's own timers and bytes.
+func TestH2AccessLog(t *testing.T) {
+	be := echoBackend(t, "b1")
+	sink, next := udpLogSink(t)
+	port := freePort(t)
+	start(t, testDefaults+fmt.Sprintf(`
+frontend fe
+    bind 127.0.0.1:%d proto h2
+    log udp@%s format raw local0
+    option httplog
+    default_backend app
+backend app
+    server s1 %s
+`, port, sink, hostPort(be)))
+	resp, err := h2Client(t, nil, "").Get(fmt.Sprintf("http://127.0.0.1:%d/logged?x=1", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	line := next()
+	// fe app/s1 TR/Tw/Tc/Tr/Ta 200 BYTES - - ---- ... "GET /logged?x=1 HTTP/2.0"
+	for _, want := range []string{" fe app/s1 ", " 200 ", " ---- ", `"GET /logged?x=1 HTTP/2.0"`} {
+		if !strings.Contains(line, want) {
+			t.Errorf("log line lacks %q:\n%s", want, line)
+		}
+	}
+}
