@@ -15,9 +15,9 @@ func h2Config(g *config.Global, p *config.Proxy, lim http1.Limits) *h2.Config {
 		InitialWindowSize:    uint32(firstSet(t.FEInitialWindowSize, t.InitialWindowSize)),
 		MaxFrameSize:         uint32(t.MaxFrameSize),
 		HeaderTableSize:      uint32(t.HeaderTableSize),
-		// A request head obeys the same bound over HTTP/2 as over
-		// HTTP/1.1: what fits tune.bufsize less its rewrite reserve.
-		MaxHeaderListSize: uint32(max(lim.MaxHeadBytes, 16<<10)),
+		// A request head is bounded by tune.bufsize over HTTP/2 as over
+		// HTTP/1.1 (HPACK's list size counts 32 bytes more per field).
+		MaxHeaderListSize: uint32(max(lim.BufSize, http1.DefaultBufSize)),
 		// timeout client is HAProxy's idle bound of an h2 connection
 		// without streams; http-keep-alive shortens it when set.
 		IdleTimeout: firstSet(p.Timeouts.HTTPKeepAlive, p.Timeouts.Client),
