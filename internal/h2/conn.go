@@ -116,23 +116,22 @@ func (c *Conn) Serve() error {
 	defer c.ctr.OpenConns.Add(-1)
 
 	// Our SETTINGS go first, without waiting for the preface (RFC 9113 §3.4).
-	err := c.write(func() error {
-		s := []http2.Setting{
-			{ID: http2.SettingMaxConcurrentStreams, Val: c.cfg.MaxConcurrentStreams},
-			{ID: http2.SettingInitialWindowSize, Val: c.cfg.InitialWindowSize},
-			{ID: http2.SettingMaxFrameSize, Val: c.cfg.MaxFrameSize},
-			{ID: http2.SettingMaxHeaderListSize, Val: c.cfg.MaxHeaderListSize},
-			{ID: http2.SettingHeaderTableSize, Val: c.cfg.HeaderTableSize},
-			{ID: http2.SettingEnablePush, Val: 0},
-		}
-		if err := c.wfr.WriteSettings(s...); err != nil {
-			return err
-		}
-		if d := c.cfg.ConnWindowSize - 65535; d > 0 {
-			return c.wfr.WriteWindowUpdate(0, d)
-		}
-		return nil
-	})
+	// They go into the empty write buffer (so this cannot block on a peer
+	// that does not read) and ahead of any frame a handler may write.
+	c.wmu.Lock()
+	err := c.wfr.WriteSettings(
+		http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: c.cfg.MaxConcurrentStreams},
+		http2.Setting{ID: http2.SettingInitialWindowSize, Val: c.cfg.InitialWindowSize},
+		http2.Setting{ID: http2.SettingMaxFrameSize, Val: c.cfg.MaxFrameSize},
+		http2.Setting{ID: http2.SettingMaxHeaderListSize, Val: c.cfg.MaxHeaderListSize},
+		http2.Setting{ID: http2.SettingHeaderTableSize, Val: c.cfg.HeaderTableSize},
+		http2.Setting{ID: http2.SettingEnablePush, Val: 0},
+	)
+	if d := c.cfg.ConnWindowSize - 65535; d > 0 && err == nil {
+		err = c.wfr.WriteWindowUpdate(0, d)
+	}
+	c.wmu.Unlock()
+	c.enqueue(true, func() error { return nil }) // the writer flushes them
 	go c.writeLoop()
 	c.mu.Lock()
 	c.serving = true
