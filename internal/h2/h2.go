@@ -138,7 +138,9 @@ type connError struct {
 	reason string
 }
 
-func (e connError) Error() string { return fmt.Sprintf("h2: connection error %v: %s", e.code, e.reason) }
+func (e connError) Error() string {
+	return fmt.Sprintf("h2: connection error %v: %s", e.code, e.reason)
+}
 
 // streamError resets one stream with RST_STREAM(code).
 type streamError struct {

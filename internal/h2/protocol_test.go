@@ -13,7 +13,8 @@ import (
 )
 
 func TestHandshakeSettingsPing(t *testing.T) {
-	srv := startServer(t, &Config{MaxConcurrentStreams: 7, MaxFrameSize: 32768}, nil, okHandler)
+	ctr := new(Counters)
+	srv := startServer(t, &Config{MaxConcurrentStreams: 7, MaxFrameSize: 32768, Counters: ctr}, nil, okHandler)
 	c := dialRaw(t, srv.addr())
 	c.handshake()
 	if c.settings[http2.SettingMaxConcurrentStreams] != 7 || c.settings[http2.SettingMaxFrameSize] != 32768 ||
@@ -24,6 +25,22 @@ func TestHandshakeSettingsPing(t *testing.T) {
 	c.ping()
 	c.get(1)
 	c.get(3)
+	c.must(c.fr.WriteRSTStream(3, http2.ErrCodeCancel)) // closed already: counted, ignored
+	c.ping()
+	if ctr.TotalStreams.Load() != 2 || ctr.HeadersRcvd.Load() != 2 || ctr.SettingsRcvd.Load() != 1 ||
+		ctr.RstStreamRcvd.Load() != 1 || ctr.OpenConns.Load() != 1 || ctr.TotalConns.Load() != 1 ||
+		ctr.OpenStreams.Load() != 0 {
+		t.Fatalf("counters: streams %d headers %d settings %d rst %d conns %d/%d open streams %d",
+			ctr.TotalStreams.Load(), ctr.HeadersRcvd.Load(), ctr.SettingsRcvd.Load(), ctr.RstStreamRcvd.Load(),
+			ctr.OpenConns.Load(), ctr.TotalConns.Load(), ctr.OpenStreams.Load())
+	}
+	c.headers(1, true, getReq...)
+	c.expectGoAway(http2.ErrCodeProtocol)
+	<-srv.errs
+	if ctr.ConnProtoErr.Load() != 1 || ctr.GoawayResp.Load() != 1 || ctr.OpenConns.Load() != 0 {
+		t.Fatalf("after GOAWAY: conn errors %d goaways %d open %d", ctr.ConnProtoErr.Load(),
+			ctr.GoawayResp.Load(), ctr.OpenConns.Load())
+	}
 }
 
 func TestFirstFrameMustBeSettings(t *testing.T) {
