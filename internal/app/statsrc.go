@@ -50,6 +50,7 @@ func (pr *proxyRuntime) snapshot(now time.Time) *stats.Proxy {
 		r.ReqHistory = history(&pr.fe.Counters.ReqHistory, now)
 		r.Status = "OPEN"
 		r.SLim = frontendLimit(p)
+		r.H2 = h2Stats(pr.fe)
 		sp.Frontend = r
 	}
 	if pr.be == nil {
@@ -87,6 +88,30 @@ func (pr *proxyRuntime) snapshot(now time.Time) *stats.Proxy {
 	}
 	sp.Backend = r
 	return sp
+}
+
+// h2Stats copies the HTTP/2 engine's counters of fe (HAProxy's h2 stats
+// module); nil when fe has no HTTP/2 (mode tcp).
+func h2Stats(fe *proxy.Frontend) *stats.H2Stats {
+	if fe.H2 == nil || fe.H2.Counters == nil {
+		return nil
+	}
+	c := fe.H2.Counters
+	return &stats.H2Stats{
+		HeadersRcvd:   c.HeadersRcvd.Load(),
+		DataRcvd:      c.DataRcvd.Load(),
+		SettingsRcvd:  c.SettingsRcvd.Load(),
+		RstStreamRcvd: c.RstStreamRcvd.Load(),
+		GoawayRcvd:    c.GoawayRcvd.Load(),
+		ConnProtoErr:  c.ConnProtoErr.Load(),
+		StrmProtoErr:  c.StrmProtoErr.Load(),
+		RstStreamResp: c.RstStreamResp.Load(),
+		GoawayResp:    c.GoawayResp.Load(),
+		OpenConns:     c.OpenConns.Load(),
+		OpenStreams:   c.OpenStreams.Load(),
+		TotalConns:    c.TotalConns.Load(),
+		TotalStreams:  c.TotalStreams.Load(),
+	}
 }
 
 func frontendLimit(p *config.Proxy) int {

@@ -117,6 +117,12 @@ type Column struct {
 	// in Applies, and returns Empty where HAProxy emits nothing for that row.
 	Get  func(r *Row, s *Snapshot) Value
 	Prom Prom
+	// Module names the stats module a field belongs to ("h2"), empty for
+	// HAProxy's fixed proxy fields. Module fields follow the fixed ones: the
+	// CSV puts a "-" column before them, typed and JSON outputs number them
+	// on from the last fixed field, and Prometheus exports them only as
+	// "extra counters" (see PromOptions.ExtraCounters).
+	Module string
 }
 
 // ValueOf returns c's value for r (Empty when c does not apply to r's kind).
@@ -193,11 +199,19 @@ func checkDone(r *Row) bool {
 
 func empty(*Row, *Snapshot) Value { return Empty() }
 
-// Columns returns the proxy stats fields of HAProxy 2.6, in order. The same
-// table drives CSV, typed output, JSON, the HTML page and Prometheus names.
-// Fields Gatehouse has no data for (agent checks, compression, cache) are
-// emitted exactly as HAProxy does when the feature is unused.
+// Columns returns the proxy stats fields of HAProxy 2.6, in order, followed
+// by the fields of the stats modules Gatehouse has counters for (see
+// moduleColumns). The same table drives CSV, typed output, JSON, the HTML
+// page and Prometheus names. Fields Gatehouse has no data for (agent
+// checks, compression, cache) are emitted exactly as HAProxy does when the
+// feature is unused.
 func Columns() []Column {
+	return append(fixedColumns(), moduleColumns()...)
+}
+
+// fixedColumns are HAProxy 2.6's static proxy fields (ST_F_*), up to
+// agg_check_status.
+func fixedColumns() []Column {
 	return []Column{
 		{Name: "pxname", Desc: "Proxy name", Applies: lfbs, Origin: OKey, Nature: NName, Scope: SService,
 			Get: func(r *Row, _ *Snapshot) Value { return Str(r.PxName) }},

@@ -16,7 +16,9 @@ func csvQuote(s string) string {
 }
 
 // WriteCSV writes snap as HAProxy's "show stat" / ";csv": a header line
-// "# pxname,svname,...," then one line per row, every field followed by a comma.
+// "# pxname,svname,...," then one line per row, every field followed by a
+// comma. As in HAProxy, a "-" column (header "-", value "-" on every row)
+// separates the fixed fields from the stats modules' fields.
 func WriteCSV(w io.Writer, snap *Snapshot) error {
 	return writeCSV(w, snap, Columns(), Filter{})
 }
@@ -25,6 +27,9 @@ func writeCSV(w io.Writer, snap *Snapshot, cols []Column, f Filter) error {
 	bw := bufio.NewWriter(w)
 	bw.WriteString("# ")
 	for i := range cols {
+		if moduleStart(cols, i) {
+			bw.WriteString("-,")
+		}
 		bw.WriteString(cols[i].Name)
 		bw.WriteByte(',')
 	}
@@ -32,6 +37,9 @@ func writeCSV(w io.Writer, snap *Snapshot, cols []Column, f Filter) error {
 	for _, px := range snap.Proxies {
 		for _, r := range f.rows(px) {
 			for i := range cols {
+				if moduleStart(cols, i) {
+					bw.WriteString("-,")
+				}
 				bw.WriteString(csvQuote(cols[i].ValueOf(r, snap).String()))
 				bw.WriteByte(',')
 			}
@@ -39,6 +47,12 @@ func writeCSV(w io.Writer, snap *Snapshot, cols []Column, f Filter) error {
 		}
 	}
 	return bw.Flush()
+}
+
+// moduleStart reports whether cols[i] is the first stats-module field, the
+// one HAProxy's CSV precedes with its "-" separator column.
+func moduleStart(cols []Column, i int) bool {
+	return cols[i].Module != "" && (i == 0 || cols[i-1].Module == "")
 }
 
 // Filter selects what a dump shows (the ";up" and ";scope=" options).

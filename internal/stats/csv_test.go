@@ -8,8 +8,11 @@ import (
 	"testing"
 )
 
+// TestCSVHeaderMatchesHAProxy26 compares our header with HAProxy 2.6's
+// (testdata/README): the fixed fields and the "-" separator exactly, then
+// whole stats modules in HAProxy's order, each with all of its fields.
 func TestCSVHeaderMatchesHAProxy26(t *testing.T) {
-	want, err := os.ReadFile("testdata/header-2.6.csv")
+	raw, err := os.ReadFile("testdata/header-2.6.csv")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -17,8 +20,52 @@ func TestCSVHeaderMatchesHAProxy26(t *testing.T) {
 	if err := WriteCSV(&b, &Snapshot{}); err != nil {
 		t.Fatal(err)
 	}
-	if got := b.String(); got != string(want) {
-		t.Errorf("header:\n got %q\nwant %q", got, want)
+	got := b.String()
+	if !strings.HasSuffix(got, ",\n") || strings.Count(got, "\n") != 1 {
+		t.Fatalf("header %q: want one line, every field followed by a comma", got)
+	}
+	split := func(line string) (fixed, modules []string) {
+		f := strings.Split(strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(line), "# "), ","), ",")
+		for i, name := range f {
+			if name == "-" {
+				return f[:i], f[i+1:]
+			}
+		}
+		return f, nil
+	}
+	haFixed, haMods := split(string(raw))
+	ourFixed, ourMods := split(got)
+	if strings.Join(ourFixed, ",") != strings.Join(haFixed, ",") {
+		t.Errorf("fixed fields:\n got %v\nwant %v", ourFixed, haFixed)
+	}
+	if len(ourFixed) != len(fixedColumns()) {
+		t.Errorf("no \"-\" after the %d fixed fields: %q", len(fixedColumns()), got)
+	}
+	// Group HAProxy's module fields by module (the name's prefix up to
+	// the first '_'), keeping the order.
+	prefix := func(name string) string { p, _, _ := strings.Cut(name, "_"); return p }
+	var haOrder []string
+	haFields := map[string][]string{}
+	for _, name := range haMods {
+		p := prefix(name)
+		if haFields[p] == nil {
+			haOrder = append(haOrder, p)
+		}
+		haFields[p] = append(haFields[p], name)
+	}
+	var wantMods []string
+	for _, p := range haOrder {
+		if p == "h2" { // the modules Gatehouse has counters for
+			wantMods = append(wantMods, haFields[p]...)
+		}
+	}
+	if strings.Join(ourMods, ",") != strings.Join(wantMods, ",") {
+		t.Errorf("module fields:\n got %v\nwant %v", ourMods, wantMods)
+	}
+	for _, c := range moduleColumns() {
+		if prefix(c.Name) != c.Module {
+			t.Errorf("column %s: module %q", c.Name, c.Module)
+		}
 	}
 }
 
@@ -75,7 +122,7 @@ func TestCSVRows(t *testing.T) {
 		}
 	}
 	header, rows := parseCSV(t, out)
-	if n := len(header); n != len(Columns())+1 { // trailing comma makes one empty field
+	if n := len(header); n != len(Columns())+2 { // the "-" separator, and the trailing comma's empty field
 		t.Fatalf("header has %d fields", n)
 	}
 	if len(rows) != 5 {
@@ -91,7 +138,10 @@ func TestCSVRows(t *testing.T) {
 			"type": "0", "rate": "5", "rate_lim": "0", "rate_max": "11", "hrsp_2xx": "100", "hrsp_5xx": "7",
 			"req_rate": "6", "req_rate_max": "12", "req_tot": "130", "lastsess": "", "mode": "http",
 			"conn_rate": "", "conn_tot": "121", "intercepted": "4", "dcon": "0", "comp_in": "0", "cache_hits": "0",
-			"check_status": "", "lastchg": "", "agg_server_status": "", "uweight": ""}},
+			"check_status": "", "lastchg": "", "agg_server_status": "", "uweight": "",
+			"-": "-", "h2_headers_rcvd": "40", "h2_data_rcvd": "12", "h2_settings_rcvd": "18",
+			"h2_detected_conn_protocol_errors": "1", "h2_goaway_resp": "1", "h2_open_connections": "2",
+			"h2_backend_open_streams": "3", "h2_total_connections": "9", "h2_backend_total_streams": "41"}},
 		{"web/gw1", map[string]string{
 			"qcur": "0", "slim": "", "stot": "70", "dreq": "", "ereq": "", "econ": "0", "status": "UP",
 			"weight": "1", "act": "1", "bck": "0", "chkfail": "0", "chkdown": "0", "lastchg": "1800", "downtime": "0",
@@ -110,9 +160,12 @@ func TestCSVRows(t *testing.T) {
 			"act": "1", "bck": "0", "chkfail": "", "chkdown": "0", "lastchg": "3600", "downtime": "0",
 			"sid": "0", "lbtot": "70", "type": "1", "rate_lim": "", "check_status": "", "req_tot": "70",
 			"comp_rsp": "0", "lastsess": "2", "algo": "", "intercepted": "", "cache_lookups": "0", "srv_icur": "",
-			"uweight": "2", "agg_server_status": "0", "agg_server_check_status": "0", "agg_check_status": "0"}},
+			"uweight": "2", "agg_server_status": "0", "agg_server_check_status": "0", "agg_check_status": "0",
+			"-": "-", "h2_headers_rcvd": "", "h2_open_connections": ""}},
 		{"tls<in>/FRONTEND", map[string]string{
-			"mode": "tcp", "hrsp_2xx": "", "req_tot": "0", "intercepted": "", "cache_lookups": "", "slim": "1000", "iid": "3"}},
+			"mode": "tcp", "hrsp_2xx": "", "req_tot": "0", "intercepted": "", "cache_lookups": "", "slim": "1000", "iid": "3",
+			// No HTTP/2 on this frontend: zeros, as HAProxy prints them.
+			"-": "-", "h2_headers_rcvd": "0", "h2_open_connections": "0", "h2_backend_total_streams": "0"}},
 	}
 	for _, tt := range tests {
 		got, ok := rows[tt.row]

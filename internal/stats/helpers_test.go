@@ -16,6 +16,8 @@ func testSnapshot() *Snapshot {
 	fe.C = Counters{CurSess: 3, MaxSess: 9, TotSess: 120, BytesIn: 5000, BytesOut: 90000,
 		DenyReq: 2, ErrReq: 1, ReqTot: 130, ConnTot: 121, Intercept: 4, Rate: 5, RateMax: 11,
 		ReqRate: 6, ReqRateMax: 12, HRsp: [6]uint64{0, 100, 3, 20, 7, 0}}
+	fe.H2 = &H2Stats{HeadersRcvd: 40, DataRcvd: 12, SettingsRcvd: 18, ConnProtoErr: 1, GoawayResp: 1,
+		OpenConns: 2, OpenStreams: 3, TotalConns: 9, TotalStreams: 41}
 	s1 := web.NewRow(KindServer, "gw1")
 	s1.SID = 1
 	s1.State = SrvUp

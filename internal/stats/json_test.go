@@ -68,6 +68,13 @@ func TestJSON(t *testing.T) {
 		{3, "svname", "Backend", 2, 0, "Key", "Name", "Service", "str", `"BACKEND"`},
 		{3, "slim", "Backend", 2, 0, "Config", "Limit", "Process", "u32", `200`},
 		{4, "mode", "Frontend", 3, 0, "Config", "Gauge", "Service", "str", `"tcp"`},
+		// h2 module fields, tagged and typed as HAProxy's mux_h2 fills them.
+		{0, "h2_headers_rcvd", "Frontend", 2, 0, "Metric", "Counter", "Process", "u64", `40`},
+		{0, "h2_open_connections", "Frontend", 2, 0, "Metric", "Gauge", "Process", "u64", `2`},
+		{4, "h2_total_connections", "Frontend", 3, 0, "Metric", "Counter", "Process", "u64", `0`},
+		{3, "h2_headers_rcvd", "", 0, 0, "", "", "", "", ""},
+		{1, "h2_headers_rcvd", "", 0, 0, "", "", "", "", ""},
+		{0, "-", "", 0, 0, "", "", "", "", ""}, // the separator is CSV-only
 	}
 	for _, tt := range tests {
 		f := find(objs[tt.obj], tt.field)
@@ -108,6 +115,12 @@ func TestTyped(t *testing.T) {
 		"S.2.1.17.status.1:SGP:str:UP\n",
 		"S.2.2.23.lastchg.1:MAP:u32:600\n",
 		"B.2.0.1.svname.1:KNS:str:BACKEND\n",
+		// Module fields are numbered on from the fixed ones (103 in 2.6),
+		// without the CSV's "-" separator, as HAProxy does.
+		"F.2.0.103.h2_headers_rcvd.1:MCP:u64:40\n",
+		"F.2.0.112.h2_open_connections.1:MGP:u64:2\n",
+		"F.2.0.114.h2_total_connections.1:MCP:u64:9\n",
+		"F.3.0.103.h2_headers_rcvd.1:MCP:u64:0\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("typed output lacks %q", want)
@@ -115,6 +128,9 @@ func TestTyped(t *testing.T) {
 	}
 	if strings.Contains(out, ".qcur.1:") && strings.Contains(out, "F.2.0.2.qcur") {
 		t.Error("frontend qcur emitted")
+	}
+	if strings.Contains(out, "B.2.0.103.") || strings.Contains(out, ".-.") {
+		t.Error("backend h2 field or the CSV separator in typed output")
 	}
 	if n := strings.Count(out, "\n\n"); n != 5 {
 		t.Errorf("%d object separators, want 5", n)

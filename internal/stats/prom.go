@@ -18,6 +18,10 @@ type PromOptions struct {
 	Global  bool // haproxy_process_*
 	Objs    Obj  // FE, BE, SRV: haproxy_frontend_*, haproxy_backend_*, haproxy_server_*
 	NoMaint bool // skip servers in maintenance
+	// ExtraCounters adds the stats modules' fields ("extra-counters" in the
+	// query), as HAProxy 3.0's exporter does: haproxy_frontend_h2_* with a
+	// "mod" label. Off by default, as there.
+	ExtraCounters bool
 }
 
 // AllPromScopes dumps everything, the exporter's default.
@@ -25,7 +29,8 @@ func AllPromScopes() PromOptions { return PromOptions{Global: true, Objs: FE | B
 
 // ParsePromQuery reads the exporter's query string: "scope=NAME" (global,
 // frontend, backend, server, "*" for all, empty for none; repeatable; the
-// first one clears the default of all scopes) and "no-maint".
+// first one clears the default of all scopes), "no-maint" and
+// "extra-counters".
 func ParsePromQuery(rawQuery string) PromOptions {
 	o := AllPromScopes()
 	first := true
@@ -34,6 +39,8 @@ func ParsePromQuery(rawQuery string) PromOptions {
 		switch k {
 		case "no-maint":
 			o.NoMaint = true
+		case "extra-counters":
+			o.ExtraCounters = true
 		case "scope":
 			if first {
 				o.Global, o.Objs, first = false, 0, false
@@ -60,8 +67,12 @@ func ParsePromQuery(rawQuery string) PromOptions {
 // haproxy_process_* from Info, then haproxy_frontend_*, haproxy_backend_*
 // and haproxy_server_* from the column table (Column.Prom), metric by
 // metric, with "proxy", "server", "code" and "state" labels. Times in
-// milliseconds are exported in seconds. Gatehouse adds latency histograms
-// (gatehouse_backend_* and gatehouse_server_*) where rows carry them.
+// milliseconds are exported in seconds. Stats-module fields (h2_*) are
+// only written with PromOptions.ExtraCounters, after the fixed ones, as
+// haproxy_frontend_<field>{proxy="...",mod="h2"}: the names and label of
+// HAProxy 3.0's exporter ("?extra-counters"; 2.6's has no module metrics).
+// Gatehouse adds latency histograms (gatehouse_backend_* and
+// gatehouse_server_*) where rows carry them.
 func WritePrometheus(w io.Writer, snap *Snapshot) error {
 	return WritePrometheusOptions(w, snap, AllPromScopes())
 }
@@ -79,7 +90,11 @@ func WritePrometheusOptions(w io.Writer, snap *Snapshot, o PromOptions) error {
 		}
 		p.seen = map[string]bool{}
 		for i := range cols {
-			if c := &cols[i]; c.Prom.Type != PromNone && c.Prom.Objs&k.Obj() != 0 {
+			c := &cols[i]
+			if c.Module != "" && !o.ExtraCounters {
+				continue
+			}
+			if c.Prom.Type != PromNone && c.Prom.Objs&k.Obj() != 0 {
 				p.column(k, c)
 			}
 		}
@@ -249,6 +264,9 @@ func (p *promWriter) column(k Kind, c *Column) {
 		}
 		if c.Prom.Label != "" {
 			labels = append(labels, promLabel{c.Prom.Label, c.Prom.LabelValue})
+		}
+		if c.Module != "" {
+			labels = append(labels, promLabel{"mod", c.Module})
 		}
 		p.sample(name, help, typ, labels, value)
 	}

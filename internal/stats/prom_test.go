@@ -136,7 +136,9 @@ func TestPrometheusLines(t *testing.T) {
 // TestPrometheusFromColumns checks every exported column of the table has
 // its family in the output, with one HELP and one TYPE line.
 func TestPrometheusFromColumns(t *testing.T) {
-	out := promText(t, promSnapshot(), AllPromScopes())
+	o := AllPromScopes()
+	o.ExtraCounters = true
+	out := promText(t, promSnapshot(), o)
 	for _, c := range Columns() {
 		if c.Prom.Type == PromNone {
 			continue
@@ -168,6 +170,8 @@ func TestParsePromQuery(t *testing.T) {
 		{"scope=", PromOptions{}},
 		{"scope=*", AllPromScopes()},
 		{"scope=frontend;no-maint", PromOptions{Objs: FE, NoMaint: true}},
+		{"extra-counters", PromOptions{Global: true, Objs: FE | BE | SRV, ExtraCounters: true}},
+		{"scope=frontend&extra-counters", PromOptions{Objs: FE, ExtraCounters: true}},
 	}
 	for _, tc := range tests {
 		if got := ParsePromQuery(tc.q); got != tc.want {
@@ -199,6 +203,55 @@ func TestPrometheusScopes(t *testing.T) {
 			if strings.Contains(out, h) {
 				t.Errorf("%+v: unexpected %q", tc.opts, h)
 			}
+		}
+	}
+}
+
+// TestPrometheusExtraCounters: the h2 module's fields are exported as HAProxy
+// 3.0's exporter does with ?extra-counters (haproxy_frontend_<field>, "mod"
+// label, gauge or counter as the field's nature), and only then.
+func TestPrometheusExtraCounters(t *testing.T) {
+	if out := promText(t, promSnapshot(), AllPromScopes()); strings.Contains(out, "h2_") {
+		t.Errorf("module fields without extra-counters:\n%s", out)
+	}
+	o := ParsePromQuery("extra-counters")
+	out := promText(t, promSnapshot(), o)
+	for _, want := range []string{
+		"# HELP haproxy_frontend_h2_headers_rcvd Total number of received HEADERS frames\n# TYPE haproxy_frontend_h2_headers_rcvd counter\n",
+		`haproxy_frontend_h2_headers_rcvd{proxy="web",mod="h2"} 40` + "\n",
+		`haproxy_frontend_h2_headers_rcvd{proxy="tls<in>",mod="h2"} 0` + "\n",
+		"# TYPE haproxy_frontend_h2_open_connections gauge\n",
+		`haproxy_frontend_h2_open_connections{proxy="web",mod="h2"} 2` + "\n",
+		`haproxy_frontend_h2_backend_open_streams{proxy="web",mod="h2"} 3` + "\n",
+		`haproxy_frontend_h2_total_connections{proxy="web",mod="h2"} 9` + "\n",
+		`haproxy_frontend_h2_backend_total_streams{proxy="web",mod="h2"} 41` + "\n",
+		`haproxy_frontend_h2_detected_conn_protocol_errors{proxy="web",mod="h2"} 1` + "\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q", want)
+		}
+	}
+	for _, bad := range []string{"haproxy_backend_h2_", "haproxy_server_h2_"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("unexpected %s* (Gatehouse counts HTTP/2 on frontends only)", bad)
+		}
+	}
+	// The module fields come after every fixed frontend family, as in HAProxy.
+	if i, j := strings.Index(out, "haproxy_frontend_h2_"), strings.LastIndex(out, "haproxy_frontend_internal_errors_total"); i < j {
+		t.Errorf("h2 fields before the fixed frontend fields")
+	}
+	// promtool's only complaint may be HAProxy's own counter names without
+	// a _total suffix.
+	path, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Skip("promtool not installed")
+	}
+	cmd := exec.Command(path, "check", "metrics")
+	cmd.Stdin = strings.NewReader(out)
+	res, _ := cmd.CombinedOutput()
+	for _, l := range strings.Split(strings.TrimSpace(string(res)), "\n") {
+		if l != "" && !(strings.HasPrefix(l, "haproxy_frontend_h2_") && strings.Contains(l, `counter metrics should have "_total" suffix`)) {
+			t.Errorf("promtool: %s", l)
 		}
 	}
 }

@@ -223,6 +223,11 @@ type Row struct {
 	RespTimeHist  *counters.HistogramSnapshot // waiting for the response head (HAProxy's Tr)
 	TotalTimeHist *counters.HistogramSnapshot // whole request (HAProxy's Tt)
 
+	// H2 are the h2 stats module's counters (h2_* fields) of a frontend
+	// with HTTP/2 configured; nil for every other row (a frontend without
+	// HTTP/2 shows zeros, see h2Columns).
+	H2 *H2Stats
+
 	// ReqHistory is the requests (sessions) per second of the last
 	// counters.HistorySeconds complete seconds, oldest first: the stats
 	// page's sparkline, another Gatehouse addition; nil when not measured.
