@@ -22,6 +22,7 @@ RACE_PKGS=(
 	./internal/l4/
 	./internal/identity/
 	./internal/health/
+	./internal/h2/
 )
 
 # The seed configs name their server by host name; tests map it to loopback.

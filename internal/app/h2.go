@@ -21,6 +21,9 @@ func h2Config(g *config.Global, p *config.Proxy, lim http1.Limits) *h2.Config {
 		// timeout client is HAProxy's idle bound of an h2 connection
 		// without streams; http-keep-alive shortens it when set.
 		IdleTimeout: firstSet(p.Timeouts.HTTPKeepAlive, p.Timeouts.Client),
+		// A client that stops reading, or never opens its window, is
+		// inactive: timeout client ends it as it does on HTTP/1.1.
+		SendTimeout: p.Timeouts.Client,
 		Counters:    new(h2.Counters),
 	}
 	return c

@@ -29,6 +29,8 @@ type Conn struct {
 	// Write side: everything below is guarded by wmu so frames never interleave
 	// and HPACK encoding order matches the wire order.
 	wmu  sync.Mutex
+	// wdeadline is the socket's write deadline (SendTimeout); under wmu.
+	wdeadline time.Time
 	bw   *bufio.Writer
 	wfr  *http2.Framer
 	henc *hpack.Encoder

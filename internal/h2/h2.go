@@ -26,6 +26,11 @@ type Config struct {
 	MaxFrameSize         uint32        // advertised SETTINGS_MAX_FRAME_SIZE; default 16384
 	HeaderTableSize      uint32        // HPACK decoder dynamic table size; default 4096
 	IdleTimeout          time.Duration // no open stream and no frame for this long: GOAWAY(NO_ERROR), close; 0 none
+	// SendTimeout bounds how long a write may wait ("timeout client"): on
+	// the socket (a client that stopped reading) and for flow-control
+	// window (a client that never opens it). The connection is closed
+	// then; 0 waits forever.
+	SendTimeout time.Duration
 	Counters             *Counters     // may be nil
 }
 

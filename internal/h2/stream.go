@@ -309,11 +309,20 @@ func (st *Stream) Write(p []byte) (int, error) {
 	return written, nil
 }
 
-// reserve waits for send window and takes up to want bytes of it.
+// reserve waits for send window and takes up to want bytes of it. A peer
+// that leaves the window shut for SendTimeout loses the connection: it is
+// holding the stream's server and buffers hostage.
 func (st *Stream) reserve(want int) (int, error) {
 	c := st.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	var stalled *time.Timer
+	var expired bool
+	defer func() {
+		if stalled != nil {
+			stalled.Stop()
+		}
+	}()
 	for {
 		if err := st.sendErrLocked(); err != nil {
 			return 0, err
@@ -326,6 +335,20 @@ func (st *Stream) reserve(want int) (int, error) {
 			st.outflow -= n
 			c.outflow -= n
 			return int(n), nil
+		}
+		if expired {
+			c.mu.Unlock()
+			c.Close()
+			c.mu.Lock()
+			return 0, ErrConnClosed
+		}
+		if d := c.cfg.SendTimeout; d > 0 && stalled == nil {
+			stalled = time.AfterFunc(d, func() {
+				c.mu.Lock()
+				expired = true
+				c.cond.Broadcast()
+				c.mu.Unlock()
+			})
 		}
 		c.cond.Wait()
 	}

@@ -85,6 +85,14 @@ func (c *Conn) write(f func() error) error {
 		c.wmu.Unlock()
 		return err
 	}
+	if d := c.cfg.SendTimeout; d > 0 {
+		// Inactivity, not a total: push the deadline only when half of
+		// it is used up, so busy connections rarely touch the timer.
+		if now := time.Now(); c.wdeadline.Sub(now) < d/2 {
+			c.wdeadline = now.Add(d)
+			_ = c.nc.SetWriteDeadline(c.wdeadline)
+		}
+	}
 	err := f()
 	if err == nil {
 		err = c.bw.Flush()
