@@ -96,7 +96,23 @@ func (b *handlerBox) release() {
 	}
 }
 
+// detachedHandler may return while its connection lives on (an http
+// frontend parks idle keep-alive connections without a goroutine); it calls
+// done exactly once when the connection has really ended.
+type detachedHandler interface {
+	ServeConnDetached(c net.Conn, done func())
+}
+
 func serveAccepted(wg *sync.WaitGroup, h ConnHandler, c net.Conn, box *handlerBox) {
+	if d, ok := h.(detachedHandler); ok {
+		// The maxconn slots and the graceful stop's count are held until
+		// the connection ends, parked or not.
+		d.ServeConnDetached(c, func() {
+			box.release()
+			wg.Done()
+		})
+		return
+	}
 	defer wg.Done()
 	defer box.release()
 	h.ServeConn(c)

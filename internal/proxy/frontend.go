@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"crypto/tls"
+	"errors"
 	"net"
 	"net/netip"
 	"sync"
@@ -30,6 +31,12 @@ type Process struct {
 	idle   map[net.Conn]struct{}
 
 	h2conns h2Registry
+
+	// ParkAfter: how long an idle keep-alive connection keeps its
+	// goroutine before it is parked (park.go); 0: DefaultParkAfter, <0: never.
+	ParkAfter time.Duration
+	poll      *poller // parked connections; created at the first park
+	parkOff   atomic.Bool
 }
 
 // Retire marks the runtime stale and closes every connection that is idle
@@ -38,11 +45,16 @@ func (p *Process) Retire() {
 	p.Stale.Store(true)
 	p.h2conns.shutdown()
 	p.idleMu.Lock()
-	defer p.idleMu.Unlock()
 	for c := range p.idle {
 		// Waking the reader with a past deadline lets the session end
 		// cleanly (and log nothing) rather than racing a Close.
 		_ = c.SetReadDeadline(time.Unix(1, 0))
+	}
+	pl := p.poll
+	p.idleMu.Unlock()
+	// Parked connections close now (no park succeeds once Stale is set).
+	if pl != nil {
+		pl.close()
 	}
 }
 
@@ -115,22 +127,31 @@ type Listener struct {
 }
 
 // ServeConn runs one client connection to completion: TLS handshake, then
-// requests in order until either side closes.
-func (l *Listener) ServeConn(c net.Conn) {
+// requests in order until either side closes. The connection is never
+// parked: the caller (an in-process hand-off) expects it to have ended.
+func (l *Listener) ServeConn(c net.Conn) { l.serveConn(c, nil) }
+
+// ServeConnDetached serves c like ServeConn but may return while c lives
+// on parked between keep-alive requests (park.go); done runs exactly once,
+// on any goroutine, when the connection has really ended.
+func (l *Listener) ServeConnDetached(c net.Conn, done func()) {
+	if done == nil {
+		done = func() {}
+	}
+	l.serveConn(c, done)
+}
+
+func (l *Listener) serveConn(c net.Conn, done func()) {
 	fe := l.FE
 	now := time.Now()
 	fe.Counters.OpenSession(now)
 	fe.Counters.ConnTot.Add(1)
 	fe.Proc.ActConn.Add(1)
-	defer func() {
-		fe.Proc.ActConn.Add(-1)
-		fe.Counters.CloseSession()
-	}()
-	if tc, ok := c.(*net.TCPConn); ok {
+	tc, isTCP := c.(*net.TCPConn)
+	if isTCP {
 		_ = tc.SetNoDelay(true)
 	}
 	s := getSession()
-	defer putSession(s)
 	s.fe = fe
 	s.lst = l
 	s.raw = c
@@ -140,16 +161,60 @@ func (l *Listener) ServeConn(c net.Conn) {
 	s.dst = addrPort(c.LocalAddr())
 	if l.TLS != nil {
 		if !s.handshake(l.TLS) {
+			putSession(s)
+			l.end(done)
 			return
 		}
+	} else if isTCP && done != nil {
+		s.parkAfter = fe.Proc.parkAfter()
 	}
 	if fe.H2 != nil && (s.alpn == "h2" || (l.Bind != nil && l.Bind.Proto == "h2")) {
+		// HTTP/2 connections are never parked: their streams share them.
 		s.serveH2()
 		s.conn.Close()
+		putSession(s)
+		l.end(done)
 		return
 	}
-	s.serve()
-	s.conn.Close()
+	l.run(s, done)
+}
+
+// run serves s until its connection ends or is parked.
+func (l *Listener) run(s *session, done func()) {
+	if !s.serve() {
+		s.conn.Close()
+		putSession(s)
+		l.end(done)
+		return
+	}
+	r := &parked{
+		conn:     s.raw.(*net.TCPConn),
+		lst:      l,
+		done:     done,
+		lastDone: s.lastDone,
+		deadline: monoAt(s.kaDeadline),
+		nreq:     int32(min(s.nreq, 1<<31-1)),
+	}
+	putSession(s)
+	err := l.FE.Proc.park(r)
+	switch {
+	case err == nil:
+		// r belongs to the poller now.
+	case errors.Is(err, errRetired):
+		r.end()
+	default:
+		// Parking is not possible (epoll failed): wait in a goroutine.
+		l.resumeWith(r, 0)
+	}
+}
+
+// end accounts for the end of a connection, exactly once per connection.
+func (l *Listener) end(done func()) {
+	l.FE.Proc.ActConn.Add(-1)
+	l.FE.Counters.CloseSession()
+	if done != nil {
+		done()
+	}
 }
 
 func addrPort(a net.Addr) netip.AddrPort {

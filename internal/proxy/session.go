@@ -39,6 +39,11 @@ type session struct {
 	// requests served on this connection, for %rt/ idle timers
 	nreq     int
 	lastDone time.Time
+	// parkAfter: wait this long for the next request, then park (park.go);
+	// 0: never park. kaDeadline: the keep-alive deadline a parked
+	// connection keeps.
+	parkAfter  time.Duration
+	kaDeadline time.Time
 }
 
 var sessionPool = sync.Pool{New: func() any { return new(session) }}
@@ -59,8 +64,9 @@ func putSession(s *session) {
 	sessionPool.Put(s)
 }
 
-// serve reads and answers requests until the connection must close.
-func (s *session) serve() {
+// serve reads and answers requests until the connection must close, or
+// must be parked (true).
+func (s *session) serve() (park bool) {
 	fe := s.fe
 	s.in = timedReader{c: s.conn}
 	s.out = timedWriter{c: s.conn, idle: fe.Timeouts.Client}
@@ -74,23 +80,34 @@ func (s *session) serve() {
 	for {
 		t := &s.tx
 		t.begin(s)
-		if !s.readRequest(t) {
-			return
+		switch s.readRequest(t) {
+		case readClose:
+			return false
+		case readPark:
+			return true
 		}
 		keep := t.handle()
 		s.nreq++
 		s.lastDone = time.Now()
 		t.finish()
 		if !keep || fe.Proc.Stale.Load() {
-			return
+			return false
 		}
 	}
 }
 
+type readResult uint8
+
+const (
+	readOK    readResult = iota // a request head was read
+	readClose                   // the connection must close
+	readPark                    // nothing came within parkAfter: park it
+)
+
 // readRequest reads the next request head with HAProxy's timers: the
 // keep-alive timeout while waiting for a new request on a used connection,
 // then http-request (or client) for the whole head.
-func (s *session) readRequest(t *Txn) bool {
+func (s *session) readRequest(t *Txn) readResult {
 	fe := s.fe
 	s.in.inactivity(0) // heads are read under absolute deadlines
 	idle := fe.Timeouts.HTTPRequest
@@ -100,11 +117,30 @@ func (s *session) readRequest(t *Txn) bool {
 	if idle == 0 {
 		idle = fe.Timeouts.Client
 	}
+	now := time.Now()
+	var deadline time.Time
 	if idle > 0 {
-		_ = s.conn.SetReadDeadline(time.Now().Add(idle))
+		deadline = now.Add(idle)
+		if s.nreq > 0 {
+			// The keep-alive wait counts from the end of the previous
+			// response, which a resumed parked connection keeps.
+			deadline = s.lastDone.Add(idle)
+		}
+	}
+	// A used plain connection first waits only parkAfter, then parks. The
+	// deadline is set per request anyway, so the hot path pays nothing;
+	// it is also what resets the timed-out deadline of a resumed one.
+	wait, parking := deadline, false
+	if s.parkAfter > 0 && s.nreq > 0 {
+		if p := now.Add(s.parkAfter); deadline.IsZero() || p.Before(deadline) {
+			wait, parking = p, true
+		}
+	}
+	if !wait.IsZero() {
+		_ = s.conn.SetReadDeadline(wait)
 	}
 	if !fe.Proc.waiting(s.conn) {
-		return false
+		return readClose
 	}
 	if s.br.Buffered() == 0 {
 		// Between requests an idle connection holds no pooled buffer: it
@@ -114,11 +150,15 @@ func (s *session) readRequest(t *Txn) bool {
 		n, err := s.in.Read(s.first[:])
 		if n == 0 {
 			fe.Proc.busy(s.conn)
+			if parking && isTimeout(err) && !fe.Proc.Stale.Load() {
+				s.kaDeadline = deadline
+				return readPark
+			}
 			if err == nil {
 				err = io.ErrNoProgress
 			}
 			s.onReadError(t, err, false)
-			return false
+			return readClose
 		}
 		s.br.Prime(s.first[:n])
 	}
@@ -139,12 +179,12 @@ func (s *session) readRequest(t *Txn) bool {
 		// Whether the client had started a request decides between a
 		// silent close and an error answer.
 		s.onReadError(t, err, s.br.Buffered() > 0)
-		return false
+		return readClose
 	}
 	t.tHead = time.Now()
 	// The body, if any, streams under timeout client.
 	s.in.inactivity(fe.Timeouts.Client)
-	return true
+	return readOK
 }
 
 // onReadError answers a request that could not be read: nothing for a

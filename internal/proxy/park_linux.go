@@ -1,0 +1,277 @@
+package proxy
+
+import (
+	"net"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// parkSupported: idle keep-alive connections can wait in our own epoll set
+// instead of in a goroutine (see park.go).
+const parkSupported = true
+
+// poller holds parked connections of one Process in an epoll set and a
+// deadline heap. One goroutine waits in EpollWait; a ready connection is
+// removed from the set and resumed in a fresh goroutine.
+//
+// Go's netpoller keeps the same fd registered (edge-triggered) in its own
+// epoll instance; that is independent of ours. We never read the socket
+// here: epoll only says when to start a goroutine that reads it through
+// the net.Conn. Level-triggered (with EPOLLONESHOT, and a DEL at once)
+// means bytes that arrived before the fd was added are still reported.
+type poller struct {
+	epfd         int
+	wakeR, wakeW int // pipe: a new earlier deadline, or close
+
+	mu     sync.Mutex
+	closed bool
+	byFD   []*parked // fd -> parked connection; nil when not parked
+	heap   []*parked // parked connections with a deadline, earliest first
+	n      int       // parked connections
+	wakeAt int64     // when the current EpollWait returns at the latest; 0: never
+}
+
+func newPoller() (*poller, error) {
+	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	var p [2]int
+	if err := syscall.Pipe2(p[:], syscall.O_NONBLOCK|syscall.O_CLOEXEC); err != nil {
+		syscall.Close(epfd)
+		return nil, err
+	}
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: int32(p[0])}
+	if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, p[0], &ev); err != nil {
+		syscall.Close(epfd)
+		syscall.Close(p[0])
+		syscall.Close(p[1])
+		return nil, err
+	}
+	pl := &poller{epfd: epfd, wakeR: p[0], wakeW: p[1]}
+	go pl.loop()
+	return pl, nil
+}
+
+func connFD(c *net.TCPConn) (int, error) {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	fd := -1
+	if err := rc.Control(func(f uintptr) { fd = int(f) }); err != nil {
+		return -1, err
+	}
+	return fd, nil
+}
+
+// park adds r to the set. After a nil return r belongs to the poller: it
+// is resumed, expired or closed by close.
+func (p *poller) park(r *parked) error {
+	fd, err := connFD(r.conn)
+	if err != nil {
+		return err
+	}
+	r.fd = int32(fd)
+	r.idx = -1
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return errRetired
+	}
+	if fd >= len(p.byFD) {
+		n := max(2*len(p.byFD), fd+1, 64)
+		b := make([]*parked, n)
+		copy(b, p.byFD)
+		p.byFD = b
+	}
+	p.byFD[fd] = r
+	if r.deadline != 0 {
+		p.push(r)
+	}
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT, Fd: int32(fd)}
+	if err := syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		p.unlink(r)
+		p.mu.Unlock()
+		return err
+	}
+	p.n++
+	if r.deadline != 0 && (p.wakeAt == 0 || r.deadline < p.wakeAt) {
+		p.wakeAt = r.deadline
+		p.wake()
+	}
+	p.mu.Unlock()
+	return nil
+}
+
+// wake interrupts EpollWait. Called with p.mu held and before the loop has
+// seen closed, so the pipe is still open.
+func (p *poller) wake() { _, _ = syscall.Write(p.wakeW, []byte{0}) }
+
+// unlink removes r from the tables and the epoll set; p.mu is held.
+func (p *poller) unlink(r *parked) {
+	p.byFD[r.fd] = nil
+	if r.idx >= 0 {
+		p.remove(int(r.idx))
+	}
+	_ = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, int(r.fd), nil)
+}
+
+// close ends every parked connection (a reload or a stop) and stops the
+// poller; later parks fail with errRetired.
+func (p *poller) close() {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	p.closed = true
+	var all []*parked
+	for _, r := range p.byFD {
+		if r != nil {
+			all = append(all, r)
+			_ = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, int(r.fd), nil)
+		}
+	}
+	p.byFD, p.heap, p.n = nil, nil, 0
+	p.wake()
+	p.mu.Unlock()
+	for _, r := range all {
+		r.end()
+	}
+}
+
+// count reports the parked connections (tests).
+func (p *poller) count() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.n
+}
+
+func (p *poller) loop() {
+	events := make([]syscall.EpollEvent, 128)
+	var ready, expired []*parked
+	for {
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			break
+		}
+		now := monoNow()
+		for len(p.heap) > 0 && p.heap[0].deadline <= now {
+			r := p.heap[0]
+			p.unlink(r)
+			p.n--
+			expired = append(expired, r)
+		}
+		timeout := -1
+		p.wakeAt = 0
+		if len(p.heap) > 0 {
+			p.wakeAt = p.heap[0].deadline
+			// Round up: waking early would only loop.
+			timeout = int((p.wakeAt - now + int64(time.Millisecond) - 1) / int64(time.Millisecond))
+		}
+		p.mu.Unlock()
+		for i, r := range expired {
+			// As an expired keep-alive wait: closed silently, not logged.
+			r.end()
+			expired[i] = nil
+		}
+		expired = expired[:0]
+
+		n, err := syscall.EpollWait(p.epfd, events, timeout)
+		if err != nil && err != syscall.EINTR {
+			// Not expected with valid arguments; do not spin.
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		p.mu.Lock()
+		for _, ev := range events[:max(n, 0)] {
+			fd := int(ev.Fd)
+			if fd == p.wakeR {
+				var b [64]byte
+				for {
+					if m, _ := syscall.Read(p.wakeR, b[:]); m <= 0 {
+						break
+					}
+				}
+				continue
+			}
+			if fd >= len(p.byFD) || p.byFD[fd] == nil {
+				continue // closed meanwhile
+			}
+			r := p.byFD[fd]
+			p.unlink(r)
+			p.n--
+			ready = append(ready, r)
+		}
+		p.mu.Unlock()
+		for i, r := range ready {
+			go r.lst.resume(r)
+			ready[i] = nil
+		}
+		ready = ready[:0]
+	}
+	syscall.Close(p.epfd)
+	syscall.Close(p.wakeR)
+	syscall.Close(p.wakeW)
+}
+
+// The heap orders parked connections by deadline; idx is kept so any
+// entry can be removed when its connection becomes ready.
+
+func (p *poller) push(r *parked) {
+	r.idx = int32(len(p.heap))
+	p.heap = append(p.heap, r)
+	p.up(int(r.idx))
+}
+
+func (p *poller) remove(i int) {
+	h := p.heap
+	last := len(h) - 1
+	h[i].idx = -1
+	if i != last {
+		h[i] = h[last]
+		h[i].idx = int32(i)
+	}
+	h[last] = nil
+	p.heap = h[:last]
+	if i != last {
+		p.down(i)
+		p.up(i)
+	}
+}
+
+func (p *poller) up(i int) {
+	h := p.heap
+	for i > 0 {
+		j := (i - 1) / 2
+		if h[j].deadline <= h[i].deadline {
+			break
+		}
+		h[i], h[j] = h[j], h[i]
+		h[i].idx, h[j].idx = int32(i), int32(j)
+		i = j
+	}
+}
+
+func (p *poller) down(i int) {
+	h := p.heap
+	for {
+		l := 2*i + 1
+		if l >= len(h) {
+			return
+		}
+		j := l
+		if r := l + 1; r < len(h) && h[r].deadline < h[l].deadline {
+			j = r
+		}
+		if h[i].deadline <= h[j].deadline {
+			return
+		}
+		h[i], h[j] = h[j], h[i]
+		h[i].idx, h[j].idx = int32(i), int32(j)
+		i = j
+	}
+}
