@@ -202,6 +202,9 @@ backend app
 	}
 	goroutine, parked := run(-1), run(50*time.Millisecond)
 	near := func(a, b int) bool { return a-b < 50 && b-a < 50 }
+	if parked.tt < parked.ti {
+		t.Errorf("%%Tt %d shorter than %%Ti %d", parked.tt, parked.ti)
+	}
 	if !near(parked.ti, goroutine.ti) || !near(parked.tt, goroutine.tt) || parked.rt != goroutine.rt || parked.st != goroutine.st || parked.ti < 290 {
 		t.Errorf("resumed request logged as %+v; without parking %+v", parked, goroutine)
 	}

@@ -87,9 +87,12 @@ func (s *session) serve() (park bool) {
 			return true
 		}
 		keep := t.handle()
-		s.nreq++
-		s.lastDone = time.Now()
+		done := time.Now()
+		// The log reads the connection's timers as they were during the
+		// request (%Tt from the accept, or from the previous response).
 		t.finish()
+		s.nreq++
+		s.lastDone = done
 		if !keep || fe.Proc.Stale.Load() {
 			return false
 		}
