@@ -9,6 +9,7 @@
 #
 # Environment:
 #   ROUNDS (3)  DURATION (10s)  CONNS (50)  THREADS (1, wrk threads)  WARMUP (2s)
+#   H2_CONNS (32)  H2_STREAMS (10, concurrent streams per connection): h2 and h2c (h2load)
 #   GATEHOUSE_BIN   binary to compare against HAProxy (default: go build ./cmd/gatehouse)
 #   HAPROXY_BIN     (default: haproxy from PATH or /usr/sbin)
 #   REPORT          report path (default bench/report.md; "-" for none)
@@ -35,7 +36,7 @@ CONNS="${CONNS:-50}"
 THREADS="${THREADS:-1}"
 WARMUP="${WARMUP:-2s}"
 REPORT="${REPORT:-$ROOT/bench/report.md}"
-ALL_SCENARIOS=(plain tls_reencrypt tls_close large l4_passthrough idle fixed_rate micro)
+ALL_SCENARIOS=(plain tls_reencrypt tls_close large l4_passthrough h2 h2c idle fixed_rate micro)
 
 die() { echo "bench: $*" >&2; exit 1; }
 log() { echo "bench: $*" >&2; }
@@ -43,10 +44,10 @@ log() { echo "bench: $*" >&2; }
 # ---------------------------------------------------------------- setup
 
 if [ "${SKIP_INSTALL:-0}" != 1 ]; then
-	ensure_packages haproxy nginx wrk openssl ca-certificates
+	ensure_packages haproxy nginx wrk nghttp2-client openssl ca-certificates
 	stop_system_services
 fi
-for t in nginx wrk openssl taskset awk; do
+for t in nginx wrk h2load openssl taskset awk; do
 	have_tool "$t" || die "$t not found (run without SKIP_INSTALL=1 to install it)"
 done
 HAPROXY_BIN="${HAPROXY_BIN:-$(command -v haproxy || true)}"
@@ -359,6 +360,84 @@ scn_large() {
 	URL="http://127.0.0.1:$PROXY_PORT/bulk.bin"
 }
 
+# (8) HTTP/2 at the edge: TLS termination with ALPN h2 (the tls_* scenarios'
+# certificate), H2_CONNS (32) connections x H2_STREAMS (10) concurrent
+# streams each, measured with h2load (wrk speaks HTTP/1.1 only); HTTP/1.1
+# keep-alive to the plain nginx backend, 6-byte responses. h2load does not
+# verify the certificate; the run dies unless it reports "Application
+# protocol: h2" (an HTTP/1.1 fallback would measure the wrong thing).
+H2_CONNS="${H2_CONNS:-32}"
+H2_STREAMS="${H2_STREAMS:-10}"
+scn_h2() {
+	TITLE="HTTP/2 in (TLS, ALPN h2; h2load, $H2_CONNS connections x $H2_STREAMS streams) + HTTP/1.1 keep-alive to backend, 6-byte responses"
+	CFG="$(common_head)
+
+frontend fe
+    bind 127.0.0.1:$PROXY_PORT ssl crt $FRONT_PEM alpn h2,http/1.1
+    default_backend be
+
+backend be
+    server s1 127.0.0.1:$BACK_HTTP
+"
+	URL="https://127.0.0.1:$PROXY_PORT/"
+	H2_PROTO=h2
+	ROUND_FN=round_h2load
+}
+# (9) The same in cleartext: 'bind ... proto h2' (h2c with prior knowledge,
+# what h2load speaks to an http:// URI).
+scn_h2c() {
+	TITLE="HTTP/2 cleartext in (proto h2, prior knowledge; h2load, $H2_CONNS connections x $H2_STREAMS streams) + HTTP/1.1 keep-alive to backend, 6-byte responses"
+	CFG="$(common_head)
+
+frontend fe
+    bind 127.0.0.1:$PROXY_PORT proto h2
+    default_backend be
+
+backend be
+    server s1 127.0.0.1:$BACK_HTTP
+"
+	URL="http://127.0.0.1:$PROXY_PORT/"
+	H2_PROTO=h2c
+	ROUND_FN=round_h2load
+}
+# h2load_run SECONDS OUT [LOG]: one h2load run on the load CPUs; LOG gets one
+# line per request (start us, status, duration us) for the p99.
+h2load_run() {
+	local extra=()
+	[ -z "${3:-}" ] || extra=(--log-file="$3")
+	pin_load h2load -t"$THREADS" -c"$H2_CONNS" -m"$H2_STREAMS" -D"$1" "${extra[@]}" "$URL" >"$2" 2>&1
+}
+round_h2load() { # SCENARIO ROUND
+	local s="$1" r="$2" label bin t0 t1 w0 w1 out rlog rps p99 errs cpu
+	for label in haproxy gatehouse; do
+		bin="$HAPROXY_BIN"
+		[ "$label" = gatehouse ] && bin="$GATEHOUSE_BIN"
+		out="$WORK/h2load.$s.$label.$r.txt"
+		rlog="$WORK/h2load.$s.$label.$r.log"
+		proxy_start "$label" "$bin" "$s" "$r"
+		h2load_run "$(secs "$WARMUP")" "$WORK/h2load.warm" || true
+		t0="$(cpu_ticks "$PROXY_PID")"
+		w0="$(date +%s.%N)"
+		h2load_run "$(secs "$DURATION")" "$out" "$rlog" || die "h2load failed against $label ($s): $(cat "$out")"
+		w1="$(date +%s.%N)"
+		t1="$(cpu_ticks "$PROXY_PID")"
+		proxy_stop "$label" "$s"
+		grep -q "^Application protocol: $H2_PROTO\$" "$out" ||
+			die "h2load did not speak $H2_PROTO to $label ($s): $(cat "$out")"
+		# "finished in 10.00s, 51234.50 req/s, 2.10MB/s"
+		rps="$(awk '/^finished in / { for (i = 1; i <= NF; i++) if ($(i + 1) ~ /^req\/s/) { print $i + 0; exit } }' "$out")"
+		# "requests: N total, N started, N done, N succeeded, N failed, N errored, N timeout":
+		# failed counts non-2xx/3xx statuses too; errored and timeout are subsets of it.
+		errs="$(awk '/^requests: / { for (i = 2; i < NF; i++) if ($(i + 1) ~ /^failed/) { print $i + 0; exit } }' "$out")"
+		[ -n "$rps" ] && [ -n "$errs" ] || die "cannot parse h2load output for $label ($s): $(cat "$out")"
+		p99="$(awk -F'\t' '{ print $3 }' "$rlog" | sort -n | awk '{ v[NR] = $1 } END { i = int(NR * 0.99); if (i < 1) i = 1; printf "%.3f", NR ? v[i] / 1000 : 0 }')"
+		rm -f "$rlog"
+		cpu="$(awk -v a="$t0" -v b="$t1" -v hz="$(getconf CLK_TCK)" -v w0="$w0" -v w1="$w1" 'BEGIN { printf "%.0f", (b - a) / hz / (w1 - w0) * 100 }')"
+		echo "$rps $p99 $cpu $errs" >>"$WORK/results/$s.$label"
+		log "$(printf '%-14s round %d %-9s %10.0f req/s  p99 %8.3f ms  cpu %3s%%  failed %s' "$s" "$r" "$label" "$rps" "$p99" "$cpu" "$errs")"
+	done
+}
+
 # Proxy start/stop for the scenarios that do not measure with wrk.
 # proxy_start LABEL BIN SCENARIO ROUND: sets PROXY_PID.
 proxy_start() {
@@ -593,7 +672,7 @@ scn_defaults() { ROUND_FN=round_wrk; TABLE_FN=""; WRK_ARGS=(); URL=""; CFG=""; }
 # wrk_target SCENARIO: the issue's req/s target (gatehouse/haproxy).
 wrk_target() {
 	case "$1" in
-	plain | tls_reencrypt) echo 1.0 ;;
+	plain | tls_reencrypt | h2 | h2c) echo 1.0 ;;
 	tls_close) echo 0.9 ;;
 	large | l4_passthrough) echo 0.95 ;;
 	*) echo - ;;
@@ -731,6 +810,7 @@ if [ "$REPORT" != "-" ]; then
 		echo
 		echo "- Load: \`wrk -t$THREADS -c$CONNS -d$DURATION --latency\` after a $WARMUP warm-up, per proxy start."
 		echo "- \`tls_close\`: $TLS_CLOSE_CLIENTS parallel \`openssl s_time -new -www / -time $(secs "$DURATION")\` (full handshake per connection; wrk and h2load resume sessions), after a $WARMUP warm-up; req/s = connections / wall time; no latency figure."
+		echo "- \`h2\`, \`h2c\`: \`h2load -t$THREADS -c$H2_CONNS -m$H2_STREAMS -D$(secs "$DURATION")\` (TLS with ALPN h2, or cleartext prior knowledge) after a $WARMUP h2load warm-up; req/s from h2load's \"finished in\" line, errors = h2load's failed requests (non-2xx/3xx included), p99 from its per-request --log-file."
 		echo "- \`idle\`: bench/tools/idleconns opens ${IDLE_N:-$IDLE_CONNS} connections (32 at a time), one keep-alive request on each, waits 3 s, then (VmRSS after - VmRSS before) / connections still open, VmRSS from /proc/PID/status."
 		echo "- \`fixed_rate\`: bench/tools/loadgen, $LAT_RATE req/s over $LAT_CONNS connections for $DURATION after $WARMUP, latency from each request's intended start (no coordinated omission); each round measures direct (nginx), HAProxy, Gatehouse; added = proxy - direct of the same round, medians over rounds."
 		echo "- Both proxies read the same generated config file per scenario. HAProxy: \`nbthread 1\`; Gatehouse: \`GOMAXPROCS=1\`."
