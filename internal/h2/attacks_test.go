@@ -153,7 +153,9 @@ func TestAttackControlFrameFlood(t *testing.T) {
 	for _, kind := range []string{"PING", "SETTINGS"} {
 		t.Run(kind, func(t *testing.T) {
 			cl, sv := net.Pipe() // synchronous: the server's writer blocks while we do not read
-			conn := NewConn(sv, &Config{}, okHandler)
+			// timeout client (always set by the proxy) bounds the writer
+			// blocked on a client that does not read.
+			conn := NewConn(sv, &Config{SendTimeout: 2 * time.Second}, okHandler)
 			served := make(chan error, 1)
 			go func() { served <- conn.Serve() }()
 			c := newRaw(t, cl)

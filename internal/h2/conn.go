@@ -31,6 +31,10 @@ type Conn struct {
 	wmu  sync.Mutex
 	// wdeadline is the socket's write deadline (SendTimeout); under wmu.
 	wdeadline time.Time
+	// wwait counts writers queued for wmu; owed (under wmu) is a flush one
+	// of them skipped for the writers behind it.
+	wwait atomic.Int32
+	owed  bool
 	bw   *bufio.Writer
 	wfr  *http2.Framer
 	henc *hpack.Encoder

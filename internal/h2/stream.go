@@ -259,7 +259,9 @@ func (st *Stream) WriteHead(resp *httpmsg.Response, endStream bool) error {
 	if err != nil {
 		return err
 	}
-	err = c.write(func() error {
+	// A final head with a body to follow waits in the buffer for its
+	// first DATA (or Flush): one write carries both.
+	err = c.writeFrames(func() error {
 		if st.rst.Load() { // checked before encoding: HPACK state must match the wire
 			return st.resetErr()
 		}
@@ -269,7 +271,7 @@ func (st *Stream) WriteHead(resp *httpmsg.Response, endStream bool) error {
 			c.localEnd(st)
 		}
 		return err
-	})
+	}, endStream || interim)
 	return err
 }
 
@@ -282,8 +284,9 @@ func (st *Stream) resetErr() error {
 	return ErrConnClosed
 }
 
-// Write sends response DATA, split by the peer's max frame size and blocking
-// on the peer's stream and connection windows.
+// Write buffers response DATA, split by the peer's max frame size and
+// blocking on the peer's stream and connection windows (what is buffered
+// goes out before it waits). Flush or Close sends it.
 func (st *Stream) Write(p []byte) (int, error) {
 	c := st.c
 	written := 0
@@ -293,13 +296,13 @@ func (st *Stream) Write(p []byte) (int, error) {
 			return written, err
 		}
 		chunk := p[:n]
-		err = c.write(func() error {
+		err = c.writeFrames(func() error {
 			if st.rst.Load() {
 				return st.resetErr()
 			}
 			st.bytesOut.Add(int64(9 + len(chunk)))
 			return c.wfr.WriteData(st.id, false, chunk)
-		})
+		}, false)
 		if err != nil {
 			return written, err
 		}
@@ -317,7 +320,7 @@ func (st *Stream) reserve(want int) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var stalled *time.Timer
-	var expired bool
+	var expired, flushed bool
 	defer func() {
 		if stalled != nil {
 			stalled.Stop()
@@ -342,6 +345,15 @@ func (st *Stream) reserve(want int) (int, error) {
 			c.mu.Lock()
 			return 0, ErrConnClosed
 		}
+		if !flushed {
+			// The peer opens its window for what it has received: send
+			// what is buffered before waiting (lock order: wmu, then mu).
+			flushed = true
+			c.mu.Unlock()
+			_ = c.write(func() error { return nil })
+			c.mu.Lock()
+			continue
+		}
 		if d := c.cfg.SendTimeout; d > 0 && stalled == nil {
 			stalled = time.AfterFunc(d, func() {
 				c.mu.Lock()
@@ -354,10 +366,9 @@ func (st *Stream) reserve(want int) (int, error) {
 	}
 }
 
-// Flush is a no-op kept for the proxy's writer interface: every frame is
-// flushed when written.
+// Flush sends what WriteHead and Write buffered.
 func (st *Stream) Flush() error {
-	return st.c.writeErr()
+	return st.c.write(func() error { return nil })
 }
 
 // Close ends the response: END_STREAM on an empty DATA frame, or on a

@@ -78,8 +78,17 @@ func (c *Conn) writeErr() error {
 
 // write runs f with the write side locked and flushes. A write error is
 // sticky and closes the connection, which ends the read loop.
-func (c *Conn) write(f func() error) error {
+func (c *Conn) write(f func() error) error { return c.writeFrames(f, true) }
+
+// writeFrames runs f with the write side locked. Frames of a burst share
+// syscalls (and TLS records): a writer that should flush leaves it to the
+// writers queued behind it, and the last one flushes for all; a writer with
+// flush false (a response head or DATA whose caller says more follows)
+// only buffers.
+func (c *Conn) writeFrames(f func() error, flush bool) error {
+	c.wwait.Add(1)
 	c.wmu.Lock()
+	c.wwait.Add(-1)
 	if c.werr != nil {
 		err := c.werr
 		c.wmu.Unlock()
@@ -94,8 +103,15 @@ func (c *Conn) write(f func() error) error {
 		}
 	}
 	err := f()
-	if err == nil {
-		err = c.bw.Flush()
+	if err == nil || isStreamLocal(err) {
+		if (flush || c.owed) && c.wwait.Load() == 0 {
+			c.owed = false
+			if ferr := c.bw.Flush(); ferr != nil {
+				err = ferr
+			}
+		} else if flush {
+			c.owed = true
+		}
 	}
 	if err != nil && !isStreamLocal(err) {
 		c.werr = err

@@ -40,6 +40,16 @@ func (r *Reader) Body(f Framing) *BodyReader {
 // io.EOF. They alias the Reader's arena like the head's fields.
 func (b *BodyReader) Trailer() httpmsg.Headers { return b.trailer }
 
+// WouldBlock reports whether the next Read has to wait for the peer:
+// nothing is buffered and the body is not known to be complete. Streaming
+// copies flush their destination then, and only then.
+func (b *BodyReader) WouldBlock() bool {
+	if b.err != nil || (b.f.Kind == BodyLength && b.remain == 0) {
+		return false
+	}
+	return b.r.Buffered() == 0
+}
+
 // Read implements io.Reader.
 func (b *BodyReader) Read(p []byte) (int, error) {
 	if b.err != nil {

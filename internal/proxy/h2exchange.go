@@ -345,9 +345,13 @@ func (t *Txn) relayH2ToStream(body io.Reader) (n int64, rerr, werr error) {
 		return 0, nil, err
 	}
 	if resp.NoBody {
-		return 0, nil, st.Flush()
+		return 0, nil, nil
 	}
-	n, rerr, werr = relayBodyToStream(st, body)
+	// A stream's head goes out at once: gRPC clients wait for it.
+	if err := st.Flush(); err != nil {
+		return 0, nil, err
+	}
+	n, rerr, werr = relayBodyToStream(st, body, nil)
 	if rerr != nil {
 		st.Reset(http2.ErrCodeInternal)
 		return n, rerr, werr

@@ -94,9 +94,10 @@ func copyStreamBody(w *http1.Writer, st clientStream, chunked bool) (n int64, re
 }
 
 // relayBodyToStream streams a server's response body to an HTTP/2 client
-// as it arrives: every read goes out at once, so gRPC streams and
-// server-sent events are never held back by a buffer.
-func relayBodyToStream(st clientStream, body io.Reader) (n int64, rerr, werr error) {
+// as it arrives: what was read goes out whenever the next read would wait
+// (always, without wouldBlock), so gRPC streams and server-sent events are
+// never held back, and a small response leaves in one write with its end.
+func relayBodyToStream(st clientStream, body io.Reader, wouldBlock func() bool) (n int64, rerr, werr error) {
 	bp := streamBufPool.Get().(*[]byte)
 	defer streamBufPool.Put(bp)
 	for {
@@ -105,8 +106,10 @@ func relayBodyToStream(st clientStream, body io.Reader) (n int64, rerr, werr err
 			if _, e := st.Write((*bp)[:m]); e != nil {
 				return n, nil, e
 			}
-			if e := st.Flush(); e != nil {
-				return n, nil, e
+			if wouldBlock == nil || wouldBlock() {
+				if e := st.Flush(); e != nil {
+					return n, nil, e
+				}
 			}
 			n += int64(m)
 		}
@@ -186,9 +189,8 @@ func parseRawResponse(raw []byte, status int) (httpmsg.Response, []byte) {
 // server's chunked trailers.
 func (t *Txn) relayToStream(srv *Server, uc *upConn, serverKeep bool) bool {
 	resp, st := &t.Resp, t.down
-	if err := st.WriteHead(resp, resp.NoBody); err == nil && resp.NoBody {
-		err = st.Flush()
-	} else if err != nil || resp.NoBody {
+	err := st.WriteHead(resp, resp.NoBody)
+	if err != nil {
 		t.noteBodyAbort(srv, nil, err)
 		uc.close()
 		return false
@@ -198,7 +200,15 @@ func (t *Txn) relayToStream(srv *Server, uc *upConn, serverKeep bool) bool {
 		return true
 	}
 	body := uc.br.Body(http1.ResponseFraming(resp))
-	n, rerr, werr := relayBodyToStream(st, body)
+	if body.WouldBlock() {
+		// The head goes out now: the body may be long in coming.
+		if err := st.Flush(); err != nil {
+			t.noteBodyAbort(srv, nil, err)
+			uc.close()
+			return false
+		}
+	}
+	n, rerr, werr := relayBodyToStream(st, body, body.WouldBlock)
 	t.be.Counters.BytesOut.Add(uint64(n))
 	srv.Counters.BytesOut.Add(uint64(n))
 	if rerr == nil && werr == nil {
