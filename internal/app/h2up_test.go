@@ -200,7 +200,7 @@ backend be_dead
 		status   int
 		bodyPart string
 	}{
-		{"/hang", 504, "Gateway Time-out"},  // timeout server waiting for the head
+		{"/hang", 504, "Gateway Time-out"},    // timeout server waiting for the head
 		{"/dead", 503, "Service Unavailable"}, // connection refused
 	}
 	for _, tc := range cases {

@@ -28,18 +28,18 @@ type Conn struct {
 
 	// Write side: everything below is guarded by wmu so frames never interleave
 	// and HPACK encoding order matches the wire order.
-	wmu  sync.Mutex
+	wmu sync.Mutex
 	// wdeadline is the socket's write deadline (SendTimeout); under wmu.
 	wdeadline time.Time
 	// wwait counts writers queued for wmu; owed (under wmu) is a flush one
 	// of them skipped for the writers behind it.
 	wwait atomic.Int32
 	owed  bool
-	bw   *bufio.Writer
-	wfr  *http2.Framer
-	henc *hpack.Encoder
-	hbuf bytes.Buffer
-	werr error
+	bw    *bufio.Writer
+	wfr   *http2.Framer
+	henc  *hpack.Encoder
+	hbuf  bytes.Buffer
+	werr  error
 
 	// Control frames queued by the read loop, written by writeLoop, so the
 	// read loop never blocks on a peer that does not read.

@@ -31,7 +31,7 @@ type Config struct {
 	// window (a client that never opens it). The connection is closed
 	// then; 0 waits forever.
 	SendTimeout time.Duration
-	Counters             *Counters     // may be nil
+	Counters    *Counters // may be nil
 }
 
 func (c *Config) withDefaults() Config {

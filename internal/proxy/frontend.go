@@ -106,8 +106,8 @@ type Frontend struct {
 	Captures    []*config.Capture
 	// H2 configures HTTP/2 on binds that negotiate or impose it (limits
 	// from tune.h2.*, timeout client, the frontend's h2 counters).
-	H2 *h2.Config
-	RequestIDs  RequestIDs
+	H2         *h2.Config
+	RequestIDs RequestIDs
 	// Sanitize removes identity headers a client must not set, before any
 	// rule runs (frontends that authenticate); nil when not needed.
 	Sanitize func(h *httpmsg.Headers)

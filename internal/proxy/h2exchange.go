@@ -299,8 +299,8 @@ var errH2Timeout = &timeoutError{}
 
 type timeoutError struct{}
 
-func (*timeoutError) Error() string { return "proxy: timeout server" }
-func (*timeoutError) Timeout() bool { return true }
+func (*timeoutError) Error() string   { return "proxy: timeout server" }
+func (*timeoutError) Timeout() bool   { return true }
 func (*timeoutError) Temporary() bool { return true }
 
 // finish ends the exchange: the stream is released and nothing reads the

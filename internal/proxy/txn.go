@@ -23,8 +23,8 @@ type Txn struct {
 	down clientStream
 	// h2x is the exchange in progress with an HTTP/2 server, if any.
 	h2x *h2Exchange
-	acl  acl.Txn
-	log  logging.Context
+	acl acl.Txn
+	log logging.Context
 
 	be  *Backend
 	srv *upstream.Server
