@@ -404,32 +404,16 @@ func (t *Txn) relayH2ToH1(body io.Reader) (n int64, rerr, werr error) {
 	if resp.NoBody {
 		return 0, nil, bw.Flush()
 	}
-	bp := streamBufPool.Get().(*[]byte)
-	defer streamBufPool.Put(bp)
-	for {
-		m, err := body.Read(*bp)
-		if m > 0 {
-			var e error
-			if chunked {
-				e = bw.WriteChunk((*bp)[:m])
-			} else {
-				_, e = bw.Write((*bp)[:m])
-			}
-			if e == nil {
-				e = bw.Flush()
-			}
-			if e != nil {
-				return n, nil, e
-			}
-			n += int64(m)
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			_ = bw.Flush()
-			return n, err, nil
-		}
+	write := func(p []byte) error { _, err := bw.Write(p); return err }
+	if chunked {
+		write = bw.WriteChunk
+	}
+	n, rerr, werr = pump(body, write, bw.Flush)
+	if rerr != nil {
+		_ = bw.Flush()
+	}
+	if rerr != nil || werr != nil {
+		return n, rerr, werr
 	}
 	if chunked {
 		if err := bw.WriteLastChunk(trailersOf(t.h2x.resp)); err != nil {

@@ -181,20 +181,5 @@ func (t *Txn) giveBack(srv *Server, uc *upConn, keep bool) {
 // copyDechunked sends a chunked body's data raw (for HTTP/1.0 clients),
 // telling read errors from write errors.
 func copyDechunked(w *http1.Writer, body io.Reader) (n int64, rerr, werr error) {
-	buf := make([]byte, 16<<10)
-	for {
-		m, err := body.Read(buf)
-		if m > 0 {
-			if _, e := w.Write(buf[:m]); e != nil {
-				return n, nil, e
-			}
-			n += int64(m)
-		}
-		if err == io.EOF {
-			return n, nil, nil
-		}
-		if err != nil {
-			return n, err, nil
-		}
-	}
+	return pump(body, func(p []byte) error { _, err := w.Write(p); return err }, nil)
 }

@@ -64,27 +64,37 @@ var streamBufPool = sync.Pool{New: func() any { b := make([]byte, 16<<10); retur
 // chunked when the client gave no length (the head announced it), with
 // the client's trailers.
 func copyStreamBody(w *http1.Writer, st clientStream, chunked bool) (n int64, rerr, werr error) {
+	write := func(p []byte) error { _, err := w.Write(p); return err }
+	if chunked {
+		write = w.WriteChunk
+	}
+	n, rerr, werr = pump(st.Body(), write, nil)
+	if rerr == nil && werr == nil && chunked {
+		werr = w.WriteLastChunk(st.Trailers())
+	}
+	return n, rerr, werr
+}
+
+// pump copies src through a pooled buffer to write, calling flush after
+// each write when given. It tells the source's failures (rerr) from the
+// destination's (werr), so aborts are blamed on the right side.
+func pump(src io.Reader, write func([]byte) error, flush func() error) (n int64, rerr, werr error) {
 	bp := streamBufPool.Get().(*[]byte)
 	defer streamBufPool.Put(bp)
-	body := st.Body()
 	for {
-		m, err := body.Read(*bp)
+		m, err := src.Read(*bp)
 		if m > 0 {
-			var e error
-			if chunked {
-				e = w.WriteChunk((*bp)[:m])
-			} else {
-				_, e = w.Write((*bp)[:m])
-			}
-			if e != nil {
+			if e := write((*bp)[:m]); e != nil {
 				return n, nil, e
+			}
+			if flush != nil {
+				if e := flush(); e != nil {
+					return n, nil, e
+				}
 			}
 			n += int64(m)
 		}
 		if err == io.EOF {
-			if chunked {
-				return n, nil, w.WriteLastChunk(st.Trailers())
-			}
 			return n, nil, nil
 		}
 		if err != nil {
@@ -98,28 +108,13 @@ func copyStreamBody(w *http1.Writer, st clientStream, chunked bool) (n int64, re
 // (always, without wouldBlock), so gRPC streams and server-sent events are
 // never held back, and a small response leaves in one write with its end.
 func relayBodyToStream(st clientStream, body io.Reader, wouldBlock func() bool) (n int64, rerr, werr error) {
-	bp := streamBufPool.Get().(*[]byte)
-	defer streamBufPool.Put(bp)
-	for {
-		m, err := body.Read(*bp)
-		if m > 0 {
-			if _, e := st.Write((*bp)[:m]); e != nil {
-				return n, nil, e
-			}
-			if wouldBlock == nil || wouldBlock() {
-				if e := st.Flush(); e != nil {
-					return n, nil, e
-				}
-			}
-			n += int64(m)
+	write := func(p []byte) error { _, err := st.Write(p); return err }
+	return pump(body, write, func() error {
+		if wouldBlock == nil || wouldBlock() {
+			return st.Flush()
 		}
-		if err == io.EOF {
-			return n, nil, nil
-		}
-		if err != nil {
-			return n, err, nil
-		}
-	}
+		return nil
+	})
 }
 
 // replyToStream writes a local answer (deny, return, redirect, error
