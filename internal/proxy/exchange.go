@@ -92,6 +92,7 @@ func (t *Txn) forward() bool {
 			observeFailure(srv, f)
 		}
 		srv.Release()
+		t.now = time.Now() // the failed attempt may have waited long
 		// A reused keep-alive connection that the gateway had just closed
 		// is Istio's "503 UC" race: retry idempotent requests on a fresh
 		// connection without counting it as a retry.
@@ -198,28 +199,40 @@ func (t *Txn) clientAborted(f failure) bool {
 // queue up to timeout queue when all are busy. On failure t.reply is set.
 func (t *Txn) pickServer(exclude *upstream.Server) (*Server, bool) {
 	be := t.be
-	start := time.Now()
-	us, err := be.Farm.Assign(context.Background(), t.balanceKey(), exclude)
-	t.tw += time.Since(start)
-	if err != nil {
-		if errors.Is(err, upstream.ErrNoServer) {
-			// "backend X has no server available!" is logged once, by the
-			// health checker, when the last server goes down.
-			t.termState = [2]byte{'S', 'C'}
-		} else {
-			t.termState = [2]byte{'s', 'Q'}
+	key := t.balanceKey()
+	us := be.Farm.TryAssign(key, exclude)
+	if us == nil {
+		start := time.Now()
+		var err error
+		us, err = be.Farm.Assign(context.Background(), key, exclude)
+		t.now = time.Now()
+		t.tw += t.now.Sub(start)
+		if err != nil {
+			return nil, t.noServer(err)
 		}
-		t.reply = t.errorReply(503)
-		t.closeAfter = t.closeAfter || t.Req.HasBody()
-		return nil, false
 	}
 	srv := be.server(us)
 	t.srv = us
 	t.acl.Server = us.Name
-	us.Counters.OpenSession(start)
-	us.Counters.ReqHistory.Tick(start)
+	us.Counters.OpenSession(t.now)
+	us.Counters.ReqHistory.Tick(t.now)
 	us.Counters.LbTot.Add(1)
 	return srv, true
+}
+
+// noServer answers a request no server could take: 503, with HAProxy's
+// termination state for "none usable" or "queue timeout".
+func (t *Txn) noServer(err error) bool {
+	if errors.Is(err, upstream.ErrNoServer) {
+		// "backend X has no server available!" is logged once, by the
+		// health checker, when the last server goes down.
+		t.termState = [2]byte{'S', 'C'}
+	} else {
+		t.termState = [2]byte{'s', 'Q'}
+	}
+	t.reply = t.errorReply(503)
+	t.closeAfter = t.closeAfter || t.Req.HasBody()
+	return false
 }
 
 func (t *Txn) balanceKey() upstream.Key {
@@ -255,7 +268,7 @@ func (t *Txn) connect(srv *Server) (uc *upConn, hc *h2Conn, reused bool, f failu
 	if c := srv.Pool().Take(key, probe); c != nil {
 		uc := c.Codec.(*upConn)
 		uc.c = c
-		uc.arm(c, be.Timeouts.Server)
+		uc.arm(c, be.Timeouts.Server, probe)
 		return uc, nil, true, failNone
 	}
 	start := time.Now()
@@ -268,7 +281,8 @@ func (t *Txn) connect(srv *Server) (uc *upConn, hc *h2Conn, reused bool, f failu
 		tlsConf = srv.TLS.ForSNI(key.SNI)
 	}
 	c, isH2, err := t.dial(srv, key, tlsConf, ct)
-	t.tc += time.Since(start)
+	t.now = time.Now()
+	t.tc += t.now.Sub(start)
 	if err != nil {
 		srv.Counters.ErrConn.Add(1)
 		srv.Observe(upstream.OutcomeL4Err, 0)
@@ -286,7 +300,7 @@ func (t *Txn) connect(srv *Server) (uc *upConn, hc *h2Conn, reused bool, f failu
 	uc = &upConn{c: c}
 	uc.br = http1.NewReader(&uc.in, t.sess.fe.Limits)
 	uc.bw = http1.NewWriter(&uc.out, 0)
-	uc.arm(c, be.Timeouts.Server)
+	uc.arm(c, be.Timeouts.Server, false)
 	c.Codec = uc
 	return uc, nil, false, failNone
 }
@@ -328,7 +342,9 @@ func (t *Txn) upstreamSNI(srv *Server) string {
 func (t *Txn) exchange(srv *Server, uc *upConn, reused bool) failure {
 	be := t.be
 	req := &t.Req
-	sentAt := time.Now()
+	// Sending is CPU work after the last wait (head, queue or connect):
+	// the response wait counts from that reading.
+	sentAt := t.now
 	if err := uc.bw.WriteRequestHead(req); err != nil {
 		return failJunk
 	}
@@ -381,11 +397,13 @@ func (t *Txn) exchange(srv *Server, uc *upConn, reused bool) failure {
 		return staleOr(reused, failEmpty)
 	}
 	if t.Resp.Status == 0 {
+		yieldBeforeRead()
 		if f := t.readResponseHead(uc, reused, false); f != failNone {
 			return f
 		}
 	}
-	t.tr = time.Since(sentAt)
+	t.now = time.Now()
+	t.tr = t.now.Sub(sentAt)
 	return failNone
 }
 
@@ -480,11 +498,18 @@ func (t *Txn) proxyHeader(srv *Server, sni string) []byte {
 
 // arm points the connection's codec at c with timeout server as the
 // inactivity bound for both directions.
-func (u *upConn) arm(c *upstream.Conn, idle time.Duration) {
+// A reused connection keeps the deadlines it holds (they still fit the
+// window most of the time) unless probed: the liveness probe of a TLS
+// connection moves its read deadline.
+func (u *upConn) arm(c *upstream.Conn, idle time.Duration, probed bool) {
 	// The codec talks to the connection itself (*net.TCPConn or
 	// *tls.Conn), so vectored writes reach writev.
-	u.in = timedReader{c: c.Conn, idle: idle}
-	u.out = timedWriter{c: c.Conn, idle: idle}
+	if u.in.c != c.Conn || probed {
+		u.in = timedReader{c: c.Conn}
+		u.out = timedWriter{c: c.Conn}
+	}
+	u.in.inactivity(idle)
+	u.out.idle = idle
 	u.br.Reset(&u.in)
 	u.bw.Reset(&u.out)
 }

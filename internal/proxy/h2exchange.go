@@ -117,7 +117,8 @@ func (t *Txn) exchangeH2(srv *Server, hc *h2Conn, reused bool) failure {
 	if timer != nil {
 		timer.Stop()
 	}
-	t.tr = time.Since(sentAt)
+	t.now = time.Now()
+	t.tr = t.now.Sub(sentAt)
 	if err != nil {
 		cancel()
 		var sent int64

@@ -1,8 +1,6 @@
 package proxy
 
 import (
-	"time"
-
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/http1"
 	"github.com/gatehouse/gatehouse/internal/httpmsg"
@@ -71,9 +69,8 @@ func (t *Txn) handle() bool {
 	}
 	t.be = be
 	t.acl.Backend = be.Name
-	now := time.Now()
-	be.Counters.OpenSession(now)
-	be.Counters.ReqHistory.Tick(now)
+	be.Counters.OpenSession(t.now)
+	be.Counters.ReqHistory.Tick(t.now)
 	defer be.Counters.CloseSession()
 	be.Counters.ReqTot.Add(1)
 

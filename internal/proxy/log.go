@@ -31,7 +31,7 @@ func (t *Txn) emitLog() {
 	if fe.Log == nil || fe.LogFormat == nil {
 		return
 	}
-	t.tDone = time.Now()
+	t.markDone()
 	c := &t.log
 	c.Txn = &t.acl
 	c.Client = s.src

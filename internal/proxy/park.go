@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/clock"
 )
 
 // Parking. A goroutine blocked in Read between keep-alive requests keeps
@@ -41,22 +43,18 @@ type parked struct {
 	lst      *Listener
 	done     func() // the accept loop's release (slots, wait group); nil when none
 	lastDone time.Time
-	deadline int64 // monoNow() of the keep-alive timeout; 0: none
+	deadline int64 // clock.Mono() of the keep-alive timeout; 0: none
 	nreq     int32
 	fd       int32
 	idx      int32 // in the poller's deadline heap; -1: not in it
 }
 
-// monoEpoch anchors monoNow; deadlines in the heap are int64 (monotonic).
-var monoEpoch = time.Now()
-
-func monoNow() int64 { return int64(time.Since(monoEpoch)) }
-
+// monoAt is t as a heap deadline (clock.Mono); 0 stays "none".
 func monoAt(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
 	}
-	return max(int64(t.Sub(monoEpoch)), 1)
+	return max(clock.At(t), 1)
 }
 
 // end closes a parked connection (expired, retired) silently, as an
@@ -125,6 +123,7 @@ func (l *Listener) resumeWith(r *parked, parkAfter time.Duration) {
 	s.dst = addrPort(r.conn.LocalAddr())
 	s.nreq = int(r.nreq)
 	s.lastDone = r.lastDone
+	s.resumed = true
 	s.parkAfter = parkAfter
 	l.run(s, r.done)
 }

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/clock"
 )
 
 // parkSupported: idle keep-alive connections can wait in our own epoll set
@@ -158,7 +160,7 @@ func (p *poller) loop() {
 			p.mu.Unlock()
 			break
 		}
-		now := monoNow()
+		now := clock.Mono()
 		for len(p.heap) > 0 && p.heap[0].deadline <= now {
 			r := p.heap[0]
 			p.unlink(r)

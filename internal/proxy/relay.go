@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"io"
-	"time"
 
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/http1"
@@ -130,7 +129,7 @@ func (t *Txn) noteResponse(srv *Server) {
 
 // noteTotal accounts the whole exchange's duration once the body is through.
 func (t *Txn) noteTotal(srv *Server) {
-	total := time.Since(t.tRequest)
+	total := t.markDone().Sub(t.tRequest)
 	srv.Counters.TTime.AddDuration(total)
 	srv.Counters.TotalTime.Observe(total)
 	t.be.Counters.TotalTime.Observe(total)

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/clock"
 	"github.com/gatehouse/gatehouse/internal/http1"
 )
 
@@ -44,6 +45,7 @@ type session struct {
 	// connection keeps.
 	parkAfter  time.Duration
 	kaDeadline time.Time
+	resumed    bool // a parked connection's first wait after resuming
 }
 
 var sessionPool = sync.Pool{New: func() any { return new(session) }}
@@ -87,7 +89,7 @@ func (s *session) serve() (park bool) {
 			return true
 		}
 		keep := t.handle()
-		done := time.Now()
+		done := t.markDone()
 		// The log reads the connection's timers as they were during the
 		// request (%Tt from the accept, or from the previous response).
 		t.finish()
@@ -112,7 +114,6 @@ const (
 // then http-request (or client) for the whole head.
 func (s *session) readRequest(t *Txn) readResult {
 	fe := s.fe
-	s.in.inactivity(0) // heads are read under absolute deadlines
 	idle := fe.Timeouts.HTTPRequest
 	if s.nreq > 0 && fe.Timeouts.HTTPKeepAlive > 0 {
 		idle = fe.Timeouts.HTTPKeepAlive
@@ -120,28 +121,42 @@ func (s *session) readRequest(t *Txn) readResult {
 	if idle == 0 {
 		idle = fe.Timeouts.Client
 	}
-	now := time.Now()
+	// The keep-alive wait counts from the end of the previous response,
+	// which a resumed parked connection keeps; a new connection's from now.
+	// The park wait counts from now: the previous response just ended,
+	// unless the connection was parked and resumed.
+	from, now := s.lastDone, s.lastDone
+	// The client is still reading our last response: let the other
+	// connections go first (see yieldBeforeRead). A resumed connection
+	// has bytes waiting, and a new one nothing to answer.
+	answered := s.nreq > 0 && !s.resumed
+	if s.nreq == 0 || s.resumed {
+		now = time.Now()
+		s.resumed = false
+	}
+	if s.nreq == 0 {
+		from = now
+	}
 	var deadline time.Time
 	if idle > 0 {
-		deadline = now.Add(idle)
-		if s.nreq > 0 {
-			// The keep-alive wait counts from the end of the previous
-			// response, which a resumed parked connection keeps.
-			deadline = s.lastDone.Add(idle)
-		}
+		deadline = from.Add(idle)
 	}
-	// A used plain connection first waits only parkAfter, then parks. The
-	// deadline is set per request anyway, so the hot path pays nothing;
-	// it is also what resets the timed-out deadline of a resumed one.
-	wait, parking := deadline, false
+	// A used plain connection first waits only parkAfter, then parks.
+	wait, parking, window := deadline, false, idle
 	if s.parkAfter > 0 && s.nreq > 0 {
 		if p := now.Add(s.parkAfter); deadline.IsZero() || p.Before(deadline) {
-			wait, parking = p, true
+			wait, parking, window = p, true, s.parkAfter
 		}
 	}
+	// The deadline armed for the previous wait usually still fits this
+	// one (early by less than half the window): keep it, and resume the
+	// wait if it fires early (readFirst). It is armed before the
+	// connection is marked waiting, so a reload's wake-up is not undone.
+	var waitMono int64
 	if !wait.IsZero() {
-		_ = s.conn.SetReadDeadline(wait)
+		waitMono = clock.At(wait)
 	}
+	s.in.expect(waitMono, window/2)
 	if !fe.Proc.waiting(s.conn) {
 		return readClose
 	}
@@ -150,7 +165,10 @@ func (s *session) readRequest(t *Txn) readResult {
 		// waits with its own small array, then primes the reader.
 		s.br.Release()
 		s.bw.Release()
-		n, err := s.in.Read(s.first[:])
+		if answered {
+			yieldBeforeRead()
+		}
+		n, err := s.readFirst(waitMono)
 		if n == 0 {
 			fe.Proc.busy(s.conn)
 			if parking && isTimeout(err) && !fe.Proc.Stale.Load() {
@@ -171,11 +189,15 @@ func (s *session) readRequest(t *Txn) readResult {
 	} else {
 		t.idle = t.tRequest.Sub(s.accept) - s.handshakeDur
 	}
+	// The head's own deadline is armed only if the head needs another read.
+	var headLimit int64
 	if hr := fe.Timeouts.HTTPRequest; hr > 0 {
-		_ = s.conn.SetReadDeadline(t.tRequest.Add(hr))
+		headLimit = clock.At(t.tRequest) + int64(hr)
 	} else if c := fe.Timeouts.Client; c > 0 {
-		_ = s.conn.SetReadDeadline(t.tRequest.Add(c))
+		headLimit = clock.At(t.tRequest) + int64(c)
 	}
+	s.in.absolute(headLimit)
+	reads := s.in.reads
 	err := s.br.ReadRequest(&t.Req)
 	fe.Proc.busy(s.conn)
 	if err != nil {
@@ -184,10 +206,31 @@ func (s *session) readRequest(t *Txn) readResult {
 		s.onReadError(t, err, s.br.Buffered() > 0)
 		return readClose
 	}
-	t.tHead = time.Now()
+	t.tHead = t.tRequest
+	if s.in.reads != reads {
+		t.tHead = time.Now()
+	}
+	t.now = t.tHead
 	// The body, if any, streams under timeout client.
 	s.in.inactivity(fe.Timeouts.Client)
 	return readOK
+}
+
+// readFirst reads the first bytes of the next request into s.first,
+// resuming the wait when the connection's deadline, kept from an earlier
+// wait, fired before waitMono (clock.Mono; 0: none). A reload's wake-up
+// (Stale) ends the wait at once.
+func (s *session) readFirst(waitMono int64) (int, error) {
+	for {
+		n, err := s.in.Read(s.first[:])
+		if n > 0 || !isTimeout(err) || s.fe.Proc.Stale.Load() {
+			return n, err
+		}
+		if waitMono == 0 || clock.Mono() >= waitMono {
+			return n, err
+		}
+		s.in.expect(waitMono, 0)
+	}
 }
 
 // onReadError answers a request that could not be read: nothing for a

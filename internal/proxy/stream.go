@@ -42,7 +42,7 @@ func (s *session) serveStream(st clientStream) {
 	t.begin(s)
 	t.down = st
 	now := time.Now()
-	t.tRequest, t.tHead = now, now
+	t.tRequest, t.tHead, t.now = now, now, now
 	req := st.Request()
 	hdr := append(t.Req.Header[:0], req.Header...)
 	t.Req = *req

@@ -44,12 +44,16 @@ type Txn struct {
 
 	// Timers (HAProxy's): accept, first byte of request, end of head,
 	// queue, connect, response head, end.
-	tRequest  time.Time
-	tHead     time.Time
-	tw, tc    time.Duration
-	tr        time.Duration
-	tDone     time.Time
-	idle      time.Duration
+	tRequest time.Time
+	tHead    time.Time
+	tw, tc   time.Duration
+	tr       time.Duration
+	tDone    time.Time
+	idle     time.Duration
+	// now is the last clock reading, taken where a wait ended (head read,
+	// queue, connect, response head); what happens between waits is CPU
+	// work and uses it rather than reading the clock again.
+	now       time.Time
 	bytesIn   int64 // request bytes from the client (head + body)
 	bytesOut  int64 // response bytes to the client
 	captured  []string
@@ -95,6 +99,15 @@ func (t *Txn) reset() {
 	capt := t.captured[:0]
 	rcapt := t.respCapts[:0]
 	*t = Txn{Req: t.Req, Resp: t.Resp, arena: arena, captured: capt, respCapts: rcapt}
+}
+
+// markDone stamps the end of the transaction once and returns it.
+func (t *Txn) markDone() time.Time {
+	if t.tDone.IsZero() {
+		t.tDone = time.Now()
+		t.now = t.tDone
+	}
+	return t.tDone
 }
 
 // finish accounts for a completed transaction.

@@ -113,15 +113,22 @@ func (f *Farm) UsingBackups() bool {
 	return set.backup && len(set.live) > 0
 }
 
+// TryAssign is Assign without the wait: a server with a free slot when
+// nobody is queued, else nil. Callers time only the wait that follows.
+func (f *Farm) TryAssign(key Key, exclude *Server) *Server {
+	if f.queue.n.Load() != 0 {
+		return nil
+	}
+	return f.bal.Pick(key, exclude)
+}
+
 // Assign picks a server for a request, queueing it when every candidate
 // is at maxconn (or others already wait, to keep arrival order). It returns
 // ErrNoServer when no server is usable, ErrQueueTimeout when "timeout
 // queue" expires, or ctx's error. The server's slot is taken: Release it.
 func (f *Farm) Assign(ctx context.Context, key Key, exclude *Server) (*Server, error) {
-	if f.queue.n.Load() == 0 {
-		if s := f.bal.Pick(key, exclude); s != nil {
-			return s, nil
-		}
+	if s := f.TryAssign(key, exclude); s != nil {
+		return s, nil
 	}
 	if f.bal.live() == 0 {
 		return nil, ErrNoServer

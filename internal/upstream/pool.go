@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/clock"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/counters"
 )
@@ -31,9 +32,9 @@ type Conn struct {
 	net.Conn               // the TLS conn when the server has ssl, else Raw
 	Raw       *net.TCPConn // the TCP connection underneath
 	Key       PoolKey
-	Proto     string    // negotiated ALPN protocol, "" when none
-	Reused    int       // times taken from the pool
-	IdleSince time.Time // when it was last put in the pool
+	Proto     string // negotiated ALPN protocol, "" when none
+	Reused    int    // times taken from the pool
+	idleSince int64  // clock.Mono when it was last put in the pool
 	// Codec is the proxy's reader/writer state for this connection; the
 	// pool keeps it as is (release big buffers before Put).
 	Codec any
@@ -82,6 +83,9 @@ func (c *Conn) Alive() bool {
 		return true
 	}
 	c.peekLive, c.peekData = false, false
+	// A read deadline that expired while the connection sat idle would
+	// fail the raw read before it looks; the caller re-arms its own.
+	_ = c.Raw.SetReadDeadline(time.Time{})
 	if err := c.rc.Read(c.peekFn); err != nil {
 		return false
 	}
@@ -188,7 +192,7 @@ func (p *Pool) Take(key PoolKey, probe bool) *Conn {
 		}
 		p.unlink(c)
 		p.mu.Unlock()
-		expired := p.opts.IdleTimeout > 0 && time.Since(c.IdleSince) >= p.opts.IdleTimeout
+		expired := p.opts.IdleTimeout > 0 && clock.Mono()-c.idleSince >= int64(p.opts.IdleTimeout)
 		if expired || (probe && !c.Alive()) {
 			c.Close()
 			continue
@@ -212,7 +216,7 @@ func (p *Pool) Put(c *Conn) {
 		c.Close()
 		return
 	}
-	c.IdleSince = time.Now()
+	c.idleSince = clock.Mono()
 	var victim *Conn
 	p.mu.Lock()
 	if p.closed || c.idleListed {
@@ -270,15 +274,15 @@ func (p *Pool) Close() {
 // sweep is the janitor: it closes connections idle past the timeout and
 // re-arms the timer for the next one to expire.
 func (p *Pool) sweep() {
-	now := time.Now()
+	now := clock.Mono()
 	var list []*Conn
 	p.mu.Lock()
-	for c := p.oldest; c != nil && now.Sub(c.IdleSince) >= p.opts.IdleTimeout; c = p.oldest {
+	for c := p.oldest; c != nil && now-c.idleSince >= int64(p.opts.IdleTimeout); c = p.oldest {
 		p.unlink(c)
 		list = append(list, c)
 	}
 	if p.oldest != nil && !p.closed {
-		p.timer.Reset(p.opts.IdleTimeout - now.Sub(p.oldest.IdleSince))
+		p.timer.Reset(p.opts.IdleTimeout - time.Duration(now-p.oldest.idleSince))
 	} else {
 		p.armed = false
 	}

@@ -1,0 +1,185 @@
+package app
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// The hot path keeps a connection's deadline across requests when it still
+// fits (internal/proxy count.go), so a deadline may fire before the wait
+// it stands for ends. These tests pin what a client sees: timeouts as
+// configured, neither early nor inherited from another wait.
+
+// startNoPark serves cfg with parking off, so keep-alive waits are the
+// session's own deadline-bound reads.
+func startNoPark(t *testing.T, cfg string) {
+	t.Helper()
+	c, err := parseText(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := Build(c, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Proc.ParkAfter = -1
+	rt := NewRuntime(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err := rt.Apply(g); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rt.Shutdown() })
+}
+
+// TestKeepAliveTimeoutNotEarly: the second request's keep-alive wait
+// inherits the first wait's deadline (1s after request 1, 400ms before its
+// own). When that fires, the wait resumes: a request 800ms after the
+// second one is still served; 1.3s of silence closes the connection.
+func TestKeepAliveTimeoutNotEarly(t *testing.T) {
+	be := echoBackendFunc(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	port := freePort(t)
+	startNoPark(t, fmt.Sprintf(`
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+    timeout http-keep-alive 1s
+frontend fe
+    bind 127.0.0.1:%d
+    default_backend app
+backend app
+    server s1 %s
+`, port, hostPort(be)))
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	get := func(what string) {
+		t.Helper()
+		_ = c.SetDeadline(time.Now().Add(3 * time.Second))
+		if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: h\r\n\r\n"); err != nil {
+			t.Fatalf("%s: write: %v", what, err)
+		}
+		resp, err := http.ReadResponse(br, &http.Request{Method: "GET"})
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	get("request 1")
+	time.Sleep(400 * time.Millisecond)
+	get("request 2")
+	time.Sleep(800 * time.Millisecond)
+	get("request 3, 800ms after request 2 (keep-alive 1s)")
+	waited := time.Now()
+	_ = c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	if n, err := br.ReadByte(); err != io.EOF {
+		t.Fatalf("after the keep-alive timeout: %v %v, want EOF", n, err)
+	}
+	if d := time.Since(waited); d < 900*time.Millisecond || d > 2*time.Second {
+		t.Errorf("closed after %v idle, want ~1s", d)
+	}
+}
+
+// TestBodyTimeoutNotInherited: a request body that stalls is cut after
+// timeout client (300ms), not after the longer keep-alive deadline the
+// connection held while it waited for the request.
+func TestBodyTimeoutNotInherited(t *testing.T) {
+	be := echoBackendFunc(t, func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		io.WriteString(w, "ok")
+	})
+	port := freePort(t)
+	startNoPark(t, fmt.Sprintf(`
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 300ms
+    timeout server 5s
+    timeout http-keep-alive 10s
+frontend fe
+    bind 127.0.0.1:%d
+    default_backend app
+backend app
+    server s1 %s
+`, port, hostPort(be)))
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(c)
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+	if resp, _ := readResponse(t, br, "GET"); resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	sent := time.Now()
+	io.WriteString(c, "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nhalf!")
+	// The server already saw the head; the proxy gives up on the body and
+	// closes (HAProxy answers 408 if nothing was sent yet, else aborts).
+	b, _ := io.ReadAll(br)
+	if d := time.Since(sent); d > 2*time.Second {
+		t.Fatalf("stalled body cut after %v (response %q), want ~300ms", d, b)
+	}
+}
+
+// TestProbeAfterIdleDeadline: a pooled server connection whose read
+// deadline expired while it sat idle (timeout server 200ms, idle 500ms) is
+// still found alive by the liveness probe of a POST, and reused.
+func TestProbeAfterIdleDeadline(t *testing.T) {
+	var conns atomic.Int32
+	be := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		io.WriteString(w, "ok")
+	}))
+	be.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	be.Start()
+	t.Cleanup(be.Close)
+	port := freePort(t)
+	start(t, fmt.Sprintf(`
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 200ms
+frontend fe
+    bind 127.0.0.1:%d
+    default_backend app
+backend app
+    server s1 %s
+`, port, hostPort(be)))
+	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	time.Sleep(500 * time.Millisecond)
+	resp, err = http.Post(url, "text/plain", strings.NewReader("payload"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || conns.Load() != 1 {
+		t.Errorf("status %d, server connections %d: want 200 on the one pooled connection", resp.StatusCode, conns.Load())
+	}
+}
