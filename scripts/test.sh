@@ -16,6 +16,7 @@ cd "$(dirname "$0")/.."
 # Packages whose code is concurrent enough to be worth a -race run.
 RACE_PKGS=(
 	./internal/upstream/
+	./internal/sock/
 	./internal/tlsconf/
 	./internal/testenv/
 	./internal/app/

@@ -107,11 +107,23 @@ func (w *timedWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// buffersWriter is a connection with its own writev (sock.Conn): net.Buffers
+// only finds the one of a *net.TCPConn.
+type buffersWriter interface {
+	WriteBuffers(b *net.Buffers) (int64, error)
+}
+
 // WriteVectored sends b with one writev when the connection is a plain
 // TCP one (see http1.VectoredWriter).
 func (w *timedWriter) WriteVectored(b *net.Buffers) (int64, error) {
 	w.refresh()
-	n, err := b.WriteTo(w.c)
+	var n int64
+	var err error
+	if bw, ok := w.c.(buffersWriter); ok {
+		n, err = bw.WriteBuffers(b)
+	} else {
+		n, err = b.WriteTo(w.c)
+	}
 	w.n += n
 	return n, err
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/http1"
 	"github.com/gatehouse/gatehouse/internal/httpmsg"
 	"github.com/gatehouse/gatehouse/internal/logging"
+	"github.com/gatehouse/gatehouse/internal/sock"
 	"github.com/gatehouse/gatehouse/internal/tlsconf"
 )
 
@@ -150,6 +151,7 @@ func (l *Listener) serveConn(c net.Conn, done func()) {
 	tc, isTCP := c.(*net.TCPConn)
 	if isTCP {
 		_ = tc.SetNoDelay(true)
+		c = sock.Wrap(tc)
 	}
 	s := getSession()
 	s.fe = fe
@@ -188,7 +190,7 @@ func (l *Listener) run(s *session, done func()) {
 		return
 	}
 	r := &parked{
-		conn:     s.raw.(*net.TCPConn),
+		conn:     tcpOf(s.raw),
 		lst:      l,
 		done:     done,
 		lastDone: s.lastDone,
@@ -226,6 +228,12 @@ func addrPort(a net.Addr) netip.AddrPort {
 	}
 	ap, _ := netip.ParseAddrPort(a.String())
 	return ap
+}
+
+// tcpOf is the TCP connection of a plain session (parked ones are).
+func tcpOf(c net.Conn) *net.TCPConn {
+	tc, _ := sock.Unwrap(c)
+	return tc
 }
 
 // handshake completes the TLS handshake within timeout client (or

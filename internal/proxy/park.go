@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/clock"
+	"github.com/gatehouse/gatehouse/internal/sock"
 )
 
 // Parking. A goroutine blocked in Read between keep-alive requests keeps
@@ -117,8 +118,8 @@ func (l *Listener) resumeWith(r *parked, parkAfter time.Duration) {
 	s := getSession()
 	s.fe = l.FE
 	s.lst = l
-	s.raw = r.conn
-	s.conn = r.conn
+	s.raw = sock.Wrap(r.conn)
+	s.conn = s.raw
 	s.src = addrPort(r.conn.RemoteAddr())
 	s.dst = addrPort(r.conn.LocalAddr())
 	s.nreq = int(r.nreq)

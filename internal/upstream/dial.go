@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/sock"
 )
 
 // ErrKind classifies a failed connection attempt for the proxy's
@@ -134,7 +136,7 @@ func dialAddr(ctx context.Context, addr netip.AddrPort, key PoolKey, tlsConf *tl
 		}
 	}
 	if tlsConf == nil {
-		return NewConn(raw, raw, key), nil
+		return NewConn(sock.Wrap(raw), raw, key), nil
 	}
 	cfg := tlsConf
 	var protos []string
@@ -150,7 +152,7 @@ func dialAddr(ctx context.Context, addr netip.AddrPort, key PoolKey, tlsConf *tl
 			cfg.NextProtos = protos
 		}
 	}
-	tc := tls.Client(raw, cfg)
+	tc := tls.Client(sock.Wrap(raw), cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		raw.Close()
 		return nil, &DialError{Kind: classify(parent, err, true), Addr: addr, Err: err}

@@ -1,0 +1,206 @@
+// Package sock moves a TCP connection's bytes with recv(2), send(2) and
+// writev(2) issued as raw system calls.
+//
+// net.TCPConn goes through read(2)/write(2): the VFS layer in front of the
+// socket (fdget_pos, rw_verify_area, the file permission hook) costs ~0.25
+// µs per call here, ~5% of a small proxied request. And the socket is
+// non-blocking, so the call never blocks: the runtime's entersyscall and
+// exitsyscall around it (another ~0.1 µs) buy nothing. Waiting, deadlines
+// and close stay with Go's netpoller through syscall.RawConn, so a Conn
+// behaves as the *net.TCPConn it wraps in every other respect.
+package sock
+
+import (
+	"io"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+	"unsafe"
+)
+
+// Conn is a *net.TCPConn whose Read, Write and WriteBuffers issue the
+// system calls themselves. The state of a call lives in the Conn (so no
+// call allocates); rmu and wmu keep concurrent calls in one direction
+// from sharing it, as the descriptor's own lock would.
+type Conn struct {
+	*net.TCPConn
+	rc  syscall.RawConn
+	rmu sync.Mutex
+	wmu sync.Mutex
+
+	rp   []byte
+	rn   int
+	rerr syscall.Errno
+	wp   []byte
+	wn   int
+	werr syscall.Errno
+	wv   *net.Buffers
+	wvn  int64
+	iov  [8]syscall.Iovec
+	onR  func(uintptr) bool
+	onW  func(uintptr) bool
+	onWv func(uintptr) bool
+}
+
+// Wrap returns c as a Conn, or c itself (as a net.Conn) when its raw
+// descriptor is not reachable.
+func Wrap(c *net.TCPConn) net.Conn {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return c
+	}
+	s := &Conn{TCPConn: c, rc: rc}
+	s.onR, s.onW, s.onWv = s.recv, s.send, s.writev
+	return s
+}
+
+// Unwrap returns the TCP connection under c (a Conn or a *net.TCPConn).
+func Unwrap(c net.Conn) (*net.TCPConn, bool) {
+	switch c := c.(type) {
+	case *Conn:
+		return c.TCPConn, true
+	case *net.TCPConn:
+		return c, true
+	}
+	return nil, false
+}
+
+func (c *Conn) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	c.rp, c.rn, c.rerr = p, 0, 0
+	err := c.rc.Read(c.onR)
+	n, errno := c.rn, c.rerr
+	c.rp = nil
+	switch {
+	case err != nil:
+		return 0, err
+	case errno != 0:
+		return 0, c.opError("read", "recvfrom", errno)
+	case n == 0:
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+func (c *Conn) recv(fd uintptr) bool {
+	for {
+		n, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&c.rp[0])), uintptr(len(c.rp)), 0, 0, 0)
+		switch e {
+		case 0:
+			c.rn = int(n)
+			return true
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return false // wait for the netpoller, then again
+		}
+		c.rerr = e
+		return true
+	}
+}
+
+func (c *Conn) Write(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.wp, c.wn, c.werr = p, 0, 0
+	err := c.rc.Write(c.onW)
+	n, errno := c.wn, c.werr
+	c.wp = nil
+	if err == nil && errno != 0 {
+		err = c.opError("write", "sendto", errno)
+	}
+	return n, err
+}
+
+func (c *Conn) send(fd uintptr) bool {
+	for c.wn < len(c.wp) {
+		p := c.wp[c.wn:]
+		n, _, e := syscall.RawSyscall6(syscall.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)), syscall.MSG_NOSIGNAL, 0, 0)
+		switch e {
+		case 0:
+			c.wn += int(n)
+		case syscall.EINTR:
+		case syscall.EAGAIN:
+			return false
+		default:
+			c.werr = e
+			return true
+		}
+	}
+	return true
+}
+
+// WriteBuffers writes b with writev(2), consuming what was written, as
+// net.Buffers.WriteTo does for a *net.TCPConn.
+func (c *Conn) WriteBuffers(b *net.Buffers) (int64, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.wv, c.wvn, c.werr = b, 0, 0
+	err := c.rc.Write(c.onWv)
+	n, errno := c.wvn, c.werr
+	c.wv = nil
+	if err == nil && errno != 0 {
+		err = c.opError("write", "writev", errno)
+	}
+	return n, err
+}
+
+func (c *Conn) writev(fd uintptr) bool {
+	for {
+		bufs := *c.wv
+		for len(bufs) > 0 && len(bufs[0]) == 0 {
+			bufs = bufs[1:]
+		}
+		*c.wv = bufs
+		if len(bufs) == 0 {
+			return true
+		}
+		k := 0
+		for ; k < len(c.iov) && k < len(bufs); k++ {
+			if len(bufs[k]) == 0 {
+				break
+			}
+			c.iov[k] = syscall.Iovec{Base: &bufs[k][0]}
+			c.iov[k].SetLen(len(bufs[k]))
+		}
+		n, _, e := syscall.RawSyscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&c.iov[0])), uintptr(k))
+		clear(c.iov[:k])
+		switch e {
+		case 0:
+			c.wvn += int64(n)
+			consume(c.wv, int64(n))
+		case syscall.EINTR:
+		case syscall.EAGAIN:
+			return false
+		default:
+			c.werr = e
+			return true
+		}
+	}
+}
+
+func (c *Conn) opError(op, call string, errno syscall.Errno) error {
+	return &net.OpError{Op: op, Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: os.NewSyscallError(call, errno)}
+}
+
+// consume drops the first n bytes of b (net.Buffers keeps its own unexported).
+func consume(b *net.Buffers, n int64) {
+	for len(*b) > 0 {
+		if l := int64(len((*b)[0])); l > n {
+			(*b)[0] = (*b)[0][n:]
+			return
+		} else {
+			n -= l
+		}
+		(*b)[0] = nil
+		*b = (*b)[1:]
+	}
+}
