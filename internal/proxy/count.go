@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"net"
-	"runtime"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/clock"
@@ -128,13 +127,11 @@ func (w *timedWriter) WriteVectored(b *net.Buffers) (int64, error) {
 	return n, err
 }
 
-// yieldBeforeRead lets the other runnable goroutines go first when the
-// peer cannot have answered yet: a request was just sent upstream, or a
-// response to the client. By the time this goroutine runs again the
-// answer is usually there, so the read succeeds at once instead of
-// failing with EAGAIN and parking on the netpoller: Go always tries
-// read(2) before waiting, where HAProxy reads only what epoll reported.
-// Under load this takes reads per proxied request from ~3.9 to ~2.0 (perf
-// stat, bench/run.sh plain); idle, nothing else is runnable and it returns
-// at once.
-func yieldBeforeRead() { runtime.Gosched() }
+// awaitAnswer tells the connection under c (a sock.Conn) that its next
+// read waits for the answer to what was just sent, so it lets the other
+// goroutines go first rather than fail with EAGAIN (sock.Conn.AwaitAnswer).
+func awaitAnswer(c net.Conn) {
+	if a, ok := c.(interface{ AwaitAnswer() }); ok {
+		a.AwaitAnswer()
+	}
+}

@@ -397,7 +397,7 @@ func (t *Txn) exchange(srv *Server, uc *upConn, reused bool) failure {
 		return staleOr(reused, failEmpty)
 	}
 	if t.Resp.Status == 0 {
-		yieldBeforeRead()
+		awaitAnswer(uc.c.Wire)
 		if f := t.readResponseHead(uc, reused, false); f != failNone {
 			return f
 		}

@@ -127,7 +127,7 @@ func (s *session) readRequest(t *Txn) readResult {
 	// unless the connection was parked and resumed.
 	from, now := s.lastDone, s.lastDone
 	// The client is still reading our last response: let the other
-	// connections go first (see yieldBeforeRead). A resumed connection
+	// connections go first (see awaitAnswer). A resumed connection
 	// has bytes waiting, and a new one nothing to answer.
 	answered := s.nreq > 0 && !s.resumed
 	if s.nreq == 0 || s.resumed {
@@ -166,7 +166,7 @@ func (s *session) readRequest(t *Txn) readResult {
 		s.br.Release()
 		s.bw.Release()
 		if answered {
-			yieldBeforeRead()
+			awaitAnswer(s.raw)
 		}
 		n, err := s.readFirst(waitMono)
 		if n == 0 {

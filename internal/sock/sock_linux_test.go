@@ -213,3 +213,44 @@ func TestNoAllocs(t *testing.T) {
 		t.Fatalf("%.1f allocations per round trip", allocs)
 	}
 }
+
+// A read awaiting an answer gets it whether it is already there, comes
+// later (after the yields the read waits on the netpoller), never comes
+// (the deadline), or is an EOF; and a wait seen resets the yield budget.
+func TestAwaitAnswer(t *testing.T) {
+	c, peer := pair(t)
+	buf := make([]byte, 16)
+
+	peer.Write([]byte("ready"))
+	time.Sleep(20 * time.Millisecond)
+	c.AwaitAnswer()
+	if n, err := c.Read(buf); string(buf[:n]) != "ready" || err != nil {
+		t.Fatalf("answer already there: %q %v", buf[:n], err)
+	}
+
+	yieldsSincePoll.Store(yieldBudget + 100)
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		peer.Write([]byte("late"))
+	}()
+	c.AwaitAnswer()
+	if n, err := c.Read(buf); string(buf[:n]) != "late" || err != nil {
+		t.Fatalf("late answer: %q %v", buf[:n], err)
+	}
+	if y := yieldsSincePoll.Load(); y != 0 {
+		t.Fatalf("a read woken by the netpoller left %d yields counted", y)
+	}
+
+	c.SetReadDeadline(time.Now().Add(30 * time.Millisecond))
+	c.AwaitAnswer()
+	if _, err := c.Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("no answer: %v, want the deadline", err)
+	}
+	c.SetReadDeadline(time.Time{})
+
+	peer.CloseWrite()
+	c.AwaitAnswer()
+	if _, err := c.Read(buf); err != io.EOF {
+		t.Fatalf("closed instead of an answer: %v, want io.EOF", err)
+	}
+}

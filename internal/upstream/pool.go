@@ -31,6 +31,7 @@ type PoolKey struct {
 type Conn struct {
 	net.Conn               // the TLS conn when the server has ssl, else Raw
 	Raw       *net.TCPConn // the TCP connection underneath
+	Wire      net.Conn     // Raw as the codec's bytes reach it (a sock.Conn, or Raw)
 	Key       PoolKey
 	Proto     string // negotiated ALPN protocol, "" when none
 	Reused    int    // times taken from the pool
@@ -60,6 +61,10 @@ func NewConn(nc net.Conn, raw *net.TCPConn, key PoolKey) *Conn {
 	c := &Conn{Conn: nc, Raw: raw, Key: key}
 	if nc == nil && raw != nil {
 		c.Conn = raw
+	}
+	c.Wire = c.Conn
+	if tc, ok := nc.(*tls.Conn); ok {
+		c.Wire = tc.NetConn()
 	}
 	if raw != nil {
 		if rc, err := raw.SyscallConn(); err == nil {
