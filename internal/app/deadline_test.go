@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,7 +22,7 @@ import (
 
 // startNoPark serves cfg with parking off, so keep-alive waits are the
 // session's own deadline-bound reads.
-func startNoPark(t *testing.T, cfg string) {
+func startNoPark(t *testing.T, cfg string) *Runtime {
 	t.Helper()
 	c, err := parseText(cfg)
 	if err != nil {
@@ -37,6 +38,7 @@ func startNoPark(t *testing.T, cfg string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = rt.Shutdown() })
+	return rt
 }
 
 // TestKeepAliveTimeoutNotEarly: the second request's keep-alive wait
@@ -181,5 +183,67 @@ backend app
 	resp.Body.Close()
 	if resp.StatusCode != 200 || conns.Load() != 1 {
 		t.Errorf("status %d, server connections %d: want 200 on the one pooled connection", resp.StatusCode, conns.Load())
+	}
+}
+
+// TestReloadWakesWaitingKeepAlive: a reload closes a keep-alive connection
+// that waits for its next request at once, not after its 30s timeout, and
+// a connection whose request is in flight finishes it first.
+func TestReloadWakesWaitingKeepAlive(t *testing.T) {
+	release := make(chan struct{})
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	be := echoBackendFunc(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			<-release
+		}
+		io.WriteString(w, "ok")
+	})
+	t.Cleanup(unblock) // before the server's Close, which waits for handlers
+	port := freePort(t)
+	cfg := fmt.Sprintf(`
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 30s
+    timeout server 30s
+    timeout http-keep-alive 30s
+frontend fe
+    bind 127.0.0.1:%d
+    default_backend app
+backend app
+    server s1 %s
+`, port, hostPort(be))
+	rt := startNoPark(t, cfg)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	dial := func() (net.Conn, *bufio.Reader) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		return c, bufio.NewReader(c)
+	}
+	waiting, wbr := dial()
+	io.WriteString(waiting, "GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+	readResponse(t, wbr, "GET")
+	busy, bbr := dial()
+	io.WriteString(busy, "GET /slow HTTP/1.1\r\nHost: h\r\n\r\n")
+	time.Sleep(100 * time.Millisecond) // both sessions in their state
+
+	reloaded := time.Now()
+	if err := rt.Apply(buildGraph(t, cfg)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wbr.ReadByte(); err != io.EOF {
+		t.Fatalf("waiting connection after a reload: %v, want EOF", err)
+	}
+	if d := time.Since(reloaded); d > time.Second {
+		t.Errorf("waiting connection closed %v after the reload", d)
+	}
+	unblock()
+	if resp, body := readResponse(t, bbr, "GET"); resp.StatusCode != 200 || body != "ok" {
+		t.Errorf("in-flight request across the reload: %d %q", resp.StatusCode, body)
 	}
 }

@@ -26,10 +26,11 @@ type Process struct {
 	PID     int
 	Stale   atomic.Bool // set when a reload replaced this runtime: close keep-alive connections
 
-	// Connections waiting for their next request, so a reload or a stop
-	// can close them at once instead of waiting for keep-alive timeouts.
-	idleMu sync.Mutex
-	idle   map[net.Conn]struct{}
+	// Sessions being served (registered once per connection, not per
+	// request), so a reload or a stop can wake those waiting for their
+	// next request at once instead of waiting for keep-alive timeouts.
+	idleMu   sync.Mutex
+	sessions map[*session]struct{}
 
 	h2conns h2Registry
 
@@ -46,10 +47,8 @@ func (p *Process) Retire() {
 	p.Stale.Store(true)
 	p.h2conns.shutdown()
 	p.idleMu.Lock()
-	for c := range p.idle {
-		// Waking the reader with a past deadline lets the session end
-		// cleanly (and log nothing) rather than racing a Close.
-		_ = c.SetReadDeadline(time.Unix(1, 0))
+	for s := range p.sessions {
+		s.wake()
 	}
 	pl := p.poll
 	p.idleMu.Unlock()
@@ -59,24 +58,19 @@ func (p *Process) Retire() {
 	}
 }
 
-// waiting registers c as idle; it reports false if the runtime is already
-// retired, in which case the connection should close.
-func (p *Process) waiting(c net.Conn) bool {
+// register and unregister track the sessions Retire may have to wake.
+func (p *Process) register(s *session) {
 	p.idleMu.Lock()
-	defer p.idleMu.Unlock()
-	if p.Stale.Load() {
-		return false
+	if p.sessions == nil {
+		p.sessions = map[*session]struct{}{}
 	}
-	if p.idle == nil {
-		p.idle = map[net.Conn]struct{}{}
-	}
-	p.idle[c] = struct{}{}
-	return true
+	p.sessions[s] = struct{}{}
+	p.idleMu.Unlock()
 }
 
-func (p *Process) busy(c net.Conn) {
+func (p *Process) unregister(s *session) {
 	p.idleMu.Lock()
-	delete(p.idle, c)
+	delete(p.sessions, s)
 	p.idleMu.Unlock()
 }
 

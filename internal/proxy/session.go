@@ -46,6 +46,46 @@ type session struct {
 	parkAfter  time.Duration
 	kaDeadline time.Time
 	resumed    bool // a parked connection's first wait after resuming
+
+	// waitMu guards waiting (between requests: a reload wakes it) and
+	// woken (a reload moved its read deadline); per session, so marking
+	// each wait costs an uncontended lock, not a process-wide one.
+	waitMu  sync.Mutex
+	waiting bool
+	woken   bool
+}
+
+// idle marks s as waiting for its next request; false if the runtime is
+// already retired, in which case the connection should close.
+func (s *session) idle() bool {
+	s.waitMu.Lock()
+	s.waiting = true
+	s.waitMu.Unlock()
+	return !s.fe.Proc.Stale.Load()
+}
+
+// busy ends the wait. A reload's wake-up moved the read deadline behind
+// timedReader's back: the next read re-arms it.
+func (s *session) busy() {
+	s.waitMu.Lock()
+	s.waiting = false
+	woken := s.woken
+	s.woken = false
+	s.waitMu.Unlock()
+	if woken {
+		s.in.until = -1
+	}
+}
+
+// wake ends a wait for the next request at once (Retire): a past deadline
+// lets the session end cleanly, and log nothing, rather than racing a Close.
+func (s *session) wake() {
+	s.waitMu.Lock()
+	if s.waiting {
+		s.woken = true
+		_ = s.conn.SetReadDeadline(time.Unix(1, 0))
+	}
+	s.waitMu.Unlock()
 }
 
 var sessionPool = sync.Pool{New: func() any { return new(session) }}
@@ -70,6 +110,8 @@ func putSession(s *session) {
 // must be parked (true).
 func (s *session) serve() (park bool) {
 	fe := s.fe
+	fe.Proc.register(s)
+	defer fe.Proc.unregister(s)
 	s.in = timedReader{c: s.conn}
 	s.out = timedWriter{c: s.conn, idle: fe.Timeouts.Client}
 	if s.br == nil {
@@ -157,7 +199,8 @@ func (s *session) readRequest(t *Txn) readResult {
 		waitMono = clock.At(wait)
 	}
 	s.in.expect(waitMono, window/2)
-	if !fe.Proc.waiting(s.conn) {
+	if !s.idle() {
+		s.busy()
 		return readClose
 	}
 	if s.br.Buffered() == 0 {
@@ -170,7 +213,7 @@ func (s *session) readRequest(t *Txn) readResult {
 		}
 		n, err := s.readFirst(waitMono)
 		if n == 0 {
-			fe.Proc.busy(s.conn)
+			s.busy()
 			if parking && isTimeout(err) && !fe.Proc.Stale.Load() {
 				s.kaDeadline = deadline
 				return readPark
@@ -199,7 +242,7 @@ func (s *session) readRequest(t *Txn) readResult {
 	s.in.absolute(headLimit)
 	reads := s.in.reads
 	err := s.br.ReadRequest(&t.Req)
-	fe.Proc.busy(s.conn)
+	s.busy()
 	if err != nil {
 		// Whether the client had started a request decides between a
 		// silent close and an error answer.
