@@ -98,11 +98,21 @@ fi
 pin_load() { taskset -c "$LOAD_CPUS" "$@"; }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# Ports come from below the ephemeral range: after the idle scenario tens
+# of thousands of client sockets sit in TIME_WAIT on ephemeral ports, and
+# nginx cannot listen on one of those.
 free_port() {
-	local p
+	local p lo
+	lo="$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)"
+	[ "${lo:-0}" -gt 12000 ] || lo=32768
 	while :; do
-		p=$((20000 + RANDOM % 40000))
-		port_open "$p" || { echo "$p"; return; }
+		p=$((10000 + RANDOM % (lo - 10000)))
+		port_open "$p" && continue
+		if command -v ss >/dev/null && [ -n "$(ss -Htan "sport = :$p" 2>/dev/null)" ]; then
+			continue
+		fi
+		echo "$p"
+		return
 	done
 }
 wait_port() { # PORT PID NAME

@@ -145,7 +145,9 @@ func (l *Listener) serveConn(c net.Conn, done func()) {
 	tc, isTCP := c.(*net.TCPConn)
 	if isTCP {
 		_ = tc.SetNoDelay(true)
-		c = sock.Wrap(tc)
+		if l.TLS != nil {
+			c = sock.Wrap(tc) // plain ones get theirs at their second request (session.wire)
+		}
 	}
 	s := getSession()
 	s.fe = fe
@@ -179,6 +181,7 @@ func (l *Listener) serveConn(c net.Conn, done func()) {
 func (l *Listener) run(s *session, done func()) {
 	if !s.serve() {
 		s.conn.Close()
+		sock.Release(s.raw)
 		putSession(s)
 		l.end(done)
 		return
@@ -191,6 +194,7 @@ func (l *Listener) run(s *session, done func()) {
 		deadline: monoAt(s.kaDeadline),
 		nreq:     int32(min(s.nreq, 1<<31-1)),
 	}
+	sock.Release(s.raw)
 	putSession(s)
 	err := l.FE.Proc.park(r)
 	switch {

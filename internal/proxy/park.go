@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/clock"
-	"github.com/gatehouse/gatehouse/internal/sock"
 )
 
 // Parking. A goroutine blocked in Read between keep-alive requests keeps
@@ -22,15 +21,16 @@ import (
 // DefaultParkAfter is how long an idle keep-alive connection keeps its
 // goroutine before it is parked. A park and its resume cost two epoll_ctl,
 // a goroutine start and a pooled session (a few µs), paid at most once per
-// idle period of at least this length: under 0.01% of a CPU even for a
+// idle period of at least this length: under 0.05% of a CPU even for a
 // connection that pauses just over it every time. Active connections
 // (wrk, a browser loading a page, the 10 ms gaps of a 100 req/s client)
-// send again well within it, so the hot path never touches epoll. It also
+// send again within it, so the hot path never touches epoll. It also
 // bounds how many goroutines (grown stacks) and sessions are live while
-// thousands of connections ramp up: the idle benchmark measured 3,176
-// bytes/conn with 250 ms (the ramp's live heap sets the GC goal that RSS
-// then grows to) and 2,326 with 100 ms.
-const DefaultParkAfter = 100 * time.Millisecond
+// thousands of connections ramp up, and the ramp's peak is what RSS keeps:
+// bench/run.sh idle (9,750 connections, HAProxy ~1,175 bytes/conn)
+// measured 2,680-2,853 bytes/conn with 100 ms, ~2,300 with 50 ms and
+// ~1,740 with 20 ms.
+const DefaultParkAfter = 20 * time.Millisecond
 
 var errRetired = errors.New("runtime retired")
 
@@ -118,8 +118,8 @@ func (l *Listener) resumeWith(r *parked, parkAfter time.Duration) {
 	s := getSession()
 	s.fe = l.FE
 	s.lst = l
-	s.raw = sock.Wrap(r.conn)
-	s.conn = s.raw
+	s.raw = r.conn
+	s.conn = r.conn
 	s.src = addrPort(r.conn.RemoteAddr())
 	s.dst = addrPort(r.conn.LocalAddr())
 	s.nreq = int(r.nreq)

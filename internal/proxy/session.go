@@ -11,6 +11,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/clock"
 	"github.com/gatehouse/gatehouse/internal/http1"
+	"github.com/gatehouse/gatehouse/internal/sock"
 )
 
 // session is one client connection. It and its transaction are pooled:
@@ -46,6 +47,7 @@ type session struct {
 	parkAfter  time.Duration
 	kaDeadline time.Time
 	resumed    bool // a parked connection's first wait after resuming
+	wired      bool // wire ran in this serve
 
 	// waitMu guards waiting (between requests: a reload wakes it) and
 	// woken (a reload moved its read deadline); per session, so marking
@@ -53,6 +55,21 @@ type session struct {
 	waitMu  sync.Mutex
 	waiting bool
 	woken   bool
+}
+
+// wire moves a plain connection that stays for another request onto a
+// sock.Conn (see sock.Wrap): one that carries a single request and goes
+// idle, parked, never pays for one (bench/run.sh idle: ~250 bytes per
+// connection plus the heap's headroom over them).
+func (s *session) wire() {
+	s.wired = true
+	tc, ok := s.raw.(*net.TCPConn)
+	if !ok || s.conn != s.raw {
+		return
+	}
+	w := sock.Wrap(tc)
+	s.raw, s.conn = w, w
+	s.in.c, s.out.c = w, w
 }
 
 // idle marks s as waiting for its next request; false if the runtime is
@@ -137,6 +154,9 @@ func (s *session) serve() (park bool) {
 		t.finish()
 		s.nreq++
 		s.lastDone = done
+		if !s.wired {
+			s.wire()
+		}
 		if !keep || fe.Proc.Stale.Load() {
 			return false
 		}

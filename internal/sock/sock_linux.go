@@ -42,7 +42,7 @@ type Conn struct {
 	werr   syscall.Errno
 	wv     *net.Buffers
 	wvn    int64
-	iov    [8]syscall.Iovec
+	iov    [4]syscall.Iovec // the codec writes head + body: 2
 	onR    func(uintptr) bool
 	onTry  func(uintptr) bool
 	onW    func(uintptr) bool
@@ -50,15 +50,37 @@ type Conn struct {
 }
 
 // Wrap returns c as a Conn, or c itself (as a net.Conn) when its raw
-// descriptor is not reachable.
+// descriptor is not reachable. Conns are pooled (see Release): ten
+// thousand keep-alive connections that park between requests would
+// otherwise leave ten thousand of them to the collector, and the heap's
+// headroom over that garbage is resident memory.
 func Wrap(c *net.TCPConn) net.Conn {
 	rc, err := c.SyscallConn()
 	if err != nil {
 		return c
 	}
-	s := &Conn{TCPConn: c, rc: rc}
-	s.onR, s.onTry, s.onW, s.onWv = s.recv, s.tryRecv, s.send, s.writev
+	s, _ := pool.Get().(*Conn)
+	if s == nil {
+		s = &Conn{}
+		// Bound once per Conn, so a reused one allocates nothing.
+		s.onR, s.onTry, s.onW, s.onWv = s.recv, s.tryRecv, s.send, s.writev
+	}
+	s.TCPConn, s.rc = c, rc
 	return s
+}
+
+var pool sync.Pool
+
+// Release returns c to the pool when it is a Conn that nothing uses any
+// more (closed, or its TCP connection handed on, as a parked one is).
+func Release(c net.Conn) {
+	s, ok := c.(*Conn)
+	if !ok {
+		return
+	}
+	s.TCPConn, s.rc = nil, nil
+	s.await, s.again, s.waited = false, false, false
+	pool.Put(s)
 }
 
 // Unwrap returns the TCP connection under c (a Conn or a *net.TCPConn).

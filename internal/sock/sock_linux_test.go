@@ -254,3 +254,24 @@ func TestAwaitAnswer(t *testing.T) {
 		t.Fatalf("closed instead of an answer: %v, want io.EOF", err)
 	}
 }
+
+// A released Conn serves the next connection it wraps, with nothing of
+// the previous one's state.
+func TestReleaseReuse(t *testing.T) {
+	c, _ := pair(t)
+	c.AwaitAnswer()
+	tc := c.TCPConn
+	tc.Close()
+	Release(c)
+	Release(tc) // not a Conn: ignored
+
+	d, peer := pair(t)
+	if d.await {
+		t.Fatal("a reused Conn kept the previous connection's AwaitAnswer")
+	}
+	peer.Write([]byte("fresh"))
+	buf := make([]byte, 8)
+	if n, err := d.Read(buf); string(buf[:n]) != "fresh" || err != nil {
+		t.Fatalf("read on a reused Conn: %q %v", buf[:n], err)
+	}
+}
