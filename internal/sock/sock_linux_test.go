@@ -30,11 +30,12 @@ func pair(t *testing.T) (*Conn, *net.TCPConn) {
 		t.Fatal(err)
 	}
 	peer := (<-accepted).(*net.TCPConn)
-	w, ok := Wrap(c.(*net.TCPConn)).(*Conn)
+	tc := c.(*net.TCPConn)
+	w, ok := Wrap(tc).(*Conn)
 	if !ok {
 		t.Fatal("Wrap did not wrap a TCP connection")
 	}
-	t.Cleanup(func() { w.Close(); peer.Close() })
+	t.Cleanup(func() { tc.Close(); peer.Close() }) // w may be released by then
 	return w, peer
 }
 
