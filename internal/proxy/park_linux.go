@@ -1,7 +1,9 @@
 package proxy
 
 import (
+	"errors"
 	"net"
+	"os"
 	"sync"
 	"syscall"
 	"time"
@@ -24,7 +26,9 @@ const parkSupported = true
 // means bytes that arrived before the fd was added are still reported.
 type poller struct {
 	epfd         int
-	wakeR, wakeW int // pipe: a new earlier deadline, or close
+	ep           *os.File        // epfd, registered in Go's netpoller
+	rc           syscall.RawConn // of ep
+	wakeR, wakeW int             // pipe: a new earlier deadline, or close
 
 	mu     sync.Mutex
 	closed bool
@@ -51,7 +55,30 @@ func newPoller() (*poller, error) {
 		syscall.Close(p[1])
 		return nil, err
 	}
-	pl := &poller{epfd: epfd, wakeR: p[0], wakeW: p[1]}
+	// The loop waits for our epoll fd to become readable inside Go's
+	// netpoller (nested epoll): a blocking epoll_wait would hold the P
+	// until sysmon took it back, and with GOMAXPROCS=1 every goroutine
+	// stalled each time the loop went back to wait (bench/run.sh large:
+	// the proxy idled a third of the time once connections parked often).
+	if err := syscall.SetNonblock(epfd, true); err != nil {
+		syscall.Close(epfd)
+		syscall.Close(p[0])
+		syscall.Close(p[1])
+		return nil, err
+	}
+	ep := os.NewFile(uintptr(epfd), "gatehouse-park-epoll")
+	rc, err := ep.SyscallConn()
+	if err == nil {
+		// A file the netpoller does not take stays blocking: refuse it.
+		err = ep.SetReadDeadline(time.Time{})
+	}
+	if err != nil {
+		ep.Close()
+		syscall.Close(p[0])
+		syscall.Close(p[1])
+		return nil, err
+	}
+	pl := &poller{epfd: epfd, ep: ep, rc: rc, wakeR: p[0], wakeW: p[1]}
 	go pl.loop()
 	return pl, nil
 }
@@ -167,13 +194,11 @@ func (p *poller) loop() {
 			p.n--
 			expired = append(expired, r)
 		}
-		timeout := -1
 		p.wakeAt = 0
 		if len(p.heap) > 0 {
 			p.wakeAt = p.heap[0].deadline
-			// Round up: waking early would only loop.
-			timeout = int((p.wakeAt - now + int64(time.Millisecond) - 1) / int64(time.Millisecond))
 		}
+		wakeAt := p.wakeAt
 		p.mu.Unlock()
 		for i, r := range expired {
 			// As an expired keep-alive wait: closed silently, not logged.
@@ -182,8 +207,24 @@ func (p *poller) loop() {
 		}
 		expired = expired[:0]
 
-		n, err := syscall.EpollWait(p.epfd, events, timeout)
-		if err != nil && err != syscall.EINTR {
+		if wakeAt != 0 {
+			_ = p.ep.SetReadDeadline(clock.Time(wakeAt))
+		} else {
+			_ = p.ep.SetReadDeadline(time.Time{})
+		}
+		n := 0
+		var werr error
+		err := p.rc.Read(func(fd uintptr) bool {
+			n, werr = syscall.EpollWait(int(fd), events, 0)
+			if werr == syscall.EINTR {
+				n, werr = 0, nil
+			}
+			return n > 0 || werr != nil // nothing ready: wait in the netpoller
+		})
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			continue // a keep-alive deadline is due
+		}
+		if err != nil || werr != nil {
 			// Not expected with valid arguments; do not spin.
 			time.Sleep(10 * time.Millisecond)
 			continue
@@ -215,7 +256,7 @@ func (p *poller) loop() {
 		}
 		ready = ready[:0]
 	}
-	syscall.Close(p.epfd)
+	p.ep.Close()
 	syscall.Close(p.wakeR)
 	syscall.Close(p.wakeW)
 }
