@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -24,21 +23,7 @@ import (
 // session's own deadline-bound reads.
 func startNoPark(t *testing.T, cfg string) *Runtime {
 	t.Helper()
-	c, err := parseText(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := Build(c, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	g.Proc.ParkAfter = -1
-	rt := NewRuntime(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err := rt.Apply(g); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = rt.Shutdown() })
-	return rt
+	return startAdjusted(t, cfg, func(g *Graph) { g.Proc.ParkAfter = -1 })
 }
 
 // TestKeepAliveTimeoutNotEarly: the second request's keep-alive wait

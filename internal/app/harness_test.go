@@ -17,7 +17,10 @@ import (
 )
 
 // start builds cfg and serves it; the runtime stops with the test.
-func start(t *testing.T, cfg string) *Runtime {
+func start(t *testing.T, cfg string) *Runtime { return startAdjusted(t, cfg, nil) }
+
+// startAdjusted is start with a chance to adjust the graph before it serves.
+func startAdjusted(t *testing.T, cfg string, adjust func(*Graph)) *Runtime {
 	t.Helper()
 	c, err := parseText(cfg)
 	if err != nil {
@@ -26,6 +29,9 @@ func start(t *testing.T, cfg string) *Runtime {
 	g, err := Build(c, "test")
 	if err != nil {
 		t.Fatalf("build: %v", err)
+	}
+	if adjust != nil {
+		adjust(g)
 	}
 	rt := NewRuntime(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err := rt.Apply(g); err != nil {

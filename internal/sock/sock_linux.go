@@ -199,14 +199,23 @@ func (c *Conn) Write(p []byte) (int, error) {
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	c.wp, c.wn, c.werr = p, 0, 0
-	err := c.rc.Write(c.onW)
-	n, errno := c.wn, c.werr
+	c.wp, c.wn = p, 0
+	err := c.write(c.onW, "sendto")
+	n := c.wn
 	c.wp = nil
-	if err == nil && errno != 0 {
-		err = c.opError("write", "sendto", errno)
-	}
 	return n, err
+}
+
+// write runs one write callback through the netpoller (it returns false
+// on EAGAIN to wait for room) and turns its errno into a *net.OpError.
+// wmu is held.
+func (c *Conn) write(fn func(uintptr) bool, call string) error {
+	c.werr = 0
+	err := c.rc.Write(fn)
+	if err == nil && c.werr != 0 {
+		err = c.opError("write", call, c.werr)
+	}
+	return err
 }
 
 func (c *Conn) send(fd uintptr) bool {
@@ -232,13 +241,10 @@ func (c *Conn) send(fd uintptr) bool {
 func (c *Conn) WriteBuffers(b *net.Buffers) (int64, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	c.wv, c.wvn, c.werr = b, 0, 0
-	err := c.rc.Write(c.onWv)
-	n, errno := c.wvn, c.werr
+	c.wv, c.wvn = b, 0
+	err := c.write(c.onWv, "writev")
+	n := c.wvn
 	c.wv = nil
-	if err == nil && errno != 0 {
-		err = c.opError("write", "writev", errno)
-	}
 	return n, err
 }
 
