@@ -74,11 +74,16 @@ func (r *timedReader) absolute(limit int64) {
 func (r *timedReader) expect(limit int64, slack time.Duration) {
 	r.idle = 0
 	r.limit = limit
-	if limit == 0 || r.until == 0 || r.until > limit || limit-r.until > int64(slack) {
+	switch {
+	case limit == 0:
+		if r.until != 0 {
+			r.arm(0) // no timeout at all: clear the one held, once
+		}
+	case r.until <= 0 || r.until > limit || limit-r.until > int64(slack):
 		r.arm(limit)
-		return
+	default:
+		r.limit = r.until
 	}
-	r.limit = r.until
 }
 
 // timedWriter writes under an inactivity timeout and counts what it
