@@ -26,6 +26,29 @@ func startNoPark(t *testing.T, cfg string) *Runtime {
 	return startAdjusted(t, cfg, func(g *Graph) { g.Proc.ParkAfter = -1 })
 }
 
+// timeoutsConfig is one frontend in front of be under "timeout connect 1s"
+// and the given timeouts ("client 5s", ...).
+func timeoutsConfig(port int, be *httptest.Server, timeouts ...string) string {
+	var b strings.Builder
+	b.WriteString("defaults\n    mode http\n    timeout connect 1s\n")
+	for _, t := range timeouts {
+		b.WriteString("    timeout " + t + "\n")
+	}
+	fmt.Fprintf(&b, "frontend fe\n    bind 127.0.0.1:%d\n    default_backend app\nbackend app\n    server s1 %s\n", port, hostPort(be))
+	return b.String()
+}
+
+// dialPort connects to the proxy on port; the connection closes with the test.
+func dialPort(t *testing.T, port int) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
 // TestKeepAliveTimeoutNotEarly: the second request's keep-alive wait
 // inherits the first wait's deadline (1s after request 1, 400ms before its
 // own). When that fires, the wait resumes: a request 800ms after the
@@ -33,24 +56,8 @@ func startNoPark(t *testing.T, cfg string) *Runtime {
 func TestKeepAliveTimeoutNotEarly(t *testing.T) {
 	be := echoBackendFunc(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
 	port := freePort(t)
-	startNoPark(t, fmt.Sprintf(`
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-    timeout http-keep-alive 1s
-frontend fe
-    bind 127.0.0.1:%d
-    default_backend app
-backend app
-    server s1 %s
-`, port, hostPort(be)))
-	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	startNoPark(t, timeoutsConfig(port, be, "client 5s", "server 5s", "http-keep-alive 1s"))
+	c := dialPort(t, port)
 	br := bufio.NewReader(c)
 	get := func(what string) {
 		t.Helper()
@@ -89,24 +96,8 @@ func TestBodyTimeoutNotInherited(t *testing.T) {
 		io.WriteString(w, "ok")
 	})
 	port := freePort(t)
-	startNoPark(t, fmt.Sprintf(`
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 300ms
-    timeout server 5s
-    timeout http-keep-alive 10s
-frontend fe
-    bind 127.0.0.1:%d
-    default_backend app
-backend app
-    server s1 %s
-`, port, hostPort(be)))
-	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	startNoPark(t, timeoutsConfig(port, be, "client 300ms", "server 5s", "http-keep-alive 10s"))
+	c := dialPort(t, port)
 	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
 	br := bufio.NewReader(c)
 	io.WriteString(c, "GET / HTTP/1.1\r\nHost: h\r\n\r\n")
@@ -140,18 +131,7 @@ func TestProbeAfterIdleDeadline(t *testing.T) {
 	be.Start()
 	t.Cleanup(be.Close)
 	port := freePort(t)
-	start(t, fmt.Sprintf(`
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 200ms
-frontend fe
-    bind 127.0.0.1:%d
-    default_backend app
-backend app
-    server s1 %s
-`, port, hostPort(be)))
+	start(t, timeoutsConfig(port, be, "client 5s", "server 200ms"))
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
 	resp, err := http.Get(url)
 	if err != nil {
@@ -186,27 +166,10 @@ func TestReloadWakesWaitingKeepAlive(t *testing.T) {
 	})
 	t.Cleanup(unblock) // before the server's Close, which waits for handlers
 	port := freePort(t)
-	cfg := fmt.Sprintf(`
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 30s
-    timeout server 30s
-    timeout http-keep-alive 30s
-frontend fe
-    bind 127.0.0.1:%d
-    default_backend app
-backend app
-    server s1 %s
-`, port, hostPort(be))
+	cfg := timeoutsConfig(port, be, "client 30s", "server 30s", "http-keep-alive 30s")
 	rt := startNoPark(t, cfg)
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	dial := func() (net.Conn, *bufio.Reader) {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
+		c := dialPort(t, port)
 		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
 		return c, bufio.NewReader(c)
 	}
