@@ -71,3 +71,84 @@ func TestTimedReaderDeadlines(t *testing.T) {
 	r.Read(make([]byte, 1))
 	expectSets("inactivity after a wake-up", 7)
 }
+
+// waitConn is a connection whose writes report whether they waited, as a
+// sock.Conn does; it records write deadlines.
+type waitConn struct {
+	deadlineConn
+	waited bool
+	wset   []time.Time
+}
+
+func (c *waitConn) Write(p []byte) (int, error) { return len(p), nil }
+func (c *waitConn) WriteWaited() bool           { return c.waited }
+func (c *waitConn) SetWriteDeadline(t time.Time) error {
+	c.wset = append(c.wset, t)
+	return nil
+}
+
+// The transaction's clock reading feeds the deadlines until a read, or a
+// write that waited, makes it stale; then the clock is read again.
+func TestStampGoesStale(t *testing.T) {
+	var clk stamp
+	c := &waitConn{}
+	w := timedWriter{c: c, idle: time.Minute, clk: &clk}
+	past := clock.Mono() - int64(time.Hour)
+	clk.set(past)
+
+	w.Write([]byte("x"))
+	if len(c.wset) != 1 || clock.At(c.wset[0]) != past+int64(time.Minute) {
+		t.Fatalf("write deadline %v, want the stamp's reading + 1m", c.wset)
+	}
+	if clk.mono != past {
+		t.Fatal("a write that did not wait spent the reading")
+	}
+	c.waited = true
+	w.Write([]byte("x"))
+	if clk.mono != 0 {
+		t.Fatal("a write that waited kept the reading")
+	}
+	if now := clk.now(); now <= past {
+		t.Fatal("a spent stamp did not read the clock")
+	}
+
+	clk.set(past)
+	r := timedReader{c: c, clk: &clk}
+	r.inactivity(time.Minute)
+	r.Read(make([]byte, 1))
+	if len(c.set) != 1 || clock.At(c.set[0]) != past+int64(time.Minute) {
+		t.Fatalf("read deadline %v, want the stamp's reading + 1m", c.set)
+	}
+	if clk.mono != 0 {
+		t.Fatal("a read kept the reading")
+	}
+
+	// A writer to a connection that cannot tell (TLS) always spends it.
+	clk.set(past)
+	plain := timedWriter{c: &deadlineConn{Conn: nopConn{}}, clk: &clk}
+	plain.Write([]byte("x"))
+	if clk.mono != 0 {
+		t.Fatal("a write to a connection that cannot report waits kept the reading")
+	}
+}
+
+type nopConn struct{ net.Conn }
+
+func (nopConn) Write(p []byte) (int, error) { return len(p), nil }
+
+// markDone reuses the reading only while it is fresh and the response
+// went out through the timed writer (not an HTTP/2 stream).
+func TestMarkDoneUsesFreshReading(t *testing.T) {
+	var tx Txn
+	past := clock.Mono() - int64(time.Hour)
+	tx.clk.set(past)
+	if got := clock.At(tx.markDone()); got != past {
+		t.Fatalf("markDone with a fresh reading: %d, want %d", got, past)
+	}
+	tx = Txn{}
+	tx.clk.set(past)
+	tx.clk.spend()
+	if got := clock.At(tx.markDone()); got <= past {
+		t.Fatal("markDone after the reading went stale did not read the clock")
+	}
+}

@@ -92,7 +92,7 @@ func (t *Txn) forward() bool {
 			observeFailure(srv, f)
 		}
 		srv.Release()
-		t.now = time.Now() // the failed attempt may have waited long
+		t.now = t.readClock() // the failed attempt may have waited long
 		// A reused keep-alive connection that the gateway had just closed
 		// is Istio's "503 UC" race: retry idempotent requests on a fresh
 		// connection without counting it as a retry.
@@ -202,10 +202,10 @@ func (t *Txn) pickServer(exclude *upstream.Server) (*Server, bool) {
 	key := t.balanceKey()
 	us := be.Farm.TryAssign(key, exclude)
 	if us == nil {
-		start := time.Now()
+		start := t.readClock()
 		var err error
 		us, err = be.Farm.Assign(context.Background(), key, exclude)
-		t.now = time.Now()
+		t.now = t.readClock()
 		t.tw += t.now.Sub(start)
 		if err != nil {
 			return nil, t.noServer(err)
@@ -265,13 +265,13 @@ func (t *Txn) connect(srv *Server) (uc *upConn, hc *h2Conn, reused bool, f failu
 		}
 	}
 	probe := t.Req.HasBody() || !isIdempotent(t.Req.Method)
-	if c := srv.Pool().Take(key, probe); c != nil {
+	if c := srv.Pool().TakeAt(key, probe, t.clk.now()); c != nil {
 		uc := c.Codec.(*upConn)
 		uc.c = c
-		uc.arm(c, be.Timeouts.Server, probe)
+		uc.arm(c, be.Timeouts.Server, probe, &t.clk)
 		return uc, nil, true, failNone
 	}
-	start := time.Now()
+	start := t.readClock()
 	ct := be.Timeouts.Connect
 	if ct == 0 {
 		ct = 5 * time.Second
@@ -281,7 +281,7 @@ func (t *Txn) connect(srv *Server) (uc *upConn, hc *h2Conn, reused bool, f failu
 		tlsConf = srv.TLS.ForSNI(key.SNI)
 	}
 	c, isH2, err := t.dial(srv, key, tlsConf, ct)
-	t.now = time.Now()
+	t.now = t.readClock()
 	t.tc += t.now.Sub(start)
 	if err != nil {
 		srv.Counters.ErrConn.Add(1)
@@ -300,7 +300,7 @@ func (t *Txn) connect(srv *Server) (uc *upConn, hc *h2Conn, reused bool, f failu
 	uc = &upConn{c: c}
 	uc.br = http1.NewReader(&uc.in, t.sess.fe.Limits)
 	uc.bw = http1.NewWriter(&uc.out, 0)
-	uc.arm(c, be.Timeouts.Server, false)
+	uc.arm(c, be.Timeouts.Server, false, &t.clk)
 	c.Codec = uc
 	return uc, nil, false, failNone
 }
@@ -402,7 +402,7 @@ func (t *Txn) exchange(srv *Server, uc *upConn, reused bool) failure {
 			return f
 		}
 	}
-	t.now = time.Now()
+	t.now = t.readClock()
 	t.tr = t.now.Sub(sentAt)
 	return failNone
 }
@@ -501,13 +501,14 @@ func (t *Txn) proxyHeader(srv *Server, sni string) []byte {
 // A reused connection keeps the deadlines it holds (they still fit the
 // window most of the time) unless probed: the liveness probe of a TLS
 // connection moves its read deadline.
-func (u *upConn) arm(c *upstream.Conn, idle time.Duration, probed bool) {
+func (u *upConn) arm(c *upstream.Conn, idle time.Duration, probed bool, clk *stamp) {
 	// The codec talks to the connection itself (*net.TCPConn or
 	// *tls.Conn), so vectored writes reach writev.
 	if u.in.c != c.Conn || probed {
 		u.in = timedReader{c: c.Conn}
 		u.out = timedWriter{c: c.Conn}
 	}
+	u.in.clk, u.out.clk = clk, clk
 	u.in.inactivity(idle)
 	u.out.idle = idle
 	u.br.Reset(&u.in)

@@ -105,7 +105,7 @@ func (t *Txn) exchangeH2(srv *Server, hc *h2Conn, reused bool) failure {
 		}
 	}
 	req := t.h2Request(srv, ctx)
-	sentAt := time.Now()
+	sentAt := t.readClock()
 	var timer *time.Timer
 	if to := t.be.Timeouts.Server; to > 0 {
 		timer = time.AfterFunc(to, func() {
@@ -117,7 +117,7 @@ func (t *Txn) exchangeH2(srv *Server, hc *h2Conn, reused bool) failure {
 	if timer != nil {
 		timer.Stop()
 	}
-	t.now = time.Now()
+	t.now = t.readClock()
 	t.tr = t.now.Sub(sentAt)
 	if err != nil {
 		cancel()
@@ -262,6 +262,9 @@ func (t *Txn) relayH2Response(srv *Server) bool {
 	be, fe := t.be, t.sess.fe
 	defer srv.Release()
 	defer t.noteTotal(srv)
+	// The body comes from the HTTP/2 connection's reader, not through a
+	// timed reader: the clock reading is stale by the end (runs first).
+	defer t.clk.spend()
 	defer x.finish(t)
 	t.noteResponse(srv)
 	if t.runResponseRules(be.RespRules) != verdictReply {

@@ -47,6 +47,7 @@ func (t *Txn) handle() bool {
 	// guard it ("deny if { path_beg /stats } !{ src 10.0.0.0/8 }").
 	if fe.Stats != nil && hasPrefix(req.URI, fe.StatsPrefix) {
 		t.reply = fe.Stats.Serve(t)
+		t.clk.spend()
 		t.termState = [2]byte{'L', 'R'}
 		fe.Counters.Intercept.Add(1)
 		return t.sendReply()
@@ -76,6 +77,7 @@ func (t *Txn) handle() bool {
 
 	if be.Stats != nil && hasPrefix(req.URI, be.StatsPrefix) {
 		t.reply = be.Stats.Serve(t)
+		t.clk.spend()
 		t.termState = [2]byte{'L', 'R'}
 		return t.sendReply()
 	}

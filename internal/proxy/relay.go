@@ -174,7 +174,7 @@ func (t *Txn) giveBack(srv *Server, uc *upConn, keep bool) {
 	// socket, which no deadline affects.
 	uc.br.Release()
 	uc.bw.Release()
-	srv.Pool().Put(uc.c)
+	srv.Pool().PutAt(uc.c, t.clk.now())
 }
 
 // copyDechunked sends a chunked body's data raw (for HTTP/1.0 clients),

@@ -129,10 +129,13 @@ func (t *Txn) runRules(rules []*Rule, response bool) verdict {
 			return verdictReply
 		case RuleUseService:
 			t.reply = r.Service.Serve(t)
+			t.clk.spend() // services and extensions may wait (a body, an IdP)
 			t.termState = [2]byte{'L', phase}
 			return verdictReply
 		case RuleCustom:
-			if r.Custom(t) {
+			replied := r.Custom(t)
+			t.clk.spend()
+			if replied {
 				return verdictReply
 			}
 		default:

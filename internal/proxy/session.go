@@ -129,8 +129,8 @@ func (s *session) serve() (park bool) {
 	fe := s.fe
 	fe.Proc.register(s)
 	defer fe.Proc.unregister(s)
-	s.in = timedReader{c: s.conn}
-	s.out = timedWriter{c: s.conn, idle: fe.Timeouts.Client}
+	s.in = timedReader{c: s.conn, clk: &s.tx.clk}
+	s.out = timedWriter{c: s.conn, idle: fe.Timeouts.Client, clk: &s.tx.clk}
 	if s.br == nil {
 		s.br = http1.NewReader(&s.in, fe.Limits)
 		s.bw = http1.NewWriter(&s.out, fe.Limits.BufSize)
@@ -193,7 +193,7 @@ func (s *session) readRequest(t *Txn) readResult {
 	// has bytes waiting, and a new one nothing to answer.
 	answered := s.nreq > 0 && !s.resumed
 	if s.nreq == 0 || s.resumed {
-		now = time.Now()
+		now = clock.Now()
 		s.resumed = false
 	}
 	if s.nreq == 0 {
@@ -246,7 +246,7 @@ func (s *session) readRequest(t *Txn) readResult {
 		}
 		s.br.Prime(s.first[:n])
 	}
-	t.tRequest = time.Now()
+	t.tRequest = t.readClock()
 	if s.nreq > 0 {
 		t.idle = t.tRequest.Sub(s.lastDone)
 	} else {
@@ -271,7 +271,7 @@ func (s *session) readRequest(t *Txn) readResult {
 	}
 	t.tHead = t.tRequest
 	if s.in.reads != reads {
-		t.tHead = time.Now()
+		t.tHead = t.readClock()
 	}
 	t.now = t.tHead
 	// The body, if any, streams under timeout client.
@@ -306,7 +306,7 @@ func (s *session) onReadError(t *Txn, err error, started bool) {
 	case errors.As(err, &pe):
 		fe.Counters.ErrReq.Add(1)
 		t.termState = [2]byte{'P', 'R'}
-		t.tHead = time.Now()
+		t.tHead = t.readClock()
 		t.sendError(pe.Status)
 		t.logRejected()
 	case isTimeout(err):
@@ -319,7 +319,7 @@ func (s *session) onReadError(t *Txn, err error, started bool) {
 		}
 		fe.Counters.ErrReq.Add(1)
 		t.termState = [2]byte{'c', 'R'}
-		t.tHead = time.Now()
+		t.tHead = t.readClock()
 		t.sendError(408)
 		t.logRejected()
 	case errors.Is(err, io.EOF):
@@ -339,7 +339,7 @@ func (s *session) onReadError(t *Txn, err error, started bool) {
 		fe.Counters.ErrReq.Add(1)
 		fe.Counters.CliAbort.Add(1)
 		t.termState = [2]byte{'C', 'R'}
-		t.tHead = time.Now()
+		t.tHead = t.readClock()
 		t.status = 400
 		t.logRejected()
 	}

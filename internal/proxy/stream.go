@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"golang.org/x/net/http2"
 
@@ -41,7 +40,7 @@ func (s *session) serveStream(st clientStream) {
 	t := txnPool.Get().(*Txn)
 	t.begin(s)
 	t.down = st
-	now := time.Now()
+	now := t.readClock()
 	t.tRequest, t.tHead, t.now = now, now, now
 	req := st.Request()
 	hdr := append(t.Req.Header[:0], req.Header...)

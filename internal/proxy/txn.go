@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/acl"
+	"github.com/gatehouse/gatehouse/internal/clock"
 	"github.com/gatehouse/gatehouse/internal/http1"
 	"github.com/gatehouse/gatehouse/internal/httpmsg"
 	"github.com/gatehouse/gatehouse/internal/logging"
@@ -53,7 +54,10 @@ type Txn struct {
 	// now is the last clock reading, taken where a wait ended (head read,
 	// queue, connect, response head); what happens between waits is CPU
 	// work and uses it rather than reading the clock again.
-	now       time.Time
+	now time.Time
+	// clk is the same reading as a stamp for the timed readers and writers
+	// of the transaction's connections, and tells when it went stale.
+	clk       stamp
 	bytesIn   int64 // request bytes from the client (head + body)
 	bytesOut  int64 // response bytes to the client
 	captured  []string
@@ -101,10 +105,24 @@ func (t *Txn) reset() {
 	*t = Txn{Req: t.Req, Resp: t.Resp, arena: arena, captured: capt, respCapts: rcapt}
 }
 
-// markDone stamps the end of the transaction once and returns it.
+// readClock reads the clock where a wait ended.
+func (t *Txn) readClock() time.Time {
+	now := clock.Now()
+	t.clk.set(clock.At(now))
+	return now
+}
+
+// markDone stamps the end of the transaction once and returns it: the
+// last clock reading if nothing could have waited since (the response
+// went out without waiting for room), else a new one. An HTTP/2 stream's
+// response goes out under flow control, outside the timed writer.
 func (t *Txn) markDone() time.Time {
 	if t.tDone.IsZero() {
-		t.tDone = time.Now()
+		if t.clk.mono != 0 && t.down == nil {
+			t.tDone = clock.Time(t.clk.mono)
+		} else {
+			t.tDone = t.readClock()
+		}
 		t.now = t.tDone
 	}
 	return t.tDone

@@ -40,6 +40,7 @@ type Conn struct {
 	wp     []byte
 	wn     int
 	werr   syscall.Errno
+	wwait  bool // the last write had to wait for room
 	wv     *net.Buffers
 	wvn    int64
 	iov    [4]syscall.Iovec // the codec writes head + body: 2
@@ -210,7 +211,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 // on EAGAIN to wait for room) and turns its errno into a *net.OpError.
 // wmu is held.
 func (c *Conn) write(fn func(uintptr) bool, call string) error {
-	c.werr = 0
+	c.werr, c.wwait = 0, false
 	err := c.rc.Write(fn)
 	if err == nil && c.werr != 0 {
 		err = c.opError("write", call, c.werr)
@@ -227,6 +228,7 @@ func (c *Conn) send(fd uintptr) bool {
 			c.wn += int(n)
 		case syscall.EINTR:
 		case syscall.EAGAIN:
+			c.wwait = true
 			return false
 		default:
 			c.werr = e
@@ -235,6 +237,11 @@ func (c *Conn) send(fd uintptr) bool {
 	}
 	return true
 }
+
+// WriteWaited reports whether the last Write or WriteBuffers had to wait
+// for room in the socket's send buffer (a slow reader), so a caller that
+// timestamps its work knows when its clock reading went stale.
+func (c *Conn) WriteWaited() bool { return c.wwait }
 
 // WriteBuffers writes b with writev(2), consuming what was written, as
 // net.Buffers.WriteTo does for a *net.TCPConn.
@@ -274,6 +281,7 @@ func (c *Conn) writev(fd uintptr) bool {
 			consume(c.wv, int64(n))
 		case syscall.EINTR:
 		case syscall.EAGAIN:
+			c.wwait = true
 			return false
 		default:
 			c.werr = e

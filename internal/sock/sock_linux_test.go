@@ -44,6 +44,9 @@ func TestReadWriteBothWays(t *testing.T) {
 	if n, err := c.Write([]byte("ping")); n != 4 || err != nil {
 		t.Fatalf("write: %d %v", n, err)
 	}
+	if c.WriteWaited() {
+		t.Fatal("a write with room to spare reports it waited")
+	}
 	buf := make([]byte, 16)
 	if n, err := io.ReadFull(peer, buf[:4]); n != 4 || err != nil || string(buf[:4]) != "ping" {
 		t.Fatalf("peer read: %q %v", buf[:n], err)
@@ -79,6 +82,9 @@ func TestLargeWriteWaitsForPeer(t *testing.T) {
 	}()
 	if n, err := c.Write(big); n != len(big) || err != nil {
 		t.Fatalf("write: %d %v", n, err)
+	}
+	if !c.WriteWaited() {
+		t.Fatal("a write that waited for the peer reports it did not")
 	}
 	wg.Wait()
 	if !bytes.Equal(got.Bytes(), big) {

@@ -187,7 +187,11 @@ func (p *Pool) Get(key PoolKey) *Conn { return p.Take(key, true) }
 // Take is Get with the liveness probe optional: a caller that can replay
 // its request on a fresh connection when a reused one turns out closed
 // (idempotent requests) skips the probe's syscall, as HAProxy does.
-func (p *Pool) Take(key PoolKey, probe bool) *Conn {
+func (p *Pool) Take(key PoolKey, probe bool) *Conn { return p.TakeAt(key, probe, clock.Mono()) }
+
+// TakeAt is Take with the caller's clock reading (clock.Mono), which
+// decides whether an idle connection has expired.
+func (p *Pool) TakeAt(key PoolKey, probe bool, now int64) *Conn {
 	for {
 		p.mu.Lock()
 		c := p.byKey[key]
@@ -197,7 +201,7 @@ func (p *Pool) Take(key PoolKey, probe bool) *Conn {
 		}
 		p.unlink(c)
 		p.mu.Unlock()
-		expired := p.opts.IdleTimeout > 0 && clock.Mono()-c.idleSince >= int64(p.opts.IdleTimeout)
+		expired := p.opts.IdleTimeout > 0 && now-c.idleSince >= int64(p.opts.IdleTimeout)
 		if expired || (probe && !c.Alive()) {
 			c.Close()
 			continue
@@ -213,7 +217,11 @@ func (p *Pool) Take(key PoolKey, probe bool) *Conn {
 // Put returns a connection after a complete exchange. It is closed
 // instead when reuse is exhausted, the pool keeps none or is closed; when
 // the pool is full the oldest idle connection makes room.
-func (p *Pool) Put(c *Conn) {
+func (p *Pool) Put(c *Conn) { p.PutAt(c, clock.Mono()) }
+
+// PutAt is Put with the caller's clock reading (clock.Mono): the moment
+// the connection's idle time counts from.
+func (p *Pool) PutAt(c *Conn, now int64) {
 	if c == nil {
 		return
 	}
@@ -221,7 +229,7 @@ func (p *Pool) Put(c *Conn) {
 		c.Close()
 		return
 	}
-	c.idleSince = clock.Mono()
+	c.idleSince = now
 	var victim *Conn
 	p.mu.Lock()
 	if p.closed || c.idleListed {
