@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -74,13 +75,33 @@ func RequireHostsEntry(t testing.TB, name string) {
 // The usual caveat applies: another process may take it before the caller binds it.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("FreePort: %v", err)
+	// The kernel may hand a just-closed port out again at once: a test
+	// asking for two ports before binding either could get one twice
+	// (nginx then fails with "duplicate listen"). Ports given out by this
+	// process are not given out again.
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("FreePort: %v", err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		givenMu.Lock()
+		dup := given[port]
+		given[port] = true
+		givenMu.Unlock()
+		if !dup {
+			return port
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatal("FreePort: the kernel kept handing out ports already given to this test process")
+	return 0
 }
+
+var (
+	givenMu sync.Mutex
+	given   = map[int]bool{}
+)
 
 // LocalAddr returns "127.0.0.1:PORT".
 func LocalAddr(port int) string { return fmt.Sprintf("127.0.0.1:%d", port) }
