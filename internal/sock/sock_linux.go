@@ -228,14 +228,20 @@ func (c *Conn) send(fd uintptr) bool {
 			c.wn += int(n)
 		case syscall.EINTR:
 		case syscall.EAGAIN:
-			c.wwait = true
-			return false
+			return c.mustWait()
 		default:
 			c.werr = e
 			return true
 		}
 	}
 	return true
+}
+
+// mustWait records that the write found no room and returns false, the
+// callback's "wait for the netpoller".
+func (c *Conn) mustWait() bool {
+	c.wwait = true
+	return false
 }
 
 // WriteWaited reports whether the last Write or WriteBuffers had to wait
@@ -281,8 +287,7 @@ func (c *Conn) writev(fd uintptr) bool {
 			consume(c.wv, int64(n))
 		case syscall.EINTR:
 		case syscall.EAGAIN:
-			c.wwait = true
-			return false
+			return c.mustWait()
 		default:
 			c.werr = e
 			return true
