@@ -7,7 +7,17 @@
 // -c connections each carry an even share of -rate, offset so that the
 // schedules interleave. After -warmup, it records for -d and prints one line:
 //
-//	requests=N errors=E rate=R p50_us=A p90_us=B p99_us=C p999_us=D max_us=M
+//	target=NAME requests=N errors=E rate=R p50_us=A p90_us=B p99_us=C p999_us=D max_us=M
+//
+// With several targets (-addr direct=host:port,haproxy=host:port,...) the
+// whole load goes to one target at a time, in slices of -slice, rotated so
+// that every target takes every position equally often; each target gets -d
+// of measured time and a line of its own. A host that stalls now and then
+// (a VM waking an idle vCPU late) then stalls every target alike, where runs
+// one after the other would charge a burst of stalls to whichever target
+// happened to be measured then. The first -settle of each slice is sent but
+// not recorded: it is the target waking from the slices it sat idle, not its
+// latency at a steady rate.
 package main
 
 import (
@@ -26,86 +36,197 @@ import (
 	"time"
 )
 
+type target struct{ name, addr string }
+
+func parseTargets(s string) ([]target, error) {
+	var ts []target
+	for i, part := range strings.Split(s, ",") {
+		name, addr, ok := strings.Cut(part, "=")
+		if !ok {
+			name, addr = "target"+strconv.Itoa(i+1), part
+		}
+		if _, _, err := net.SplitHostPort(addr); err != nil || name == "" {
+			return nil, fmt.Errorf("target %q: want [name=]host:port", part)
+		}
+		ts = append(ts, target{name, addr})
+	}
+	return ts, nil
+}
+
+// schedule says which target owns the slice an instant falls in, and
+// whether that instant is recorded.
+type schedule struct {
+	start, measureFrom, end time.Time
+	slice, settle           time.Duration
+	targets                 int
+}
+
+// owner rotates the targets by one position per block of n slices: over n
+// blocks every target has been first, second, ... once.
+func (s *schedule) owner(t time.Time) (target int, sliceStart time.Time) {
+	k := int64(t.Sub(s.start) / s.slice)
+	n := int64(s.targets)
+	return int((k%n + k/n) % n), s.start.Add(time.Duration(k) * s.slice)
+}
+
+func (s *schedule) recorded(t, sliceStart time.Time) bool {
+	return !t.Before(s.measureFrom) && t.Sub(sliceStart) >= s.settle
+}
+
+type result struct {
+	lat        []int64
+	sent, errs int // sent: requests intended within the measured window
+	err        error
+}
+
 func main() {
-	addr := flag.String("addr", "", "server address host:port")
+	addrs := flag.String("addr", "", "targets: [name=]host:port, comma-separated")
 	host := flag.String("host", "bench.test", "Host header")
 	path := flag.String("path", "/", "request path")
 	rate := flag.Float64("rate", 5000, "requests per second, all connections together")
-	nconn := flag.Int("c", 50, "keep-alive connections")
-	dur := flag.Duration("d", 10*time.Second, "measured duration")
+	nconn := flag.Int("c", 50, "keep-alive connections (per target)")
+	dur := flag.Duration("d", 10*time.Second, "measured duration per target")
 	warm := flag.Duration("warmup", 2*time.Second, "unmeasured lead-in at the same rate")
+	slice := flag.Duration("slice", 500*time.Millisecond, "with several targets: how long each has the load before the next")
+	settle := flag.Duration("settle", 50*time.Millisecond, "with several targets: unrecorded start of each slice")
 	flag.Parse()
-	if *addr == "" || *rate <= 0 || *nconn <= 0 {
-		fmt.Fprintln(os.Stderr, "loadgen: -addr, -rate > 0 and -c > 0 are required")
+	targets, err := parseTargets(*addrs)
+	if *addrs == "" || err != nil || *rate <= 0 || *nconn <= 0 || *slice <= 0 || *settle < 0 || *settle >= *slice {
+		fmt.Fprintln(os.Stderr, "loadgen: -addr, -rate > 0, -c > 0 and 0 <= -settle < -slice are required", err)
 		os.Exit(2)
 	}
+	n := len(targets)
+	sch := schedule{slice: *slice, settle: *settle, targets: n}
+	if n == 1 { // one target owns all of time: no slices, nothing to settle
+		sch.slice, sch.settle = 1<<62, 0
+	} else {
+		// Whole blocks of n slices in the warm-up and in each target's
+		// share, so the measured window gives every target the same slices.
+		block := *slice * time.Duration(n)
+		*warm = (*warm + block - 1) / block * block
+		*dur = (*dur + *slice - 1) / *slice * *slice
+	}
+
 	req := []byte("GET " + *path + " HTTP/1.1\r\nHost: " + *host + "\r\nUser-Agent: loadgen\r\n\r\n")
 	interval := time.Duration(float64(time.Second) * float64(*nconn) / *rate)
-	start := time.Now().Add(50 * time.Millisecond)
-	measureFrom := start.Add(*warm)
-	end := measureFrom.Add(*dur)
 
-	type result struct {
-		lat  []int64
-		errs int
-		err  error
+	// Every connection is open before the clock starts.
+	conns := make([][]*conn, n)
+	for t := range targets {
+		conns[t] = make([]*conn, *nconn)
+		for k := range conns[t] {
+			c, err := dial(targets[t].addr)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "loadgen: %s: %v\n", targets[t].name, err)
+				os.Exit(1)
+			}
+			conns[t][k] = c
+		}
 	}
-	results := make([]result, *nconn)
+	sch.start = time.Now().Add(50 * time.Millisecond)
+	sch.measureFrom = sch.start.Add(*warm)
+	sch.end = sch.measureFrom.Add(*dur * time.Duration(n))
+
+	results := make([][]result, n)
 	var wg sync.WaitGroup
-	for k := 0; k < *nconn; k++ {
-		wg.Add(1)
-		go func(k int) {
-			defer wg.Done()
-			r := &results[k]
-			r.lat = make([]int64, 0, int(float64(*dur)/float64(interval))+16)
-			offset := time.Duration(int64(interval) * int64(k) / int64(*nconn))
-			var c *conn
-			for i := int64(0); ; i++ {
-				intended := start.Add(offset + time.Duration(i)*interval)
-				if !intended.Before(end) {
-					break
-				}
-				if d := time.Until(intended); d > 0 {
-					time.Sleep(d)
-				}
-				if c == nil {
-					var err error
-					if c, err = dial(*addr); err != nil {
-						r.errs++
-						r.err = err
-						continue
-					}
-				}
-				if err := c.roundTrip(req); err != nil {
-					c.nc.Close()
-					c = nil
-					r.errs++
-					r.err = err
-					continue
-				}
-				if !intended.Before(measureFrom) {
-					r.lat = append(r.lat, int64(time.Since(intended)))
-				}
-			}
-			if c != nil {
-				c.nc.Close()
-			}
-		}(k)
+	for t := range targets {
+		results[t] = make([]result, *nconn)
+		for k := 0; k < *nconn; k++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				offset := time.Duration(int64(interval) * int64(k) / int64(*nconn))
+				run(&sch, t, targets[t].addr, conns[t][k], req, offset, interval, &results[t][k])
+			}()
+		}
 	}
 	wg.Wait()
+
+	failed := false
+	for t, tg := range targets {
+		if !report(tg.name, results[t], *dur) {
+			failed = true
+		}
+	}
+	if failed {
+		os.Exit(1)
+	}
+}
+
+// run is one connection's schedule: a request every interval, from offset,
+// at the instants its target owns.
+func run(sch *schedule, target int, addr string, c *conn, req []byte, offset, interval time.Duration, r *result) {
+	r.lat = make([]int64, 0, int(sch.end.Sub(sch.measureFrom)/interval)/sch.targets+16)
+	pace, err := newPacer()
+	if err != nil {
+		r.err = err
+		r.errs++
+		return
+	}
+	defer pace.close()
+	defer func() {
+		if c != nil {
+			c.nc.Close()
+		}
+	}()
+	for i := int64(0); ; i++ {
+		intended := sch.start.Add(offset + time.Duration(i)*interval)
+		if !intended.Before(sch.end) {
+			return
+		}
+		owner, sliceStart := sch.owner(intended)
+		if owner != target {
+			continue
+		}
+		if err := pace.until(intended); err != nil {
+			r.err = err
+			r.errs++
+			return
+		}
+		measured := !intended.Before(sch.measureFrom)
+		if measured {
+			r.sent++
+		}
+		if c == nil {
+			var err error
+			if c, err = dial(addr); err != nil {
+				r.errs++
+				r.err = err
+				continue
+			}
+		}
+		if err := c.roundTrip(req); err != nil {
+			c.nc.Close()
+			c = nil
+			r.errs++
+			r.err = err
+			continue
+		}
+		if sch.recorded(intended, sliceStart) {
+			r.lat = append(r.lat, int64(time.Since(intended)))
+		}
+	}
+}
+
+// report prints one target's line; false if nothing succeeded.
+func report(name string, results []result, dur time.Duration) bool {
 	var all []int64
-	errs := 0
+	errs, sent := 0, 0
 	var firstErr error
 	for _, r := range results {
 		all = append(all, r.lat...)
 		errs += r.errs
+		sent += r.sent
 		if firstErr == nil {
 			firstErr = r.err
 		}
 	}
+	if firstErr != nil {
+		fmt.Fprintf(os.Stderr, "loadgen: %s: first error: %v\n", name, firstErr)
+	}
 	if len(all) == 0 {
-		fmt.Fprintln(os.Stderr, "loadgen: no successful request:", firstErr)
-		os.Exit(1)
+		fmt.Fprintf(os.Stderr, "loadgen: %s: no successful request\n", name)
+		return false
 	}
 	slices.Sort(all)
 	q := func(p float64) int64 {
@@ -113,11 +234,9 @@ func main() {
 		i = max(0, min(i, len(all)-1))
 		return all[i] / 1000
 	}
-	fmt.Printf("requests=%d errors=%d rate=%.0f p50_us=%d p90_us=%d p99_us=%d p999_us=%d max_us=%d\n",
-		len(all), errs, float64(len(all))/dur.Seconds(), q(0.50), q(0.90), q(0.99), q(0.999), all[len(all)-1]/1000)
-	if firstErr != nil {
-		fmt.Fprintln(os.Stderr, "loadgen: first error:", firstErr)
-	}
+	fmt.Printf("target=%s requests=%d errors=%d rate=%.0f p50_us=%d p90_us=%d p99_us=%d p999_us=%d max_us=%d\n",
+		name, len(all), errs, float64(sent)/dur.Seconds(), q(0.50), q(0.90), q(0.99), q(0.999), all[len(all)-1]/1000)
+	return true
 }
 
 type conn struct {
