@@ -31,15 +31,11 @@ type Conn struct {
 	wmu sync.Mutex
 	// wdeadline is the socket's write deadline (SendTimeout); under wmu.
 	wdeadline time.Time
-	// wwait counts writers queued for wmu; owed (under wmu) is a flush one
-	// of them skipped for the writers behind it.
-	wwait atomic.Int32
-	owed  bool
-	bw    *bufio.Writer
-	wfr   *http2.Framer
-	henc  *hpack.Encoder
-	hbuf  bytes.Buffer
-	werr  error
+	bw        *bufio.Writer
+	wfr       *http2.Framer
+	henc      *hpack.Encoder
+	hbuf      bytes.Buffer
+	werr      error
 
 	// Control frames queued by the read loop, written by writeLoop, so the
 	// read loop never blocks on a peer that does not read.
@@ -255,6 +251,10 @@ func (c *Conn) teardown(err error) error {
 		if c.flushCtrl(time.Second) {
 			c.lingerClose()
 		}
+	} else {
+		// Streams that ended may have left their last frames to
+		// writeLoop's flush; a peer that only half-closed still reads them.
+		c.flushCtrl(time.Second)
 	}
 	c.closeNC()
 	c.mu.Lock()

@@ -366,9 +366,10 @@ func (st *Stream) reserve(want int) (int, error) {
 	}
 }
 
-// Flush sends what WriteHead and Write buffered.
+// Flush sends what WriteHead and Write buffered, with writeLoop's next
+// flush (so the streams that flush together share a write).
 func (st *Stream) Flush() error {
-	return st.c.write(func() error { return nil })
+	return st.c.writeFrames(func() error { return nil }, true)
 }
 
 // Close ends the response: END_STREAM on an empty DATA frame, or on a
@@ -384,7 +385,7 @@ func (st *Stream) Close(trailers httpmsg.Headers) error {
 	if err != nil {
 		return err
 	}
-	err = c.write(func() error {
+	err = c.writeFrames(func() error {
 		if st.rst.Load() {
 			return st.resetErr()
 		}
@@ -401,7 +402,7 @@ func (st *Stream) Close(trailers httpmsg.Headers) error {
 			c.localEnd(st)
 		}
 		return err
-	})
+	}, true)
 	return err
 }
 
