@@ -299,7 +299,7 @@ func (c *Conn) startLocked(st *Stream) error {
 	if uint32(c.running) < c.cfg.MaxConcurrentStreams {
 		c.running++
 		c.wg.Add(1)
-		go c.runHandler(st)
+		goHandler(st)
 		return nil
 	}
 	if uint32(len(c.pending)) >= c.cfg.MaxConcurrentStreams {

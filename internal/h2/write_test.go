@@ -3,6 +3,8 @@ package h2
 import (
 	"net"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -64,5 +66,65 @@ func TestStreamsEndingTogetherShareAWrite(t *testing.T) {
 	}
 	if n := counted.writes.Load() - before; n > 2 {
 		t.Fatalf("%d responses took %d writes, want them to share one or two", streams, n)
+	}
+}
+
+// goroutineID is the number in the first line of the goroutine's stack dump.
+func goroutineID() int {
+	buf := make([]byte, 64)
+	buf = buf[:runtime.Stack(buf, false)]
+	id, _, _ := strings.Cut(strings.TrimPrefix(string(buf), "goroutine "), " ")
+	n, _ := strconv.Atoi(id)
+	return n
+}
+
+// A stream's handler runs on a goroutine an earlier handler left waiting
+// (its stack has grown already), and no more than maxIdleHandlers
+// goroutines wait once a burst is over.
+func TestHandlerGoroutinesAreReused(t *testing.T) {
+	// One P hands out goroutine ids in creation order.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	ids := make(chan int, 1)
+	s := startServer(t, &Config{}, nil, func(st *Stream) {
+		ids <- goroutineID()
+		okHandler(st)
+	})
+	raw := dialRaw(t, s.addr())
+	raw.handshake()
+	raw.get(1)
+	<-ids
+	for idleHandlers.Load() == 0 {
+		runtime.Gosched()
+	}
+	newest := make(chan int)
+	go func() { newest <- goroutineID() }()
+	created := <-newest
+	raw.get(3)
+	if id := <-ids; id > created {
+		t.Fatalf("stream 3 ran on goroutine %d, created after goroutine %d: a new one, with %d waiting", id, created, idleHandlers.Load())
+	}
+
+	// A burst of more concurrent streams than may wait afterwards.
+	const burst = maxIdleHandlers + 64
+	release := make(chan struct{})
+	var started, done sync.WaitGroup
+	started.Add(burst)
+	done.Add(burst)
+	s2 := startServer(t, &Config{MaxConcurrentStreams: 2 * burst}, nil, func(st *Stream) {
+		defer done.Done()
+		started.Done()
+		<-release
+		okHandler(st)
+	})
+	raw2 := dialRaw(t, s2.addr())
+	raw2.handshake()
+	for i := range burst {
+		raw2.headers(uint32(2*i+1), true, getReq...)
+	}
+	started.Wait()
+	close(release)
+	done.Wait()
+	if n := idleHandlers.Load(); n > maxIdleHandlers {
+		t.Fatalf("%d handler goroutines wait, want at most %d", n, maxIdleHandlers)
 	}
 }
