@@ -38,7 +38,8 @@ type Conn struct {
 	werr      error
 
 	// Control frames queued by the read loop, written by writeLoop, so the
-	// read loop never blocks on a peer that does not read.
+	// read loop never blocks on a peer that does not read. qsig also wakes
+	// writeLoop to flush what stream writers buffered (writeFrames).
 	qmu   sync.Mutex
 	ctrlQ []func() error
 	qsig  chan struct{}

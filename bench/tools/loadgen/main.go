@@ -91,8 +91,12 @@ func main() {
 	settle := flag.Duration("settle", 50*time.Millisecond, "with several targets: unrecorded start of each slice")
 	flag.Parse()
 	targets, err := parseTargets(*addrs)
-	if *addrs == "" || err != nil || *rate <= 0 || *nconn <= 0 || *slice <= 0 || *settle < 0 || *settle >= *slice {
-		fmt.Fprintln(os.Stderr, "loadgen: -addr, -rate > 0, -c > 0 and 0 <= -settle < -slice are required", err)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen: -addr:", err)
+		os.Exit(2)
+	}
+	if *rate <= 0 || *nconn <= 0 || *slice <= 0 || *settle < 0 || *settle >= *slice {
+		fmt.Fprintln(os.Stderr, "loadgen: -rate > 0, -c > 0 and 0 <= -settle < -slice are required")
 		os.Exit(2)
 	}
 	n := len(targets)
