@@ -43,6 +43,7 @@ func (b *builder) buildTCPFrontend(p *config.Proxy, pr *proxyRuntime, tcpBackend
 		Timeouts:     p.Timeouts,
 		InspectDelay: p.InspectDelay,
 		DontLogNull:  p.DontLogNull,
+		Splice:       b.spliceOf(p),
 	}
 	// The stats view of the frontend shares its counters.
 	view := &proxy.Frontend{Name: p.Name, ID: pr.id, Proc: b.g.Proc, MaxConn: int64(p.MaxConn)}
@@ -166,6 +167,7 @@ func (b *builder) tcpBackend(name string, pos config.Pos, built map[string]*l4.B
 		Timeouts:   p.Timeouts,
 		Retries:    p.Retries,
 		Redispatch: p.Redispatch,
+		Splice:     b.spliceOf(p),
 	}
 	if p.Cap&config.CapFE == 0 {
 		set, err := acl.NewSet(p.ACLs)
@@ -281,4 +283,12 @@ func l7Handler(bind *config.Bind, l *proxy.Listener) ConnHandler {
 		return l
 	}
 	return &acceptProxy{next: l, fe: l.FE, bind: bindName(bind)}
+}
+
+// spliceOf is p's "option splice-*" unless the global nosplice forbids it.
+func (b *builder) spliceOf(p *config.Proxy) l4.Splice {
+	if b.cfg.Global.NoSplice {
+		return l4.Splice{}
+	}
+	return l4.Splice{Request: p.SpliceRequest, Response: p.SpliceResponse}
 }

@@ -13,6 +13,7 @@ func (p *parser) finish() {
 		px := ps.px
 		p.checkBackendRefs(px)
 		p.checkLogMode(ps)
+		p.checkSpliceMode(ps)
 		p.checkHealthChecks(ps)
 		p.checkServerVerify(px)
 		if missingTimeouts(px) {
@@ -77,6 +78,17 @@ func (p *parser) checkLogMode(ps *proxyState) {
 	if px.HTTPSLog {
 		p.warnAt(px.Pos, "'option httpslog' not usable with %s '%s' (needs 'mode http'). Falling back to 'option tcplog'.", proxyType(px.Cap), px.Name)
 		px.HTTPSLog, px.TCPLog = false, true
+	}
+}
+
+// checkSpliceMode warns that splice options do nothing in mode http,
+// where bodies always pass through Gatehouse's buffers (HAProxy splices
+// them too): the option is kept out of effect, never silently.
+func (p *parser) checkSpliceMode(ps *proxyState) {
+	px := ps.px
+	if px.Mode == config.ModeHTTP && (px.SpliceRequest || px.SpliceResponse) {
+		p.warnAt(px.Pos, "'option splice-*' has no effect on %s '%s' (mode http): Gatehouse splices only mode tcp tunnels.", proxyType(px.Cap), px.Name)
+		px.SpliceRequest, px.SpliceResponse = false, false
 	}
 }
 

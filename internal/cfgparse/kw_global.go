@@ -48,6 +48,8 @@ func globalKeywords() []keyword {
 			desc: "Directory relative 'ca-file' paths are taken from.", parse: parseBaseDir},
 		{name: "ssl-server-verify", where: wGlobal, syntax: "ssl-server-verify none|required",
 			desc: "Default certificate verification of TLS servers that do not set 'verify'.", parse: parseSSLServerVerify},
+		{name: "nosplice", where: wGlobal, syntax: "nosplice",
+			desc: "Never use splice(2), even where 'option splice-*' asks for it.", parse: parseNoSplice},
 		{name: "daemon", where: wGlobal, syntax: "daemon",
 			desc:  "Accepted with a warning and no effect: Gatehouse never forks into the background; run it under a service manager.",
 			parse: noEffect("Gatehouse does not fork into the background; run it under a service manager instead")},
@@ -163,6 +165,14 @@ func parseH2Tune(p *parser, args []token) error {
 		return err
 	}
 	*set.field(&p.cfg.Global.H2) = n
+	return nil
+}
+
+func parseNoSplice(p *parser, args []token) error {
+	if err := wantArgs(args, "nosplice", 0, 0, "no argument"); err != nil {
+		return err
+	}
+	p.cfg.Global.NoSplice = true
 	return nil
 }
 

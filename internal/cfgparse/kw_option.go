@@ -35,6 +35,12 @@ func optionTable() []keyword {
 			desc: "Log TCP connections in HAProxy's TCP format.", parse: boolOption(func(px *config.Proxy) *bool { return &px.TCPLog })},
 		{name: "dontlognull", where: wFEOnly, capWarn: true, syntax: "[no] option dontlognull",
 			desc: "Do not log connections that carried no data.", parse: boolOption(func(px *config.Proxy) *bool { return &px.DontLogNull })},
+		{name: "splice-auto", where: wProxy, syntax: "[no] option splice-auto",
+			desc: "mode tcp: move both directions with splice(2) instead of copying (less CPU for the proxy; on loopback the receiver paid more).", parse: spliceOption(true, true)},
+		{name: "splice-request", where: wProxy, syntax: "[no] option splice-request",
+			desc: "mode tcp: move client-to-server bytes with splice(2).", parse: spliceOption(true, false)},
+		{name: "splice-response", where: wProxy, syntax: "[no] option splice-response",
+			desc: "mode tcp: move server-to-client bytes with splice(2).", parse: spliceOption(false, true)},
 		{name: "redispatch", where: wBEOnly, capWarn: true, syntax: "[no] option redispatch",
 			desc: "Allow the last retry to go to another server than the one first chosen.", parse: boolOption(func(px *config.Proxy) *bool { return &px.Redispatch })},
 		{name: "httpchk", where: wBEOnly, capWarn: true, syntax: "option httpchk [<method>] [<uri>] [<version>]",
@@ -58,6 +64,23 @@ func boolOption(field func(*config.Proxy) *bool) kwParser {
 			return fmt.Errorf("'option %s' cannot handle unexpected argument '%s'.", args[1].Text, args[2].Text)
 		}
 		*field(p.ps.px) = !p.negated
+		return nil
+	}
+}
+
+// spliceOption sets (or with "no", clears) the splice flags of the
+// directions it names.
+func spliceOption(request, response bool) kwParser {
+	return func(p *parser, args []token) error {
+		if len(args) > 2 {
+			return fmt.Errorf("'option %s' cannot handle unexpected argument '%s'.", args[1].Text, args[2].Text)
+		}
+		if request {
+			p.ps.px.SpliceRequest = !p.negated
+		}
+		if response {
+			p.ps.px.SpliceResponse = !p.negated
+		}
 		return nil
 	}
 }

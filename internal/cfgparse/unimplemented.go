@@ -25,7 +25,7 @@ func unimplementedGlobal() []string {
 		"tune.ssl.default-dh-param", "tune.ssl.cachesize", "tune.ssl.lifetime", "tune.maxrewrite",
 		"tune.http.maxhdr", "tune.idletimer", "tune.h2.be.glitches-threshold", "tune.h2.fe.rxbuf",
 		"tune.h2.be.rxbuf", "tune.h2.zero-copy-fwd-send",
-		"busy-polling", "noepoll", "nokqueue", "nopoll", "nosplice", "profiling.tasks",
+		"busy-polling", "noepoll", "nokqueue", "nopoll", "profiling.tasks",
 		"h1-case-adjust", "h1-case-adjust-file", "expose-experimental-directives", "thread-groups",
 		"numa-cpu-mapping", "quiet", "debug", "zero-warning", "stats timeout", "stats maxconn",
 	}
@@ -57,8 +57,8 @@ func unimplementedOptions() []string {
 		"http-use-proxy-header", "http_proxy", "idle-close-on-response", "independent-streams",
 		"ldap-check", "log-health-checks", "log-separate-errors", "logasap", "mysql-check",
 		"nolinger", "originalto", "persist", "pgsql-check", "prefer-last-server",
-		"redis-check", "smtpchk", "socket-stats", "spop-check", "splice-auto",
-		"splice-request", "splice-response", "srvtcpka", "ssl-hello-chk", "tcp-smart-accept",
+		"redis-check", "smtpchk", "socket-stats", "spop-check",
+		"srvtcpka", "ssl-hello-chk", "tcp-smart-accept",
 		"tcp-smart-connect", "tcpka", "transparent", "use-small-buffers",
 	}
 }

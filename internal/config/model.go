@@ -61,6 +61,7 @@ type Global struct {
 	CrtBase         string // crt-base: directory relative certificate paths are taken from (already applied)
 	CABase          string // ca-base: directory relative CA file paths are taken from (already applied)
 	SSLServerVerify string // ssl-server-verify: "none" or "required"; "" = required (HAProxy's default)
+	NoSplice        bool   // nosplice: never splice(2), whatever the proxies' options say
 
 	H2 H2Tune // tune.h2.*
 }
@@ -172,6 +173,12 @@ type Proxy struct {
 	Retries    int // default 3
 	RetryOn    []string
 	Redispatch bool
+
+	// option splice-request / splice-response (splice-auto sets both):
+	// a mode tcp tunnel moves that direction with splice(2) instead of
+	// copying through a buffer.
+	SpliceRequest  bool
+	SpliceResponse bool
 
 	Balance     Balance
 	Servers     []*Server

@@ -58,6 +58,14 @@ type Frontend struct {
 	DontLogNull bool
 	UniqueID    *logging.Format // unique-id-format, nil when unset
 	SNI         *acl.Expr       // req.ssl_sni (SNIExpr), for proxy-v2-options authority
+	Splice      Splice
+}
+
+// Splice says which directions of a tunnel move with splice(2) instead of
+// being copied ("option splice-request", "splice-response"); a direction
+// is spliced when the frontend or the backend asks for it, as in HAProxy.
+type Splice struct {
+	Request, Response bool
 }
 
 // Rule is one tcp-request rule.
@@ -82,6 +90,7 @@ type Backend struct {
 	Retries    int
 	Redispatch bool
 	Rules      []Rule // the backend's tcp-request content rules
+	Splice     Splice
 	// Handoffs maps a server to the in-process frontend it stands for: a
 	// connection routed there is handed over without a network hop.
 	Handoffs map[*upstream.Server]Handler

@@ -64,6 +64,9 @@ func TestSessions(t *testing.T) {
 		srv      string // %b/%s
 		term     string
 		minTt    time.Duration
+		// option splice-* on the frontend and the backend: the same
+		// outcomes, with the bytes moved by splice(2) instead of copied.
+		feSplice, beSplice Splice
 	}{
 		{name: "sni routed, replayed, half-closed", sni: "a.test", server: echo, wantEcho: true, srv: "be/s1", term: "--",
 			send: func(t *testing.T, c *net.TCPConn, h []byte) { c.Write(h); c.Write([]byte("more")); c.CloseWrite() }},
@@ -109,12 +112,28 @@ func TestSessions(t *testing.T) {
 		{name: "client timeout in the data phase", sni: "a.test", srv: "be/s1", term: "cD", minTt: 2 * time.Second,
 			server: func(c net.Conn) { io.Copy(io.Discard, c) },
 			send:   func(t *testing.T, c *net.TCPConn, h []byte) { c.Write(h) }},
+		{name: "spliced both ways, half-closed", sni: "a.test", server: echo, wantEcho: true, srv: "be/s1", term: "--",
+			feSplice: Splice{Request: true, Response: true},
+			send:     func(t *testing.T, c *net.TCPConn, h []byte) { c.Write(h); c.Write([]byte("more")); c.CloseWrite() }},
+		{name: "spliced response, server resets mid-stream", sni: "a.test", srv: "be/s1", term: "SD",
+			beSplice: Splice{Response: true},
+			server: func(c net.Conn) {
+				io.ReadFull(c, make([]byte, 5))
+				c.Write([]byte("partial"))
+				c.(*net.TCPConn).SetLinger(0)
+			},
+			send: func(t *testing.T, c *net.TCPConn, h []byte) { c.Write(h) }},
+		{name: "spliced request, client timeout in the data phase", sni: "a.test", srv: "be/s1", term: "cD", minTt: 2 * time.Second,
+			beSplice: Splice{Request: true},
+			server:   func(c net.Conn) { io.Copy(io.Discard, c) },
+			send:     func(t *testing.T, c *net.TCPConn, h []byte) { c.Write(h) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			noLeaks(t)
 			sink, lg := newLogSink(t)
 			be := backend(t, "be", tc.server)
 			fe := frontend(t, be, lg)
+			fe.Splice, be.Splice = tc.feSplice, tc.beSplice
 			a := serve(t, &Listener{FE: fe, BindName: "x"})
 			raw, err := net.Dial("tcp", a)
 			if err != nil {

@@ -10,17 +10,16 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/counters"
 	"github.com/gatehouse/gatehouse/internal/logging"
+	"github.com/gatehouse/gatehouse/internal/sock"
 )
 
-// chunk is how much one splice call may move before the byte counters are
+// chunk is how much one copy may move before the byte counters are
 // updated, so the stats see long tunnels progress.
 const chunk = 1 << 20
 
 // relay copies both directions until each has ended. A direction that ends
 // with EOF half-closes its destination (CloseWrite), so the other keeps
-// flowing; an error in either aborts both. Between two *net.TCPConn the
-// copy is ReadFrom on an io.LimitedReader of the source, which Go serves
-// with splice(2): the bytes never reach user space.
+// flowing; an error in either aborts both.
 func (s *session) relay(srv *net.TCPConn) {
 	be := s.be
 	w := s.watch(srv)
@@ -31,14 +30,14 @@ func (s *session) relay(srv *net.TCPConn) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		upN, upErr = pump(srv, s.cli, s.fe.Counters, be.Counters, &s.srv.Counters, true)
+		upN, upErr = pump(srv, s.cli, s.fe.Counters, be.Counters, &s.srv.Counters, true, s.fe.Splice.Request || be.Splice.Request)
 		if upErr == nil {
 			_ = srv.CloseWrite()
 		} else {
 			s.abort(srv)
 		}
 	}()
-	downN, downErr := pump(s.cli, srv, s.fe.Counters, be.Counters, &s.srv.Counters, false)
+	downN, downErr := pump(s.cli, srv, s.fe.Counters, be.Counters, &s.srv.Counters, false, s.fe.Splice.Response || be.Splice.Response)
 	if downErr == nil {
 		closeWrite(s.cli)
 	} else {
@@ -67,24 +66,40 @@ func closeWrite(c net.Conn) {
 
 // pump copies src to dst in chunks, counting bytes as they pass: client to
 // server is bytes in for the frontend, backend and server; server to
-// client is bytes out.
-func pump(dst, src net.Conn, fe, be *counters.Proxy, srv *counters.Server, up bool) (int64, error) {
+// client is bytes out. Between two TCP connections the bytes are copied
+// with raw recv/send (sock.Copy), or go through a pipe with splice(2) and
+// never reach user space when the direction is spliced (sock.Splice).
+func pump(dst, src net.Conn, fe, be *counters.Proxy, srv *counters.Server, up, splice bool) (int64, error) {
 	var total int64
 	tdst, dstTCP := dst.(*net.TCPConn)
-	_, srcTCP := src.(*net.TCPConn)
-	lr := &io.LimitedReader{R: src}
+	tsrc, srcTCP := src.(*net.TCPConn)
+	tcp := dstTCP && srcTCP
+	var pipe *sock.Pipe
+	if tcp && splice {
+		if p, err := sock.GetPipe(); err == nil {
+			pipe = p
+			defer sock.PutPipe(p)
+		}
+	}
+	var lr *io.LimitedReader
 	var buf []byte
 	for {
-		lr.N = chunk
 		var n int64
 		var err error
-		if dstTCP && srcTCP {
-			n, err = tdst.ReadFrom(lr)
-		} else {
+		var eof bool
+		switch {
+		case pipe != nil:
+			n, eof, err = sock.Splice(tdst, tsrc, chunk, pipe)
+		case tcp:
+			n, eof, err = sock.Copy(tdst, tsrc, chunk)
+		default:
 			if buf == nil {
 				buf = make([]byte, 32<<10)
+				lr = &io.LimitedReader{R: src}
 			}
+			lr.N = chunk
 			n, err = io.CopyBuffer(onlyWriter{dst}, lr, buf)
+			eof = lr.N > 0
 		}
 		total += n
 		if n > 0 {
@@ -102,8 +117,8 @@ func pump(dst, src net.Conn, fe, be *counters.Proxy, srv *counters.Server, up bo
 		if err != nil {
 			return total, err
 		}
-		if lr.N > 0 {
-			return total, nil // EOF
+		if eof {
+			return total, nil
 		}
 	}
 }

@@ -296,6 +296,10 @@ func (c *Conn) writev(fd uintptr) bool {
 }
 
 func (c *Conn) opError(op, call string, errno syscall.Errno) error {
+	return opError(c.TCPConn, op, call, errno)
+}
+
+func opError(c *net.TCPConn, op, call string, errno syscall.Errno) error {
 	return &net.OpError{Op: op, Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: os.NewSyscallError(call, errno)}
 }
 

@@ -3,7 +3,11 @@
 // Package sock: on other systems connections are used as they are.
 package sock
 
-import "net"
+import (
+	"errors"
+	"io"
+	"net"
+)
 
 // Wrap returns c.
 func Wrap(c *net.TCPConn) net.Conn { return c }
@@ -16,3 +20,24 @@ func Unwrap(c net.Conn) (*net.TCPConn, bool) {
 
 // Release does nothing here.
 func Release(net.Conn) {}
+
+// Pipe is not used here: relays copy with (*net.TCPConn).ReadFrom.
+type Pipe struct{}
+
+// GetPipe reports that raw splicing is not available here.
+func GetPipe() (*Pipe, error) { return nil, errors.ErrUnsupported }
+
+// PutPipe does nothing here.
+func PutPipe(*Pipe) {}
+
+// Copy moves up to limit bytes from src to dst with ReadFrom.
+func Copy(dst, src *net.TCPConn, limit int64) (int64, bool, error) {
+	lr := &io.LimitedReader{R: src, N: limit}
+	n, err := dst.ReadFrom(lr)
+	return n, err == nil && lr.N > 0, err
+}
+
+// Splice is not available here.
+func Splice(dst, src *net.TCPConn, limit int64, p *Pipe) (int64, bool, error) {
+	return 0, false, errors.ErrUnsupported
+}
