@@ -50,6 +50,13 @@ func frontend(t *testing.T, be *Backend, lg *logging.Logger) *Frontend {
 // tcplog: %ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq
 var tcplogRE = regexp.MustCompile(`^127\.0\.0\.1:\d+ \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d\.\d{3}\] (\S+) (\S+)/(\S+) (-1|\d+)/(-1|\d+)/(\d+) (\d+) (\S\S) \d+/\d+/\d+/\d+/\d+ 0/0$`)
 
+// resetAfterPartial is a server that answers a few bytes, then resets.
+func resetAfterPartial(c net.Conn) {
+	io.ReadFull(c, make([]byte, 5))
+	c.Write([]byte("partial"))
+	c.(*net.TCPConn).SetLinger(0)
+}
+
 func TestSessions(t *testing.T) {
 	// A name so long the ClientHello overflows the inspection buffer: the
 	// rules then run on an incomplete hello, as HAProxy's do on a full buffer.
@@ -103,12 +110,8 @@ func TestSessions(t *testing.T) {
 		{name: "client closes without a byte", server: echo, srv: "fe/<NOSRV>", term: "PR",
 			send: func(t *testing.T, c *net.TCPConn, _ []byte) { c.CloseWrite() }},
 		{name: "server resets mid-stream", sni: "a.test", srv: "be/s1", term: "SD",
-			server: func(c net.Conn) {
-				io.ReadFull(c, make([]byte, 5))
-				c.Write([]byte("partial"))
-				c.(*net.TCPConn).SetLinger(0)
-			},
-			send: func(t *testing.T, c *net.TCPConn, h []byte) { c.Write(h) }},
+			server: resetAfterPartial,
+			send:   func(t *testing.T, c *net.TCPConn, h []byte) { c.Write(h) }},
 		{name: "client timeout in the data phase", sni: "a.test", srv: "be/s1", term: "cD", minTt: 2 * time.Second,
 			server: func(c net.Conn) { io.Copy(io.Discard, c) },
 			send:   func(t *testing.T, c *net.TCPConn, h []byte) { c.Write(h) }},
@@ -117,12 +120,8 @@ func TestSessions(t *testing.T) {
 			send:     func(t *testing.T, c *net.TCPConn, h []byte) { c.Write(h); c.Write([]byte("more")); c.CloseWrite() }},
 		{name: "spliced response, server resets mid-stream", sni: "a.test", srv: "be/s1", term: "SD",
 			beSplice: Splice{Response: true},
-			server: func(c net.Conn) {
-				io.ReadFull(c, make([]byte, 5))
-				c.Write([]byte("partial"))
-				c.(*net.TCPConn).SetLinger(0)
-			},
-			send: func(t *testing.T, c *net.TCPConn, h []byte) { c.Write(h) }},
+			server:   resetAfterPartial,
+			send:     func(t *testing.T, c *net.TCPConn, h []byte) { c.Write(h) }},
 		{name: "spliced request, client timeout in the data phase", sni: "a.test", srv: "be/s1", term: "cD", minTt: 2 * time.Second,
 			beSplice: Splice{Request: true},
 			server:   func(c net.Conn) { io.Copy(io.Discard, c) },

@@ -29,11 +29,7 @@ var copyBufs = sync.Pool{New: func() any { return new([copyBufSize]byte) }}
 // fragments, which cost wrk, on the loaded CPU, more to read than the
 // full segments a send(2) builds; Splice costs the proxy less CPU.
 func Copy(dst, src *net.TCPConn, limit int64) (n int64, eof bool, err error) {
-	srcRC, err := src.SyscallConn()
-	if err != nil {
-		return 0, false, err
-	}
-	dstRC, err := dst.SyscallConn()
+	dstRC, srcRC, err := rawConns(dst, src)
 	if err != nil {
 		return 0, false, err
 	}
@@ -100,4 +96,11 @@ func Copy(dst, src *net.TCPConn, limit int64) (n int64, eof bool, err error) {
 		}
 	}
 	return n, false, nil
+}
+
+func rawConns(dst, src *net.TCPConn) (dstRC, srcRC syscall.RawConn, err error) {
+	if dstRC, err = dst.SyscallConn(); err == nil {
+		srcRC, err = src.SyscallConn()
+	}
+	return dstRC, srcRC, err
 }

@@ -15,27 +15,11 @@ import (
 // pair returns a wrapped client connection and the server's end.
 func pair(t *testing.T) (*Conn, *net.TCPConn) {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, _ := l.Accept()
-		accepted <- c
-	}()
-	c, err := net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	peer := (<-accepted).(*net.TCPConn)
-	tc := c.(*net.TCPConn)
+	tc, peer := tcpPair(t) // closed by cleanup; w may be released by then
 	w, ok := Wrap(tc).(*Conn)
 	if !ok {
 		t.Fatal("Wrap did not wrap a TCP connection")
 	}
-	t.Cleanup(func() { tc.Close(); peer.Close() }) // w may be released by then
 	return w, peer
 }
 

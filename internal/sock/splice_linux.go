@@ -71,11 +71,7 @@ func PutPipe(p *Pipe) {
 // error the pipe is empty again. A deadline on either connection ends the
 // wait with os.ErrDeadlineExceeded, as a Read or Write would.
 func Splice(dst, src *net.TCPConn, limit int64, p *Pipe) (n int64, eof bool, err error) {
-	srcRC, err := src.SyscallConn()
-	if err != nil {
-		return 0, false, err
-	}
-	dstRC, err := dst.SyscallConn()
+	dstRC, srcRC, err := rawConns(dst, src)
 	if err != nil {
 		return 0, false, err
 	}
