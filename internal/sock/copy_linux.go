@@ -4,7 +4,6 @@ import (
 	"net"
 	"sync"
 	"syscall"
-	"unsafe"
 )
 
 // copyBufSize is how much one recv may take. 16 KiB (HAProxy's bufsize)
@@ -45,34 +44,22 @@ func Copy(dst, src *net.TCPConn, limit int64) (n int64, eof bool, err error) {
 		if buf == nil {
 			buf = copyBufs.Get().(*[copyBufSize]byte)
 		}
-		for {
-			r, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&buf[0])), uintptr(min(limit-n, copyBufSize)), 0, 0, 0)
-			switch e {
-			case syscall.EINTR:
-				continue
-			case syscall.EAGAIN:
-				copyBufs.Put(buf)
-				buf = nil
-				return false
-			}
-			got, errno = int(r), e
-			return true
+		r, e := recvOnce(fd, buf[:min(limit-n, copyBufSize)])
+		if e == syscall.EAGAIN {
+			copyBufs.Put(buf)
+			buf = nil
+			return false
 		}
+		got, errno = r, e
+		return true
 	}
 	write := func(fd uintptr) bool {
-		for sent < got {
-			w, _, e := syscall.RawSyscall6(syscall.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&buf[sent])), uintptr(got-sent), syscall.MSG_NOSIGNAL, 0, 0)
-			switch e {
-			case 0:
-				sent += int(w)
-			case syscall.EINTR:
-			case syscall.EAGAIN:
-				return false
-			default:
-				errno = e
-				return true
-			}
+		w, e := sendAll(fd, buf[sent:got])
+		sent += w
+		if e == syscall.EAGAIN {
+			return false
 		}
+		errno = e
 		return true
 	}
 	for n < limit {

@@ -169,20 +169,26 @@ func (c *Conn) Read(p []byte) (int, error) {
 }
 
 func (c *Conn) recv(fd uintptr) bool {
-	for {
-		n, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&c.rp[0])), uintptr(len(c.rp)), 0, 0, 0)
-		switch e {
-		case 0:
-			c.rn = int(n)
-			return true
-		case syscall.EINTR:
-			continue
-		case syscall.EAGAIN:
-			c.waited = true
-			return false // wait for the netpoller, then again
-		}
+	n, e := recvOnce(fd, c.rp)
+	switch e {
+	case 0:
+		c.rn = n
+	case syscall.EAGAIN:
+		c.waited = true
+		return false // wait for the netpoller, then again
+	default:
 		c.rerr = e
-		return true
+	}
+	return true
+}
+
+// recvOnce is one recv(2) into p (not empty), retried on EINTR.
+func recvOnce(fd uintptr, p []byte) (int, syscall.Errno) {
+	for {
+		n, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)), 0, 0, 0)
+		if e != syscall.EINTR {
+			return int(n), e
+		}
 	}
 }
 
@@ -220,21 +226,32 @@ func (c *Conn) write(fn func(uintptr) bool, call string) error {
 }
 
 func (c *Conn) send(fd uintptr) bool {
-	for c.wn < len(c.wp) {
-		p := c.wp[c.wn:]
-		n, _, e := syscall.RawSyscall6(syscall.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)), syscall.MSG_NOSIGNAL, 0, 0)
-		switch e {
-		case 0:
-			c.wn += int(n)
-		case syscall.EINTR:
-		case syscall.EAGAIN:
-			return c.mustWait()
-		default:
-			c.werr = e
-			return true
-		}
+	n, e := sendAll(fd, c.wp[c.wn:])
+	c.wn += n
+	switch e {
+	case 0:
+	case syscall.EAGAIN:
+		return c.mustWait()
+	default:
+		c.werr = e
 	}
 	return true
+}
+
+// sendAll sends p with send(2) until all of it is sent (errno 0), the
+// socket is full (EAGAIN) or the call fails; n is what was sent.
+func sendAll(fd uintptr, p []byte) (n int, errno syscall.Errno) {
+	for n < len(p) {
+		w, _, e := syscall.RawSyscall6(syscall.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&p[n])), uintptr(len(p)-n), syscall.MSG_NOSIGNAL, 0, 0)
+		switch e {
+		case 0:
+			n += int(w)
+		case syscall.EINTR:
+		default:
+			return n, e
+		}
+	}
+	return n, 0
 }
 
 // mustWait records that the write found no room and returns false, the
