@@ -18,6 +18,10 @@
 #   LOAD_CPUS       CPUs for nginx + wrk (default: all the others)
 #   KEEP=1          keep the work directory (configs, logs, raw wrk output)
 #   SKIP_INSTALL=1  do not install packages
+#   PGO_OUT         every Gatehouse run writes a CPU profile (-cpuprofile); the
+#                   merged profile goes to this file. The profile-guided build
+#                   reads cmd/gatehouse/default.pgo:
+#                   PGO_OUT=cmd/gatehouse/default.pgo bench/run.sh plain tls_reencrypt h2c
 #
 # Parity: HAProxy runs with `nbthread 1` (in the config), Gatehouse with
 # GOMAXPROCS=1; both are pinned to PROXY_CPU with taskset while the backend
@@ -80,6 +84,18 @@ if [ -z "${GATEHOUSE_BIN:-}" ]; then
 	GATEHOUSE_BIN="$WORK/gatehouse"
 fi
 [ -x "$GATEHOUSE_BIN" ] || die "GATEHOUSE_BIN=$GATEHOUSE_BIN is not executable"
+if [ -n "${PGO_OUT:-}" ]; then
+	[ "$GATEHOUSE_BIN" = "$WORK/gatehouse" ] || die "PGO_OUT profiles the Gatehouse this script builds; unset GATEHOUSE_BIN"
+	mkdir -p "$WORK/pgo"
+fi
+# gatehouse_args LABEL SCENARIO ROUND: sets EXTRA_ARGS, the flags beyond -f
+# for this proxy run (-cpuprofile for Gatehouse under PGO_OUT).
+gatehouse_args() {
+	EXTRA_ARGS=()
+	if [ -n "${PGO_OUT:-}" ] && [ "$1" = gatehouse ]; then
+		EXTRA_ARGS=(-cpuprofile "$WORK/pgo/$2.$3.pprof")
+	fi
+}
 
 # Room for maxconn 8000 (two fds per proxied connection).
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -452,7 +468,8 @@ round_h2load() { # SCENARIO ROUND
 # Proxy start/stop for the scenarios that do not measure with wrk.
 # proxy_start LABEL BIN SCENARIO ROUND: sets PROXY_PID.
 proxy_start() {
-	env GOMAXPROCS=1 taskset -c "$PROXY_CPU" "$2" -f "$WORK/$3.cfg" >"$WORK/$1.$3.$4.log" 2>&1 &
+	gatehouse_args "$1" "$3" "$4"
+	env GOMAXPROCS=1 taskset -c "$PROXY_CPU" "$2" -f "$WORK/$3.cfg" "${EXTRA_ARGS[@]}" >"$WORK/$1.$3.$4.log" 2>&1 &
 	PROXY_PID=$!
 	PIDS+=("$PROXY_PID")
 	wait_port "$PROXY_PORT" "$PROXY_PID" "$1"
@@ -575,7 +592,8 @@ round_fixed_rate() { # SCENARIO ROUND
 		[ "$label" = gatehouse ] && bin="$GATEHOUSE_BIN" port="$LAT_PORT2"
 		sed "s/^\( *bind 127\.0\.0\.1:\)$PROXY_PORT\b/\1$port/" "$WORK/$s.cfg" >"$WORK/$s.$label.cfg"
 		grep -q "bind 127\.0\.0\.1:$port\b" "$WORK/$s.$label.cfg" || die "no bind on port $port in $WORK/$s.$label.cfg"
-		env GOMAXPROCS=1 taskset -c "$PROXY_CPU" "$bin" -f "$WORK/$s.$label.cfg" >"$WORK/$label.$s.$r.log" 2>&1 &
+		gatehouse_args "$label" "$s" "$r"
+		env GOMAXPROCS=1 taskset -c "$PROXY_CPU" "$bin" -f "$WORK/$s.$label.cfg" "${EXTRA_ARGS[@]}" >"$WORK/$label.$s.$r.log" 2>&1 &
 		PIDS+=("$!")
 		if [ "$label" = haproxy ]; then hpid=$!; else gpid=$!; fi
 		wait_port "$port" "$!" "$label"
@@ -671,7 +689,8 @@ run_one() {
 	local label="$1" bin="$2" scn="$3" round="$4"
 	local cfg="$WORK/$scn.cfg" out="$WORK/wrk.$scn.$label.$round.txt"
 	local plog="$WORK/$label.$scn.$round.log"
-	env GOMAXPROCS=1 taskset -c "$PROXY_CPU" "$bin" -f "$cfg" >"$plog" 2>&1 &
+	gatehouse_args "$label" "$scn" "$round"
+	env GOMAXPROCS=1 taskset -c "$PROXY_CPU" "$bin" -f "$cfg" "${EXTRA_ARGS[@]}" >"$plog" 2>&1 &
 	local pid=$!
 	PIDS+=("$pid")
 	wait_port "$PROXY_PORT" "$pid" "$label"
@@ -772,6 +791,12 @@ for s in "${SCENARIOS[@]}"; do
 		"$ROUND_FN" "$s" "$r"
 	done
 done
+
+if [ -n "${PGO_OUT:-}" ]; then
+	go tool pprof -proto "$WORK"/pgo/*.pprof >"$WORK/merged.pgo" || die "cannot merge the CPU profiles in $WORK/pgo"
+	mv "$WORK/merged.pgo" "$PGO_OUT"
+	log "merged CPU profile of $(ls "$WORK"/pgo/*.pprof | wc -l) Gatehouse runs written to $PGO_OUT"
+fi
 
 # ---------------------------------------------------------------- report
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"strings"
 )
 
@@ -40,8 +41,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	check := fs.Bool("c", false, "check the configuration, print diagnostics and exit (0: valid, 1: invalid)")
 	showVersion := fs.Bool("v", false, "print the version and exit")
 	quiet := fs.Bool("q", false, "quiet mode: with -c, print nothing on success")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (pprof) of the run to `FILE` when Gatehouse stops; cmd/gatehouse/default.pgo is made from these")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: gatehouse -f FILE|DIR [-f ...] [-c] [-q] [-v]\n       gatehouse demo      (built-in demo: edge + mesh gateway, no config needed)\n       gatehouse reference (print the configuration keyword reference)\n\n")
+		fmt.Fprintf(stderr, "Usage: gatehouse -f FILE|DIR [-f ...] [-c] [-q] [-v] [-cpuprofile FILE]\n       gatehouse demo      (built-in demo: edge + mesh gateway, no config needed)\n       gatehouse reference (print the configuration keyword reference)\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -66,5 +68,33 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *check {
 		return runCheck(files, stdout, stderr, *quiet)
 	}
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "gatehouse: -cpuprofile: %v\n", err)
+			return 1
+		}
+		defer stop(stderr)
+	}
 	return serve(files, stderr)
+}
+
+// startCPUProfile profiles the whole run into path; stop writes the rest
+// and closes the file.
+func startCPUProfile(path string) (stop func(io.Writer), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		os.Remove(path)
+		return nil, err
+	}
+	return func(stderr io.Writer) {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			fmt.Fprintf(stderr, "gatehouse: -cpuprofile: %v\n", err)
+		}
+	}, nil
 }

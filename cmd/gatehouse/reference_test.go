@@ -33,6 +33,8 @@ func TestFlags(t *testing.T) {
 		{[]string{}, 1, "no configuration file given"},
 		{[]string{"-f", "/nonexistent.cfg", "-c"}, 1, "nonexistent.cfg"},
 		{[]string{"-x"}, 1, "flag provided but not defined"},
+		// An unwritable profile stops the start, before any listener opens.
+		{[]string{"-f", "/nonexistent.cfg", "-cpuprofile", "/nonexistent/dir/cpu.pprof"}, 1, "-cpuprofile: open /nonexistent/dir/cpu.pprof"},
 	}
 	for _, tc := range cases {
 		var out, errb bytes.Buffer
@@ -40,5 +42,30 @@ func TestFlags(t *testing.T) {
 		if code != tc.code || !bytes.Contains(append(out.Bytes(), errb.Bytes()...), []byte(tc.out)) {
 			t.Errorf("%v: code %d, output %q %q; want %d and %q", tc.args, code, out.String(), errb.String(), tc.code, tc.out)
 		}
+	}
+}
+
+// TestCPUProfile: the profile is complete (pprof's gzip stream) once stop
+// returns, which serve's shutdown path waits for.
+func TestCPUProfile(t *testing.T) {
+	path := t.TempDir() + "/cpu.pprof"
+	stop, err := startCPUProfile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errb bytes.Buffer
+	stop(&errb)
+	if errb.Len() > 0 {
+		t.Fatalf("stop: %s", errb.String())
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Fatalf("profile is not gzip'd pprof: % x", b[:min(len(b), 8)])
+	}
+	if _, err := startCPUProfile(t.TempDir() + "/no/such/dir/p"); err == nil {
+		t.Fatal("a profile in a missing directory started")
 	}
 }
