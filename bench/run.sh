@@ -21,7 +21,7 @@
 #   PGO_OUT         every Gatehouse run writes a CPU profile (-cpuprofile); the
 #                   merged profile goes to this file. The profile-guided build
 #                   reads cmd/gatehouse/default.pgo:
-#                   PGO_OUT=cmd/gatehouse/default.pgo bench/run.sh plain tls_reencrypt h2c
+#                   PGO_OUT=cmd/gatehouse/default.pgo bench/run.sh plain tls_reencrypt h2c large
 #
 # Parity: HAProxy runs with `nbthread 1` (in the config), Gatehouse with
 # GOMAXPROCS=1; both are pinned to PROXY_CPU with taskset while the backend
@@ -832,6 +832,19 @@ wrk_table() {
 	done
 }
 
+# plot_ratios SVG: the throughput table's rounds as a picture (bench/tools/ratioplot).
+plot_ratios() {
+	local s args=()
+	for s in "${SCENARIOS[@]}"; do
+		scn_defaults
+		"scn_$s"
+		[ -z "$TABLE_FN" ] && [ -f "$WORK/results/$s.gatehouse.ratio" ] || continue
+		args+=("$s:$(wrk_target "$s"):$WORK/results/$s.gatehouse.ratio")
+	done
+	[ "${#args[@]}" -gt 0 ] || return 1
+	"$(bench_tool ratioplot)" -o "$1" "${args[@]}"
+}
+
 # table: the wrk table (if any scenario used wrk), then one section per
 # scenario with its own table.
 table() {
@@ -846,6 +859,10 @@ table() {
 		echo
 		wrk_table
 		echo
+		if [ "$REPORT" != "-" ] && plot_ratios "${REPORT%.md}.svg"; then
+			echo "![Gatehouse / HAProxy per round, median and target for each throughput scenario]($(basename "${REPORT%.md}").svg)"
+			echo
+		fi
 	fi
 	for s in "${SCENARIOS[@]}"; do
 		scn_defaults
@@ -884,18 +901,6 @@ TABLE="$(table)"
 echo
 echo "$TABLE"
 
-# plot_ratios SVG: the throughput table's rounds as a picture (bench/tools/ratioplot).
-plot_ratios() {
-	local s args=()
-	for s in "${SCENARIOS[@]}"; do
-		scn_defaults
-		"scn_$s"
-		[ -z "$TABLE_FN" ] && [ -f "$WORK/results/$s.gatehouse.ratio" ] || continue
-		args+=("$s:$(wrk_target "$s"):$WORK/results/$s.gatehouse.ratio")
-	done
-	[ "${#args[@]}" -gt 0 ] || return 1
-	"$(bench_tool ratioplot)" -o "$1" "${args[@]}"
-}
 
 if [ "$REPORT" != "-" ]; then
 	{
@@ -905,10 +910,6 @@ if [ "$REPORT" != "-" ]; then
 		echo
 		echo "$TABLE"
 		echo
-		if plot_ratios "${REPORT%.md}.svg"; then
-			echo "![Gatehouse / HAProxy per round, median and target for each throughput scenario]($(basename "${REPORT%.md}").svg)"
-			echo
-		fi
 		echo "Scenarios:"
 		for s in "${SCENARIOS[@]}"; do
 			scn_defaults
