@@ -66,6 +66,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if *check {
+		if *cpuProfile != "" {
+			fmt.Fprintln(stderr, "gatehouse: -cpuprofile profiles a running proxy; it has nothing to profile with -c")
+			return 1
+		}
 		return runCheck(files, stdout, stderr, *quiet)
 	}
 	if *cpuProfile != "" {

@@ -35,6 +35,7 @@ func TestFlags(t *testing.T) {
 		{[]string{"-x"}, 1, "flag provided but not defined"},
 		// An unwritable profile stops the start, before any listener opens.
 		{[]string{"-f", "/nonexistent.cfg", "-cpuprofile", "/nonexistent/dir/cpu.pprof"}, 1, "-cpuprofile: open /nonexistent/dir/cpu.pprof"},
+		{[]string{"-c", "-f", "/nonexistent.cfg", "-cpuprofile", "cpu.pprof"}, 1, "nothing to profile with -c"},
 	}
 	for _, tc := range cases {
 		var out, errb bytes.Buffer
