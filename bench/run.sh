@@ -646,7 +646,7 @@ table_fixed_rate() { # SCENARIO
 		rounds="$(awk -v c="$acol" '{ printf "%s%s", (NR > 1) ? " " : "", $c }' "$WORK/results/$1.added.ratio")"
 		awk -v n="$name" -v t="$target" -v dv="$(median "$col" "$d")" -v hv="$(median "$col" "$h")" -v gv="$(median "$col" "$g")" \
 			-v ha="$(median "$acol" "$WORK/results/$1.added.haproxy")" -v ga="$(median "$acol" "$WORK/results/$1.added.gatehouse")" \
-			-v r="$(awk -v c="$acol" '$c != "-" { print $c }' "$WORK/results/$1.added.ratio" | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }')" \
+			-v r="$(ratio_median "$acol" "$WORK/results/$1.added.ratio")" \
 			-v rounds="$rounds" \
 			'BEGIN {
 				rs = (r == "-") ? "-" : sprintf("%.2f", r)
@@ -742,6 +742,13 @@ paired_ratio() {
 # median COLUMN FILE
 median() {
 	awk -v c="$1" '{ print $c }' "$2" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# ratio_median COLUMN FILE: the median of the column's rounds that have a
+# ratio ("-": none), or "-" when no round has one.
+ratio_median() {
+	awk -v c="$1" '$c != "-" { print $c }' "$2" >"$2.$1"
+	if [ -s "$2.$1" ]; then median 1 "$2.$1"; else echo -; fi
 }
 
 # ---------------------------------------------------------------- main
