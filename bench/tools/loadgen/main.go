@@ -18,6 +18,11 @@
 // happened to be measured then. The first -settle of each slice is sent but
 // not recorded: it is the target waking from the slices it sat idle, not its
 // latency at a steady rate.
+//
+// -samples PREFIX also writes every recorded latency (ns, one per line) of
+// target NAME to PREFIX.NAME, and -pool NAME reads such lines from stdin and
+// prints NAME's percentiles over all of them, so that several runs' samples
+// give one pooled figure (bench/run.sh fixed_rate).
 package main
 
 import (
@@ -89,7 +94,16 @@ func main() {
 	warm := flag.Duration("warmup", 2*time.Second, "unmeasured lead-in at the same rate")
 	slice := flag.Duration("slice", 500*time.Millisecond, "with several targets: how long each has the load before the next")
 	settle := flag.Duration("settle", 50*time.Millisecond, "with several targets: unrecorded start of each slice")
+	samples := flag.String("samples", "", "also write each target's recorded latencies (ns, one per line) to PREFIX.NAME")
+	pool := flag.String("pool", "", "send nothing: read latencies (ns, one per line) from stdin and print NAME's percentiles")
 	flag.Parse()
+	if *pool != "" {
+		if err := poolSamples(*pool, os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen: -pool:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	targets, err := parseTargets(*addrs)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen: -addr:", err)
@@ -148,7 +162,7 @@ func main() {
 
 	failed := false
 	for t, tg := range targets {
-		if !report(tg.name, results[t], *dur) {
+		if !report(tg.name, results[t], *dur, *samples) {
 			failed = true
 		}
 	}
@@ -212,8 +226,9 @@ func run(sch *schedule, target int, addr string, c *conn, req []byte, offset, in
 	}
 }
 
-// report prints one target's line; false if nothing succeeded.
-func report(name string, results []result, dur time.Duration) bool {
+// report prints one target's line (and writes its samples when prefix is
+// set); false if nothing succeeded or the samples could not be written.
+func report(name string, results []result, dur time.Duration, prefix string) bool {
 	var all []int64
 	errs, sent := 0, 0
 	var firstErr error
@@ -233,14 +248,70 @@ func report(name string, results []result, dur time.Duration) bool {
 		return false
 	}
 	slices.Sort(all)
-	q := func(p float64) int64 {
-		i := int(p*float64(len(all))+0.5) - 1
-		i = max(0, min(i, len(all)-1))
-		return all[i] / 1000
+	fmt.Printf("target=%s requests=%d errors=%d rate=%.0f %s\n", name, len(all), errs, float64(sent)/dur.Seconds(), percentiles(all))
+	if prefix != "" {
+		if err := writeSamples(prefix+"."+name, all); err != nil {
+			fmt.Fprintf(os.Stderr, "loadgen: %s: %v\n", name, err)
+			return false
+		}
 	}
-	fmt.Printf("target=%s requests=%d errors=%d rate=%.0f p50_us=%d p90_us=%d p99_us=%d p999_us=%d max_us=%d\n",
-		name, len(all), errs, float64(sent)/dur.Seconds(), q(0.50), q(0.90), q(0.99), q(0.999), all[len(all)-1]/1000)
 	return true
+}
+
+// percentiles of sorted latencies (ns), in whole µs: the nearest-rank
+// sample for each.
+func percentiles(sorted []int64) string {
+	q := func(p float64) int64 {
+		i := int(p*float64(len(sorted))+0.5) - 1
+		i = max(0, min(i, len(sorted)-1))
+		return sorted[i] / 1000
+	}
+	return fmt.Sprintf("p50_us=%d p90_us=%d p99_us=%d p999_us=%d max_us=%d",
+		q(0.50), q(0.90), q(0.99), q(0.999), sorted[len(sorted)-1]/1000)
+}
+
+func writeSamples(path string, lat []int64) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	for _, v := range lat {
+		w.WriteString(strconv.FormatInt(v, 10))
+		w.WriteByte('\n')
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// poolSamples reads latencies (ns, one per line, as -samples writes them)
+// and prints one line: target=NAME requests=N and the percentiles.
+func poolSamples(name string, r io.Reader, w io.Writer) error {
+	var all []int64
+	sc := bufio.NewScanner(r)
+	for line := 1; sc.Scan(); line++ {
+		t := strings.TrimSpace(sc.Text())
+		if t == "" {
+			continue
+		}
+		v, err := strconv.ParseInt(t, 10, 64)
+		if err != nil || v < 0 {
+			return fmt.Errorf("line %d: %q is not a latency in ns", line, t)
+		}
+		all = append(all, v)
+	}
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	if len(all) == 0 {
+		return errors.New("no samples")
+	}
+	slices.Sort(all)
+	_, err := fmt.Fprintf(w, "target=%s requests=%d %s\n", name, len(all), percentiles(all))
+	return err
 }
 
 type conn struct {
