@@ -78,8 +78,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
+BUILT_FROM=""
 if [ -z "${GATEHOUSE_BIN:-}" ]; then
 	log "building ./cmd/gatehouse"
+	# Read now: the run itself rewrites bench/report.md and report.svg.
+	BUILT_FROM=" built from $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo ' (dirty tree)')"
 	if ! go build -o "$WORK/gatehouse" ./cmd/gatehouse; then
 		die "go build ./cmd/gatehouse failed; fix the build, or set GATEHOUSE_BIN to a binary that takes -f CONFIG"
 	fi
@@ -977,7 +980,7 @@ if [ "$REPORT" != "-" ]; then
 		echo "- Kernel: $(uname -sr)"
 		echo "- Load average before / after the run: $LOAD_BEFORE / $(cut -d' ' -f1-3 /proc/loadavg) (anything well above 0 means other work competed for the CPUs)"
 		echo "- haproxy: $(version_of "$HAPROXY_BIN" -v) ($HAPROXY_BIN)"
-		echo "- gatehouse: $GATEHOUSE_BIN$( [ "$GATEHOUSE_BIN" = "$WORK/gatehouse" ] && echo " built from $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo ' (dirty tree)')")"
+		echo "- gatehouse: $GATEHOUSE_BIN$BUILT_FROM"
 		echo "- nginx: $(version_of nginx -v)"
 		echo "- wrk: $(version_of wrk -v)"
 		echo "- go: $(version_of go version)"
