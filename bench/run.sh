@@ -775,13 +775,6 @@ median() {
 	awk -v c="$1" '{ print $c }' "$2" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-# ratio_median COLUMN FILE: the median of the column's rounds that have a
-# ratio ("-": none), or "-" when no round has one.
-ratio_median() {
-	awk -v c="$1" '$c != "-" { print $c }' "$2" >"$2.$1"
-	if [ -s "$2.$1" ]; then median 1 "$2.$1"; else echo -; fi
-}
-
 # ---------------------------------------------------------------- main
 
 # A scenario measured with wrk runs round_wrk; the others set ROUND_FN (what
