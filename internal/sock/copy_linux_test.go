@@ -9,6 +9,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
 // tcpPair returns both ends of a loopback TCP connection.
@@ -19,18 +21,7 @@ func tcpPair(t *testing.T) (*net.TCPConn, *net.TCPConn) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, _ := l.Accept()
-		accepted <- c
-	}()
-	c, err := net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, b := c.(*net.TCPConn), (<-accepted).(*net.TCPConn)
-	t.Cleanup(func() { a.Close(); b.Close() })
-	return a, b
+	return testenv.TCPPair(t, l)
 }
 
 // mover is Copy or Splice (with a pipe of its own) under one signature.

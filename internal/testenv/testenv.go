@@ -185,3 +185,26 @@ func ModuleRoot() (string, error) {
 		dir = parent
 	}
 }
+
+// TCPPair connects to ln and returns both ends of the loopback TCP
+// connection; both are closed when the test ends.
+func TCPPair(t testing.TB, ln net.Listener) (client, server *net.TCPConn) {
+	t.Helper()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := <-accepted
+	if s == nil {
+		c.Close()
+		t.Fatal("accept failed")
+	}
+	client, server = c.(*net.TCPConn), s.(*net.TCPConn)
+	t.Cleanup(func() { client.Close(); server.Close() })
+	return client, server
+}

@@ -6,6 +6,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
 // result is what each side of a test handshake saw.
@@ -27,7 +29,7 @@ func handshake(t *testing.T, server, client *tls.Config) result {
 // server address each time.
 func handshakeOn(t *testing.T, ln net.Listener, server, client *tls.Config) result {
 	t.Helper()
-	cc, sc := tcpPair(t, ln)
+	cc, sc := testenv.TCPPair(t, ln)
 	deadline := time.Now().Add(10 * time.Second)
 	_ = cc.SetDeadline(deadline)
 	_ = sc.SetDeadline(deadline)
@@ -66,22 +68,4 @@ func listen(t *testing.T) net.Listener {
 	}
 	t.Cleanup(func() { ln.Close() })
 	return ln
-}
-
-func tcpPair(t *testing.T, ln net.Listener) (client, server net.Conn) {
-	t.Helper()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, _ := ln.Accept()
-		accepted <- c
-	}()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	server = <-accepted
-	if server == nil {
-		t.Fatal("accept failed")
-	}
-	return client, server
 }

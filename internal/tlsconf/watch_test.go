@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/testenv"
 	"github.com/gatehouse/gatehouse/internal/tlsconf/tlstest"
 )
 
@@ -200,7 +201,7 @@ func TestEstablishedConnectionsKeepTheirCertificate(t *testing.T) {
 	cc := &tls.Config{ServerName: "site.test", RootCAs: ca.CertPool()}
 
 	// An established connection, echoing.
-	cconn, sconn := tcpPair(t, listen(t))
+	cconn, sconn := testenv.TCPPair(t, listen(t))
 	srv := tls.Server(sconn, sc)
 	go func() { _, _ = io.Copy(srv, srv); srv.Close() }()
 	cli := tls.Client(cconn, cc)
