@@ -87,5 +87,6 @@ func (s *session) logError(msg string) {
 	line := fmt.Sprintf("%s:%d [%02d/%s/%04d:%02d:%02d:%02d.%03d] %s/%s: %s",
 		s.src.Addr(), s.src.Port(), t.Day(), t.Month().String()[:3], t.Year(),
 		t.Hour(), t.Minute(), t.Second(), t.Nanosecond()/1e6, fe.Name, s.lst.BindName, msg)
-	fe.Log.Log(logging.LevelNotice, []byte(line))
+	// Printf escapes control characters: msg may quote the client's bytes.
+	fe.Log.Printf(logging.LevelNotice, "%s", line)
 }

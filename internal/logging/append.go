@@ -201,7 +201,7 @@ func appendSample(dst []byte, n *node, c *Context) []byte {
 		if !ok || len(out) == start {
 			return append(out[:start], '-')
 		}
-		return out
+		return escapeCtlInPlace(out, start)
 	}
 	var ok bool
 	c.scratch, ok = n.expr.AppendString(c.scratch[:0], c.Txn)

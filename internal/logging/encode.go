@@ -21,13 +21,21 @@ const (
 type enc uint8
 
 const (
+	// encNone still encodes control characters (< 32 and 127): a value a
+	// client controls (a sample, a unique id built from headers) must never
+	// put a raw CR, LF or NUL into a log line. HAProxy 2.6 copies samples
+	// raw; with nothing else to escape they are written unchanged here too.
 	encNone enc = iota
 	encURL      // request line and its parts: '"', '#', < 32 and >= 127
 	encHdr      // captured headers: as encURL plus '{', '|', '}'
 )
 
+func isCtl(b byte) bool { return b < 32 || b == 127 }
+
 func needsEnc(e enc, b byte) bool {
 	switch e {
+	case encNone:
+		return isCtl(b)
 	case encURL:
 		return b < 32 || b >= 127 || b == '"' || b == '#'
 	case encHdr:
@@ -43,9 +51,6 @@ const hexUpper = "0123456789ABCDEF"
 // appendRaw writes s with the '#XX' encoding e and, with optEsc, the
 // backslash escaping of RFC 5424 parameter values.
 func appendRaw(dst []byte, s string, o opt, e enc) []byte {
-	if e == encNone && o&optEsc == 0 {
-		return append(dst, s...)
-	}
 	start := 0
 	for i := 0; i < len(s); i++ {
 		b := s[i]
@@ -62,6 +67,20 @@ func appendRaw(dst []byte, s string, o opt, e enc) []byte {
 	return append(dst, s[start:]...)
 }
 
+// escapeCtlInPlace '#XX'-encodes the control characters of dst[from:],
+// for values written in place before they could be inspected.
+func escapeCtlInPlace(dst []byte, from int) []byte {
+	i := from
+	for i < len(dst) && !isCtl(dst[i]) {
+		i++
+	}
+	if i == len(dst) {
+		return dst
+	}
+	tail := append([]byte(nil), dst[i:]...)
+	return appendRaw(dst[:i], bytesView(tail), 0, encNone)
+}
+
 // appendJSONString writes s as a JSON string, quotes included. Invalid UTF-8
 // becomes U+FFFD so the output is always valid JSON.
 func appendJSONString(dst []byte, s string) []byte {
@@ -70,13 +89,14 @@ func appendJSONString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
-// appendJSONBody writes s escaped for the inside of a JSON string.
+// appendJSONBody writes s escaped for the inside of a JSON string. DEL is
+// escaped too, so no control byte reaches the line raw.
 func appendJSONBody(dst []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		b := s[i]
 		if b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' {
+			if b >= 0x20 && b != 0x7f && b != '"' && b != '\\' {
 				i++
 				continue
 			}

@@ -195,12 +195,14 @@ func (l *Logger) LogSD(level Level, sd, msg []byte) {
 
 // Printf formats a system message (startup, server state changes) and
 // logs it like Log. HAProxy's levels: notice for "Proxy X started.",
-// warning/alert for servers going down (see Level).
+// warning/alert for servers going down (see Level). Arguments may carry
+// client input (a refused login's error_description, a handshake error),
+// so control characters are '#XX'-encoded: one message, one line.
 func (l *Logger) Printf(level Level, format string, args ...any) {
 	if !l.Enabled(level) {
 		return
 	}
-	l.Log(level, fmt.Appendf(nil, format, args...))
+	l.Log(level, escapeCtlInPlace(fmt.Appendf(nil, format, args...), 0))
 }
 
 func (t *target) enqueue(now time.Time, level Level, sd, msg []byte) {
