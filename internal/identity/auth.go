@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -99,6 +100,10 @@ func (p *Provider) authBearer(d *discovered, tok string) (*Identity, *Reply) {
 	if err != nil {
 		p.Counters.BearerRejected.Add(1)
 		p.logf("oidc '%s': %v", p.name, err)
+		var te *tokenError
+		if errors.As(err, &te) && te.desc != "" {
+			return nil, p.unauthorizedDesc("invalid_token", te.desc)
+		}
 		return nil, p.unauthorized("invalid_token")
 	}
 	p.Counters.BearerAccepted.Add(1)
@@ -132,11 +137,18 @@ func isNavigation(req *httpmsg.Request) bool {
 	return strings.Contains(strings.ToLower(accept), "text/html")
 }
 
-func (p *Provider) unauthorized(errCode string) *Reply {
+func (p *Provider) unauthorized(errCode string) *Reply { return p.unauthorizedDesc(errCode, "") }
+
+// unauthorizedDesc is a 401 with an RFC 6750 error code and, when desc is
+// not empty, an error_description (desc must be a valid quoted-string body).
+func (p *Provider) unauthorizedDesc(errCode, desc string) *Reply {
 	p.Counters.Unauthorized.Add(1)
 	www := `Bearer realm="` + p.name + `"`
 	if errCode != "" {
 		www += `, error="` + errCode + `"`
+	}
+	if desc != "" {
+		www += `, error_description="` + desc + `"`
 	}
 	return &Reply{Status: 401, Header: httpmsg.Headers{
 		{Name: "WWW-Authenticate", Value: www},

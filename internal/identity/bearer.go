@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -51,8 +52,10 @@ type verifier struct {
 	now       func() time.Time
 }
 
-// errInvalidToken is what callers see; details go to the log only.
-type tokenError struct{ reason string }
+// tokenError is a refused token. reason goes to the log; desc, when set,
+// is the client-facing error_description of WWW-Authenticate: only what
+// the caller's own token says, never configuration.
+type tokenError struct{ reason, desc string }
 
 func (e *tokenError) Error() string { return "invalid bearer token: " + e.reason }
 
@@ -108,6 +111,20 @@ func (v *verifier) verifySlow(ctx context.Context, token string, now time.Time) 
 	}
 	exp := jwt.Expected{Issuer: v.issuer, AnyAudience: v.audiences, Time: now}
 	if err := std.ValidateWithLeeway(exp, v.skew); err != nil {
+		if errors.Is(err, jwt.ErrInvalidAudience) {
+			// The issuer and signature are good (checked first), so the
+			// audience is the provider's word, not a forger's. The operator
+			// sees both sides; the client sees what its token carried.
+			got := quoteList(std.Audience)
+			desc := "token audience " + got + " is not accepted here"
+			if len(std.Audience) == 0 {
+				got, desc = "none", "token has no audience"
+			}
+			return nil, &tokenError{
+				reason: fmt.Sprintf("audience %s is not accepted (expected one of %s)", got, quoteList(v.audiences)),
+				desc:   desc,
+			}
+		}
 		return nil, invalid("%v", err)
 	}
 	return newIdentity(std.Issuer, std.Subject, std.Expiry.Time(), all), nil
@@ -117,4 +134,36 @@ func (v *verifier) verifySlow(ctx context.Context, token string, now time.Time) 
 func isTokenError(err error) bool {
 	var te *tokenError
 	return errors.As(err, &te)
+}
+
+// quoteList renders values as ['a', 'b'] for messages, with every byte that
+// is not printable ASCII, a quote or a backslash percent-encoded, and the
+// list and its values cut short, so it fits a log line and a quoted-string header parameter.
+func quoteList(vals []string) string {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, v := range vals {
+		if i == 8 {
+			b.WriteString(", ...")
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		if len(v) > 128 {
+			v = v[:128] + "..."
+		}
+		b.WriteByte('\'')
+		for j := 0; j < len(v); j++ {
+			c := v[j]
+			if c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '\'' {
+				fmt.Fprintf(&b, "%%%02X", c)
+				continue
+			}
+			b.WriteByte(c)
+		}
+		b.WriteByte('\'')
+	}
+	b.WriteByte(']')
+	return b.String()
 }

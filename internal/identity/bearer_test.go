@@ -5,6 +5,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -86,5 +87,49 @@ func TestBearerCachedHonoursExpiry(t *testing.T) {
 	clock = clock.Add(2 * time.Minute)
 	if id, _ := p.Authenticate(apiReq(tok), true); id != nil {
 		t.Fatal("expired token served from the cache")
+	}
+}
+
+// A token refused for its audience says which audience came and, in the
+// log, which were expected; the client sees only its own token's values,
+// escaped so they cannot break the header.
+func TestBearerAudienceRefusalSaysWhich(t *testing.T) {
+	op := newFakeOP(t)
+	p := newTestProvider(t, op, func(c *config.OIDC) { c.Audiences = []string{"edge", "https://api.test"} })
+	var logged []string
+	p.logf = func(f string, a ...any) { logged = append(logged, fmt.Sprintf(f, a...)) }
+	tests := []struct {
+		aud      any
+		wantDesc string
+		wantLog  string
+	}{
+		{"someone-else", `error_description="token audience ['someone-else'] is not accepted here"`,
+			`audience ['someone-else'] is not accepted (expected one of ['edge', 'https://api.test'])`},
+		{[]string{"a", "b\"\r\nX: y"}, `error_description="token audience ['a', 'b%22%0D%0AX: y'] is not accepted here"`,
+			`audience ['a', 'b%22%0D%0AX: y'] is not accepted`},
+		{[]string{}, `error_description="token has no audience"`, `audience none is not accepted`},
+	}
+	for _, tc := range tests {
+		logged = nil
+		tok := op.accessJWT(func(c map[string]any) { c["aud"] = tc.aud })
+		id, rep := p.Authenticate(apiReq(tok), true)
+		if id != nil || rep == nil || rep.Status != 401 {
+			t.Fatalf("aud %v: want 401, got %v %+v", tc.aud, id, rep)
+		}
+		www, _ := rep.Header.Get("WWW-Authenticate")
+		if !strings.Contains(www, `error="invalid_token"`) || !strings.Contains(www, tc.wantDesc) {
+			t.Errorf("aud %v: WWW-Authenticate %q, want %s", tc.aud, www, tc.wantDesc)
+		}
+		if strings.Contains(www, "api.test") {
+			t.Errorf("aud %v: the configured audiences leak to the client: %q", tc.aud, www)
+		}
+		if len(logged) != 1 || !strings.Contains(logged[0], tc.wantLog) {
+			t.Errorf("aud %v: log %q, want it to contain %q", tc.aud, logged, tc.wantLog)
+		}
+	}
+	// Other refusals keep the bare error code.
+	_, rep := p.Authenticate(apiReq(op.accessJWT(func(c map[string]any) { c["iss"] = "https://evil.example"; c["aud"] = "x" })), true)
+	if www, _ := rep.Header.Get("WWW-Authenticate"); strings.Contains(www, "error_description") {
+		t.Errorf("wrong issuer: %q describes the audience of a token from an issuer not trusted", www)
 	}
 }
