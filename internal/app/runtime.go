@@ -44,6 +44,11 @@ func (r *Runtime) Graph() *Graph {
 func (r *Runtime) Apply(g *Graph) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	// cfgparse refuses such a configuration; a graph built another way
+	// must not close every listener either.
+	if len(g.Binds) == 0 && len(g.Cfg.Global.StatsSockets) == 0 {
+		return errors.New("No enabled listener found (check for 'bind' directives) !")
+	}
 	// Group binds by address: two frontends on one address is a config error.
 	want := map[string]*BindSpec{}
 	for _, b := range g.Binds {

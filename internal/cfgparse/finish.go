@@ -25,6 +25,31 @@ func (p *parser) finish() {
 		}
 	}
 	p.finishIdentity()
+	p.checkListeners()
+}
+
+// checkListeners refuses a configuration that would listen on nothing, as
+// HAProxy refuses to start with one ("No enabled listener found"): started
+// or reloaded with it, Gatehouse would serve nothing at all, so a reload to
+// it keeps the previous configuration instead. A "stats socket" is a
+// listener too, as it is in HAProxy. A frontend without a bind line gets
+// HAProxy's warning.
+func (p *parser) checkListeners() {
+	listeners := len(p.cfg.Global.StatsSockets)
+	for _, ps := range p.proxies {
+		px := ps.px
+		if px.Cap&config.CapFE == 0 {
+			continue
+		}
+		if len(px.Binds) == 0 {
+			p.warnAt(px.Pos, "%s '%s' has no 'bind' directive. Please declare it as a backend if this was intended.", proxyType(px.Cap), px.Name)
+		}
+		listeners += len(px.Binds)
+	}
+	// Like HAProxy, only a configuration without other errors gets this far.
+	if listeners == 0 && len(p.errs) == 0 {
+		p.errs = append(p.errs, config.Diag{Msg: "No enabled listener found (check for 'bind' directives) !"})
+	}
 }
 
 // findBackend returns the proxy with backend capability named name.

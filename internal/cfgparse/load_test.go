@@ -57,7 +57,7 @@ func TestLoadPathsMissing(t *testing.T) {
 func TestParseSourcesCollectsAcrossFiles(t *testing.T) {
 	_, err := ParseSources([]Source{
 		{File: "a.cfg", Data: []byte("global\n  maxconn x\n")},
-		{File: "b.cfg", Data: []byte("frontend f\n  mode htp\n  timeout client 5s\n")},
+		{File: "b.cfg", Data: []byte("frontend f\n  mode htp\n  bind :80\n  timeout client 5s\n")},
 	}, Options{})
 	want := "parsing [a.cfg:2] : 'maxconn' expects an integer argument, got 'x'\n" +
 		"parsing [b.cfg:2] : unknown proxy mode 'htp'."
