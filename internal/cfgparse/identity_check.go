@@ -76,7 +76,7 @@ func checkAlgorithm(v string) error {
 // checkCopiedClaim refuses the claims the edge sets itself.
 func checkCopiedClaim(v string) error {
 	switch v {
-	case "iss", "sub", "aud", "exp", "nbf", "iat", "jti":
+	case "iss", "sub", "aud", "exp", "nbf", "iat", "jti", "idp":
 		return fmt.Errorf("claim '%s' is set by the edge and cannot be copied", v)
 	}
 	return nil

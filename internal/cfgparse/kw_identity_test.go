@@ -47,6 +47,8 @@ func TestIdentitySectionErrors(t *testing.T) {
 			"parsing [gh.cfg:18] : Proxy 'web': 'http-request oidc-auth' refers to unknown oidc section 'crop'; did you mean 'corp' maybe ?"},
 		{"unknown jwks section", "jwks:mesh", "jwks:other",
 			"parsing [gh.cfg:17] : Proxy 'web': 'http-request use-service' refers to unknown identity-token section 'other' (declared: 'mesh')."},
+		{"copied claim the edge sets", "audience app.example.com", "audience app.example.com\n    claims email idp",
+			"parsing [gh.cfg:11] : 'claims' : claim 'idp' is set by the edge and cannot be copied."},
 		{"alg none", "client-id edge", "client-id edge\n    algorithms none",
 			"parsing [gh.cfg:4] : 'algorithms' : algorithm 'none' can never be accepted for bearer tokens (asymmetric JWS algorithms only)."},
 		{"duplicate section", "identity-token mesh", "oidc corp",

@@ -60,7 +60,7 @@ func (p *Provider) Authenticate(req *httpmsg.Request, tls bool) (*Identity, *Rep
 		}
 		if s, err := p.openSession(parts[:n], now); err == nil {
 			if !s.needsRefresh(now, p.refreshIn) {
-				id := s.identity()
+				id := s.identity(p.name)
 				p.sessions.put(h, id, s.cacheUntil(p.refreshIn), parts[:n]...)
 				removeCookies(&req.Header, p.cookie)
 				return id, nil

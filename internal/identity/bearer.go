@@ -43,6 +43,7 @@ func ParseAlgorithms(names []string) ([]jose.SignatureAlgorithm, error) {
 
 // verifier checks bearer JWTs issued by one provider.
 type verifier struct {
+	provider  string // the oidc section's name, for Identity.Provider
 	issuer    string
 	audiences []string
 	algs      []jose.SignatureAlgorithm
@@ -127,7 +128,7 @@ func (v *verifier) verifySlow(ctx context.Context, token string, now time.Time) 
 		}
 		return nil, invalid("%v", err)
 	}
-	return newIdentity(std.Issuer, std.Subject, std.Expiry.Time(), all), nil
+	return newIdentity(v.provider, std.Issuer, std.Subject, std.Expiry.Time(), all), nil
 }
 
 // isTokenError tells a bad token (401) from a provider problem.

@@ -12,9 +12,12 @@ import (
 // Identities are cached and shared by concurrent requests; they are
 // immutable except for the minted-token cache, which has its own lock.
 type Identity struct {
-	Issuer  string
-	Subject string
-	Expiry  time.Time
+	// Provider names the oidc section that verified the caller: a subject
+	// is only unique within its provider.
+	Provider string
+	Issuer   string
+	Subject  string
+	Expiry   time.Time
 	// Claims are the caller's claims as JSON values (ID token merged with
 	// userinfo, or the bearer token's).
 	Claims map[string]json.RawMessage
@@ -38,8 +41,8 @@ type mintedToken struct {
 }
 
 // newIdentity builds an Identity and flattens its claims.
-func newIdentity(iss, sub string, exp time.Time, claims map[string]json.RawMessage) *Identity {
-	id := &Identity{Issuer: iss, Subject: sub, Expiry: exp, Claims: claims, flat: make(map[string][]string, len(claims))}
+func newIdentity(provider, iss, sub string, exp time.Time, claims map[string]json.RawMessage) *Identity {
+	id := &Identity{Provider: provider, Issuer: iss, Subject: sub, Expiry: exp, Claims: claims, flat: make(map[string][]string, len(claims))}
 	for k, v := range claims {
 		if vals := flattenClaim(v); vals != nil {
 			id.flat[k] = vals

@@ -128,9 +128,23 @@ func (m *Minter) HeaderValue(id *Identity) (string, error) {
 	return v, nil
 }
 
-// Mint signs a token for id: iss, aud, sub, iat, nbf, exp, jti and the
-// configured claims copied from the identity.
+// ProviderClaim is the claim of an edge token that names the upstream
+// issuer which vouched for its subject.
+const ProviderClaim = "idp"
+
+// Subject is the edge token's sub for id: "<oidc section>/<upstream sub>".
+// Two providers may both have an "alice"; the mesh's principal (iss/sub)
+// must not merge them. Section names cannot contain '/', so the first '/'
+// always ends the provider part and no two (provider, sub) pairs collide.
+func Subject(id *Identity) string { return id.Provider + "/" + id.Subject }
+
+// Mint signs a token for id: iss, aud, sub (see Subject), iat, nbf, exp,
+// jti, idp (the upstream issuer) and the configured claims copied from the
+// identity.
 func (m *Minter) Mint(id *Identity, now time.Time) (string, time.Time, error) {
+	if id.Provider == "" || id.Subject == "" {
+		return "", time.Time{}, errors.New("identity without a provider or subject")
+	}
 	exp := now.Add(m.lifetime)
 	if !id.Expiry.IsZero() && id.Expiry.Before(exp) && id.Expiry.After(now) {
 		exp = id.Expiry // never outlive what it vouches for
@@ -139,19 +153,20 @@ func (m *Minter) Mint(id *Identity, now time.Time) (string, time.Time, error) {
 	_, _ = rand.Read(jti[:])
 	std := jwt.Claims{
 		Issuer:    m.issuer,
-		Subject:   id.Subject,
+		Subject:   Subject(id),
 		Audience:  jwt.Audience(m.aud),
 		IssuedAt:  jwt.NewNumericDate(now),
 		NotBefore: jwt.NewNumericDate(now.Add(-5 * time.Second)),
 		Expiry:    jwt.NewNumericDate(exp),
 		ID:        base64.RawURLEncoding.EncodeToString(jti[:]),
 	}
-	extra := make(map[string]any, len(m.claims))
+	extra := make(map[string]any, len(m.claims)+1)
 	for _, c := range m.claims {
 		if v, ok := id.Claims[c]; ok {
 			extra[c] = v
 		}
 	}
+	extra[ProviderClaim] = id.Issuer // last: a copied claim cannot replace it
 	tok, err := jwt.Signed(m.signer).Claims(std).Claims(extra).Serialize()
 	return tok, exp, err
 }

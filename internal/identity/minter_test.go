@@ -57,7 +57,7 @@ func TestMinter(t *testing.T) {
 			t.Errorf("published key: %+v", k)
 		}
 	}
-	id := newIdentity("https://idp", "alice", time.Now().Add(time.Hour), map[string]json.RawMessage{
+	id := newIdentity("corp", "https://idp", "alice", time.Now().Add(time.Hour), map[string]json.RawMessage{
 		"email": json.RawMessage(`"alice@example.com"`), "groups": json.RawMessage(`["staff","dev"]`), "secret": json.RawMessage(`"x"`)})
 	v, err := m.HeaderValue(id)
 	if err != nil {
@@ -83,7 +83,7 @@ func TestMinter(t *testing.T) {
 	if err := tok.Claims(keys[0].Key, &std, &extra); err != nil {
 		t.Fatal(err)
 	}
-	if err := std.Validate(jwt.Expected{Issuer: "https://edge.example.com", AnyAudience: []string{"app.example.com"}, Subject: "alice"}); err != nil {
+	if err := std.Validate(jwt.Expected{Issuer: "https://edge.example.com", AnyAudience: []string{"app.example.com"}, Subject: "corp/alice"}); err != nil {
 		t.Error(err)
 	}
 	if std.ID == "" || std.IssuedAt == nil || std.Expiry.Time().Sub(std.IssuedAt.Time()) != 5*time.Minute {
@@ -121,5 +121,90 @@ func TestMinterConfigErrors(t *testing.T) {
 	}
 	if _, err := ParseSecretRef("hunter2", config.Pos{}); err == nil {
 		t.Error("inline secret accepted")
+	}
+}
+
+// Two providers each with their own "alice": the edge token's principal
+// (iss/sub, what Istio's requestPrincipals matches) must tell them apart,
+// and a claim must name the upstream issuer.
+func TestPrincipalsPerProvider(t *testing.T) {
+	dir := t.TempDir()
+	writeECKey(t, filepath.Join(dir, "k.pem"))
+	m, err := NewMinter(&config.IdentityToken{Name: "mesh", Issuer: "https://edge.example.com", Audiences: []string{"app"},
+		SigningKeys: []config.SecretRef{{Kind: "file", Ref: filepath.Join(dir, "k.pem")}}, Claims: []string{"email"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type minted struct {
+		jwt.Claims
+		IDP   string `json:"idp"`
+		Email string `json:"email"`
+	}
+	mint := func(id *Identity) minted {
+		t.Helper()
+		v, err := m.HeaderValue(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := jwt.ParseSigned(v[len("Bearer "):], []jose.SignatureAlgorithm{jose.ES256})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var set jose.JSONWebKeySet
+		_ = json.Unmarshal(m.JWKS(), &set)
+		var c minted
+		if err := tok.Claims(set.Keys[0].Key, &c); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	corpOP, partnerOP := newFakeOP(t), newFakeOP(t)
+	corp := newTestProvider(t, corpOP, nil)
+	partner := newTestProvider(t, partnerOP, func(c *config.OIDC) { c.Name = "partner" })
+	principal := func(c minted) string { return c.Issuer + "/" + c.Subject }
+
+	// Sessions: both providers log in an "alice".
+	var got []minted
+	for _, p := range []*Provider{corp, partner} {
+		id, rep := p.Authenticate(browserReq("/", login(t, p, "/")...), true)
+		if id == nil {
+			t.Fatalf("%s: session refused: %+v", p.name, rep)
+		}
+		got = append(got, mint(id))
+	}
+	if got[0].Subject != "corp/alice" || got[1].Subject != "partner/alice" {
+		t.Errorf("session subjects %q and %q, want corp/alice and partner/alice", got[0].Subject, got[1].Subject)
+	}
+	if principal(got[0]) == principal(got[1]) {
+		t.Errorf("two providers' alice share the principal %s", principal(got[0]))
+	}
+	if got[0].IDP != corpOP.issuer() || got[1].IDP != partnerOP.issuer() {
+		t.Errorf("idp claims %q, %q; want %q, %q", got[0].IDP, got[1].IDP, corpOP.issuer(), partnerOP.issuer())
+	}
+
+	// Bearer tokens: the same rule.
+	for _, tc := range []struct {
+		p  *Provider
+		op *fakeOP
+	}{{corp, corpOP}, {partner, partnerOP}} {
+		id, rep := tc.p.Authenticate(apiReq(tc.op.accessJWT(nil)), true)
+		if id == nil {
+			t.Fatalf("%s: bearer refused: %+v", tc.p.name, rep)
+		}
+		c := mint(id)
+		if c.Subject != tc.p.name+"/svc" || c.IDP != tc.op.issuer() || c.Email != "svc@example.com" {
+			t.Errorf("%s bearer: sub %q idp %q email %q", tc.p.name, c.Subject, c.IDP, c.Email)
+		}
+	}
+
+	// A copied claim cannot stand in for idp, and an identity without a
+	// provider is never vouched for.
+	id := newIdentity("corp", "https://idp", "bob", time.Now().Add(time.Hour), map[string]json.RawMessage{"idp": json.RawMessage(`"https://evil"`)})
+	m.claims = append(m.claims, "idp")
+	if c := mint(id); c.IDP != "https://idp" {
+		t.Errorf("idp %q, want the identity's issuer", c.IDP)
+	}
+	if _, err := m.HeaderValue(newIdentity("", "https://idp", "bob", time.Now().Add(time.Hour), nil)); err == nil {
+		t.Error("minted a token for an identity without a provider")
 	}
 }

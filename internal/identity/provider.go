@@ -274,7 +274,7 @@ func (p *Provider) Discover(ctx context.Context) error {
 		skew = 30 * time.Second
 	}
 	d.bearer = &verifier{
-		issuer: p.cfg.Issuer, audiences: p.audiences, algs: p.algs, skew: skew,
+		provider: p.name, issuer: p.cfg.Issuer, audiences: p.audiences, algs: p.algs, skew: skew,
 		keys: newRemoteKeys(meta.JWKSURI, p.client, 10*time.Second), cache: p.tokens, now: p.now,
 	}
 	p.ready.Store(d)

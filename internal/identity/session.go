@@ -45,8 +45,8 @@ func (s *session) cacheUntil(before time.Duration) time.Time {
 	return end
 }
 
-func (s *session) identity() *Identity {
-	return newIdentity(s.Iss, s.Sub, time.Unix(s.Exp, 0), s.Claims)
+func (s *session) identity(provider string) *Identity {
+	return newIdentity(provider, s.Iss, s.Sub, time.Unix(s.Exp, 0), s.Claims)
 }
 
 var errTooLarge = errors.New("session does not fit in the cookies a browser keeps")

@@ -43,8 +43,8 @@ func TestIdentityBrowserLogin(t *testing.T) {
 		t.Fatalf("gateway got %s with SNI %q", e.URI, e.SNI)
 	}
 	c := verifyEdgeToken(t, env, header(e, "Authorization"))
-	if c.Subject != opUser || c.Email != "alice@example.com" || !slices.Equal(c.Groups, []string{"staff", "dev"}) {
-		t.Fatalf("edge token claims = %+v; want sub alice, email and groups from userinfo", c)
+	if c.Subject != "corp/"+opUser || c.IDP != env.OP || c.Email != "alice@example.com" || !slices.Equal(c.Groups, []string{"staff", "dev"}) {
+		t.Fatalf("edge token claims = %+v; want sub corp/alice, idp the provider, email and groups from userinfo", c)
 	}
 	if got := header(e, "X-Forwarded-Email"); got != "alice@example.com" {
 		t.Errorf("X-Forwarded-Email = %q", got)
@@ -109,7 +109,7 @@ func TestIdentityDecisions(t *testing.T) {
 			t.Fatalf("valid staff JWT: %d", resp.StatusCode)
 		}
 		c := verifyEdgeToken(t, env, header(testenv.DecodeEcho(t, resp), "Authorization"))
-		if c.Subject != "robot-staff" || !slices.Equal(c.Groups, []string{"staff"}) {
+		if c.Subject != "corp/robot-staff" || c.IDP != env.OP || !slices.Equal(c.Groups, []string{"staff"}) {
 			t.Errorf("edge token for the staff robot: %+v", c)
 		}
 		// A valid token whose groups fail the claim rule: 403.

@@ -287,6 +287,7 @@ func clientCredentials(t testing.TB, env *identityEnv, client, resource string) 
 // edgeClaims are the claims of the edge's identity token that tests check.
 type edgeClaims struct {
 	jwt.Claims
+	IDP    string   `json:"idp"`
 	Email  string   `json:"email"`
 	Groups []string `json:"groups"`
 }
