@@ -38,7 +38,8 @@ const (
 	failStaleReuse          // a reused idle connection was closed by the server before answering
 	failEmpty               // the server closed without a byte of response
 	failTimeout             // timeout server waiting for the response head
-	failJunk                // unparseable response head
+	failJunk                // the server closed in the middle of the response head
+	failInvalid             // an invalid response head: the proxy refuses it (PH)
 	failClientAbort         // the client went away while sending the request
 	failClientTimeout
 	failSendBody // error after part of the request body was sent
@@ -149,7 +150,7 @@ func (t *Txn) canRetry(f failure, attempt int, replayable bool) bool {
 		return replayable && be.RetryOn&RetryEmptyResponse != 0
 	case failTimeout:
 		return replayable && be.RetryOn&RetryResponseTimeout != 0
-	case failJunk:
+	case failJunk, failInvalid:
 		return replayable && be.RetryOn&RetryJunkResponse != 0
 	}
 	return false
@@ -170,6 +171,12 @@ func (t *Txn) failAnswer(f failure) bool {
 	case failEmpty, failStaleReuse, failJunk:
 		be.Counters.ErrResp.Add(1)
 		t.termState = [2]byte{'S', 'H'}
+		t.reply = t.errorReply(502)
+	case failInvalid:
+		// HAProxy: the proxy blocked an invalid response (PH), where a
+		// server that stops mid-head aborted it (SH).
+		be.Counters.ErrResp.Add(1)
+		t.termState = [2]byte{'P', 'H'}
 		t.reply = t.errorReply(502)
 	default:
 		be.Counters.ErrResp.Add(1)
@@ -432,7 +439,7 @@ func (t *Txn) readResponseHead(uc *upConn, reused, want100 bool) failure {
 			}
 			var pe *http1.ProtocolError
 			if errors.As(err, &pe) {
-				return failJunk
+				return failInvalid
 			}
 			return staleOr(reused, failEmpty)
 		}
@@ -469,7 +476,7 @@ func observeFailure(srv *Server, f failure) {
 		srv.Observe(upstream.OutcomeReadTimeout, 0)
 	case failEmpty, failSendBody:
 		srv.Observe(upstream.OutcomeBrokenPipe, 0)
-	case failJunk:
+	case failJunk, failInvalid:
 		srv.Observe(upstream.OutcomeHTTPInvalid, 0)
 	}
 }

@@ -334,12 +334,20 @@ func (s *session) onReadError(t *Txn, err error, started bool) {
 			fe.Counters.ErrReq.Add(1)
 			t.logRejected()
 		}
+	case !started && s.nreq > 0:
+		// A reset between requests ends an idle keep-alive connection
+		// like a close: HAProxy logs nothing.
 	default:
-		// Truncated head or a reset: the client aborted.
+		// Truncated head or a reset: the client aborted. The head never
+		// completed, so TR is -1 (HAProxy: "-1/-1/-1/-1/Ta ... CR--").
+		if !started && fe.DontLogNull {
+			fe.Counters.ErrReq.Add(1)
+			return
+		}
 		fe.Counters.ErrReq.Add(1)
 		fe.Counters.CliAbort.Add(1)
 		t.termState = [2]byte{'C', 'R'}
-		t.tHead = t.readClock()
+		t.tHead = time.Time{}
 		t.status = 400
 		t.logRejected()
 	}

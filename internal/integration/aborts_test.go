@@ -1,0 +1,186 @@
+package integration
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/testenv"
+)
+
+// startBadServer answers /invalid with an invalid status line, /trunc with a
+// head cut short by a close, anything else with a 200.
+func startBadServer(t *testing.T) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func(c net.Conn) {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					io.Copy(io.Discard, req.Body)
+					switch req.URL.Path {
+					case "/invalid":
+						io.WriteString(c, "HTTP/1.1 2x0 OK\r\nContent-Length: 0\r\n\r\n")
+						return
+					case "/trunc":
+						io.WriteString(c, "HTTP/1.1 200 OK\r\nFoo: b")
+						return
+					default:
+						io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+					}
+				}
+			}(c)
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func resetConn(c net.Conn) {
+	c.(*net.TCPConn).SetLinger(0)
+	c.Close()
+}
+
+func localPort(c net.Conn) string {
+	return fmt.Sprint(c.LocalAddr().(*net.TCPAddr).Port)
+}
+
+// TestAbortLogsMatchHAProxy: a client resetting an idle keep-alive
+// connection logs nothing; a reset before or in the middle of a head logs
+// "400 CR-- <BADREQ>" with TR -1; an invalid response head is "502 PH--"
+// and a head cut short by the server "502 SH--". HAProxy 2.6 does the same
+// with the same traffic.
+func TestAbortLogsMatchHAProxy(t *testing.T) {
+	srvPort := startBadServer(t)
+	cfg := func(port int) string {
+		return fmt.Sprintf(`global
+    log stdout format raw local0
+defaults
+    mode http
+    log global
+    option httplog
+    timeout connect 5s
+    timeout client 20s
+    timeout server 20s
+frontend fe
+    bind 127.0.0.1:%d
+    default_backend be
+backend be
+    server s1 127.0.0.1:%d
+`, port, srvPort)
+	}
+	type proc interface{ Stdout() string }
+	run := func(name string, start func(cfg string) proc) map[string][]string {
+		port := testenv.FreePort(t)
+		p := start(cfg(port))
+		addr := testenv.LocalAddr(port)
+		dial := func() net.Conn {
+			c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			return c
+		}
+		linesOf := func(port string) []string {
+			var out []string
+			for _, l := range strings.Split(p.Stdout(), "\n") {
+				if m := httplogLine.FindStringSubmatch(l); m != nil && m[2] == port {
+					out = append(out, l)
+				}
+			}
+			return out
+		}
+		waitLines := func(what, port string, n int) {
+			testenv.Eventually(t, 20*time.Second, func() bool { return len(linesOf(port)) >= n },
+				"%s %s: want %d log lines for port %s:\n%s", name, what, n, port, p.Stdout())
+		}
+		ports := map[string]string{}
+
+		// An answered request, then a reset while idle.
+		c := dial()
+		ports["idle-reset"] = localPort(c)
+		io.WriteString(c, "GET /ok HTTP/1.1\r\nHost: x\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		waitLines("idle-reset", ports["idle-reset"], 1)
+		resetConn(c)
+
+		// Connect, then a reset without a byte.
+		c = dial()
+		ports["reset-first"] = localPort(c)
+		time.Sleep(50 * time.Millisecond) // let the proxy accept it first
+		resetConn(c)
+		waitLines("reset-first", ports["reset-first"], 1)
+
+		// Half a head, then a reset.
+		c = dial()
+		ports["reset-half"] = localPort(c)
+		io.WriteString(c, "GET /half HTTP/1.1\r\nHo")
+		time.Sleep(50 * time.Millisecond)
+		resetConn(c)
+		waitLines("reset-half", ports["reset-half"], 1)
+
+		for _, path := range []string{"/invalid", "/trunc"} {
+			c = dial()
+			ports[path] = localPort(c)
+			io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n")
+			c.SetReadDeadline(time.Now().Add(20 * time.Second))
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil || resp.StatusCode != 502 {
+				t.Errorf("%s %s: %v %v", name, path, resp, err)
+			}
+			c.Close()
+			waitLines(path, ports[path], 1)
+		}
+		// The idle reset was sent before everything above; give a late
+		// line a moment to show up anyway.
+		time.Sleep(200 * time.Millisecond)
+		out := map[string][]string{}
+		for k, port := range ports {
+			for _, l := range linesOf(port) {
+				out[k] = append(out[k], logShape(httplogLine.FindStringSubmatch(l)))
+			}
+		}
+		return out
+	}
+	gh := run("gatehouse", func(cfg string) proc { return testenv.StartGatehouse(t, cfg) })
+	hp := run("haproxy", func(cfg string) proc { return testenv.StartHAProxy(t, cfg) })
+
+	want := map[string]string{
+		"idle-reset":  `status=200 cookies=- - term=---- queues=0/0 req=GET /ok HTTP/1.1`,
+		"reset-first": `timers=-1/-1/-1/-1/n status=400 cookies=- - term=CR-- queues=0/0 req=<BADREQ>`,
+		"reset-half":  `timers=-1/-1/-1/-1/n status=400 cookies=- - term=CR-- queues=0/0 req=<BADREQ>`,
+		"/invalid":    `status=502 cookies=- - term=PH-- queues=0/0 req=GET /invalid HTTP/1.1`,
+		"/trunc":      `status=502 cookies=- - term=SH-- queues=0/0 req=GET /trunc HTTP/1.1`,
+	}
+	for k, w := range want {
+		for name, got := range map[string][]string{"gatehouse": gh[k], "haproxy": hp[k]} {
+			if len(got) != 1 || !strings.Contains(got[0], w) {
+				t.Errorf("%s %s: lines %q, want one with %q", name, k, got, w)
+			}
+		}
+		if strings.Join(gh[k], "\n") != strings.Join(hp[k], "\n") {
+			t.Errorf("%s differs:\n gatehouse %q\n   haproxy %q", k, gh[k], hp[k])
+		}
+	}
+}
