@@ -27,6 +27,39 @@ type listener struct {
 	done    chan struct{}
 	wg      *sync.WaitGroup // live connections, for graceful stop
 	log     *slog.Logger
+	errs    acceptErrors // only acceptLoop uses it
+}
+
+// acceptErrors rate-limits the log of failed accepts: a process out of file
+// descriptors fails every accept, and a line each time would flood the log
+// while nothing can be done until connections close.
+type acceptErrors struct {
+	last    time.Time // last line written
+	pending int       // failures since then, not yet in a line
+	lastErr error
+}
+
+const acceptLogEvery = time.Second
+
+func (a *acceptErrors) failed(l *listener, err error, now time.Time) {
+	a.pending++
+	a.lastErr = err
+	if !a.last.IsZero() && now.Sub(a.last) < acceptLogEvery {
+		return
+	}
+	l.log.Error("accept failed", "addr", l.addr, "err", err, "count", a.pending)
+	a.last, a.pending = now, 0
+}
+
+// recovered reports the failures not yet logged once accepting works again,
+// within the same once-a-second limit (the next failure reports them
+// otherwise).
+func (a *acceptErrors) recovered(l *listener, now time.Time) {
+	if a.pending == 0 || now.Sub(a.last) < acceptLogEvery {
+		return
+	}
+	l.log.Error("accept failed", "addr", l.addr, "err", a.lastErr, "count", a.pending, "recovered", true)
+	a.last, a.pending = now, 0
 }
 
 type handlerBox struct {
@@ -71,13 +104,16 @@ func (l *listener) acceptLoop() {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
-			// EMFILE and friends: back off rather than spin.
-			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-			l.log.Error("accept failed", "addr", l.addr, "err", err)
+			// EMFILE and friends: back off rather than spin, but not for
+			// long (HAProxy retries a listener out of fds after 100 ms),
+			// and say so at most once a second.
+			backoff = min(max(2*backoff, 5*time.Millisecond), 100*time.Millisecond)
+			l.errs.failed(l, err, time.Now())
 			time.Sleep(backoff)
 			continue
 		}
 		backoff = 0
+		l.errs.recovered(l, time.Now())
 		// The handler is loaded after Accept so a connection accepted after a
 		// reload is served by the new configuration.
 		cur := l.handler.Load()
