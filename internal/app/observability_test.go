@@ -45,7 +45,7 @@ func waitLog(t *testing.T, c *net.UDPConn, want string) {
 	t.Helper()
 	buf := make([]byte, 4096)
 	var seen []string
-	deadline := time.Now().Add(3 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		_ = c.SetReadDeadline(deadline)
 		n, _, err := c.ReadFromUDP(buf)
@@ -133,7 +133,7 @@ backend be
 			}()
 			select {
 			case <-started:
-			case <-time.After(3 * time.Second):
+			case <-time.After(20 * time.Second):
 				t.Fatal("the slow request never reached a server")
 			}
 
@@ -162,7 +162,7 @@ backend be
 				if r.err != nil || r.body != "backend=b1\n" {
 					t.Errorf("in-flight request: %q, %v; want it to finish on b1", r.body, r.err)
 				}
-			case <-time.After(3 * time.Second):
+			case <-time.After(20 * time.Second):
 				t.Fatal("the in-flight request did not finish")
 			}
 		})

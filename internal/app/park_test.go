@@ -61,7 +61,7 @@ backend app
 	}
 	waitParked := func(n int) {
 		t.Helper()
-		for end := time.Now().Add(3 * time.Second); g.Proc.Parked() != n; time.Sleep(5 * time.Millisecond) {
+		for end := time.Now().Add(20 * time.Second); g.Proc.Parked() != n; time.Sleep(5 * time.Millisecond) {
 			if time.Now().After(end) {
 				t.Fatalf("parked %d, want %d", g.Proc.Parked(), n)
 			}
@@ -128,7 +128,7 @@ backend app
 		defer c.Close()
 		get(c)
 	}
-	for end := time.Now().Add(3 * time.Second); g2.Proc.Parked() != 2; time.Sleep(5 * time.Millisecond) {
+	for end := time.Now().Add(20 * time.Second); g2.Proc.Parked() != 2; time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(end) {
 			t.Fatalf("new runtime parked %d, want 2", g2.Proc.Parked())
 		}

@@ -88,7 +88,7 @@ func TestHTTPLogMatchesHAProxy(t *testing.T) {
 			resp.Body.Close()
 		}
 		var lines []string
-		testenv.Eventually(t, 5*time.Second, func() bool {
+		testenv.Eventually(t, 30*time.Second, func() bool {
 			lines = nil
 			for _, l := range strings.Split(p.Stdout(), "\n") {
 				// Readiness probes (connect, close) log "<BADREQ>" lines

@@ -53,7 +53,7 @@ backend mesh
 	}
 	line := regexp.MustCompile(`id=(\S+) tp=(\S+) "GET /trace-me HTTP/1.1"`)
 	var m []string
-	testenv.Eventually(t, 5*time.Second, func() bool {
+	testenv.Eventually(t, 30*time.Second, func() bool {
 		m = line.FindStringSubmatch(gh.Stdout())
 		return m != nil
 	}, "no log line for the request:\n%s", gh.Stdout())

@@ -120,7 +120,7 @@ func (s *logSink) next(t testing.TB) string {
 	select {
 	case l := <-s.lines:
 		return strings.TrimSpace(l)
-	case <-time.After(5 * time.Second):
+	case <-time.After(20 * time.Second):
 		t.Fatal("no log line")
 	}
 	return ""

@@ -285,7 +285,7 @@ func TestQueueOverflowDropsWithoutBlocking(t *testing.T) {
 	}()
 	select {
 	case <-done:
-	case <-time.After(5 * time.Second):
+	case <-time.After(20 * time.Second):
 		t.Fatal("Log blocked on a stuck target")
 	}
 	// At most QueueLen queued plus one taken by the writer.
