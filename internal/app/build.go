@@ -29,6 +29,7 @@ type Graph struct {
 	Frontends []*proxy.Frontend
 	Backends  []*proxy.Backend
 	Binds     []*BindSpec
+	Sockets   []*APISocket // runtime API sockets ("stats socket")
 	Stores    []*tlsconf.Store
 	Loggers   []*logging.Logger
 	Started   time.Time

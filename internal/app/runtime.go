@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/runtimeapi"
 )
 
 // DefaultHardStopAfter bounds a graceful stop when hard-stop-after is unset.
@@ -21,6 +22,7 @@ type Runtime struct {
 	mu        sync.Mutex
 	graph     *Graph
 	listeners map[string]*listener
+	apis      map[string]*runtimeapi.Server // runtime API sockets by path
 	conns     sync.WaitGroup // every accepted connection, across graphs
 	log       *slog.Logger
 	slots     chan struct{} // global maxconn
@@ -28,7 +30,7 @@ type Runtime struct {
 
 // NewRuntime returns an empty runtime; Start installs the first graph.
 func NewRuntime(log *slog.Logger) *Runtime {
-	return &Runtime{listeners: map[string]*listener{}, log: log}
+	return &Runtime{listeners: map[string]*listener{}, apis: map[string]*runtimeapi.Server{}, log: log}
 }
 
 // Graph returns the graph currently serving.
@@ -73,6 +75,13 @@ func (r *Runtime) Apply(g *Graph) error {
 		}
 		opened[addr] = ln
 	}
+	openedAPIs, err := r.openSockets(g)
+	if err != nil {
+		for _, l := range opened {
+			l.Close()
+		}
+		return err
+	}
 	if mc := g.Cfg.Global.MaxConn; mc > 0 {
 		if r.slots == nil || cap(r.slots) != mc {
 			r.slots = make(chan struct{}, mc)
@@ -98,6 +107,7 @@ func (r *Runtime) Apply(g *Graph) error {
 			delete(r.listeners, addr)
 		}
 	}
+	r.applySockets(g, openedAPIs)
 	old := r.graph
 	r.graph = g
 	g.start()
@@ -108,6 +118,52 @@ func (r *Runtime) Apply(g *Graph) error {
 		go retire(old)
 	}
 	return nil
+}
+
+// openSockets binds the runtime API sockets g has and the runtime has not
+// yet; on failure it closes what it opened and nothing changes.
+func (r *Runtime) openSockets(g *Graph) (map[string]*runtimeapi.Server, error) {
+	opened := map[string]*runtimeapi.Server{}
+	for _, s := range g.Sockets {
+		if _, ok := r.apis[s.Path]; ok {
+			continue
+		}
+		if _, dup := opened[s.Path]; dup {
+			continue // the second line for one path updates the same socket
+		}
+		srv, err := runtimeapi.Listen(s.Path, s.Target, s.Opts)
+		if err != nil {
+			for _, o := range opened {
+				o.Close()
+			}
+			return nil, fmt.Errorf("Starting frontend GLOBAL: cannot bind UNIX socket (%v) [%s]", err, s.Path)
+		}
+		opened[s.Path] = srv
+	}
+	return opened, nil
+}
+
+// applySockets points every kept socket at g, adds the opened ones and
+// closes those g no longer has. A kept socket never stops accepting, and
+// its open sessions run their next command on g.
+func (r *Runtime) applySockets(g *Graph, opened map[string]*runtimeapi.Server) {
+	want := map[string]bool{}
+	for _, s := range g.Sockets {
+		want[s.Path] = true
+		if srv, ok := opened[s.Path]; ok {
+			r.apis[s.Path] = srv
+			continue
+		}
+		if err := r.apis[s.Path].Update(s.Target, s.Opts); err != nil {
+			r.log.Warn("runtime API socket: cannot apply its mode", "path", s.Path, "err", err)
+		}
+	}
+	for path, srv := range r.apis {
+		if !want[path] {
+			srv.Close()
+			delete(r.apis, path)
+		}
+	}
 }
 
 // retire releases an old graph's resources once its connections are gone.
@@ -141,6 +197,10 @@ func (r *Runtime) Shutdown() error {
 		<-l.done
 	}
 	r.listeners = map[string]*listener{}
+	for path, s := range r.apis {
+		s.Close()
+		delete(r.apis, path)
+	}
 	g := r.graph
 	r.mu.Unlock()
 	if g == nil {

@@ -9,19 +9,23 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/config"
-	"github.com/gatehouse/gatehouse/internal/logging"
 	"github.com/gatehouse/gatehouse/internal/proxy"
 	"github.com/gatehouse/gatehouse/internal/runtimeapi"
 	"github.com/gatehouse/gatehouse/internal/stats"
 	"github.com/gatehouse/gatehouse/internal/upstream"
 )
 
-// buildRuntimeAPI prepares one runtime API socket per "stats socket". The
-// sockets open when the graph goes live (never for -c) and close when it
-// retires. On reload the new graph's socket is renamed over the path
-// before the old graph retires, so clients never find the path missing,
-// and the old graph only removes the path while it is still its own (see
-// package runtimeapi).
+// APISocket is one "stats socket": the Runtime owns the listening socket
+// and keeps it across reloads (see Runtime.applySockets), pointing it at
+// each new graph, so the runtime API never stops accepting.
+type APISocket struct {
+	Path   string
+	Opts   runtimeapi.Options
+	Target runtimeapi.Target
+}
+
+// buildRuntimeAPI describes one runtime API socket per "stats socket"; the
+// socket opens when the graph goes live (never for -c).
 func (b *builder) buildRuntimeAPI() error {
 	var errs []error
 	for _, ss := range b.cfg.Global.StatsSockets {
@@ -30,26 +34,7 @@ func (b *builder) buildRuntimeAPI() error {
 			errs = append(errs, err)
 			continue
 		}
-		target := &graphTarget{ops: b.adminOps()}
-		sys := b.sys
-		var srv *runtimeapi.Server
-		b.g.starters = append(b.g.starters, func() {
-			s, err := runtimeapi.Listen(path, target, opts)
-			if err != nil {
-				msg := fmt.Sprintf("Starting frontend GLOBAL: cannot bind UNIX socket (%v) [%s]", err, path)
-				if sys != nil {
-					sys.Printf(logging.LevelAlert, "%s", msg)
-				}
-				fmt.Fprintf(os.Stderr, "[ALERT] %s\n", msg)
-				return
-			}
-			srv = s
-		})
-		b.g.stoppers = append(b.g.stoppers, func() {
-			if srv != nil {
-				srv.Close()
-			}
-		})
+		b.g.Sockets = append(b.g.Sockets, &APISocket{Path: path, Opts: opts, Target: &graphTarget{ops: b.adminOps()}})
 	}
 	return errors.Join(errs...)
 }

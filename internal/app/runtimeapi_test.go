@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -152,39 +154,134 @@ func TestRuntimeAPIPrompt(t *testing.T) {
 	}
 }
 
-// TestRuntimeAPIReload: the new graph takes the socket path over without
-// a moment where connecting fails, and the retiring graph leaves it alone.
+// TestRuntimeAPIReload: the runtime API keeps its listening socket across
+// a reload, so it never stops accepting: commands sent throughout the
+// reload are all answered, a connection opened before it is answered
+// after it, by the new graph, and the retiring graph leaves the path alone.
+// The dialer runs for a bounded number of rounds and every wait has a
+// deadline, so a gap fails the test instead of hanging it.
 func TestRuntimeAPIReload(t *testing.T) {
 	dir := t.TempDir()
 	port := freePort(t)
 	b1, b2 := hostPort(echoBackend(t, "b1")), hostPort(echoBackend(t, "b2"))
 	rt := start(t, apiConfig(dir, port, b1, b2))
 	sock := filepath.Join(dir, "admin.sock")
+	before, err := os.Stat(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Connected before the reload, its command sent after it.
+	early, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer early.Close()
 
+	var (
+		mu       sync.Mutex
+		failures []error
+		nfail    int
+		dials    atomic.Int64
+	)
 	stop := make(chan struct{})
-	failures := make(chan error, 1000)
-	done := make(chan int)
+	done := make(chan struct{})
 	go func() {
-		n := 0
+		defer close(done)
 		for {
 			select {
 			case <-stop:
-				done <- n
 				return
 			default:
 			}
-			c, err := net.Dial("unix", sock)
-			if err != nil {
-				failures <- err
-			} else {
-				c.Close()
+			if err := askInfo(sock); err != nil {
+				mu.Lock()
+				if nfail++; len(failures) < 5 {
+					failures = append(failures, err)
+				}
+				mu.Unlock()
 			}
-			n++
+			dials.Add(1)
 		}
 	}()
 	cfg2 := strings.Replace(apiConfig(dir, port, b1, b2), "\nbackend be\n", "\nbackend be2\n", 1)
 	cfg2 = strings.Replace(cfg2, "default_backend be\n", "default_backend be2\n", 1)
 	c, err := cfgparse.Parse("test.cfg", []byte(cfg2), cfgparse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g1 := rt.Graph()
+	g2, err := Build(c, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan struct{})
+	g1.stoppers = append(g1.stoppers, func() { close(closed) })
+	atReload := dials.Load()
+	if err := rt.Apply(g2); err != nil {
+		t.Fatal(err)
+	}
+	// Keep asking until the old graph has retired and a good number of
+	// commands ran after the reload.
+	deadline := time.After(30 * time.Second)
+	select {
+	case <-closed:
+	case <-deadline:
+		t.Fatal("the old graph never retired")
+	}
+	for dials.Load() < atReload+200 {
+		select {
+		case <-deadline:
+			t.Fatalf("only %d commands in 30s after the reload", dials.Load()-atReload)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	close(stop)
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the dialer did not stop")
+	}
+	mu.Lock()
+	if nfail > 0 {
+		t.Errorf("%d of %d commands failed during the reload, first: %v", nfail, dials.Load(), failures)
+	}
+	mu.Unlock()
+
+	_ = early.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(early, "show servers state be2\n")
+	if got, err := io.ReadAll(early); err != nil || !strings.Contains(string(got), "\n3 be2 1 s1 ") {
+		t.Errorf("a connection opened before the reload got %q, %v; want the new graph's answer", got, err)
+	}
+	if got := cli(t, sock, "show servers state be2"); !strings.Contains(got, "\n3 be2 1 s1 ") {
+		t.Errorf("after reload the socket should serve the new graph, got %q", got)
+	}
+	after, err := os.Stat(sock)
+	if err != nil {
+		t.Fatalf("socket path gone after the old graph retired: %v", err)
+	}
+	if !os.SameFile(before, after) {
+		t.Errorf("the reload replaced the listening socket instead of keeping it")
+	}
+	leftovers, _ := filepath.Glob(filepath.Join(dir, "*.tmp"))
+	if len(leftovers) > 0 {
+		t.Errorf("temporary socket names left behind: %v", leftovers)
+	}
+}
+
+// TestRuntimeAPIReloadDropsSocket: a reload that no longer has a socket
+// closes it and removes its path; the sockets it keeps stay the same.
+func TestRuntimeAPIReloadDropsSocket(t *testing.T) {
+	dir := t.TempDir()
+	port := freePort(t)
+	b1, b2 := hostPort(echoBackend(t, "b1")), hostPort(echoBackend(t, "b2"))
+	cfg := apiConfig(dir, port, b1, b2)
+	rt := start(t, cfg)
+	admin, user := filepath.Join(dir, "admin.sock"), filepath.Join(dir, "user.sock")
+	before, err := os.Stat(user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := cfgparse.Parse("test.cfg", []byte(strings.Replace(cfg, "    stats socket "+admin+" level admin mode 600\n", "", 1)), cfgparse.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,28 +292,36 @@ func TestRuntimeAPIReload(t *testing.T) {
 	if err := rt.Apply(g2); err != nil {
 		t.Fatal(err)
 	}
-	// The old graph has no connection left, so it retires (and closes its
-	// socket) within retire's 100ms poll; keep dialing well past that.
-	time.Sleep(600 * time.Millisecond)
-	close(stop)
-	dials := <-done
-	close(failures)
-	for err := range failures {
-		t.Errorf("dial during reload failed: %v", err)
+	if _, err := os.Stat(admin); !os.IsNotExist(err) {
+		t.Errorf("the dropped socket's path is still there: %v", err)
 	}
-	if dials < 10 {
-		t.Errorf("only %d dials during the reload", dials)
+	if after, err := os.Stat(user); err != nil || !os.SameFile(before, after) {
+		t.Errorf("the kept socket was replaced or removed: %v", err)
 	}
-	if got := cli(t, sock, "show servers state be2"); !strings.Contains(got, "\n3 be2 1 s1 ") {
-		t.Errorf("after reload the socket should serve the new graph, got %q", got)
+	if err := askInfo(user); err != nil {
+		t.Errorf("the kept socket: %v", err)
 	}
-	if _, err := os.Stat(sock); err != nil {
-		t.Errorf("socket path gone after the old graph retired: %v", err)
+}
+
+// askInfo runs "show info" on a fresh connection, within a deadline.
+func askInfo(path string) error {
+	c, err := net.DialTimeout("unix", path, 5*time.Second)
+	if err != nil {
+		return err
 	}
-	leftovers, _ := filepath.Glob(filepath.Join(dir, "*.tmp"))
-	if len(leftovers) > 0 {
-		t.Errorf("temporary socket names left behind: %v", leftovers)
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, "show info\n"); err != nil {
+		return err
 	}
+	b, err := io.ReadAll(c)
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(string(b), "Name: Gatehouse\n") {
+		return fmt.Errorf("answer %q", b)
+	}
+	return nil
 }
 
 // TestRuntimeAPIStaleAndStop: a stale socket file is replaced at start

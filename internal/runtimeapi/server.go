@@ -8,12 +8,14 @@
 // # Reloads
 //
 // A reload must not leave a moment where the socket path answers nothing.
-// Listen therefore binds a private name next to the path ("PATH.PID.N.tmp")
-// and renames it over PATH, as HAProxy does: a client connecting during a
-// reload reaches either the old graph's socket or the new one, never
-// ENOENT or ECONNREFUSED. The old listener keeps its (now unnamed) socket
-// until its graph retires; Close removes PATH only while PATH is still its
-// own socket, so a retiring graph never unlinks its successor's.
+// The owner keeps one Server per path across reloads and points it at the
+// new configuration with Update, as the proxy listeners keep their sockets:
+// the listening socket never closes, and every session, even one opened
+// before the reload, runs each command on the configuration current then.
+// Listen binds a private name next to the path ("PATH.PID.N.tmp") and
+// renames it over PATH, so a stale socket file is replaced atomically;
+// Close removes PATH only while PATH is still its own socket, so it never
+// unlinks another server's.
 package runtimeapi
 
 import (
@@ -67,16 +69,21 @@ type Options struct {
 
 // Server is one listening runtime API socket.
 type Server struct {
-	path   string
-	ln     *net.UnixListener
-	id     os.FileInfo // the socket file we own, for Close
-	target Target
-	opts   Options
+	path string
+	ln   *net.UnixListener
+	id   os.FileInfo // the socket file we own, for Close
+	cur  atomic.Pointer[binding]
 
 	wg     sync.WaitGroup
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
 	closed atomic.Bool
+}
+
+// binding is what a command runs against; Update swaps it.
+type binding struct {
+	target Target
+	opts   Options
 }
 
 // Listen binds path for t and starts serving. A stale socket file at path
@@ -109,13 +116,29 @@ func Listen(path string, t Target, o Options) (*Server, error) {
 	if err := os.Rename(tmp, path); err != nil {
 		return fail(err)
 	}
-	if o.Timeout <= 0 {
-		o.Timeout = DefaultTimeout
-	}
-	s := &Server{path: path, ln: ln, id: id, target: t, opts: o, conns: map[net.Conn]struct{}{}}
+	s := &Server{path: path, ln: ln, id: id, conns: map[net.Conn]struct{}{}}
+	s.cur.Store(newBinding(t, o))
 	s.wg.Add(1)
 	go s.acceptLoop()
 	return s, nil
+}
+
+func newBinding(t Target, o Options) *binding {
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	return &binding{target: t, opts: o}
+}
+
+// Update points the socket at a new configuration (a reload) without
+// closing it: commands from then on, on new and open sessions alike, run
+// against t with o's level; o's mode is applied to the socket file.
+func (s *Server) Update(t Target, o Options) error {
+	s.cur.Store(newBinding(t, o))
+	if o.Mode != 0 {
+		return os.Chmod(s.path, o.Mode)
+	}
+	return nil
 }
 
 // Path is the socket's path.
@@ -172,28 +195,31 @@ func (s *Server) serveConn(c net.Conn) {
 		delete(s.conns, c)
 		s.mu.Unlock()
 	}()
-	sess := &session{target: s.target, level: s.opts.Level}
-	sess.serve(c, s.opts.Timeout)
+	sess := &session{srv: s}
+	sess.serve(c)
 }
 
 // session is one client connection: non-interactive by default (one
 // request line, then close), interactive after "prompt".
 type session struct {
-	target Target
+	srv    *Server
+	target Target // the server's binding, read again before each line
 	level  Level
 	prompt bool
 	quit   bool
 }
 
-func (ss *session) serve(c net.Conn, timeout time.Duration) {
+func (ss *session) serve(c net.Conn) {
 	br := bufio.NewReader(c)
 	bw := bufio.NewWriter(c)
 	for {
-		c.SetReadDeadline(time.Now().Add(timeout))
+		c.SetReadDeadline(time.Now().Add(ss.srv.cur.Load().opts.Timeout))
 		line, err := br.ReadString('\n')
 		if err != nil && (err != io.EOF || line == "") {
 			return
 		}
+		b := ss.srv.cur.Load()
+		ss.target, ss.level = b.target, b.opts.Level
 		ss.runLine(bw, strings.TrimRight(line, "\r\n"))
 		if bw.Flush() != nil || ss.quit {
 			return
