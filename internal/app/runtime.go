@@ -23,7 +23,7 @@ type Runtime struct {
 	graph     *Graph
 	listeners map[string]*listener
 	apis      map[string]*runtimeapi.Server // runtime API sockets by path
-	conns     sync.WaitGroup // every accepted connection, across graphs
+	conns     sync.WaitGroup                // every accepted connection, across graphs
 	log       *slog.Logger
 	slots     chan struct{} // global maxconn
 }
