@@ -7,6 +7,7 @@
 # Environment:
 #   SKIP_INSTALL=1   do not touch packages or /etc/hosts (machine already prepared)
 #   GOTEST_FLAGS     extra flags for go test (e.g. "-run TestGateway -v")
+#   PREPARE_ONLY=1   install and prepare, then exit without running anything
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -44,6 +45,10 @@ if [ ! -d "$OP_DIR/node_modules" ]; then
 	npm ci --prefix "$OP_DIR" --no-audit --no-fund >&2
 fi
 [ -x "$(go env GOPATH)/bin/h2spec" ] || go install github.com/summerwind/h2spec/cmd/h2spec@v2.2.1+incompatible >&2 # internal/h2 TestH2Spec; v2.2.1 is the newest the module proxy serves
+
+if [ "${PREPARE_ONLY:-0}" = 1 ]; then
+	exit 0
+fi
 
 status=0
 step() {
