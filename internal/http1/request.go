@@ -2,6 +2,7 @@ package http1
 
 import (
 	"bytes"
+	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/httpmsg"
 )
@@ -175,6 +176,11 @@ func requestSemantics(req *httpmsg.Request, hi *headInfo) error {
 	if err := checkTarget(req); err != nil {
 		return err
 	}
+	if req.Method == "CONNECT" {
+		if err := checkConnect(req, hi); err != nil {
+			return err
+		}
+	}
 
 	// Framing (RFC 9112 §6.1, §6.3).
 	if hi.te {
@@ -212,8 +218,8 @@ func checkTarget(req *httpmsg.Request) error {
 	u := req.URI
 	switch {
 	case req.Method == "CONNECT":
-		// authority-form: host:port, nothing else.
-		if u[0] == '/' || !allClassStr(u, cHost) || !hasPort(u) {
+		// authority-form: host:port, nothing else (see checkConnect).
+		if _, _, ok := splitAuthority(u); !ok {
 			return errTargetForm
 		}
 		return nil
@@ -264,10 +270,90 @@ func absoluteAuthority(u string) (string, bool) {
 	return rest[:j], true
 }
 
-func hasPort(hostport string) bool {
-	i := len(hostport) - 1
-	for i >= 0 && hostport[i] >= '0' && hostport[i] <= '9' {
-		i--
+var (
+	errConnectHost = &ProtocolError{Status: 400, Msg: "Host does not match the CONNECT authority"}
+	errConnectBody = &ProtocolError{Status: 400, Msg: "CONNECT request with a body"}
+)
+
+// checkConnect holds a CONNECT request to what a tunnel needs (RFC 9110
+// §9.3.6): the Host, when given, names the target's authority (a port may
+// be left out only when it is 80 or 443, as HAProxy allows), and the
+// request has no content: bytes after its head belong to the tunnel, so
+// a declared body could not be framed the same way by every hop.
+func checkConnect(req *httpmsg.Request, hi *headInfo) error {
+	if hi.te || hi.cl > 0 {
+		return errConnectBody
 	}
-	return i > 0 && i < len(hostport)-1 && hostport[i] == ':'
+	if hi.hosts == 0 {
+		return nil
+	}
+	host, port, _ := splitAuthority(req.URI)
+	h, p := hi.host, ""
+	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.HasSuffix(h, "]") {
+		h, p = h[:i], h[i+1:]
+	}
+	if !strings.EqualFold(h, host) {
+		return errConnectHost
+	}
+	if p == "" {
+		if port != "80" && port != "443" {
+			return errConnectHost
+		}
+	} else if p != port {
+		return errConnectHost
+	}
+	return nil
+}
+
+// splitAuthority splits a CONNECT target in authority-form (RFC 9112
+// §3.2.3: uri-host ":" port) and validates both parts: a bracketed IPv6
+// literal or a reg-name (no userinfo, no second colon), and a port in
+// 1..65535 without sign or leading junk.
+func splitAuthority(u string) (host, port string, ok bool) {
+	i := strings.LastIndexByte(u, ':')
+	if i <= 0 {
+		return "", "", false
+	}
+	host, port = u[:i], u[i+1:]
+	if len(port) == 0 || len(port) > 5 {
+		return "", "", false
+	}
+	n := 0
+	for j := 0; j < len(port); j++ {
+		if port[j] < '0' || port[j] > '9' {
+			return "", "", false
+		}
+		n = n*10 + int(port[j]-'0')
+	}
+	if n == 0 || n > 65535 {
+		return "", "", false
+	}
+	if host[0] == '[' {
+		if len(host) < 4 || host[len(host)-1] != ']' {
+			return "", "", false
+		}
+		for j := 1; j < len(host)-1; j++ {
+			c := host[j]
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' || c == ':' || c == '.') {
+				return "", "", false
+			}
+		}
+		return host, port, true
+	}
+	for j := 0; j < len(host); j++ {
+		c := host[j]
+		switch {
+		case c == '%':
+			if j+2 >= len(host) || !isHex(host[j+1]) || !isHex(host[j+2]) {
+				return "", "", false
+			}
+		case c == ':' || c == '[' || c == ']' || charClass[c]&cHost == 0:
+			return "", "", false
+		}
+	}
+	return host, port, true
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }

@@ -52,12 +52,19 @@ func (t *Txn) forward() bool {
 	// Only requests whose body has not been consumed can be replayed: a
 	// request without body, always.
 	replayable := !t.Req.HasBody()
+	if t.Req.Method == "CONNECT" && t.down != nil {
+		return t.refuseConnect()
+	}
 	var exclude *upstream.Server
 	var staleRetries int
 	for attempt := 0; ; {
 		srv, ok := t.pickServer(exclude)
 		if !ok {
 			return t.sendReply()
+		}
+		if t.Req.Method == "CONNECT" && srv.H2 != nil {
+			srv.Release()
+			return t.refuseConnect()
 		}
 		uc, hc, reused, f := t.connect(srv)
 		if f == failNone && hc != nil {
@@ -111,6 +118,16 @@ func (t *Txn) forward() bool {
 		}
 		return t.failAnswer(f)
 	}
+}
+
+// refuseConnect answers 501 to a CONNECT that would have to be tunnelled
+// over HTTP/2, on either side: only HTTP/1.1 tunnels are implemented, and
+// forwarding it as a plain request would leave the server's connection
+// in tunnel mode. "http-request deny if METH_CONNECT" refuses them all.
+func (t *Txn) refuseConnect() bool {
+	t.termState = [2]byte{'P', 'R'}
+	t.reply = t.errorReply(501)
+	return t.sendReply()
 }
 
 // retryOnStatus applies "retry-on STATUS" to the response head in t.Resp.

@@ -22,6 +22,13 @@ func (t *Txn) relayResponse(srv *Server, uc *upConn) bool {
 	if resp.Status == 101 && t.Req.Upgrade != "" {
 		return t.tunnel(srv, uc)
 	}
+	if t.Req.Method == "CONNECT" && resp.Status >= 200 && resp.Status < 300 {
+		// RFC 9110 §9.3.6: the server is now a tunnel; framing fields in
+		// its 2xx mean nothing, and a client must not be led to read a body.
+		resp.Header.Del("Content-Length")
+		resp.Header.Del("Transfer-Encoding")
+		return t.tunnel(srv, uc)
+	}
 	// The server connection is reused unless either side's option asks
 	// to close it (http-server-close, httpclose) or the server did.
 	serverKeep := !resp.Close && !t.bodyUnsent && be.ConnMode == config.ConnKeepAlive && fe.ConnMode == config.ConnKeepAlive &&
@@ -165,8 +172,10 @@ func (t *Txn) noteBodyAbort(srv *Server, rerr, werr error) {
 }
 
 // giveBack returns a healthy upstream connection to its server's pool.
+// One that switched protocols (a 101, a 2xx to CONNECT) is never pooled,
+// whatever path got here: the next request would go into the tunnel.
 func (t *Txn) giveBack(srv *Server, uc *upConn, keep bool) {
-	if !keep || uc.br.Buffered() > 0 {
+	if !keep || uc.br.Buffered() > 0 || switchedProtocols(t.Req.Method, t.Resp.Status) {
 		uc.close()
 		return
 	}
@@ -181,4 +190,10 @@ func (t *Txn) giveBack(srv *Server, uc *upConn, keep bool) {
 // telling read errors from write errors.
 func copyDechunked(w *http1.Writer, body io.Reader) (n int64, rerr, werr error) {
 	return pump(body, func(p []byte) error { _, err := w.Write(p); return err }, nil)
+}
+
+// switchedProtocols reports a response after which the server's
+// connection no longer speaks HTTP.
+func switchedProtocols(method string, status int) bool {
+	return status == 101 || method == "CONNECT" && status >= 200 && status < 300
 }

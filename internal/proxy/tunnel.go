@@ -7,15 +7,17 @@ import (
 	"time"
 )
 
-// tunnel relays an upgraded connection (WebSocket) in both directions
-// after the server's 101, with timeout tunnel as the idle bound. The
-// client connection is not reused afterwards.
+// tunnel relays the connection in both directions after the server
+// switched protocols: a 101 to an Upgrade (WebSocket), or a 2xx to a
+// CONNECT, as HAProxy does. timeout tunnel is the idle bound. Neither
+// connection carries another request afterwards: the server's is closed,
+// never pooled, since it now belongs to this client alone.
 func (t *Txn) tunnel(srv *Server, uc *upConn) bool {
 	be, fe := t.be, t.sess.fe
 	resp := &t.Resp
-	t.status = 101
-	be.Counters.CountStatus(101)
-	srv.Counters.CountStatus(101)
+	t.status = resp.Status
+	be.Counters.CountStatus(resp.Status)
+	srv.Counters.CountStatus(resp.Status)
 	before := t.sess.out.n
 	_ = t.sess.bw.WriteResponseHead(resp)
 	err := t.sess.bw.Flush()
