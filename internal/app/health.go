@@ -98,10 +98,13 @@ func (b *builder) checker(p *config.Proxy, srv *proxy.Server, spec *health.Spec,
 	tg.SSL, tg.SendProxy = cs.CheckSSL, cs.CheckSendProxy
 	if cs.CheckPort == 0 && cs.CheckAddr == "" {
 		tg.SSL = tg.SSL || cs.SSL
-		if cs.SendProxy == 2 {
-			return nil, config.Errorf(cs.Pos, "server '%s/%s' : health checks with 'send-proxy-v2' are not supported by Gatehouse; set 'port' or 'no-check-send-proxy'", p.Name, cs.Name)
-		}
-		tg.SendProxy = tg.SendProxy || cs.SendProxy == 1
+		tg.SendProxy = tg.SendProxy || cs.SendProxy != 0
+	}
+	// The header's version is the server's: a gateway that requires PROXY
+	// v2 gets it on checks too (HAProxy's make_proxy_line on pp_opts).
+	if cs.SendProxy == 2 {
+		o := srv.ProxyV2
+		tg.ProxyV2 = &o
 	}
 	if tg.SSL || spec.NeedsTLS() {
 		tg.TLS = srv.TLS

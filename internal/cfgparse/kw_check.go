@@ -167,11 +167,14 @@ func parseCheckConnect(args []token, what string) (*config.CheckConnect, error) 
 		case "ssl":
 			c.SSL = true
 			continue
+		case "send-proxy":
+			c.SendProxy = true
+			continue
 		case "port", "sni", "alpn":
-		case "default", "addr", "send-proxy", "via-socks4", "proto", "linger", "comment":
+		case "default", "addr", "via-socks4", "proto", "linger", "comment":
 			return nil, fmt.Errorf("'%s' : '%s' is a HAProxy option that Gatehouse does not implement.", what, o)
 		default:
-			return nil, fmt.Errorf("'%s' expects 'port', 'ssl', 'sni' or 'alpn' but got '%s' as argument.", what, o)
+			return nil, fmt.Errorf("'%s' expects 'port', 'ssl', 'send-proxy', 'sni' or 'alpn' but got '%s' as argument.", what, o)
 		}
 		if i+1 >= len(args) {
 			return nil, fmt.Errorf("'%s' : '%s' expects an argument.", what, o)

@@ -378,10 +378,11 @@ type CheckExpect struct {
 
 // CheckConnect is "http-check connect" / "tcp-check connect" options.
 type CheckConnect struct {
-	Port int
-	SSL  bool
-	SNI  string
-	ALPN []string
+	Port      int
+	SSL       bool
+	SNI       string
+	ALPN      []string
+	SendProxy bool // "send-proxy": the server's PROXY header first
 }
 
 // TCPCheck is "option tcp-check" with its steps.

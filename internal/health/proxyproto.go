@@ -1,21 +1,28 @@
 package health
 
 import (
-	"fmt"
 	"net"
+	"net/netip"
+
+	"github.com/gatehouse/gatehouse/internal/proxyproto"
 )
 
-// proxyV1 is the PROXY protocol v1 header HAProxy sends before a check
-// with "check-send-proxy": the check connection's own addresses.
-func proxyV1(local, remote net.Addr) []byte {
-	l, lok := local.(*net.TCPAddr)
-	r, rok := remote.(*net.TCPAddr)
-	if !lok || !rok {
-		return []byte("PROXY UNKNOWN\r\n")
+// proxyHeader is the PROXY header HAProxy 2.6 sends before a check when
+// the server has send-proxy* or check-send-proxy (make_proxy_line with no
+// client stream): version 1 carries the check connection's own addresses;
+// version 2 is a LOCAL command without addresses (there is no client to
+// speak for), with only the TLVs that need no client: "ssl" gives the SSL
+// TLV with client=0; authority, unique-id and ALPN have no value to send.
+func (tg *Target) proxyHeader(local, remote net.Addr) []byte {
+	if tg.ProxyV2 == nil {
+		return proxyproto.AppendV1(nil, addrPort(local), addrPort(remote))
 	}
-	fam := "TCP4"
-	if l.IP.To4() == nil {
-		fam = "TCP6"
+	return proxyproto.AppendV2(nil, netip.AddrPort{}, netip.AddrPort{}, &proxyproto.Options{SSL: tg.ProxyV2.SSL})
+}
+
+func addrPort(a net.Addr) netip.AddrPort {
+	if t, ok := a.(*net.TCPAddr); ok {
+		return t.AddrPort()
 	}
-	return []byte(fmt.Sprintf("PROXY %s %s %s %d %d\r\n", fam, l.IP.String(), r.IP.String(), l.Port, r.Port))
+	return netip.AddrPort{}
 }

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/proxyproto"
 	"github.com/gatehouse/gatehouse/internal/tlsconf"
 )
 
@@ -31,8 +32,13 @@ type Target struct {
 	Port      int            // "port"; 0 when unset
 	// SSL: the default connection uses TLS ("check-ssl", or the server's
 	// "ssl" when neither "port" nor "addr" is set, as HAProxy decides).
-	SSL       bool
-	SendProxy bool                    // PROXY v1 header first ("check-send-proxy")
+	SSL bool
+	// SendProxy: the default connection starts with a PROXY header (the
+	// server's send-proxy*, or "check-send-proxy"). ProxyV2 non-nil makes it
+	// version 2 with those TLV options (the server's send-proxy-v2), else
+	// version 1; "connect send-proxy" steps send the same header.
+	SendProxy bool
+	ProxyV2   *proxyproto.Options
 	TLS       *tlsconf.ClientTemplate // trust and client certificate for TLS checks
 	SNI       string                  // "check-sni"
 	ALPN      []string                // "check-alpn"
@@ -149,7 +155,7 @@ func (r *run) connect(ctx context.Context, ru *rule) (Result, bool) {
 	if c.port > 0 {
 		port = c.port
 	}
-	useTLS, sni, alpn, sendProxy := c.ssl, c.sni, c.alpn, false
+	useTLS, sni, alpn, sendProxy := c.ssl, c.sni, c.alpn, c.sendProxy
 	if c.implicit {
 		useTLS = useTLS || r.tg.SSL
 		if sni == "" {
@@ -158,7 +164,7 @@ func (r *run) connect(ctx context.Context, ru *rule) (Result, bool) {
 		if alpn == nil {
 			alpn = r.tg.ALPN
 		}
-		sendProxy = r.tg.SendProxy
+		sendProxy = sendProxy || r.tg.SendProxy
 	}
 	r.deadline = time.Now().Add(r.tm.connectTimeout())
 	if r.tm.Check <= 0 {
@@ -182,7 +188,7 @@ func (r *run) connect(ctx context.Context, ru *rule) (Result, bool) {
 	r.conn = conn
 	_ = conn.SetDeadline(r.deadline)
 	if sendProxy {
-		if _, err := conn.Write(proxyV1(conn.LocalAddr(), conn.RemoteAddr())); err != nil {
+		if _, err := conn.Write(r.tg.proxyHeader(conn.LocalAddr(), conn.RemoteAddr())); err != nil {
 			return Result{Status: StatusL4CON, Info: errText(err) + r.connectSuffix(ru, port)}, true
 		}
 	}

@@ -40,11 +40,12 @@ type rule struct {
 }
 
 type connectRule struct {
-	implicit bool // the default connection (server's check settings)
-	port     int
-	ssl      bool
-	sni      string
-	alpn     []string
+	implicit  bool // the default connection (server's check settings)
+	port      int
+	ssl       bool
+	sni       string
+	alpn      []string
+	sendProxy bool // "connect ... send-proxy": the server's PROXY header
 }
 
 type expectRule struct {
@@ -104,7 +105,7 @@ func httpSpec(hc *config.HTTPCheck) (*Spec, error) {
 	sp := &Spec{Kind: KindHTTP, disable404: hc.DisableOn404}
 	conn := &connectRule{implicit: true}
 	if c := hc.Connect; c != nil {
-		conn = &connectRule{port: c.Port, ssl: c.SSL, sni: c.SNI, alpn: c.ALPN}
+		conn = &connectRule{port: c.Port, ssl: c.SSL, sni: c.SNI, alpn: c.ALPN, sendProxy: c.SendProxy}
 	}
 	sp.rules = append(sp.rules, rule{kind: ruleConnect, connect: conn})
 	req, err := httpRequest(hc)
@@ -182,7 +183,7 @@ func tcpSpec(tc *config.TCPCheck) (*Spec, error) {
 			r.kind = ruleConnect
 			r.connect = &connectRule{}
 			if c := st.Connect; c != nil {
-				r.connect = &connectRule{port: c.Port, ssl: c.SSL, sni: c.SNI, alpn: c.ALPN}
+				r.connect = &connectRule{port: c.Port, ssl: c.SSL, sni: c.SNI, alpn: c.ALPN, sendProxy: c.SendProxy}
 			}
 		case "send":
 			r.kind = ruleSend
