@@ -65,16 +65,14 @@ func (p *Provider) Authenticate(req *httpmsg.Request, tls bool) (*Identity, *Rep
 				removeCookies(&req.Header, p.cookie)
 				return id, nil
 			}
-			if d == nil {
-				return nil, p.unavailable()
+			id, r := p.refreshDue(d, s, req, tls, now)
+			if id != nil {
+				removeCookies(&req.Header, p.cookie)
+				return id, nil
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
-			r, err := p.refresh(ctx, d, s, req, tls)
-			cancel()
-			if err == nil {
+			if r != nil {
 				return nil, r
 			}
-			p.logf("oidc '%s': refresh for %s failed: %v", p.name, s.Sub, err)
 		}
 	}
 	removeCookies(&req.Header, p.cookie)

@@ -35,13 +35,60 @@ type fakeOP struct {
 	codes  map[string]authReq
 	tokens map[string]bool // issued access tokens
 	sub    string
+
+	// rotate: each refresh token is good once, as with Ory Hydra or Okta;
+	// redeeming one twice revokes the grant (every refresh token of it).
+	rotate    bool
+	live      map[string]bool // refresh tokens not redeemed yet
+	spent     map[string]bool
+	revoked   bool
+	refreshes int // refresh_token grants asked for
+	// hold, when set, keeps refresh_token grants waiting until it closes;
+	// held gets a value as each one starts waiting.
+	hold chan struct{}
+	held chan struct{}
+}
+
+// refreshCount is how many refresh_token grants were asked for.
+func (op *fakeOP) refreshCount() int {
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	return op.refreshes
+}
+
+// newRefreshToken issues a refresh token (mu held).
+func (op *fakeOP) newRefreshToken() string {
+	if !op.rotate {
+		return "rt-" + op.sub
+	}
+	rt := "rt-" + randomString()
+	op.live[rt] = true
+	return rt
+}
+
+// redeem checks a refresh token (mu held).
+func (op *fakeOP) redeem(rt string) bool {
+	if !op.rotate {
+		return rt == "rt-"+op.sub
+	}
+	if op.live[rt] && !op.revoked {
+		delete(op.live, rt)
+		op.spent[rt] = true
+		return true
+	}
+	if op.spent[rt] {
+		op.revoked = true // reuse: taken for theft
+		clear(op.live)
+	}
+	return false
 }
 
 type authReq struct{ challenge, nonce, redirect string }
 
 func newFakeOP(t testing.TB) *fakeOP {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	op := &fakeOP{t: t, key: key, kid: "k1", ttl: time.Hour, codes: map[string]authReq{}, tokens: map[string]bool{}, sub: "alice"}
+	op := &fakeOP{t: t, key: key, kid: "k1", ttl: time.Hour, codes: map[string]authReq{}, tokens: map[string]bool{}, sub: "alice",
+		live: map[string]bool{}, spent: map[string]bool{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/.well-known/openid-configuration", op.discovery)
 	mux.HandleFunc("/jwks", op.jwks)
@@ -97,8 +144,21 @@ func (op *fakeOP) token(w http.ResponseWriter, r *http.Request) {
 		}
 		nonce = ar.nonce
 	case "refresh_token":
-		if r.PostForm.Get("refresh_token") != "rt-"+op.sub {
-			http.Error(w, `{"error":"invalid_grant"}`, 400)
+		op.mu.Lock()
+		op.refreshes++
+		hold, held := op.hold, op.held
+		op.mu.Unlock()
+		if hold != nil {
+			held <- struct{}{}
+			<-hold
+		}
+		op.mu.Lock()
+		ok := op.redeem(r.PostForm.Get("refresh_token"))
+		op.mu.Unlock()
+		if !ok {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(400)
+			_, _ = w.Write([]byte(`{"error":"invalid_grant"}`))
 			return
 		}
 	default:
@@ -113,11 +173,12 @@ func (op *fakeOP) token(w http.ResponseWriter, r *http.Request) {
 	at := randomString()
 	op.mu.Lock()
 	op.tokens[at] = true
+	rt := op.newRefreshToken()
 	op.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"access_token": at, "token_type": "Bearer", "expires_in": int(op.ttl / time.Second),
-		"refresh_token": "rt-" + op.sub, "id_token": op.sign(claims, jose.ES256, op.key, op.kid),
+		"refresh_token": rt, "id_token": op.sign(claims, jose.ES256, op.key, op.kid),
 	})
 }
 

@@ -168,6 +168,7 @@ func (p *Provider) sessionFromToken(ctx context.Context, d *discovered, tok *oau
 		}
 		mergeClaims(s.Claims, all)
 	}
+	s.setRefreshAt(p.now(), p.refreshIn)
 	return s, nil
 }
 
@@ -188,33 +189,6 @@ func (p *Provider) loginFailed(why string, cookies []string) *Reply {
 		h = append(h, httpmsg.Header{Name: "Set-Cookie", Value: c})
 	}
 	return &Reply{Status: 403, Header: h, Body: []byte("Login failed. Go back to the page you wanted and try again.\n")}
-}
-
-// refresh renews a session with its refresh token and sends the browser
-// back to the same URL (307 keeps the method and body) with the new cookie.
-func (p *Provider) refresh(ctx context.Context, d *discovered, s *session, req *httpmsg.Request, tls bool) (*Reply, error) {
-	ctx = oidc.ClientContext(ctx, p.client)
-	old := &oauth2.Token{RefreshToken: s.Refresh, Expiry: time.Unix(1, 0)}
-	tok, err := d.oauth.TokenSource(ctx, old).Token()
-	if err != nil {
-		p.Counters.RefreshFailures.Add(1)
-		return nil, err
-	}
-	ns, err := p.sessionFromToken(ctx, d, tok, "", s)
-	if err != nil {
-		p.Counters.RefreshFailures.Add(1)
-		return nil, err
-	}
-	cookies, err := p.sealSession(req.Header, ns, tls)
-	if err != nil {
-		return nil, err
-	}
-	p.Counters.Refreshes.Add(1)
-	h := httpmsg.Headers{{Name: "Location", Value: SafeRedirect(originTarget(req))}, {Name: "Cache-Control", Value: "no-store"}}
-	for _, c := range cookies {
-		h = append(h, httpmsg.Header{Name: "Set-Cookie", Value: c})
-	}
-	return &Reply{Status: 307, Header: h}, nil
 }
 
 // signOut clears the session and, when the provider has an

@@ -202,9 +202,11 @@ func TestSignOut(t *testing.T) {
 
 func TestRefresh(t *testing.T) {
 	op := newFakeOP(t)
-	op.ttl = 30 * time.Second // within RefreshBefore (1m): the next request refreshes
+	op.ttl = 10 * time.Minute
 	p := newTestProvider(t, op, nil)
+	clk := offsetClock(p)
 	cookies := login(t, p, "/")
+	clk.Store(int64(9*time.Minute + 30*time.Second)) // within refresh-before (1m) of expiry
 	_, rep := p.Authenticate(browserReq("/page?a=b", cookies...), true)
 	if rep == nil || rep.Status != 307 {
 		t.Fatalf("no refresh: %+v", rep)
@@ -214,6 +216,21 @@ func TestRefresh(t *testing.T) {
 	}
 	if p.Counters.Refreshes.Load() != 1 || len(cookiePairs(rep.Header)) == 0 {
 		t.Errorf("refreshes=%d cookies=%v", p.Counters.Refreshes.Load(), rep.Header)
+	}
+	// The renewed session passes; when it is due in turn, it is refreshed
+	// again (the provider hands back the same refresh token: the first
+	// refresh's result must not answer for the second).
+	renewed := cookiePairs(rep.Header)
+	if id, rep := p.Authenticate(browserReq("/", renewed...), true); id == nil {
+		t.Fatalf("renewed session refused: %+v", rep)
+	}
+	clk.Store(int64(19*time.Minute + 30*time.Second))
+	_, rep = p.Authenticate(browserReq("/", renewed...), true)
+	if rep == nil || rep.Status != 307 || op.refreshCount() != 2 {
+		t.Fatalf("second refresh: %d redemptions, reply %+v", op.refreshCount(), rep)
+	}
+	if again := cookiePairs(rep.Header); len(again) == 0 || again[0] == renewed[0] {
+		t.Errorf("second refresh answered with the first one's session")
 	}
 }
 

@@ -64,6 +64,8 @@ type Provider struct {
 	ring         *keyring
 	sessions     *lru
 	tokens       *lru
+	flights      refreshFlights
+	refreshWait  time.Duration // how long a request waits for another's refresh
 	client       *http.Client
 	logf         func(string, ...any)
 	now          func() time.Time
@@ -157,6 +159,7 @@ func NewProvider(c *config.OIDC, opt Options) (*Provider, error) {
 		size = 10000
 	}
 	p.sessions, p.tokens = newLRU(size), newLRU(size)
+	p.refreshWait = callTimeout + 2*time.Second
 	p.client = opt.HTTPClient
 	if p.client == nil {
 		if p.client, err = providerClient(c.CAFile); err != nil {

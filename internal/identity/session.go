@@ -16,6 +16,7 @@ type session struct {
 	IDToken   string                     `json:"it,omitempty"` // for id_token_hint at sign-out
 	Refresh   string                     `json:"rt,omitempty"`
 	AccessExp int64                      `json:"ae,omitempty"` // access token expiry (unix), 0 unknown
+	RefreshAt int64                      `json:"ra,omitempty"` // when to refresh (unix); 0: AccessExp - refresh-before
 	Exp       int64                      `json:"exp"`          // absolute end of the session (unix)
 }
 
@@ -30,7 +31,30 @@ type flowState struct {
 
 // needsRefresh: the access token is about to expire and can be refreshed.
 func (s *session) needsRefresh(now time.Time, before time.Duration) bool {
-	return s.Refresh != "" && s.AccessExp != 0 && now.Add(before).Unix() >= s.AccessExp
+	return s.Refresh != "" && s.AccessExp != 0 && now.Unix() >= s.refreshAt(before)
+}
+
+// refreshAt is when the session is due for a refresh (unix).
+func (s *session) refreshAt(before time.Duration) int64 {
+	if s.RefreshAt != 0 {
+		return s.RefreshAt
+	}
+	return s.AccessExp - int64(before/time.Second)
+}
+
+// setRefreshAt schedules the refresh 'before' ahead of the access token's
+// expiry, or at half its lifetime when it lives less than twice that: a
+// token shorter-lived than refresh-before would otherwise be due the moment
+// it arrives, and every request would refresh and redirect again.
+func (s *session) setRefreshAt(now time.Time, before time.Duration) {
+	if s.Refresh == "" || s.AccessExp == 0 {
+		return
+	}
+	ahead := int64(before / time.Second)
+	if half := (s.AccessExp - now.Unix()) / 2; half < ahead {
+		ahead = max(half, 0)
+	}
+	s.RefreshAt = s.AccessExp - ahead
 }
 
 // cacheUntil is how long a decoded session may be served from the cache:
@@ -38,7 +62,7 @@ func (s *session) needsRefresh(now time.Time, before time.Duration) bool {
 func (s *session) cacheUntil(before time.Duration) time.Time {
 	end := time.Unix(s.Exp, 0)
 	if s.Refresh != "" && s.AccessExp != 0 {
-		if r := time.Unix(s.AccessExp, 0).Add(-before); r.Before(end) {
+		if r := time.Unix(s.refreshAt(before), 0); r.Before(end) {
 			end = r
 		}
 	}
@@ -53,17 +77,32 @@ var errTooLarge = errors.New("session does not fit in the cookies a browser keep
 
 // sealSession returns the Set-Cookie values for s.
 func (p *Provider) sealSession(h httpmsg.Headers, s *session, tls bool) ([]string, error) {
-	plain, err := json.Marshal(s)
+	sealed, err := p.seal(s)
 	if err != nil {
 		return nil, err
 	}
+	return p.sessionSetCookies(h, sealed, s.Exp, tls), nil
+}
+
+// seal encrypts s into a session cookie value (before chunking).
+func (p *Provider) seal(s *session) (string, error) {
+	plain, err := json.Marshal(s)
+	if err != nil {
+		return "", err
+	}
 	sealed := p.ring.seal(plain, []byte(p.cookie))
 	if len(sealed) > maxChunk*maxChunks {
-		return nil, errTooLarge
+		return "", errTooLarge
 	}
+	return sealed, nil
+}
+
+// sessionSetCookies renders a sealed session ending at exp (unix) for a
+// request with headers h (whose extra chunks it deletes).
+func (p *Provider) sessionSetCookies(h httpmsg.Headers, sealed string, exp int64, tls bool) []string {
 	a := p.attrs
 	a.secure = tls
-	return sessionCookies(h, p.cookie, sealed, a, time.Until(time.Unix(s.Exp, 0))), nil
+	return sessionCookies(h, p.cookie, sealed, a, time.Until(time.Unix(exp, 0)))
 }
 
 // openSession decodes a session cookie made of parts; any tampering,

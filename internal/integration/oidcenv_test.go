@@ -51,10 +51,14 @@ type identityEnv struct {
 	// Upstream, when set, replaces the gateway with a plain-HTTP server
 	// (benchmarks: measure the edge, not nginx and TLS).
 	Upstream string
+	// AccessTTL, when set, is the lifetime of the provider's access tokens
+	// (default an hour); OIDCLines are added to the oidc section.
+	AccessTTL time.Duration
+	OIDCLines string
 }
 
 // startOP starts oidc-provider on a free port with the edge's redirect URIs.
-func startOP(t testing.TB, edge string) string {
+func startOP(t testing.TB, edge string, accessTTL time.Duration) string {
 	t.Helper()
 	node := testenv.RequireBinary(t, "node")
 	if _, err := os.Stat(filepath.Join(opDir, "node_modules", "oidc-provider")); err != nil {
@@ -70,6 +74,7 @@ func startOP(t testing.TB, edge string) string {
 		"OP_CLIENT_ID="+edgeClientID, "OP_CLIENT_SECRET="+edgeClientSecret,
 		"OP_REDIRECT_URIS="+edge+"/oauth2/callback",
 		"OP_POST_LOGOUT_URIS="+edge+"/public/signed-out",
+		fmt.Sprintf("OP_ACCESS_TTL=%d", int(accessTTL/time.Second)),
 		node, filepath.Join(opDir, "server.mjs"))
 	testenv.WaitTCP(t, testenv.LocalAddr(port), 60*time.Second)
 	return fmt.Sprintf("http://127.0.0.1:%d", port)
@@ -115,6 +120,7 @@ oidc corp
     post-logout-uri %[4]s/public/signed-out
     bearer-audience %[2]s %[5]s %[6]s
     clock-skew 1s
+%[10]s
 
 identity-token mesh
     issuer %[4]s
@@ -137,7 +143,7 @@ frontend web
 backend gateway
     http-request set-header Host %[7]s
     %[9]s
-`, env.OP, edgeClientID, dir, env.Edge, apiAudience, shortAudience, testenv.SeedHost, env.EdgePort, serverLine(env))
+`, env.OP, edgeClientID, dir, env.Edge, apiAudience, shortAudience, testenv.SeedHost, env.EdgePort, serverLine(env), env.OIDCLines)
 }
 
 func serverLine(env *identityEnv) string {
@@ -149,18 +155,24 @@ func serverLine(env *identityEnv) string {
 
 // startIdentityEnv starts the provider, the gateway and Gatehouse, and
 // waits until Gatehouse has discovered the provider.
-func startIdentityEnv(t testing.TB) *identityEnv { return startIdentityEnvUpstream(t, "") }
+func startIdentityEnv(t testing.TB) *identityEnv { return startIdentityEnvWith(t, &identityEnv{}) }
 
 // startIdentityEnvUpstream is startIdentityEnv with a plain-HTTP upstream
 // instead of the gateway when upstream is not empty.
 func startIdentityEnvUpstream(t testing.TB, upstream string) *identityEnv {
+	return startIdentityEnvWith(t, &identityEnv{Upstream: upstream})
+}
+
+// startIdentityEnvWith starts the setup env describes (Upstream, AccessTTL,
+// OIDCLines) and fills in the rest of it.
+func startIdentityEnvWith(t testing.TB, env *identityEnv) *identityEnv {
 	t.Helper()
-	env := &identityEnv{EdgePort: testenv.FreePort(t), Upstream: upstream}
+	env.EdgePort = testenv.FreePort(t)
 	env.Edge = fmt.Sprintf("http://localhost:%d", env.EdgePort)
-	if upstream == "" {
+	if env.Upstream == "" {
 		env.Gateway = testenv.StartGateway(t, testenv.GatewayOptions{})
 	}
-	env.OP = startOP(t, env.Edge)
+	env.OP = startOP(t, env.Edge, env.AccessTTL)
 
 	dir := t.TempDir()
 	writeSecret(t, filepath.Join(dir, "client-secret"), []byte(edgeClientSecret))

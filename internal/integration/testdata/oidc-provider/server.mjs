@@ -11,6 +11,14 @@
 //   OP_REDIRECT_URIS       comma-separated redirect URIs of the edge
 //   OP_POST_LOGOUT_URIS    comma-separated post_logout_redirect_uris
 //   OP_SIGNING_KEY         PEM file of the RSA signing key (default: a new one)
+//   OP_ACCESS_TTL          lifetime in seconds of the access tokens a login or a
+//                          refresh yields (default 3600)
+//
+// Refresh tokens are issued at every login (no offline_access needed) and
+// rotate as Ory Hydra's, Okta's and Auth0's do: each is good once, and
+// redeeming a spent one revokes the whole grant (oidc-provider takes it for
+// theft). GET /test/grants counts the refresh_token grants asked for:
+// {"refresh_token": {"ok": N, "refused": M}}.
 //
 // Users (username / password): alice / wonderland (groups staff, dev),
 // bob / builder (groups contractors).
@@ -30,6 +38,8 @@ if (!port) {
 }
 const issuer = `http://127.0.0.1:${port}`;
 const list = (v) => (v ? v.split(',').filter(Boolean) : []);
+const accessTTL = Number(process.env.OP_ACCESS_TTL) || 3600;
+const grants = { refresh_token: { ok: 0, refused: 0 } };
 
 const users = {
   alice: { password: 'wonderland', claims: { email: 'alice@example.com', email_verified: true, name: 'Alice', groups: ['staff', 'dev'] } },
@@ -89,6 +99,12 @@ const configuration = {
     return undefined;
   },
   interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
+  issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
+  rotateRefreshToken: true,
+  ttl: {
+    // Resource servers keep their own lifetimes (https://short.test: 1s).
+    AccessToken: (ctx, token) => token.resourceServer?.accessTokenTTL || accessTTL,
+  },
   features: {
     devInteractions: { enabled: false },
     clientCredentials: { enabled: true },
@@ -117,6 +133,12 @@ const configuration = {
 
 const provider = new Provider(issuer, configuration);
 provider.on('server_error', (ctx, err) => console.error('server_error', err));
+provider.on('grant.success', (ctx) => {
+  if (ctx.oidc.params.grant_type === 'refresh_token') grants.refresh_token.ok += 1;
+});
+provider.on('grant.error', (ctx) => {
+  if (ctx.oidc.params?.grant_type === 'refresh_token') grants.refresh_token.refused += 1;
+});
 
 const page = (title, body) => `<!DOCTYPE html><html><head><title>${title}</title></head><body>${body}</body></html>`;
 const loginForm = (uid, error) => page('Sign in', `
@@ -168,6 +190,10 @@ async function interaction(req, res, uid, isLogin) {
 
 const handler = provider.callback();
 createServer((req, res) => {
+  if (req.url === '/test/grants') {
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+    return res.end(JSON.stringify(grants));
+  }
   const m = new URL(req.url, issuer).pathname.match(/^\/interaction\/([^/]+)(\/login)?$/);
   if (!m) return handler(req, res);
   interaction(req, res, m[1], Boolean(m[2])).catch((err) => {
