@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
 // Tests of protocol switches (CONNECT, Upgrade) and of what must never
@@ -330,4 +332,95 @@ backend h2
 			t.Fatalf("the HTTP/2 server got %d connections", n)
 		}
 	})
+}
+
+// TestUnaskedSwitchRefused: a 101 that answers no Upgrade, or a WebSocket
+// handshake without the Sec-WebSocket-Accept its key calls for, is
+// answered 502 (HAProxy: 502 PH--) and its connection is closed, never
+// pooled; a proper one is tunnelled.
+func TestUnaskedSwitchRefused(t *testing.T) {
+	const key = "dGhlIHNhbXBsZSBub25jZQ=="
+	be := newScriptedBackend(t, func(id int, c net.Conn, br *bufio.Reader, req *http.Request) bool {
+		accept := websocketAcceptFor(req.Header.Get("Sec-WebSocket-Key"))
+		switch req.URL.Path {
+		case "/count":
+			return answerConn(id, c, req)
+		case "/bogus":
+			accept = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" // the accept of another key
+		case "/missing":
+			accept = ""
+		}
+		io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n")
+		if accept != "" {
+			io.WriteString(c, "Sec-WebSocket-Accept: "+accept+"\r\n")
+		}
+		io.WriteString(c, "\r\n")
+		echoUpper(c, br)
+		return false
+	})
+	port, h2Port := freePort(t), freePort(t)
+	start(t, testDefaults+fmt.Sprintf(`
+frontend fe
+    bind 127.0.0.1:%d
+    bind 127.0.0.1:%d proto h2
+    default_backend app
+backend app
+    timeout tunnel 30s
+    server s1 %s
+`, port, h2Port, be.addr()))
+
+	ws := func(path, key string) string {
+		return "GET " + path + " HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: " + key + "\r\n\r\n"
+	}
+	for _, tc := range []struct{ name, req string }{
+		{"101 to a request without Upgrade", "GET /plain HTTP/1.1\r\nHost: h\r\n\r\n"},
+		{"101 without Sec-WebSocket-Accept", ws("/missing", key)},
+		{"101 with the accept of another key", ws("/bogus", "x3JJHMbDL1EzLkh9GBhXDw==")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := dialClient(t, port)
+			c.send(tc.req)
+			head := c.head()
+			if !strings.HasPrefix(head, "HTTP/1.1 502 ") {
+				t.Fatalf("answer:\n%s", head)
+			}
+			// The server's connection went nowhere: another client's
+			// request gets a connection of its own and a proper answer.
+			seen := be.log()
+			var switched int
+			fmt.Sscanf(seen[len(seen)-1], "conn %d:", &switched)
+			if status, body := dialClient(t, port).get("/count"); status != "200 OK" || body == fmt.Sprintf("conn=%d", switched) || !strings.HasPrefix(body, "conn=") {
+				t.Fatalf("next request: %s %q; backend saw %q", status, body, be.log())
+			}
+		})
+	}
+	t.Run("101 over HTTP/2", func(t *testing.T) {
+		resp, err := h2Client(t, nil, "").Get(fmt.Sprintf("http://127.0.0.1:%d/plain", h2Port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 502 {
+			t.Fatalf("status %d, want 502", resp.StatusCode)
+		}
+	})
+	t.Run("a proper handshake is tunnelled", func(t *testing.T) {
+		c := dialClient(t, port)
+		c.send(ws("/ok", key))
+		head := c.head()
+		if !strings.HasPrefix(head, "HTTP/1.1 101 ") || !strings.Contains(head, "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n") {
+			t.Fatalf("answer:\n%s", head)
+		}
+		c.send("frame")
+		if got := c.readN(5); got != "FRAME" {
+			t.Fatalf("tunnel: %q", got)
+		}
+	})
+}
+
+func websocketAcceptFor(key string) string {
+	if key == "" {
+		return ""
+	}
+	return testenv.WebSocketAccept(key)
 }

@@ -63,6 +63,7 @@ type headInfo struct {
 
 	connClose, connKeepAlive, connUpgrade bool
 	expect100                             bool
+	wsKeys                                int // Sec-WebSocket-Key fields
 }
 
 func scanHead(h httpmsg.Headers, resp bool) (hi headInfo, err *ProtocolError) {
@@ -106,6 +107,8 @@ func scanHead(h httpmsg.Headers, resp bool) (hi headInfo, err *ProtocolError) {
 				if err := codings.add(v, resp); err != nil {
 					return hi, err
 				}
+			} else if eqFoldStr(name, "sec-websocket-key") {
+				hi.wsKeys++
 			}
 		}
 	}
@@ -216,4 +219,17 @@ func connTokens(v string, hi *headInfo) {
 			hi.connUpgrade = true
 		}
 	}
+}
+
+// HasToken reports whether the comma-separated list v holds token
+// (case-insensitively), as in Upgrade or Connection.
+func HasToken(v, token string) bool {
+	for v != "" {
+		el, rest, _ := strings.Cut(v, ",")
+		v = rest
+		if strings.EqualFold(trimOWSString(el), token) {
+			return true
+		}
+	}
+	return false
 }

@@ -206,6 +206,12 @@ func requestSemantics(req *httpmsg.Request, hi *headInfo) error {
 		req.Expect100 = hi.expect100
 		if hi.connUpgrade && hi.upgrades == 1 && hi.upgrade != "" {
 			req.Upgrade = hi.upgrade
+			// A WebSocket handshake names its key once (RFC 6455 §4.1):
+			// without it the server's Sec-WebSocket-Accept cannot be
+			// checked. HAProxy refuses it too.
+			if HasToken(req.Upgrade, "websocket") && hi.wsKeys != 1 {
+				return errWSKey
+			}
 		}
 	}
 	return nil
@@ -273,6 +279,7 @@ func absoluteAuthority(u string) (string, bool) {
 var (
 	errConnectHost = &ProtocolError{Status: 400, Msg: "Host does not match the CONNECT authority"}
 	errConnectBody = &ProtocolError{Status: 400, Msg: "CONNECT request with a body"}
+	errWSKey       = &ProtocolError{Status: 400, Msg: "WebSocket upgrade without exactly one Sec-WebSocket-Key"}
 )
 
 // checkConnect holds a CONNECT request to what a tunnel needs (RFC 9110

@@ -331,3 +331,45 @@ func TestConnectLikeHAProxy(t *testing.T) {
 		return strings.Join(out, " ")
 	})
 }
+
+// TestUnaskedSwitchLikeHAProxy: a 101 to a request without Upgrade, and a
+// WebSocket 101 without Sec-WebSocket-Accept, are 502 PH-- in both; a
+// proper handshake is tunnelled. (A present but wrong accept is relayed
+// by HAProxy 2.6 and refused by Gatehouse: see TestUnaskedSwitchRefused.)
+func TestUnaskedSwitchLikeHAProxy(t *testing.T) {
+	answer := func(id int, c net.Conn, br *bufio.Reader, req *http.Request) bool {
+		io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n")
+		if req.URL.Path != "/missing" && req.Header.Get("Sec-WebSocket-Key") != "" {
+			io.WriteString(c, "Sec-WebSocket-Accept: "+testenv.WebSocketAccept(req.Header.Get("Sec-WebSocket-Key"))+"\r\n")
+		}
+		io.WriteString(c, "\r\n")
+		edgeUpper(c, br)
+		return false
+	}
+	ws := func(path string) string {
+		return "GET " + path + " HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+	}
+	bothProxies(t, answer, func(t *testing.T, p edgeProxy, be *edgeBackend) string {
+		var out []string
+		for _, req := range []string{"GET /plain HTTP/1.1\r\nHost: h\r\n\r\n", ws("/missing")} {
+			c := dialEdge(t, p.port)
+			c.send(req)
+			code, _ := c.response("GET")
+			out = append(out, fmt.Sprintf("%d", code))
+		}
+		out = append(out, "log="+p.logFor(t, "GET /plain HTTP/1.1"), "log="+p.logFor(t, "GET /missing HTTP/1.1"))
+		c := dialEdge(t, p.port)
+		c.send(ws("/ok"))
+		out = append(out, c.statusLine())
+		c.send("frame")
+		out = append(out, c.readN(5))
+		c.c.Close()
+		out = append(out, "log="+p.logFor(t, "GET /ok HTTP/1.1"))
+		// Without a key there is no handshake to check: refused up front.
+		d := dialEdge(t, p.port)
+		d.send("GET /nokey HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+		code, _ := d.response("GET")
+		out = append(out, fmt.Sprintf("nokey=%d", code))
+		return strings.Join(out, " ")
+	})
+}

@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"crypto/sha1"
+	"encoding/base64"
 	"io"
 
 	"github.com/gatehouse/gatehouse/internal/config"
@@ -19,14 +21,17 @@ func (t *Txn) relayResponse(srv *Server, uc *upConn) bool {
 	defer t.noteTotal(srv)
 	t.noteResponse(srv)
 
-	if resp.Status == 101 && t.Req.Upgrade != "" {
-		return t.tunnel(srv, uc)
-	}
-	if t.Req.Method == "CONNECT" && resp.Status >= 200 && resp.Status < 300 {
-		// RFC 9110 §9.3.6: the server is now a tunnel; framing fields in
-		// its 2xx mean nothing, and a client must not be led to read a body.
-		resp.Header.Del("Content-Length")
-		resp.Header.Del("Transfer-Encoding")
+	if switchedProtocols(t.Req.Method, resp.Status) {
+		if !t.switchAllowed() {
+			return t.badSwitch(srv, uc)
+		}
+		if resp.Status != 101 {
+			// RFC 9110 §9.3.6: the server is now a tunnel; framing fields
+			// in its 2xx mean nothing, and a client must not be led to
+			// read a body.
+			resp.Header.Del("Content-Length")
+			resp.Header.Del("Transfer-Encoding")
+		}
 		return t.tunnel(srv, uc)
 	}
 	// The server connection is reused unless either side's option asks
@@ -196,4 +201,48 @@ func copyDechunked(w *http1.Writer, body io.Reader) (n int64, rerr, werr error) 
 // connection no longer speaks HTTP.
 func switchedProtocols(method string, status int) bool {
 	return status == 101 || method == "CONNECT" && status >= 200 && status < 300
+}
+
+// switchAllowed says whether the protocol switch in t.Resp answers what
+// the client asked for: a 2xx to its CONNECT, or a 101 to its Upgrade with,
+// for WebSocket, the Sec-WebSocket-Accept that proves the server read this
+// handshake (RFC 6455 §4.1). Tunnels run over HTTP/1.1 client connections
+// only.
+func (t *Txn) switchAllowed() bool {
+	if t.down != nil {
+		return false
+	}
+	if t.Resp.Status != 101 {
+		return true
+	}
+	if t.Req.Upgrade == "" {
+		return false
+	}
+	if !http1.HasToken(t.Req.Upgrade, "websocket") {
+		return true
+	}
+	key, _ := t.Req.Header.Get("Sec-WebSocket-Key")
+	accept, ok := t.Resp.Header.Get("Sec-WebSocket-Accept")
+	return ok && key != "" && accept == websocketAccept(key)
+}
+
+// websocketAccept is the Sec-WebSocket-Accept that answers key.
+func websocketAccept(key string) string {
+	h := sha1.New()
+	h.Write([]byte(key))
+	h.Write([]byte("258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+	return base64.StdEncoding.EncodeToString(h.Sum(nil))
+}
+
+// badSwitch answers 502 to a protocol switch nobody asked for, as HAProxy
+// does (PH--): relaying it would hand the client a connection in a state
+// it did not request, and the server's connection is no longer HTTP.
+func (t *Txn) badSwitch(srv *Server, uc *upConn) bool {
+	uc.close()
+	t.be.Counters.ErrResp.Add(1)
+	srv.Observe(upstream.OutcomeHTTPInvalid, 0)
+	t.termState = [2]byte{'P', 'H'}
+	t.reply = t.errorReply(502)
+	t.closeAfter = true
+	return t.sendReply()
 }
