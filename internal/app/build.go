@@ -34,6 +34,10 @@ type Graph struct {
 	Loggers   []*logging.Logger
 	Started   time.Time
 	Version   string
+	// ReleaseDate is the build's date ("show info" Release_date).
+	ReleaseDate string
+
+	idle *idleMeter // the stats' Idle_pct
 
 	proxies []*proxyRuntime // for stats, in declaration order
 
@@ -90,8 +94,9 @@ type builder struct {
 // use it). Resolution of server host names happens here.
 func Build(cfg *config.Config, version string) (*Graph, error) {
 	b := &builder{
-		cfg:      cfg,
-		g:        &Graph{Cfg: cfg, Proc: &proxy.Process{PID: os.Getpid()}, Started: time.Now(), Version: version},
+		cfg: cfg,
+		g: &Graph{Cfg: cfg, Proc: &proxy.Process{PID: os.Getpid()}, Started: time.Now(), Version: version,
+			ReleaseDate: releaseDate(), idle: newIdleMeter(time.Now())},
 		backends: map[string]*proxy.Backend{},
 		version:  version,
 	}
@@ -114,8 +119,14 @@ func Build(cfg *config.Config, version string) (*Graph, error) {
 	b.g.starters = append(b.g.starters, b.ident.start)
 	b.g.stoppers = append(b.g.stoppers, b.ident.stop)
 	// Backends first: frontends refer to them.
+	// HAProxy's iid numbers the proxies in order from 1, after its
+	// internal GLOBAL frontend when a stats socket creates one.
+	firstID := 1
+	if len(cfg.Global.StatsSockets) > 0 {
+		firstID = 2
+	}
 	for i, p := range cfg.Proxies {
-		pr := &proxyRuntime{cfg: p, id: i + 2} // HAProxy's iid: user proxies start after internal ones
+		pr := &proxyRuntime{cfg: p, id: i + firstID}
 		b.g.proxies = append(b.g.proxies, pr)
 		if p.Cap&config.CapBE != 0 {
 			be, err := b.buildBackend(p, pr.id)

@@ -1,8 +1,13 @@
 package app
 
 import (
+	"math"
 	"os"
 	"runtime"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/config"
@@ -17,21 +22,29 @@ import (
 func (g *Graph) Snapshot() *stats.Snapshot {
 	now := time.Now()
 	host, _ := os.Hostname()
+	fds := fdLimit()
 	snap := &stats.Snapshot{
 		Now: now,
 		Info: stats.Info{
-			Product:   "Gatehouse",
-			Version:   g.Version,
-			Node:      host,
-			Pid:       g.Proc.PID,
-			Nbthread:  runtime.GOMAXPROCS(0),
-			Start:     g.Started,
-			MaxConn:   g.Cfg.Global.MaxConn,
+			Product:     "Gatehouse",
+			Version:     g.Version,
+			ReleaseDate: g.ReleaseDate,
+			Node:        host,
+			Pid:         g.Proc.PID,
+			Nbthread:    runtime.GOMAXPROCS(0),
+			Start:       g.Started,
+			MaxConn:     g.Cfg.Global.MaxConn,
+			// Gatehouse does not size a socket table as HAProxy does: the
+			// descriptors it may open are its sockets' limit.
+			UlimitN:   fds,
+			MaxSock:   fds,
 			CurrConns: int(g.Proc.ActConn.Load()),
+			IdlePct:   g.idle.percent(now),
 		},
 	}
+	fullconn := fullConns(g.Cfg)
 	for _, pr := range g.proxies {
-		snap.Proxies = append(snap.Proxies, pr.snapshot(now))
+		snap.Proxies = append(snap.Proxies, pr.snapshot(now, g.Cfg.Global.MaxConn, fullconn[pr.cfg.Name]))
 	}
 	for _, fe := range g.Frontends {
 		snap.Info.CumConns += fe.Counters.ConnTot.Load()
@@ -41,7 +54,9 @@ func (g *Graph) Snapshot() *stats.Snapshot {
 	return snap
 }
 
-func (pr *proxyRuntime) snapshot(now time.Time) *stats.Proxy {
+// snapshot copies one proxy's rows; globalMax is the global maxconn (0:
+// none), fullconn the backend's session limit (see fullConns).
+func (pr *proxyRuntime) snapshot(now time.Time, globalMax, fullconn int) *stats.Proxy {
 	p := pr.cfg
 	sp := &stats.Proxy{Name: p.Name, ID: pr.id, Mode: p.Mode.String()}
 	if pr.fe != nil {
@@ -49,7 +64,7 @@ func (pr *proxyRuntime) snapshot(now time.Time) *stats.Proxy {
 		r.C = stats.CountersFrom(pr.fe.Counters, now)
 		r.ReqHistory = history(&pr.fe.Counters.ReqHistory, now)
 		r.Status = "OPEN"
-		r.SLim = frontendLimit(p)
+		r.SLim = frontendLimit(p, globalMax)
 		r.H2 = h2Stats(pr.fe)
 		sp.Frontend = r
 	}
@@ -82,8 +97,13 @@ func (pr *proxyRuntime) snapshot(now time.Time) *stats.Proxy {
 	resp, total := be.Counters.RespTime.Snapshot(), be.Counters.TotalTime.Snapshot()
 	r.RespTimeHist, r.TotalTimeHist = &resp, &total
 	r.ReqHistory = history(&be.Counters.ReqHistory, now)
+	r.LbTot = be.Counters.LbTot.Load()
+	r.SLim = fullconn
+	// HAProxy's rule: a backend is UP while its usable servers carry
+	// weight, or when it has no server at all (a stats or redirect-only
+	// backend serves without one).
 	r.Status = "UP"
-	if act+bck == 0 {
+	if weight == 0 && len(be.Servers) > 0 {
 		r.Status = "DOWN"
 	}
 	sp.Backend = r
@@ -114,11 +134,54 @@ func h2Stats(fe *proxy.Frontend) *stats.H2Stats {
 	}
 }
 
-func frontendLimit(p *config.Proxy) int {
+// frontendLimit is a frontend's maxconn, the global one when it has none
+// (HAProxy's default); 0 when neither is set.
+func frontendLimit(p *config.Proxy, globalMax int) int {
 	if p.MaxConn > 0 {
 		return p.MaxConn
 	}
-	return 0
+	return globalMax
+}
+
+// fullConns computes each backend's "slim" as HAProxy computes fullconn
+// when it is not set: a tenth (rounded up) of the maxconn of the
+// frontends that reach it by name (default_backend, use_backend, or
+// itself for a listen). A backend reached by a frontend without any limit
+// has none (0).
+func fullConns(cfg *config.Config) map[string]int {
+	total := map[string]int{}
+	unlimited := map[string]bool{}
+	for _, p := range cfg.Proxies {
+		if p.Cap&config.CapFE == 0 {
+			continue
+		}
+		limit := frontendLimit(p, cfg.Global.MaxConn)
+		seen := map[string]bool{}
+		add := func(name string) {
+			if name == "" || seen[name] || strings.Contains(name, "%[") {
+				return
+			}
+			seen[name] = true
+			total[name] += limit
+			if limit == 0 {
+				unlimited[name] = true
+			}
+		}
+		if p.Cap&config.CapBE != 0 {
+			add(p.Name)
+		}
+		add(p.DefaultBackend)
+		for _, ub := range p.UseBackends {
+			add(ub.Name)
+		}
+	}
+	out := make(map[string]int, len(total))
+	for name, t := range total {
+		if !unlimited[name] {
+			out[name] = max((t+9)/10, 1)
+		}
+	}
+	return out
 }
 
 func serverRow(sp *stats.Proxy, p *config.Proxy, srv *proxy.Server, now time.Time) *stats.Row {
@@ -202,4 +265,95 @@ func serverCounters(c *counters.Server, now time.Time) stats.Counters {
 		out.HRsp[i] = c.HRsp[i].Load()
 	}
 	return out
+}
+
+// fdLimit is the process's file descriptor limit (RLIMIT_NOFILE, which
+// Go raises to the hard limit at start): HAProxy's Ulimit-n.
+func fdLimit() int {
+	var r syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r); err != nil || r.Cur > math.MaxInt32 {
+		return 0
+	}
+	return int(r.Cur)
+}
+
+// idleMeter estimates HAProxy's Idle_pct for a Go process: the share of
+// the CPU time its threads (GOMAXPROCS) could have used over about the
+// last second that the process did not use. HAProxy measures the time
+// its threads wait in poll; a Go process's equivalent is the capacity
+// its CPU time leaves unused.
+type idleMeter struct {
+	mu  sync.Mutex
+	at  time.Time     // the last sample
+	cpu time.Duration // process CPU time at the last sample
+	pct int           // -1: no interval measured yet
+}
+
+func newIdleMeter(now time.Time) *idleMeter {
+	m := &idleMeter{pct: -1}
+	if cpu, ok := processCPU(); ok {
+		m.at, m.cpu = now, cpu
+	}
+	return m
+}
+
+// percent returns the idle percentage, measured again when the last
+// measure is a second old (or when there is none yet); -1 if unknown.
+func (m *idleMeter) percent(now time.Time) int {
+	if m == nil {
+		return -1
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	wall := now.Sub(m.at)
+	if m.at.IsZero() || wall <= 0 || (m.pct >= 0 && wall < time.Second) {
+		return m.pct
+	}
+	cpu, ok := processCPU()
+	if !ok {
+		return m.pct
+	}
+	capacity := wall * time.Duration(runtime.GOMAXPROCS(0))
+	m.pct = idleShare(cpu-m.cpu, capacity)
+	m.at, m.cpu = now, cpu
+	return m.pct
+}
+
+// idleShare is the unused share of capacity, in percent, clamped to 0..100.
+func idleShare(used, capacity time.Duration) int {
+	if capacity <= 0 {
+		return -1
+	}
+	pct := 100 - int(used*100/capacity)
+	return min(max(pct, 0), 100)
+}
+
+// processCPU is the user and system CPU time the process used so far.
+func processCPU() (time.Duration, bool) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, false
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), true
+}
+
+// releaseDate is the build's date as HAProxy prints Release_date
+// ("2006/01/02"): the commit time the Go toolchain stamps into the
+// binary, else the executable's modification time.
+func releaseDate() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.time" {
+				if t, err := time.Parse(time.RFC3339, s.Value); err == nil {
+					return t.UTC().Format("2006/01/02")
+				}
+			}
+		}
+	}
+	if exe, err := os.Executable(); err == nil {
+		if fi, err := os.Stat(exe); err == nil {
+			return fi.ModTime().UTC().Format("2006/01/02")
+		}
+	}
+	return ""
 }

@@ -23,6 +23,7 @@ type Proxy struct {
 	ErrResp   atomic.Uint64 // eresp (backend)
 	Retries   atomic.Uint64 // wretr
 	Redisp    atomic.Uint64 // wredis
+	LbTot     atomic.Uint64 // lbtot (backend): load-balancing decisions
 	ReqTot    atomic.Uint64 // req_tot
 	ConnTot   atomic.Uint64 // conn_tot (frontend)
 	Intercept atomic.Uint64 // intercepted requests (stats, redirects, returns)

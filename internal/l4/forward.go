@@ -116,12 +116,16 @@ func (s *session) connect() (*net.TCPConn, bool) {
 			be.Counters.ErrConn.Add(1)
 			return nil, false
 		}
+		if srv != s.srv {
+			// A retry on the same server is not a load-balancing choice.
+			srv.Counters.LbTot.Add(1)
+			be.Counters.LbTot.Add(1)
+		}
 		s.srv, s.assigned = srv, true
 		s.txn.Server = srv.Name
 		now := time.Now()
 		srv.Counters.OpenSession(now)
 		srv.Counters.ReqHistory.Tick(now)
-		srv.Counters.LbTot.Add(1)
 		if _, ok := be.Handoffs[srv]; ok {
 			s.conn = true
 			return nil, true

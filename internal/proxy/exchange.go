@@ -173,20 +173,30 @@ func (t *Txn) canRetry(f failure, attempt int, replayable bool) bool {
 	return false
 }
 
-// failAnswer produces the error response for a failed exchange.
+// failAnswer produces the error response for a failed exchange. Like
+// HAProxy, econ and eresp count the request once, when it fails for good,
+// on the backend and on the server of the last attempt.
 func (t *Txn) failAnswer(f failure) bool {
 	be := t.be
+	if f == failConnect {
+		be.Counters.ErrConn.Add(1)
+		if t.srv != nil {
+			t.srv.Counters.ErrConn.Add(1)
+		}
+	} else {
+		be.Counters.ErrResp.Add(1)
+		if t.srv != nil {
+			t.srv.Counters.ErrResp.Add(1)
+		}
+	}
 	switch f {
 	case failConnect:
-		be.Counters.ErrConn.Add(1)
 		t.termState = [2]byte{'S', 'C'}
 		t.reply = t.errorReply(503)
 	case failTimeout:
-		be.Counters.ErrResp.Add(1)
 		t.termState = [2]byte{'s', 'H'}
 		t.reply = t.errorReply(504)
 	case failEmpty, failStaleReuse, failJunk:
-		be.Counters.ErrResp.Add(1)
 		t.termState = [2]byte{'S', 'H'}
 		t.reply = t.errorReply(502)
 	case failInvalid:
@@ -196,7 +206,6 @@ func (t *Txn) failAnswer(f failure) bool {
 		t.termState = [2]byte{'P', 'H'}
 		t.reply = t.errorReply(502)
 	default:
-		be.Counters.ErrResp.Add(1)
 		t.termState = [2]byte{'S', 'D'}
 		t.reply = t.errorReply(502)
 	}
@@ -236,11 +245,16 @@ func (t *Txn) pickServer(exclude *upstream.Server) (*Server, bool) {
 		}
 	}
 	srv := be.server(us)
+	if us != t.srv {
+		// lbtot counts load-balancing choices; as in HAProxy, a retry
+		// that lands on the server of the failed attempt is not one.
+		us.Counters.LbTot.Add(1)
+		be.Counters.LbTot.Add(1)
+	}
 	t.srv = us
 	t.acl.Server = us.Name
 	us.Counters.OpenSession(t.now)
 	us.Counters.ReqHistory.Tick(t.now)
-	us.Counters.LbTot.Add(1)
 	return srv, true
 }
 
@@ -308,7 +322,6 @@ func (t *Txn) connect(srv *Server) (uc *upConn, hc *h2Conn, reused bool, f failu
 	t.now = t.readClock()
 	t.tc += t.now.Sub(start)
 	if err != nil {
-		srv.Counters.ErrConn.Add(1)
 		srv.Observe(upstream.OutcomeL4Err, 0)
 		return nil, nil, false, failConnect
 	}
@@ -316,7 +329,6 @@ func (t *Txn) connect(srv *Server) (uc *upConn, hc *h2Conn, reused bool, f failu
 	if isH2 {
 		hc, err := srv.H2.adopt(key, c)
 		if err != nil {
-			srv.Counters.ErrConn.Add(1)
 			return nil, nil, false, failConnect
 		}
 		return nil, hc, false, failNone
@@ -364,7 +376,6 @@ func (t *Txn) upstreamSNI(srv *Server) string {
 
 // exchange writes the request (head and body) and reads the response head.
 func (t *Txn) exchange(srv *Server, uc *upConn, reused bool) failure {
-	be := t.be
 	req := &t.Req
 	// Sending is CPU work after the last wait (head, queue or connect):
 	// the response wait counts from that reading.
@@ -402,8 +413,6 @@ func (t *Txn) exchange(srv *Server, uc *upConn, reused bool) failure {
 			n, rerr, werr = t.sess.br.CopyBody(uc.bw, http1.RequestFraming(req), http1.CopyOptions{})
 		}
 		t.bytesIn += n
-		be.Counters.BytesIn.Add(uint64(n))
-		srv.Counters.BytesIn.Add(uint64(n))
 		if rerr != nil {
 			if isTimeout(rerr) {
 				return failClientTimeout

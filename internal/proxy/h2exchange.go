@@ -279,15 +279,12 @@ func (t *Txn) relayH2Response(srv *Server) bool {
 	}
 	t.countStatus(srv)
 	body := &idleBody{r: x.resp.Body, idle: be.Timeouts.Server, x: x}
-	var n int64
 	var rerr, werr error
 	if t.down != nil {
-		n, rerr, werr = t.relayH2ToStream(body)
+		_, rerr, werr = t.relayH2ToStream(body)
 	} else {
-		n, rerr, werr = t.relayH2ToH1(body)
+		_, rerr, werr = t.relayH2ToH1(body)
 	}
-	be.Counters.BytesOut.Add(uint64(n))
-	srv.Counters.BytesOut.Add(uint64(n))
 	if rerr != nil || werr != nil {
 		if x.timedOut.Load() {
 			rerr = errH2Timeout

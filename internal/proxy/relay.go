@@ -95,19 +95,16 @@ func (t *Txn) relayResponse(srv *Server, uc *upConn) bool {
 	// wait for a full buffer. Small bodies leave with their head.
 	flush := resp.ContentLength < 0 || resp.ContentLength > int64(fe.Limits.BufSize)
 	opt := http1.CopyOptions{Flush: flush, Chunk: untilClose && !client10}
-	var n int64
 	var rerr, werr error
 	if client10 && resp.Chunked {
-		n, rerr, werr = copyDechunked(cw, uc.br.Body(http1.ResponseFraming(resp)))
+		_, rerr, werr = copyDechunked(cw, uc.br.Body(http1.ResponseFraming(resp)))
 	} else {
-		n, rerr, werr = uc.br.CopyBody(cw, http1.ResponseFraming(resp), opt)
+		_, rerr, werr = uc.br.CopyBody(cw, http1.ResponseFraming(resp), opt)
 	}
 	if rerr == nil && werr == nil {
 		werr = cw.Flush()
 	}
 	t.bytesOut += t.sess.out.n - before
-	be.Counters.BytesOut.Add(uint64(n))
-	srv.Counters.BytesOut.Add(uint64(n))
 	if rerr != nil || werr != nil {
 		if rerr != nil {
 			// Deliver what the server did send: the client sees the

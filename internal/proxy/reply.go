@@ -111,6 +111,11 @@ func (t *Txn) sendReply() bool {
 		r = t.errorReply(500)
 	}
 	t.status = r.Status
+	if t.be != nil {
+		// The proxy's own answers (errors, denials) count in the
+		// backend's hrsp_* as HAProxy counts them, not in a server's.
+		t.be.Counters.CountStatus(r.Status)
+	}
 	if t.down != nil {
 		// HTTP/2: the stream ends with the answer; an unread request body
 		// is the stream's to refuse (RST_STREAM NO_ERROR), not a reason to

@@ -202,9 +202,7 @@ func (t *Txn) relayToStream(srv *Server, uc *upConn, serverKeep bool) bool {
 			return false
 		}
 	}
-	n, rerr, werr := relayBodyToStream(st, body, body.WouldBlock)
-	t.be.Counters.BytesOut.Add(uint64(n))
-	srv.Counters.BytesOut.Add(uint64(n))
+	_, rerr, werr := relayBodyToStream(st, body, body.WouldBlock)
 	if rerr == nil && werr == nil {
 		werr = st.Close(body.Trailer())
 	}

@@ -49,8 +49,6 @@ func (t *Txn) tunnel(srv *Server, uc *upConn) bool {
 	t.clk.spend() // the tunnel's copies bypass the timed reader and writer
 	t.bytesIn += up
 	t.bytesOut += down
-	be.Counters.BytesIn.Add(uint64(up))
-	be.Counters.BytesOut.Add(uint64(down))
 	uc.close()
 	t.closeAfter = true
 	return false

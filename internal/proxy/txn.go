@@ -134,14 +134,29 @@ func (t *Txn) finish() {
 	if t.status > 0 {
 		fe.Counters.CountStatus(t.status)
 	}
-	fe.Counters.BytesIn.Add(uint64(t.bytesIn))
-	fe.Counters.BytesOut.Add(uint64(t.bytesOut))
+	in, out := uint64(t.bytesIn), uint64(t.bytesOut)
+	fe.Counters.BytesIn.Add(in)
+	fe.Counters.BytesOut.Add(out)
+	// As HAProxy's stream counters: the request's bytes (head included)
+	// and the answer's, the proxy's own error answers too, count on the
+	// backend and on the server the request was last assigned to.
+	if t.be != nil {
+		t.be.Counters.BytesIn.Add(in)
+		t.be.Counters.BytesOut.Add(out)
+	}
+	if t.srv != nil {
+		t.srv.Counters.BytesIn.Add(in)
+		t.srv.Counters.BytesOut.Add(out)
+	}
 	t.emitLog()
 }
 
 // logRejected logs a request that never reached the rules (bad request,
 // timeout) and accounts it.
 func (t *Txn) logRejected() {
+	// HAProxy counts such a request in req_tot as it does in ereq and
+	// hrsp_4xx, an empty connection's "<BADREQ>" included.
+	t.sess.fe.Counters.ReqTot.Add(1)
 	if t.status > 0 {
 		t.sess.fe.Counters.CountStatus(t.status)
 	}

@@ -18,12 +18,10 @@ func (f *first) Pick(_ Key, exclude *Server) *Server {
 			continue
 		}
 		if s.TryAcquire() {
-			s.Counters.LbTot.Add(1)
 			return s
 		}
 	}
 	if avoided && exclude.TryAcquire() {
-		exclude.Counters.LbTot.Add(1)
 		return exclude
 	}
 	return nil

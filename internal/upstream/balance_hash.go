@@ -57,7 +57,6 @@ func (h *hashBalancer) Pick(key Key, exclude *Server) *Server {
 	s := set.seq[i]
 	if s != exclude {
 		if s.TryAcquire() {
-			s.Counters.LbTot.Add(1)
 			return s
 		}
 		return nil
@@ -67,12 +66,10 @@ func (h *hashBalancer) Pick(key Key, exclude *Server) *Server {
 	for j := uint32(1); j < tot; j++ {
 		c := set.seq[(i+j)%tot]
 		if c != exclude && c.TryAcquire() {
-			c.Counters.LbTot.Add(1)
 			return c
 		}
 	}
 	if s.TryAcquire() {
-		s.Counters.LbTot.Add(1)
 		return s
 	}
 	return nil

@@ -73,7 +73,6 @@ func (l *leastConn) Pick(_ Key, exclude *Server) *Server {
 			if p := l.stamp(s); p != nil {
 				p.Store(l.clock.Add(1))
 			}
-			s.Counters.LbTot.Add(1)
 			return s
 		}
 		// Lost a race for its last slot: look again.
@@ -82,7 +81,6 @@ func (l *leastConn) Pick(_ Key, exclude *Server) *Server {
 		if p := l.stamp(exclude); p != nil {
 			p.Store(l.clock.Add(1))
 		}
-		exclude.Counters.LbTot.Add(1)
 		return exclude
 	}
 	return nil

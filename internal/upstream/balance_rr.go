@@ -41,12 +41,10 @@ func pickSeq(set *lbSet, next *atomic.Uint64, exclude *Server) *Server {
 				// effort: a concurrent pick may have moved it already.
 				next.CompareAndSwap(start+1, start+i+1)
 			}
-			s.Counters.LbTot.Add(1)
 			return s
 		}
 	}
 	if avoided && exclude.TryAcquire() {
-		exclude.Counters.LbTot.Add(1)
 		return exclude
 	}
 	return nil

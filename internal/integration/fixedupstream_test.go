@@ -1,0 +1,100 @@
+package integration
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/textproto"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fixedUpstream is an HTTP/1.1 server whose answers are the same bytes
+// every time (no Date, no Server), so two proxies relaying them send their
+// clients byte-identical responses and byte counters can be compared.
+// Paths: /error answers 500, /notfound 404, /reset closes the connection
+// without an answer (the proxy's 502), anything else 200. Every answer
+// closes its connection: no proxy can reuse one, so none meets a
+// connection that /reset closed under it and retries.
+type fixedUpstream struct {
+	ln net.Listener
+	wg sync.WaitGroup
+}
+
+func startFixedUpstream(t *testing.T) *fixedUpstream {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &fixedUpstream{ln: ln}
+	u.wg.Add(1)
+	go u.acceptLoop()
+	t.Cleanup(func() {
+		ln.Close()
+		u.wg.Wait()
+	})
+	return u
+}
+
+func (u *fixedUpstream) Addr() string { return u.ln.Addr().String() }
+
+func (u *fixedUpstream) acceptLoop() {
+	defer u.wg.Done()
+	for {
+		c, err := u.ln.Accept()
+		if err != nil {
+			return
+		}
+		go serveFixedAnswers(c)
+	}
+}
+
+func fixedAnswer(path string) string {
+	body := "hello from upstream\n"
+	status := "200 OK"
+	switch {
+	case strings.HasPrefix(path, "/error"):
+		status, body = "500 Internal Server Error", "upstream failed\n"
+	case strings.HasPrefix(path, "/notfound"):
+		status, body = "404 Not Found", "no such page\n"
+	}
+	return "HTTP/1.1 " + status + "\r\ncontent-type: text/plain\r\ncontent-length: " +
+		strconv.Itoa(len(body)) + "\r\nconnection: close\r\n\r\n" + body
+}
+
+// serveFixedAnswers reads one request and answers it (or, for /reset,
+// closes without a word).
+func serveFixedAnswers(c net.Conn) {
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	tp := textproto.NewReader(bufio.NewReader(c))
+	line, err := tp.ReadLine()
+	if err != nil {
+		return
+	}
+	f := strings.Fields(line)
+	if len(f) != 3 {
+		return
+	}
+	h, err := tp.ReadMIMEHeader()
+	if err != nil {
+		return
+	}
+	if n, _ := strconv.Atoi(h.Get("Content-Length")); n > 0 {
+		if _, err := io.CopyN(io.Discard, tp.R, int64(n)); err != nil {
+			return
+		}
+	}
+	if strings.HasPrefix(f[1], "/reset") {
+		return
+	}
+	ans := fixedAnswer(f[1])
+	if f[0] == "HEAD" {
+		ans = ans[:strings.Index(ans, "\r\n\r\n")+4]
+	}
+	_, _ = io.WriteString(c, ans)
+}
