@@ -342,7 +342,7 @@ func (b *builder) buildFrontend(p *config.Proxy, pr *proxyRuntime) (*proxy.Front
 	}
 	fe.Captures = append(fe.Captures, p.Captures...)
 	fe.H2 = h2Config(&b.cfg.Global, p, fe.Limits)
-	fe.Sanitize = b.ident.sanitizer(p)
+	b.ident.guard(fe, b.cfg, p)
 	fe.RequestIDs = proxy.RequestIDs{Header: p.UniqueIDHdr, Trust: p.RequestIDTrust}
 	if p.UniqueIDFmt != "" {
 		f, err := b.format(p.UniqueIDFmt, p.Pos)

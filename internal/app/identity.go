@@ -1,6 +1,7 @@
 package app
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/config"
@@ -17,7 +18,7 @@ import (
 //	b.g.stoppers = append(b.g.stoppers, b.ident.stop)
 //	RuleEnv.Custom = func(a) { return b.ident.action(a, (*proxy.Txn).Reply) }
 //	service(): if svc, ok := b.ident.service(name); ok { return svc, nil }
-//	Frontend pre-rule hook: b.ident.sanitizer(p) (nil when p has no oidc-auth)
+//	buildFrontend: b.ident.guard(fe, b.cfg, p) (the Sanitize, Outbound and SanitizeTrailers hooks)
 type identityRuntime struct {
 	providers map[string]*identity.Provider
 	minters   map[string]*identity.Minter
@@ -133,15 +134,72 @@ func (s jwksService) Serve(t *proxy.Txn) *proxy.Reply {
 	}, Body: s.body}
 }
 
-// sanitizer returns the anti-spoofing hook for a frontend that uses
-// oidc-auth: run it on the request headers before any rule. Nil otherwise.
-func (r *identityRuntime) sanitizer(p *config.Proxy) func(*httpmsg.Headers) {
-	for _, a := range p.HTTPRequest {
-		if a.Action == "oidc-auth" {
-			return identity.StripSpoofable
+// guard installs the identity hooks of the HTTP frontend fe built from p:
+//
+//   - Sanitize: the identity headers a client could spoof go before any rule
+//     runs, when p or a backend it routes to authenticates or mints (a
+//     backend's rules run after the frontend's, so the frontend must strip);
+//   - Outbound: the edge's session and login-state cookies go from every
+//     request forwarded, after the rules (which may read them), whether or
+//     not oidc-auth ran: a bearer request, a path left public, or a
+//     frontend without identity (browsers send cookies to every port of
+//     the host, and cookie-domain widens that);
+//   - SanitizeTrailers: trailers carry neither spoofed identity headers, nor
+//     the edge's cookies, nor the headers edge tokens go in.
+func (r *identityRuntime) guard(fe *proxy.Frontend, cfg *config.Config, p *config.Proxy) {
+	var cookies, tokenHeaders []string
+	for _, pr := range r.providers {
+		cookies = append(cookies, pr.CookieName())
+	}
+	for _, m := range r.minters {
+		tokenHeaders = append(tokenHeaders, m.Header())
+	}
+	slices.Sort(cookies)
+	slices.Sort(tokenHeaders)
+	if len(cookies) == 0 && len(tokenHeaders) == 0 {
+		return
+	}
+	if routesToIdentity(cfg, p) {
+		fe.Sanitize = identity.StripSpoofable
+	}
+	if len(cookies) > 0 {
+		fe.Outbound = func(h *httpmsg.Headers) { identity.StripCookies(h, cookies) }
+	}
+	fe.SanitizeTrailers = func(h *httpmsg.Headers) {
+		identity.StripSpoofable(h)
+		identity.StripCookies(h, cookies)
+		for _, n := range tokenHeaders {
+			h.Del(n)
 		}
 	}
-	return nil
+}
+
+// usesIdentity reports whether p's own rules authenticate or mint.
+func usesIdentity(p *config.Proxy) bool {
+	for _, a := range p.HTTPRequest {
+		if a.Action == "oidc-auth" || a.Action == "set-identity-token" {
+			return true
+		}
+	}
+	return false
+}
+
+// routesToIdentity reports whether frontend p, or a backend it may route
+// to, authenticates or mints.
+func routesToIdentity(cfg *config.Config, p *config.Proxy) bool {
+	if usesIdentity(p) {
+		return true
+	}
+	names := []string{p.DefaultBackend}
+	for _, ub := range p.UseBackends {
+		names = append(names, ub.Name)
+	}
+	for _, q := range cfg.Proxies {
+		if q.Cap&config.CapBE != 0 && slices.Contains(names, q.Name) && usesIdentity(q) {
+			return true
+		}
+	}
+	return false
 }
 
 // identityCounters lists each provider's counters, for stats.

@@ -16,6 +16,9 @@ type CopyOptions struct {
 	// so the client connection can stay open; the caller must have announced
 	// Transfer-Encoding: chunked in the head.
 	Chunk bool
+	// Trailer, when set, edits a chunked body's trailer fields before they
+	// are forwarded (a proxy removes what a client may not send on).
+	Trailer func(*httpmsg.Headers)
 }
 
 // CopyBody forwards the body framed by f from r to w without ever holding
@@ -80,6 +83,9 @@ func (r *Reader) copyBody(w *Writer, f Framing, opt CopyOptions) (n int64, readE
 			if size == 0 {
 				if err := r.readTrailers(&r.body.trailer); err != nil {
 					return n, err, nil
+				}
+				if opt.Trailer != nil && len(r.body.trailer) > 0 {
+					opt.Trailer(&r.body.trailer)
 				}
 				return n, nil, w.WriteLastChunk(r.body.trailer)
 			}

@@ -188,6 +188,10 @@ func providerClient(caFile string) (*http.Client, error) {
 // Name is the section name.
 func (p *Provider) Name() string { return p.name }
 
+// CookieName is the name of the session cookie family (chunks and login
+// flow state cookies start with it and '_').
+func (p *Provider) CookieName() string { return p.cookie }
+
 // Ready reports whether discovery succeeded.
 func (p *Provider) Ready() bool { return p.ready.Load() != nil }
 

@@ -54,6 +54,16 @@ func normEqualPrefix(name, want string) bool {
 	return true
 }
 
+// StripCookies removes from h's Cookie fields every cookie of the families
+// named (each NAME, NAME_<chunk>, NAME_st_<flow>): the edge's sessions and
+// login flows, which never leave the edge. A Cookie field left empty is
+// removed. Nothing is allocated unless a name occurs in a Cookie field.
+func StripCookies(h *httpmsg.Headers, names []string) {
+	for _, n := range names {
+		removeCookies(h, n)
+	}
+}
+
 // StripSpoofable removes every spoofable identity header from h, in place.
 // It does not allocate.
 func StripSpoofable(h *httpmsg.Headers) {

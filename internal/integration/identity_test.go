@@ -113,6 +113,22 @@ func TestIdentityDecisions(t *testing.T) {
 			t.Errorf("edge token for the staff robot: %+v", c)
 		}
 		// A valid token whose groups fail the claim rule: 403.
+		// The edge's cookies stay at the edge when a bearer token, not the
+		// session, authenticates the request, and on a public path.
+		e := rawEcho(t, env, "/app/items", "Authorization: Bearer "+staff, "Cookie: _gatehouse_corp=sealed; app=1; _gatehouse_corp_st_abc=flow")
+		if got := header(e, "Cookie"); got != "app=1" {
+			t.Errorf("bearer request: the gateway got Cookie %q, want app=1", got)
+		}
+		e = rawEcho(t, env, "/public/page", "Cookie: _gatehouse_corp_0=sealed; app=1")
+		if got := header(e, "Cookie"); got != "app=1" {
+			t.Errorf("public path: the gateway got Cookie %q, want app=1", got)
+		}
+		// A token refused for its audience says which came.
+		wrong := get(t, noRedirect, "GET", api, "Authorization: Bearer "+clientCredentials(t, env, "robot-staff", "https://other.test"))
+		if w := wrong.Header.Get("WWW-Authenticate"); !strings.Contains(w, `error_description="token audience ['https://other.test'] is not accepted here"`) {
+			t.Errorf("wrong audience: WWW-Authenticate %q", w)
+		}
+
 		robot := clientCredentials(t, env, "robot", apiAudience)
 		if resp := get(t, noRedirect, "GET", api, "Authorization: Bearer "+robot); resp.StatusCode != 403 {
 			t.Errorf("valid JWT failing the claim rule: %d, want 403", resp.StatusCode)

@@ -407,10 +407,11 @@ func (t *Txn) exchange(srv *Server, uc *upConn, reused bool) failure {
 	if req.HasBody() {
 		var n int64
 		var rerr, werr error
+		fe := t.sess.fe
 		if t.down != nil {
-			n, rerr, werr = copyStreamBody(uc.bw, t.down, req.Chunked)
+			n, rerr, werr = copyStreamBody(uc.bw, t.down, req.Chunked, fe.sanitizeTrailers)
 		} else {
-			n, rerr, werr = t.sess.br.CopyBody(uc.bw, http1.RequestFraming(req), http1.CopyOptions{})
+			n, rerr, werr = t.sess.br.CopyBody(uc.bw, http1.RequestFraming(req), http1.CopyOptions{Trailer: fe.sanitizeTrailers})
 		}
 		t.bytesIn += n
 		if rerr != nil {

@@ -106,6 +106,15 @@ type Frontend struct {
 	// Sanitize removes identity headers a client must not set, before any
 	// rule runs (frontends that authenticate); nil when not needed.
 	Sanitize func(h *httpmsg.Headers)
+	// Outbound removes what must never leave the edge (its own cookies)
+	// from the request head after every rule, as it is forwarded; nil when
+	// not needed.
+	Outbound func(h *httpmsg.Headers)
+	// SanitizeTrailers removes from the client's request trailers the
+	// identity fields a client must not send the mesh there either (some
+	// servers merge trailers into headers); nil when not needed. The
+	// forwarding headers the head loses are always removed.
+	SanitizeTrailers func(h *httpmsg.Headers)
 }
 
 // Route is a compiled use_backend rule.

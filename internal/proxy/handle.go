@@ -90,6 +90,9 @@ func (t *Txn) handle() bool {
 		}
 	}
 
+	if fe.Outbound != nil {
+		fe.Outbound(&req.Header)
+	}
 	// The truth about the client goes last, after every rule.
 	ff := be.ForwardFor
 	if ff == nil {
@@ -112,6 +115,16 @@ func (t *Txn) handle() bool {
 		req.Header.Add("Upgrade", req.Upgrade)
 	}
 	return t.forward()
+}
+
+// sanitizeTrailers treats the client's request trailers as the head was
+// treated before the rules: forwarding and identity fields a client must
+// not set cannot come in by the trailers either.
+func (fe *Frontend) sanitizeTrailers(h *httpmsg.Headers) {
+	sanitizeRequest(h)
+	if fe.SanitizeTrailers != nil {
+		fe.SanitizeTrailers(h)
+	}
 }
 
 // acceptsTrailers reports "TE: trailers": the one TE value that crosses a

@@ -61,15 +61,20 @@ var streamBufPool = sync.Pool{New: func() any { b := make([]byte, 16<<10); retur
 
 // copyStreamBody sends an HTTP/2 request body to an HTTP/1.1 server,
 // chunked when the client gave no length (the head announced it), with
-// the client's trailers.
-func copyStreamBody(w *http1.Writer, st clientStream, chunked bool) (n int64, rerr, werr error) {
+// the client's trailers as sanitize leaves them.
+func copyStreamBody(w *http1.Writer, st clientStream, chunked bool, sanitize func(*httpmsg.Headers)) (n int64, rerr, werr error) {
 	write := func(p []byte) error { _, err := w.Write(p); return err }
 	if chunked {
 		write = w.WriteChunk
 	}
 	n, rerr, werr = pump(st.Body(), write, nil)
 	if rerr == nil && werr == nil && chunked {
-		werr = w.WriteLastChunk(st.Trailers())
+		var tr httpmsg.Headers
+		if src := st.Trailers(); len(src) > 0 {
+			tr = append(tr, src...) // the stream's own stay as received
+			sanitize(&tr)
+		}
+		werr = w.WriteLastChunk(tr)
 	}
 	return n, rerr, werr
 }

@@ -1,0 +1,215 @@
+package app
+
+import (
+	"bufio"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// identityGuardConfig: an oidc section (its provider never answers: only
+// paths that skip oidc-auth pass), a frontend that authenticates unless
+// the path is public, one that routes to a backend that does, and one
+// without identity at all. The upstream reports what reached it, trailers
+// included.
+func identityGuardConfig(t *testing.T) (cfg string, web, viaBackend, other, webH2 string) {
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "cookie")
+	if err := os.WriteFile(secret, []byte(strings.Repeat("k", 32)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	up := echoBackendFunc(t, func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body) // trailers arrive with the end of the body
+		fmt.Fprintf(w, "cookie=%s\n", strings.Join(r.Header.Values("Cookie"), "|"))
+		fmt.Fprintf(w, "x-forwarded-user=%s\n", strings.Join(r.Header.Values("X-Forwarded-User"), "|"))
+		var keys []string
+		for k, v := range r.Trailer {
+			if len(v) > 0 { // a name announced in the head's Trailer field has none until it comes
+				keys = append(keys, k+"="+strings.Join(v, "|"))
+			}
+		}
+		slices.Sort(keys)
+		fmt.Fprintf(w, "trailers=%s\n", strings.Join(keys, ";"))
+	})
+	ports := []int{freePort(t), freePort(t), freePort(t), freePort(t)}
+	cfg = testDefaults + fmt.Sprintf(`
+oidc corp
+    issuer http://127.0.0.1:%d
+    client-id edge
+    cookie-secret file:%s
+    redirect-uri https://app.example/oauth2/callback
+    cookie-name gh
+
+identity-token mesh
+    issuer https://edge.example
+    audience app
+    signing-key file:%s
+    header X-Edge-Token
+
+frontend web
+    bind 127.0.0.1:%d
+    bind 127.0.0.1:%d proto h2
+    http-request oidc-auth corp unless { path_beg /public }
+    http-request set-identity-token mesh
+    default_backend app
+
+frontend via-backend
+    bind 127.0.0.1:%d
+    default_backend guarded
+
+frontend other
+    bind 127.0.0.1:%d
+    default_backend app
+
+backend app
+    server s1 %s
+
+backend guarded
+    http-request oidc-auth corp unless { path_beg /public }
+    server s1 %s
+`, freePort(t), secret, writeMeshKey(t, dir), ports[0], ports[3], ports[1], ports[2], hostPort(up), hostPort(up))
+	addr := func(p int) string { return fmt.Sprintf("127.0.0.1:%d", p) }
+	return cfg, addr(ports[0]), addr(ports[1]), addr(ports[2]), addr(ports[3])
+}
+
+// upstreamSaw sends a raw HTTP/1.1 request and returns the upstream's report.
+func upstreamSaw(t *testing.T, addr, req string) string {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+	if _, err := io.WriteString(c, req); err != nil {
+		t.Fatal(err)
+	}
+	resp, body := readResponse(t, bufio.NewReader(c), "GET")
+	if resp.StatusCode != 200 {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+	return body
+}
+
+func reportLine(report, key string) string {
+	for _, l := range strings.Split(report, "\n") {
+		if v, ok := strings.CutPrefix(l, key+"="); ok {
+			return v
+		}
+	}
+	return "<none>"
+}
+
+// The edge's cookies never leave the edge, and identity headers a client
+// sets reach the mesh neither in the head nor in the trailers: on paths
+// that skip oidc-auth, through a backend that authenticates, on a frontend
+// without identity, over HTTP/1.1 and HTTP/2.
+func TestIdentityGuards(t *testing.T) {
+	cfg, web, viaBackend, other, webH2 := identityGuardConfig(t)
+	start(t, cfg)
+	const cookies = "Cookie: gh=sealed; app=1; gh_0=chunk; gh_st_abcdef=flow\r\nCookie: gh_1=more\r\n"
+
+	t.Run("cookies", func(t *testing.T) {
+		for _, addr := range []string{web, viaBackend, other} {
+			got := reportLine(upstreamSaw(t, addr, "GET /public/page HTTP/1.1\r\nHost: a\r\n"+cookies+"\r\n"), "cookie")
+			if got != "app=1" {
+				t.Errorf("%s: the upstream got Cookie %q, want app=1", addr, got)
+			}
+		}
+		got := reportLine(upstreamSaw(t, other, "GET / HTTP/1.1\r\nHost: a\r\nCookie: gh_1=x\r\n\r\n"), "cookie")
+		if got != "" {
+			t.Errorf("a Cookie field left empty is forwarded: %q", got)
+		}
+	})
+
+	t.Run("spoofed headers through a backend that authenticates", func(t *testing.T) {
+		got := reportLine(upstreamSaw(t, viaBackend, "GET /public/page HTTP/1.1\r\nHost: a\r\nX-Forwarded-User: admin\r\n\r\n"), "x-forwarded-user")
+		if got != "" {
+			t.Errorf("the upstream got X-Forwarded-User %q", got)
+		}
+	})
+
+	const trailers = "X-Forwarded-User: admin\r\nx_auth_request_email: a@b\r\nX-Forwarded-For: 6.6.6.6\r\nForwarded: for=6.6.6.6\r\n" +
+		"Cookie: gh=sealed; app=2\r\nX-Edge-Token: forged\r\nX-Checksum: 7\r\n"
+	const wantTrailers = "Cookie=app=2;X-Checksum=7"
+	t.Run("HTTP/1.1 trailers", func(t *testing.T) {
+		for _, addr := range []string{web, viaBackend} {
+			got := reportLine(upstreamSaw(t, addr, "POST /public/upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"+
+				"3\r\nabc\r\n0\r\n"+trailers+"\r\n"), "trailers")
+			if got != wantTrailers {
+				t.Errorf("%s: the upstream got trailers %q, want %q", addr, got, wantTrailers)
+			}
+		}
+		// A frontend without identity still drops the forwarding headers.
+		got := reportLine(upstreamSaw(t, other, "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"+
+			"3\r\nabc\r\n0\r\nX-Forwarded-For: 6.6.6.6\r\nX-Real-IP: 6.6.6.6\r\nX-Checksum: 7\r\n\r\n"), "trailers")
+		if got != "X-Checksum=7" {
+			t.Errorf("frontend without identity: trailers %q, want X-Checksum=7", got)
+		}
+	})
+
+	t.Run("HTTP/2 trailers", func(t *testing.T) {
+		c := h2Client(t, nil, "")
+		req, _ := http.NewRequest("POST", "http://"+webH2+"/public/upload", io.NopCloser(strings.NewReader("abc")))
+		req.ContentLength = -1
+		req.Trailer = http.Header{}
+		for _, l := range strings.Split(strings.TrimSpace(trailers), "\r\n") {
+			k, v, _ := strings.Cut(l, ": ")
+			req.Trailer.Add(k, v)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("%d %s", resp.StatusCode, body)
+		}
+		if got := reportLine(string(body), "trailers"); got != wantTrailers {
+			t.Errorf("the upstream got trailers %q, want %q", got, wantTrailers)
+		}
+		req, _ = http.NewRequest("GET", "http://"+webH2+"/public/page", nil)
+		req.Header.Add("Cookie", "gh=sealed; app=1")
+		req.Header.Add("Cookie", "gh_0=chunk")
+		resp, err = c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if got := reportLine(string(body), "cookie"); got != "app=1" {
+			t.Errorf("HTTP/2: the upstream got Cookie %q, want app=1", got)
+		}
+	})
+}
+
+// writeMeshKey writes an EC P-256 signing key for an identity-token section.
+func writeMeshKey(t *testing.T, dir string) string {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "mesh.pem")
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
