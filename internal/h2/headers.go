@@ -42,12 +42,18 @@ func buildRequest(req *httpmsg.Request, f *http2.MetaHeadersFrame) error {
 		if scheme != "" || path != "" || !hasAuthority {
 			return errors.New("CONNECT needs :authority only")
 		}
+		if tg, err := httpmsg.ParseTarget(authority); err != nil || tg.Form != httpmsg.FormAuthority {
+			return errors.New("CONNECT :authority is not host:port")
+		}
 		req.URI = authority
 	} else {
 		if scheme == "" || path == "" {
 			return errors.New("missing :scheme or :path")
 		}
-		if !validPath(path) || (path[0] != '/' && (path != "*" || method != "OPTIONS")) {
+		// The same parser as HTTP/1.1's request-target: rules and upstreams
+		// see the same split whichever protocol the client spoke.
+		tg, err := httpmsg.ParseTarget(path)
+		if err != nil || tg.Form != httpmsg.FormOrigin && (tg.Form != httpmsg.FormAsterisk || method != "OPTIONS") {
 			return errors.New("invalid :path")
 		}
 		req.URI = path
@@ -141,17 +147,6 @@ func checkField(name, value string) error {
 func validToken(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if !httpguts.IsTokenRune(rune(s[i])) {
-			return false
-		}
-	}
-	return true
-}
-
-// validPath keeps request-line injection out of HTTP/1.1 upstreams: no
-// spaces, controls or DEL.
-func validPath(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c <= ' ' || c == 0x7f {
 			return false
 		}
 	}

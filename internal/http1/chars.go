@@ -3,11 +3,10 @@ package http1
 // Byte classes as lookup tables: one load per byte beats a chain of
 // comparisons in the hot loops.
 const (
-	cToken  = 1 << iota // tchar (RFC 9110 §5.6.2)
-	cValue              // field-vchar, SP or HTAB (RFC 9110 §5.5)
-	cURI                // allowed in a request-target: VCHAR except '#'
-	cHost               // allowed in a Host / authority
-	cScheme             // scheme chars after the first letter
+	cToken = 1 << iota // tchar (RFC 9110 §5.6.2)
+	cValue             // field-vchar, SP or HTAB (RFC 9110 §5.5)
+	cURI               // allowed in a request-target: VCHAR except '#'
+	cHost              // allowed in a Host / authority
 )
 
 var charClass = func() (t [256]uint8) {
@@ -19,7 +18,7 @@ var charClass = func() (t [256]uint8) {
 			t[c] |= cURI
 		}
 		if isAlnum(byte(c)) {
-			t[c] |= cToken | cHost | cScheme
+			t[c] |= cToken | cHost
 		}
 	}
 	for _, c := range "!#$%&'*+-.^_`|~" {
@@ -28,17 +27,12 @@ var charClass = func() (t [256]uint8) {
 	for _, c := range "-._~!$&'()*+,;=:[]%" {
 		t[c] |= cHost
 	}
-	for _, c := range "+-." {
-		t[c] |= cScheme
-	}
 	return t
 }()
 
 func isAlnum(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
-
-func isAlpha(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 
 // allClass reports whether every byte of b has class c.
 func allClass(b []byte, c uint8) bool {

@@ -217,63 +217,34 @@ func requestSemantics(req *httpmsg.Request, hi *headInfo) error {
 	return nil
 }
 
-// checkTarget validates the request-target form against the method and, for
-// absolute-form, makes Host agree with the target's authority (RFC 9112
-// §3.2.2: the recipient MUST ignore Host and use the target's authority).
+// checkTarget parses the request-target with httpmsg.ParseTarget, the one
+// split every later stage uses, and checks its form against the method:
+// authority-form for CONNECT only, asterisk-form for OPTIONS only. For
+// absolute-form, Host is made to agree with the target's authority (RFC
+// 9112 §3.2.2: the recipient MUST ignore Host and use the target's authority).
 func checkTarget(req *httpmsg.Request) error {
-	u := req.URI
-	switch {
-	case req.Method == "CONNECT":
-		// authority-form: host:port, nothing else (see checkConnect).
-		if _, _, ok := splitAuthority(u); !ok {
-			return errTargetForm
-		}
-		return nil
-	case u[0] == '/':
-		return nil
-	case u == "*":
+	tg, err := httpmsg.ParseTarget(req.URI)
+	switch err {
+	case nil:
+	case httpmsg.ErrUserinfo:
+		return errUserinfo
+	case httpmsg.ErrEmptyAuthority:
+		return errEmptyAuthorty
+	default:
+		return errBadURI
+	}
+	if (tg.Form == httpmsg.FormAuthority) != (req.Method == "CONNECT") {
+		return errTargetForm
+	}
+	switch tg.Form {
+	case httpmsg.FormAsterisk:
 		if req.Method != "OPTIONS" {
 			return errTargetForm
 		}
-		return nil
+	case httpmsg.FormAbsolute:
+		req.Header.Set("Host", tg.Authority)
 	}
-	auth, ok := absoluteAuthority(u)
-	if !ok {
-		return errTargetForm
-	}
-	if auth == "" {
-		return errEmptyAuthorty
-	}
-	for i := 0; i < len(auth); i++ {
-		if auth[i] == '@' {
-			return errUserinfo
-		}
-	}
-	if !allClassStr(auth, cHost) {
-		return errBadURI
-	}
-	req.Header.Set("Host", auth)
 	return nil
-}
-
-// absoluteAuthority returns the authority of scheme "://" authority [path].
-func absoluteAuthority(u string) (string, bool) {
-	if !isAlpha(u[0]) {
-		return "", false
-	}
-	i := 1
-	for i < len(u) && charClass[u[i]]&cScheme != 0 {
-		i++
-	}
-	if len(u)-i < 3 || u[i:i+3] != "://" {
-		return "", false
-	}
-	rest := u[i+3:]
-	j := 0
-	for j < len(rest) && rest[j] != '/' && rest[j] != '?' {
-		j++
-	}
-	return rest[:j], true
 }
 
 var (
@@ -294,7 +265,7 @@ func checkConnect(req *httpmsg.Request, hi *headInfo) error {
 	if hi.hosts == 0 {
 		return nil
 	}
-	host, port, _ := splitAuthority(req.URI)
+	host, port, _ := httpmsg.SplitAuthority(req.URI)
 	h, p := hi.host, ""
 	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.HasSuffix(h, "]") {
 		h, p = h[:i], h[i+1:]
@@ -310,57 +281,4 @@ func checkConnect(req *httpmsg.Request, hi *headInfo) error {
 		return errConnectHost
 	}
 	return nil
-}
-
-// splitAuthority splits a CONNECT target in authority-form (RFC 9112
-// §3.2.3: uri-host ":" port) and validates both parts: a bracketed IPv6
-// literal or a reg-name (no userinfo, no second colon), and a port in
-// 1..65535 without sign or leading junk.
-func splitAuthority(u string) (host, port string, ok bool) {
-	i := strings.LastIndexByte(u, ':')
-	if i <= 0 {
-		return "", "", false
-	}
-	host, port = u[:i], u[i+1:]
-	if len(port) == 0 || len(port) > 5 {
-		return "", "", false
-	}
-	n := 0
-	for j := 0; j < len(port); j++ {
-		if port[j] < '0' || port[j] > '9' {
-			return "", "", false
-		}
-		n = n*10 + int(port[j]-'0')
-	}
-	if n == 0 || n > 65535 {
-		return "", "", false
-	}
-	if host[0] == '[' {
-		if len(host) < 4 || host[len(host)-1] != ']' {
-			return "", "", false
-		}
-		for j := 1; j < len(host)-1; j++ {
-			c := host[j]
-			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' || c == ':' || c == '.') {
-				return "", "", false
-			}
-		}
-		return host, port, true
-	}
-	for j := 0; j < len(host); j++ {
-		c := host[j]
-		switch {
-		case c == '%':
-			if j+2 >= len(host) || !isHex(host[j+1]) || !isHex(host[j+2]) {
-				return "", "", false
-			}
-		case c == ':' || c == '[' || c == ']' || charClass[c]&cHost == 0:
-			return "", "", false
-		}
-	}
-	return host, port, true
-}
-
-func isHex(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }

@@ -99,30 +99,24 @@ type Request struct {
 	Trailer   Headers
 }
 
-// Path returns the path part of the URI (without the query), for origin-form
-// and absolute-form targets alike.
-func (r *Request) Path() string {
-	u := r.URI
-	if i := strings.Index(u, "://"); i >= 0 {
-		rest := u[i+3:]
-		j := strings.IndexByte(rest, '/')
-		if j < 0 {
-			return "/"
-		}
-		u = rest[j:]
-	}
-	if i := strings.IndexByte(u, '?'); i >= 0 {
-		return u[:i]
-	}
-	return u
+// Target parses the URI (see ParseTarget); invalid targets give a Target
+// of FormInvalid with empty parts.
+func (r *Request) Target() Target {
+	t, _ := ParseTarget(r.URI)
+	return t
 }
 
-// Query returns the query string (after '?'), "" if none.
+// Path returns the path part of the URI (without the query), for origin-form
+// and absolute-form targets alike; "" for other forms and invalid targets.
+func (r *Request) Path() string {
+	t, _ := ParseTarget(r.URI)
+	return t.Path
+}
+
+// Query returns the query string (after the first '?'), "" if none.
 func (r *Request) Query() string {
-	if i := strings.IndexByte(r.URI, '?'); i >= 0 {
-		return r.URI[i+1:]
-	}
-	return ""
+	t, _ := ParseTarget(r.URI)
+	return t.Query
 }
 
 // HasBody reports whether the request carries a body.
