@@ -272,3 +272,33 @@ func TestFetchEdges(t *testing.T) {
 		}
 	}
 }
+
+// TestURIFetchesSplitOneWay: path, query, base and url_param split the
+// target as httpmsg.ParseTarget does; a "://" in the query is data.
+func TestURIFetchesSplitOneWay(t *testing.T) {
+	tests := []struct {
+		uri, expr, want string
+		ok              bool
+	}{
+		{"/x?u=http://y/admin/secret", "path", "/x", true},
+		{"/x?u=http://y/admin/secret", "query", "u=http://y/admin/secret", true},
+		{"/x?u=http://y/admin/secret", "url_param(u)", "http://y/admin/secret", true},
+		{"/x?u=http://y/admin/secret", "base", "WWW.Example.com:8080/x", true},
+		{"http://h/a/b?c=d", "path", "/a/b", true},
+		{"http://h/a/b?c=d", "query", "c=d", true},
+		{"http://h?q=/admin", "path", "", false},
+		{"http://h?q=/admin", "query", "q=/admin", true},
+		{"/p?", "query", "", true},
+		{"/p", "query", "", false},
+		{"*", "path", "", false},
+		{"h:443", "path", "", false},
+	}
+	for _, tc := range tests {
+		tx := testTxn()
+		tx.Req.URI = tc.uri
+		got, ok := mustExpr(t, tc.expr).AppendString(nil, tx)
+		if ok != tc.ok || string(got) != tc.want {
+			t.Errorf("%s of %q = %q, %v; want %q, %v", tc.expr, tc.uri, got, ok, tc.want, tc.ok)
+		}
+	}
+}

@@ -54,21 +54,11 @@ func fetchMethod(t *Txn, _ *fetchArgs, _ cursor) (sample, cursor, fres) {
 	return strSmp(t.Req.Method), cursor{}, fVal
 }
 
-// uriPath returns the path of a request-target: from the first slash (after
-// the authority of an absolute URI) to before the '?'.
+// uriPath returns the path of a request-target, as httpmsg.ParseTarget
+// splits it for every other stage; false when the target has none.
 func uriPath(u string) (string, bool) {
-	if i := strings.Index(u, "://"); i >= 0 && strings.IndexByte(u[:i], '/') < 0 {
-		u = u[i+3:]
-	}
-	i := strings.IndexByte(u, '/')
-	if i < 0 {
-		return "", false
-	}
-	u = u[i:]
-	if q := strings.IndexByte(u, '?'); q >= 0 {
-		u = u[:q]
-	}
-	return u, true
+	tg, _ := httpmsg.ParseTarget(u)
+	return tg.Path, tg.Path != ""
 }
 
 func fetchPath(t *Txn, _ *fetchArgs, _ cursor) (sample, cursor, fres) {
@@ -93,15 +83,11 @@ func fetchQuery(t *Txn, _ *fetchArgs, _ cursor) (sample, cursor, fres) {
 	if t.Req == nil {
 		return sample{}, cursor{}, fNone
 	}
-	i := strings.IndexByte(t.Req.URI, '?')
-	if i < 0 {
+	tg, _ := httpmsg.ParseTarget(t.Req.URI)
+	if !tg.HasQuery {
 		return sample{}, cursor{}, fNone
 	}
-	q := t.Req.URI[i+1:]
-	if h := strings.IndexByte(q, '#'); h >= 0 {
-		q = q[:h]
-	}
-	return strSmp(q), cursor{}, fVal
+	return strSmp(tg.Query), cursor{}, fVal
 }
 
 func fetchBase(t *Txn, _ *fetchArgs, _ cursor) (sample, cursor, fres) {
@@ -467,14 +453,11 @@ func fetchURLParam(t *Txn, a *fetchArgs, c cursor) (sample, cursor, fres) {
 	if t.Req == nil {
 		return sample{}, c, fNone
 	}
-	i := strings.IndexByte(t.Req.URI, '?')
-	if i < 0 {
+	tg, _ := httpmsg.ParseTarget(t.Req.URI)
+	if !tg.HasQuery {
 		return sample{}, c, fNone
 	}
-	q := t.Req.URI[i+1:]
-	if h := strings.IndexByte(q, '#'); h >= 0 {
-		q = q[:h]
-	}
+	q := tg.Query
 	if a.occ != 0 && c != (cursor{}) {
 		return sample{}, c, fNone
 	}

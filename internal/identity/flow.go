@@ -57,13 +57,12 @@ func (p *Provider) startLogin(d *discovered, req *httpmsg.Request, tls bool) *Re
 	}}
 }
 
-// originTarget is the request's path and query (absolute-form targets lose
-// their scheme and authority).
+// originTarget is the request's path and query as httpmsg.ParseTarget
+// splits them (absolute-form targets lose their scheme and authority).
 func originTarget(req *httpmsg.Request) string {
-	if q := req.Query(); q != "" {
-		return req.Path() + "?" + q
-	}
-	return req.Path()
+	tg := req.Target()
+	p, _ := tg.OriginForm()
+	return p
 }
 
 // callback completes a login: it checks the flow's state cookie, exchanges

@@ -264,3 +264,33 @@ func httpHeaders(name string, vals []string) httpmsg.Headers {
 	}
 	return h
 }
+
+// TestLoginReturnsToTargetWithURLInQuery: the login flow returns to the
+// page's own path and query; a "://" in the query is not the end of a scheme.
+func TestLoginReturnsToTargetWithURLInQuery(t *testing.T) {
+	op := newFakeOP(t)
+	p := newTestProvider(t, op, nil)
+	// login() checks that the callback sends the browser back to exactly
+	// this target.
+	login(t, p, "/public/page?u=http://x/app/secret")
+	if got := originTarget(browserReq("http://app.example.com/a?b=c")); got != "/a?b=c" {
+		t.Errorf("absolute-form target returns to %q", got)
+	}
+	if got := originTarget(browserReq("/a?")); got != "/a?" {
+		t.Errorf("empty query returns to %q", got)
+	}
+}
+
+// TestSignOutMatchesPathOnly: a link whose query holds the sign-out or
+// callback path does not sign the user out or end in the callback.
+func TestSignOutMatchesPathOnly(t *testing.T) {
+	op := newFakeOP(t)
+	p := newTestProvider(t, op, nil)
+	cookies := login(t, p, "/")
+	for _, uri := range []string{"/app?u=http://x/oauth2/sign_out", "/app?u=http://x/oauth2/callback"} {
+		id, rep := p.Authenticate(browserReq(uri, cookies...), true)
+		if rep != nil || id == nil || id.Subject != "alice" {
+			t.Fatalf("%s: answered %+v instead of passing with the session", uri, rep)
+		}
+	}
+}

@@ -43,6 +43,7 @@ const (
 	failClientAbort         // the client went away while sending the request
 	failClientTimeout
 	failSendBody // error after part of the request body was sent
+	failTarget   // the request-target cannot be sent to this server as it is
 )
 
 // forward sends the request to a server of t.be and relays the response,
@@ -205,6 +206,10 @@ func (t *Txn) failAnswer(f failure) bool {
 		be.Counters.ErrResp.Add(1)
 		t.termState = [2]byte{'P', 'H'}
 		t.reply = t.errorReply(502)
+	case failTarget:
+		// The client's target, not the server: refused, never altered.
+		t.termState = [2]byte{'P', 'R'}
+		t.reply = t.errorReply(400)
 	default:
 		t.termState = [2]byte{'S', 'D'}
 		t.reply = t.errorReply(502)

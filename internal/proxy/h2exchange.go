@@ -94,6 +94,10 @@ func (t *Txn) exchangeH2(srv *Server, hc *h2Conn, reused bool) failure {
 		// server's stream too, instead of leaving it to run unheard.
 		go cancelOnReset(ctx, cancel, t.down.Done())
 	}
+	req := t.h2Request(srv, ctx)
+	if req == nil {
+		return failTarget
+	}
 	if t.Req.Expect100 && t.down == nil {
 		// The HTTP/2 transport has no 100-continue gate worth waiting
 		// on: invite the body at once, as the server would.
@@ -104,7 +108,6 @@ func (t *Txn) exchangeH2(srv *Server, hc *h2Conn, reused bool) failure {
 			return failClientAbort
 		}
 	}
-	req := t.h2Request(srv, ctx)
 	sentAt := t.readClock()
 	var timer *time.Timer
 	if to := t.be.Timeouts.Server; to > 0 {
@@ -169,8 +172,43 @@ func isRefused(err error) bool {
 
 var errBodyAbandoned = errors.New("proxy: request body abandoned by the upstream stream")
 
+// h2Target sets u so that x/net sends as :path exactly the origin-form of
+// the request-target, as httpmsg.ParseTarget splits it for the rules: the
+// bytes the rules matched are the bytes the upstream gets. It reports false
+// when no :path can carry them.
+func h2Target(u *url.URL, req *httpmsg.Request) bool {
+	tg, err := httpmsg.ParseTarget(req.URI)
+	if err != nil {
+		return false
+	}
+	var want string
+	switch tg.Form {
+	case httpmsg.FormAuthority: // CONNECT: x/net sends no :path
+		u.Opaque = req.URI
+		return true
+	case httpmsg.FormAsterisk:
+		u.Path, want = "*", "*"
+	default:
+		want, _ = tg.OriginForm()
+		if !strings.HasPrefix(want, "//") {
+			u.Opaque = want
+			break
+		}
+		// An opaque "//x" would read as scheme ":" "//x": give the path
+		// and the query separately instead.
+		p, err := url.PathUnescape(tg.Path)
+		if err != nil {
+			return false
+		}
+		u.Path, u.RawPath = p, tg.Path
+		u.RawQuery, u.ForceQuery = tg.Query, tg.HasQuery && tg.Query == ""
+	}
+	return u.RequestURI() == want
+}
+
 // h2Request builds the upstream request: the same head the rules left,
-// without HTTP/1's connection-specific fields, which HTTP/2 forbids.
+// without HTTP/1's connection-specific fields, which HTTP/2 forbids. It
+// returns nil when the target cannot be sent as it is.
 func (t *Txn) h2Request(srv *Server, ctx context.Context) *http.Request {
 	req := &t.Req
 	scheme := "http"
@@ -179,17 +217,8 @@ func (t *Txn) h2Request(srv *Server, ctx context.Context) *http.Request {
 	}
 	host, _ := req.Header.Get("Host")
 	u := &url.URL{Scheme: scheme, Host: host}
-	target := req.URI
-	if i := strings.Index(target, "://"); i >= 0 {
-		target = req.Path()
-		if q := req.Query(); q != "" {
-			target += "?" + q
-		}
-	}
-	if strings.HasPrefix(target, "//") || target == "*" {
-		u.Path = target
-	} else {
-		u.Opaque = target
+	if !h2Target(u, req) {
+		return nil
 	}
 	h := make(http.Header, len(req.Header)+1)
 	for _, f := range req.Header {

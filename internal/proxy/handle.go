@@ -45,7 +45,7 @@ func (t *Txn) handle() bool {
 	}
 	// The stats page answers after the http-request rules, so a rule can
 	// guard it ("deny if { path_beg /stats } !{ src 10.0.0.0/8 }").
-	if fe.Stats != nil && hasPrefix(req.URI, fe.StatsPrefix) {
+	if fe.Stats != nil && hasPrefix(originForm(req.URI), fe.StatsPrefix) {
 		t.reply = fe.Stats.Serve(t)
 		t.clk.spend()
 		t.termState = [2]byte{'L', 'R'}
@@ -75,7 +75,7 @@ func (t *Txn) handle() bool {
 	defer be.Counters.CloseSession()
 	be.Counters.ReqTot.Add(1)
 
-	if be.Stats != nil && hasPrefix(req.URI, be.StatsPrefix) {
+	if be.Stats != nil && hasPrefix(originForm(req.URI), be.StatsPrefix) {
 		t.reply = be.Stats.Serve(t)
 		t.clk.spend()
 		t.termState = [2]byte{'L', 'R'}
@@ -143,3 +143,12 @@ func acceptsTrailers(h httpmsg.Headers) bool {
 }
 
 func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }
+
+// originForm is the request-target's path and query as httpmsg.ParseTarget
+// splits it ("/p?q" of "http://h/p?q"), "" when it has none: the stats
+// uri matches there, as in HAProxy.
+func originForm(uri string) string {
+	tg, _ := httpmsg.ParseTarget(uri)
+	p, _ := tg.OriginForm()
+	return p
+}

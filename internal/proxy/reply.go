@@ -65,13 +65,14 @@ func (t *Txn) redirectReply(r *Rule) *Reply {
 	case RedirectLocation:
 		loc = append(loc, target...)
 	case RedirectPrefix:
-		loc = append(loc, target...)
-		if target == "/" {
-			loc = loc[:0] // "prefix /" keeps the path as is
+		if target != "/" { // "prefix /" keeps the path as is
+			loc = append(loc, target...)
 		}
-		path := t.Req.URI
-		if r.DropQuery {
-			path = t.Req.Path()
+		path := t.redirectPath(r.DropQuery)
+		if len(loc) == 0 {
+			// Nothing before the path: "//host" or "/\host" would be
+			// read by a browser as another origin.
+			path = oneLeadingSlash(path)
 		}
 		loc = append(loc, path...)
 	case RedirectScheme:
@@ -79,11 +80,7 @@ func (t *Txn) redirectReply(r *Rule) *Reply {
 		loc = append(loc, target...)
 		loc = append(loc, "://"...)
 		loc = append(loc, host...)
-		path := t.Req.URI
-		if r.DropQuery {
-			path = t.Req.Path()
-		}
-		loc = append(loc, path...)
+		loc = append(loc, t.redirectPath(r.DropQuery)...)
 	}
 	if r.AppendSlash && len(loc) > 0 && loc[len(loc)-1] != '/' && r.Redirect != RedirectLocation {
 		loc = append(loc, '/')
@@ -92,6 +89,36 @@ func (t *Txn) redirectReply(r *Rule) *Reply {
 		Status: code,
 		Header: httpmsg.Headers{{Name: "Location", Value: string(loc)}, {Name: "Content-Length", Value: "0"}},
 	}
+}
+
+// redirectPath is the request's path and query for a prefix or scheme
+// redirect, split by httpmsg.ParseTarget: without the scheme and authority
+// of an absolute-form target, without the query for drop-query, and "/"
+// when the target has no path ("*", authority-form).
+func (t *Txn) redirectPath(dropQuery bool) string {
+	tg, _ := httpmsg.ParseTarget(t.Req.URI)
+	p, ok := tg.OriginForm()
+	switch {
+	case !ok:
+		return "/"
+	case dropQuery && tg.Path == "":
+		return "/"
+	case dropQuery:
+		return tg.Path
+	}
+	return p
+}
+
+// oneLeadingSlash collapses a leading run of '/' and '\\' to one '/'.
+func oneLeadingSlash(p string) string {
+	i := 0
+	for i < len(p) && (p[i] == '/' || p[i] == '\\') {
+		i++
+	}
+	if i <= 1 {
+		return p
+	}
+	return "/" + p[i:]
 }
 
 // sendError writes a bare error answer (for requests that could not be

@@ -138,6 +138,15 @@ func (t *Txn) runRules(rules []*Rule, response bool) verdict {
 			if replied {
 				return verdictReply
 			}
+		case RuleSetPath, RuleSetQuery, RuleSetURI:
+			if !t.rewriteTarget(r) {
+				// A rewrite that leaves no valid request-target is an
+				// internal error (HAProxy's strict-mode default), never
+				// a target another stage would read differently.
+				t.reply = t.errorReply(500)
+				t.termState = [2]byte{'I', phase}
+				return verdictReply
+			}
 		default:
 			t.applyHeaderRule(r, h)
 		}
@@ -155,12 +164,6 @@ func (t *Txn) applyHeaderRule(r *Rule, h *httpmsg.Headers) {
 		h.Del(r.Name)
 	case RuleReplaceHeader, RuleReplaceValue:
 		t.replaceHeader(r, h)
-	case RuleSetPath:
-		t.setURI(t.evalFormat(r.Value), t.Req.Query(), true)
-	case RuleSetQuery:
-		t.setURI(t.Req.Path(), t.evalFormat(r.Value), true)
-	case RuleSetURI:
-		t.Req.URI = t.evalFormat(r.Value)
 	}
 }
 
@@ -203,13 +206,54 @@ func (t *Txn) regexReplace(re *regexp.Regexp, val, tmpl string) string {
 	return unsafeString(t.arena[start:])
 }
 
-// setURI rebuilds the request target from a path and a query.
-func (t *Txn) setURI(path, query string, keepQuery bool) {
+// rewriteTarget applies set-path, set-query or set-uri as HAProxy does,
+// on the parts httpmsg.ParseTarget splits: set-path keeps an absolute
+// target's scheme and authority and the query; set-query keeps everything
+// before the first '?' and never removes a '?' that was there. It reports
+// false when the result is not a request-target valid for the method.
+func (t *Txn) rewriteTarget(r *Rule) bool {
+	v := t.evalFormat(r.Value)
+	uri := t.Req.URI
+	tg, _ := httpmsg.ParseTarget(uri)
 	start := len(t.arena)
-	t.arena = append(t.arena, path...)
-	if keepQuery && query != "" {
-		t.arena = append(t.arena, '?')
-		t.arena = append(t.arena, query...)
+	switch r.Kind {
+	case RuleSetPath:
+		if tg.Form == httpmsg.FormAbsolute {
+			t.arena = append(t.arena, uri[:len(uri)-len(tg.PathQuery)]...)
+		}
+		t.arena = append(t.arena, v...)
+		if tg.HasQuery {
+			t.arena = append(t.arena, '?')
+			t.arena = append(t.arena, tg.Query...)
+		}
+	case RuleSetQuery:
+		if tg.HasQuery {
+			uri = uri[:len(uri)-len(tg.Query)-1]
+		}
+		t.arena = append(t.arena, uri...)
+		if tg.HasQuery || v != "" {
+			t.arena = append(t.arena, '?')
+			t.arena = append(t.arena, v...)
+		}
+	default: // RuleSetURI
+		t.arena = append(t.arena, v...)
 	}
 	t.Req.URI = unsafeString(t.arena[start:])
+	return validTarget(t.Req.Method, t.Req.URI)
+}
+
+// validTarget reports whether uri is a request-target of a form the method
+// may use (RFC 9112 §3.2), as the codecs require of what clients send.
+func validTarget(method, uri string) bool {
+	tg, err := httpmsg.ParseTarget(uri)
+	if err != nil {
+		return false
+	}
+	switch tg.Form {
+	case httpmsg.FormAuthority:
+		return method == "CONNECT"
+	case httpmsg.FormAsterisk:
+		return method == "OPTIONS"
+	}
+	return method != "CONNECT"
 }

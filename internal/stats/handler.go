@@ -101,16 +101,12 @@ func (s *Service) WithSource(src Source) *Service {
 	return &c
 }
 
-// target returns the request-target in origin form.
+// target returns the request-target in origin form (path and query, as
+// httpmsg.ParseTarget splits it for every stage), "" when it has no path.
 func target(uri string) string {
-	if i := strings.Index(uri, "://"); i >= 0 {
-		rest := uri[i+3:]
-		if j := strings.IndexByte(rest, '/'); j >= 0 {
-			return rest[j:]
-		}
-		return "/"
-	}
-	return uri
+	tg, _ := httpmsg.ParseTarget(uri)
+	p, _ := tg.OriginForm()
+	return p
 }
 
 // Matches reports whether a request-target (path with its query, as the

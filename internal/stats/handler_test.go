@@ -55,6 +55,9 @@ func TestMatches(t *testing.T) {
 		{"/stats", "/stats;json", true},
 		{"/stats", "http://lb.example/stats;csv", true},
 		{"/stats", "/other", false},
+		{"/stats", "/x?u=http://lb.example/stats", false},
+		{"/stats", "http://lb.example?u=/stats", false},
+		{"/stats", "*", false},
 	}
 	for _, tt := range tests {
 		s := NewService(&config.Stats{Enable: true, URI: tt.uri}, &fakeSource{snap: testSnapshot()})

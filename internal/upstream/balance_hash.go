@@ -3,6 +3,8 @@ package upstream
 import (
 	"strings"
 	"sync/atomic"
+
+	"github.com/gatehouse/gatehouse/internal/httpmsg"
 )
 
 type hashKind uint8
@@ -138,21 +140,12 @@ func (h *hashBalancer) uriPart(uri string) string {
 	return uri
 }
 
-// pathOf returns the path (and query) of an absolute-form URI, the URI
-// itself in origin form.
+// pathOf returns the path and query of a request-target as
+// httpmsg.ParseTarget splits it: an absolute-form target without its scheme
+// and authority, origin-form as it is.
 func pathOf(uri string) string {
-	if uri == "" || uri[0] == '/' {
-		return uri
-	}
-	i := strings.Index(uri, "://")
-	if i < 0 {
-		return uri
-	}
-	rest := uri[i+3:]
-	if j := strings.IndexAny(rest, "/?"); j >= 0 {
-		return rest[j:]
-	}
-	return ""
+	tg, _ := httpmsg.ParseTarget(uri)
+	return tg.PathQuery
 }
 
 // mainDomain keeps the label before the top-level domain:

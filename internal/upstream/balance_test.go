@@ -240,6 +240,8 @@ func TestURIParts(t *testing.T) {
 		{"", "https://h.example/p?q", "https://h.example/p"},
 		{"path-only", "https://h.example/p?q", "/p"},
 		{"path-only whole", "https://h.example/p?q", "/p?q"},
+		{"path-only whole", "/p?u=http://x/a", "/p?u=http://x/a"},
+		{"path-only", "/p?u=http://x/a", "/p"},
 	}
 	for _, tt := range tests {
 		b, err := newBalancer(configBalance("uri", tt.arg), mkServers(srvSpec{name: "a", weight: 1}), false)
