@@ -30,9 +30,10 @@ import (
 // cookie: past the later of its end and the old access token's expiry.
 const refreshGrace = time.Minute
 
-// maxKeptRefreshes bounds the finished refreshes kept for late requests;
-// beyond it, results are not kept (flights in progress are always shared).
-const maxKeptRefreshes = 10000
+// maxKeptBytes bounds the sealed sessions of the finished refreshes kept
+// for late requests (a session may take 30 kB of cookies); beyond it,
+// results are not kept. Flights in progress are always shared.
+const maxKeptBytes = 32 << 20
 
 // refreshKey names one refresh of one session: the refresh token and the
 // access token expiry it renews. The expiry is part of it because a provider
@@ -61,6 +62,7 @@ type flight struct {
 type refreshFlights struct {
 	mu    sync.Mutex
 	m     map[refreshKey]*flight
+	kept  int // bytes of sealed sessions in m
 	swept time.Time
 }
 
@@ -74,6 +76,7 @@ func (g *refreshFlights) join(key refreshKey, now time.Time) (*flight, bool) {
 			if now.Before(f.keep) {
 				return f, false
 			}
+			g.kept -= len(f.sealed) // replaced below
 		default:
 			return f, false
 		}
@@ -91,16 +94,19 @@ func (g *refreshFlights) join(key refreshKey, now time.Time) (*flight, bool) {
 func (g *refreshFlights) land(key refreshKey, f *flight, sealed string, exp int64, err error, keep, now time.Time) {
 	g.mu.Lock()
 	f.sealed, f.exp, f.err, f.keep = sealed, exp, err, keep
-	if err != nil || len(g.m) > maxKeptRefreshes {
-		delete(g.m, key)
-	}
 	if now.Sub(g.swept) >= refreshGrace {
 		g.swept = now
 		for k, x := range g.m {
 			if x != f && x.sealed != "" && !now.Before(x.keep) {
+				g.kept -= len(x.sealed)
 				delete(g.m, k)
 			}
 		}
+	}
+	if err != nil || g.kept+len(sealed) > maxKeptBytes {
+		delete(g.m, key)
+	} else {
+		g.kept += len(sealed)
 	}
 	g.mu.Unlock()
 	close(f.done)

@@ -211,3 +211,47 @@ func TestShortAccessTokenDoesNotLoop(t *testing.T) {
 		t.Errorf("%d redemptions, want 1", c)
 	}
 }
+
+// Finished refreshes are kept for late requests within a byte budget and
+// until their time is up; failures are never kept.
+func TestRefreshFlightsKeep(t *testing.T) {
+	var g refreshFlights
+	now := time.Now()
+	k := func(i int) refreshKey { return keyOf(&session{Refresh: "rt", AccessExp: int64(i)}) }
+	fly := func(i int, sealed string, err error, keep time.Time) {
+		f, lead := g.join(k(i), now)
+		if !lead {
+			t.Fatalf("flight %d: not the leader", i)
+		}
+		g.land(k(i), f, sealed, 1, err, keep, now)
+	}
+	fly(1, "sealed", nil, now.Add(time.Minute))
+	if f, lead := g.join(k(1), now); lead || f.sealed != "sealed" {
+		t.Fatal("a finished refresh is not kept")
+	}
+	if f, lead := g.join(k(1), now.Add(2*time.Minute)); !lead {
+		t.Fatal("a refresh past its keep time answers again")
+	} else {
+		g.land(k(1), f, "", 0, errTooLarge, now, now)
+	}
+	fly(2, "", errTooLarge, now.Add(time.Minute))
+	if _, lead := g.join(k(2), now); !lead {
+		t.Fatal("a failed refresh is kept")
+	}
+	big := string(make([]byte, maxKeptBytes+1))
+	fly(3, big, nil, now.Add(time.Minute))
+	if _, lead := g.join(k(3), now); !lead {
+		t.Fatal("a refresh beyond the byte budget is kept")
+	}
+	// The sweep drops what expired and gives its bytes back.
+	g.mu.Lock()
+	g.swept = time.Time{}
+	g.mu.Unlock()
+	now = now.Add(5 * time.Minute)
+	fly(4, "x", nil, now.Add(time.Minute))
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.kept != 1 {
+		t.Errorf("kept %d bytes after the sweep, want 1", g.kept)
+	}
+}
