@@ -187,6 +187,7 @@ func apiServerState(be *proxy.Backend, s *proxy.Server, check string) runtimeapi
 		if cs.Host != "" && cs.Host != st.Addr {
 			st.FQDN = cs.Host
 		}
+		st.CheckPort, st.CheckAddr = cs.CheckPort, cs.CheckAddr
 	}
 	if s.Checked() {
 		st.CheckState = runtimeapi.ChkConfigured | runtimeapi.ChkEnabled
@@ -197,6 +198,9 @@ func apiServerState(be *proxy.Backend, s *proxy.Server, check string) runtimeapi
 			check = "INI"
 		}
 		st.CheckStatus, st.CheckResult = runtimeapi.CheckStatusCode(check)
+	} else {
+		// HAProxy leaves a server without checks in the initial status.
+		st.CheckStatus, st.CheckResult = runtimeapi.CheckStatusCode("INI")
 	}
 	return st
 }

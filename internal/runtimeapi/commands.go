@@ -54,6 +54,7 @@ func commands() []command {
 		{[]string{"show", "info"}, "show info [desc|json|typed|float]*      : report information about the running process", LevelUser, cmdShowInfo},
 		{[]string{"show", "servers", "state"}, "show servers state [<backend>]          : dump volatile server information (all or for a single backend)", LevelUser, cmdShowServersState},
 		{[]string{"show", "stat"}, "show stat [desc|json|no-maint|typed|up]*: report counters for each proxy and server", LevelUser, cmdShowStat},
+		{[]string{"show", "version"}, "show version                            : show version of the current process", LevelUser, cmdShowVersion},
 	}
 }
 
@@ -242,8 +243,26 @@ func cmdShowStat(ss *session, w *bufio.Writer, args []string) {
 	}
 }
 
-func cmdShowInfo(ss *session, w *bufio.Writer, _ []string) {
-	WriteInfo(w, ss.target.Snapshot())
+// cmdShowInfo is "show info [desc|json|typed|float]*"; like HAProxy it
+// ignores other words, and "float" changes nothing as no field is one.
+func cmdShowInfo(ss *session, w *bufio.Writer, args []string) {
+	f, desc := stats.InfoPlain, false
+	for _, a := range args[2:] {
+		switch a {
+		case "typed":
+			f = stats.InfoTyped
+		case "json":
+			f = stats.InfoJSON
+		case "desc":
+			desc = true
+		}
+	}
+	_ = stats.WriteInfo(w, ss.target.Snapshot(), f, desc)
+}
+
+// cmdShowVersion is "show version": the version alone.
+func cmdShowVersion(ss *session, w *bufio.Writer, _ []string) {
+	w.WriteString(ss.target.Snapshot().Info.Version + "\n")
 }
 
 func cmdShowServersState(ss *session, w *bufio.Writer, args []string) {

@@ -9,51 +9,10 @@ import (
 	"github.com/gatehouse/gatehouse/internal/stats"
 )
 
-// WriteInfo writes "show info": "Name: value" lines with HAProxy's field
-// names, in its order, for the fields Gatehouse knows.
+// WriteInfo writes the plain "show info": "Name: value" lines with
+// HAProxy's field names, in its order, for the fields Gatehouse knows.
 func WriteInfo(w *bufio.Writer, snap *stats.Snapshot) {
-	in := &snap.Info
-	product := in.Product
-	if product == "" {
-		product = "Gatehouse"
-	}
-	var up time.Duration
-	if !in.Start.IsZero() && snap.Now.After(in.Start) {
-		up = snap.Now.Sub(in.Start)
-	}
-	sec := int64(up / time.Second)
-	pn := in.ProcessNum
-	if pn <= 0 {
-		pn = 1
-	}
-	kv := func(k string, v any) { fmt.Fprintf(w, "%s: %v\n", k, v) }
-	kv("Name", product)
-	kv("Version", in.Version)
-	kv("Release_date", in.ReleaseDate)
-	kv("Nbthread", in.Nbthread)
-	kv("Nbproc", 1)
-	kv("Process_num", pn)
-	kv("Pid", in.Pid)
-	kv("Uptime", fmt.Sprintf("%dd %dh%02dm%02ds", sec/86400, sec%86400/3600, sec%3600/60, sec%60))
-	kv("Uptime_sec", sec)
-	kv("Memmax_MB", in.MemMax>>20)
-	kv("Ulimit-n", in.UlimitN)
-	kv("Maxsock", in.MaxSock)
-	kv("Maxconn", in.MaxConn)
-	kv("Hard_maxconn", in.MaxConn)
-	kv("CurrConns", in.CurrConns)
-	kv("CumConns", in.CumConns)
-	kv("CumReq", in.CumReq)
-	kv("ConnRate", in.ConnRate)
-	kv("Tasks", in.Tasks)
-	kv("Run_queue", in.RunQueue)
-	if in.IdlePct >= 0 {
-		kv("Idle_pct", in.IdlePct)
-	}
-	kv("node", in.Node)
-	if in.Description != "" {
-		kv("description", in.Description)
-	}
+	_ = stats.WriteInfo(w, snap, stats.InfoPlain, false)
 }
 
 // ServerState is one line of "show servers state".
@@ -75,7 +34,8 @@ type ServerState struct {
 	CheckState  int // 0x02 configured, 0x04 enabled, 0x08 paused, 0x01 running
 	FQDN        string
 	UseSSL      bool
-	CheckPort   int
+	CheckPort   int    // "port" of the check; 0: the server's own
+	CheckAddr   string // "addr" of the check; "": the server's own
 }
 
 // Server admin state bits and check state bits of "show servers state".
@@ -158,10 +118,16 @@ func WriteServersState(w *bufio.Writer, list []ServerState, now time.Time) {
 		if addr == "" {
 			addr = "-"
 		}
-		fmt.Fprintf(w, "%d %s %d %s %s %d %d %d %d %d %d %d %d %d 0 0 0 %s %d - %s %d - - 0\n",
+		checkAddr := s.CheckAddr
+		if checkAddr == "" {
+			checkAddr = "-"
+		}
+		// HAProxy 2.6's "addr" and "port" set the agent's address and
+		// port as well as the check's, and it prints them so.
+		fmt.Fprintf(w, "%d %s %d %s %s %d %d %d %d %d %d %d %d %d 0 0 0 %s %d - %s %d %s %s %d\n",
 			s.BackendID, s.Backend, s.ID, s.Name, addr, s.OpState, s.AdminState, s.UWeight, s.IWeight,
 			since, s.CheckStatus, s.CheckResult, s.CheckHealth, s.CheckState, fqdn, s.Port,
-			strconv.Itoa(b2i(s.UseSSL)), s.CheckPort)
+			strconv.Itoa(b2i(s.UseSSL)), s.CheckPort, checkAddr, checkAddr, s.CheckPort)
 	}
 }
 

@@ -1,0 +1,236 @@
+package integration
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/testenv"
+)
+
+// apiCLI sends one command line to the runtime API socket at path and
+// returns the whole answer (the socket closes after it).
+func apiCLI(t *testing.T, path, line string) string {
+	t.Helper()
+	c, err := net.DialTimeout("unix", path, 10*time.Second)
+	if err != nil {
+		t.Fatalf("dial %s: %v", path, err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, line+"\n"); err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatalf("%q: %v", line, err)
+	}
+	return string(b)
+}
+
+// runtimeAPIConfig: servers with and without checks, with a check port
+// and a check address, for "show servers state".
+func runtimeAPIConfig(sock string, fePort int, u []*fixedUpstream) string {
+	_, checkPort, _ := net.SplitHostPort(u[4].Addr())
+	return fmt.Sprintf(`global
+    maxconn 500
+    stats socket %s level admin
+
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 10s
+    timeout server 10s
+
+frontend web
+    bind 127.0.0.1:%d
+    default_backend app
+
+backend app
+    server s1 %s check inter 300ms
+    server s2 %s check inter 300ms port %s
+    server s3 %s
+    server s4 %s check inter 300ms addr 127.0.0.1 port %s weight 7
+`, sock, fePort, u[0].Addr(), u[1].Addr(), checkPort, u[2].Addr(), u[3].Addr(), checkPort)
+}
+
+// serversStateLines returns the server lines of "show servers state"
+// once no checked server is still in its initial check state.
+func serversStateLines(t *testing.T, name, sock string) [][]string {
+	t.Helper()
+	var lines [][]string
+	testenv.Eventually(t, 30*time.Second, func() bool {
+		lines = nil
+		for _, l := range strings.Split(apiCLI(t, sock, "show servers state app"), "\n") {
+			f := strings.Fields(l)
+			if len(f) == 25 && f[0] != "#" {
+				lines = append(lines, f)
+			}
+		}
+		for _, f := range lines {
+			if f[13] != "0" && f[10] == "1" { // checks configured, status INI
+				return false
+			}
+		}
+		return len(lines) == 4
+	}, "%s: servers still in their first check", name)
+	return lines
+}
+
+// TestRuntimeAPIMatchesHAProxy asks HAProxy 2.6 and Gatehouse the same
+// runtime API questions on the same configuration and compares what is
+// deterministic: "show servers state" but for the seconds since the last
+// change, the position, name, tags and type of every "show info typed",
+// "json" and "desc" field Gatehouse reports (and the values that follow
+// from the configuration), "show version"'s shape and the help lines.
+func TestRuntimeAPIMatchesHAProxy(t *testing.T) {
+	testenv.RequireBinary(t, "haproxy")
+	var ups []*fixedUpstream
+	for range 5 {
+		ups = append(ups, startFixedUpstream(t))
+	}
+	dir := t.TempDir()
+	hpSock, ghSock := filepath.Join(dir, "haproxy.sock"), filepath.Join(dir, "gatehouse.sock")
+	testenv.StartHAProxy(t, runtimeAPIConfig(hpSock, testenv.FreePort(t), ups))
+	testenv.StartGatehouse(t, runtimeAPIConfig(ghSock, testenv.FreePort(t), ups))
+	for _, sock := range []string{hpSock, ghSock} {
+		testenv.Eventually(t, 10*time.Second, func() bool {
+			c, err := net.Dial("unix", sock)
+			if err == nil {
+				c.Close()
+			}
+			return err == nil
+		}, "runtime API socket %s does not answer", sock)
+	}
+
+	t.Run("show servers state", func(t *testing.T) {
+		hp, gh := serversStateLines(t, "haproxy", hpSock), serversStateLines(t, "gatehouse", ghSock)
+		for i := range hp {
+			for j := range hp[i] {
+				if j == 9 { // srv_time_since_last_change
+					continue
+				}
+				if hp[i][j] != gh[i][j] {
+					t.Errorf("server %s column %d: haproxy %q, gatehouse %q\n haproxy:   %v\n gatehouse: %v", hp[i][3], j, hp[i][j], gh[i][j], hp[i], gh[i])
+				}
+			}
+		}
+	})
+
+	t.Run("show info typed", func(t *testing.T) {
+		hp, gh := infoLines(apiCLI(t, hpSock, "show info typed")), infoLines(apiCLI(t, ghSock, "show info typed"))
+		if len(gh) < 20 {
+			t.Fatalf("gatehouse's show info typed has %d fields:\n%s", len(gh), apiCLI(t, ghSock, "show info typed"))
+		}
+		for key, g := range gh {
+			h, ok := hp[key]
+			if !ok {
+				t.Errorf("haproxy has no field %s", key)
+				continue
+			}
+			if g.tags != h.tags {
+				t.Errorf("field %s: haproxy %s, gatehouse %s", key, h.tags, g.tags)
+			}
+			switch key {
+			case "4.Nbproc", "5.Process_num", "15.Maxconn", "16.Hard_maxconn":
+				if g.value != h.value {
+					t.Errorf("field %s: haproxy %q, gatehouse %q", key, h.value, g.value)
+				}
+			}
+		}
+	})
+
+	t.Run("show info json", func(t *testing.T) {
+		type item struct {
+			Field struct {
+				Pos  int    `json:"pos"`
+				Name string `json:"name"`
+			} `json:"field"`
+			ProcessNum int               `json:"processNum"`
+			Tags       map[string]string `json:"tags"`
+			Value      struct {
+				Type  string `json:"type"`
+				Value any    `json:"value"`
+			} `json:"value"`
+		}
+		parse := func(who, s string) map[int]item {
+			var items []item
+			if err := json.Unmarshal([]byte(s), &items); err != nil {
+				t.Fatalf("%s: show info json: %v\n%s", who, err, s)
+			}
+			m := map[int]item{}
+			for _, it := range items {
+				m[it.Field.Pos] = it
+			}
+			return m
+		}
+		hp, gh := parse("haproxy", apiCLI(t, hpSock, "show info json")), parse("gatehouse", apiCLI(t, ghSock, "show info json"))
+		for pos, g := range gh {
+			h := hp[pos]
+			if g.Field.Name != h.Field.Name || g.ProcessNum != h.ProcessNum || fmt.Sprint(g.Tags) != fmt.Sprint(h.Tags) || g.Value.Type != h.Value.Type {
+				t.Errorf("field %d: haproxy %+v, gatehouse %+v", pos, h, g)
+			}
+		}
+	})
+
+	t.Run("show info desc", func(t *testing.T) {
+		descs := func(s string) map[string]string {
+			m := map[string]string{}
+			for _, l := range strings.Split(s, "\n") {
+				name, rest, ok := strings.Cut(l, ": ")
+				if i := strings.LastIndex(rest, `:"`); ok && i >= 0 {
+					m[name] = rest[i:]
+				}
+			}
+			return m
+		}
+		hp, gh := descs(apiCLI(t, hpSock, "show info desc")), descs(apiCLI(t, ghSock, "show info desc"))
+		if len(gh) < 20 {
+			t.Fatalf("gatehouse's show info desc has %d described fields", len(gh))
+		}
+		for name, d := range gh {
+			if hp[name] != d {
+				t.Errorf("%s: haproxy %s, gatehouse %s", name, hp[name], d)
+			}
+		}
+	})
+
+	t.Run("show version", func(t *testing.T) {
+		shape := regexp.MustCompile(`^[^\s:]+\n\n$`)
+		for who, sock := range map[string]string{"haproxy": hpSock, "gatehouse": ghSock} {
+			if got := apiCLI(t, sock, "show version"); !shape.MatchString(got) {
+				t.Errorf("%s: show version answered %q", who, got)
+			}
+		}
+	})
+
+	t.Run("help", func(t *testing.T) {
+		hp := apiCLI(t, hpSock, "help")
+		gh := apiCLI(t, ghSock, "help")
+		for _, l := range strings.Split(gh, "\n") {
+			if strings.HasPrefix(l, "  show ") && !strings.Contains(hp, l+"\n") {
+				t.Errorf("help line %q is not HAProxy's", l)
+			}
+		}
+	})
+}
+
+type infoLine struct{ tags, value string }
+
+// infoLines indexes "show info typed" by "pos.name": tags:type and value.
+func infoLines(s string) map[string]infoLine {
+	m := map[string]infoLine{}
+	re := regexp.MustCompile(`^(\d+)\.([^.]+)\.\d+:([A-Za-z]{3}:[a-z0-9]+):(.*)$`)
+	for _, l := range strings.Split(s, "\n") {
+		if f := re.FindStringSubmatch(l); f != nil {
+			m[f[1]+"."+f[2]] = infoLine{f[3], f[4]}
+		}
+	}
+	return m
+}
