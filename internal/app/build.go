@@ -69,6 +69,9 @@ type BindSpec struct {
 	Pos      config.Pos // the bind line
 	Frontend string
 	Handler  ConnHandler
+	// L7 is the http listener behind Handler; nil in mode tcp. A reload
+	// hands its connections over to the next one (proxy.Listener.SetSuccessor).
+	L7 *proxy.Listener
 }
 
 // proxyRuntime pairs a config section with its built halves.
@@ -409,7 +412,7 @@ func (b *builder) buildFrontend(p *config.Proxy, pr *proxyRuntime) (*proxy.Front
 			}
 			l.TLS = tc
 		}
-		b.g.Binds = append(b.g.Binds, &BindSpec{Addr: bindAddr(bind), Pos: bind.Pos, Frontend: fe.Name, Handler: l7Handler(bind, l), Slots: slots})
+		b.g.Binds = append(b.g.Binds, &BindSpec{Addr: bindAddr(bind), Pos: bind.Pos, Frontend: fe.Name, Handler: l7Handler(bind, l), L7: l, Slots: slots})
 	}
 	return fe, nil
 }

@@ -151,9 +151,11 @@ func TestProbeAfterIdleDeadline(t *testing.T) {
 	}
 }
 
-// TestReloadWakesWaitingKeepAlive: a reload closes a keep-alive connection
-// that waits for its next request at once, not after its 30s timeout, and
-// a connection whose request is in flight finishes it first.
+// TestReloadWakesWaitingKeepAlive: a reload moves a keep-alive connection
+// that waits for its next request to the new runtime at once, not after
+// its 30s timeout (the old runtime lets go of it), and the connection's
+// next request is answered; a connection whose request is in flight
+// finishes it first.
 func TestReloadWakesWaitingKeepAlive(t *testing.T) {
 	release := make(chan struct{})
 	var once sync.Once
@@ -168,9 +170,10 @@ func TestReloadWakesWaitingKeepAlive(t *testing.T) {
 	port := freePort(t)
 	cfg := timeoutsConfig(port, be, "client 30s", "server 30s", "http-keep-alive 30s")
 	rt := startNoPark(t, cfg)
+	g1 := rt.Graph()
 	dial := func() (net.Conn, *bufio.Reader) {
 		c := dialPort(t, port)
-		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		_ = c.SetDeadline(time.Now().Add(20 * time.Second))
 		return c, bufio.NewReader(c)
 	}
 	waiting, wbr := dial()
@@ -178,17 +181,19 @@ func TestReloadWakesWaitingKeepAlive(t *testing.T) {
 	readResponse(t, wbr, "GET")
 	busy, bbr := dial()
 	io.WriteString(busy, "GET /slow HTTP/1.1\r\nHost: h\r\n\r\n")
-	time.Sleep(100 * time.Millisecond) // both sessions in their state
+	waitFor(t, "both connections accepted", func() bool { return g1.Proc.ActConn.Load() == 2 })
 
-	reloaded := time.Now()
-	if err := rt.Apply(buildGraph(t, cfg)); err != nil {
+	g2 := buildGraph(t, cfg)
+	if err := rt.Apply(g2); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := wbr.ReadByte(); err != io.EOF {
-		t.Fatalf("waiting connection after a reload: %v, want EOF", err)
+	waitFor(t, "the waiting connection to leave the old runtime", func() bool { return g1.Proc.ActConn.Load() == 1 })
+	io.WriteString(waiting, "GET /next HTTP/1.1\r\nHost: h\r\n\r\n")
+	if resp, body := readResponse(t, wbr, "GET"); resp.StatusCode != 200 || body != "ok" {
+		t.Errorf("waiting connection's next request after a reload: %d %q", resp.StatusCode, body)
 	}
-	if d := time.Since(reloaded); d > time.Second {
-		t.Errorf("waiting connection closed %v after the reload", d)
+	if n := g2.Frontends[0].Counters.ReqTot.Load(); n != 1 {
+		t.Errorf("the new runtime served %d requests, want the waiting connection's 1", n)
 	}
 	unblock()
 	if resp, body := readResponse(t, bbr, "GET"); resp.StatusCode != 200 || body != "ok" {

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/proxy"
 )
 
 // ConnHandler serves one accepted connection. A frontend implements it.
@@ -24,6 +26,7 @@ type listener struct {
 	addr    string
 	ln      net.Listener
 	handler atomic.Pointer[handlerBox]
+	stop    chan struct{} // closed when the listener closes (see close)
 	done    chan struct{}
 	wg      *sync.WaitGroup // live connections, for graceful stop
 	log     *slog.Logger
@@ -64,8 +67,35 @@ func (a *acceptErrors) recovered(l *listener, now time.Time) {
 
 type handlerBox struct {
 	h       ConnHandler
-	slots   chan struct{} // global maxconn semaphore; nil when unlimited
-	feSlots chan struct{} // the frontend's maxconn semaphore; nil when unlimited
+	l7      *proxy.Listener // the http listener behind h; nil in mode tcp
+	slots   chan struct{}   // global maxconn semaphore; nil when unlimited
+	feSlots chan struct{}   // the frontend's maxconn semaphore; nil when unlimited
+	// replaced is closed when a reload swaps the box out: an accept loop
+	// waiting for its slots looks again. Without it, one waiting on a full
+	// semaphore of the old frontend would wait for as long as the old
+	// connections live, which a reload no longer ends (proxy/handover.go).
+	replaced chan struct{}
+}
+
+func newHandlerBox(h ConnHandler, l7 *proxy.Listener, slots, feSlots chan struct{}) *handlerBox {
+	return &handlerBox{h: h, l7: l7, slots: slots, feSlots: feSlots, replaced: make(chan struct{})}
+}
+
+// swap installs next and releases an accept loop waiting on the old box.
+func (l *listener) swap(next *handlerBox) {
+	old := l.handler.Load()
+	l.handler.Store(next)
+	if old != nil {
+		close(old.replaced)
+	}
+}
+
+// close stops the accept loop, even one waiting for a maxconn slot, and
+// waits for it.
+func (l *listener) close() {
+	close(l.stop)
+	l.ln.Close()
+	<-l.done
 }
 
 func listen(ctx context.Context, addr string) (net.Listener, error) {
@@ -92,11 +122,13 @@ func (l *listener) acceptLoop() {
 	var backoff time.Duration
 	for {
 		box := l.handler.Load()
-		if box.feSlots != nil {
-			box.feSlots <- struct{}{}
-		}
-		if box.slots != nil {
-			box.slots <- struct{}{}
+		if !box.acquire(l.stop) {
+			select {
+			case <-l.stop:
+				return
+			default:
+				continue // replaced by a reload: its slots now
+			}
 		}
 		c, err := l.ln.Accept()
 		if err != nil {
@@ -120,6 +152,36 @@ func (l *listener) acceptLoop() {
 		l.wg.Add(1)
 		go serveAccepted(l.wg, cur.h, c, box)
 	}
+}
+
+// acquire takes the slots a connection needs before Accept; false, with
+// nothing taken, when the box is replaced or the listener stops meanwhile.
+func (b *handlerBox) acquire(stop <-chan struct{}) bool {
+	if b.feSlots != nil {
+		select {
+		case b.feSlots <- struct{}{}:
+		case <-b.replaced:
+			return false
+		case <-stop:
+			return false
+		}
+	}
+	if b.slots != nil {
+		select {
+		case b.slots <- struct{}{}:
+		case <-b.replaced:
+			if b.feSlots != nil {
+				<-b.feSlots
+			}
+			return false
+		case <-stop:
+			if b.feSlots != nil {
+				<-b.feSlots
+			}
+			return false
+		}
+	}
+	return true
 }
 
 // release gives back the slots taken before Accept.
@@ -152,6 +214,21 @@ func serveAccepted(wg *sync.WaitGroup, h ConnHandler, c net.Conn, box *handlerBo
 	defer wg.Done()
 	defer box.release()
 	h.ServeConn(c)
+}
+
+// handOver points the connections of the handler being replaced at its
+// replacement on the same socket, when the replacement can serve them as
+// they are: an http listener alike in TLS, PROXY protocol and protocol. A
+// connection accepted by old is served, not dropped (proxy/handover.go).
+func handOver(old, next *handlerBox) {
+	o, n := old.l7, next.l7
+	if o == nil || n == nil {
+		return
+	}
+	if (o.TLS == nil) != (n.TLS == nil) || o.Bind.AcceptProxy != n.Bind.AcceptProxy || o.Bind.Proto != n.Bind.Proto {
+		return
+	}
+	o.SetSuccessor(n)
 }
 
 func (l *listener) String() string { return fmt.Sprintf("listener %s", l.addr) }

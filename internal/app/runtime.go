@@ -90,20 +90,22 @@ func (r *Runtime) Apply(g *Graph) error {
 		r.slots = nil
 	}
 	for addr, b := range want {
-		box := &handlerBox{h: b.Handler, slots: r.slots, feSlots: b.Slots}
+		box := newHandlerBox(b.Handler, b.L7, r.slots, b.Slots)
 		if l, ok := r.listeners[addr]; ok {
-			l.handler.Store(box)
+			// Before the old runtime retires (below), so its connections
+			// find where to go as soon as they see it retired.
+			handOver(l.handler.Load(), box)
+			l.swap(box)
 			continue
 		}
-		l := &listener{addr: addr, ln: opened[addr], done: make(chan struct{}), wg: &r.conns, log: r.log}
-		l.handler.Store(box)
+		l := &listener{addr: addr, ln: opened[addr], stop: make(chan struct{}), done: make(chan struct{}), wg: &r.conns, log: r.log}
+		l.swap(box)
 		r.listeners[addr] = l
 		go l.acceptLoop()
 	}
 	for addr, l := range r.listeners {
 		if _, ok := want[addr]; !ok {
-			l.ln.Close()
-			<-l.done
+			l.close()
 			delete(r.listeners, addr)
 		}
 	}
@@ -112,8 +114,8 @@ func (r *Runtime) Apply(g *Graph) error {
 	r.graph = g
 	g.start()
 	if old != nil {
-		// Keep-alive connections of the old graph close after their
-		// current request; in-flight requests finish on the old graph.
+		// Connections of the old graph move to the new one between
+		// requests; in-flight requests finish on the old graph.
 		old.Proc.Retire()
 		go retire(old)
 	}
@@ -191,10 +193,7 @@ func hardStop(cfg *config.Config) time.Duration {
 func (r *Runtime) Shutdown() error {
 	r.mu.Lock()
 	for _, l := range r.listeners {
-		l.ln.Close()
-	}
-	for _, l := range r.listeners {
-		<-l.done
+		l.close()
 	}
 	r.listeners = map[string]*listener{}
 	for path, s := range r.apis {
@@ -206,7 +205,7 @@ func (r *Runtime) Shutdown() error {
 	if g == nil {
 		return nil
 	}
-	g.Proc.Retire()
+	g.Proc.Stop()
 	done := make(chan struct{})
 	go func() { r.conns.Wait(); close(done) }()
 	var err error

@@ -24,7 +24,9 @@ import (
 type Process struct {
 	ActConn atomic.Int64 // %ac: connections being processed by the whole process
 	PID     int
-	Stale   atomic.Bool // set when a reload replaced this runtime: close keep-alive connections
+	Stale   atomic.Bool // set when a reload replaced this runtime: connections move on (handover.go)
+	// stopping: retired by a stop, not a reload; nothing takes over.
+	stopping atomic.Bool
 
 	// Sessions being served (registered once per connection, not per
 	// request), so a reload or a stop can wake those waiting for their
@@ -41,8 +43,10 @@ type Process struct {
 	parkOff   atomic.Bool
 }
 
-// Retire marks the runtime stale and closes every connection that is idle
-// between requests; busy ones close after their current request.
+// Retire marks the runtime stale (a reload replaced it) and wakes every
+// connection that waits between requests, which moves to its listener's
+// successor (handover.go), or closes when there is none; busy ones move or
+// close after their current request.
 func (p *Process) Retire() {
 	p.Stale.Store(true)
 	p.h2conns.shutdown()
@@ -52,9 +56,11 @@ func (p *Process) Retire() {
 	}
 	pl := p.poll
 	p.idleMu.Unlock()
-	// Parked connections close now (no park succeeds once Stale is set).
+	// Parked connections move now (no park succeeds once Stale is set).
 	if pl != nil {
-		pl.close()
+		for _, r := range pl.close() {
+			r.handover()
+		}
 	}
 }
 
@@ -128,6 +134,8 @@ type Listener struct {
 	FE   *Frontend
 	Bind *config.Bind
 	TLS  *tls.Config // nil for plain TCP
+
+	next atomic.Pointer[Listener] // set by a reload (SetSuccessor)
 }
 
 // ServeConn runs one client connection to completion: TLS handshake, then
@@ -177,24 +185,31 @@ func (l *Listener) serveConn(c net.Conn, done func()) {
 	}
 	if fe.H2 != nil && (s.alpn == "h2" || (l.Bind != nil && l.Bind.Proto == "h2")) {
 		// HTTP/2 connections are never parked: their streams share them.
+		// One accepted before a reload starts on the new runtime rather
+		// than with a GOAWAY from the retired one.
+		s.follow()
 		s.serveH2()
 		s.conn.Close()
+		lst := s.lst
 		putSession(s)
-		l.end(done)
+		lst.end(done)
 		return
 	}
 	l.run(s, done)
 }
 
-// run serves s until its connection ends or is parked.
+// run serves s until its connection ends or is parked. s may move to
+// another listener meanwhile (a reload, handover.go): its own ends it.
 func (l *Listener) run(s *session, done func()) {
 	if !s.serve() {
 		s.conn.Close()
 		sock.Release(s.raw)
+		lst := s.lst
 		putSession(s)
-		l.end(done)
+		lst.end(done)
 		return
 	}
+	l = s.lst
 	r := &parked{
 		conn:     tcpOf(s.raw),
 		lst:      l,
@@ -210,7 +225,8 @@ func (l *Listener) run(s *session, done func()) {
 	case err == nil:
 		// r belongs to the poller now.
 	case errors.Is(err, errRetired):
-		r.end()
+		// Retired since the wait began: move it on, or close it.
+		r.handover()
 	default:
 		// Parking is not possible (epoll failed): wait in a goroutine.
 		l.resumeWith(r, 0)

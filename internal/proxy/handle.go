@@ -20,7 +20,8 @@ func (t *Txn) handle() bool {
 		t.bytesIn += int64(t.down.HeaderBytes())
 	} else {
 		t.bytesIn += int64(t.sess.br.HeadLen())
-		t.closeAfter = req.Close || fe.ConnMode == config.ConnClose || fe.Proc.Stale.Load()
+		// A retired runtime's connection with nothing to move to closes.
+		t.closeAfter = req.Close || fe.ConnMode == config.ConnClose || s.lst.retiring()
 	}
 	t.teTrailers = acceptsTrailers(req.Header)
 

@@ -147,13 +147,13 @@ func (p *poller) unlink(r *parked) {
 	_ = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, int(r.fd), nil)
 }
 
-// close ends every parked connection (a reload or a stop) and stops the
-// poller; later parks fail with errRetired.
-func (p *poller) close() {
+// close stops the poller and hands back every parked connection (a
+// reload moves them, a stop closes them); later parks fail with errRetired.
+func (p *poller) close() []*parked {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		return
+		return nil
 	}
 	p.closed = true
 	var all []*parked
@@ -166,9 +166,7 @@ func (p *poller) close() {
 	p.byFD, p.heap, p.n = nil, nil, 0
 	p.wake()
 	p.mu.Unlock()
-	for _, r := range all {
-		r.end()
-	}
+	return all
 }
 
 // count reports the parked connections (tests).

@@ -70,6 +70,8 @@ func (t *Txn) relayResponse(srv *Server, uc *upConn) bool {
 	case resp.Chunked || untilClose:
 		resp.Header = append(resp.Header, httpmsg.Header{Name: "Transfer-Encoding", Value: "chunked"})
 	}
+	// A stop, or a reload that dropped this bind, since the request began.
+	t.closeAfter = t.closeAfter || t.sess.lst.retiring()
 	if t.closeAfter {
 		resp.Header.Add("Connection", "close")
 	} else if client10 {

@@ -48,6 +48,9 @@ type session struct {
 	kaDeadline time.Time
 	resumed    bool // a parked connection's first wait after resuming
 	wired      bool // wire ran in this serve
+	// orphan: its runtime retired with nothing to move it to, but it has
+	// not had its first request (or has one buffered): served as it is.
+	orphan bool
 
 	// waitMu guards waiting (between requests: a reload wakes it) and
 	// woken (a reload moved its read deadline); per session, so marking
@@ -73,7 +76,7 @@ func (s *session) wire() {
 }
 
 // idle marks s as waiting for its next request; false if the runtime is
-// already retired, in which case the connection should close.
+// already retired, in which case the connection moves on (handover.go).
 func (s *session) idle() bool {
 	s.waitMu.Lock()
 	s.waiting = true
@@ -95,7 +98,9 @@ func (s *session) busy() {
 }
 
 // wake ends a wait for the next request at once (Retire): a past deadline
-// lets the session end cleanly, and log nothing, rather than racing a Close.
+// lets the session move to the new runtime, or end cleanly and log
+// nothing, rather than racing a Close. A head partly read is not a wait:
+// it finishes first.
 func (s *session) wake() {
 	s.waitMu.Lock()
 	if s.waiting {
@@ -128,7 +133,7 @@ func putSession(s *session) {
 func (s *session) serve() (park bool) {
 	fe := s.fe
 	fe.Proc.register(s)
-	defer fe.Proc.unregister(s)
+	defer func() { s.fe.Proc.unregister(s) }() // s.fe changes at a hand-over
 	s.in = timedReader{c: s.conn, clk: &s.tx.clk}
 	s.out = timedWriter{c: s.conn, idle: fe.Timeouts.Client, clk: &s.tx.clk}
 	if s.br == nil {
@@ -146,6 +151,8 @@ func (s *session) serve() (park bool) {
 			return false
 		case readPark:
 			return true
+		case readAgain:
+			continue
 		}
 		keep := t.handle()
 		done := t.markDone()
@@ -157,7 +164,7 @@ func (s *session) serve() (park bool) {
 		if !s.wired {
 			s.wire()
 		}
-		if !keep || fe.Proc.Stale.Load() {
+		if !keep {
 			return false
 		}
 	}
@@ -169,12 +176,24 @@ const (
 	readOK    readResult = iota // a request head was read
 	readClose                   // the connection must close
 	readPark                    // nothing came within parkAfter: park it
+	readAgain                   // a reload moved the session: begin again
 )
 
 // readRequest reads the next request head with HAProxy's timers: the
 // keep-alive timeout while waiting for a new request on a used connection,
 // then http-request (or client) for the whole head.
 func (s *session) readRequest(t *Txn) readResult {
+	if s.fe.Proc.Stale.Load() && !s.orphan {
+		if s.handover() {
+			return readAgain
+		}
+		// Nothing took the connection over: an idle keep-alive one closes,
+		// as does a new one at a stop; otherwise what it sends is served.
+		if s.br.Buffered() == 0 && (s.nreq > 0 || s.fe.Proc.stopping.Load()) {
+			return readClose
+		}
+		s.orphan = true
+	}
 	fe := s.fe
 	idle := fe.Timeouts.HTTPRequest
 	if s.nreq > 0 && fe.Timeouts.HTTPKeepAlive > 0 {
@@ -219,9 +238,9 @@ func (s *session) readRequest(t *Txn) readResult {
 		waitMono = clock.At(wait)
 	}
 	s.in.expect(waitMono, window/2)
-	if !s.idle() {
+	if !s.idle() && !s.orphan {
 		s.busy()
-		return readClose
+		return readAgain
 	}
 	if s.br.Buffered() == 0 {
 		// Between requests an idle connection holds no pooled buffer: it
@@ -232,9 +251,12 @@ func (s *session) readRequest(t *Txn) readResult {
 			awaitAnswer(s.raw)
 		}
 		n, err := s.readFirst(waitMono)
+		s.busy() // a head partly read is not woken by a reload
 		if n == 0 {
-			s.busy()
-			if parking && isTimeout(err) && !fe.Proc.Stale.Load() {
+			if isTimeout(err) && s.fe.Proc.Stale.Load() && !s.orphan {
+				return readAgain // a reload ended the wait: move on
+			}
+			if parking && isTimeout(err) {
 				s.kaDeadline = deadline
 				return readPark
 			}
@@ -245,6 +267,8 @@ func (s *session) readRequest(t *Txn) readResult {
 			return readClose
 		}
 		s.br.Prime(s.first[:n])
+	} else {
+		s.busy()
 	}
 	t.tRequest = t.readClock()
 	if s.nreq > 0 {
@@ -262,7 +286,6 @@ func (s *session) readRequest(t *Txn) readResult {
 	s.in.absolute(headLimit)
 	reads := s.in.reads
 	err := s.br.ReadRequest(&t.Req)
-	s.busy()
 	if err != nil {
 		// Whether the client had started a request decides between a
 		// silent close and an error answer.
@@ -282,11 +305,11 @@ func (s *session) readRequest(t *Txn) readResult {
 // readFirst reads the first bytes of the next request into s.first,
 // resuming the wait when the connection's deadline, kept from an earlier
 // wait, fired before waitMono (clock.Mono; 0: none). A reload's wake-up
-// (Stale) ends the wait at once.
+// (Stale) ends the wait at once, except for an orphan (see readRequest).
 func (s *session) readFirst(waitMono int64) (int, error) {
 	for {
 		n, err := s.in.Read(s.first[:])
-		if n > 0 || !isTimeout(err) || s.fe.Proc.Stale.Load() {
+		if n > 0 || !isTimeout(err) || s.fe.Proc.Stale.Load() && !s.orphan {
 			return n, err
 		}
 		if waitMono == 0 || clock.Mono() >= waitMono {
@@ -310,8 +333,8 @@ func (s *session) onReadError(t *Txn, err error, started bool) {
 		t.sendError(pe.Status)
 		t.logRejected()
 	case isTimeout(err):
-		if !started && (s.nreq > 0 || fe.Proc.Stale.Load()) {
-			return // keep-alive timeout or a reload: a normal end
+		if !started && s.nreq > 0 {
+			return // keep-alive timeout: a normal end
 		}
 		if s.nreq == 0 && !started && fe.DontLogNull {
 			fe.Counters.ErrReq.Add(1)

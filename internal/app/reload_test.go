@@ -1,0 +1,216 @@
+package app
+
+import (
+	"bufio"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/tlsconf/tlstest"
+)
+
+// versionBackend answers "v=<X-Version>"; /slow waits until release is
+// closed, after telling arrived.
+func versionBackend(t *testing.T) (be string, arrived <-chan struct{}, release func()) {
+	t.Helper()
+	arr := make(chan struct{}, 16)
+	rel := make(chan struct{})
+	var once sync.Once
+	s := echoBackendFunc(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			arr <- struct{}{}
+			<-rel
+		}
+		fmt.Fprintf(w, "v=%s", r.Header.Get("X-Version"))
+	})
+	release = func() { once.Do(func() { close(rel) }) }
+	t.Cleanup(release) // before the server's Close, which waits for handlers
+	return hostPort(s), arr, release
+}
+
+// versionConfig is a frontend that stamps X-Version on every request.
+func versionConfig(port int, bindOpts, version, be string) string {
+	return testDefaults + fmt.Sprintf(`
+frontend fe
+    bind 127.0.0.1:%d%s
+    timeout http-keep-alive 30s
+    http-request set-header X-Version %s
+    default_backend app
+backend app
+    server s1 %s
+`, port, bindOpts, version, be)
+}
+
+// waitFor polls cond until it holds or 20s pass.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for end := time.Now().Add(20 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("after 20s: %s", what)
+		}
+	}
+}
+
+// TestReloadServesAcceptedConnections: every connection the old
+// configuration accepted gets its answers across a reload, plain and TLS,
+// parked or not: one that has sent nothing yet, one halfway through its
+// head, an idle keep-alive one and one with a request in flight. What
+// was waiting is served by the new configuration, what had started by the
+// old one. The retiring runtime lets go of them at once (its connection
+// count drops), rather than at a timeout.
+func TestReloadServesAcceptedConnections(t *testing.T) {
+	ca := tlstest.NewCA(t)
+	certDir := t.TempDir()
+	ca.WritePEMFile(t, certDir, "site.pem", "site.example")
+	for _, tc := range []struct {
+		name     string
+		bindOpts string
+		park     bool
+	}{
+		{"plain", "", false},
+		{"plain parked", "", true},
+		{"tls", " ssl crt " + certDir + " alpn http/1.1", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			be, arrived, release := versionBackend(t)
+			port := freePort(t)
+			addr := fmt.Sprintf("127.0.0.1:%d", port)
+			parkAfter := time.Duration(-1)
+			if tc.park {
+				parkAfter = 10 * time.Millisecond
+			}
+			rt := startAdjusted(t, versionConfig(port, tc.bindOpts, "one", be), func(g *Graph) { g.Proc.ParkAfter = parkAfter })
+			g1 := rt.Graph()
+			dial := func() (net.Conn, *bufio.Reader) {
+				t.Helper()
+				var c net.Conn
+				var err error
+				if tc.bindOpts != "" {
+					c, err = tls.Dial("tcp", addr, &tls.Config{ServerName: "site.example", RootCAs: ca.CertPool(), NextProtos: []string{"http/1.1"}})
+				} else {
+					c, err = net.Dial("tcp", addr)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { c.Close() })
+				_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+				return c, bufio.NewReader(c)
+			}
+			ask := func(c net.Conn, br *bufio.Reader, path, want string) {
+				t.Helper()
+				fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: h\r\n\r\n", path)
+				expect(t, br, path, want)
+			}
+
+			kept, keptBR := dial()
+			ask(kept, keptBR, "/first", "v=one")
+			busy, busyBR := dial()
+			fmt.Fprintf(busy, "GET /slow HTTP/1.1\r\nHost: h\r\n\r\n")
+			<-arrived
+			half, halfBR := dial()
+			io.WriteString(half, "GET /half HTTP/1.1\r\nHost: h\r\n")
+			fresh, freshBR := dial()
+			waitFor(t, "four connections accepted", func() bool { return g1.Proc.ActConn.Load() == 4 })
+			if tc.park {
+				waitFor(t, "the idle keep-alive connection parked", func() bool { return g1.Proc.Parked() == 1 })
+			}
+
+			if err := rt.Apply(buildGraph(t, versionConfig(port, tc.bindOpts, "two", be))); err != nil {
+				t.Fatal(err)
+			}
+			// The fresh and the idle connections move to the new runtime at
+			// once; the busy one and the half head stay until answered.
+			waitFor(t, "the old runtime to let the waiting connections go", func() bool { return g1.Proc.ActConn.Load() <= 2 })
+
+			ask(fresh, freshBR, "/fresh", "v=two")
+			io.WriteString(half, "\r\n")
+			expect(t, halfBR, "/half", "v=one")
+			ask(kept, keptBR, "/kept", "v=two")
+			release()
+			expect(t, busyBR, "/slow", "v=one")
+			// Each goes on serving, now by the new configuration.
+			for _, c := range []struct {
+				c  net.Conn
+				br *bufio.Reader
+			}{{fresh, freshBR}, {half, halfBR}, {kept, keptBR}, {busy, busyBR}} {
+				ask(c.c, c.br, "/again", "v=two")
+			}
+			waitFor(t, "the old runtime to drain", func() bool { return g1.Proc.ActConn.Load() == 0 })
+		})
+	}
+}
+
+// expect reads one response and checks it is a 200 with body want.
+func expect(t *testing.T, br *bufio.Reader, what, want string) {
+	t.Helper()
+	resp, err := http.ReadResponse(br, &http.Request{Method: "GET"})
+	if err != nil {
+		t.Fatalf("%s: no answer: %v", what, err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 || string(body) != want {
+		t.Fatalf("%s: %d %q %v, want 200 %q", what, resp.StatusCode, body, err, want)
+	}
+	if resp.Close {
+		t.Fatalf("%s: the answer closes the connection", what)
+	}
+}
+
+// TestStopClosesIdleConnections: a stop (no successor) still closes an
+// idle keep-alive connection and one that has sent nothing at once, and
+// answers a request in flight with "Connection: close".
+func TestStopClosesIdleConnections(t *testing.T) {
+	be, arrived, release := versionBackend(t)
+	port := freePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	rt := startNoPark(t, versionConfig(port, "", "one", be))
+	g := rt.Graph()
+	dial := func() (net.Conn, *bufio.Reader) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+		return c, bufio.NewReader(c)
+	}
+	kept, keptBR := dial()
+	fmt.Fprintf(kept, "GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+	expect(t, keptBR, "/", "v=one")
+	busy, busyBR := dial()
+	fmt.Fprintf(busy, "GET /slow HTTP/1.1\r\nHost: h\r\n\r\n")
+	<-arrived
+	_, freshBR := dial()
+	waitFor(t, "three connections accepted", func() bool { return g.Proc.ActConn.Load() == 3 })
+	stopped := make(chan error, 1)
+	go func() { stopped <- rt.Shutdown() }()
+	for name, br := range map[string]*bufio.Reader{"idle keep-alive": keptBR, "fresh": freshBR} {
+		if b, err := br.ReadByte(); err != io.EOF {
+			t.Errorf("%s connection at a stop: %q %v, want a close", name, b, err)
+		}
+	}
+	release()
+	resp, err := http.ReadResponse(busyBR, &http.Request{Method: "GET"})
+	if err != nil {
+		t.Fatalf("in-flight request at a stop: %v", err)
+	}
+	resp.Body.Close()
+	if !resp.Close {
+		t.Errorf("in-flight answer at a stop keeps the connection open")
+	}
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Error(err)
+		}
+	case <-time.After(25 * time.Second):
+		t.Fatal("the stop did not finish")
+	}
+}
