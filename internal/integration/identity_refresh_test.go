@@ -87,7 +87,9 @@ func burst(t *testing.T, env *identityEnv, cookie string, n int) []burstResult {
 // Now one request redeems it, the others answer with its result, and the
 // session lives on through the next refresh too.
 func TestIdentityConcurrentRefresh(t *testing.T) {
-	const ttl = 3 * time.Second
+	// The renewed session must pass the checks after each burst before it
+	// is due in turn: 7 s of a busy machine's time between them.
+	const ttl = 8 * time.Second
 	env := startIdentityEnvWith(t, &identityEnv{AccessTTL: ttl, OIDCLines: "    refresh-before 1s"})
 	c, _ := newBrowserClient(t)
 	start, _ := http.NewRequest("GET", env.Edge+"/app/start", nil)
