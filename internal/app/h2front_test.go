@@ -200,9 +200,9 @@ backend app
 	if got := get("/warm"); got != "HTTP/2.0 v=one\n" {
 		t.Fatalf("before reload: %q", got)
 	}
-	done := make(chan string)
+	done := make(chan string, 1) // the sender never blocks, even after a failure
 	go func() { done <- get("/slow") }()
-	<-arrived
+	recv(t, arrived, "the slow stream never reached the backend")
 	if err := rt.Apply(buildGraph(t, cfg("two"))); err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +210,7 @@ backend app
 		t.Errorf("after reload: %q", got)
 	}
 	close(release)
-	if got := <-done; got != "HTTP/2.0 v=one\n" {
+	if got := recv(t, done, "the in-flight stream never finished"); got != "HTTP/2.0 v=one\n" {
 		t.Errorf("in-flight stream: %q", got)
 	}
 }

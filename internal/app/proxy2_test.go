@@ -88,7 +88,7 @@ backend app
 	}
 	rt := start(t, cfg("one"))
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	done := make(chan string)
+	done := make(chan string, 1) // the sender never blocks, even after a failure
 	go func() {
 		resp, err := http.Get(url + "/slow")
 		if err != nil {
@@ -99,7 +99,7 @@ backend app
 		resp.Body.Close()
 		done <- string(b)
 	}()
-	<-arrived // the slow request is in flight on the first graph
+	recv(t, arrived, "the slow request never reached the backend") // in flight on the first graph
 	g2 := buildGraph(t, cfg("two"))
 	if err := rt.Apply(g2); err != nil {
 		t.Fatal(err)
@@ -108,7 +108,7 @@ backend app
 		t.Errorf("after reload: %q", got)
 	}
 	close(release)
-	if got := <-done; got != "v=one\n" {
+	if got := recv(t, done, "the in-flight request never finished"); got != "v=one\n" {
 		t.Errorf("in-flight request: %q, want it finished on the old graph", got)
 	}
 	// A configuration whose bind cannot be opened leaves everything as it was.

@@ -112,7 +112,7 @@ func TestReloadServesAcceptedConnections(t *testing.T) {
 			ask(kept, keptBR, "/first", "v=one")
 			busy, busyBR := dial()
 			fmt.Fprintf(busy, "GET /slow HTTP/1.1\r\nHost: h\r\n\r\n")
-			<-arrived
+			recv(t, arrived, "the slow request never reached the backend")
 			half, halfBR := dial()
 			io.WriteString(half, "GET /half HTTP/1.1\r\nHost: h\r\n")
 			fresh, freshBR := dial()
@@ -143,6 +143,19 @@ func TestReloadServesAcceptedConnections(t *testing.T) {
 			}
 			waitFor(t, "the old runtime to drain", func() bool { return g1.Proc.ActConn.Load() == 0 })
 		})
+	}
+}
+
+// recv waits up to 20s for a value on ch; a test never blocks forever on a
+// channel whose sender failed.
+func recv[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(20 * time.Second):
+		t.Fatalf("after 20s: %s", what)
+		panic("unreachable")
 	}
 }
 
@@ -186,7 +199,7 @@ func TestStopClosesIdleConnections(t *testing.T) {
 	expect(t, keptBR, "/", "v=one")
 	busy, busyBR := dial()
 	fmt.Fprintf(busy, "GET /slow HTTP/1.1\r\nHost: h\r\n\r\n")
-	<-arrived
+	recv(t, arrived, "the slow request never reached the backend")
 	_, freshBR := dial()
 	waitFor(t, "three connections accepted", func() bool { return g.Proc.ActConn.Load() == 3 })
 	stopped := make(chan error, 1)
