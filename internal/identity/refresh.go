@@ -30,6 +30,11 @@ import (
 // cookie: past the later of its end and the old access token's expiry.
 const refreshGrace = time.Minute
 
+// refreshRetry is how long after a failed refresh the session's requests
+// whose access token is still valid go on without trying again: a provider
+// that is down would otherwise hold each of them for the call's timeout.
+const refreshRetry = 5 * time.Second
+
 // maxKeptBytes bounds the sealed sessions of the finished refreshes kept
 // for late requests (a session may take 30 kB of cookies); beyond it,
 // results are not kept. Flights in progress are always shared.
@@ -55,10 +60,11 @@ type flight struct {
 	sealed string // the renewed session, sealed
 	exp    int64  // its end (unix), for the cookies' Max-Age
 	err    error
-	keep   time.Time // a success answers late requests until then
+	keep   time.Time // the result answers later requests until then
+	landed bool      // under refreshFlights.mu
 }
 
-// refreshFlights are the refreshes in progress, and the recent successes.
+// refreshFlights are the refreshes in progress, and the recent results.
 type refreshFlights struct {
 	mu    sync.Mutex
 	m     map[refreshKey]*flight
@@ -66,20 +72,17 @@ type refreshFlights struct {
 	swept time.Time
 }
 
-// join returns the flight for key and whether the caller must fly it.
-func (g *refreshFlights) join(key refreshKey, now time.Time) (*flight, bool) {
+// join returns the flight for key and whether the caller must fly it. A
+// recent failure answers only callers whose access token is still valid:
+// one that has expired tries again rather than lose its session.
+func (g *refreshFlights) join(key refreshKey, now time.Time, valid bool) (*flight, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if f := g.m[key]; f != nil {
-		select {
-		case <-f.done:
-			if now.Before(f.keep) {
-				return f, false
-			}
-			g.kept -= len(f.sealed) // replaced below
-		default:
+		if !f.landed || (now.Before(f.keep) && (f.err == nil || valid)) {
 			return f, false
 		}
+		g.kept -= len(f.sealed) // replaced below
 	}
 	if g.m == nil {
 		g.m = make(map[refreshKey]*flight)
@@ -90,20 +93,20 @@ func (g *refreshFlights) join(key refreshKey, now time.Time) (*flight, bool) {
 }
 
 // land records the result of the flight f flown for key and wakes its
-// waiters. Failures are not kept: the next request may try again.
+// waiters; the result stays until keep (a success only within the budget).
 func (g *refreshFlights) land(key refreshKey, f *flight, sealed string, exp int64, err error, keep, now time.Time) {
 	g.mu.Lock()
-	f.sealed, f.exp, f.err, f.keep = sealed, exp, err, keep
+	f.sealed, f.exp, f.err, f.keep, f.landed = sealed, exp, err, keep, true
 	if now.Sub(g.swept) >= refreshGrace {
 		g.swept = now
 		for k, x := range g.m {
-			if x != f && x.sealed != "" && !now.Before(x.keep) {
+			if x.landed && x != f && !now.Before(x.keep) {
 				g.kept -= len(x.sealed)
 				delete(g.m, k)
 			}
 		}
 	}
-	if err != nil || g.kept+len(sealed) > maxKeptBytes {
+	if g.kept+len(sealed) > maxKeptBytes {
 		delete(g.m, key)
 	} else {
 		g.kept += len(sealed)
@@ -124,22 +127,24 @@ func (p *Provider) refreshDue(d *discovered, s *session, req *httpmsg.Request, t
 		return nil, p.unavailable()
 	}
 	key := keyOf(s)
-	f, lead := p.flights.join(key, now)
+	f, lead := p.flights.join(key, now, valid)
 	if lead {
 		ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 		ns, sealed, err := p.redeem(ctx, d, s)
 		cancel()
+		end := p.now()
 		var exp int64
+		keep := end.Add(refreshRetry)
 		if err == nil {
 			exp = ns.Exp
+			keep = end.Add(refreshGrace)
+			if k := time.Unix(s.AccessExp, 0).Add(refreshGrace); k.After(keep) {
+				keep = k
+			}
 		} else {
 			p.logf("oidc '%s': refresh for %s failed: %v", p.name, s.Sub, err)
 		}
-		keep := now.Add(refreshGrace)
-		if k := time.Unix(s.AccessExp, 0).Add(refreshGrace); k.After(keep) {
-			keep = k
-		}
-		p.flights.land(key, f, sealed, exp, err, keep, p.now())
+		p.flights.land(key, f, sealed, exp, err, keep, end)
 	} else if valid {
 		// Another request is refreshing (or has): this one goes on with
 		// the token it has, which the refresh does not revoke.
@@ -159,6 +164,11 @@ func (p *Provider) refreshDue(d *discovered, s *session, req *httpmsg.Request, t
 		}
 	}
 	if f.err != nil {
+		if valid {
+			// The token it has still works; a request after refreshRetry
+			// tries again.
+			return s.identity(p.name), nil
+		}
 		return nil, nil
 	}
 	return nil, p.refreshed(req, tls, f)

@@ -213,34 +213,39 @@ func TestShortAccessTokenDoesNotLoop(t *testing.T) {
 }
 
 // Finished refreshes are kept for late requests within a byte budget and
-// until their time is up; failures are never kept.
+// until their time is up; a failure answers only requests whose access
+// token is still valid (they go on), so one whose token expired tries again.
 func TestRefreshFlightsKeep(t *testing.T) {
 	var g refreshFlights
 	now := time.Now()
 	k := func(i int) refreshKey { return keyOf(&session{Refresh: "rt", AccessExp: int64(i)}) }
 	fly := func(i int, sealed string, err error, keep time.Time) {
-		f, lead := g.join(k(i), now)
+		t.Helper()
+		f, lead := g.join(k(i), now, false)
 		if !lead {
 			t.Fatalf("flight %d: not the leader", i)
 		}
 		g.land(k(i), f, sealed, 1, err, keep, now)
 	}
 	fly(1, "sealed", nil, now.Add(time.Minute))
-	if f, lead := g.join(k(1), now); lead || f.sealed != "sealed" {
-		t.Fatal("a finished refresh is not kept")
+	for _, valid := range []bool{false, true} {
+		if f, lead := g.join(k(1), now, valid); lead || f.sealed != "sealed" {
+			t.Fatalf("valid=%v: a finished refresh is not kept", valid)
+		}
 	}
-	if f, lead := g.join(k(1), now.Add(2*time.Minute)); !lead {
+	if f, lead := g.join(k(1), now.Add(2*time.Minute), false); !lead {
 		t.Fatal("a refresh past its keep time answers again")
 	} else {
-		g.land(k(1), f, "", 0, errTooLarge, now, now)
+		g.land(k(1), f, "again", 1, nil, now, now) // kept until now: gone at the sweep
 	}
-	fly(2, "", errTooLarge, now.Add(time.Minute))
-	if _, lead := g.join(k(2), now); !lead {
-		t.Fatal("a failed refresh is kept")
+	fly(2, "", errTooLarge, now.Add(refreshRetry))
+	if f, lead := g.join(k(2), now, true); lead || f.err == nil {
+		t.Fatal("a request with a valid token tries a refresh that just failed again")
 	}
+	fly(2, "", errTooLarge, now.Add(refreshRetry)) // expired token: flown again
 	big := string(make([]byte, maxKeptBytes+1))
 	fly(3, big, nil, now.Add(time.Minute))
-	if _, lead := g.join(k(3), now); !lead {
+	if _, lead := g.join(k(3), now, false); !lead {
 		t.Fatal("a refresh beyond the byte budget is kept")
 	}
 	// The sweep drops what expired and gives its bytes back.
@@ -251,7 +256,38 @@ func TestRefreshFlightsKeep(t *testing.T) {
 	fly(4, "x", nil, now.Add(time.Minute))
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.kept != 1 {
-		t.Errorf("kept %d bytes after the sweep, want 1", g.kept)
+	if g.kept != 1 || len(g.m) != 2 { // k(4), and k(3) joined above, never landed
+		t.Errorf("after the sweep: %d bytes in %d flights, want 1 in 2", g.kept, len(g.m))
+	}
+}
+
+// A refresh that fails while the access token is still valid does not end
+// the session early: the request goes on, and so do the session's requests
+// for refreshRetry without calling the provider again. Once the token has
+// expired, a request tries again, and a failure then is no session.
+func TestRefreshFailureWithValidToken(t *testing.T) {
+	op := newFakeOP(t)
+	op.rotate = true
+	op.ttl = 10 * time.Minute
+	p := newTestProvider(t, op, nil)
+	clk := offsetClock(p)
+	cookies := login(t, p, "/")
+	op.mu.Lock()
+	op.revoked = true // every refresh is refused
+	op.mu.Unlock()
+
+	clk.Store(int64(9*time.Minute + 30*time.Second))
+	for i := 0; i < 3; i++ {
+		if id, rep := p.Authenticate(browserReq("/", cookies...), true); id == nil {
+			t.Fatalf("request %d with a still-valid token after a failed refresh: %+v", i, rep)
+		}
+	}
+	if c := op.refreshCount(); c != 1 {
+		t.Fatalf("%d refresh attempts within %s, want 1", c, refreshRetry)
+	}
+	clk.Store(int64(10*time.Minute + time.Second))
+	_, rep := p.Authenticate(browserReq("/", cookies...), true)
+	if rep == nil || rep.Status != 302 || op.refreshCount() != 2 {
+		t.Fatalf("expired token after failed refreshes: %d attempts, reply %+v; want a second attempt and a login", op.refreshCount(), rep)
 	}
 }
