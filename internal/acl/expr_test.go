@@ -286,8 +286,8 @@ func TestURIFetchesSplitOneWay(t *testing.T) {
 		{"/x?u=http://y/admin/secret", "base", "WWW.Example.com:8080/x", true},
 		{"http://h/a/b?c=d", "path", "/a/b", true},
 		{"http://h/a/b?c=d", "query", "c=d", true},
-		{"http://h?q=/admin", "path", "", false},
-		{"http://h?q=/admin", "query", "q=/admin", true},
+		{"http://h?q=/admin", "path", "", false}, // not a valid target: no split
+		{"http://h", "path", "", false},
 		{"/p?", "query", "", true},
 		{"/p", "query", "", false},
 		{"*", "path", "", false},

@@ -119,7 +119,7 @@ frontend fe
 		{"prefix-drop", "/x?u=http://y/z", "https://new.example/x"},
 		{"prefix", "/x?u=http://y/z", "https://new.example/x?u=http://y/z"},
 		{"prefix", "http://app.example/p?q", "https://new.example/p?q"},
-		{"prefix", "http://app.example?q", "https://new.example/?q"},
+		{"prefix", "http://app.example", "https://new.example/"},
 		{"scheme", "http://app.example/p?u=http://y/z", "https://app.example/p?u=http://y/z"},
 		{"scheme-drop", "/p?u=http://y/z", "https://app.example/p"},
 	}
@@ -227,6 +227,38 @@ backend up_h2
 		}
 		if resp, body := getRaw(t, addr, "/app/secret", "Accept: text/html\r\nX-Up: "+up+"\r\n"); resp.StatusCode == 200 {
 			t.Errorf("%s upstream: /app/secret passed without identity: %q", up, body)
+		}
+	}
+}
+
+// TestStatsURIOnThePath: the stats uri matches the target's path and query
+// (as in HAProxy, also in absolute-form), never a URL inside the query.
+func TestStatsURIOnThePath(t *testing.T) {
+	h1, _ := uriBackends(t)
+	port := freePort(t)
+	start(t, testDefaults+fmt.Sprintf(`
+frontend fe
+    bind 127.0.0.1:%d
+    stats enable
+    stats uri /stats
+    default_backend up
+backend up
+    server s1 %s
+`, port, h1))
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	for _, tc := range []struct {
+		target string
+		stats  bool
+	}{
+		{"/stats;csv", true},
+		{"http://app.example/stats;csv", true},
+		{"/x?u=http://y/stats;csv", false},
+		{"http://app.example/x?u=/stats;csv", false},
+	} {
+		resp, body := getRaw(t, addr, tc.target, "")
+		gotStats := resp.StatusCode == 200 && strings.HasPrefix(body, "# pxname,")
+		if gotStats != tc.stats || !tc.stats && body != tc.target {
+			t.Errorf("%s: status %d, stats page %v, body %.60q", tc.target, resp.StatusCode, gotStats, body)
 		}
 	}
 }

@@ -141,6 +141,7 @@ func TestReadRequestRejected(t *testing.T) {
 		{"authority-form not connect", "GET b.example:443 HTTP/1.1\r\nHost: b\r\n\r\n", 400},
 		{"connect absolute-form", "CONNECT http://b.example:443/ HTTP/1.1\r\nHost: b\r\n\r\n", 400},
 		{"connect star", "CONNECT * HTTP/1.1\r\nHost: b\r\n\r\n", 400},
+		{"absolute query without path", "GET http://b?u=/x HTTP/1.1\r\nHost: b\r\n\r\n", 400},
 		{"bare CR request line", "GET / HTTP/1.1\rX\r\nHost: a\r\n\r\n", 400},
 		// fields
 		{"no host", "GET / HTTP/1.1\r\n\r\n", 400},

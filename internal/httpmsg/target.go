@@ -34,7 +34,7 @@ type Target struct {
 	Authority string
 	// Path runs from the first byte after the authority (origin-form: the
 	// first byte) to before the first '?'. An absolute-form target may have
-	// an empty path, which means "/" (RFC 9112 §3.2.1).
+	// an empty path (and then no query), which means "/" (RFC 9112 §3.2.1).
 	Path string
 	// Query follows the first '?'; HasQuery tells "/p?" from "/p".
 	Query    string
@@ -49,8 +49,8 @@ type Target struct {
 // upstream receives come from this split. Strict: only the four forms of
 // RFC 9112 §3.2, bytes of VCHAR except '#' (no fragment), an absolute-form
 // scheme made of scheme characters only, a non-empty authority without
-// userinfo, and an authority-form with a port. Anything else is an error,
-// never reinterpreted.
+// userinfo followed by "/" or nothing, and an authority-form with a port.
+// Anything else is an error, never reinterpreted.
 func ParseTarget(s string) (Target, error) {
 	if s == "" {
 		return Target{}, ErrTarget
@@ -80,6 +80,10 @@ func ParseTarget(s string) (Target, error) {
 			return Target{}, ErrUserinfo
 		case !allHost(auth) || !allTarget(rest[end:]):
 			return Target{}, ErrTarget
+		case end < len(rest) && rest[end] != '/':
+			// "http://h?q": a query without a path, which HAProxy refuses
+			// too; only "http://h" stands for "/".
+			return Target{}, ErrTarget
 		}
 		t := Target{Form: FormAbsolute, Scheme: s[:n], Authority: auth}
 		t.splitPathQuery(rest[end:])
@@ -102,14 +106,14 @@ func (t *Target) splitPathQuery(s string) {
 }
 
 // OriginForm returns the target as it is sent in origin-form (RFC 9112
-// §3.2.1), e.g. as HTTP/2's :path: PathQuery, with "/" for an empty path.
+// §3.2.1), e.g. as HTTP/2's :path: PathQuery, "/" for an empty path.
 // ok is false for authority-form, asterisk-form and invalid targets.
 func (t *Target) OriginForm() (s string, ok bool) {
 	if t.Form != FormOrigin && t.Form != FormAbsolute {
 		return "", false
 	}
 	if t.Path == "" {
-		return "/" + t.PathQuery, true
+		return "/", true // "http://h"
 	}
 	return t.PathQuery, true
 }

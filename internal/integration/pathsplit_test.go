@@ -28,6 +28,8 @@ func TestPathSplitLikeHAProxy(t *testing.T) {
 		{"", "/public/a:b//c?d=e://f"},
 		{"", "http://app.example/x?u=http://y/admin"},
 		{"", "http://app.example/admin?u=1"},
+		{"", "http://app.example?u=/x"}, // a query without a path: refused
+		{"", "http://app.example"},
 		{"setq", "/p?u=http://x/a/b"},
 		{"setq", "/p"},
 		{"setq", "http://app.example/p?u=http://x/a"},
@@ -37,6 +39,7 @@ func TestPathSplitLikeHAProxy(t *testing.T) {
 		{"self", "/x?u=http://y/z"},
 		{"prefix-drop", "/x?u=http://y/z"},
 		{"prefix", "http://app.example/p?q"},
+		{"prefix", "http://app.example"},
 		{"scheme", "http://app.example/p?u=http://y/z"},
 		{"scheme-drop", "/p?u=http://y/z"},
 	}
