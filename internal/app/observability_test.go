@@ -40,8 +40,8 @@ func syslogSink(t *testing.T) (*net.UDPConn, int) {
 	return c, c.LocalAddr().(*net.UDPAddr).Port
 }
 
-// waitLog reads log datagrams until one contains want.
-func waitLog(t *testing.T, c *net.UDPConn, want string) {
+// waitLog reads log datagrams until one contains every want.
+func waitLog(t *testing.T, c *net.UDPConn, want ...string) {
 	t.Helper()
 	buf := make([]byte, 4096)
 	var seen []string
@@ -52,11 +52,15 @@ func waitLog(t *testing.T, c *net.UDPConn, want string) {
 		if err != nil {
 			break
 		}
-		if line := string(buf[:n]); strings.Contains(line, want) {
-			return
-		} else {
-			seen = append(seen, line)
+		line := string(buf[:n])
+		found := true
+		for _, w := range want {
+			found = found && strings.Contains(line, w)
 		}
+		if found {
+			return
+		}
+		seen = append(seen, line)
 	}
 	t.Errorf("no log line contains %q; got:\n%s", want, strings.Join(seen, "\n"))
 }

@@ -23,10 +23,11 @@ import (
 // the connection (numbered from 1 in accept order) and says whether the
 // connection carries another request.
 type scriptedBackend struct {
-	ln    net.Listener
-	mu    sync.Mutex
-	seen  []string // "conn N: METHOD TARGET" in arrival order
-	heads []string // raw request heads, in arrival order
+	ln       net.Listener
+	mu       sync.Mutex
+	accepted int
+	seen     []string // "conn N: METHOD TARGET" in arrival order
+	heads    []string // raw request heads, in arrival order
 }
 
 type answerFunc func(id int, c net.Conn, br *bufio.Reader, req *http.Request) (keep bool)
@@ -45,6 +46,9 @@ func newScriptedBackend(t *testing.T, answer answerFunc) *scriptedBackend {
 			if err != nil {
 				return
 			}
+			b.mu.Lock()
+			b.accepted++
+			b.mu.Unlock()
 			go b.serve(id, c, answer)
 		}
 	}()
@@ -77,6 +81,12 @@ func (b *scriptedBackend) serve(id int, c net.Conn, answer answerFunc) {
 }
 
 func (b *scriptedBackend) addr() string { return b.ln.Addr().String() }
+
+func (b *scriptedBackend) conns() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.accepted
+}
 
 func (b *scriptedBackend) log() []string {
 	b.mu.Lock()

@@ -373,3 +373,35 @@ func TestUnaskedSwitchLikeHAProxy(t *testing.T) {
 		return strings.Join(out, " ")
 	})
 }
+
+// TestBadChunkedBodyLikeHAProxy: chunked framing that breaks after the
+// head gets a 400 and the connection closes, in both. (HAProxy 2.6 logs
+// a break in the head's own packet as PR-- "<BADREQ>", a later one as
+// PH--; Gatehouse logs PR-- with the request line: the proxy refused the
+// request, which the answer hadn't started. See TestBadChunkedBodyAnswered.)
+func TestBadChunkedBodyLikeHAProxy(t *testing.T) {
+	answer := func(id int, c net.Conn, br *bufio.Reader, req *http.Request) bool {
+		io.Copy(io.Discard, req.Body)
+		return false
+	}
+	bothProxies(t, answer, func(t *testing.T, p edgeProxy, be *edgeBackend) string {
+		var out []string
+		for _, parts := range [][]string{
+			{"POST /a HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n"},
+			{"POST /b HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n", "5\r\nhelloXX\r\n"},
+		} {
+			c := dialEdge(t, p.port)
+			for i, part := range parts {
+				if i > 0 {
+					// The first part is forwarded before the rest leaves.
+					testenv.Eventually(t, 30*time.Second, func() bool { return len(be.received()) > 0 },
+						"%s forwarded nothing", p.name)
+				}
+				c.send(part)
+			}
+			code, _ := c.response("POST")
+			out = append(out, fmt.Sprintf("%d closed=%v", code, c.closed()))
+		}
+		return strings.Join(out, " ")
+	})
+}

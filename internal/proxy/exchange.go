@@ -42,8 +42,9 @@ const (
 	failInvalid             // an invalid response head: the proxy refuses it (PH)
 	failClientAbort         // the client went away while sending the request
 	failClientTimeout
-	failSendBody // error after part of the request body was sent
-	failTarget   // the request-target cannot be sent to this server as it is
+	failClientProto // the client's request body broke its framing (bad chunked)
+	failSendBody    // error after part of the request body was sent
+	failTarget      // the request-target cannot be sent to this server as it is
 )
 
 // forward sends the request to a server of t.be and relays the response,
@@ -108,6 +109,9 @@ func (t *Txn) forward() bool {
 		if f == failStaleReuse && replayable && isIdempotent(t.Req.Method) && staleRetries < 3 {
 			staleRetries++
 			continue
+		}
+		if f == failClientProto {
+			return t.badRequestBody()
 		}
 		if f == failClientAbort || f == failClientTimeout {
 			return t.clientAborted(f)
@@ -216,6 +220,30 @@ func (t *Txn) failAnswer(f failure) bool {
 	}
 	t.closeAfter = true
 	return t.sendReply()
+}
+
+// badRequestBody answers a request whose body broke its framing after
+// the head was forwarded: 400 and PR--, as HAProxy does while no byte of
+// the response has gone out (it used to close without an answer). The
+// server's connection is already closed: it holds half a request.
+func (t *Txn) badRequestBody() bool {
+	t.sess.fe.Counters.ErrReq.Add(1)
+	t.termState = [2]byte{'P', 'R'}
+	t.reply = t.errorReply(400)
+	t.closeAfter = true
+	return t.sendReply()
+}
+
+// clientBodyFailure classifies an error reading the client's request body.
+func clientBodyFailure(err error) failure {
+	var pe *http1.ProtocolError
+	switch {
+	case errors.As(err, &pe):
+		return failClientProto
+	case isTimeout(err):
+		return failClientTimeout
+	}
+	return failClientAbort
 }
 
 func (t *Txn) clientAborted(f failure) bool {
@@ -416,14 +444,13 @@ func (t *Txn) exchange(srv *Server, uc *upConn, reused bool) failure {
 		if t.down != nil {
 			n, rerr, werr = copyStreamBody(uc.bw, t.down, req.Chunked, fe.sanitizeTrailers)
 		} else {
-			n, rerr, werr = t.sess.br.CopyBody(uc.bw, http1.RequestFraming(req), http1.CopyOptions{Trailer: fe.sanitizeTrailers})
+			// What has arrived goes on whenever the client pauses, as with
+			// HAProxy: a server may answer (or fail the framing) on a part.
+			n, rerr, werr = t.sess.br.CopyBody(uc.bw, http1.RequestFraming(req), http1.CopyOptions{Flush: true, Trailer: fe.sanitizeTrailers})
 		}
 		t.bytesIn += n
 		if rerr != nil {
-			if isTimeout(rerr) {
-				return failClientTimeout
-			}
-			return failClientAbort
+			return clientBodyFailure(rerr)
 		}
 		if werr != nil {
 			if n == 0 {

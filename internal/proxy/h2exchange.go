@@ -133,10 +133,7 @@ func (t *Txn) exchangeH2(srv *Server, hc *h2Conn, reused bool) failure {
 		}
 		switch {
 		case clientErr != nil && !x.timedOut.Load() && !errors.Is(clientErr, errBodyAbandoned):
-			if isTimeout(clientErr) {
-				return failClientTimeout
-			}
-			return failClientAbort
+			return clientBodyFailure(clientErr)
 		case x.timedOut.Load():
 			return failTimeout
 		case sent > 0:
