@@ -153,13 +153,17 @@ func (s *session) connect() (*net.TCPConn, bool) {
 		s.retries++
 		be.Counters.Retries.Add(1)
 		srv.Counters.Retries.Add(1)
-		if be.Redispatch && attempt == be.Retries-1 {
+		// As in mode http (proxy.noteRetry): at once when nothing ties the
+		// connection to srv, else on the last retry.
+		redisp := be.Redispatch && (attempt == be.Retries-1 || be.Farm.RedispatchNow(srv))
+		if redisp {
 			exclude = srv
 			s.redisp = true
 			be.Counters.Redisp.Add(1)
 			srv.Counters.Redisp.Add(1)
 		}
-		if kind != upstream.ErrTimeout {
+		// HAProxy waits its turn-around only before retrying the same server.
+		if kind != upstream.ErrTimeout && !redisp {
 			// HAProxy's turn-around timer: min(timeout connect, 1s).
 			d := time.Second
 			if c := be.Timeouts.Connect; c > 0 && c < d {

@@ -143,14 +143,15 @@ func (t *Txn) retryOnStatus(attempt int, replayable bool) bool {
 }
 
 // noteRetry counts a retry after a failure on srv and, with option
-// redispatch, makes the last retry go to another server (HAProxy's
-// default redispatch interval). It returns the server to avoid.
+// redispatch, makes the retry go to another server: at once when nothing
+// ties the request to srv (Farm.RedispatchNow), else on the last retry
+// (HAProxy's default redispatch interval). It returns the server to avoid.
 func (t *Txn) noteRetry(srv *Server, attempt int, exclude *upstream.Server) *upstream.Server {
 	be := t.be
 	t.retries++
 	be.Counters.Retries.Add(1)
 	srv.Counters.Retries.Add(1)
-	if be.Redispatch && attempt == be.Retries && len(be.Servers) > 1 {
+	if be.Redispatch && len(be.Servers) > 1 && (attempt == be.Retries || be.Farm.RedispatchNow(srv.Server)) {
 		t.redispatch = true
 		be.Counters.Redisp.Add(1)
 		srv.Counters.Redisp.Add(1)
