@@ -46,6 +46,9 @@ func (g *Graph) Snapshot() *stats.Snapshot {
 	for _, pr := range g.proxies {
 		snap.Proxies = append(snap.Proxies, pr.snapshot(now, g.Cfg.Global.MaxConn, fullconn[pr.cfg.Name]))
 	}
+	// Read after the proxies' captures, so that none is numbered beyond
+	// the total.
+	snap.Info.ErrorEvents = g.Proc.Captured.Load()
 	for _, fe := range g.Frontends {
 		snap.Info.CumConns += fe.Counters.ConnTot.Load()
 		snap.Info.CumReq += fe.Counters.ReqTot.Load()
@@ -67,6 +70,9 @@ func (pr *proxyRuntime) snapshot(now time.Time, globalMax, fullconn int) *stats.
 		r.SLim = frontendLimit(p, globalMax)
 		r.H2 = h2Stats(pr.fe)
 		sp.Frontend = r
+		if pr.fe.Counters != nil {
+			sp.InvalidReq, _ = pr.fe.Counters.Errors.Last()
+		}
 	}
 	if pr.be == nil {
 		return sp
@@ -85,6 +91,9 @@ func (pr *proxyRuntime) snapshot(now time.Time, globalMax, fullconn int) *stats.
 			weight += srv.EffectiveWeight()
 		}
 		uweight += srv.Weight()
+	}
+	if be.Counters != nil {
+		_, sp.InvalidResp = be.Counters.Errors.Last()
 	}
 	r := sp.NewRow(stats.KindBackend, "BACKEND")
 	r.C = stats.CountersFrom(be.Counters, now)

@@ -35,6 +35,10 @@ type Proxy struct {
 	RespTime  Histogram        // backend: request sent -> response head (Tr)
 	TotalTime Histogram        // backend: request head -> end of response (Ta)
 
+	// Errors keeps the last invalid request (frontend) and response
+	// (backend) for "show errors".
+	Errors ErrorCapture
+
 	// ReqHistory is requests per second over the last minute (frontend:
 	// requests; backend: sessions; tcp mode: sessions), for the stats page.
 	ReqHistory RateHistory

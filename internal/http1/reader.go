@@ -25,6 +25,7 @@ type Reader struct {
 	rerr error  // read error deferred until buffered bytes are consumed
 
 	arena []byte // copy of the current head, then its trailers
+	whole bool   // the last readHead found a whole head (see Rejected)
 	resp  bool   // last head read was a response: errors are 502
 	body  BodyReader
 	cs    chunkState
@@ -155,6 +156,7 @@ func (r *Reader) readHead() ([]byte, error) {
 	lim := &r.lim
 	scan := 0      // offset (from r.r) up to which no head end was found
 	sawLF := false // the start line is complete
+	r.whole = false
 	for {
 		if r.r < r.w && r.skipEmptyLines() {
 			b := r.buf[r.r:r.w]
@@ -165,6 +167,7 @@ func (r *Reader) readHead() ([]byte, error) {
 				}
 				r.arena = append(r.arena[:0], b[:end]...)
 				r.r += end
+				r.whole = true
 				return r.arena, nil
 			}
 			scan, sawLF = next, sawLF || lf

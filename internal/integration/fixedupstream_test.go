@@ -16,7 +16,8 @@ import (
 // every time (no Date, no Server), so two proxies relaying them send their
 // clients byte-identical responses and byte counters can be compared.
 // Paths: /error answers 500, /notfound 404, /reset closes the connection
-// without an answer (the proxy's 502), anything else 200. Every answer
+// without an answer (the proxy's 502), /badresp answers a head with an
+// invalid field line, anything else 200. Every answer
 // closes its connection: no proxy can reuse one, so none meets a
 // connection that /reset closed under it and retries.
 type fixedUpstream struct {
@@ -90,6 +91,10 @@ func serveFixedAnswers(c net.Conn) {
 		}
 	}
 	if strings.HasPrefix(f[1], "/reset") {
+		return
+	}
+	if strings.HasPrefix(f[1], "/badresp") {
+		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\ncontent-length: 0\r\nbad header\r\n\r\n")
 		return
 	}
 	ans := fixedAnswer(f[1])

@@ -97,8 +97,10 @@ func TestRuntimeAPIMatchesHAProxy(t *testing.T) {
 	}
 	dir := t.TempDir()
 	hpSock, ghSock := filepath.Join(dir, "haproxy.sock"), filepath.Join(dir, "gatehouse.sock")
-	testenv.StartHAProxy(t, runtimeAPIConfig(hpSock, testenv.FreePort(t), ups))
-	testenv.StartGatehouse(t, runtimeAPIConfig(ghSock, testenv.FreePort(t), ups))
+	hpPort, ghPort := testenv.FreePort(t), testenv.FreePort(t)
+	hpAddr, ghAddr := testenv.LocalAddr(hpPort), testenv.LocalAddr(ghPort)
+	testenv.StartHAProxy(t, runtimeAPIConfig(hpSock, hpPort, ups))
+	testenv.StartGatehouse(t, runtimeAPIConfig(ghSock, ghPort, ups))
 	for _, sock := range []string{hpSock, ghSock} {
 		testenv.Eventually(t, 10*time.Second, func() bool {
 			c, err := net.Dial("unix", sock)
@@ -210,6 +212,27 @@ func TestRuntimeAPIMatchesHAProxy(t *testing.T) {
 		}
 	})
 
+	t.Run("show errors", func(t *testing.T) {
+		for _, addr := range []string{hpAddr, ghAddr} {
+			// A long line shows how both cut the dump's lines.
+			sendRaw(t, addr, "GET /a\x01b HTTP/1.1\r\nHost: x\r\nX-Long: "+strings.Repeat("v\\", 60)+"\r\n\r\n")
+			sendRaw(t, addr, "GET /badresp HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+		}
+		var hp, gh string
+		testenv.Eventually(t, 10*time.Second, func() bool {
+			hp, gh = apiCLI(t, hpSock, "show errors"), apiCLI(t, ghSock, "show errors")
+			return strings.Contains(hp, " : 2\n") && strings.Contains(gh, " : 2\n")
+		}, "captures: haproxy\n%s\ngatehouse\n%s", hp, gh)
+		if a, b := normalizeErrors(hp), normalizeErrors(gh); a != b {
+			t.Errorf("show errors differ:\n haproxy:\n%s\n gatehouse:\n%s", a, b)
+		}
+		for _, q := range []string{"show errors web request", "show errors app response", "show errors -1 response", "show errors web response", "show errors nope"} {
+			if a, b := normalizeErrors(apiCLI(t, hpSock, q)), normalizeErrors(apiCLI(t, ghSock, q)); a != b {
+				t.Errorf("%s differs:\n haproxy:\n%s\n gatehouse:\n%s", q, a, b)
+			}
+		}
+	})
+
 	t.Run("help", func(t *testing.T) {
 		hp := apiCLI(t, hpSock, "help")
 		gh := apiCLI(t, ghSock, "help")
@@ -233,4 +256,28 @@ func infoLines(s string) map[string]infoLine {
 		}
 	}
 	return m
+}
+
+var (
+	errDateRE  = regexp.MustCompile(`\[\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d\.\d{3}\]`)
+	errSrcRE   = regexp.MustCompile(`src 127\.0\.0\.1:\d+`)
+	errWrapsRE = regexp.MustCompile(`wraps at \d+`)
+)
+
+// normalizeErrors keeps what both proxies' "show errors" must agree on:
+// not the dates, the client's port, where HAProxy's buffer wraps (its
+// internal layout), nor the parser state lines (HAProxy's H1 flags,
+// Gatehouse's diagnostic).
+func normalizeErrors(s string) string {
+	s = errDateRE.ReplaceAllString(s, "[DATE]")
+	s = errSrcRE.ReplaceAllString(s, "src 127.0.0.1:PORT")
+	s = errWrapsRE.ReplaceAllString(s, "wraps at N")
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.HasPrefix(l, "  H1 ") || strings.HasPrefix(l, "  parser: ") {
+			continue
+		}
+		out = append(out, l)
+	}
+	return strings.Join(out, "\n")
 }

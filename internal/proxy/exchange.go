@@ -499,6 +499,7 @@ func (t *Txn) readResponseHead(uc *upConn, reused, want100 bool) failure {
 			}
 			var pe *http1.ProtocolError
 			if errors.As(err, &pe) {
+				t.captureResponseError(uc, pe.Msg)
 				return failInvalid
 			}
 			return staleOr(reused, failEmpty)

@@ -27,6 +27,9 @@ type Process struct {
 	Stale   atomic.Bool // set when a reload replaced this runtime: connections move on (handover.go)
 	// stopping: retired by a stop, not a reload; nothing takes over.
 	stopping atomic.Bool
+	// Captured counts the invalid messages captured for "show errors"
+	// (counters.ErrorCapture); each capture's event number comes from it.
+	Captured atomic.Uint64
 
 	// Sessions being served (registered once per connection, not per
 	// request), so a reload or a stop can wake those waiting for their

@@ -328,6 +328,7 @@ func (s *session) onReadError(t *Txn, err error, started bool) {
 	switch {
 	case errors.As(err, &pe):
 		fe.Counters.ErrReq.Add(1)
+		s.captureRequestError(pe.Msg)
 		t.termState = [2]byte{'P', 'R'}
 		t.tHead = t.readClock()
 		t.sendError(pe.Status)

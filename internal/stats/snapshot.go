@@ -49,6 +49,8 @@ type Info struct {
 	RunQueue  int
 	Tasks     int
 	IdlePct   int // 0..100; -1 if unknown
+
+	ErrorEvents uint64 // invalid messages captured so far ("show errors")
 }
 
 // Proxy is one frontend, backend or listen section. Rows appear in HAProxy's
@@ -62,6 +64,10 @@ type Proxy struct {
 	Listeners []*Row // only with "option socket-stats"
 	Servers   []*Row
 	Backend   *Row // nil without the backend capability
+
+	// The last invalid request (frontend) and response (backend) refused,
+	// for "show errors"; nil when none.
+	InvalidReq, InvalidResp *counters.ErrorSnapshot
 }
 
 // Rows returns the proxy's rows in dump order.
