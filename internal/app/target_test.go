@@ -88,6 +88,12 @@ backend up_h2
 				t.Errorf("%s upstream, %s: status %d (%q), want 403", up, target, resp.StatusCode, body)
 			}
 		}
+		// A "//" path that net/url would re-escape cannot be an HTTP/2
+		// :path as it is: refused, never altered.
+		if resp, body := getRaw(t, addr, "//x/a|b?c", "X-Up: "+up+"\r\n"); up == "h1" && (resp.StatusCode != 200 || body != "//x/a|b?c") ||
+			up == "h2" && resp.StatusCode != 400 {
+			t.Errorf("%s upstream, //x/a|b?c: status %d, upstream got %q", up, resp.StatusCode, body)
+		}
 		// An absolute-form target reaches an HTTP/2 upstream as its path.
 		want := map[string]string{"h1": "http://app.example/x?u=http://y/admin", "h2": "/x?u=http://y/admin"}[up]
 		if resp, body := getRaw(t, addr, "http://app.example/x?u=http://y/admin", "X-Up: "+up+"\r\n"); resp.StatusCode != 200 || body != want {
@@ -259,6 +265,50 @@ backend up
 		gotStats := resp.StatusCode == 200 && strings.HasPrefix(body, "# pxname,")
 		if gotStats != tc.stats || !tc.stats && body != tc.target {
 			t.Errorf("%s: status %d, stats page %v, body %.60q", tc.target, resp.StatusCode, gotStats, body)
+		}
+	}
+}
+
+// TestErespCountsServerFaultsOnce: a target that HTTP/2 cannot carry is the
+// client's fault, not a response error; an invalid response head is one
+// response error, counted once on the backend and on the server.
+func TestErespCountsServerFaultsOnce(t *testing.T) {
+	_, h2 := uriBackends(t)
+	bad := echoBackendFunc(t, func(w http.ResponseWriter, r *http.Request) {
+		c, bw, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		bw.WriteString("HTTP/1.1 200 OK\r\nBad Header\r\n\r\n")
+		bw.Flush()
+	})
+	port, mon := freePort(t), freePort(t)
+	start(t, testDefaults+fmt.Sprintf(`
+frontend fe
+    bind 127.0.0.1:%d
+    use_backend bad if { path_beg /bad }
+    default_backend up_h2
+backend up_h2
+    server s1 %s proto h2
+backend bad
+    server s1 %s
+frontend mon
+    bind 127.0.0.1:%d
+    stats enable
+    stats uri /stats
+`, port, h2, hostPort(bad), mon))
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	if resp, _ := getRaw(t, addr, "//x/a|b?c", ""); resp.StatusCode != 400 {
+		t.Fatalf("//x/a|b?c to an HTTP/2 server: %d, want 400", resp.StatusCode)
+	}
+	if resp, _ := getRaw(t, addr, "/bad", ""); resp.StatusCode != 502 {
+		t.Fatalf("invalid response head: %d, want 502", resp.StatusCode)
+	}
+	rows := h2StatsCSV(t, fmt.Sprintf("http://127.0.0.1:%d", mon))
+	for row, want := range map[string]string{"up_h2/BACKEND": "0", "up_h2/s1": "0", "bad/BACKEND": "1", "bad/s1": "1"} {
+		if got := rows[row]["eresp"]; got != want {
+			t.Errorf("%s eresp = %q, want %s", row, got, want)
 		}
 	}
 }

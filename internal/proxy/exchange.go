@@ -189,7 +189,7 @@ func (t *Txn) failAnswer(f failure) bool {
 		if t.srv != nil {
 			t.srv.Counters.ErrConn.Add(1)
 		}
-	} else {
+	} else if f != failTarget { // the client's target is no response error
 		be.Counters.ErrResp.Add(1)
 		if t.srv != nil {
 			t.srv.Counters.ErrResp.Add(1)
@@ -208,7 +208,6 @@ func (t *Txn) failAnswer(f failure) bool {
 	case failInvalid:
 		// HAProxy: the proxy blocked an invalid response (PH), where a
 		// server that stops mid-head aborted it (SH).
-		be.Counters.ErrResp.Add(1)
 		t.termState = [2]byte{'P', 'H'}
 		t.reply = t.errorReply(502)
 	case failTarget:
