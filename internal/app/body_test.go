@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,5 +90,49 @@ backend h2
 			}
 			waitLog(t, logs, ` 400 `, ` PR-- `, `"POST `+tc.path+` HTTP/1.1"`)
 		})
+	}
+}
+
+// clFields returns the Content-Length fields of a raw head, in order.
+func clFields(head string) []string {
+	var out []string
+	for _, l := range strings.Split(head, "\r\n") {
+		if name, v, ok := strings.Cut(l, ":"); ok && strings.EqualFold(name, "Content-Length") {
+			out = append(out, strings.TrimSpace(v))
+		}
+	}
+	return out
+}
+
+// TestContentLengthNormalizedThrough: a Content-Length list or repeated
+// fields that agree reach the server, and the client, as one field with
+// the one value, as HAProxy forwards them.
+func TestContentLengthNormalizedThrough(t *testing.T) {
+	be := newScriptedBackend(t, func(id int, c net.Conn, br *bufio.Reader, req *http.Request) bool {
+		io.Copy(io.Discard, req.Body)
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\nX: y\r\nContent-Length: 2\r\n\r\nok")
+		return true
+	})
+	port := freePort(t)
+	start(t, testDefaults+fmt.Sprintf(`
+frontend fe
+    bind 127.0.0.1:%d
+    default_backend app
+backend app
+    server s1 %s
+`, port, be.addr()))
+	for _, fields := range []string{"Content-Length: 5, 5\r\n", "Content-Length: 5\r\nContent-Length: 5\r\n", "Content-Length: 5,5\r\nX: y\r\ncontent-length: 5\r\n"} {
+		c := dialClient(t, port)
+		c.send("POST / HTTP/1.1\r\nHost: h\r\n" + fields + "\r\nhello")
+		head := c.head()
+		if got := clFields(head); len(got) != 1 || got[0] != "2" {
+			t.Errorf("response to %q: Content-Length %q in\n%s", fields, got, head)
+		}
+		if body := c.readN(2); body != "ok" {
+			t.Errorf("body %q", body)
+		}
+		if got := clFields(be.lastHead()); len(got) != 1 || got[0] != "5" {
+			t.Errorf("request with %q reached the server with Content-Length %q:\n%s", fields, got, be.lastHead())
+		}
 	}
 }

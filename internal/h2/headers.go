@@ -90,8 +90,11 @@ func buildRequest(req *httpmsg.Request, f *http2.MetaHeadersFrame) error {
 			}
 			cookieAt = len(hdr)
 		case "content-length":
-			if contentLength != "" && contentLength != hf.Value {
-				return errors.New("conflicting content-length")
+			if contentLength != "" {
+				if contentLength != hf.Value {
+					return errors.New("conflicting content-length")
+				}
+				continue // one field goes on, as from HTTP/1.1 (http1.normalizeContentLength)
 			}
 			contentLength = hf.Value
 		}

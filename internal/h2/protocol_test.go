@@ -413,3 +413,33 @@ func TestBodyBackPressure(t *testing.T) {
 		t.Fatal(st)
 	}
 }
+
+// TestRepeatedContentLength: equal content-length fields are one field
+// for the HTTP/1.1 server behind (issue 17 item 8); differing ones are
+// refused (TestMalformedRequests).
+func TestRepeatedContentLength(t *testing.T) {
+	var mu sync.Mutex
+	var req httpmsg.Request
+	srv := startServer(t, &Config{}, nil, func(st *Stream) {
+		io.ReadAll(st.Body())
+		mu.Lock()
+		req = *st.Request()
+		mu.Unlock()
+		okHandler(st)
+	})
+	c := dialRaw(t, srv.addr())
+	c.handshake()
+	c.headers(1, false, ":method", "POST", ":scheme", "https", ":path", "/", ":authority", "example.com",
+		"content-length", "5", "x-one", "1", "content-length", "5")
+	c.must(c.fr.WriteData(1, true, []byte("hello")))
+	c.response(1)
+	mu.Lock()
+	defer mu.Unlock()
+	var hs []string
+	for _, h := range req.Header {
+		hs = append(hs, h.Name+": "+h.Value)
+	}
+	if want := "host: example.com|content-length: 5|x-one: 1"; strings.Join(hs, "|") != want || req.ContentLength != 5 {
+		t.Fatalf("headers %q (length %d), want %q", hs, req.ContentLength, want)
+	}
+}

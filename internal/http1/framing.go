@@ -1,6 +1,7 @@
 package http1
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/httpmsg"
@@ -53,6 +54,7 @@ func ResponseFraming(resp *httpmsg.Response) Framing {
 type headInfo struct {
 	clCount  int
 	cl       int64
+	clList   bool // a Content-Length value was a list ("5, 5")
 	te       bool // Transfer-Encoding present
 	teOnly   bool // every coding is chunked, exactly once, last
 	teErr    *ProtocolError
@@ -100,6 +102,7 @@ func scanHead(h httpmsg.Headers, resp bool) (hi headInfo, err *ProtocolError) {
 				}
 				hi.cl = n
 				hi.clCount++
+				hi.clList = hi.clList || strings.IndexByte(v, ',') >= 0
 			}
 		case 17:
 			if eqFoldStr(name, "transfer-encoding") {
@@ -232,4 +235,27 @@ func HasToken(v, token string) bool {
 		}
 	}
 	return false
+}
+
+// normalizeContentLength leaves one Content-Length field, where the first
+// was, with the single value that a list or repeated fields agreed on, as
+// HAProxy forwards it: a next hop that reads "5, 5" as invalid, or takes
+// another of the fields, must not see a different message.
+func normalizeContentLength(h *httpmsg.Headers, hi *headInfo) {
+	if hi.clCount < 2 && !hi.clList {
+		return
+	}
+	out := (*h)[:0]
+	first := true
+	for _, f := range *h {
+		if len(f.Name) == 14 && eqFoldStr(f.Name, "content-length") {
+			if !first {
+				continue
+			}
+			first = false
+			f.Value = strconv.FormatInt(hi.cl, 10)
+		}
+		out = append(out, f)
+	}
+	*h = out
 }

@@ -197,6 +197,7 @@ func requestSemantics(req *httpmsg.Request, hi *headInfo) error {
 		req.ContentLength = -1
 	} else {
 		req.ContentLength = hi.cl // 0 when absent
+		normalizeContentLength(&req.Header, hi)
 	}
 
 	if req.Minor == 0 {

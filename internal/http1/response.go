@@ -97,6 +97,9 @@ func responseSemantics(resp *httpmsg.Response, hi *headInfo, reqMethod string) e
 	} else {
 		resp.Close = hi.connClose
 	}
+	if !hi.te {
+		normalizeContentLength(&resp.Header, hi)
+	}
 	if reqMethod == "HEAD" || s < 200 || s == 204 || s == 304 ||
 		reqMethod == "CONNECT" && s < 300 {
 		resp.NoBody = true

@@ -405,3 +405,40 @@ func TestBadChunkedBodyLikeHAProxy(t *testing.T) {
 		return strings.Join(out, " ")
 	})
 }
+
+// clValues returns the Content-Length values of a raw head, in order.
+func clValues(head string) string {
+	var out []string
+	for _, l := range strings.Split(head, "\r\n") {
+		if name, v, ok := strings.Cut(l, ":"); ok && strings.EqualFold(name, "Content-Length") {
+			out = append(out, strings.TrimSpace(v))
+		}
+	}
+	return strings.Join(out, ",")
+}
+
+// TestContentLengthLikeHAProxy: a Content-Length list, or repeated fields,
+// with equal values, go on as one field with the one value, both ways.
+func TestContentLengthLikeHAProxy(t *testing.T) {
+	answer := func(id int, c net.Conn, br *bufio.Reader, req *http.Request) bool {
+		io.Copy(io.Discard, req.Body)
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\nX: y\r\nContent-Length: 2\r\n\r\nok")
+		return true
+	}
+	bothProxies(t, answer, func(t *testing.T, p edgeProxy, be *edgeBackend) string {
+		var out []string
+		for i, fields := range []string{"Content-Length: 5, 5\r\n", "Content-Length: 5\r\nX: y\r\nContent-Length: 5\r\n"} {
+			c := dialEdge(t, p.port)
+			c.send("POST / HTTP/1.1\r\nHost: h\r\n" + fields + "\r\nhello")
+			resp, err := http.ReadResponse(c.br, &http.Request{Method: "POST"})
+			if err != nil {
+				t.Fatalf("%s: %v", p.name, err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			heads := be.received()
+			out = append(out, fmt.Sprintf("request=%s response=%s:%s", clValues(heads[i].raw),
+				strings.Join(resp.Header.Values("Content-Length"), ","), body))
+		}
+		return strings.Join(out, " ")
+	})
+}
