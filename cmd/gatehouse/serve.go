@@ -38,11 +38,7 @@ func printDiagnostics(err error, stderr io.Writer) {
 	var diags cfgparse.Diagnostics
 	if errors.As(err, &diags) {
 		for _, d := range diags {
-			level := "ALERT"
-			if d.Warning {
-				level = "WARNING"
-			}
-			fmt.Fprintf(stderr, "[%s] %s\n", level, d.Error())
+			fmt.Fprintf(stderr, "[%s] %s\n", d.Severity(), d.Error())
 		}
 	} else {
 		for _, line := range strings.Split(err.Error(), "\n") {
@@ -54,7 +50,7 @@ func printDiagnostics(err error, stderr io.Writer) {
 
 func printWarnings(ws []config.Diag, stderr io.Writer) {
 	for _, w := range ws {
-		fmt.Fprintf(stderr, "[WARNING] %s\n", w.Error())
+		fmt.Fprintf(stderr, "[%s] %s\n", w.Severity(), w.Error())
 	}
 }
 

@@ -19,7 +19,7 @@ func (d Diagnostics) Error() string {
 	for i, x := range d {
 		lines[i] = x.Error()
 		if x.Warning {
-			lines[i] = "[WARNING] " + lines[i]
+			lines[i] = "[" + x.Severity() + "] " + lines[i]
 		}
 	}
 	return strings.Join(lines, "\n")

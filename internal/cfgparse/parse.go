@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/config"
@@ -17,9 +18,12 @@ import (
 
 // Options tune how a configuration is read.
 type Options struct {
-	// LookupEnv resolves "${VAR}" inside double quotes; nil means
-	// os.LookupEnv.
+	// LookupEnv resolves "${VAR}" inside double quotes and defined();
+	// nil means os.LookupEnv.
 	LookupEnv func(string) (string, bool)
+	// Diagnostic shows the messages of .diag directives, as HAProxy's
+	// diagnostic mode (-dD) does.
+	Diagnostic bool
 }
 
 // Source is one configuration text with the name it is reported under.
@@ -92,7 +96,13 @@ func ParseSources(srcs []Source, opt Options) (*config.Config, error) {
 	}
 	p := newParser(opt)
 	for _, s := range srcs {
+		if p.aborted {
+			break
+		}
 		p.parseFile(s.File, s.Data)
+	}
+	if p.aborted {
+		return nil, append(p.errs, p.cfg.Warnings...)
 	}
 	p.finish()
 	if len(p.errs) > 0 {
@@ -106,6 +116,8 @@ func (p *parser) parseFile(file string, src []byte) {
 	p.file = file
 	p.sec = nil
 	p.ps = nil
+	p.secName = ""
+	p.conds = nil
 	lines := strings.Split(string(src), "\n")
 	if len(lines) > 0 && lines[len(lines)-1] == "" {
 		lines = lines[:len(lines)-1]
@@ -113,14 +125,40 @@ func (p *parser) parseFile(file string, src []byte) {
 	for i, line := range lines {
 		p.line = i + 1
 		line = strings.TrimSuffix(line, "\r")
-		toks, err := tokenizeLine(line, p.line, p.opt.LookupEnv)
+		// Lines of a dropped block are still tokenized (a quoting error
+		// there is an error), as in HAProxy.
+		toks, err := tokenizeLine(line, p.line, p.lookupVar)
 		if err != nil {
 			p.errorf("%v", err)
 			continue
 		}
-		if len(toks) == 0 {
+		if len(toks) == 0 || p.condDirective(toks) {
+			if p.aborted {
+				return
+			}
+			continue
+		}
+		if !p.taking() || p.msgDirective(toks) {
 			continue
 		}
 		p.dispatch(toks)
 	}
+	if n := len(p.conds); n > 0 {
+		p.line = p.conds[n-1].line
+		p.abortf("non-terminated '.if' block.")
+	}
+}
+
+// lookupVar resolves a variable of the configuration: HAProxy's
+// pseudo-variables, then the environment.
+func (p *parser) lookupVar(name string) (string, bool) {
+	switch name {
+	case ".FILE":
+		return p.file, true
+	case ".LINE":
+		return strconv.Itoa(p.line), true
+	case ".SECTION":
+		return p.secName, true
+	}
+	return p.opt.LookupEnv(name)
 }

@@ -25,6 +25,10 @@ type parser struct {
 	// negated is set while the current line started with "no".
 	negated bool
 
+	secName string      // what ${.SECTION} expands to
+	conds   []condLevel // open .if blocks of the current file
+	aborted bool        // a malformed conditional block stopped the load
+
 	sections []sectionDef
 	lastDef  *proxyState            // the defaults section proxies inherit implicitly
 	namedDef map[string]*proxyState // named defaults sections by name
@@ -46,6 +50,21 @@ func (p *parser) pos() config.Pos { return config.Pos{File: p.file, Line: p.line
 // errorf records an error at the current line.
 func (p *parser) errorf(format string, args ...any) {
 	p.errs = append(p.errs, config.Errorf(p.pos(), format, args...))
+}
+
+// abortf records an error after which nothing more is read, as HAProxy
+// aborts on a malformed conditional block.
+func (p *parser) abortf(format string, args ...any) {
+	p.errorf(format, args...)
+	p.aborted = true
+}
+
+// infof records an informational message (level "NOTICE" or "DIAG"): shown
+// like a warning, never an error.
+func (p *parser) infof(level, format string, args ...any) {
+	d := config.Errorf(p.pos(), format, args...)
+	d.Warning, d.Level = true, level
+	p.cfg.Warnings = append(p.cfg.Warnings, d)
 }
 
 // warnf records a warning at the current line.

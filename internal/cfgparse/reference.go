@@ -17,6 +17,8 @@ func WriteReference(w io.Writer) error {
 	fmt.Fprintln(bw, "Generated from Gatehouse's keyword tables. Sections: `G` global, `D` defaults, `F` frontend, `B` backend, `L` listen.")
 	fmt.Fprintln(bw)
 
+	writeLanguage(bw)
+
 	fmt.Fprintln(bw, "## Sections")
 	fmt.Fprintln(bw)
 	fmt.Fprintln(bw, "| Section | Syntax | Description |")

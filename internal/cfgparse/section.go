@@ -84,6 +84,11 @@ func (p *parser) openSection(sec *sectionDef, toks []token) {
 	p.sec = sec
 	p.ps = nil
 	p.oidc, p.idTok = nil, nil
+	// ${.SECTION}: the section's name, or its keyword when it has none.
+	p.secName = sec.name
+	if len(toks) > 1 && toks[1].Text != "from" {
+		p.secName = toks[1].Text
+	}
 	sec.open(p, sec, toks)
 }
 

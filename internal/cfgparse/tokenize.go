@@ -17,12 +17,14 @@ type token struct {
 	Line int
 }
 
-// tokenizeLine splits one configuration line into words the way HAProxy's
-// parse_line does:
+// tokenizeLine splits one configuration line into words the way HAProxy
+// 2.6's parse_line does:
 //   - '#' outside quotes starts a comment;
 //   - single quotes are literal, nothing is interpreted inside them;
-//   - double quotes group words and expand "$VAR" and "${VAR}" from lookup
-//     (an undefined variable expands to nothing, as in HAProxy);
+//   - double quotes group words and expand "$VAR" and "${VAR}" from lookup;
+//     outside double quotes '$' is an ordinary character, as in HAProxy 2.6
+//     (its documentation: variables "are interpreted only within double
+//     quotes"). See parseEnvRef for the forms;
 //   - outside single quotes a backslash escapes ' ', '#', '\\', '"', '\”,
 //     '$' and encodes \r, \n, \t and \xHH; any other escape is kept as is so
 //     regular expressions such as \d survive;
@@ -71,11 +73,34 @@ func tokenizeLine(line string, lineNo int, lookup func(string) (string, bool)) (
 			inWord = true
 			i += n - 1
 		case c == '$' && dquote:
-			n, err := expandEnv(line[i:], &cur, lookup)
+			ref, err := parseEnvRef(line, i)
 			if err != nil {
-				return nil, fmt.Errorf("%v at position %d", err, i+1)
+				return nil, err
 			}
-			i += n - 1
+			v, ok := lookup(ref.name)
+			if !ok && ref.hasDef {
+				v = ref.def
+			}
+			if !ref.words {
+				cur.WriteString(v)
+			} else {
+				// ${VAR[*]}: each run of spaces in the value ends a word and
+				// starts the next, so a leading or trailing space makes an
+				// empty word, exactly as HAProxy splits it.
+				for j := 0; j < len(v); {
+					if isSpace(v[j]) {
+						flush()
+						inWord = true
+						for j < len(v) && isSpace(v[j]) {
+							j++
+						}
+						continue
+					}
+					cur.WriteByte(v[j])
+					j++
+				}
+			}
+			i = ref.end - 1
 		case dquote:
 			cur.WriteByte(c)
 		case c == '#':
@@ -124,46 +149,77 @@ func unescape(s string, b *strings.Builder) (int, error) {
 	return 2, nil
 }
 
-// expandEnv expands "$NAME" or "${NAME}" at the start of s (inside double
-// quotes) and returns how many bytes of s it used. A '$' not followed by a
-// variable name is literal.
-func expandEnv(s string, b *strings.Builder, lookup func(string) (string, bool)) (int, error) {
-	if len(s) > 1 && s[1] == '{' {
-		end := strings.IndexByte(s, '}')
-		if end < 0 {
-			return 0, fmt.Errorf("missing '}' in environment variable reference")
-		}
-		name := s[2:end]
-		if !validEnvName(name) {
-			return 0, fmt.Errorf("invalid environment variable name '%s'", name)
-		}
-		v, _ := lookup(name)
-		b.WriteString(v)
-		return end + 1, nil
-	}
-	n := 1
-	for n < len(s) && isEnvChar(s[n], n == 1) {
-		n++
-	}
-	if n == 1 {
-		b.WriteByte('$')
-		return 1, nil
-	}
-	v, _ := lookup(s[1:n])
-	b.WriteString(v)
-	return n, nil
+// envRef is one variable reference inside double quotes.
+type envRef struct {
+	name   string
+	words  bool   // ${NAME[*]}: the value is split into words on spaces
+	def    string // ${NAME-default}: used when NAME is not set (an empty value stays)
+	hasDef bool
+	end    int // index just past the reference
 }
 
-func validEnvName(name string) bool {
-	if name == "" {
-		return false
+// pseudoVars are the names HAProxy resolves itself; only they may start
+// with a dot.
+var pseudoVars = []string{".FILE", ".LINE", ".SECTION"}
+
+// parseEnvRef reads the reference starting at line[at] ('$') in one of
+// HAProxy 2.6's forms: $NAME, ${NAME}, ${NAME[*]}, ${NAME-default} and
+// ${NAME[*]-default}. A name starts with a letter or '_' (or is one of the
+// pseudo-variables); anything else after '$', including a lone '$', is an
+// error as in HAProxy, which wants "\$" for a literal dollar. Positions in
+// messages count from 1 like HAProxy's.
+func parseEnvRef(line string, at int) (envRef, error) {
+	var r envRef
+	i := at + 1
+	brace := i < len(line) && line[i] == '{'
+	if brace {
+		i++
 	}
-	for i := 0; i < len(name); i++ {
-		if !isEnvChar(name[i], i == 0) {
-			return false
+	start := i
+	if i < len(line) && line[i] == '.' {
+		for _, pv := range pseudoVars {
+			if strings.HasPrefix(line[i:], pv) && (i+len(pv) >= len(line) || !isEnvChar(line[i+len(pv)], false)) {
+				i += len(pv)
+				break
+			}
+		}
+	} else {
+		for i < len(line) && isEnvChar(line[i], i == start) {
+			i++
 		}
 	}
-	return true
+	if i == start {
+		return r, fmt.Errorf("forbidden first char in environment variable name at position %d", start+1)
+	}
+	r.name = line[start:i]
+	if !brace {
+		r.end = i
+		return r, nil
+	}
+	if i < len(line) && line[i] == '[' {
+		if !strings.HasPrefix(line[i:], "[*]") {
+			return r, fmt.Errorf("truncated or invalid word expansion sequence at position %d", i+1)
+		}
+		r.words = true
+		i += 3
+	}
+	if i < len(line) && line[i] == '-' {
+		end := strings.IndexByte(line[i:], '}')
+		if end < 0 {
+			return r, fmt.Errorf("unmatched brace in environment variable name at position %d", at+2)
+		}
+		r.def, r.hasDef = line[i+1:i+end], true
+		i += end
+	}
+	if i >= len(line) || line[i] != '}' {
+		return r, fmt.Errorf("unmatched brace in environment variable name at position %d", at+2)
+	}
+	r.end = i + 1
+	return r, nil
+}
+
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
 }
 
 func isEnvChar(c byte, first bool) bool {

@@ -7,7 +7,10 @@ import (
 
 func TestTokenizeLine(t *testing.T) {
 	env := func(name string) (string, bool) {
-		v, ok := map[string]string{"HOST": "gw.local", "EMPTY": "", "A_1": "x y"}[name]
+		if name == ".LINE" {
+			return "7", true
+		}
+		v, ok := map[string]string{"HOST": "gw.local", "EMPTY": "", "A_1": "x  y", "SP": " x "[0:1] + " "}[name]
 		return v, ok
 	}
 	tests := []struct {
@@ -30,10 +33,22 @@ func TestTokenizeLine(t *testing.T) {
 		{"single quotes literal", `x '${HOST} \n $HOST'`, []string{"x", `${HOST} \n $HOST`}, ""},
 		{"double quotes expand braces", `server s "${HOST}:443"`, []string{"server", "s", "gw.local:443"}, ""},
 		{"double quotes expand bare", `x "$HOST/path"`, []string{"x", "gw.local/path"}, ""},
-		{"expansion keeps spaces in one word", `x "${A_1}"`, []string{"x", "x y"}, ""},
+		{"expansion keeps spaces in one word", `x "${A_1}"`, []string{"x", "x  y"}, ""},
 		{"undefined is empty", `x "${NOPE}"`, []string{"x", ""}, ""},
 		{"no expansion outside quotes", `x ${HOST}`, []string{"x", "${HOST}"}, ""},
-		{"lone dollar", `x "cost $ 5"`, []string{"x", "cost $ 5"}, ""},
+		{"escaped dollar", `x "cost \$ 5" $ '$'`, []string{"x", "cost $ 5", "$", "$"}, ""},
+		{"lone dollar in double quotes", `x "cost $ 5"`, nil, "forbidden first char in environment variable name at position 10"},
+		{"default when unset", `x "${NOPE-a b}" "${EMPTY-zz}" "${HOST-zz}"`, []string{"x", "a b", "", "gw.local"}, ""},
+		{"default taken to the first brace", `x "${NOPE-${HOST}}" "${NOPE-x}y}"`, []string{"x", "${HOST}", "xy}"}, ""},
+		{"word expansion", `x "${A_1[*]}" "p${A_1[*]}q"`, []string{"x", "x", "y", "px", "yq"}, ""},
+		{"word expansion of spaces", `x "${SP[*]}"`, []string{"x", "", ""}, ""},
+		{"word expansion unset is one empty word", `x "${NOPE[*]}" y`, []string{"x", "", "y"}, ""},
+		{"word expansion with default", `x "${NOPE[*]-a b}"`, []string{"x", "a", "b"}, ""},
+		{"pseudo variables", `x "${.LINE}" "$.LINE"`, []string{"x", "7", "7"}, ""},
+		{"name ends at a dot", `x "$HOST.x"`, []string{"x", "gw.local.x"}, ""},
+		{"unknown pseudo variable", `x "${.NOPE}"`, nil, "forbidden first char in environment variable name at position 6"},
+		{"only [*] expands words", `x "${HOST[,]}"`, nil, "truncated or invalid word expansion sequence at position 10"},
+		{"shell default form", `x "${NOPE:-x}"`, nil, "unmatched brace in environment variable name at position 5"},
 		{"empty word", `x "" y`, []string{"x", "", "y"}, ""},
 		{"concatenation", `x a"b c"'d'e`, []string{"x", "ab cde"}, ""},
 		{"escape in double quotes", `x "a\"b"`, []string{"x", `a"b`}, ""},
@@ -42,8 +57,8 @@ func TestTokenizeLine(t *testing.T) {
 		{"unmatched double", `x "abc`, nil, "unmatched quote at position 3"},
 		{"unmatched single", `x 'abc`, nil, "unmatched quote at position 3"},
 		{"bad hex", `x \xZZ`, nil, "truncated or invalid hexadecimal sequence at position 3"},
-		{"unterminated brace", `x "${HOST"`, nil, "missing '}' in environment variable reference at position 4"},
-		{"bad env name", `x "${1A}"`, nil, "invalid environment variable name '1A' at position 4"},
+		{"unterminated brace", `x "${HOST"`, nil, "unmatched brace in environment variable name at position 5"},
+		{"bad env name", `x "${1A}"`, nil, "forbidden first char in environment variable name at position 6"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -22,7 +22,23 @@ func (p Pos) String() string { return fmt.Sprintf("%s:%d", p.File, p.Line) }
 type Diag struct {
 	Pos     Pos
 	Warning bool
-	Msg     string
+	// Level names an informational message ("NOTICE", "DIAG" from the
+	// .notice and .diag directives); such a Diag also has Warning set, so
+	// it is never taken for an error.
+	Level string `json:",omitempty"`
+	Msg   string
+}
+
+// Severity is the level HAProxy prints the message at: ALERT for an error,
+// WARNING, or the informational Level.
+func (d Diag) Severity() string {
+	switch {
+	case d.Level != "":
+		return d.Level
+	case d.Warning:
+		return "WARNING"
+	}
+	return "ALERT"
 }
 
 func (d Diag) Error() string {
