@@ -204,3 +204,13 @@ func apiServerState(be *proxy.Backend, s *proxy.Server, check string) runtimeapi
 	}
 	return st
 }
+
+// Streams lists the requests in progress for "show sess".
+func (t *graphTarget) Streams() []runtimeapi.Stream {
+	var out []runtimeapi.Stream
+	for _, st := range t.ops.g.Proc.Streams() {
+		out = append(out, runtimeapi.Stream{ID: st.ID, Src: st.Src, Frontend: st.Frontend,
+			Backend: st.Backend, Server: st.Server, Started: st.Started})
+	}
+	return out
+}

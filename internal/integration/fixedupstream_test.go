@@ -17,12 +17,14 @@ import (
 // clients byte-identical responses and byte counters can be compared.
 // Paths: /error answers 500, /notfound 404, /reset closes the connection
 // without an answer (the proxy's 502), /badresp answers a head with an
-// invalid field line, anything else 200. Every answer
+// invalid field line, /slow answers when the test releases it (Release),
+// anything else 200. Every answer
 // closes its connection: no proxy can reuse one, so none meets a
 // connection that /reset closed under it and retries.
 type fixedUpstream struct {
-	ln net.Listener
-	wg sync.WaitGroup
+	ln   net.Listener
+	wg   sync.WaitGroup
+	hold chan struct{} // /slow answers once it is closed
 }
 
 func startFixedUpstream(t *testing.T) *fixedUpstream {
@@ -31,10 +33,11 @@ func startFixedUpstream(t *testing.T) *fixedUpstream {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u := &fixedUpstream{ln: ln}
+	u := &fixedUpstream{ln: ln, hold: make(chan struct{})}
 	u.wg.Add(1)
 	go u.acceptLoop()
 	t.Cleanup(func() {
+		u.Release()
 		ln.Close()
 		u.wg.Wait()
 	})
@@ -43,6 +46,15 @@ func startFixedUpstream(t *testing.T) *fixedUpstream {
 
 func (u *fixedUpstream) Addr() string { return u.ln.Addr().String() }
 
+// Release lets the /slow requests held so far and later answer.
+func (u *fixedUpstream) Release() {
+	select {
+	case <-u.hold:
+	default:
+		close(u.hold)
+	}
+}
+
 func (u *fixedUpstream) acceptLoop() {
 	defer u.wg.Done()
 	for {
@@ -50,7 +62,7 @@ func (u *fixedUpstream) acceptLoop() {
 		if err != nil {
 			return
 		}
-		go serveFixedAnswers(c)
+		go serveFixedAnswers(c, u.hold)
 	}
 }
 
@@ -69,7 +81,7 @@ func fixedAnswer(path string) string {
 
 // serveFixedAnswers reads one request and answers it (or, for /reset,
 // closes without a word).
-func serveFixedAnswers(c net.Conn) {
+func serveFixedAnswers(c net.Conn, hold <-chan struct{}) {
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
 	tp := textproto.NewReader(bufio.NewReader(c))
@@ -92,6 +104,12 @@ func serveFixedAnswers(c net.Conn) {
 	}
 	if strings.HasPrefix(f[1], "/reset") {
 		return
+	}
+	if strings.HasPrefix(f[1], "/slow") {
+		select {
+		case <-hold:
+		case <-time.After(20 * time.Second):
+		}
 	}
 	if strings.HasPrefix(f[1], "/badresp") {
 		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\ncontent-length: 0\r\nbad header\r\n\r\n")

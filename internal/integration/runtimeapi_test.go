@@ -233,6 +233,38 @@ func TestRuntimeAPIMatchesHAProxy(t *testing.T) {
 		}
 	})
 
+	t.Run("show sess", func(t *testing.T) {
+		// A request held by its server is a stream in both.
+		for _, addr := range []string{hpAddr, ghAddr} {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if _, err := io.WriteString(c, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		defer func() {
+			for _, u := range ups {
+				u.Release()
+			}
+		}()
+		var hp, gh []string
+		testenv.Eventually(t, 10*time.Second, func() bool {
+			hp, gh = sessLines(apiCLI(t, hpSock, "show sess")), sessLines(apiCLI(t, ghSock, "show sess"))
+			return len(hp) == 2 && len(gh) == 2 && strings.Contains(hp[0], " srv=s") && strings.Contains(gh[0], " srv=s")
+		}, "streams: haproxy %q, gatehouse %q", hp, gh)
+		if strings.Join(hp, "\n") != strings.Join(gh, "\n") {
+			t.Errorf("show sess differs:\n haproxy:   %q\n gatehouse: %q", hp, gh)
+		}
+		for who, sock := range map[string]string{"haproxy": hpSock, "gatehouse": ghSock} {
+			if got := apiCLI(t, sock, "show sess 0x1234"); got != "Session not found.\n\n" {
+				t.Errorf("%s: show sess 0x1234 answered %q", who, got)
+			}
+		}
+	})
+
 	t.Run("help", func(t *testing.T) {
 		hp := apiCLI(t, hpSock, "help")
 		gh := apiCLI(t, ghSock, "help")
@@ -280,4 +312,19 @@ func normalizeErrors(s string) string {
 		out = append(out, l)
 	}
 	return strings.Join(out, "\n")
+}
+
+var sessFieldsRE = regexp.MustCompile(`^0x[0-9a-f]+: (proto=\S+) src=(?:127\.0\.0\.1:\d+|unix:1)( fe=\S+ be=\S+ srv=\S+) `)
+
+// sessLines reduces "show sess" to what both proxies must agree on: each
+// stream's protocol, frontend, backend and server (not its address, the
+// client's port or its age), in order.
+func sessLines(s string) []string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if m := sessFieldsRE.FindStringSubmatch(l + " "); m != nil {
+			out = append(out, m[1]+m[2])
+		}
+	}
+	return out
 }

@@ -285,6 +285,7 @@ func (t *Txn) pickServer(exclude *upstream.Server) (*Server, bool) {
 		be.Counters.LbTot.Add(1)
 	}
 	t.srv = us
+	t.live.setServer(us)
 	t.acl.Server = us.Name
 	us.Counters.OpenSession(t.now)
 	us.Counters.ReqHistory.Tick(t.now)

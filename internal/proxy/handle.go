@@ -70,6 +70,7 @@ func (t *Txn) handle() bool {
 		return t.sendReply()
 	}
 	t.be = be
+	t.live.setBackend(be)
 	t.acl.Backend = be.Name
 	be.Counters.OpenSession(t.now)
 	be.Counters.ReqHistory.Tick(t.now)

@@ -58,6 +58,8 @@ type session struct {
 	waitMu  sync.Mutex
 	waiting bool
 	woken   bool
+
+	live liveStream // the request in progress, for "show sess"
 }
 
 // wire moves a plain connection that stays for another request onto a
@@ -154,7 +156,10 @@ func (s *session) serve() (park bool) {
 		case readAgain:
 			continue
 		}
+		t.live = &s.live
+		s.live.start(s.fe, t.tHead)
 		keep := t.handle()
+		s.live.end()
 		done := t.markDone()
 		// The log reads the connection's timers as they were during the
 		// request (%Tt from the accept, or from the previous response).

@@ -29,6 +29,9 @@ type Txn struct {
 
 	be  *Backend
 	srv *upstream.Server
+	// live publishes the request in progress to "show sess": its
+	// HTTP/1 session's; nil for an HTTP/2 stream.
+	live *liveStream
 
 	reply      *Reply
 	arena      []byte // strings built by rules live here until the txn ends

@@ -54,6 +54,7 @@ func commands() []command {
 		{[]string{"show", "errors"}, "show errors [<px>] [request|response]   : report last request and/or response errors for each proxy", LevelOperator, cmdShowErrors},
 		{[]string{"show", "info"}, "show info [desc|json|typed|float]*      : report information about the running process", LevelUser, cmdShowInfo},
 		{[]string{"show", "servers", "state"}, "show servers state [<backend>]          : dump volatile server information (all or for a single backend)", LevelUser, cmdShowServersState},
+		{[]string{"show", "sess"}, "show sess [id]                          : report the list of current sessions or dump this exact session", LevelOperator, cmdShowSess},
 		{[]string{"show", "stat"}, "show stat [desc|json|no-maint|typed|up]*: report counters for each proxy and server", LevelUser, cmdShowStat},
 		{[]string{"show", "version"}, "show version                            : show version of the current process", LevelUser, cmdShowVersion},
 	}

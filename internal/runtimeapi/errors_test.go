@@ -44,3 +44,11 @@ func TestDumpTextLine(t *testing.T) {
 		t.Errorf("dump:\n%s\nwant:\n%s", sb.String(), want)
 	}
 }
+
+func TestHumanTime(t *testing.T) {
+	for sec, want := range map[int64]string{0: "0s", 42: "42s", 60: "1m", 123: "2m3s", 3600: "1h", 3725: "1h2m", 86400 + 300: "1d5m", 2*86400 + 7200 + 5: "2d2h"} {
+		if got := humanTime(sec); got != want {
+			t.Errorf("humanTime(%d) = %q, want %q", sec, got, want)
+		}
+	}
+}

@@ -76,7 +76,7 @@ type Server struct {
 
 	wg     sync.WaitGroup
 	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
+	conns  map[net.Conn]time.Time // open sessions, by their start
 	closed atomic.Bool
 }
 
@@ -116,7 +116,7 @@ func Listen(path string, t Target, o Options) (*Server, error) {
 	if err := os.Rename(tmp, path); err != nil {
 		return fail(err)
 	}
-	s := &Server{path: path, ln: ln, id: id, conns: map[net.Conn]struct{}{}}
+	s := &Server{path: path, ln: ln, id: id, conns: map[net.Conn]time.Time{}}
 	s.cur.Store(newBinding(t, o))
 	s.wg.Add(1)
 	go s.acceptLoop()
@@ -180,7 +180,7 @@ func (s *Server) acceptLoop() {
 			c.Close()
 			return
 		}
-		s.conns[c] = struct{}{}
+		s.conns[c] = time.Now()
 		s.wg.Add(1)
 		s.mu.Unlock()
 		go s.serveConn(c)
