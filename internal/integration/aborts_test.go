@@ -140,6 +140,15 @@ backend be
 		resetConn(c)
 		waitLines("reset-half", ports["reset-half"], 1)
 
+		// Half a head, then a close (FIN).
+		c = dial()
+		ports["fin-half"] = localPort(c)
+		io.WriteString(c, "GET /half HTTP/1.1\r\nHo")
+		time.Sleep(50 * time.Millisecond)
+		c.(*net.TCPConn).CloseWrite()
+		waitLines("fin-half", ports["fin-half"], 1)
+		c.Close()
+
 		for _, path := range []string{"/invalid", "/trunc"} {
 			c = dial()
 			ports[path] = localPort(c)
@@ -170,6 +179,7 @@ backend be
 		"idle-reset":  `status=200 cookies=- - term=---- queues=0/0 req=GET /ok HTTP/1.1`,
 		"reset-first": `timers=-1/-1/-1/-1/n status=400 cookies=- - term=CR-- queues=0/0 req=<BADREQ>`,
 		"reset-half":  `timers=-1/-1/-1/-1/n status=400 cookies=- - term=CR-- queues=0/0 req=<BADREQ>`,
+		"fin-half":    `timers=-1/-1/-1/-1/n status=400 cookies=- - term=CR-- queues=0/0 req=<BADREQ>`,
 		"/invalid":    `status=502 cookies=- - term=PH-- queues=0/0 req=GET /invalid HTTP/1.1`,
 		"/trunc":      `status=502 cookies=- - term=SH-- queues=0/0 req=GET /trunc HTTP/1.1`,
 	}
