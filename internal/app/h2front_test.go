@@ -161,10 +161,12 @@ backend grpcish
 	})
 }
 
-// TestH2ReloadGoaway: a reload sends GOAWAY on HTTP/2 connections of the
-// old runtime. The stream in flight finishes on the old configuration; the
-// client's next request goes, on a new connection, to the new one.
-func TestH2ReloadGoaway(t *testing.T) {
+// TestH2ReloadMovesConnection: a reload moves an HTTP/2 connection to the
+// new runtime without a GOAWAY (which fails the streams a client has
+// queued): its next stream is served by the new configuration on the same
+// connection, the stream in flight finishes on the old one, and the old
+// runtime lets go of the connection once that stream has ended.
+func TestH2ReloadMovesConnection(t *testing.T) {
 	release := make(chan struct{})
 	arrived := make(chan struct{})
 	slow := echoBackendFunc(t, func(w http.ResponseWriter, r *http.Request) {
@@ -173,6 +175,13 @@ func TestH2ReloadGoaway(t *testing.T) {
 			<-release
 		}
 		fmt.Fprintf(w, "v=%s\n", r.Header.Get("X-Version"))
+	})
+	t.Cleanup(func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
 	})
 	port := freePort(t)
 	cfg := func(v string) string {
@@ -186,6 +195,7 @@ backend app
 `, port, v, hostPort(slow))
 	}
 	rt := start(t, cfg("one"))
+	g1 := rt.Graph()
 	c := h2Client(t, nil, "")
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
 	get := func(path string) string {
@@ -203,15 +213,26 @@ backend app
 	done := make(chan string, 1) // the sender never blocks, even after a failure
 	go func() { done <- get("/slow") }()
 	recv(t, arrived, "the slow stream never reached the backend")
-	if err := rt.Apply(buildGraph(t, cfg("two"))); err != nil {
+	g2 := buildGraph(t, cfg("two"))
+	if err := rt.Apply(g2); err != nil {
 		t.Fatal(err)
 	}
 	if got := get("/fast"); got != "HTTP/2.0 v=two\n" {
 		t.Errorf("after reload: %q", got)
 	}
+	if n1, n2 := g1.Frontends[0].Counters.ConnTot.Load(), g2.Frontends[0].Counters.ConnTot.Load(); n1 != 1 || n2 != 0 {
+		t.Errorf("connections accepted: %d by the old runtime, %d by the new; want the one connection moved", n1, n2)
+	}
+	if n := g1.Proc.ActConn.Load(); n != 1 {
+		t.Errorf("old runtime holds %d connections with a stream in flight, want 1", n)
+	}
 	close(release)
 	if got := recv(t, done, "the in-flight stream never finished"); got != "HTTP/2.0 v=one\n" {
 		t.Errorf("in-flight stream: %q", got)
+	}
+	waitFor(t, "the old runtime to let go of the connection", func() bool { return g1.Proc.ActConn.Load() == 0 })
+	if n := g2.Proc.ActConn.Load(); n != 1 {
+		t.Errorf("new runtime holds %d connections, want 1", n)
 	}
 }
 

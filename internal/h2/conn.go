@@ -65,6 +65,8 @@ type Conn struct {
 	serving        bool
 	goingAway      bool // GOAWAY sent
 	graceful       bool // Shutdown or idle: clean end once streams finish
+	draining       bool // Shutdown's first GOAWAY sent, its PING not yet answered
+	drainTimer     *time.Timer
 	finishing      bool
 	dead           bool
 	lastStreamEnd  time.Time
@@ -267,6 +269,9 @@ func (c *Conn) teardown(err error) error {
 	if c.idleTimer != nil {
 		c.idleTimer.Stop()
 	}
+	if c.drainTimer != nil {
+		c.drainTimer.Stop()
+	}
 	graceful := c.graceful
 	c.cond.Broadcast()
 	c.mu.Unlock()
@@ -307,8 +312,13 @@ func (c *Conn) Close() {
 	c.closeNC()
 }
 
-// Shutdown starts a graceful close: GOAWAY(NO_ERROR) at once, new streams
-// refused, in-flight streams finish, then the connection closes.
+// Shutdown starts a graceful close in two steps (RFC 9113 section 6.8): a
+// GOAWAY(NO_ERROR) with the largest stream id and a PING at once; when the
+// PING comes back (or after DrainWait), a second GOAWAY with the last
+// stream id seen. Streams the client sent before it read the first GOAWAY
+// are served: a single GOAWAY refused those already on the wire, which a
+// client that does not retry (h2load) counts as failed. Later streams are
+// refused, in-flight ones finish, then the connection closes.
 func (c *Conn) Shutdown() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -316,6 +326,33 @@ func (c *Conn) Shutdown() {
 		return
 	}
 	c.graceful = true
+	c.draining = true
+	c.enqueue(true, func() error {
+		if err := c.wfr.WriteGoAway(1<<31-1, http2.ErrCodeNo, nil); err != nil {
+			return err
+		}
+		return c.wfr.WritePing(false, drainPing)
+	})
+	c.drainTimer = time.AfterFunc(DrainWait, c.endDrain)
+}
+
+// DrainWait bounds how long Shutdown waits for its PING to come back
+// before it refuses new streams.
+const DrainWait = time.Second
+
+// drainPing is the payload of Shutdown's PING.
+var drainPing = [8]byte{'g', 'h', '-', 'd', 'r', 'a', 'i', 'n'}
+
+// endDrain sends Shutdown's second GOAWAY: from here on new streams are
+// refused, and the connection closes once the others finish.
+func (c *Conn) endDrain() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.draining || c.dead {
+		return
+	}
+	c.draining = false
+	c.drainTimer.Stop()
 	c.goAwayLocked(http2.ErrCodeNo, "")
 	c.maybeFinishLocked()
 }
@@ -335,7 +372,7 @@ func (c *Conn) idle() bool { return len(c.streams) == 0 && c.running == 0 && len
 
 // maybeFinishLocked closes a gracefully ending connection once it is idle.
 func (c *Conn) maybeFinishLocked() {
-	if !c.graceful || !c.serving || c.finishing || c.dead || !c.idle() {
+	if !c.graceful || c.draining || !c.serving || c.finishing || c.dead || !c.idle() {
 		return
 	}
 	c.finishing = true

@@ -202,9 +202,11 @@ func TestE2E(t *testing.T) {
 	}
 }
 
-// TestShutdownLetsInFlightStreamFinish: GOAWAY(NO_ERROR) goes out at once,
-// the in-flight stream completes, new streams are refused, then the
-// connection closes and Serve returns nil.
+// TestShutdownLetsInFlightStreamFinish: Shutdown sends GOAWAY(NO_ERROR)
+// with the largest stream id and a PING at once; a stream the client sent
+// before it read them is served; once the PING comes back a second GOAWAY
+// names the last stream, and later streams are refused; the in-flight
+// stream completes, then the connection closes and Serve returns nil.
 func TestShutdownLetsInFlightStreamFinish(t *testing.T) {
 	wait, started := make(chan struct{}), make(chan struct{}, 4)
 	srv := startServer(t, &Config{}, nil, e2eHandler(wait, started))
@@ -214,20 +216,53 @@ func TestShutdownLetsInFlightStreamFinish(t *testing.T) {
 	<-started
 	srv.conn(0).Shutdown()
 	srv.conn(0).Shutdown() // idempotent
-	g := c.until("GOAWAY", func(f http2.Frame) bool { _, ok := f.(*http2.GoAwayFrame); return ok }).(*http2.GoAwayFrame)
-	if g.ErrCode != http2.ErrCodeNo || g.LastStreamID != 1 {
-		t.Fatalf("GOAWAY %v last %d", g.ErrCode, g.LastStreamID)
-	}
+	// Sent before the client reads the GOAWAY: already on the wire.
 	c.headers(3, true, getReq...)
-	c.expectRST(3, http2.ErrCodeRefusedStream)
+	g := c.until("GOAWAY", func(f http2.Frame) bool { _, ok := f.(*http2.GoAwayFrame); return ok }).(*http2.GoAwayFrame)
+	if g.ErrCode != http2.ErrCodeNo || g.LastStreamID != 1<<31-1 {
+		t.Fatalf("first GOAWAY %v last %d, want NO_ERROR and the largest id", g.ErrCode, g.LastStreamID)
+	}
+	p := c.until("PING", func(f http2.Frame) bool { p, ok := f.(*http2.PingFrame); return ok && !p.IsAck() }).(*http2.PingFrame)
+	if st, body, _ := c.response(3); st != "200" || !bytes.Equal(body, okBody) {
+		t.Fatalf("stream sent before the GOAWAY was read: %s %q", st, body)
+	}
+	c.must(c.fr.WritePing(true, p.Data))
+	g = c.until("second GOAWAY", func(f http2.Frame) bool { _, ok := f.(*http2.GoAwayFrame); return ok }).(*http2.GoAwayFrame)
+	if g.ErrCode != http2.ErrCodeNo || g.LastStreamID != 3 {
+		t.Fatalf("second GOAWAY %v last %d, want NO_ERROR 3", g.ErrCode, g.LastStreamID)
+	}
+	c.headers(5, true, getReq...)
+	c.expectRST(5, http2.ErrCodeRefusedStream)
 	close(wait)
 	if st, body, _ := c.response(1); st != "200" || !bytes.Equal(body, okBody) {
 		t.Fatalf("in-flight stream: %s %q", st, body)
 	}
 	c.expectClosed()
-	if err := <-srv.errs; err != nil {
-		t.Fatalf("Serve: %v", err)
+	select {
+	case err := <-srv.errs:
+		if err != nil {
+			t.Fatalf("Serve: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Serve did not return")
 	}
+}
+
+// TestShutdownWithoutPingAck: a client that never answers Shutdown's PING
+// still gets the second GOAWAY after DrainWait, and the connection ends.
+func TestShutdownWithoutPingAck(t *testing.T) {
+	srv := startServer(t, &Config{}, nil, e2eHandler(nil, nil))
+	c := dialRaw(t, srv.addr())
+	c.handshake()
+	c.get(1)
+	srv.conn(0).Shutdown()
+	c.until("GOAWAY", func(f http2.Frame) bool { _, ok := f.(*http2.GoAwayFrame); return ok })
+	_ = c.nc.SetReadDeadline(time.Now().Add(DrainWait + 20*time.Second))
+	g := c.until("second GOAWAY", func(f http2.Frame) bool { _, ok := f.(*http2.GoAwayFrame); return ok }).(*http2.GoAwayFrame)
+	if g.LastStreamID != 1 {
+		t.Fatalf("second GOAWAY last %d, want 1", g.LastStreamID)
+	}
+	c.expectClosed()
 }
 
 // TestShutdownWithTransport: the x/net client sees the GOAWAY, finishes its

@@ -22,6 +22,9 @@ func (c *Conn) processFrame(f http2.Frame) error {
 		return c.processSettings(f)
 	case *http2.PingFrame:
 		if f.IsAck() {
+			if f.Data == drainPing {
+				c.endDrain() // the client has read Shutdown's first GOAWAY
+			}
 			return nil
 		}
 		data := f.Data

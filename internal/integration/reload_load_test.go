@@ -9,7 +9,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -185,11 +187,15 @@ func (l *loadCounter) fail(who string, err error) {
 	l.mu.Unlock()
 }
 
+// h2loadResult is h2load's summary: succeeded, failed, errored.
+var h2loadResult = regexp.MustCompile(`requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed, (\d+) errored`)
+
 // TestReloadUnderLoadNoErrors: SIGHUPs every 100 ms while clients send
 // requests over keep-alive connections, over a new connection each, plain
 // and TLS, and over HTTP/2, and while the certificate file is replaced:
 // not one request may fail (a SIGHUP every 200 ms cost 4,477 read errors
-// in 1.2 M requests). The test counts failures; it does not time anything.
+// in 1.2 M requests). h2load runs beside the Go clients. The test counts
+// failures; it does not time anything.
 func TestReloadUnderLoadNoErrors(t *testing.T) {
 	e := startReloadEnv(t)
 	var lc loadCounter
@@ -275,6 +281,17 @@ func TestReloadUnderLoadNoErrors(t *testing.T) {
 			}
 		}
 	}
+	// h2load never retries a stream (Go's client retries what a GOAWAY
+	// refused, which hides it): it sees every stream a reload fails.
+	h2loadBin := testenv.RequireBinary(t, "h2load")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	h2loadCmd := exec.CommandContext(ctx, h2loadBin, "-c2", "-m4", "-D", "3", "https://"+e.tls+"/status/200")
+	var h2out strings.Builder
+	h2loadCmd.Stdout, h2loadCmd.Stderr = &h2out, &h2out
+	if err := h2loadCmd.Start(); err != nil {
+		t.Fatal(err)
+	}
 	for i := 0; i < 3; i++ {
 		wg.Add(2)
 		go keepAlive(fmt.Sprintf("plain keep-alive %d", i), false)
@@ -316,6 +333,17 @@ func TestReloadUnderLoadNoErrors(t *testing.T) {
 	case <-waited:
 	case <-time.After(60 * time.Second):
 		t.Fatal("the clients did not stop within 60s (a request hangs)")
+	}
+	if err := h2loadCmd.Wait(); err != nil {
+		t.Errorf("h2load: %v\n%s", err, h2out.String())
+	}
+	if m := h2loadResult.FindStringSubmatch(h2out.String()); m == nil {
+		t.Errorf("h2load printed no result:\n%s", h2out.String())
+	} else {
+		t.Logf("h2load: %s", m[0])
+		if m[2] != "0" || m[3] != "0" || m[1] == "0" {
+			t.Errorf("h2load across reloads: %s", m[0])
+		}
 	}
 	reloads := e.reloads()
 	t.Logf("%d requests, %d failed, %d SIGHUPs, %d reloads completed", lc.ok.Load(), lc.failed.Load(), sent+1, reloads)

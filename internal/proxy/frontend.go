@@ -188,12 +188,10 @@ func (l *Listener) serveConn(c net.Conn, done func()) {
 	}
 	if fe.H2 != nil && (s.alpn == "h2" || (l.Bind != nil && l.Bind.Proto == "h2")) {
 		// HTTP/2 connections are never parked: their streams share them.
-		// One accepted before a reload starts on the new runtime rather
-		// than with a GOAWAY from the retired one.
+		// One accepted before a reload starts on the new runtime.
 		s.follow()
-		s.serveH2()
+		lst := s.serveH2()
 		s.conn.Close()
-		lst := s.lst
 		putSession(s)
 		lst.end(done)
 		return

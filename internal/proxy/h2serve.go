@@ -2,6 +2,8 @@ package proxy
 
 import (
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/h2"
 )
@@ -9,52 +11,144 @@ import (
 // serveH2 serves the session's connection as HTTP/2: negotiated by ALPN
 // on a TLS bind, or spoken from the first byte on a bind with "proto h2".
 // Every stream is a transaction of its own on its own goroutine; the
-// session only carries what they share (frontend, addresses, TLS).
-func (s *session) serveH2() {
-	fe := s.fe
-	c := h2.NewConn(s.conn, fe.H2, func(st *h2.Stream) { s.serveStream(st) })
-	if !fe.Proc.h2conns.add(c) {
+// session only carries what they share (frontend, addresses, TLS). It
+// returns the listener the connection ended on, which ends it.
+func (s *session) serveH2() *Listener {
+	hc := &h2conn{}
+	v := &h2view{s: s}
+	v.refs.Store(1)
+	hc.cur.Store(v)
+	hc.c = h2.NewConn(s.conn, s.fe.H2, hc.serveStream)
+	if !s.fe.Proc.h2conns.add(hc) {
 		// A reload retired this runtime while the handshake ran.
-		c.Shutdown()
+		hc.retire()
 	}
-	defer fe.Proc.h2conns.remove(c)
-	_ = c.Serve()
+	_ = hc.c.Serve()
+	// Every stream has ended: only the current view is left.
+	hc.mu.Lock()
+	hc.ended = true
+	last := hc.cur.Load().s.lst
+	hc.mu.Unlock()
+	last.FE.Proc.h2conns.remove(hc)
+	return last
 }
 
-// h2Registry tracks a runtime's HTTP/2 connections, so a reload or a stop
-// sends each a GOAWAY: streams in flight finish, new ones go to the new
-// runtime on a new connection.
+// An HTTP/2 connection across reloads. A reload moves it to the listener
+// that replaced its own, as it moves an HTTP/1 connection between requests
+// (handover.go): its next streams are served by the new configuration,
+// the ones in flight finish on the old. Each configuration it has served
+// through is a view: a session on that listener, counted as a connection
+// of its runtime (%ac, scur) while it is current or has streams in flight,
+// so a retired runtime is released only after its last stream. A GOAWAY
+// would fail the streams a client has queued but not sent (nghttp2 drops
+// them once it reads one), so it is sent only when nothing takes over: at
+// a stop, or when the new configuration dropped or changed the bind.
+type h2conn struct {
+	c   *h2.Conn
+	cur atomic.Pointer[h2view]
+
+	mu    sync.Mutex // orders retire against the connection's end
+	ended bool
+}
+
+// h2view is one configuration's share of an HTTP/2 connection.
+type h2view struct {
+	s    *session
+	refs atomic.Int64 // 1 while current, plus one per stream in flight
+}
+
+func (hc *h2conn) serveStream(st *h2.Stream) {
+	for {
+		v := hc.cur.Load()
+		// A view whose count reached zero was replaced: take the new one.
+		if r := v.refs.Load(); r > 0 && v.refs.CompareAndSwap(r, r+1) {
+			v.s.serveStream(st)
+			hc.drop(v)
+			return
+		}
+	}
+}
+
+// drop releases one reference; the last one of a replaced view ends its
+// share of the connection.
+func (hc *h2conn) drop(v *h2view) {
+	if v.refs.Add(-1) == 0 {
+		v.s.fe.Proc.ActConn.Add(-1)
+		v.s.fe.Counters.CloseSession()
+	}
+}
+
+// retire runs when the current view's runtime retires: the connection
+// moves to the listener's successor, or, with none, ends with a GOAWAY.
+func (hc *h2conn) retire() {
+	hc.mu.Lock()
+	defer hc.mu.Unlock()
+	for !hc.ended {
+		v := hc.cur.Load()
+		next := v.s.lst.successor()
+		if next == nil || v.s.fe.Proc.stopping.Load() {
+			hc.c.Shutdown()
+			return
+		}
+		nv := &h2view{s: v.s.viewOn(next)}
+		nv.refs.Store(1)
+		next.FE.Proc.ActConn.Add(1)
+		next.FE.Counters.OpenSession(time.Now())
+		hc.cur.Store(nv)
+		hc.drop(v)
+		if next.FE.Proc.h2conns.add(hc) {
+			return
+		}
+		// next was retired meanwhile: on to its successor.
+	}
+}
+
+// viewOn is a session for l's configuration sharing s's connection and
+// what describes it; HTTP/2 streams read nothing else of a session.
+func (s *session) viewOn(l *Listener) *session {
+	return &session{
+		fe: l.FE, lst: l, raw: s.raw, conn: s.conn,
+		accept: s.accept, src: s.src, dst: s.dst,
+		tls: s.tls, sni: s.sni, alpn: s.alpn, tlsVersion: s.tlsVersion, cipher: s.cipher,
+		handshakeDur: s.handshakeDur,
+	}
+}
+
+// h2Registry tracks a runtime's HTTP/2 connections, so a reload can move
+// each to the new runtime (or a stop send each a GOAWAY).
 type h2Registry struct {
 	mu      sync.Mutex
 	retired bool
-	conns   map[*h2.Conn]struct{}
+	conns   map[*h2conn]struct{}
 }
 
-func (r *h2Registry) add(c *h2.Conn) bool {
+func (r *h2Registry) add(c *h2conn) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.retired {
 		return false
 	}
 	if r.conns == nil {
-		r.conns = map[*h2.Conn]struct{}{}
+		r.conns = map[*h2conn]struct{}{}
 	}
 	r.conns[c] = struct{}{}
 	return true
 }
 
-func (r *h2Registry) remove(c *h2.Conn) {
+func (r *h2Registry) remove(c *h2conn) {
 	r.mu.Lock()
 	delete(r.conns, c)
 	r.mu.Unlock()
 }
 
-// shutdown sends GOAWAY on every connection, now and to any added later.
+// shutdown retires every connection, now and any added later (add fails).
 func (r *h2Registry) shutdown() {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.retired = true
-	for c := range r.conns {
-		c.Shutdown()
+	conns := r.conns
+	r.conns = nil
+	r.mu.Unlock()
+	for c := range conns {
+		c.retire()
 	}
 }
