@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -380,5 +381,70 @@ func TestRuntimeAPIConfigErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Build(%q) = %v, want an error containing %q", tc.cfg, err, tc.want)
 		}
+	}
+}
+
+// TestRuntimeAPIShowSess: a request held by its server is listed with
+// its frontend, backend, server and client while it runs, and no longer
+// once answered.
+func TestRuntimeAPIShowSess(t *testing.T) {
+	dir := t.TempDir()
+	started, release := make(chan struct{}, 1), make(chan struct{})
+	released := false
+	defer func() {
+		if !released {
+			close(release)
+		}
+	}()
+	port := freePort(t)
+	b1 := slowBackend(t, "b1", started, release)
+	start(t, apiConfig(dir, port, hostPort(b1), hostPort(b1)))
+	admin := filepath.Join(dir, "admin.sock")
+
+	done := make(chan error, 1)
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	go func() {
+		_, err := io.WriteString(c, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+		if err == nil {
+			_, err = http.ReadResponse(bufio.NewReader(c), nil)
+		}
+		done <- err
+	}()
+	select {
+	case <-started:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the request did not reach the server")
+	}
+	local := c.LocalAddr().String()
+	got := cli(t, admin, "show sess")
+	want := fmt.Sprintf(": proto=tcpv4 src=%s fe=fe be=be srv=s1 age=", local)
+	if !strings.Contains(got, want) {
+		t.Fatalf("show sess:\n%s\nlacks %q", got, want)
+	}
+	id, _, _ := strings.Cut(got[strings.LastIndex(got[:strings.Index(got, want)], "\n")+1:], ":")
+	if one := cli(t, admin, "show sess "+id); !strings.HasPrefix(one, id+want) || strings.Count(one, "\n") != 2 {
+		t.Errorf("show sess %s answered %q", id, one)
+	}
+	close(release)
+	released = true
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no response after release")
+	}
+	// The session's request ended before its response was fully read.
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Contains(cli(t, admin, "show sess"), "fe=fe") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the finished request is still listed:\n%s", cli(t, admin, "show sess"))
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
