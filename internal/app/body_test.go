@@ -136,3 +136,112 @@ backend app
 		}
 	}
 }
+
+// TestExpectContinueBodyNotHeld: with "Expect: 100-continue" the body
+// goes to the server as it arrives, as with HAProxy, whether or not the
+// server sends a 100: a body that came with the head, or later without
+// waiting for the 100, used to wait for a 100 that a server which simply
+// reads the body never sends (504 after timeout server). A 100 the server
+// does send reaches a client that waits for it, and a final answer before
+// the body ends the exchange.
+func TestExpectContinueBodyNotHeld(t *testing.T) {
+	be := newScriptedBackend(t, func(id int, c net.Conn, br *bufio.Reader, req *http.Request) bool {
+		switch req.URL.Path {
+		case "/continue":
+			io.WriteString(c, "HTTP/1.1 100 Continue\r\n\r\n")
+		case "/refuse":
+			// And keeps the connection open: the proxy must not wait for
+			// the server to close it.
+			io.WriteString(c, "HTTP/1.1 401 Unauthorized\r\nContent-Length: 4\r\n\r\nnope")
+			return true
+		}
+		// Otherwise a server that ignores Expect and reads the body.
+		b, err := io.ReadAll(req.Body)
+		if err != nil {
+			return false
+		}
+		body := "got=" + string(b)
+		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+		return true
+	})
+	port := freePort(t)
+	start(t, fmt.Sprintf(`
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 60s
+    timeout server 20s
+frontend fe
+    bind 127.0.0.1:%d
+    default_backend app
+backend app
+    server s1 %s
+`, port, be.addr()))
+	head := func(path string) string {
+		return "POST " + path + " HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"
+	}
+	final := func(c *clientConn) (int, string) {
+		t.Helper()
+		for {
+			resp, err := http.ReadResponse(c.br, &http.Request{Method: "POST"})
+			if err != nil {
+				t.Fatalf("no answer: %v", err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 100 {
+				return resp.StatusCode, string(b)
+			}
+		}
+	}
+
+	t.Run("body with the head", func(t *testing.T) {
+		c := dialClient(t, port)
+		c.send(head("/read") + "hello")
+		if code, body := final(c); code != 200 || body != "got=hello" {
+			t.Fatalf("got %d %q", code, body)
+		}
+		// The connection carries the next request.
+		c.send(head("/read") + "again")
+		if code, body := final(c); code != 200 || body != "got=again" {
+			t.Fatalf("next: %d %q", code, body)
+		}
+	})
+	t.Run("body later, without a 100", func(t *testing.T) {
+		c := dialClient(t, port)
+		n := len(be.log())
+		c.send(head("/late"))
+		testenv.Eventually(t, 30*time.Second, func() bool { return len(be.log()) > n },
+			"the head never reached the server")
+		c.send("hello")
+		if code, body := final(c); code != 200 || body != "got=hello" {
+			t.Fatalf("got %d %q", code, body)
+		}
+	})
+	t.Run("client waits for the server's 100", func(t *testing.T) {
+		c := dialClient(t, port)
+		c.send(head("/continue"))
+		if h := c.head(); !strings.HasPrefix(h, "HTTP/1.1 100 ") {
+			t.Fatalf("interim answer:\n%s", h)
+		}
+		c.send("hello")
+		if code, body := final(c); code != 200 || body != "got=hello" {
+			t.Fatalf("got %d %q", code, body)
+		}
+	})
+	t.Run("final answer before the body", func(t *testing.T) {
+		c := dialClient(t, port)
+		c.send(head("/refuse"))
+		resp, err := http.ReadResponse(c.br, &http.Request{Method: "POST"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 401 || string(b) != "nope" || !resp.Close {
+			t.Fatalf("got %d %q close=%v", resp.StatusCode, b, resp.Close)
+		}
+		if !c.closedAfter() {
+			t.Fatal("the connection stayed open with the body unread")
+		}
+	})
+}

@@ -434,3 +434,11 @@ func websocketAcceptFor(key string) string {
 	}
 	return testenv.WebSocketAccept(key)
 }
+
+// closedAfter reports whether the server closed the connection with
+// nothing more to read.
+func (cc *clientConn) closedAfter() bool {
+	cc.t.Helper()
+	_, err := cc.br.ReadByte()
+	return err == io.EOF
+}

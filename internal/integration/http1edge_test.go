@@ -442,3 +442,49 @@ func TestContentLengthLikeHAProxy(t *testing.T) {
 		return strings.Join(out, " ")
 	})
 }
+
+// TestExpectContinueLikeHAProxy: "Expect: 100-continue" reaches the
+// server, and the body goes on as it arrives without waiting for a 100
+// that a server which simply reads the body never sends; a server's 100
+// reaches a client that waits for it.
+func TestExpectContinueLikeHAProxy(t *testing.T) {
+	answer := func(id int, c net.Conn, br *bufio.Reader, req *http.Request) bool {
+		if req.URL.Path == "/continue" {
+			io.WriteString(c, "HTTP/1.1 100 Continue\r\n\r\n")
+		}
+		b, err := io.ReadAll(req.Body)
+		if err != nil {
+			return false
+		}
+		body := fmt.Sprintf("got=%s expect=%s", b, req.Header.Get("Expect"))
+		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+		return true
+	}
+	head := func(path string) string {
+		return "POST " + path + " HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"
+	}
+	bothProxies(t, answer, func(t *testing.T, p edgeProxy, be *edgeBackend) string {
+		var out []string
+		c := dialEdge(t, p.port)
+		c.send(head("/together") + "hello")
+		code, body := c.response("POST")
+		out = append(out, fmt.Sprintf("together=%d:%s", code, body))
+
+		d := dialEdge(t, p.port)
+		n := len(be.received())
+		d.send(head("/late"))
+		testenv.Eventually(t, 30*time.Second, func() bool { return len(be.received()) > n },
+			"%s: the head never reached the server", p.name)
+		d.send("hello")
+		code, body = d.response("POST")
+		out = append(out, fmt.Sprintf("late=%d:%s", code, body))
+
+		e := dialEdge(t, p.port)
+		e.send(head("/continue"))
+		interim, _ := e.response("POST")
+		e.send("hello")
+		code, body = e.response("POST")
+		out = append(out, fmt.Sprintf("continue=%d,%d:%s", interim, code, body))
+		return strings.Join(out, " ")
+	})
+}

@@ -417,60 +417,52 @@ func (t *Txn) exchange(srv *Server, uc *upConn, reused bool) failure {
 	if err := uc.bw.WriteRequestHead(req); err != nil {
 		return failJunk
 	}
-	if req.Expect100 {
-		// Let the server decide on 100-continue: flush the head, relay its
-		// interim answer, and only then pull the body from the client.
+	if req.Expect100 && req.HasBody() && t.down == nil {
+		if f := t.exchangeExpect(uc, reused); f != failNone {
+			return f
+		}
+	} else {
+		if req.HasBody() {
+			if f := t.sendBody(uc, reused); f != failNone {
+				return f
+			}
+		}
 		if err := uc.bw.Flush(); err != nil {
 			return staleOr(reused, failEmpty)
 		}
-		if f := t.readResponseHead(uc, reused, true); f != failNone {
-			return f
-		}
-		if t.Resp.Status != 100 {
-			// A final answer without 100: the body will not be sent, so
-			// neither connection can carry another request.
-			t.closeAfter = true
-			t.bodyUnsent = true
-			return failNone
-		}
-		if err := t.writeInterim(); err != nil {
-			return failClientAbort
-		}
-		t.Resp.Reset()
-	}
-	if req.HasBody() {
-		var n int64
-		var rerr, werr error
-		fe := t.sess.fe
-		if t.down != nil {
-			n, rerr, werr = copyStreamBody(uc.bw, t.down, req.Chunked, fe.sanitizeTrailers)
-		} else {
-			// What has arrived goes on whenever the client pauses, as with
-			// HAProxy: a server may answer (or fail the framing) on a part.
-			n, rerr, werr = t.sess.br.CopyBody(uc.bw, http1.RequestFraming(req), http1.CopyOptions{Flush: true, Trailer: fe.sanitizeTrailers})
-		}
-		t.bytesIn += n
-		if rerr != nil {
-			return clientBodyFailure(rerr)
-		}
-		if werr != nil {
-			if n == 0 {
-				return staleOr(reused, failEmpty)
-			}
-			return failSendBody
-		}
-	}
-	if err := uc.bw.Flush(); err != nil {
-		return staleOr(reused, failEmpty)
-	}
-	if t.Resp.Status == 0 {
 		awaitAnswer(uc.c.Wire)
-		if f := t.readResponseHead(uc, reused, false); f != failNone {
+		if f := t.readResponseHead(uc, reused); f != failNone {
 			return f
 		}
 	}
 	t.now = t.readClock()
 	t.tr = t.now.Sub(sentAt)
+	return failNone
+}
+
+// sendBody copies the request body to the server.
+func (t *Txn) sendBody(uc *upConn, reused bool) failure {
+	req := &t.Req
+	var n int64
+	var rerr, werr error
+	fe := t.sess.fe
+	if t.down != nil {
+		n, rerr, werr = copyStreamBody(uc.bw, t.down, req.Chunked, fe.sanitizeTrailers)
+	} else {
+		// What has arrived goes on whenever the client pauses, as with
+		// HAProxy: a server may answer (or fail the framing) on a part.
+		n, rerr, werr = t.sess.br.CopyBody(uc.bw, http1.RequestFraming(req), http1.CopyOptions{Flush: true, Trailer: fe.sanitizeTrailers})
+	}
+	t.bytesIn += n
+	if rerr != nil {
+		return clientBodyFailure(rerr)
+	}
+	if werr != nil {
+		if n == 0 {
+			return staleOr(reused, failEmpty)
+		}
+		return failSendBody
+	}
 	return failNone
 }
 
@@ -482,10 +474,8 @@ func staleOr(reused bool, f failure) failure {
 }
 
 // readResponseHead reads the next response head, relaying interim 1xx
-// responses (103 Early Hints, an unsolicited 100) to the client. With
-// want100 a 100 Continue is returned to the caller instead: it is the
-// answer to the client's Expect.
-func (t *Txn) readResponseHead(uc *upConn, reused, want100 bool) failure {
+// responses (100 Continue, 103 Early Hints) to the client.
+func (t *Txn) readResponseHead(uc *upConn, reused bool) failure {
 	for {
 		err := uc.br.ReadResponse(&t.Resp, t.Req.Method)
 		if err != nil {
@@ -504,7 +494,7 @@ func (t *Txn) readResponseHead(uc *upConn, reused, want100 bool) failure {
 			}
 			return staleOr(reused, failEmpty)
 		}
-		if t.Resp.Status >= 200 || t.Resp.Status == 101 || (t.Resp.Status == 100 && want100) {
+		if t.Resp.Status >= 200 || t.Resp.Status == 101 {
 			return failNone
 		}
 		_ = t.writeInterim()
