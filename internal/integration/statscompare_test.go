@@ -46,6 +46,7 @@ backend broken
 
 listen stats
     bind 127.0.0.1:%d
+    http-request use-service prometheus-exporter if { path /metrics }
     stats enable
     stats uri /stats
 `, fePort, s1, s2, dead, statsPort)
@@ -201,6 +202,7 @@ func sendRaw(t *testing.T, addr, req string) string {
 type statsRun struct {
 	before, after statsTable
 	answers       []string
+	metrics       map[string]string // Prometheus sample ("name{labels}") -> value, after the traffic
 }
 
 // runStatsTraffic starts a proxy on the comparison config, sends the
@@ -235,7 +237,54 @@ func runStatsTraffic(t *testing.T, name string, start func(cfg string), s1, s2, 
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	run.metrics = fetchMetrics(t, st)
 	return run
+}
+
+// fetchMetrics reads the Prometheus exporter's samples.
+func fetchMetrics(t *testing.T, port int) map[string]string {
+	t.Helper()
+	c := &http.Client{Timeout: 10 * time.Second}
+	resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
+	if err != nil {
+		t.Fatalf("metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("metrics: %d %v", resp.StatusCode, err)
+	}
+	m := map[string]string{}
+	for _, l := range strings.Split(string(b), "\n") {
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		if i := strings.LastIndexByte(l, ' '); i > 0 {
+			m[l[:i]] = l[i+1:]
+		}
+	}
+	return m
+}
+
+// statsComparedMetrics are the Prometheus families whose samples follow
+// from the configuration and the traffic, for the backends and servers
+// (the frontend's counters include the readiness probes, the stats
+// proxy's its own polling).
+var statsComparedMetrics = []string{
+	"haproxy_backend_status", "haproxy_server_status",
+	"haproxy_backend_loadbalanced_total", "haproxy_server_loadbalanced_total",
+	"haproxy_backend_sessions_total", "haproxy_server_sessions_total",
+	"haproxy_backend_http_requests_total",
+	"haproxy_backend_http_responses_total", "haproxy_server_http_responses_total",
+	"haproxy_backend_connection_errors_total", "haproxy_server_connection_errors_total",
+	"haproxy_backend_response_errors_total", "haproxy_server_response_errors_total",
+	"haproxy_backend_retry_warnings_total", "haproxy_server_retry_warnings_total",
+	"haproxy_backend_redispatch_warnings_total", "haproxy_server_redispatch_warnings_total",
+	"haproxy_backend_requests_denied_total", "haproxy_backend_responses_denied_total",
+	"haproxy_backend_limit_sessions", "haproxy_server_limit_sessions",
+	"haproxy_backend_active_servers", "haproxy_backend_backup_servers", "haproxy_backend_weight",
+	"haproxy_server_weight", "haproxy_server_check_failures_total", "haproxy_server_check_up_down_total",
+	"haproxy_frontend_limit_sessions",
 }
 
 // statsFrontendCounters are the frontend columns compared as the change
@@ -333,6 +382,29 @@ func TestStatsCSVMatchesHAProxy(t *testing.T) {
 			}
 		}
 	}
+
+	// The exporter reads the same rows: the samples of the compared
+	// families must be HAProxy's (haproxy_backend_status tripped alerts
+	// when the stats backend read DOWN).
+	n := 0
+	for sample, hv := range hp.metrics {
+		name, _, _ := strings.Cut(sample, "{")
+		if !contains(statsComparedMetrics, name) {
+			continue
+		}
+		n++
+		gv, ok := gh.metrics[sample]
+		switch {
+		case !ok:
+			t.Errorf("gatehouse has no sample %s (haproxy: %s)", sample, hv)
+		case gv != hv:
+			t.Errorf("%s: haproxy %s, gatehouse %s", sample, hv, gv)
+		}
+	}
+	if n < 50 {
+		t.Errorf("only %d of HAProxy's samples compared", n)
+	}
+	t.Logf("%d Prometheus samples compared", n)
 
 	// Bytes: each request's, and its answer's, in its frontend, backend
 	// and server rows.
