@@ -87,6 +87,7 @@ type builder struct {
 	cfg      *config.Config
 	g        *Graph
 	backends map[string]*proxy.Backend
+	stopped  map[*proxy.Backend]*config.Proxy // stand-ins for disabled proxies
 	errs     []error
 	sys      *logging.Logger
 	ident    *identityRuntime
@@ -101,6 +102,7 @@ func Build(cfg *config.Config, version string) (*Graph, error) {
 		g: &Graph{Cfg: cfg, Proc: &proxy.Process{PID: os.Getpid()}, Started: time.Now(), Version: version,
 			ReleaseDate: releaseDate(), idle: newIdleMeter(time.Now())},
 		backends: map[string]*proxy.Backend{},
+		stopped:  map[*proxy.Backend]*config.Proxy{},
 		version:  version,
 	}
 	if errs := notYetWired(cfg); len(errs) > 0 {
@@ -128,8 +130,13 @@ func Build(cfg *config.Config, version string) (*Graph, error) {
 	if len(cfg.Global.StatsSockets) > 0 {
 		firstID = 2
 	}
+	ids := proxyIDs(cfg.Proxies, firstID)
 	for i, p := range cfg.Proxies {
-		pr := &proxyRuntime{cfg: p, id: i + firstID}
+		if p.Disabled {
+			b.stoppedBackend(p, ids[i])
+			continue
+		}
+		pr := &proxyRuntime{cfg: p, id: ids[i]}
 		b.g.proxies = append(b.g.proxies, pr)
 		if p.Cap&config.CapBE != 0 {
 			be, err := b.buildBackend(p, pr.id)
@@ -169,6 +176,50 @@ func Build(cfg *config.Config, version string) (*Graph, error) {
 		return nil, errors.Join(b.errs...)
 	}
 	return b.g, nil
+}
+
+// proxyIDs numbers the proxies as HAProxy does: an explicit "id" is kept;
+// any other proxy takes the first free ID from a counter that every proxy,
+// numbered or not, advances by one.
+func proxyIDs(pxs []*config.Proxy, first int) []int {
+	used := map[int]bool{}
+	for _, p := range pxs {
+		if p.ID > 0 {
+			used[p.ID] = true
+		}
+	}
+	ids := make([]int, len(pxs))
+	next := first
+	for i, p := range pxs {
+		if p.ID > 0 {
+			ids[i] = p.ID
+		} else {
+			for used[next] {
+				next++
+			}
+			ids[i] = next
+		}
+		next++
+	}
+	return ids
+}
+
+// stoppedBackend stands in for a disabled proxy, which HAProxy creates
+// stopped: nothing of it is bound, checked or counted, and a request a
+// frontend routes to it is answered 503, as to a backend without servers.
+func (b *builder) stoppedBackend(p *config.Proxy, id int) {
+	if p.Cap&config.CapBE == 0 {
+		return
+	}
+	stopped := &config.Proxy{Pos: p.Pos, Section: p.Section, Name: p.Name, Cap: config.CapBE, Mode: p.Mode,
+		Timeouts: p.Timeouts, Retries: p.Retries, ConnMode: p.ConnMode, ErrorFiles: p.ErrorFiles, Disabled: true}
+	be, err := b.buildBackend(stopped, id)
+	if err != nil {
+		b.errs = append(b.errs, err)
+		return
+	}
+	b.backends[p.Name] = be
+	b.stopped[be] = stopped
 }
 
 // Close releases what a Graph holds besides listeners: loggers, idle

@@ -151,7 +151,7 @@ func (b *builder) tcpBackend(name string, pos config.Pos, built map[string]*l4.B
 	if !ok {
 		return nil, config.Errorf(pos, "unable to find required use_backend: '%s'", name)
 	}
-	var p *config.Proxy
+	p := b.stopped[pbe]
 	for _, pr := range b.g.proxies {
 		if pr.be == pbe {
 			p = pr.cfg

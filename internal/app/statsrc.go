@@ -61,7 +61,7 @@ func (g *Graph) Snapshot() *stats.Snapshot {
 // none), fullconn the backend's session limit (see fullConns).
 func (pr *proxyRuntime) snapshot(now time.Time, globalMax, fullconn int) *stats.Proxy {
 	p := pr.cfg
-	sp := &stats.Proxy{Name: p.Name, ID: pr.id, Mode: p.Mode.String()}
+	sp := &stats.Proxy{Name: p.Name, ID: pr.id, Mode: p.Mode.String(), Desc: p.Description}
 	if pr.fe != nil {
 		r := sp.NewRow(stats.KindFrontend, "FRONTEND")
 		r.C = stats.CountersFrom(pr.fe.Counters, now)

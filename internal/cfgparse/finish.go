@@ -31,7 +31,8 @@ func (p *parser) finish() {
 // checkListeners refuses a configuration that would listen on nothing, as
 // HAProxy refuses to start with one ("No enabled listener found"): started
 // or reloaded with it, Gatehouse would serve nothing at all, so a reload to
-// it keeps the previous configuration instead. A "stats socket" is a
+// it keeps the previous configuration instead. The binds of a disabled
+// proxy do not count: they are not bound. A "stats socket" is a
 // listener too, as it is in HAProxy. A frontend without a bind line gets
 // HAProxy's warning.
 func (p *parser) checkListeners() {
@@ -44,7 +45,9 @@ func (p *parser) checkListeners() {
 		if len(px.Binds) == 0 {
 			p.warnAt(px.Pos, "%s '%s' has no 'bind' directive. Please declare it as a backend if this was intended.", proxyType(px.Cap), px.Name)
 		}
-		listeners += len(px.Binds)
+		if !px.Disabled { // a disabled proxy binds nothing
+			listeners += len(px.Binds)
+		}
 	}
 	// Like HAProxy, only a configuration without other errors gets this far.
 	if listeners == 0 && len(p.errs) == 0 {

@@ -14,6 +14,7 @@ import (
 func proxyKeywords() []keyword {
 	return slices.Concat(
 		coreProxyKeywords(),
+		proxyIdentKeywords(),
 		logKeywords(),
 		timeoutKeywords(),
 		optionKeywords(),

@@ -38,11 +38,10 @@ func unimplementedProxy() []string {
 		"hash-balance-factor", "http-after-response", "http-error", "errorfiles",
 		"errorloc", "errorloc302", "errorloc303", "email-alert", "fullconn",
 		"backlog", "monitor-uri", "monitor", "persist", "rate-limit", "redirect",
-		"use-server", "force-persist", "ignore-persist", "source", "description",
-		"id", "bind-process", "declare", "external-check", "http-send-name-header",
+		"use-server", "force-persist", "ignore-persist", "source", "bind-process", "declare", "external-check", "http-send-name-header",
 		"load-server-state-from-file", "server-state-file-name", "max-keep-alive-queue",
 		"max-session-srv-conns", "log-tag", "log-steps", "dispatch", "transparent",
-		"disabled", "enabled", "guid", "email-alert", "block", "reqadd", "reqrep",
+		"guid", "email-alert", "block", "reqadd", "reqrep",
 		"rspadd", "rsprep",
 	}
 }

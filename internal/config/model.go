@@ -160,6 +160,12 @@ type Proxy struct {
 	Cap     Cap
 	Mode    Mode
 
+	Description string `json:",omitempty"` // "description": shown beside the name on the stats page
+	ID          int    `json:",omitempty"` // "id": the persistent ID (stats iid); 0: assigned in order
+	// Disabled ("disabled"): the proxy is not started: nothing bound, no
+	// checks, no statistics; requests routed to it are answered 503.
+	Disabled bool `json:",omitempty"`
+
 	Binds    []*Bind
 	MaxConn  int
 	Timeouts Timeouts
