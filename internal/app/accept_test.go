@@ -116,7 +116,7 @@ func TestAcceptErrorsLoggedOncePerSecond(t *testing.T) {
 		if ln.Msg != "accept failed" || !strings.Contains(ln.Err, "too many open files") || ln.Count < 1 {
 			t.Errorf("line %d: %+v", i, ln)
 		}
-		if i > 0 && ln.Time.Sub(lines[i-1].Time) < 990*time.Millisecond {
+		if i > 0 && ln.Time.Sub(lines[i-1].Time) < 900*time.Millisecond {
 			t.Errorf("lines %d and %d %v apart", i-1, i, ln.Time.Sub(lines[i-1].Time))
 		}
 		sum += ln.Count

@@ -50,9 +50,13 @@ func TestChecksSendTheServersProxyHeader(t *testing.T) {
 			ch := make(chan got, 1)
 			addr := serve(t, func(c net.Conn) {
 				_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
-				// The check closes (or half-closes) after sending: read all.
-				b, _ := io.ReadAll(io.LimitReader(c, 4096))
-				ch <- got{string(b), c.RemoteAddr().(*net.TCPAddr).Port}
+				// Read what the check should send (it may stop early and
+				// close), then answer so that an HTTP check ends at once.
+				port := c.RemoteAddr().(*net.TCPAddr).Port
+				b := make([]byte, len(tc.want(port, c.LocalAddr().(*net.TCPAddr).Port)))
+				n, _ := io.ReadFull(c, b)
+				c.Write([]byte("HTTP/1.0 200 OK\r\n\r\n"))
+				ch <- got{string(b[:n]), port}
 			})
 			sp, err := NewSpec(tc.px)
 			if err != nil {
@@ -60,7 +64,7 @@ func TestChecksSendTheServersProxyHeader(t *testing.T) {
 			}
 			tg := tc.tg
 			tg.Addr = addr
-			sp.Run(context.Background(), &tg, Timing{Inter: 300 * time.Millisecond}, true)
+			sp.Run(context.Background(), &tg, Timing{Inter: 20 * time.Second}, true)
 			select {
 			case g := <-ch:
 				want := tc.want(g.port, int(addr.Port()))

@@ -43,7 +43,7 @@ func statsColumns(body string) map[string]map[string]string {
 func TestChecksCarryTheProxyHeader(t *testing.T) {
 	g := testenv.StartGateway(t, testenv.GatewayOptions{ProxyProtocol: true})
 	cfg := func(statsPort int) string {
-		srv := fmt.Sprintf("127.0.0.1:%d ssl sni str(%s) verify required ca-file %s check check-sni %s inter 300ms fall 1 rise 1",
+		srv := fmt.Sprintf("127.0.0.1:%d ssl sni str(%s) verify required ca-file %s check check-sni %s inter 1s fall 1 rise 1",
 			g.PPPort, testenv.SeedHost, g.CAFile, testenv.SeedHost)
 		return fmt.Sprintf(`
 defaults
