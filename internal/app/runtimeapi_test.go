@@ -448,3 +448,72 @@ func TestRuntimeAPIShowSess(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestRuntimeAPIShowSessHTTP2: each HTTP/2 stream in progress is a line
+// of its own.
+func TestRuntimeAPIShowSessHTTP2(t *testing.T) {
+	dir := t.TempDir()
+	started, release := make(chan struct{}, 2), make(chan struct{})
+	released := false
+	defer func() {
+		if !released {
+			close(release)
+		}
+	}()
+	port := freePort(t)
+	b1 := slowBackend(t, "b1", started, release)
+	start(t, fmt.Sprintf(`
+global
+    stats socket %s/admin.sock level admin
+`, dir)+testDefaults+fmt.Sprintf(`
+frontend h2fe
+    bind 127.0.0.1:%d proto h2
+    default_backend be
+
+backend be
+    server s1 %s
+`, port, hostPort(b1)))
+	admin := filepath.Join(dir, "admin.sock")
+	c := h2Client(t, nil, "")
+	c.Timeout = 30 * time.Second
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/slow", port))
+			if err == nil {
+				resp.Body.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range 2 {
+		select {
+		case <-started:
+		case <-time.After(20 * time.Second):
+			t.Fatal("the requests did not reach the server")
+		}
+	}
+	got := cli(t, admin, "show sess")
+	if n := strings.Count(got, ": proto=tcpv4 src=127.0.0.1:"); n != 2 || strings.Count(got, " fe=h2fe be=be srv=s1 age=") != 2 {
+		t.Errorf("show sess lists %d streams, want the 2 in progress:\n%s", n, got)
+	}
+	close(release)
+	released = true
+	for range 2 {
+		select {
+		case err := <-errs:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("no response after release")
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Contains(cli(t, admin, "show sess"), "fe=h2fe") {
+		if time.Now().After(deadline) {
+			t.Fatalf("finished streams are still listed:\n%s", cli(t, admin, "show sess"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

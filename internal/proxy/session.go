@@ -60,6 +60,9 @@ type session struct {
 	woken   bool
 
 	live liveStream // the request in progress, for "show sess"
+	// An HTTP/2 connection's streams in progress, for "show sess".
+	h2mu   sync.Mutex
+	h2live map[*liveStream]struct{}
 }
 
 // wire moves a plain connection that stays for another request onto a

@@ -47,7 +47,9 @@ func (s *session) serveStream(st clientStream) {
 	t.Req = *req
 	t.Req.Header = hdr
 	t.Req.Trailer = nil
+	t.live = s.openStream(t.tHead)
 	t.handle()
+	s.closeStream(t.live)
 	t.bytesOut = st.BytesOut()
 	t.finish()
 	t.reset()

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -43,6 +44,30 @@ func (l *liveStream) setServer(srv *upstream.Server) {
 	}
 }
 
+var livePool = sync.Pool{New: func() any { return new(liveStream) }}
+
+// openStream publishes an HTTP/2 stream of s starting at at.
+func (s *session) openStream(at time.Time) *liveStream {
+	l := livePool.Get().(*liveStream)
+	l.start(s.fe, at)
+	s.h2mu.Lock()
+	if s.h2live == nil {
+		s.h2live = map[*liveStream]struct{}{}
+	}
+	s.h2live[l] = struct{}{}
+	s.h2mu.Unlock()
+	return l
+}
+
+// closeStream withdraws a stream openStream published.
+func (s *session) closeStream(l *liveStream) {
+	s.h2mu.Lock()
+	delete(s.h2live, l)
+	s.h2mu.Unlock()
+	l.end()
+	livePool.Put(l)
+}
+
 // StreamInfo is one request in progress, as "show sess" lists it.
 type StreamInfo struct {
 	ID       uintptr // stable while the stream lives
@@ -53,27 +78,42 @@ type StreamInfo struct {
 	Started  time.Time
 }
 
-// Streams lists the HTTP/1 requests in progress (HAProxy has a stream
-// only while a request is being served, not on an idle connection).
+// Streams lists the requests in progress, HTTP/1 and HTTP/2 (HAProxy has
+// a stream only while a request is being served, not on an idle
+// connection). Mode tcp sessions are not listed.
 func (p *Process) Streams() []StreamInfo {
-	p.idleMu.Lock()
-	defer p.idleMu.Unlock()
 	var out []StreamInfo
+	p.idleMu.Lock()
 	for s := range p.sessions {
-		l := &s.live
-		at := l.at.Load()
-		fe := l.fe.Load()
-		if at == 0 || fe == nil {
-			continue
-		}
-		si := StreamInfo{ID: uintptr(unsafe.Pointer(s)), Src: s.src, Frontend: fe.Name, Started: time.Unix(0, at)}
-		if be := l.be.Load(); be != nil {
-			si.Backend = be.Name
-		}
-		if srv := l.srv.Load(); srv != nil {
-			si.Server = srv.Name
-		}
-		out = append(out, si)
+		out = s.live.appendTo(out, s.src)
 	}
+	p.idleMu.Unlock()
+	p.h2conns.mu.Lock()
+	for hc := range p.h2conns.conns {
+		s := hc.cur.Load().s
+		s.h2mu.Lock()
+		for l := range s.h2live {
+			out = l.appendTo(out, s.src)
+		}
+		s.h2mu.Unlock()
+	}
+	p.h2conns.mu.Unlock()
 	return out
+}
+
+// appendTo adds l to out if a request is in progress on it.
+func (l *liveStream) appendTo(out []StreamInfo, src netip.AddrPort) []StreamInfo {
+	at := l.at.Load()
+	fe := l.fe.Load()
+	if at == 0 || fe == nil {
+		return out
+	}
+	si := StreamInfo{ID: uintptr(unsafe.Pointer(l)), Src: src, Frontend: fe.Name, Started: time.Unix(0, at)}
+	if be := l.be.Load(); be != nil {
+		si.Backend = be.Name
+	}
+	if srv := l.srv.Load(); srv != nil {
+		si.Server = srv.Name
+	}
+	return append(out, si)
 }
