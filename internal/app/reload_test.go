@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -225,5 +226,178 @@ func TestStopClosesIdleConnections(t *testing.T) {
 		}
 	case <-time.After(25 * time.Second):
 		t.Fatal("the stop did not finish")
+	}
+}
+
+// TestReloadUnderLoadInProcess: 50 reloads in a row while HTTP/1.1
+// keep-alive (parked between requests), new-connection and HTTP/2 clients
+// run, in process so that the race detector watches every hand-over. Not
+// one request may fail. It counts failures and times nothing.
+func TestReloadUnderLoadInProcess(t *testing.T) {
+	ca := tlstest.NewCA(t)
+	certDir := t.TempDir()
+	ca.WritePEMFile(t, certDir, "site.pem", "site.example")
+	be, _, _ := versionBackend(t)
+	plainPort, tlsPort := freePort(t), freePort(t)
+	cfg := func(v int) string {
+		return testDefaults + fmt.Sprintf(`
+frontend plain
+    bind 127.0.0.1:%d
+    timeout http-keep-alive 30s
+    http-request set-header X-Version %d
+    default_backend app
+frontend secure
+    bind 127.0.0.1:%d ssl crt %s alpn h2,http/1.1
+    http-request set-header X-Version %d
+    default_backend app
+backend app
+    server s1 %s
+`, plainPort, v, tlsPort, certDir, v, be)
+	}
+	rt := start(t, cfg(0))
+	plain := fmt.Sprintf("127.0.0.1:%d", plainPort)
+	var (
+		ok, failed atomic.Int64
+		mu         sync.Mutex
+		first      []string
+	)
+	fail := func(who string, err error) {
+		failed.Add(1)
+		mu.Lock()
+		if len(first) < 5 {
+			first = append(first, who+": "+err.Error())
+		}
+		mu.Unlock()
+	}
+	stop := make(chan struct{})
+	stopped := func() bool {
+		select {
+		case <-stop:
+			return true
+		default:
+			return false
+		}
+	}
+	var wg sync.WaitGroup
+	one := func(c net.Conn, br *bufio.Reader, close bool) (bool, error) {
+		_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+		hdr := ""
+		if close {
+			hdr = "Connection: close\r\n"
+		}
+		if _, err := fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: h\r\n%s\r\n", hdr); err != nil {
+			return true, err
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			return true, err
+		}
+		_, err = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if err == nil && resp.StatusCode != 200 {
+			err = fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return resp.Close, err
+	}
+	for i := 0; i < 3; i++ {
+		wg.Add(2)
+		go func() { // keep-alive, with pauses long enough to park
+			defer wg.Done()
+			var c net.Conn
+			var br *bufio.Reader
+			for n := 0; !stopped(); n++ {
+				if c == nil {
+					var err error
+					if c, err = net.Dial("tcp", plain); err != nil {
+						fail("keep-alive dial", err)
+						continue
+					}
+					br = bufio.NewReader(c)
+				}
+				closing, err := one(c, br, false)
+				if err != nil {
+					fail("keep-alive", err)
+				} else {
+					ok.Add(1)
+				}
+				if closing {
+					c.Close()
+					c = nil
+				}
+				if n%4 == 0 {
+					time.Sleep(30 * time.Millisecond) // beyond DefaultParkAfter: parks
+				}
+			}
+			if c != nil {
+				c.Close()
+			}
+		}()
+		go func() { // a new connection per request
+			defer wg.Done()
+			for !stopped() {
+				c, err := net.Dial("tcp", plain)
+				if err != nil {
+					fail("new-conn dial", err)
+					continue
+				}
+				if _, err := one(c, bufio.NewReader(c), true); err != nil {
+					fail("new-conn", err)
+				} else {
+					ok.Add(1)
+				}
+				c.Close()
+			}
+		}()
+	}
+	h2c := h2Client(t, ca, "site.example")
+	h2c.Timeout = 20 * time.Second
+	for i := 0; i < 2; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stopped() {
+				resp, err := h2c.Get(fmt.Sprintf("https://127.0.0.1:%d/", tlsPort))
+				if err != nil {
+					fail("h2", err)
+					continue
+				}
+				_, err = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if err == nil && (resp.StatusCode != 200 || resp.ProtoMajor != 2) {
+					err = fmt.Errorf("%s %d", resp.Proto, resp.StatusCode)
+				}
+				if err != nil {
+					fail("h2", err)
+				} else {
+					ok.Add(1)
+				}
+			}
+		}()
+	}
+	var graphs []*Graph
+	for v := 1; v <= 50; v++ {
+		before := ok.Load()
+		g := buildGraph(t, cfg(v))
+		if err := rt.Apply(g); err != nil {
+			t.Fatal(err)
+		}
+		graphs = append(graphs, g)
+		// Let some requests through between reloads, however slow the
+		// machine: at least one, or 10s.
+		for end := time.Now().Add(10 * time.Second); ok.Load() == before && time.Now().Before(end); {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	close(stop)
+	waited := make(chan struct{})
+	go func() { wg.Wait(); close(waited) }()
+	recv(t, waited, "the clients did not stop (a request hangs)")
+	t.Logf("%d requests, %d failed, 50 reloads", ok.Load(), failed.Load())
+	if n := failed.Load(); n > 0 {
+		t.Errorf("%d requests failed across reloads; first: %q", n, first)
+	}
+	// Every retired runtime lets go of its connections.
+	for i, g := range graphs[:len(graphs)-1] {
+		waitFor(t, fmt.Sprintf("runtime %d to drain (%d connections)", i+1, g.Proc.ActConn.Load()), func() bool { return g.Proc.ActConn.Load() == 0 })
 	}
 }
