@@ -16,9 +16,10 @@ import (
 // Tests of request and response bodies on their way through: framing
 // errors, Content-Length normalisation, 100-continue.
 
-// TestBadChunkedBodyAnswered: a chunked body whose framing breaks after
-// the head was forwarded gets 400 and is logged PR--, whether the bad
-// bytes came with the head or later; it used to close without a word.
+// TestBadChunkedBodyAnswered: a chunked body whose framing breaks gets
+// 400 and is logged PR--; it used to close without a word. As in HAProxy,
+// bad bytes that came with the head make a bad request ("<BADREQ>", never
+// forwarded); later ones are refused with the request line logged.
 func TestBadChunkedBodyAnswered(t *testing.T) {
 	be := newScriptedBackend(t, func(id int, c net.Conn, br *bufio.Reader, req *http.Request) bool {
 		// Read what the body holds: the proxy cuts it off.
@@ -64,7 +65,7 @@ backend h2
 		{"with the head", "/together", "zz\r\nhello\r\n", "", false},
 		{"after the head", "/later", "", "zz\r\nhello\r\n", false},
 		{"after a good chunk", "/midway", "5\r\nhello\r\n", "5\r\nhelloXX\r\n", false},
-		{"to an HTTP/2 server", "/h2", "5\r\nhello\r\nzz\r\n", "", true},
+		{"to an HTTP/2 server", "/h2", "5\r\nhello\r\n", "zz\r\n", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := dialClient(t, port)
@@ -76,8 +77,12 @@ backend h2
 			if tc.later != "" {
 				// The request is on its way to the server before the bad
 				// bytes leave.
-				testenv.Eventually(t, 30*time.Second, func() bool { return be.conns() > conns },
-					"the proxy never connected to the server for %s", tc.path)
+				testenv.Eventually(t, 30*time.Second, func() bool {
+					if tc.h2 {
+						return h2be.connCount() > 0
+					}
+					return be.conns() > conns
+				}, "the proxy never connected to the server for %s", tc.path)
 				c.send(tc.later)
 			}
 			resp, err := http.ReadResponse(c.br, &http.Request{Method: "POST"})
@@ -88,7 +93,16 @@ backend h2
 			if resp.StatusCode != 400 || !resp.Close {
 				t.Fatalf("got %d (close %v), want 400 and close", resp.StatusCode, resp.Close)
 			}
-			waitLog(t, logs, ` 400 `, ` PR-- `, `"POST `+tc.path+` HTTP/1.1"`)
+			line := `"POST ` + tc.path + ` HTTP/1.1"`
+			if tc.later == "" && !tc.h2 {
+				line = `"<BADREQ>"`
+				for _, l := range be.log() {
+					if strings.HasSuffix(l, tc.path) {
+						t.Errorf("the server got %q", l)
+					}
+				}
+			}
+			waitLog(t, logs, ` 400 `, ` PR-- `, line)
 		})
 	}
 }
@@ -244,4 +258,46 @@ backend app
 			t.Fatal("the connection stayed open with the body unread")
 		}
 	})
+}
+
+// TestBadChunkedResponseRefused: a response whose chunked framing is bad
+// in the bytes that came with its head is a 502 PH--, as in HAProxy,
+// before a byte of it goes out (the client used to get the 200 head and
+// then a close), to HTTP/1.1 and HTTP/2 clients alike.
+func TestBadChunkedResponseRefused(t *testing.T) {
+	be := newScriptedBackend(t, func(id int, c net.Conn, br *bufio.Reader, req *http.Request) bool {
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n")
+		return false
+	})
+	logs, logPort := syslogSink(t)
+	port, h2Port := freePort(t), freePort(t)
+	start(t, fmt.Sprintf(`
+defaults
+    mode http
+    log 127.0.0.1:%d local0
+    option httplog
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:%d
+    bind 127.0.0.1:%d proto h2
+    default_backend app
+backend app
+    server s1 %s
+`, logPort, port, h2Port, be.addr()))
+	c := dialClient(t, port)
+	if status, body := c.get("/h1"); status != "502 Bad Gateway" {
+		t.Fatalf("got %s %q", status, body)
+	}
+	waitLog(t, logs, ` 502 `, ` PH-- `, `"GET /h1 HTTP/1.1"`)
+	resp, err := h2Client(t, nil, "").Get(fmt.Sprintf("http://127.0.0.1:%d/h2", h2Port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 502 {
+		t.Fatalf("HTTP/2: got %d", resp.StatusCode)
+	}
+	waitLog(t, logs, ` 502 `, ` PH-- `, `"GET /h2 HTTP/2.0"`)
 }

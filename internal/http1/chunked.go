@@ -123,6 +123,48 @@ func (r *Reader) chunkSize() (int64, error) {
 	}
 }
 
+// CheckBufferedChunks checks the chunked framing of the body bytes already
+// buffered behind a head, without consuming them. HAProxy parses its first
+// buffer whole, so bad framing that came with the head is the message's
+// own defect, refused before any of it is forwarded (400 for a request,
+// 502 for a response); what arrives later is checked as it is copied.
+func (r *Reader) CheckBufferedChunks() error {
+	b := r.buf[r.r:r.w]
+	for {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			if len(b) > r.lim.MaxChunkLine {
+				return perr(r.resp, 400, "chunk-size line too long")
+			}
+			return nil
+		}
+		if i == 0 || b[i-1] != '\r' {
+			return perr(r.resp, 400, "chunk-size line not terminated by CRLF")
+		}
+		if i > r.lim.MaxChunkLine {
+			return perr(r.resp, 400, "chunk-size line too long")
+		}
+		n, ok := parseChunkSize(b[:i-1])
+		if !ok {
+			return perr(r.resp, 400, "invalid chunk size")
+		}
+		if n == 0 {
+			return nil // trailers are checked as they are read
+		}
+		b = b[i+1:]
+		if int64(len(b)) < n+2 {
+			if int64(len(b)) == n+1 && b[n] != '\r' {
+				return perr(r.resp, 400, "chunk data not followed by CRLF")
+			}
+			return nil
+		}
+		if b[n] != '\r' || b[n+1] != '\n' {
+			return perr(r.resp, 400, "chunk data not followed by CRLF")
+		}
+		b = b[n+2:]
+	}
+}
+
 // chunkCRLF consumes the CRLF that ends chunk data.
 func (r *Reader) chunkCRLF() error {
 	for r.w-r.r < 2 {

@@ -2,6 +2,7 @@ package http1
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -137,5 +138,62 @@ func TestChunkedPipelinedNext(t *testing.T) {
 	}
 	if err := r.ReadRequest(&req); err != nil || req.URI != "/next" {
 		t.Fatalf("next: %v %q", err, req.URI)
+	}
+}
+
+// TestCheckBufferedChunks: bad framing among the bytes that came with the
+// head is found before anything is consumed; framing that is only cut
+// short by the end of the buffer is not an error.
+func TestCheckBufferedChunks(t *testing.T) {
+	for _, tc := range []struct {
+		name, body string
+		bad        bool
+	}{
+		{"whole body", "5\r\nhello\r\n0\r\n\r\n", false},
+		{"with trailers", "5\r\nhello\r\n0\r\nX: y\r\n\r\n", false},
+		{"size line cut short", "5\r\nhel", false},
+		{"data cut short", "5\r\nhello", false},
+		{"CR of the data's end only", "5\r\nhello\r", false},
+		{"nothing yet", "", false},
+		{"extension", "5;a=b\r\nhello\r\n", false},
+		{"bad size", "zz\r\nhello\r\n", true},
+		{"bare LF size line", "5\nhello\r\n", true},
+		{"data longer than its size", "5\r\nhelloXX\r\n", true},
+		{"data end not CR", "5\r\nhelloX", true},
+		{"bad second chunk", "5\r\nhello\r\n-1\r\n", true},
+		{"size line too long", "5" + strings.Repeat(" ", DefaultMaxChunkLine+10), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, resp := range []bool{false, true} {
+				head := "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+				if resp {
+					head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+				}
+				r := NewReader(strings.NewReader(head+tc.body), Limits{})
+				var err error
+				if resp {
+					var m httpmsg.Response
+					err = r.ReadResponse(&m, "GET")
+				} else {
+					var m httpmsg.Request
+					err = r.ReadRequest(&m)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				before := r.Buffered()
+				err = r.CheckBufferedChunks()
+				var pe *ProtocolError
+				if tc.bad != (err != nil) || err != nil && !errors.As(err, &pe) {
+					t.Fatalf("resp=%v: %v", resp, err)
+				}
+				if pe != nil && pe.Status != map[bool]int{false: 400, true: 502}[resp] {
+					t.Errorf("resp=%v: status %d", resp, pe.Status)
+				}
+				if r.Buffered() != before {
+					t.Errorf("consumed %d bytes", before-r.Buffered())
+				}
+			}
+		})
 	}
 }

@@ -375,10 +375,11 @@ func TestUnaskedSwitchLikeHAProxy(t *testing.T) {
 }
 
 // TestBadChunkedBodyLikeHAProxy: chunked framing that breaks after the
-// head gets a 400 and the connection closes, in both. (HAProxy 2.6 logs
-// a break in the head's own packet as PR-- "<BADREQ>", a later one as
-// PH--; Gatehouse logs PR-- with the request line: the proxy refused the
-// request, which the answer hadn't started. See TestBadChunkedBodyAnswered.)
+// head gets a 400 and the connection closes, in both; a break in the
+// head's own packet is never forwarded. (HAProxy 2.6 logs that one as
+// PR-- "<BADREQ>", as Gatehouse does, and a later one as PH--, where
+// Gatehouse logs PR-- with the request line: the proxy refused the
+// request, and the answer had not started. See TestBadChunkedBodyAnswered.)
 func TestBadChunkedBodyLikeHAProxy(t *testing.T) {
 	answer := func(id int, c net.Conn, br *bufio.Reader, req *http.Request) bool {
 		io.Copy(io.Discard, req.Body)
@@ -402,7 +403,26 @@ func TestBadChunkedBodyLikeHAProxy(t *testing.T) {
 			code, _ := c.response("POST")
 			out = append(out, fmt.Sprintf("%d closed=%v", code, c.closed()))
 		}
+		for _, h := range be.received() {
+			out = append(out, "forwarded="+strings.Fields(h.raw)[1])
+		}
 		return strings.Join(out, " ")
+	})
+}
+
+// TestBadChunkedResponseLikeHAProxy: a response whose chunked framing is
+// bad in the bytes that came with its head is a 502 PH-- in both, before
+// a byte of it reaches the client.
+func TestBadChunkedResponseLikeHAProxy(t *testing.T) {
+	answer := func(id int, c net.Conn, br *bufio.Reader, req *http.Request) bool {
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n")
+		return false
+	}
+	bothProxies(t, answer, func(t *testing.T, p edgeProxy, be *edgeBackend) string {
+		c := dialEdge(t, p.port)
+		c.send("GET /bad HTTP/1.1\r\nHost: h\r\n\r\n")
+		code, _ := c.response("GET")
+		return fmt.Sprintf("%d log=%s", code, p.logFor(t, "GET /bad HTTP/1.1"))
 	})
 }
 

@@ -495,6 +495,14 @@ func (t *Txn) readResponseHead(uc *upConn, reused bool) failure {
 			return staleOr(reused, failEmpty)
 		}
 		if t.Resp.Status >= 200 || t.Resp.Status == 101 {
+			if t.Resp.Chunked && !t.Resp.NoBody {
+				// Bad framing that came with the head: 502 before a byte
+				// goes out, as HAProxy (it was a 200 cut short).
+				if err := uc.br.CheckBufferedChunks(); err != nil {
+					t.captureResponseError(uc, err.(*http1.ProtocolError).Msg)
+					return failInvalid
+				}
+			}
 			return failNone
 		}
 		_ = t.writeInterim()

@@ -238,10 +238,6 @@ func websocketAccept(key string) string {
 // it did not request, and the server's connection is no longer HTTP.
 func (t *Txn) badSwitch(srv *Server, uc *upConn) bool {
 	uc.close()
-	t.be.Counters.ErrResp.Add(1)
 	srv.Observe(upstream.OutcomeHTTPInvalid, 0)
-	t.termState = [2]byte{'P', 'H'}
-	t.reply = t.errorReply(502)
-	t.closeAfter = true
-	return t.sendReply()
+	return t.failAnswer(failInvalid)
 }

@@ -294,6 +294,13 @@ func (s *session) readRequest(t *Txn) readResult {
 	s.in.absolute(headLimit)
 	reads := s.in.reads
 	err := s.br.ReadRequest(&t.Req)
+	if err == nil && t.Req.Chunked {
+		// Bad framing that came with the head is the request's own:
+		// refused before anything is forwarded (HAProxy: 400 PR-- <BADREQ>).
+		if err = s.br.CheckBufferedChunks(); err != nil {
+			t.Req.Reset()
+		}
+	}
 	if err != nil {
 		// Whether the client had started a request decides between a
 		// silent close and an error answer.
