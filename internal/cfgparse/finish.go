@@ -36,6 +36,11 @@ func (p *parser) finish() {
 // listener too, as it is in HAProxy. A frontend without a bind line gets
 // HAProxy's warning.
 func (p *parser) checkListeners() {
+	// Like HAProxy, only a configuration without other errors gets this
+	// far: a bind line refused above is not a missing one.
+	if len(p.errs) > 0 {
+		return
+	}
 	listeners := len(p.cfg.Global.StatsSockets)
 	for _, ps := range p.proxies {
 		px := ps.px
@@ -49,8 +54,7 @@ func (p *parser) checkListeners() {
 			listeners += len(px.Binds)
 		}
 	}
-	// Like HAProxy, only a configuration without other errors gets this far.
-	if listeners == 0 && len(p.errs) == 0 {
+	if listeners == 0 {
 		p.errs = append(p.errs, config.Diag{Msg: "No enabled listener found (check for 'bind' directives) !"})
 	}
 }
