@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/counters"
 	"github.com/gatehouse/gatehouse/internal/http1"
+	"github.com/gatehouse/gatehouse/internal/l4"
 	"github.com/gatehouse/gatehouse/internal/logging"
 	"github.com/gatehouse/gatehouse/internal/proxy"
 	"github.com/gatehouse/gatehouse/internal/proxyproto"
@@ -80,6 +81,7 @@ type proxyRuntime struct {
 	id  int
 	fe  *proxy.Frontend
 	be  *proxy.Backend
+	tcp *l4.Frontend // mode tcp: the frontend that serves (fe is its stats view)
 }
 
 // builder carries the state of one Build.

@@ -45,6 +45,7 @@ func (b *builder) buildTCPFrontend(p *config.Proxy, pr *proxyRuntime, tcpBackend
 		DontLogNull:  p.DontLogNull,
 		Splice:       b.spliceOf(p),
 	}
+	pr.tcp = fe
 	// The stats view of the frontend shares its counters.
 	view := &proxy.Frontend{Name: p.Name, ID: pr.id, Proc: b.g.Proc, MaxConn: int64(p.MaxConn)}
 	fe.Counters = &counters.Proxy{}

@@ -212,5 +212,14 @@ func (t *graphTarget) Streams() []runtimeapi.Stream {
 		out = append(out, runtimeapi.Stream{ID: st.ID, Src: st.Src, Frontend: st.Frontend,
 			Backend: st.Backend, Server: st.Server, Started: st.Started})
 	}
+	for _, pr := range t.ops.g.proxies {
+		if pr.tcp == nil {
+			continue
+		}
+		for _, st := range pr.tcp.Streams.List() {
+			out = append(out, runtimeapi.Stream{ID: st.ID, Src: st.Src, Frontend: st.Frontend,
+				Backend: st.Backend, Server: st.Server, Started: st.Started})
+		}
+	}
 	return out
 }

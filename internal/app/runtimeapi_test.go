@@ -517,3 +517,65 @@ backend be
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestRuntimeAPIShowSessTCP: a mode tcp session is listed while it runs.
+func TestRuntimeAPIShowSessTCP(t *testing.T) {
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			accepted <- c
+		}
+	}()
+	port := freePort(t)
+	start(t, fmt.Sprintf(`
+global
+    stats socket %s/admin.sock level admin
+
+defaults
+    mode tcp
+    timeout connect 2s
+    timeout client 10s
+    timeout server 10s
+
+frontend tcpfe
+    bind 127.0.0.1:%d
+    default_backend tbe
+
+backend tbe
+    server s1 %s
+`, dir, port, ln.Addr()))
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "hello")
+	var sc net.Conn
+	select {
+	case sc = <-accepted:
+		defer sc.Close()
+	case <-time.After(20 * time.Second):
+		t.Fatal("the session did not reach the server")
+	}
+	want := fmt.Sprintf(": proto=tcpv4 src=%s fe=tcpfe be=tbe srv=s1 age=", c.LocalAddr())
+	admin := filepath.Join(dir, "admin.sock")
+	if got := cli(t, admin, "show sess"); !strings.Contains(got, want) {
+		t.Errorf("show sess:\n%s\nlacks %q", got, want)
+	}
+	// Both sides close: the session ends.
+	c.Close()
+	sc.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Contains(cli(t, admin, "show sess"), "fe=tcpfe") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the closed session is still listed:\n%s", cli(t, admin, "show sess"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -122,6 +122,7 @@ func (s *session) connect() (*net.TCPConn, bool) {
 			be.Counters.LbTot.Add(1)
 		}
 		s.srv, s.assigned = srv, true
+		s.live.srv.Store(srv)
 		s.txn.Server = srv.Name
 		now := time.Now()
 		srv.Counters.OpenSession(now)

@@ -59,6 +59,7 @@ type Frontend struct {
 	UniqueID    *logging.Format // unique-id-format, nil when unset
 	SNI         *acl.Expr       // req.ssl_sni (SNIExpr), for proxy-v2-options authority
 	Splice      Splice
+	Streams     Streams // the sessions in progress, for "show sess"
 }
 
 // Splice says which directions of a tunnel move with splice(2) instead of
@@ -131,6 +132,7 @@ type session struct {
 	bytesIn  int64 // client to server
 	bytesOut int64 // server to client
 	term     logging.TermState
+	live     live // backend and server, for "show sess"
 }
 
 // ServeConn runs one client connection to completion.
@@ -173,6 +175,9 @@ func (s *session) run() {
 		return
 	}
 	s.txn.Src, s.txn.Dst = s.src, s.dst
+	// Listed from here, with the client's address final.
+	fe.Streams.add(s)
+	defer fe.Streams.remove(s)
 	if fe.LogAtAccept {
 		s.log()
 	}
@@ -193,6 +198,7 @@ func (s *session) run() {
 		return
 	}
 	s.txn.Backend = s.be.Name
+	s.live.be.Store(s.be)
 	beNow := time.Now()
 	s.be.Counters.OpenSession(beNow)
 	s.be.Counters.ReqHistory.Tick(beNow)
