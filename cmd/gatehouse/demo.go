@@ -52,5 +52,5 @@ Try:
 Access logs follow (HAProxy httplog format). Ctrl-C stops.
 
 `, demo.Host, gw.Addr(), cfgPath, *edgePort, *statsPort)
-	return serve([]string{cfgPath}, stderr)
+	return serve([]string{cfgPath}, stderr, options{})
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 )
 
@@ -25,6 +26,20 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// options are the command line's run settings beside the files.
+type options struct {
+	quiet      bool
+	daemon     bool     // -D
+	foreground bool     // -db: never detach, whatever 'daemon' says
+	notify     bool     // -Ws: sd_notify
+	zeroWarn   bool     // -dW
+	diag       bool     // -dD
+	pidfile    string   // -p
+	finish     []int    // -sf: sent SIGUSR1 once serving
+	terminate  []int    // -st: sent SIGTERM once serving
+	argv       []string // the arguments, for -D to start the daemon with
+}
+
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
 		switch args[0] {
@@ -34,16 +49,30 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return runReference(stdout, stderr)
 		}
 	}
+	opt := options{argv: args}
+	args, err := takePIDLists(args, &opt)
+	if err != nil {
+		fmt.Fprintf(stderr, "gatehouse: %v\n", err)
+		return 1
+	}
 	fs := flag.NewFlagSet("gatehouse", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var files pathList
 	fs.Var(&files, "f", "configuration `FILE|DIR` (repeatable; a directory loads its *.cfg in lexical order)")
 	check := fs.Bool("c", false, "check the configuration, print diagnostics and exit (0: valid, 1: invalid)")
 	showVersion := fs.Bool("v", false, "print the version and exit")
-	quiet := fs.Bool("q", false, "quiet mode: with -c, print nothing on success")
+	showBuild := fs.Bool("vv", false, "print the version, commit, build, Go version and features, and exit")
+	fs.BoolVar(&opt.quiet, "q", false, "quiet mode: with -c, print nothing on success; no notices at start")
+	fs.BoolVar(&opt.daemon, "D", false, "detach into the background once serving (as the 'daemon' keyword)")
+	fs.BoolVar(&opt.foreground, "db", false, "stay in the foreground even if the configuration says 'daemon'")
+	fs.StringVar(&opt.pidfile, "p", "", "write the process ID to `FILE` (overrides 'pidfile')")
+	master := fs.Bool("W", false, "master-worker mode: accepted; Gatehouse reloads in place on SIGUSR2 or SIGHUP")
+	fs.BoolVar(&opt.notify, "Ws", false, "as -W, and tell systemd (Type=notify) when ready, reloading and stopping")
+	fs.BoolVar(&opt.zeroWarn, "dW", false, "refuse to start (or fail -c) if the configuration has any warning (as 'zero-warning')")
+	fs.BoolVar(&opt.diag, "dD", false, "diagnostic mode: print the configuration's .diag messages")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (pprof) of the run to `FILE` when Gatehouse stops; cmd/gatehouse/default.pgo is made from these")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: gatehouse -f FILE|DIR [-f ...] [-c] [-q] [-v] [-cpuprofile FILE]\n       gatehouse demo      (built-in demo: edge + mesh gateway, no config needed)\n       gatehouse reference (print the configuration keyword reference)\n\n")
+		fmt.Fprintf(stderr, "Usage: gatehouse -f FILE|DIR [-f ...] [-c] [-q] [-v|-vv] [-D|-db] [-W|-Ws] [-dW] [-dD] [-p PIDFILE] [-sf|-st PID...] [-cpuprofile FILE]\n       gatehouse demo      (built-in demo: edge + mesh gateway, no config needed)\n       gatehouse reference (print the configuration keyword reference)\n\n  -sf PID...\n    \tonce serving, send SIGUSR1 (finish and leave) to these processes\n  -st PID...\n    \tonce serving, send SIGTERM (stop) to these processes\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -56,6 +85,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gatehouse: unexpected argument %q\n", fs.Arg(0))
 		fs.Usage()
 		return 1
+	}
+	if *showBuild {
+		writeBuildInfo(stdout)
+		return 0
 	}
 	if *showVersion {
 		fmt.Fprintf(stdout, "Gatehouse version %s\n", version)
@@ -70,7 +103,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "gatehouse: -cpuprofile profiles a running proxy; it has nothing to profile with -c")
 			return 1
 		}
-		return runCheck(files, stdout, stderr, *quiet)
+		return runCheck(files, stdout, stderr, opt)
+	}
+	if (*master || opt.notify) && !opt.quiet {
+		fmt.Fprintln(stderr, "[NOTICE] master-worker mode: Gatehouse is one process that reloads in place on SIGUSR2 or SIGHUP; its sockets stay open across reloads")
 	}
 	if *cpuProfile != "" {
 		stop, err := startCPUProfile(*cpuProfile)
@@ -80,7 +116,36 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		defer stop(stderr)
 	}
-	return serve(files, stderr)
+	return serve(files, stderr, opt)
+}
+
+// takePIDLists removes "-sf PID..." and "-st PID..." from args: as in
+// HAProxy, each takes the PIDs that follow it up to the next argument
+// starting with '-', and the list may be empty.
+func takePIDLists(args []string, opt *options) ([]string, error) {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		var dst *[]int
+		flagName := args[i]
+		switch flagName {
+		case "-sf", "--sf":
+			dst = &opt.finish
+		case "-st", "--st":
+			dst = &opt.terminate
+		default:
+			out = append(out, args[i])
+			continue
+		}
+		for i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+			i++
+			pid, err := strconv.Atoi(args[i])
+			if err != nil || pid <= 0 {
+				return nil, fmt.Errorf("%s: '%s' is not a process ID", flagName, args[i])
+			}
+			*dst = append(*dst, pid)
+		}
+	}
+	return out, nil
 }
 
 // startCPUProfile profiles the whole run into path; stop writes the rest

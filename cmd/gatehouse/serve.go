@@ -13,16 +13,25 @@ import (
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/cfgparse"
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/process"
 )
 
 // load parses and builds a configuration, printing every diagnostic.
-func load(files []string, stderr io.Writer) (*app.Graph, bool) {
-	cfg, err := cfgparse.LoadPaths(files, cfgparse.Options{})
+// With zero-warning (or -dW) any warning makes it fail, as in HAProxy;
+// -dD shows the .diag messages.
+func load(files []string, stderr io.Writer, opt options, ids *idCache) (*app.Graph, bool) {
+	popt := ids.options()
+	popt.Diagnostic = opt.diag
+	cfg, err := cfgparse.LoadPaths(files, popt)
 	if cfg != nil {
 		printWarnings(cfg.Warnings, stderr)
 	}
 	if err != nil {
 		printDiagnostics(err, stderr)
+		return nil, false
+	}
+	if (opt.zeroWarn || cfg.Global.Process.ZeroWarning) && len(cfg.Warnings) > 0 {
+		fmt.Fprintln(stderr, "[ALERT] Some warnings were found and 'zero-warning' is set. Aborting.")
 		return nil, false
 	}
 	g, err := app.Build(cfg, version)
@@ -55,24 +64,40 @@ func printWarnings(ws []config.Diag, stderr io.Writer) {
 }
 
 // runCheck is -c: build everything except the sockets.
-func runCheck(files []string, stdout, stderr io.Writer, quiet bool) int {
-	g, ok := load(files, stderr)
+func runCheck(files []string, stdout, stderr io.Writer, opt options) int {
+	g, ok := load(files, stderr, opt, nil)
 	if !ok {
 		return 1
 	}
 	g.Close()
-	if !quiet {
+	if !opt.quiet {
 		fmt.Fprintln(stdout, "Configuration file is valid")
 	}
 	return 0
 }
 
-// serve runs until SIGTERM/SIGINT; SIGHUP reloads.
-func serve(files []string, stderr io.Writer) int {
+// serve runs until a stop signal; SIGHUP and SIGUSR2 reload. The order is
+// HAProxy's: limits, bind (as the starting user), pidfile, then the chroot
+// and the privilege drop, then "ready" (sd_notify, -D's parent, -sf/-st).
+func serve(files []string, stderr io.Writer, opt options) int {
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	g, ok := load(files, stderr)
+	ids := &idCache{}
+	g, ok := load(files, stderr, opt, ids)
 	if !ok {
 		return 1
+	}
+	proc := g.Cfg.Global.Process
+	if opt.daemon && !opt.foreground && !opt.notify && !isDaemonChild() {
+		g.Close()
+		return daemonize(opt.argv, stderr)
+	}
+	process.ApplyEnv(proc.Env)
+	if msg, err := process.SetLimits(proc); err != nil {
+		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
+		g.Close()
+		return 1
+	} else if msg != "" {
+		fmt.Fprintf(stderr, "[WARNING] %s\n", msg)
 	}
 	rt := app.NewRuntime(logger)
 	if err := rt.Apply(g); err != nil {
@@ -80,29 +105,51 @@ func serve(files []string, stderr io.Writer) int {
 		g.Close()
 		return 1
 	}
+	pidfile := opt.pidfile
+	if pidfile == "" {
+		pidfile = proc.Pidfile
+	}
+	if pidfile != "" {
+		if err := process.WritePidfile(pidfile, os.Getpid()); err != nil {
+			fmt.Fprintf(stderr, "[ALERT] %v\n", err)
+			rt.Shutdown()
+			return 1
+		}
+	}
 	stopWatch := app.WatchCertificates(g, logger)
+	jail := newJail(files, proc, ids)
+	if err := process.Drop(proc); err != nil {
+		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
+		stopWatch()
+		rt.Shutdown()
+		return 1
+	}
+	notifier := process.NewNotifier()
+	if opt.notify {
+		if err := notifier.Send("READY=1"); err != nil {
+			logger.Warn("systemd notification failed", "err", err)
+		}
+	} else {
+		notifier = nil
+	}
+	signalOld(opt, logger)
+	if isDaemonChild() {
+		daemonReady()
+	}
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGUSR2, syscall.SIGUSR1, syscall.SIGTERM, syscall.SIGINT)
 	for sig := range sigs {
-		if sig == syscall.SIGHUP {
-			logger.Info("reloading configuration", "files", files)
-			ng, ok := load(files, stderr)
-			if !ok {
-				logger.Error("reload failed; the previous configuration keeps running")
-				continue
+		if sig == syscall.SIGHUP || sig == syscall.SIGUSR2 {
+			notifier.Reloading()
+			if ng := reload(jail, rt, stderr, opt, logger); ng != nil {
+				stopWatch()
+				stopWatch = app.WatchCertificates(ng, logger)
 			}
-			if err := rt.Apply(ng); err != nil {
-				fmt.Fprintf(stderr, "[ALERT] %v\n", err)
-				logger.Error("reload failed; the previous configuration keeps running")
-				ng.Close()
-				continue
-			}
-			stopWatch()
-			stopWatch = app.WatchCertificates(ng, logger)
-			logger.Info("reload complete")
+			notifier.Send("READY=1")
 			continue
 		}
 		logger.Info("stopping: finishing in-flight requests", "signal", sig.String())
+		notifier.Send("STOPPING=1")
 		stopWatch()
 		if err := rt.Shutdown(); err != nil {
 			logger.Warn("stopped", "err", err)
@@ -110,4 +157,55 @@ func serve(files []string, stderr io.Writer) int {
 		return 0
 	}
 	return 0
+}
+
+// reload loads the files again and swaps the new graph in; on any failure
+// the running configuration stays and nil is returned.
+func reload(j *jail, rt *app.Runtime, stderr io.Writer, opt options, logger *slog.Logger) *app.Graph {
+	logger.Info("reloading configuration", "files", j.files)
+	ng, ok := load(j.paths(), stderr, opt, j.ids)
+	if !ok {
+		j.explain(stderr)
+		logger.Error("reload failed; the previous configuration keeps running")
+		return nil
+	}
+	if err := j.check(ng.Cfg.Global.Process); err != nil {
+		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
+		logger.Error("reload failed; the previous configuration keeps running")
+		ng.Close()
+		return nil
+	}
+	if msg, err := process.SetLimits(ng.Cfg.Global.Process); err != nil {
+		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
+		logger.Error("reload failed; the previous configuration keeps running")
+		ng.Close()
+		return nil
+	} else if msg != "" {
+		fmt.Fprintf(stderr, "[WARNING] %s\n", msg)
+	}
+	if err := rt.Apply(ng); err != nil {
+		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
+		j.explain(stderr)
+		logger.Error("reload failed; the previous configuration keeps running")
+		ng.Close()
+		return nil
+	}
+	process.ApplyEnv(ng.Cfg.Global.Process.Env)
+	logger.Info("reload complete")
+	return ng
+}
+
+// signalOld is -sf and -st: once this process serves, the old ones finish
+// (SIGUSR1) or stop (SIGTERM).
+func signalOld(opt options, logger *slog.Logger) {
+	for _, pid := range opt.finish {
+		if err := syscall.Kill(pid, syscall.SIGUSR1); err != nil {
+			logger.Warn("-sf: cannot signal the old process", "pid", pid, "err", err)
+		}
+	}
+	for _, pid := range opt.terminate {
+		if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+			logger.Warn("-st: cannot signal the old process", "pid", pid, "err", err)
+		}
+	}
 }

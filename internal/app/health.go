@@ -51,7 +51,7 @@ func (b *builder) buildHealth() error {
 	if len(all) == 0 {
 		return nil
 	}
-	health.Stagger(all)
+	health.Stagger(all, b.cfg.Global.Process.MaxSpreadChecks)
 	b.g.starters = append(b.g.starters, func() {
 		for _, c := range all {
 			c.Start()

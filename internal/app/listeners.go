@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/proxy"
+	"golang.org/x/sys/unix"
 )
 
 // ConnHandler serves one accepted connection. A frontend implements it.
@@ -104,6 +105,12 @@ func listen(ctx context.Context, addr string) (net.Listener, error) {
 			var serr error
 			err := c.Control(func(fd uintptr) {
 				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1)
+				if serr == nil {
+					// As HAProxy by default: a new process started with
+					// -sf/-st binds beside the old one, so no connection
+					// is refused while they hand over.
+					serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, unix.SO_REUSEPORT, 1)
+				}
 			})
 			if err != nil {
 				return err

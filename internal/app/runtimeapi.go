@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -48,10 +47,11 @@ func socketOptions(ss *config.StatsSocket) (string, runtimeapi.Options, error) {
 	if ss.Path == "" || strings.Contains(ss.Path, "@") && !strings.HasPrefix(ss.Path, "unix@") {
 		return "", runtimeapi.Options{}, config.Errorf(ss.Pos, "'stats socket' : only unix sockets are supported (got '%s')", ss.Path)
 	}
+	// The directory is not checked here but when the socket is bound
+	// (Runtime.openSockets), as HAProxy's -c does not check it either: a
+	// reload in a chroot jail keeps its open socket at a path the jail
+	// cannot see.
 	path := strings.TrimPrefix(ss.Path, "unix@")
-	if fi, err := os.Stat(filepath.Dir(path)); err != nil || !fi.IsDir() {
-		return "", runtimeapi.Options{}, config.Errorf(ss.Pos, "'stats socket' : directory of '%s' does not exist", path)
-	}
 	return path, runtimeapi.Options{Level: lvl, Mode: os.FileMode(ss.Mode)}, nil
 }
 

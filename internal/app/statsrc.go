@@ -21,7 +21,10 @@ import (
 // model. Every stats output (page, CSV, JSON, metrics) reads from it.
 func (g *Graph) Snapshot() *stats.Snapshot {
 	now := time.Now()
-	host, _ := os.Hostname()
+	host := g.Cfg.Global.Process.Node
+	if host == "" {
+		host, _ = os.Hostname()
+	}
 	fds := fdLimit()
 	snap := &stats.Snapshot{
 		Now: now,
@@ -30,6 +33,7 @@ func (g *Graph) Snapshot() *stats.Snapshot {
 			Version:     g.Version,
 			ReleaseDate: g.ReleaseDate,
 			Node:        host,
+			Description: g.Cfg.Global.Process.Description,
 			Pid:         g.Proc.PID,
 			Nbthread:    runtime.GOMAXPROCS(0),
 			Start:       g.Started,

@@ -9,7 +9,7 @@ import (
 )
 
 func globalKeywords() []keyword {
-	return []keyword{
+	return append([]keyword{
 		{name: "maxconn", where: wGlobal, syntax: "maxconn <number>",
 			desc: "Maximum number of concurrent connections of the whole process.", parse: parseGlobalMaxConn},
 		{name: "hard-stop-after", where: wGlobal, syntax: "hard-stop-after <time>",
@@ -51,8 +51,8 @@ func globalKeywords() []keyword {
 		{name: "nosplice", where: wGlobal, syntax: "nosplice",
 			desc: "Never use splice(2), even where 'option splice-*' asks for it.", parse: parseNoSplice},
 		{name: "daemon", where: wGlobal, syntax: "daemon",
-			desc:  "Accepted with a warning and no effect: Gatehouse never forks into the background; run it under a service manager.",
-			parse: noEffect("Gatehouse does not fork into the background; run it under a service manager instead")},
+			desc:  "Accepted with a warning and no effect: Gatehouse stays in the foreground unless started with -D; run it under a service manager.",
+			parse: noEffect("Gatehouse stays in the foreground unless started with -D; run it under a service manager instead")},
 		{name: "master-worker", where: wGlobal, syntax: "master-worker [no-exit-on-failure]",
 			desc:  "Accepted with a warning and no effect: Gatehouse is a single process that reloads its configuration in place.",
 			parse: noEffect("Gatehouse is a single process that reloads its configuration in place")},
@@ -62,7 +62,7 @@ func globalKeywords() []keyword {
 		{name: "cpu-map", where: wGlobal, syntax: "cpu-map <thread-set> <cpu-set>",
 			desc:  "Accepted with a warning and no effect: goroutines are not pinned to CPUs.",
 			parse: noEffect("Go schedules goroutines on any CPU; use taskset or the service manager's CPU affinity instead")},
-	}
+	}, processKeywords()...)
 }
 
 // noEffect accepts a keyword that means nothing to a Go process, with a

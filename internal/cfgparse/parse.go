@@ -24,6 +24,10 @@ type Options struct {
 	// Diagnostic shows the messages of .diag directives, as HAProxy's
 	// diagnostic mode (-dD) does.
 	Diagnostic bool
+	// LookupUser and LookupGroup resolve 'user' and 'group' names to IDs;
+	// nil means the system's databases (a chrooted reload passes the
+	// answers it got before the chroot).
+	LookupUser, LookupGroup func(name string) (int, error)
 }
 
 // Source is one configuration text with the name it is reported under.

@@ -33,6 +33,8 @@ type parser struct {
 	lastDef  *proxyState            // the defaults section proxies inherit implicitly
 	namedDef map[string]*proxyState // named defaults sections by name
 	proxies  []*proxyState          // frontends, backends, listens in order
+
+	env *envView // the environment "${VAR}" sees, after setenv & co.
 }
 
 func newParser(opt Options) *parser {
@@ -42,6 +44,8 @@ func newParser(opt Options) *parser {
 		namedDef: map[string]*proxyState{},
 	}
 	p.sections = sectionTable()
+	p.env = newEnvView(opt.LookupEnv)
+	p.opt.LookupEnv = p.env.lookup
 	return p
 }
 
@@ -123,8 +127,8 @@ func (p *parser) dispatch(toks []token) {
 		return // an unimplemented section; its header was already reported
 	}
 	if toks[0].Text == "no" && len(toks) > 1 {
-		if toks[1].Text != "option" && toks[1].Text != "log" {
-			p.errorf("negation ('no') is only supported for 'option' and 'log', not for '%s'", toks[1].Text)
+		if !contains([]string{"option", "log", "strict-limits", "set-dumpable"}, toks[1].Text) {
+			p.errorf("negation ('no') is only supported for 'option', 'log', 'strict-limits' and 'set-dumpable', not for '%s'", toks[1].Text)
 			return
 		}
 		p.negated = true

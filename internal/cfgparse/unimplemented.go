@@ -14,20 +14,20 @@ func unimplementedSections() []string {
 
 func unimplementedGlobal() []string {
 	return []string{
-		"nbproc", "chroot", "user", "group", "uid", "gid", "pidfile", "node",
-		"description", "localpeer", "log-tag", "log-send-hostname",
-		"setenv", "presetenv", "resetenv", "unsetenv", "lua-load", "lua-prepend-path",
+		"nbproc",
+		"localpeer", "log-tag", "log-send-hostname",
+		"lua-load", "lua-prepend-path",
 		"ssl-default-bind-ciphers", "ssl-default-bind-ciphersuites", "ssl-default-bind-options",
 		"ssl-default-server-ciphers", "ssl-default-server-ciphersuites", "ssl-default-server-options",
 		"ssl-dh-param-file", "ssl-engine", "ssl-mode-async", "server-state-file", "server-state-base",
 		"maxsslconn", "maxconnrate", "maxsessrate", "maxsslrate", "maxpipes", "maxcompcpuusage",
-		"ulimit-n", "unix-bind", "external-check", "insecure-fork-wanted", "set-dumpable",
+		"unix-bind", "external-check", "insecure-fork-wanted",
 		"tune.ssl.default-dh-param", "tune.ssl.cachesize", "tune.ssl.lifetime", "tune.maxrewrite",
 		"tune.http.maxhdr", "tune.idletimer", "tune.h2.be.glitches-threshold", "tune.h2.fe.rxbuf",
 		"tune.h2.be.rxbuf", "tune.h2.zero-copy-fwd-send",
 		"busy-polling", "noepoll", "nokqueue", "nopoll", "profiling.tasks",
 		"h1-case-adjust", "h1-case-adjust-file", "expose-experimental-directives", "thread-groups",
-		"numa-cpu-mapping", "quiet", "debug", "zero-warning", "stats timeout", "stats maxconn",
+		"numa-cpu-mapping", "mworker-max-reloads", "quiet", "debug", "stats timeout", "stats maxconn",
 	}
 }
 

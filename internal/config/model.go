@@ -80,6 +80,8 @@ type Global struct {
 	NoSplice        bool   // nosplice: never splice(2), whatever the proxies' options say
 
 	H2 H2Tune // tune.h2.*
+
+	Process Process `json:",omitzero"` // user, group, chroot, pidfile, ulimit-n, node, ...
 }
 
 // H2Tune holds HAProxy's tune.h2.* settings; zero means the engine's default.

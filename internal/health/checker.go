@@ -115,13 +115,18 @@ func (c *Checker) State() State {
 
 // Stagger spreads the first checks of cs over the smallest interval of at
 // least one second, in order, as HAProxy's start_checks does, so a fleet
-// of servers is not checked all at once.
-func Stagger(cs []*Checker) {
+// of servers is not checked all at once. maxSpread (max-spread-checks),
+// when set, bounds that window, so long intervals do not leave the last
+// servers unchecked for long.
+func Stagger(cs []*Checker, maxSpread time.Duration) {
 	var minInter time.Duration
 	for _, c := range cs {
 		if in := c.interval(); in >= time.Second && (minInter == 0 || in < minInter) {
 			minInter = in
 		}
+	}
+	if maxSpread > 0 && minInter > maxSpread {
+		minInter = maxSpread
 	}
 	for i, c := range cs {
 		c.firstDelay = minInter * time.Duration(i) / time.Duration(len(cs))

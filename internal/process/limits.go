@@ -1,0 +1,41 @@
+package process
+
+import (
+	"fmt"
+	"syscall"
+
+	"github.com/gatehouse/gatehouse/internal/config"
+)
+
+// SetLimits applies ulimit-n and fd-hard-limit to RLIMIT_NOFILE. Go raised
+// the soft limit to the hard one at start; ulimit-n sets it (raising the
+// hard limit if it must, which needs root), fd-hard-limit lowers it when
+// the system allows more. A failure is an error under strict-limits (the
+// default) and a warning otherwise, as in HAProxy.
+func SetLimits(p config.Process) (warning string, err error) {
+	var r syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r); err != nil {
+		return "", fmt.Errorf("getrlimit(RLIMIT_NOFILE): %v", err)
+	}
+	want := r
+	switch {
+	case p.UlimitN > 0:
+		want.Cur = uint64(p.UlimitN)
+		want.Max = max(r.Max, want.Cur)
+	case p.FDHardLimit > 0 && r.Cur > uint64(p.FDHardLimit):
+		want.Cur = uint64(p.FDHardLimit)
+	default:
+		return "", nil
+	}
+	if want == r {
+		return "", nil
+	}
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &want); err != nil {
+		msg := fmt.Sprintf("Cannot raise FD limit to %d, limit is %d (%v).", want.Cur, r.Cur, err)
+		if p.NoStrictLimits {
+			return msg, nil
+		}
+		return "", fmt.Errorf("%s This will fail in >= v2.3; use 'no strict-limits' to start anyway", msg)
+	}
+	return "", nil
+}
