@@ -382,16 +382,17 @@ func (b *builder) ruleEnv(p *config.Proxy) (*proxy.RuleEnv, error) {
 
 func (b *builder) buildFrontend(p *config.Proxy, pr *proxyRuntime) (*proxy.Frontend, error) {
 	fe := &proxy.Frontend{
-		Name:        p.Name,
-		ID:          pr.id,
-		Proc:        b.g.Proc,
-		Counters:    &counters.Proxy{},
-		MaxConn:     int64(p.MaxConn),
-		Timeouts:    p.Timeouts,
-		Limits:      limits(b.cfg),
-		ConnMode:    p.ConnMode,
-		Errors:      errorPages(p),
-		DontLogNull: p.DontLogNull,
+		Name:         p.Name,
+		ID:           pr.id,
+		Proc:         b.g.Proc,
+		Counters:     &counters.Proxy{},
+		MaxConn:      int64(p.MaxConn),
+		Timeouts:     p.Timeouts,
+		Limits:       limits(b.cfg),
+		ConnMode:     p.ConnMode,
+		Errors:       errorPages(p),
+		DontLogNull:  p.DontLogNull,
+		IgnoreProbes: p.HTTPIgnoreProbes,
 	}
 	if p.ForwardFor != nil {
 		fe.ForwardFor = forwardFor(p.ForwardFor)

@@ -17,10 +17,10 @@ import (
 // process: the kernel still completes handshakes into the backlog, but
 // nothing is accepted, read or answered any more.
 type freezable struct {
-	ln      net.Listener
-	frozen  atomic.Bool
-	thaw    chan struct{}
-	after atomic.Int64 // /after requests read while frozen
+	ln     net.Listener
+	frozen atomic.Bool
+	thaw   chan struct{}
+	after  atomic.Int64 // /after requests read while frozen
 }
 
 func startFreezable(t *testing.T) *freezable {

@@ -25,7 +25,7 @@ func httpCheckTable() []keyword {
 			desc: "The request sent by the check.", parse: parseHTTPCheckSend},
 		{name: "expect", where: wBEOnly, syntax: "http-check expect [!] status|rstatus|string|rstring <pattern>",
 			desc: "What a healthy response looks like (default: a 2xx or 3xx status).", parse: parseHTTPCheckExpect},
-		{name: "connect", where: wBEOnly, syntax: "http-check connect [port <port>] [ssl] [sni <name>] [alpn <protos>]",
+		{name: "connect", where: wBEOnly, syntax: "http-check connect [port <port>] [ssl] [send-proxy] [sni <name>] [alpn <protos>]",
 			desc: "How the check connects, when it differs from the server's settings.", parse: parseHTTPCheckConnect},
 		{name: "disable-on-404", where: wBEOnly, syntax: "http-check disable-on-404",
 			desc: "A 404 answer puts the server in drain mode (no new traffic) instead of down.", parse: parseDisableOn404},
@@ -34,7 +34,7 @@ func httpCheckTable() []keyword {
 
 func tcpCheckTable() []keyword {
 	return []keyword{
-		{name: "connect", where: wBEOnly, syntax: "tcp-check connect [port <port>] [ssl] [sni <name>] [alpn <protos>]",
+		{name: "connect", where: wBEOnly, syntax: "tcp-check connect [port <port>] [ssl] [send-proxy] [sni <name>] [alpn <protos>]",
 			desc: "Open the check connection.", parse: parseTCPCheckStep},
 		{name: "send", where: wBEOnly, syntax: "tcp-check send <string>",
 			desc: "Send a string.", parse: parseTCPCheckStep},

@@ -51,7 +51,7 @@ func unimplementedOptions() []string {
 		"abortonclose", "accept-invalid-http-request", "accept-invalid-http-response",
 		"allbackups", "checkcache", "clitcpka", "contstats", "disable-h2-upgrade",
 		"dontlog-normal", "external-check", "forwarded", "h1-case-adjust-bogus-client",
-		"h1-case-adjust-bogus-server", "http-buffer-request", "http-ignore-probes",
+		"h1-case-adjust-bogus-server", "http-buffer-request",
 		"http-no-delay", "http-pretend-keepalive", "http-restrict-req-hdr-names",
 		"http-use-proxy-header", "http_proxy", "idle-close-on-response", "independent-streams",
 		"ldap-check", "log-health-checks", "log-separate-errors", "logasap", "mysql-check",

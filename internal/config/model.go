@@ -188,11 +188,13 @@ type Proxy struct {
 	HTTPSLog    bool
 	TCPLog      bool
 	DontLogNull bool
-	LogFormat   string // log-format, empty: per option
-	LogFormatSD string // log-format-sd
-	JSONLog     bool   // option jsonlog (Gatehouse)
-	Logs        []*Log // "log global" is expanded into the global targets
-	Captures    []*Capture
+	// HTTPIgnoreProbes: "option http-ignore-probes".
+	HTTPIgnoreProbes bool
+	LogFormat        string // log-format, empty: per option
+	LogFormatSD      string // log-format-sd
+	JSONLog          bool   // option jsonlog (Gatehouse)
+	Logs             []*Log // "log global" is expanded into the global targets
+	Captures         []*Capture
 
 	Retries    int // default 3
 	RetryOn    []string

@@ -64,9 +64,10 @@ func localPort(c net.Conn) string {
 
 // TestAbortLogsMatchHAProxy: a client resetting an idle keep-alive
 // connection logs nothing; a reset before or in the middle of a head logs
-// "400 CR-- <BADREQ>" with TR -1; an invalid response head is "502 PH--"
-// and a head cut short by the server "502 SH--". HAProxy 2.6 does the same
-// with the same traffic.
+// "400 CR-- <BADREQ>" with TR -1; a head the parser refuses "400 PR--
+// <BADREQ>", TR -1 and no bytes, even when its request line was read; an
+// invalid response head is "502 PH--" and a head cut short by the server
+// "502 SH--". HAProxy 2.6 does the same with the same traffic.
 func TestAbortLogsMatchHAProxy(t *testing.T) {
 	srvPort := startBadServer(t)
 	cfg := func(port int) string {
@@ -149,6 +150,23 @@ backend be
 		waitLines("fin-half", ports["fin-half"], 1)
 		c.Close()
 
+		// Heads the parser refuses: HAProxy's HTTP/1 layer answers 400
+		// before a stream exists.
+		for what, head := range map[string]string{
+			"garbage":    "GARBAGE\r\n\r\n",
+			"bad-header": "GET /bad HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n",
+		} {
+			c = dial()
+			ports[what] = localPort(c)
+			io.WriteString(c, head)
+			c.SetReadDeadline(time.Now().Add(20 * time.Second))
+			if resp, err := http.ReadResponse(bufio.NewReader(c), nil); err != nil || resp.StatusCode != 400 {
+				t.Errorf("%s %s: %v %v", name, what, resp, err)
+			}
+			c.Close()
+			waitLines(what, ports[what], 1)
+		}
+
 		for _, path := range []string{"/invalid", "/trunc"} {
 			c = dial()
 			ports[path] = localPort(c)
@@ -167,7 +185,13 @@ backend be
 		out := map[string][]string{}
 		for k, port := range ports {
 			for _, l := range linesOf(port) {
-				out[k] = append(out[k], logShape(httplogLine.FindStringSubmatch(l)))
+				m := httplogLine.FindStringSubmatch(l)
+				shape := logShape(m)
+				if m[12] == "400" {
+					// Rejected heads: no bytes logged, whatever was sent.
+					shape += " bytes=" + m[13]
+				}
+				out[k] = append(out[k], shape)
 			}
 		}
 		return out
@@ -177,9 +201,11 @@ backend be
 
 	want := map[string]string{
 		"idle-reset":  `status=200 cookies=- - term=---- queues=0/0 req=GET /ok HTTP/1.1`,
-		"reset-first": `timers=-1/-1/-1/-1/n status=400 cookies=- - term=CR-- queues=0/0 req=<BADREQ>`,
-		"reset-half":  `timers=-1/-1/-1/-1/n status=400 cookies=- - term=CR-- queues=0/0 req=<BADREQ>`,
-		"fin-half":    `timers=-1/-1/-1/-1/n status=400 cookies=- - term=CR-- queues=0/0 req=<BADREQ>`,
+		"reset-first": `timers=-1/-1/-1/-1/n status=400 cookies=- - term=CR-- queues=0/0 req=<BADREQ> bytes=0`,
+		"reset-half":  `timers=-1/-1/-1/-1/n status=400 cookies=- - term=CR-- queues=0/0 req=<BADREQ> bytes=0`,
+		"fin-half":    `timers=-1/-1/-1/-1/n status=400 cookies=- - term=CR-- queues=0/0 req=<BADREQ> bytes=0`,
+		"garbage":     `timers=-1/-1/-1/-1/n status=400 cookies=- - term=PR-- queues=0/0 req=<BADREQ> bytes=0`,
+		"bad-header":  `timers=-1/-1/-1/-1/n status=400 cookies=- - term=PR-- queues=0/0 req=<BADREQ> bytes=0`,
 		"/invalid":    `status=502 cookies=- - term=PH-- queues=0/0 req=GET /invalid HTTP/1.1`,
 		"/trunc":      `status=502 cookies=- - term=SH-- queues=0/0 req=GET /trunc HTTP/1.1`,
 	}
@@ -192,5 +218,96 @@ backend be
 		if strings.Join(gh[k], "\n") != strings.Join(hp[k], "\n") {
 			t.Errorf("%s differs:\n gatehouse %q\n   haproxy %q", k, gh[k], hp[k])
 		}
+	}
+}
+
+// TestIgnoreProbesMatchesHAProxy: with "option http-ignore-probes" a
+// connection that ends before its first byte (close, reset or the
+// http-request timeout: a browser's pre-connect) gets no answer and no log
+// line; one that sent half a head still does. HAProxy 2.6 does the same.
+func TestIgnoreProbesMatchesHAProxy(t *testing.T) {
+	srvPort := startBadServer(t)
+	cfg := func(port int) string {
+		return fmt.Sprintf(`global
+    log stdout format raw local0
+defaults
+    mode http
+    log global
+    option httplog
+    timeout connect 5s
+    timeout client 20s
+    timeout server 20s
+    timeout http-request 300ms
+frontend fe
+    bind 127.0.0.1:%d
+    option http-ignore-probes
+    default_backend be
+backend be
+    server s1 127.0.0.1:%d
+`, port, srvPort)
+	}
+	type proc interface{ Stdout() string }
+	run := func(name string, start func(cfg string) proc) (lines map[string][]string, answers map[string]string) {
+		port := testenv.FreePort(t)
+		p := start(cfg(port))
+		addr := testenv.LocalAddr(port)
+		dial := func() net.Conn {
+			c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			return c
+		}
+		ports := map[string]string{}
+		answers = map[string]string{}
+		// Each probe: what it does, then what the proxy answered before closing.
+		probe := func(what string, act func(c net.Conn)) {
+			c := dial()
+			ports[what] = localPort(c)
+			act(c)
+			c.SetReadDeadline(time.Now().Add(20 * time.Second))
+			b, _ := io.ReadAll(c)
+			answers[what] = string(b)
+			c.Close()
+		}
+		probe("close", func(c net.Conn) { c.(*net.TCPConn).CloseWrite() })
+		probe("timeout", func(c net.Conn) {}) // the proxy closes after timeout http-request
+		probe("half-timeout", func(c net.Conn) { io.WriteString(c, "GET / HT") })
+		// Wait for the line of the one that must log, then a moment for
+		// lines that should not come.
+		testenv.Eventually(t, 20*time.Second, func() bool {
+			return strings.Contains(p.Stdout(), "127.0.0.1:"+ports["half-timeout"]+" ")
+		}, "%s: no line for the half head:\n%s", name, p.Stdout())
+		time.Sleep(200 * time.Millisecond)
+		lines = map[string][]string{}
+		for what, port := range ports {
+			for _, l := range strings.Split(p.Stdout(), "\n") {
+				if m := httplogLine.FindStringSubmatch(l); m != nil && m[2] == port {
+					lines[what] = append(lines[what], logShape(m))
+				}
+			}
+		}
+		return lines, answers
+	}
+	ghLines, ghAns := run("gatehouse", func(cfg string) proc { return testenv.StartGatehouse(t, cfg) })
+	hpLines, hpAns := run("haproxy", func(cfg string) proc { return testenv.StartHAProxy(t, cfg) })
+	for _, what := range []string{"close", "timeout"} {
+		if len(ghLines[what]) != 0 || ghAns[what] != "" {
+			t.Errorf("gatehouse %s: logged %q, answered %q; want nothing", what, ghLines[what], ghAns[what])
+		}
+	}
+	if len(ghLines["half-timeout"]) != 1 || !strings.HasPrefix(ghAns["half-timeout"], "HTTP/1.1 408") {
+		t.Errorf("gatehouse half-timeout: logged %q, answered %q; want a 408", ghLines["half-timeout"], ghAns["half-timeout"])
+	}
+	for _, what := range []string{"close", "timeout", "half-timeout"} {
+		if strings.Join(ghLines[what], "\n") != strings.Join(hpLines[what], "\n") {
+			t.Errorf("%s: lines differ:\n gatehouse %q\n   haproxy %q", what, ghLines[what], hpLines[what])
+		}
+		g, h, _ := strings.Cut(ghAns[what], "\r\n")
+		hh, _, _ := strings.Cut(hpAns[what], "\r\n")
+		if g != hh {
+			t.Errorf("%s: answers differ: gatehouse %q, haproxy %q", what, g, hh)
+		}
+		_ = h
 	}
 }

@@ -107,7 +107,10 @@ type Frontend struct {
 	LogFormat   *logging.Format
 	LogFormatSD *logging.Format // rfc5424 structured data; nil: none
 	DontLogNull bool
-	Captures    []*config.Capture
+	// IgnoreProbes ("option http-ignore-probes"): a connection that ends
+	// before its first byte gets no answer, no log and no error count.
+	IgnoreProbes bool
+	Captures     []*config.Capture
 	// H2 configures HTTP/2 on binds that negotiate or impose it (limits
 	// from tune.h2.*, timeout client, the frontend's h2 counters).
 	H2         *h2.Config

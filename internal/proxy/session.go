@@ -341,6 +341,10 @@ func (s *session) onReadError(t *Txn, err error, started bool) {
 	fe := s.fe
 	var pe *http1.ProtocolError
 	switch {
+	case !started && fe.IgnoreProbes:
+		// option http-ignore-probes: a browser's pre-connect that ends
+		// (close, reset or timeout) before its first byte is not an error.
+		return
 	case errors.As(err, &pe):
 		fe.Counters.ErrReq.Add(1)
 		s.captureRequestError(pe.Msg)
@@ -377,8 +381,7 @@ func (s *session) onReadError(t *Txn, err error, started bool) {
 		// A reset between requests ends an idle keep-alive connection
 		// like a close: HAProxy logs nothing.
 	default:
-		// Truncated head or a reset: the client aborted. The head never
-		// completed, so TR is -1 (HAProxy: "-1/-1/-1/-1/Ta ... CR--").
+		// Truncated head or a reset: the client aborted.
 		if !started && fe.DontLogNull {
 			fe.Counters.ErrReq.Add(1)
 			return
@@ -386,7 +389,6 @@ func (s *session) onReadError(t *Txn, err error, started bool) {
 		fe.Counters.ErrReq.Add(1)
 		fe.Counters.CliAbort.Add(1)
 		t.termState = [2]byte{'C', 'R'}
-		t.tHead = time.Time{}
 		t.status = 400
 		t.logRejected()
 	}

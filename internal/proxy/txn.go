@@ -164,6 +164,12 @@ func (t *Txn) logRejected() {
 		t.sess.fe.Counters.CountStatus(t.status)
 	}
 	t.sess.fe.Counters.BytesOut.Add(uint64(t.bytesOut))
+	// HAProxy 2.6 refuses such a head in its HTTP/1 layer, before a stream
+	// exists: the line shows no request ("<BADREQ>", even when the request
+	// line was read), no complete head (TR -1) and no bytes (%B 0).
+	t.Req.Method = ""
+	t.tHead = time.Time{}
+	t.bytesOut = 0
 	t.emitLog()
 }
 
