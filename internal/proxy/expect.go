@@ -59,6 +59,7 @@ func (t *Txn) exchangeExpect(uc *upConn, reused bool) failure {
 			f = staleOr(reused, failEmpty)
 		}
 	}
+	sent := f == failNone
 	race.mu.Lock()
 	race.bodyDone = true
 	early := race.early
@@ -83,12 +84,19 @@ func (t *Txn) exchangeExpect(uc *upConn, reused bool) failure {
 	uc.in.until = -1
 	t.clk.spend()
 	if early {
-		t.sess.in.until = -1
-		uc.out.until = -1
-		// Part of the body was not sent, or the server's connection
-		// holds a dead write deadline: neither carries another request.
-		t.bodyUnsent = true
-		t.closeAfter = true
+		// The deadlines moved to cut the copy short are cleared; the
+		// next read or write arms its own.
+		_ = cin.SetReadDeadline(time.Time{})
+		_ = sout.SetWriteDeadline(time.Time{})
+		t.sess.in.until, uc.out.until = -1, 0
+		if !sent {
+			// The server answered (or failed) before the whole body was
+			// sent: the rest is unread, and neither connection can carry
+			// another request. A fast server that answered a complete
+			// body just as the copy ended leaves both usable.
+			t.bodyUnsent = true
+			t.closeAfter = true
+		}
 	}
 	return f
 }
