@@ -26,7 +26,7 @@ type bindOption struct {
 }
 
 func bindOptions() []bindOption {
-	return []bindOption{
+	return append([]bindOption{
 		{name: "ssl", syntax: "ssl", desc: "Terminate TLS on this address.",
 			parse: func(p *parser, b *config.Bind, _ string) error { b.SSL = true; return nil }},
 		{name: "crt", syntax: "crt <file|dir>", hasArg: true,
@@ -69,7 +69,7 @@ func bindOptions() []bindOption {
 			}},
 		{name: "name", syntax: "name <name>", hasArg: true, desc: "Name of the listener in logs and statistics.",
 			parse: func(p *parser, b *config.Bind, v string) error { b.Name = v; return nil }},
-	}
+	}, bindTLSOptions()...)
 }
 
 func basePath(base, path string) string {
@@ -124,6 +124,12 @@ func parseBind(p *parser, args []token) error {
 		if err := opt.parse(p, &tmpl, val); err != nil {
 			return fmt.Errorf("'bind %s' : %v", args[1].Text, err)
 		}
+	}
+	if tmpl.SSL {
+		// HAProxy merges the global defaults at the "ssl" keyword: what
+		// the line sets wins.
+		tmpl.TLS.Inherit(p.cfg.Global.TLS.DefaultBind)
+		warnVersionFlags(p, "bind "+args[1].Text, tmpl.TLS)
 	}
 	if len(tmpl.Crts) > 0 && !tmpl.SSL {
 		p.warnf("'bind %s' : 'crt' is set but 'ssl' is not: the certificates are not used and the address speaks clear text.", args[1].Text)

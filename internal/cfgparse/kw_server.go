@@ -66,7 +66,7 @@ func oneOf(name, v string, allowed ...string) error {
 }
 
 func serverOptions() []serverOption {
-	return []serverOption{
+	return append([]serverOption{
 		intOpt("weight", "Relative load-balancing weight (0..256, default 1).", 0, 256, func(s *config.Server) *int { return &s.Weight }),
 		boolOpt("backup", "Use the server only when all non-backup servers are down.", func(s *config.Server) { s.Backup = true }),
 		boolOpt("disabled", "Start the server in maintenance mode.", func(s *config.Server) { s.Disabled = true }),
@@ -137,7 +137,7 @@ func serverOptions() []serverOption {
 			s.Proto = v
 			return oneOf("proto", v, "h2")
 		}),
-	}
+	}, serverTLSOptions()...)
 }
 
 func serverOptionNames(opts []serverOption) []string {
@@ -214,6 +214,10 @@ func parseServer(p *parser, args []token) error {
 	}
 	if s.Crt != "" {
 		s.Crt = basePath(p.cfg.Global.CrtBase, s.Crt)
+	}
+	if s.SSL || s.CheckSSL {
+		s.TLS.Inherit(p.cfg.Global.TLS.DefaultServer)
+		warnVersionFlags(p, "server "+name, s.TLS)
 	}
 	if s.Port == 0 && s.Check && s.CheckPort == 0 {
 		return fmt.Errorf("'server %s' : health checks need a port: give the server address a port or set 'port'.", name)

@@ -17,12 +17,10 @@ func unimplementedGlobal() []string {
 		"nbproc",
 		"localpeer", "log-tag", "log-send-hostname",
 		"lua-load", "lua-prepend-path",
-		"ssl-default-bind-ciphers", "ssl-default-bind-ciphersuites", "ssl-default-bind-options",
-		"ssl-default-server-ciphers", "ssl-default-server-ciphersuites", "ssl-default-server-options",
-		"ssl-dh-param-file", "ssl-engine", "ssl-mode-async", "server-state-file", "server-state-base",
+		"server-state-file", "server-state-base",
 		"maxsslconn", "maxconnrate", "maxsessrate", "maxsslrate", "maxpipes", "maxcompcpuusage",
 		"unix-bind", "external-check", "insecure-fork-wanted",
-		"tune.ssl.default-dh-param", "tune.ssl.cachesize", "tune.ssl.lifetime", "tune.maxrewrite",
+		"tune.ssl.cachesize", "tune.ssl.lifetime", "tune.maxrewrite",
 		"tune.http.maxhdr", "tune.idletimer", "tune.h2.be.glitches-threshold", "tune.h2.fe.rxbuf",
 		"tune.h2.be.rxbuf", "tune.h2.zero-copy-fwd-send",
 		"busy-polling", "noepoll", "nokqueue", "nopoll", "profiling.tasks",
@@ -79,12 +77,10 @@ func unimplementedHTTPActions() []string {
 
 func unimplementedBindOptions() []string {
 	return []string{
-		"crt-list", "ciphers", "ciphersuites", "curves", "ecdhe", "ssl-min-ver", "ssl-max-ver",
-		"no-sslv3", "no-tlsv10", "no-tlsv11", "no-tlsv12", "no-tlsv13", "force-tlsv12",
-		"strict-sni", "npn", "interface", "transparent", "v4v6", "v6only", "defer-accept",
+		"crt-list", "interface", "transparent", "v4v6", "v6only", "defer-accept",
 		"tfo", "mss", "backlog", "maxconn", "nice", "process", "thread", "crl-file",
 		"ca-ignore-err", "crt-ignore-err", "ca-sign-file", "generate-certificates",
-		"allow-0rtt", "no-tls-tickets", "prefer-client-ciphers", "tls-ticket-keys",
+		"allow-0rtt", "tls-ticket-keys",
 		"uid", "gid", "mode", "user", "group", "namespace", "id", "level", "severity-output",
 		"expose-fd", "quic-force-retry", "ssl-passphrase", "sigalgs", "client-sigalgs",
 	}
@@ -94,13 +90,11 @@ func unimplementedServerOptions() []string {
 	return []string{
 		"resolvers", "resolve-prefer", "resolve-net", "resolve-opts", "init-addr",
 		"cookie", "track", "agent-check", "agent-port", "agent-inter", "agent-addr",
-		"agent-send", "redir", "source", "usesrc", "namespace", "id", "ciphers",
-		"ciphersuites", "curves", "ssl-min-ver", "ssl-max-ver", "no-sslv3", "no-tlsv10",
-		"no-tlsv11", "no-tlsv12", "no-tlsv13", "force-tlsv12", "crl-file", "ssl-reuse",
-		"no-ssl-reuse", "tfo", "allow-0rtt", "npn", "check-proto", "check-via-socks4",
+		"agent-send", "redir", "source", "usesrc", "namespace", "id",
+		"crl-file", "ssl-reuse", "no-ssl-reuse", "tfo", "allow-0rtt", "check-proto", "check-via-socks4",
 		"socks4", "tcp-ut", "pool-low-conn", "pool-purge-delay", "max-queue",
 		"minconn", "maxqueue", "non-stick", "stick", "set-proxy-v2-tlv-fmt", "shard",
 		"log-proto", "ws", "guid", "hash-key", "sigalgs", "client-sigalgs",
-		"send-proxy-v2-ssl", "send-proxy-v2-ssl-cn", "check-reuse-pool", "ssl-max-ver",
+		"send-proxy-v2-ssl", "send-proxy-v2-ssl-cn", "check-reuse-pool",
 	}
 }

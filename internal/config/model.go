@@ -79,7 +79,8 @@ type Global struct {
 	SSLServerVerify string // ssl-server-verify: "none" or "required"; "" = required (HAProxy's default)
 	NoSplice        bool   // nosplice: never splice(2), whatever the proxies' options say
 
-	H2 H2Tune // tune.h2.*
+	H2  H2Tune    // tune.h2.*
+	TLS TLSGlobal // ssl-default-*, tune.ssl.*
 
 	Process Process `json:",omitzero"` // user, group, chroot, pidfile, ulimit-n, node, ...
 }
@@ -229,6 +230,8 @@ type Bind struct {
 	Crts        []string // files or directories
 	CAFile      string
 	Verify      string // client cert verification: "", "none", "optional", "required"
+	TLS         TLSOptions
+	StrictSNI   bool // refuse handshakes whose SNI names no certificate
 	ALPN        []string
 	AcceptProxy bool
 	Proto       string // "h2" for cleartext HTTP/2
@@ -252,6 +255,7 @@ type Server struct {
 	Crt    string // client certificate+key PEM, for a gateway in MUTUAL mode
 	SNI    string // sample expression, e.g. "str(host)" or "req.hdr(host)"; "" = from the outgoing Host
 	ALPN   []string
+	TLS    TLSOptions
 
 	Check          bool
 	CheckSSL       bool

@@ -29,6 +29,7 @@ type ClientTemplate struct {
 	certID   string
 	alpn     []string
 	sessions tls.ClientSessionCache
+	base     tls.Config // versions, suites, curves, tickets of the line
 
 	configs    sync.Map // sni -> *tls.Config
 	nconfigs   atomic.Int64
@@ -86,6 +87,9 @@ func NewClientTemplate(srv *config.Server, opts ...ClientOption) (*ClientTemplat
 		alpn:       append([]string(nil), srv.ALPN...),
 		sessions:   tls.NewLRUClientSessionCache(o.sessionCache),
 		maxConfigs: int64(o.maxConfigs),
+	}
+	if err := applyOptions(&t.base, srv.TLS, config.TLSv12); err != nil {
+		return nil, config.Errorf(srv.Pos, "server '%s' : %v", srv.Name, err)
 	}
 	verify, byDefault := srv.Verify, false
 	if verify == "" {
@@ -151,11 +155,15 @@ func (t *ClientTemplate) ForSNI(sni string) *tls.Config {
 
 func (t *ClientTemplate) build(sni string) *tls.Config {
 	c := &tls.Config{
-		MinVersion:         tls.VersionTLS12,
-		ServerName:         sni,
-		NextProtos:         slices.Clip(slices.Clone(t.alpn)),
-		RootCAs:            t.roots,
-		ClientSessionCache: t.sessions,
+		MinVersion:             t.base.MinVersion,
+		MaxVersion:             t.base.MaxVersion,
+		CipherSuites:           t.base.CipherSuites,
+		CurvePreferences:       t.base.CurvePreferences,
+		SessionTicketsDisabled: t.base.SessionTicketsDisabled,
+		ServerName:             sni,
+		NextProtos:             slices.Clip(slices.Clone(t.alpn)),
+		RootCAs:                t.roots,
+		ClientSessionCache:     t.sessions,
 	}
 	if cert := t.cert; cert != nil {
 		// Present the certificate whatever CAs the server asks for, as

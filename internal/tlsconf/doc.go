@@ -19,7 +19,13 @@
 // and caches one *tls.Config per SNI, sharing one session cache so that
 // re-encryption to the gateway resumes sessions.
 //
-// Ciphers are Go's defaults: with TLS 1.2 as the minimum (HAProxy's default
-// ssl-min-ver since 2.2) they are ECDHE with AES-GCM or ChaCha20-Poly1305,
-// which is the same set HAProxy's default cipher string yields in practice.
+// Versions, suites and curves follow the lines' TLS options (options.go):
+// versions as HAProxy computes them from ssl-min-ver/ssl-max-ver/no-*/force-*,
+// TLS 1.2 suites from OpenSSL cipher strings evaluated as OpenSSL evaluates
+// them (ciphers.go), TLS 1.3 suite lists checked to name Go's three fixed
+// suites. Without options: TLS 1.2 minimum (HAProxy's default ssl-min-ver) and
+// Go's default suites, ECDHE with AES-GCM or ChaCha20-Poly1305 first. The TLS
+// 1.2 suite is chosen in the server's order (the client's with
+// prefer-client-ciphers), as OpenSSL chooses it (prefer.go); TLS 1.3 suites
+// are Go's choice.
 package tlsconf

@@ -9,8 +9,13 @@ import (
 // ServerConfig builds the TLS configuration of an "ssl" bind line whose
 // certificates are in store.
 //
-//   - TLS 1.2 minimum (HAProxy's default ssl-min-ver), Go's default cipher
-//     suites and curves.
+//   - Versions, TLS 1.2 suites, curves and tickets from the line's TLS
+//     options (global defaults merged in): TLS 1.2 minimum unless told
+//     otherwise (HAProxy's default ssl-min-ver), Go's default suites and
+//     curves when none are given.
+//   - strict-sni: a handshake whose SNI names no certificate is refused.
+//   - TLS 1.2 suites are chosen in the server's order, or the client's with
+//     prefer-client-ciphers, as OpenSSL chooses them (see suitePicker).
 //   - ALPN: the protocols of "alpn", in order; none advertised by default, so
 //     clients speak HTTP/1.1.
 //   - "verify none" (the default): no client certificate requested;
@@ -29,9 +34,14 @@ func ServerConfig(store *Store, bind *config.Bind) (*tls.Config, error) {
 		return nil, config.Errorf(bind.Pos, "bind '%s' : 'ssl' needs at least one 'crt'", name)
 	}
 	c := &tls.Config{
-		MinVersion:     tls.VersionTLS12,
 		GetCertificate: store.GetCertificate,
 		NextProtos:     append([]string(nil), bind.ALPN...),
+	}
+	if bind.StrictSNI {
+		c.GetCertificate = store.getStrict
+	}
+	if err := applyOptions(c, bind.TLS, config.TLSv12); err != nil {
+		return nil, config.Errorf(bind.Pos, "bind '%s' : %v", name, err)
 	}
 	switch bind.Verify {
 	case "", "none":
@@ -52,5 +62,7 @@ func ServerConfig(store *Store, bind *config.Bind) (*tls.Config, error) {
 	default:
 		return nil, config.Errorf(bind.Pos, "bind '%s' : 'verify' expects 'none', 'optional' or 'required', got '%s'", name, bind.Verify)
 	}
+	// Last, so that the picker clones the finished config.
+	c.GetConfigForClient = newSuitePicker(c, bind.TLS.PreferClientCiphers).configFor
 	return c, nil
 }

@@ -100,17 +100,34 @@ func (s *Store) build() (*index, error) {
 // supports wins.
 func (s *Store) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 	idx := s.cur.Load()
+	if c := idx.match(hello); c != nil {
+		return c, nil
+	}
+	return idx.certs[0].cert, nil
+}
+
+// getStrict is GetCertificate for "strict-sni": no default certificate, so
+// a handshake without SNI or whose SNI names no certificate fails.
+func (s *Store) getStrict(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	if c := s.cur.Load().match(hello); c != nil {
+		return c, nil
+	}
+	return nil, errors.New("strict-sni: no certificate for the requested server name")
+}
+
+// match is the certificate the SNI selects, nil when none does.
+func (idx *index) match(hello *tls.ClientHelloInfo) *tls.Certificate {
 	if name := normalizeSNI(hello.ServerName); name != "" {
 		if c := pick(idx.exact[name], hello); c != nil {
-			return c, nil
+			return c
 		}
 		if i := strings.IndexByte(name, '.'); i > 0 {
 			if c := pick(idx.wild[name[i+1:]], hello); c != nil {
-				return c, nil
+				return c
 			}
 		}
 	}
-	return idx.certs[0].cert, nil
+	return nil
 }
 
 func normalizeSNI(n string) string {
