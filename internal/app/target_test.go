@@ -43,7 +43,10 @@ func getH2(t *testing.T, c *http.Client, addr, path, query, extra string) (*http
 		t.Fatalf("%s?%s: %v", path, query, err)
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Errorf("%s?%s: reading the body: %v (%q, headers %v)", path, query, err, body, resp.Header)
+	}
 	return resp, string(body)
 }
 

@@ -108,6 +108,11 @@ func NewConn(c net.Conn, cfg *Config, h Handler) *Conn {
 	cn.fr.SetMaxReadFrameSize(conf.MaxFrameSize)
 	cn.wfr = http2.NewFramer(cn.bw, nil)
 	cn.henc = hpack.NewEncoder(&cn.hbuf)
+	// Index nothing, as HAProxy's encoder does: response fields are views of
+	// buffers the proxy reuses, and an entry kept in the dynamic table would
+	// be compared later against bytes that changed under it (the client then
+	// decodes an old value). The first header block announces size 0.
+	cn.henc.SetMaxDynamicTableSize(0)
 	return cn
 }
 

@@ -94,7 +94,7 @@ func (c *Conn) processSettings(f *http2.SettingsFrame) error {
 		return err
 	}
 	ok := c.enqueue(false, func() error {
-		if setTable { // applied in wire order, before our ACK
+		if setTable { // applied in wire order, before our ACK; only ever lowers our table (0)
 			c.henc.SetMaxDynamicTableSizeLimit(tableSize)
 		}
 		if err := c.wfr.WriteSettingsAck(); err != nil || !setWindow {

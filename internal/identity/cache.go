@@ -3,6 +3,7 @@ package identity
 import (
 	"crypto/subtle"
 	"hash/maphash"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -89,7 +90,7 @@ func equalParts(key string, parts []string) bool {
 func (c *lru) put(h uint64, id *Identity, expiry time.Time, parts ...string) {
 	var key string
 	if len(parts) == 1 {
-		key = parts[0]
+		key = strings.Clone(parts[0]) // a view of the request's buffer, reused by the next one
 	} else {
 		n := 0
 		for _, p := range parts {

@@ -53,6 +53,12 @@ func NewH2Upstream(prior bool, maxConns, maxReuse int, maxHeaderList uint32) *H2
 			StrictMaxConcurrentStreams: true,
 			IdleConnTimeout:            upstream.DefaultIdleTimeout,
 			MaxHeaderListSize:          maxHeaderList,
+			// Request fields are views of the transaction's arena, which
+			// the next request writes over: an encoder that kept them in
+			// its dynamic table matched later values against changed
+			// bytes and sent the gateway an earlier request's field. A
+			// table of 1 byte indexes nothing (0 means x/net's 4096).
+			MaxEncoderHeaderTableSize: 1,
 		},
 		conns: map[upstream.PoolKey][]*h2Conn{},
 	}
