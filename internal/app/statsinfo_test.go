@@ -98,3 +98,41 @@ func TestIdleShare(t *testing.T) {
 		}
 	}
 }
+
+// TestStatsPageCountsItself: as in HAProxy, a stats request is counted
+// as intercepted before the page is made, so the first CSV shows 1.
+func TestStatsPageCountsItself(t *testing.T) {
+	port := freePort(t)
+	start(t, testDefaults+fmt.Sprintf(`
+listen stats
+    bind 127.0.0.1:%d
+    stats enable
+    stats uri /stats
+`, port))
+	for want := 1; want <= 2; want++ {
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/stats;csv", port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		lines := strings.Split(string(b), "\n")
+		cols := strings.Split(strings.TrimPrefix(lines[0], "# "), ",")
+		idx := -1
+		for i, c := range cols {
+			if c == "intercepted" {
+				idx = i
+			}
+		}
+		if idx < 0 {
+			t.Fatalf("no intercepted column: %s", lines[0])
+		}
+		for _, l := range lines[1:] {
+			if f := strings.Split(l, ","); strings.HasPrefix(l, "stats,FRONTEND,") && idx < len(f) {
+				if f[idx] != strconv.Itoa(want) {
+					t.Errorf("request %d: intercepted = %s, want %d", want, f[idx], want)
+				}
+			}
+		}
+	}
+}

@@ -47,10 +47,11 @@ func (t *Txn) handle() bool {
 	// The stats page answers after the http-request rules, so a rule can
 	// guard it ("deny if { path_beg /stats } !{ src 10.0.0.0/8 }").
 	if fe.Stats != nil && hasPrefix(originForm(req.URI), fe.StatsPrefix) {
+		// Counted first, as HAProxy does: the page counts itself.
+		fe.Counters.Intercept.Add(1)
 		t.reply = fe.Stats.Serve(t)
 		t.clk.spend()
 		t.termState = [2]byte{'L', 'R'}
-		fe.Counters.Intercept.Add(1)
 		return t.sendReply()
 	}
 
