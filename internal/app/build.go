@@ -258,6 +258,11 @@ func (b *builder) format(src string, pos config.Pos) (*logging.Format, error) {
 	return logging.Compile(src, pos, b.exprCompiler())
 }
 
+// ruleFormat compiles the format of an http-request/http-response rule.
+func (b *builder) ruleFormat(src string, pos config.Pos) (*logging.Format, error) {
+	return logging.CompileHTTP(src, pos, b.exprCompiler())
+}
+
 func (b *builder) logger(targets []*config.Log) (*logging.Logger, error) {
 	if len(targets) == 0 {
 		return nil, nil
@@ -370,7 +375,7 @@ func (b *builder) ruleEnv(p *config.Proxy) (*proxy.RuleEnv, error) {
 	}
 	return &proxy.RuleEnv{
 		ACLs:   set,
-		Format: b.format,
+		Format: b.ruleFormat,
 		Service: func(name string, pos config.Pos) (proxy.Service, error) {
 			return b.service(p, name, pos)
 		},

@@ -11,6 +11,7 @@ import (
 func (p *parser) finish() {
 	for _, ps := range p.proxies {
 		px := ps.px
+		px.HTTPRequest = append(px.HTTPRequest, ps.redirects...)
 		p.checkBackendRefs(px)
 		p.checkLogMode(ps)
 		p.checkSpliceMode(ps)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/config"
@@ -15,7 +17,41 @@ func httpRuleKeywords() []keyword {
 			desc: "A rule run on each request, in order; the actions are listed under 'http-request actions'.", parse: parseHTTPRule},
 		{name: "http-response", where: wProxy, syntax: "http-response <action> [<args>] [{if|unless} <condition>]",
 			desc: "A rule run on each response, in order; the actions are listed under 'http-response actions'.", parse: parseHTTPRule},
+		{name: "redirect", where: wFE | wBE, syntax: "redirect location|prefix|scheme <value> [code <code>] [<option>...] [{if|unless} <condition>]",
+			desc: "The legacy redirect rule: the options of 'http-request redirect', but <value> is taken as written (not a log-format), and the rule runs after the proxy's 'http-request' rules, as HAProxy runs it.", parse: parseLegacyRedirect},
 	}
+}
+
+// parseLegacyRedirect reads a "redirect" line. HAProxy keeps these rules in
+// a list evaluated right after the proxy's http-request rules, which is the
+// same as running them as the last http-request rules: finish() appends
+// them there.
+func parseLegacyRedirect(p *parser, args []token) error {
+	end := len(args)
+	for i := 1; i < len(args); i++ {
+		if args[i].Text == "if" || args[i].Text == "unless" {
+			end = i
+			break
+		}
+	}
+	a := &config.HTTPAction{Pos: p.pos(), Action: "redirect"}
+	if err := parseRedirect(p, a, args[1:end]); err != nil {
+		return fmt.Errorf("error detected in %s '%s' while parsing redirect rule : %v.", proxyType(p.ps.px.Cap), p.ps.px.Name, err)
+	}
+	// The value is literal: protect '%' from the log-format compiler.
+	a.Value = strings.ReplaceAll(a.Value, "%", "%%")
+	if end < len(args) {
+		c, err := parseCond(p, args, end)
+		if err != nil {
+			return err
+		}
+		a.Cond = c
+	}
+	if len(p.ps.px.UseBackends) > 0 {
+		p.warnf("a 'redirect' rule placed after a 'use_backend' rule will still be processed before.")
+	}
+	p.ps.redirects = append(p.ps.redirects, a)
+	return nil
 }
 
 // httpAction is one action of http-request / http-response rules.
@@ -61,8 +97,8 @@ func httpActions() []httpAction {
 			parse: fixedArgs(1, "<fmt>", func(a *config.HTTPAction, v []string) error { a.Value = v[0]; return nil })},
 		{name: "set-uri", syntax: "set-uri <fmt>", req: true, desc: "Replace the request-target. A result that is not a valid request-target for the method answers 500.",
 			parse: fixedArgs(1, "<fmt>", func(a *config.HTTPAction, v []string) error { a.Value = v[0]; return nil })},
-		{name: "redirect", syntax: "redirect location|prefix|scheme <fmt> [code <code>] [drop-query] [append-slash]", req: true, resp: true,
-			desc: "Answer with a redirection. prefix and scheme take the path and query ('/' when there is no path) without an absolute target's scheme and authority; a Location that would start with '//' or '/\\' (another origin to a browser) starts with one '/' instead.", parse: parseRedirect},
+		{name: "redirect", syntax: "redirect location|prefix|scheme <fmt> [code <code>] [drop-query] [append-slash] [ignore-empty] [set-cookie <name>[=<value>]] [clear-cookie <name>[=]]", req: true, resp: true,
+			desc: "Answer with a redirection; the options come in any order. ignore-empty skips the rule when <fmt> gives nothing; set-cookie and clear-cookie add a Set-Cookie (path=/, and Max-Age=0 to clear). prefix and scheme take the path and query ('/' when there is no path) without an absolute target's scheme and authority; a Location that would start with '//' or '/\\' (another origin to a browser) starts with one '/' instead.", parse: parseRedirect},
 		{name: "deny", syntax: "deny [deny_status <code>] [<return options>]", req: true, resp: true,
 			desc: "Stop and answer with an error (403 by default); accepts the options of 'return'.", parse: parseReturn},
 		{name: "return", syntax: "return [status <code>] [content-type <type>] [string <str>|lf-string <fmt>|file <file>|errorfile <file>] [hdr <name> <fmt>]...", req: true, resp: true,
@@ -91,30 +127,56 @@ func replaceArgs(p *parser, a *config.HTTPAction, args []token) error {
 	return nil
 }
 
+// parseRedirect reads the words of a redirect rule, in any order as HAProxy
+// reads them: a type (location, prefix or scheme) and its value, the last
+// one given winning; code; drop-query; append-slash; ignore-empty;
+// set-cookie NAME[=VALUE]; clear-cookie NAME[=].
 func parseRedirect(p *parser, a *config.HTTPAction, args []token) error {
-	if len(args) < 2 || (args[0].Text != "location" && args[0].Text != "prefix" && args[0].Text != "scheme") {
-		return fmt.Errorf("expects 'location', 'prefix' or 'scheme' followed by a value")
-	}
-	a.RedirectTyp, a.Value, a.Status = args[0].Text, args[1].Text, 302
-	for i := 2; i < len(args); i++ {
-		switch o := args[i].Text; o {
-		case "code":
+	a.Status = 302
+	for i := 0; i < len(args); i++ {
+		o := args[i].Text
+		needArg := func() error {
 			if i+1 >= len(args) {
-				return fmt.Errorf("'code' expects a status code")
+				return fmt.Errorf("missing argument for '%s'", o)
 			}
 			i++
-			n, err := parseInt("'code'", args[i].Text, 301, 308)
-			if err != nil || n == 304 || n == 305 || n == 306 {
-				return fmt.Errorf("'code' : unsupported HTTP code '%s' (301, 302, 303, 307 and 308 are supported)", args[i].Text)
+			return nil
+		}
+		switch o {
+		case "location", "prefix", "scheme":
+			if err := needArg(); err != nil {
+				return err
+			}
+			a.RedirectTyp, a.Value = o, args[i].Text
+		case "code":
+			if err := needArg(); err != nil {
+				return err
+			}
+			n, err := strconv.Atoi(args[i].Text)
+			if err != nil || n < 301 || n > 308 || n == 304 || n == 305 || n == 306 {
+				return fmt.Errorf("'code': unsupported HTTP code '%s' (must be one of 301, 302, 303, 307 or 308)", args[i].Text)
 			}
 			a.Status = n
-		case "drop-query", "append-slash":
-			a.RedirectOpt = append(a.RedirectOpt, o)
-		case "set-cookie", "clear-cookie", "ignore-empty", "keep-query", "set-cookie-fmt":
-			return fmt.Errorf("'%s' is a HAProxy redirect option that Gatehouse does not implement", o)
+		case "drop-query", "append-slash", "ignore-empty":
+			if !slices.Contains(a.RedirectOpt, o) {
+				a.RedirectOpt = append(a.RedirectOpt, o)
+			}
+		case "set-cookie", "clear-cookie":
+			if err := needArg(); err != nil {
+				return err
+			}
+			// The header value HAProxy sends: a session cookie for the
+			// whole site, or one that expires at once.
+			a.RedirectCookie = args[i].Text + "; path=/;"
+			if o == "clear-cookie" {
+				a.RedirectCookie = args[i].Text + "; path=/; Max-Age=0;"
+			}
 		default:
-			return fmt.Errorf("expects 'code', 'drop-query' or 'append-slash' (got '%s')", o)
+			return fmt.Errorf("expects 'code', 'prefix', 'location', 'scheme', 'set-cookie', 'clear-cookie', 'drop-query', 'ignore-empty' or 'append-slash' (was '%s')", o)
 		}
+	}
+	if a.RedirectTyp == "" {
+		return fmt.Errorf("redirection type expected ('prefix', 'location', or 'scheme')")
 	}
 	return nil
 }
@@ -262,6 +324,9 @@ func parseHTTPRule(p *parser, args []token) error {
 		return nil
 	}
 	px.HTTPRequest = append(px.HTTPRequest, a)
+	if len(p.ps.redirects) > 0 {
+		p.warnf("a 'http-request' rule placed after a 'redirect' rule will still be processed before.")
+	}
 	if len(px.UseBackends) > 0 && !p.ps.isDefaults {
 		p.warnf("a 'http-request' rule placed after a 'use_backend' rule will still be processed before.")
 	}

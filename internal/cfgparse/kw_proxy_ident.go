@@ -15,7 +15,7 @@ func proxyIdentKeywords() []keyword {
 		{name: "id", where: wFE | wBE, syntax: "id <number>",
 			desc: "The proxy's persistent ID (the stats 'iid'), unique and above 0. Proxies without one get the first free ID after the previous proxy's, as in HAProxy.", parse: parseProxyID},
 		{name: "disabled", where: wProxy, syntax: "disabled",
-			desc: "The proxy is not started: its addresses are not bound, its servers are not checked, it is absent from the statistics, and requests routed to it are answered 503. In a defaults section it applies to the proxies that follow. A configuration whose only listeners are disabled has no listener (an error).",
+			desc:  "The proxy is not started: its addresses are not bound, its servers are not checked, it is absent from the statistics, and requests routed to it are answered 503. In a defaults section it applies to the proxies that follow. A configuration whose only listeners are disabled has no listener (an error).",
 			parse: parseDisabled(true)},
 		{name: "enabled", where: wProxy, syntax: "enabled",
 			desc: "Reverts a 'disabled' inherited from a defaults section.", parse: parseDisabled(false)},

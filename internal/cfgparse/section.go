@@ -77,6 +77,9 @@ type proxyState struct {
 	httplogPos  config.Pos // where option httplog was set, for the mode check
 	httpchkSet  bool       // option httpchk was given (http-check rules need it)
 	tcpcheckSet bool       // option tcp-check was given (tcp-check rules need it)
+	// redirects are the legacy "redirect" rules, run after the
+	// http-request rules (finish appends them).
+	redirects []*config.HTTPAction
 }
 
 // openSection handles a section header line.

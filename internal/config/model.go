@@ -312,16 +312,19 @@ type HTTPAction struct {
 	Pos    Pos
 	Action string // "set-header", "deny", "redirect", "use-service", ...
 	// Arguments, by action:
-	Name        string // header name; use-service name; identity section name
-	Value       string // log-format value; redirect target; set-path/set-query format
-	Regex       string // replace-header/replace-value regex
-	Status      int    // deny_status, return status, redirect code
-	ContentType string // return
-	Body        string // return "string"; errorfile content for "file"
-	BodyIsFmt   bool   // return lf-string
-	RedirectTyp string // "location", "prefix", "scheme"
-	RedirectOpt []string
-	Cond        *Cond
+	Name        string   // header name; use-service name; identity section name
+	Value       string   // log-format value; redirect target; set-path/set-query format
+	Regex       string   // replace-header/replace-value regex
+	Status      int      // deny_status, return status, redirect code
+	ContentType string   // return
+	Body        string   // return "string"; errorfile content for "file"
+	BodyIsFmt   bool     // return lf-string
+	RedirectTyp string   // "location", "prefix", "scheme"
+	RedirectOpt []string // "drop-query", "append-slash", "ignore-empty"
+	// RedirectCookie is the Set-Cookie value a redirect adds (set-cookie,
+	// clear-cookie), e.g. "SEEN=1; path=/;".
+	RedirectCookie string `json:",omitempty"`
+	Cond           *Cond
 
 	Headers     [][2]string // return/deny "hdr NAME FMT" pairs
 	RawResponse bool        // Body is a complete HTTP response (return/deny "errorfile FILE")

@@ -199,6 +199,9 @@ func appendSample(dst []byte, n *node, c *Context) []byte {
 		start := len(dst)
 		out, ok := n.expr.AppendString(dst, c.Txn)
 		if !ok || len(out) == start {
+			if o&optHTTP != 0 {
+				return out[:start]
+			}
 			return append(out[:start], '-')
 		}
 		return escapeCtlInPlace(out, start)

@@ -15,6 +15,9 @@ const (
 	optHex                   // +X: hexadecimal for numbers and addresses
 	optEsc                   // +E: backslash-escape '"', '\' and ']' (RFC 5424 PARAM-VALUE)
 	optJSON                  // +json: JSON values (strings quoted and escaped, missing -> null)
+	// optHTTP marks a sample of an HTTP rule's format (HAProxy's
+	// LOG_OPT_HTTP): an absent or empty sample writes nothing, not "-".
+	optHTTP
 )
 
 // enc selects the '#XX' encoding applied to a string (configuration.txt 8.6).

@@ -36,6 +36,23 @@ type node struct {
 // String returns the source the format was compiled from.
 func (f *Format) String() string { return f.src }
 
+// CompileHTTP compiles the format of an HTTP rule (set-header, redirect,
+// return lf-string, ...): as HAProxy builds those, a %[sample] that is
+// absent or empty gives nothing rather than the "-" a log line shows, so
+// "redirect ... ignore-empty" can see an empty result.
+func CompileHTTP(format string, pos config.Pos, exprs ExprCompiler) (*Format, error) {
+	f, err := Compile(format, pos, exprs)
+	if err != nil {
+		return nil, err
+	}
+	for i := range f.nodes {
+		if f.nodes[i].id == vExpr {
+			f.nodes[i].opts |= optHTTP
+		}
+	}
+	return f, nil
+}
+
 // Compile parses a log-format string (configuration.txt 8.2.6). Errors are
 // config.Diag values at pos, worded like HAProxy's.
 func Compile(format string, pos config.Pos, exprs ExprCompiler) (*Format, error) {

@@ -105,8 +105,11 @@ func compileRule(a *config.HTTPAction, env *RuleEnv, response bool) (*Rule, erro
 				r.DropQuery = true
 			case "append-slash":
 				r.AppendSlash = true
+			case "ignore-empty":
+				r.IgnoreEmpty = true
 			}
 		}
+		r.Cookie = a.RedirectCookie
 		err = format(a.Value)
 	case "deny":
 		r.Kind = RuleDeny

@@ -53,7 +53,8 @@ func (t *Txn) returnReply(r *Rule) *Reply {
 	return rep
 }
 
-// redirectReply builds the answer of "http-request redirect".
+// redirectReply builds the answer of "http-request redirect"; nil when
+// ignore-empty skips it.
 func (t *Txn) redirectReply(r *Rule) *Reply {
 	code := r.Status
 	if code == 0 {
@@ -61,6 +62,9 @@ func (t *Txn) redirectReply(r *Rule) *Reply {
 	}
 	var loc []byte
 	target := t.evalFormat(r.Value)
+	if r.IgnoreEmpty && target == "" {
+		return nil
+	}
 	switch r.Redirect {
 	case RedirectLocation:
 		loc = append(loc, target...)
@@ -85,10 +89,14 @@ func (t *Txn) redirectReply(r *Rule) *Reply {
 	if r.AppendSlash && len(loc) > 0 && loc[len(loc)-1] != '/' && r.Redirect != RedirectLocation {
 		loc = append(loc, '/')
 	}
-	return &Reply{
+	rep := &Reply{
 		Status: code,
 		Header: httpmsg.Headers{{Name: "Location", Value: string(loc)}, {Name: "Content-Length", Value: "0"}},
 	}
+	if r.Cookie != "" {
+		rep.Header = append(rep.Header, httpmsg.Header{Name: "Set-Cookie", Value: r.Cookie})
+	}
+	return rep
 }
 
 // redirectPath is the request's path and query for a prefix or scheme

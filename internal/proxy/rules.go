@@ -49,6 +49,8 @@ type Rule struct {
 	ContentType            string
 	Redirect               RedirectKind
 	DropQuery, AppendSlash bool
+	IgnoreEmpty            bool   // redirect: skip the rule when the target format gives ""
+	Cookie                 string // redirect: a Set-Cookie value to add
 	Service                Service // use-service
 	// Custom runs extension actions (identity). It returns the verdict and,
 	// for verdictReply, fills the reply.
@@ -124,7 +126,11 @@ func (t *Txn) runRules(rules []*Rule, response bool) verdict {
 			t.termState = [2]byte{'L', phase}
 			return verdictReply
 		case RuleRedirect:
-			t.reply = t.redirectReply(r)
+			rep := t.redirectReply(r)
+			if rep == nil {
+				continue // ignore-empty and an empty target
+			}
+			t.reply = rep
 			t.termState = [2]byte{'L', phase}
 			return verdictReply
 		case RuleUseService:
