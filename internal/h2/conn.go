@@ -319,7 +319,7 @@ func (c *Conn) Close() {
 
 // Shutdown starts a graceful close in two steps (RFC 9113 section 6.8): a
 // GOAWAY(NO_ERROR) with the largest stream id and a PING at once; when the
-// PING comes back (or after DrainWait), a second GOAWAY with the last
+// PING comes back (or after Config.DrainWait), a second GOAWAY with the last
 // stream id seen. Streams the client sent before it read the first GOAWAY
 // are served: a single GOAWAY refused those already on the wire, which a
 // client that does not retry (h2load) counts as failed. Later streams are
@@ -338,12 +338,12 @@ func (c *Conn) Shutdown() {
 		}
 		return c.wfr.WritePing(false, drainPing)
 	})
-	c.drainTimer = time.AfterFunc(DrainWait, c.endDrain)
+	c.drainTimer = time.AfterFunc(c.cfg.DrainWait, c.endDrain)
 }
 
-// DrainWait bounds how long Shutdown waits for its PING to come back
-// before it refuses new streams.
-const DrainWait = time.Second
+// DefaultDrainWait bounds how long Shutdown waits for its PING to come
+// back before it refuses new streams (Config.DrainWait).
+const DefaultDrainWait = time.Second
 
 // drainPing is the payload of Shutdown's PING.
 var drainPing = [8]byte{'g', 'h', '-', 'd', 'r', 'a', 'i', 'n'}

@@ -31,7 +31,10 @@ type Config struct {
 	// window (a client that never opens it). The connection is closed
 	// then; 0 waits forever.
 	SendTimeout time.Duration
-	Counters    *Counters // may be nil
+	// DrainWait bounds how long Shutdown waits for its PING to come back
+	// before it refuses new streams; default DefaultDrainWait.
+	DrainWait time.Duration
+	Counters  *Counters // may be nil
 }
 
 func (c *Config) withDefaults() Config {
@@ -68,6 +71,9 @@ func (c *Config) withDefaults() Config {
 	}
 	if v.HeaderTableSize == 0 {
 		v.HeaderTableSize = 4096
+	}
+	if v.DrainWait <= 0 {
+		v.DrainWait = DefaultDrainWait
 	}
 	if v.Counters == nil {
 		v.Counters = new(Counters) // so the hot path never checks for nil
