@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/logging"
 	"github.com/gatehouse/gatehouse/internal/proxy"
 	"github.com/gatehouse/gatehouse/internal/proxyproto"
+	"github.com/gatehouse/gatehouse/internal/resolve"
 	"github.com/gatehouse/gatehouse/internal/tlsconf"
 	"github.com/gatehouse/gatehouse/internal/upstream"
 )
@@ -51,6 +52,8 @@ type Graph struct {
 	// connections have drained: work that must not overlap with the new
 	// graph's (health checks probing the same servers twice).
 	retirers []func()
+
+	resolvers []*resolve.Resolvers // one per "resolvers" section (resolvers.go)
 }
 
 // start runs the graph's background features once it serves traffic.
@@ -167,7 +170,7 @@ func Build(cfg *config.Config, version string) (*Graph, error) {
 	b.buildTCPFrontends() // l4.go: after the http ones, for in-process handoffs
 	if len(b.errs) == 0 {
 		// Features built on top of the proxies, each in its own file.
-		for _, ext := range []func() error{b.buildHealth, b.buildRuntimeAPI} {
+		for _, ext := range []func() error{b.buildResolvers, b.buildHealth, b.buildRuntimeAPI} {
 			if err := ext(); err != nil {
 				b.errs = append(b.errs, err)
 			}
@@ -296,7 +299,13 @@ func (b *builder) buildBackend(p *config.Proxy, id int) (*proxy.Backend, error) 
 	}
 	var servers []*upstream.Server
 	for i, cs := range p.Servers {
-		us, err := b.resolveServer(cs, i+1)
+		var us *upstream.Server
+		var err error
+		if followsDNS(cs) {
+			us, err = b.initServer(cs, i+1, p.Name) // resolvers.go
+		} else {
+			us, err = b.resolveServer(cs, i+1)
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -173,7 +173,7 @@ func apiServerState(be *proxy.Backend, s *proxy.Server, check string) runtimeapi
 	default:
 		st.OpState = 2
 	}
-	switch s.Admin() {
+	switch s.ForcedAdmin() {
 	case upstream.AdminMaint:
 		st.AdminState = runtimeapi.AdmForcedMaint
 	case upstream.AdminDrain:
@@ -181,12 +181,13 @@ func apiServerState(be *proxy.Backend, s *proxy.Server, check string) runtimeapi
 	}
 	if cs := s.Cfg; cs != nil {
 		st.UseSSL = cs.SSL
-		if cs.Disabled && s.Admin() == upstream.AdminMaint {
+		if cs.Disabled && s.ForcedAdmin() == upstream.AdminMaint {
 			st.AdminState = runtimeapi.AdmConfigMaint
 		}
 		if cs.Host != "" && cs.Host != st.Addr {
 			st.FQDN = cs.Host
 		}
+		dnsServerState(&st, s)
 		st.CheckPort, st.CheckAddr = cs.CheckPort, cs.CheckAddr
 	}
 	if s.Checked() {

@@ -206,6 +206,7 @@ func serverRow(sp *stats.Proxy, p *config.Proxy, srv *proxy.Server, now time.Tim
 	r.UWeight = srv.Weight()
 	r.SLim = srv.MaxConn()
 	r.State = serverState(srv.Server)
+	r.Resolution = srv.ResolutionMaint()
 	r.Checked = srv.Checked()
 	r.CheckRise, r.CheckFall, r.CheckHealth = srv.Rise(), srv.Fall(), srv.CheckHealth()
 	r.ChkDown = srv.ChkDown()
@@ -217,7 +218,9 @@ func serverRow(sp *stats.Proxy, p *config.Proxy, srv *proxy.Server, now time.Tim
 	r.RTime = uint32(srv.Counters.RTime.Avg())
 	r.TTime = uint32(srv.Counters.TTime.Avg())
 	r.IdleCur = srv.Pool().Len()
-	r.Addr = srv.Addr().String()
+	if srv.HasAddr() {
+		r.Addr = srv.Addr().String()
+	}
 	resp, total := srv.Counters.RespTime.Snapshot(), srv.Counters.TotalTime.Snapshot()
 	r.RespTimeHist, r.TotalTimeHist = &resp, &total
 	r.ReqHistory = history(&srv.Counters.ReqHistory, now)

@@ -26,6 +26,7 @@ func (p *parser) finish() {
 		}
 	}
 	p.finishIdentity()
+	p.finishDNS()
 	p.checkListeners()
 }
 

@@ -14,6 +14,7 @@ func serverKeywords() []keyword {
 			desc: "A server of the backend; 'default-server' settings apply first, then the options listed under 'server options'.", parse: parseServer},
 		{name: "default-server", where: wBEOnly, syntax: "default-server [<option> ...]",
 			desc: "Defaults for the options of the 'server' lines that follow.", parse: parseDefaultServer},
+		serverTemplateKeyword(),
 	}
 }
 
@@ -66,7 +67,7 @@ func oneOf(name, v string, allowed ...string) error {
 }
 
 func serverOptions() []serverOption {
-	return append([]serverOption{
+	return append(append(dnsServerOptions(),
 		intOpt("weight", "Relative load-balancing weight (0..256, default 1).", 0, 256, func(s *config.Server) *int { return &s.Weight }),
 		boolOpt("backup", "Use the server only when all non-backup servers are down.", func(s *config.Server) { s.Backup = true }),
 		boolOpt("disabled", "Start the server in maintenance mode.", func(s *config.Server) { s.Disabled = true }),
@@ -137,7 +138,7 @@ func serverOptions() []serverOption {
 			s.Proto = v
 			return oneOf("proto", v, "h2")
 		}),
-	}, serverTLSOptions()...)
+	), serverTLSOptions()...)
 }
 
 func serverOptionNames(opts []serverOption) []string {
@@ -219,7 +220,7 @@ func parseServer(p *parser, args []token) error {
 		s.TLS.Inherit(p.cfg.Global.TLS.DefaultServer)
 		warnVersionFlags(p, "server "+name, s.TLS)
 	}
-	if s.Port == 0 && s.Check && s.CheckPort == 0 {
+	if s.Port == 0 && s.Check && s.CheckPort == 0 && !config.SRV(s.Host) { // an SRV record gives the port
 		return fmt.Errorf("'server %s' : health checks need a port: give the server address a port or set 'port'.", name)
 	}
 	p.ps.px.Servers = append(p.ps.px.Servers, &s)

@@ -21,6 +21,7 @@ type parser struct {
 	// The identity section being parsed, if any (see kw_identity.go).
 	oidc  *config.OIDC
 	idTok *config.IdentityToken
+	res   *config.Resolvers // the resolvers section being parsed
 
 	// negated is set while the current line started with "no".
 	negated bool

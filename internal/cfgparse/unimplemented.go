@@ -6,7 +6,7 @@ package cfgparse
 
 func unimplementedSections() []string {
 	return []string{
-		"userlist", "resolvers", "peers", "program", "cache", "mailers",
+		"userlist", "peers", "program", "cache", "mailers",
 		"ring", "http-errors", "fcgi-app", "log-forward", "crt-store",
 		"traces", "acme", "dynamic-update",
 	}
@@ -32,7 +32,7 @@ func unimplementedGlobal() []string {
 func unimplementedProxy() []string {
 	return []string{
 		"stick-table", "stick", "cookie", "http-reuse", "compression", "filter",
-		"tcp-response", "server-template", "dynamic-cookie-key", "hash-type",
+		"tcp-response", "dynamic-cookie-key", "hash-type",
 		"hash-balance-factor", "http-after-response", "http-error", "errorfiles",
 		"errorloc", "errorloc302", "errorloc303", "email-alert", "fullconn",
 		"backlog", "monitor-uri", "monitor", "persist", "rate-limit",
@@ -88,7 +88,6 @@ func unimplementedBindOptions() []string {
 
 func unimplementedServerOptions() []string {
 	return []string{
-		"resolvers", "resolve-prefer", "resolve-net", "resolve-opts", "init-addr",
 		"cookie", "track", "agent-check", "agent-port", "agent-inter", "agent-addr",
 		"agent-send", "redir", "source", "usesrc", "namespace", "id",
 		"crl-file", "ssl-reuse", "no-ssl-reuse", "tfo", "allow-0rtt", "check-proto", "check-via-socks4",

@@ -59,6 +59,8 @@ type Config struct {
 	Proxies []*Proxy // frontends, backends and listens in declaration order, defaults applied
 	// Identity holds the "oidc" and "identity-token" sections.
 	Identity Identity
+	// Resolvers are the "resolvers" sections in declaration order.
+	Resolvers []*Resolvers `json:",omitempty"`
 	// Warnings collected while parsing (errors abort the parse instead).
 	Warnings []Diag
 }
@@ -277,6 +279,8 @@ type Server struct {
 	MaxReuse       int
 	PoolMaxConn    int
 	Proto          string
+
+	DNS ServerDNS `json:",omitzero"` // resolvers, resolve-*, init-addr, server-template
 }
 
 // Balance is the "balance" algorithm with its argument (hdr(NAME) -> Algo "hdr", Arg "NAME").

@@ -182,6 +182,9 @@ func (c *Checker) loop() {
 }
 
 func (c *Checker) checkOnce(ctx context.Context) {
+	if c.srv.ResolutionMaint() {
+		return // no address to check: paused, as HAProxy pauses checks in MAINT
+	}
 	c.mu.Lock()
 	c.running = true
 	c.mu.Unlock()

@@ -27,9 +27,12 @@ const maxRead = 16384
 
 // Target is where and how one server's checks connect.
 type Target struct {
-	Addr      netip.AddrPort // the server's address
-	CheckAddr netip.Addr     // "addr"; invalid when unset
-	Port      int            // "port"; 0 when unset
+	Addr netip.AddrPort // the server's address
+	// Live, when set, gives the server's address at each check instead of
+	// Addr (DNS resolution moves servers at run time).
+	Live      func() netip.AddrPort
+	CheckAddr netip.Addr // "addr"; invalid when unset
+	Port      int        // "port"; 0 when unset
 	// SSL: the default connection uses TLS ("check-ssl", or the server's
 	// "ssl" when neither "port" nor "addr" is set, as HAProxy decides).
 	SSL bool
@@ -144,11 +147,15 @@ func (r *run) connect(ctx context.Context, ru *rule) (Result, bool) {
 		r.conn, r.br, r.resp, r.buf = nil, nil, nil, nil
 	}
 	c := ru.connect
-	addr := r.tg.Addr.Addr()
+	srvAddr := r.tg.Addr
+	if r.tg.Live != nil {
+		srvAddr = r.tg.Live()
+	}
+	addr := srvAddr.Addr()
 	if r.tg.CheckAddr.IsValid() {
 		addr = r.tg.CheckAddr
 	}
-	port := int(r.tg.Addr.Port())
+	port := int(srvAddr.Port())
 	if r.tg.Port > 0 {
 		port = r.tg.Port
 	}

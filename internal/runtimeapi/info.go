@@ -33,6 +33,7 @@ type ServerState struct {
 	CheckHealth int
 	CheckState  int // 0x02 configured, 0x04 enabled, 0x08 paused, 0x01 running
 	FQDN        string
+	SRVRecord   string // the SRV record the server follows; "" for none
 	UseSSL      bool
 	CheckPort   int    // "port" of the check; 0: the server's own
 	CheckAddr   string // "addr" of the check; "": the server's own
@@ -124,9 +125,13 @@ func WriteServersState(w *bufio.Writer, list []ServerState, now time.Time) {
 		}
 		// HAProxy 2.6's "addr" and "port" set the agent's address and
 		// port as well as the check's, and it prints them so.
-		fmt.Fprintf(w, "%d %s %d %s %s %d %d %d %d %d %d %d %d %d 0 0 0 %s %d - %s %d %s %s %d\n",
+		srvrecord := s.SRVRecord
+		if srvrecord == "" {
+			srvrecord = "-"
+		}
+		fmt.Fprintf(w, "%d %s %d %s %s %d %d %d %d %d %d %d %d %d 0 0 0 %s %d %s %s %d %s %s %d\n",
 			s.BackendID, s.Backend, s.ID, s.Name, addr, s.OpState, s.AdminState, s.UWeight, s.IWeight,
-			since, s.CheckStatus, s.CheckResult, s.CheckHealth, s.CheckState, fqdn, s.Port,
+			since, s.CheckStatus, s.CheckResult, s.CheckHealth, s.CheckState, fqdn, s.Port, srvrecord,
 			strconv.Itoa(b2i(s.UseSSL)), s.CheckPort, checkAddr, checkAddr, s.CheckPort)
 	}
 }

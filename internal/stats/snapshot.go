@@ -211,6 +211,8 @@ type Row struct {
 	Throttle   int           // slowstart percent; 0: not in slowstart (empty)
 	LbTot      uint64
 	Tracked    string // "backend/server" this one tracks
+	// Resolution: MAINT because DNS gives the server no address.
+	Resolution bool
 
 	// Average and maximum times over the last requests, in milliseconds.
 	QTime, CTime, RTime, TTime             uint32
@@ -334,6 +336,9 @@ func (r *Row) StatusText() string {
 	case SrvDrainGoingDown:
 		return down("DRAIN")
 	case SrvMaint:
+		if r.Resolution {
+			return "MAINT (resolution)"
+		}
 		if r.Tracked != "" {
 			return "MAINT (via " + r.Tracked + ")"
 		}

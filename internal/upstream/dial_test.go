@@ -172,7 +172,7 @@ func TestDialServerAndPool(t *testing.T) {
 		c.Close()
 	})
 	srv := mkServers(srvSpec{name: "gw1", weight: 1})[0]
-	srv.addr = addr
+	srv.addr.Store(&addr)
 	k := PoolKey{}
 	c, err := Dial(context.Background(), srv, k, nil, time.Second)
 	if err != nil {

@@ -32,16 +32,18 @@ type Server struct {
 	Backup bool
 	Cfg    *config.Server // the configuration it was built from
 
-	addr       netip.AddrPort
+	addr       atomic.Pointer[netip.AddrPort] // changes when DNS moves the server (SetAddr)
 	initWeight int
 	maxConn    int64
 	rise, fall int32
 	checked    bool
 
-	weight atomic.Int32  // user weight (config, then SetWeight)
-	admin  atomic.Uint32 // AdminState
-	op     atomic.Uint32 // OpState
-	health atomic.Int32  // check health counter, owned by the health package
+	weight   atomic.Int32           // user weight (config, then SetWeight)
+	admin    atomic.Uint32          // AdminState set by the operator or the configuration
+	rmaint   atomic.Bool            // MAINT (resolution): DNS gives the server no address
+	hostname atomic.Pointer[string] // the SRV target DNS bound the server to
+	op       atomic.Uint32          // OpState
+	health   atomic.Int32           // check health counter, owned by the health package
 
 	lastChange atomic.Int64 // unix nanoseconds of the last state change
 	downSince  atomic.Int64 // unix nanoseconds when it went down, 0 when not down
@@ -80,13 +82,13 @@ func NewServer(cs *config.Server, id int, addr netip.AddrPort) *Server {
 		ID:         id,
 		Backup:     cs.Backup,
 		Cfg:        cs,
-		addr:       addr,
 		initWeight: w,
 		maxConn:    int64(max(cs.MaxConn, 0)),
 		rise:       int32(rise),
 		fall:       int32(fall),
 		checked:    cs.Check,
 	}
+	s.addr.Store(&addr)
 	s.weight.Store(int32(w))
 	s.health.Store(int32(rise))
 	if cs.Disabled {
@@ -131,7 +133,7 @@ func Resolve(ctx context.Context, host string, port int) (netip.AddrPort, error)
 
 // Addr is the server's address. Port 0 means "the client's destination
 // port" (the caller substitutes it).
-func (s *Server) Addr() netip.AddrPort { return s.addr }
+func (s *Server) Addr() netip.AddrPort { return *s.addr.Load() }
 
 // Pool is the server's idle connection pool.
 func (s *Server) Pool() *Pool { return s.pool }
@@ -201,14 +203,14 @@ func (s *Server) EffectiveWeight() int {
 // operationally UP (not DOWN, not NOLB), admin READY (not DRAIN, not MAINT)
 // and a weight above zero.
 func (s *Server) Usable() bool {
-	return OpState(s.op.Load()) == OpUp && AdminState(s.admin.Load()) == AdminReady && s.weight.Load() > 0
+	return OpState(s.op.Load()) == OpUp && s.Admin() == AdminReady && s.weight.Load() > 0
 }
 
 // Reachable reports whether the server may carry traffic that is already
 // bound to it (persistence, established sessions): not DOWN and not MAINT.
 // DRAIN and NOLB servers are reachable but not Usable.
 func (s *Server) Reachable() bool {
-	return OpState(s.op.Load()) != OpDown && AdminState(s.admin.Load()) != AdminMaint
+	return OpState(s.op.Load()) != OpDown && s.Admin() != AdminMaint
 }
 
 // SetWeight changes the user weight at runtime (HAProxy "set weight").

@@ -43,8 +43,19 @@ func (o OpState) String() string {
 	return "up"
 }
 
-// Admin returns the admin state.
-func (s *Server) Admin() AdminState { return AdminState(s.admin.Load()) }
+// Admin returns the admin state: MAINT while DNS gives the server no
+// address (HAProxy's RMAINT is one of its maintenance flags), else the
+// state the operator or the configuration set.
+func (s *Server) Admin() AdminState {
+	if s.rmaint.Load() {
+		return AdminMaint
+	}
+	return AdminState(s.admin.Load())
+}
+
+// ForcedAdmin is the admin state the operator or the configuration set,
+// whatever DNS says.
+func (s *Server) ForcedAdmin() AdminState { return AdminState(s.admin.Load()) }
 
 // Operational returns the operational state.
 func (s *Server) Operational() OpState { return OpState(s.op.Load()) }
@@ -52,9 +63,10 @@ func (s *Server) Operational() OpState { return OpState(s.op.Load()) }
 // SetAdmin sets the admin state; it reports whether it changed.
 func (s *Server) SetAdmin(a AdminState) bool {
 	s.mu.Lock()
+	before := s.Admin()
 	old := AdminState(s.admin.Swap(uint32(a)))
-	if old != a {
-		s.noteTransition(OpState(s.op.Load()), old, OpState(s.op.Load()), a)
+	if after := s.Admin(); before != after {
+		s.noteTransition(OpState(s.op.Load()), before, OpState(s.op.Load()), after)
 	}
 	s.mu.Unlock()
 	if old != a {
@@ -144,6 +156,9 @@ func (s *Server) ChkDown() uint64 { return s.chkDown.Load() }
 // "UP 1/3" (going down), "DOWN", "DOWN 1/2" (going up), "NOLB", "DRAIN",
 // "MAINT" or "no check".
 func (s *Server) Status() string {
+	if s.rmaint.Load() {
+		return "MAINT (resolution)"
+	}
 	if s.Admin() == AdminMaint {
 		return "MAINT"
 	}
