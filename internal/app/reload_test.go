@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -131,7 +132,10 @@ func TestReloadServesAcceptedConnections(t *testing.T) {
 
 			ask(fresh, freshBR, "/fresh", "v=two")
 			io.WriteString(half, "\r\n")
-			expect(t, halfBR, "/half", "v=one")
+			// Started on the old configuration if the session had read the
+			// first half before the reload; on the new one if it still sat
+			// unread in the socket (a busy machine). Answered either way.
+			expectOneOf(t, halfBR, "/half", "v=one", "v=two")
 			ask(kept, keptBR, "/kept", "v=two")
 			release()
 			expect(t, busyBR, "/slow", "v=one")
@@ -163,14 +167,21 @@ func recv[T any](t *testing.T, ch <-chan T, what string) T {
 // expect reads one response and checks it is a 200 with body want.
 func expect(t *testing.T, br *bufio.Reader, what, want string) {
 	t.Helper()
+	expectOneOf(t, br, what, want)
+}
+
+// expectOneOf reads one response and checks it is a 200 with one of the
+// bodies, on a connection that stays open.
+func expectOneOf(t *testing.T, br *bufio.Reader, what string, want ...string) {
+	t.Helper()
 	resp, err := http.ReadResponse(br, &http.Request{Method: "GET"})
 	if err != nil {
 		t.Fatalf("%s: no answer: %v", what, err)
 	}
 	body, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if err != nil || resp.StatusCode != 200 || string(body) != want {
-		t.Fatalf("%s: %d %q %v, want 200 %q", what, resp.StatusCode, body, err, want)
+	if err != nil || resp.StatusCode != 200 || !slices.Contains(want, string(body)) {
+		t.Fatalf("%s: %d %q %v, want 200 and one of %q", what, resp.StatusCode, body, err, want)
 	}
 	if resp.Close {
 		t.Fatalf("%s: the answer closes the connection", what)
