@@ -469,7 +469,7 @@ func (b *builder) buildFrontend(p *config.Proxy, pr *proxyRuntime) (*proxy.Front
 	for _, bind := range p.Binds {
 		l := &proxy.Listener{FE: fe, Bind: bind}
 		if bind.SSL {
-			store, err := tlsconf.LoadStore(bind.Crts)
+			store, err := tlsconf.LoadBindStore(bind, tlsconf.Options{})
 			if err != nil {
 				return nil, config.Errorf(bind.Pos, "'bind %s' : %v", bind.Addr, err)
 			}

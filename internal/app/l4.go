@@ -108,7 +108,7 @@ func (b *builder) buildTCPFrontend(p *config.Proxy, pr *proxyRuntime, tcpBackend
 	for _, bind := range p.Binds {
 		l := &l4.Listener{FE: fe, BindName: bindName(bind), AcceptProxy: bind.AcceptProxy}
 		if bind.SSL {
-			store, err := tlsconf.LoadStore(bind.Crts)
+			store, err := tlsconf.LoadBindStore(bind, tlsconf.Options{})
 			if err != nil {
 				return config.Errorf(bind.Pos, "'bind %s' : %v", bind.Addr, err)
 			}

@@ -35,6 +35,12 @@ func bindOptions() []bindOption {
 				b.Crts = append(b.Crts, basePath(p.cfg.Global.CrtBase, v))
 				return nil
 			}},
+		{name: "crt-list", syntax: "crt-list <file>", hasArg: true,
+			desc: "A list of certificates, one a line: '<crtfile> [[<option> ...]] [[!]<snifilter> ...]'. SNI filters ('www.example.com', '*.example.com', '!www.example.com') replace the certificate's own names; per-line options (alpn, ciphers, ciphersuites, curves, ecdhe, ssl-min-ver, ssl-max-ver, verify, ca-file) override the bind line's for that certificate. Relative paths in the file start at 'crt-base'.",
+			parse: func(p *parser, b *config.Bind, v string) error {
+				b.CrtLists = append(b.CrtLists, config.CrtList{Path: v, Base: p.cfg.Global.CrtBase, CABase: p.cfg.Global.CABase, After: len(b.Crts)})
+				return nil
+			}},
 		{name: "ca-file", syntax: "ca-file <file>", hasArg: true,
 			desc: "CA certificates that verify client certificates; relative paths start at 'ca-base'.",
 			parse: func(p *parser, b *config.Bind, v string) error {
@@ -131,7 +137,7 @@ func parseBind(p *parser, args []token) error {
 		tmpl.TLS.Inherit(p.cfg.Global.TLS.DefaultBind)
 		warnVersionFlags(p, "bind "+args[1].Text, tmpl.TLS)
 	}
-	if len(tmpl.Crts) > 0 && !tmpl.SSL {
+	if (len(tmpl.Crts) > 0 || len(tmpl.CrtLists) > 0) && !tmpl.SSL {
 		p.warnf("'bind %s' : 'crt' is set but 'ssl' is not: the certificates are not used and the address speaks clear text.", args[1].Text)
 	}
 	for _, addr := range strings.Split(args[1].Text, ",") {
@@ -141,6 +147,7 @@ func parseBind(p *parser, args []token) error {
 		}
 		b := tmpl
 		b.Crts = append([]string(nil), tmpl.Crts...)
+		b.CrtLists = append([]config.CrtList(nil), tmpl.CrtLists...)
 		b.ALPN = append([]string(nil), tmpl.ALPN...)
 		b.Addr, b.Host, b.Port = addr, hp.Host, hp.Port
 		p.ps.px.Binds = append(p.ps.px.Binds, &b)

@@ -77,7 +77,7 @@ func unimplementedHTTPActions() []string {
 
 func unimplementedBindOptions() []string {
 	return []string{
-		"crt-list", "interface", "transparent", "v4v6", "v6only", "defer-accept",
+		"interface", "transparent", "v4v6", "v6only", "defer-accept",
 		"tfo", "mss", "backlog", "maxconn", "nice", "process", "thread", "crl-file",
 		"ca-ignore-err", "crt-ignore-err", "ca-sign-file", "generate-certificates",
 		"allow-0rtt", "tls-ticket-keys",

@@ -230,6 +230,7 @@ type Bind struct {
 	Port        int
 	SSL         bool
 	Crts        []string // files or directories
+	CrtLists    []CrtList
 	CAFile      string
 	Verify      string // client cert verification: "", "none", "optional", "required"
 	TLS         TLSOptions

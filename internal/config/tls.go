@@ -59,3 +59,12 @@ type TLSGlobal struct {
 	DefaultBind   TLSOptions // ssl-default-bind-*
 	DefaultServer TLSOptions // ssl-default-server-*
 }
+
+// CrtList is a "crt-list FILE" of a bind line. The file is read when the
+// listener is built (and again on certificate reloads).
+type CrtList struct {
+	Path   string
+	Base   string // crt-base, for relative certificate paths in the file
+	CABase string // ca-base, for relative ca-file paths of its lines
+	After  int    // how many "crt" paths of the line come before it (load order)
+}

@@ -64,7 +64,9 @@ type loadedCert struct {
 	file    string
 	keyFile string // "" when the key is in file
 	cert    *tls.Certificate
-	names   []string // lower-case SNI names: SAN DNS names, then CNs
+	names   []string        // lower-case SNI names: SAN DNS names, then CNs
+	neg     map[string]bool // crt-list "!name": not served by this line's wildcards
+	delta   *lineDelta      // crt-list line options; nil: the bind line's
 }
 
 // stamp is what was seen of a file at scan time, to detect changes.

@@ -17,9 +17,9 @@ import (
 // are Go's to choose (they cannot be configured).
 type suitePicker struct {
 	base        *tls.Config
-	order       []uint16 // allowed TLS <= 1.2 suites, server preference first
+	store       *Store
+	strict      bool
 	clientFirst bool
-	curves      []tls.CurveID
 }
 
 // goDefaultCiphers is Go's default TLS 1.2 suite set, in OpenSSL's order,
@@ -29,33 +29,59 @@ const goDefaultCiphers = "DEFAULT:!kRSA:!SHA256"
 // tls12Curves are the groups Go offers for TLS 1.2 ECDHE by default.
 var tls12Curves = []tls.CurveID{tls.X25519, tls.CurveP256, tls.CurveP384, tls.CurveP521}
 
-func newSuitePicker(base *tls.Config, clientFirst bool) *suitePicker {
-	p := &suitePicker{base: base, order: base.CipherSuites, clientFirst: clientFirst, curves: base.CurvePreferences}
-	if len(p.order) == 0 {
-		p.order, _ = ParseCipherString(goDefaultCiphers)
-	}
-	if len(p.curves) == 0 {
-		p.curves = tls12Curves
-	}
-	return p
+var goDefaultOrder, _ = ParseCipherString(goDefaultCiphers)
+
+func newSuitePicker(base *tls.Config, store *Store, strict, clientFirst bool) *suitePicker {
+	return &suitePicker{base: base, store: store, strict: strict, clientFirst: clientFirst}
 }
 
-// configFor is the GetConfigForClient of the bind: nil (the base config)
-// unless TLS 1.2 or below will be negotiated and a suite can be chosen.
+// configFor is the GetConfigForClient of a bind: the certificate the SNI
+// selects, with its crt-list line's options, and the TLS 1.2 suite OpenSSL
+// would choose. nil keeps the base config.
 func (p *suitePicker) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+	lc := p.store.lookup(hello, p.strict)
+	if lc == nil {
+		return nil, nil // strict-sni: the base config refuses the handshake
+	}
+	cfg := p.base
+	if lc.delta != nil {
+		cfg = lc.delta.apply(p.base, lc.cert)
+	}
+	if id := pickSuite(cfg, p.clientFirst, hello, lc.cert); id != 0 {
+		if cfg == p.base {
+			cfg = p.base.Clone()
+			cert := lc.cert
+			cfg.GetCertificate = func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return cert, nil }
+			cfg.GetConfigForClient = nil
+		}
+		cfg.CipherSuites = []uint16{id}
+	}
+	if cfg == p.base {
+		return nil, nil
+	}
+	return cfg, nil
+}
+
+// pickSuite is the TLS <= 1.2 suite OpenSSL would choose with cfg's suites
+// for this client and certificate; 0 when TLS 1.3 will be negotiated or
+// nothing fits (Go then decides, or fails as OpenSSL would).
+func pickSuite(cfg *tls.Config, clientFirst bool, hello *tls.ClientHelloInfo, cert *tls.Certificate) uint16 {
+	order, curves := cfg.CipherSuites, cfg.CurvePreferences
+	if len(order) == 0 {
+		order = goDefaultOrder
+	}
+	if len(curves) == 0 {
+		curves = tls12Curves
+	}
 	v := uint16(0)
-	for w := p.base.MaxVersion; w >= p.base.MinVersion && w >= tls.VersionTLS10; w-- {
+	for w := cfg.MaxVersion; w >= cfg.MinVersion && w >= tls.VersionTLS10; w-- {
 		if slices.Contains(hello.SupportedVersions, w) {
 			v = w
 			break
 		}
 	}
 	if v == 0 || v >= tls.VersionTLS13 {
-		return nil, nil
-	}
-	cert, err := p.base.GetCertificate(hello)
-	if err != nil || cert == nil {
-		return nil, nil // Go reports the failure itself
+		return 0
 	}
 	ecSign, rsaSign := false, false
 	switch pub := cert.PrivateKey.(type) {
@@ -65,13 +91,13 @@ func (p *suitePicker) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error)
 		rsaSign = true
 	default:
 		_ = pub
-		return nil, nil
+		return 0
 	}
 	ecdheOK := len(hello.SupportedPoints) == 0 || slices.Contains(hello.SupportedPoints, 0)
 	if ecdheOK {
 		ecdheOK = false
 		for _, c := range hello.SupportedCurves {
-			if slices.Contains(p.curves, c) {
+			if slices.Contains(curves, c) {
 				ecdheOK = true
 				break
 			}
@@ -94,18 +120,14 @@ func (p *suitePicker) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error)
 		}
 		return true
 	}
-	first, second := p.order, hello.CipherSuites
-	if p.clientFirst {
+	first, second := order, hello.CipherSuites
+	if clientFirst {
 		first, second = second, first
 	}
 	for _, id := range first {
 		if slices.Contains(second, id) && usable(id) {
-			c := p.base.Clone()
-			c.CipherSuites = []uint16{id}
-			c.GetCertificate = func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return cert, nil }
-			c.GetConfigForClient = nil
-			return c, nil
+			return id
 		}
 	}
-	return nil, nil
+	return 0
 }

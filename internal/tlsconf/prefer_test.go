@@ -94,7 +94,7 @@ func TestSuitePickerRSA(t *testing.T) {
 		srv := build(c.ciphers, c.clientFirst)
 		if c.curves != nil {
 			srv.CurvePreferences = []tls.CurveID{tls.CurveP521}
-			srv.GetConfigForClient = newSuitePicker(srv, c.clientFirst).configFor
+			srv.GetConfigForClient = newSuitePicker(srv, store, false, c.clientFirst).configFor
 		}
 		got, err := handshakeSuite(t, srv, &tls.Config{InsecureSkipVerify: true, ServerName: "rsa.test", MaxVersion: tls.VersionTLS12,
 			CipherSuites: c.offer, CurvePreferences: c.curves})

@@ -63,6 +63,6 @@ func ServerConfig(store *Store, bind *config.Bind) (*tls.Config, error) {
 		return nil, config.Errorf(bind.Pos, "bind '%s' : 'verify' expects 'none', 'optional' or 'required', got '%s'", name, bind.Verify)
 	}
 	// Last, so that the picker clones the finished config.
-	c.GetConfigForClient = newSuitePicker(c, bind.TLS.PreferClientCiphers).configFor
+	c.GetConfigForClient = newSuitePicker(c, store, bind.StrictSNI, bind.TLS.PreferClientCiphers).configFor
 	return c, nil
 }
