@@ -445,6 +445,14 @@ func (b *builder) buildFrontend(p *config.Proxy, pr *proxyRuntime) (*proxy.Front
 		}
 		fe.Routes = append(fe.Routes, r)
 	}
+	fe.MonitorURI = p.MonitorURI
+	for _, c := range p.MonitorFail {
+		mc, err := env.ACLs.Cond(c)
+		if err != nil {
+			return nil, err
+		}
+		fe.MonitorFail = append(fe.MonitorFail, mc)
+	}
 	if p.DefaultBackend != "" {
 		be, ok := b.backends[p.DefaultBackend]
 		if !ok {

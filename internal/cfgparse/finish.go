@@ -12,6 +12,10 @@ func (p *parser) finish() {
 	for _, ps := range p.proxies {
 		px := ps.px
 		px.HTTPRequest = append(px.HTTPRequest, ps.redirects...)
+		if px.MonitorURI != "" && px.Cap&config.CapFE != 0 && px.Mode != config.ModeHTTP {
+			p.cfg.Warnings = append(p.cfg.Warnings, config.Diag{Warning: true,
+				Msg: "monitor-uri will be ignored for " + proxyType(px.Cap) + " '" + px.Name + "' (needs 'mode http')."})
+		}
 		p.checkBackendRefs(px)
 		p.checkLogMode(ps)
 		p.checkSpliceMode(ps)

@@ -19,7 +19,39 @@ func proxyIdentKeywords() []keyword {
 			parse: parseDisabled(true)},
 		{name: "enabled", where: wProxy, syntax: "enabled",
 			desc: "Reverts a 'disabled' inherited from a defaults section.", parse: parseDisabled(false)},
+		{name: "monitor-uri", where: wFEOnly, capWarn: true, syntax: "monitor-uri <uri>",
+			desc: "Answer requests for <uri> from the frontend itself, before any http-request rule: 200 with HAProxy's \"Service ready.\" page, or 503 when a 'monitor fail' condition holds (both pages can be replaced with errorfile). A <uri> starting with '/' is compared with the request's path and query (so an absolute-form request matches too), any other with the whole request-target. Such requests are not logged; they count as intercepted. Needs mode http.",
+			parse: parseMonitorURI},
+		{name: "monitor", where: wFE, capWarn: true, syntax: "monitor fail {if|unless} <condition>",
+			desc: "Make the 'monitor-uri' answer 503 when the condition holds (if) or does not (unless); several lines add conditions, any one failing the check.",
+			parse: parseMonitor},
 	}
+}
+
+func parseMonitorURI(p *parser, args []token) error {
+	if len(args) < 2 {
+		return fmt.Errorf("'monitor-uri' expects an URI.")
+	}
+	if err := wantArgs(args, "monitor-uri", 1, 1, "an URI"); err != nil {
+		return err
+	}
+	p.ps.px.MonitorURI = args[1].Text
+	return nil
+}
+
+func parseMonitor(p *parser, args []token) error {
+	if len(args) < 2 || args[1].Text != "fail" {
+		return fmt.Errorf("'monitor' only supports 'fail'.")
+	}
+	if len(args) < 4 || (args[2].Text != "if" && args[2].Text != "unless") {
+		return fmt.Errorf("'monitor fail' requires either 'if' or 'unless' followed by a condition.")
+	}
+	c, err := parseCond(p, args, 2)
+	if err != nil {
+		return err
+	}
+	p.ps.px.MonitorFail = append(p.ps.px.MonitorFail, c)
+	return nil
 }
 
 func parseDescription(p *parser, args []token) error {

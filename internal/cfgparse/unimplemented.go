@@ -35,7 +35,7 @@ func unimplementedProxy() []string {
 		"tcp-response", "dynamic-cookie-key", "hash-type",
 		"hash-balance-factor", "http-after-response", "http-error", "errorfiles",
 		"errorloc", "errorloc302", "errorloc303", "email-alert", "fullconn",
-		"backlog", "monitor-uri", "monitor", "persist", "rate-limit",
+		"backlog", "persist", "rate-limit",
 		"use-server", "force-persist", "ignore-persist", "source", "bind-process", "declare", "external-check", "http-send-name-header",
 		"load-server-state-from-file", "server-state-file-name", "max-keep-alive-queue",
 		"max-session-srv-conns", "log-tag", "log-steps", "dispatch", "transparent",

@@ -167,6 +167,10 @@ type Proxy struct {
 
 	Description string `json:",omitempty"` // "description": shown beside the name on the stats page
 	ID          int    `json:",omitempty"` // "id": the persistent ID (stats iid); 0: assigned in order
+	// MonitorURI ("monitor-uri") is answered by the frontend itself, 200 or
+	// 503 when a MonitorFail condition holds ("monitor fail if|unless").
+	MonitorURI  string  `json:",omitempty"`
+	MonitorFail []*Cond `json:",omitempty"`
 	// Disabled ("disabled"): the proxy is not started: nothing bound, no
 	// checks, no statistics; requests routed to it are answered 503.
 	Disabled bool `json:",omitempty"`

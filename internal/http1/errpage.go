@@ -1,6 +1,9 @@
 package http1
 
-import "strconv"
+import (
+	"bytes"
+	"strconv"
+)
 
 // errorPage is the status line reason and the HTML text of a built-in error
 // page. The texts are HAProxy's own (src/http.c, http_err_msgs), so clients
@@ -86,4 +89,15 @@ func AppendErrorResponse(dst []byte, status int, body string) []byte {
 	dst = append(dst, "</h1>\n"...)
 	dst = append(dst, p.text...)
 	return append(dst, "\n</body></html>\n"...)
+}
+
+// ErrorPageBody returns the HTML of the built-in page for status, as
+// AppendErrorResponse writes it, for an answer sent without closing (the
+// monitor-uri's 200 and 503).
+func ErrorPageBody(status int) []byte {
+	resp := AppendErrorResponse(nil, status, "")
+	if i := bytes.Index(resp, []byte("\r\n\r\n")); i >= 0 {
+		return resp[i+4:]
+	}
+	return nil
 }

@@ -102,6 +102,10 @@ type Frontend struct {
 	Errors      *ErrorPages
 	Stats       Service // "stats enable" on this frontend; nil otherwise
 	StatsPrefix string
+	// MonitorURI ("monitor-uri") is answered before any rule: 200, or 503
+	// when one of MonitorFail matches. Not logged.
+	MonitorURI  string
+	MonitorFail []*acl.Cond
 
 	Log         *logging.Logger // nil: no access log
 	LogFormat   *logging.Format

@@ -35,6 +35,28 @@ func (t *Txn) handle() bool {
 	t.assignRequestIDs(&fe.RequestIDs)
 	t.captureRequest()
 
+	// Monitor requests are answered "just after the request is parsed and
+	// even before any http-request" rule, and never logged.
+	if fe.MonitorURI != "" && isMonitorURI(req.URI, fe.MonitorURI) {
+		fe.Counters.Intercept.Add(1)
+		t.noLog = true
+		status := 200
+		for _, c := range fe.MonitorFail {
+			if c.Match(&t.acl) {
+				status = 503
+				break
+			}
+		}
+		t.reply = t.errorReply(status) // an errorfile for 200 or 503 replaces the page
+		if t.reply.Body == nil {
+			// HAProxy's page, on a connection that stays open.
+			t.reply.Header = httpmsg.Headers{{Name: "cache-control", Value: "no-cache"}, {Name: "content-type", Value: "text/html"}}
+			t.reply.Body = http1.ErrorPageBody(status)
+		}
+		t.termState = [2]byte{'L', 'R'}
+		return t.sendReply()
+	}
+
 	switch t.runRequestRules(fe.ReqRules) {
 	case verdictReply:
 		if t.denied {
@@ -154,4 +176,20 @@ func originForm(uri string) string {
 	tg, _ := httpmsg.ParseTarget(uri)
 	p, _ := tg.OriginForm()
 	return p
+}
+
+// isMonitorURI tells whether a request-target is the monitor-uri: one
+// starting with '/' is compared with the target's path and query (so an
+// absolute-form target, HTTP/2's habit, matches too), any other with the
+// whole target, as HAProxy 2.6 compares them.
+func isMonitorURI(target, monitor string) bool {
+	if target == monitor {
+		return true
+	}
+	if monitor[0] != '/' {
+		return false
+	}
+	tg, _ := httpmsg.ParseTarget(target)
+	p, ok := tg.OriginForm()
+	return ok && p == monitor
 }

@@ -49,8 +49,8 @@ type Rule struct {
 	ContentType            string
 	Redirect               RedirectKind
 	DropQuery, AppendSlash bool
-	IgnoreEmpty            bool   // redirect: skip the rule when the target format gives ""
-	Cookie                 string // redirect: a Set-Cookie value to add
+	IgnoreEmpty            bool    // redirect: skip the rule when the target format gives ""
+	Cookie                 string  // redirect: a Set-Cookie value to add
 	Service                Service // use-service
 	// Custom runs extension actions (identity). It returns the verdict and,
 	// for verdictReply, fills the reply.

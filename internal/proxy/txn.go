@@ -42,6 +42,7 @@ type Txn struct {
 	retries    int
 	redispatch bool
 	closeAfter bool // close the client connection after this transaction
+	noLog      bool // a monitor-uri request: HAProxy never logs those
 	bodyTaken  bool // a local service consumed the request body
 	bodyUnsent bool // the server answered an Expect: 100-continue without 100
 	teTrailers bool // the client accepts trailers ("TE: trailers"; gRPC needs it forwarded)
@@ -151,7 +152,9 @@ func (t *Txn) finish() {
 		t.srv.Counters.BytesIn.Add(in)
 		t.srv.Counters.BytesOut.Add(out)
 	}
-	t.emitLog()
+	if !t.noLog {
+		t.emitLog()
+	}
 }
 
 // logRejected logs a request that never reached the rules (bad request,
