@@ -39,6 +39,9 @@ func load(files []string, stderr io.Writer, opt options, ids *idCache) (*app.Gra
 		printDiagnostics(err, stderr)
 		return nil, false
 	}
+	for _, w := range g.Warnings {
+		fmt.Fprintf(stderr, "[WARNING] %s\n", w)
+	}
 	return g, true
 }
 

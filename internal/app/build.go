@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/proxy"
 	"github.com/gatehouse/gatehouse/internal/proxyproto"
 	"github.com/gatehouse/gatehouse/internal/resolve"
+	"github.com/gatehouse/gatehouse/internal/serverstate"
 	"github.com/gatehouse/gatehouse/internal/tlsconf"
 	"github.com/gatehouse/gatehouse/internal/upstream"
 )
@@ -38,6 +39,9 @@ type Graph struct {
 	Version   string
 	// ReleaseDate is the build's date ("show info" Release_date).
 	ReleaseDate string
+	// Warnings are start-time problems that do not stop the start, such
+	// as a server-state file that cannot be read; the command prints them.
+	Warnings []string
 
 	idle *idleMeter // the stats' Idle_pct
 
@@ -97,6 +101,7 @@ type builder struct {
 	sys      *logging.Logger
 	ident    *identityRuntime
 	version  string
+	states   map[string]*serverstate.File // server-state files read, by path (serverstate.go)
 }
 
 // Build compiles cfg into a Graph without binding any socket (so -c can
@@ -298,16 +303,21 @@ func (b *builder) buildBackend(p *config.Proxy, id int) (*proxy.Backend, error) 
 		be.ForwardFor = forwardFor(p.ForwardFor)
 	}
 	var servers []*upstream.Server
+	saved := b.stateFile(p)
 	for i, cs := range p.Servers {
+		line := saved.Lookup(p.Name, cs.Name)
 		var us *upstream.Server
 		var err error
 		if followsDNS(cs) {
 			us, err = b.initServer(cs, i+1, p.Name) // resolvers.go
 		} else {
-			us, err = b.resolveServer(cs, i+1)
+			us, err = b.resolveServer(cs, i+1, line)
 		}
 		if err != nil {
 			return nil, err
+		}
+		if line != nil {
+			b.g.starters = append(b.g.starters, func() { restoreServer(p, us, line, time.Now()) })
 		}
 		srv := &proxy.Server{Server: us, ALPN: strings.Join(cs.ALPN, ","), SendProxy: cs.SendProxy}
 		if cs.SendProxy == 2 {
@@ -367,14 +377,19 @@ func (b *builder) buildBackend(p *config.Proxy, id int) (*proxy.Backend, error) 
 
 // resolveServer resolves a server's host name now (at start and on each
 // reload), as HAProxy's default init-addr does.
-func (b *builder) resolveServer(cs *config.Server, id int) (*upstream.Server, error) {
+// A saved state (server-state-file) gives the address of a server given
+// by name without resolving it, and the port, as HAProxy restores them.
+func (b *builder) resolveServer(cs *config.Server, id int, saved *serverstate.Line) (*upstream.Server, error) {
+	if ap, ok := savedAddr(cs, saved); ok {
+		return upstream.NewServer(cs, id, ap), nil
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	us, err := upstream.ResolveServer(ctx, cs, id)
+	ap, err := upstream.Resolve(ctx, cs.Host, cs.Port)
 	if err != nil {
-		return nil, config.Errorf(cs.Pos, "could not resolve address '%s' of server '%s': %v", cs.Host, cs.Name, err)
+		return nil, config.Errorf(cs.Pos, "could not resolve address '%s' of server '%s': server '%s': %v", cs.Host, cs.Name, cs.Name, err)
 	}
-	return us, nil
+	return upstream.NewServer(cs, id, savedPort(ap, saved)), nil
 }
 
 func (b *builder) ruleEnv(p *config.Proxy) (*proxy.RuleEnv, error) {

@@ -175,14 +175,24 @@ func apiServerState(be *proxy.Backend, s *proxy.Server, check string) runtimeapi
 	}
 	switch s.ForcedAdmin() {
 	case upstream.AdminMaint:
+		// HAProxy stops a server in maintenance and zeroes its health;
+		// a server-state file saved from it must say so.
 		st.AdminState = runtimeapi.AdmForcedMaint
+		st.OpState, st.CheckHealth = 0, 0
 	case upstream.AdminDrain:
 		st.AdminState = runtimeapi.AdmForcedDrain
 	}
 	if cs := s.Cfg; cs != nil {
 		st.UseSSL = cs.SSL
-		if cs.Disabled && s.ForcedAdmin() == upstream.AdminMaint {
-			st.AdminState = runtimeapi.AdmConfigMaint
+		if cs.Disabled {
+			// "disabled" is remembered (CMAINT) even once set ready, so a
+			// server-state file tells a configuration change from an
+			// operator's one, as HAProxy's does.
+			st.AdminState |= runtimeapi.AdmConfigMaint
+			if !s.Checked() {
+				st.CheckState |= runtimeapi.ChkPaused
+				st.CheckHealth = 0
+			}
 		}
 		if cs.Host != "" && cs.Host != st.Addr {
 			st.FQDN = cs.Host

@@ -3,6 +3,7 @@ package cfgparse
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 
 	"github.com/gatehouse/gatehouse/internal/config"
@@ -62,7 +63,7 @@ func globalKeywords() []keyword {
 		{name: "cpu-map", where: wGlobal, syntax: "cpu-map <thread-set> <cpu-set>",
 			desc:  "Accepted with a warning and no effect: goroutines are not pinned to CPUs.",
 			parse: noEffect("Go schedules goroutines on any CPU; use taskset or the service manager's CPU affinity instead")},
-	}, append(processKeywords(), globalTLSKeywords()...)...)
+	}, slices.Concat(processKeywords(), globalTLSKeywords(), serverStateGlobalKeywords())...)
 }
 
 // noEffect accepts a keyword that means nothing to a Go process, with a

@@ -24,6 +24,7 @@ func proxyKeywords() []keyword {
 		tcpRuleKeywords(),
 		statsKeywords(),
 		checkKeywords(),
+		serverStateProxyKeywords(),
 	)
 }
 

@@ -84,6 +84,11 @@ type Global struct {
 	H2  H2Tune    // tune.h2.*
 	TLS TLSGlobal // ssl-default-*, tune.ssl.*
 
+	// server-state-file and server-state-base: where backends with
+	// "load-server-state-from-file" read their servers' saved states.
+	ServerStateFile string `json:",omitempty"`
+	ServerStateBase string `json:",omitempty"`
+
 	Process Process `json:",omitzero"` // user, group, chroot, pidfile, ulimit-n, node, ...
 }
 
@@ -174,6 +179,11 @@ type Proxy struct {
 	// Disabled ("disabled"): the proxy is not started: nothing bound, no
 	// checks, no statistics; requests routed to it are answered 503.
 	Disabled bool `json:",omitempty"`
+	// LoadServerState ("load-server-state-from-file"): "global", "local"
+	// or "none"/"" (the default: nothing loaded); ServerStateFileName is
+	// "server-state-file-name" for "local" ("" = the backend's name).
+	LoadServerState     string `json:",omitempty"`
+	ServerStateFileName string `json:",omitempty"`
 
 	Binds    []*Bind
 	MaxConn  int

@@ -410,3 +410,13 @@ func (c *Checker) slowStart() {
 		}
 	}
 }
+
+// RestoreHealth sets the check health counter, for a state saved by an
+// earlier process (server-state-file); the server's state is set by the
+// caller. Call it before Start.
+func (c *Checker) RestoreHealth(h int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.health = max(0, min(h, c.rise+c.fall-1))
+	c.srv.SetCheckHealth(c.health)
+}

@@ -363,4 +363,3 @@ func TestZeroWarning(t *testing.T) {
 		}
 	}
 }
-

@@ -187,3 +187,7 @@ func (s *Server) Status() string {
 	}
 	return st
 }
+
+// RestoreLastChange sets when the state last changed, for a state saved
+// by an earlier process (server-state-file) to keep its age.
+func (s *Server) RestoreLastChange(t time.Time) { s.lastChange.Store(t.UnixNano()) }
