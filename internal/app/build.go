@@ -78,7 +78,7 @@ type BindSpec struct {
 	Frontend string
 	Handler  ConnHandler
 	// L7 is the http listener behind Handler; nil in mode tcp. A reload
-	// hands its connections over to the next one (proxy.Listener.SetSuccessor).
+	// hands its connections over to the next one (proxy.Socket).
 	L7 *proxy.Listener
 }
 

@@ -27,11 +27,14 @@ type listener struct {
 	addr    string
 	ln      net.Listener
 	handler atomic.Pointer[handlerBox]
-	stop    chan struct{} // closed when the listener closes (see close)
-	done    chan struct{}
-	wg      *sync.WaitGroup // live connections, for graceful stop
-	log     *slog.Logger
-	errs    acceptErrors // only acceptLoop uses it
+	// sock tells the http listeners of every configuration which one
+	// serves the socket now: a reload moves connections to it.
+	sock proxy.Socket
+	stop chan struct{} // closed when the listener closes (see close)
+	done chan struct{}
+	wg   *sync.WaitGroup // live connections, for graceful stop
+	log  *slog.Logger
+	errs acceptErrors // only acceptLoop uses it
 }
 
 // acceptErrors rate-limits the log of failed accepts: a process out of file
@@ -83,7 +86,10 @@ func newHandlerBox(h ConnHandler, l7 *proxy.Listener, slots, feSlots chan struct
 }
 
 // swap installs next and releases an accept loop waiting on the old box.
+// The connections of the old box's runtime find next's http listener
+// (nil in mode tcp) as soon as that runtime retires.
 func (l *listener) swap(next *handlerBox) {
+	l.sock.Serve(next.l7)
 	old := l.handler.Load()
 	l.handler.Store(next)
 	if old != nil {
@@ -94,6 +100,7 @@ func (l *listener) swap(next *handlerBox) {
 // close stops the accept loop, even one waiting for a maxconn slot, and
 // waits for it.
 func (l *listener) close() {
+	l.sock.Serve(nil) // nothing takes the connections over
 	close(l.stop)
 	l.ln.Close()
 	<-l.done
@@ -221,21 +228,6 @@ func serveAccepted(wg *sync.WaitGroup, h ConnHandler, c net.Conn, box *handlerBo
 	defer wg.Done()
 	defer box.release()
 	h.ServeConn(c)
-}
-
-// handOver points the connections of the handler being replaced at its
-// replacement on the same socket, when the replacement can serve them as
-// they are: an http listener alike in TLS, PROXY protocol and protocol. A
-// connection accepted by old is served, not dropped (proxy/handover.go).
-func handOver(old, next *handlerBox) {
-	o, n := old.l7, next.l7
-	if o == nil || n == nil {
-		return
-	}
-	if (o.TLS == nil) != (n.TLS == nil) || o.Bind.AcceptProxy != n.Bind.AcceptProxy || o.Bind.Proto != n.Bind.Proto {
-		return
-	}
-	o.SetSuccessor(n)
 }
 
 func (l *listener) String() string { return fmt.Sprintf("listener %s", l.addr) }

@@ -7,11 +7,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+	"weak"
 
 	"github.com/gatehouse/gatehouse/internal/tlsconf/tlstest"
 )
@@ -411,4 +413,42 @@ backend app
 	for i, g := range graphs[:len(graphs)-1] {
 		waitFor(t, fmt.Sprintf("runtime %d to drain (%d connections)", i+1, g.Proc.ActConn.Load()), func() bool { return g.Proc.ActConn.Load() == 0 })
 	}
+}
+
+// TestReloadReleasesIntermediateRuntimes: a connection that outlives many
+// reloads keeps its own runtime and the current one reachable, not every
+// runtime in between (connections find the current listener through the
+// socket, not through a chain of successors).
+func TestReloadReleasesIntermediateRuntimes(t *testing.T) {
+	be, arrived, release := versionBackend(t)
+	port := freePort(t)
+	rt := startNoPark(t, versionConfig(port, "", "one", be))
+	c := dialPort(t, port)
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	fmt.Fprintf(c, "GET /slow HTTP/1.1\r\nHost: h\r\n\r\n")
+	recv(t, arrived, "the slow request never reached the backend")
+
+	g2 := buildGraph(t, versionConfig(port, "", "two", be))
+	closed := make(chan struct{})
+	g2.stoppers = append(g2.stoppers, func() { close(closed) })
+	if err := rt.Apply(g2); err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Apply(buildGraph(t, versionConfig(port, "", "three", be))); err != nil {
+		t.Fatal(err)
+	}
+	recv(t, closed, "the intermediate runtime never retired")
+	w := weak.Make(g2.Frontends[0])
+	g2 = nil
+	for end := time.Now().Add(20 * time.Second); w.Value() != nil; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatal("the intermediate runtime is still reachable while a connection of the first lives")
+		}
+		runtime.GC()
+	}
+	release()
+	br := bufio.NewReader(c)
+	expect(t, br, "/slow", "v=one")
+	fmt.Fprintf(c, "GET /next HTTP/1.1\r\nHost: h\r\n\r\n")
+	expect(t, br, "/next", "v=three")
 }

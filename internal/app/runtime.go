@@ -94,7 +94,6 @@ func (r *Runtime) Apply(g *Graph) error {
 		if l, ok := r.listeners[addr]; ok {
 			// Before the old runtime retires (below), so its connections
 			// find where to go as soon as they see it retired.
-			handOver(l.handler.Load(), box)
 			l.swap(box)
 			continue
 		}

@@ -145,7 +145,7 @@ type Listener struct {
 	Bind *config.Bind
 	TLS  *tls.Config // nil for plain TCP
 
-	next atomic.Pointer[Listener] // set by a reload (SetSuccessor)
+	sock atomic.Pointer[Socket] // the socket it serves (handover.go)
 }
 
 // ServeConn runs one client connection to completion: TLS handshake, then

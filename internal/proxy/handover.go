@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"errors"
+	"sync/atomic"
 	"time"
 )
 
@@ -13,33 +14,51 @@ import (
 //   - a request in flight, or a head partly read, finishes on the retired
 //     configuration;
 //   - a connection waiting for its first or next request, parked or not,
-//     moves to the listener that replaced its own on the same socket
-//     (SetSuccessor) and is served by the new configuration. Closing an
-//     idle keep-alive connection instead races the client's next request,
-//     which then fails (a reset, or an empty answer);
+//     moves to the listener that now serves its socket (Socket) and is
+//     served by the new configuration. Closing an idle keep-alive
+//     connection instead races the client's next request, which then
+//     fails (a reset, or an empty answer);
 //   - with nothing to move to (a stop, or a bind the new configuration
 //     dropped or changed), an idle keep-alive connection closes, a new one
 //     is served its first request by the retired configuration, and every
 //     answer says "Connection: close".
 //
-// HTTP/2 connections are not moved: a GOAWAY sends their next streams to
-// a new connection (h2serve.go).
+// HTTP/2 connections move too, stream by stream (h2serve.go).
 
-// SetSuccessor records, at a reload, the listener that replaced l on the
-// same socket; l's connections move to it between requests. A reload sets
-// it before it retires l's runtime, so a connection that finds its runtime
-// stale also finds its successor.
-func (l *Listener) SetSuccessor(next *Listener) { l.next.Store(next) }
+// Socket is what the listeners of every configuration that served one
+// listening socket share: the one serving it now. A retired listener's
+// connections look it up here rather than through a chain of the
+// listeners in between, so a long-lived connection keeps only its own
+// configuration and the current one reachable, however many reloads
+// happened meanwhile.
+type Socket struct{ cur atomic.Pointer[Listener] }
 
-// successor is the newest listener that replaced l, following reloads that
-// came in a row; nil when none did.
+// Serve makes l the listener of the socket (nil: none, the socket closes)
+// and attaches l to it. A reload calls it before it retires the previous
+// runtime, so a connection that finds its runtime stale also finds where
+// to go.
+func (s *Socket) Serve(l *Listener) {
+	if l != nil {
+		l.sock.Store(s)
+	}
+	s.cur.Store(l)
+}
+
+// successor is the listener now serving l's socket when it can take l's
+// connections as they are (alike in TLS, PROXY protocol and protocol);
+// nil when there is none.
 func (l *Listener) successor() *Listener {
-	n := l.next.Load()
-	if n == nil {
+	s := l.sock.Load()
+	if s == nil {
 		return nil
 	}
-	for m := n.next.Load(); m != nil; m = n.next.Load() {
-		n = m
+	n := s.cur.Load()
+	if n == nil || n == l || (n.TLS == nil) != (l.TLS == nil) {
+		return nil
+	}
+	if (n.Bind == nil) != (l.Bind == nil) || n.Bind != nil &&
+		(n.Bind.AcceptProxy != l.Bind.AcceptProxy || n.Bind.Proto != l.Bind.Proto) {
+		return nil
 	}
 	return n
 }
