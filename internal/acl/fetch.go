@@ -38,6 +38,7 @@ func fetchTable() []fetchDef {
 	var t []fetchDef
 	t = append(t, httpFetches()...)
 	t = append(t, connFetches()...)
+	t = append(t, sslFetches()...)
 	t = append(t, l4Fetches()...)
 	return t
 }

@@ -11,6 +11,7 @@
 package acl
 
 import (
+	"crypto/tls"
 	"net/netip"
 
 	"github.com/gatehouse/gatehouse/internal/httpmsg"
@@ -30,6 +31,12 @@ type Txn struct {
 	SNI        string // ssl_fc_sni
 	ALPN       string // ssl_fc_alpn
 	TLSVersion string // ssl_fc_protocol, e.g. "TLSv1.3"
+	// TLSState is the client connection's TLS state (ssl_c_*, ssl_fc_cipher),
+	// nil without TLS; ClientVerify, ClientCrtErr and ClientCAErr are the
+	// verification results of its certificate (OpenSSL's X509_V_ERR codes,
+	// 0 when none), as ssl_c_verify, ssl_c_err and ssl_c_ca_err read them.
+	TLSState                                *tls.ConnectionState
+	ClientVerify, ClientCrtErr, ClientCAErr int64
 
 	Frontend, Backend, Server string
 

@@ -265,6 +265,7 @@ func (s *session) handshake() bool {
 	s.tls = &st
 	s.txn.TLS, s.txn.SNI, s.txn.ALPN = true, st.ServerName, st.NegotiatedProtocol
 	s.txn.TLSVersion = tlsconf.VersionName(st.Version)
+	s.txn.TLSState = &st
 	s.cli = tc
 	return true
 }

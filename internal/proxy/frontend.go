@@ -291,6 +291,7 @@ func (s *session) handshake(conf *tls.Config) bool {
 	s.alpn = st.NegotiatedProtocol
 	s.tlsVersion = tlsconf.VersionName(st.Version)
 	s.cipher = tls.CipherSuiteName(st.CipherSuite)
+	s.tlsState = &st
 	s.conn = tc
 	return true
 }

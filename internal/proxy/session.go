@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -28,6 +29,7 @@ type session struct {
 	sni, alpn    string
 	tlsVersion   string
 	cipher       string
+	tlsState     *tls.ConnectionState // for the ssl_c_* and ssl_fc_* fetches
 	handshakeDur time.Duration
 
 	br  *http1.Reader

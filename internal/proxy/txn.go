@@ -93,6 +93,7 @@ func (t *Txn) begin(s *session) {
 		SNI:        s.sni,
 		ALPN:       s.alpn,
 		TLSVersion: s.tlsVersion,
+		TLSState:   s.tlsState,
 		Frontend:   s.fe.Name,
 	}
 	t.log.Txn = &t.acl

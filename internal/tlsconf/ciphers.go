@@ -445,6 +445,22 @@ func CipherName(id uint16) string {
 	return tls.CipherSuiteName(id)
 }
 
+// CipherKeyBits is the symmetric key size of a suite, in bits (0: unknown).
+func CipherKeyBits(id uint16) int {
+	for _, c := range goCiphers {
+		if c.id == id {
+			return c.bits
+		}
+	}
+	switch id {
+	case tls.TLS_AES_128_GCM_SHA256:
+		return 128
+	case tls.TLS_AES_256_GCM_SHA384, tls.TLS_CHACHA20_POLY1305_SHA256:
+		return 256
+	}
+	return 0
+}
+
 // tls13Suites are the TLS 1.3 suites Go implements; Go always offers all three.
 var tls13Suites = []string{"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"}
 
