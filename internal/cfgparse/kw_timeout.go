@@ -11,7 +11,7 @@ func timeoutKeywords() []keyword {
 	return []keyword{
 		{name: "timeout", where: wProxy, syntax: "timeout <name> <time>",
 			desc: "Set one of the timeouts below. Times are in milliseconds unless a unit among us, ms, s, m, h, d is given.",
-			sub:  timeoutTable, subUnimpl: []string{"tarpit", "client-fin", "server-fin", "client-hs"}},
+			sub:  timeoutTable, subUnimpl: []string{"client-hs"}},
 	}
 }
 
@@ -27,6 +27,9 @@ func timeoutTable() []keyword {
 		t("http-keep-alive", wProxy, "Maximum time to wait for a new HTTP request on a kept-alive connection.", func(t *config.Timeouts) *time.Duration { return &t.HTTPKeepAlive }),
 		t("queue", wBEOnly, "Maximum time to wait in the queue for a connection slot.", func(t *config.Timeouts) *time.Duration { return &t.Queue }),
 		t("tunnel", wBEOnly, "Maximum inactivity time in a tunnel (WebSocket, CONNECT, tcp mode after the handshake).", func(t *config.Timeouts) *time.Duration { return &t.Tunnel }),
+		t("client-fin", wFEOnly, "Inactivity time on the client side once Gatehouse has shut it for writing (the server ended its direction of a tunnel): it replaces 'timeout client' (or 'timeout tunnel') from then on, so clients that never close do not linger.", func(t *config.Timeouts) *time.Duration { return &t.ClientFin }),
+		t("server-fin", wBEOnly, "Inactivity time on the server side once Gatehouse has shut it for writing (the client ended its direction of a tunnel): it replaces 'timeout server' (or 'timeout tunnel') from then on.", func(t *config.Timeouts) *time.Duration { return &t.ServerFin }),
+		t("tarpit", wProxy, "How long a tarpitted request is held before its error is sent ('timeout connect' when unset). Gatehouse has no tarpit action yet ('http-request tarpit' is refused), so the value is kept for it and has no other use, as in HAProxy.", func(t *config.Timeouts) *time.Duration { return &t.Tarpit }),
 		t("check", wBEOnly, "Additional read timeout for health checks, once connected.", func(t *config.Timeouts) *time.Duration { return &t.Check }),
 	}
 }

@@ -160,6 +160,13 @@ const (
 // Timeouts of a proxy; zero means unset.
 type Timeouts struct {
 	Client, Server, Connect, HTTPRequest, HTTPKeepAlive, Queue, Tunnel, Check time.Duration
+	// ClientFin and ServerFin replace the client and server inactivity
+	// timeouts once Gatehouse has shut that side for writing (half-closed),
+	// as HAProxy's "timeout client-fin" / "timeout server-fin".
+	ClientFin, ServerFin time.Duration `json:",omitzero"`
+	// Tarpit is "timeout tarpit": how long a tarpitted request is held
+	// (HAProxy falls back to timeout connect when it is unset).
+	Tarpit time.Duration `json:",omitzero"`
 }
 
 // Proxy is a frontend, backend or listen section (defaults already merged in).

@@ -33,6 +33,7 @@ func (s *session) relay(srv *net.TCPConn) {
 		upN, upErr = pump(srv, s.cli, s.fe.Counters, be.Counters, &s.srv.Counters, true, s.fe.Splice.Request || be.Splice.Request)
 		if upErr == nil {
 			_ = srv.CloseWrite()
+			w.halfClosed(1, be.Timeouts.ServerFin)
 		} else {
 			s.abort(srv)
 		}
@@ -40,6 +41,7 @@ func (s *session) relay(srv *net.TCPConn) {
 	downN, downErr := pump(s.cli, srv, s.fe.Counters, be.Counters, &s.srv.Counters, false, s.fe.Splice.Response || be.Splice.Response)
 	if downErr == nil {
 		closeWrite(s.cli)
+		w.halfClosed(0, s.fe.Timeouts.ClientFin)
 	} else {
 		s.abort(srv)
 	}

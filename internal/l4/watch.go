@@ -94,6 +94,34 @@ func (w *watchdog) tick() {
 	w.timer.Reset(w.step)
 }
 
+// halfClosed gives side i (0 client, 1 server) the timeout d from now on,
+// once Gatehouse has shut that side for writing: HAProxy's "timeout
+// client-fin" and "timeout server-fin" replace the inactivity timeout of a
+// half-closed side. d <= 0 keeps the current one.
+func (w *watchdog) halfClosed(i int, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stopped {
+		return
+	}
+	sd := &w.sides[i]
+	sd.timeout, sd.since = d, time.Now()
+	sd.last, _ = progress(sd.c)
+	step := min(max(d/4, 5*time.Millisecond), 5*time.Second)
+	if w.timer == nil {
+		w.step = step
+		w.timer = time.AfterFunc(step, w.tick)
+		return
+	}
+	if step < w.step {
+		w.step = step
+		w.timer.Reset(step)
+	}
+}
+
 func (w *watchdog) stop() {
 	w.mu.Lock()
 	defer w.mu.Unlock()

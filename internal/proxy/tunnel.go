@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -31,8 +32,8 @@ func (t *Txn) tunnel(srv *Server, uc *upConn) bool {
 	if idle == 0 {
 		idle = max(fe.Timeouts.Client, be.Timeouts.Server)
 	}
-	client := &idleConn{Conn: t.sess.conn, idle: idle}
-	server := &idleConn{Conn: uc.c, idle: idle}
+	client := newIdleConn(t.sess.conn, idle, fe.Timeouts.ClientFin)
+	server := newIdleConn(uc.c, idle, be.Timeouts.ServerFin)
 	_ = t.sess.conn.SetDeadline(time.Time{})
 	_ = uc.c.SetDeadline(time.Time{})
 
@@ -70,6 +71,7 @@ func copyHalf(dst, src *idleConn, pending []byte) int64 {
 	n += m
 	if cw, ok := dst.Conn.(interface{ CloseWrite() error }); ok && err == nil {
 		_ = cw.CloseWrite()
+		dst.halfClosed()
 	} else {
 		dst.Close()
 		src.Close()
@@ -78,22 +80,41 @@ func copyHalf(dst, src *idleConn, pending []byte) int64 {
 }
 
 // idleConn extends its deadline on every read and write, so a tunnel stays
-// open while traffic flows and closes after idle of silence.
+// open while traffic flows and closes after idle of silence. Once the
+// tunnel has shut it for writing, fin (timeout client-fin or server-fin,
+// when set) replaces idle, as HAProxy bounds a half-closed side.
 type idleConn struct {
 	net.Conn
-	idle time.Duration
+	idle atomic.Int64 // time.Duration; read by one copy, changed by the other
+	fin  time.Duration
+}
+
+func newIdleConn(c net.Conn, idle, fin time.Duration) *idleConn {
+	ic := &idleConn{Conn: c, fin: fin}
+	ic.idle.Store(int64(idle))
+	return ic
+}
+
+// halfClosed is called once c was shut for writing: the read pending on
+// it (the other direction's copy) now waits fin at most.
+func (c *idleConn) halfClosed() {
+	if c.fin <= 0 {
+		return
+	}
+	c.idle.Store(int64(c.fin))
+	_ = c.Conn.SetReadDeadline(time.Now().Add(c.fin))
 }
 
 func (c *idleConn) Read(p []byte) (int, error) {
-	if c.idle > 0 {
-		_ = c.Conn.SetReadDeadline(time.Now().Add(c.idle))
+	if d := time.Duration(c.idle.Load()); d > 0 {
+		_ = c.Conn.SetReadDeadline(time.Now().Add(d))
 	}
 	return c.Conn.Read(p)
 }
 
 func (c *idleConn) Write(p []byte) (int, error) {
-	if c.idle > 0 {
-		_ = c.Conn.SetWriteDeadline(time.Now().Add(c.idle))
+	if d := time.Duration(c.idle.Load()); d > 0 {
+		_ = c.Conn.SetWriteDeadline(time.Now().Add(d))
 	}
 	return c.Conn.Write(p)
 }

@@ -75,6 +75,19 @@ func NewConn(nc net.Conn, raw *net.TCPConn, key PoolKey) *Conn {
 	return c
 }
 
+// CloseWrite ends the direction towards the server and keeps the other
+// open (a tunnel whose client finished sending): close_notify over TLS, a
+// TCP FIN in clear text.
+func (c *Conn) CloseWrite() error {
+	if tc, ok := c.Conn.(*tls.Conn); ok {
+		return tc.CloseWrite()
+	}
+	if c.Raw == nil {
+		return errors.New("upstream: no TCP connection to half-close")
+	}
+	return c.Raw.CloseWrite()
+}
+
 // Alive checks, without blocking, that an idle connection is still usable:
 // any readable byte or EOF means the server closed it or sent something
 // unexpected. Connections without a raw TCP conn are assumed alive.
