@@ -468,6 +468,7 @@ func (b *builder) buildFrontend(p *config.Proxy, pr *proxyRuntime) (*proxy.Front
 		}
 		fe.MonitorFail = append(fe.MonitorFail, mc)
 	}
+	fe.Self = pr.be
 	if p.DefaultBackend != "" {
 		be, ok := b.backends[p.DefaultBackend]
 		if !ok {

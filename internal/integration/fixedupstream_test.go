@@ -4,12 +4,16 @@ import (
 	"bufio"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"net/textproto"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
 // fixedUpstream is an HTTP/1.1 server whose answers are the same bytes
@@ -121,3 +125,55 @@ func serveFixedAnswers(c net.Conn, hold <-chan struct{}) {
 	}
 	_, _ = io.WriteString(c, ans)
 }
+
+// startProxy starts a proxy binary on the configuration mkcfg writes for
+// nports fresh ports and returns the ports once all listen. When a port
+// was taken between FreePort and the bind (another test process on a
+// shared machine), it starts again on new ports, up to three times.
+// args gives the command line for a configuration file. probes counts
+// the connections made to each port to see it listen (each is a
+// connection without a request for the proxy).
+func startProxy(t *testing.T, name, bin string, args func(cfgFile string) []string, nports int, mkcfg func(ports []int) string) (ports []int, probes map[int]int) {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		ports = make([]int, nports)
+		probes = map[int]int{}
+		for i := range ports {
+			ports[i] = testenv.FreePort(t)
+		}
+		file := filepath.Join(t.TempDir(), name+".cfg")
+		if err := os.WriteFile(file, []byte(mkcfg(ports)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		p := testenv.StartProcess(t, name, bin, args(file)...)
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			up := 0
+			for _, port := range ports {
+				if probes[port] > 0 {
+					up++
+				} else if testenv.DialTCP(testenv.LocalAddr(port), time.Second) == nil {
+					probes[port]++
+					up++
+				}
+			}
+			if up == len(ports) {
+				return ports, probes
+			}
+			if p.Exited() || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		out := p.String()
+		p.Stop()
+		if attempt == 3 || !strings.Contains(strings.ToLower(out), "address already in use") {
+			t.Fatalf("%s did not listen on %v; output:\n%s", name, ports, out)
+		}
+		t.Logf("%s: a port was taken meanwhile, starting again on new ones:\n%s", name, out)
+	}
+}
+
+func haproxyArgs(file string) []string { return []string{"-f", file, "-db"} }
+
+func gatehouseArgs(file string) []string { return []string{"-f", file} }

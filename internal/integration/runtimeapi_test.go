@@ -97,10 +97,12 @@ func TestRuntimeAPIMatchesHAProxy(t *testing.T) {
 	}
 	dir := t.TempDir()
 	hpSock, ghSock := filepath.Join(dir, "haproxy.sock"), filepath.Join(dir, "gatehouse.sock")
-	hpPort, ghPort := testenv.FreePort(t), testenv.FreePort(t)
+	hpPorts, _ := startProxy(t, "haproxy", testenv.RequireBinary(t, "haproxy"), haproxyArgs, 1,
+		func(p []int) string { return runtimeAPIConfig(hpSock, p[0], ups) })
+	ghPorts, _ := startProxy(t, "gatehouse", testenv.GatehouseBinary(t), gatehouseArgs, 1,
+		func(p []int) string { return runtimeAPIConfig(ghSock, p[0], ups) })
+	hpPort, ghPort := hpPorts[0], ghPorts[0]
 	hpAddr, ghAddr := testenv.LocalAddr(hpPort), testenv.LocalAddr(ghPort)
-	testenv.StartHAProxy(t, runtimeAPIConfig(hpSock, hpPort, ups))
-	testenv.StartGatehouse(t, runtimeAPIConfig(ghSock, ghPort, ups))
 	for _, sock := range []string{hpSock, ghSock} {
 		testenv.Eventually(t, 10*time.Second, func() bool {
 			c, err := net.Dial("unix", sock)

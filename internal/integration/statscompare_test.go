@@ -17,8 +17,9 @@ import (
 
 // statsCompareConfig is one configuration for both proxies: a frontend
 // with a deny rule, a round-robin backend of two checked servers, a
-// backend whose only server refuses connections, and a stats listener.
-func statsCompareConfig(fePort, statsPort int, s1, s2, dead string) string {
+// backend whose only server refuses connections, a listen with a deny
+// rule, and a stats listener.
+func statsCompareConfig(fePort, shopPort, statsPort int, s1, s2, dead string) string {
 	return fmt.Sprintf(`global
     maxconn 500
 
@@ -44,12 +45,17 @@ backend app
 backend broken
     server dead %s
 
+listen shop
+    bind 127.0.0.1:%d
+    http-request deny if { path_beg /forbidden }
+    server s3 %s
+
 listen stats
     bind 127.0.0.1:%d
     http-request use-service prometheus-exporter if { path /metrics }
     stats enable
     stats uri /stats
-`, fePort, s1, s2, dead, statsPort)
+`, fePort, s1, s2, dead, shopPort, s1, statsPort)
 }
 
 // statsReq is one request of the traffic and where both proxies must
@@ -57,6 +63,24 @@ listen stats
 type statsReq struct {
 	raw             string
 	backend, server string
+	shop            bool // sent to the listen "shop" instead of the frontend "web"
+}
+
+// byteRows are the rows a request's bytes count in: its frontend's, its
+// backend's and server's, and for a listen its own BACKEND row even when
+// it answers before any routing (HAProxy's stream starts on the listen).
+func (r statsReq) byteRows() []string {
+	if r.shop {
+		if r.server != "" {
+			return []string{"shop/FRONTEND", "shop/BACKEND", "shop/" + r.server}
+		}
+		return []string{"shop/FRONTEND", "shop/BACKEND"}
+	}
+	rows := []string{"web/FRONTEND"}
+	if r.backend != "" {
+		rows = append(rows, r.backend+"/BACKEND", r.backend+"/"+r.server)
+	}
+	return rows
 }
 
 // statsTraffic is the requests both proxies get, each on its own
@@ -65,21 +89,23 @@ type statsReq struct {
 // Round robin starts with s1, and the requests go one after another, so
 // the server of each is known.
 var statsTraffic = []statsReq{
-	{"GET /hello HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n", "app", "s1"},
-	{"GET /hello/2 HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n", "app", "s2"},
-	{"POST /submit HTTP/1.1\r\nHost: example.test\r\nContent-Length: 10\r\nConnection: close\r\n\r\n0123456789", "app", "s1"},
-	{"GET /forbidden/a HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n", "", ""},
-	{"GET /notfound HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n", "app", "s2"},
-	{"HEAD /hello HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n", "app", "s1"},
-	{"GET /error HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n", "app", "s2"},
-	{"GET /forbidden/b HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n", "", ""},
-	{"GET /hello/3 HTTP/1.1\r\nHost: example.test\r\nUser-Agent: stats-compare\r\nConnection: close\r\n\r\n", "app", "s1"},
-	{"GET /broken HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n", "broken", "dead"},
-	{"GET /hello/4 HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n", "app", "s2"},
-	{"GET /reset HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n", "app", "s1"},
+	{"GET /hello HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n", "app", "s1", false},
+	{"GET /hello/2 HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n", "app", "s2", false},
+	{"POST /submit HTTP/1.1\r\nHost: example.test\r\nContent-Length: 10\r\nConnection: close\r\n\r\n0123456789", "app", "s1", false},
+	{"GET /forbidden/a HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n", "", "", false},
+	{"GET /notfound HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n", "app", "s2", false},
+	{"HEAD /hello HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n", "app", "s1", false},
+	{"GET /error HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n", "app", "s2", false},
+	{"GET /forbidden/b HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n", "", "", false},
+	{"GET /hello/3 HTTP/1.1\r\nHost: example.test\r\nUser-Agent: stats-compare\r\nConnection: close\r\n\r\n", "app", "s1", false},
+	{"GET /broken HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n", "broken", "dead", false},
+	{"GET /hello/4 HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n", "app", "s2", false},
+	{"GET /reset HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n", "app", "s1", false},
 	// A connection closed without a request: both count a bad request
 	// (ereq, hrsp_4xx, req_tot) without a byte.
-	{"", "", ""},
+	{"", "", "", false},
+	{"GET /shop HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n", "shop", "s3", true},
+	{"GET /forbidden/c HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n", "", "", true},
 }
 
 // statsComparedColumns are the CSV columns whose values follow from the
@@ -207,24 +233,32 @@ type statsRun struct {
 
 // runStatsTraffic starts a proxy on the comparison config, sends the
 // traffic and returns its stats once every request is accounted for.
-func runStatsTraffic(t *testing.T, name string, start func(cfg string), s1, s2, dead string) statsRun {
+func runStatsTraffic(t *testing.T, name, bin string, args func(string) []string, s1, s2, dead string) statsRun {
 	t.Helper()
-	fe, st := testenv.FreePort(t), testenv.FreePort(t)
-	start(statsCompareConfig(fe, st, s1, s2, dead))
+	ports, probes := startProxy(t, name, bin, args, 3, func(p []int) string { return statsCompareConfig(p[0], p[1], p[2], s1, s2, dead) })
+	fe, shop, st := ports[0], ports[1], ports[2]
 	var run statsRun
 	// Wait for the first health checks, so both report the servers UP
 	// from checks rather than from their starting state, and for the
-	// readiness probes' connections to be accounted.
+	// readiness probes' connections to be accepted and accounted.
 	testenv.Eventually(t, 30*time.Second, func() bool {
 		run.before = fetchStatsCSV(t, st)
 		r := run.before.rows
 		done := func(s string) bool { return s != "" && !strings.HasPrefix(s, "*") }
-		return done(r["app/s1"]["check_status"]) && done(r["app/s2"]["check_status"]) && r["web/FRONTEND"]["scur"] == "0"
-	}, "%s: no completed health check", name)
+		probed := func(row string, port int) bool {
+			return atoi(r[row]["conn_tot"]) >= probes[port] && r[row]["scur"] == "0"
+		}
+		return done(r["app/s1"]["check_status"]) && done(r["app/s2"]["check_status"]) &&
+			probed("web/FRONTEND", fe) && probed("shop/FRONTEND", shop)
+	}, "%s: no completed health check, or probes not accounted", name)
 	for _, req := range statsTraffic {
-		run.answers = append(run.answers, sendRaw(t, testenv.LocalAddr(fe), req.raw))
+		port := fe
+		if req.shop {
+			port = shop
+		}
+		run.answers = append(run.answers, sendRaw(t, testenv.LocalAddr(port), req.raw))
 	}
-	want := atoi(run.before.rows["web/FRONTEND"]["req_tot"]) + len(statsTraffic)
+	want := atoi(run.before.rows["web/FRONTEND"]["req_tot"]) + len(statsTraffic) - 2 // but the shop's
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		run.after = fetchStatsCSV(t, st)
@@ -341,8 +375,8 @@ func TestStatsCSVMatchesHAProxy(t *testing.T) {
 	s1, s2 := startFixedUpstream(t), startFixedUpstream(t)
 	dead := testenv.LocalAddr(testenv.FreePort(t)) // nothing listens
 
-	hp := runStatsTraffic(t, "haproxy", func(cfg string) { testenv.StartHAProxy(t, cfg) }, s1.Addr(), s2.Addr(), dead)
-	gh := runStatsTraffic(t, "gatehouse", func(cfg string) { testenv.StartGatehouse(t, cfg) }, s1.Addr(), s2.Addr(), dead)
+	hp := runStatsTraffic(t, "haproxy", testenv.RequireBinary(t, "haproxy"), haproxyArgs, s1.Addr(), s2.Addr(), dead)
+	gh := runStatsTraffic(t, "gatehouse", testenv.GatehouseBinary(t), gatehouseArgs, s1.Addr(), s2.Addr(), dead)
 
 	// The answers must be the same bytes (header names aside: HAProxy
 	// writes them in lower case) for the byte counters to be comparable.
@@ -411,11 +445,7 @@ func TestStatsCSVMatchesHAProxy(t *testing.T) {
 	type bytes struct{ wireIn, wireOut, htxIn, htxOut int }
 	want := map[string]*bytes{}
 	for i, req := range statsTraffic {
-		rows := []string{"web/FRONTEND"}
-		if req.backend != "" {
-			rows = append(rows, req.backend+"/BACKEND", req.backend+"/"+req.server)
-		}
-		for _, r := range rows {
+		for _, r := range req.byteRows() {
 			if want[r] == nil {
 				want[r] = &bytes{}
 			}

@@ -131,6 +131,11 @@ type Frontend struct {
 	// servers merge trailers into headers); nil when not needed. The
 	// forwarding headers the head loses are always removed.
 	SanitizeTrailers func(h *httpmsg.Headers)
+
+	// Self is a listen's own backend (nil for a frontend): HAProxy's
+	// stream starts on it, so the bytes of requests answered before any
+	// routing (denials, the stats page) count on its BACKEND row too.
+	Self *Backend
 }
 
 // Route is a compiled use_backend rule.

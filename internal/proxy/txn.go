@@ -145,9 +145,12 @@ func (t *Txn) finish() {
 	// As HAProxy's stream counters: the request's bytes (head included)
 	// and the answer's, the proxy's own error answers too, count on the
 	// backend and on the server the request was last assigned to.
-	if t.be != nil {
-		t.be.Counters.BytesIn.Add(in)
-		t.be.Counters.BytesOut.Add(out)
+	if be := t.be; be != nil || fe.Self != nil {
+		if be == nil {
+			be = fe.Self
+		}
+		be.Counters.BytesIn.Add(in)
+		be.Counters.BytesOut.Add(out)
 	}
 	if t.srv != nil {
 		t.srv.Counters.BytesIn.Add(in)
