@@ -65,7 +65,7 @@ func (p *parser) runKeyword(table []keyword, toks []token, depth int) {
 		}
 		sub := kw.sub()
 		if findKeyword(sub, toks[depth+1].Text) == nil && contains(kw.subUnimpl, toks[depth+1].Text) {
-			p.errorf("'%s %s' is a HAProxy keyword that Gatehouse does not implement", full, toks[depth+1].Text)
+			p.errorf("%s", unimplementedMsg(full+" "+toks[depth+1].Text, toks[depth+1].Text))
 			return
 		}
 		p.runKeyword(sub, toks, depth+1)
@@ -115,8 +115,14 @@ func (p *parser) unknownKeyword(table []keyword, toks []token, depth int) {
 	name := toks[depth].Text
 	prefix := joinWords(toks[:depth])
 	if prefix == "" && contains(p.sec.unimpl, name) {
-		p.errorf("'%s' is a HAProxy keyword that Gatehouse does not implement", name)
+		p.errorf("%s", unimplementedMsg(name, name))
 		return
+	}
+	if p.sec.kind == secProxy || p.sec.kind == secDefaults {
+		if msg, ok := removedMsg(prefix, name); ok {
+			p.errorf("%s", msg)
+			return
+		}
 	}
 	cands := keywordNames(table)
 	if depth == 0 {

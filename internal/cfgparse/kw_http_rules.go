@@ -292,7 +292,7 @@ func parseHTTPRule(p *parser, args []token) error {
 	if act == nil {
 		base, _, _ := strings.Cut(name, "(")
 		if contains(unimplementedHTTPActions(), base) || strings.HasPrefix(name, "lua.") {
-			return fmt.Errorf("'%s %s' is a HAProxy keyword that Gatehouse does not implement", kw, name)
+			return fmt.Errorf("%s", unimplementedMsg(kw+" "+name, base))
 		}
 		msg := fmt.Sprintf("'%s' expects one of %s, but got '%s'", kw, "'"+strings.Join(names, "', '")+"'", name)
 		if best := bestMatch(name, names); best != "" {

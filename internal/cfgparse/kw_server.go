@@ -1,6 +1,7 @@
 package cfgparse
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -150,39 +151,67 @@ func serverOptionNames(opts []serverOption) []string {
 }
 
 // applyServerOptions applies args (options of a server line) to s; what
-// names the line in messages, e.g. "server web1".
+// names the line in messages, e.g. "server web1". Every unknown or
+// unimplemented option of the line is reported, each on its own line, so
+// one run lists them all (errors.Join; report splits it).
 func applyServerOptions(s *config.Server, args []token, what string) error {
 	opts := serverOptions()
-	for i := 0; i < len(args); i++ {
-		name := args[i].Text
-		var opt *serverOption
+	find := func(name string) *serverOption {
 		for j := range opts {
 			if opts[j].name == name {
-				opt = &opts[j]
+				return &opts[j]
 			}
 		}
+		return nil
+	}
+	var errs []error
+	for i := 0; i < len(args); i++ {
+		name := args[i].Text
+		opt := find(name)
 		if opt == nil {
 			if contains(unimplementedServerOptions(), name) {
-				return fmt.Errorf("'%s' : '%s' is a HAProxy keyword that Gatehouse does not implement", what, name)
+				errs = append(errs, fmt.Errorf("'%s' : %s", what, unimplementedMsg(name, name)))
+				if !serverFlagOptions[name] && i+1 < len(args) {
+					i++ // its argument
+				}
+				continue
 			}
 			if best := bestMatch(name, serverOptionNames(opts)); best != "" {
-				return fmt.Errorf("'%s' unknown keyword '%s'. Did you mean '%s' maybe ?", what, name, best)
+				errs = append(errs, fmt.Errorf("'%s' unknown keyword '%s'. Did you mean '%s' maybe ?", what, name, best))
+			} else {
+				errs = append(errs, fmt.Errorf("'%s' unknown keyword '%s'.", what, name))
 			}
-			return fmt.Errorf("'%s' unknown keyword '%s'.", what, name)
+			// Its arguments, if any, are the words up to the next option.
+			for i+1 < len(args) && find(args[i+1].Text) == nil && !contains(unimplementedServerOptions(), args[i+1].Text) {
+				i++
+			}
+			continue
 		}
 		val := ""
 		if opt.hasArg {
 			if i+1 >= len(args) {
-				return fmt.Errorf("'%s' : '%s' expects an argument (%s).", what, name, opt.syntax)
+				errs = append(errs, fmt.Errorf("'%s' : '%s' expects an argument (%s).", what, name, opt.syntax))
+				break
 			}
 			i++
 			val = args[i].Text
 		}
 		if err := opt.parse(s, val); err != nil {
-			return fmt.Errorf("'%s' : %v", what, err)
+			errs = append(errs, fmt.Errorf("'%s' : %v", what, err))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
+}
+
+// serverFlagOptions are the HAProxy server options Gatehouse does not
+// implement that take no argument, so the word after one is an option.
+var serverFlagOptions = map[string]bool{
+	"no-sslv3": true, "no-tlsv10": true, "no-tlsv11": true, "no-tlsv12": true, "no-tlsv13": true,
+	"force-sslv3": true, "force-tlsv10": true, "force-tlsv11": true, "force-tlsv12": true, "force-tlsv13": true,
+	"ssl-reuse": true, "no-ssl-reuse": true, "tfo": true, "allow-0rtt": true, "check-via-socks4": true,
+	"non-stick": true, "stick": true, "send-proxy-v2-ssl": true, "send-proxy-v2-ssl-cn": true,
+	"agent-check": true, "no-agent-check": true, "check-reuse-pool": true, "no-tls-tickets": true,
+	"tls-tickets": true, "prefer-client-ciphers": true, "check-send-proxy": true, "no-check-ssl": true,
 }
 
 func parseServer(p *parser, args []token) error {

@@ -98,6 +98,13 @@ func (p *parser) report(err error) {
 	if err == nil {
 		return
 	}
+	// Several problems of one line (errors.Join) are reported one by one.
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			p.report(e)
+		}
+		return
+	}
 	var w errWarning
 	if errors.As(err, &w) {
 		p.warnf("%s", w.msg)

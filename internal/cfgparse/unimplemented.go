@@ -38,8 +38,7 @@ func unimplementedProxy() []string {
 		"use-server", "force-persist", "ignore-persist", "source", "bind-process", "declare", "external-check", "http-send-name-header",
 		"max-keep-alive-queue",
 		"max-session-srv-conns", "log-tag", "log-steps", "dispatch", "transparent",
-		"guid", "email-alert", "block", "reqadd", "reqrep",
-		"rspadd", "rsprep",
+		"guid", "email-alert",
 	}
 }
 
