@@ -9,12 +9,15 @@ import (
 	"net/http"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 	"weak"
 
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/proxy"
 	"github.com/gatehouse/gatehouse/internal/tlsconf/tlstest"
 )
 
@@ -451,4 +454,21 @@ func TestReloadReleasesIntermediateRuntimes(t *testing.T) {
 	expect(t, br, "/slow", "v=one")
 	fmt.Fprintf(c, "GET /next HTTP/1.1\r\nHost: h\r\n\r\n")
 	expect(t, br, "/next", "v=three")
+}
+
+// TestApplyRefusesGraphWithoutListener: a graph that listens nowhere (built
+// other than from a parsed configuration, which cfgparse refuses) is not
+// applied: the running one keeps its listeners.
+func TestApplyRefusesGraphWithoutListener(t *testing.T) {
+	be, _, _ := versionBackend(t)
+	port := freePort(t)
+	rt := start(t, versionConfig(port, "", "one", be))
+	empty := &Graph{Cfg: &config.Config{}, Proc: &proxy.Process{}}
+	if err := rt.Apply(empty); err == nil || !strings.Contains(err.Error(), "No enabled listener found") {
+		t.Fatalf("Apply of a graph without listener: %v", err)
+	}
+	c := dialPort(t, port)
+	_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+	fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+	expect(t, bufio.NewReader(c), "/", "v=one")
 }
