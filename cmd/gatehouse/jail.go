@@ -80,6 +80,11 @@ func (j *jail) explain(w io.Writer) {
 		return
 	}
 	fmt.Fprintf(w, "[ALERT] reload: this process runs with %s: it reads the configuration and its files, and binds new addresses, with those privileges; to reach more, start a new process with -sf <old pid>\n", j.id)
+	for i, p := range j.paths() {
+		if j.root != "" && p == j.abs[i] {
+			fmt.Fprintf(w, "[ALERT] reload: the configuration file %s is outside the chroot jail %s\n", p, j.root)
+		}
+	}
 }
 
 // idCache remembers the user and group names resolved before the chroot,

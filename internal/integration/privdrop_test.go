@@ -82,8 +82,13 @@ func idLines(t *testing.T, pid int) []string {
 
 func body(t *testing.T, port int) string {
 	t.Helper()
+	return getPath(t, port, "/")
+}
+
+func getPath(t *testing.T, port int, path string) string {
+	t.Helper()
 	c := &http.Client{Timeout: 10 * time.Second}
-	resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/", port))
+	resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d%s", port, path))
 	if err != nil {
 		t.Fatalf("GET :%d: %v", port, err)
 	}
@@ -94,18 +99,26 @@ func body(t *testing.T, port int) string {
 
 func runtimeCmd(t *testing.T, sock, cmd string) string {
 	t.Helper()
-	c, err := net.DialTimeout("unix", sock, 10*time.Second)
+	out, err := runtimeCmdErr(sock, cmd)
 	if err != nil {
 		t.Fatalf("runtime API %s: %v", sock, err)
+	}
+	return out
+}
+
+func runtimeCmdErr(sock, cmd string) (string, error) {
+	c, err := net.DialTimeout("unix", sock, 10*time.Second)
+	if err != nil {
+		return "", err
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(10 * time.Second))
 	io.WriteString(c, cmd+"\n")
-	b, _ := io.ReadAll(c)
-	return string(b)
+	b, err := io.ReadAll(c)
+	return string(b), err
 }
 
-func privConfig(jail, pidfile, text string, ports ...int) string {
+func privConfig(jail, pidfile, text string, statsPort int, ports ...int) string {
 	var binds strings.Builder
 	for _, p := range ports {
 		fmt.Fprintf(&binds, "    bind 127.0.0.1:%d\n", p)
@@ -126,7 +139,11 @@ defaults
     timeout connect 5s
 frontend web
 %s    http-request return status 200 content-type text/plain string %s
-`, jail, pidfile, jail, binds.String(), text)
+listen stats
+    bind 127.0.0.1:%d
+    stats enable
+    stats uri /stats
+`, jail, pidfile, jail, binds.String(), text, statsPort)
 }
 
 // TestPrivilegeDropSideBySide: Debian's way of running HAProxy (started as
@@ -142,6 +159,7 @@ func TestPrivilegeDropSideBySide(t *testing.T) {
 		t.Skip("needs root")
 	}
 	ports := privPorts(t, 3)
+	ghStats, haStats := testenv.FreePort(t), testenv.FreePort(t)
 	ghDir, haDir := worldDir(t), worldDir(t)
 	ghJail, haJail := filepath.Join(ghDir, "jail"), filepath.Join(haDir, "jail")
 	for _, d := range []string{ghJail, haJail} {
@@ -152,12 +170,12 @@ func TestPrivilegeDropSideBySide(t *testing.T) {
 	// The configuration lives inside the jail, so a reload finds it there.
 	ghCfg := filepath.Join(ghJail, "gatehouse.cfg")
 	ghPid := filepath.Join(ghDir, "gh.pid")
-	writeWorld(t, ghCfg, privConfig(ghJail, ghPid, "one", ports[0]))
+	writeWorld(t, ghCfg, privConfig(ghJail, ghPid, "one", ghStats, ports[0]))
 	gh := testenv.StartProcess(t, "gatehouse", testenv.GatehouseBinary(t), "-f", ghCfg)
 	gh.WaitTCP(t, testenv.LocalAddr(ports[0]), 20*time.Second)
 
 	haCfg := filepath.Join(haDir, "haproxy.cfg")
-	writeWorld(t, haCfg, privConfig(haJail, filepath.Join(haDir, "ha.pid"), "one", ports[1]))
+	writeWorld(t, haCfg, privConfig(haJail, filepath.Join(haDir, "ha.pid"), "one", haStats, ports[1]))
 	ha := testenv.StartProcess(t, "haproxy", testenv.RequireBinary(t, "haproxy"), "-db", "-f", haCfg)
 	ha.WaitTCP(t, testenv.LocalAddr(ports[1]), 20*time.Second)
 
@@ -195,17 +213,23 @@ func TestPrivilegeDropSideBySide(t *testing.T) {
 				strings.Contains(infoGH, "\n"+f+"\n"), strings.Contains(infoHA, "\n"+f+"\n"))
 		}
 	}
+	for name, port := range map[string]int{"gatehouse": ghStats, "haproxy": haStats} {
+		page := getPath(t, port, "/stats")
+		if !strings.Contains(page, "ulimit-n = 4096") {
+			t.Errorf("%s stats page does not report ulimit-n = 4096", name)
+		}
+	}
 	if got := body(t, ports[0]); got != "one" {
 		t.Fatalf("before reload: %q", got)
 	}
 
 	// A reload after the drop reads the configuration inside the jail.
-	writeWorld(t, ghCfg, privConfig(ghJail, ghPid, "two", ports[0]))
+	writeWorld(t, ghCfg, privConfig(ghJail, ghPid, "two", ghStats, ports[0]))
 	gh.Signal(syscall.SIGHUP)
 	testenv.Eventually(t, 20*time.Second, func() bool { return body(t, ports[0]) == "two" }, "the reload after the drop never applied")
 
 	// A new port below 1024 needs root: refused, said why, old one serves.
-	writeWorld(t, ghCfg, privConfig(ghJail, ghPid, "three", ports[0], ports[2]))
+	writeWorld(t, ghCfg, privConfig(ghJail, ghPid, "three", ghStats, ports[0], ports[2]))
 	gh.Signal(syscall.SIGUSR2)
 	gh.WaitOutput(t, "reload failed", 20*time.Second)
 	out := gh.String()
@@ -219,7 +243,7 @@ func TestPrivilegeDropSideBySide(t *testing.T) {
 	}
 
 	// Another user cannot be taken once dropped.
-	writeWorld(t, ghCfg, strings.Replace(privConfig(ghJail, ghPid, "four", ports[0]), "user nobody", "user root", 1))
+	writeWorld(t, ghCfg, strings.Replace(privConfig(ghJail, ghPid, "four", ghStats, ports[0]), "user nobody", "user root", 1))
 	gh.Signal(syscall.SIGHUP)
 	testenv.Eventually(t, 20*time.Second, func() bool { return strings.Count(gh.String(), "reload failed") >= 2 }, "the reload to another user was not refused")
 	if !strings.Contains(gh.String(), "changes 'user'/'uid'") {
@@ -231,7 +255,7 @@ func TestPrivilegeDropSideBySide(t *testing.T) {
 
 	// What the jail cannot do, a new process started as root with -sf does:
 	// it binds beside the old one (SO_REUSEPORT), then the old one leaves.
-	writeWorld(t, ghCfg, privConfig(ghJail, ghPid, "five", ports[0], ports[2]))
+	writeWorld(t, ghCfg, privConfig(ghJail, ghPid, "five", ghStats, ports[0], ports[2]))
 	gh2 := testenv.StartProcess(t, "gatehouse-2", testenv.GatehouseBinary(t), "-f", ghCfg, "-p", ghPid, "-sf", strconv.Itoa(ghPID))
 	gh2.WaitTCP(t, testenv.LocalAddr(ports[2]), 20*time.Second)
 	select {
