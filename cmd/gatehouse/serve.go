@@ -34,7 +34,11 @@ func load(files []string, stderr io.Writer, opt options, ids *idCache) (*app.Gra
 		fmt.Fprintln(stderr, "[ALERT] Some warnings were found and 'zero-warning' is set. Aborting.")
 		return nil, false
 	}
+	parsed := len(cfg.Warnings)
 	g, err := app.Build(cfg, version)
+	// Build adds the warnings of what it finds at start (a server whose
+	// name does not resolve yet).
+	printWarnings(cfg.Warnings[parsed:], stderr)
 	if err != nil {
 		printDiagnostics(err, stderr)
 		return nil, false

@@ -3,7 +3,6 @@
 package app
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -100,6 +99,8 @@ type builder struct {
 	errs     []error
 	sys      *logging.Logger
 	ident    *identityRuntime
+	// addrFailed: a server's init-addr found no address (resolvers.go).
+	addrFailed bool
 	version  string
 	states   map[string]*serverstate.File // server-state files read, by path (serverstate.go)
 }
@@ -180,6 +181,9 @@ func Build(cfg *config.Config, version string) (*Graph, error) {
 				b.errs = append(b.errs, err)
 			}
 		}
+	}
+	if b.addrFailed {
+		b.errs = append(b.errs, errors.New("Failed to initialize server(s) addr."))
 	}
 	if len(b.errs) > 0 {
 		b.g.Close()
@@ -306,15 +310,13 @@ func (b *builder) buildBackend(p *config.Proxy, id int) (*proxy.Backend, error) 
 	saved := b.stateFile(p)
 	for i, cs := range p.Servers {
 		line := saved.Lookup(p.Name, cs.Name)
-		var us *upstream.Server
-		var err error
-		if followsDNS(cs) {
-			us, err = b.initServer(cs, i+1, p.Name) // resolvers.go
-		} else {
-			us, err = b.resolveServer(cs, i+1, line)
-		}
+		us, err := b.initServer(cs, i+1, p.Name, line) // resolvers.go
 		if err != nil {
-			return nil, err
+			// Reported, and the backend still built so that no
+			// "unknown backend" follows (HAProxy reports them all).
+			b.errs = append(b.errs, err)
+			b.addrFailed = true
+			us = unresolved(cs, i+1)
 		}
 		if line != nil {
 			b.g.starters = append(b.g.starters, func() { restoreServer(p, us, line, time.Now()) })
@@ -373,23 +375,6 @@ func (b *builder) buildBackend(p *config.Proxy, id int) (*proxy.Backend, error) 
 		}
 	}
 	return be, nil
-}
-
-// resolveServer resolves a server's host name now (at start and on each
-// reload), as HAProxy's default init-addr does.
-// A saved state (server-state-file) gives the address of a server given
-// by name without resolving it, and the port, as HAProxy restores them.
-func (b *builder) resolveServer(cs *config.Server, id int, saved *serverstate.Line) (*upstream.Server, error) {
-	if ap, ok := savedAddr(cs, saved); ok {
-		return upstream.NewServer(cs, id, ap), nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	ap, err := upstream.Resolve(ctx, cs.Host, cs.Port)
-	if err != nil {
-		return nil, config.Errorf(cs.Pos, "could not resolve address '%s' of server '%s': server '%s': %v", cs.Host, cs.Name, cs.Name, err)
-	}
-	return upstream.NewServer(cs, id, savedPort(ap, saved)), nil
 }
 
 func (b *builder) ruleEnv(p *config.Proxy) (*proxy.RuleEnv, error) {

@@ -12,36 +12,35 @@ import (
 	"github.com/gatehouse/gatehouse/internal/proxy"
 	"github.com/gatehouse/gatehouse/internal/resolve"
 	"github.com/gatehouse/gatehouse/internal/runtimeapi"
+	"github.com/gatehouse/gatehouse/internal/serverstate"
 	"github.com/gatehouse/gatehouse/internal/upstream"
 )
 
 // resolvConfPath is what "parse-resolv-conf" reads.
 const resolvConfPath = "/etc/resolv.conf"
 
-// followsDNS reports whether a server's address comes through init-addr
-// and the resolvers rather than the plain start-time lookup.
-func followsDNS(cs *config.Server) bool {
-	return cs.DNS.Resolvers != "" || cs.DNS.InitAddr != nil || config.SRV(cs.Host)
-}
-
-// initServer builds a server whose first address comes from its
-// "init-addr" methods, tried in order (HAProxy's default "last,libc"):
-// last is the address the running configuration's server of the same
-// name had; libc the system resolver (never for an SRV name); none starts
-// the server without one, in MAINT (resolution); an IP is used as is.
-func (b *builder) initServer(cs *config.Server, id int, backend string) (*upstream.Server, error) {
+// initServer builds a server at the address its "init-addr" methods find,
+// tried in order (HAProxy's default "last,libc"): last is the address the
+// server-state file kept (with its port, as HAProxy restores srv_port); libc the system resolver (never for an SRV
+// name); none starts the server without one, in MAINT (resolution); an IP
+// is used as is. When nothing gives an address, a server that follows
+// "resolvers" starts in MAINT (resolution) with HAProxy's warning; any
+// other is an error.
+func (b *builder) initServer(cs *config.Server, id int, backend string, saved *serverstate.Line) (*upstream.Server, error) {
 	methods := cs.DNS.InitAddr
 	if methods == nil {
 		methods = []string{"last", "libc"}
 	}
+	if cs.Port < 0 || cs.Port > 65535 {
+		return nil, config.Errorf(cs.Pos, "'server %s/%s' : invalid port %d.", backend, cs.Name, cs.Port)
+	}
 	if ip, err := netip.ParseAddr(trimBrackets(cs.Host)); err == nil {
 		return upstream.NewServer(cs, id, netip.AddrPortFrom(ip.Unmap(), uint16(cs.Port))), nil
 	}
-	var lastErr error
 	for _, m := range methods {
 		switch m {
 		case "last":
-			if ap, ok := b.lastAddr(backend, cs.Name); ok {
+			if ap, ok := savedAddr(cs, saved); ok {
 				return upstream.NewServer(cs, id, ap), nil
 			}
 		case "libc":
@@ -52,23 +51,32 @@ func (b *builder) initServer(cs *config.Server, id int, backend string) (*upstre
 			addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", cs.Host)
 			cancel()
 			if err != nil || len(addrs) == 0 {
-				lastErr = err
 				continue
 			}
-			return upstream.NewServer(cs, id, netip.AddrPortFrom(resolve.Pick(addrs, cs.DNS.PreferIPv4, cs.DNS.Nets), uint16(cs.Port))), nil
+			ap := netip.AddrPortFrom(resolve.Pick(addrs, cs.DNS.PreferIPv4, cs.DNS.Nets).Unmap(), uint16(cs.Port))
+			return upstream.NewServer(cs, id, savedPort(ap, saved)), nil
 		case "none":
-			s := upstream.NewServer(cs, id, netip.AddrPort{})
-			s.SetResolutionMaint(true)
-			return s, nil
+			return unresolved(cs, id), nil
 		default:
 			ip, _ := netip.ParseAddr(m)
 			return upstream.NewServer(cs, id, netip.AddrPortFrom(ip.Unmap(), uint16(cs.Port))), nil
 		}
 	}
-	if lastErr == nil {
-		lastErr = fmt.Errorf("no init-addr method gave an address (add 'none' to start without one)")
+	if cs.DNS.Resolvers != "" {
+		if !config.SRV(cs.Host) {
+			b.cfg.Warnings = append(b.cfg.Warnings, config.Diag{Pos: cs.Pos, Warning: true,
+				Msg: fmt.Sprintf("'server %s/%s' : could not resolve address '%s', disabling server.", backend, cs.Name, cs.Host)})
+		}
+		return unresolved(cs, id), nil
 	}
-	return nil, config.Errorf(cs.Pos, "could not resolve address '%s' of server '%s': %v", cs.Host, cs.Name, lastErr)
+	return nil, config.Errorf(cs.Pos, "'server %s/%s' : could not resolve address '%s'.", backend, cs.Name, cs.Host)
+}
+
+// unresolved is a server without an address, in MAINT (resolution).
+func unresolved(cs *config.Server, id int) *upstream.Server {
+	s := upstream.NewServer(cs, id, netip.AddrPort{})
+	s.SetResolutionMaint(true)
+	return s
 }
 
 func trimBrackets(h string) string {
@@ -76,14 +84,6 @@ func trimBrackets(h string) string {
 		return h[1 : len(h)-1]
 	}
 	return h
-}
-
-// lastAddr is "init-addr last": the address HAProxy's server-state file
-// kept for the server. Without a state file to read (Gatehouse does not
-// load one yet) there is none, and the next method is tried, as HAProxy
-// does when the file has no line for the server.
-func (b *builder) lastAddr(backend, name string) (netip.AddrPort, bool) {
-	return netip.AddrPort{}, false
 }
 
 // buildResolvers starts a resolver per "resolvers" section that servers
@@ -149,12 +149,15 @@ func (t *graphTarget) ShowResolvers(w io.Writer, section string) error {
 	return nil
 }
 
-// dnsServerState fills what DNS adds to a "show servers state" line: the
-// RMAINT bit, no address while there is none, and for an SRV slot the
-// record (srvrecord) and the target it follows (srv_fqdn).
+// dnsServerState fills what DNS adds to a "show servers state" line as
+// HAProxy 2.6 prints it: in MAINT (resolution) the RMAINT bit and the
+// stopped state; no address while there is none; for an SRV slot the
+// record (srvrecord), the target it follows (srv_fqdn), and the HMAINT bit
+// once a record gave it one.
 func dnsServerState(st *runtimeapi.ServerState, s *proxy.Server) {
 	if s.ResolutionMaint() {
 		st.AdminState |= runtimeapi.AdmResolutionMaint
+		st.OpState = 0
 	}
 	if !s.HasAddr() {
 		st.Addr = ""
@@ -162,5 +165,8 @@ func dnsServerState(st *runtimeapi.ServerState, s *proxy.Server) {
 	if config.SRV(s.Cfg.Host) {
 		st.SRVRecord = s.Cfg.Host
 		st.FQDN = s.Hostname()
+		if s.HostnameFromDNS() {
+			st.AdminState |= runtimeapi.AdmHostnameMaint
+		}
 	}
 }

@@ -29,12 +29,20 @@ type dnsmasq struct {
 
 func startDnsmasq(t *testing.T, hosts []string, extra ...string) *dnsmasq {
 	t.Helper()
-	bin := testenv.RequireBinary(t, "dnsmasq")
 	dir := t.TempDir()
 	os.Chmod(dir, 0o755)
 	d := &dnsmasq{port: testenv.FreePort(t), hosts: filepath.Join(dir, "hosts")}
 	d.addr = testenv.LocalAddr(d.port)
 	d.setHosts(t, hosts)
+	d.start(t, extra...)
+	return d
+}
+
+// start runs dnsmasq with the records of extra (srv-host, host-record:
+// those are read at start only, so changing them is a restart).
+func (d *dnsmasq) start(t *testing.T, extra ...string) {
+	t.Helper()
+	bin := testenv.RequireBinary(t, "dnsmasq")
 	conf := []string{
 		fmt.Sprintf("port=%d", d.port), "listen-address=127.0.0.1", "bind-interfaces",
 		"no-resolv", "no-hosts", "addn-hosts=" + d.hosts, "keep-in-foreground", "pid-file=",
@@ -44,7 +52,7 @@ func startDnsmasq(t *testing.T, hosts []string, extra ...string) *dnsmasq {
 		conf = append(conf, "user=root")
 	}
 	conf = append(conf, extra...)
-	cf := filepath.Join(dir, "dnsmasq.conf")
+	cf := filepath.Join(filepath.Dir(d.hosts), "dnsmasq.conf")
 	if err := os.WriteFile(cf, []byte(strings.Join(conf, "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +64,13 @@ func startDnsmasq(t *testing.T, hosts []string, extra ...string) *dnsmasq {
 		}
 		return err == nil
 	}, "dnsmasq did not start on %s: %s", d.addr, d.proc.String())
-	return d
+}
+
+// restart replaces the running dnsmasq with one serving extra.
+func (d *dnsmasq) restart(t *testing.T, extra ...string) {
+	t.Helper()
+	d.proc.Stop()
+	d.start(t, extra...)
 }
 
 // setHosts rewrites the records and makes dnsmasq reread them.

@@ -213,14 +213,16 @@ func (g *group) assignAddrs() bool {
 }
 
 // assignSRV binds each SRV record to a server: a server keeps the target
-// and port it has while the record lasts; new records take free servers
-// in declaration order; a server whose record is gone loses it and goes to
-// MAINT (resolution). The record's port is the server's, and its weight
-// (0..65535) becomes weight/256+1 unless "resolve-opts ignore-weight", as
-// HAProxy scales it.
+// and port it has while the record lasts; new records take the servers
+// that had none in declaration order; then a server whose record is gone
+// loses it (address, port and target) and goes to MAINT (resolution), its
+// slot free for the next answer, in HAProxy 2.6's order. The record's port
+// is the server's, and its weight (0..65535) becomes weight/256+1 unless
+// "resolve-opts ignore-weight", as HAProxy scales it.
 func (g *group) assignSRV() bool {
 	changed := false
 	taken := map[int]bool{} // item index -> bound
+	var gone []*slot
 	for _, sl := range g.servers {
 		if sl.target == "" {
 			continue
@@ -233,8 +235,7 @@ func (g *group) assignSRV() bool {
 			}
 		}
 		if idx < 0 {
-			sl.setTarget("", 0)
-			changed = sl.s.SetResolutionMaint(true) || changed
+			gone = append(gone, sl)
 			continue
 		}
 		taken[idx] = true
@@ -252,6 +253,11 @@ func (g *group) assignSRV() bool {
 				break
 			}
 		}
+	}
+	for _, sl := range gone {
+		sl.setTarget("", 0)
+		changed = sl.s.SetResolutionMaint(true) || changed
+		changed = sl.s.SetAddr(netip.AddrPort{}) || changed
 	}
 	for _, sl := range g.servers {
 		if sl.target == "" {

@@ -269,11 +269,13 @@ func TestSRVRecordsGivePortWeightAndTarget(t *testing.T) {
 			f.a["pod-c.gw.mesh"] = ips("10.1.0.3")
 		})
 		resolveNow(r)
-		if got, want := addrsOf(ss), "10.1.0.3:8443 10.1.0.2:9443 MAINT"; got != want {
+		// As in HAProxy 2.6: the new record takes the slot that had none,
+		// the emptied one loses its address and is free for the next.
+		if got, want := addrsOf(ss), "MAINT 10.1.0.2:9443 10.1.0.3:8443"; got != want {
 			t.Fatalf("after change: %q, want %q", got, want)
 		}
-		if ss[0].Weight() != 3 || ss[1].Weight() != 256 {
-			t.Fatalf("weights %d %d, want 3 256", ss[0].Weight(), ss[1].Weight())
+		if ss[2].Weight() != 3 || ss[1].Weight() != 256 || ss[0].HasAddr() || ss[0].Hostname() != "" {
+			t.Fatalf("weights %d %d, want 3 256; emptied slot at %v (%q)", ss[2].Weight(), ss[1].Weight(), ss[0].Addr(), ss[0].Hostname())
 		}
 	}
 	// ignore-weight keeps the configured weight.

@@ -16,6 +16,10 @@ type ResolversTarget interface {
 // because DNS gives it no address.
 const AdmResolutionMaint = 0x20
 
+// AdmHostnameMaint is HAProxy's SRV_ADMF_HMAINT, which HAProxy 2.6 sets on
+// a server-template slot once an SRV record gave it a target.
+const AdmHostnameMaint = 0x40
+
 func cmdShowResolvers(ss *session, w *bufio.Writer, args []string) {
 	section := ""
 	if len(args) > 2 {

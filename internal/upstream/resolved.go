@@ -54,7 +54,16 @@ func (s *Server) SetResolutionMaint(on bool) bool {
 
 // SetHostname records the name DNS bound the server to (an SRV record's
 // target), HAProxy's srv->hostname; "" when it has none.
-func (s *Server) SetHostname(h string) { s.hostname.Store(&h) }
+func (s *Server) SetHostname(h string) {
+	if h != "" {
+		s.hostnameSet.Store(true)
+	}
+	s.hostname.Store(&h)
+}
+
+// HostnameFromDNS reports whether DNS ever bound the server to a name
+// (HAProxy keeps SRV_ADMF_HMAINT from then on).
+func (s *Server) HostnameFromDNS() bool { return s.hostnameSet.Load() }
 
 // Hostname is what SetHostname recorded.
 func (s *Server) Hostname() string {

@@ -38,12 +38,13 @@ type Server struct {
 	rise, fall int32
 	checked    bool
 
-	weight   atomic.Int32           // user weight (config, then SetWeight)
-	admin    atomic.Uint32          // AdminState set by the operator or the configuration
-	rmaint   atomic.Bool            // MAINT (resolution): DNS gives the server no address
-	hostname atomic.Pointer[string] // the SRV target DNS bound the server to
-	op       atomic.Uint32          // OpState
-	health   atomic.Int32           // check health counter, owned by the health package
+	weight      atomic.Int32           // user weight (config, then SetWeight)
+	admin       atomic.Uint32          // AdminState set by the operator or the configuration
+	rmaint      atomic.Bool            // MAINT (resolution): DNS gives the server no address
+	hostname    atomic.Pointer[string] // the SRV target DNS bound the server to
+	hostnameSet atomic.Bool            // hostname was set once
+	op          atomic.Uint32          // OpState
+	health      atomic.Int32           // check health counter, owned by the health package
 
 	lastChange atomic.Int64 // unix nanoseconds of the last state change
 	downSince  atomic.Int64 // unix nanoseconds when it went down, 0 when not down
