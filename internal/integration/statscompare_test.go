@@ -263,7 +263,12 @@ func runStatsTraffic(t *testing.T, name, bin string, args func(string) []string,
 	for {
 		run.after = fetchStatsCSV(t, st)
 		fe, be := run.after.rows["web/FRONTEND"], run.after.rows["app/BACKEND"]
-		if atoi(fe["req_tot"]) >= want && fe["scur"] == "0" && be["scur"] == "0" {
+		shopFE, shopBE := run.after.rows["shop/FRONTEND"], run.after.rows["shop/BACKEND"]
+		// Every session has ended: a client sees the close before the
+		// proxy has finished its accounting.
+		if atoi(fe["req_tot"]) >= want && fe["scur"] == "0" && be["scur"] == "0" &&
+			atoi(shopFE["req_tot"]) >= atoi(run.before.rows["shop/FRONTEND"]["req_tot"])+2 &&
+			shopFE["scur"] == "0" && shopBE["scur"] == "0" {
 			break
 		}
 		if time.Now().After(deadline) {
