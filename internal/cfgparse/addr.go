@@ -58,3 +58,39 @@ func splitHostPort(s string, portRequired bool) (hostPort, error) {
 	hp.Port = n
 	return hp, nil
 }
+
+// envExpand expands environment variables in an address as HAProxy's
+// env_expand does for every address it parses (bind, server, log,
+// nameserver), quoted or not: "$NAME" or "${NAME}", the name being letters,
+// digits and '_'; an unset variable (or a '$' without a name) gives
+// nothing; anything after the name that is not the closing brace stays, so
+// "${A-x}" is A's value followed by "-x}".
+func envExpand(s string, lookup func(string) (string, bool)) string {
+	if !strings.Contains(s, "$") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '$' {
+			b.WriteByte(s[i])
+			continue
+		}
+		j := i + 1
+		brace := j < len(s) && s[j] == '{'
+		if brace {
+			j++
+		}
+		start := j
+		for j < len(s) && (isEnvChar(s[j], false)) {
+			j++
+		}
+		if v, ok := lookup(s[start:j]); ok && j > start {
+			b.WriteString(v)
+		}
+		if brace && j < len(s) && s[j] == '}' {
+			j++
+		}
+		i = j - 1
+	}
+	return b.String()
+}

@@ -490,7 +490,9 @@ func writeLanguage(bw *bufio.Writer) {
 		"`\"${NAME-default}\"` uses the default when NAME is not set (an empty value stays empty); "+
 		"`\"${NAME[*]}\"` splits the value into words at each run of spaces; "+
 		"`${.FILE}`, `${.LINE}` and `${.SECTION}` are the current file, line and section name; "+
-		"a `$` not followed by a name is an error (write `\\$`).")
+		"a `$` not followed by a name is an error (write `\\$`). "+
+		"Addresses (bind, server, log, nameserver) are expanded once more, quoted or not, as HAProxy's env_expand does: "+
+		"`$NAME` and `${NAME}` anywhere in the address, with no default values.")
 	fmt.Fprintln(bw)
 	fmt.Fprintln(bw, "Conditional blocks and messages (HAProxy 2.6 manual, 2.4):")
 	fmt.Fprintln(bw)

@@ -141,7 +141,7 @@ func parseBind(p *parser, args []token) error {
 		p.warnf("'bind %s' : 'crt' is set but 'ssl' is not: the certificates are not used and the address speaks clear text.", args[1].Text)
 	}
 	for _, addr := range strings.Split(args[1].Text, ",") {
-		hp, err := splitHostPort(addr, true)
+		hp, err := splitHostPort(envExpand(addr, p.opt.LookupEnv), true)
 		if err != nil {
 			return fmt.Errorf("'bind %s' : %v", args[1].Text, err)
 		}

@@ -61,7 +61,7 @@ func parseLogTarget(p *parser, args []token) (*config.Log, error) {
 	if len(args) < 3 {
 		return nil, fmt.Errorf("'log' expects either <address[:port]> and <facility> or 'global' as arguments.")
 	}
-	l := &config.Log{Pos: p.pos(), Target: args[1].Text, Format: "rfc3164"}
+	l := &config.Log{Pos: p.pos(), Target: envExpand(args[1].Text, p.opt.LookupEnv), Format: "rfc3164"}
 	if len(l.Target) > 5 && l.Target[:5] == "ring@" {
 		return nil, fmt.Errorf("'log ring@...' targets are a HAProxy feature that Gatehouse does not implement")
 	}

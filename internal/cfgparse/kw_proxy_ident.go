@@ -20,10 +20,10 @@ func proxyIdentKeywords() []keyword {
 		{name: "enabled", where: wProxy, syntax: "enabled",
 			desc: "Reverts a 'disabled' inherited from a defaults section.", parse: parseDisabled(false)},
 		{name: "monitor-uri", where: wFEOnly, capWarn: true, syntax: "monitor-uri <uri>",
-			desc: "Answer requests for <uri> from the frontend itself, before any http-request rule: 200 with HAProxy's \"Service ready.\" page, or 503 when a 'monitor fail' condition holds (both pages can be replaced with errorfile). A <uri> starting with '/' is compared with the request's path and query (so an absolute-form request matches too), any other with the whole request-target. Such requests are not logged; they count as intercepted. Needs mode http.",
+			desc:  "Answer requests for <uri> from the frontend itself, before any http-request rule: 200 with HAProxy's \"Service ready.\" page, or 503 when a 'monitor fail' condition holds (both pages can be replaced with errorfile). A <uri> starting with '/' is compared with the request's path and query (so an absolute-form request matches too), any other with the whole request-target. Such requests are not logged; they count as intercepted. Needs mode http.",
 			parse: parseMonitorURI},
 		{name: "monitor", where: wFE, capWarn: true, syntax: "monitor fail {if|unless} <condition>",
-			desc: "Make the 'monitor-uri' answer 503 when the condition holds (if) or does not (unless); several lines add conditions, any one failing the check.",
+			desc:  "Make the 'monitor-uri' answer 503 when the condition holds (if) or does not (unless); several lines add conditions, any one failing the check.",
 			parse: parseMonitor},
 	}
 }

@@ -227,7 +227,7 @@ func parseServer(p *parser, args []token) error {
 			return fmt.Errorf("'server %s' : the name is already used by the server declared at %s.", name, o.Pos)
 		}
 	}
-	hp, err := splitHostPort(args[2].Text, false)
+	hp, err := splitHostPort(envExpand(args[2].Text, p.opt.LookupEnv), false)
 	if err != nil {
 		return fmt.Errorf("'server %s' : %v", name, err)
 	}

@@ -91,7 +91,7 @@ func parseNameserver(p *parser, args []token) error {
 	}
 	// HAProxy 2.6 also takes "tcp@" (DNS over TCP only); Gatehouse asks
 	// over UDP and falls back to TCP on truncation, which "udp@" means.
-	addr = strings.TrimPrefix(addr, "udp@")
+	addr = strings.TrimPrefix(envExpand(addr, p.opt.LookupEnv), "udp@")
 	hp, err := splitHostPort(addr, false)
 	if err != nil {
 		return fmt.Errorf("'nameserver %s' : %v", name, err)

@@ -133,3 +133,25 @@ func TestBestMatch(t *testing.T) {
 		}
 	}
 }
+
+func TestEnvExpandAddress(t *testing.T) {
+	env := func(name string) (string, bool) {
+		v, ok := map[string]string{"HOST": "10.0.0.1", "PORT": "8443", "EMPTY": ""}[name]
+		return v, ok
+	}
+	tests := map[string]string{
+		"${HOST}:${PORT}":   "10.0.0.1:8443",
+		"$HOST:$PORT":       "10.0.0.1:8443",
+		"${NOPE}${HOST}:80": "10.0.0.1:80",
+		"${HOST-x}:80":      "10.0.0.1-x}:80", // as HAProxy's env_expand: no default values here
+		"${HOST:80":         "10.0.0.1:80",
+		"a$:80":             "a:80",
+		"[::1]:80":          "[::1]:80",
+		"${EMPTY}:80":       ":80",
+	}
+	for in, want := range tests {
+		if got := envExpand(in, env); got != want {
+			t.Errorf("envExpand(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -59,7 +59,7 @@ func checkWithEnv(t *testing.T, bin, dir, cfg string, env []string) (bool, []str
 func TestLanguageMatchesHAProxy(t *testing.T) {
 	haproxy := testenv.RequireBinary(t, "haproxy")
 	gatehouse := testenv.GatehouseBinary(t)
-	env := []string{"LANG_FOO=foo", "LANG_LIST=127.0.0.1:514  local0", "LANG_EMPTY=", "LANG_SSL=yes"}
+	env := []string{"LANG_FOO=foo", "LANG_LIST=127.0.0.1:514  local0", "LANG_EMPTY=", "LANG_SSL=yes", "LANG_LOGHOST=127.0.0.1"}
 	cases := map[string]string{
 		"expansion": `global
     .notice "$LANG_FOO ${LANG_FOO} x${LANG_FOO}y x$LANG_FOO.y"
@@ -138,6 +138,10 @@ defaults
 		"unclosed paren":        ".if (1\n.endif\n",
 		"dangling or":           ".if 1 ||\n.endif\n",
 		"dropped quoting error": ".if 0\n    .notice \"$\"\n.endif\n",
+		// Addresses are expanded wherever they come from, quoted or not
+		// (HAProxy's env_expand in str2sa_range).
+		"address expansion":                             "global\n    log ${LANG_LOGHOST}:514 local0\n    log $LANG_LOGHOST:${LANG_NOPE}515 local0\nlisten l\n    mode http\n    bind ${LANG_LOGHOST}:2,'${LANG_LOGHOST}':3\n    server s ${LANG_LOGHOST}:80\n",
+		"address expansion keeps what follows the name": "backend b\n    mode http\n    server s ${LANG_LOGHOST-x}:80\n",
 	}
 	for name, body := range cases {
 		t.Run(name, func(t *testing.T) {
