@@ -79,6 +79,9 @@ type BindSpec struct {
 	// L7 is the http listener behind Handler; nil in mode tcp. A reload
 	// hands its connections over to the next one (proxy.Socket).
 	L7 *proxy.Listener
+	// KeepAlive is the frontend's "option clitcpka": SO_KEEPALIVE on each
+	// accepted connection.
+	KeepAlive bool
 }
 
 // proxyRuntime pairs a config section with its built halves.
@@ -318,6 +321,7 @@ func (b *builder) buildBackend(p *config.Proxy, id int) (*proxy.Backend, error) 
 			b.addrFailed = true
 			us = unresolved(cs, i+1)
 		}
+		us.TCPKeepAlive = p.SrvTCPKA
 		if line != nil {
 			b.g.starters = append(b.g.starters, func() { restoreServer(p, us, line, time.Now()) })
 		}
@@ -489,7 +493,7 @@ func (b *builder) buildFrontend(p *config.Proxy, pr *proxyRuntime) (*proxy.Front
 			}
 			l.TLS = tc
 		}
-		b.g.Binds = append(b.g.Binds, &BindSpec{Addr: bindAddr(bind), Pos: bind.Pos, Frontend: fe.Name, Handler: l7Handler(bind, l), L7: l, Slots: slots})
+		b.g.Binds = append(b.g.Binds, &BindSpec{Addr: bindAddr(bind), Pos: bind.Pos, Frontend: fe.Name, Handler: l7Handler(bind, l), L7: l, Slots: slots, KeepAlive: p.CliTCPKA})
 	}
 	return fe, nil
 }

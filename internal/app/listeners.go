@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/proxy"
+	"github.com/gatehouse/gatehouse/internal/upstream"
 	"golang.org/x/sys/unix"
 )
 
@@ -74,6 +75,8 @@ type handlerBox struct {
 	l7      *proxy.Listener // the http listener behind h; nil in mode tcp
 	slots   chan struct{}   // global maxconn semaphore; nil when unlimited
 	feSlots chan struct{}   // the frontend's maxconn semaphore; nil when unlimited
+	// keepAlive: the frontend's "option clitcpka".
+	keepAlive bool
 	// replaced is closed when a reload swaps the box out: an accept loop
 	// waiting for its slots looks again. Without it, one waiting on a full
 	// semaphore of the old frontend would wait for as long as the old
@@ -108,6 +111,10 @@ func (l *listener) close() {
 
 func listen(ctx context.Context, addr string) (net.Listener, error) {
 	lc := net.ListenConfig{
+		// No keep-alive probes unless the frontend asks (option clitcpka,
+		// set per connection in acceptLoop), as in HAProxy.
+		KeepAlive:       -1,
+		KeepAliveConfig: upstream.KeepAlive(false),
 		Control: func(network, address string, c syscall.RawConn) error {
 			var serr error
 			err := c.Control(func(fd uintptr) {
@@ -163,6 +170,11 @@ func (l *listener) acceptLoop() {
 		// The handler is loaded after Accept so a connection accepted after a
 		// reload is served by the new configuration.
 		cur := l.handler.Load()
+		if cur.keepAlive {
+			if tc, ok := c.(*net.TCPConn); ok {
+				_ = tc.SetKeepAliveConfig(upstream.KeepAlive(true))
+			}
+		}
 		l.wg.Add(1)
 		go serveAccepted(l.wg, cur.h, c, box)
 	}

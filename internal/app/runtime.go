@@ -91,6 +91,7 @@ func (r *Runtime) Apply(g *Graph) error {
 	}
 	for addr, b := range want {
 		box := newHandlerBox(b.Handler, b.L7, r.slots, b.Slots)
+		box.keepAlive = b.KeepAlive
 		if l, ok := r.listeners[addr]; ok {
 			// Before the old runtime retires (below), so its connections
 			// find where to go as soon as they see it retired.

@@ -37,6 +37,12 @@ func optionTable() []keyword {
 			desc: "Do not log connections that carried no data.", parse: boolOption(func(px *config.Proxy) *bool { return &px.DontLogNull })},
 		{name: "http-ignore-probes", where: wFEOnly, capWarn: true, syntax: "[no] option http-ignore-probes",
 			desc: "A connection closed or timed out before its first byte (a browser's pre-connect) gets no 400/408, no log line and no error count.", parse: boolOption(func(px *config.Proxy) *bool { return &px.HTTPIgnoreProbes })},
+		{name: "clitcpka", where: wFEOnly, capWarn: true, syntax: "[no] option clitcpka",
+			desc: "Send TCP keep-alive probes on client connections (SO_KEEPALIVE, with the system's timers), so a vanished client's connection ends.", parse: boolOption(func(px *config.Proxy) *bool { return &px.CliTCPKA })},
+		{name: "srvtcpka", where: wBEOnly, capWarn: true, syntax: "[no] option srvtcpka",
+			desc: "Send TCP keep-alive probes on server connections (SO_KEEPALIVE, with the system's timers).", parse: boolOption(func(px *config.Proxy) *bool { return &px.SrvTCPKA })},
+		{name: "tcpka", where: wProxy, syntax: "[no] option tcpka",
+			desc: "Both 'option clitcpka' and 'option srvtcpka': the frontend side uses the first, the backend side the second.", parse: parseTCPKA},
 		{name: "splice-auto", where: wProxy, syntax: "[no] option splice-auto",
 			desc: "mode tcp: move both directions with splice(2) instead of copying (less CPU for the proxy; on loopback the receiver paid more).", parse: spliceOption(true, true)},
 		{name: "splice-request", where: wProxy, syntax: "[no] option splice-request",
@@ -68,6 +74,14 @@ func boolOption(field func(*config.Proxy) *bool) kwParser {
 		*field(p.ps.px) = !p.negated
 		return nil
 	}
+}
+
+func parseTCPKA(p *parser, args []token) error {
+	if len(args) > 2 {
+		return fmt.Errorf("'option %s' cannot handle unexpected argument '%s'.", args[1].Text, args[2].Text)
+	}
+	p.ps.px.CliTCPKA, p.ps.px.SrvTCPKA = !p.negated, !p.negated
+	return nil
 }
 
 // spliceOption sets (or with "no", clears) the splice flags of the

@@ -45,7 +45,7 @@ func unimplementedProxy() []string {
 func unimplementedOptions() []string {
 	return []string{
 		"abortonclose", "accept-invalid-http-request", "accept-invalid-http-response",
-		"allbackups", "checkcache", "clitcpka", "contstats", "disable-h2-upgrade",
+		"allbackups", "checkcache", "contstats", "disable-h2-upgrade",
 		"dontlog-normal", "external-check", "forwarded", "h1-case-adjust-bogus-client",
 		"h1-case-adjust-bogus-server", "http-buffer-request",
 		"http-no-delay", "http-pretend-keepalive", "http-restrict-req-hdr-names",
@@ -53,8 +53,8 @@ func unimplementedOptions() []string {
 		"ldap-check", "log-health-checks", "log-separate-errors", "logasap", "mysql-check",
 		"nolinger", "originalto", "persist", "pgsql-check", "prefer-last-server",
 		"redis-check", "smtpchk", "socket-stats", "spop-check",
-		"srvtcpka", "ssl-hello-chk", "tcp-smart-accept",
-		"tcp-smart-connect", "tcpka", "transparent", "use-small-buffers",
+		"ssl-hello-chk", "tcp-smart-accept",
+		"tcp-smart-connect", "transparent", "use-small-buffers",
 	}
 }
 

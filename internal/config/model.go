@@ -212,6 +212,12 @@ type Proxy struct {
 	HTTPSLog    bool
 	TCPLog      bool
 	DontLogNull bool
+	// CliTCPKA and SrvTCPKA: "option clitcpka" / "option srvtcpka" ("option
+	// tcpka" sets both): SO_KEEPALIVE with the system's timers on client
+	// connections (read on the frontend) and server connections (read on
+	// the backend). Off by default, as in HAProxy.
+	CliTCPKA bool `json:",omitempty"`
+	SrvTCPKA bool `json:",omitempty"`
 	// HTTPIgnoreProbes: "option http-ignore-probes".
 	HTTPIgnoreProbes bool
 	LogFormat        string // log-format, empty: per option

@@ -82,12 +82,22 @@ func KindOf(err error) ErrKind {
 	return ErrOther
 }
 
-// Dial connects to srv: TCP (TCP_NODELAY and keepalive on), then TLS when
+// KeepAlive is the socket setting for "option clitcpka/srvtcpka": on
+// with the system's timers (as HAProxy sets only SO_KEEPALIVE), or off
+// (Go would otherwise probe every 15 s where HAProxy sends nothing).
+func KeepAlive(on bool) net.KeepAliveConfig {
+	if !on {
+		return net.KeepAliveConfig{Enable: false, Idle: -1, Interval: -1, Count: -1}
+	}
+	return net.KeepAliveConfig{Enable: true, Idle: -1, Interval: -1, Count: -1}
+}
+
+// Dial connects to srv: TCP (TCP_NODELAY; keepalive when srv.TCPKeepAlive), then TLS when
 // tlsConf is not nil, with key.SNI as ServerName and key.ALPN as the
 // offered protocols when set. connectTimeout bounds both the TCP connect
 // and the handshake; 0 leaves them to ctx. Errors are *DialError.
 func Dial(ctx context.Context, srv *Server, key PoolKey, tlsConf *tls.Config, connectTimeout time.Duration) (*Conn, error) {
-	c, err := DialAddr(ctx, srv.Addr(), key, tlsConf, connectTimeout)
+	c, err := dialAddr(ctx, srv.Addr(), key, tlsConf, connectTimeout, nil, srv.TCPKeepAlive)
 	if err == nil {
 		srv.Counters.Connect.Add(1)
 	}
@@ -96,28 +106,28 @@ func Dial(ctx context.Context, srv *Server, key PoolKey, tlsConf *tls.Config, co
 
 // DialAddr is Dial to an explicit address (a server with port 0 takes the
 // client's destination port).
-func DialAddr(ctx context.Context, addr netip.AddrPort, key PoolKey, tlsConf *tls.Config, connectTimeout time.Duration) (*Conn, error) {
-	return dialAddr(ctx, addr, key, tlsConf, connectTimeout, nil)
+func DialAddr(ctx context.Context, addr netip.AddrPort, key PoolKey, tlsConf *tls.Config, connectTimeout time.Duration, keepAlive bool) (*Conn, error) {
+	return dialAddr(ctx, addr, key, tlsConf, connectTimeout, nil, keepAlive)
 }
 
 // DialPreface is Dial that writes preface (a PROXY protocol header) on the
 // TCP connection before anything else, TLS handshake included.
 func DialPreface(ctx context.Context, srv *Server, key PoolKey, tlsConf *tls.Config, connectTimeout time.Duration, preface []byte) (*Conn, error) {
-	c, err := dialAddr(ctx, srv.Addr(), key, tlsConf, connectTimeout, preface)
+	c, err := dialAddr(ctx, srv.Addr(), key, tlsConf, connectTimeout, preface, srv.TCPKeepAlive)
 	if err == nil {
 		srv.Counters.Connect.Add(1)
 	}
 	return c, err
 }
 
-func dialAddr(ctx context.Context, addr netip.AddrPort, key PoolKey, tlsConf *tls.Config, connectTimeout time.Duration, preface []byte) (*Conn, error) {
+func dialAddr(ctx context.Context, addr netip.AddrPort, key PoolKey, tlsConf *tls.Config, connectTimeout time.Duration, preface []byte, keepAlive bool) (*Conn, error) {
 	parent := ctx
 	if connectTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, connectTimeout)
 		defer cancel()
 	}
-	d := net.Dialer{KeepAliveConfig: net.KeepAliveConfig{Enable: true}}
+	d := net.Dialer{KeepAlive: -1, KeepAliveConfig: KeepAlive(keepAlive)}
 	nc, err := d.DialContext(ctx, "tcp", addr.String())
 	if err != nil {
 		return nil, &DialError{Kind: classify(parent, err, false), Addr: addr, Err: err}

@@ -91,7 +91,7 @@ func TestDialTLS(t *testing.T) {
 		{PoolKey{SNI: "other.example", ALPN: "h2,http/1.1"}, "other.example", "h2"},
 	}
 	for _, tt := range tests {
-		c, err := DialAddr(context.Background(), addr, tt.key, base, time.Second)
+		c, err := DialAddr(context.Background(), addr, tt.key, base, time.Second, false)
 		if err != nil {
 			t.Fatalf("%+v: %v", tt.key, err)
 		}
@@ -146,7 +146,7 @@ func TestDialErrors(t *testing.T) {
 			if tt.want == ErrTimeout {
 				timeout = 100 * time.Millisecond
 			}
-			c, err := DialAddr(tt.ctx, tt.addr, PoolKey{SNI: "gw.example"}, tt.conf, timeout)
+			c, err := DialAddr(tt.ctx, tt.addr, PoolKey{SNI: "gw.example"}, tt.conf, timeout, false)
 			if err == nil {
 				c.Close()
 				t.Fatal("dial succeeded")

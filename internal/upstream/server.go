@@ -31,6 +31,9 @@ type Server struct {
 	ID     int // 1-based declaration order (HAProxy's numeric id)
 	Backup bool
 	Cfg    *config.Server // the configuration it was built from
+	// TCPKeepAlive ("option srvtcpka" on the backend) turns SO_KEEPALIVE
+	// on for its connections; set before the server is used.
+	TCPKeepAlive bool
 
 	addr       atomic.Pointer[netip.AddrPort] // changes when DNS moves the server (SetAddr)
 	initWeight int

@@ -17,7 +17,7 @@ func TestAliveAfterTLS13Tickets(t *testing.T) {
 		tc.Read(buf)
 		tc.Close()
 	})
-	c, err := DialAddr(context.Background(), addr, PoolKey{SNI: "gw.example"}, &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS13}, time.Second)
+	c, err := DialAddr(context.Background(), addr, PoolKey{SNI: "gw.example"}, &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS13}, time.Second, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func TestAliveTLSPeerData(t *testing.T) {
 				tc.Read(buf)
 				c.Close()
 			})
-			c, err := DialAddr(context.Background(), addr, PoolKey{SNI: "gw.example"}, &tls.Config{RootCAs: roots}, time.Second)
+			c, err := DialAddr(context.Background(), addr, PoolKey{SNI: "gw.example"}, &tls.Config{RootCAs: roots}, time.Second, false)
 			if err != nil {
 				t.Fatal(err)
 			}
