@@ -104,8 +104,8 @@ type builder struct {
 	ident    *identityRuntime
 	// addrFailed: a server's init-addr found no address (resolvers.go).
 	addrFailed bool
-	version  string
-	states   map[string]*serverstate.File // server-state files read, by path (serverstate.go)
+	version    string
+	states     map[string]*serverstate.File // server-state files read, by path (serverstate.go)
 }
 
 // Build compiles cfg into a Graph without binding any socket (so -c can

@@ -86,6 +86,56 @@ func trimBrackets(h string) string {
 	return h
 }
 
+// inheritDNS carries DNS state across a reload: Gatehouse reloads in
+// process, so the running graph is the state HAProxy's users keep in a
+// server-state file between reloads (which HAProxy restores whatever
+// init-addr says). A server that follows resolvers starts where its
+// namesake (same backend, server, name and port) is: address, SRV target,
+// weight from the record, MAINT (resolution). Without this, slots would
+// wait in MAINT for the first answer and requests arriving then would
+// find no server.
+func inheritDNS(g, old *Graph) {
+	if old == nil || len(g.resolvers) == 0 {
+		return
+	}
+	for _, be := range g.Backends {
+		var prev *proxy.Backend
+		for _, o := range old.Backends {
+			if o.Name == be.Name {
+				prev = o
+			}
+		}
+		if prev == nil {
+			continue
+		}
+		for _, s := range be.Servers {
+			cs := s.Cfg
+			if cs.DNS.Resolvers == "" {
+				continue
+			}
+			var o *proxy.Server
+			for _, x := range prev.Servers {
+				if x.Name == s.Name && x.Cfg.Host == cs.Host && x.Cfg.Port == cs.Port {
+					o = x
+				}
+			}
+			if o == nil {
+				continue
+			}
+			if o.HasAddr() {
+				s.SetAddr(o.Addr())
+			}
+			if config.SRV(cs.Host) {
+				s.SetHostname(o.Hostname())
+				if !cs.DNS.IgnoreWeight {
+					s.SetWeight(o.Weight())
+				}
+			}
+			s.SetResolutionMaint(o.ResolutionMaint())
+		}
+	}
+}
+
 // buildResolvers starts a resolver per "resolvers" section that servers
 // use, and hands it those servers. Resolution runs while the graph is live.
 func (b *builder) buildResolvers() error {

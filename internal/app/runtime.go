@@ -89,6 +89,7 @@ func (r *Runtime) Apply(g *Graph) error {
 	} else {
 		r.slots = nil
 	}
+	inheritDNS(g, r.graph) // resolvers.go: before the new graph takes traffic
 	for addr, b := range want {
 		box := newHandlerBox(b.Handler, b.L7, r.slots, b.Slots)
 		box.keepAlive = b.KeepAlive

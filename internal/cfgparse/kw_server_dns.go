@@ -48,7 +48,7 @@ func dnsServerOptions() []serverOption {
 			}
 			return nil
 		}),
-		strOpt("init-addr", "init-addr {last|libc|none|<ip>},[...]", "How the address is found at start, methods tried in order: last (the address the running configuration had), libc (the system resolver), none (start in MAINT until DNS gives one), or an IP; default last,libc.", func(s *config.Server, v string) error {
+		strOpt("init-addr", "init-addr {last|libc|none|<ip>},[...]", "How the address is found at start, methods tried in order: last (the address the server-state file kept), libc (the system resolver), none (start in MAINT (resolution) until DNS gives one), or an IP; default last,libc. A reload keeps the address DNS gave, as a server-state file does in HAProxy.", func(s *config.Server, v string) error {
 			s.DNS.InitAddr = nil
 			for _, m := range strings.Split(v, ",") {
 				switch m {

@@ -166,7 +166,7 @@ frontend web
 backend gw
     server-template pod 4 gw.mesh.local:%d resolvers mesh resolve-prefer ipv4 init-addr none
 `, sock, dns.addr, fe, port)
-	testenv.StartGatehouse(t, cfg)
+	gh := testenv.StartGatehouse(t, cfg)
 	url := "http://" + testenv.LocalAddr(fe) + "/"
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
 
@@ -242,6 +242,20 @@ backend gw
 	testenv.Eventually(t, 20*time.Second, func() bool { return p3.hits.Load() > 10 },
 		"the new pod got no traffic; slots: %v", states())
 
+	// Reloads keep the slots: a reloaded server starts where the running
+	// one was ("init-addr last"), not in MAINT until the first answer.
+	for i := range 5 {
+		n := strings.Count(gh.String(), "reload complete")
+		if err := gh.Reload(); err != nil {
+			t.Fatal(err)
+		}
+		testenv.Eventually(t, 20*time.Second, func() bool { return strings.Count(gh.String(), "reload complete") > n },
+			"reload %d did not complete: %s", i, gh.String())
+	}
+	if n := failed.Load(); n != 0 {
+		t.Errorf("%d requests failed across reloads (first: %v)", n, firstErr.Load())
+	}
+
 	// A vanished pod: its slot goes to MAINT (resolution); only then is it
 	// stopped, after its requests in flight.
 	dns.setHosts(t, hostsFor(p2, p3))
@@ -268,7 +282,7 @@ backend gw
 	if n := failed.Load(); n != 0 {
 		t.Errorf("%d of %d requests failed while records changed (first: %v)", n, n+ok.Load(), firstErr.Load())
 	}
-	t.Logf("%d requests, 0 failed; pods: %d %d %d %d", ok.Load(), p1.hits.Load(), p2.hits.Load(), p3.hits.Load(), p4.hits.Load())
+	t.Logf("%d requests, %d failed; pods: %d %d %d %d", ok.Load(), failed.Load(), p1.hits.Load(), p2.hits.Load(), p3.hits.Load(), p4.hits.Load())
 
 	res := apiCLI(t, sock, "show resolvers")
 	for _, want := range []string{"Resolvers section mesh\n nameserver dns:\n  sent:        ", "  valid:       ", "  update:      "} {

@@ -34,14 +34,24 @@ type fakeDNS struct {
 
 func startFakeDNS(t *testing.T) *fakeDNS {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := pc.LocalAddr().(*net.UDPAddr).Port
-	ln, err := net.Listen("tcp", netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port)).String())
-	if err != nil {
-		t.Fatal(err)
+	// The same port for UDP and TCP: another test may hold the TCP side
+	// of a free UDP port, so try a few.
+	var pc net.PacketConn
+	var ln net.Listener
+	var port int
+	for try := 0; ; try++ {
+		var err error
+		if pc, err = net.ListenPacket("udp", "127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+		port = pc.LocalAddr().(*net.UDPAddr).Port
+		if ln, err = net.Listen("tcp", netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port)).String()); err == nil {
+			break
+		}
+		pc.Close()
+		if try == 20 {
+			t.Fatal(err)
+		}
 	}
 	f := &fakeDNS{addr: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port)),
 		a: map[string][]netip.Addr{}, srv: map[string][]srvRecord{}}

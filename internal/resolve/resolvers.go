@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -115,11 +116,19 @@ func (r *Resolvers) Start() {
 	r.mu.Lock()
 	for _, g := range r.groups {
 		for _, sl := range g.servers {
-			if sl.s.HasAddr() && !sl.s.ResolutionMaint() {
-				g.lastValid = now
-				if !g.srv {
-					g.items = append(g.items, item{addr: sl.s.Addr().Addr(), lastSeen: now})
+			if !sl.s.HasAddr() || sl.s.ResolutionMaint() {
+				continue
+			}
+			g.lastValid = now
+			ap := sl.s.Addr()
+			if !g.srv {
+				if !slices.ContainsFunc(g.items, func(it item) bool { return it.addr == ap.Addr() }) {
+					g.items = append(g.items, item{addr: ap.Addr(), lastSeen: now})
 				}
+			} else if h := sl.s.Hostname(); h != "" {
+				// A slot a reload carried over keeps its record.
+				sl.target, sl.port = h, ap.Port()
+				g.items = append(g.items, item{addr: ap.Addr(), target: h, port: ap.Port(), weight: uint16(max(sl.s.Weight()-1, 0) * 256), lastSeen: now})
 			}
 		}
 	}
