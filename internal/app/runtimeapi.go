@@ -173,12 +173,18 @@ func apiServerState(be *proxy.Backend, s *proxy.Server, check string) runtimeapi
 	default:
 		st.OpState = 2
 	}
+	if s.Admin() == upstream.AdminMaint {
+		// HAProxy stops a server in maintenance (forced, configured or
+		// for want of an address) and zeroes its health; a server-state
+		// file saved from it must say so.
+		st.OpState, st.CheckHealth = 0, 0
+	}
+	if !s.Addr().IsValid() && s.Cfg != nil {
+		st.Port = s.Cfg.Port // no address yet: the configured port, as HAProxy's svc_port
+	}
 	switch s.ForcedAdmin() {
 	case upstream.AdminMaint:
-		// HAProxy stops a server in maintenance and zeroes its health;
-		// a server-state file saved from it must say so.
 		st.AdminState = runtimeapi.AdmForcedMaint
-		st.OpState, st.CheckHealth = 0, 0
 	case upstream.AdminDrain:
 		st.AdminState = runtimeapi.AdmForcedDrain
 	}
