@@ -1,0 +1,314 @@
+// Package stick holds HAProxy's stick tables: entries keyed by a typed key
+// (ip, ipv6, integer, string, binary) carrying counters, rates and tags,
+// bounded by a size with least-recently-used eviction and expiring when
+// idle. The data path reaches it through Tracker (one per stream); the
+// runtime API and fetches read the same tables.
+package stick
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// KeyType is a table's key type.
+type KeyType uint8
+
+const (
+	KeyIP KeyType = iota
+	KeyIPv6
+	KeyInteger
+	KeyString
+	KeyBinary
+)
+
+var keyNames = [...]string{"ip", "ipv6", "integer", "string", "binary"}
+
+func (k KeyType) String() string { return keyNames[k] }
+
+// ParseKeyType reads a "type" word of a stick-table line.
+func ParseKeyType(s string) (KeyType, bool) {
+	for i, n := range keyNames {
+		if n == s {
+			return KeyType(i), true
+		}
+	}
+	return 0, false
+}
+
+// DataType is a stored data type, in HAProxy's order (show table prints
+// them in this order).
+type DataType uint8
+
+const (
+	ServerID DataType = iota
+	GPT0
+	GPC0
+	GPC0Rate
+	GPC1
+	GPC1Rate
+	ConnCnt
+	ConnCur
+	ConnRate
+	SessCnt
+	SessRate
+	HTTPReqCnt
+	HTTPReqRate
+	HTTPErrCnt
+	HTTPErrRate
+	BytesInCnt
+	BytesInRate
+	BytesOutCnt
+	BytesOutRate
+	ServerKey
+	HTTPFailCnt
+	HTTPFailRate
+	numData
+)
+
+var dataNames = [numData]string{"server_id", "gpt0", "gpc0", "gpc0_rate", "gpc1", "gpc1_rate",
+	"conn_cnt", "conn_cur", "conn_rate", "sess_cnt", "sess_rate", "http_req_cnt", "http_req_rate",
+	"http_err_cnt", "http_err_rate", "bytes_in_cnt", "bytes_in_rate", "bytes_out_cnt", "bytes_out_rate",
+	"server_key", "http_fail_cnt", "http_fail_rate"}
+
+func (d DataType) String() string { return dataNames[d] }
+
+// IsRate reports whether the type is a rate over a period.
+func (d DataType) IsRate() bool {
+	switch d {
+	case GPC0Rate, GPC1Rate, ConnRate, SessRate, HTTPReqRate, HTTPErrRate, BytesInRate, BytesOutRate, HTTPFailRate:
+		return true
+	}
+	return false
+}
+
+// ParseDataType reads a data type name without its period.
+func ParseDataType(s string) (DataType, bool) {
+	for i, n := range dataNames {
+		if n == s {
+			return DataType(i), true
+		}
+	}
+	return 0, false
+}
+
+// Store is one "store" element: a data type and, for rates, the period.
+type Store struct {
+	Type   DataType
+	Period time.Duration
+}
+
+// Config describes a table as the stick-table line gives it.
+type Config struct {
+	Name    string
+	Type    KeyType
+	KeyLen  int // string and binary keys; HAProxy's default is 32
+	Size    int
+	Expire  time.Duration // 0: never
+	NoPurge bool
+	Store   []Store
+}
+
+// Table is one stick table. Its methods are safe for concurrent use.
+type Table struct {
+	cfg    Config
+	off    [numData]int8  // word offset of each stored type in Entry.data, -1 when absent
+	period [numData]int64 // ms, rates only
+	words  int
+	now    func() int64 // ms, monotonic
+
+	mu   sync.Mutex
+	m    map[string]*Entry
+	head Entry // sentinel of the LRU list: head.next most recent
+}
+
+// Entry is a table entry. Its data is read and written under the table's lock.
+type Entry struct {
+	key        string
+	exp        int64 // ms; 0 when the table does not expire
+	ref        int32 // trackers holding it: never evicted meanwhile
+	prev, next *Entry
+	data       []uint64
+}
+
+// ErrFull is returned when a nopurge table is full.
+var ErrFull = errors.New("stick table full")
+
+var epoch = time.Now()
+
+func monoMS() int64 { return int64(time.Since(epoch)/time.Millisecond) + 1 }
+
+// New builds a table; now may be nil (the monotonic clock in ms).
+func New(cfg Config, now func() int64) (*Table, error) {
+	if cfg.Size <= 0 {
+		return nil, fmt.Errorf("stick table '%s': size must be positive", cfg.Name)
+	}
+	if now == nil {
+		now = monoMS
+	}
+	t := &Table{cfg: cfg, now: now, m: make(map[string]*Entry)}
+	for i := range t.off {
+		t.off[i] = -1
+	}
+	for _, s := range cfg.Store {
+		if t.off[s.Type] >= 0 {
+			return nil, fmt.Errorf("stick table '%s': data type '%s' stored twice", cfg.Name, s.Type)
+		}
+		t.off[s.Type] = int8(t.words)
+		if s.Type.IsRate() {
+			if s.Period <= 0 {
+				return nil, fmt.Errorf("stick table '%s': '%s' needs a period", cfg.Name, s.Type)
+			}
+			t.period[s.Type] = int64(s.Period / time.Millisecond)
+			t.words += 3
+		} else {
+			t.words++
+		}
+	}
+	t.head.next, t.head.prev = &t.head, &t.head
+	return t, nil
+}
+
+// Name returns the table's name.
+func (t *Table) Name() string { return t.cfg.Name }
+
+// Config returns the table's configuration.
+func (t *Table) Config() Config { return t.cfg }
+
+// Has reports whether the table stores d.
+func (t *Table) Has(d DataType) bool { return t.off[d] >= 0 }
+
+func (t *Table) unlink(e *Entry) { e.prev.next, e.next.prev = e.next, e.prev }
+
+func (t *Table) front(e *Entry) {
+	e.next, e.prev = t.head.next, &t.head
+	t.head.next.prev = e
+	t.head.next = e
+}
+
+// touch refreshes e's expiry and makes it the most recently used entry.
+func (t *Table) touch(e *Entry, now int64) {
+	if t.cfg.Expire > 0 {
+		e.exp = now + int64(t.cfg.Expire/time.Millisecond)
+	}
+	if t.head.next != e {
+		t.unlink(e)
+		t.front(e)
+	}
+}
+
+func (t *Table) expired(e *Entry, now int64) bool {
+	return e.ref == 0 && t.cfg.Expire > 0 && now-e.exp >= 0
+}
+
+func (t *Table) remove(e *Entry) {
+	t.unlink(e)
+	delete(t.m, e.key)
+}
+
+// purgeExpired drops expired entries from the least recently used end.
+// Entries are touched with the same expire, so the list is ordered by
+// expiry apart from referenced ones, which are skipped.
+func (t *Table) purgeExpired(now int64, max int) {
+	for e := t.head.prev; e != &t.head && max > 0; {
+		p := e.prev
+		if t.cfg.Expire > 0 && now-e.exp < 0 && e.ref == 0 {
+			return
+		}
+		if t.expired(e, now) {
+			t.remove(e)
+			max--
+		}
+		e = p
+	}
+}
+
+// evictLRU removes the least recently used unreferenced entry.
+func (t *Table) evictLRU() bool {
+	for e := t.head.prev; e != &t.head; e = e.prev {
+		if e.ref == 0 {
+			t.remove(e)
+			return true
+		}
+	}
+	return false
+}
+
+// getLocked returns the live entry for key, creating it when create is set.
+func (t *Table) getLocked(key string, create bool, now int64) (*Entry, error) {
+	if e := t.m[key]; e != nil {
+		if !t.expired(e, now) {
+			return e, nil
+		}
+		t.remove(e)
+	}
+	if !create {
+		return nil, nil
+	}
+	if len(t.m) >= t.cfg.Size {
+		t.purgeExpired(now, 16)
+	}
+	if len(t.m) >= t.cfg.Size && (t.cfg.NoPurge || !t.evictLRU()) {
+		return nil, ErrFull
+	}
+	e := &Entry{key: key, data: make([]uint64, t.words)}
+	t.m[key] = e
+	t.front(e)
+	t.touch(e, now)
+	return e, nil
+}
+
+// Lookup returns a copy-free view decision: the value of d for key, and
+// whether an entry exists and stores d (src_* fetches).
+func (t *Table) Lookup(key string, d DataType) (v uint64, found bool) {
+	if t.off[d] < 0 {
+		return 0, false
+	}
+	now := t.now()
+	t.mu.Lock()
+	e, _ := t.getLocked(key, false, now)
+	if e != nil {
+		v = t.readLocked(e, d, now)
+	}
+	t.mu.Unlock()
+	return v, e != nil
+}
+
+func (t *Table) readLocked(e *Entry, d DataType, now int64) uint64 {
+	o := t.off[d]
+	if d.IsRate() {
+		return rateRead(e.data[o:o+3], t.period[d], now)
+	}
+	return e.data[o]
+}
+
+// addLocked adds n to a counter and its rate companion, if stored.
+func (t *Table) addLocked(e *Entry, cnt, rate DataType, n uint64, now int64) {
+	if o := t.off[cnt]; o >= 0 {
+		e.data[o] += n
+	}
+	if o := t.off[rate]; o >= 0 {
+		rateAdd(e.data[o:o+3], t.period[rate], now, n)
+	}
+}
+
+// Len returns the number of entries (expired ones not yet purged included).
+func (t *Table) Len() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.m)
+}
+
+// Clear removes every unreferenced entry, as "clear table" does.
+func (t *Table) Clear() {
+	t.mu.Lock()
+	for e := t.head.prev; e != &t.head; {
+		p := e.prev
+		if e.ref == 0 {
+			t.remove(e)
+		}
+		e = p
+	}
+	t.mu.Unlock()
+}
