@@ -14,6 +14,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/cfgparse"
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
 // start builds cfg and serves it; the runtime stops with the test.
@@ -43,13 +44,7 @@ func startAdjusted(t *testing.T, cfg string, adjust func(*Graph)) *Runtime {
 
 // freePort returns a loopback port that was free a moment ago.
 func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return testenv.FreePort(t)
 }
 
 // rawExchange writes req on a fresh connection and returns everything

@@ -12,10 +12,12 @@ package testenv
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -75,33 +77,63 @@ func RequireHostsEntry(t testing.TB, name string) {
 // The usual caveat applies: another process may take it before the caller binds it.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	// The kernel may hand a just-closed port out again at once: a test
-	// asking for two ports before binding either could get one twice
-	// (nginx then fails with "duplicate listen"). Ports given out by this
-	// process are not given out again.
-	for range 100 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatalf("FreePort: %v", err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		givenMu.Lock()
-		dup := given[port]
-		given[port] = true
-		givenMu.Unlock()
-		if !dup {
-			return port
-		}
+	// Ports come from below the kernel's ephemeral range, so no other
+	// process's "listen on :0" and no outgoing connection takes one
+	// between this call and the bind (go test runs packages as parallel
+	// processes, each binding many listeners). Each process starts at its
+	// own random place in the range, never hands a port out twice, and
+	// checks that the port is free right now.
+	givenMu.Lock()
+	defer givenMu.Unlock()
+	lo, hi := portRange()
+	if next == 0 {
+		next = lo + rand.IntN(hi-lo)
 	}
-	t.Fatal("FreePort: the kernel kept handing out ports already given to this test process")
+	for range hi - lo {
+		port := next
+		if next++; next >= hi {
+			next = lo
+		}
+		if given[port] {
+			continue
+		}
+		l, err := net.Listen("tcp", LocalAddr(port))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		given[port] = true
+		return port
+	}
+	t.Fatalf("FreePort: no free port in %d-%d", lo, hi-1)
 	return 0
 }
 
 var (
 	givenMu sync.Mutex
 	given   = map[int]bool{}
+	next    int // the next port to try, once chosen
 )
+
+// portRange is [lo, hi): the ports between 10000 and the start of the
+// kernel's ephemeral range (ip_local_port_range), or 20000-32768 when that
+// cannot be read or leaves too few.
+func portRange() (lo, hi int) {
+	lo, hi = 10000, 32768
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 20000, 32768
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 2 {
+		if eph, err := strconv.Atoi(f[0]); err == nil && eph-lo >= 4096 {
+			hi = eph
+		} else {
+			return 20000, 32768
+		}
+	}
+	return lo, hi
+}
 
 // LocalAddr returns "127.0.0.1:PORT".
 func LocalAddr(port int) string { return fmt.Sprintf("127.0.0.1:%d", port) }
