@@ -40,6 +40,7 @@ func fetchTable() []fetchDef {
 	t = append(t, connFetches()...)
 	t = append(t, sslFetches()...)
 	t = append(t, l4Fetches()...)
+	t = append(t, proxyFetches()...)
 	return t
 }
 

@@ -47,6 +47,10 @@ type Txn struct {
 	// UniqueID is the request's unique id (unique-id-format), "" if none.
 	UniqueID string
 
+	// UsableServers returns how many servers of the named backend can take
+	// traffic (nbsrv); 0 for an unknown one. nil: none known.
+	UsableServers func(backend string) int
+
 	// Claims returns the values of an identity claim (oidc_claim); nil when
 	// the request carries no identity.
 	Claims func(name string) []string

@@ -195,6 +195,16 @@ func Build(cfg *config.Config, version string) (*Graph, error) {
 	return b.g, nil
 }
 
+// usableServers is nbsrv(): the backend's servers that can take new
+// traffic now (a stopped or unknown backend has none).
+func (b *builder) usableServers(name string) int {
+	be := b.backends[name]
+	if be == nil || be.Farm == nil {
+		return 0
+	}
+	return be.Farm.Live()
+}
+
 // proxyIDs numbers the proxies as HAProxy does: an explicit "id" is kept;
 // any other proxy takes the first free ID from a counter that every proxy,
 // numbered or not, advances by one.
@@ -450,6 +460,7 @@ func (b *builder) buildFrontend(p *config.Proxy, pr *proxyRuntime) (*proxy.Front
 		fe.Routes = append(fe.Routes, r)
 	}
 	fe.MonitorURI = p.MonitorURI
+	fe.UsableServers = b.usableServers
 	for _, c := range p.MonitorFail {
 		mc, err := env.ACLs.Cond(c)
 		if err != nil {

@@ -166,3 +166,56 @@ func TestMonitorURIMatchesHAProxy(t *testing.T) {
 		}
 	}
 }
+
+// TestMonitorNbsrvMatchesHAProxy: the documented use of "monitor fail",
+// with nbsrv() counting the usable servers of a backend. Its only server
+// refuses connections, so once its check fails both proxies answer 503,
+// while a backend with a live server keeps the monitor at 200.
+func TestMonitorNbsrvMatchesHAProxy(t *testing.T) {
+	live := testenv.StartEchoServer(t)
+	for _, name := range []string{"haproxy", "gatehouse"} {
+		fe := testenv.FreePort(t)
+		cfg := fmt.Sprintf(`defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+    default-server inter 200ms fall 1 rise 1
+
+frontend fe
+    bind 127.0.0.1:%d
+    monitor-uri /site_alive
+    acl dead_dead nbsrv(dead) lt 1
+    acl live_dead nbsrv(live) lt 1
+    monitor fail if dead_dead { req.hdr(x-which) dead }
+    monitor fail if live_dead { req.hdr(x-which) live }
+    default_backend live
+
+backend dead
+    server s1 127.0.0.1:%d check
+
+backend live
+    server s1 %s check
+`, fe, testenv.FreePort(t), live.Addr)
+		if name == "haproxy" {
+			testenv.StartHAProxy(t, cfg)
+		} else {
+			testenv.StartGatehouse(t, cfg)
+		}
+		status := func(which string) int {
+			req, _ := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d/site_alive", fe), nil)
+			req.Header.Set("X-Which", which)
+			resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		testenv.Eventually(t, 20*time.Second, func() bool { return status("dead") == 503 },
+			"%s: the monitor does not fail once backend 'dead' has no usable server", name)
+		if got := status("live"); got != 200 {
+			t.Errorf("%s: monitor with a live backend = %d, want 200", name, got)
+		}
+	}
+}

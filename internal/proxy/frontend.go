@@ -106,6 +106,8 @@ type Frontend struct {
 	// when one of MonitorFail matches. Not logged.
 	MonitorURI  string
 	MonitorFail []*acl.Cond
+	// UsableServers answers nbsrv(<backend>) for this frontend's rules.
+	UsableServers func(backend string) int
 
 	Log         *logging.Logger // nil: no access log
 	LogFormat   *logging.Format

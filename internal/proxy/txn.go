@@ -95,6 +95,8 @@ func (t *Txn) begin(s *session) {
 		TLSVersion: s.tlsVersion,
 		TLSState:   s.tlsState,
 		Frontend:   s.fe.Name,
+
+		UsableServers: s.fe.UsableServers,
 	}
 	t.log.Txn = &t.acl
 	t.termState = [2]byte{'-', '-'}
