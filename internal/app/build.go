@@ -311,6 +311,7 @@ func (b *builder) buildBackend(p *config.Proxy, id int) (*proxy.Backend, error) 
 		Errors:   errorPages(p),
 	}
 	be.Redispatch = p.Redispatch
+	be.PretendKeepAlive = p.PretendKeepAlive
 	ro, err := proxy.ParseRetryOn(p.RetryOn, p.Pos)
 	if err != nil {
 		return nil, err

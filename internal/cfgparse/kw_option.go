@@ -43,6 +43,8 @@ func optionTable() []keyword {
 			desc: "Send TCP keep-alive probes on server connections (SO_KEEPALIVE, with the system's timers).", parse: boolOption(func(px *config.Proxy) *bool { return &px.SrvTCPKA })},
 		{name: "tcpka", where: wProxy, syntax: "[no] option tcpka",
 			desc: "Both 'option clitcpka' and 'option srvtcpka': the frontend side uses the first, the backend side the second.", parse: parseTCPKA},
+		{name: "http-pretend-keepalive", where: wBEOnly, capWarn: true, syntax: "[no] option http-pretend-keepalive",
+			desc: "With 'option http-server-close' or 'httpclose', send requests without 'Connection: close' (servers that answer a close request without Content-Length or compression work better); the server connection is still closed after the response.", parse: boolOption(func(px *config.Proxy) *bool { return &px.PretendKeepAlive })},
 		{name: "splice-auto", where: wProxy, syntax: "[no] option splice-auto",
 			desc: "mode tcp: move both directions with splice(2) instead of copying (less CPU for the proxy; on loopback the receiver paid more).", parse: spliceOption(true, true)},
 		{name: "splice-request", where: wProxy, syntax: "[no] option splice-request",

@@ -48,7 +48,7 @@ func unimplementedOptions() []string {
 		"allbackups", "checkcache", "contstats", "disable-h2-upgrade",
 		"dontlog-normal", "external-check", "forwarded", "h1-case-adjust-bogus-client",
 		"h1-case-adjust-bogus-server", "http-buffer-request",
-		"http-no-delay", "http-pretend-keepalive", "http-restrict-req-hdr-names",
+		"http-no-delay", "http-restrict-req-hdr-names",
 		"http-use-proxy-header", "http_proxy", "idle-close-on-response", "independent-streams",
 		"ldap-check", "log-health-checks", "log-separate-errors", "logasap", "mysql-check",
 		"nolinger", "originalto", "persist", "pgsql-check", "prefer-last-server",

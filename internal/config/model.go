@@ -217,6 +217,10 @@ type Proxy struct {
 	// connections (read on the frontend) and server connections (read on
 	// the backend). Off by default, as in HAProxy.
 	CliTCPKA bool `json:",omitempty"`
+	// PretendKeepAlive: "option http-pretend-keepalive" (backend): a
+	// request sent on a connection that will close after the response
+	// does not say "Connection: close".
+	PretendKeepAlive bool `json:",omitempty"`
 	SrvTCPKA bool `json:",omitempty"`
 	// HTTPIgnoreProbes: "option http-ignore-probes".
 	HTTPIgnoreProbes bool

@@ -70,6 +70,8 @@ type Backend struct {
 	RetryOn    RetryOn
 	Redispatch bool
 	ConnMode   config.ConnMode
+	// PretendKeepAlive: option http-pretend-keepalive.
+	PretendKeepAlive bool
 	ReqRules   []*Rule
 	RespRules  []*Rule
 	ForwardFor *ForwardFor

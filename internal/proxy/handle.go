@@ -132,6 +132,12 @@ func (t *Txn) handle() bool {
 	if be.ConnMode == config.ConnClose {
 		t.closeAfter = true
 	}
+	// HAProxy announces that the server connection closes after this
+	// exchange (server-close or close on either side) unless told to
+	// pretend keep-alive.
+	if (be.ConnMode != config.ConnKeepAlive || fe.ConnMode != config.ConnKeepAlive) && !be.PretendKeepAlive && req.Upgrade == "" {
+		req.Header.Add("Connection", "close")
+	}
 	if req.Chunked {
 		req.Header.Add("Transfer-Encoding", "chunked")
 	}
