@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/config"
 )
@@ -31,6 +32,8 @@ func globalTLSKeywords() []keyword {
 			desc: "Default 'curves' offered to 'ssl' servers.", parse: parseDefaultTLSString},
 		{name: "ssl-default-server-options", where: wGlobal, syntax: "ssl-default-server-options [ssl-min-ver <ver>] [ssl-max-ver <ver>] [no-sslv3|no-tlsv1x|force-tlsv1x] [no-tls-tickets]",
 			desc: "Default options of 'ssl' servers.", parse: parseDefaultTLSOptions},
+		{name: "tune.ssl.lifetime", where: wGlobal, syntax: "tune.ssl.lifetime <time, in seconds by default>",
+			desc: "How long a TLS session may be resumed on 'ssl' binds (default 300 s, as HAProxy): older tickets get a full handshake.", parse: parseSSLLifetime},
 		{name: "tune.ssl.default-dh-param", where: wGlobal, syntax: "tune.ssl.default-dh-param <bits>",
 			desc:  "Accepted with a warning and no effect: Go's TLS offers ECDHE only, never finite-field DHE, so there are no DH parameters.",
 			parse: parseDefaultDHParam},
@@ -125,6 +128,25 @@ func parseDHParamFile(p *parser, args []token) error {
 		return fmt.Errorf("'ssl-dh-param-file': unable to load DH parameters from file <%s>.", args[1].Text)
 	}
 	return warning("'ssl-dh-param-file' has no effect in Gatehouse: Go's TLS offers ECDHE only, never finite-field DHE.")
+}
+
+func parseSSLLifetime(p *parser, args []token) error {
+	if err := wantArgs(args, "tune.ssl.lifetime", 1, 1, "ssl sessions <lifetime> in seconds as argument"); err != nil {
+		return err
+	}
+	v := args[1].Text
+	if v != "" && v[len(v)-1] >= '0' && v[len(v)-1] <= '9' {
+		v += "s" // HAProxy's unit here is the second
+	}
+	d, err := parseDuration(v)
+	if err != nil {
+		return fmt.Errorf("'tune.ssl.lifetime': %v", err)
+	}
+	if d < time.Second {
+		return fmt.Errorf("timer underflow in argument '%s' to <tune.ssl.lifetime> (minimum non-null value is 1 s).", args[1].Text)
+	}
+	p.cfg.Global.TLS.DefaultBind.SessionLifetime = d
+	return nil
 }
 
 // tlsOpt is a TLS option of bind and server lines (and of
@@ -235,6 +257,12 @@ func bindTLSOptions() []bindOption {
 		bindOption{name: "prefer-client-ciphers", syntax: "prefer-client-ciphers",
 			desc:  "Choose the TLS 1.2 cipher suite in the client's order of preference instead of the server's ('ciphers' order, the default).",
 			parse: func(p *parser, b *config.Bind, _ string) error { b.TLS.PreferClientCiphers = true; return nil }},
+		bindOption{name: "tls-ticket-keys", syntax: "tls-ticket-keys <keyfile>", hasArg: true,
+			desc: "TLS session ticket keys shared by replicas: base64 keys of 48 or 80 bytes, one a line, at least 3; the last 3 decrypt, the penultimate encrypts, so appending a key and reloading rotates them. Tickets are Go's, not interchangeable with HAProxy's.",
+			parse: func(p *parser, b *config.Bind, v string) error {
+				b.TLS.TicketKeys = v
+				return nonEmpty("tls-ticket-keys", "missing TLS ticket keys file path", v)
+			}},
 		bindOption{name: "strict-sni", syntax: "strict-sni",
 			desc:  "Refuse the handshake when the client's SNI names no loaded certificate (or sends none), instead of serving the default certificate.",
 			parse: func(p *parser, b *config.Bind, _ string) error { b.StrictSNI = true; return nil }},

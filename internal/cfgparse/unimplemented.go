@@ -19,7 +19,7 @@ func unimplementedGlobal() []string {
 		"lua-load", "lua-prepend-path",
 		"maxsslconn", "maxconnrate", "maxsessrate", "maxsslrate", "maxpipes", "maxcompcpuusage",
 		"unix-bind", "external-check", "insecure-fork-wanted",
-		"tune.ssl.cachesize", "tune.ssl.lifetime", "tune.maxrewrite",
+		"tune.ssl.cachesize", "tune.maxrewrite",
 		"tune.http.maxhdr", "tune.idletimer", "tune.h2.be.glitches-threshold", "tune.h2.fe.rxbuf",
 		"tune.h2.be.rxbuf", "tune.h2.zero-copy-fwd-send",
 		"busy-polling", "noepoll", "nokqueue", "nopoll", "profiling.tasks",
@@ -78,7 +78,7 @@ func unimplementedBindOptions() []string {
 		"interface", "transparent", "v4v6", "v6only", "defer-accept",
 		"tfo", "mss", "backlog", "maxconn", "nice", "process", "thread", "crl-file",
 		"ca-ignore-err", "crt-ignore-err", "ca-sign-file", "generate-certificates",
-		"allow-0rtt", "tls-ticket-keys",
+		"allow-0rtt",
 		"uid", "gid", "mode", "user", "group", "namespace", "id", "level", "severity-output",
 		"expose-fd", "quic-force-retry", "ssl-passphrase", "sigalgs", "client-sigalgs",
 	}

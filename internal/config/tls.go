@@ -1,5 +1,7 @@
 package config
 
+import "time"
+
 // TLS protocol versions as HAProxy numbers them (CONF_SSLV3..CONF_TLSV13);
 // 0 means not set.
 const (
@@ -28,7 +30,11 @@ type TLSOptions struct {
 	NoVersions     uint8 // no-sslv3 .. no-tlsv13: bit 1<<version
 
 	NoTLSTickets        bool
-	PreferClientCiphers bool // bind only: the client's suite order wins
+	PreferClientCiphers bool   // bind only: the client's suite order wins
+	TicketKeys          string // bind only: tls-ticket-keys file
+	// SessionLifetime is tune.ssl.lifetime (global, carried by the binds):
+	// how long a TLS session may be resumed; 0: HAProxy's default, 300 s.
+	SessionLifetime time.Duration
 }
 
 // Inherit fills what o leaves unset from d and adds d's flags, the way
@@ -52,6 +58,9 @@ func (o *TLSOptions) Inherit(d TLSOptions) {
 	o.NoVersions |= d.NoVersions
 	o.NoTLSTickets = o.NoTLSTickets || d.NoTLSTickets
 	o.PreferClientCiphers = o.PreferClientCiphers || d.PreferClientCiphers
+	if o.SessionLifetime == 0 {
+		o.SessionLifetime = d.SessionLifetime
+	}
 }
 
 // TLSGlobal holds the global TLS keywords.

@@ -3,6 +3,7 @@ package tlsconf
 import (
 	"crypto/tls"
 	"fmt"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/config"
 )
@@ -81,5 +82,26 @@ func applyOptions(c *tls.Config, o config.TLSOptions, defMin int) error {
 		c.CurvePreferences = ids
 	}
 	c.SessionTicketsDisabled = o.NoTLSTickets
+	return nil
+}
+
+// defaultSessionLifetime is HAProxy's tune.ssl.lifetime default.
+const defaultSessionLifetime = 300 * time.Second
+
+// applyTickets sets a bind's ticket keys (tls-ticket-keys) and session
+// lifetime (tune.ssl.lifetime).
+func applyTickets(c *tls.Config, o config.TLSOptions) error {
+	if o.TicketKeys != "" {
+		keys, err := LoadTicketKeys(o.TicketKeys)
+		if err != nil {
+			return err
+		}
+		c.SetSessionTicketKeys(keys)
+	}
+	d := o.SessionLifetime
+	if d == 0 {
+		d = defaultSessionLifetime
+	}
+	limitSessionLifetime(c, d)
 	return nil
 }

@@ -43,6 +43,9 @@ func ServerConfig(store *Store, bind *config.Bind) (*tls.Config, error) {
 	if err := applyOptions(c, bind.TLS, config.TLSv12); err != nil {
 		return nil, config.Errorf(bind.Pos, "bind '%s' : %v", name, err)
 	}
+	if err := applyTickets(c, bind.TLS); err != nil {
+		return nil, config.Errorf(bind.Pos, "bind '%s' : 'tls-ticket-keys' : %v", name, err)
+	}
 	switch bind.Verify {
 	case "", "none":
 		c.ClientAuth = tls.NoClientCert
