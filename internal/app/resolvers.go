@@ -72,9 +72,10 @@ func (b *builder) initServer(cs *config.Server, id int, backend string, saved *s
 	return nil, config.Errorf(cs.Pos, "'server %s/%s' : could not resolve address '%s'.", backend, cs.Name, cs.Host)
 }
 
-// unresolved is a server without an address, in MAINT (resolution).
+// unresolved is a server without an address, in MAINT (resolution); it
+// keeps the configured port, as HAProxy shows it.
 func unresolved(cs *config.Server, id int) *upstream.Server {
-	s := upstream.NewServer(cs, id, netip.AddrPort{})
+	s := upstream.NewServer(cs, id, netip.AddrPortFrom(netip.Addr{}, uint16(max(cs.Port, 0))))
 	s.SetResolutionMaint(true)
 	return s
 }

@@ -204,3 +204,77 @@ backend gw
 		}
 	}
 }
+
+// TestDNSARecordSlotsMatchHAProxy: a server-template over the A records of
+// a headless Service in Gatehouse and HAProxy 2.6 side by side, following
+// the same dnsmasq: both give each record its own slot and the spare ones
+// MAINT (resolution), and both follow a pod added and one removed.
+func TestDNSARecordSlotsMatchHAProxy(t *testing.T) {
+	port := testenv.FreePort(t)
+	p1, p2, p3 := startPod(t, "127.0.0.31", port), startPod(t, "127.0.0.32", port), startPod(t, "127.0.0.33", port)
+	dns := startDnsmasq(t, hostsFor(p1, p2))
+	cfg := func(sock string, fe int) string {
+		return fmt.Sprintf(`global
+    stats socket %s level admin
+
+resolvers mesh
+    nameserver dns %s
+    timeout resolve 100ms
+    timeout retry 300ms
+    hold valid 300ms
+
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 10s
+    timeout server 10s
+
+frontend web
+    bind 127.0.0.1:%d
+    default_backend gw
+
+backend gw
+    server-template gw 3 gw.mesh.local:%d resolvers mesh resolve-prefer ipv4 init-addr none
+`, sock, dns.addr, fe, port)
+	}
+	ghSock, haSock := filepath.Join(t.TempDir(), "gh.sock"), filepath.Join(t.TempDir(), "ha.sock")
+	testenv.StartGatehouse(t, cfg(ghSock, testenv.FreePort(t)))
+	testenv.StartHAProxy(t, cfg(haSock, testenv.FreePort(t)))
+	// "addr:port op admin" of each slot, sorted.
+	view := func(sock string) []string {
+		var out []string
+		for _, l := range strings.Split(apiCLI(t, sock, "show servers state gw"), "\n") {
+			f := strings.Fields(l)
+			if len(f) >= 20 && f[0] != "#" {
+				out = append(out, f[4]+":"+f[18]+" op"+f[5]+" adm"+f[6]+" "+f[17])
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	await := func(what string, pods ...*pod) {
+		t.Helper()
+		var want []string
+		for _, p := range pods {
+			want = append(want, fmt.Sprintf("%s:%d op2 adm0 gw.mesh.local", p.ip, port))
+		}
+		for range 3 - len(pods) {
+			want = append(want, fmt.Sprintf("-:%d op0 adm32 gw.mesh.local", port)) // HAProxy shows the configured port
+		}
+		slices.Sort(want)
+		for name, sock := range map[string]string{"gatehouse": ghSock, "haproxy": haSock} {
+			deadline := time.Now().Add(30 * time.Second)
+			for got := view(sock); !slices.Equal(got, want); got = view(sock) {
+				if time.Now().After(deadline) {
+					t.Fatalf("%s: %s slots %q, want %q", what, name, got, want)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+	}
+	await("start", p1, p2)
+	dns.setHosts(t, hostsFor(p1, p2, p3))
+	await("pod added", p1, p2, p3)
+	dns.setHosts(t, hostsFor(p2, p3))
+	await("pod removed", p2, p3)
+}

@@ -202,7 +202,9 @@ func (g *group) assignAddrs() bool {
 			}
 		}
 		if !best.IsValid() {
+			// HAProxy drops the address and keeps the port.
 			changed = sl.s.SetResolutionMaint(true) || changed
+			changed = sl.s.SetAddr(netip.AddrPortFrom(netip.Addr{}, uint16(sl.s.Cfg.Port))) || changed
 			continue
 		}
 		used[best]++
