@@ -26,7 +26,9 @@ frontend fe
 
 // messageLine picks the level, line and text of a .notice/.warning/.alert
 // message out of either proxy's output.
-var messageLine = regexp.MustCompile(`\[(NOTICE|WARNING|ALERT)\].*parsing \[[^:\]]+:(\d+)\] ?: ('.*'\.)$`)
+// (A message is one quoted word without quotes of its own here, which
+// keeps other diagnostics that happen to quote something out.)
+var messageLine = regexp.MustCompile(`\[(NOTICE|WARNING|ALERT)\].*parsing \[[^:\]]+:(\d+)\] ?: ('[^']*'\.)$`)
 
 // checkWithEnv runs BIN -c -f CFG with env added, returning whether the
 // configuration was accepted and the .notice/.warning/.alert messages.
