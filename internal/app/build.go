@@ -422,6 +422,11 @@ func (b *builder) buildFrontend(p *config.Proxy, pr *proxyRuntime) (*proxy.Front
 		Errors:       errorPages(p),
 		DontLogNull:  p.DontLogNull,
 		IgnoreProbes: p.HTTPIgnoreProbes,
+
+		LogASAP:           p.LogASAP,
+		LogSeparateErrors: p.LogSeparateErrors,
+		DontLogNormal:     p.DontLogNormal,
+		ContStats:         p.ContStats,
 	}
 	if p.ForwardFor != nil {
 		fe.ForwardFor = forwardFor(p.ForwardFor)

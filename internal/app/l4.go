@@ -44,6 +44,10 @@ func (b *builder) buildTCPFrontend(p *config.Proxy, pr *proxyRuntime, tcpBackend
 		InspectDelay: p.InspectDelay,
 		DontLogNull:  p.DontLogNull,
 		Splice:       b.spliceOf(p),
+
+		LogASAP:           p.LogASAP,
+		LogSeparateErrors: p.LogSeparateErrors,
+		DontLogNormal:     p.DontLogNormal,
 	}
 	pr.tcp = fe
 	// The stats view of the frontend shares its counters.
@@ -269,7 +273,13 @@ func (a *acceptProxy) ServeConn(c net.Conn) {
 		a.fe.Counters.ErrReq.Add(1)
 		if a.fe.Log != nil {
 			src := proxyproto.AddrPort(c.RemoteAddr())
-			a.fe.Log.Printf(logging.LevelNotice, "%s:%d %s/%s: %s", src.Addr(), src.Port(), a.fe.Name, a.bind, err)
+			// HAProxy's session_kill_embryonic: info, err with
+			// "option log-separate-errors".
+			lvl := logging.LevelInfo
+			if a.fe.LogSeparateErrors {
+				lvl = logging.LevelErr
+			}
+			a.fe.Log.Printf(lvl, "%s:%d %s/%s: %s", src.Addr(), src.Port(), a.fe.Name, a.bind, err)
 		}
 		c.Close()
 		return

@@ -45,12 +45,12 @@ func unimplementedProxy() []string {
 func unimplementedOptions() []string {
 	return []string{
 		"abortonclose", "accept-invalid-http-request", "accept-invalid-http-response",
-		"allbackups", "checkcache", "contstats", "disable-h2-upgrade",
-		"dontlog-normal", "external-check", "forwarded", "h1-case-adjust-bogus-client",
+		"allbackups", "checkcache", "disable-h2-upgrade",
+		"external-check", "forwarded", "h1-case-adjust-bogus-client",
 		"h1-case-adjust-bogus-server", "http-buffer-request",
 		"http-no-delay", "http-restrict-req-hdr-names",
 		"http-use-proxy-header", "http_proxy", "idle-close-on-response", "independent-streams",
-		"ldap-check", "log-health-checks", "log-separate-errors", "logasap", "mysql-check",
+		"ldap-check", "mysql-check",
 		"nolinger", "originalto", "persist", "pgsql-check", "prefer-last-server",
 		"redis-check", "smtpchk", "socket-stats", "spop-check",
 		"ssl-hello-chk", "tcp-smart-accept",

@@ -222,6 +222,21 @@ type Proxy struct {
 	// does not say "Connection: close".
 	PretendKeepAlive bool `json:",omitempty"`
 	SrvTCPKA bool `json:",omitempty"`
+	// LogASAP ("option logasap"): the line is emitted once the server's
+	// response head is sent (mode tcp: once connected), %B %Tt %Ta %Tu
+	// prefixed with '+'.
+	LogASAP bool `json:",omitempty"`
+	// LogSeparateErrors ("option log-separate-errors"): lines of failed
+	// sessions go out at level err instead of info.
+	LogSeparateErrors bool `json:",omitempty"`
+	// DontLogNormal ("option dontlog-normal"): only failed sessions log.
+	DontLogNormal bool `json:",omitempty"`
+	// LogHealthChecks ("option log-health-checks", backend): every change
+	// of a check's result is logged, not only state changes.
+	LogHealthChecks bool `json:",omitempty"`
+	// ContStats ("option contstats"): byte counters are updated while a
+	// transfer runs instead of when it ends.
+	ContStats bool `json:",omitempty"`
 	// HTTPIgnoreProbes: "option http-ignore-probes".
 	HTTPIgnoreProbes bool
 	LogFormat        string // log-format, empty: per option

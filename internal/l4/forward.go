@@ -27,6 +27,7 @@ func (s *session) forward() {
 		return
 	}
 	defer srvConn.Close()
+	s.logASAP()
 	out := make([]byte, 0, 128+len(s.payload))
 	out = s.appendProxyHeader(out)
 	out = append(out, s.payload...)

@@ -56,10 +56,13 @@ type Frontend struct {
 	LogFormat   *logging.Format
 	LogAtAccept bool // no "option tcplog": one "Connect from" line at accept
 	DontLogNull bool
-	UniqueID    *logging.Format // unique-id-format, nil when unset
-	SNI         *acl.Expr       // req.ssl_sni (SNIExpr), for proxy-v2-options authority
-	Splice      Splice
-	Streams     Streams // the sessions in progress, for "show sess"
+	// "option logasap", "option log-separate-errors", "option
+	// dontlog-normal".
+	LogASAP, LogSeparateErrors, DontLogNormal bool
+	UniqueID                                  *logging.Format // unique-id-format, nil when unset
+	SNI                                       *acl.Expr       // req.ssl_sni (SNIExpr), for proxy-v2-options authority
+	Splice                                    Splice
+	Streams                                   Streams // the sessions in progress, for "show sess"
 }
 
 // Splice says which directions of a tunnel move with splice(2) instead of
@@ -107,11 +110,12 @@ type Listener struct {
 
 // session is one client connection.
 type session struct {
-	fe  *Frontend
-	lst *Listener
-	raw net.Conn     // the accepted connection
-	tcp *net.TCPConn // raw as a TCPConn (nil in tests with pipes)
-	cli net.Conn     // raw, or the TLS connection over it
+	fe     *Frontend
+	lst    *Listener
+	raw    net.Conn     // the accepted connection
+	logged bool         // the log line is out ("option logasap")
+	tcp    *net.TCPConn // raw as a TCPConn (nil in tests with pipes)
+	cli    net.Conn     // raw, or the TLS connection over it
 
 	accept   time.Time
 	th       time.Duration // PROXY header and TLS handshake

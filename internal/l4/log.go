@@ -13,7 +13,7 @@ func ms(d time.Duration) int64 { return int64(d / time.Millisecond) }
 
 // finish writes the session's tcplog line.
 func (s *session) finish() {
-	if s.fe.LogAtAccept {
+	if s.fe.LogAtAccept || s.logged {
 		return
 	}
 	if s.fe.DontLogNull && s.bytesIn == 0 && s.bytesOut == 0 && len(s.payload) == 0 {
@@ -72,7 +72,38 @@ func (s *session) log() {
 	}
 	c := logging.NewContext()
 	s.fill(c)
-	fe.Log.Log(logging.LevelInfo, fe.LogFormat.Append(nil, c))
+	c.ASAP = fe.LogASAP
+	// HAProxy's strm_log: "option dontlog-normal" keeps only failed
+	// sessions, "option log-separate-errors" sends those at level err.
+	failed := logging.Failed(c)
+	if !failed && fe.DontLogNormal {
+		return
+	}
+	level := logging.LevelInfo
+	if failed && fe.LogSeparateErrors {
+		level = logging.LevelErr
+	}
+	s.logged = true
+	fe.Log.Log(level, fe.LogFormat.Append(nil, c))
+}
+
+// logASAP writes the line once the server connection is established
+// ("option logasap" in mode tcp); a line dontlog-normal held back is
+// reconsidered when the session ends.
+func (s *session) logASAP() {
+	if s.fe.LogASAP && !s.fe.LogAtAccept {
+		s.log()
+	}
+}
+
+// errorLevel is the level of a connection error's line, as HAProxy's
+// session_kill_embryonic picks it: info, or err with
+// "option log-separate-errors".
+func (fe *Frontend) errorLevel() logging.Level {
+	if fe.LogSeparateErrors {
+		return logging.LevelErr
+	}
+	return logging.LevelInfo
 }
 
 // logError logs a connection that failed before becoming a session (bad
@@ -88,5 +119,5 @@ func (s *session) logError(msg string) {
 		s.src.Addr(), s.src.Port(), t.Day(), t.Month().String()[:3], t.Year(),
 		t.Hour(), t.Minute(), t.Second(), t.Nanosecond()/1e6, fe.Name, s.lst.BindName, msg)
 	// Printf escapes control characters: msg may quote the client's bytes.
-	fe.Log.Printf(logging.LevelNotice, "%s", line)
+	fe.Log.Printf(fe.errorLevel(), "%s", line)
 }

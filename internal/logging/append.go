@@ -104,14 +104,18 @@ func appendVar(dst []byte, n *node, c *Context) []byte {
 	case vTd:
 		return appendInt(dst, c.td(), o, 0)
 	case vTa:
+		dst = c.asapMark(dst, o)
 		return appendInt(dst, c.ta(), o, 0)
 	case vTt:
+		dst = c.asapMark(dst, o)
 		return appendInt(dst, c.Tt, o, 0)
 	case vTu:
+		dst = c.asapMark(dst, o)
 		return appendInt(dst, c.tu(), o, 0)
 	case vStatus:
 		return appendInt(dst, int64(c.Status), o, 0)
 	case vBytesOut:
+		dst = c.asapMark(dst, o)
 		return appendInt(dst, c.BytesOut, o, 0)
 	case vBytesIn:
 		return appendInt(dst, c.BytesIn, o, 0)
@@ -384,4 +388,13 @@ func requestPart(c *Context, id varID) string {
 		return r.Proto
 	}
 	return ""
+}
+
+// asapMark writes the '+' HAProxy puts before %B, %Tt, %Ta and %Tu when
+// the frontend logs early: the values are what was known then.
+func (c *Context) asapMark(dst []byte, o opt) []byte {
+	if c.ASAP && o&optJSON == 0 {
+		dst = append(dst, '+')
+	}
+	return dst
 }

@@ -46,6 +46,10 @@ type Context struct {
 
 	Term TermState // %ts %tsc
 
+	// ASAP: the frontend logs early ("option logasap"); %B, %Tt, %Ta and
+	// %Tu get a '+' prefix, on every line of the frontend, as in HAProxy.
+	ASAP bool
+
 	ActConn, FeConn, BeConn, SrvConn int64 // %ac %fc %bc %sc
 	Retries                          int64 // %rc
 	Redispatched                     bool  // %rc gets a '+' prefix
@@ -181,4 +185,16 @@ func (c *Context) requestTime() time.Time {
 		return c.AcceptTime
 	}
 	return c.AcceptTime.Add(time.Duration(c.Ti+nonNeg(c.Th)) * time.Millisecond)
+}
+
+// Failed reports whether the session counts as failed for "option
+// log-separate-errors" and "option dontlog-normal", as HAProxy's strm_log
+// decides: redispatched, ended by anything but normal completion or a
+// local answer ('-' or 'L'), retried, or (mode http) answered 5xx.
+func Failed(c *Context) bool {
+	cause := c.Term.Cause()
+	return c.Redispatched ||
+		(cause != '-' && cause != 'L' && cause != 0) ||
+		c.Retries != 0 ||
+		(c.Mode != config.ModeTCP && c.Status >= 500)
 }

@@ -410,3 +410,44 @@ func TestProxyLogFormat(t *testing.T) {
 		}
 	}
 }
+
+// TestASAPMarksAndFailed: with "option logasap" %B %Tt %Ta %Tu carry '+'
+// (never in JSON), and Failed follows HAProxy's strm_log.
+func TestASAPMarksAndFailed(t *testing.T) {
+	f, err := Compile("%B %Tt %Ta %Tu %U %Tr", config.Pos{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewContext()
+	c.BytesOut, c.BytesIn, c.Tt, c.Ta, c.Ti, c.Th, c.Tr = 10, 5, 7, 6, 1, 0, 2
+	if got := string(f.Append(nil, c)); got != "10 7 6 6 5 2" {
+		t.Errorf("without logasap: %q", got)
+	}
+	c.ASAP = true
+	if got := string(f.Append(nil, c)); got != "+10 +7 +6 +6 5 2" {
+		t.Errorf("with logasap: %q", got)
+	}
+	for _, tc := range []struct {
+		term   TermState
+		status int
+		retr   int64
+		redisp bool
+		mode   config.Mode
+		want   bool
+	}{
+		{TermNormal, 200, 0, false, config.ModeHTTP, false},
+		{Term('L', 'R'), 302, 0, false, config.ModeHTTP, false},
+		{Term('P', 'R'), 403, 0, false, config.ModeHTTP, true},
+		{Term('C', 'D'), 200, 0, false, config.ModeHTTP, true},
+		{TermNormal, 503, 0, false, config.ModeHTTP, true},
+		{TermNormal, 200, 1, false, config.ModeHTTP, true},
+		{TermNormal, 200, 1, true, config.ModeHTTP, true},
+		{TermNormal, 500, 0, false, config.ModeTCP, false},
+	} {
+		c := NewContext()
+		c.Term, c.Status, c.Retries, c.Redispatched, c.Mode = tc.term, tc.status, tc.retr, tc.redisp, tc.mode
+		if got := Failed(c); got != tc.want {
+			t.Errorf("Failed(%s %d retries=%d redisp=%v mode=%v) = %v", string([]byte{tc.term.Cause(), tc.term.Phase()}), tc.status, tc.retr, tc.redisp, tc.mode, got)
+		}
+	}
+}

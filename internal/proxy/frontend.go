@@ -113,6 +113,11 @@ type Frontend struct {
 	LogFormat   *logging.Format
 	LogFormatSD *logging.Format // rfc5424 structured data; nil: none
 	DontLogNull bool
+	// LogASAP, LogSeparateErrors, DontLogNormal: "option logasap",
+	// "option log-separate-errors", "option dontlog-normal".
+	LogASAP, LogSeparateErrors, DontLogNormal bool
+	// ContStats ("option contstats"): byte counters follow a transfer.
+	ContStats bool
 	// IgnoreProbes ("option http-ignore-probes"): a connection that ends
 	// before its first byte gets no answer, no log and no error count.
 	IgnoreProbes bool

@@ -371,6 +371,7 @@ func (t *Txn) relayH2ToStream(body io.Reader) (n int64, rerr, werr error) {
 	if err := st.WriteHead(resp, resp.NoBody); err != nil {
 		return 0, nil, err
 	}
+	t.logASAP(st.BytesOut() - t.bytesOut)
 	if resp.NoBody {
 		return 0, nil, nil
 	}
@@ -428,6 +429,7 @@ func (t *Txn) relayH2ToH1(body io.Reader) (n int64, rerr, werr error) {
 	if err := bw.WriteResponseHead(resp); err != nil {
 		return 0, nil, err
 	}
+	t.logASAP(s.out.n + int64(bw.Buffered()) - before)
 	if resp.NoBody {
 		return 0, nil, bw.Flush()
 	}

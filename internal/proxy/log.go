@@ -22,22 +22,48 @@ func (t *Txn) captureResponse() {
 	}
 }
 
-// emitLog writes the access log line of the transaction, with HAProxy's
-// timers: Th handshake, Ti idle, TR request head, Tw queue, Tc connect,
-// Tr response head, Ta active time, Tt total.
+// emitLog writes the access log line of the transaction when it ends,
+// unless "option logasap" already wrote it.
 func (t *Txn) emitLog() {
-	s := t.sess
-	fe := s.fe
-	if fe.Log == nil || fe.LogFormat == nil {
+	fe := t.sess.fe
+	if fe.Log == nil || fe.LogFormat == nil || t.logged {
 		return
 	}
 	t.markDone()
+	c := t.fillLog(t.tDone)
+	if t.status == -1 && fe.DontLogNull && t.bytesIn == 0 {
+		return
+	}
+	t.writeLog(c)
+}
+
+// logASAP writes the line as the server's response head goes to the
+// client ("option logasap", HAProxy's http_wait_for_response): the end is
+// now, and %B counts the head's headBytes besides what went out before
+// (interim responses).
+func (t *Txn) logASAP(headBytes int64) {
+	fe := t.sess.fe
+	if !fe.LogASAP || fe.Log == nil || fe.LogFormat == nil || t.logged {
+		return
+	}
+	c := t.fillLog(t.readClock())
+	c.BytesOut += headBytes
+	t.writeLog(c)
+}
+
+// fillLog sets the transaction's log context as of end, with HAProxy's
+// timers: Th handshake, Ti idle, TR request head, Tw queue, Tc connect,
+// Tr response head, Ta active time, Tt total.
+func (t *Txn) fillLog(end time.Time) *logging.Context {
+	s := t.sess
+	fe := s.fe
 	c := &t.log
 	c.Txn = &t.acl
 	c.Client = s.src
 	c.FrontendAddr = s.dst
 	c.FrontendName = fe.Name
 	c.FrontendSSL = s.tls
+	c.ASAP = fe.LogASAP
 	if t.be != nil {
 		c.BackendName = t.be.Name
 	}
@@ -75,9 +101,9 @@ func (t *Txn) emitLog() {
 		}
 	}
 	if !t.tRequest.IsZero() {
-		c.Ta = ms(t.tDone.Sub(t.tRequest))
+		c.Ta = ms(end.Sub(t.tRequest))
 	}
-	c.Tt = ms(t.tDone.Sub(c.AcceptTime))
+	c.Tt = ms(end.Sub(c.AcceptTime))
 	c.Status = t.status
 	c.BytesIn = t.bytesIn
 	c.BytesOut = t.bytesOut
@@ -93,18 +119,33 @@ func (t *Txn) emitLog() {
 	c.SSLCipher = s.cipher
 	c.PID = fe.Proc.PID
 	c.ReqCounter = fe.Counters.ReqTot.Load()
-	if t.status == -1 && fe.DontLogNull && t.bytesIn == 0 {
+	return c
+}
+
+// writeLog formats and sends the line at the level HAProxy's strm_log
+// picks: info, or err for a failed session with "option
+// log-separate-errors"; "option dontlog-normal" drops the others. A line
+// not written leaves the transaction to log again at its end.
+func (t *Txn) writeLog(c *logging.Context) {
+	fe := t.sess.fe
+	failed := logging.Failed(c)
+	if !failed && fe.DontLogNormal {
 		return
 	}
+	level := logging.LevelInfo
+	if failed && fe.LogSeparateErrors {
+		level = logging.LevelErr
+	}
+	t.logged = true
 	buf := getLogBuf()
 	*buf = fe.LogFormat.Append((*buf)[:0], c)
 	if fe.LogFormatSD != nil {
 		sd := getLogBuf()
 		*sd = fe.LogFormatSD.Append((*sd)[:0], c)
-		fe.Log.LogSD(logging.LevelInfo, *sd, *buf)
+		fe.Log.LogSD(level, *sd, *buf)
 		putLogBuf(sd)
 	} else {
-		fe.Log.Log(logging.LevelInfo, *buf)
+		fe.Log.Log(level, *buf)
 	}
 	putLogBuf(buf)
 }

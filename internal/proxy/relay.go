@@ -81,7 +81,9 @@ func (t *Txn) relayResponse(srv *Server, uc *upConn) bool {
 
 	cw := t.sess.bw
 	before := t.sess.out.n
+	head := before + int64(cw.Buffered())
 	_ = cw.WriteResponseHead(resp)
+	t.logASAP(t.sess.out.n + int64(cw.Buffered()) - head)
 	if resp.NoBody {
 		if err := cw.Flush(); err != nil {
 			t.closeAfter = true

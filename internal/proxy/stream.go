@@ -196,6 +196,7 @@ func (t *Txn) relayToStream(srv *Server, uc *upConn, serverKeep bool) bool {
 		uc.close()
 		return false
 	}
+	t.logASAP(st.BytesOut() - t.bytesOut)
 	if resp.NoBody {
 		t.giveBack(srv, uc, serverKeep)
 		return true

@@ -28,6 +28,7 @@ func (t *Txn) tunnel(srv *Server, uc *upConn) bool {
 		t.termState = [2]byte{'C', 'D'}
 		return false
 	}
+	t.logASAP(0)
 	idle := be.Timeouts.Tunnel
 	if idle == 0 {
 		idle = max(fe.Timeouts.Client, be.Timeouts.Server)

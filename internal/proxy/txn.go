@@ -64,6 +64,7 @@ type Txn struct {
 	clk       stamp
 	bytesIn   int64 // request bytes from the client (head + body)
 	bytesOut  int64 // response bytes to the client
+	logged    bool  // the access log line is out ("option logasap")
 	captured  []string
 	respCapts []string
 
