@@ -129,7 +129,7 @@ func (b *builder) checker(p *config.Proxy, srv *proxy.Server, spec *health.Spec,
 		FastInter: cs.FastInter, DownInter: cs.DownInter,
 		SpreadChecks: b.cfg.Global.SpreadChecks, SlowStart: cs.SlowStart,
 		Observe: cs.Observe, ErrorLimit: cs.ErrorLimit, OnError: cs.OnError,
-		Log: logf,
+		Log: logf, LogHealthChecks: p.LogHealthChecks,
 	}), nil
 }
 

@@ -37,6 +37,10 @@ type Options struct {
 	OnError              string // fastinter, fail-check (default), sudden-death, mark-down
 	// Log receives state-change messages at HAProxy's levels; nil drops them.
 	Log func(level logging.Level, msg string)
+	// LogHealthChecks ("option log-health-checks"): every change of the
+	// check's status or health is logged, and state changes then leave
+	// the check's details to those lines, as in HAProxy.
+	LogHealthChecks bool
 }
 
 // Checker runs one server's active checks and applies passive outcomes.
@@ -237,6 +241,7 @@ func (c *Checker) apply(res Result, setHealth int) {
 	if setHealth >= 0 {
 		c.health = setHealth
 	}
+	prev := c.last.Status
 	c.last, c.running = res, false
 	h, rise, fall := c.health, c.rise, c.fall
 	rr := res.Status.result()
@@ -258,8 +263,12 @@ func (c *Checker) apply(res Result, setHealth int) {
 		}
 		c.consec.Store(0)
 	}
+	changed := h != c.health
 	c.health = h
 	c.srv.SetCheckHealth(h)
+	if c.o.LogHealthChecks && c.o.Log != nil && rr != resNone && (res.Status != prev || changed) {
+		c.o.Log(logging.LevelNotice, c.checkMessage(res, rr))
+	}
 	switch {
 	case rr == resFailed && h == 0:
 		c.transition(upstream.OpDown, res)
@@ -333,17 +342,11 @@ func (c *Checker) stateMessage(what string, op upstream.OpState, res Result, act
 	if c.srv.Backup {
 		b.WriteString("Backup ")
 	}
-	fmt.Fprintf(&b, "Server %s/%s is %s, reason: %s", c.o.Backend, c.srv.Name, what, res.Status.Description())
-	if res.Status.HasCode() {
-		fmt.Fprintf(&b, ", code: %d", res.Code)
-	}
-	if res.Info != "" {
-		b.WriteString(`, info: "`)
-		asciiEncode(&b, res.Info)
-		b.WriteString(`"`)
-	}
-	if res.Duration >= 0 {
-		fmt.Fprintf(&b, ", check duration: %dms", res.Duration.Milliseconds())
+	fmt.Fprintf(&b, "Server %s/%s is %s", c.o.Backend, c.srv.Name, what)
+	if !c.o.LogHealthChecks {
+		// With log-health-checks HAProxy passes no check here: the
+		// details were in the check's own line.
+		appendStatus(&b, res)
 	}
 	onBackup := ""
 	if bck > 0 && act == 0 {
@@ -355,6 +358,53 @@ func (c *Checker) stateMessage(what string, op upstream.OpState, res Result, act
 	} else {
 		fmt.Fprintf(&b, ". %d active and %d backup servers online.%s %d sessions requeued, %d total in queue.",
 			act, bck, onBackup, 0, 0)
+	}
+	return b.String()
+}
+
+// appendStatus is HAProxy's srv_append_status for a check result.
+func appendStatus(b *strings.Builder, res Result) {
+	fmt.Fprintf(b, ", reason: %s", res.Status.Description())
+	if res.Status.HasCode() {
+		fmt.Fprintf(b, ", code: %d", res.Code)
+	}
+	if res.Info != "" {
+		b.WriteString(`, info: "`)
+		asciiEncode(b, res.Info)
+		b.WriteString(`"`)
+	}
+	if res.Duration >= 0 {
+		fmt.Fprintf(b, ", check duration: %dms", res.Duration.Milliseconds())
+	}
+}
+
+// checkMessage is the line "option log-health-checks" adds for a check
+// result (HAProxy's set_server_check_status): the result, its details and
+// the health as rise or fall progress. c.mu is held.
+func (c *Checker) checkMessage(res Result, rr result) string {
+	var b strings.Builder
+	b.WriteString("Health check for ")
+	if c.srv.Backup {
+		b.WriteString("backup ")
+	}
+	fmt.Fprintf(&b, "server %s/%s ", c.o.Backend, c.srv.Name)
+	if rr == resCondPass {
+		b.WriteString("conditionally ")
+	}
+	if rr == resPassed || rr == resCondPass {
+		b.WriteString("succeeded")
+	} else {
+		b.WriteString("failed")
+	}
+	appendStatus(&b, res)
+	h, rise, fall := c.health, c.rise, c.fall
+	switch {
+	case h < rise:
+		fmt.Fprintf(&b, ", status: %d/%d DOWN.", h, rise)
+	case c.srv.Weight() == 0:
+		fmt.Fprintf(&b, ", status: %d/%d DRAIN.", h-rise+1, fall)
+	default:
+		fmt.Fprintf(&b, ", status: %d/%d UP.", h-rise+1, fall)
 	}
 	return b.String()
 }

@@ -86,6 +86,17 @@ func logOptsBackend(t *testing.T, release <-chan struct{}) string {
 			case <-time.After(30 * time.Second):
 			}
 			io.WriteString(w, "tail")
+		case "/bighold":
+			// Larger than a buffer: the proxies stream it as it comes.
+			w.Header().Set("Content-Length", "200000")
+			w.WriteHeader(200)
+			w.Write(make([]byte, 100000))
+			w.(http.Flusher).Flush()
+			select {
+			case <-release:
+			case <-time.After(30 * time.Second):
+			}
+			w.Write(make([]byte, 100000))
 		default:
 			io.WriteString(w, "fine")
 		}
@@ -234,5 +245,155 @@ func TestLogOptionsMatchHAProxy(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("haproxy lines: %v\ngatehouse lines: %v", hp.lines, gh.lines)
+	}
+}
+
+var checkDuration = regexp.MustCompile(`check duration: \d+ms`)
+
+// TestLogHealthChecksMatchesHAProxy: with "option log-health-checks" a
+// server whose checks fail logs each failed check with its details and
+// the fall progress, then goes DOWN with a line that no longer repeats
+// the check's reason, as HAProxy 2.6 logs it (check durations aside).
+func TestLogHealthChecksMatchesHAProxy(t *testing.T) {
+	closed := testenv.FreePort(t) // nothing listens: connection refused
+	run := func(name string, start func(cfg string)) []string {
+		sink := startSyslogSink(t)
+		port := testenv.FreePort(t)
+		start(fmt.Sprintf(`global
+    log %s format raw local0
+
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 10s
+    timeout server 10s
+
+frontend fe
+    bind 127.0.0.1:%d
+    default_backend app
+
+backend app
+    log global
+    option log-health-checks
+    server s1 127.0.0.1:%d check inter 300 rise 2 fall 3
+`, sink.Addr, port, closed))
+		var lines []string
+		testenv.Eventually(t, 20*time.Second, func() bool {
+			lines = nil
+			for _, l := range sink.Lines("app/s1") {
+				lines = append(lines, checkDuration.ReplaceAllString(strings.TrimSpace(l), "check duration: Nms"))
+			}
+			return len(sink.Lines("is DOWN")) > 0
+		}, "%s: no DOWN line:\n%s", name, sink.All())
+		return lines
+	}
+	gh := run("gatehouse", func(cfg string) { testenv.StartGatehouse(t, cfg) })
+	hp := run("haproxy", func(cfg string) { testenv.StartHAProxy(t, cfg) })
+	if strings.Join(gh, "\n") != strings.Join(hp, "\n") {
+		t.Errorf("lines differ:\ngatehouse:\n%s\nhaproxy:\n%s", strings.Join(gh, "\n"), strings.Join(hp, "\n"))
+	}
+	if len(hp) < 2 {
+		t.Errorf("haproxy logged %d lines, want the failed checks and the DOWN line", len(hp))
+	}
+}
+
+// feBytesOut reads the frontend's bout from a stats CSV.
+func feBytesOut(statsURL, fe string) (string, bool) {
+	resp, err := http.Get(statsURL)
+	if err != nil {
+		return "", false
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	lines := strings.Split(string(b), "\n")
+	if len(lines) == 0 {
+		return "", false
+	}
+	cols := strings.Split(strings.TrimPrefix(lines[0], "# "), ",")
+	idx := -1
+	for i, c := range cols {
+		if c == "bout" {
+			idx = i
+		}
+	}
+	for _, l := range lines[1:] {
+		f := strings.Split(l, ",")
+		if len(f) > idx && idx >= 0 && f[0] == fe && f[1] == "FRONTEND" {
+			return f[idx], true
+		}
+	}
+	return "", false
+}
+
+// TestContStatsMatchesHAProxy: with "option contstats" the frontend's
+// bytes out grow while a response is still being transferred (its server
+// holds the rest of the body); without it they stay 0 until it ends. Both
+// proxies, the same traffic, read through the stats CSV.
+func TestContStatsMatchesHAProxy(t *testing.T) {
+	run := func(name string, start func(cfg string)) (cont, plain string) {
+		release := make(chan struct{})
+		backend := logOptsBackend(t, release)
+		fc, fp, st := testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t)
+		start(fmt.Sprintf(`defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+
+frontend cont
+    bind 127.0.0.1:%d
+    option contstats
+    default_backend app
+
+frontend plain
+    bind 127.0.0.1:%d
+    default_backend app
+
+listen stats
+    bind 127.0.0.1:%d
+    stats enable
+    stats uri /stats
+
+backend app
+    server s1 %s
+`, fc, fp, st, backend))
+		statsURL := fmt.Sprintf("http://127.0.0.1:%d/stats;csv", st)
+		var wg sync.WaitGroup
+		for _, p := range []int{fc, fp} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/bighold", p))
+				if err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			}()
+		}
+		// HAProxy refreshes at least every 5 s; wait up to 20 s for the
+		// contstats frontend to show bytes while both bodies are held.
+		deadline := time.Now().Add(20 * time.Second)
+		for time.Now().Before(deadline) {
+			if v, ok := feBytesOut(statsURL, "cont"); ok && v != "0" {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		cont, _ = feBytesOut(statsURL, "cont")
+		plain, _ = feBytesOut(statsURL, "plain")
+		close(release)
+		wg.Wait()
+		return cont, plain
+	}
+	gc, gp := run("gatehouse", func(cfg string) { testenv.StartGatehouse(t, cfg) })
+	hc, hp := run("haproxy", func(cfg string) { testenv.StartHAProxy(t, cfg) })
+	t.Logf("during the transfer: gatehouse cont=%s plain=%s, haproxy cont=%s plain=%s", gc, gp, hc, hp)
+	for _, r := range []struct{ who, cont, plain string }{{"gatehouse", gc, gp}, {"haproxy", hc, hp}} {
+		if r.cont == "" || r.cont == "0" {
+			t.Errorf("%s: contstats frontend shows bout %q during the transfer, want > 0", r.who, r.cont)
+		}
+		if r.plain != "0" {
+			t.Errorf("%s: frontend without contstats shows bout %q during the transfer, want 0", r.who, r.plain)
+		}
 	}
 }

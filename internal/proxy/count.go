@@ -130,7 +130,8 @@ type timedWriter struct {
 	idle  time.Duration
 	until int64 // the write deadline the connection holds (clock.Mono); 0: none
 	n     int64
-	clk   *stamp // the transaction's clock reading; nil: read the clock
+	clk   *stamp      // the transaction's clock reading; nil: read the clock
+	pub   func(int64) // "option contstats": counts bytes as they go; nil: off
 }
 
 func (w *timedWriter) refresh() {
@@ -158,6 +159,9 @@ func (w *timedWriter) Write(p []byte) (int, error) {
 	n, err := w.c.Write(p)
 	w.wrote()
 	w.n += int64(n)
+	if w.pub != nil && n > 0 {
+		w.pub(int64(n))
+	}
 	return n, err
 }
 

@@ -19,6 +19,7 @@ func (t *Txn) relayResponse(srv *Server, uc *upConn) bool {
 	resp := &t.Resp
 	defer srv.Release()
 	defer t.noteTotal(srv)
+	defer t.followBytes()()
 	t.noteResponse(srv)
 
 	if switchedProtocols(t.Req.Method, resp.Status) {

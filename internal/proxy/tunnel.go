@@ -35,6 +35,9 @@ func (t *Txn) tunnel(srv *Server, uc *upConn) bool {
 	}
 	client := newIdleConn(t.sess.conn, idle, fe.Timeouts.ClientFin)
 	server := newIdleConn(uc.c, idle, be.Timeouts.ServerFin)
+	if fe.ContStats {
+		client.pub, server.pub = t.publishOut, t.publishIn
+	}
 	_ = t.sess.conn.SetDeadline(time.Time{})
 	_ = uc.c.SetDeadline(time.Time{})
 
@@ -88,6 +91,7 @@ type idleConn struct {
 	net.Conn
 	idle atomic.Int64 // time.Duration; read by one copy, changed by the other
 	fin  time.Duration
+	pub  func(int64) // "option contstats": counts bytes written; nil: off
 }
 
 func newIdleConn(c net.Conn, idle, fin time.Duration) *idleConn {
@@ -117,5 +121,9 @@ func (c *idleConn) Write(p []byte) (int, error) {
 	if d := time.Duration(c.idle.Load()); d > 0 {
 		_ = c.Conn.SetWriteDeadline(time.Now().Add(d))
 	}
-	return c.Conn.Write(p)
+	n, err := c.Conn.Write(p)
+	if c.pub != nil && n > 0 {
+		c.pub(int64(n))
+	}
+	return n, err
 }

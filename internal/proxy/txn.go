@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"io"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/acl"
@@ -61,12 +62,14 @@ type Txn struct {
 	now time.Time
 	// clk is the same reading as a stamp for the timed readers and writers
 	// of the transaction's connections, and tells when it went stale.
-	clk       stamp
-	bytesIn   int64 // request bytes from the client (head + body)
-	bytesOut  int64 // response bytes to the client
-	logged    bool  // the access log line is out ("option logasap")
-	captured  []string
-	respCapts []string
+	clk      stamp
+	bytesIn  int64 // request bytes from the client (head + body)
+	bytesOut int64 // response bytes to the client
+	logged   bool  // the access log line is out ("option logasap")
+	// contIn, contOut: bytes "option contstats" already counted.
+	contIn, contOut int64 // atomic: a tunnel counts from two goroutines
+	captured        []string
+	respCapts       []string
 
 	// Ext carries per-request state of extensions (identity).
 	Ext any
@@ -142,7 +145,8 @@ func (t *Txn) finish() {
 	if t.status > 0 {
 		fe.Counters.CountStatus(t.status)
 	}
-	in, out := uint64(t.bytesIn), uint64(t.bytesOut)
+	// What "option contstats" counted already is not counted again.
+	in, out := uint64(max(0, t.bytesIn-atomic.LoadInt64(&t.contIn))), uint64(max(0, t.bytesOut-atomic.LoadInt64(&t.contOut)))
 	fe.Counters.BytesIn.Add(in)
 	fe.Counters.BytesOut.Add(out)
 	// As HAProxy's stream counters: the request's bytes (head included)
