@@ -42,8 +42,8 @@ func coreProxyKeywords() []keyword {
 			desc: "Declare or extend a named condition.", parse: parseACL},
 		{name: "errorfile", where: wProxy, syntax: "errorfile <code> <file>",
 			desc: "Send the raw HTTP response in <file> instead of the built-in one for <code>; the file is read when the configuration is loaded.", parse: parseErrorFile},
-		{name: "balance", where: wBEOnly, capWarn: true, syntax: "balance roundrobin|static-rr|leastconn|first|source|uri|random [<draws>]|hdr(<name>)",
-			desc: "Load-balancing algorithm.", parse: parseBalance},
+		{name: "balance", where: wBEOnly, capWarn: true, syntax: "balance roundrobin|static-rr|leastconn|first|source|uri|random[(<draws>)]|hdr(<name>)",
+			desc: "Load-balancing algorithm. random draws <draws> servers (default 2) in proportion to their weights and keeps the least loaded.", parse: parseBalance},
 		{name: "retries", where: wBEOnly, capWarn: true, syntax: "retries <number>",
 			desc: "Number of connection retries to a server (default 3).", parse: parseRetries},
 		{name: "retry-on", where: wBEOnly, capWarn: true, syntax: "retry-on <keyword> ...",
@@ -220,15 +220,19 @@ func parseBalance(p *parser, args []token) error {
 		if len(extra) > 0 {
 			return fmt.Errorf("'balance %s' : options such as '%s' are not implemented by Gatehouse.", algo, extra[0].Text)
 		}
-	case algo == "random":
-		if len(extra) > 1 {
-			return fmt.Errorf("'balance random' cannot handle unexpected argument '%s'.", extra[1].Text)
-		}
-		if len(extra) == 1 {
-			if _, err := parseInt("'balance random' draws", extra[0].Text, 1, 100); err != nil {
+	case algo == "random" || strings.HasPrefix(algo, "random(") && strings.HasSuffix(algo, ")"):
+		b.Algo = "random"
+		if algo != "random" {
+			if _, err := parseInt("'balance random(<draws>)'", algo[7:len(algo)-1], 1, 100); err != nil {
 				return err
 			}
-			b.Arg = extra[0].Text
+			b.Arg = algo[7 : len(algo)-1]
+		}
+		if len(extra) > 0 {
+			// HAProxy reads the draws only from the parentheses and
+			// ignores what follows; so does Gatehouse, but says so.
+			p.ps.px.Balance = b
+			return warning("'balance %s' : HAProxy ignores '%s' (draws are written 'random(<draws>)'); %s draws are used.", algo, joinWords(extra), map[bool]string{true: "2", false: b.Arg}[b.Arg == ""])
 		}
 	case strings.HasPrefix(algo, "hdr(") && strings.HasSuffix(algo, ")"):
 		b.Algo, b.Arg = "hdr", algo[4:len(algo)-1]

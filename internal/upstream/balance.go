@@ -199,7 +199,7 @@ func gcd(a, b int) int {
 
 // Algorithms returns the supported "balance" algorithm names.
 func Algorithms() []string {
-	return []string{"roundrobin", "static-rr", "leastconn", "first", "source", "uri", "hdr"}
+	return []string{"roundrobin", "static-rr", "leastconn", "first", "source", "uri", "hdr", "random"}
 }
 
 // NewBalancer builds the algorithm of b over servers (all of a backend's
@@ -250,6 +250,18 @@ func newBalancer(b config.Balance, servers []*Server, allBackups bool) (balancer
 		h.static = true
 		h.init(servers, allBackups)
 		return h, nil
+	case "random":
+		r := &random{draws: 2}
+		if b.Arg != "" {
+			n, err := strconv.Atoi(b.Arg)
+			if err != nil || n < 1 {
+				return nil, fmt.Errorf("balance random: draws must be a positive integer, got '%s'", b.Arg)
+			}
+			r.draws = n
+		}
+		r.noSeq = true
+		r.init(servers, allBackups)
+		return r, nil
 	case "hdr":
 		h := &hashBalancer{kind: hashHdr}
 		f := strings.Fields(b.Arg)

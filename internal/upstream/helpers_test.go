@@ -31,6 +31,9 @@ func mkFarm(t testing.TB, algo string, allBackups bool, specs ...srvSpec) *Farm 
 	if n := len(algo); n > 4 && algo[:4] == "hdr(" && algo[n-1] == ')' {
 		a, arg = "hdr", algo[4:n-1]
 	}
+	if n := len(algo); n > 7 && algo[:7] == "random(" && algo[n-1] == ')' {
+		a, arg = "random", algo[7:n-1]
+	}
 	if len(algo) > 4 && algo[:4] == "uri " {
 		a, arg = "uri", algo[4:]
 	}
