@@ -263,6 +263,12 @@ func bindTLSOptions() []bindOption {
 				b.TLS.TicketKeys = v
 				return nonEmpty("tls-ticket-keys", "missing TLS ticket keys file path", v)
 			}},
+		bindOption{name: "crl-file", syntax: "crl-file <crlfile>", hasArg: true,
+			desc: "PEM CRLs checked against client certificates when 'verify' is optional or required: every certificate of the chain needs a current CRL from its issuer, and a revoked one is refused, as HAProxy (OpenSSL's CRL_CHECK_ALL) does. Relative paths start at 'ca-base'.",
+			parse: func(p *parser, b *config.Bind, v string) error {
+				b.TLS.CRLFile = basePath(p.cfg.Global.CABase, v)
+				return nonEmpty("crl-file", "missing CRLfile path", v)
+			}},
 		bindOption{name: "strict-sni", syntax: "strict-sni",
 			desc:  "Refuse the handshake when the client's SNI names no loaded certificate (or sends none), instead of serving the default certificate.",
 			parse: func(p *parser, b *config.Bind, _ string) error { b.StrictSNI = true; return nil }},

@@ -76,7 +76,7 @@ func unimplementedHTTPActions() []string {
 func unimplementedBindOptions() []string {
 	return []string{
 		"interface", "transparent", "v4v6", "v6only", "defer-accept",
-		"tfo", "mss", "backlog", "maxconn", "nice", "process", "thread", "crl-file",
+		"tfo", "mss", "backlog", "maxconn", "nice", "process", "thread",
 		"ca-ignore-err", "crt-ignore-err", "ca-sign-file", "generate-certificates",
 		"allow-0rtt",
 		"uid", "gid", "mode", "user", "group", "namespace", "id", "level", "severity-output",

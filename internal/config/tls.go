@@ -32,6 +32,7 @@ type TLSOptions struct {
 	NoTLSTickets        bool
 	PreferClientCiphers bool   // bind only: the client's suite order wins
 	TicketKeys          string // bind only: tls-ticket-keys file
+	CRLFile             string // bind only: crl-file, CRLs for client certificates
 	// SessionLifetime is tune.ssl.lifetime (global, carried by the binds):
 	// how long a TLS session may be resumed; 0: HAProxy's default, 300 s.
 	SessionLifetime time.Duration

@@ -2,6 +2,7 @@ package tlsconf
 
 import (
 	"crypto/tls"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/config"
 )
@@ -61,6 +62,18 @@ func ServerConfig(store *Store, bind *config.Bind) (*tls.Config, error) {
 		c.ClientAuth = tls.VerifyClientCertIfGiven
 		if bind.Verify == "required" {
 			c.ClientAuth = tls.RequireAndVerifyClientCert
+		}
+		if bind.TLS.CRLFile != "" {
+			crls, err := loadCRLFile(bind.TLS.CRLFile)
+			if err != nil {
+				return nil, config.Errorf(bind.Pos, "bind '%s' : %v", name, err)
+			}
+			c.VerifyPeerCertificate = crlCheck(crls, func() time.Time {
+				if c.Time != nil {
+					return c.Time()
+				}
+				return time.Now()
+			})
 		}
 	default:
 		return nil, config.Errorf(bind.Pos, "bind '%s' : 'verify' expects 'none', 'optional' or 'required', got '%s'", name, bind.Verify)
