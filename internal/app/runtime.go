@@ -134,16 +134,32 @@ func (r *Runtime) openSockets(g *Graph) (map[string]*runtimeapi.Server, error) {
 		if _, dup := opened[s.Path]; dup {
 			continue // the second line for one path updates the same socket
 		}
-		srv, err := runtimeapi.Listen(s.Path, s.Target, s.Opts)
+		srv, err := listenAPI(s)
 		if err != nil {
 			for _, o := range opened {
 				o.Close()
 			}
-			return nil, fmt.Errorf("Starting frontend GLOBAL: cannot bind UNIX socket (%v) [%s]", err, s.Path)
+			return nil, err
 		}
 		opened[s.Path] = srv
 	}
 	return opened, nil
+}
+
+// listenAPI binds one runtime API socket, with HAProxy's message on failure.
+func listenAPI(s *APISocket) (*runtimeapi.Server, error) {
+	if s.Net != "" {
+		srv, err := runtimeapi.ListenTCP(s.Net, s.Path, s.Target, s.Opts)
+		if err != nil {
+			return nil, fmt.Errorf("Starting frontend GLOBAL: cannot bind socket (%v) [%s]", err, s.Path)
+		}
+		return srv, nil
+	}
+	srv, err := runtimeapi.Listen(s.Path, s.Target, s.Opts)
+	if err != nil {
+		return nil, fmt.Errorf("Starting frontend GLOBAL: cannot bind UNIX socket (%v) [%s]", err, s.Path)
+	}
+	return srv, nil
 }
 
 // applySockets points every kept socket at g, adds the opened ones and

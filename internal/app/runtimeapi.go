@@ -18,7 +18,8 @@ import (
 // and keeps it across reloads (see Runtime.applySockets), pointing it at
 // each new graph, so the runtime API never stops accepting.
 type APISocket struct {
-	Path   string
+	Path   string // a unix socket's path, or a TCP address with Net
+	Net    string // "": unix; "tcp", "tcp4", "tcp6"
 	Opts   runtimeapi.Options
 	Target runtimeapi.Target
 }
@@ -33,7 +34,8 @@ func (b *builder) buildRuntimeAPI() error {
 			errs = append(errs, err)
 			continue
 		}
-		b.g.Sockets = append(b.g.Sockets, &APISocket{Path: path, Opts: opts, Target: &graphTarget{ops: b.adminOps()}})
+		opts.Timeout, opts.MaxConn = b.cfg.Global.StatsTimeout, b.cfg.Global.StatsMaxConn
+		b.g.Sockets = append(b.g.Sockets, &APISocket{Path: path, Net: ss.Net, Opts: opts, Target: &graphTarget{ops: b.adminOps()}})
 	}
 	return errors.Join(errs...)
 }
@@ -44,15 +46,25 @@ func socketOptions(ss *config.StatsSocket) (string, runtimeapi.Options, error) {
 	if err != nil {
 		return "", runtimeapi.Options{}, config.Errorf(ss.Pos, "'stats socket' : %v", err)
 	}
-	if ss.Path == "" || strings.Contains(ss.Path, "@") && !strings.HasPrefix(ss.Path, "unix@") {
-		return "", runtimeapi.Options{}, config.Errorf(ss.Pos, "'stats socket' : only unix sockets are supported (got '%s')", ss.Path)
+	if ss.Path == "" || ss.Net == "" && strings.Contains(ss.Path, "@") && !strings.HasPrefix(ss.Path, "unix@") {
+		return "", runtimeapi.Options{}, config.Errorf(ss.Pos, "'stats socket' : only unix sockets and TCP addresses are supported (got '%s')", ss.Path)
 	}
 	// The directory is not checked here but when the socket is bound
 	// (Runtime.openSockets), as HAProxy's -c does not check it either: a
 	// reload in a chroot jail keeps its open socket at a path the jail
 	// cannot see.
 	path := strings.TrimPrefix(ss.Path, "unix@")
-	return path, runtimeapi.Options{Level: lvl, Mode: os.FileMode(ss.Mode)}, nil
+	o := runtimeapi.Options{Level: lvl, Mode: os.FileMode(ss.Mode)}
+	if ss.Net == "" && (ss.UID != nil || ss.GID != nil) {
+		o.Owner = &runtimeapi.Owner{UID: -1, GID: -1}
+		if ss.UID != nil {
+			o.Owner.UID = *ss.UID
+		}
+		if ss.GID != nil {
+			o.Owner.GID = *ss.GID
+		}
+	}
+	return path, o, nil
 }
 
 // graphTarget is the graph as the runtime API sees it.

@@ -390,16 +390,18 @@ func TestRuntimeAPIMissingDirectory(t *testing.T) {
 
 func TestRuntimeAPIConfigErrors(t *testing.T) {
 	tests := []struct{ cfg, want string }{
-		{"global\n    stats socket ipv4@127.0.0.1:9999\n", "only unix sockets are supported"},
+		{"global\n    stats socket abns@api\n", "address family of 'abns@api' is not supported"},
+		{"global\n    stats socket ipv4@127.0.0.1\n", "missing port number"},
+		{"global\n    stats socket /tmp/x.sock expose-fd all\n", "'expose-fd' only supports 'listeners'"},
+		{"global\n    stats socket /tmp/x.sock user no-such-user-here\n", "unknown user 'no-such-user-here'"},
+		{"global\n    stats timeout 0\n", "'stats timeout' expects a positive value"},
+		{"global\n    stats maxconn -1\n", "'stats maxconn' expects a positive value"},
+		{"global\n    stats bind-process 1\n", "unknown keyword 'stats bind-process'"},
 	}
 	for _, tc := range tests {
-		c, err := cfgparse.Parse("test.cfg", []byte(tc.cfg+testDefaults), cfgparse.Options{})
-		if err != nil {
-			t.Fatalf("parse: %v", err)
-		}
-		_, err = Build(c, "test")
+		_, err := cfgparse.Parse("test.cfg", []byte(tc.cfg+testDefaults), cfgparse.Options{})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("Build(%q) = %v, want an error containing %q", tc.cfg, err, tc.want)
+			t.Errorf("Parse(%q) = %v, want an error containing %q", tc.cfg, err, tc.want)
 		}
 	}
 }

@@ -41,8 +41,8 @@ func globalKeywords() []keyword {
 			desc: "HTTP/2 protocol glitches after which a frontend connection is killed (0: no threshold, the default).", parse: parseH2Tune},
 		{name: "spread-checks", where: wGlobal, syntax: "spread-checks <0..50, in percent>",
 			desc: "Random variation added to health check intervals.", parse: parseSpreadChecks},
-		{name: "stats", where: wGlobal, syntax: "stats socket <path> [level user|operator|admin] [mode <octal>]",
-			desc: "The runtime API socket.", parse: parseStatsSocket},
+		{name: "stats", where: wGlobal, syntax: "stats socket|timeout|maxconn <args>",
+			desc: "The runtime API: its sockets, idle timeout and connection limit; see 'stats socket', 'stats timeout', 'stats maxconn'.", sub: globalStatsTable},
 		{name: "crt-base", where: wGlobal, syntax: "crt-base <dir>",
 			desc: "Directory relative 'crt' paths are taken from.", parse: parseBaseDir},
 		{name: "ca-base", where: wGlobal, syntax: "ca-base <dir>",
@@ -186,43 +186,6 @@ func parseSpreadChecks(p *parser, args []token) error {
 		return err
 	}
 	p.cfg.Global.SpreadChecks = n
-	return nil
-}
-
-func parseStatsSocket(p *parser, args []token) error {
-	if len(args) < 2 || args[1].Text != "socket" {
-		return fmt.Errorf("'stats' in the 'global' section only supports 'socket'")
-	}
-	if len(args) < 3 {
-		return fmt.Errorf("'stats socket' expects a path or an address")
-	}
-	s := &config.StatsSocket{Pos: p.pos(), Path: args[2].Text, Level: "user"}
-	for i := 3; i < len(args); i += 2 {
-		opt := args[i].Text
-		if i+1 >= len(args) {
-			return fmt.Errorf("'stats socket' : '%s' expects an argument", opt)
-		}
-		val := args[i+1].Text
-		switch opt {
-		case "level":
-			if val != "user" && val != "operator" && val != "admin" {
-				return fmt.Errorf("'stats socket' : 'level' only supports 'user', 'operator', and 'admin' (got '%s')", val)
-			}
-			s.Level = val
-		case "mode":
-			m, err := strconv.ParseUint(val, 8, 32)
-			if err != nil || m > 0o7777 {
-				return fmt.Errorf("'stats socket' : 'mode' expects an octal file mode, got '%s'", val)
-			}
-			s.Mode = uint32(m)
-		default:
-			if best := bestMatch(opt, []string{"level", "mode"}); best != "" {
-				return fmt.Errorf("'stats socket' : unknown keyword '%s'. Did you mean '%s' maybe ?", opt, best)
-			}
-			return fmt.Errorf("'stats socket' : unknown keyword '%s'; Gatehouse supports 'level' and 'mode'", opt)
-		}
-	}
-	p.cfg.Global.StatsSockets = append(p.cfg.Global.StatsSockets, s)
 	return nil
 }
 

@@ -33,6 +33,11 @@ func WriteReference(w io.Writer) error {
 	fmt.Fprintln(bw)
 
 	writeTable(bw, "Global keywords", globalKeywords(), "")
+	for _, k := range globalKeywords() {
+		if k.sub != nil {
+			writeTable(bw, "Global '"+k.name+"' keywords", k.sub(), k.name+" ")
+		}
+	}
 	writeTable(bw, "Proxy keywords", proxyKeywords(), "")
 	for _, k := range proxyKeywords() {
 		if k.sub != nil {

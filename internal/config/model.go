@@ -73,6 +73,8 @@ type Global struct {
 	Logs          []*Log
 	TuneBufSize   int // tune.bufsize; 0: default
 	StatsSockets  []*StatsSocket
+	StatsTimeout  time.Duration // stats timeout: idle timeout of a runtime API session; 0: 10s
+	StatsMaxConn  int           // stats maxconn: concurrent runtime API connections per socket; 0: 10
 	SpreadChecks  int // percent
 	ExtraKV       map[string]string
 
@@ -117,12 +119,15 @@ type H2Tune struct {
 	FEGlitchesThreshold int // tune.h2.fe.glitches-threshold: protocol "glitches" before the connection is killed (0: no threshold, HAProxy's default)
 }
 
-// StatsSocket is "stats socket PATH [level admin]" in global.
+// StatsSocket is "stats socket ADDR [level L] [mode M] [user U] [group G]" in global.
 type StatsSocket struct {
 	Pos   Pos
-	Path  string
+	Path  string // a unix socket path (unix@ removed) or, with Net set, host:port
+	Net   string `json:",omitempty"` // "": unix socket; "tcp4" (ipv4@), "tcp6" (ipv6@)
 	Level string // "user", "operator", "admin"
 	Mode  uint32 // file mode, 0 = default
+	UID   *int   `json:",omitempty"` // owner of the socket file (user/uid); nil: unchanged
+	GID   *int   `json:",omitempty"` // group of the socket file (group/gid); nil: unchanged
 }
 
 // Mode is a proxy's mode.

@@ -28,9 +28,6 @@ func TestDebianConfigAsWritten(t *testing.T) {
 	if _, err := os.Stat(debianConfig); err != nil {
 		t.Skipf("Debian's haproxy package is not installed: %v", err)
 	}
-	if ok, out := testenv.GatehouseCheck(t, mustRead(t, debianConfig)); !ok && strings.Contains(out, "'stats' in the 'global' section only supports 'socket'") {
-		t.Skipf("Debian's haproxy.cfg needs 'stats timeout' (issue 18 section 3):\n%s", out)
-	}
 	const sock = "/run/haproxy/admin.sock"
 	uid, gid := lookupIDs(t, "haproxy")
 	want := fmt.Sprintf("Uid: %[1]d %[1]d %[1]d %[1]d|Gid: %[2]d %[2]d %[2]d %[2]d|Groups:", uid, gid)

@@ -60,22 +60,48 @@ func (l Level) String() string { return [...]string{"user", "operator", "admin"}
 // timeout", 10s by default).
 const DefaultTimeout = 10 * time.Second
 
+// DefaultMaxConn is how many sessions a socket serves at once ("stats
+// maxconn", 10 by default); more wait in the system's backlog.
+const DefaultMaxConn = 10
+
 // Options configure one socket.
 type Options struct {
 	Level   Level
 	Mode    os.FileMode   // 0: leave the umask's mode
+	Owner   *Owner        // owner of a unix socket file; nil: the process's
 	Timeout time.Duration // idle timeout; 0: DefaultTimeout
+	MaxConn int           // concurrent sessions; 0: DefaultMaxConn
+}
+
+// Owner is a socket file's owner and group ("user", "group"); -1 leaves
+// one unchanged.
+type Owner struct{ UID, GID int }
+
+// apply applies o's mode and owner to a unix socket file.
+func (o Options) apply(path string) error {
+	if o.Mode != 0 {
+		if err := os.Chmod(path, o.Mode); err != nil {
+			return err
+		}
+	}
+	if o.Owner != nil {
+		if err := os.Chown(path, o.Owner.UID, o.Owner.GID); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Server is one listening runtime API socket.
 type Server struct {
-	path string
-	ln   *net.UnixListener
+	path string      // the unix socket's path; "" for TCP
+	ln   net.Listener
 	id   os.FileInfo // the socket file we own, for Close
 	cur  atomic.Pointer[binding]
 
 	wg     sync.WaitGroup
 	mu     sync.Mutex
+	free   *sync.Cond             // on mu: a session ended or the server closed
 	conns  map[net.Conn]time.Time // open sessions, by their start
 	closed atomic.Bool
 }
@@ -103,10 +129,8 @@ func Listen(path string, t Target, o Options) (*Server, error) {
 		os.Remove(tmp)
 		return nil, err
 	}
-	if o.Mode != 0 {
-		if err := os.Chmod(tmp, o.Mode); err != nil {
-			return fail(err)
-		}
+	if err := o.apply(tmp); err != nil {
+		return fail(err)
 	}
 	id, err := os.Stat(tmp)
 	if err != nil {
@@ -116,29 +140,54 @@ func Listen(path string, t Target, o Options) (*Server, error) {
 	if err := os.Rename(tmp, path); err != nil {
 		return fail(err)
 	}
+	return start(path, ln, id, t, o), nil
+}
+
+// ListenTCP serves the runtime API on a TCP address ("stats socket
+// ipv4@ADDR:PORT"); network is "tcp", "tcp4" or "tcp6".
+func ListenTCP(network, addr string, t Target, o Options) (*Server, error) {
+	ln, err := net.Listen(network, addr)
+	if err != nil {
+		return nil, err
+	}
+	return start("", ln, nil, t, o), nil
+}
+
+func start(path string, ln net.Listener, id os.FileInfo, t Target, o Options) *Server {
 	s := &Server{path: path, ln: ln, id: id, conns: map[net.Conn]time.Time{}}
+	s.free = sync.NewCond(&s.mu)
 	s.cur.Store(newBinding(t, o))
 	s.wg.Add(1)
 	go s.acceptLoop()
-	return s, nil
+	return s
 }
+
+// Addr is the socket's address.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
 func newBinding(t Target, o Options) *binding {
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
+	}
+	if o.MaxConn <= 0 {
+		o.MaxConn = DefaultMaxConn
 	}
 	return &binding{target: t, opts: o}
 }
 
 // Update points the socket at a new configuration (a reload) without
 // closing it: commands from then on, on new and open sessions alike, run
-// against t with o's level; o's mode is applied to the socket file.
+// against t with o's level; o's mode and owner are applied to the socket
+// file, o's limit to the sessions accepted from then on.
 func (s *Server) Update(t Target, o Options) error {
 	s.cur.Store(newBinding(t, o))
-	if o.Mode != 0 {
-		return os.Chmod(s.path, o.Mode)
+	s.mu.Lock()
+	s.free.Broadcast() // a raised maxconn lets waiting clients in
+	s.mu.Unlock()
+	if s.path == "" {
+		return nil
 	}
-	return nil
+	return o.apply(s.path)
 }
 
 // Path is the socket's path.
@@ -155,8 +204,12 @@ func (s *Server) Close() error {
 	for c := range s.conns {
 		c.Close()
 	}
+	s.free.Broadcast()
 	s.mu.Unlock()
 	s.wg.Wait()
+	if s.path == "" {
+		return err
+	}
 	if fi, statErr := os.Stat(s.path); statErr == nil && os.SameFile(fi, s.id) {
 		os.Remove(s.path)
 	}
@@ -166,6 +219,13 @@ func (s *Server) Close() error {
 func (s *Server) acceptLoop() {
 	defer s.wg.Done()
 	for {
+		// At maxconn, leave the next client in the system's backlog, as
+		// HAProxy's listener does, until a session ends.
+		s.mu.Lock()
+		for len(s.conns) >= s.cur.Load().opts.MaxConn && !s.closed.Load() {
+			s.free.Wait()
+		}
+		s.mu.Unlock()
 		c, err := s.ln.Accept()
 		if err != nil {
 			if s.closed.Load() || errors.Is(err, net.ErrClosed) {
@@ -193,6 +253,7 @@ func (s *Server) serveConn(c net.Conn) {
 		c.Close()
 		s.mu.Lock()
 		delete(s.conns, c)
+		s.free.Broadcast()
 		s.mu.Unlock()
 	}()
 	sess := &session{srv: s}
