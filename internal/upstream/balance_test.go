@@ -319,7 +319,7 @@ func TestExcludeRedispatch(t *testing.T) {
 }
 
 func TestUnknownAlgorithm(t *testing.T) {
-	for _, b := range []struct{ algo, arg string }{{"random", ""}, {"hdr", ""}, {"uri", "len"}, {"uri", "bogus"}} {
+	for _, b := range []struct{ algo, arg string }{{"random", "0"}, {"hdr", ""}, {"uri", "len"}, {"uri", "bogus"}} {
 		if _, err := newBalancer(configBalance(b.algo, b.arg), mkServers(srvSpec{name: "a", weight: 1}), false); err == nil {
 			t.Errorf("balance %s %s accepted", b.algo, b.arg)
 		}
