@@ -116,7 +116,7 @@ func (b *builder) checker(p *config.Proxy, srv *proxy.Server, spec *health.Spec,
 			tg.TLS = tpl
 		}
 	}
-	if tg.Port == 0 && tg.Addr.Port() == 0 {
+	if tg.Port == 0 && tg.Addr.Port() == 0 && !config.SRV(cs.Host) { // an SRV record gives the port at run time
 		return nil, config.Errorf(cs.Pos, "server '%s/%s' : health checks need a port: give the server address a port or set 'port'", p.Name, cs.Name)
 	}
 	ptype := "backend"

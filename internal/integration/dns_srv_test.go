@@ -87,7 +87,7 @@ frontend web
     default_backend gw
 
 backend gw
-    server-template gw 3 _https._tcp.gw.mesh.local resolvers mesh resolve-prefer ipv4 init-addr none
+    server-template gw 3 _https._tcp.gw.mesh.local resolvers mesh resolve-prefer ipv4 init-addr none check inter 200ms
 `, sock, dns.addr, fe)
 	}
 	ghSock, haSock := filepath.Join(t.TempDir(), "gh.sock"), filepath.Join(t.TempDir(), "ha.sock")
@@ -139,6 +139,19 @@ backend gw
 		fmt.Sprintf("127.0.0.23:%d op2 adm64 w256 pod-c.gw.mesh.local", c.port) + rec,
 	}
 	await("after the change", want)
+
+	// Health checks follow the slot to the record's target and port: the
+	// new pod's slot passes its checks (CHK_RES_PASSED) in both.
+	for name, sock := range map[string]string{"gatehouse": ghSock, "haproxy": haSock} {
+		testenv.Eventually(t, 30*time.Second, func() bool {
+			for _, l := range strings.Split(apiCLI(t, sock, "show servers state gw"), "\n") {
+				if f := strings.Fields(l); len(f) >= 20 && f[17] == "pod-c.gw.mesh.local" && f[11] == "3" && f[5] == "2" {
+					return true
+				}
+			}
+			return false
+		}, "%s: the new pod's slot never passed a check", name)
+	}
 
 	// Traffic reaches the new pod through its SRV port.
 	client := &http.Client{Timeout: 10 * time.Second}
