@@ -44,6 +44,8 @@ func processKeywords() []keyword {
 			desc: "Remove every environment variable except the ones named.", parse: parseEnv},
 		{name: "unsetenv", where: wGlobal, syntax: "unsetenv <name> [<name> ...]",
 			desc: "Remove the named environment variables.", parse: parseEnv},
+		{name: "unix-bind", where: wGlobal, syntax: "unix-bind [prefix <prefix>] [mode <mode>] [user <user>] [uid <uid>] [group <group>] [gid <gid>]",
+			desc: "Defaults for UNIX-socket 'bind' lines. Checked as HAProxy checks it; it changes nothing Gatehouse runs: Gatehouse refuses UNIX-socket binds, and HAProxy 2.6 does not apply it to 'stats socket' either (TestUnixBindLeavesStatsSocket).", parse: parseUnixBind},
 		{name: "max-spread-checks", where: wGlobal, syntax: "max-spread-checks <time>",
 			desc: "Longest delay before the first health check of a server after a start or reload; the first checks are spread over it instead of over the check interval.", parse: parseMaxSpreadChecks},
 		{name: "zero-warning", where: wGlobal, syntax: "zero-warning",
@@ -238,5 +240,59 @@ func parseMaxSpreadChecks(p *parser, args []token) error {
 		return fmt.Errorf("'max-spread-checks': %v", err)
 	}
 	p.cfg.Global.Process.MaxSpreadChecks = d
+	return nil
+}
+
+// parseUnixBind checks "unix-bind" as HAProxy does (an unknown user or
+// group is an error), more strictly for numbers and modes.
+func parseUnixBind(p *parser, args []token) error {
+	ub := &p.cfg.Global.Process.UnixBind
+	for i := 1; i < len(args); i += 2 {
+		opt := args[i].Text
+		if !contains([]string{"prefix", "mode", "uid", "gid", "user", "group"}, opt) {
+			return fmt.Errorf("'unix-bind' only supports the 'prefix', 'mode', 'uid', 'gid', 'user' and 'group' options.")
+		}
+		if i+1 >= len(args) {
+			return fmt.Errorf("'unix-bind' : '%s' expects an argument", opt)
+		}
+		val := args[i+1].Text
+		switch opt {
+		case "prefix":
+			if ub.Prefix != "" {
+				p.warnf("unix-bind 'prefix' already specified. Continuing.")
+				continue
+			}
+			ub.Prefix = val
+		case "mode":
+			m, err := strconv.ParseUint(val, 8, 32)
+			if err != nil || m > 0o7777 {
+				return fmt.Errorf("'unix-bind' : 'mode' expects an octal file mode, got '%s'", val)
+			}
+			ub.Mode = uint32(m)
+		case "uid", "gid":
+			n, err := strconv.ParseUint(val, 10, 31)
+			if err != nil {
+				return fmt.Errorf("'unix-bind' : '%s' expects a number, got '%s'", opt, val)
+			}
+			if opt == "uid" {
+				ub.UID = int(n)
+			} else {
+				ub.GID = int(n)
+			}
+		case "user", "group":
+			lookup, dst, what := p.opt.LookupUser, &ub.UID, "user"
+			if opt == "group" {
+				lookup, dst, what = p.opt.LookupGroup, &ub.GID, "group"
+			}
+			if lookup == nil {
+				lookup = map[string]func(string) (int, error){"user": LookupUserID, "group": LookupGroupID}[what]
+			}
+			n, err := lookup(val)
+			if err != nil {
+				return fmt.Errorf("'unix-bind' : '%s' unknown %s.", val, what)
+			}
+			*dst = n
+		}
+	}
 	return nil
 }

@@ -175,3 +175,35 @@ func TestEnvKeywords(t *testing.T) {
 		t.Errorf("after a bare resetenv: %q, want x", got)
 	}
 }
+
+// TestUnixBind: checked as HAProxy checks it.
+func TestUnixBind(t *testing.T) {
+	users := func(n string) (int, error) {
+		if n == "haproxy" {
+			return 103, nil
+		}
+		return 0, errors.New("unknown")
+	}
+	cfg, err := parseProcess(t, "    unix-bind prefix /run/hap/ mode 660 user haproxy gid 7\n    unix-bind prefix /other\n", Options{LookupUser: users, LookupGroup: users})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ub := cfg.Global.Process.UnixBind; ub != (config.UnixBind{Prefix: "/run/hap/", Mode: 0o660, UID: 103, GID: 7}) {
+		t.Errorf("unix-bind: %+v", ub)
+	}
+	if len(cfg.Warnings) != 1 || cfg.Warnings[0].Msg != "unix-bind 'prefix' already specified. Continuing." {
+		t.Errorf("warnings: %v", cfg.Warnings)
+	}
+	for _, tc := range []struct{ line, want string }{
+		{"    unix-bind user nosuch\n", "'unix-bind' : 'nosuch' unknown user."},
+		{"    unix-bind group nosuch\n", "'unix-bind' : 'nosuch' unknown group."},
+		{"    unix-bind foo 1\n", "'unix-bind' only supports the 'prefix', 'mode', 'uid', 'gid', 'user' and 'group' options."},
+		{"    unix-bind mode\n", "'unix-bind' : 'mode' expects an argument"},
+		{"    unix-bind mode 999\n", "'mode' expects an octal file mode"},
+		{"    unix-bind uid x\n", "'uid' expects a number"},
+	} {
+		if _, err := parseProcess(t, tc.line, Options{LookupUser: users, LookupGroup: users}); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want %q", tc.line, err, tc.want)
+		}
+	}
+}

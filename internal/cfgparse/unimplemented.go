@@ -18,7 +18,7 @@ func unimplementedGlobal() []string {
 		"localpeer", "log-tag", "log-send-hostname",
 		"lua-load", "lua-prepend-path",
 		"maxsslconn", "maxconnrate", "maxsessrate", "maxsslrate", "maxpipes", "maxcompcpuusage",
-		"unix-bind", "external-check", "insecure-fork-wanted",
+		"external-check", "insecure-fork-wanted",
 		"tune.ssl.cachesize", "tune.maxrewrite",
 		"tune.http.maxhdr", "tune.idletimer", "tune.h2.be.glitches-threshold", "tune.h2.fe.rxbuf",
 		"tune.h2.be.rxbuf", "tune.h2.zero-copy-fwd-send",

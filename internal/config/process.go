@@ -24,6 +24,10 @@ type Process struct {
 	// start or reload (max-spread-checks); 0: spread over the interval.
 	MaxSpreadChecks time.Duration
 	ZeroWarning     bool // zero-warning: any warning is fatal, as with -dW
+	// UnixBind is "unix-bind": defaults for UNIX-socket binds. Gatehouse
+	// refuses such binds and HAProxy 2.6 does not apply it to "stats
+	// socket", so nothing reads it; it is kept for the model to be whole.
+	UnixBind UnixBind
 	// Env is every setenv/presetenv/resetenv/unsetenv in order, for the
 	// process environment to match what the configuration saw.
 	Env []EnvOp
@@ -34,4 +38,11 @@ type EnvOp struct {
 	Op    string // "setenv", "presetenv", "resetenv", "unsetenv"
 	Names []string
 	Value string // setenv and presetenv
+}
+
+// UnixBind holds "unix-bind prefix|mode|user|uid|group|gid".
+type UnixBind struct {
+	Prefix   string
+	Mode     uint32 // 0: unset
+	UID, GID int    // 0: unset, as in HAProxy
 }

@@ -387,3 +387,38 @@ func TestZeroWarning(t *testing.T) {
 		}
 	}
 }
+
+// TestUnixBindLeavesStatsSocket: HAProxy 2.6 applies unix-bind to UNIX
+// 'bind' lines only (which Gatehouse refuses), not to 'stats socket': the
+// socket is where its path says, with the mode its own line gives, in
+// both proxies.
+func TestUnixBindLeavesStatsSocket(t *testing.T) {
+	for _, c := range []struct{ name, bin string }{
+		{"gatehouse", testenv.GatehouseBinary(t)},
+		{"haproxy", testenv.RequireBinary(t, "haproxy")},
+	} {
+		dir, other := t.TempDir(), t.TempDir()
+		port := testenv.FreePort(t)
+		sock := filepath.Join(dir, "admin.sock")
+		cfg := fmt.Sprintf("global\n    unix-bind prefix %s/ mode 600\n    stats socket %s level admin mode 644\ndefaults\n    mode http\n    timeout client 5s\n    timeout server 5s\n    timeout connect 5s\nfrontend f\n    bind 127.0.0.1:%d\n    http-request return status 200\n", other, sock, port)
+		f := filepath.Join(dir, "c.cfg")
+		os.WriteFile(f, []byte(cfg), 0o644)
+		args := []string{"-f", f}
+		if c.name == "haproxy" {
+			args = append(args, "-db")
+		}
+		p := testenv.StartProcess(t, c.name, c.bin, args...)
+		testenv.Eventually(t, 20*time.Second, func() bool {
+			_, err := runtimeCmdErr(sock, "show info")
+			return err == nil
+		}, "%s: no runtime API on %s:\n%s", c.name, sock, p.String())
+		st, err := os.Stat(sock)
+		if err != nil || st.Mode().Perm() != 0o644 {
+			t.Errorf("%s: socket mode %v (%v), want 0644 from its own line", c.name, st.Mode().Perm(), err)
+		}
+		if entries, _ := os.ReadDir(other); len(entries) != 0 {
+			t.Errorf("%s: unix-bind's prefix got %v", c.name, entries)
+		}
+		p.Stop()
+	}
+}
