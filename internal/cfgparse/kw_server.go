@@ -232,7 +232,9 @@ func parseServer(p *parser, args []token) error {
 		return fmt.Errorf("'server %s' : %v", name, err)
 	}
 	if hp.Host == "" {
-		return fmt.Errorf("'server %s' : missing address in '%s'", name, args[2].Text)
+		// As in HAProxy, no address (":10444", "*:10444") is the IPv4
+		// wildcard, which a connect reaches on this host.
+		hp.Host = "0.0.0.0"
 	}
 	s := cloneServer(p.ps.defSrv)
 	s.Pos, s.Name, s.Host, s.Port = p.pos(), name, hp.Host, hp.Port
