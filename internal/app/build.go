@@ -509,6 +509,9 @@ func (b *builder) buildFrontend(p *config.Proxy, pr *proxyRuntime) (*proxy.Front
 				return nil, config.Errorf(bind.Pos, "'bind %s' : %v", bind.Addr, err)
 			}
 			l.TLS = tc
+			if l.ClientVerify, err = tlsconf.NewClientVerifier(bind); err != nil {
+				return nil, config.Errorf(bind.Pos, "'bind %s' : %v", bind.Addr, err)
+			}
 		}
 		b.g.Binds = append(b.g.Binds, &BindSpec{Addr: bindAddr(bind), Pos: bind.Pos, Frontend: fe.Name, Handler: l7Handler(bind, l), L7: l, Slots: slots, KeepAlive: p.CliTCPKA})
 	}

@@ -120,6 +120,9 @@ func (b *builder) buildTCPFrontend(p *config.Proxy, pr *proxyRuntime, tcpBackend
 			if l.TLS, err = tlsconf.ServerConfig(store, bind); err != nil {
 				return config.Errorf(bind.Pos, "'bind %s' : %v", bind.Addr, err)
 			}
+			if l.ClientVerify, err = tlsconf.NewClientVerifier(bind); err != nil {
+				return config.Errorf(bind.Pos, "'bind %s' : %v", bind.Addr, err)
+			}
 		}
 		b.g.Binds = append(b.g.Binds, &BindSpec{Addr: bindAddr(bind), Pos: bind.Pos, Frontend: p.Name, Handler: l, Slots: slots, KeepAlive: p.CliTCPKA})
 	}

@@ -3,6 +3,7 @@ package cfgparse
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -149,6 +150,25 @@ func parseSSLLifetime(p *parser, args []token) error {
 	return nil
 }
 
+// ignoreErrList parses ca-ignore-err / crt-ignore-err as HAProxy does.
+func ignoreErrList(kw, v string, dst *uint64) error {
+	if v == "" {
+		return fmt.Errorf("'%s' : missing error IDs list", kw)
+	}
+	if v == "all" {
+		*dst = ^uint64(0)
+		return nil
+	}
+	for _, f := range strings.Split(v, ",") {
+		n, err := strconv.Atoi(f)
+		if err != nil || n <= 0 || n > 63 {
+			return fmt.Errorf("'%s' : ID '%s' out of range (1..63) in error IDs list '%s'", kw, f, v)
+		}
+		*dst |= 1 << n
+	}
+	return nil
+}
+
 // tlsOpt is a TLS option of bind and server lines (and of
 // ssl-default-*-options for the version and ticket ones).
 type tlsOpt struct {
@@ -268,6 +288,16 @@ func bindTLSOptions() []bindOption {
 			parse: func(p *parser, b *config.Bind, v string) error {
 				b.TLS.CRLFile = basePath(p.cfg.Global.CABase, v)
 				return nonEmpty("crl-file", "missing CRLfile path", v)
+			}},
+		bindOption{name: "ca-ignore-err", syntax: "ca-ignore-err all|<errorID>[,<errorID>...]", hasArg: true,
+			desc: "OpenSSL verify errors (1..63) at depth > 0 that do not abort the handshake; the rules see them in ssl_c_verify and ssl_c_ca_err.",
+			parse: func(p *parser, b *config.Bind, v string) error {
+				return ignoreErrList("ca-ignore-err", v, &b.TLS.CAIgnoreErr)
+			}},
+		bindOption{name: "crt-ignore-err", syntax: "crt-ignore-err all|<errorID>[,<errorID>...]", hasArg: true,
+			desc: "OpenSSL verify errors (1..63) of the client certificate itself (depth 0) that do not abort the handshake, e.g. 10 (expired); the rules see them in ssl_c_verify and ssl_c_err.",
+			parse: func(p *parser, b *config.Bind, v string) error {
+				return ignoreErrList("crt-ignore-err", v, &b.TLS.CrtIgnoreErr)
 			}},
 		bindOption{name: "strict-sni", syntax: "strict-sni",
 			desc:  "Refuse the handshake when the client's SNI names no loaded certificate (or sends none), instead of serving the default certificate.",

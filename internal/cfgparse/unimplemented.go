@@ -77,7 +77,7 @@ func unimplementedBindOptions() []string {
 	return []string{
 		"interface", "transparent", "v4v6", "v6only", "defer-accept",
 		"tfo", "mss", "backlog", "maxconn", "nice", "process", "thread",
-		"ca-ignore-err", "crt-ignore-err", "ca-sign-file", "generate-certificates",
+		"ca-sign-file", "generate-certificates",
 		"allow-0rtt",
 		"uid", "gid", "mode", "user", "group", "namespace", "id", "level", "severity-output",
 		"expose-fd", "quic-force-retry", "ssl-passphrase", "sigalgs", "client-sigalgs",

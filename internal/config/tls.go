@@ -33,6 +33,10 @@ type TLSOptions struct {
 	PreferClientCiphers bool   // bind only: the client's suite order wins
 	TicketKeys          string // bind only: tls-ticket-keys file
 	CRLFile             string // bind only: crl-file, CRLs for client certificates
+	// CAIgnoreErr / CrtIgnoreErr (bind only): bit 1<<code for each OpenSSL
+	// verify error ignored at depth > 0 / depth 0 (ca-ignore-err,
+	// crt-ignore-err); all bits for "all".
+	CAIgnoreErr, CrtIgnoreErr uint64
 	// SessionLifetime is tune.ssl.lifetime (global, carried by the binds):
 	// how long a TLS session may be resumed; 0: HAProxy's default, 300 s.
 	SessionLifetime time.Duration

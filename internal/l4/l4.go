@@ -102,10 +102,12 @@ type Backend struct {
 
 // Listener serves the connections of one bind line of a tcp frontend.
 type Listener struct {
-	FE          *Frontend
-	BindName    string      // for error logs: the bind's name or address
-	TLS         *tls.Config // "bind ... ssl" in mode tcp: deciphered, then tunneled
-	AcceptProxy bool
+	FE       *Frontend
+	BindName string      // for error logs: the bind's name or address
+	TLS      *tls.Config // "bind ... ssl" in mode tcp: deciphered, then tunneled
+	// ClientVerify reports ignored client-certificate errors (ssl_c_verify).
+	ClientVerify *tlsconf.ClientVerifier
+	AcceptProxy  bool
 }
 
 // session is one client connection.
@@ -270,6 +272,8 @@ func (s *session) handshake() bool {
 	s.txn.TLS, s.txn.SNI, s.txn.ALPN = true, st.ServerName, st.NegotiatedProtocol
 	s.txn.TLSVersion = tlsconf.VersionName(st.Version)
 	s.txn.TLSState = &st
+	r := s.lst.ClientVerify.Result(&st)
+	s.txn.ClientVerify, s.txn.ClientCrtErr, s.txn.ClientCAErr = r.Verify, r.CrtErr, r.CAErr
 	s.cli = tc
 	return true
 }

@@ -156,6 +156,9 @@ type Listener struct {
 	FE   *Frontend
 	Bind *config.Bind
 	TLS  *tls.Config // nil for plain TCP
+	// ClientVerify reports client-certificate errors a bind ignores
+	// (ca-ignore-err, crt-ignore-err) to ssl_c_verify and friends.
+	ClientVerify *tlsconf.ClientVerifier
 
 	sock atomic.Pointer[Socket] // the socket it serves (handover.go)
 }
@@ -304,6 +307,9 @@ func (s *session) handshake(conf *tls.Config) bool {
 	s.tlsVersion = tlsconf.VersionName(st.Version)
 	s.cipher = tls.CipherSuiteName(st.CipherSuite)
 	s.tlsState = &st
+	if s.lst != nil {
+		s.verify = s.lst.ClientVerify.Result(&st)
+	}
 	s.conn = tc
 	return true
 }

@@ -3,6 +3,7 @@ package proxy
 import (
 	"crypto/tls"
 	"errors"
+	"github.com/gatehouse/gatehouse/internal/tlsconf"
 	"io"
 	"net"
 	"net/netip"
@@ -30,6 +31,7 @@ type session struct {
 	tlsVersion   string
 	cipher       string
 	tlsState     *tls.ConnectionState // for the ssl_c_* and ssl_fc_* fetches
+	verify       tlsconf.VerifyResult // ssl_c_verify, ssl_c_err, ssl_c_ca_err
 	handshakeDur time.Duration
 
 	br  *http1.Reader

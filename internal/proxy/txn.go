@@ -98,7 +98,11 @@ func (t *Txn) begin(s *session) {
 		ALPN:       s.alpn,
 		TLSVersion: s.tlsVersion,
 		TLSState:   s.tlsState,
-		Frontend:   s.fe.Name,
+
+		ClientVerify: s.verify.Verify,
+		ClientCrtErr: s.verify.CrtErr,
+		ClientCAErr:  s.verify.CAErr,
+		Frontend:     s.fe.Name,
 
 		UsableServers: s.fe.UsableServers,
 	}

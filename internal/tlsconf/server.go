@@ -2,6 +2,7 @@ package tlsconf
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/config"
@@ -63,7 +64,19 @@ func ServerConfig(store *Store, bind *config.Bind) (*tls.Config, error) {
 		if bind.Verify == "required" {
 			c.ClientAuth = tls.RequireAndVerifyClientCert
 		}
-		if bind.TLS.CRLFile != "" {
+		if v, err := NewClientVerifier(bind); err != nil {
+			return nil, config.Errorf(bind.Pos, "bind '%s' : %v", name, err)
+		} else if v != nil {
+			// Errors may be ignored: verify by hand, as OpenSSL does.
+			c.ClientAuth = tls.RequestClientCert
+			if bind.Verify == "required" {
+				c.ClientAuth = tls.RequireAnyClientCert
+			}
+			c.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
+				_, err := v.check(raw)
+				return err
+			}
+		} else if bind.TLS.CRLFile != "" {
 			crls, err := loadCRLFile(bind.TLS.CRLFile)
 			if err != nil {
 				return nil, config.Errorf(bind.Pos, "bind '%s' : %v", name, err)

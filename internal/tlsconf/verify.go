@@ -2,12 +2,15 @@ package tlsconf
 
 import (
 	"bytes"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/config"
 )
 
 func loadCRLFile(path string) ([]*x509.RevocationList, error) {
@@ -88,4 +91,173 @@ func revocation(crls []*x509.RevocationList, c, issuer *x509.Certificate, now ti
 		return nil
 	}
 	return errNoCRL
+}
+
+// OpenSSL's X509_V_ERR codes, as ssl_c_verify, ssl_c_err, ssl_c_ca_err,
+// ca-ignore-err and crt-ignore-err number them.
+const (
+	errUnableToGetCRL        = 3
+	errCertSignatureFailure  = 7
+	errCertNotYetValid       = 9
+	errCertHasExpired        = 10
+	errCRLNotYetValid        = 11
+	errCRLHasExpired         = 12
+	errDepthZeroSelfSigned   = 18
+	errUnableToGetIssuerCert = 20
+	errCertRevoked           = 23
+	errInvalidPurpose        = 26
+	errCertRejected          = 28
+)
+
+// VerifyResult is what ssl_c_verify, ssl_c_err and ssl_c_ca_err report.
+type VerifyResult struct {
+	Verify, CrtErr, CAErr int64
+}
+
+// ClientVerifier verifies client certificates the way OpenSSL does on a
+// bind with "ca-ignore-err" / "crt-ignore-err": an error at depth > 0 /
+// depth 0 listed there does not abort the handshake, and the connection's
+// results (Result) tell the rules what was found. Errors map to OpenSSL's
+// codes: unknown issuer 20 (18 for a self-signed certificate), expired 10,
+// not yet valid 9, wrong purpose 26, CRL missing 3, CRL not yet valid 11,
+// CRL expired 12, revoked 23, other failures 28.
+type ClientVerifier struct {
+	roots            *x509.CertPool
+	crls             []*x509.RevocationList
+	caIgnore, crtIgn uint64
+	now              func() time.Time
+}
+
+// NewClientVerifier returns the verifier of a bind whose errors may be
+// ignored, nil for binds where Go's own verification (and crl-file) apply.
+func NewClientVerifier(bind *config.Bind) (*ClientVerifier, error) {
+	if bind.Verify != "optional" && bind.Verify != "required" {
+		return nil, nil
+	}
+	if bind.TLS.CAIgnoreErr == 0 && bind.TLS.CrtIgnoreErr == 0 {
+		return nil, nil
+	}
+	if bind.CAFile == "" {
+		return nil, fmt.Errorf("verify is enabled but no CA file specified")
+	}
+	roots, err := loadCAFile(bind.CAFile)
+	if err != nil {
+		return nil, err
+	}
+	v := &ClientVerifier{roots: roots, caIgnore: bind.TLS.CAIgnoreErr, crtIgn: bind.TLS.CrtIgnoreErr, now: time.Now}
+	if bind.TLS.CRLFile != "" {
+		if v.crls, err = loadCRLFile(bind.TLS.CRLFile); err != nil {
+			return nil, err
+		}
+	}
+	return v, nil
+}
+
+// Result re-runs the verification of a connection's certificate chain for
+// the fetches; all zero without a certificate or on a nil verifier.
+func (v *ClientVerifier) Result(st *tls.ConnectionState) VerifyResult {
+	if v == nil || st == nil || len(st.PeerCertificates) == 0 {
+		return VerifyResult{}
+	}
+	raw := make([][]byte, len(st.PeerCertificates))
+	for i, c := range st.PeerCertificates {
+		raw[i] = c.Raw
+	}
+	res, _ := v.check(raw)
+	return res
+}
+
+// check verifies a presented chain: err is non-nil when an error that is
+// not ignored aborts the handshake.
+func (v *ClientVerifier) check(raw [][]byte) (res VerifyResult, err error) {
+	if len(raw) == 0 {
+		return res, nil
+	}
+	certs := make([]*x509.Certificate, len(raw))
+	for i, r := range raw {
+		if certs[i], err = x509.ParseCertificate(r); err != nil {
+			return res, fmt.Errorf("tls: bad client certificate: %w", err)
+		}
+	}
+	now := v.now()
+	record := func(code, depth int) error {
+		res.Verify = int64(code)
+		ignore := v.crtIgn
+		if depth > 0 {
+			if res.CAErr == 0 {
+				res.CAErr = int64(code)
+			}
+			ignore = v.caIgnore
+		} else if res.CrtErr == 0 {
+			res.CrtErr = int64(code)
+		}
+		if code < 64 && ignore&(1<<code) != 0 {
+			return nil
+		}
+		return fmt.Errorf("tls: client certificate verification failed at depth %d: X509 error %d", depth, code)
+	}
+	inter := x509.NewCertPool()
+	for _, c := range certs[1:] {
+		inter.AddCert(c)
+	}
+	chains, verr := certs[0].Verify(x509.VerifyOptions{Roots: v.roots, Intermediates: inter, CurrentTime: now,
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+	if verr != nil {
+		code, depth := errCertRejected, 0
+		var ua x509.UnknownAuthorityError
+		var ci x509.CertificateInvalidError
+		switch {
+		case errors.As(verr, &ua):
+			code = errUnableToGetIssuerCert
+			if len(certs) == 1 && bytes.Equal(certs[0].RawIssuer, certs[0].RawSubject) {
+				code = errDepthZeroSelfSigned
+			}
+		case errors.As(verr, &ci) && ci.Reason == x509.Expired:
+			code, depth = errCertHasExpired, chainDepth(certs, ci.Cert)
+			if ci.Cert != nil && now.Before(ci.Cert.NotBefore) {
+				code = errCertNotYetValid
+			}
+		case errors.As(verr, &ci) && ci.Reason == x509.IncompatibleUsage:
+			code = errInvalidPurpose
+		case errors.Is(verr, x509.ErrUnsupportedAlgorithm):
+			code = errCertSignatureFailure
+		}
+		// Ignored or not, there is no chain to check revocation against.
+		return res, record(code, depth)
+	}
+	if v.crls != nil {
+		chain := chains[0]
+		for i, c := range chain {
+			issuer := c
+			if i+1 < len(chain) {
+				issuer = chain[i+1]
+			}
+			code := 0
+			switch revocation(v.crls, c, issuer, now) {
+			case errNoCRL:
+				code = errUnableToGetCRL
+			case errCRLFuture:
+				code = errCRLNotYetValid
+			case errCRLExpired:
+				code = errCRLHasExpired
+			case errRevoked:
+				code = errCertRevoked
+			}
+			if code != 0 {
+				if err := record(code, i); err != nil {
+					return res, err
+				}
+			}
+		}
+	}
+	return res, nil
+}
+
+func chainDepth(certs []*x509.Certificate, c *x509.Certificate) int {
+	for i, x := range certs {
+		if c != nil && bytes.Equal(x.Raw, c.Raw) {
+			return i
+		}
+	}
+	return len(certs)
 }
