@@ -24,9 +24,39 @@ type statsService struct {
 	svc   *stats.Service
 	ops   *adminOps
 	admin *acl.Cond // "stats admin if COND"; nil: the page is read-only
+	rules []statsRule
+}
+
+// statsRule is a compiled "stats http-request" rule.
+type statsRule struct {
+	action, realm string
+	cond          *acl.Cond // nil: always
+}
+
+// access runs the "stats http-request" rules in order, as HAProxy runs
+// them once the request is known to be for the page: the first whose
+// condition holds decides; allow (or no rule matching) serves the page.
+func (s *statsService) access(t *proxy.Txn) *proxy.Reply {
+	for _, r := range s.rules {
+		if r.cond != nil && !r.cond.Match(t.Sample()) {
+			continue
+		}
+		switch r.action {
+		case "deny":
+			return &proxy.Reply{Status: 403}
+		case "auth":
+			a := stats.Unauthorized(&t.Req, r.realm)
+			return &proxy.Reply{Status: a.Status, Header: a.Header, Body: a.Body}
+		}
+		return nil
+	}
+	return nil
 }
 
 func (s *statsService) Serve(t *proxy.Txn) *proxy.Reply {
+	if r := s.access(t); r != nil {
+		return r
+	}
 	var body []byte
 	if t.Req.HasBody() {
 		b, err := io.ReadAll(io.LimitReader(t.Body(), maxAdminBody))
@@ -87,15 +117,38 @@ func (s graphSource) ApplyAdmin(a stats.AdminAction) (changed, failed int) {
 }
 
 func (b *builder) statsService(p *config.Proxy) (proxy.Service, error) {
-	s := &statsService{svc: stats.NewService(p.Stats, graphSource{g: b.g}), ops: b.adminOps()}
-	if p.Stats.Admin != nil {
-		set, err := acl.NewSet(p.ACLs)
-		if err != nil {
+	cfg := *p.Stats
+	if len(cfg.Rules) > 0 && (len(cfg.Auth) > 0 || cfg.Realm != "") {
+		return nil, config.Errorf(cfg.Pos, "proxy '%s': stats 'auth'/'realm' and 'http-request' can't be used at the same time.", p.Name)
+	}
+	// "stats scope ." is the proxy serving the page.
+	cfg.Scope = append([]string(nil), cfg.Scope...)
+	for i, sc := range cfg.Scope {
+		if sc == "." {
+			cfg.Scope[i] = p.Name
+		}
+	}
+	s := &statsService{svc: stats.NewService(&cfg, graphSource{g: b.g}), ops: b.adminOps()}
+	if cfg.Admin == nil && len(cfg.Rules) == 0 {
+		return s, nil
+	}
+	set, err := acl.NewSet(p.ACLs)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Admin != nil {
+		if s.admin, err = set.Cond(cfg.Admin); err != nil {
 			return nil, err
 		}
-		if s.admin, err = set.Cond(p.Stats.Admin); err != nil {
-			return nil, err
+	}
+	for _, r := range cfg.Rules {
+		sr := statsRule{action: r.Action, realm: r.Realm}
+		if r.Cond != nil {
+			if sr.cond, err = set.Cond(r.Cond); err != nil {
+				return nil, err
+			}
 		}
+		s.rules = append(s.rules, sr)
 	}
 	return s, nil
 }

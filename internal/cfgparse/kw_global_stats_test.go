@@ -1,6 +1,7 @@
 package cfgparse
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -38,5 +39,49 @@ func TestGlobalStatsKeywords(t *testing.T) {
 	}
 	if v6.Net != "tcp" || v6.Path != "[::1]:9998" {
 		t.Errorf("[::1]:9998: %+v", v6)
+	}
+}
+
+func TestStatsPageKeywords(t *testing.T) {
+	c, err := Parse("t.cfg", []byte(`listen s
+    bind :8080
+    stats show-node lb-1
+    stats show-desc EU edge
+    stats scope .
+    stats scope be
+    stats scope be
+    stats http-request auth realm Ops if { src 10.0.0.0/8 }
+    stats http-request deny
+`), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.Proxies[0].Stats
+	if !s.ShowNode || s.Node != "lb-1" || !s.ShowDesc || s.Desc != "EU edge" || len(s.Scope) != 2 || s.Scope[0] != "." || s.Scope[1] != "be" {
+		t.Errorf("stats %+v", s)
+	}
+	if len(s.Rules) != 2 || s.Rules[0].Action != "auth" || s.Rules[0].Realm != "Ops" || s.Rules[0].Cond == nil || s.Rules[1].Action != "deny" || s.Rules[1].Cond != nil {
+		t.Errorf("rules %+v", s.Rules)
+	}
+	for cfg, want := range map[string]string{
+		"stats show-node a/b":         "invalid node name",
+		"stats http-request redirect": "only supports 'allow', 'deny' and 'auth'",
+		"stats scope":                 "'scope' needs a proxy name.",
+	} {
+		_, err := Parse("t.cfg", []byte("listen s\n    bind :8080\n    "+cfg+"\n"), Options{})
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", cfg, err, want)
+		}
+	}
+	// show-desc without text or global description: HAProxy warns and
+	// ignores the line.
+	c, err = Parse("t.cfg", []byte("listen s\n    bind :8080\n    stats show-desc\n"), Options{})
+	if err != nil || c.Proxies[0].Stats != nil && c.Proxies[0].Stats.ShowDesc || len(c.Warnings) != 2 {
+		t.Errorf("bare show-desc: %v %+v", err, c.Warnings)
+	}
+	// An unconditional rule makes the next ones dead, with HAProxy's warning.
+	c, err = Parse("t.cfg", []byte("listen s\n    bind :8080\n    stats http-request allow\n    stats http-request deny\n"), Options{})
+	if err != nil || len(c.Warnings) != 2 || !strings.Contains(c.Warnings[0].Error(), "further entries are NOOP") {
+		t.Errorf("rule after an unconditional one: %v %+v", err, c.Warnings)
 	}
 }

@@ -11,7 +11,7 @@ func statsKeywords() []keyword {
 	return []keyword{
 		{name: "stats", where: wProxy, syntax: "stats <keyword> [<args>]",
 			desc: "The statistics page of this proxy; see the 'stats' keywords.",
-			sub:  statsTable, subUnimpl: []string{"show-desc", "show-node", "scope", "http-request", "bind-process", "show-modules"}},
+			sub:  statsTable, subUnimpl: []string{"bind-process", "show-modules"}},
 	}
 }
 
@@ -25,6 +25,15 @@ func statsTable() []keyword {
 		{name: "hide-version", where: wProxy, syntax: "stats hide-version", desc: "Do not show the version on the page.", parse: statsFlag(func(s *config.Stats) { s.HideVersion = true })},
 		{name: "admin", where: wProxy, syntax: "stats admin {if|unless} <condition>", desc: "Allow administrative actions from the page when the condition matches.", parse: parseStatsAdmin},
 		{name: "show-legends", where: wProxy, syntax: "stats show-legends", desc: "Show details about each proxy and server.", parse: statsFlag(func(s *config.Stats) { s.ShowLegends = true })},
+		{name: "show-node", where: wProxy, syntax: "stats show-node [<name>]",
+			desc: "Show the node name in the page's titles: <name>, else the global 'node' (the host name by default).", parse: parseStatsShowNode},
+		{name: "show-desc", where: wProxy, syntax: "stats show-desc [<text>...]",
+			desc: "Show a description after the node name: <text>, else the global 'description'.", parse: parseStatsShowDesc},
+		{name: "scope", where: wProxy, syntax: "stats scope <proxy>|.",
+			desc: "Show only the named proxies (one per line; '.' is this proxy) on the page and in its CSV/JSON.", parse: parseStatsScope},
+		{name: "http-request", where: wFE | wBE, syntax: "stats http-request allow|deny|auth [realm <realm>] [{if|unless} <condition>]",
+			desc: "Access rules of the page, evaluated in order: allow serves it, deny answers 403, auth asks for credentials (401). Not with 'stats auth'/'realm'.",
+			parse: parseStatsHTTPRequest},
 		{name: "socket", where: 0, syntax: "stats socket <path> (global section only)", desc: "Only valid in the 'global' section.",
 			parse: func(p *parser, args []token) error {
 				return fmt.Errorf("'stats socket' is only allowed in the 'global' section.")
@@ -108,5 +117,92 @@ func parseStatsAdmin(p *parser, args []token) error {
 		return err
 	}
 	stats(p).Admin = c
+	return nil
+}
+
+func parseStatsShowNode(p *parser, args []token) error {
+	if len(args) > 3 {
+		return fmt.Errorf("'stats show-node' cannot handle unexpected argument '%s'.", args[3].Text)
+	}
+	name := ""
+	if len(args) == 3 {
+		name = args[2].Text
+		for _, c := range name {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') || c > 127 {
+				return fmt.Errorf("'stats show-node' invalid node name - should be a stringwith digits(0-9), letters(A-Z, a-z), hyphen(-) or underscode(_).")
+			}
+		}
+		if name == "" {
+			return fmt.Errorf("'stats show-node' invalid node name - should be a stringwith digits(0-9), letters(A-Z, a-z), hyphen(-) or underscode(_).")
+		}
+	}
+	s := stats(p)
+	s.ShowNode, s.Node = true, name
+	return nil
+}
+
+func parseStatsShowDesc(p *parser, args []token) error {
+	desc := strings.Join(texts(args[2:]), " ")
+	if desc == "" && p.cfg.Global.Process.Description == "" {
+		// HAProxy ignores the line (the description is read from global
+		// when the line is parsed, so global must come first).
+		return warning("'show-desc' requires a parameter or 'desc' to be set in the global section.")
+	}
+	s := stats(p)
+	s.ShowDesc, s.Desc = true, desc
+	return nil
+}
+
+func parseStatsScope(p *parser, args []token) error {
+	if len(args) < 3 || args[2].Text == "" {
+		return fmt.Errorf("'scope' needs a proxy name.")
+	}
+	if len(args) > 3 {
+		return fmt.Errorf("'stats scope' cannot handle unexpected argument '%s'.", args[3].Text)
+	}
+	s := stats(p)
+	for _, sc := range s.Scope {
+		if sc == args[2].Text {
+			return nil
+		}
+	}
+	s.Scope = append(s.Scope, args[2].Text)
+	return nil
+}
+
+func parseStatsHTTPRequest(p *parser, args []token) error {
+	if p.ps.isDefaults {
+		return fmt.Errorf("'stats' not allowed in 'defaults' section.")
+	}
+	if len(args) < 3 {
+		return fmt.Errorf("'stats http-request' expects 'allow', 'deny' or 'auth'.")
+	}
+	r := config.StatsRule{Pos: p.pos(), Action: args[2].Text}
+	i := 3
+	switch r.Action {
+	case "allow", "deny":
+	case "auth":
+		if i < len(args) && args[i].Text == "realm" {
+			if i+1 >= len(args) {
+				return fmt.Errorf("'stats http-request auth' : missing realm value.")
+			}
+			r.Realm = args[i+1].Text
+			i += 2
+		}
+	default:
+		return fmt.Errorf("'stats http-request' only supports 'allow', 'deny' and 'auth' (got '%s').", r.Action)
+	}
+	if i < len(args) {
+		c, err := parseCond(p, args, i)
+		if err != nil {
+			return err
+		}
+		r.Cond = c
+	}
+	s := stats(p)
+	if n := len(s.Rules); n > 0 && s.Rules[n-1].Cond == nil {
+		p.warnf("previous 'stats' action has no condition attached, further entries are NOOP.")
+	}
+	s.Rules = append(s.Rules, r)
 	return nil
 }

@@ -420,6 +420,21 @@ type Stats struct {
 	HideVersion bool
 	Admin       *Cond
 	ShowLegends bool
+	ShowModules bool        `json:",omitempty"` // "stats show-modules": the stats modules' column on the page
+	ShowNode    bool        `json:",omitempty"` // "stats show-node [name]": the node name in the page's titles
+	Node        string      `json:",omitempty"` // its name; "": global "node" (the host name by default)
+	ShowDesc    bool        `json:",omitempty"` // "stats show-desc [text]": the description after the node name
+	Desc        string      `json:",omitempty"` // its text; "": global "description"
+	Scope       []string    `json:",omitempty"` // "stats scope": only these proxies ("." is the stats proxy itself); none: all
+	Rules       []StatsRule `json:",omitempty"` // "stats http-request", evaluated in order before the page
+}
+
+// StatsRule is one "stats http-request allow|deny|auth [realm R] [if|unless COND]".
+type StatsRule struct {
+	Pos    Pos
+	Action string // "allow", "deny", "auth"
+	Realm  string // auth: the realm; "": HAProxy's "HAProxy Statistics"
+	Cond   *Cond  // nil: always
 }
 
 // UserPass is one "stats auth user:pass".

@@ -57,12 +57,17 @@ func moduleStart(cols []Column, i int) bool {
 
 // Filter selects what a dump shows (the ";up" and ";scope=" options).
 type Filter struct {
-	HideDown bool   // ";up": skip servers that are DOWN or in maintenance
-	Scope    string // ";scope=": only proxies whose name contains it
+	HideDown bool            // ";up": skip servers that are DOWN or in maintenance
+	Scope    string          // ";scope=": only proxies whose name contains it, case aside
+	Only     map[string]bool // "stats scope": only these proxies; nil: all
 }
 
 func (f Filter) proxy(px *Proxy) bool {
-	return f.Scope == "" || strings.Contains(px.Name, f.Scope)
+	if f.Only != nil && !f.Only[px.Name] {
+		return false
+	}
+	// HAProxy compares with strnistr: case-insensitive.
+	return f.Scope == "" || strings.Contains(strings.ToLower(px.Name), strings.ToLower(f.Scope))
 }
 
 func (f Filter) rows(px *Proxy) []*Row {

@@ -66,6 +66,11 @@ type Service struct {
 	hideVersion bool
 	legends     bool
 	admin       bool // "stats admin" configured
+	showNode    bool
+	node        string // "": the snapshot's (global "node")
+	showDesc    bool
+	desc        string          // "": the snapshot's (global "description")
+	scope       map[string]bool // "stats scope"; nil: every proxy
 	src         Source
 }
 
@@ -89,6 +94,15 @@ func NewService(cfg *config.Stats, src Source) *Service {
 	s.hideVersion = cfg.HideVersion
 	s.legends = cfg.ShowLegends
 	s.admin = cfg.Admin != nil
+	s.showNode, s.node = cfg.ShowNode, cfg.Node
+	s.showDesc, s.desc = cfg.ShowDesc, cfg.Desc
+	if len(cfg.Scope) > 0 {
+		// "." (this proxy) is resolved by the caller, which knows the name.
+		s.scope = map[string]bool{}
+		for _, name := range cfg.Scope {
+			s.scope[name] = true
+		}
+	}
 	return s
 }
 
@@ -169,7 +183,7 @@ func (s *Service) Serve(req *httpmsg.Request, body []byte) *Reply {
 	}
 	snap := *s.src.Snapshot() // shallow copy: the page-specific flags stay ours
 	snap.Legends = s.legends
-	f := Filter{HideDown: o.up, Scope: o.scope}
+	f := Filter{HideDown: o.up, Scope: o.scope, Only: s.scope}
 	var b bytes.Buffer
 	ctype := "text/plain"
 	cols := Columns()
@@ -190,6 +204,7 @@ func (s *Service) Serve(req *httpmsg.Request, body []byte) *Reply {
 		err = WriteHTML(&b, &snap, HTMLOptions{
 			URI: s.uri, Refresh: s.refresh, NoRefresh: o.norefresh, HideVersion: s.hideVersion,
 			Filter: f, Admin: s.adminAllowed(req, user), Status: o.st,
+			Node: s.nodeName(&snap), Desc: s.description(&snap),
 		})
 	}
 	if err != nil {
@@ -242,9 +257,34 @@ func (s *Service) authenticate(req *httpmsg.Request) (user string, ok bool) {
 }
 
 func (s *Service) unauthorized(req *httpmsg.Request) *Reply {
+	return Unauthorized(req, s.realm)
+}
+
+// Unauthorized is HAProxy's 401 asking for Basic credentials in realm
+// ("stats auth", "stats http-request auth").
+func Unauthorized(req *httpmsg.Request, realm string) *Reply {
+	if realm == "" {
+		realm = DefaultRealm
+	}
 	r := reply(req, 401, "text/html", []byte("<html><body><h1>401 Unauthorized</h1>\nYou need a valid user and password to access this content.\n</body></html>\n"))
-	r.Header.Add("WWW-Authenticate", `Basic realm="`+strings.ReplaceAll(s.realm, `"`, `\"`)+`"`)
+	r.Header.Add("WWW-Authenticate", `Basic realm="`+strings.ReplaceAll(realm, `"`, `\"`)+`"`)
 	return r
+}
+
+// nodeName is the page's node name: "" unless "stats show-node".
+func (s *Service) nodeName(snap *Snapshot) string {
+	if !s.showNode {
+		return ""
+	}
+	return cmpOr(s.node, snap.Info.Node)
+}
+
+// description follows the node name with "stats show-desc".
+func (s *Service) description(snap *Snapshot) string {
+	if !s.showDesc {
+		return ""
+	}
+	return cmpOr(s.desc, snap.Info.Description)
 }
 
 func (s *Service) adminAllowed(req *httpmsg.Request, user string) bool {

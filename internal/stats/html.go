@@ -18,6 +18,8 @@ type HTMLOptions struct {
 	Refresh     time.Duration // "stats refresh"; 0: none
 	NoRefresh   bool          // ";norefresh"
 	HideVersion bool          // "stats hide-version"
+	Node        string        // "stats show-node": shown in the titles; "": none
+	Desc        string        // "stats show-desc": shown after the node name; "": none
 	Filter      Filter        // ";up", ";scope="
 	Admin       bool          // render the admin forms ("stats admin" granted)
 	Status      string        // ";st=" result code to report (DONE, NONE, PART, ERRP, EXCD, DENY, IVE, ...)
@@ -96,7 +98,7 @@ type htmlPage struct {
 	CSS                        template.CSS
 	Product, Version, Released string
 	HideVersion                bool
-	Node                       string
+	Node, Desc                 string
 	Pid, ProcessNum, Nbthread  int
 	Uptime, MemMax, UlimitN    string
 	MaxSock, MaxConn           string
@@ -144,7 +146,8 @@ func buildPage(snap *Snapshot, o *HTMLOptions, css template.CSS) *htmlPage {
 		Version:     in.Version,
 		Released:    in.ReleaseDate,
 		HideVersion: o.HideVersion,
-		Node:        in.Node,
+		Node:        o.Node,
+		Desc:        o.Desc,
 		Pid:         in.Pid,
 		ProcessNum:  int(processNum(snap).U),
 		Nbthread:    max(in.Nbthread, 1),

@@ -80,7 +80,7 @@ func checkWellFormed(t *testing.T, page string, widths ...int) {
 
 func TestHTMLPage(t *testing.T) {
 	s := testSnapshot()
-	page := renderHTML(t, s, HTMLOptions{URI: "/stats", Refresh: 10 * time.Second})
+	page := renderHTML(t, s, HTMLOptions{URI: "/stats", Refresh: 10 * time.Second, Node: "edge-1"})
 	for _, want := range []string{
 		"<title>Statistics Report for Gatehouse on edge-1</title>",
 		"<h1>Gatehouse version 0.1.0, released 2024/04/30</h1>",
