@@ -140,11 +140,15 @@ func inheritDNS(g, old *Graph) {
 // buildResolvers starts a resolver per "resolvers" section that servers
 // use, and hands it those servers. Resolution runs while the graph is live.
 func (b *builder) buildResolvers() error {
-	if len(b.cfg.Resolvers) == 0 {
+	sections := b.cfg.Resolvers
+	if d := implicitDefault(sections); d != nil {
+		sections = append(sections, d)
+	}
+	if len(sections) == 0 {
 		return nil
 	}
 	byName := map[string]*resolve.Resolvers{}
-	for _, rc := range b.cfg.Resolvers {
+	for _, rc := range sections {
 		r, err := resolve.New(rc, resolvConfPath)
 		if err != nil {
 			return config.Errorf(rc.Pos, "%v", err)
@@ -160,7 +164,11 @@ func (b *builder) buildResolvers() error {
 				continue
 			}
 			if n := s.Cfg.DNS.Resolvers; n != "" {
-				byName[n].Add(be.Name, s.Server)
+				r := byName[n]
+				if r == nil { // "default" without a nameserver in resolv.conf
+					return config.Errorf(s.Cfg.Pos, "'server %s/%s' : unable to find required resolvers '%s' (no nameserver in %s)", be.Name, s.Name, n, resolvConfPath)
+				}
+				r.Add(be.Name, s.Server)
 			}
 		}
 	}
@@ -178,6 +186,24 @@ func (b *builder) buildResolvers() error {
 	b.g.retirers = append(b.g.retirers, stop)
 	b.g.stoppers = append(b.g.stoppers, stop)
 	return nil
+}
+
+// implicitDefault is the "default" resolvers section HAProxy 2.6 makes
+// from /etc/resolv.conf when the configuration declares none by that name
+// (servers may name it without declaring it); nil when resolv.conf gives
+// no nameserver, as HAProxy then silently makes none.
+func implicitDefault(declared []*config.Resolvers) *config.Resolvers {
+	for _, r := range declared {
+		if r.Name == "default" {
+			return nil
+		}
+	}
+	d := config.NewResolvers("default", config.Pos{})
+	d.ParseResolvConf = true
+	if _, err := resolve.New(d, resolvConfPath); err != nil {
+		return nil
+	}
+	return d
 }
 
 // ShowResolvers is the runtime API's "show resolvers [<section>]".

@@ -120,7 +120,8 @@ func parseServerTemplate(p *parser, args []token) error {
 // checkServerDNS checks what the whole configuration must agree on: the
 // resolvers a server names exist, an SRV name has resolvers to ask.
 func checkServerDNS(cfg *config.Config, px *config.Proxy, s *config.Server) error {
-	if s.DNS.Resolvers != "" {
+	// "default" need not be declared: HAProxy makes it from resolv.conf.
+	if s.DNS.Resolvers != "" && s.DNS.Resolvers != "default" {
 		found := false
 		for _, r := range cfg.Resolvers {
 			found = found || r.Name == s.DNS.Resolvers

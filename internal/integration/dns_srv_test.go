@@ -170,6 +170,20 @@ backend gw
 	if c.pod.hits.Load() == before {
 		t.Errorf("the pod the SRV record added got no request")
 	}
+	// "show resolvers" has HAProxy's layout: the same lines, counters aside.
+	shape := func(sock string) string {
+		var b strings.Builder
+		for _, l := range strings.Split(apiCLI(t, sock, "show resolvers"), "\n") {
+			if k, _, ok := strings.Cut(l, ": "); ok && strings.HasPrefix(l, "  ") {
+				l = k + ":"
+			}
+			b.WriteString(strings.TrimRight(l, " ") + "\n")
+		}
+		return b.String()
+	}
+	if gh, ha := shape(ghSock), shape(haSock); gh != ha {
+		t.Errorf("show resolvers: gatehouse\n%s\nhaproxy\n%s", gh, ha)
+	}
 	if csv := apiCLI(t, ghSock, "show stat"); !strings.Contains(csv, "MAINT (resolution)") {
 		t.Errorf("show stat has no MAINT (resolution) slot:\n%s", csv)
 	}

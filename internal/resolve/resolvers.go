@@ -322,7 +322,7 @@ func count(ns *nameserver, a answer) {
 }
 
 // WriteShow writes "show resolvers" for this section in HAProxy 2.6's
-// layout.
+// layout (sections follow each other without a blank line).
 func (r *Resolvers) WriteShow(w io.Writer) {
 	fmt.Fprintf(w, "Resolvers section %s\n", r.Name)
 	for _, ns := range r.ns {
@@ -339,5 +339,4 @@ func (r *Resolvers) WriteShow(w io.Writer) {
 			fmt.Fprintf(w, "  %s %d\n", f.k, f.v.Load())
 		}
 	}
-	fmt.Fprintf(w, "\n")
 }
