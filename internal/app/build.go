@@ -432,6 +432,7 @@ func (b *builder) buildFrontend(p *config.Proxy, pr *proxyRuntime) (*proxy.Front
 		fe.ForwardFor = forwardFor(p.ForwardFor)
 	}
 	fe.Captures = append(fe.Captures, p.Captures...)
+	fe.CaptureCookie = p.CaptureCookie
 	fe.H2 = h2Config(&b.cfg.Global, p, fe.Limits)
 	b.ident.guard(fe, b.cfg, p)
 	fe.RequestIDs = proxy.RequestIDs{Header: p.UniqueIDHdr, Trust: p.RequestIDTrust}

@@ -21,6 +21,7 @@ func (p *parser) finish() {
 		p.checkSpliceMode(ps)
 		p.checkHealthChecks(ps)
 		p.checkServerVerify(px)
+		p.checkCaptureIDs(px)
 		if missingTimeouts(px) {
 			p.warnAt(px.Pos, "missing timeouts for %s '%s'.\n"+
 				"   | While not properly invalid, you will certainly encounter various problems\n"+

@@ -25,6 +25,7 @@ func proxyKeywords() []keyword {
 		statsKeywords(),
 		checkKeywords(),
 		serverStateProxyKeywords(),
+		captureKeywords(),
 	)
 }
 
@@ -48,8 +49,6 @@ func coreProxyKeywords() []keyword {
 			desc: "Number of connection retries to a server (default 3).", parse: parseRetries},
 		{name: "retry-on", where: wBEOnly, capWarn: true, syntax: "retry-on <keyword> ...",
 			desc: "Failures that trigger a retry: none, conn-failure, empty-response, junk-response, response-timeout, 0rtt-rejected, 404, 408, 425, 500, 501, 502, 503, 504, all-retryable-errors.", parse: parseRetryOn},
-		{name: "capture", where: wFE, capWarn: true, syntax: "capture request|response header <name> len <length>",
-			desc: "Capture a header into the HTTP log.", parse: parseCapture},
 		{name: "unique-id-format", where: wFEOnly, capWarn: true, syntax: "unique-id-format <log-format>",
 			desc: "Format of the unique request identifier.", parse: parseStringKW(func(px *config.Proxy) *string { return &px.UniqueIDFmt })},
 		{name: "unique-id-header", where: wFEOnly, capWarn: true, syntax: "unique-id-header <name>",
@@ -287,23 +286,6 @@ func parseRetryOn(p *parser, args []token) error {
 		out = append(out, a.Text)
 	}
 	p.ps.px.RetryOn = out
-	return nil
-}
-
-func parseCapture(p *parser, args []token) error {
-	if len(args) > 1 && args[1].Text == "cookie" {
-		return fmt.Errorf("'capture cookie' is a HAProxy keyword that Gatehouse does not implement")
-	}
-	if len(args) != 6 || (args[1].Text != "request" && args[1].Text != "response") || args[2].Text != "header" || args[4].Text != "len" {
-		return fmt.Errorf("'capture' expects 'request header <name> len <length>' or 'response header <name> len <length>'.")
-	}
-	n, err := parseInt("'capture' len", args[5].Text, 1, 64*1024)
-	if err != nil {
-		return err
-	}
-	p.ps.px.Captures = append(p.ps.px.Captures, &config.Capture{
-		Pos: p.pos(), Response: args[1].Text == "response", Name: args[3].Text, Len: n,
-	})
 	return nil
 }
 

@@ -35,7 +35,7 @@ func unimplementedProxy() []string {
 		"hash-balance-factor", "http-after-response", "http-error", "errorfiles",
 		"errorloc", "errorloc302", "errorloc303", "email-alert", "fullconn",
 		"backlog", "persist", "rate-limit",
-		"use-server", "force-persist", "ignore-persist", "source", "bind-process", "declare", "external-check", "http-send-name-header",
+		"use-server", "force-persist", "ignore-persist", "source", "bind-process", "external-check", "http-send-name-header",
 		"max-keep-alive-queue",
 		"max-session-srv-conns", "log-tag", "log-steps", "dispatch", "transparent",
 		"guid", "email-alert",
@@ -62,7 +62,7 @@ func unimplementedHTTPActions() []string {
 	return []string{
 		"set-var", "set-var-fmt", "unset-var", "track-sc0", "track-sc1", "track-sc2",
 		"sc-inc-gpc", "sc-inc-gpc0", "sc-inc-gpc1", "sc-set-gpt", "sc-set-gpt0",
-		"tarpit", "auth", "cache-use", "cache-store", "capture", "do-resolve",
+		"tarpit", "auth", "cache-use", "cache-store", "do-resolve",
 		"early-hint", "normalize-uri", "reject", "replace-path", "replace-pathq",
 		"replace-uri", "send-spoe-group", "set-bandwidth-limit", "set-dst", "set-dst-port",
 		"set-log-level", "set-map", "add-acl", "del-acl", "del-map", "set-mark",

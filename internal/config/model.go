@@ -249,6 +249,8 @@ type Proxy struct {
 	JSONLog          bool   // option jsonlog (Gatehouse)
 	Logs             []*Log // "log global" is expanded into the global targets
 	Captures         []*Capture
+	// CaptureCookie: "capture cookie NAME len N"; nil when none.
+	CaptureCookie *CookieCapture `json:",omitempty"`
 
 	Retries    int // default 3
 	RetryOn    []string
@@ -382,6 +384,11 @@ type HTTPAction struct {
 	RedirectCookie string `json:",omitempty"`
 	Cond           *Cond
 
+	// Sample and CaptureID: "capture <sample> len|id": the expression and
+	// the slot it fills.
+	Sample    string `json:",omitempty"`
+	CaptureID int    `json:",omitempty"`
+
 	Headers     [][2]string // return/deny "hdr NAME FMT" pairs
 	RawResponse bool        // Body is a complete HTTP response (return/deny "errorfile FILE")
 }
@@ -451,12 +458,24 @@ type Log struct {
 	Len      int
 }
 
-// Capture is "capture request|response header NAME len N".
+// Capture is a capture slot of a frontend: "capture request|response
+// header NAME len N", or, with an empty Name, "declare capture" or an
+// "http-request capture ... len N" rule. A slot's index is its position
+// among the slots of its direction.
 type Capture struct {
 	Pos      Pos
 	Response bool
 	Name     string
 	Len      int
+}
+
+// CookieCapture is "capture cookie NAME len N": the first request cookie
+// and the first response Set-Cookie whose "name=value" starts with NAME
+// are logged by %CC and %CS, cut to N characters.
+type CookieCapture struct {
+	Pos  Pos
+	Name string
+	Len  int
 }
 
 // HTTPCheck is the active HTTP check of a backend.

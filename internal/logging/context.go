@@ -115,7 +115,7 @@ func appendCaptures(dst []string, caps []*config.Capture, h httpmsg.Headers, res
 			continue
 		}
 		v := ""
-		for i := len(h) - 1; i >= 0; i-- {
+		for i := len(h) - 1; i >= 0 && cp.Name != ""; i-- {
 			if strings.EqualFold(h[i].Name, cp.Name) {
 				v = h[i].Value
 				break

@@ -126,6 +126,9 @@ func compileRule(a *config.HTTPAction, env *RuleEnv, response bool) (*Rule, erro
 		} else {
 			r.Static = []byte(a.Body)
 		}
+	case "capture":
+		r.Kind = RuleCustom
+		r.Custom, err = compileCapture(a, response)
 	case "allow":
 		r.Kind = RuleAllow
 	case "use-service":

@@ -122,6 +122,8 @@ type Frontend struct {
 	// before its first byte gets no answer, no log and no error count.
 	IgnoreProbes bool
 	Captures     []*config.Capture
+	// CaptureCookie: "capture cookie"; nil when none.
+	CaptureCookie *config.CookieCapture
 	// H2 configures HTTP/2 on binds that negotiate or impose it (limits
 	// from tune.h2.*, timeout client, the frontend's h2 counters).
 	H2         *h2.Config

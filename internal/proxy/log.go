@@ -64,6 +64,12 @@ func (t *Txn) fillLog(end time.Time) *logging.Context {
 	c.FrontendName = fe.Name
 	c.FrontendSSL = s.tls
 	c.ASAP = fe.LogASAP
+	t.captureCookies()
+	if len(fe.Captures) > 0 && len(c.ResCaptures) == 0 {
+		// No response (denied, an error): %hs still shows the empty
+		// slots, as HAProxy's does.
+		c.CaptureResponse(fe.Captures, nil)
+	}
 	if t.be != nil {
 		c.BackendName = t.be.Name
 	}

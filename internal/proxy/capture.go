@@ -1,0 +1,127 @@
+package proxy
+
+import (
+	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/acl"
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/httpmsg"
+)
+
+// compileCapture builds "http-request|http-response capture <sample>
+// len|id": the sample, as text, goes into capture slot a.CaptureID of the
+// frontend, cut to the slot's length (HAProxy's
+// http_action_req_capture_by_id). An absent sample leaves the slot alone.
+func compileCapture(a *config.HTTPAction, response bool) (func(t *Txn) bool, error) {
+	e, err := acl.CompileExpr(a.Sample, a.Pos)
+	if err != nil {
+		return nil, err
+	}
+	ctx := acl.CtxHTTPRequest
+	if response {
+		ctx = acl.CtxHTTPResponse
+	}
+	if err := acl.CheckContext(e.Uses(), ctx); err != nil {
+		return nil, config.Errorf(a.Pos, "'%s capture': %v", ruleKeyword(response), err)
+	}
+	id := a.CaptureID
+	return func(t *Txn) bool {
+		t.captureSample(e, id, response)
+		return false
+	}, nil
+}
+
+func (t *Txn) captureSample(e *acl.Expr, id int, response bool) {
+	slots := &t.log.ReqCaptures
+	if response {
+		slots = &t.log.ResCaptures
+	}
+	if id >= len(*slots) {
+		return // no log, or a backend rule naming a slot this frontend lacks
+	}
+	max := slotLen(t.sess.fe.Captures, id, response)
+	out, ok := e.AppendString(nil, &t.acl)
+	if !ok || max <= 0 {
+		return
+	}
+	if len(out) > max {
+		out = out[:max]
+	}
+	(*slots)[id] = string(out)
+}
+
+// slotLen returns the length of capture slot id of a direction.
+func slotLen(caps []*config.Capture, id int, response bool) int {
+	for _, c := range caps {
+		if c.Response != response {
+			continue
+		}
+		if id == 0 {
+			return c.Len
+		}
+		id--
+	}
+	return 0
+}
+
+// captureCookies fills %CC and %CS for "capture cookie": the first request
+// cookie and the first response Set-Cookie whose "name=value" starts with
+// the configured name, cut to its length, as HAProxy's
+// http_manage_client_side_cookies and http_manage_server_side_cookies.
+// The response's is taken from a server's answer only.
+func (t *Txn) captureCookies() {
+	cc := t.sess.fe.CaptureCookie
+	if cc == nil {
+		return
+	}
+	t.log.ReqCookie = findCookie(t.Req.Header, "Cookie", cc, false)
+	if t.acl.Resp != nil && t.reply == nil && (t.Resp.Status >= 200 || t.Resp.Status == 101) {
+		t.log.ResCookie = findCookie(t.Resp.Header, "Set-Cookie", cc, true)
+	}
+}
+
+func findCookie(h httpmsg.Headers, field string, cc *config.CookieCapture, set bool) string {
+	for _, f := range h {
+		if !strings.EqualFold(f.Name, field) {
+			continue
+		}
+		v := f.Value
+		if set {
+			// One cookie per Set-Cookie; its attributes follow the ';'.
+			if i := strings.IndexByte(v, ';'); i >= 0 {
+				v = v[:i]
+			}
+			if c, ok := cookieText(v, cc, true); ok {
+				return c
+			}
+			continue
+		}
+		for _, part := range strings.Split(v, ";") {
+			if c, ok := cookieText(part, cc, false); ok {
+				return c
+			}
+		}
+	}
+	return ""
+}
+
+// cookieText returns "name=value" without the blanks around the name, the
+// '=' and the value, if it starts with cc.Name, cut to cc.Len. A
+// Set-Cookie without '=' is ignored, as HAProxy ignores it.
+func cookieText(s string, cc *config.CookieCapture, set bool) (string, bool) {
+	s = strings.Trim(s, " \t")
+	name, val, eq := strings.Cut(s, "=")
+	if set && !eq {
+		return "", false
+	}
+	if eq {
+		s = strings.TrimRight(name, " \t") + "=" + strings.TrimLeft(val, " \t")
+	}
+	if !strings.HasPrefix(s, cc.Name) {
+		return "", false
+	}
+	if len(s) > cc.Len {
+		s = s[:cc.Len]
+	}
+	return s, true
+}
