@@ -307,7 +307,7 @@ func (s *session) handshake(conf *tls.Config) bool {
 	s.sni = st.ServerName
 	s.alpn = st.NegotiatedProtocol
 	s.tlsVersion = tlsconf.VersionName(st.Version)
-	s.cipher = tls.CipherSuiteName(st.CipherSuite)
+	s.cipher = tlsconf.CipherName(st.CipherSuite) // OpenSSL's names, as HAProxy logs them
 	s.tlsState = &st
 	if s.lst != nil {
 		s.verify = s.lst.ClientVerify.Result(&st)
