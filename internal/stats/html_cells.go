@@ -170,7 +170,12 @@ func rowCells(t *table, px *Proxy, r *Row) []htmlCell {
 	}
 	cells = append(cells, ac(status), ac(lastChkCell(r)),
 		ac(esc(fmt.Sprintf("%d/%d", r.Weight, r.UWeight))), ac(yes(!r.Backup)), ac(yes(r.Backup)))
-	if r.Checked {
+	if r.State == SrvMaint && r.Resolution {
+		// HAProxy's cell for a server DNS gives no address.
+		c := ac("resolution")
+		c.Span = 3
+		cells = append(cells, c)
+	} else if r.Checked {
 		cells = append(cells,
 			td(under(u2h(r.ChkFail), "Failed Health Checks")),
 			td(u2h(r.ChkDown)),
