@@ -33,6 +33,14 @@ func globalTLSKeywords() []keyword {
 			desc: "Default 'curves' offered to 'ssl' servers.", parse: parseDefaultTLSString},
 		{name: "ssl-default-server-options", where: wGlobal, syntax: "ssl-default-server-options [ssl-min-ver <ver>] [ssl-max-ver <ver>] [no-sslv3|no-tlsv1x|force-tlsv1x] [no-tls-tickets]",
 			desc: "Default options of 'ssl' servers.", parse: parseDefaultTLSOptions},
+		{name: "ssl-default-bind-sigalgs", where: wGlobal, syntax: "ssl-default-bind-sigalgs <sigalgs>",
+			desc: "Refused: Go's TLS does not let the signature algorithms be restricted.", parse: refuseSigalgs},
+		{name: "ssl-default-bind-client-sigalgs", where: wGlobal, syntax: "ssl-default-bind-client-sigalgs <sigalgs>",
+			desc: "Refused: Go's TLS does not let the signature algorithms be restricted.", parse: refuseSigalgs},
+		{name: "ssl-default-server-sigalgs", where: wGlobal, syntax: "ssl-default-server-sigalgs <sigalgs>",
+			desc: "Refused: Go's TLS does not let the signature algorithms be restricted.", parse: refuseSigalgs},
+		{name: "ssl-default-server-client-sigalgs", where: wGlobal, syntax: "ssl-default-server-client-sigalgs <sigalgs>",
+			desc: "Refused: Go's TLS does not let the signature algorithms be restricted.", parse: refuseSigalgs},
 		{name: "tune.ssl.lifetime", where: wGlobal, syntax: "tune.ssl.lifetime <time, in seconds by default>",
 			desc: "How long a TLS session may be resumed on 'ssl' binds (default 300 s, as HAProxy): older tickets get a full handshake.", parse: parseSSLLifetime},
 		{name: "tune.ssl.default-dh-param", where: wGlobal, syntax: "tune.ssl.default-dh-param <bits>",
@@ -129,6 +137,10 @@ func parseDHParamFile(p *parser, args []token) error {
 		return fmt.Errorf("'ssl-dh-param-file': unable to load DH parameters from file <%s>.", args[1].Text)
 	}
 	return warning("'ssl-dh-param-file' has no effect in Gatehouse: Go's TLS offers ECDHE only, never finite-field DHE.")
+}
+
+func refuseSigalgs(p *parser, args []token) error {
+	return fmt.Errorf("'%s' is not supported: Go's TLS chooses the signature algorithms itself and does not let them be restricted; remove the line", args[0].Text)
 }
 
 func parseSSLLifetime(p *parser, args []token) error {
