@@ -41,6 +41,7 @@ func fetchTable() []fetchDef {
 	t = append(t, sslFetches()...)
 	t = append(t, l4Fetches()...)
 	t = append(t, proxyFetches()...)
+	t = append(t, stickFetches()...)
 	return t
 }
 

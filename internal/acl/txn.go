@@ -15,6 +15,7 @@ import (
 	"net/netip"
 
 	"github.com/gatehouse/gatehouse/internal/httpmsg"
+	"github.com/gatehouse/gatehouse/internal/stick"
 )
 
 // Txn is what fetches read: the current request (and response, in response
@@ -64,6 +65,10 @@ type Txn struct {
 	// client still sending). Payload fetches may then change their answer
 	// (Cond.Eval returns Miss) and WAIT_END waits. False everywhere else.
 	Inspecting bool
+
+	// Stick is the stream's stick-table stage (track-sc counters, tables
+	// by name); nil when the proxies have no stick table.
+	Stick *stick.Stream
 
 	// Scratch space reused across evaluations so that steady-state matching
 	// does not allocate. A Txn must not be evaluated concurrently.

@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/proxyproto"
 	"github.com/gatehouse/gatehouse/internal/resolve"
 	"github.com/gatehouse/gatehouse/internal/serverstate"
+	"github.com/gatehouse/gatehouse/internal/stick"
 	"github.com/gatehouse/gatehouse/internal/tlsconf"
 	"github.com/gatehouse/gatehouse/internal/upstream"
 )
@@ -37,6 +38,8 @@ type Graph struct {
 	Started   time.Time
 	Version   string
 	// ReleaseDate is the build's date ("show info" Release_date).
+	// StickTables are the proxies' stick tables in configuration order.
+	StickTables []*stick.Table
 	ReleaseDate string
 	// Warnings are start-time problems that do not stop the start, such
 	// as a server-state file that cannot be read; the command prints them.
@@ -103,9 +106,10 @@ type builder struct {
 	sys      *logging.Logger
 	ident    *identityRuntime
 	// addrFailed: a server's init-addr found no address (resolvers.go).
-	addrFailed bool
-	version    string
-	states     map[string]*serverstate.File // server-state files read, by path (serverstate.go)
+	addrFailed  bool
+	version     string
+	states      map[string]*serverstate.File // server-state files read, by path (serverstate.go)
+	stickTables map[string]*stick.Table      // by proxy name (stick.go)
 }
 
 // Build compiles cfg into a Graph without binding any socket (so -c can
@@ -136,6 +140,9 @@ func Build(cfg *config.Config, version string) (*Graph, error) {
 		return nil, err
 	}
 	b.g.starters = append(b.g.starters, b.ident.start)
+	if err := b.buildStickTables(); err != nil {
+		return nil, err
+	}
 	b.g.stoppers = append(b.g.stoppers, b.ident.stop)
 	// Backends first: frontends refer to them.
 	// HAProxy's iid numbers the proxies in order from 1, after its
@@ -389,6 +396,7 @@ func (b *builder) buildBackend(p *config.Proxy, id int) (*proxy.Backend, error) 
 			return nil, err
 		}
 	}
+	be.Stick = b.stickStage(p, false)
 	return be, nil
 }
 
@@ -404,6 +412,9 @@ func (b *builder) ruleEnv(p *config.Proxy) (*proxy.RuleEnv, error) {
 			return b.service(p, name, pos)
 		},
 		Custom: func(a *config.HTTPAction) (func(*proxy.Txn) bool, error) {
+			if a.Stick != nil {
+				return b.stickAction(p, a)
+			}
 			return b.ident.action(a, (*proxy.Txn).Reply)
 		},
 	}, nil
@@ -516,6 +527,7 @@ func (b *builder) buildFrontend(p *config.Proxy, pr *proxyRuntime) (*proxy.Front
 		}
 		b.g.Binds = append(b.g.Binds, &BindSpec{Addr: bindAddr(bind), Pos: bind.Pos, Frontend: fe.Name, Handler: l7Handler(bind, l), L7: l, Slots: slots, KeepAlive: p.CliTCPKA})
 	}
+	fe.Stick = b.stickStage(p, true)
 	return fe, nil
 }
 

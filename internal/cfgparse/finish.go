@@ -22,6 +22,7 @@ func (p *parser) finish() {
 		p.checkHealthChecks(ps)
 		p.checkServerVerify(px)
 		p.checkCaptureIDs(px)
+		p.checkStickRefs(px)
 		if missingTimeouts(px) {
 			p.warnAt(px.Pos, "missing timeouts for %s '%s'.\n"+
 				"   | While not properly invalid, you will certainly encounter various problems\n"+

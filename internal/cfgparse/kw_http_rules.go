@@ -80,7 +80,7 @@ func plural(n int) string {
 }
 
 func httpActions() []httpAction {
-	return []httpAction{
+	return append([]httpAction{
 		{name: "set-header", syntax: "set-header <name> <fmt>", req: true, resp: true, desc: "Replace every occurrence of a header with one value.",
 			parse: fixedArgs(2, "<name> <fmt>", func(a *config.HTTPAction, v []string) error { a.Name, a.Value = v[0], v[1]; return nil })},
 		{name: "add-header", syntax: "add-header <name> <fmt>", req: true, resp: true, desc: "Append a header.",
@@ -117,7 +117,7 @@ func httpActions() []httpAction {
 		{name: "set-identity-token", syntax: "set-identity-token <identity-token section>", req: true,
 			desc:  "Attach a signed identity token for the mesh (see the 'identity-token' section).",
 			parse: fixedArgs(1, "<identity-token section>", func(a *config.HTTPAction, v []string) error { a.Name = v[0]; return nil })},
-	}
+	}, stickHTTPActions()...)
 }
 
 func replaceArgs(p *parser, a *config.HTTPAction, args []token) error {
@@ -288,7 +288,7 @@ func parseHTTPRule(p *parser, args []token) error {
 	for _, a := range httpActions() {
 		if (resp && a.resp) || (!resp && a.req) {
 			names = append(names, a.name)
-			if a.name == name {
+			if a.name == name || strings.HasPrefix(name, a.name+"(") && strings.HasPrefix(a.name, "sc-") {
 				act = &a
 			}
 		}

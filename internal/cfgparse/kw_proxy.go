@@ -26,6 +26,7 @@ func proxyKeywords() []keyword {
 		checkKeywords(),
 		serverStateProxyKeywords(),
 		captureKeywords(),
+		stickKeywords(),
 	)
 }
 

@@ -30,7 +30,7 @@ func unimplementedGlobal() []string {
 
 func unimplementedProxy() []string {
 	return []string{
-		"stick-table", "stick", "cookie", "http-reuse", "compression", "filter",
+		"stick", "cookie", "http-reuse", "compression", "filter",
 		"tcp-response", "dynamic-cookie-key", "hash-type",
 		"hash-balance-factor", "http-after-response", "http-error", "errorfiles",
 		"errorloc", "errorloc302", "errorloc303", "email-alert", "fullconn",
@@ -60,8 +60,8 @@ func unimplementedOptions() []string {
 
 func unimplementedHTTPActions() []string {
 	return []string{
-		"set-var", "set-var-fmt", "unset-var", "track-sc0", "track-sc1", "track-sc2",
-		"sc-inc-gpc", "sc-inc-gpc0", "sc-inc-gpc1", "sc-set-gpt", "sc-set-gpt0",
+		"set-var", "set-var-fmt", "unset-var",
+		"sc-inc-gpc", "sc-set-gpt",
 		"tarpit", "auth", "cache-use", "cache-store", "do-resolve",
 		"early-hint", "normalize-uri", "reject", "replace-path", "replace-pathq",
 		"replace-uri", "send-spoe-group", "set-bandwidth-limit", "set-dst", "set-dst-port",

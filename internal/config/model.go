@@ -75,7 +75,7 @@ type Global struct {
 	StatsSockets  []*StatsSocket
 	StatsTimeout  time.Duration // stats timeout: idle timeout of a runtime API session; 0: 10s
 	StatsMaxConn  int           // stats maxconn: concurrent runtime API connections per socket; 0: 10
-	SpreadChecks  int // percent
+	SpreadChecks  int           // percent
 	ExtraKV       map[string]string
 
 	CrtBase         string // crt-base: directory relative certificate paths are taken from (already applied)
@@ -197,6 +197,8 @@ type Proxy struct {
 	LoadServerState     string `json:",omitempty"`
 	ServerStateFileName string `json:",omitempty"`
 
+	StickTable *StickTable `json:",omitempty"` // "stick-table"
+
 	Binds    []*Bind
 	MaxConn  int
 	Timeouts Timeouts
@@ -226,7 +228,7 @@ type Proxy struct {
 	// request sent on a connection that will close after the response
 	// does not say "Connection: close".
 	PretendKeepAlive bool `json:",omitempty"`
-	SrvTCPKA bool `json:",omitempty"`
+	SrvTCPKA         bool `json:",omitempty"`
 	// LogASAP ("option logasap"): the line is emitted once the server's
 	// response head is sent (mode tcp: once connected), %B %Tt %Ta %Tu
 	// prefixed with '+'.
@@ -389,8 +391,9 @@ type HTTPAction struct {
 	Sample    string `json:",omitempty"`
 	CaptureID int    `json:",omitempty"`
 
-	Headers     [][2]string // return/deny "hdr NAME FMT" pairs
-	RawResponse bool        // Body is a complete HTTP response (return/deny "errorfile FILE")
+	Stick       *StickAction `json:",omitempty"` // track-scN, sc-inc-gpc0/1, sc-set-gpt0
+	Headers     [][2]string  // return/deny "hdr NAME FMT" pairs
+	RawResponse bool         // Body is a complete HTTP response (return/deny "errorfile FILE")
 }
 
 // TCPAction is one "tcp-request connection|content" rule.

@@ -59,6 +59,7 @@ func retryStatus(status int) RetryOn {
 
 // Backend is the compiled runtime of a backend (or the backend half of a listen).
 type Backend struct {
+	Stick    *StickTables // nil when the backend has no table
 	Name     string
 	ID       int
 	Counters *counters.Proxy

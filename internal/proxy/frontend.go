@@ -85,6 +85,7 @@ func (p *Process) unregister(s *session) {
 
 // Frontend is the compiled runtime of a frontend (or the frontend half of a listen).
 type Frontend struct {
+	Stick    *StickTables // nil without stick tables
 	Name     string
 	ID       int
 	Proc     *Process

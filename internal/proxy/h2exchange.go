@@ -294,6 +294,7 @@ func (t *Txn) relayH2Response(srv *Server) bool {
 	defer x.finish(t)
 	t.noteResponse(srv)
 	if t.runResponseRules(be.RespRules) != verdictReply {
+		t.stickProxy(fe.Stick)
 		t.runResponseRules(fe.RespRules)
 	}
 	if t.reply != nil {

@@ -95,6 +95,7 @@ func (t *Txn) handle() bool {
 	t.be = be
 	t.live.setBackend(be)
 	t.acl.Backend = be.Name
+	t.stickProxy(be.Stick)
 	be.Counters.OpenSession(t.now)
 	be.Counters.ReqHistory.Tick(t.now)
 	defer be.Counters.CloseSession()

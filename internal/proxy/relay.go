@@ -42,6 +42,7 @@ func (t *Txn) relayResponse(srv *Server, uc *upConn) bool {
 
 	// Backend response rules first, then the frontend's, as HAProxy.
 	if t.runResponseRules(be.RespRules) != verdictReply {
+		t.stickProxy(fe.Stick)
 		t.runResponseRules(fe.RespRules)
 	}
 	if t.reply != nil {
@@ -132,6 +133,7 @@ func (t *Txn) noteResponse(srv *Server) {
 	be := t.be
 	t.acl.Resp = &t.Resp
 	srv.Observe(upstream.OutcomeHTTP, t.Resp.Status)
+	t.stick.Response(t.Resp.Status)
 	srv.Counters.ReqTot.Add(1)
 	srv.Counters.QTime.AddDuration(t.tw)
 	srv.Counters.CTime.AddDuration(t.tc)

@@ -118,6 +118,7 @@ func (t *Txn) runRules(rules []*Rule, response bool) verdict {
 			if response {
 				t.deniedResp = true
 			} else {
+				t.stick.Denied()
 				t.denied = true
 			}
 			return verdictReply

@@ -10,6 +10,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/http1"
 	"github.com/gatehouse/gatehouse/internal/httpmsg"
 	"github.com/gatehouse/gatehouse/internal/logging"
+	"github.com/gatehouse/gatehouse/internal/stick"
 	"github.com/gatehouse/gatehouse/internal/upstream"
 )
 
@@ -26,7 +27,9 @@ type Txn struct {
 	// h2x is the exchange in progress with an HTTP/2 server, if any.
 	h2x *h2Exchange
 	acl acl.Txn
-	log logging.Context
+	// stick is the stick-table stage (track-sc counters); see stickstage.go.
+	stick stick.Stream
+	log   logging.Context
 
 	be  *Backend
 	srv *upstream.Server
@@ -107,11 +110,13 @@ func (t *Txn) begin(s *session) {
 		UsableServers: s.fe.UsableServers,
 	}
 	t.log.Txn = &t.acl
+	t.stickBegin(s.fe)
 	t.termState = [2]byte{'-', '-'}
 }
 
 // reset clears the transaction, keeping its buffers.
 func (t *Txn) reset() {
+	t.stickEnd()
 	t.Req.Reset()
 	t.Resp.Reset()
 	arena := t.arena[:0]
@@ -170,6 +175,7 @@ func (t *Txn) finish() {
 	if !t.noLog {
 		t.emitLog()
 	}
+	t.stickEnd()
 }
 
 // logRejected logs a request that never reached the rules (bad request,

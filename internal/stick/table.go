@@ -8,6 +8,7 @@ package stick
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -252,6 +253,8 @@ func (t *Table) getLocked(key string, create bool, now int64) (*Entry, error) {
 	if len(t.m) >= t.cfg.Size && (t.cfg.NoPurge || !t.evictLRU()) {
 		return nil, ErrFull
 	}
+	// The key may alias a request buffer: the entry keeps its own copy.
+	key = strings.Clone(key)
 	e := &Entry{key: key, data: make([]uint64, t.words)}
 	t.m[key] = e
 	t.front(e)

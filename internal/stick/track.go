@@ -207,14 +207,19 @@ func (k *Tracker) SetGPT0(n int, v uint64) bool {
 // does at the end of a response: a 4xx is an HTTP error (http_err_cnt,
 // http_err_rate), a 5xx other than 501 and 505 a failure (http_fail_*).
 func (k *Tracker) Response(status int) {
-	cnt, rate := HTTPErrCnt, HTTPErrRate
 	switch {
 	case status >= 400 && status < 500:
+		k.count(HTTPErrCnt, HTTPErrRate)
 	case status >= 500 && status < 600 && status != 501 && status != 505:
-		cnt, rate = HTTPFailCnt, HTTPFailRate
-	default:
-		return
+		k.count(HTTPFailCnt, HTTPFailRate)
 	}
+}
+
+// Denied counts a request an http-request deny refused, whatever its
+// status: HAProxy counts it as an HTTP error (http_err_cnt, http_err_rate).
+func (k *Tracker) Denied() { k.count(HTTPErrCnt, HTTPErrRate) }
+
+func (k *Tracker) count(cnt, rate DataType) {
 	for i := range k.s {
 		s := &k.s[i]
 		if s.e == nil {
@@ -226,4 +231,21 @@ func (k *Tracker) Response(status int) {
 		t.addLocked(s.e, cnt, rate, 1, now)
 		t.mu.Unlock()
 	}
+}
+
+// Stream is a stream's stick-table stage: the counters it tracks, the
+// tables its rules may name, and the table of the proxy whose rules run
+// (the default of src_* fetches and track-sc without 'table').
+type Stream struct {
+	Tracker
+	Tables  map[string]*Table // every table by proxy name; shared, read-only
+	Current *Table
+}
+
+// Table returns the table named name, or the current one for "".
+func (s *Stream) Table(name string) *Table {
+	if name == "" {
+		return s.Current
+	}
+	return s.Tables[name]
 }

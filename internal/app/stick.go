@@ -1,0 +1,115 @@
+package app
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/acl"
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/proxy"
+	"github.com/gatehouse/gatehouse/internal/stick"
+)
+
+// buildStickTables makes every proxy's stick-table. A reload starts them
+// empty, as HAProxy's without peers.
+func (b *builder) buildStickTables() error {
+	for _, p := range b.cfg.Proxies {
+		st := p.StickTable
+		if st == nil {
+			continue
+		}
+		kt, ok := stick.ParseKeyType(st.Type)
+		if !ok {
+			return config.Errorf(st.Pos, "stick-table: unknown type '%s'", st.Type)
+		}
+		c := stick.Config{Name: p.Name, Type: kt, KeyLen: st.KeyLen, Size: st.Size, Expire: st.Expire, NoPurge: st.NoPurge}
+		for _, s := range st.Store {
+			d, ok := stick.ParseDataType(s.Type)
+			if !ok {
+				return config.Errorf(st.Pos, "stick-table: unknown data type '%s'", s.Type)
+			}
+			c.Store = append(c.Store, stick.Store{Type: d, Period: s.Period})
+		}
+		t, err := stick.New(c, nil)
+		if err != nil {
+			return config.Errorf(st.Pos, "%v", err)
+		}
+		if b.stickTables == nil {
+			b.stickTables = map[string]*stick.Table{}
+		}
+		b.stickTables[p.Name] = t
+		b.g.StickTables = append(b.g.StickTables, t)
+	}
+	return nil
+}
+
+// stickStage is a proxy's stick-table stage; a frontend has one whenever
+// any table exists (its backends' rules may track), a backend only with a
+// table of its own.
+func (b *builder) stickStage(p *config.Proxy, frontend bool) *proxy.StickTables {
+	if b.stickTables == nil || (!frontend && p.StickTable == nil) {
+		return nil
+	}
+	return &proxy.StickTables{Own: b.stickTables[p.Name], All: b.stickTables}
+}
+
+// stickAction compiles track-scN, sc-inc-gpc0/1 and sc-set-gpt0.
+func (b *builder) stickAction(p *config.Proxy, a *config.HTTPAction) (func(*proxy.Txn) bool, error) {
+	sa := a.Stick
+	n := sa.Slot
+	switch {
+	case strings.HasPrefix(a.Action, "track-sc"):
+		name := sa.Table
+		if name == "" {
+			name = p.Name
+		}
+		tab := b.stickTables[name]
+		if tab == nil {
+			return nil, config.Errorf(a.Pos, "'%s': no stick-table named '%s'", a.Action, name)
+		}
+		key, err := acl.CompileExpr(sa.Key, a.Pos)
+		if err != nil {
+			return nil, err
+		}
+		// http-request counts the request; http-response tracks only.
+		countReq := !sa.InResponse
+		if sa.Key == "src" && (tab.Config().Type == stick.KeyIP || tab.Config().Type == stick.KeyIPv6) {
+			return func(t *proxy.Txn) bool {
+				if k, ok := tab.KeyIPAddr(t.Sample().Src.Addr()); ok && t.Sample().Src.IsValid() {
+					t.Stick().Track(n, tab, k, countReq)
+				}
+				return false
+			}, nil
+		}
+		return func(t *proxy.Txn) bool {
+			if k, ok := key.StickKey(t.Sample(), tab); ok {
+				t.Stick().Track(n, tab, k, countReq)
+			}
+			return false
+		}, nil
+	case a.Action == "sc-inc-gpc0" || a.Action == "sc-inc-gpc1":
+		idx := int(a.Action[len(a.Action)-1] - '0')
+		return func(t *proxy.Txn) bool {
+			t.Stick().IncGPC(n, idx)
+			return false
+		}, nil
+	case a.Action == "sc-set-gpt0":
+		if v, err := strconv.ParseInt(sa.Value, 10, 64); err == nil {
+			return func(t *proxy.Txn) bool {
+				t.Stick().SetGPT0(n, uint64(v))
+				return false
+			}, nil
+		}
+		e, err := acl.CompileExpr(sa.Value, a.Pos)
+		if err != nil {
+			return nil, err
+		}
+		return func(t *proxy.Txn) bool {
+			if v, ok := e.Int(t.Sample()); ok {
+				t.Stick().SetGPT0(n, uint64(v))
+			}
+			return false
+		}, nil
+	}
+	return nil, config.Errorf(a.Pos, "unknown stick action '%s'", a.Action)
+}

@@ -1,0 +1,117 @@
+package app
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"testing"
+)
+
+func getStatus(t *testing.T, c *http.Client, url string, hdr ...string) (int, http.Header, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+// A per-source rate limit: limit 10 per 10 s, 15 requests, the last 5
+// denied with 429, on keep-alive and new connections alike; the counters
+// read back through sc_*, sc0_* and src_* fetches.
+func TestStickRateLimit(t *testing.T) {
+	be := echoBackendFunc(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/missing" {
+			w.WriteHeader(404)
+		}
+		fmt.Fprintf(w, "ok")
+	})
+	port := freePort(t)
+	start(t, testDefaults+fmt.Sprintf(`
+frontend fe
+    bind 127.0.0.1:%d
+    stick-table type ip size 100 expire 30s store http_req_rate(10s),http_req_cnt,conn_cur,conn_cnt,gpc0,http_err_cnt,gpt0
+    http-request track-sc0 src
+    http-request deny deny_status 429 if { sc_http_req_rate(0) gt 10 }
+    default_backend app
+
+backend app
+    server s1 %s
+`, port, hostPort(be)))
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	keep := &http.Client{}
+	fresh := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	var codes []int
+	for i := 0; i < 15; i++ {
+		c := keep
+		if i%2 == 1 {
+			c = fresh
+		}
+		code, _, _ := getStatus(t, c, url+"/")
+		codes = append(codes, code)
+	}
+	denied := 0
+	for i, c := range codes {
+		if c == 429 {
+			denied++
+			if i < 10 {
+				t.Errorf("request %d denied", i+1)
+			}
+		}
+	}
+	if denied != 5 {
+		t.Fatalf("denied %d of 15, want 5: %v", denied, codes)
+	}
+	// Still over the limit: the rule denies before anything else answers.
+	if code, _, _ := getStatus(t, keep, url+"/show"); code != 429 {
+		t.Fatalf("request 16: %d, want 429", code)
+	}
+}
+
+// The fetches read what tracking counted (below the limit).
+func TestStickFetches(t *testing.T) {
+	be := echoBackendFunc(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/missing" {
+			w.WriteHeader(404)
+		}
+		fmt.Fprintf(w, "ok")
+	})
+	port := freePort(t)
+	start(t, testDefaults+fmt.Sprintf(`
+frontend fe
+    bind 127.0.0.1:%d
+    stick-table type ip size 100 expire 30s store http_req_rate(10s),http_req_cnt,conn_cur,conn_cnt,gpc0,http_err_cnt,gpt0
+    http-request track-sc0 src
+    http-request track-sc1 req.hdr(x-user) table users if { req.hdr(x-user) -m found }
+    http-request sc-inc-gpc0(0) if { path /count }
+    http-request sc-set-gpt0(0) req.hdr(x-tag) if { path /tag }
+    http-request return status 200 content-type text/plain lf-string "rate=%%[sc0_http_req_rate] cnt=%%[src_http_req_cnt] cur=%%[sc_conn_cur(0)] gpc0=%%[sc_get_gpc0(0)] err=%%[sc0_http_err_cnt] gpt0=%%[sc0_get_gpt0] tracked=%%[sc1_tracked] user=%%[sc1_http_req_cnt] other=%%[sc_http_req_cnt(1,fe)]" if { path /show }
+    default_backend app
+
+backend users
+    stick-table type string len 8 size 10 store http_req_cnt
+
+backend app
+    server s1 %s
+`, port, hostPort(be)))
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	c := &http.Client{}
+	getStatus(t, c, url+"/count")
+	getStatus(t, c, url+"/count")
+	if code, _, _ := getStatus(t, c, url+"/missing"); code != 404 {
+		t.Fatalf("missing: %d", code)
+	}
+	getStatus(t, c, url+"/tag", "X-Tag", "42")
+	getStatus(t, c, url+"/", "X-User", "alice-and-more")
+	_, _, body := getStatus(t, c, url+"/show", "X-User", "alice-and-bob")
+	want := "rate=6 cnt=6 cur=1 gpc0=2 err=1 gpt0=42 tracked=1 user=2 other=0"
+	if body != want {
+		t.Errorf("got  %q\nwant %q", body, want)
+	}
+}

@@ -1,0 +1,292 @@
+package cfgparse
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/config"
+)
+
+func stickKeywords() []keyword {
+	return []keyword{
+		{name: "stick-table", where: wFE | wBE,
+			syntax: "stick-table type ip|ipv6|integer|string [len <n>]|binary [len <n>] size <n> [expire <time>] [nopurge] [store <data>[,<data>]...]...",
+			desc: "The proxy's stick table: entries keyed by the tracked key, counting connections, requests, errors and rates (over a sliding period), " +
+				"bounded by 'size' (the least recently used entries are evicted, unless 'nopurge') and removed after 'expire' without use. " +
+				"Data types: " + strings.Join(stickDataImplemented, ", ") + ".",
+			parse: parseStickTable},
+	}
+}
+
+// stickDataImplemented are the data types Gatehouse stores and updates as
+// HAProxy 2.6 does; stickDataLater are HAProxy's others, refused by name.
+var stickDataImplemented = []string{"gpt0", "gpc0", "gpc0_rate(<period>)", "gpc1", "gpc1_rate(<period>)",
+	"conn_cnt", "conn_cur", "conn_rate(<period>)", "http_req_cnt", "http_req_rate(<period>)",
+	"http_err_cnt", "http_err_rate(<period>)", "http_fail_cnt", "http_fail_rate(<period>)"}
+
+var stickDataLater = []string{"server_id", "server_key", "sess_cnt", "sess_rate", "bytes_in_cnt", "bytes_in_rate",
+	"bytes_out_cnt", "bytes_out_rate", "gpt", "gpc", "gpc_rate"}
+
+func parseStickTable(p *parser, args []token) error {
+	px := p.ps.px
+	if px.StickTable != nil {
+		return fmt.Errorf("'stick-table': only one stick-table per proxy is allowed (the first is at line %d).", px.StickTable.Pos.Line)
+	}
+	st := &config.StickTable{Pos: p.pos()}
+	w := texts(args[1:])
+	next := func(i int, what string) (string, error) {
+		if i+1 >= len(w) {
+			return "", fmt.Errorf("'stick-table': missing %s after '%s'.", what, w[i])
+		}
+		return w[i+1], nil
+	}
+	for i := 0; i < len(w); i++ {
+		switch w[i] {
+		case "type":
+			v, err := next(i, "type")
+			if err != nil {
+				return err
+			}
+			i++
+			switch v {
+			case "ip", "ipv6", "integer":
+			case "string", "binary":
+				st.KeyLen = 32
+				if i+1 < len(w) && w[i+1] == "len" {
+					l, err := next(i+1, "length")
+					if err != nil {
+						return err
+					}
+					n, err := strconv.Atoi(l)
+					if err != nil || n <= 0 {
+						return fmt.Errorf("'stick-table': invalid length '%s' for type '%s'.", l, v)
+					}
+					st.KeyLen = n
+					i += 2
+				}
+			default:
+				return fmt.Errorf("'stick-table': unknown type '%s' (expected ip, ipv6, integer, string or binary).", v)
+			}
+			st.Type = v
+		case "size":
+			v, err := next(i, "size")
+			if err != nil {
+				return err
+			}
+			i++
+			n, err := parseSize(v)
+			if err != nil || n <= 0 {
+				return fmt.Errorf("'stick-table': invalid size '%s'.", v)
+			}
+			st.Size = n
+		case "expire":
+			v, err := next(i, "time")
+			if err != nil {
+				return err
+			}
+			i++
+			d, err := parseDuration(v)
+			if err != nil {
+				return fmt.Errorf("'stick-table': expire: %v.", err)
+			}
+			st.Expire = d
+		case "nopurge":
+			st.NoPurge = true
+		case "peers":
+			return fmt.Errorf("'stick-table': 'peers' (sharing tables between instances) is not implemented by Gatehouse yet; it comes with a later issue than issue 19.")
+		case "srvkey":
+			return fmt.Errorf("'stick-table': 'srvkey' is not implemented by Gatehouse yet (it goes with 'stick store' of server keys).")
+		case "store":
+			v, err := next(i, "data type")
+			if err != nil {
+				return err
+			}
+			i++
+			for _, d := range splitStoreList(v) {
+				s, err := parseStickStore(d)
+				if err != nil {
+					return err
+				}
+				for _, o := range st.Store {
+					if o.Type == s.Type {
+						return fmt.Errorf("'stick-table': data type '%s' stored twice.", s.Type)
+					}
+				}
+				st.Store = append(st.Store, s)
+			}
+		default:
+			return fmt.Errorf("'stick-table': unknown argument '%s' (expected type, size, expire, nopurge or store).", w[i])
+		}
+	}
+	if st.Type == "" {
+		return fmt.Errorf("'stick-table': missing 'type'.")
+	}
+	if st.Size == 0 {
+		return fmt.Errorf("'stick-table': missing 'size'.")
+	}
+	px.StickTable = st
+	return nil
+}
+
+// splitStoreList splits "a,b(10s),c" at the commas outside parentheses.
+func splitStoreList(s string) []string {
+	var out []string
+	depth, start := 0, 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '(':
+			depth++
+		case ')':
+			depth--
+		case ',':
+			if depth == 0 {
+				out = append(out, s[start:i])
+				start = i + 1
+			}
+		}
+	}
+	return append(out, s[start:])
+}
+
+func parseStickStore(d string) (config.StickStore, error) {
+	name, arg, hasArg := strings.Cut(d, "(")
+	if hasArg {
+		if !strings.HasSuffix(arg, ")") {
+			return config.StickStore{}, fmt.Errorf("'stick-table': missing ')' in data type '%s'.", d)
+		}
+		arg = strings.TrimSuffix(arg, ")")
+	}
+	for _, l := range stickDataLater {
+		if name == l {
+			return config.StickStore{}, fmt.Errorf("'stick-table': data type '%s' is not implemented by Gatehouse yet (stored: %s).", name, strings.Join(stickDataImplemented, ", "))
+		}
+	}
+	for _, k := range stickDataImplemented {
+		kn, _, rate := strings.Cut(k, "(")
+		if kn != name {
+			continue
+		}
+		if !rate {
+			if hasArg {
+				return config.StickStore{}, fmt.Errorf("'stick-table': data type '%s' takes no argument.", name)
+			}
+			return config.StickStore{Type: name}, nil
+		}
+		if !hasArg || arg == "" {
+			return config.StickStore{}, fmt.Errorf("'stick-table': data type '%s' expects a period, e.g. '%s(10s)'.", name, name)
+		}
+		p, err := parseDuration(arg)
+		if err != nil || p <= 0 {
+			return config.StickStore{}, fmt.Errorf("'stick-table': invalid period '%s' for data type '%s'.", arg, name)
+		}
+		return config.StickStore{Type: name, Period: p}, nil
+	}
+	return config.StickStore{}, fmt.Errorf("'stick-table': unknown data type '%s'.", name)
+}
+
+// stickHTTPActions are the http-request/http-response actions of stick tables.
+func stickHTTPActions() []httpAction {
+	var out []httpAction
+	for n := 0; n < 3; n++ {
+		out = append(out, httpAction{name: fmt.Sprintf("track-sc%d", n), req: true, resp: true,
+			syntax: fmt.Sprintf("track-sc%d <key> [table <table>]", n),
+			desc: fmt.Sprintf("Track the entry of <key> (a sample expression) in the proxy's stick table, or <table>'s, with counter %d; "+
+				"the first track-sc%d of a stream applies. Counts a connection (conn_cur, conn_cnt, conn_rate) and, in http-request, the request (http_req_cnt, http_req_rate).", n, n),
+			parse: trackArgs(n)})
+	}
+	out = append(out,
+		httpAction{name: "sc-inc-gpc0", req: true, resp: true, syntax: "sc-inc-gpc0(<sc-id>)",
+			desc: "Increment gpc0 (and gpc0_rate) of the entry tracked by counter <sc-id>.", parse: scArgs(false)},
+		httpAction{name: "sc-inc-gpc1", req: true, resp: true, syntax: "sc-inc-gpc1(<sc-id>)",
+			desc: "Increment gpc1 (and gpc1_rate) of the entry tracked by counter <sc-id>.", parse: scArgs(false)},
+		httpAction{name: "sc-set-gpt0", req: true, resp: true, syntax: "sc-set-gpt0(<sc-id>) <int>|<expr>",
+			desc: "Set gpt0 of the entry tracked by counter <sc-id> to an integer or the integer value of a sample expression.", parse: scArgs(true)},
+	)
+	return out
+}
+
+func trackArgs(n int) func(*parser, *config.HTTPAction, []token) error {
+	return func(p *parser, a *config.HTTPAction, args []token) error {
+		w := texts(args)
+		if len(w) == 0 {
+			return fmt.Errorf("missing key (a sample expression, e.g. 'src')")
+		}
+		sa := &config.StickAction{Slot: n, Key: w[0]}
+		switch {
+		case len(w) == 1:
+		case len(w) == 3 && w[1] == "table":
+			sa.Table = w[2]
+		default:
+			return fmt.Errorf("unexpected '%s' after the key (expected 'table <table>')", strings.Join(w[1:], " "))
+		}
+		a.Stick = sa
+		return nil
+	}
+}
+
+// scArgs reads "sc-inc-gpc0(<id>)" and "sc-set-gpt0(<id>) <value>": the
+// action's own name carries the counter id.
+func scArgs(value bool) func(*parser, *config.HTTPAction, []token) error {
+	return func(p *parser, a *config.HTTPAction, args []token) error {
+		base, id, ok := strings.Cut(a.Action, "(")
+		if !ok || !strings.HasSuffix(id, ")") {
+			return fmt.Errorf("expects a stick counter id in parentheses, e.g. '%s(0)'", base)
+		}
+		n, err := strconv.Atoi(strings.TrimSuffix(id, ")"))
+		if err != nil || n < 0 || n > 2 {
+			return fmt.Errorf("invalid stick counter '%s' (expected 0, 1 or 2)", strings.TrimSuffix(id, ")"))
+		}
+		sa := &config.StickAction{Slot: n}
+		w := texts(args)
+		if value {
+			if len(w) != 1 {
+				return fmt.Errorf("expects exactly one value (an integer or a sample expression)")
+			}
+			sa.Value = w[0]
+		} else if len(w) != 0 {
+			return fmt.Errorf("unexpected argument '%s'", w[0])
+		}
+		a.Action = base
+		a.Stick = sa
+		return nil
+	}
+}
+
+// checkStickRefs resolves the tables track-sc rules name, as HAProxy's
+// check_trk_action does once every proxy is known.
+func (p *parser) checkStickRefs(px *config.Proxy) {
+	check := func(kw string, rules []*config.HTTPAction) {
+		for _, a := range rules {
+			if a.Stick == nil {
+				continue
+			}
+			a.Stick.InResponse = kw == "http-response"
+			if !strings.HasPrefix(a.Action, "track-sc") {
+				continue
+			}
+			name := a.Stick.Table
+			if name == "" {
+				if px.StickTable == nil {
+					p.errs = append(p.errs, config.Errorf(a.Pos, "%s '%s': '%s %s' : table '%s' used but not configured.", proxyType(px.Cap), px.Name, kw, a.Action, px.Name))
+				}
+				continue
+			}
+			if p.findStickTable(name) == nil {
+				p.errs = append(p.errs, config.Errorf(a.Pos, "%s '%s': '%s %s' : unable to find table '%s' referenced by %s.", proxyType(px.Cap), px.Name, kw, a.Action, name, a.Action))
+			}
+		}
+	}
+	check("http-request", px.HTTPRequest)
+	check("http-response", px.HTTPResponse)
+}
+
+// findStickTable returns the proxy named name when it has a stick-table.
+func (p *parser) findStickTable(name string) *config.Proxy {
+	for _, ps := range p.proxies {
+		if ps.px.Name == name && ps.px.StickTable != nil {
+			return ps.px
+		}
+	}
+	return nil
+}

@@ -1,0 +1,90 @@
+package integration
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/testenv"
+)
+
+func stickConfig(fe int, server string) string {
+	return fmt.Sprintf(`defaults
+    mode http
+    timeout connect 5s
+    timeout client 10s
+    timeout server 10s
+
+frontend fe
+    bind 127.0.0.1:%d
+    stick-table type ip size 100 expire 60s store http_req_rate(10s),http_req_cnt,conn_cur,conn_cnt,gpc0,gpc0_rate(10s),gpt0,http_err_cnt,http_err_rate(10s),http_fail_cnt
+    http-request track-sc0 src
+    http-request sc-inc-gpc0(0) if { path /count }
+    http-request sc-set-gpt0(0) 7 if { path /tag }
+    http-request return status 200 content-type text/plain lf-string "rate=%%[sc0_http_req_rate] src_rate=%%[src_http_req_rate] cnt=%%[sc_http_req_cnt(0)] conn_cnt=%%[sc0_conn_cnt] cur=%%[sc_conn_cur(0)] gpc0=%%[sc0_get_gpc0] gpc0_rate=%%[sc0_gpc0_rate] gpt0=%%[sc0_get_gpt0] err=%%[sc0_http_err_cnt] err_rate=%%[sc0_http_err_rate] fail=%%[sc0_http_fail_cnt] t0=%%[sc0_tracked] t1=%%[sc1_tracked]" if { path /show }
+    http-request deny deny_status 429 if { sc_http_req_rate(0) gt 10 }
+    default_backend app
+
+backend app
+    server s1 %s
+`, fe, server)
+}
+
+// TestStickRateLimitMatchesHAProxy: the same per-source rate limit (10
+// per 10 s) in HAProxy 2.6 and Gatehouse, the same 15 requests from one
+// source (keep-alive and new connections, a counted path, a tagged path,
+// server 404 and 503 answers): the same requests get 429, and the
+// counters read back through sc_*, sc0_* and src_* fetches are equal.
+func TestStickRateLimitMatchesHAProxy(t *testing.T) {
+	echo := testenv.StartEchoServer(t)
+	results := map[string]string{}
+	for _, name := range []string{"haproxy", "gatehouse"} {
+		fe := testenv.FreePort(t)
+		cfg := stickConfig(fe, echo.Addr)
+		if name == "haproxy" {
+			testenv.StartHAProxy(t, cfg)
+		} else {
+			testenv.StartGatehouse(t, cfg)
+		}
+		url := fmt.Sprintf("http://127.0.0.1:%d", fe)
+		keep := &http.Client{}
+		fresh := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+		paths := []string{"/", "/count", "/status/404", "/tag", "/count", "/status/503", "/", "/", "/", "/", "/", "/", "/", "/", "/"}
+		var out []string
+		get := func(c *http.Client, p string) (int, string) {
+			resp, err := c.Get(url + p)
+			if err != nil {
+				t.Fatalf("%s: %s: %v", name, p, err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			return resp.StatusCode, string(b)
+		}
+		for i, p := range paths {
+			c := keep
+			if i%3 == 1 {
+				c = fresh
+			}
+			code, _ := get(c, p)
+			out = append(out, fmt.Sprintf("%d %s -> %d", i+1, p, code))
+			if i == 6 {
+				_, body := get(keep, "/show")
+				out = append(out, "show: "+body)
+			}
+		}
+		_, body := get(keep, "/show")
+		out = append(out, "show: "+body)
+		keep.CloseIdleConnections()
+		results[name] = strings.Join(out, "\n")
+	}
+	h, g := results["haproxy"], results["gatehouse"]
+	if h != g {
+		t.Fatalf("haproxy:\n%s\n\ngatehouse:\n%s", h, g)
+	}
+	if n := strings.Count(g, "-> 429"); n != 6 {
+		t.Errorf("%d requests denied, want 6 (16 counted before the last ones, limit 10):\n%s", n, g)
+	}
+	t.Logf("both:\n%s", g)
+}

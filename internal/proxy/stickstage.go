@@ -1,0 +1,40 @@
+package proxy
+
+import "github.com/gatehouse/gatehouse/internal/stick"
+
+// StickTables is the stick-table stage of a proxy: its own table (the
+// default of track-sc and src_* in its rules) and every table by name.
+// The transaction reaches the stage through stick.Stream only: rules and
+// fetches track and read through it, and it ends with the transaction.
+type StickTables struct {
+	Own *stick.Table
+	All map[string]*stick.Table
+}
+
+// stickBegin opens the stage for a transaction of frontend fe.
+func (t *Txn) stickBegin(fe *Frontend) {
+	if fe.Stick == nil {
+		return
+	}
+	t.stick.Tables = fe.Stick.All
+	t.stick.Current = fe.Stick.Own
+	t.acl.Stick = &t.stick
+}
+
+// stickProxy makes st's table the current one (backend rules, then the
+// frontend's response rules).
+func (t *Txn) stickProxy(st *StickTables) {
+	if t.acl.Stick == nil {
+		return
+	}
+	t.stick.Current = nil
+	if st != nil {
+		t.stick.Current = st.Own
+	}
+}
+
+// Stick returns the transaction's stick-table stage (actions of rules).
+func (t *Txn) Stick() *stick.Stream { return &t.stick }
+
+// stickEnd releases what the transaction tracks (conn_cur goes down).
+func (t *Txn) stickEnd() { t.stick.Release() }
