@@ -11,7 +11,7 @@ func statsKeywords() []keyword {
 	return []keyword{
 		{name: "stats", where: wProxy, syntax: "stats <keyword> [<args>]",
 			desc: "The statistics page of this proxy; see the 'stats' keywords.",
-			sub:  statsTable, subUnimpl: []string{"bind-process", "show-modules"}},
+			sub:  statsTable, subUnimpl: []string{"bind-process"}},
 	}
 }
 
@@ -25,6 +25,8 @@ func statsTable() []keyword {
 		{name: "hide-version", where: wProxy, syntax: "stats hide-version", desc: "Do not show the version on the page.", parse: statsFlag(func(s *config.Stats) { s.HideVersion = true })},
 		{name: "admin", where: wProxy, syntax: "stats admin {if|unless} <condition>", desc: "Allow administrative actions from the page when the condition matches.", parse: parseStatsAdmin},
 		{name: "show-legends", where: wProxy, syntax: "stats show-legends", desc: "Show details about each proxy and server.", parse: statsFlag(func(s *config.Stats) { s.ShowLegends = true })},
+		{name: "show-modules", where: wProxy, syntax: "stats show-modules",
+			desc: "Show the stats modules' counters (today: h2) on the page, after the 'Server' columns.", parse: statsFlag(func(s *config.Stats) { s.ShowModules = true })},
 		{name: "show-node", where: wProxy, syntax: "stats show-node [<name>]",
 			desc: "Show the node name in the page's titles: <name>, else the global 'node' (the host name by default).", parse: parseStatsShowNode},
 		{name: "show-desc", where: wProxy, syntax: "stats show-desc [<text>...]",
@@ -32,7 +34,7 @@ func statsTable() []keyword {
 		{name: "scope", where: wProxy, syntax: "stats scope <proxy>|.",
 			desc: "Show only the named proxies (one per line; '.' is this proxy) on the page and in its CSV/JSON.", parse: parseStatsScope},
 		{name: "http-request", where: wFE | wBE, syntax: "stats http-request allow|deny|auth [realm <realm>] [{if|unless} <condition>]",
-			desc: "Access rules of the page, evaluated in order: allow serves it, deny answers 403, auth asks for credentials (401). Not with 'stats auth'/'realm'.",
+			desc:  "Access rules of the page, evaluated in order: allow serves it, deny answers 403, auth asks for credentials (401). Not with 'stats auth'/'realm'.",
 			parse: parseStatsHTTPRequest},
 		{name: "socket", where: 0, syntax: "stats socket <path> (global section only)", desc: "Only valid in the 'global' section.",
 			parse: func(p *parser, args []token) error {

@@ -39,6 +39,7 @@ listen st
     stats uri /
     stats show-node
     stats show-desc
+    stats show-modules
     stats scope .
     stats scope be1
     stats http-request deny if { req.hdr(x-deny) yes }
@@ -56,6 +57,8 @@ backend be2
 var (
 	h2Re     = regexp.MustCompile(`<h2>Statistics Report for pid \d+(.*)</h2>`)
 	anchorRe = regexp.MustCompile(`<a name="([^"/]+)"></a>`)
+	h2TipRe  = regexp.MustCompile(`<u>h2<div class=tips><table class=det>(.*?)</table></div></u>`)
+	thRe     = regexp.MustCompile(`<th>([^<]*)</th>`)
 )
 
 // TestStatsOptionsMatchHAProxy runs the same configuration in HAProxy 2.6
@@ -68,6 +71,8 @@ func TestStatsOptionsMatchHAProxy(t *testing.T) {
 	type result struct {
 		h2       string
 		anchors  []string
+		modules  bool     // the "Extra modules" group
+		h2Fields []string // the h2 module's fields in the first tooltip
 		deny     int
 		auth     int
 		realm    string
@@ -111,6 +116,12 @@ func TestStatsOptionsMatchHAProxy(t *testing.T) {
 			r.anchors = append(r.anchors, m[1])
 		}
 		slices.Sort(r.anchors)
+		r.modules = strings.Contains(page, "Extra modules</th>") && strings.Contains(page, "<th>h2</th>")
+		if m := h2TipRe.FindStringSubmatch(page); m != nil {
+			for _, f := range thRe.FindAllStringSubmatch(m[1], -1) {
+				r.h2Fields = append(r.h2Fields, f[1])
+			}
+		}
 		resp = get("X-Deny")
 		r.deny = resp.StatusCode
 		resp.Body.Close()
@@ -159,7 +170,10 @@ func TestStatsOptionsMatchHAProxy(t *testing.T) {
 	if ha.h2 != " on n1-edge: EU edge" {
 		t.Errorf("haproxy's title %q: the test's premise changed", ha.h2)
 	}
-	if gh.h2 != ha.h2 || !slices.Equal(gh.anchors, ha.anchors) || gh.deny != ha.deny || gh.auth != ha.auth || gh.realm != ha.realm ||
+	if !ha.modules || len(ha.h2Fields) == 0 {
+		t.Errorf("haproxy's page has no h2 module: the test's premise changed")
+	}
+	if gh.h2 != ha.h2 || !slices.Equal(gh.anchors, ha.anchors) || gh.modules != ha.modules || !slices.Equal(gh.h2Fields, ha.h2Fields) || gh.deny != ha.deny || gh.auth != ha.auth || gh.realm != ha.realm ||
 		gh.denied != ha.denied || gh.mode != ha.mode || gh.idleShut != ha.idleShut || gh.waited != ha.waited {
 		t.Errorf("differ:\nhaproxy   %+v\ngatehouse %+v", ha, gh)
 	}

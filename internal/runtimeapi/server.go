@@ -94,7 +94,7 @@ func (o Options) apply(path string) error {
 
 // Server is one listening runtime API socket.
 type Server struct {
-	path string      // the unix socket's path; "" for TCP
+	path string // the unix socket's path; "" for TCP
 	ln   net.Listener
 	id   os.FileInfo // the socket file we own, for Close
 	cur  atomic.Pointer[binding]

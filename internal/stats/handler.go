@@ -69,6 +69,7 @@ type Service struct {
 	showNode    bool
 	node        string // "": the snapshot's (global "node")
 	showDesc    bool
+	showModules bool
 	desc        string          // "": the snapshot's (global "description")
 	scope       map[string]bool // "stats scope"; nil: every proxy
 	src         Source
@@ -96,6 +97,7 @@ func NewService(cfg *config.Stats, src Source) *Service {
 	s.admin = cfg.Admin != nil
 	s.showNode, s.node = cfg.ShowNode, cfg.Node
 	s.showDesc, s.desc = cfg.ShowDesc, cfg.Desc
+	s.showModules = cfg.ShowModules
 	if len(cfg.Scope) > 0 {
 		// "." (this proxy) is resolved by the caller, which knows the name.
 		s.scope = map[string]bool{}
@@ -204,7 +206,7 @@ func (s *Service) Serve(req *httpmsg.Request, body []byte) *Reply {
 		err = WriteHTML(&b, &snap, HTMLOptions{
 			URI: s.uri, Refresh: s.refresh, NoRefresh: o.norefresh, HideVersion: s.hideVersion,
 			Filter: f, Admin: s.adminAllowed(req, user), Status: o.st,
-			Node: s.nodeName(&snap), Desc: s.description(&snap),
+			Node: s.nodeName(&snap), Desc: s.description(&snap), ShowModules: s.showModules,
 		})
 	}
 	if err != nil {

@@ -20,6 +20,7 @@ type HTMLOptions struct {
 	HideVersion bool          // "stats hide-version"
 	Node        string        // "stats show-node": shown in the titles; "": none
 	Desc        string        // "stats show-desc": shown after the node name; "": none
+	ShowModules bool          // "stats show-modules": the stats modules' fields after HAProxy's "Server" group
 	Filter      Filter        // ";up", ";scope="
 	Admin       bool          // render the admin forms ("stats admin" granted)
 	Status      string        // ";st=" result code to report (DONE, NONE, PART, ERRP, EXCD, DENY, IVE, ...)
@@ -185,6 +186,10 @@ func buildPage(snap *Snapshot, o *HTMLOptions, css template.CSS) *htmlPage {
 	extra := o.ExtraColumns
 	if !o.PlainHAProxy {
 		extra = append(GatehouseColumns(), extra...)
+	}
+	if o.ShowModules {
+		// Right after "Server", where HAProxy puts them.
+		extra = append(moduleHTMLColumns(snap), extra...)
 	}
 	for _, c := range extra {
 		if n := len(p.ExtraGroups); n > 0 && p.ExtraGroups[n-1].Name == c.Group {

@@ -1,5 +1,11 @@
 package stats
 
+import (
+	"html"
+	"html/template"
+	"strings"
+)
+
 // Stats modules.
 //
 // After its fixed proxy fields HAProxy appends the fields of its registered
@@ -97,4 +103,35 @@ func h2Columns() []Column {
 		}
 	}
 	return cols
+}
+
+// moduleHTMLColumns are the "Extra modules" of the page ("stats
+// show-modules"): one column per module, whose cell on a row of a kind
+// the module covers is the module's name with its fields in a tooltip, as
+// HAProxy's stats_dump_fields_html writes it.
+func moduleHTMLColumns(snap *Snapshot) []HTMLColumn {
+	var out []HTMLColumn
+	byMod := map[string][]Column{}
+	for _, c := range moduleColumns() {
+		if _, seen := byMod[c.Module]; !seen {
+			out = append(out, HTMLColumn{Group: "Extra modules", Title: c.Module})
+		}
+		byMod[c.Module] = append(byMod[c.Module], c)
+	}
+	for i := range out {
+		mod, cols := out[i].Title, byMod[out[i].Title]
+		out[i].Cell = func(_ *Proxy, r *Row) template.HTML {
+			if cols[0].Applies&r.Kind.Obj() == 0 {
+				return ""
+			}
+			var b strings.Builder
+			b.WriteString("<u>" + html.EscapeString(mod) + "<div class=tips><table class=det>")
+			for _, c := range cols {
+				b.WriteString("<tr><th>" + html.EscapeString(c.Desc) + "</th><td>" + string(num(c.Get(r, snap))) + "</td></tr>")
+			}
+			b.WriteString("</table></div></u>")
+			return template.HTML(b.String())
+		}
+	}
+	return out
 }

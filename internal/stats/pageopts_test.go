@@ -71,3 +71,25 @@ func TestPageScope(t *testing.T) {
 		t.Errorf("';scope=TLS' compares without case:\n%s", csv)
 	}
 }
+
+// TestPageShowModules: "stats show-modules" adds HAProxy's "Extra
+// modules" group, the h2 module's fields in a tooltip on the FRONTEND and
+// BACKEND rows, nothing on server rows; without it the page has none.
+func TestPageShowModules(t *testing.T) {
+	snap := testSnapshot()
+	page := string(NewService(&config.Stats{}, &fakeSource{snap: snap}).Serve(request("GET", "/haproxy?stats"), nil).Body)
+	if strings.Contains(page, "Extra modules") || strings.Contains(page, "<u>h2<div") {
+		t.Fatal("modules shown without stats show-modules")
+	}
+	page = string(NewService(&config.Stats{ShowModules: true}, &fakeSource{snap: snap}).Serve(request("GET", "/haproxy?stats"), nil).Body)
+	for _, want := range []string{
+		"<th colspan=9>Server</th><th colspan=1>Extra modules</th>",
+		"<th>Thrtle</th><th>h2</th>",
+		"<u>h2<div class=tips><table class=det><tr><th>Total number of received HEADERS frames</th><td>0</td></tr>",
+		"<tr><th>Total number of streams</th><td>0</td></tr></table></div></u>",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+}
