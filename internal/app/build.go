@@ -374,7 +374,9 @@ func (b *builder) buildBackend(p *config.Proxy, id int) (*proxy.Backend, error) 
 		servers = append(servers, us)
 		be.Servers = append(be.Servers, srv)
 	}
-	farm, err := upstream.NewFarm(p.Name, servers, p.Balance, upstream.FarmOptionsFor(p, false))
+	fo := upstream.FarmOptionsFor(p, false)
+	fo.FullConn, fo.BackendConns = b.fullConn(p), &be.Counters.CurSess
+	farm, err := upstream.NewFarm(p.Name, servers, p.Balance, fo)
 	if err != nil {
 		return nil, config.Errorf(p.Balance.Pos, "backend '%s': %v", p.Name, err)
 	}
@@ -625,4 +627,44 @@ func (b *builder) accessLog(p *config.Proxy, src string) (*logging.Logger, *logg
 		return nil, nil, err
 	}
 	return l, f, nil
+}
+
+// fullConn is the backend's fullconn, or HAProxy's default for it: 10% of
+// the maxconn of the frontends that route to it (a frontend's own, else
+// the global one). A frontend without any limit makes it unbounded, so a
+// server with a minconn stays at its minconn.
+func (b *builder) fullConn(p *config.Proxy) int64 {
+	if p.FullConn > 0 {
+		return int64(p.FullConn)
+	}
+	const unbounded = 1 << 40
+	var sum int64
+	for _, fe := range b.cfg.Proxies {
+		if fe.Cap&config.CapFE == 0 || !routesTo(fe, p) {
+			continue
+		}
+		mc := fe.MaxConn
+		if mc == 0 {
+			mc = b.cfg.Global.MaxConn
+		}
+		if mc == 0 {
+			return unbounded
+		}
+		sum += int64(mc)
+	}
+	return max((sum+9)/10, 1)
+}
+
+// routesTo reports whether frontend fe names backend be (itself for a
+// listen, its default_backend or a use_backend rule).
+func routesTo(fe, be *config.Proxy) bool {
+	if fe == be || fe.DefaultBackend == be.Name {
+		return true
+	}
+	for _, ub := range fe.UseBackends {
+		if ub.Name == be.Name {
+			return true
+		}
+	}
+	return false
 }

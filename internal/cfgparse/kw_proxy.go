@@ -46,6 +46,8 @@ func coreProxyKeywords() []keyword {
 			desc: "Send the raw HTTP response in <file> instead of the built-in one for <code>; the file is read when the configuration is loaded.", parse: parseErrorFile},
 		{name: "balance", where: wBEOnly, capWarn: true, syntax: "balance roundrobin|static-rr|leastconn|first|source|uri|random[(<draws>)]|hdr(<name>)",
 			desc: "Load-balancing algorithm. random draws <draws> servers (default 2) in proportion to their weights and keeps the least loaded.", parse: parseBalance},
+		{name: "fullconn", where: wBEOnly, capWarn: true, syntax: "fullconn <number>",
+			desc: "Backend connections at which servers with 'minconn' may use their whole 'maxconn'; below it their limit is scaled down (default: 10% of the maxconn of the frontends that route to the backend).", parse: parseFullConn},
 		{name: "retries", where: wBEOnly, capWarn: true, syntax: "retries <number>",
 			desc: "Number of connection retries to a server (default 3).", parse: parseRetries},
 		{name: "retry-on", where: wBEOnly, capWarn: true, syntax: "retry-on <keyword> ...",
@@ -252,6 +254,18 @@ func parseBalance(p *parser, args []token) error {
 		return fmt.Errorf("%s", msg)
 	}
 	p.ps.px.Balance = b
+	return nil
+}
+
+func parseFullConn(p *parser, args []token) error {
+	if err := wantArgs(args, "fullconn", 1, 1, "an integer argument"); err != nil {
+		return err
+	}
+	n, err := parseInt("'fullconn'", args[1].Text, 0, 1<<30)
+	if err != nil {
+		return err
+	}
+	p.ps.px.FullConn = n
 	return nil
 }
 

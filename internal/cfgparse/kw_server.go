@@ -74,6 +74,7 @@ func serverOptions() []serverOption {
 		boolOpt("disabled", "Start the server in maintenance mode.", func(s *config.Server) { s.Disabled = true }),
 		boolOpt("enabled", "Start the server in service (reverts 'disabled').", func(s *config.Server) { s.Disabled = false }),
 		intOpt("maxconn", "Maximum concurrent connections to the server (0: unlimited).", 0, 1<<30, func(s *config.Server) *int { return &s.MaxConn }),
+		intOpt("minconn", "Dynamic limit: the server takes max(minconn, maxconn * backend connections / fullconn) connections at once, maxconn from 'fullconn' on (minconn alone, or above maxconn, is maxconn).", 0, 1<<30, func(s *config.Server) *int { return &s.MinConn }),
 		boolOpt("ssl", "Connect to the server over TLS.", func(s *config.Server) { s.SSL = true }),
 		boolOpt("no-ssl", "Connect in clear text (reverts 'ssl' from default-server).", func(s *config.Server) { s.SSL = false }),
 		strOpt("verify", "verify none|required", "Server certificate verification; unset follows global 'ssl-server-verify'.", func(s *config.Server, v string) error {

@@ -33,7 +33,7 @@ func unimplementedProxy() []string {
 		"stick", "cookie", "http-reuse", "compression", "filter",
 		"tcp-response", "dynamic-cookie-key", "hash-type",
 		"hash-balance-factor", "http-after-response", "http-error", "errorfiles",
-		"errorloc", "errorloc302", "errorloc303", "email-alert", "fullconn",
+		"errorloc", "errorloc302", "errorloc303", "email-alert", 
 		"backlog", "persist", "rate-limit",
 		"use-server", "force-persist", "ignore-persist", "source", "bind-process", "external-check", "http-send-name-header",
 		"max-keep-alive-queue",
@@ -90,7 +90,7 @@ func unimplementedServerOptions() []string {
 		"agent-send", "redir", "source", "usesrc", "namespace", "id",
 		"crl-file", "ssl-reuse", "no-ssl-reuse", "tfo", "allow-0rtt", "check-proto", "check-via-socks4",
 		"socks4", "tcp-ut", "pool-low-conn", "pool-purge-delay", "max-queue",
-		"minconn", "maxqueue", "non-stick", "stick", "set-proxy-v2-tlv-fmt", "shard",
+		"maxqueue", "non-stick", "stick", "set-proxy-v2-tlv-fmt", "shard",
 		"log-proto", "ws", "guid", "hash-key", "sigalgs", "client-sigalgs",
 		"send-proxy-v2-ssl", "send-proxy-v2-ssl-cn", "check-reuse-pool",
 	}

@@ -201,6 +201,10 @@ type Proxy struct {
 
 	Binds    []*Bind
 	MaxConn  int
+	// FullConn ("fullconn"): the backend load at which servers with a
+	// minconn reach their maxconn; 0: HAProxy's default (10% of the
+	// maxconn of the frontends routing to it).
+	FullConn int `json:",omitempty"`
 	Timeouts Timeouts
 
 	ACLs           []*ACL
@@ -306,6 +310,9 @@ type Server struct {
 	Backup   bool
 	Disabled bool
 	MaxConn  int
+	// MinConn ("minconn"): with fullconn, the server's limit grows from
+	// minconn to maxconn with the backend's load.
+	MinConn int `json:",omitempty"`
 
 	SSL    bool
 	Verify string // "none" or "required"

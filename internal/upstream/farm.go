@@ -3,6 +3,7 @@ package upstream
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/config"
@@ -16,6 +17,11 @@ type FarmOptions struct {
 	// QueueTimeout is "timeout queue" (HAProxy uses "timeout connect" when
 	// it is unset; see FarmOptionsFor). <= 0 waits for the context alone.
 	QueueTimeout time.Duration
+	// FullConn and BackendConns drive the dynamic limit of servers with a
+	// minconn below their maxconn: BackendConns counts the backend's
+	// current connections (HAProxy's beconn, queued ones included).
+	FullConn     int64
+	BackendConns *atomic.Int64
 }
 
 // FarmOptionsFor derives the options from a backend's configuration.

@@ -38,6 +38,7 @@ type Server struct {
 	addr       atomic.Pointer[netip.AddrPort] // changes when DNS moves the server (SetAddr)
 	initWeight int
 	maxConn    int64
+	minConn    int64 // below maxConn: the limit scales with the backend's load (fullconn)
 	rise, fall int32
 	checked    bool
 
@@ -91,6 +92,15 @@ func NewServer(cs *config.Server, id int, addr netip.AddrPort) *Server {
 		rise:       int32(rise),
 		fall:       int32(fall),
 		checked:    cs.Check,
+	}
+	// As HAProxy's configuration check: minconn alone (or above maxconn)
+	// becomes maxconn; maxconn alone is a static limit.
+	if mn := int64(max(cs.MinConn, 0)); mn > s.maxConn {
+		s.maxConn, s.minConn = mn, mn
+	} else if mn > 0 {
+		s.minConn = mn
+	} else {
+		s.minConn = s.maxConn
 	}
 	s.addr.Store(&addr)
 	s.weight.Store(int32(w))
@@ -153,7 +163,26 @@ func (s *Server) Cur() int { return int(s.Counters.CurSess.Load()) }
 
 // Full reports whether every connection slot is taken.
 func (s *Server) Full() bool {
-	return s.maxConn > 0 && s.Counters.CurSess.Load() >= s.maxConn
+	m := s.limit()
+	return m > 0 && s.Counters.CurSess.Load() >= m
+}
+
+// limit is the connection limit now: maxconn, or with minconn below it,
+// HAProxy's srv_dynamic_maxconn: max(minconn, beconn*maxconn/fullconn)
+// until the backend holds fullconn connections.
+func (s *Server) limit() int64 {
+	if s.minConn >= s.maxConn {
+		return s.maxConn
+	}
+	f := s.farm.Load()
+	if f == nil || f.opts.BackendConns == nil || f.opts.FullConn <= 0 {
+		return s.maxConn
+	}
+	be := f.opts.BackendConns.Load()
+	if be >= f.opts.FullConn {
+		return s.maxConn
+	}
+	return max(s.minConn, be*s.maxConn/f.opts.FullConn)
 }
 
 // TryAcquire takes a connection slot unless the server is at maxconn.
@@ -161,13 +190,14 @@ func (s *Server) Full() bool {
 // Release exactly once.
 func (s *Server) TryAcquire() bool {
 	c := &s.Counters.CurSess
-	if s.maxConn <= 0 {
+	m := s.limit()
+	if m <= 0 {
 		s.Counters.NoteCur(c.Add(1))
 		return true
 	}
 	for {
 		cur := c.Load()
-		if cur >= s.maxConn {
+		if cur >= m {
 			return false
 		}
 		if c.CompareAndSwap(cur, cur+1) {
