@@ -50,20 +50,32 @@ func rawHTTPServer(b *testing.B) string {
 // BenchmarkProxyKeepAlive measures one small keep-alive request through
 // the whole pipeline (codec, rules, routing, pooled upstream exchange,
 // relay, counters) and reports allocations per request.
-func BenchmarkProxyKeepAlive(b *testing.B) {
+func BenchmarkProxyKeepAlive(b *testing.B) { benchKeepAlive(b, "") }
+
+// BenchmarkProxyKeepAliveRateLimit is the same with a per-source rate
+// limit on every request (track-sc0 src, one sc_http_req_rate check), the
+// issue's "rate-limited plain"; compare its ns/op with the plain one.
+func BenchmarkProxyKeepAliveRateLimit(b *testing.B) {
+	benchKeepAlive(b, `
+    stick-table type ip size 100k expire 30s store http_req_rate(10s)
+    http-request track-sc0 src
+    http-request deny deny_status 429 if { sc_http_req_rate(0) gt 1000000000 }`)
+}
+
+func benchKeepAlive(b *testing.B, frontendRules string) {
 	srv := rawHTTPServer(b)
 	port := freePort(b)
 	c, err := parseText(testDefaults + fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d
-    option forwardfor
+    option forwardfor%s
     http-request set-header X-Edge gatehouse
     http-request deny if { path_beg /admin }
     default_backend app
 backend app
     http-request set-header Host app.mesh.local
     server s1 %s
-`, port, srv))
+`, port, frontendRules, srv))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -75,8 +75,10 @@ func (b *builder) stickAction(p *config.Proxy, a *config.HTTPAction) (func(*prox
 		countReq := !sa.InResponse
 		if sa.Key == "src" && (tab.Config().Type == stick.KeyIP || tab.Config().Type == stick.KeyIPv6) {
 			return func(t *proxy.Txn) bool {
-				if k, ok := tab.KeyIPAddr(t.Sample().Src.Addr()); ok && t.Sample().Src.IsValid() {
-					t.Stick().Track(n, tab, k, countReq)
+				src := t.Sample().Src
+				var buf [16]byte
+				if k, ok := tab.AppendKeyIP(buf[:0], src.Addr()); ok && src.IsValid() {
+					t.Stick().TrackBytes(n, tab, k, countReq)
 				}
 				return false
 			}, nil

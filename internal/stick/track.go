@@ -24,6 +24,24 @@ func (t *Table) KeyIPAddr(a netip.Addr) (string, bool) {
 	return "", false
 }
 
+// AppendKeyIP appends the key of a to dst as KeyIPAddr does, without
+// allocating: the data path tracks the client address on every request.
+func (t *Table) AppendKeyIP(dst []byte, a netip.Addr) ([]byte, bool) {
+	switch t.cfg.Type {
+	case KeyIP:
+		a = a.Unmap()
+		if !a.Is4() {
+			return dst, false
+		}
+		b := a.As4()
+		return append(dst, b[:]...), true
+	case KeyIPv6:
+		b := a.As16()
+		return append(dst, b[:]...), true
+	}
+	return dst, false
+}
+
 // KeyInt returns the key of an integer (a 32-bit key, as HAProxy's).
 func (t *Table) KeyInt(v int64) string {
 	var b [4]byte
@@ -78,15 +96,36 @@ func (k *Tracker) Key(n int) string { return k.s[n].e.key }
 // as an http-request track-sc does. It returns false when the slot was in
 // use or the table is full.
 func (k *Tracker) Track(n int, t *Table, key string, http bool) bool {
+	return k.track(n, t, nil, key, http)
+}
+
+// TrackBytes is Track with the key in a buffer: no allocation unless a
+// new entry is made.
+func (k *Tracker) TrackBytes(n int, t *Table, key []byte, http bool) bool {
+	return k.track(n, t, key, "", http)
+}
+
+func (k *Tracker) track(n int, t *Table, kb []byte, key string, http bool) bool {
 	if k.s[n].e != nil {
 		return false
 	}
 	now := t.now()
 	t.mu.Lock()
-	e, err := t.getLocked(key, true, now)
-	if err != nil {
-		t.mu.Unlock()
-		return false
+	var e *Entry
+	if kb != nil {
+		e = t.m[string(kb)]
+	} else {
+		e = t.m[key]
+	}
+	if e == nil || t.expired(e, now) {
+		if kb != nil {
+			key = string(kb)
+		}
+		var err error
+		if e, err = t.getLocked(key, true, now); err != nil {
+			t.mu.Unlock()
+			return false
+		}
 	}
 	e.ref++
 	t.addLocked(e, ConnCnt, ConnRate, 1, now)
