@@ -126,7 +126,7 @@ func Build(cfg *config.Config, version string) (*Graph, error) {
 	if errs := notYetWired(cfg); len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	sys, err := b.logger(cfg.Global.Logs)
+	sys, err := b.logger(cfg.Global.Logs, "")
 	if err != nil {
 		return nil, err
 	}
@@ -295,11 +295,16 @@ func (b *builder) ruleFormat(src string, pos config.Pos) (*logging.Format, error
 	return logging.CompileHTTP(src, pos, b.exprCompiler())
 }
 
-func (b *builder) logger(targets []*config.Log) (*logging.Logger, error) {
+// logger opens log targets with the syslog header's tag (a proxy's
+// "log-tag", else the global one) and "log-send-hostname".
+func (b *builder) logger(targets []*config.Log, tag string) (*logging.Logger, error) {
 	if len(targets) == 0 {
 		return nil, nil
 	}
-	l, err := logging.NewLogger(targets, logging.Options{PID: b.g.Proc.PID})
+	if tag == "" {
+		tag = b.cfg.Global.LogTag
+	}
+	l, err := logging.NewLogger(targets, logging.Options{PID: b.g.Proc.PID, Tag: tag, Hostname: b.cfg.Global.LogSendHostname})
 	if err != nil {
 		return nil, err
 	}
@@ -618,7 +623,7 @@ func (b *builder) accessLog(p *config.Proxy, src string) (*logging.Logger, *logg
 	if len(p.Logs) == 0 {
 		return nil, nil, nil
 	}
-	l, err := b.logger(p.Logs)
+	l, err := b.logger(p.Logs, p.LogTag)
 	if err != nil {
 		return nil, nil, err
 	}

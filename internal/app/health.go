@@ -72,7 +72,7 @@ func (b *builder) buildHealth() error {
 // healthLog sends state changes to the backend's own log targets ("log
 // global" already expanded), as HAProxy's send_log(proxy, ...) does.
 func (b *builder) healthLog(p *config.Proxy) (func(logging.Level, string), error) {
-	l, err := b.logger(p.Logs)
+	l, err := b.logger(p.Logs, p.LogTag)
 	if err != nil || l == nil {
 		return nil, err
 	}

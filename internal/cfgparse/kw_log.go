@@ -2,6 +2,7 @@ package cfgparse
 
 import (
 	"fmt"
+	"os"
 	"slices"
 
 	"github.com/gatehouse/gatehouse/internal/config"
@@ -11,11 +12,61 @@ func logKeywords() []keyword {
 	return []keyword{
 		{name: "log", where: wProxy, syntax: "log global | log <target> [len <n>] [format <fmt>] <facility> [<level> [<minlevel>]] | no log",
 			desc: "Add a log target ('log global': the global ones); 'no log' drops the targets inherited from defaults.", parse: parseProxyLog},
+		{name: "log-tag", where: wProxy, syntax: "log-tag <string>",
+			desc: "The syslog tag of this proxy's log lines (default: the global 'log-tag', else 'gatehouse').", parse: parseProxyLogTag},
 		{name: "log-format", where: wFEOnly, capWarn: true, syntax: "log-format <format>",
 			desc: "Custom access log line format.", parse: parseStringKW(func(px *config.Proxy) *string { return &px.LogFormat })},
 		{name: "log-format-sd", where: wFEOnly, capWarn: true, syntax: "log-format-sd <format>",
 			desc: "RFC 5424 structured-data of each access log line (sent with 'format rfc5424' targets).", parse: parseStringKW(func(px *config.Proxy) *string { return &px.LogFormatSD })},
 	}
+}
+
+// logGlobalKeywords are the global settings of syslog headers.
+func logGlobalKeywords() []keyword {
+	return []keyword{
+		{name: "log-tag", where: wGlobal, syntax: "log-tag <string>",
+			desc: "The syslog tag of every log line (default 'gatehouse', the program's name, as HAProxy's is 'haproxy').", parse: parseGlobalLogTag},
+		{name: "log-send-hostname", where: wGlobal, syntax: "log-send-hostname [<string>]",
+			desc: "Put a host name in the syslog header (rfc3164, rfc5424): <string>, or the system's host name.", parse: parseLogSendHostname},
+	}
+}
+
+func parseGlobalLogTag(p *parser, args []token) error {
+	if len(args) < 2 || args[1].Text == "" {
+		return fmt.Errorf("'%s' expects a tag for use in syslog.", args[0].Text)
+	}
+	if len(args) > 2 {
+		return fmt.Errorf("'%s' cannot handle unexpected argument '%s'.", args[0].Text, args[2].Text)
+	}
+	p.cfg.Global.LogTag = args[1].Text
+	return nil
+}
+
+func parseProxyLogTag(p *parser, args []token) error {
+	if len(args) < 2 || args[1].Text == "" {
+		return fmt.Errorf("'%s' expects a tag for use in syslog.", args[0].Text)
+	}
+	p.ps.px.LogTag = args[1].Text
+	return nil
+}
+
+func parseLogSendHostname(p *parser, args []token) error {
+	if p.cfg.Global.LogSendHostname != "" {
+		return fmt.Errorf("'%s' already specified. Continuing.", args[0].Text)
+	}
+	if len(args) > 2 {
+		return fmt.Errorf("'%s' cannot handle unexpected argument '%s'.", args[0].Text, args[2].Text)
+	}
+	if len(args) == 2 && args[1].Text != "" {
+		p.cfg.Global.LogSendHostname = args[1].Text
+		return nil
+	}
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return fmt.Errorf("'%s': cannot read the system's host name: %v", args[0].Text, err)
+	}
+	p.cfg.Global.LogSendHostname = h
+	return nil
 }
 
 func logFacilities() []string {

@@ -15,7 +15,7 @@ func unimplementedSections() []string {
 func unimplementedGlobal() []string {
 	return []string{
 		"nbproc",
-		"localpeer", "log-tag", "log-send-hostname",
+		"localpeer",
 		"lua-load", "lua-prepend-path",
 		"maxsslconn", "maxconnrate", "maxsessrate", "maxsslrate", "maxpipes", "maxcompcpuusage",
 		"external-check", "insecure-fork-wanted",
@@ -37,7 +37,7 @@ func unimplementedProxy() []string {
 		"backlog", "persist", "rate-limit",
 		"use-server", "force-persist", "ignore-persist", "source", "bind-process", "external-check", "http-send-name-header",
 		"max-keep-alive-queue",
-		"max-session-srv-conns", "log-tag", "log-steps", "dispatch", "transparent",
+		"max-session-srv-conns", "log-steps", "dispatch", "transparent",
 		"guid", "email-alert",
 	}
 }

@@ -71,6 +71,11 @@ type Global struct {
 	MaxConn       int           // 0: unlimited
 	HardStopAfter time.Duration // 0: use the default (30s)
 	Logs          []*Log
+	// LogTag ("log-tag"): the syslog tag; "" means "gatehouse".
+	LogTag string `json:",omitempty"`
+	// LogSendHostname ("log-send-hostname"): the host name syslog headers
+	// carry; "" leaves it out (rfc3164) or writes "-" (rfc5424).
+	LogSendHostname string `json:",omitempty"`
 	TuneBufSize   int // tune.bufsize; 0: default
 	StatsSockets  []*StatsSocket
 	StatsTimeout  time.Duration // stats timeout: idle timeout of a runtime API session; 0: 10s
@@ -254,6 +259,7 @@ type Proxy struct {
 	LogFormatSD      string // log-format-sd
 	JSONLog          bool   // option jsonlog (Gatehouse)
 	Logs             []*Log // "log global" is expanded into the global targets
+	LogTag           string `json:",omitempty"` // "log-tag": this proxy's syslog tag; "": the global one
 	Captures         []*Capture
 	// CaptureCookie: "capture cookie NAME len N"; nil when none.
 	CaptureCookie *CookieCapture `json:",omitempty"`

@@ -51,7 +51,7 @@ type target struct {
 	maxLevel Level
 	minLevel Level
 	maxLen   int
-	newline  bool // stream targets end each message with '\n'
+	stream   bool // stdout/stderr: "len" counts the '\n' that ends every line
 	addr     targetAddr
 	opts     *Options
 	pos      config.Pos
@@ -131,7 +131,7 @@ func newTarget(lg *config.Log, o *Options) (*target, error) {
 		return nil, config.Errorf(lg.Pos, "log: %v", err)
 	}
 	t := &target{name: lg.Target, addr: ta, opts: o, pos: lg.Pos, maxLevel: LevelDebug, minLevel: LevelEmerg,
-		maxLen: DefaultLen, newline: ta.kind == targetStdout || ta.kind == targetStderr}
+		maxLen: DefaultLen, stream: ta.kind == targetStdout || ta.kind == targetStderr}
 	t.hdr = header{hostname: o.Hostname, tag: o.Tag, pid: o.PID, facility: 16}
 	var ok bool
 	if t.hdr.format, ok = ParseLogFormat(lg.Format); !ok {
@@ -234,10 +234,15 @@ func drainTarget(t *target, c conn) {
 	defer close(t.done)
 	var line []byte
 	write := func(e *entry) {
-		line = t.hdr.appendFrame(line[:0], e.when, e.level, e.sd, e.msg, t.maxLen)
-		if t.newline {
-			line = append(line, '\n')
+		// Every line ends with '\n', datagrams too, as HAProxy sends them.
+		// "len" bounds a datagram's header and message, the '\n' coming
+		// on top; on a stream it bounds the whole line, '\n' included.
+		limit := t.maxLen
+		if t.stream {
+			limit--
 		}
+		line = t.hdr.appendFrame(line[:0], e.when, e.level, e.sd, e.msg, limit)
+		line = append(line, '\n')
 		t.free <- e
 		if c == nil {
 			var err error

@@ -185,8 +185,9 @@ func TestUDPSyslog(t *testing.T) {
 	l.Log(LevelDebug, []byte("filtered out"))
 	l.Log(LevelInfo, []byte(strings.Repeat("x", 100)))
 	want := []string{
-		"<150>Nov  1 09:05:07 edge[99]: hello syslog",
-		"<150>Nov  1 09:05:07 edge[99]: " + strings.Repeat("x", 60-len("<150>Nov  1 09:05:07 edge[99]: ")),
+		// Datagrams end with '\n' beyond "len", as HAProxy's.
+		"<150>Nov  1 09:05:07 edge[99]: hello syslog\n",
+		"<150>Nov  1 09:05:07 edge[99]: " + strings.Repeat("x", 60-len("<150>Nov  1 09:05:07 edge[99]: ")) + "\n",
 	}
 	buf := make([]byte, 2048)
 	for _, w := range want {
@@ -220,7 +221,7 @@ func TestUnixgramSyslog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := string(buf[:n]), `<134>1 2026-11-01T09:05:07.123456+01:00 - gatehouse 5 - [a@1 b="c"] msg`; got != want {
+	if got, want := string(buf[:n]), `<134>1 2026-11-01T09:05:07.123456+01:00 - gatehouse 5 - [a@1 b="c"] msg`+"\n"; got != want {
 		t.Errorf("got %q want %q", got, want)
 	}
 }
@@ -243,7 +244,7 @@ func TestUnixgramMissingSocketIsRetried(t *testing.T) {
 	buf := make([]byte, 64)
 	pc.SetReadDeadline(time.Now().Add(5 * time.Second))
 	n, err := pc.Read(buf)
-	if err != nil || string(buf[:n]) != "delivered" {
+	if err != nil || string(buf[:n]) != "delivered\n" {
 		t.Errorf("got %q, %v", buf[:n], err)
 	}
 }
