@@ -303,6 +303,11 @@ func (s *session) handshake(conf *tls.Config) bool {
 		return false
 	}
 	s.handshakeDur = time.Since(start)
+	// The deadline bounded the handshake only: HTTP/1's timed reader and
+	// writer arm their own from "none held", and HTTP/2 arms none, so one
+	// left here ended every HTTP/2 connection (and an HTTP/1 one without
+	// timeout client) that long after its handshake, streams in flight.
+	_ = tc.SetDeadline(time.Time{})
 	st := tc.ConnectionState()
 	s.tls = true
 	s.sni = st.ServerName
