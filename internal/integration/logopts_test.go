@@ -397,3 +397,69 @@ backend app
 		}
 	}
 }
+
+// TestLogASAPTCPMatchesHAProxy: in mode tcp, "option logasap" logs once
+// the server connection is established, while the session still runs,
+// with '+' before %Tt and %B, as HAProxy 2.6 does.
+func TestLogASAPTCPMatchesHAProxy(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { defer c.Close(); io.Copy(c, c) }() // echo until the client closes
+		}
+	}()
+	tcplog := regexp.MustCompile(`\] (\S+) (\S+)/(\S+) (-?\d+)/(-?\d+)/(\+?-?\d+) (\+?\d+) (\S{2}) `)
+	run := func(name string, start func(cfg string)) string {
+		sink := startSyslogSink(t)
+		port := testenv.FreePort(t)
+		start(fmt.Sprintf(`global
+    log %s format raw local0
+
+defaults
+    mode tcp
+    log global
+    option tcplog
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+
+listen echo
+    bind 127.0.0.1:%d
+    option logasap
+    server s1 %s
+`, sink.Addr, port, ln.Addr().String()))
+		c, err := net.DialTimeout("tcp", testenv.LocalAddr(port), 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.Write([]byte("ping"))
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		buf := make([]byte, 4)
+		io.ReadFull(c, buf)
+		var line string
+		testenv.Eventually(t, 20*time.Second, func() bool {
+			for _, l := range sink.Lines(" echo ") {
+				if m := tcplog.FindStringSubmatch(l); m != nil {
+					line = fmt.Sprintf("srv=%s Tt=%s B=%s term=%s", m[3], m[6][:1], m[7][:1], m[8])
+					return true
+				}
+			}
+			return false
+		}, "%s: no line while the session is open:\n%s", name, sink.All())
+		return line
+	}
+	gh := run("gatehouse", func(cfg string) { testenv.StartGatehouse(t, cfg) })
+	hp := run("haproxy", func(cfg string) { testenv.StartHAProxy(t, cfg) })
+	if gh != hp || !strings.Contains(hp, "Tt=+ B=+") {
+		t.Errorf("gatehouse: %s\n  haproxy: %s", gh, hp)
+	}
+}
