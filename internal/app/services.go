@@ -33,30 +33,27 @@ type statsRule struct {
 	cond          *acl.Cond // nil: always
 }
 
-// access runs the "stats http-request" rules in order, as HAProxy runs
+// Access runs the "stats http-request" rules in order, as HAProxy runs
 // them once the request is known to be for the page: the first whose
 // condition holds decides; allow (or no rule matching) serves the page.
-func (s *statsService) access(t *proxy.Txn) *proxy.Reply {
+func (s *statsService) Access(t *proxy.Txn) (*proxy.Reply, bool) {
 	for _, r := range s.rules {
 		if r.cond != nil && !r.cond.Match(t.Sample()) {
 			continue
 		}
 		switch r.action {
 		case "deny":
-			return &proxy.Reply{Status: 403}
+			return &proxy.Reply{Status: 403}, true
 		case "auth":
 			a := stats.Unauthorized(&t.Req, r.realm)
-			return &proxy.Reply{Status: a.Status, Header: a.Header, Body: a.Body}
+			return &proxy.Reply{Status: a.Status, Header: a.Header, Body: a.Body}, false
 		}
-		return nil
+		return nil, false
 	}
-	return nil
+	return nil, false
 }
 
 func (s *statsService) Serve(t *proxy.Txn) *proxy.Reply {
-	if r := s.access(t); r != nil {
-		return r
-	}
 	var body []byte
 	if t.Req.HasBody() {
 		b, err := io.ReadAll(io.LimitReader(t.Body(), maxAdminBody))

@@ -77,6 +77,7 @@ func TestStatsOptionsMatchHAProxy(t *testing.T) {
 		auth     int
 		realm    string
 		denied   string
+		counters string // the stats listen's dreq and intercepted afterwards
 		mode     os.FileMode
 		idleShut bool
 		waited   bool
@@ -128,6 +129,9 @@ func TestStatsOptionsMatchHAProxy(t *testing.T) {
 		resp = get("X-Auth")
 		r.auth, r.realm = resp.StatusCode, resp.Header.Get("WWW-Authenticate")
 		resp.Body.Close()
+		resp = get("")
+		resp.Body.Close()
+		r.counters = statsCounters(t, fmt.Sprintf("http://127.0.0.1:%d/;csv", st), "st", "FRONTEND", "dreq", "intercepted", "hrsp_4xx", "req_tot")
 		if fi, err := os.Stat(sock); err == nil {
 			r.mode = fi.Mode().Perm()
 		}
@@ -174,7 +178,7 @@ func TestStatsOptionsMatchHAProxy(t *testing.T) {
 		t.Errorf("haproxy's page has no h2 module: the test's premise changed")
 	}
 	if gh.h2 != ha.h2 || !slices.Equal(gh.anchors, ha.anchors) || gh.modules != ha.modules || !slices.Equal(gh.h2Fields, ha.h2Fields) || gh.deny != ha.deny || gh.auth != ha.auth || gh.realm != ha.realm ||
-		gh.denied != ha.denied || gh.mode != ha.mode || gh.idleShut != ha.idleShut || gh.waited != ha.waited {
+		gh.denied != ha.denied || gh.counters != ha.counters || gh.mode != ha.mode || gh.idleShut != ha.idleShut || gh.waited != ha.waited {
 		t.Errorf("differ:\nhaproxy   %+v\ngatehouse %+v", ha, gh)
 	}
 }
@@ -191,4 +195,31 @@ func apiExchange(t *testing.T, network, addr, req string) string {
 	io.WriteString(c, req)
 	b, _ := io.ReadAll(c)
 	return string(b)
+}
+
+// statsCounters reads the named columns of one CSV row.
+func statsCounters(t *testing.T, url, px, sv string, cols ...string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	lines := strings.Split(string(b), "\n")
+	head := strings.Split(strings.TrimPrefix(lines[0], "# "), ",")
+	for _, l := range lines[1:] {
+		f := strings.Split(l, ",")
+		if len(f) < 2 || f[0] != px || f[1] != sv {
+			continue
+		}
+		var out []string
+		for _, c := range cols {
+			if i := slices.Index(head, c); i >= 0 && i < len(f) {
+				out = append(out, c+"="+f[i])
+			}
+		}
+		return strings.Join(out, " ")
+	}
+	return ""
 }

@@ -69,6 +69,16 @@ func (t *Txn) handle() bool {
 	// The stats page answers after the http-request rules, so a rule can
 	// guard it ("deny if { path_beg /stats } !{ src 10.0.0.0/8 }").
 	if fe.Stats != nil && hasPrefix(originForm(req.URI), fe.StatsPrefix) {
+		if r, denied := serviceAccess(fe.Stats, t); r != nil {
+			if denied {
+				fe.Counters.DenyReq.Add(1)
+			} else {
+				fe.Counters.Intercept.Add(1) // an auth challenge, as HAProxy counts it
+			}
+			t.reply = r
+			t.termState = [2]byte{'L', 'R'}
+			return t.sendReply()
+		}
 		// Counted first, as HAProxy does: the page counts itself.
 		fe.Counters.Intercept.Add(1)
 		t.reply = fe.Stats.Serve(t)
@@ -102,6 +112,15 @@ func (t *Txn) handle() bool {
 	be.Counters.ReqTot.Add(1)
 
 	if be.Stats != nil && hasPrefix(originForm(req.URI), be.StatsPrefix) {
+		if r, denied := serviceAccess(be.Stats, t); r != nil {
+			if denied {
+				fe.Counters.DenyReq.Add(1)
+				be.Counters.DenyReq.Add(1)
+			}
+			t.reply = r
+			t.termState = [2]byte{'L', 'R'}
+			return t.sendReply()
+		}
 		t.reply = be.Stats.Serve(t)
 		t.clk.spend()
 		t.termState = [2]byte{'L', 'R'}

@@ -71,6 +71,29 @@ type Service interface {
 	Serve(t *Txn) *Reply
 }
 
+// GuardedService is a Service with access rules of its own ("stats
+// http-request"), run before the request counts as intercepted: a
+// non-nil reply is sent instead of the service's; denied counts it as a
+// denied request, as HAProxy's deny does, else (an auth challenge) as an
+// intercepted one on a frontend, as HAProxy's auth action does.
+type GuardedService interface {
+	Service
+	Access(t *Txn) (r *Reply, denied bool)
+}
+
+// serviceAccess runs svc's access rules, if it has some.
+func serviceAccess(svc Service, t *Txn) (*Reply, bool) {
+	g, ok := svc.(GuardedService)
+	if !ok {
+		return nil, false
+	}
+	r, denied := g.Access(t)
+	if r != nil && r.Body == nil {
+		r = t.errorReply(r.Status) // HAProxy's page (or the errorfile) for the status
+	}
+	return r, denied
+}
+
 // Reply is a locally generated response.
 type Reply struct {
 	Status int
