@@ -115,3 +115,6 @@ func (b *builder) stickAction(p *config.Proxy, a *config.HTTPAction) (func(*prox
 	}
 	return nil, config.Errorf(a.Pos, "unknown stick action '%s'", a.Action)
 }
+
+// StickTables lists the stick tables for the runtime API.
+func (t *graphTarget) StickTables() []*stick.Table { return t.ops.g.StickTables }

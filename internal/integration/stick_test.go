@@ -4,14 +4,20 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
-func stickConfig(fe int, server string) string {
-	return fmt.Sprintf(`defaults
+func stickConfig(fe int, server, sock string) string {
+	return fmt.Sprintf(`global
+    stats socket %s level admin
+
+defaults
     mode http
     timeout connect 5s
     timeout client 10s
@@ -29,7 +35,10 @@ frontend fe
 
 backend app
     server s1 %s
-`, fe, server)
+
+backend other
+    stick-table type string len 12 size 1k store gpc0,conn_cnt
+`, sock, fe, server)
 }
 
 // TestStickRateLimitMatchesHAProxy: the same per-source rate limit (10
@@ -42,7 +51,8 @@ func TestStickRateLimitMatchesHAProxy(t *testing.T) {
 	results := map[string]string{}
 	for _, name := range []string{"haproxy", "gatehouse"} {
 		fe := testenv.FreePort(t)
-		cfg := stickConfig(fe, echo.Addr)
+		sock := filepath.Join(t.TempDir(), name+".sock")
+		cfg := stickConfig(fe, echo.Addr, sock)
 		if name == "haproxy" {
 			testenv.StartHAProxy(t, cfg)
 		} else {
@@ -77,6 +87,15 @@ func TestStickRateLimitMatchesHAProxy(t *testing.T) {
 		_, body := get(keep, "/show")
 		out = append(out, "show: "+body)
 		keep.CloseIdleConnections()
+		// The runtime API: the same tables, the same entries (the
+		// entry's address and its remaining time aside).
+		norm := regexp.MustCompile(`(?m)^0x[0-9a-f]+: (.*) exp=\d+`)
+		testenv.Eventually(t, 10*time.Second, func() bool {
+			return strings.Contains(apiCLI(t, sock, "show table fe"), "conn_cur=0")
+		}, "%s: the tracked connections did not end", name)
+		for _, cmd := range []string{"show table", "show table fe", "show table fe key 127.0.0.1", "show table nope", "clear table fe key 127.0.0.1", "show table fe"} {
+			out = append(out, "> "+cmd, norm.ReplaceAllString(apiCLI(t, sock, cmd), "PTR: $1 exp=X"))
+		}
 		results[name] = strings.Join(out, "\n")
 	}
 	h, g := results["haproxy"], results["gatehouse"]
