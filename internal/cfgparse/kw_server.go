@@ -74,6 +74,7 @@ func serverOptions() []serverOption {
 		boolOpt("disabled", "Start the server in maintenance mode.", func(s *config.Server) { s.Disabled = true }),
 		boolOpt("enabled", "Start the server in service (reverts 'disabled').", func(s *config.Server) { s.Disabled = false }),
 		intOpt("maxconn", "Maximum concurrent connections to the server (0: unlimited).", 0, 1<<30, func(s *config.Server) *int { return &s.MaxConn }),
+		intOpt("maxqueue", "Requests that may wait for this server in particular (0: unlimited). Only hash balancing (source, uri, hdr) queues a request on its server, as in HAProxy; once the limit is reached the next such request is answered 503. Other algorithms wait in the backend's queue, which this does not bound.", 0, 1<<30, func(s *config.Server) *int { return &s.MaxQueue }),
 		intOpt("minconn", "Dynamic limit: the server takes max(minconn, maxconn * backend connections / fullconn) connections at once, maxconn from 'fullconn' on (minconn alone, or above maxconn, is maxconn).", 0, 1<<30, func(s *config.Server) *int { return &s.MinConn }),
 		boolOpt("ssl", "Connect to the server over TLS.", func(s *config.Server) { s.SSL = true }),
 		boolOpt("no-ssl", "Connect in clear text (reverts 'ssl' from default-server).", func(s *config.Server) { s.SSL = false }),

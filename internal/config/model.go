@@ -319,6 +319,9 @@ type Server struct {
 	// MinConn ("minconn"): with fullconn, the server's limit grows from
 	// minconn to maxconn with the backend's load.
 	MinConn int `json:",omitempty"`
+	// MaxQueue ("maxqueue"): requests that may wait for this server in
+	// particular (hash balancing); past it they are answered 503.
+	MaxQueue int `json:",omitempty"`
 
 	SSL    bool
 	Verify string // "none" or "required"

@@ -77,6 +77,21 @@ func (h *hashBalancer) Pick(key Key, exclude *Server) *Server {
 	return nil
 }
 
+// target is the server key hashes to, full or not; nil when the key has
+// no hash (the round-robin fallback).
+func (h *hashBalancer) target(key Key) *Server {
+	set := h.load()
+	tot := uint32(len(set.seq))
+	hv, ok := h.hash(key)
+	if tot == 0 || !ok {
+		return nil
+	}
+	if len(set.live) == 1 {
+		hv = 0
+	}
+	return set.seq[hv%tot]
+}
+
 func (h *hashBalancer) hash(key Key) (uint32, bool) {
 	switch h.kind {
 	case hashSource:

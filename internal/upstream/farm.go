@@ -139,5 +139,16 @@ func (f *Farm) Assign(ctx context.Context, key Key, exclude *Server) (*Server, e
 	if f.bal.live() == 0 {
 		return nil, ErrNoServer
 	}
+	// A hashed request waits for its own server: that server's maxqueue
+	// bounds how many may, as HAProxy's server queue does.
+	if h, ok := f.bal.(*hashBalancer); ok {
+		if s := h.target(key); s != nil && s != exclude && s.maxQueue > 0 {
+			if s.queued.Add(1) > s.maxQueue {
+				s.queued.Add(-1)
+				return nil, ErrQueueFull
+			}
+			defer s.queued.Add(-1)
+		}
+	}
 	return f.queue.Wait(ctx, key, exclude, f.opts.QueueTimeout)
 }

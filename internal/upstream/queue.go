@@ -12,6 +12,10 @@ import (
 // frees (HAProxy answers 503, termination state "sQ").
 var ErrQueueTimeout = errors.New("upstream: queue timeout")
 
+// ErrQueueFull is returned when the server a request is hashed to already
+// has maxqueue requests waiting for it (HAProxy answers 503).
+var ErrQueueFull = errors.New("upstream: server queue full")
+
 // ErrNoServer is returned when no server is usable at all (HAProxy answers
 // 503 at once instead of queueing, termination state "SC"/"sC" with "NOSRV").
 var ErrNoServer = errors.New("upstream: no server available")

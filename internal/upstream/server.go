@@ -39,6 +39,8 @@ type Server struct {
 	initWeight int
 	maxConn    int64
 	minConn    int64 // below maxConn: the limit scales with the backend's load (fullconn)
+	maxQueue   int64 // requests that may wait for this server in particular; 0: no limit
+	queued     atomic.Int64
 	rise, fall int32
 	checked    bool
 
@@ -89,6 +91,7 @@ func NewServer(cs *config.Server, id int, addr netip.AddrPort) *Server {
 		Cfg:        cs,
 		initWeight: w,
 		maxConn:    int64(max(cs.MaxConn, 0)),
+		maxQueue:   int64(max(cs.MaxQueue, 0)),
 		rise:       int32(rise),
 		fall:       int32(fall),
 		checked:    cs.Check,
