@@ -101,6 +101,10 @@ func logOptsBackend(t *testing.T, release <-chan struct{}) string {
 			io.WriteString(w, "fine")
 		}
 	})}
+	// HTTP/1.1 and cleartext HTTP/2 (prior knowledge) on the same port.
+	srv.Protocols = new(http.Protocols)
+	srv.Protocols.SetHTTP1(true)
+	srv.Protocols.SetUnencryptedHTTP2(true)
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	return ln.Addr().String()
@@ -330,10 +334,10 @@ func feBytesOut(statsURL, fe string) (string, bool) {
 // holds the rest of the body); without it they stay 0 until it ends. Both
 // proxies, the same traffic, read through the stats CSV.
 func TestContStatsMatchesHAProxy(t *testing.T) {
-	run := func(name string, start func(cfg string)) (cont, plain string) {
+	run := func(name string, start func(cfg string)) (cont, plain, h2 string) {
 		release := make(chan struct{})
 		backend := logOptsBackend(t, release)
-		fc, fp, st := testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t)
+		fc, fp, st, f2 := testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t)
 		start(fmt.Sprintf(`defaults
     mode http
     timeout connect 5s
@@ -349,6 +353,14 @@ frontend plain
     bind 127.0.0.1:%d
     default_backend app
 
+frontend conth2
+    bind 127.0.0.1:%d
+    option contstats
+    default_backend app2
+
+backend app2
+    server s2 %s proto h2
+
 listen stats
     bind 127.0.0.1:%d
     stats enable
@@ -356,10 +368,10 @@ listen stats
 
 backend app
     server s1 %s
-`, fc, fp, st, backend))
+`, fc, fp, f2, backend, st, backend))
 		statsURL := fmt.Sprintf("http://127.0.0.1:%d/stats;csv", st)
 		var wg sync.WaitGroup
-		for _, p := range []int{fc, fp} {
+		for _, p := range []int{fc, fp, f2} {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -374,23 +386,29 @@ backend app
 		// contstats frontend to show bytes while both bodies are held.
 		deadline := time.Now().Add(20 * time.Second)
 		for time.Now().Before(deadline) {
-			if v, ok := feBytesOut(statsURL, "cont"); ok && v != "0" {
+			v, ok := feBytesOut(statsURL, "cont")
+			v2, ok2 := feBytesOut(statsURL, "conth2")
+			if ok && ok2 && v != "0" && v2 != "0" {
 				break
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
 		cont, _ = feBytesOut(statsURL, "cont")
 		plain, _ = feBytesOut(statsURL, "plain")
+		h2, _ = feBytesOut(statsURL, "conth2")
 		close(release)
 		wg.Wait()
-		return cont, plain
+		return cont, plain, h2
 	}
-	gc, gp := run("gatehouse", func(cfg string) { testenv.StartGatehouse(t, cfg) })
-	hc, hp := run("haproxy", func(cfg string) { testenv.StartHAProxy(t, cfg) })
-	t.Logf("during the transfer: gatehouse cont=%s plain=%s, haproxy cont=%s plain=%s", gc, gp, hc, hp)
-	for _, r := range []struct{ who, cont, plain string }{{"gatehouse", gc, gp}, {"haproxy", hc, hp}} {
+	gc, gp, g2 := run("gatehouse", func(cfg string) { testenv.StartGatehouse(t, cfg) })
+	hc, hp, h2 := run("haproxy", func(cfg string) { testenv.StartHAProxy(t, cfg) })
+	t.Logf("during the transfer: gatehouse cont=%s plain=%s h2=%s, haproxy cont=%s plain=%s h2=%s", gc, gp, g2, hc, hp, h2)
+	for _, r := range []struct{ who, cont, plain, h2 string }{{"gatehouse", gc, gp, g2}, {"haproxy", hc, hp, h2}} {
 		if r.cont == "" || r.cont == "0" {
 			t.Errorf("%s: contstats frontend shows bout %q during the transfer, want > 0", r.who, r.cont)
+		}
+		if r.h2 == "" || r.h2 == "0" {
+			t.Errorf("%s: contstats frontend with an HTTP/2 server shows bout %q during the transfer, want > 0", r.who, r.h2)
 		}
 		if r.plain != "0" {
 			t.Errorf("%s: frontend without contstats shows bout %q during the transfer, want 0", r.who, r.plain)

@@ -5,7 +5,8 @@ import "sync/atomic"
 // "option contstats": HAProxy updates a stream's byte counters as data
 // moves instead of when it ends, so graphs of long transfers (large files,
 // streaming, WebSocket tunnels) follow the traffic. Here the client
-// writer of an HTTP/1 response, and both sides of a tunnel, count what
+// writer of a response to an HTTP/1 client (from an HTTP/1 or HTTP/2
+// server), and both sides of a tunnel, count what
 // they send once a server is assigned; finish counts only the rest.
 // Responses to HTTP/2 clients are still counted when they end.
 

@@ -292,6 +292,7 @@ func (t *Txn) relayH2Response(srv *Server) bool {
 	// timed reader: the clock reading is stale by the end (runs first).
 	defer t.clk.spend()
 	defer x.finish(t)
+	defer t.followBytes()()
 	t.noteResponse(srv)
 	if t.runResponseRules(be.RespRules) != verdictReply {
 		t.stickProxy(fe.Stick)
