@@ -106,3 +106,53 @@ backend be
 		t.Fatalf("waiting session: %q %v", b, err)
 	}
 }
+
+// TestRuntimeAPITCPSocketAcrossReload: a TCP runtime API socket stays
+// open across a reload (a session opened before it is answered after
+// it) and takes the new configuration's level.
+func TestRuntimeAPITCPSocketAcrossReload(t *testing.T) {
+	api, fePort := freePort(t), freePort(t)
+	cfg := func(level string) string {
+		return fmt.Sprintf("global\n    stats socket ipv4@127.0.0.1:%d level %s\n", api, level) + testDefaults + fmt.Sprintf(`
+frontend fe
+    bind 127.0.0.1:%d
+    default_backend be
+backend be
+    server s1 127.0.0.1:1
+`, fePort)
+	}
+	rt := start(t, cfg("user"))
+	addr := fmt.Sprintf("127.0.0.1:%d", api)
+	ask := func(c net.Conn, line string) string {
+		c.SetDeadline(time.Now().Add(20 * time.Second))
+		io.WriteString(c, line+"\n")
+		b, _ := io.ReadAll(c)
+		c.Close()
+		return string(b)
+	}
+	dial := func() net.Conn {
+		c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	if got := ask(dial(), "show sess"); got != "Permission denied\n\n" {
+		t.Fatalf("level user: %q", got)
+	}
+	early := dial() // opened before the reload, its command sent after
+	c, err := parseText(cfg("admin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := Build(c, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Apply(g); err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+	if got := ask(early, "show sess"); strings.Contains(got, "Permission denied") || !strings.Contains(got, "proto=tcpv4 src=127.0.0.1:") {
+		t.Errorf("session from before the reload, after it at level admin: %q", got)
+	}
+}

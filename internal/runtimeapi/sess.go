@@ -60,7 +60,15 @@ func cmdShowSess(ss *session, w *bufio.Writer, args []string) {
 	}
 	ss.srv.mu.Lock()
 	for c, at := range ss.srv.conns {
-		lines = append(lines, sessLine{id: connID(c), proto: "unix_stream", src: "unix:1", fe: "GLOBAL", be: "<NONE>", srv: "<none>", started: at})
+		l := sessLine{id: connID(c), proto: "unix_stream", src: "unix:1", fe: "GLOBAL", be: "<NONE>", srv: "<none>", started: at}
+		if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+			// A TCP socket ("stats socket ipv4@..."): its client, as HAProxy lists it.
+			l.proto, l.src = "tcpv6", a.AddrPort().String()
+			if a.AddrPort().Addr().Unmap().Is4() {
+				l.proto, l.src = "tcpv4", netip.AddrPortFrom(a.AddrPort().Addr().Unmap(), a.AddrPort().Port()).String()
+			}
+		}
+		lines = append(lines, l)
 	}
 	ss.srv.mu.Unlock()
 	sort.Slice(lines, func(i, j int) bool { return lines[i].started.Before(lines[j].started) })
