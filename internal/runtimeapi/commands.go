@@ -57,6 +57,7 @@ func commands() []command {
 		{[]string{"show", "servers", "state"}, "show servers state [<backend>]          : dump volatile server information (all or for a single backend)", LevelUser, cmdShowServersState},
 		{[]string{"show", "sess"}, "show sess [id]                          : report the list of current sessions or dump this exact session", LevelOperator, cmdShowSess},
 		{[]string{"show", "stat"}, "show stat [desc|json|no-maint|typed|up]*: report counters for each proxy and server", LevelUser, cmdShowStat},
+		{[]string{"set", "table"}, "set table <table> key <k> [data.* <v>]* : update or create a table entry's data", LevelOperator, cmdSetTable},
 		{[]string{"show", "table"}, "show table <table> [<filter>]*          : report table usage stats or dump this table's contents (filter: data/key)", LevelOperator, cmdShowTable},
 		{[]string{"clear", "table"}, "clear table <table> [<filter>]*         : remove an entry from a table (filter: data/key)", LevelOperator, cmdClearTable},
 		{[]string{"show", "version"}, "show version                            : show version of the current process", LevelUser, cmdShowVersion},

@@ -2,6 +2,8 @@ package runtimeapi
 
 import (
 	"bufio"
+	"strconv"
+	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/stick"
 )
@@ -75,5 +77,57 @@ func cmdClearTable(ss *session, w *bufio.Writer, args []string) {
 		t.ClearKey(args[4])
 	default:
 		w.WriteString("Gatehouse supports 'clear table <name> [key <key>]' (data filters are not implemented)\n")
+	}
+}
+
+// cmdSetTable is "set table <name> key <key> [data.<type> <value>]*".
+func cmdSetTable(ss *session, w *bufio.Writer, args []string) {
+	if len(args) < 3 {
+		w.WriteString("Missing table name.\n")
+		return
+	}
+	t := findTable(ss, args[2])
+	if t == nil {
+		w.WriteString("No such table\n")
+		return
+	}
+	if len(args) < 5 || args[3] != "key" {
+		w.WriteString("'set table' expects 'key <key>' and optionally 'data.<type> <value>' pairs.\n")
+		return
+	}
+	key, ok := t.ParseKeyText(args[4])
+	if !ok {
+		w.WriteString("Invalid key\n")
+		return
+	}
+	// HAProxy makes the entry before reading the data: a bad data
+	// argument leaves it created.
+	if err := t.Set(key, nil); err != nil {
+		w.WriteString(err.Error())
+		return
+	}
+	vals := map[stick.DataType]uint64{}
+	rest := args[5:]
+	for len(rest) > 0 {
+		name, found := strings.CutPrefix(rest[0], "data.")
+		d, known := stick.ParseDataType(name)
+		if !found || !known {
+			w.WriteString("Unknown data type\n")
+			return
+		}
+		if len(rest) < 2 {
+			w.WriteString("Require a valid integer value to store\n")
+			return
+		}
+		v, err := strconv.ParseUint(rest[1], 10, 64)
+		if err != nil {
+			w.WriteString("Require a valid integer value to store\n")
+			return
+		}
+		vals[d] = v
+		rest = rest[2:]
+	}
+	if err := t.Set(key, vals); err != nil {
+		w.WriteString(err.Error())
 	}
 }

@@ -101,3 +101,54 @@ func (t *Table) ClearKey(text string) bool {
 	}
 	return false
 }
+
+// ParseKeyText reads a key in the form "show table" prints it.
+func (t *Table) ParseKeyText(s string) (string, bool) {
+	switch t.cfg.Type {
+	case KeyIP, KeyIPv6:
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return "", false
+		}
+		return t.KeyIPAddr(a)
+	case KeyInteger:
+		v, err := strconv.ParseUint(s, 10, 32)
+		if err != nil {
+			return "", false
+		}
+		return t.KeyInt(int64(v)), true
+	case KeyBinary:
+		b, err := hex.DecodeString(s)
+		if err != nil {
+			return "", false
+		}
+		return t.KeyString(string(b)), true
+	}
+	return t.KeyString(s), true
+}
+
+// Set creates or updates the entry of key, setting counters and tags (not
+// rates), as "set table NAME key K data.X V" does; the entry's idle expiry
+// starts again.
+func (t *Table) Set(key string, vals map[DataType]uint64) error {
+	for d := range vals {
+		if t.off[d] < 0 {
+			return fmt.Errorf("Data type not stored in this table\n")
+		}
+		if d.IsRate() {
+			return fmt.Errorf("Gatehouse does not set rate data types ('%s')\n", d)
+		}
+	}
+	now := t.now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e, err := t.getLocked(key, true, now)
+	if err != nil {
+		return fmt.Errorf("Unable to allocate a new entry\n")
+	}
+	for d, v := range vals {
+		e.data[t.off[d]] = v
+	}
+	t.touch(e, now)
+	return nil
+}
