@@ -76,12 +76,12 @@ type Global struct {
 	// LogSendHostname ("log-send-hostname"): the host name syslog headers
 	// carry; "" leaves it out (rfc3164) or writes "-" (rfc5424).
 	LogSendHostname string `json:",omitempty"`
-	TuneBufSize   int // tune.bufsize; 0: default
-	StatsSockets  []*StatsSocket
-	StatsTimeout  time.Duration // stats timeout: idle timeout of a runtime API session; 0: 10s
-	StatsMaxConn  int           // stats maxconn: concurrent runtime API connections per socket; 0: 10
-	SpreadChecks  int           // percent
-	ExtraKV       map[string]string
+	TuneBufSize     int    // tune.bufsize; 0: default
+	StatsSockets    []*StatsSocket
+	StatsTimeout    time.Duration // stats timeout: idle timeout of a runtime API session; 0: 10s
+	StatsMaxConn    int           // stats maxconn: concurrent runtime API connections per socket; 0: 10
+	SpreadChecks    int           // percent
+	ExtraKV         map[string]string
 
 	CrtBase         string // crt-base: directory relative certificate paths are taken from (already applied)
 	CABase          string // ca-base: directory relative CA file paths are taken from (already applied)
@@ -204,8 +204,8 @@ type Proxy struct {
 
 	StickTable *StickTable `json:",omitempty"` // "stick-table"
 
-	Binds    []*Bind
-	MaxConn  int
+	Binds   []*Bind
+	MaxConn int
 	// FullConn ("fullconn"): the backend load at which servers with a
 	// minconn reach their maxconn; 0: HAProxy's default (10% of the
 	// maxconn of the frontends routing to it).

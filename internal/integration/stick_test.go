@@ -81,11 +81,11 @@ func TestStickRateLimitMatchesHAProxy(t *testing.T) {
 			out = append(out, fmt.Sprintf("%d %s -> %d", i+1, p, code))
 			if i == 6 {
 				// The last request's stream may still be ending (its answer is out
-		// before its counters are released, in both): wait for it.
-		testenv.Eventually(t, 10*time.Second, func() bool {
-			return strings.Contains(apiCLI(t, sock, "show table fe"), "conn_cur=0")
-		}, "%s: the tracked connections did not end", name)
-		_, body := get(keep, "/show")
+				// before its counters are released, in both): wait for it.
+				testenv.Eventually(t, 10*time.Second, func() bool {
+					return strings.Contains(apiCLI(t, sock, "show table fe"), "conn_cur=0")
+				}, "%s: the tracked connections did not end", name)
+				_, body := get(keep, "/show")
 				out = append(out, "show: "+body)
 			}
 		}

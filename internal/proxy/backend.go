@@ -73,10 +73,10 @@ type Backend struct {
 	ConnMode   config.ConnMode
 	// PretendKeepAlive: option http-pretend-keepalive.
 	PretendKeepAlive bool
-	ReqRules   []*Rule
-	RespRules  []*Rule
-	ForwardFor *ForwardFor
-	Errors     *ErrorPages
+	ReqRules         []*Rule
+	RespRules        []*Rule
+	ForwardFor       *ForwardFor
+	Errors           *ErrorPages
 
 	Stats       Service
 	StatsPrefix string
