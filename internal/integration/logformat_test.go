@@ -109,7 +109,9 @@ frontend tagged
 		}
 		out["tagged rfc5424"] = headerShape(pick(tagged))
 		l := pick(short)
-		out["len 120"] = fmt.Sprintf("%d bytes, header %s, ends %q", len(l), headerShape(l), l[len(l)-3:])
+		// Where the cut falls depends on the line's timers and client
+		// port, so only its length and header are compared.
+		out["len 120"] = fmt.Sprintf("%d bytes, header %s", len(l), headerShape(l))
 		return out
 	}
 	gh := run("gatehouse", func(cfg string) { testenv.StartGatehouse(t, cfg) })
