@@ -164,6 +164,7 @@ func (r *identityRuntime) guard(fe *proxy.Frontend, cfg *config.Config, p *confi
 	}
 	if len(cookies) > 0 {
 		fe.Outbound = func(h *httpmsg.Headers) { identity.StripCookies(h, cookies) }
+		fe.Inbound = func(h *httpmsg.Headers) { identity.StripSetCookies(h, cookies) }
 	}
 	fe.SanitizeTrailers = func(h *httpmsg.Headers) {
 		identity.StripSpoofable(h)

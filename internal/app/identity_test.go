@@ -32,6 +32,12 @@ func identityGuardConfig(t *testing.T) (cfg string, web, viaBackend, other, webH
 	}
 	up := echoBackendFunc(t, func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body) // trailers arrive with the end of the body
+		// A server trying to set (fix) or clear the edge's session.
+		w.Header().Add("Set-Cookie", "gh=forged; Path=/")
+		w.Header().Add("Set-Cookie", "gh_0=chunk; Path=/")
+		w.Header().Add("Set-Cookie", "gh_st_abcdef=; Max-Age=0")
+		w.Header().Add("Set-Cookie", "app=1; Path=/")
+		w.Header().Add("Set-Cookie", "ghost=1")
 		fmt.Fprintf(w, "cookie=%s\n", strings.Join(r.Header.Values("Cookie"), "|"))
 		fmt.Fprintf(w, "x-forwarded-user=%s\n", strings.Join(r.Header.Values("X-Forwarded-User"), "|"))
 		var keys []string
@@ -131,6 +137,22 @@ func TestIdentityGuards(t *testing.T) {
 		got := reportLine(upstreamSaw(t, other, "GET / HTTP/1.1\r\nHost: a\r\nCookie: gh_1=x\r\n\r\n"), "cookie")
 		if got != "" {
 			t.Errorf("a Cookie field left empty is forwarded: %q", got)
+		}
+	})
+
+	t.Run("the mesh cannot set the edge's cookies", func(t *testing.T) {
+		for _, addr := range []string{web, viaBackend} {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+			io.WriteString(c, "GET /public/page HTTP/1.1\r\nHost: a\r\n\r\n")
+			resp, _ := readResponse(t, bufio.NewReader(c), "GET")
+			c.Close()
+			if got := strings.Join(resp.Header.Values("Set-Cookie"), " | "); got != "app=1; Path=/ | ghost=1" {
+				t.Errorf("%s: the client got Set-Cookie %q, want only the mesh's own cookies", addr, got)
+			}
 		}
 	})
 

@@ -1,6 +1,10 @@
 package identity
 
-import "github.com/gatehouse/gatehouse/internal/httpmsg"
+import (
+	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/httpmsg"
+)
 
 // spoofable are the identity headers the edge may set, normalized (lower
 // case, '-' for '_' and '.').
@@ -62,6 +66,34 @@ func StripCookies(h *httpmsg.Headers, names []string) {
 	for _, n := range names {
 		removeCookies(h, n)
 	}
+}
+
+// StripSetCookies removes from a server's response every Set-Cookie that
+// would set one of the edge's own cookies (names and their "_" family): only
+// the edge issues its session, so the mesh can neither fix nor clear one.
+func StripSetCookies(h *httpmsg.Headers, names []string) {
+	s := *h
+	j := 0
+	for i := range s {
+		if strings.EqualFold(s[i].Name, "Set-Cookie") && setsOurCookie(s[i].Value, names) {
+			continue
+		}
+		s[j] = s[i]
+		j++
+	}
+	clear(s[j:])
+	*h = s[:j]
+}
+
+func setsOurCookie(v string, names []string) bool {
+	k, _, _ := strings.Cut(v, "=")
+	k = strings.TrimSpace(k)
+	for _, n := range names {
+		if isOurCookie(k, n) {
+			return true
+		}
+	}
+	return false
 }
 
 // StripSpoofable removes every spoofable identity header from h, in place.

@@ -136,6 +136,9 @@ type Frontend struct {
 	// from the request head after every rule, as it is forwarded; nil when
 	// not needed.
 	Outbound func(h *httpmsg.Headers)
+	// Inbound removes from a server's response what only the edge may set
+	// (its own cookies), before any response rule sees it.
+	Inbound func(h *httpmsg.Headers)
 	// SanitizeTrailers removes from the client's request trailers the
 	// identity fields a client must not send the mesh there either (some
 	// servers merge trailers into headers); nil when not needed. The

@@ -294,6 +294,9 @@ func (t *Txn) relayH2Response(srv *Server) bool {
 	defer x.finish(t)
 	defer t.followBytes()()
 	t.noteResponse(srv)
+	if fe.Inbound != nil {
+		fe.Inbound(&t.Resp.Header)
+	}
 	if t.runResponseRules(be.RespRules) != verdictReply {
 		t.stickProxy(fe.Stick)
 		t.runResponseRules(fe.RespRules)

@@ -41,6 +41,9 @@ func (t *Txn) relayResponse(srv *Server, uc *upConn) bool {
 		!(resp.ContentLength < 0 && !resp.Chunked && !resp.NoBody)
 
 	// Backend response rules first, then the frontend's, as HAProxy.
+	if fe.Inbound != nil {
+		fe.Inbound(&t.Resp.Header)
+	}
 	if t.runResponseRules(be.RespRules) != verdictReply {
 		t.stickProxy(fe.Stick)
 		t.runResponseRules(fe.RespRules)
