@@ -23,6 +23,8 @@ func globalStatsTable() []keyword {
 			desc: "Idle timeout of a runtime API session (default 10s).", parse: parseStatsTimeout},
 		{name: "maxconn", where: wGlobal, syntax: "stats maxconn <number>",
 			desc: "Concurrent connections each runtime API socket accepts (default 10); more wait in the system's backlog.", parse: parseStatsMaxConn},
+		{name: "bind-process", where: wGlobal, syntax: "stats bind-process all|odd|even|1[-[1]] ...",
+			desc: "Deprecated in HAProxy 2.6, which has one process and accepts only the values that select it (1, all, odd, even); the runtime API runs in Gatehouse's one process, as HAProxy 2.6's does. Other process numbers are an error, as in HAProxy.", parse: parseStatsBindProcess},
 	}
 }
 
