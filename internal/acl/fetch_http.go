@@ -51,6 +51,10 @@ func fetchMethod(t *Txn, _ *fetchArgs, _ cursor) (sample, cursor, fres) {
 	if t.Req == nil || t.Req.Method == "" {
 		return sample{}, cursor{}, fNone
 	}
+	switch t.ParsedMethod {
+	case "OPTIONS", "GET", "HEAD", "POST", "PUT", "DELETE", "TRACE", "CONNECT":
+		return strSmp(t.ParsedMethod), cursor{}, fVal
+	}
 	return strSmp(t.Req.Method), cursor{}, fVal
 }
 

@@ -45,6 +45,12 @@ type Txn struct {
 	// (req.len, req.ssl_sni, req.ssl_hello_type, ...).
 	Payload []byte
 
+	// ParsedMethod is the method as received when a set-method rule
+	// changed Req.Method. HAProxy's method fetch keeps answering a
+	// well-known received method (GET, HEAD, ...) after set-method; only
+	// another one is read again from the request line.
+	ParsedMethod string
+
 	// UniqueID is the request's unique id (unique-id-format), "" if none.
 	UniqueID string
 

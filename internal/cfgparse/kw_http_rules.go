@@ -97,6 +97,16 @@ func httpActions() []httpAction {
 			parse: fixedArgs(1, "<fmt>", func(a *config.HTTPAction, v []string) error { a.Value = v[0]; return nil })},
 		{name: "set-uri", syntax: "set-uri <fmt>", req: true, desc: "Replace the request-target. A result that is not a valid request-target for the method answers 500.",
 			parse: fixedArgs(1, "<fmt>", func(a *config.HTTPAction, v []string) error { a.Value = v[0]; return nil })},
+		{name: "set-pathq", syntax: "set-pathq <fmt>", req: true, desc: "Replace the request path and query (the query goes when <fmt> has none); an absolute target's scheme and authority stay. A result that is not a valid request-target answers 500.",
+			parse: fixedArgs(1, "<fmt>", func(a *config.HTTPAction, v []string) error { a.Value = v[0]; return nil })},
+		{name: "set-method", syntax: "set-method <fmt>", req: true, desc: "Replace the request method; a result that is not an HTTP token, or that does not suit the request-target (CONNECT, OPTIONS *), answers 500. Logs show the method received.",
+			parse: fixedArgs(1, "<fmt>", func(a *config.HTTPAction, v []string) error { a.Value = v[0]; return nil })},
+		{name: "replace-path", syntax: "replace-path <regex> <fmt>", req: true,
+			desc: "When the regex (Go RE2 syntax) matches the request path, replace the whole path with <fmt>, where \\1..\\9 are its groups; the query and an absolute target's scheme and authority stay. A result that is not a valid request-target answers 500.", parse: regexFmtArgs},
+		{name: "replace-pathq", syntax: "replace-pathq <regex> <fmt>", req: true,
+			desc: "As replace-path, on the path and query together.", parse: regexFmtArgs},
+		{name: "replace-uri", syntax: "replace-uri <regex> <fmt>", req: true,
+			desc: "As replace-path, on the whole request-target (scheme and authority included when the client sent them, as HTTP/2 clients do).", parse: regexFmtArgs},
 		{name: "redirect", syntax: "redirect location|prefix|scheme <fmt> [code <code>] [drop-query] [append-slash] [ignore-empty] [set-cookie <name>[=<value>]] [clear-cookie <name>[=]]", req: true, resp: true,
 			desc: "Answer with a redirection; the options come in any order. ignore-empty skips the rule when <fmt> gives nothing; set-cookie and clear-cookie add a Set-Cookie (path=/, and Max-Age=0 to clear). prefix and scheme take the path and query ('/' when there is no path) without an absolute target's scheme and authority; a Location that would start with '//' or '/\\' (another origin to a browser) starts with one '/' instead.", parse: parseRedirect},
 		{name: "deny", syntax: "deny [deny_status <code>] [<return options>]", req: true, resp: true,
@@ -128,6 +138,19 @@ func replaceArgs(p *parser, a *config.HTTPAction, args []token) error {
 		return fmt.Errorf("invalid regex '%s': %v", args[1].Text, err)
 	}
 	a.Name, a.Regex, a.Value = args[0].Text, args[1].Text, args[2].Text
+	return nil
+}
+
+// regexFmtArgs reads "<regex> <fmt>" (replace-path, replace-pathq,
+// replace-uri).
+func regexFmtArgs(p *parser, a *config.HTTPAction, args []token) error {
+	if len(args) != 2 {
+		return fmt.Errorf("expects exactly 2 arguments (<regex> <fmt>), got %d", len(args))
+	}
+	if _, err := regexp.Compile(args[0].Text); err != nil {
+		return fmt.Errorf("invalid regex '%s': %v", args[0].Text, err)
+	}
+	a.Regex, a.Value = args[0].Text, args[1].Text
 	return nil
 }
 

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 	"unsafe"
+
+	"github.com/gatehouse/gatehouse/internal/httpmsg"
 )
 
 // bytesView returns b as a string without copying; the string must not
@@ -161,7 +163,11 @@ func appendVar(dst []byte, n *node, c *Context) []byte {
 	case vRequest:
 		return appendRequestLine(dst, c, o)
 	case vMethod, vURI, vPath, vPathOnly, vQuery, vVersion:
-		return appendText(dst, requestPart(c, n.id), o, encURL)
+		part := requestPart(c, n.id)
+		if part == "" && n.id == vQuery && o&(optJSON|optQuote) == 0 {
+			return dst // HAProxy writes no '-' for an absent query
+		}
+		return appendText(dst, part, o, encURL)
 
 	case vUniqueID:
 		if c.UniqueID == "" && c.Txn != nil {
@@ -331,11 +337,12 @@ func appendRequestLine(dst []byte, c *Context, o opt) []byte {
 		return appendText(dst, badReq, o, encNone)
 	}
 	r := c.Txn.Req
+	method, uri := c.requestLine()
 	if o&optJSON != 0 {
 		dst = append(dst, '"')
-		dst = appendJSONBody(dst, r.Method)
+		dst = appendJSONBody(dst, method)
 		dst = append(dst, ' ')
-		dst = appendJSONBody(dst, r.URI)
+		dst = appendJSONBody(dst, uri)
 		if r.Proto != "" {
 			dst = append(dst, ' ')
 			dst = appendJSONBody(dst, r.Proto)
@@ -345,9 +352,9 @@ func appendRequestLine(dst []byte, c *Context, o opt) []byte {
 	if o&optQuote != 0 {
 		dst = append(dst, '"')
 	}
-	dst = appendRaw(dst, r.Method, o, encURL)
+	dst = appendRaw(dst, method, o, encURL)
 	dst = append(dst, ' ')
-	dst = appendRaw(dst, r.URI, o, encURL)
+	dst = appendRaw(dst, uri, o, encURL)
 	if r.Proto != "" {
 		dst = append(dst, ' ')
 		dst = appendRaw(dst, r.Proto, o, encURL)
@@ -358,27 +365,41 @@ func appendRequestLine(dst []byte, c *Context, o opt) []byte {
 	return dst
 }
 
+// requestLine returns the method and target as received (see ReqMethod).
+func (c *Context) requestLine() (method, uri string) {
+	method, uri = c.Txn.Req.Method, c.Txn.Req.URI
+	if c.ReqMethod != "" {
+		method = c.ReqMethod
+	}
+	if c.ReqURI != "" {
+		uri = c.ReqURI
+	}
+	return method, uri
+}
+
 // requestPart returns the piece of the request line a %H* variable shows.
 func requestPart(c *Context, id varID) string {
 	if !hasRequest(c) {
 		return badReq
 	}
 	r := c.Txn.Req
+	method, uri := c.requestLine()
 	switch id {
 	case vMethod:
-		return r.Method
+		return method
 	case vURI:
-		return r.URI
+		return uri
 	case vPath:
-		if i := strings.IndexByte(r.URI, '?'); i >= 0 {
-			return r.URI[:i]
+		if i := strings.IndexByte(uri, '?'); i >= 0 {
+			return uri[:i]
 		}
-		return r.URI
+		return uri
 	case vPathOnly:
-		return r.Path()
+		tg, _ := httpmsg.ParseTarget(uri)
+		return tg.Path
 	case vQuery:
-		if i := strings.IndexByte(r.URI, '?'); i >= 0 {
-			return r.URI[i:]
+		if i := strings.IndexByte(uri, '?'); i >= 0 {
+			return uri[i:]
 		}
 		return ""
 	case vVersion:

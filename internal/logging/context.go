@@ -67,6 +67,12 @@ type Context struct {
 	SSLVersion string // %sslv; empty: Txn.TLSVersion
 	SSLCipher  string // %sslc
 
+	// ReqMethod and ReqURI are the request line as the client sent it,
+	// set when a rule rewrote the method or target: %r and %H* show what
+	// was received, as HAProxy's captured request line does. Empty:
+	// Txn.Req's.
+	ReqMethod, ReqURI string
+
 	ReqCounter uint64 // %rt
 	LogCounter uint64 // %lc
 

@@ -87,6 +87,18 @@ func compileRule(a *config.HTTPAction, env *RuleEnv, response bool) (*Rule, erro
 	case "set-uri":
 		r.Kind = RuleSetURI
 		err = format(a.Value)
+	case "set-pathq":
+		r.Kind = RuleSetPathQ
+		err = format(a.Value)
+	case "set-method":
+		r.Kind = RuleSetMethod
+		err = format(a.Value)
+	case "replace-path", "replace-pathq", "replace-uri":
+		r.Kind = map[string]RuleKind{"replace-path": RuleReplacePath, "replace-pathq": RuleReplacePathQ, "replace-uri": RuleReplaceURI}[a.Action]
+		if r.Regex, err = regexp.Compile(a.Regex); err != nil {
+			return nil, config.Errorf(a.Pos, "'%s %s': invalid regex '%s': %v", ruleKeyword(response), a.Action, a.Regex, err)
+		}
+		err = format(a.Value)
 	case "redirect":
 		r.Kind = RuleRedirect
 		switch a.RedirectTyp {

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"regexp"
+	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/acl"
 	"github.com/gatehouse/gatehouse/internal/httpmsg"
@@ -26,6 +27,11 @@ const (
 	RuleAllow
 	RuleUseService
 	RuleCustom // identity and other extensions: Custom is called
+	RuleSetPathQ
+	RuleReplacePath
+	RuleReplacePathQ
+	RuleReplaceURI
+	RuleSetMethod
 )
 
 // verdict is the outcome of running a rule list.
@@ -168,8 +174,8 @@ func (t *Txn) runRules(rules []*Rule, response bool) verdict {
 			if replied {
 				return verdictReply
 			}
-		case RuleSetPath, RuleSetQuery, RuleSetURI:
-			if !t.rewriteTarget(r) {
+		case RuleSetPath, RuleSetQuery, RuleSetURI, RuleSetPathQ, RuleReplacePath, RuleReplacePathQ, RuleReplaceURI, RuleSetMethod:
+			if !t.rewriteRequestLine(r) {
 				// A rewrite that leaves no valid request-target is an
 				// internal error (HAProxy's strict-mode default), never
 				// a target another stage would read differently.
@@ -198,10 +204,11 @@ func (t *Txn) applyHeaderRule(r *Rule, h *httpmsg.Headers) {
 }
 
 // replaceHeader implements replace-header (whole value) and replace-value
-// (each comma-separated value), with \1-style back-references.
+// (each comma-separated value), with \1-style back-references. As in
+// HAProxy, a replaced value loses the blanks around it; the others, and
+// the commas, stay as they were.
 func (t *Txn) replaceHeader(r *Rule, h *httpmsg.Headers) {
 	tmpl := t.evalFormat(r.Value)
-	tmpl = backrefToGo(tmpl)
 	for i := range *h {
 		f := &(*h)[i]
 		if !equalFoldASCII(f.Name, r.Name) {
@@ -211,28 +218,42 @@ func (t *Txn) replaceHeader(r *Rule, h *httpmsg.Headers) {
 			f.Value = t.regexReplace(r.Regex, f.Value, tmpl)
 			continue
 		}
-		start := len(t.arena)
-		for j, part := range splitComma(f.Value) {
-			if j > 0 {
-				t.arena = append(t.arena, ", "...)
+		var out []byte // the arena grows as parts are replaced: build aside
+		changed := false
+		rest := f.Value
+		for {
+			part, more, found := strings.Cut(rest, ",")
+			if v := strings.Trim(part, " \t"); v != "" {
+				if m := r.Regex.FindStringSubmatchIndex(v); m != nil {
+					part = string(expReplace(nil, v, tmpl, m))
+					changed = true
+				}
 			}
-			t.arena = append(t.arena, t.regexReplace(r.Regex, part, tmpl)...)
+			out = append(out, part...)
+			if !found {
+				break
+			}
+			out = append(out, ',')
+			rest = more
 		}
-		f.Value = unsafeString(t.arena[start:])
+		if changed {
+			start := len(t.arena)
+			t.arena = append(t.arena, out...)
+			f.Value = unsafeString(t.arena[start:])
+		}
 	}
 }
 
-// regexReplace replaces the whole value when the regex matches it, as
-// HAProxy's replace-header does (the regex is applied to the full value).
+// regexReplace returns tmpl expanded with the groups of re's first match
+// in val (HAProxy's exp_replace: \N a group, \xHH a byte), replacing the
+// whole value as HAProxy does; val unchanged when re does not match.
 func (t *Txn) regexReplace(re *regexp.Regexp, val, tmpl string) string {
 	m := re.FindStringSubmatchIndex(val)
 	if m == nil {
 		return val
 	}
 	start := len(t.arena)
-	t.arena = append(t.arena, val[:m[0]]...)
-	t.arena = re.ExpandString(t.arena, tmpl, val, m)
-	t.arena = append(t.arena, val[m[1]:]...)
+	t.arena = expReplace(t.arena, val, tmpl, m)
 	return unsafeString(t.arena[start:])
 }
 
@@ -241,8 +262,7 @@ func (t *Txn) regexReplace(re *regexp.Regexp, val, tmpl string) string {
 // target's scheme and authority and the query; set-query keeps everything
 // before the first '?' and never removes a '?' that was there. It reports
 // false when the result is not a request-target valid for the method.
-func (t *Txn) rewriteTarget(r *Rule) bool {
-	v := t.evalFormat(r.Value)
+func (t *Txn) rewriteTarget(r *Rule, v string) bool {
 	uri := t.Req.URI
 	tg, _ := httpmsg.ParseTarget(uri)
 	start := len(t.arena)
@@ -265,6 +285,11 @@ func (t *Txn) rewriteTarget(r *Rule) bool {
 			t.arena = append(t.arena, '?')
 			t.arena = append(t.arena, v...)
 		}
+	case RuleSetPathQ:
+		if tg.Form == httpmsg.FormAbsolute {
+			t.arena = append(t.arena, uri[:len(uri)-len(tg.PathQuery)]...)
+		}
+		t.arena = append(t.arena, v...)
 	default: // RuleSetURI
 		t.arena = append(t.arena, v...)
 	}

@@ -12,26 +12,3 @@ func splitComma(v string) []string {
 	}
 	return parts
 }
-
-// backrefToGo turns HAProxy's \1 back-references into Go's ${1}.
-func backrefToGo(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+1 < len(s) && s[i+1] >= '0' && s[i+1] <= '9' {
-			b.WriteString("${")
-			b.WriteByte(s[i+1])
-			b.WriteByte('}')
-			i++
-			continue
-		}
-		if s[i] == '$' {
-			b.WriteString("$$")
-			continue
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}

@@ -1,0 +1,92 @@
+package proxy
+
+import (
+	"regexp"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/httpmsg"
+	"github.com/gatehouse/gatehouse/internal/logging"
+)
+
+// TestExpReplace: HAProxy's exp_replace: the template replaces the whole
+// value, \N takes a group (nothing for one that did not match), \xHH a
+// byte, a backslash before anything else that character.
+func TestExpReplace(t *testing.T) {
+	for _, tc := range []struct{ re, src, tmpl, want string }{
+		{`/foo/(.*)`, "/x/foo/bar", `/\1`, "/bar"},
+		{`bar`, "foobarqux", `baz`, "baz"},
+		{`([^?]*)(\?(.*))?`, "/bar", `\1/foo\2`, "/bar/foo"},
+		{`^a(.)$`, "ab", `\x41\1`, "Ab"},
+		{`(.*)`, "v", `\\\1\$`, `\v$`},
+		{`(.*)`, "v", `$1${1}`, `$1${1}`},
+	} {
+		re := regexp.MustCompile(tc.re)
+		m := re.FindStringSubmatchIndex(tc.src)
+		if got := string(expReplace(nil, tc.src, tc.tmpl, m)); got != tc.want {
+			t.Errorf("%s on %q with %q: got %q, want %q", tc.re, tc.src, tc.tmpl, got, tc.want)
+		}
+	}
+}
+
+func literal(t *testing.T, s string) *logging.Format {
+	t.Helper()
+	f, err := logging.CompileHTTP(s, config.Pos{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// TestReplaceValueKeepsSeparators: replace-value rewrites each matching
+// value and drops the blanks around it only, as HAProxy does; the others
+// keep theirs, and replace-header replaces the whole value.
+func TestReplaceValueKeepsSeparators(t *testing.T) {
+	var tx Txn
+	h := httpmsg.Headers{{Name: "X-V", Value: "ab, b, ac"}, {Name: "x-v", Value: " ad ,ae"}, {Name: "X-H", Value: "foobarqux"}}
+	tx.replaceHeader(&Rule{Kind: RuleReplaceValue, Name: "x-v", Regex: regexp.MustCompile(`^a(.)$`), Value: literal(t, `A\1`)}, &h)
+	tx.replaceHeader(&Rule{Kind: RuleReplaceHeader, Name: "x-h", Regex: regexp.MustCompile(`bar`), Value: literal(t, `baz`)}, &h)
+	want := []string{"Ab, b,Ac", "Ad,Ae", "baz"}
+	for i, w := range want {
+		if h[i].Value != w {
+			t.Errorf("header %d: got %q, want %q", i, h[i].Value, w)
+		}
+	}
+}
+
+// TestRewriteRequestLine: what each rewrite leaves as method and target,
+// and false for a result the codecs would refuse.
+func TestRewriteRequestLine(t *testing.T) {
+	for _, tc := range []struct {
+		kind              RuleKind
+		re, fmt           string
+		method, uri       string
+		wantM, wantU      string
+		wantOK, logChange bool
+	}{
+		{RuleReplacePath, `/foo/(.*)`, `/\1`, "GET", "http://h/foo/b?x", "GET", "http://h/b?x", true, true},
+		{RuleReplacePath, `nomatch`, `/x`, "GET", "/a?b", "GET", "/a?b", true, true},
+		{RuleReplacePath, `(.*)`, `/x`, "GET", "http://h", "GET", "http://h", true, true}, // no path: nothing to match
+		{RuleReplacePathQ, `.*`, `/n`, "GET", "http://h/a?b", "GET", "http://h/n", true, true},
+		{RuleReplaceURI, `^http://(.*)`, `https://\1`, "GET", "http://h/p", "GET", "https://h/p", true, true},
+		{RuleReplacePath, `.*`, `no-slash`, "GET", "/a", "GET", "no-slash", false, true},
+		{RuleSetPathQ, "", `/new`, "GET", "/old?q", "GET", "/new", true, true},
+		{RuleSetMethod, "", `POST`, "GET", "/m", "POST", "/m", true, true},
+		{RuleSetMethod, "", `BAD METHOD`, "GET", "/m", "GET", "/m", false, true},
+		{RuleSetMethod, "", `CONNECT`, "GET", "/m", "CONNECT", "/m", false, true},
+	} {
+		var tx Txn
+		tx.Req.Method, tx.Req.URI = tc.method, tc.uri
+		r := &Rule{Kind: tc.kind, Value: literal(t, tc.fmt)}
+		if tc.re != "" {
+			r.Regex = regexp.MustCompile(tc.re)
+		}
+		ok := tx.rewriteRequestLine(r)
+		if ok != tc.wantOK || ok && (tx.Req.Method != tc.wantM || tx.Req.URI != tc.wantU) {
+			t.Errorf("%d %q on %s %s: got %v %s %s, want %v %s %s", tc.kind, tc.fmt, tc.method, tc.uri, ok, tx.Req.Method, tx.Req.URI, tc.wantOK, tc.wantM, tc.wantU)
+		}
+		if tx.log.ReqMethod != tc.method || tx.log.ReqURI != tc.uri {
+			t.Errorf("%d on %s %s: the log's request line became %s %s", tc.kind, tc.method, tc.uri, tx.log.ReqMethod, tx.log.ReqURI)
+		}
+	}
+}
