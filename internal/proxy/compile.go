@@ -33,6 +33,29 @@ func CompileRules(actions []*config.HTTPAction, env *RuleEnv, response bool) ([]
 	return out, nil
 }
 
+// compileReply fills the reply options of return and deny: the body (a
+// string, a format, or an errorfile's complete response) and "hdr" pairs.
+func compileReply(r *Rule, a *config.HTTPAction, env *RuleEnv, format func(string) error) error {
+	switch {
+	case a.RawResponse:
+		r.RawReply, r.Static = true, []byte(a.Body)
+	case a.BodyIsFmt:
+		if err := format(a.Body); err != nil {
+			return err
+		}
+	default:
+		r.Static = []byte(a.Body)
+	}
+	for _, h := range a.Headers {
+		f, err := env.Format(h[1], a.Pos)
+		if err != nil {
+			return err
+		}
+		r.Headers = append(r.Headers, ReplyHeader{Name: h[0], Value: f})
+	}
+	return nil
+}
+
 func compileRule(a *config.HTTPAction, env *RuleEnv, response bool) (*Rule, error) {
 	r := &Rule{Name: a.Name, Status: a.Status, ContentType: a.ContentType}
 	if a.Cond != nil {
@@ -128,16 +151,14 @@ func compileRule(a *config.HTTPAction, env *RuleEnv, response bool) (*Rule, erro
 		if r.Status == 0 {
 			r.Status = 403
 		}
+		r.CustomReply = a.Body != "" || a.BodyIsFmt || a.RawResponse || a.ContentType != "" || len(a.Headers) > 0
+		err = compileReply(r, a, env, format)
 	case "return":
 		r.Kind = RuleReturn
 		if r.Status == 0 {
 			r.Status = 200
 		}
-		if a.BodyIsFmt {
-			err = format(a.Body)
-		} else {
-			r.Static = []byte(a.Body)
-		}
+		err = compileReply(r, a, env, format)
 	case "capture":
 		r.Kind = RuleCustom
 		r.Custom, err = compileCapture(a, response)

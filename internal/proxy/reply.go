@@ -39,16 +39,30 @@ func (t *Txn) errorReply(status int) *Reply {
 // rawMarker flags a Reply whose Body is a complete HTTP response (errorfile).
 var rawMarker = httpmsg.Headers{{Name: "\x00raw", Value: ""}}
 
-// returnReply builds the answer of "http-request return".
+// returnReply builds the answer of "http-request return" (and of a deny
+// given a body or headers of its own).
 func (t *Txn) returnReply(r *Rule) *Reply {
-	rep := &Reply{Status: r.Status}
+	rep := &Reply{Status: r.Status, AsIs: true}
+	if r.RawReply {
+		rep.Body, rep.Header = r.Static, rawMarker // the errorfile is the whole response
+		return rep
+	}
 	if r.Value != nil {
 		rep.Body = []byte(t.evalFormat(r.Value))
 	} else {
 		rep.Body = r.Static
 	}
+	if r.ContentType != "" || len(r.Headers) > 0 {
+		rep.Header = make(httpmsg.Headers, 0, len(r.Headers)+1)
+	}
 	if r.ContentType != "" {
-		rep.Header = httpmsg.Headers{{Name: "Content-Type", Value: r.ContentType}}
+		rep.Header = append(rep.Header, httpmsg.Header{Name: "Content-Type", Value: r.ContentType})
+	}
+	for _, h := range r.Headers {
+		// As HAProxy: a header whose format renders empty is not sent.
+		if v := t.evalFormat(h.Value); v != "" {
+			rep.Header = append(rep.Header, httpmsg.Header{Name: h.Name, Value: v})
+		}
 	}
 	return rep
 }
@@ -186,7 +200,7 @@ func (t *Txn) sendReply() bool {
 		if !resp.Header.Has("Content-Length") {
 			resp.Header = append(resp.Header, httpmsg.Header{Name: "Content-Length", Value: strconv.Itoa(len(r.Body))})
 		}
-		if !resp.Header.Has("Cache-Control") && r.Status >= 400 {
+		if !resp.Header.Has("Cache-Control") && r.Status >= 400 && !r.AsIs {
 			resp.Header = append(resp.Header, httpmsg.Header{Name: "Cache-Control", Value: "no-cache"})
 		}
 		if t.closeAfter {

@@ -58,9 +58,21 @@ type Rule struct {
 	IgnoreEmpty            bool    // redirect: skip the rule when the target format gives ""
 	Cookie                 string  // redirect: a Set-Cookie value to add
 	Service                Service // use-service
+	// Reply options of return and deny: "hdr NAME FMT" pairs, a body given
+	// to deny (else deny answers the proxy's error page), an errorfile's
+	// complete response.
+	Headers     []ReplyHeader
+	CustomReply bool
+	RawReply    bool
 	// Custom runs extension actions (identity). It returns the verdict and,
 	// for verdictReply, fills the reply.
 	Custom func(t *Txn) (replied bool)
+}
+
+// ReplyHeader is one "hdr NAME FMT" of a return or deny rule.
+type ReplyHeader struct {
+	Name  string
+	Value *logging.Format
 }
 
 // RedirectKind is the redirect rule's form.
@@ -105,6 +117,9 @@ type Reply struct {
 	Status int
 	Header httpmsg.Headers
 	Body   []byte
+	// AsIs: the configuration wrote this reply (return, deny with a
+	// body): no Cache-Control is added to it, as HAProxy adds none.
+	AsIs bool
 }
 
 // evalFormat renders f into the transaction's arena and returns a string
@@ -142,7 +157,11 @@ func (t *Txn) runRules(rules []*Rule, response bool) verdict {
 		case RuleAllow:
 			return verdictAllow
 		case RuleDeny:
-			t.reply = t.errorReply(r.Status)
+			if r.CustomReply {
+				t.reply = t.returnReply(r)
+			} else {
+				t.reply = t.errorReply(r.Status)
+			}
 			t.termState = [2]byte{'P', phase}
 			if response {
 				t.deniedResp = true

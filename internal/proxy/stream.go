@@ -139,7 +139,7 @@ func (t *Txn) replyToStream(r *Reply) bool {
 		resp.Header = append(make(httpmsg.Headers, 0, len(r.Header)+2), r.Header...)
 		resp.Header.Del("Content-Length")
 		resp.Header = append(resp.Header, httpmsg.Header{Name: "content-length", Value: strconv.Itoa(len(r.Body))})
-		if !resp.Header.Has("Cache-Control") && r.Status >= 400 {
+		if !resp.Header.Has("Cache-Control") && r.Status >= 400 && !r.AsIs {
 			resp.Header = append(resp.Header, httpmsg.Header{Name: "cache-control", Value: "no-cache"})
 		}
 		body = r.Body
