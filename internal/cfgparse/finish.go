@@ -19,6 +19,7 @@ func (p *parser) finish() {
 		p.checkBackendRefs(px)
 		p.checkLogMode(ps)
 		p.checkSpliceMode(ps)
+		p.checkHashBalanceFactor(ps)
 		p.checkHealthChecks(ps)
 		p.checkServerVerify(px)
 		p.checkCaptureIDs(px)
@@ -130,6 +131,23 @@ func (p *parser) checkSpliceMode(ps *proxyState) {
 		p.warnAt(px.Pos, "'option splice-*' has no effect on %s '%s' (mode http): Gatehouse splices only mode tcp tunnels.", proxyType(px.Cap), px.Name)
 		px.SpliceRequest, px.SpliceResponse = false, false
 	}
+}
+
+// checkHashBalanceFactor warns where hash-balance-factor has no effect:
+// HAProxy bounds loads only on the consistent hashing ring.
+func (p *parser) checkHashBalanceFactor(ps *proxyState) {
+	px := ps.px
+	h := px.Balance.Hash
+	if ps.isDefaults || px.Cap&config.CapBE == 0 || h.BalanceFactor == 0 {
+		return
+	}
+	switch px.Balance.Algo {
+	case "source", "uri", "hdr":
+		if h.Consistent {
+			return
+		}
+	}
+	p.warnAt(px.Pos, "'hash-balance-factor' has no effect on %s '%s': it bounds loads only with 'hash-type consistent' and balance source, uri or hdr.", proxyType(px.Cap), px.Name)
 }
 
 // checkHealthChecks drops check rules that no option enables, with a

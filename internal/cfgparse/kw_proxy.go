@@ -46,6 +46,10 @@ func coreProxyKeywords() []keyword {
 			desc: "Send the raw HTTP response in <file> instead of the built-in one for <code>; the file is read when the configuration is loaded.", parse: parseErrorFile},
 		{name: "balance", where: wBEOnly, capWarn: true, syntax: "balance roundrobin|static-rr|leastconn|first|source|uri|random[(<draws>)]|hdr(<name>)",
 			desc: "Load-balancing algorithm. random draws <draws> servers (default 2) in proportion to their weights and keeps the least loaded.", parse: parseBalance},
+		{name: "hash-type", where: wBEOnly, capWarn: true, syntax: "hash-type map-based|consistent [sdbm|djb2|wt6|crc32 [avalanche]]",
+			desc: "How balance source, uri and hdr turn a key's hash into a server: map-based (the default) indexes HAProxy's static weighted map, so a server leaving remaps most keys; consistent finds the nearest of each server's weight*16 points on HAProxy's ring, so only that server's keys move. Same function, avalanche and server ids pick the server HAProxy picks; consistent without a function is sdbm with avalanche.", parse: parseHashType},
+		{name: "hash-balance-factor", where: wBEOnly, capWarn: true, syntax: "hash-balance-factor <factor>",
+			desc: "With hash-type consistent, a server takes at most <factor>% of the average load (weighted; 0 disables, otherwise above 100); a key whose server is above it goes to the next server on the ring.", parse: parseHashBalanceFactor},
 		{name: "fullconn", where: wBEOnly, capWarn: true, syntax: "fullconn <number>",
 			desc: "Backend connections at which servers with 'minconn' may use their whole 'maxconn'; below it their limit is scaled down (default: 10% of the maxconn of the frontends that route to the backend).", parse: parseFullConn},
 		{name: "retries", where: wBEOnly, capWarn: true, syntax: "retries <number>",
@@ -215,7 +219,7 @@ func parseBalance(p *parser, args []token) error {
 		return fmt.Errorf("'balance' expects an algorithm.")
 	}
 	algo := args[1].Text
-	b := config.Balance{Pos: p.pos(), Algo: algo}
+	b := config.Balance{Pos: p.pos(), Algo: algo, Hash: p.ps.px.Balance.Hash}
 	extra := args[2:]
 	switch {
 	case algo == "roundrobin", algo == "static-rr", algo == "leastconn", algo == "first", algo == "source", algo == "uri":
@@ -254,6 +258,56 @@ func parseBalance(p *parser, args []token) error {
 		return fmt.Errorf("%s", msg)
 	}
 	p.ps.px.Balance = b
+	return nil
+}
+
+// parseHashType follows HAProxy 2.6's parser: the type, then an optional
+// function, then an optional "avalanche"; a bare "consistent" is sdbm with
+// avalanche.
+func parseHashType(p *parser, args []token) error {
+	if len(args) < 2 {
+		return fmt.Errorf("'hash-type' only supports 'consistent' and 'map-based'.")
+	}
+	ht := config.HashType{Pos: p.pos(), BalanceFactor: p.ps.px.Balance.Hash.BalanceFactor}
+	switch args[1].Text {
+	case "consistent":
+		ht.Consistent = true
+	case "map-based":
+	case "avalanche":
+		return fmt.Errorf("experimental feature 'hash-type avalanche' is not supported anymore, please use 'hash-type map-based sdbm avalanche' instead.")
+	default:
+		return fmt.Errorf("'hash-type' only supports 'consistent' and 'map-based'.")
+	}
+	if len(args) > 2 {
+		switch f := args[2].Text; f {
+		case "sdbm", "djb2", "wt6", "crc32":
+			ht.Func = f
+		default:
+			return fmt.Errorf("'hash-type' only supports 'sdbm', 'djb2', 'crc32', or 'wt6' hash functions.")
+		}
+		if len(args) > 3 {
+			if args[3].Text != "avalanche" || len(args) > 4 {
+				return fmt.Errorf("'hash-type' only supports 'avalanche' as a modifier for hash functions.")
+			}
+			ht.Avalanche = true
+		}
+	}
+	p.ps.px.Balance.Hash = ht
+	return nil
+}
+
+func parseHashBalanceFactor(p *parser, args []token) error {
+	if err := wantArgs(args, "hash-balance-factor", 1, 1, "an integer argument"); err != nil {
+		return err
+	}
+	n, err := parseInt("'hash-balance-factor'", args[1].Text, 0, 1<<30)
+	if err != nil {
+		return err
+	}
+	if n != 0 && n <= 100 {
+		return fmt.Errorf("'hash-balance-factor' must be 0 or greater than 100.")
+	}
+	p.ps.px.Balance.Hash.BalanceFactor = n
 	return nil
 }
 

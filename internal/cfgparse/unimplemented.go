@@ -31,8 +31,8 @@ func unimplementedGlobal() []string {
 func unimplementedProxy() []string {
 	return []string{
 		"stick", "cookie", "http-reuse", "compression", "filter",
-		"tcp-response", "dynamic-cookie-key", "hash-type",
-		"hash-balance-factor", "http-after-response", "http-error", "errorfiles",
+		"tcp-response", "dynamic-cookie-key",
+		"http-after-response", "http-error", "errorfiles",
 		"errorloc", "errorloc302", "errorloc303", "email-alert",
 		"backlog", "persist", "rate-limit",
 		"use-server", "force-persist", "ignore-persist", "source", "bind-process", "external-check", "http-send-name-header",

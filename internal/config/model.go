@@ -360,6 +360,21 @@ type Balance struct {
 	Pos  Pos
 	Algo string // roundrobin (default), static-rr, leastconn, first, source, uri, hdr
 	Arg  string
+	// Hash is "hash-type" and "hash-balance-factor": how the hash
+	// algorithms (source, uri, hdr) turn a key into a server.
+	Hash HashType `json:",omitzero"`
+}
+
+// HashType is "hash-type map-based|consistent [<function> [avalanche]]"
+// with "hash-balance-factor".
+type HashType struct {
+	Pos        Pos
+	Consistent bool   // consistent hashing on a ring; false: HAProxy's map-based default
+	Func       string // sdbm (default), djb2, wt6, crc32
+	Avalanche  bool   // full_hash() applied to the function's result
+	// BalanceFactor ("hash-balance-factor"): with consistent hashing, no
+	// server takes more than BalanceFactor% of the average load; 0: off.
+	BalanceFactor int
 }
 
 // Cond is an "if"/"unless" condition as tokens; acl compiles it.

@@ -48,6 +48,7 @@ type lbSet struct {
 	live   []*Server // in id order
 	weight []int     // weight of live[i] as the algorithm sees it
 	seq    []*Server // weighted map (roundrobin, static-rr, hashes); len = total weight
+	ring   *ring     // consistent hashing's points (hash-type consistent)
 	backup bool
 }
 
@@ -58,7 +59,8 @@ type lbBase struct {
 	static     bool // static weights: initial weight while usable (HAProxy's static algorithms)
 	smooth     bool // build seq as a smooth interleave (roundrobin) instead of HAProxy's map
 	noSeq      bool
-	gcd        int // static: gcd of initial weights
+	chash      bool // build the consistent hashing ring
+	gcd        int  // static: gcd of initial weights
 
 	mu  sync.Mutex
 	set atomic.Pointer[lbSet]
@@ -131,6 +133,9 @@ func (b *lbBase) rebuild() {
 		} else {
 			set.seq = haproxyMap(set.live, w)
 		}
+	}
+	if b.chash {
+		set.ring = buildRing(set)
 	}
 	b.set.Store(set)
 }
@@ -239,7 +244,9 @@ func newBalancer(b config.Balance, servers []*Server, allBackups bool) (balancer
 		return f, nil
 	case "source":
 		h := &hashBalancer{kind: hashSource}
-		h.static = true
+		if err := h.setHashType(b.Hash); err != nil {
+			return nil, err
+		}
 		h.init(servers, allBackups)
 		return h, nil
 	case "uri":
@@ -247,7 +254,9 @@ func newBalancer(b config.Balance, servers []*Server, allBackups bool) (balancer
 		if err := h.parseURIArgs(b.Arg); err != nil {
 			return nil, err
 		}
-		h.static = true
+		if err := h.setHashType(b.Hash); err != nil {
+			return nil, err
+		}
 		h.init(servers, allBackups)
 		return h, nil
 	case "random":
@@ -275,7 +284,9 @@ func newBalancer(b config.Balance, servers []*Server, allBackups bool) (balancer
 			}
 			h.domainOnly = true
 		}
-		h.static = true
+		if err := h.setHashType(b.Hash); err != nil {
+			return nil, err
+		}
 		h.init(servers, allBackups)
 		return h, nil
 	}

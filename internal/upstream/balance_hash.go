@@ -1,9 +1,11 @@
 package upstream
 
 import (
+	"fmt"
 	"strings"
 	"sync/atomic"
 
+	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/httpmsg"
 )
 
@@ -15,15 +17,18 @@ const (
 	hashHdr
 )
 
-// hashBalancer is "balance source", "balance uri" and "balance hdr(NAME)"
-// with HAProxy's default "hash-type map-based": the key's hash modulo the
-// total weight indexes the static weighted map. Weight changes while a
-// server is up are ignored; a server going down or up remaps most keys.
+// hashBalancer is "balance source", "balance uri" and "balance hdr(NAME)".
+// With HAProxy's default "hash-type map-based", the key's hash modulo the
+// total weight indexes the static weighted map: weight changes while a
+// server is up are ignored, and a server going down or up remaps most keys.
+// With "hash-type consistent" the hash finds the nearest point of a ring
+// where each server has 16 points per unit of weight (HAProxy's chash
+// tree): a server leaving moves only its own keys, and weights are dynamic.
 //
 // A key whose server is at maxconn gets nil (the request waits in the queue
 // for that server, as HAProxy queues on the hashed server) rather than
 // another server. A missing hdr header, or a source that is not an IP
-// address, falls back to round-robin over the map.
+// address, falls back to round-robin over the map (or the ring).
 type hashBalancer struct {
 	lbBase
 	kind       hashKind
@@ -33,8 +38,30 @@ type hashBalancer struct {
 	pathOnly   bool
 	uriLen     int
 	uriDepth   int
+	fn         func(string) uint32 // hash-type function (sdbm by default)
+	avalanche  bool
+	factor     int // hash-balance-factor (consistent only); 0: off
 	_          [64]byte
 	next       atomic.Uint64 // round-robin fallback
+}
+
+// setHashType applies "hash-type" and "hash-balance-factor" as HAProxy's
+// parser does: "consistent" without a function is sdbm with avalanche.
+func (h *hashBalancer) setHashType(ht config.HashType) error {
+	fn, ok := hashFunc(ht.Func)
+	if !ok {
+		return fmt.Errorf("hash-type: unknown hash function '%s' (supported: %s)", ht.Func, strings.Join(HashFuncs(), ", "))
+	}
+	h.fn = fn
+	h.avalanche = ht.Avalanche || ht.Consistent && ht.Func == ""
+	if ht.Consistent {
+		h.chash = true
+		h.noSeq = true
+		h.factor = ht.BalanceFactor
+	} else {
+		h.static = true
+	}
+	return nil
 }
 
 func (h *hashBalancer) sticky() bool { return true }
@@ -44,6 +71,9 @@ func (h *hashBalancer) HeaderName() string { return h.hdrName }
 
 func (h *hashBalancer) Pick(key Key, exclude *Server) *Server {
 	set := h.load()
+	if h.chash {
+		return h.pickRing(set, key, exclude)
+	}
 	tot := uint32(len(set.seq))
 	if tot == 0 {
 		return nil
@@ -81,32 +111,46 @@ func (h *hashBalancer) Pick(key Key, exclude *Server) *Server {
 // no hash (the round-robin fallback).
 func (h *hashBalancer) target(key Key) *Server {
 	set := h.load()
-	tot := uint32(len(set.seq))
 	hv, ok := h.hash(key)
-	if tot == 0 || !ok {
+	if !ok || len(set.live) == 0 {
 		return nil
 	}
 	if len(set.live) == 1 {
 		hv = 0
 	}
-	return set.seq[hv%tot]
+	if h.chash {
+		return h.ringLookup(set, hv, nil)
+	}
+	return set.seq[hv%uint32(len(set.seq))]
 }
 
+// hash is HAProxy's get_server_sh/uh/hh before the lookup: the source
+// address is XORed, the URI or header hashed with the hash-type function,
+// then mixed with full_hash when "avalanche" is set.
 func (h *hashBalancer) hash(key Key) (uint32, bool) {
+	var v uint32
 	switch h.kind {
 	case hashSource:
-		return sourceHash(key)
+		var ok bool
+		if v, ok = sourceHash(key); !ok {
+			return 0, false
+		}
 	case hashURI:
-		return sdbm(h.uriPart(key.URI)), true
+		v = h.fn(h.uriPart(key.URI))
+	default:
+		hv := key.Hdr
+		if hv == "" {
+			return 0, false
+		}
+		if h.domainOnly {
+			hv = mainDomain(hv)
+		}
+		v = h.fn(hv)
 	}
-	v := key.Hdr
-	if v == "" {
-		return 0, false
+	if h.avalanche {
+		v = fullHash(v)
 	}
-	if h.domainOnly {
-		v = mainDomain(v)
-	}
-	return sdbm(v), true
+	return v, true
 }
 
 // sourceHash XORs the address' 32-bit words (HAProxy's get_server_sh
@@ -171,15 +215,4 @@ func mainDomain(v string) string {
 		return v
 	}
 	return v[strings.LastIndexByte(v[:last], '.')+1 : last]
-}
-
-// sdbm is HAProxy's default hash function (hash_sdbm), bytes taken as
-// signed chars as in C on x86.
-func sdbm(s string) uint32 {
-	var h uint32
-	for i := 0; i < len(s); i++ {
-		c := uint32(int32(int8(s[i])))
-		h = c + (h << 6) + (h << 16) - h
-	}
-	return h
 }
