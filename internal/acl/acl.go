@@ -138,6 +138,10 @@ flags:
 			return nil, fmt.Errorf("'%s' is not a valid ACL option. Please use '--' before any pattern beginning with a '-'", args[i])
 		}
 	}
+	if kind == mNone {
+		// var(): its type is only known at run time.
+		return nil, fmt.Errorf("matching method must be specified first (using '-m') when using a sample fetch of this type ('%s')", e.kw)
+	}
 	a.m.kind = kind
 	pats := slices.Clone(args[i:])
 	for _, f := range files {

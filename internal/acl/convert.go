@@ -36,7 +36,7 @@ type convDef struct {
 
 // convTable lists every converter.
 func convTable() []convDef {
-	return []convDef{
+	return append([]convDef{
 		{name: "lower", out: tStr, op: cLower, doc: "ASCII letters to lower case"},
 		{name: "upper", out: tStr, op: cUpper, doc: "ASCII letters to upper case"},
 		{name: "field", args: "isI", out: tStr, op: cField,
@@ -50,7 +50,7 @@ func convTable() []convDef {
 		{name: "hex", out: tStr, op: cHex, doc: "upper-case hexadecimal encoding"},
 		{name: "bytes", args: "iI", out: tBin, op: cBytes, doc: "<length> bytes (default: the rest) from <offset>"},
 		{name: "ipmask", args: "sI", out: tIP, op: cIPMask, doc: "mask an address with an IPv4 mask (bits or dotted) and an optional IPv6 prefix length"},
-	}
+	}, varConvs()...)
 }
 
 // ConverterKeywords returns the converters Gatehouse knows, in table order.
@@ -77,6 +77,9 @@ type conv struct {
 var errNegative = errors.New("negative values are not allowed")
 
 func compileConv(d *convDef, a fetchArgs) (conv, error) {
+	if d.op > cVarFirst {
+		return compileVarConv(d, a) // convert_var.go
+	}
 	c := conv{op: d.op, name: d.name, out: d.out, a: a}
 	switch d.op {
 	case cField, cWord:

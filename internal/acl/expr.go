@@ -252,6 +252,9 @@ func compileExpr(src string, aclKws []aclKeyword, inACL bool) (*Expr, error) {
 		if err != nil {
 			return nil, fmt.Errorf("converter '%s' : %v", cc.name, err)
 		}
+		if c.out == tSame {
+			c.out = e.out // set-var, unset-var
+		}
 		e.convs = append(e.convs, c)
 		e.out = c.out
 	}
@@ -284,6 +287,7 @@ func (e *Expr) Check(ctx Context) error {
 // It does not allocate once dst has room.
 func (e *Expr) AppendString(dst []byte, t *Txn) ([]byte, bool) {
 	start := len(dst)
+	typ := tStr
 	if e.join {
 		found := false
 		for c := (cursor{}); ; {
@@ -304,11 +308,11 @@ func (e *Expr) AppendString(dst []byte, t *Txn) ([]byte, bool) {
 		if r&fVal == 0 {
 			return dst, false
 		}
-		dst = s.appendTo(dst)
+		dst, typ = s.appendTo(dst), s.typ
 	}
 	for i := range e.convs {
 		var ok bool
-		if dst, ok = e.convs[i].apply(dst, start); !ok {
+		if dst, typ, ok = e.convs[i].run(t, typ, dst, start); !ok {
 			return dst[:start], false
 		}
 	}
@@ -322,19 +326,23 @@ func (e *Expr) value(t *Txn, s sample) (sample, bool) {
 		return s, true
 	}
 	b := s.appendTo(t.cbuf[:0])
+	typ := s.typ
 	for i := range e.convs {
 		var ok bool
-		if b, ok = e.convs[i].apply(b, 0); !ok {
+		if b, typ, ok = e.convs[i].run(t, typ, b, 0); !ok {
 			t.cbuf = b
 			return sample{}, false
 		}
 	}
 	t.cbuf = b
 	str := view(b)
-	switch e.out {
+	switch typ {
 	case tInt:
 		v, ok := parseIntPrefix(str)
 		return intSmp(v), ok
+	case tBool:
+		v, ok := parseIntPrefix(str)
+		return boolSmp(v != 0), ok
 	case tIP:
 		a, err := netip.ParseAddr(str)
 		return ipSmp(a), err == nil

@@ -161,7 +161,7 @@ func TestCompileExprErrors(t *testing.T) {
 		{"hdr(host),", "missing converter name after ','"},
 		{"", "missing fetch method"},
 		{"path(x)", "fetch method 'path' takes no argument"},
-		{"str", "missing arguments (got 0/1) for fetch method 'str'"},
+		{"int", "missing arguments (got 0/1) for fetch method 'int'"},
 		{"hdr(a,b)", "expected an integer at position 2 in arguments to fetch method 'hdr', but got 'b'"},
 		{"hdr(a,1,2)", "too many arguments (got 3, at most 2) for fetch method 'hdr'"},
 		{"bool(maybe)", "fetch method 'bool' : expected 'true', 'false', '1' or '0', got 'maybe'"},

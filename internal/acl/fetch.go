@@ -6,9 +6,10 @@ type fetchFn func(t *Txn, a *fetchArgs, c cursor) (sample, cursor, fres)
 
 // fetchArgs are a fetch's compiled arguments, by position.
 type fetchArgs struct {
-	str [3]string
+	str [5]string // set-var(<var>,<cond>...) has five
 	num [3]int64
-	n   int // number of arguments given
+	vr  *VarName // the parsed variable argument (var, set-var, concat, add, ...)
+	n   int      // number of arguments given
 	// occ selects one occurrence of a multi-valued fetch: 0 every one (ACLs),
 	// 1 the first, -1 the last, as HAProxy's <occ>.
 	occ int
@@ -42,6 +43,7 @@ func fetchTable() []fetchDef {
 	t = append(t, l4Fetches()...)
 	t = append(t, proxyFetches()...)
 	t = append(t, stickFetches()...)
+	t = append(t, varFetches()...)
 	return t
 }
 

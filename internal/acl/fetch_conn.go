@@ -18,7 +18,7 @@ func connFetches() []fetchDef {
 		{name: "srv_name", out: tStr, fn: fetchSrvName, doc: "the server's name"},
 		{name: "unique-id", out: tStr, fn: fetchUniqueID, doc: "the request's unique id"},
 
-		{name: "str", args: "s", out: tStr, fn: fetchConstStr, doc: "a constant string"},
+		{name: "str", args: "S", out: tStr, fn: fetchConstStr, doc: "a constant string (empty when none is given, as in HAProxy)"},
 		{name: "int", args: "i", out: tInt, fn: fetchConstInt, doc: "a constant integer"},
 		{name: "bool", args: "s", out: tBool, fn: fetchConstBool, check: checkBoolArg, doc: "a constant boolean: true, false, 1 or 0"},
 		{name: "always_true", out: tBool, fn: fetchTrue, doc: "always true"},

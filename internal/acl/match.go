@@ -55,6 +55,8 @@ func defaultMatch(t smpType) matchKind {
 		return mIP
 	case tBin:
 		return mBin
+	case tAny:
+		return mNone
 	}
 	return mStr
 }

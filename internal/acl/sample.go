@@ -27,6 +27,10 @@ func (t smpType) String() string {
 		return "ip"
 	case tBin:
 		return "binary"
+	case tAny:
+		return "any"
+	case tSame:
+		return "the input's"
 	}
 	return "string"
 }

@@ -76,6 +76,9 @@ type Txn struct {
 	// by name); nil when the proxies have no stick table.
 	Stick *stick.Stream
 
+	// Vars are the variables the stream reaches (var(), set-var); nil: none.
+	Vars *Vars
+
 	// Scratch space reused across evaluations so that steady-state matching
 	// does not allocate. A Txn must not be evaluated concurrently.
 	fbuf []byte // fetches that build their value (base, ...)
