@@ -396,7 +396,7 @@ func TestRuntimeAPIConfigErrors(t *testing.T) {
 		{"global\n    stats socket /tmp/x.sock user no-such-user-here\n", "unknown user 'no-such-user-here'"},
 		{"global\n    stats timeout 0\n", "'stats timeout' expects a positive value"},
 		{"global\n    stats maxconn -1\n", "'stats maxconn' expects a positive value"},
-		{"global\n    stats bind-process 1\n", "unknown keyword 'stats bind-process'"},
+		{"global\n    stats bind-process 2\n", "'2' is not a valid number/range. It supports numbers from 1 to 1."},
 	}
 	for _, tc := range tests {
 		_, err := cfgparse.Parse("test.cfg", []byte(tc.cfg+testDefaults), cfgparse.Options{})
