@@ -85,6 +85,9 @@ type BindSpec struct {
 	// KeepAlive is the frontend's "option clitcpka": SO_KEEPALIVE on each
 	// accepted connection.
 	KeepAlive bool
+	// Sock is how the socket is made (bind v4v6/v6only); a reload that
+	// changes it opens the address again.
+	Sock SockOpts
 }
 
 // proxyRuntime pairs a config section with its built halves.
@@ -532,7 +535,7 @@ func (b *builder) buildFrontend(p *config.Proxy, pr *proxyRuntime) (*proxy.Front
 				return nil, config.Errorf(bind.Pos, "'bind %s' : %v", bind.Addr, err)
 			}
 		}
-		b.g.Binds = append(b.g.Binds, &BindSpec{Addr: bindAddr(bind), Pos: bind.Pos, Frontend: fe.Name, Handler: l7Handler(bind, l), L7: l, Slots: slots, KeepAlive: p.CliTCPKA})
+		b.g.Binds = append(b.g.Binds, &BindSpec{Addr: bindAddr(bind), Pos: bind.Pos, Frontend: fe.Name, Handler: l7Handler(bind, l), L7: l, Slots: slots, KeepAlive: p.CliTCPKA, Sock: sockOpts(bind)})
 	}
 	fe.Stick = b.stickStage(p, true)
 	return fe, nil

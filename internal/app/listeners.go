@@ -1,19 +1,16 @@
 package app
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/proxy"
 	"github.com/gatehouse/gatehouse/internal/upstream"
-	"golang.org/x/sys/unix"
 )
 
 // ConnHandler serves one accepted connection. A frontend implements it.
@@ -26,6 +23,7 @@ type ConnHandler interface {
 // handler pointer is swapped, so no connection attempt is refused.
 type listener struct {
 	addr    string
+	opts    SockOpts // how ln was made
 	ln      net.Listener
 	handler atomic.Pointer[handlerBox]
 	// sock tells the http listeners of every configuration which one
@@ -107,32 +105,6 @@ func (l *listener) close() {
 	close(l.stop)
 	l.ln.Close()
 	<-l.done
-}
-
-func listen(ctx context.Context, addr string) (net.Listener, error) {
-	lc := net.ListenConfig{
-		// No keep-alive probes unless the frontend asks (option clitcpka,
-		// set per connection in acceptLoop), as in HAProxy.
-		KeepAlive:       -1,
-		KeepAliveConfig: upstream.KeepAlive(false),
-		Control: func(network, address string, c syscall.RawConn) error {
-			var serr error
-			err := c.Control(func(fd uintptr) {
-				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1)
-				if serr == nil {
-					// As HAProxy by default: a new process started with
-					// -sf/-st binds beside the old one, so no connection
-					// is refused while they hand over.
-					serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, unix.SO_REUSEPORT, 1)
-				}
-			})
-			if err != nil {
-				return err
-			}
-			return serr
-		},
-	}
-	return lc.Listen(ctx, "tcp", addr)
 }
 
 // acceptLoop runs until the listener is closed. Accepting stops while the

@@ -63,10 +63,12 @@ func (r *Runtime) Apply(g *Graph) error {
 	// Open new sockets first, so a failure leaves everything as it was.
 	opened := map[string]net.Listener{}
 	for addr, b := range want {
-		if _, ok := r.listeners[addr]; ok {
+		if l, ok := r.listeners[addr]; ok && l.opts == b.Sock {
 			continue
 		}
-		ln, err := listen(context.Background(), addr)
+		// New, or made otherwise (v6only): SO_REUSEPORT lets the new
+		// socket bind beside the old one, which closes below.
+		ln, err := listen(context.Background(), addr, b.Sock)
 		if err != nil {
 			for _, l := range opened {
 				l.Close()
@@ -94,12 +96,15 @@ func (r *Runtime) Apply(g *Graph) error {
 		box := newHandlerBox(b.Handler, b.L7, r.slots, b.Slots)
 		box.keepAlive = b.KeepAlive
 		if l, ok := r.listeners[addr]; ok {
-			// Before the old runtime retires (below), so its connections
-			// find where to go as soon as they see it retired.
-			l.swap(box)
-			continue
+			if _, remade := opened[addr]; !remade {
+				// Before the old runtime retires (below), so its connections
+				// find where to go as soon as they see it retired.
+				l.swap(box)
+				continue
+			}
+			l.close()
 		}
-		l := &listener{addr: addr, ln: opened[addr], stop: make(chan struct{}), done: make(chan struct{}), wg: &r.conns, log: r.log}
+		l := &listener{addr: addr, opts: b.Sock, ln: opened[addr], stop: make(chan struct{}), done: make(chan struct{}), wg: &r.conns, log: r.log}
 		l.swap(box)
 		r.listeners[addr] = l
 		go l.acceptLoop()

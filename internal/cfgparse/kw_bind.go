@@ -75,6 +75,16 @@ func bindOptions() []bindOption {
 			}},
 		{name: "name", syntax: "name <name>", hasArg: true, desc: "Name of the listener in logs and statistics.",
 			parse: func(p *parser, b *config.Bind, v string) error { b.Name = v; return nil }},
+		{name: "v4v6", syntax: "v4v6", desc: "An IPv6 wildcard address (':::80') also accepts IPv4 connections (IPV6_V6ONLY off), whatever net.ipv6.bindv6only says; no effect on IPv4 addresses; 'v6only' wins.",
+			parse: func(p *parser, b *config.Bind, _ string) error {
+				b.V4V6 = true
+				if b.V6Only == nil {
+					b.V6Only = new(false)
+				}
+				return nil
+			}},
+		{name: "v6only", syntax: "v6only", desc: "An IPv6 wildcard address (':::80') accepts IPv6 connections only (IPV6_V6ONLY on), whatever net.ipv6.bindv6only says; no effect on IPv4 addresses.",
+			parse: func(p *parser, b *config.Bind, _ string) error { b.V6Only = new(true); return nil }},
 	}, bindTLSOptions()...)
 }
 
@@ -140,7 +150,15 @@ func parseBind(p *parser, args []token) error {
 	if (len(tmpl.Crts) > 0 || len(tmpl.CrtLists) > 0) && !tmpl.SSL {
 		p.warnf("'bind %s' : 'crt' is set but 'ssl' is not: the certificates are not used and the address speaks clear text.", args[1].Text)
 	}
+	var addrs []string
 	for _, addr := range strings.Split(args[1].Text, ",") {
+		each, err := portRange(addr)
+		if err != nil {
+			return fmt.Errorf("'bind %s' : %v", args[1].Text, err)
+		}
+		addrs = append(addrs, each...)
+	}
+	for _, addr := range addrs {
 		hp, err := splitHostPort(envExpand(addr, p.opt.LookupEnv), true)
 		if err != nil {
 			return fmt.Errorf("'bind %s' : %v", args[1].Text, err)
@@ -161,4 +179,24 @@ func bindOptionNames(opts []bindOption) []string {
 		names[i] = o.name
 	}
 	return names
+}
+
+// portRange expands a bind address's port range ("[::]:20000-20199") into
+// one address per port, as HAProxy binds one listener per port of it.
+func portRange(addr string) ([]string, error) {
+	i := strings.LastIndexByte(addr, ':')
+	if i < 0 || strings.LastIndexByte(addr, ']') > i || !strings.Contains(addr[i+1:], "-") {
+		return []string{addr}, nil
+	}
+	lo, hi, _ := strings.Cut(addr[i+1:], "-")
+	first, err1 := parsePort("port", lo)
+	last, err2 := parsePort("port", hi)
+	if err1 != nil || err2 != nil || last < first {
+		return nil, fmt.Errorf("invalid port range '%s' in address '%s'", addr[i+1:], addr)
+	}
+	out := make([]string, 0, last-first+1)
+	for port := first; port <= last; port++ {
+		out = append(out, fmt.Sprintf("%s:%d", addr[:i], port))
+	}
+	return out, nil
 }

@@ -75,7 +75,7 @@ func unimplementedHTTPActions() []string {
 
 func unimplementedBindOptions() []string {
 	return []string{
-		"interface", "transparent", "v4v6", "v6only", "defer-accept",
+		"interface", "transparent", "defer-accept",
 		"tfo", "mss", "backlog", "maxconn", "nice", "process", "thread",
 		"ca-sign-file", "generate-certificates",
 		"allow-0rtt",

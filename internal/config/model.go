@@ -304,6 +304,11 @@ type Bind struct {
 	AcceptProxy bool
 	Proto       string // "h2" for cleartext HTTP/2
 	Name        string
+	// V6Only is the IPV6_V6ONLY of an IPv6 socket: "v6only" (true)
+	// wins over "v4v6" (false); nil leaves the system's default
+	// (net.ipv6.bindv6only), as HAProxy does. IPv4 sockets ignore it.
+	V6Only *bool `json:",omitempty"`
+	V4V6   bool  `json:",omitempty"`
 }
 
 // Server is one "server" line with default-server already applied.
