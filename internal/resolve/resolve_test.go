@@ -27,6 +27,9 @@ type fakeDNS struct {
 	// extra: SRV answers carry the targets' addresses as additional records.
 	extra bool
 	rcode dnsmessage.RCode
+	// typeRcode answers one query type with an error (dnsmasq without
+	// upstream refuses AAAA for a name it has only A records for).
+	typeRcode map[dnsmessage.Type]dnsmessage.RCode
 	// truncUDP: UDP answers are empty with TC set (the client must use TCP).
 	truncUDP bool
 	tcpHits  atomic.Int64
@@ -114,6 +117,9 @@ func (f *fakeDNS) answer(q []byte, udp bool) []byte {
 	qq := qs[0]
 	name := canon(qq.Name.String())
 	rh := dnsmessage.Header{ID: h.ID, Response: true, RCode: f.rcode}
+	if rc, ok := f.typeRcode[qq.Type]; ok {
+		rh.RCode = rc
+	}
 	if udp && f.truncUDP {
 		rh.Truncated = true
 	}
@@ -123,7 +129,7 @@ func (f *fakeDNS) answer(q []byte, udp bool) []byte {
 	b.StartAnswers()
 	hdr := dnsmessage.ResourceHeader{Name: qq.Name, Class: dnsmessage.ClassINET, TTL: 1}
 	var targets []string
-	if f.rcode == dnsmessage.RCodeSuccess && !rh.Truncated {
+	if rh.RCode == dnsmessage.RCodeSuccess && !rh.Truncated {
 		switch qq.Type {
 		case dnsmessage.TypeA, dnsmessage.TypeAAAA:
 			for _, a := range f.a[name] {
@@ -232,6 +238,25 @@ func TestAddressesSpreadOverSlotsAndFollowRecords(t *testing.T) {
 	for _, want := range []string{"Resolvers section test\n nameserver ns1:\n  sent:        3\n", "  valid:       3\n", "  update:      3\n"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("show resolvers lacks %q:\n%s", want, b.String())
+		}
+	}
+}
+
+// TestErrorForThePreferredFamilyFallsBack: as HAProxy, any error answer
+// to the preferred family's query (here REFUSED for AAAA, what dnsmasq
+// without upstream answers) asks the other family at once; the default
+// preference is IPv6.
+func TestErrorForThePreferredFamilyFallsBack(t *testing.T) {
+	for _, rc := range []dnsmessage.RCode{dnsmessage.RCodeRefused, dnsmessage.RCodeServerFailure, dnsmessage.RCodeNameError} {
+		f := startFakeDNS(t)
+		f.set(func(f *fakeDNS) {
+			f.a["gw.mesh"] = ips("10.0.0.1")
+			f.typeRcode = map[dnsmessage.Type]dnsmessage.RCode{dnsmessage.TypeAAAA: rc}
+		})
+		r, ss := newTestResolvers(t, f, "gw.mesh", 8443, 2, config.ServerDNS{Resolvers: "test"})
+		resolveNow(r)
+		if got, want := addrsOf(ss), "10.0.0.1:8443 MAINT"; got != want {
+			t.Errorf("AAAA answered %v: slots %q, want %q", rc, got, want)
 		}
 	}
 }

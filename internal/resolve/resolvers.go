@@ -207,9 +207,12 @@ func (r *Resolvers) resolve(ctx context.Context, g *group) {
 			first, second = second, first
 		}
 		a = r.query(ctx, g.host, first)
-		// HAProxy asks the other family when the preferred one has nothing.
-		if a.st == stNX || a.st == stEmpty {
-			if b := r.query(ctx, g.host, second); b.st == stValid || a.st == stEmpty {
+		// As HAProxy: any answer but a valid one (NXDOMAIN, REFUSED,
+		// SERVFAIL, no record of the type) asks the other family at once;
+		// silence does not (query already retried). The outcome is the
+		// fallback's, unless it stayed silent.
+		if a.st != stValid && a.st != stTimeout {
+			if b := r.query(ctx, g.host, second); b.st != stTimeout {
 				a = b
 			}
 		}
