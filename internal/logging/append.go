@@ -205,13 +205,21 @@ func appendUint(dst []byte, v uint64, o opt) []byte {
 // buffer and is then quoted or escaped.
 func appendSample(dst []byte, n *node, c *Context) []byte {
 	o := n.opts
+	if o&optHTTP != 0 && o&optEsc == 0 {
+		// An HTTP rule's sample (HAProxy's LOG_OPT_HTTP): never quoted
+		// (+Q is ignored there, as HAProxy 2.6 ignores it), and the
+		// bytes a header value cannot carry are '%XX'-encoded.
+		start := len(dst)
+		out, ok := n.expr.AppendString(dst, c.Txn)
+		if !ok {
+			return out[:start]
+		}
+		return httpEncodeInPlace(out, start)
+	}
 	if o&(optQuote|optJSON|optEsc) == 0 {
 		start := len(dst)
 		out, ok := n.expr.AppendString(dst, c.Txn)
 		if !ok || len(out) == start {
-			if o&optHTTP != 0 {
-				return out[:start]
-			}
 			return append(out[:start], '-')
 		}
 		return escapeCtlInPlace(out, start)

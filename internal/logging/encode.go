@@ -84,6 +84,29 @@ func escapeCtlInPlace(dst []byte, from int) []byte {
 	return appendRaw(dst[:i], bytesView(tail), 0, encNone)
 }
 
+// httpEncodeInPlace '%XX'-encodes the bytes of dst[from:] an HTTP field
+// value cannot hold (CTLs but HTAB, and DEL), as HAProxy's http_encode_map.
+func httpEncodeInPlace(dst []byte, from int) []byte {
+	bad := func(b byte) bool { return b < 32 && b != '\t' || b == 127 }
+	i := from
+	for i < len(dst) && !bad(dst[i]) {
+		i++
+	}
+	if i == len(dst) {
+		return dst
+	}
+	tail := append([]byte(nil), dst[i:]...)
+	dst = dst[:i]
+	for _, b := range tail {
+		if bad(b) {
+			dst = append(dst, '%', hexUpper[b>>4], hexUpper[b&15])
+		} else {
+			dst = append(dst, b)
+		}
+	}
+	return dst
+}
+
 // appendJSONString writes s as a JSON string, quotes included. Invalid UTF-8
 // becomes U+FFFD so the output is always valid JSON.
 func appendJSONString(dst []byte, s string) []byte {

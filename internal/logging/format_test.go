@@ -451,3 +451,26 @@ func TestASAPMarksAndFailed(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTPRuleSamples: in an HTTP rule's format (set-header, return hdr,
+// redirect) HAProxy 2.6 ignores +Q on a sample, '%XX'-encodes the bytes a
+// field value cannot carry (HTAB stays), and an absent sample is empty;
+// named variables keep their options (%{+Q}ci is quoted).
+func TestHTTPRuleSamples(t *testing.T) {
+	c := docHTTPContext()
+	ex := fakeExprs(map[string]string{"dn": "/O=acme/CN=alice", "ctl": "a\tb\r\nc\x01\x7fé"})
+	for _, tt := range []struct{ format, want string }{
+		{"%{+Q}[dn]", "/O=acme/CN=alice"},
+		{"%[ctl]", "a\tb%0D%0Ac%01%7Fé"},
+		{"<%[missing]>", "<>"},
+		{"%{+Q}[dn] %{+Q}ci", `/O=acme/CN=alice "10.0.1.2"`},
+	} {
+		f, err := CompileHTTP(tt.format, testPos, ex)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := string(f.Append(nil, c)); got != tt.want {
+			t.Errorf("%s = %q, want %q", tt.format, got, tt.want)
+		}
+	}
+}
