@@ -1,6 +1,7 @@
 package http1
 
 import (
+	"bytes"
 	"errors"
 	"io"
 
@@ -47,7 +48,35 @@ func (b *BodyReader) WouldBlock() bool {
 	if b.err != nil || (b.f.Kind == BodyLength && b.remain == 0) {
 		return false
 	}
-	return b.r.Buffered() == 0
+	r := b.r
+	if r.Buffered() == 0 {
+		return true
+	}
+	if b.f.Kind != BodyChunked {
+		return false
+	}
+	// Buffered framing is not data: a chunk's ending CRLF, or a size line
+	// with nothing of its chunk behind it, still leaves the next Read
+	// waiting for the peer (a server-sent event's chunk arrives whole, its
+	// CRLF included).
+	buf := r.buf[r.r:r.w]
+	switch r.cs.phase {
+	case phCRLF:
+		if len(buf) < 2 {
+			return true
+		}
+		buf = buf[2:]
+	case phSize:
+	default:
+		return false
+	}
+	i := bytes.IndexByte(buf, '\n')
+	if i < 0 {
+		return true
+	}
+	// The last chunk ends the data: the trailers may wait, the body not.
+	n, ok := parseChunkSize(bytes.TrimSuffix(buf[:i], []byte{'\r'}))
+	return ok && n > 0 && len(buf) == i+1
 }
 
 // Read implements io.Reader.
