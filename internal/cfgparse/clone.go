@@ -42,6 +42,13 @@ func cloneProxy(d *config.Proxy) *config.Proxy {
 		tc.Steps = slices.Clone(tc.Steps)
 		px.TCPCheck = &tc
 	}
+	if d.Compression != nil {
+		// HAProxy copies a defaults section's algorithms and types, not
+		// its offload.
+		c := *d.Compression
+		c.Algos, c.Types, c.Offload = slices.Clone(c.Algos), slices.Clone(c.Types), false
+		px.Compression = &c
+	}
 	if d.Stats != nil {
 		st := *d.Stats
 		st.Auth = slices.Clone(st.Auth)

@@ -27,6 +27,7 @@ func proxyKeywords() []keyword {
 		serverStateProxyKeywords(),
 		captureKeywords(),
 		stickKeywords(),
+		compressionKeywords(),
 	)
 }
 

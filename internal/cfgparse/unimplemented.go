@@ -30,7 +30,7 @@ func unimplementedGlobal() []string {
 
 func unimplementedProxy() []string {
 	return []string{
-		"stick", "cookie", "http-reuse", "compression", "filter",
+		"stick", "cookie", "http-reuse", "filter",
 		"tcp-response", "dynamic-cookie-key",
 		"http-after-response", "http-error", "errorfiles",
 		"errorloc", "errorloc302", "errorloc303", "email-alert",

@@ -203,6 +203,8 @@ type Proxy struct {
 	ServerStateFileName string `json:",omitempty"`
 
 	StickTable *StickTable `json:",omitempty"` // "stick-table"
+	// Compression ("compression algo|type|offload"); nil without any.
+	Compression *Compression `json:",omitempty"`
 
 	Binds   []*Bind
 	MaxConn int
@@ -560,4 +562,22 @@ type TCPCheckStep struct {
 	Connect *CheckConnect
 	Data    string
 	Expect  *CheckExpect
+}
+
+// CompressionAlgos are the names "compression algo" takes (HAProxy 2.6's).
+var CompressionAlgos = []string{"identity", "deflate", "raw-deflate", "gzip"}
+
+// Compression is a proxy's "compression" lines.
+type Compression struct {
+	Pos Pos
+	// Algos in HAProxy's preference order: each word of "compression algo"
+	// goes before the ones already listed, those of the defaults section
+	// last (HAProxy shares the defaults' list and prepends to it).
+	Algos []string `json:",omitempty"`
+	// Types: Content-Type prefixes to compress; none: any type.
+	Types []string `json:",omitempty"`
+	// Offload ("compression offload"): Accept-Encoding is removed from a
+	// request whose response will be compressed; never inherited from a
+	// defaults section (HAProxy warns there and ignores it).
+	Offload bool `json:",omitempty"`
 }

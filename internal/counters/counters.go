@@ -30,10 +30,14 @@ type Proxy struct {
 	CliAbort  atomic.Uint64
 	SrvAbort  atomic.Uint64
 	HRsp      [6]atomic.Uint64 // 1xx, 2xx, 3xx, 4xx, 5xx, other
-	Rate      Rate             // sessions per second
-	ReqRate   Rate             // requests per second (frontend)
-	RespTime  Histogram        // backend: request sent -> response head (Tr)
-	TotalTime Histogram        // backend: request head -> end of response (Ta)
+	// Compression (HAProxy's comp_in, comp_out, comp_byp, comp_rsp): body
+	// bytes fed to the compressor, bytes it produced, bytes that went
+	// through the identity algorithm, and compressed responses completed.
+	CompIn, CompOut, CompByp, CompRsp atomic.Uint64
+	Rate                              Rate      // sessions per second
+	ReqRate                           Rate      // requests per second (frontend)
+	RespTime                          Histogram // backend: request sent -> response head (Tr)
+	TotalTime                         Histogram // backend: request head -> end of response (Ta)
 
 	// Errors keeps the last invalid request (frontend) and response
 	// (backend) for "show errors".

@@ -4,6 +4,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/acl"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/counters"
+	"github.com/gatehouse/gatehouse/internal/httpcomp"
 	"github.com/gatehouse/gatehouse/internal/proxyproto"
 	"github.com/gatehouse/gatehouse/internal/tlsconf"
 	"github.com/gatehouse/gatehouse/internal/upstream"
@@ -77,6 +78,8 @@ type Backend struct {
 	RespRules        []*Rule
 	ForwardFor       *ForwardFor
 	Errors           *ErrorPages
+	// Comp is "compression"; nil without it.
+	Comp *httpcomp.Settings
 
 	Stats       Service
 	StatsPrefix string

@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/counters"
 	"github.com/gatehouse/gatehouse/internal/h2"
 	"github.com/gatehouse/gatehouse/internal/http1"
+	"github.com/gatehouse/gatehouse/internal/httpcomp"
 	"github.com/gatehouse/gatehouse/internal/httpmsg"
 	"github.com/gatehouse/gatehouse/internal/logging"
 	"github.com/gatehouse/gatehouse/internal/sock"
@@ -92,15 +93,19 @@ type Frontend struct {
 	Counters *counters.Proxy
 	MaxConn  int64 // 0: unlimited
 
-	Timeouts    config.Timeouts
-	Limits      http1.Limits
-	ConnMode    config.ConnMode
-	ReqRules    []*Rule
-	RespRules   []*Rule
-	Routes      []Route
-	Default     *Backend
-	ForwardFor  *ForwardFor
-	Errors      *ErrorPages
+	Timeouts   config.Timeouts
+	Limits     http1.Limits
+	ConnMode   config.ConnMode
+	ReqRules   []*Rule
+	RespRules  []*Rule
+	Routes     []Route
+	Default    *Backend
+	ForwardFor *ForwardFor
+	Errors     *ErrorPages
+	// Comp is "compression"; nil without it. CompLevel is the level
+	// compressors start with (tune.comp.maxlevel's default, 1).
+	Comp        *httpcomp.Settings
+	CompLevel   int
 	Stats       Service // "stats enable" on this frontend; nil otherwise
 	StatsPrefix string
 	// MonitorURI ("monitor-uri") is answered before any rule: 200, or 503

@@ -294,6 +294,7 @@ func (t *Txn) relayH2Response(srv *Server) bool {
 	defer x.finish(t)
 	defer t.followBytes()()
 	t.noteResponse(srv)
+	t.compResponse(true) // HTTP/2 frames delimit every body
 	if fe.Inbound != nil {
 		fe.Inbound(&t.Resp.Header)
 	}
@@ -309,6 +310,9 @@ func (t *Txn) relayH2Response(srv *Server) bool {
 		return t.sendReply()
 	}
 	t.countStatus(srv)
+	if t.compHead() {
+		t.Resp.ContentLength = -1 // unknown now: chunked towards HTTP/1.1
+	}
 	body := &idleBody{r: x.resp.Body, idle: be.Timeouts.Server, x: x}
 	var rerr, werr error
 	if t.down != nil {
@@ -324,6 +328,7 @@ func (t *Txn) relayH2Response(srv *Server) bool {
 		t.closeAfter = true
 		return false
 	}
+	t.compDone()
 	return !t.closeAfter
 }
 
@@ -384,7 +389,11 @@ func (t *Txn) relayH2ToStream(body io.Reader) (n int64, rerr, werr error) {
 	if err := st.Flush(); err != nil {
 		return 0, nil, err
 	}
-	n, rerr, werr = relayBodyToStream(st, body, nil)
+	if t.comp.on {
+		rerr, werr = t.compBody(body, streamWrite(st), st.Flush, nil)
+	} else {
+		n, rerr, werr = relayBodyToStream(st, body, nil)
+	}
 	if rerr != nil {
 		st.Reset(http2.ErrCodeInternal)
 		return n, rerr, werr
@@ -442,7 +451,11 @@ func (t *Txn) relayH2ToH1(body io.Reader) (n int64, rerr, werr error) {
 	if chunked {
 		write = bw.WriteChunk
 	}
-	n, rerr, werr = pump(body, write, bw.Flush)
+	if t.comp.on {
+		rerr, werr = t.compBody(body, write, bw.Flush, nil)
+	} else {
+		n, rerr, werr = pump(body, write, bw.Flush)
+	}
 	if rerr != nil {
 		_ = bw.Flush()
 	}

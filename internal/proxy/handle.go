@@ -135,6 +135,8 @@ func (t *Txn) handle() bool {
 		}
 	}
 
+	// The compression filter reads Accept-Encoding as the rules left it.
+	t.compRequest(fe, be)
 	if fe.Outbound != nil {
 		fe.Outbound(&req.Header)
 	}

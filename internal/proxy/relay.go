@@ -40,6 +40,8 @@ func (t *Txn) relayResponse(srv *Server, uc *upConn) bool {
 	serverKeep := !resp.Close && !t.bodyUnsent && be.ConnMode == config.ConnKeepAlive && fe.ConnMode == config.ConnKeepAlive &&
 		!(resp.ContentLength < 0 && !resp.Chunked && !resp.NoBody)
 
+	// Compression is decided on the server's head, before the rules.
+	t.compResponse(resp.ContentLength >= 0 || resp.Chunked)
 	// Backend response rules first, then the frontend's, as HAProxy.
 	if fe.Inbound != nil {
 		fe.Inbound(&t.Resp.Header)
@@ -60,6 +62,7 @@ func (t *Txn) relayResponse(srv *Server, uc *upConn) bool {
 	}
 
 	http1.StripHopByHop(&resp.Header)
+	compressed := t.compHead()
 	if t.down != nil {
 		t.countStatus(srv)
 		return t.relayToStream(srv, uc, serverKeep)
@@ -72,7 +75,7 @@ func (t *Txn) relayResponse(srv *Server, uc *upConn) bool {
 	switch {
 	case client10 && (resp.Chunked || untilClose):
 		t.closeAfter = true
-	case resp.Chunked || untilClose:
+	case resp.Chunked || untilClose || compressed:
 		resp.Header = append(resp.Header, httpmsg.Header{Name: "Transfer-Encoding", Value: "chunked"})
 	}
 	// A stop, or a reload that dropped this bind, since the request began.
@@ -105,7 +108,15 @@ func (t *Txn) relayResponse(srv *Server, uc *upConn) bool {
 	flush := resp.ContentLength < 0 || resp.ContentLength > int64(fe.Limits.BufSize)
 	opt := http1.CopyOptions{Flush: flush, Chunk: untilClose && !client10}
 	var rerr, werr error
-	if client10 && resp.Chunked {
+	if compressed {
+		// HTTP/1.1 only (the decision excludes 1.0): chunked, ended by
+		// the server's trailers if any.
+		body := uc.br.Body(http1.ResponseFraming(resp))
+		rerr, werr = t.compBody(body, cw.WriteChunk, cw.Flush, body.WouldBlock)
+		if rerr == nil && werr == nil {
+			werr = cw.WriteLastChunk(body.Trailer())
+		}
+	} else if client10 && resp.Chunked {
 		_, rerr, werr = copyDechunked(cw, uc.br.Body(http1.ResponseFraming(resp)))
 	} else {
 		_, rerr, werr = uc.br.CopyBody(cw, http1.ResponseFraming(resp), opt)
@@ -127,6 +138,7 @@ func (t *Txn) relayResponse(srv *Server, uc *upConn) bool {
 		t.closeAfter = true
 		return false
 	}
+	t.compDone()
 	t.giveBack(srv, uc, serverKeep)
 	return !t.closeAfter
 }

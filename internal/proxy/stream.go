@@ -210,7 +210,12 @@ func (t *Txn) relayToStream(srv *Server, uc *upConn, serverKeep bool) bool {
 			return false
 		}
 	}
-	_, rerr, werr := relayBodyToStream(st, body, body.WouldBlock)
+	var rerr, werr error
+	if t.comp.on {
+		rerr, werr = t.compBody(body, streamWrite(st), st.Flush, body.WouldBlock)
+	} else {
+		_, rerr, werr = relayBodyToStream(st, body, body.WouldBlock)
+	}
 	if rerr == nil && werr == nil {
 		werr = st.Close(body.Trailer())
 	}
@@ -223,6 +228,12 @@ func (t *Txn) relayToStream(srv *Server, uc *upConn, serverKeep bool) bool {
 		uc.close()
 		return false
 	}
+	t.compDone()
 	t.giveBack(srv, uc, serverKeep)
 	return true
+}
+
+// streamWrite writes p to an HTTP/2 stream's DATA.
+func streamWrite(st clientStream) func([]byte) error {
+	return func(p []byte) error { _, err := st.Write(p); return err }
 }

@@ -29,7 +29,9 @@ type Txn struct {
 	acl acl.Txn
 	// stick is the stick-table stage (track-sc counters); see stickstage.go.
 	stick stick.Stream
-	log   logging.Context
+	// comp is the compression stage; see compstage.go.
+	comp compStage
+	log  logging.Context
 
 	be  *Backend
 	srv *upstream.Server

@@ -384,19 +384,19 @@ func fixedColumns() []Column {
 		{Name: "srv_abrt", Desc: "Total number of requests or connections aborted by the server since the worker process started", Applies: bs, Nature: NCounter,
 			Get:  func(r *Row, _ *Snapshot) Value { return U64(r.C.SrvAbort) },
 			Prom: Prom{Name: "server_aborts_total", Type: PromCounter, Help: "Total number of data transfers aborted by the server.", Objs: bs}},
-		// Gatehouse does not compress: the counters exist and stay at zero, as in
-		// HAProxy without a compression filter.
+		// Compression counters, bumped by the proxy's compression stage as
+		// HAProxy's filter bumps them.
 		{Name: "comp_in", Desc: "Total number of bytes submitted to the HTTP compressor for this object since the worker process started", Applies: FE | BE, Nature: NCounter, Unit: UnitBytes,
-			Get:  func(*Row, *Snapshot) Value { return U64(0) },
+			Get:  func(r *Row, _ *Snapshot) Value { return U64(r.C.CompIn) },
 			Prom: Prom{Name: "http_comp_bytes_in_total", Type: PromCounter, Help: "Total number of HTTP response bytes fed to the compressor.", Objs: FE | BE}},
 		{Name: "comp_out", Desc: "Total number of bytes emitted by the HTTP compressor for this object since the worker process started", Applies: FE | BE, Nature: NCounter, Unit: UnitBytes,
-			Get:  func(*Row, *Snapshot) Value { return U64(0) },
+			Get:  func(r *Row, _ *Snapshot) Value { return U64(r.C.CompOut) },
 			Prom: Prom{Name: "http_comp_bytes_out_total", Type: PromCounter, Help: "Total number of HTTP response bytes emitted by the compressor.", Objs: FE | BE}},
 		{Name: "comp_byp", Desc: "Total number of bytes that bypassed HTTP compression for this object since the worker process started (CPU/memory/bandwidth limitation)", Applies: FE | BE, Nature: NCounter, Unit: UnitBytes,
-			Get:  func(*Row, *Snapshot) Value { return U64(0) },
+			Get:  func(r *Row, _ *Snapshot) Value { return U64(r.C.CompByp) },
 			Prom: Prom{Name: "http_comp_bytes_bypassed_total", Type: PromCounter, Help: "Total number of bytes that bypassed the HTTP compressor (CPU/BW limit).", Objs: FE | BE}},
 		{Name: "comp_rsp", Desc: "Total number of HTTP responses that were compressed for this object since the worker process started", Applies: FE | BE, Nature: NCounter,
-			Get:  func(*Row, *Snapshot) Value { return U64(0) },
+			Get:  func(r *Row, _ *Snapshot) Value { return U64(r.C.CompRsp) },
 			Prom: Prom{Name: "http_comp_responses_total", Type: PromCounter, Help: "Total number of HTTP responses that were compressed.", Objs: FE | BE}},
 		{Name: "lastsess", Desc: "How long ago some traffic was seen on this object on this worker process, in seconds", Applies: bs, Nature: NAge, Unit: UnitSeconds,
 			Get:  lastSess,

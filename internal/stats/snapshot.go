@@ -260,6 +260,8 @@ type Counters struct {
 	ReqTot, ConnTot       uint64
 	Intercept             uint64
 	CliAbort, SrvAbort    uint64
+	CompIn, CompOut       uint64    // comp_in, comp_out
+	CompByp, CompRsp      uint64    // comp_byp, comp_rsp
 	HRsp                  [6]uint64 // 1xx..5xx, other
 	Rate, RateMax         uint64    // sessions per second
 	ReqRate, ReqRateMax   uint64    // requests per second (frontend)
@@ -293,6 +295,10 @@ func CountersFrom(c *counters.Proxy, now time.Time) Counters {
 		Intercept:  c.Intercept.Load(),
 		CliAbort:   c.CliAbort.Load(),
 		SrvAbort:   c.SrvAbort.Load(),
+		CompIn:     c.CompIn.Load(),
+		CompOut:    c.CompOut.Load(),
+		CompByp:    c.CompByp.Load(),
+		CompRsp:    c.CompRsp.Load(),
 		Rate:       c.Rate.Value(now),
 		RateMax:    c.Rate.Max(),
 		ReqRate:    c.ReqRate.Value(now),

@@ -1,0 +1,93 @@
+package proxy
+
+import (
+	"io"
+
+	"github.com/gatehouse/gatehouse/internal/httpcomp"
+)
+
+// compStage is the compression stage of a transaction, HAProxy's
+// compression filter: the algorithm is chosen from the request once every
+// request rule ran, the response is judged on the server's head before the
+// response rules, its head is rewritten after them, and its body is
+// compressed as it streams.
+type compStage struct {
+	algo  httpcomp.Algo // chosen for the request; None: nothing to do
+	types []string      // the types of the proxy the algorithms came from
+	level int
+	on    bool // this response is compressed
+}
+
+// compRequest chooses the algorithm once the request rules ran; with
+// "compression offload" a choice made from Accept-Encoding removes it so
+// the server sends a plain body.
+func (t *Txn) compRequest(fe *Frontend, be *Backend) {
+	if fe.Comp == nil && be.Comp == nil {
+		return
+	}
+	p := httpcomp.Combine(fe.Comp, be.Comp)
+	algo, matched := httpcomp.Negotiate(t.Req.Header, p.Algos)
+	if matched && p.Offload {
+		t.Req.Header.Del("Accept-Encoding")
+	}
+	t.comp = compStage{algo: algo, types: p.Types, level: fe.CompLevel}
+}
+
+// compResponse decides, on the server's head, whether the response is
+// compressed. knownLength: the body is not delimited by the server's close.
+func (t *Txn) compResponse(knownLength bool) {
+	c := &t.comp
+	if c.algo == httpcomp.None {
+		return
+	}
+	r := &t.Resp
+	c.on = httpcomp.Compress(&httpcomp.Response{
+		ClientHTTP11: t.Req.Major > 1 || t.Req.Major == 1 && t.Req.Minor >= 1,
+		ServerHTTP11: r.Major > 1 || r.Major == 1 && r.Minor >= 1,
+		Head:         t.Req.Method == "HEAD",
+		Status:       r.Status,
+		KnownLength:  knownLength,
+		Bodyless:     r.NoBody || r.ContentLength == 0,
+		Header:       r.Header,
+	}, c.types)
+}
+
+// compHead rewrites the head of a response being compressed, after the
+// response rules, and reports whether it is.
+func (t *Txn) compHead() bool {
+	if !t.comp.on {
+		return false
+	}
+	httpcomp.PrepareHead(&t.Resp.Header, t.comp.algo)
+	return true
+}
+
+// compBody streams body compressed to write (flush after each flush
+// point, as in pump) and accounts it as HAProxy's comp_in, comp_out and,
+// for identity, comp_byp.
+func (t *Txn) compBody(body io.Reader, write func([]byte) error, flush func() error, wouldBlock func() bool) (rerr, werr error) {
+	enc := httpcomp.NewEncoder(t.comp.algo, t.comp.level)
+	defer enc.Release()
+	bp := streamBufPool.Get().(*[]byte)
+	defer streamBufPool.Put(bp)
+	in, out, rerr, werr := enc.Stream(body, *bp, write, flush, wouldBlock)
+	fc, bc := t.sess.fe.Counters, t.be.Counters
+	if t.comp.algo == httpcomp.Identity {
+		fc.CompByp.Add(uint64(in))
+		bc.CompByp.Add(uint64(in))
+	} else {
+		fc.CompIn.Add(uint64(in))
+		bc.CompIn.Add(uint64(in))
+		fc.CompOut.Add(uint64(out))
+		bc.CompOut.Add(uint64(out))
+	}
+	return rerr, werr
+}
+
+// compDone counts a compressed response that reached its end (comp_rsp).
+func (t *Txn) compDone() {
+	if t.comp.on {
+		t.sess.fe.Counters.CompRsp.Add(1)
+		t.be.Counters.CompRsp.Add(1)
+	}
+}
