@@ -125,9 +125,9 @@ func decode(t *testing.T, a Algo, p []byte) []byte {
 // pieces is a source that returns its parts one Read at a time and says
 // it would block after each: a server sending events.
 type pieces struct {
-	parts [][]byte
+	parts  [][]byte
 	onRead func(i int)
-	i     int
+	i      int
 }
 
 func (p *pieces) Read(b []byte) (int, error) {
