@@ -34,6 +34,9 @@ type listener struct {
 	wg   *sync.WaitGroup // live connections, for graceful stop
 	log  *slog.Logger
 	errs acceptErrors // only acceptLoop uses it
+	// yield lets other goroutines run after tune.maxaccept accepts in a
+	// row (runtime.Gosched; tests count the calls).
+	yield func()
 }
 
 // acceptErrors rate-limits the log of failed accepts: a process out of file
@@ -75,6 +78,9 @@ type handlerBox struct {
 	feSlots chan struct{}   // the frontend's maxconn semaphore; nil when unlimited
 	// keepAlive: the frontend's "option clitcpka".
 	keepAlive bool
+	// maxAccept: accepts in a row before yielding ("tune.maxaccept";
+	// 0: never yield).
+	maxAccept int
 	// replaced is closed when a reload swaps the box out: an accept loop
 	// waiting for its slots looks again. Without it, one waiting on a full
 	// semaphore of the old frontend would wait for as long as the old
@@ -113,6 +119,7 @@ func (l *listener) close() {
 func (l *listener) acceptLoop() {
 	defer close(l.done)
 	var backoff time.Duration
+	inRow := 0
 	for {
 		box := l.handler.Load()
 		if !box.acquire(l.stop) {
@@ -149,6 +156,12 @@ func (l *listener) acceptLoop() {
 		}
 		l.wg.Add(1)
 		go serveAccepted(l.wg, cur.h, c, box)
+		// HAProxy accepts at most tune.maxaccept connections before it
+		// goes back to its other work; here other goroutines get the P.
+		if inRow++; cur.maxAccept > 0 && inRow >= cur.maxAccept {
+			inRow = 0
+			l.yield()
+		}
 	}
 }
 

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime"
 	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/runtimeapi"
+	"github.com/gatehouse/gatehouse/internal/sock"
 )
 
 // DefaultHardStopAfter bounds a graceful stop when hard-stop-after is unset.
@@ -91,10 +93,12 @@ func (r *Runtime) Apply(g *Graph) error {
 	} else {
 		r.slots = nil
 	}
+	sock.SetMaxPipes(maxPipes(g.Cfg))
 	inheritDNS(g, r.graph) // resolvers.go: before the new graph takes traffic
 	for addr, b := range want {
 		box := newHandlerBox(b.Handler, b.L7, r.slots, b.Slots)
 		box.keepAlive = b.KeepAlive
+		box.maxAccept = maxAccept(g.Cfg)
 		if l, ok := r.listeners[addr]; ok {
 			if _, remade := opened[addr]; !remade {
 				// Before the old runtime retires (below), so its connections
@@ -104,7 +108,7 @@ func (r *Runtime) Apply(g *Graph) error {
 			}
 			l.close()
 		}
-		l := &listener{addr: addr, opts: b.Sock, ln: opened[addr], stop: make(chan struct{}), done: make(chan struct{}), wg: &r.conns, log: r.log}
+		l := &listener{addr: addr, opts: b.Sock, yield: runtime.Gosched, ln: opened[addr], stop: make(chan struct{}), done: make(chan struct{}), wg: &r.conns, log: r.log}
 		l.swap(box)
 		r.listeners[addr] = l
 		go l.acceptLoop()

@@ -90,3 +90,57 @@ func listen(ctx context.Context, addr string, o SockOpts) (net.Listener, error) 
 	}
 	return lc.Listen(ctx, network, addr)
 }
+
+// maxPipes is the "maxpipes" in force (-1: no limit): the configured one,
+// else HAProxy's compute_ideal_maxpipes: the larger of the splicing
+// frontends' maxconn sum and the splicing backends' fullconn (global
+// maxconn when unset) sum, at most the global maxconn, a quarter of it
+// from 4 up; unlimited when a splicing proxy is and no global maxconn is set.
+func maxPipes(cfg *config.Config) int {
+	if cfg.Global.MaxPipes > 0 {
+		return cfg.Global.MaxPipes
+	}
+	nbfe, nbbe, unlimited := 0, 0, false
+	for _, p := range cfg.Proxies {
+		if !p.SpliceRequest && !p.SpliceResponse {
+			continue
+		}
+		if p.Cap&config.CapFE != 0 {
+			nbfe += p.MaxConn
+			unlimited = unlimited || p.MaxConn == 0
+		}
+		if p.Cap&config.CapBE != 0 {
+			n := p.FullConn
+			if n == 0 {
+				n = cfg.Global.MaxConn
+			}
+			nbbe += n
+			unlimited = unlimited || n == 0
+		}
+	}
+	pipes := max(nbfe, nbbe)
+	if mc := cfg.Global.MaxConn; mc > 0 {
+		if pipes > mc || unlimited {
+			pipes = mc
+		}
+	} else if unlimited {
+		return -1
+	}
+	if pipes >= 4 {
+		pipes /= 4
+	}
+	return pipes
+}
+
+// maxAccept is tune.maxaccept in force: 4 by default as in HAProxy 2.6
+// (MAX_ACCEPT), 0 for no limit (-1 in the configuration).
+func maxAccept(cfg *config.Config) int {
+	switch n := cfg.Global.MaxAccept; {
+	case n < 0:
+		return 0
+	case n == 0:
+		return 4
+	default:
+		return n
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/counters"
 	"github.com/gatehouse/gatehouse/internal/proxy"
+	"github.com/gatehouse/gatehouse/internal/sock"
 	"github.com/gatehouse/gatehouse/internal/stats"
 	"github.com/gatehouse/gatehouse/internal/upstream"
 )
@@ -46,6 +47,8 @@ func (g *Graph) Snapshot() *stats.Snapshot {
 			IdlePct:   g.idle.percent(now),
 		},
 	}
+	lim, inUse, free := sock.PipeCounts()
+	snap.Info.MaxPipes, snap.Info.PipesUsed, snap.Info.PipesFree = int(lim), int(inUse), int(free)
 	fullconn := fullConns(g.Cfg)
 	for _, pr := range g.proxies {
 		snap.Proxies = append(snap.Proxies, pr.snapshot(now, g.Cfg.Global.MaxConn, fullconn[pr.cfg.Name]))

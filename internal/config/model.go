@@ -87,6 +87,13 @@ type Global struct {
 	CABase          string // ca-base: directory relative CA file paths are taken from (already applied)
 	SSLServerVerify string // ssl-server-verify: "none" or "required"; "" = required (HAProxy's default)
 	NoSplice        bool   // nosplice: never splice(2), whatever the proxies' options say
+	// MaxPipes ("maxpipes"): kernel pipes splicing may hold at once; past
+	// it a tunnel copies through user space. 0: HAProxy's default, a
+	// quarter of the splicing proxies' connections (global maxconn at most).
+	MaxPipes int `json:",omitempty"`
+	// MaxAccept ("tune.maxaccept"): connections a listener accepts in a
+	// row before it yields to other work; -1: no limit; 0: 4, HAProxy's.
+	MaxAccept int `json:",omitempty"`
 
 	H2  H2Tune    // tune.h2.*
 	TLS TLSGlobal // ssl-default-*, tune.ssl.*

@@ -41,3 +41,9 @@ func Copy(dst, src *net.TCPConn, limit int64) (int64, bool, error) {
 func Splice(dst, src *net.TCPConn, limit int64, p *Pipe) (int64, bool, error) {
 	return 0, false, errors.ErrUnsupported
 }
+
+// SetMaxPipes does nothing here: there is no splicing.
+func SetMaxPipes(int) {}
+
+// PipeCounts reports no limit and no pipe.
+func PipeCounts() (limit, inUse, free int64) { return -1, 0, 0 }

@@ -1,10 +1,12 @@
 package sock
 
 import (
+	"errors"
 	"net"
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -35,32 +37,68 @@ type Pipe struct {
 
 // pipes keeps empty pipes for the next transfer; the ones the collector
 // takes are closed by their cleanup (as Go's own splice pools them).
-var pipes sync.Pool
+// Pipes are the process's, as HAProxy's global maxpipes counts them:
+// live is every pipe open (in use or free), used those held by a
+// transfer, maxPipes the limit on live (-1: none).
+var (
+	pipes    sync.Pool
+	live     atomic.Int64
+	used     atomic.Int64
+	maxPipes atomic.Int64
+)
 
-// GetPipe returns an empty pipe, reused when one is free.
+func init() { maxPipes.Store(-1) }
+
+// ErrNoPipe: maxpipes pipes are open; the caller copies instead.
+var ErrNoPipe = errors.New("maxpipes reached")
+
+// SetMaxPipes sets the limit on open pipes ("maxpipes"); n < 0 lifts it.
+// Pipes open beyond a lowered limit stay until the collector closes them.
+func SetMaxPipes(n int) { maxPipes.Store(int64(n)) }
+
+// PipeCounts reports the limit (-1: none) and the pipes held by transfers
+// and kept free, for "show info" (Maxpipes, PipesUsed, PipesFree).
+func PipeCounts() (limit, inUse, free int64) {
+	u := used.Load()
+	return maxPipes.Load(), u, max(live.Load()-u, 0)
+}
+
+// GetPipe returns an empty pipe, reused when one is free; ErrNoPipe when
+// maxpipes pipes are open already.
 func GetPipe() (*Pipe, error) {
 	if p, ok := pipes.Get().(*Pipe); ok {
+		used.Add(1)
 		return p, nil
+	}
+	if lim := maxPipes.Load(); lim >= 0 && live.Add(1) > lim {
+		live.Add(-1)
+		return nil, ErrNoPipe
+	} else if lim < 0 {
+		live.Add(1)
 	}
 	var fds [2]int
 	if err := syscall.Pipe2(fds[:], syscall.O_NONBLOCK|syscall.O_CLOEXEC); err != nil {
+		live.Add(-1)
 		return nil, os.NewSyscallError("pipe2", err)
 	}
 	// Best effort: a smaller pipe only means more calls.
 	_, _, _ = syscall.RawSyscall(syscall.SYS_FCNTL, uintptr(fds[0]), syscall.F_SETPIPE_SZ, pipeSize)
 	p := &Pipe{r: fds[0], w: fds[1]}
 	runtime.AddCleanup(p, closePipe, fds)
+	used.Add(1)
 	return p, nil
 }
 
 func closePipe(fds [2]int) {
 	syscall.Close(fds[0])
 	syscall.Close(fds[1])
+	live.Add(-1)
 }
 
 // PutPipe gives p back for reuse. One that still holds bytes (an aborted
 // transfer) is left to the collector, which closes it.
 func PutPipe(p *Pipe) {
+	used.Add(-1)
 	if p.pending == 0 {
 		pipes.Put(p)
 	}

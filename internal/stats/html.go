@@ -103,6 +103,7 @@ type htmlPage struct {
 	Pid, ProcessNum, Nbthread  int
 	Uptime, MemMax, UlimitN    string
 	MaxSock, MaxConn           string
+	MaxPipes                   int
 	CurrConns                  int
 	ConnRate                   uint64
 	BitRate                    string
@@ -155,6 +156,7 @@ func buildPage(snap *Snapshot, o *HTMLOptions, css template.CSS) *htmlPage {
 		MemMax:      "unlimited",
 		UlimitN:     orDash(in.UlimitN),
 		MaxSock:     orDash(in.MaxSock),
+		MaxPipes:    max(in.MaxPipes, 0),
 		MaxConn:     orDash(in.MaxConn),
 		CurrConns:   in.CurrConns,
 		ConnRate:    in.ConnRate,

@@ -37,18 +37,22 @@ type Info struct {
 	Nbthread    int
 	Start       time.Time // process start; uptime = Now - Start
 
-	MaxConn   int    // global maxconn; 0: unlimited
-	MaxSock   int    // 0: unknown
-	UlimitN   int    // 0: unknown
-	MemMax    uint64 // bytes; 0: unlimited
-	CurrConns int
-	CumConns  uint64
-	CumReq    uint64
-	ConnRate  uint64 // per second
-	BitRate   uint64 // output bits per second; 0 if unknown
-	RunQueue  int
-	Tasks     int
-	IdlePct   int // 0..100; -1 if unknown
+	MaxConn int // global maxconn; 0: unlimited
+	// MaxPipes is "maxpipes" in force (-1: no limit); PipesUsed and
+	// PipesFree the splicing pipes held by tunnels and kept for reuse.
+	MaxPipes             int
+	PipesUsed, PipesFree int
+	MaxSock              int    // 0: unknown
+	UlimitN              int    // 0: unknown
+	MemMax               uint64 // bytes; 0: unlimited
+	CurrConns            int
+	CumConns             uint64
+	CumReq               uint64
+	ConnRate             uint64 // per second
+	BitRate              uint64 // output bits per second; 0 if unknown
+	RunQueue             int
+	Tasks                int
+	IdlePct              int // 0..100; -1 if unknown
 
 	ErrorEvents uint64 // invalid messages captured so far ("show errors")
 }

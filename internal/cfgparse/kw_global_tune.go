@@ -1,0 +1,43 @@
+package cfgparse
+
+import "fmt"
+
+// tuneKeywords are the global keywords that size the data path.
+func tuneKeywords() []keyword {
+	return []keyword{
+		{name: "maxpipes", where: wGlobal, syntax: "maxpipes <number>",
+			desc: "Kernel pipes that splicing ('option splice-*', mode tcp) may hold at once, in use or kept free; past it a tunnel copies through user space instead, as HAProxy falls back to its buffers. Default: a quarter of the splicing proxies' maxconn, at most a quarter of the global maxconn (unlimited when neither is set). 'show info' reports Maxpipes, PipesUsed and PipesFree.", parse: parseMaxPipes},
+		{name: "tune.maxaccept", where: wGlobal, syntax: "tune.maxaccept <-1|number>",
+			desc: "Connections a listener accepts in a row before it lets other work run (default 4, HAProxy's; -1: no limit).", parse: parseMaxAccept},
+	}
+}
+
+func parseMaxPipes(p *parser, args []token) error {
+	if err := wantArgs(args, "maxpipes", 1, 1, "an integer argument"); err != nil {
+		return err
+	}
+	if p.cfg.Global.MaxPipes != 0 {
+		return fmt.Errorf("'maxpipes' already specified. Continuing.")
+	}
+	n, err := parseInt("'maxpipes'", args[1].Text, 0, 1<<30)
+	if err != nil {
+		return err
+	}
+	p.cfg.Global.MaxPipes = n
+	return nil
+}
+
+func parseMaxAccept(p *parser, args []token) error {
+	if err := wantArgs(args, "tune.maxaccept", 1, 1, "an integer argument"); err != nil {
+		return err
+	}
+	if p.cfg.Global.MaxAccept != 0 {
+		return fmt.Errorf("'tune.maxaccept' already specified. Continuing.")
+	}
+	n, err := parseInt("'tune.maxaccept'", args[1].Text, -1, 1<<31-1)
+	if err != nil {
+		return fmt.Errorf("'tune.maxaccept' expects -1 or an integer from 0 to INT_MAX.")
+	}
+	p.cfg.Global.MaxAccept = n
+	return nil
+}
