@@ -24,6 +24,7 @@ func (p *parser) finish() {
 		p.checkServerVerify(px)
 		p.checkCaptureIDs(px)
 		p.checkStickRefs(px)
+		p.checkPersist(px)
 		if missingTimeouts(px) {
 			p.warnAt(px.Pos, "missing timeouts for %s '%s'.\n"+
 				"   | While not properly invalid, you will certainly encounter various problems\n"+

@@ -63,6 +63,8 @@ func optionTable() []keyword {
 			desc: "mode tcp: move server-to-client bytes with splice(2).", parse: spliceOption(false, true)},
 		{name: "redispatch", where: wBEOnly, capWarn: true, syntax: "[no] option redispatch",
 			desc: "Let retries go to another server than the one first chosen: at once when nothing ties the request to it (no hash balance, several servers up), else on the last retry.", parse: boolOption(func(px *config.Proxy) *bool { return &px.Redispatch })},
+		{name: "persist", where: wBEOnly, capWarn: true, syntax: "[no] option persist",
+			desc: "A persistence cookie (or 'use-server' rule) naming a down server still sends the request to it (logged 'D'); with 'option redispatch' a failed connection then moves to another server at once.", parse: boolOption(func(px *config.Proxy) *bool { return &px.Persist })},
 		{name: "httpchk", where: wBEOnly, capWarn: true, syntax: "option httpchk [<method>] [<uri>] [<version>]",
 			desc: "Check servers with an HTTP request; the version may carry extra header lines after \\r\\n (old form).", parse: parseOptionHTTPChk},
 		{name: "tcp-check", where: wBEOnly, capWarn: true, syntax: "option tcp-check",

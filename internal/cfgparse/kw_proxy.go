@@ -28,6 +28,7 @@ func proxyKeywords() []keyword {
 		captureKeywords(),
 		stickKeywords(),
 		compressionKeywords(),
+		persistKeywords(),
 	)
 }
 

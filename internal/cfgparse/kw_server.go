@@ -141,6 +141,7 @@ func serverOptions() []serverOption {
 			s.Proto = v
 			return oneOf("proto", v, "h2")
 		}),
+		serverCookieOption(),
 	), serverTLSOptions()...)
 }
 

@@ -30,12 +30,12 @@ func unimplementedGlobal() []string {
 
 func unimplementedProxy() []string {
 	return []string{
-		"stick", "cookie", "http-reuse", "filter",
-		"tcp-response", "dynamic-cookie-key",
+		"stick", "http-reuse", "filter",
+		"tcp-response",
 		"http-after-response", "http-error", "errorfiles",
 		"errorloc", "errorloc302", "errorloc303", "email-alert",
 		"backlog", "persist", "rate-limit",
-		"use-server", "force-persist", "ignore-persist", "source", "bind-process", "external-check", "http-send-name-header",
+		"source", "bind-process", "external-check", "http-send-name-header",
 		"max-keep-alive-queue",
 		"max-session-srv-conns", "log-steps", "dispatch", "transparent",
 		"guid", "email-alert",
@@ -51,7 +51,7 @@ func unimplementedOptions() []string {
 		"http-no-delay", "http-restrict-req-hdr-names",
 		"http-use-proxy-header", "http_proxy", "idle-close-on-response", "independent-streams",
 		"ldap-check", "mysql-check",
-		"nolinger", "originalto", "persist", "pgsql-check", "prefer-last-server",
+		"nolinger", "originalto", "pgsql-check", "prefer-last-server",
 		"redis-check", "smtpchk", "socket-stats", "spop-check",
 		"ssl-hello-chk", "tcp-smart-accept",
 		"tcp-smart-connect", "transparent", "use-small-buffers",
@@ -86,7 +86,7 @@ func unimplementedBindOptions() []string {
 
 func unimplementedServerOptions() []string {
 	return []string{
-		"cookie", "track", "agent-check", "agent-port", "agent-inter", "agent-addr",
+		"track", "agent-check", "agent-port", "agent-inter", "agent-addr",
 		"agent-send", "redir", "source", "usesrc", "namespace", "id",
 		"crl-file", "ssl-reuse", "no-ssl-reuse", "tfo", "allow-0rtt", "check-proto", "check-via-socks4",
 		"socks4", "tcp-ut", "pool-low-conn", "pool-purge-delay", "max-queue",

@@ -277,6 +277,14 @@ type Proxy struct {
 	RetryOn    []string
 	Redispatch bool
 
+	// Cookie persistence (persist.go): "cookie", "dynamic-cookie-key",
+	// "option persist", "force-persist"/"ignore-persist", "use-server".
+	Cookie       *Cookie        `json:",omitempty"`
+	DynCookieKey string         `json:",omitempty"`
+	Persist      bool           `json:",omitempty"`
+	PersistRules []*PersistRule `json:",omitempty"`
+	UseServers   []*UseServer   `json:",omitempty"`
+
 	// option splice-request / splice-response (splice-auto sets both):
 	// a mode tcp tunnel moves that direction with splice(2) instead of
 	// copying through a buffer.
@@ -365,6 +373,11 @@ type Server struct {
 	MaxReuse       int
 	PoolMaxConn    int
 	Proto          string
+	// Cookie ("cookie <value>"): the persistence cookie value naming this
+	// server; CookieSet tells it was written (a dynamic cookie never
+	// replaces it).
+	Cookie    string `json:",omitempty"`
+	CookieSet bool   `json:",omitempty"`
 
 	DNS ServerDNS `json:",omitzero"` // resolvers, resolve-*, init-addr, server-template
 }
