@@ -409,6 +409,9 @@ func (b *builder) buildBackend(p *config.Proxy, id int) (*proxy.Backend, error) 
 	}
 	be.Stick = b.stickStage(p, false)
 	be.Comp = compSettings(p)
+	if be.Persist, err = b.persistStage(p, be); err != nil {
+		return nil, err
+	}
 	return be, nil
 }
 

@@ -129,9 +129,13 @@ func appendVar(dst []byte, n *node, c *Context) []byte {
 	case vTermState:
 		return appendFixed(dst, o, c.Term.Cause(), c.Term.Phase())
 	case vTermStateCk:
-		// No persistence cookie support: both cookie characters are '-',
-		// as HAProxy logs them for a backend without "cookie".
-		return appendFixed(dst, o, c.Term.Cause(), c.Term.Phase(), '-', '-')
+		ck := c.CookieFlags
+		for i := range ck {
+			if ck[i] == 0 {
+				ck[i] = '-'
+			}
+		}
+		return appendFixed(dst, o, c.Term.Cause(), c.Term.Phase(), ck[0], ck[1])
 
 	case vActConn:
 		return appendInt(dst, c.ActConn, o, 0)

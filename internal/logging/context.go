@@ -45,6 +45,10 @@ type Context struct {
 	BytesOut int64 // %B: from server to client
 
 	Term TermState // %ts %tsc
+	// CookieFlags are the persistence cookie characters of %tsc (what
+	// the request's cookie did, what became of the response's); 0 logs
+	// as '-', as for a backend without "cookie".
+	CookieFlags [2]byte
 
 	// ASAP: the frontend logs early ("option logasap"); %B, %Tt, %Ta and
 	// %Tu get a '+' prefix, on every line of the frontend, as in HAProxy.

@@ -155,9 +155,10 @@ func (c *Cookie) setCookie(v string, st *State, r Response) (out string, keep bo
 	return string(b), true
 }
 
-// cacheable is HAProxy's idea of a response a shared cache may keep, for
-// "nocache": a safe method, a status cacheable by default, and no
-// Pragma: no-cache or Cache-Control saying otherwise.
+// cacheable is HAProxy 2.6's idea of a response a shared cache may keep,
+// for "nocache": a safe method, a status cacheable by default, no Pragma:
+// no-cache or Cache-Control saying otherwise, and an explicit lifetime
+// (max-age, s-maxage, Expires) or a validator (ETag, Last-Modified).
 func cacheable(h httpmsg.Headers, r Response) bool {
 	ok := false
 	switch r.Method {
@@ -172,6 +173,7 @@ func cacheable(h httpmsg.Headers, r Response) bool {
 	if p, found := h.Get("Pragma"); found && strings.EqualFold(p, "no-cache") {
 		return false
 	}
+	fresh := false
 	for _, f := range h {
 		if !strings.EqualFold(f.Name, "Cache-Control") {
 			continue
@@ -184,8 +186,15 @@ func cacheable(h httpmsg.Headers, r Response) bool {
 			case strings.EqualFold(v, "private"), strings.EqualFold(v, "no-cache"), strings.EqualFold(v, "no-store"),
 				strings.EqualFold(v, "max-age=0"), strings.EqualFold(v, "s-maxage=0"):
 				ok = false
+			case hasPrefixFold(v, "s-maxage"), hasPrefixFold(v, "max-age"):
+				fresh = true
 			}
 		}
 	}
+	if !fresh && !h.Has("Expires") && !h.Has("ETag") && !h.Has("Last-Modified") {
+		return false
+	}
 	return ok
 }
+
+func hasPrefixFold(s, p string) bool { return len(s) >= len(p) && strings.EqualFold(s[:len(p)], p) }

@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"sync/atomic"
+
 	"github.com/gatehouse/gatehouse/internal/acl"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/counters"
@@ -83,6 +85,9 @@ type Backend struct {
 
 	Stats       Service
 	StatsPrefix string
+	// Persist is the cookie persistence stage; nil without cookie,
+	// use-server or persist rules.
+	Persist *Persistence
 }
 
 // Server is a backend server with what the proxy needs to reach it.
@@ -97,6 +102,11 @@ type Server struct {
 
 	SendProxy int                // 0 none, 1 PROXY v1, 2 PROXY v2 (send-proxy / send-proxy-v2)
 	ProxyV2   proxyproto.Options // proxy-v2-options
+
+	// Cookie is the server's persistence cookie value ("cookie"); dyn
+	// caches a dynamic one (Persistence.cookieValue).
+	Cookie string
+	dyn    atomic.Pointer[dynCookie]
 }
 
 // server finds the proxy's view of an upstream server.

@@ -74,10 +74,33 @@ func (t *Txn) captureCookies() {
 	if cc == nil {
 		return
 	}
-	t.log.ReqCookie = findCookie(t.Req.Header, "Cookie", cc, false)
+	t.captureResponseCookie()
+}
+
+// captureResponseCookie takes %CS once: before the persistence cookie
+// stage rewrites the server's Set-Cookie or inserts its own.
+func (t *Txn) captureResponseCookie() {
+	cc := t.sess.fe.CaptureCookie
+	if cc == nil || t.persist.resCookieCaptured {
+		return
+	}
 	if t.acl.Resp != nil && t.reply == nil && (t.Resp.Status >= 200 || t.Resp.Status == 101) {
+		t.persist.resCookieCaptured = true
 		t.log.ResCookie = findCookie(t.Resp.Header, "Set-Cookie", cc, true)
 	}
+}
+
+// captureRequestCookie takes %CC once, where HAProxy reads the request's
+// cookies: when the request goes on past the rules or is denied (not for
+// a redirect, a return or the stats page), before the persistence cookie
+// stage strips or removes cookies.
+func (t *Txn) captureRequestCookie() {
+	cc := t.sess.fe.CaptureCookie
+	if cc == nil || t.persist.cookieCaptured {
+		return
+	}
+	t.persist.cookieCaptured = true
+	t.log.ReqCookie = findCookie(t.Req.Header, "Cookie", cc, false)
 }
 
 func findCookie(h httpmsg.Headers, field string, cc *config.CookieCapture, set bool) string {

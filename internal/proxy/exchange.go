@@ -151,7 +151,14 @@ func (t *Txn) noteRetry(srv *Server, attempt int, exclude *upstream.Server) *ups
 	t.retries++
 	be.Counters.Retries.Add(1)
 	srv.Counters.Retries.Add(1)
-	if be.Redispatch && len(be.Servers) > 1 && (attempt == be.Retries || be.Farm.RedispatchNow(srv.Server)) {
+	// force-persist never redispatches; a request persistence tied to
+	// its server moves at once only if that server is down.
+	now := be.Farm.RedispatchNow(srv.Server)
+	if t.persist.st.Direct {
+		now = srv.Operational() == upstream.OpDown
+	}
+	if be.Redispatch && !t.persist.st.Force && len(be.Servers) > 1 && (attempt == be.Retries || now) {
+		t.persistRedispatch()
 		t.redispatch = true
 		be.Counters.Redisp.Add(1)
 		srv.Counters.Redisp.Add(1)
@@ -265,8 +272,28 @@ func (t *Txn) clientAborted(f failure) bool {
 // queue up to timeout queue when all are busy. On failure t.reply is set.
 func (t *Txn) pickServer(exclude *upstream.Server) (*Server, bool) {
 	be := t.be
+	var us *upstream.Server
+	if target := t.persistTarget(exclude); target != nil {
+		// A server persistence chose: its slot, or a wait for it alone.
+		start := t.readClock()
+		var err error
+		us, err = be.Farm.AssignTo(context.Background(), target.Server)
+		t.now = t.readClock()
+		t.tw += t.now.Sub(start)
+		if errors.Is(err, upstream.ErrQueueFull) && be.Redispatch && !t.persist.st.Force {
+			// Its queue is full: with option redispatch the request is
+			// balanced instead, as HAProxy does for a direct one.
+			t.persistRedispatch()
+			us, err = nil, nil
+		}
+		if err != nil {
+			return nil, t.noServer(err)
+		}
+	}
 	key := t.balanceKey()
-	us := be.Farm.TryAssign(key, exclude)
+	if us == nil {
+		us = be.Farm.TryAssign(key, exclude)
+	}
 	if us == nil {
 		start := t.readClock()
 		var err error
@@ -278,6 +305,9 @@ func (t *Txn) pickServer(exclude *upstream.Server) (*Server, bool) {
 		}
 	}
 	srv := be.server(us)
+	if t.srv != nil && us != t.srv {
+		t.persistMoved()
+	}
 	if us != t.srv {
 		// lbtot counts load-balancing choices; as in HAProxy, a retry
 		// that lands on the server of the failed attempt is not one.

@@ -309,6 +309,7 @@ func (t *Txn) relayH2Response(srv *Server) bool {
 		}
 		return t.sendReply()
 	}
+	t.persistResponse(srv)
 	t.countStatus(srv)
 	if t.compHead() {
 		t.Resp.ContentLength = -1 // unknown now: chunked towards HTTP/1.1

@@ -61,6 +61,11 @@ func (t *Txn) handle() bool {
 	case verdictReply:
 		if t.denied {
 			fe.Counters.DenyReq.Add(1)
+			t.captureRequestCookie()
+			if fe.Self != nil {
+				// A listen's cookie is read for the log of a denial.
+				t.persistCookies(fe.Self)
+			}
 		} else {
 			fe.Counters.Intercept.Add(1)
 		}
@@ -106,6 +111,7 @@ func (t *Txn) handle() bool {
 	t.live.setBackend(be)
 	t.acl.Backend = be.Name
 	t.stickProxy(be.Stick)
+	t.persistChoose(be)
 	be.Counters.OpenSession(t.now)
 	be.Counters.ReqHistory.Tick(t.now)
 	defer be.Counters.CloseSession()
@@ -130,10 +136,14 @@ func (t *Txn) handle() bool {
 		if t.runRequestRules(be.ReqRules) == verdictReply {
 			if t.denied {
 				be.Counters.DenyReq.Add(1)
+				t.captureRequestCookie()
+				t.persistCookies(be)
 			}
 			return t.sendReply()
 		}
 	}
+	t.captureRequestCookie()
+	t.persistRoute(be)
 
 	// The compression filter reads Accept-Encoding as the rules left it.
 	t.compRequest(fe, be)

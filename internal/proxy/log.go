@@ -77,6 +77,11 @@ func (t *Txn) fillLog(end time.Time) *logging.Context {
 		c.ServerName = t.srv.Name
 		c.ServerAddr = t.srv.Addr()
 		c.SrvConn = int64(t.srv.Cur())
+	} else if p := t.persist.target; p != nil {
+		// A denied request whose cookie named a server logs it, as
+		// HAProxy's cookie pass sets the stream's target.
+		c.ServerName = p.Name
+		c.ServerAddr = p.Addr()
 	}
 	if t.down != nil {
 		// An HTTP/2 stream has its own timers: it starts with its
@@ -114,6 +119,11 @@ func (t *Txn) fillLog(end time.Time) *logging.Context {
 	c.BytesIn = t.bytesIn
 	c.BytesOut = t.bytesOut
 	c.Term = logging.Term(t.termState[0], t.termState[1])
+	ckBe := t.be
+	if ckBe == nil {
+		ckBe = fe.Self // a listen is its own backend from the start
+	}
+	c.CookieFlags[0], c.CookieFlags[1] = t.persistFlags(ckBe)
 	c.ActConn = fe.Proc.ActConn.Load()
 	c.FeConn = fe.Counters.CurSess.Load()
 	if t.be != nil {

@@ -33,6 +33,9 @@ func (t *Txn) relayResponse(srv *Server, uc *upConn) bool {
 			resp.Header.Del("Content-Length")
 			resp.Header.Del("Transfer-Encoding")
 		}
+		// No response rules here, but the cookie is processed, as
+		// HAProxy does for a 101.
+		t.persistResponse(srv)
 		return t.tunnel(srv, uc)
 	}
 	// The server connection is reused unless either side's option asks
@@ -60,6 +63,7 @@ func (t *Txn) relayResponse(srv *Server, uc *upConn) bool {
 		uc.close()
 		return t.sendReply()
 	}
+	t.persistResponse(srv)
 
 	http1.StripHopByHop(&resp.Header)
 	compressed := t.compHead()

@@ -31,7 +31,9 @@ type Txn struct {
 	stick stick.Stream
 	// comp is the compression stage; see compstage.go.
 	comp compStage
-	log  logging.Context
+	// persist is the cookie persistence state; see persiststage.go.
+	persist persistTxn
+	log     logging.Context
 
 	be  *Backend
 	srv *upstream.Server

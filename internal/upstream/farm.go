@@ -152,3 +152,22 @@ func (f *Farm) Assign(ctx context.Context, key Key, exclude *Server) (*Server, e
 	}
 	return f.queue.Wait(ctx, key, exclude, f.opts.QueueTimeout)
 }
+
+// AssignTo takes a slot on s, a server persistence chose (a cookie, a
+// use-server rule), whatever its weight or drain state: at once when it
+// has one, else waiting in the queue for s alone, up to "timeout queue"
+// (ErrQueueTimeout). A server whose maxqueue requests already wait gives
+// ErrQueueFull, as HAProxy's server queue. The slot is taken: Release it.
+func (f *Farm) AssignTo(ctx context.Context, s *Server) (*Server, error) {
+	// Only those waiting for s itself go first (HAProxy's srv->nbpend),
+	// not the backend's queue.
+	if s.queued.Load() == 0 && s.TryAcquire() {
+		return s, nil
+	}
+	if n := s.queued.Add(1); s.maxQueue > 0 && n > s.maxQueue {
+		s.queued.Add(-1)
+		return nil, ErrQueueFull
+	}
+	defer s.queued.Add(-1)
+	return f.queue.wait(ctx, &waiter{target: s, ch: make(chan *Server, 1)}, f.opts.QueueTimeout)
+}

@@ -36,8 +36,10 @@ type Queue struct {
 }
 
 type waiter struct {
-	key        Key
-	exclude    *Server
+	key     Key
+	exclude *Server
+	// target: the request waits for this server only (persistence).
+	target     *Server
 	ch         chan *Server
 	prev, next *waiter
 	queued     bool
@@ -53,7 +55,10 @@ func (q *Queue) Max() int { return int(q.max.Load()) }
 // timeout expires (ErrQueueTimeout; timeout <= 0 waits for ctx alone) or
 // ctx ends (its error). The returned server's slot is already taken.
 func (q *Queue) Wait(ctx context.Context, key Key, exclude *Server, timeout time.Duration) (*Server, error) {
-	w := &waiter{key: key, exclude: exclude, ch: make(chan *Server, 1)}
+	return q.wait(ctx, &waiter{key: key, exclude: exclude, ch: make(chan *Server, 1)}, timeout)
+}
+
+func (q *Queue) wait(ctx context.Context, w *waiter, timeout time.Duration) (*Server, error) {
 	q.mu.Lock()
 	q.push(w)
 	// A slot may have freed between the caller's failed Pick and now.
@@ -109,14 +114,26 @@ func (q *Queue) slotFreed() {
 }
 
 func (q *Queue) dispatchLocked() {
+	// lbDone: a balanced waiter found no server, so no later balanced one
+	// can be served (unless the balancing is sticky); waiters for a given
+	// server still may.
+	lbDone := false
 	for w := q.head; w != nil; {
 		next := w.next
-		if s := q.pick(w.key, w.exclude); s != nil {
-			q.remove(w)
-			w.ch <- s
-		} else if !q.sticky {
-			// Nobody else can be served either.
-			return
+		switch {
+		case w.target != nil:
+			if w.target.Reachable() && w.target.TryAcquire() {
+				q.remove(w)
+				w.ch <- w.target
+			}
+		case lbDone:
+		default:
+			if s := q.pick(w.key, w.exclude); s != nil {
+				q.remove(w)
+				w.ch <- s
+			} else if !q.sticky {
+				lbDone = true
+			}
 		}
 		w = next
 	}

@@ -1,0 +1,64 @@
+package app
+
+import (
+	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/acl"
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/persist"
+	"github.com/gatehouse/gatehouse/internal/proxy"
+)
+
+// persistStage compiles a backend's cookie persistence: "cookie", server
+// cookie values, "option persist", force-/ignore-persist and use-server.
+// Nil when the backend has none, or is not in mode http (HAProxy ignores
+// the cookie there with a warning; cfgparse refuses use-server).
+func (b *builder) persistStage(p *config.Proxy, be *proxy.Backend) (*proxy.Persistence, error) {
+	if p.Mode != config.ModeHTTP || (p.Cookie == nil && len(p.UseServers) == 0 && len(p.PersistRules) == 0) {
+		return nil, nil
+	}
+	ps := &proxy.Persistence{Always: p.Persist}
+	if p.Cookie != nil {
+		ps.Cookie = persist.New(p.Cookie)
+		if p.Cookie.Dynamic {
+			ps.DynKey = p.DynCookieKey
+		}
+	}
+	for i, cs := range p.Servers {
+		be.Servers[i].Cookie = cs.Cookie
+	}
+	set, err := acl.NewSet(p.ACLs)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range p.PersistRules {
+		c, err := set.Cond(r.Cond)
+		if err != nil {
+			return nil, err
+		}
+		ps.Rules = append(ps.Rules, proxy.PersistRule{Force: r.Force, Cond: c})
+	}
+	for _, r := range p.UseServers {
+		c, err := set.Cond(r.Cond)
+		if err != nil {
+			return nil, err
+		}
+		u := proxy.UseServer{Cond: c}
+		if strings.Contains(r.Name, "%") {
+			if u.Name, err = b.ruleFormat(r.Name, r.Pos); err != nil {
+				return nil, err
+			}
+		} else {
+			for _, s := range be.Servers {
+				if s.Name == r.Name {
+					u.Server = s
+				}
+			}
+			if u.Server == nil {
+				return nil, config.Errorf(r.Pos, "backend '%s' : unable to find server '%s' referenced in a 'use-server' rule.", p.Name, r.Name)
+			}
+		}
+		ps.UseServers = append(ps.UseServers, u)
+	}
+	return ps, nil
+}

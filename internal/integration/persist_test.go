@@ -1,0 +1,267 @@
+package integration
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/persist"
+	"github.com/gatehouse/gatehouse/internal/testenv"
+)
+
+// persistServer is a backend server that names itself (X-Srv), shows the
+// Cookie headers it got in its body and sets the cookie ?set= asks for.
+func persistServer(t *testing.T, name string) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Srv", name)
+		if v := r.URL.Query().Get("cc"); v != "" {
+			w.Header().Set("Cache-Control", v)
+		}
+		if v := r.URL.Query().Get("set"); v != "" {
+			w.Header().Add("Set-Cookie", v)
+		}
+		io.WriteString(w, strings.Join(r.Header.Values("Cookie"), " | "))
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().String()
+}
+
+// cookieDate is an insert cookie's date field: HAProxy's s30tob64 of the
+// Unix time in 4-second units.
+func cookieDate(unix int64) string {
+	const chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	v := int32(unix >> 2)
+	b := make([]byte, 5)
+	for i := range b {
+		b[i] = chars[(v>>24)&0x3f]
+		v <<= 6
+	}
+	return string(b)
+}
+
+// persistLine: "%HU %b/%s %ST %tsc %rc %CC %CS" of the log-format below.
+var persistLine = regexp.MustCompile(`PERSIST (\S+) (\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\s*$`)
+
+// TestCookiePersistenceMatchesHAProxy runs cookie persistence side by side
+// with HAProxy 2.6 on one configuration and the same requests: insert
+// (indirect, nocache, a cookie naming a server in maintenance, a server
+// that refuses connections redispatched on the last retry, postonly),
+// prefix, rewrite, maxidle/maxlife dates, dynamic cookies, use-server,
+// force-persist, ignore-persist and option persist. For every request the
+// server that answered, the Cookie header it got, the Set-Cookie and
+// Cache-Control the client got, and the log's %b/%s %ST %tsc %rc %CC %CS
+// must be the same.
+func TestCookiePersistenceMatchesHAProxy(t *testing.T) {
+	names := []string{"a", "b", "m", "p1", "p2", "r1", "r2", "u1", "u2", "u3", "q1", "q2", "d1", "d2", "t1", "t2"}
+	addr := map[string]string{}
+	for _, n := range names {
+		addr[n] = persistServer(t, n)
+	}
+	dead := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)) // nothing listens there
+	cfg := func(port int, sink string) string {
+		return fmt.Sprintf(`global
+    log %[1]s format raw local0
+
+defaults
+    mode http
+    log global
+    log-format "PERSIST %%HU %%b/%%s %%ST %%tsc %%rc %%CC %%CS"
+    timeout connect 2s
+    timeout client 10s
+    timeout server 10s
+
+frontend fe
+    bind 127.0.0.1:%[2]d
+    capture cookie SRV len 40
+    use_backend post if { req.hdr(x-be) post }
+    use_backend pfx if { req.hdr(x-be) pfx }
+    use_backend rw if { req.hdr(x-be) rw }
+    use_backend rules if { req.hdr(x-be) rules }
+    use_backend keep if { req.hdr(x-be) keep }
+    use_backend dyn if { req.hdr(x-be) dyn }
+    use_backend md if { req.hdr(x-be) md }
+    use_backend nore if { req.hdr(x-be) nore }
+    default_backend ins
+
+backend ins
+    cookie SRV insert indirect nocache
+    option redispatch
+    retries 2
+    server a %[3]s cookie s1
+    server b %[4]s cookie s2 weight 0
+    server dead %[5]s cookie s3 weight 0
+    server m %[6]s cookie s4 disabled
+
+backend post
+    cookie SRV insert postonly httponly secure domain .example.com attr SameSite=Lax
+    server t1 %[17]s cookie t1
+    server t2 %[18]s cookie t2 weight 0
+
+backend pfx
+    cookie JSESSIONID prefix
+    server p1 %[7]s cookie p1
+    server p2 %[8]s cookie p2 weight 0
+
+backend rw
+    cookie SRV rewrite
+    server r1 %[9]s cookie r1
+    server r2 %[10]s cookie r2 weight 0
+
+backend rules
+    cookie SRV insert
+    use-server u2 if { path_beg /rules/two }
+    use-server u3 if { path_beg /rules/three }
+    ignore-persist if { path_beg /rules/static }
+    force-persist if { req.hdr(x-force) -m found }
+    http-request deny if { path /rules/deny }
+    http-request return status 200 if { path /rules/ret }
+    server u1 %[11]s cookie u1
+    server u2 %[12]s cookie u2 weight 0
+    server u3 %[13]s cookie u3 disabled
+
+backend keep
+    cookie SRV insert indirect
+    option persist
+    server q1 %[14]s cookie q1
+    server q2 %[15]s cookie q2 disabled
+
+backend dyn
+    cookie DYN insert dynamic
+    dynamic-cookie-key s3cr3t
+    server d1 %[16]s
+    server d2 %[19]s weight 0
+
+backend nore
+    cookie SRV insert indirect
+    retries 1
+    server a %[3]s cookie s1
+    server dead %[5]s cookie s3 weight 0
+
+backend md
+    cookie SRV insert maxidle 1h maxlife 2h
+    server a %[3]s cookie s1
+`, sink, port, addr["a"], addr["b"], dead, addr["m"], addr["p1"], addr["p2"], addr["r1"], addr["r2"],
+			addr["u1"], addr["u2"], addr["u3"], addr["q1"], addr["q2"], addr["d1"], addr["t1"], addr["t2"], addr["d2"])
+	}
+	d2 := persist.DynamicValue("s3cr3t", netip.MustParseAddrPort(addr["d2"]))
+	type req struct {
+		be, path, cookie, force, method string
+	}
+	now := time.Now().Unix()
+	reqs := []req{
+		{be: "ins", path: "/"},
+		{be: "ins", path: "/", cookie: "SRV=s2; other=x"},
+		{be: "ins", path: "/", cookie: "a=1; SRV=s1"},
+		{be: "ins", path: "/", cookie: "SRV=zz"},
+		{be: "ins", path: "/", cookie: "SRV=s4; o=2"},
+		{be: "ins", path: "/", cookie: "SRV=s3"},
+		{be: "ins", path: "/?set=SRV%3Dfromserver", cookie: "SRV=s2"},
+		{be: "ins", path: "/?set=SRV%3Dfromserver"},
+		{be: "ins", path: "/?cc=max-age%3D60"},
+		{be: "ins", path: "/?cc=public"},
+		{be: "ins", path: "/?cc=private,max-age%3D60"},
+		{be: "post", path: "/"},
+		{be: "post", path: "/", method: "POST"},
+		{be: "post", path: "/", method: "POST", cookie: "SRV=t2"},
+		{be: "pfx", path: "/?set=JSESSIONID%3Dabc%3B%20path%3D%2F"},
+		{be: "pfx", path: "/", cookie: "JSESSIONID=p2~xyz; o=1"},
+		{be: "pfx", path: "/?set=JSESSIONID%3Dnew", cookie: "JSESSIONID=p2~xyz"},
+		{be: "pfx", path: "/", cookie: "JSESSIONID=nodelim"},
+		{be: "rw", path: "/?set=SRV%3Dsession%3B%20Path%3D%2F"},
+		{be: "rw", path: "/?set=SRV%3Dsession", cookie: "SRV=r2"},
+		{be: "rw", path: "/", cookie: "SRV=r9"},
+		{be: "rules", path: "/rules/two", cookie: "SRV=u1"},
+		{be: "rules", path: "/rules/static", cookie: "SRV=u2"},
+		{be: "rules", path: "/rules/three"},
+		{be: "rules", path: "/rules/three", force: "1"},
+		{be: "rules", path: "/rules/x", cookie: "SRV=u3", force: "1"},
+		{be: "rules", path: "/rules/x", cookie: "SRV=u3"},
+		{be: "rules", path: "/rules/deny", cookie: "SRV=u2"},
+		{be: "rules", path: "/rules/ret", cookie: "SRV=u2"},
+		{be: "keep", path: "/", cookie: "SRV=q2"},
+		{be: "nore", path: "/", cookie: "SRV=s3"},
+		{be: "dyn", path: "/"},
+		{be: "dyn", path: "/", cookie: "DYN=" + d2},
+		{be: "md", path: "/"},
+		{be: "md", path: "/", cookie: "SRV=s1"},
+		{be: "md", path: "/", cookie: "SRV=s1|" + cookieDate(now-20) + "|" + cookieDate(now-100)},
+		{be: "md", path: "/", cookie: "SRV=s1|" + cookieDate(now-2*3600) + "|" + cookieDate(now-100)},
+		{be: "md", path: "/", cookie: "SRV=s1|" + cookieDate(now-20) + "|" + cookieDate(now-3*3600)},
+	}
+	// The dates an insert cookie carries depend on the second it is sent.
+	dates := regexp.MustCompile(`\|[A-Za-z0-9+/]{5}`)
+	run := func(name string, start func(cfg string)) (map[string]string, map[string]string) {
+		sink := startSyslogSink(t)
+		port := testenv.FreePort(t)
+		start(cfg(port, sink.Addr))
+		answers := map[string]string{}
+		for i, r := range reqs {
+			uri := r.path
+			if strings.Contains(uri, "?") {
+				uri += fmt.Sprintf("&id=%d", i)
+			} else {
+				uri += fmt.Sprintf("?id=%d", i)
+			}
+			method := r.method
+			if method == "" {
+				method = "GET"
+			}
+			hr, _ := http.NewRequest(method, fmt.Sprintf("http://127.0.0.1:%d%s", port, uri), nil)
+			hr.Header.Set("X-Be", r.be)
+			if r.cookie != "" {
+				hr.Header.Set("Cookie", r.cookie)
+			}
+			if r.force != "" {
+				hr.Header.Set("X-Force", r.force)
+			}
+			hr.Close = true
+			resp, err := http.DefaultClient.Do(hr)
+			if err != nil {
+				t.Fatalf("%s: %s %s: %v", name, r.be, uri, err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			answers[uri] = dates.ReplaceAllString(fmt.Sprintf("%d srv=%s got=%q set-cookie=%q cache-control=%q",
+				resp.StatusCode, resp.Header.Get("X-Srv"), body, resp.Header.Values("Set-Cookie"), resp.Header.Values("Cache-Control")), "|DATE")
+		}
+		logs := map[string]string{}
+		testenv.Eventually(t, 20*time.Second, func() bool {
+			for _, l := range sink.Lines("PERSIST ") {
+				// Readiness probes log too (<BADREQ>): only the requests count.
+				if m := persistLine.FindStringSubmatch(strings.TrimSpace(l)); m != nil && answers[m[1]] != "" {
+					logs[m[1]] = dates.ReplaceAllString(strings.Join(m[2:], " "), "|DATE")
+				}
+			}
+			return len(logs) >= len(reqs)
+		}, "%s: %d log lines, want %d:\n%s", name, len(logs), len(reqs), sink.All())
+		return answers, logs
+	}
+	ga, gl := run("gatehouse", func(cfg string) { testenv.StartGatehouse(t, cfg) })
+	ha, hl := run("haproxy", func(cfg string) { testenv.StartHAProxy(t, cfg) })
+	var uris []string
+	for u := range ha {
+		uris = append(uris, u)
+	}
+	sort.Strings(uris)
+	for _, u := range uris {
+		if ga[u] != ha[u] {
+			t.Errorf("%s answer:\n gatehouse: %s\n   haproxy: %s", u, ga[u], ha[u])
+		}
+		if gl[u] != hl[u] {
+			t.Errorf("%s log:\n gatehouse: %s\n   haproxy: %s", u, gl[u], hl[u])
+		}
+		t.Logf("%s: %s | %s", u, ha[u], hl[u])
+	}
+}
