@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/maps"
 )
 
 // Result is the outcome of a condition, with HAProxy's three states. Miss
@@ -76,16 +77,22 @@ func aclKeywords() []aclKeyword {
 
 // aclTest is one compiled ACL line: a sample expression and its patterns.
 type aclTest struct {
-	expr *Expr
-	m    matcher
+	expr  *Expr
+	m     matcher
+	files []*patIndex // -f: the files' shared patterns
 }
 
 // compileACLTest compiles "CRITERION [FLAGS] [PATTERNS]".
 func compileACLTest(args []string, kws []aclKeyword) (*aclTest, error) {
+	return compileACLTestIn(args, kws, nil)
+}
+
+// compileACLTestIn is compileACLTest with the pattern files of env.
+func compileACLTestIn(args []string, kws []aclKeyword, env *compileEnv) (*aclTest, error) {
 	if len(args) == 0 {
 		return nil, fmt.Errorf("missing ACL criterion")
 	}
-	e, err := compileExpr(args[0], kws, true)
+	e, err := compileExprIn(args[0], kws, true, env)
 	if err != nil {
 		return nil, errors.New(within(err, "ACL expression", args[0]))
 	}
@@ -105,13 +112,22 @@ func compileACLTest(args []string, kws []aclKeyword) (*aclTest, error) {
 		kind = defaultMatch(e.out)
 	}
 	a := &aclTest{expr: e}
-	var files []string
+	// -f loads a file when it is met, with the flags given so far, as
+	// HAProxy does: -i and -M apply to the files after them.
+	type fileArg struct {
+		name         string
+		icase, asMap bool
+	}
+	var files []fileArg
+	asMap := false
 	i := 1
 flags:
 	for ; i < len(args) && strings.HasPrefix(args[i], "-"); i++ {
 		switch args[i] {
 		case "-i":
 			a.m.icase = true
+		case "-M":
+			asMap = true
 		case "-n", "-u":
 			// -n: never resolve names (Gatehouse never does); -u: unique id
 		case "-m", "-f":
@@ -119,8 +135,11 @@ flags:
 				return nil, fmt.Errorf("missing argument after '%s'", args[i])
 			}
 			if args[i] == "-f" {
-				files = append(files, args[i+1])
+				files = append(files, fileArg{args[i+1], a.m.icase, asMap})
 			} else {
+				if len(files) > 0 {
+					return nil, fmt.Errorf("'-m' must only be specified before patterns and files in parsing ACL expression")
+				}
 				k, ok := parseMatchKind(args[i+1])
 				if !ok {
 					return nil, fmt.Errorf("unknown matching method '%s' for '-m'%s", args[i+1], suggestion(args[i+1], matchNames[1:]))
@@ -143,16 +162,23 @@ flags:
 		return nil, fmt.Errorf("matching method must be specified first (using '-m') when using a sample fetch of this type ('%s')", e.kw)
 	}
 	a.m.kind = kind
-	pats := slices.Clone(args[i:])
+	if err := a.m.addPatterns(slices.Clone(args[i:]), "eq"); err != nil {
+		return nil, err
+	}
 	for _, f := range files {
-		p, err := readPatternFile(f)
+		if kind == mFound || kind == mBool {
+			return nil, fmt.Errorf("'-m %s' takes no pattern file", kind)
+		}
+		user := "acl"
+		if f.asMap {
+			user = "map" // -M: shown by show map too (HAProxy's PAT_REF_MAP)
+		}
+		ix, err := env.loadIndex(f.name, f.asMap, user, false, kind, f.icase, tStr)
 		if err != nil {
 			return nil, err
 		}
-		pats = append(pats, p...)
-	}
-	if err := a.m.addPatterns(pats, "eq"); err != nil {
-		return nil, err
+		ix.ref.MarkACL()
+		a.files = append(a.files, ix)
 	}
 	return a, nil
 }
@@ -181,6 +207,15 @@ func (a *aclTest) eval(t *Txn) Result {
 			m, t.cbuf = a.m.match(v, scratch)
 			if m {
 				return Pass
+			}
+			for _, ix := range a.files {
+				ix.ref.RLock()
+				p, _, b := ix.find(v, scratch)
+				ix.ref.RUnlock()
+				t.cbuf = b
+				if p != nil {
+					return Pass
+				}
 			}
 		}
 		if !e.multi {
@@ -221,6 +256,7 @@ func (g *aclGroup) eval(t *Txn) Result {
 type Set struct {
 	named map[string]*aclGroup
 	kws   []aclKeyword
+	maps  *maps.Registry
 }
 
 func validACLName(name string) error {
@@ -240,15 +276,26 @@ func validACLName(name string) error {
 // name are ORed. Predefined ACLs (TRUE, METH_GET, ...) are available unless
 // a line redefines the name.
 func NewSet(decls []*config.ACL) (*Set, error) {
-	s := &Set{named: make(map[string]*aclGroup), kws: aclKeywords()}
+	return NewSetMaps(decls, nil)
+}
+
+// NewSetMaps is NewSet with the configuration's pattern files: ACLs loading
+// a file with -f share its patterns with every other user of the file (nil:
+// the set's own).
+func NewSetMaps(decls []*config.ACL, reg *maps.Registry) (*Set, error) {
+	if reg == nil {
+		reg = maps.NewRegistry()
+	}
+	s := &Set{named: make(map[string]*aclGroup), kws: aclKeywords(), maps: reg}
 	for _, d := range decls {
 		if err := validACLName(d.Name); err != nil {
 			return nil, config.Errorf(d.Pos, "%v", err)
 		}
-		a, err := compileACLTest(d.Args, s.kws)
+		a, err := compileACLTestIn(d.Args, s.kws, &compileEnv{maps: reg, pos: d.Pos})
 		if err != nil {
 			return nil, config.Errorf(d.Pos, "error detected while parsing ACL '%s' : %v", d.Name, err)
 		}
+		reg.ReserveID()
 		g := s.named[d.Name]
 		if g == nil {
 			g = &aclGroup{name: d.Name}
@@ -326,6 +373,14 @@ func (s *Set) lookup(name string) (*aclGroup, error) {
 		names = append(names, p.name)
 	}
 	return nil, fmt.Errorf("no such ACL : '%s'%s", name, suggestion(name, names))
+}
+
+// Maps returns the pattern files the set's ACLs and conditions use.
+func (s *Set) Maps() *maps.Registry {
+	if s == nil {
+		return nil
+	}
+	return s.maps
 }
 
 // Names returns the names of the ACLs declared in the set, sorted.

@@ -83,7 +83,14 @@ func (s *Set) Cond(c *config.Cond) (*Cond, error) {
 			if j == i+1 {
 				return fail("empty anonymous ACL")
 			}
-			a, err := compileACLTest(c.Terms[i+1:j], kws)
+			var env *compileEnv
+			if s != nil {
+				env = &compileEnv{maps: s.maps, pos: c.Pos}
+			}
+			a, err := compileACLTestIn(c.Terms[i+1:j], kws, env)
+			if err == nil && s != nil {
+				s.maps.ReserveID()
+			}
 			if err != nil {
 				return fail("in anonymous ACL : %v", err)
 			}

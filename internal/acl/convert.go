@@ -23,6 +23,7 @@ const (
 	cHex
 	cBytes
 	cIPMask
+	cMap // map_* (convert_map.go)
 )
 
 // convDef describes one converter keyword.
@@ -32,6 +33,7 @@ type convDef struct {
 	out  smpType
 	op   convOp
 	doc  string
+	mk   matchKind // map converters: how keys match
 }
 
 // convTable lists every converter.
@@ -50,7 +52,7 @@ func convTable() []convDef {
 		{name: "hex", out: tStr, op: cHex, doc: "upper-case hexadecimal encoding"},
 		{name: "bytes", args: "iI", out: tBin, op: cBytes, doc: "<length> bytes (default: the rest) from <offset>"},
 		{name: "ipmask", args: "sI", out: tIP, op: cIPMask, doc: "mask an address with an IPv4 mask (bits or dotted) and an optional IPv6 prefix length"},
-	}, varConvs()...)
+	}, append(varConvs(), mapConvDefs()...)...)
 }
 
 // ConverterKeywords returns the converters Gatehouse knows, in table order.
@@ -72,6 +74,7 @@ type conv struct {
 	global bool
 	mask4  int
 	mask6  int
+	mp     *mapConv
 }
 
 var errNegative = errors.New("negative values are not allowed")
@@ -207,6 +210,8 @@ func (c *conv) apply(b []byte, start int) ([]byte, bool) {
 		b = b[:start+n]
 	case cRegsub:
 		return c.regsub(b, start), true
+	case cMap:
+		return c.mp.apply(b, start)
 	case cIPMask:
 		a, err := netip.ParseAddr(trimLWS(view(in)))
 		if err != nil {

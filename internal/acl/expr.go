@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/maps"
 )
 
 // Expr is a compiled sample expression: a fetch with its arguments followed
@@ -156,7 +157,13 @@ func parseArgs(kind, name, spec string, args []string) (fetchArgs, error) {
 // CompileExpr compiles a sample expression for string contexts (%[expr] in
 // log-format and header values, sni, dynamic use_backend names).
 func CompileExpr(src string, pos config.Pos) (*Expr, error) {
-	e, err := compileExpr(src, nil, false)
+	return CompileExprMaps(src, pos, nil)
+}
+
+// CompileExprMaps is CompileExpr with the configuration's pattern files:
+// map converters naming the same file share its entries (nil: their own).
+func CompileExprMaps(src string, pos config.Pos, reg *maps.Registry) (*Expr, error) {
+	e, err := compileExprIn(src, nil, false, &compileEnv{maps: reg, pos: pos})
 	if err != nil {
 		return nil, config.Errorf(pos, "%s", within(err, "sample expression", src))
 	}
@@ -182,6 +189,11 @@ func within(err error, what, src string) string {
 // an ACL derivative (path_beg, ...), whose matching method is returned, and
 // multi-valued fetches try every value.
 func compileExpr(src string, aclKws []aclKeyword, inACL bool) (*Expr, error) {
+	return compileExprIn(src, aclKws, inACL, nil)
+}
+
+// compileExprIn is compileExpr with the pattern files of env.
+func compileExprIn(src string, aclKws []aclKeyword, inACL bool, env *compileEnv) (*Expr, error) {
 	calls, err := parseCalls(src)
 	if err != nil {
 		return nil, err
@@ -249,6 +261,9 @@ func compileExpr(src string, aclKws []aclKeyword, inACL bool) (*Expr, error) {
 			return nil, err
 		}
 		c, err := compileConv(d, a)
+		if err == nil && d.op == cMap {
+			c.mp, err = compileMapConv(d, a, env)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("converter '%s' : %v", cc.name, err)
 		}

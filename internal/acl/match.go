@@ -4,7 +4,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/netip"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -29,15 +28,16 @@ const (
 	mEnd                    // suffix
 	mDir                    // slash-delimited portion
 	mDom                    // dot-delimited portion
+	mRegm                   // map_regm: a regex whose groups the value may use (not for -m)
 )
 
-var matchNames = []string{"", "found", "bool", "int", "int", "ip", "bin", "len", "str", "sub", "reg", "beg", "end", "dir", "dom"}
+var matchNames = []string{"", "found", "bool", "int", "int", "ip", "bin", "len", "str", "sub", "reg", "beg", "end", "dir", "dom", "regm"}
 
 func (m matchKind) String() string { return matchNames[m] }
 
 func parseMatchKind(s string) (matchKind, bool) {
 	for i, n := range matchNames {
-		if n == s && n != "" && matchKind(i) != mVer {
+		if n == s && n != "" && matchKind(i) != mVer && matchKind(i) != mRegm {
 			return matchKind(i), true
 		}
 	}
@@ -76,24 +76,6 @@ type matcher struct {
 	ints  []intRange // int, ver, len
 	nets  []netip.Prefix
 	bins  []string
-}
-
-// readPatternFile returns the patterns of a -f file: one per line, spaces
-// around trimmed, blank lines and lines starting with '#' skipped.
-func readPatternFile(name string) ([]string, error) {
-	data, err := os.ReadFile(name)
-	if err != nil {
-		return nil, fmt.Errorf("failed to open pattern file <%s> : %v", name, err)
-	}
-	var out []string
-	for line := range strings.Lines(string(data)) {
-		line = strings.TrimSpace(line)
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		out = append(out, line)
-	}
-	return out, nil
 }
 
 // intOps are the operators of integer matching.
