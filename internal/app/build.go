@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/httpcomp"
 	"github.com/gatehouse/gatehouse/internal/l4"
 	"github.com/gatehouse/gatehouse/internal/logging"
+	"github.com/gatehouse/gatehouse/internal/maps"
 	"github.com/gatehouse/gatehouse/internal/proxy"
 	"github.com/gatehouse/gatehouse/internal/proxyproto"
 	"github.com/gatehouse/gatehouse/internal/resolve"
@@ -41,6 +42,9 @@ type Graph struct {
 	// ReleaseDate is the build's date ("show info" Release_date).
 	// StickTables are the proxies' stick tables in configuration order.
 	StickTables []*stick.Table
+	// Maps are the pattern files, which the runtime API changes in place;
+	// a reload reads them again.
+	Maps        *maps.Registry
 	ReleaseDate string
 	// Warnings are start-time problems that do not stop the start, such
 	// as a server-state file that cannot be read; the command prints them.
@@ -114,6 +118,26 @@ type builder struct {
 	version     string
 	states      map[string]*serverstate.File // server-state files read, by path (serverstate.go)
 	stickTables map[string]*stick.Table      // by proxy name (stick.go)
+	maps        *maps.Registry               // the pattern files (map converters, ACL -f), shared by name
+	aclSets     map[*config.Proxy]*acl.Set   // each proxy's ACLs, compiled once (aclSet)
+}
+
+// aclSet compiles a proxy's ACLs once, however many of its parts use them
+// (a listen's frontend and backend, its stats page, tcp rules), so that
+// each ACL loads its files once, as in HAProxy (show acl).
+func (b *builder) aclSet(p *config.Proxy) (*acl.Set, error) {
+	if s := b.aclSets[p]; s != nil {
+		return s, nil
+	}
+	s, err := acl.NewSetMaps(p.ACLs, b.maps)
+	if err != nil {
+		return nil, err
+	}
+	if b.aclSets == nil {
+		b.aclSets = make(map[*config.Proxy]*acl.Set)
+	}
+	b.aclSets[p] = s
+	return s, nil
 }
 
 // Build compiles cfg into a Graph without binding any socket (so -c can
@@ -126,7 +150,9 @@ func Build(cfg *config.Config, version string) (*Graph, error) {
 		backends: map[string]*proxy.Backend{},
 		stopped:  map[*proxy.Backend]*config.Proxy{},
 		version:  version,
+		maps:     maps.NewRegistry(),
 	}
+	b.g.Maps = b.maps
 	if errs := notYetWired(cfg); len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -280,9 +306,19 @@ func (g *Graph) Close() {
 	}
 }
 
+// backendByName resolves a dynamic use_backend name; the map is complete
+// and read-only once the graph is built.
+func (b *builder) backendByName(name string) *proxy.Backend {
+	be := b.backends[name]
+	if be == nil || b.stopped[be] != nil {
+		return nil
+	}
+	return be
+}
+
 func (b *builder) exprCompiler() logging.ExprCompiler {
 	return func(src string, pos config.Pos) (logging.Sampler, error) {
-		e, err := acl.CompileExpr(src, pos)
+		e, err := acl.CompileExprMaps(src, pos, b.maps)
 		if err != nil {
 			return nil, err
 		}
@@ -416,7 +452,7 @@ func (b *builder) buildBackend(p *config.Proxy, id int) (*proxy.Backend, error) 
 }
 
 func (b *builder) ruleEnv(p *config.Proxy) (*proxy.RuleEnv, error) {
-	set, err := acl.NewSet(p.ACLs)
+	set, err := b.aclSet(p)
 	if err != nil {
 		return nil, err
 	}
@@ -480,11 +516,19 @@ func (b *builder) buildFrontend(p *config.Proxy, pr *proxyRuntime) (*proxy.Front
 		return nil, err
 	}
 	for _, ub := range p.UseBackends {
-		be, ok := b.backends[ub.Name]
-		if !ok {
-			return nil, config.Errorf(ub.Pos, "'use_backend' refers to unknown backend '%s'", ub.Name)
+		var r proxy.Route
+		if strings.Contains(ub.Name, "%[") {
+			if r.Dynamic, err = b.ruleFormat(ub.Name, ub.Pos); err != nil {
+				return nil, err
+			}
+			r.Lookup = b.backendByName
+		} else {
+			be, ok := b.backends[ub.Name]
+			if !ok {
+				return nil, config.Errorf(ub.Pos, "'use_backend' refers to unknown backend '%s'", ub.Name)
+			}
+			r.Backend = be
 		}
-		r := proxy.Route{Backend: be}
 		if ub.Cond != nil {
 			if r.Cond, err = env.ACLs.Cond(ub.Cond); err != nil {
 				return nil, err

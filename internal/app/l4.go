@@ -62,7 +62,7 @@ func (b *builder) buildTCPFrontend(p *config.Proxy, pr *proxyRuntime, tcpBackend
 		return err
 	}
 	fe.SNI = sni
-	set, err := acl.NewSet(p.ACLs)
+	set, err := b.aclSet(p)
 	if err != nil {
 		return err
 	}
@@ -178,7 +178,7 @@ func (b *builder) tcpBackend(name string, pos config.Pos, built map[string]*l4.B
 		Splice:     b.spliceOf(p),
 	}
 	if p.Cap&config.CapFE == 0 {
-		set, err := acl.NewSet(p.ACLs)
+		set, err := b.aclSet(p)
 		if err != nil {
 			return nil, err
 		}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/maps"
 	"github.com/gatehouse/gatehouse/internal/proxy"
 	"github.com/gatehouse/gatehouse/internal/runtimeapi"
 	"github.com/gatehouse/gatehouse/internal/stats"
@@ -252,3 +253,7 @@ func (t *graphTarget) Streams() []runtimeapi.Stream {
 	}
 	return out
 }
+
+// Maps gives the runtime API the graph's pattern files (show/add/del/set
+// map and acl); a reload builds new ones from the files.
+func (t *graphTarget) Maps() *maps.Registry { return t.ops.g.Maps }

@@ -129,7 +129,7 @@ func (b *builder) statsService(p *config.Proxy) (proxy.Service, error) {
 	if cfg.Admin == nil && len(cfg.Rules) == 0 {
 		return s, nil
 	}
-	set, err := acl.NewSet(p.ACLs)
+	set, err := b.aclSet(p)
 	if err != nil {
 		return nil, err
 	}

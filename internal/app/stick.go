@@ -67,7 +67,7 @@ func (b *builder) stickAction(p *config.Proxy, a *config.HTTPAction) (func(*prox
 		if tab == nil {
 			return nil, config.Errorf(a.Pos, "'%s': no stick-table named '%s'", a.Action, name)
 		}
-		key, err := acl.CompileExpr(sa.Key, a.Pos)
+		key, err := acl.CompileExprMaps(sa.Key, a.Pos, b.maps)
 		if err != nil {
 			return nil, err
 		}
@@ -102,7 +102,7 @@ func (b *builder) stickAction(p *config.Proxy, a *config.HTTPAction) (func(*prox
 				return false
 			}, nil
 		}
-		e, err := acl.CompileExpr(sa.Value, a.Pos)
+		e, err := acl.CompileExprMaps(sa.Value, a.Pos, b.maps)
 		if err != nil {
 			return nil, err
 		}

@@ -160,6 +160,11 @@ type Frontend struct {
 type Route struct {
 	Cond    *acl.Cond
 	Backend *Backend
+	// Dynamic names the backend per request (use_backend %[...]); Lookup
+	// finds it by name. An unknown name stops the rules and takes the
+	// default backend, as in HAProxy.
+	Dynamic *logging.Format
+	Lookup  func(name string) *Backend
 }
 
 // Listener serves connections accepted on one bind line of a frontend.

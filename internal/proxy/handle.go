@@ -96,6 +96,12 @@ func (t *Txn) handle() bool {
 	for i := range fe.Routes {
 		r := &fe.Routes[i]
 		if r.Cond == nil || r.Cond.Match(&t.acl) {
+			if r.Dynamic != nil {
+				if dyn := r.Lookup(t.evalFormat(r.Dynamic)); dyn != nil {
+					be = dyn
+				}
+				break
+			}
 			be = r.Backend
 			break
 		}
