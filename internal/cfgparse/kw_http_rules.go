@@ -127,7 +127,7 @@ func httpActions() []httpAction {
 		{name: "set-identity-token", syntax: "set-identity-token <identity-token section>", req: true,
 			desc:  "Attach a signed identity token for the mesh (see the 'identity-token' section).",
 			parse: fixedArgs(1, "<identity-token section>", func(a *config.HTTPAction, v []string) error { a.Name = v[0]; return nil })},
-	}, stickHTTPActions()...)
+	}, append(stickHTTPActions(), mapHTTPActions()...)...)
 }
 
 func replaceArgs(p *parser, a *config.HTTPAction, args []token) error {
@@ -311,7 +311,7 @@ func parseHTTPRule(p *parser, args []token) error {
 	for _, a := range httpActions() {
 		if (resp && a.resp) || (!resp && a.req) {
 			names = append(names, a.name)
-			if a.name == name || strings.HasPrefix(name, a.name+"(") && strings.HasPrefix(a.name, "sc-") {
+			if a.name == name || strings.HasPrefix(name, a.name+"(") && (strings.HasPrefix(a.name, "sc-") || isMapAction(a.name)) {
 				act = &a
 			}
 		}

@@ -449,9 +449,13 @@ type HTTPAction struct {
 	Sample    string `json:",omitempty"`
 	CaptureID int    `json:",omitempty"`
 
-	Stick       *StickAction `json:",omitempty"` // track-scN, sc-inc-gpc0/1, sc-set-gpt0
-	Headers     [][2]string  // return/deny "hdr NAME FMT" pairs
-	RawResponse bool         // Body is a complete HTTP response (return/deny "errorfile FILE")
+	Stick *StickAction `json:",omitempty"` // track-scN, sc-inc-gpc0/1, sc-set-gpt0
+	// MapFile and MapKey: set-map|del-map|add-acl|del-acl(<file>) <key fmt>
+	// (set-map's value format is Value).
+	MapFile     string      `json:",omitempty"`
+	MapKey      string      `json:",omitempty"`
+	Headers     [][2]string // return/deny "hdr NAME FMT" pairs
+	RawResponse bool        // Body is a complete HTTP response (return/deny "errorfile FILE")
 }
 
 // TCPAction is one "tcp-request connection|content" rule.

@@ -164,6 +164,9 @@ func compileRule(a *config.HTTPAction, env *RuleEnv, response bool) (*Rule, erro
 		r.Custom, err = compileCapture(a, response)
 	case "allow":
 		r.Kind = RuleAllow
+	case "set-map", "del-map", "add-acl", "del-acl":
+		r.Kind = RuleCustom
+		r.Custom, err = compileMapAction(a, env)
 	case "use-service":
 		if response {
 			return nil, config.Errorf(a.Pos, "'http-response use-service' is not a valid action")
