@@ -37,7 +37,7 @@ type command struct {
 
 // commands is the command table, in help order.
 func commands() []command {
-	return []command{
+	return append([]command{
 		{[]string{"help"}, "help [<command>]                        : list matching or all commands", LevelUser, cmdHelp},
 		{[]string{"prompt"}, "prompt                                  : toggle interactive mode with prompt", LevelUser,
 			func(ss *session, _ *bufio.Writer, _ []string) { ss.prompt = !ss.prompt }},
@@ -61,7 +61,7 @@ func commands() []command {
 		{[]string{"show", "table"}, "show table <table> [<filter>]*          : report table usage stats or dump this table's contents (filter: data/key)", LevelOperator, cmdShowTable},
 		{[]string{"clear", "table"}, "clear table <table> [<filter>]*         : remove an entry from a table (filter: data/key)", LevelOperator, cmdClearTable},
 		{[]string{"show", "version"}, "show version                            : show version of the current process", LevelUser, cmdShowVersion},
-	}
+	}, mapCommands()...)
 }
 
 // matches reports whether args start with c's keywords.
