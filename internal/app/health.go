@@ -20,6 +20,7 @@ import (
 // "server-state-file".
 func (b *builder) buildHealth() error {
 	var all []*health.Checker
+	var agents []*health.Agent
 	for _, pr := range b.g.proxies {
 		if pr.be == nil {
 			continue
@@ -29,26 +30,24 @@ func (b *builder) buildHealth() error {
 		var logf func(logging.Level, string)
 		for _, srv := range pr.be.Servers {
 			cs := srv.Cfg
-			if !cs.Check {
-				continue
-			}
-			if spec == nil {
+			var main *health.Checker
+			if cs.Check {
 				var err error
-				if spec, err = health.NewSpec(p); err != nil {
+				if main, err = b.mainChecker(p, srv, &spec, &logf); err != nil {
 					return err
 				}
-				if logf, err = b.healthLog(p); err != nil {
+				all = append(all, main)
+			}
+			if cs.Agent {
+				a, err := b.agent(pr.be, p, srv, main)
+				if err != nil {
 					return err
 				}
+				agents = append(agents, a)
 			}
-			c, err := b.checker(p, srv, spec, logf)
-			if err != nil {
-				return err
-			}
-			all = append(all, c)
 		}
 	}
-	if len(all) == 0 {
+	if len(all) == 0 && len(agents) == 0 {
 		return nil
 	}
 	health.Stagger(all, b.cfg.Global.Process.MaxSpreadChecks)
@@ -56,10 +55,16 @@ func (b *builder) buildHealth() error {
 		for _, c := range all {
 			c.Start()
 		}
+		for _, a := range agents {
+			a.Start()
+		}
 	})
 	stop := func() {
 		for _, c := range all {
 			c.Stop()
+		}
+		for _, a := range agents {
+			a.Stop()
 		}
 	}
 	// The new graph's checkers take over at once on reload; Stop is
@@ -67,6 +72,52 @@ func (b *builder) buildHealth() error {
 	b.g.retirers = append(b.g.retirers, stop)
 	b.g.stoppers = append(b.g.stoppers, stop)
 	return nil
+}
+
+// mainChecker builds the health check of srv, compiling the backend's
+// check the first time one of its servers needs it.
+func (b *builder) mainChecker(p *config.Proxy, srv *proxy.Server, spec **health.Spec, logf *func(logging.Level, string)) (*health.Checker, error) {
+	if *spec == nil {
+		var err error
+		if *spec, err = health.NewSpec(p); err != nil {
+			return nil, err
+		}
+		if *logf, err = b.healthLog(p); err != nil {
+			return nil, err
+		}
+	}
+	return b.checker(p, srv, *spec, *logf)
+}
+
+// agent builds the agent check of srv ("agent-check"); main is its health
+// check, nil without "check".
+func (b *builder) agent(be *proxy.Backend, p *config.Proxy, srv *proxy.Server, main *health.Checker) (*health.Agent, error) {
+	cs := srv.Cfg
+	o := health.AgentOptions{Backend: p.Name, ProxyType: "backend", Server: srv.Server, Main: main, Port: cs.AgentPort,
+		Send: []byte(cs.AgentSend), LogHealthChecks: p.LogHealthChecks}
+	if p.Cap&config.CapFE != 0 {
+		o.ProxyType = "proxy"
+	}
+	o.Timing = health.Timing{Inter: cs.AgentInter, Connect: p.Timeouts.Connect, Check: p.Timeouts.Check}
+	if o.Timing.Inter <= 0 {
+		o.Timing.Inter = cs.Inter
+	}
+	if cs.AgentAddr != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ap, err := upstream.Resolve(ctx, cs.AgentAddr, 0)
+		cancel()
+		if err != nil {
+			return nil, config.Errorf(cs.Pos, "server '%s/%s' : 'agent-addr' : %v", p.Name, cs.Name, err)
+		}
+		o.Addr = ap.Addr()
+	}
+	var err error
+	if o.Log, err = b.healthLog(p); err != nil {
+		return nil, err
+	}
+	ops := b.adminOps()
+	o.SetAdmin = func(to upstream.AdminState) { ops.setAdmin(be, srv, to) }
+	return health.NewAgent(o), nil
 }
 
 // healthLog sends state changes to the backend's own log targets ("log

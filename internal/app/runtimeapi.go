@@ -2,9 +2,7 @@ package app
 
 import (
 	"errors"
-	"fmt"
 	"os"
-	"strconv"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/config"
@@ -98,44 +96,11 @@ func (t *graphTarget) SetServerState(backend, server, state string) error {
 
 // SetServerWeight follows HAProxy's server_parse_weight_change_request.
 func (t *graphTarget) SetServerWeight(backend, server, weight string) error {
-	be, srv, err := t.find(backend, server)
+	_, srv, err := t.find(backend, server)
 	if err != nil {
 		return err
 	}
-	num, pct := strings.CutSuffix(weight, "%")
-	i := 0
-	for i < len(num) && (num[i] >= '0' && num[i] <= '9' || i == 0 && (num[i] == '-' || num[i] == '+')) {
-		i++
-	}
-	w, convErr := strconv.Atoi(num[:i])
-	switch {
-	case weight == "":
-		return errors.New("Require <weight> or <weight%>.\n")
-	case convErr != nil:
-		return errors.New("Empty weight string empty or preceded by garbage")
-	case i != len(num):
-		return errors.New("Trailing garbage in weight string")
-	case pct && w < 0:
-		return errors.New("Relative weight must be positive.\n")
-	case pct:
-		w = srv.InitialWeight() * min(w, 25600) / 100
-		w = min(w, upstream.MaxWeight)
-	case w < 0 || w > upstream.MaxWeight:
-		return fmt.Errorf("Absolute weight can only be between 0 and %d inclusive.\n", upstream.MaxWeight)
-	}
-	if w != 0 && w != srv.InitialWeight() && !dynamicAlgo(be.Farm.Algo()) {
-		return errors.New("Backend is using a static LB algorithm and only accepts weights '0%' and '100%'.\n")
-	}
-	if err := srv.SetWeight(w); err != nil {
-		return fmt.Errorf("%v\n", err)
-	}
-	return nil
-}
-
-// dynamicAlgo reports whether an algorithm follows weight changes at once
-// (HAProxy's BE_LB_PROP_DYN).
-func dynamicAlgo(algo string) bool {
-	return algo == "roundrobin" || algo == "leastconn" || algo == ""
+	return srv.ChangeWeight(weight)
 }
 
 func (t *graphTarget) ServerWeight(backend, server string) (int, int, error) {

@@ -205,7 +205,9 @@ func serverRow(sp *stats.Proxy, p *config.Proxy, srv *proxy.Server, now time.Tim
 	r.SID = srv.ID
 	r.C = serverCounters(&srv.Counters, now)
 	r.Backup = srv.Backup
-	r.Weight = srv.EffectiveWeight()
+	// HAProxy shows a server's weight whatever its state (its eweight is
+	// not zeroed by DOWN, DRAIN or MAINT); the backend sums usable ones.
+	r.Weight = srv.Weight()
 	r.UWeight = srv.Weight()
 	r.SLim = srv.MaxConn()
 	r.State = serverState(srv.Server)
@@ -242,10 +244,18 @@ func serverState(s *upstream.Server) stats.ServerState {
 	case s.Admin() == upstream.AdminMaint:
 		return stats.SrvMaint
 	case s.Operational() == upstream.OpDown:
-		if s.Checked() && s.CheckHealth() > 0 {
+		// HAProxy's stats_get_srv_state: the agent's verdict first.
+		switch {
+		case s.AgentHealth() == 0:
+			return stats.SrvDownAgent
+		case s.Checked() && s.CheckHealth() == 0:
+			return stats.SrvDown
+		case s.Checked() || s.AgentHealth() > 0:
 			return stats.SrvDownGoingUp
 		}
 		return stats.SrvDown
+	case s.Admin() == upstream.AdminDrain && s.AgentHealth() >= 0:
+		return stats.SrvDrainAgent
 	case s.Admin() == upstream.AdminDrain:
 		return stats.SrvDrain
 	case s.Operational() == upstream.OpNoLB:

@@ -107,6 +107,16 @@ func serverOptions() []serverOption {
 		}),
 		strOpt("addr", "addr <address>", "Address health checks connect to.", func(s *config.Server, v string) error { s.CheckAddr = v; return nil }),
 		durOpt("inter", "Interval between health checks (default 2s).", func(s *config.Server) *time.Duration { return &s.Inter }),
+		boolOpt("agent-check", "Run HAProxy's agent check: every agent-inter, connect to agent-addr:agent-port, send agent-send and read one line whose words set the server's weight ('75%', relative to its configured weight), admin state ('ready', 'drain', 'maint'), operational state ('up', 'down', 'stopped', 'fail') and 'maxconn:N'. An agent that cannot be reached changes nothing.", func(s *config.Server) { s.Agent = true }),
+		boolOpt("no-agent-check", "Disable the agent check (reverts 'agent-check').", func(s *config.Server) { s.Agent = false }),
+		strOpt("agent-port", "agent-port <port>", "TCP port of the agent (required by agent-check).", func(s *config.Server, v string) error {
+			n, err := parsePort("'agent-port'", v)
+			s.AgentPort = n
+			return err
+		}),
+		strOpt("agent-addr", "agent-addr <address>", "Address of the agent (default: the server's).", func(s *config.Server, v string) error { s.AgentAddr = v; return nil }),
+		strOpt("agent-send", "agent-send <string>", "String sent to the agent once connected (escapes such as \\n are the tokenizer's).", func(s *config.Server, v string) error { s.AgentSend = v; return nil }),
+		durOpt("agent-inter", "Interval between agent checks (default: inter).", func(s *config.Server) *time.Duration { return &s.AgentInter }),
 		durOpt("fastinter", "Interval while the server is changing state.", func(s *config.Server) *time.Duration { return &s.FastInter }),
 		durOpt("downinter", "Interval while the server is down.", func(s *config.Server) *time.Duration { return &s.DownInter }),
 		intOpt("rise", "Consecutive successful checks to consider the server up (default 2).", 1, 1<<20, func(s *config.Server) *int { return &s.Rise }),
@@ -213,7 +223,7 @@ var serverFlagOptions = map[string]bool{
 	"force-sslv3": true, "force-tlsv10": true, "force-tlsv11": true, "force-tlsv12": true, "force-tlsv13": true,
 	"ssl-reuse": true, "no-ssl-reuse": true, "tfo": true, "allow-0rtt": true, "check-via-socks4": true,
 	"non-stick": true, "stick": true, "send-proxy-v2-ssl": true, "send-proxy-v2-ssl-cn": true,
-	"agent-check": true, "no-agent-check": true, "check-reuse-pool": true, "no-tls-tickets": true,
+	"check-reuse-pool": true, "no-tls-tickets": true,
 	"tls-tickets": true, "prefer-client-ciphers": true, "check-send-proxy": true, "no-check-ssl": true,
 }
 
@@ -253,6 +263,9 @@ func parseServer(p *parser, args []token) error {
 	if s.SSL || s.CheckSSL {
 		s.TLS.Inherit(p.cfg.Global.TLS.DefaultServer)
 		warnVersionFlags(p, "server "+name, s.TLS)
+	}
+	if s.Agent && s.AgentPort == 0 {
+		return fmt.Errorf("'server %s' : server %s does not have agent port. Agent check has been disabled.", name, name)
 	}
 	if s.Port == 0 && s.Check && s.CheckPort == 0 && !config.SRV(s.Host) { // an SRV record gives the port
 		return fmt.Errorf("'server %s' : health checks need a port: give the server address a port or set 'port'.", name)

@@ -380,6 +380,15 @@ type Server struct {
 	CookieSet bool   `json:",omitempty"`
 
 	DNS ServerDNS `json:",omitzero"` // resolvers, resolve-*, init-addr, server-template
+
+	// Agent ("agent-check"): an agent at AgentAddr (default: the server's
+	// address) and AgentPort answers a line of words that set the
+	// server's weight, admin and operational states and maxconn.
+	Agent      bool          `json:",omitempty"`
+	AgentPort  int           `json:",omitempty"`
+	AgentInter time.Duration `json:",omitempty"` // 0: the server's "inter"
+	AgentSend  string        `json:",omitempty"` // sent once connected
+	AgentAddr  string        `json:",omitempty"`
 }
 
 // Balance is the "balance" algorithm with its argument (hdr(NAME) -> Algo "hdr", Arg "NAME").

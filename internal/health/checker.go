@@ -58,6 +58,8 @@ type Checker struct {
 	chkFail, hanaFail atomic.Uint64
 	consec            atomic.Int32 // consecutive observed errors
 
+	agent *Agent // the server's agent check, nil without "agent-check"
+
 	firstDelay time.Duration
 	kick       chan time.Duration // passive health asks for an earlier check
 	stop       chan struct{}
@@ -274,29 +276,33 @@ func (c *Checker) apply(res Result, setHealth int) {
 		c.transition(upstream.OpDown, res)
 	case rr == resCondPass && h >= rise:
 		c.transition(upstream.OpNoLB, res)
-	case rr == resPassed && h >= rise:
+	case rr == resPassed && h >= rise && !c.agentDown():
 		c.transition(upstream.OpUp, res)
 	}
 }
 
 // transition moves the server to op and logs it as HAProxy does. c.mu is held.
 func (c *Checker) transition(op upstream.OpState, res Result) {
-	s := c.srv
+	if changeState(&c.o, c.srv, op, res) && op == upstream.OpUp && c.o.SlowStart > 0 {
+		go c.slowStart()
+	}
+}
+
+// changeState moves s to op and logs it as HAProxy does; it reports
+// whether s came up from DOWN (where slowstart begins).
+func changeState(o *Options, s *upstream.Server, op upstream.OpState, res Result) bool {
 	old := s.Operational()
 	if old == op {
-		return
+		return false
 	}
 	if op != upstream.OpDown && s.Admin() == upstream.AdminMaint {
-		return // check_notify_success/stopping ignore servers in maintenance
+		return false // check_notify_success/stopping ignore servers in maintenance
 	}
 	wasUsable := s.Usable()
 	s.SetOperational(op)
-	if op == upstream.OpUp && old == upstream.OpDown && c.o.SlowStart > 0 {
-		go c.slowStart()
-	}
-	act, bck := c.counts()
-	if s.Admin() == upstream.AdminMaint || c.o.Log == nil {
-		return
+	act, bck := counts(s)
+	if s.Admin() == upstream.AdminMaint || o.Log == nil {
+		return op == upstream.OpUp && old == upstream.OpDown
 	}
 	lvl, what := logging.LevelNotice, "UP"
 	switch op {
@@ -308,17 +314,18 @@ func (c *Checker) transition(op upstream.OpState, res Result) {
 	case upstream.OpNoLB:
 		what = "stopping"
 	}
-	c.o.Log(lvl, c.stateMessage(what, op, res, act, bck))
+	o.Log(lvl, stateMessage(o, s, what, op, res, act, bck))
 	if op != upstream.OpUp && wasUsable && act+bck == 0 {
-		c.o.Log(logging.LevelEmerg, fmt.Sprintf("%s %s has no server available!", c.o.ProxyType, c.o.Backend))
+		o.Log(logging.LevelEmerg, fmt.Sprintf("%s %s has no server available!", o.ProxyType, o.Backend))
 	}
+	return op == upstream.OpUp && old == upstream.OpDown
 }
 
-// counts returns the usable active and backup servers of the backend.
-func (c *Checker) counts() (act, bck int) {
-	f := c.srv.Farm()
+// counts returns the usable active and backup servers of s's backend.
+func counts(s *upstream.Server) (act, bck int) {
+	f := s.Farm()
 	if f == nil {
-		if c.srv.Usable() {
+		if s.Usable() {
 			act = 1
 		}
 		return act, bck
@@ -337,13 +344,13 @@ func (c *Checker) counts() (act, bck int) {
 }
 
 // stateMessage is HAProxy's srv_update_status line with srv_append_status.
-func (c *Checker) stateMessage(what string, op upstream.OpState, res Result, act, bck int) string {
+func stateMessage(o *Options, s *upstream.Server, what string, op upstream.OpState, res Result, act, bck int) string {
 	var b strings.Builder
-	if c.srv.Backup {
+	if s.Backup {
 		b.WriteString("Backup ")
 	}
-	fmt.Fprintf(&b, "Server %s/%s is %s", c.o.Backend, c.srv.Name, what)
-	if !c.o.LogHealthChecks {
+	fmt.Fprintf(&b, "Server %s/%s is %s", o.Backend, s.Name, what)
+	if !o.LogHealthChecks {
 		// With log-health-checks HAProxy passes no check here: the
 		// details were in the check's own line.
 		appendStatus(&b, res)
@@ -354,7 +361,7 @@ func (c *Checker) stateMessage(what string, op upstream.OpState, res Result, act
 	}
 	if op == upstream.OpDown {
 		fmt.Fprintf(&b, ". %d active and %d backup servers left.%s %d sessions active, %d requeued, %d remaining in queue.",
-			act, bck, onBackup, c.srv.Cur(), 0, 0)
+			act, bck, onBackup, s.Cur(), 0, 0)
 	} else {
 		fmt.Fprintf(&b, ". %d active and %d backup servers online.%s %d sessions requeued, %d total in queue.",
 			act, bck, onBackup, 0, 0)

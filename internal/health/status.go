@@ -31,6 +31,7 @@ const (
 	StatusL7OKC
 	StatusL7STS
 	StatusHANA
+	StatusCHECKED // an agent's answer without a health word
 )
 
 var statusInfo = [...]struct {
@@ -52,6 +53,7 @@ var statusInfo = [...]struct {
 	StatusL7OKC:   {"L7OKC", "Layer7 check conditionally passed", resCondPass},
 	StatusL7STS:   {"L7STS", "Layer7 wrong status", resFailed},
 	StatusHANA:    {"HANA", "Health analyze", resFailed},
+	StatusCHECKED: {"CHECKED", "No status change", resNone},
 }
 
 // result is what a status means for the health counter.

@@ -311,6 +311,6 @@ func rowClass(r *Row) string {
 	return prefix + [...]string{
 		SrvUp: "up", SrvUpGoingDown: "going_down", SrvDown: "down", SrvDownGoingUp: "going_up",
 		SrvNoLB: "nolb", SrvNoLBGoingDown: "going_down", SrvDrain: "draining",
-		SrvDrainGoingDown: "going_down", SrvNoCheck: "no_check",
+		SrvDrainGoingDown: "going_down", SrvNoCheck: "no_check", SrvDownAgent: "down", SrvDrainAgent: "draining",
 	}[r.State]
 }

@@ -295,11 +295,11 @@ func promServerState(r *Row) string {
 	switch r.State {
 	case SrvMaint:
 		return "MAINT"
-	case SrvDown, SrvDownGoingUp:
+	case SrvDown, SrvDownGoingUp, SrvDownAgent:
 		return "DOWN"
 	case SrvNoLB, SrvNoLBGoingDown:
 		return "NOLB"
-	case SrvDrain, SrvDrainGoingDown:
+	case SrvDrain, SrvDrainGoingDown, SrvDrainAgent:
 		return "DRAIN"
 	}
 	return "UP"

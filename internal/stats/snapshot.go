@@ -159,6 +159,8 @@ const (
 	SrvDrainGoingDown                    // "DRAIN 1/3"
 	SrvMaint                             // "MAINT", or "MAINT (via be/srv)" when Tracked
 	SrvNoCheck                           // "no check": up, never checked
+	SrvDownAgent                         // "DOWN (agent)": the agent check said down
+	SrvDrainAgent                        // "DRAIN (agent)": draining, with an agent check
 )
 
 // Row is one line of the stats: a frontend, a backend, a server or a listener.
@@ -355,13 +357,17 @@ func (r *Row) StatusText() string {
 		return "MAINT"
 	case SrvNoCheck:
 		return "no check"
+	case SrvDownAgent:
+		return "DOWN (agent)"
+	case SrvDrainAgent:
+		return "DRAIN (agent)"
 	}
 	return "UNKNOWN"
 }
 
 // IsDown reports whether a server counts as stopped (";up" hides those).
 func (r *Row) IsDown() bool {
-	return r.Kind == KindServer && (r.State == SrvDown || r.State == SrvDownGoingUp || r.State == SrvMaint)
+	return r.Kind == KindServer && (r.State == SrvDown || r.State == SrvDownGoingUp || r.State == SrvDownAgent || r.State == SrvMaint)
 }
 
 // checkDesc returns the description of a check status, as HAProxy prints

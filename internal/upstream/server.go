@@ -37,9 +37,9 @@ type Server struct {
 
 	addr       atomic.Pointer[netip.AddrPort] // changes when DNS moves the server (SetAddr)
 	initWeight int
-	maxConn    int64
-	minConn    int64 // below maxConn: the limit scales with the backend's load (fullconn)
-	maxQueue   int64 // requests that may wait for this server in particular; 0: no limit
+	maxConn    atomic.Int64 // 0: unlimited; an agent's "maxconn:N" changes it
+	minConn    atomic.Int64 // below maxConn: the limit scales with the backend's load (fullconn)
+	maxQueue   int64        // requests that may wait for this server in particular; 0: no limit
 	queued     atomic.Int64
 	rise, fall int32
 	checked    bool
@@ -51,6 +51,7 @@ type Server struct {
 	hostnameSet atomic.Bool            // hostname was set once
 	op          atomic.Uint32          // OpState
 	health      atomic.Int32           // check health counter, owned by the health package
+	agentHealth atomic.Int32           // -1 without an agent check; else its health (0 or 1)
 
 	lastChange atomic.Int64 // unix nanoseconds of the last state change
 	downSince  atomic.Int64 // unix nanoseconds when it went down, 0 when not down
@@ -90,7 +91,6 @@ func NewServer(cs *config.Server, id int, addr netip.AddrPort) *Server {
 		Backup:     cs.Backup,
 		Cfg:        cs,
 		initWeight: w,
-		maxConn:    int64(max(cs.MaxConn, 0)),
 		maxQueue:   int64(max(cs.MaxQueue, 0)),
 		rise:       int32(rise),
 		fall:       int32(fall),
@@ -98,16 +98,20 @@ func NewServer(cs *config.Server, id int, addr netip.AddrPort) *Server {
 	}
 	// As HAProxy's configuration check: minconn alone (or above maxconn)
 	// becomes maxconn; maxconn alone is a static limit.
-	if mn := int64(max(cs.MinConn, 0)); mn > s.maxConn {
-		s.maxConn, s.minConn = mn, mn
+	mx := int64(max(cs.MaxConn, 0))
+	if mn := int64(max(cs.MinConn, 0)); mn > mx {
+		mx = mn
+		s.minConn.Store(mn)
 	} else if mn > 0 {
-		s.minConn = mn
+		s.minConn.Store(mn)
 	} else {
-		s.minConn = s.maxConn
+		s.minConn.Store(mx)
 	}
+	s.maxConn.Store(mx)
 	s.addr.Store(&addr)
 	s.weight.Store(int32(w))
 	s.health.Store(int32(rise))
+	s.agentHealth.Store(-1)
 	if cs.Disabled {
 		s.admin.Store(uint32(AdminMaint))
 	}
@@ -159,7 +163,22 @@ func (s *Server) Pool() *Pool { return s.pool }
 func (s *Server) Farm() *Farm { return s.farm.Load() }
 
 // MaxConn is the connection slot limit, 0 for unlimited.
-func (s *Server) MaxConn() int { return int(s.maxConn) }
+func (s *Server) MaxConn() int { return int(s.maxConn.Load()) }
+
+// SetMaxConn changes maxconn at run time as HAProxy's
+// server_parse_maxconn_change_request: a static limit (minconn equal to
+// maxconn) moves both, a dynamic one only its ceiling.
+func (s *Server) SetMaxConn(n int) {
+	s.mu.Lock()
+	if s.minConn.Load() == s.maxConn.Load() {
+		s.minConn.Store(int64(n))
+	}
+	s.maxConn.Store(int64(n))
+	s.mu.Unlock()
+	if f := s.farm.Load(); f != nil {
+		f.queue.slotFreed()
+	}
+}
 
 // Cur is the number of slots currently held.
 func (s *Server) Cur() int { return int(s.Counters.CurSess.Load()) }
@@ -174,18 +193,19 @@ func (s *Server) Full() bool {
 // HAProxy's srv_dynamic_maxconn: max(minconn, beconn*maxconn/fullconn)
 // until the backend holds fullconn connections.
 func (s *Server) limit() int64 {
-	if s.minConn >= s.maxConn {
-		return s.maxConn
+	mx, mn := s.maxConn.Load(), s.minConn.Load()
+	if mn >= mx {
+		return mx
 	}
 	f := s.farm.Load()
 	if f == nil || f.opts.BackendConns == nil || f.opts.FullConn <= 0 {
-		return s.maxConn
+		return mx
 	}
 	be := f.opts.BackendConns.Load()
 	if be >= f.opts.FullConn {
-		return s.maxConn
+		return mx
 	}
-	return max(s.minConn, be*s.maxConn/f.opts.FullConn)
+	return max(mn, be*mx/f.opts.FullConn)
 }
 
 // TryAcquire takes a connection slot unless the server is at maxconn.

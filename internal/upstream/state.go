@@ -132,6 +132,13 @@ func (s *Server) CheckHealth() int { return int(s.health.Load()) }
 // SetCheckHealth stores the check health counter (for the status string).
 func (s *Server) SetCheckHealth(h int) { s.health.Store(int32(h)) }
 
+// SetAgentHealth stores the agent check's health (0 after the agent said
+// down, 1 otherwise); calling it marks the server as agent-checked.
+func (s *Server) SetAgentHealth(h int) { s.agentHealth.Store(int32(h)) }
+
+// AgentHealth is the agent check's health, -1 without "agent-check".
+func (s *Server) AgentHealth() int { return int(s.agentHealth.Load()) }
+
 // LastChange is when the state last changed (zero before any change).
 func (s *Server) LastChange() time.Time {
 	if n := s.lastChange.Load(); n != 0 {
@@ -153,8 +160,9 @@ func (s *Server) Downtime(now time.Time) time.Duration {
 func (s *Server) ChkDown() uint64 { return s.chkDown.Load() }
 
 // Status is the server's status as HAProxy's stats show it: "UP",
-// "UP 1/3" (going down), "DOWN", "DOWN 1/2" (going up), "NOLB", "DRAIN",
-// "MAINT" or "no check".
+// "UP 1/3" (going down), "DOWN", "DOWN 1/2" (going up), "DOWN (agent)",
+// "NOLB", "DRAIN", "DRAIN (agent)", "MAINT" or "no check" (HAProxy's
+// stats_get_srv_state).
 func (s *Server) Status() string {
 	if s.rmaint.Load() {
 		return "MAINT (resolution)"
@@ -163,9 +171,15 @@ func (s *Server) Status() string {
 		return "MAINT"
 	}
 	h, r, f := s.health.Load(), s.rise, s.fall
+	agent := s.agentHealth.Load()
 	switch s.Operational() {
 	case OpDown:
-		if s.checked && h > 0 {
+		switch {
+		case agent == 0:
+			return "DOWN (agent)"
+		case s.checked && h == 0:
+			return "DOWN"
+		case s.checked || agent > 0:
 			return fmt.Sprintf("DOWN %d/%d", h, r)
 		}
 		return "DOWN"
@@ -178,6 +192,9 @@ func (s *Server) Status() string {
 	st := "UP"
 	if s.Admin() == AdminDrain {
 		st = "DRAIN"
+		if agent >= 0 {
+			return "DRAIN (agent)"
+		}
 	}
 	if s.checked && h < r+f-1 {
 		return fmt.Sprintf("%s %d/%d", st, h-r+1, f)
