@@ -99,7 +99,7 @@ func serve(files []string, stderr io.Writer, opt options) int {
 		return daemonize(opt.argv, stderr)
 	}
 	process.ApplyEnv(proc.Env)
-	if msg, err := process.SetLimits(proc); err != nil {
+	if msg, err := process.SetLimitsFor(proc, app.MaxSock(g.Cfg)); err != nil {
 		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
 		g.Close()
 		return 1
@@ -182,7 +182,7 @@ func reload(j *jail, rt *app.Runtime, stderr io.Writer, opt options, logger *slo
 		ng.Close()
 		return nil
 	}
-	if msg, err := process.SetLimits(ng.Cfg.Global.Process); err != nil {
+	if msg, err := process.SetLimitsFor(ng.Cfg.Global.Process, app.MaxSock(ng.Cfg)); err != nil {
 		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
 		logger.Error("reload failed; the previous configuration keeps running")
 		ng.Close()

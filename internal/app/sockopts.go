@@ -144,3 +144,19 @@ func maxAccept(cfg *config.Config) int {
 		return n
 	}
 }
+
+// MaxSock is the descriptors a configuration with a global maxconn needs,
+// as HAProxy 2.6's compute_ideal_maxsock counts them: two per connection
+// (client and server), two per pipe, and a reserve for the listeners and
+// runtime API sockets. 0 without a global maxconn (no limit to honour).
+func MaxSock(cfg *config.Config) int {
+	mc := cfg.Global.MaxConn
+	if mc <= 0 {
+		return 0
+	}
+	n := 16 + 2*mc + 2*max(maxPipes(cfg), 0) + len(cfg.Global.StatsSockets)
+	for _, p := range cfg.Proxies {
+		n += len(p.Binds)
+	}
+	return n
+}

@@ -13,6 +13,15 @@ import (
 // the system allows more. A failure is an error under strict-limits (the
 // default) and a warning otherwise, as in HAProxy.
 func SetLimits(p config.Process) (warning string, err error) {
+	return SetLimitsFor(p, 0)
+}
+
+// SetLimitsFor is SetLimits where the configuration needs need
+// descriptors (HAProxy's maxsock, from the global maxconn): without
+// ulimit-n, a lower limit is raised to it as HAProxy raises
+// RLIMIT_NOFILE to its maxsock (fd-hard-limit bounding it), and one that
+// cannot be raised is the same strict-limits error.
+func SetLimitsFor(p config.Process, need int) (warning string, err error) {
 	var r syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r); err != nil {
 		return "", fmt.Errorf("getrlimit(RLIMIT_NOFILE): %v", err)
@@ -24,6 +33,12 @@ func SetLimits(p config.Process) (warning string, err error) {
 		want.Max = max(r.Max, want.Cur)
 	case p.FDHardLimit > 0 && r.Cur > uint64(p.FDHardLimit):
 		want.Cur = uint64(p.FDHardLimit)
+	case need > 0 && r.Cur < uint64(need) && (p.FDHardLimit == 0 || r.Cur < uint64(p.FDHardLimit)):
+		if p.FDHardLimit > 0 {
+			need = min(need, p.FDHardLimit)
+		}
+		want.Cur = uint64(need)
+		want.Max = max(r.Max, want.Cur)
 	default:
 		return "", nil
 	}

@@ -152,3 +152,37 @@ func TestNotifier(t *testing.T) {
 		t.Errorf("nil notifier: %v", err)
 	}
 }
+
+// TestSetLimitsForMaxconn: without ulimit-n, a soft limit below what the
+// global maxconn needs is raised to it, as HAProxy raises RLIMIT_NOFILE
+// to its maxsock; past the hard limit it is the strict-limits error.
+func TestSetLimitsForMaxconn(t *testing.T) {
+	orig := nofile(t)
+	t.Cleanup(func() { syscall.Setrlimit(syscall.RLIMIT_NOFILE, &orig) })
+	if orig.Max < 2000 {
+		t.Skipf("RLIMIT_NOFILE hard limit %d is too low to test", orig.Max)
+	}
+	low := syscall.Rlimit{Cur: 1000, Max: orig.Max}
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &low); err != nil {
+		t.Fatal(err)
+	}
+	if w, err := SetLimitsFor(config.Process{}, 1500); err != nil || w != "" {
+		t.Fatalf("need 1500: %q %v", w, err)
+	}
+	if got := nofile(t).Cur; got != 1500 {
+		t.Errorf("soft limit %d after needing 1500", got)
+	}
+	if _, err := SetLimitsFor(config.Process{}, 1200); err != nil || nofile(t).Cur != 1500 {
+		t.Errorf("a smaller need lowered the limit to %d (%v)", nofile(t).Cur, err)
+	}
+	if _, err := SetLimitsFor(config.Process{FDHardLimit: 1600}, 1800); err != nil || nofile(t).Cur != 1600 {
+		t.Errorf("fd-hard-limit 1600 with need 1800: %d (%v)", nofile(t).Cur, err)
+	}
+	huge := 1 << 30
+	if _, err := SetLimitsFor(config.Process{}, huge); err == nil || !strings.Contains(err.Error(), "Cannot raise FD limit") {
+		t.Errorf("strict-limits: %v, want an error", err)
+	}
+	if w, err := SetLimitsFor(config.Process{NoStrictLimits: true}, huge); err != nil || !strings.Contains(w, "Cannot raise FD limit") {
+		t.Errorf("no strict-limits: %q %v, want a warning", w, err)
+	}
+}
