@@ -43,7 +43,7 @@ CONNS="${CONNS:-50}"
 THREADS="${THREADS:-1}"
 WARMUP="${WARMUP:-2s}"
 REPORT="${REPORT:-$ROOT/bench/report.md}"
-ALL_SCENARIOS=(plain tls_reencrypt tls_close large l4_passthrough h2 h2c idle fixed_rate micro)
+ALL_SCENARIOS=(plain tls_reencrypt tls_close large compress l4_passthrough h2 h2c idle fixed_rate micro)
 
 die() { echo "bench: $*" >&2; exit 1; }
 log() { echo "bench: $*" >&2; }
@@ -193,6 +193,10 @@ start_backend() {
 	local d="$WORK/nginx"
 	mkdir -p "$d/tmp" "$d/bulk"
 	head -c 1048576 /dev/zero | tr '\0' x >"$d/bulk/bulk.bin"
+	# A compressible page (the compress scenario): a 64 KiB HTML table whose
+	# rows vary, so it deflates to about a fifth, not to nothing.
+	awk 'BEGIN { print "<html><body><table>"; for (i = 1; i <= 900; i++) printf "<tr><td class=\"id\">%d</td><td>item-%08x</td><td>%s</td><td>%d.%02d</td></tr>\n", i, (i * 2654435761) % 4294967296, substr("alpha bravo charlie delta echo foxtrot golf hotel india juliet", (i * 7) % 40, 18), i % 97, (i * 13) % 100; print "</table></body></html>" }' |
+		head -c 65536 >"$d/bulk/page.html"
 	local user=""
 	[ "$(id -u)" -eq 0 ] && user="user root;"
 	cat >"$d/nginx.conf" <<NGINX
@@ -217,6 +221,7 @@ http {
         listen 127.0.0.1:$BACK_HTTP default_server;
         location / { default_type text/plain; return 200 "hello\n"; }
         location = /bulk.bin { root $d/bulk; }
+        location = /page.html { root $d/bulk; default_type text/html; }
     }
     server {
         listen 127.0.0.1:$BACK_TLS ssl default_server;
@@ -257,6 +262,8 @@ NGINX
 #   URL       what wrk requests
 #   WRK_ARGS  extra wrk arguments (array; e.g. -H 'Connection: close')
 #   TITLE     one line for the table
+#   CHECK_HEADER  a response header line each proxy must send (checked with
+#             curl before the warm-up), e.g. proof that it compresses
 # Add NAME to ALL_SCENARIOS. Planned: (3) close: Connection: close with a TLS
 # handshake per request; (4) large: 1 MB responses; (5) passthrough: L4 SNI
 # routing (mode tcp); (6) idle: memory for N idle connections (not wrk: its
@@ -397,6 +404,28 @@ scn_large() {
 	scn_plain
 	TITLE="HTTP/1.1 keep-alive, 1 MiB responses (req/s = MiB/s)"
 	URL="http://127.0.0.1:$PROXY_PORT/bulk.bin"
+}
+
+# (9) Compression: 64 KiB text/html pages over HTTP/1.1 keep-alive, gzip
+# accepted by the client, compressed by the proxy at its default level
+# (HAProxy: libslz, tune.comp.maxlevel 1; Gatehouse: klauspost/compress
+# level 1), streamed chunked to the client.
+scn_compress() {
+	TITLE="HTTP/1.1 keep-alive, 64 KiB text/html responses compressed with gzip by the proxy"
+	CFG="$(common_head)
+
+frontend fe
+    bind 127.0.0.1:$PROXY_PORT
+    compression algo gzip
+    compression type text/html text/plain
+    default_backend be
+
+backend be
+    server s1 127.0.0.1:$BACK_HTTP
+"
+	URL="http://127.0.0.1:$PROXY_PORT/page.html"
+	WRK_ARGS=(-H 'Accept-Encoding: gzip')
+	CHECK_HEADER="content-encoding: gzip"
 }
 
 # (8) HTTP/2 at the edge: TLS termination with ALPN h2 (the tls_* scenarios'
@@ -734,6 +763,12 @@ run_one() {
 	local pid=$!
 	PIDS+=("$pid")
 	wait_port "$PROXY_PORT" "$pid" "$label"
+	if [ -n "$CHECK_HEADER" ]; then
+		# The scenario measures what it claims only if this header is there
+		# (wrk's -H arguments are curl's too).
+		curl -s -o /dev/null -D - "${WRK_ARGS[@]}" "$URL" | tr -d '\r' | grep -qix "$CHECK_HEADER" ||
+			die "$label ($scn): the response lacks '$CHECK_HEADER'"
+	fi
 	pin_load wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" "${WRK_ARGS[@]}" "$URL" >/dev/null 2>&1 || true
 	local t0 t1
 	t0="$(cpu_ticks "$pid")"
@@ -789,11 +824,11 @@ round_wrk() { # SCENARIO ROUND
 		fi
 	done
 }
-scn_defaults() { ROUND_FN=round_wrk; TABLE_FN=""; WRK_ARGS=(); URL=""; CFG=""; SCN_ROUNDS="$ROUNDS"; }
+scn_defaults() { ROUND_FN=round_wrk; TABLE_FN=""; WRK_ARGS=(); URL=""; CFG=""; SCN_ROUNDS="$ROUNDS"; CHECK_HEADER=""; }
 # wrk_target SCENARIO: the issue's req/s target (gatehouse/haproxy).
 wrk_target() {
 	case "$1" in
-	plain | tls_reencrypt | h2 | h2c) echo 1.0 ;;
+	plain | tls_reencrypt | h2 | h2c | compress) echo 1.0 ;;
 	tls_close) echo 0.9 ;;
 	large | l4_passthrough) echo 0.95 ;;
 	*) echo - ;;
