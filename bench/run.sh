@@ -195,8 +195,8 @@ start_backend() {
 	head -c 1048576 /dev/zero | tr '\0' x >"$d/bulk/bulk.bin"
 	# A compressible page (the compress scenario): a 64 KiB HTML table whose
 	# rows vary, so it deflates to about a fifth, not to nothing.
-	awk 'BEGIN { print "<html><body><table>"; for (i = 1; i <= 900; i++) printf "<tr><td class=\"id\">%d</td><td>item-%08x</td><td>%s</td><td>%d.%02d</td></tr>\n", i, (i * 2654435761) % 4294967296, substr("alpha bravo charlie delta echo foxtrot golf hotel india juliet", (i * 7) % 40, 18), i % 97, (i * 13) % 100; print "</table></body></html>" }' |
-		head -c 65536 >"$d/bulk/page.html"
+	awk 'BEGIN { print "<html><body><table>"; for (i = 1; i <= 900; i++) printf "<tr><td class=\"id\">%d</td><td>item-%08x</td><td>%s</td><td>%d.%02d</td></tr>\n", i, (i * 2654435761) % 4294967296, substr("alpha bravo charlie delta echo foxtrot golf hotel india juliet", (i * 7) % 40, 18), i % 97, (i * 13) % 100; print "</table></body></html>" }' >"$d/page.full"
+	head -c 65536 "$d/page.full" >"$d/bulk/page.html"
 	local user=""
 	[ "$(id -u)" -eq 0 ] && user="user root;"
 	cat >"$d/nginx.conf" <<NGINX

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"io"
+	"sync"
 
 	"github.com/gatehouse/gatehouse/internal/httpcomp"
 )
@@ -62,14 +63,19 @@ func (t *Txn) compHead() bool {
 	return true
 }
 
+// compBufPool holds the read buffers of compressed bodies: larger than a
+// plain copy's, so what the server already sent is compressed, flushed and
+// written in one go rather than in a flush (and a write) per 16 KiB.
+var compBufPool = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
+
 // compBody streams body compressed to write (flush after each flush
 // point, as in pump) and accounts it as HAProxy's comp_in, comp_out and,
 // for identity, comp_byp.
 func (t *Txn) compBody(body io.Reader, write func([]byte) error, flush func() error, wouldBlock func() bool) (rerr, werr error) {
 	enc := httpcomp.NewEncoder(t.comp.algo, t.comp.level)
 	defer enc.Release()
-	bp := streamBufPool.Get().(*[]byte)
-	defer streamBufPool.Put(bp)
+	bp := compBufPool.Get().(*[]byte)
+	defer compBufPool.Put(bp)
 	in, out, rerr, werr := enc.Stream(body, *bp, write, flush, wouldBlock)
 	fc, bc := t.sess.fe.Counters, t.be.Counters
 	if t.comp.algo == httpcomp.Identity {
