@@ -442,6 +442,9 @@ func (b *builder) buildBackend(p *config.Proxy, id int) (*proxy.Backend, error) 
 		if be.RespRules, err = proxy.CompileRules(p.HTTPResponse, env, true); err != nil {
 			return nil, err
 		}
+		if be.AfterRules, err = proxy.CompileRules(p.HTTPAfterResponse, env, true); err != nil {
+			return nil, err
+		}
 	}
 	be.Stick = b.stickStage(p, false)
 	be.Comp = compSettings(p)
@@ -513,6 +516,9 @@ func (b *builder) buildFrontend(p *config.Proxy, pr *proxyRuntime) (*proxy.Front
 		return nil, err
 	}
 	if fe.RespRules, err = proxy.CompileRules(p.HTTPResponse, env, true); err != nil {
+		return nil, err
+	}
+	if fe.AfterRules, err = proxy.CompileRules(p.HTTPAfterResponse, env, true); err != nil {
 		return nil, err
 	}
 	for _, ub := range p.UseBackends {

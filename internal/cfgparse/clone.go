@@ -17,6 +17,7 @@ func cloneProxy(d *config.Proxy) *config.Proxy {
 	px.ACLs = slices.Clone(d.ACLs)
 	px.HTTPRequest = slices.Clone(d.HTTPRequest)
 	px.HTTPResponse = slices.Clone(d.HTTPResponse)
+	px.HTTPAfterResponse = slices.Clone(d.HTTPAfterResponse)
 	px.TCPRequest = slices.Clone(d.TCPRequest)
 	px.UseBackends = slices.Clone(d.UseBackends)
 	px.Logs = slices.Clone(d.Logs)

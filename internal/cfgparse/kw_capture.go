@@ -136,4 +136,5 @@ func (p *parser) checkCaptureIDs(px *config.Proxy) {
 	}
 	check(px.HTTPRequest, false, "http-request")
 	check(px.HTTPResponse, true, "http-response")
+	check(px.HTTPAfterResponse, true, "http-after-response")
 }

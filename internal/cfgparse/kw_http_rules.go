@@ -14,9 +14,11 @@ import (
 func httpRuleKeywords() []keyword {
 	return []keyword{
 		{name: "http-request", where: wProxy, syntax: "http-request <action> [<args>] [{if|unless} <condition>]",
-			desc: "A rule run on each request, in order; the actions are listed under 'http-request actions'.", parse: parseHTTPRule},
+			desc: "A rule run on each request, in order; the actions are listed under 'http-request, http-response and http-after-response actions'.", parse: parseHTTPRule},
 		{name: "http-response", where: wProxy, syntax: "http-response <action> [<args>] [{if|unless} <condition>]",
-			desc: "A rule run on each response, in order; the actions are listed under 'http-response actions'.", parse: parseHTTPRule},
+			desc: "A rule run on each response, in order; the actions are listed under 'http-request, http-response and http-after-response actions'.", parse: parseHTTPRule},
+		{name: "http-after-response", where: wProxy, syntax: "http-after-response <action> [<args>] [{if|unless} <condition>]",
+			desc: "A rule run on every response, the server's and the proxy's own (deny, redirect, return, errors), after the http-response rules: the backend's first, then the frontend's; the actions are listed under 'http-request, http-response and http-after-response actions'. Not run on the answers to requests that could not be parsed, as in HAProxy.", parse: parseHTTPRule},
 		{name: "redirect", where: wFE | wBE, syntax: "redirect location|prefix|scheme <value> [code <code>] [<option>...] [{if|unless} <condition>]",
 			desc: "The legacy redirect rule: the options of 'http-request redirect', but <value> is taken as written (not a log-format), and the rule runs after the proxy's 'http-request' rules, as HAProxy runs it.", parse: parseLegacyRedirect},
 	}
@@ -60,6 +62,7 @@ type httpAction struct {
 	syntax    string
 	desc      string
 	req, resp bool
+	after     bool                                                      // also an http-after-response action
 	parse     func(p *parser, a *config.HTTPAction, args []token) error // args: the action's own words
 }
 
@@ -81,15 +84,15 @@ func plural(n int) string {
 
 func httpActions() []httpAction {
 	return append([]httpAction{
-		{name: "set-header", syntax: "set-header <name> <fmt>", req: true, resp: true, desc: "Replace every occurrence of a header with one value.",
+		{name: "set-header", after: true, syntax: "set-header <name> <fmt>", req: true, resp: true, desc: "Replace every occurrence of a header with one value.",
 			parse: fixedArgs(2, "<name> <fmt>", func(a *config.HTTPAction, v []string) error { a.Name, a.Value = v[0], v[1]; return nil })},
-		{name: "add-header", syntax: "add-header <name> <fmt>", req: true, resp: true, desc: "Append a header.",
+		{name: "add-header", after: true, syntax: "add-header <name> <fmt>", req: true, resp: true, desc: "Append a header.",
 			parse: fixedArgs(2, "<name> <fmt>", func(a *config.HTTPAction, v []string) error { a.Name, a.Value = v[0], v[1]; return nil })},
-		{name: "del-header", syntax: "del-header <name>", req: true, resp: true, desc: "Remove every occurrence of a header.",
+		{name: "del-header", after: true, syntax: "del-header <name>", req: true, resp: true, desc: "Remove every occurrence of a header.",
 			parse: fixedArgs(1, "<name>", func(a *config.HTTPAction, v []string) error { a.Name = v[0]; return nil })},
-		{name: "replace-header", syntax: "replace-header <name> <regex> <fmt>", req: true, resp: true,
+		{name: "replace-header", after: true, syntax: "replace-header <name> <regex> <fmt>", req: true, resp: true,
 			desc: "Rewrite whole header values matching a regular expression (Go RE2 syntax; \\1 refers to groups).", parse: replaceArgs},
-		{name: "replace-value", syntax: "replace-value <name> <regex> <fmt>", req: true, resp: true,
+		{name: "replace-value", after: true, syntax: "replace-value <name> <regex> <fmt>", req: true, resp: true,
 			desc: "Rewrite each comma-separated value of a header matching a regular expression.", parse: replaceArgs},
 		{name: "set-path", syntax: "set-path <fmt>", req: true, desc: "Replace the request path; the query and an absolute target's scheme and authority stay. A result that is not a valid request-target answers 500.",
 			parse: fixedArgs(1, "<fmt>", func(a *config.HTTPAction, v []string) error { a.Value = v[0]; return nil })},
@@ -110,14 +113,16 @@ func httpActions() []httpAction {
 		{name: "redirect", syntax: "redirect location|prefix|scheme <fmt> [code <code>] [drop-query] [append-slash] [ignore-empty] [set-cookie <name>[=<value>]] [clear-cookie <name>[=]]", req: true, resp: true,
 			desc: "Answer with a redirection; the options come in any order. ignore-empty skips the rule when <fmt> gives nothing; set-cookie and clear-cookie add a Set-Cookie (path=/, and Max-Age=0 to clear). prefix and scheme take the path and query ('/' when there is no path) without an absolute target's scheme and authority; a Location that would start with '//' or '/\\' (another origin to a browser) starts with one '/' instead.", parse: parseRedirect},
 		{name: "deny", syntax: "deny [deny_status <code>] [<return options>]", req: true, resp: true,
-			desc: "Stop and answer with an error (403 by default); accepts the options of 'return'.", parse: parseReturn},
-		{name: "return", syntax: "return [status <code>] [content-type <type>] [string <str>|lf-string <fmt>|file <file>|errorfile <file>] [hdr <name> <fmt>]...", req: true, resp: true,
-			desc: "Stop and answer with the given response (200 by default).", parse: parseReturn},
+			desc: "Stop and answer with an error: the proxy's error page for the status (403 for requests, 502 for responses, or deny_status) when no other option is given; otherwise the answer the options of 'return' describe, deny_status standing for status.", parse: parseReturn},
+		{name: "return", syntax: "return [status <code>] [content-type <type>] [default-errorfiles|errorfile <file>|file <file>|lf-file <file>|string <str>|lf-string <fmt>] [hdr <name> <fmt>]...", req: true, resp: true,
+			desc: "Stop and answer (200 by default): with no payload an empty body; default-errorfiles the proxy's error page for the status (an errorfile or HAProxy's page); errorfile a complete HTTP response read from a file; file and string a body, lf-file and lf-string a log-format body (each needs a content-type when not empty); hdr adds a field to the answer but with an error page. Content-Length, Transfer-Encoding and Content-Type in hdr are ignored with a warning, as HAProxy does.", parse: parseReturn},
 		{name: "capture", syntax: "capture <sample> [len <length> | id <id>]", req: true,
 			desc: "Put the sample, as text cut to the slot's length, into a request capture slot shown by %hr: a new one with 'len' (frontends only), or slot <id> of the frontend (numbered from 0 in declaration order, 'capture request header' and 'declare capture request' lines included). An absent sample leaves the slot as it was.", parse: parseHTTPCapture(false)},
-		{name: "capture", syntax: "capture <sample> id <id>", resp: true,
+		{name: "capture", syntax: "capture <sample> id <id>", resp: true, after: true,
 			desc: "Put the sample, as text cut to the slot's length, into response capture slot <id> of the frontend, shown by %hs.", parse: parseHTTPCapture(true)},
-		{name: "allow", syntax: "allow", req: true, resp: true, desc: "Stop evaluating the rules of this set and let the message through.",
+		{name: "set-status", syntax: "set-status <status> [reason <str>]", resp: true, after: true,
+			desc: "Replace the response status (100 to 999) and its reason phrase (by default the status's usual one); the log and the counters see the new status.", parse: parseSetStatus},
+		{name: "allow", after: true, syntax: "allow", req: true, resp: true, desc: "Stop evaluating the rules of this set and let the message through.",
 			parse: fixedArgs(0, "none", func(*config.HTTPAction, []string) error { return nil })},
 		{name: "use-service", syntax: "use-service <service>", req: true,
 			desc: "Answer with a built-in service: 'prometheus-exporter', or 'jwks:<identity-token section>'.", parse: parseUseService},
@@ -208,78 +213,154 @@ func parseRedirect(p *parser, a *config.HTTPAction, args []token) error {
 	return nil
 }
 
+// parseReturn reads the reply of "return" and "deny" as HAProxy's
+// http_parse_http_reply does: a status (200..599), at most one payload
+// (default-errorfiles, errorfile, file, lf-file, string, lf-string), a
+// content-type and "hdr" fields; what HAProxy ignores with a warning is
+// ignored with the same warning. A "deny" with no argument, or with only
+// deny_status, answers the proxy's error page for the status.
 func parseReturn(p *parser, a *config.HTTPAction, args []token) error {
-	a.Status = 200
-	if a.Action == "deny" {
-		a.Status = 403
-	}
-	hasBody := false
-	need := func(i int) error {
-		if i+1 >= len(args) {
-			return fmt.Errorf("'%s' expects an argument", args[i].Text)
+	deny := a.Action == "deny"
+	if a.Status == 0 {
+		a.Status = 200
+		if deny {
+			a.Status = 403
 		}
-		return nil
 	}
-	for i := 0; i < len(args); i++ {
-		o := args[i].Text
-		if err := need(i); err != nil && o != "default-errorfiles" {
-			return err
-		}
-		switch o {
-		case "status", "deny_status":
-			if o == "deny_status" && a.Action != "deny" {
-				return fmt.Errorf("'deny_status' is only valid for 'deny'; use 'status'")
-			}
-			n, err := parseInt("'"+o+"'", args[i+1].Text, 200, 599)
+	if deny && (len(args) == 0 || len(args) == 2 && args[0].Text == "deny_status") {
+		if len(args) == 2 {
+			n, err := parseInt("'deny_status'", args[1].Text, 200, 599)
 			if err != nil {
 				return err
+			}
+			a.Status = n
+		}
+		if !slices.Contains(errorFileCodes(), a.Status) {
+			return fmt.Errorf("status code '%d' not handled by default with 'default-errorfiles' argument", a.Status)
+		}
+		a.DefaultErrorfiles = true
+		return nil
+	}
+	payload := "" // the payload argument given
+	var data []byte
+	for i := 0; i < len(args); i++ {
+		o := args[i].Text
+		if deny && o == "deny_status" && i == 0 {
+			o = "status"
+		}
+		if o != "default-errorfiles" && i+1 >= len(args) {
+			return fmt.Errorf("'%s' expects an argument", o)
+		}
+		switch o {
+		case "status":
+			n, err := strconv.Atoi(args[i+1].Text)
+			if err != nil || n < 200 || n > 599 {
+				return fmt.Errorf("Unexpected status code '%s'", args[i+1].Text)
 			}
 			a.Status = n
 			i++
 		case "content-type":
 			a.ContentType = args[i+1].Text
 			i++
-		case "string", "lf-string", "file", "lf-file", "errorfile":
-			if hasBody {
-				return fmt.Errorf("only one of 'string', 'lf-string', 'file' or 'errorfile' may be given")
+		case "default-errorfiles", "errorfile", "file", "lf-file", "string", "lf-string", "errorfiles":
+			if payload != "" {
+				return fmt.Errorf("unexpected '%s' argument, '%s' already defined", o, payload)
 			}
-			hasBody = true
+			payload = o
+			if o == "default-errorfiles" {
+				a.DefaultErrorfiles = true
+				continue
+			}
 			v := args[i+1].Text
 			i++
 			switch o {
-			case "string":
-				a.Body = v
-			case "lf-string":
-				a.Body, a.BodyIsFmt = v, true
-			case "lf-file":
-				return fmt.Errorf("'lf-file' is a HAProxy option that Gatehouse does not implement")
+			case "errorfiles":
+				return fmt.Errorf("'errorfiles' (an 'http-errors' section) is a HAProxy option that Gatehouse does not implement")
+			case "string", "lf-string":
+				data = []byte(v)
 			default:
-				data, err := os.ReadFile(v)
+				b, err := os.ReadFile(v)
 				if err != nil {
 					return fmt.Errorf("error opening file '%s' (%v)", v, unwrapPathErr(err))
 				}
-				a.Body, a.RawResponse = string(data), o == "errorfile"
+				data = b
 			}
+			if o == "errorfile" && len(data) > 0 && !strings.HasPrefix(string(data), "HTTP/") {
+				return fmt.Errorf("file '%s' must hold a complete HTTP response starting with a status line", v)
+			}
+			a.Body, a.BodyIsFmt, a.RawResponse = string(data), o == "lf-file" || o == "lf-string", o == "errorfile"
 		case "hdr":
 			if i+2 >= len(args) {
-				return fmt.Errorf("'hdr' expects <name> and <fmt> as arguments")
+				return fmt.Errorf("'hdr' expects <name> and <value> as arguments")
 			}
-			a.Headers = append(a.Headers, [2]string{args[i+1].Text, args[i+2].Text})
+			name := args[i+1].Text
+			if strings.EqualFold(name, "content-length") || strings.EqualFold(name, "transfer-encoding") || strings.EqualFold(name, "content-type") {
+				p.warnf("header '%s' always ignored by the http reply.", name)
+			} else {
+				a.Headers = append(a.Headers, [2]string{name, args[i+2].Text})
+			}
 			i += 2
-		case "default-errorfiles", "errorfiles":
-			return fmt.Errorf("'%s' is a HAProxy option that Gatehouse does not implement", o)
 		default:
-			return fmt.Errorf("unknown option '%s' (expected 'status', 'content-type', 'string', 'lf-string', 'file', 'errorfile' or 'hdr')", o)
+			return fmt.Errorf("unknown option '%s' (expected 'status', 'content-type', 'default-errorfiles', 'errorfile', 'file', 'lf-file', 'string', 'lf-string' or 'hdr')", o)
 		}
 	}
-	if hasBody && !a.RawResponse && a.ContentType == "" {
-		return fmt.Errorf("a 'content-type' is required with a body")
+	switch payload {
+	case "":
+		if a.ContentType != "" {
+			p.warnf("content-type '%s' ignored by the http reply because neither errorfile nor payload defined.", a.ContentType)
+			a.ContentType = ""
+		}
+	case "default-errorfiles", "errorfile":
+		if payload == "default-errorfiles" && !slices.Contains(errorFileCodes(), a.Status) {
+			return fmt.Errorf("status code '%d' not handled by default with '%s' argument", a.Status, payload)
+		}
+		if a.ContentType != "" {
+			p.warnf("content-type '%s' ignored by the http reply when used with an erorrfile.", a.ContentType)
+			a.ContentType = ""
+		}
+		if len(a.Headers) > 0 {
+			p.warnf("hdr parameters ignored by the http reply when used with an erorrfile.")
+			a.Headers = nil
+		}
+	case "file", "string":
+		if (a.Status == 204 || a.Status == 304) && len(data) > 0 {
+			return fmt.Errorf("No body expected for %d responses", a.Status)
+		}
+		if a.ContentType == "" && len(data) > 0 {
+			return fmt.Errorf("a content type must be defined when non-empty payload is configured")
+		}
+		if a.ContentType != "" && len(data) == 0 {
+			p.warnf("content-type '%s' ignored by the http reply when used with an empty payload.", a.ContentType)
+			a.ContentType = ""
+		}
+	default: // lf-file, lf-string
+		if a.Status == 204 || a.Status == 304 {
+			return fmt.Errorf("No body expected for %d responses", a.Status)
+		}
+		if a.ContentType == "" {
+			return fmt.Errorf("a content type must be defined with a log-format payload")
+		}
 	}
-	if a.RawResponse && (a.ContentType != "" || len(a.Headers) > 0) {
-		return fmt.Errorf("'errorfile' holds a complete response: 'content-type' and 'hdr' cannot be added to it")
+	return nil
+}
+
+// parseSetStatus reads "<status> [reason <str>]".
+func parseSetStatus(p *parser, a *config.HTTPAction, args []token) error {
+	if len(args) != 1 && (len(args) != 3 || args[1].Text != "reason") {
+		return fmt.Errorf("expects <status> [reason <str>]")
 	}
-	if a.ContentType != "" && !hasBody {
-		return fmt.Errorf("'content-type' is given without a body")
+	n, err := strconv.Atoi(args[0].Text)
+	if err != nil || n < 100 || n > 999 {
+		return fmt.Errorf("expects an integer status code between 100 and 999")
+	}
+	a.Status = n
+	if len(args) == 3 {
+		for _, c := range []byte(args[2].Text) {
+			if c < 0x20 && c != '\t' || c == 0x7f {
+				return fmt.Errorf("the reason may not hold control characters")
+			}
+		}
+		a.Reason = args[2].Text
 	}
 	return nil
 }
@@ -304,12 +385,13 @@ func parseHTTPRule(p *parser, args []token) error {
 	if len(args) < 2 {
 		return fmt.Errorf("'%s' expects an action.", kw)
 	}
-	resp := kw == "http-response"
+	resp := kw == "http-response" || kw == "http-after-response"
+	after := kw == "http-after-response"
 	name := args[1].Text
 	var act *httpAction
 	var names []string
 	for _, a := range httpActions() {
-		if (resp && a.resp) || (!resp && a.req) {
+		if after && a.after || !after && (resp && a.resp || !resp && a.req) {
 			names = append(names, a.name)
 			if a.name == name || strings.HasPrefix(name, a.name+"(") && (strings.HasPrefix(a.name, "sc-") || isMapAction(a.name)) {
 				act = &a
@@ -335,6 +417,9 @@ func parseHTTPRule(p *parser, args []token) error {
 		}
 	}
 	a := &config.HTTPAction{Pos: p.pos(), Action: name}
+	if resp && name == "deny" {
+		a.Status = 502 // HAProxy's default for a denied response
+	}
 	if err := act.parse(p, a, args[2:end]); err != nil {
 		return fmt.Errorf("'%s %s' : %v.", kw, name, strings.TrimSuffix(err.Error(), "."))
 	}
@@ -346,6 +431,10 @@ func parseHTTPRule(p *parser, args []token) error {
 		a.Cond = c
 	}
 	px := p.ps.px
+	if after {
+		px.HTTPAfterResponse = append(px.HTTPAfterResponse, a)
+		return nil
+	}
 	if resp {
 		px.HTTPResponse = append(px.HTTPResponse, a)
 		return nil

@@ -1,6 +1,7 @@
 package cfgparse
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -36,6 +37,60 @@ func TestRequestLineRuleArgs(t *testing.T) {
 		got := parseRules(t, tc.line)
 		if tc.want == "" && got != "" || tc.want != "" && !strings.Contains(got, tc.want) {
 			t.Errorf("%q: got %q, want %q", tc.line, got, tc.want)
+		}
+	}
+}
+
+// TestReplyArgs: return and deny read their reply as HAProxy does,
+// ignoring with a warning what HAProxy ignores.
+func TestReplyArgs(t *testing.T) {
+	dir := t.TempDir()
+	ef := dir + "/e.http"
+	if err := os.WriteFile(ef, []byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ line, err, warn string }{
+		{" http-request return status 404\n", "", ""},
+		{" http-request return content-type text/plain\n", "", "content-type 'text/plain' ignored by the http reply because neither errorfile nor payload defined"},
+		{" http-request return string x\n", "a content type must be defined when non-empty payload is configured", ""},
+		{" http-request return lf-string x\n", "a content type must be defined with a log-format payload", ""},
+		{" http-request return status 204 content-type a/b string x\n", "No body expected for 204 responses", ""},
+		{" http-request return status 418 default-errorfiles\n", "status code '418' not handled by default with 'default-errorfiles' argument", ""},
+		{" http-request return errorfile " + ef + " content-type a/b\n", "", "content-type 'a/b' ignored by the http reply when used with an erorrfile"},
+		{" http-request return errorfile " + ef + " hdr X-A b\n", "", "hdr parameters ignored by the http reply when used with an erorrfile"},
+		{" http-request return string a string b content-type a/b\n", "unexpected 'string' argument, 'string' already defined", ""},
+		{" http-request return content-type a/b string x hdr Content-Length 3\n", "", "header 'Content-Length' always ignored by the http reply"},
+		{" http-request return status 99\n", "Unexpected status code '99'", ""},
+		{" http-request deny deny_status 418\n", "status code '418' not handled by default", ""},
+		{" http-request deny deny_status 418 content-type a/b string x\n", "", ""},
+		{" http-request return lf-file /nonexistent/x content-type a/b\n", "error opening file '/nonexistent/x'", ""},
+		{" http-response set-status 431\n", "", ""},
+		{" http-response set-status 503 reason \"Slow Down\"\n", "", ""},
+		{" http-response set-status 1000\n", "between 100 and 999", ""},
+		{" http-response set-status 200 why not\n", "expects <status> [reason <str>]", ""},
+		{" http-after-response set-header X-A b\n", "", ""},
+		{" http-after-response deny\n", "but got 'deny'", ""},
+		{" http-after-response set-var(txn.x) str(a)\n", "does not implement", ""},
+	} {
+		cfg, err := Parse("r.cfg", []byte(rulesHead+tc.line+" default_backend b\nbackend b\n server s 127.0.0.1:80\n"), Options{})
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if tc.err == "" && got != "" || tc.err != "" && !strings.Contains(got, tc.err) {
+			t.Errorf("%q: got error %q, want %q", tc.line, got, tc.err)
+			continue
+		}
+		if tc.warn != "" {
+			var ws []string
+			if cfg != nil {
+				for _, w := range cfg.Warnings {
+					ws = append(ws, w.Error())
+				}
+			}
+			if !strings.Contains(strings.Join(ws, "\n"), tc.warn) {
+				t.Errorf("%q: warnings %q, want %q", tc.line, ws, tc.warn)
+			}
 		}
 	}
 }

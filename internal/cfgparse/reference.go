@@ -71,7 +71,7 @@ func WriteReference(w io.Writer) error {
 	}
 	fmt.Fprintln(bw)
 
-	fmt.Fprintln(bw, "## http-request and http-response actions")
+	fmt.Fprintln(bw, "## http-request, http-response and http-after-response actions")
 	fmt.Fprintln(bw)
 	fmt.Fprintln(bw, "Each rule may end with `if <condition>` or `unless <condition>`.")
 	fmt.Fprintln(bw)
@@ -84,6 +84,9 @@ func WriteReference(w io.Writer) error {
 		}
 		if a.resp {
 			where = append(where, "http-response")
+		}
+		if a.after {
+			where = append(where, "http-after-response")
 		}
 		row(bw, a.name, strings.Join(where, ", "), code(a.syntax), a.desc)
 	}

@@ -64,7 +64,6 @@ var unimplementedHints = map[string]string{
 	"nbproc":      "Gatehouse is one process; remove it ('nbthread' is accepted)",
 	"reject":      "use 'http-request deny', or 'tcp-request connection reject'",
 	"silent-drop": "use 'http-request deny'",
-	"set-status":  "use 'http-request return status <code>' or 'http-response deny deny_status <code>'",
 }
 
 // unimplementedMsg is the error for a HAProxy keyword Gatehouse does not

@@ -32,7 +32,7 @@ func unimplementedProxy() []string {
 	return []string{
 		"stick", "http-reuse", "filter",
 		"tcp-response",
-		"http-after-response", "http-error", "errorfiles",
+		"http-error", "errorfiles",
 		"errorloc", "errorloc302", "errorloc303", "email-alert",
 		"backlog", "persist", "rate-limit",
 		"source", "bind-process", "external-check", "http-send-name-header",
@@ -68,7 +68,7 @@ func unimplementedHTTPActions() []string {
 		"set-log-level", "set-mark",
 		"set-nice", "set-priority-class", "set-priority-offset",
 		"set-src", "set-src-port", "set-timeout", "set-tos", "silent-drop", "strict-mode",
-		"wait-for-body", "wait-for-handshake", "set-status", "sc-add-gpc", "set-fc-mark",
+		"wait-for-body", "wait-for-handshake", "sc-add-gpc", "set-fc-mark",
 		"set-fc-tos", "pause", "disable-l7-retry", "set-retries",
 	}
 }

@@ -221,14 +221,17 @@ type Proxy struct {
 	FullConn int `json:",omitempty"`
 	Timeouts Timeouts
 
-	ACLs           []*ACL
-	HTTPRequest    []*HTTPAction
-	HTTPResponse   []*HTTPAction
-	TCPRequest     []*TCPAction // tcp-request connection|content rules
-	InspectDelay   time.Duration
-	UseBackends    []*UseBackend
-	DefaultBackend string
-	DefaultBEPos   Pos
+	ACLs         []*ACL
+	HTTPRequest  []*HTTPAction
+	HTTPResponse []*HTTPAction
+	// HTTPAfterResponse: "http-after-response" rules, run on every
+	// response, the proxy's own answers included.
+	HTTPAfterResponse []*HTTPAction `json:",omitempty"`
+	TCPRequest        []*TCPAction  // tcp-request connection|content rules
+	InspectDelay      time.Duration
+	UseBackends       []*UseBackend
+	DefaultBackend    string
+	DefaultBEPos      Pos
 
 	ForwardFor  *ForwardFor
 	ConnMode    ConnMode
@@ -465,6 +468,10 @@ type HTTPAction struct {
 	MapKey      string      `json:",omitempty"`
 	Headers     [][2]string // return/deny "hdr NAME FMT" pairs
 	RawResponse bool        // Body is a complete HTTP response (return/deny "errorfile FILE")
+	Reason      string      `json:",omitempty"` // set-status "reason"
+	// DefaultErrorfiles: the answer is the proxy's error page for Status
+	// (return default-errorfiles; deny without another option).
+	DefaultErrorfiles bool `json:",omitempty"`
 }
 
 // TCPAction is one "tcp-request connection|content" rule.

@@ -36,7 +36,9 @@ func compareRules(t *testing.T, cfg func(e ruleEnv) string, cases []ruleCase, re
 	t.Helper()
 	answer := func(_ int, c net.Conn, _ *bufio.Reader, req *http.Request) bool {
 		io.Copy(io.Discard, req.Body)
-		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 6\r\nX-Srv: yes\r\nSet-Cookie: SRV=1\r\n\r\nserver")
+		// X-Path lets response rules tell requests apart: HAProxy's
+		// request fetches (path, ...) find nothing in response rules.
+		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: 6\r\nX-Srv: yes\r\nX-Path: %s\r\nSet-Cookie: SRV=1\r\n\r\nserver", req.URL.Path)
 		return true
 	}
 	results := map[string][]string{}
@@ -61,7 +63,7 @@ func compareRules(t *testing.T, cfg func(e ruleEnv) string, cases []ruleCase, re
 			}
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			line := fmt.Sprintf("%s: %d %q", c.name, resp.StatusCode, body)
+			line := fmt.Sprintf("%s: %s %q", c.name, resp.Status, body)
 			var hs []string
 			for _, h := range respHdrs {
 				for _, v := range resp.Header.Values(h) {

@@ -78,6 +78,7 @@ type Backend struct {
 	PretendKeepAlive bool
 	ReqRules         []*Rule
 	RespRules        []*Rule
+	AfterRules       []*Rule // http-after-response
 	ForwardFor       *ForwardFor
 	Errors           *ErrorPages
 	// Comp is "compression"; nil without it.

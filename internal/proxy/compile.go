@@ -36,6 +36,7 @@ func CompileRules(actions []*config.HTTPAction, env *RuleEnv, response bool) ([]
 // compileReply fills the reply options of return and deny: the body (a
 // string, a format, or an errorfile's complete response) and "hdr" pairs.
 func compileReply(r *Rule, a *config.HTTPAction, env *RuleEnv, format func(string) error) error {
+	r.ErrorPage = a.DefaultErrorfiles
 	switch {
 	case a.RawResponse:
 		r.RawReply, r.Static = true, []byte(a.Body)
@@ -43,7 +44,7 @@ func compileReply(r *Rule, a *config.HTTPAction, env *RuleEnv, format func(strin
 		if err := format(a.Body); err != nil {
 			return err
 		}
-	default:
+	case a.Body != "":
 		r.Static = []byte(a.Body)
 	}
 	for _, h := range a.Headers {
@@ -146,17 +147,16 @@ func compileRule(a *config.HTTPAction, env *RuleEnv, response bool) (*Rule, erro
 		}
 		r.Cookie = a.RedirectCookie
 		err = format(a.Value)
-	case "deny":
-		r.Kind = RuleDeny
-		if r.Status == 0 {
-			r.Status = 403
-		}
-		r.CustomReply = a.Body != "" || a.BodyIsFmt || a.RawResponse || a.ContentType != "" || len(a.Headers) > 0
-		err = compileReply(r, a, env, format)
-	case "return":
+	case "deny", "return":
 		r.Kind = RuleReturn
+		if a.Action == "deny" {
+			r.Kind = RuleDeny
+		}
 		if r.Status == 0 {
 			r.Status = 200
+			if a.Action == "deny" {
+				r.Status = 403
+			}
 		}
 		err = compileReply(r, a, env, format)
 	case "capture":
@@ -167,6 +167,12 @@ func compileRule(a *config.HTTPAction, env *RuleEnv, response bool) (*Rule, erro
 	case "set-map", "del-map", "add-acl", "del-acl":
 		r.Kind = RuleCustom
 		r.Custom, err = compileMapAction(a, env)
+	case "set-status":
+		r.Kind = RuleSetStatus
+		r.Reason = a.Reason
+		if r.Reason == "" {
+			r.Reason = haproxyReason(r.Status)
+		}
 	case "use-service":
 		if response {
 			return nil, config.Errorf(a.Pos, "'http-response use-service' is not a valid action")

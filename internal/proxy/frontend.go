@@ -98,6 +98,7 @@ type Frontend struct {
 	ConnMode   config.ConnMode
 	ReqRules   []*Rule
 	RespRules  []*Rule
+	AfterRules []*Rule // http-after-response
 	Routes     []Route
 	Default    *Backend
 	ForwardFor *ForwardFor

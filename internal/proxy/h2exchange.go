@@ -310,6 +310,10 @@ func (t *Txn) relayH2Response(srv *Server) bool {
 		return t.sendReply()
 	}
 	t.persistResponse(srv)
+	// After the persistence cookie, as HAProxy's http_process_res_common.
+	if t.hasAfterRules() {
+		t.runAfterRules()
+	}
 	t.countStatus(srv)
 	if t.compHead() {
 		t.Resp.ContentLength = -1 // unknown now: chunked towards HTTP/1.1

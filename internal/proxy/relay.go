@@ -64,6 +64,10 @@ func (t *Txn) relayResponse(srv *Server, uc *upConn) bool {
 		return t.sendReply()
 	}
 	t.persistResponse(srv)
+	// After the persistence cookie, as HAProxy's http_process_res_common.
+	if t.hasAfterRules() {
+		t.runAfterRules()
+	}
 
 	http1.StripHopByHop(&resp.Header)
 	compressed := t.compHead()

@@ -39,22 +39,36 @@ func (t *Txn) errorReply(status int) *Reply {
 // rawMarker flags a Reply whose Body is a complete HTTP response (errorfile).
 var rawMarker = httpmsg.Headers{{Name: "\x00raw", Value: ""}}
 
-// returnReply builds the answer of "http-request return" (and of a deny
-// given a body or headers of its own).
+// returnReply builds the answer of "return" and "deny": the proxy's error
+// page, an errorfile as it is, or a status with an optional body and
+// fields (an empty body when none was given, never an error page).
 func (t *Txn) returnReply(r *Rule) *Reply {
-	rep := &Reply{Status: r.Status, AsIs: true}
-	if r.RawReply {
-		rep.Body, rep.Header = r.Static, rawMarker // the errorfile is the whole response
+	switch {
+	case r.ErrorPage:
+		rep := t.errorReply(r.Status)
+		if rep.Body == nil && r.Status < 400 {
+			// HAProxy's page for 200, which the bare-error path below 400
+			// does not write.
+			rep.Header = httpmsg.Headers{{Name: "cache-control", Value: "no-cache"}, {Name: "content-type", Value: "text/html"}}
+			rep.Body = http1.ErrorPageBody(r.Status)
+		}
 		return rep
+	case r.RawReply:
+		return &Reply{Status: r.Status, Header: rawMarker, Body: r.Static}
+	}
+	rep := &Reply{Status: r.Status, Body: r.Static, AsIs: true}
+	if t.acl.InResponse {
+		// HAProxy empties the response before it builds the answer
+		// that replaces it: its formats see no response.
+		resp := t.acl.Resp
+		t.acl.Resp = nil
+		defer func() { t.acl.Resp = resp }()
 	}
 	if r.Value != nil {
 		rep.Body = []byte(t.evalFormat(r.Value))
-	} else {
-		rep.Body = r.Static
 	}
-	if r.ContentType != "" || len(r.Headers) > 0 {
-		rep.Header = make(httpmsg.Headers, 0, len(r.Headers)+1)
-	}
+	// Never nil: a nil Header with no body is taken for a bare error.
+	rep.Header = make(httpmsg.Headers, 0, len(r.Headers)+1)
 	if r.ContentType != "" {
 		rep.Header = append(rep.Header, httpmsg.Header{Name: "Content-Type", Value: r.ContentType})
 	}
@@ -143,11 +157,16 @@ func oneLeadingSlash(p string) string {
 	return "/" + p[i:]
 }
 
+// bodyAllowed reports whether a response of this status may carry a body,
+// and so a Content-Length (RFC 9110 §8.6: never on 1xx and 204).
+func bodyAllowed(status int) bool { return status >= 200 && status != 204 && status != 304 }
+
 // sendError writes a bare error answer (for requests that could not be
 // parsed) and closes.
 func (t *Txn) sendError(status int) {
 	t.reply = t.errorReply(status)
 	t.closeAfter = true
+	t.noAfter = true
 	t.sendReply()
 }
 
@@ -159,6 +178,7 @@ func (t *Txn) sendReply() bool {
 	if r == nil {
 		r = t.errorReply(500)
 	}
+	r = t.afterReply(r)
 	t.status = r.Status
 	if t.be != nil {
 		// The proxy's own answers (errors, denials) count in the
@@ -192,12 +212,12 @@ func (t *Txn) sendReply() bool {
 		t.closeAfter = true
 	} else {
 		var resp httpmsg.Response
-		resp.Status = r.Status
+		resp.Status, resp.Reason = r.Status, r.Reason
 		resp.Proto = "HTTP/1.1"
 		resp.Major, resp.Minor = 1, 1
 		// A copy: services may hand out a Reply whose headers are shared.
 		resp.Header = append(make(httpmsg.Headers, 0, len(r.Header)+3), r.Header...)
-		if !resp.Header.Has("Content-Length") {
+		if !resp.Header.Has("Content-Length") && bodyAllowed(r.Status) {
 			resp.Header = append(resp.Header, httpmsg.Header{Name: "Content-Length", Value: strconv.Itoa(len(r.Body))})
 		}
 		if !resp.Header.Has("Cache-Control") && r.Status >= 400 && !r.AsIs {

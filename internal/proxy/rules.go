@@ -32,6 +32,7 @@ const (
 	RuleReplacePathQ
 	RuleReplaceURI
 	RuleSetMethod
+	RuleSetStatus
 )
 
 // verdict is the outcome of running a rule list.
@@ -52,18 +53,20 @@ type Rule struct {
 	Regex                  *regexp.Regexp  // replace-header / replace-value
 	Static                 []byte          // return body / errorfile content
 	Status                 int
+	Reason                 string // set-status
 	ContentType            string
 	Redirect               RedirectKind
 	DropQuery, AppendSlash bool
 	IgnoreEmpty            bool    // redirect: skip the rule when the target format gives ""
 	Cookie                 string  // redirect: a Set-Cookie value to add
 	Service                Service // use-service
-	// Reply options of return and deny: "hdr NAME FMT" pairs, a body given
-	// to deny (else deny answers the proxy's error page), an errorfile's
-	// complete response.
-	Headers     []ReplyHeader
-	CustomReply bool
-	RawReply    bool
+	// Reply options of return and deny: ErrorPage answers the proxy's
+	// error page for Status; RawReply sends Static, a complete HTTP
+	// response (errorfile); otherwise Static or Value is the body, with
+	// ContentType and the "hdr NAME FMT" Headers.
+	Headers   []ReplyHeader
+	ErrorPage bool
+	RawReply  bool
 	// Custom runs extension actions (identity). It returns the verdict and,
 	// for verdictReply, fills the reply.
 	Custom func(t *Txn) (replied bool)
@@ -115,6 +118,7 @@ func serviceAccess(svc Service, t *Txn) (*Reply, bool) {
 // Reply is a locally generated response.
 type Reply struct {
 	Status int
+	Reason string // "": the status's usual reason phrase
 	Header httpmsg.Headers
 	Body   []byte
 	// AsIs: the configuration wrote this reply (return, deny with a
@@ -157,11 +161,7 @@ func (t *Txn) runRules(rules []*Rule, response bool) verdict {
 		case RuleAllow:
 			return verdictAllow
 		case RuleDeny:
-			if r.CustomReply {
-				t.reply = t.returnReply(r)
-			} else {
-				t.reply = t.errorReply(r.Status)
-			}
+			t.reply = t.returnReply(r)
 			t.termState = [2]byte{'P', phase}
 			if response {
 				t.deniedResp = true
@@ -187,6 +187,8 @@ func (t *Txn) runRules(rules []*Rule, response bool) verdict {
 			t.clk.spend() // services and extensions may wait (a body, an IdP)
 			t.termState = [2]byte{'L', phase}
 			return verdictReply
+		case RuleSetStatus:
+			t.Resp.Status, t.Resp.Reason = r.Status, r.Reason
 		case RuleCustom:
 			replied := r.Custom(t)
 			t.clk.spend()

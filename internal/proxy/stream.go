@@ -138,7 +138,9 @@ func (t *Txn) replyToStream(r *Reply) bool {
 		// A copy: services may hand out a Reply whose headers are shared.
 		resp.Header = append(make(httpmsg.Headers, 0, len(r.Header)+2), r.Header...)
 		resp.Header.Del("Content-Length")
-		resp.Header = append(resp.Header, httpmsg.Header{Name: "content-length", Value: strconv.Itoa(len(r.Body))})
+		if bodyAllowed(r.Status) {
+			resp.Header = append(resp.Header, httpmsg.Header{Name: "content-length", Value: strconv.Itoa(len(r.Body))})
+		}
 		if !resp.Header.Has("Cache-Control") && r.Status >= 400 && !r.AsIs {
 			resp.Header = append(resp.Header, httpmsg.Header{Name: "cache-control", Value: "no-cache"})
 		}
