@@ -410,7 +410,7 @@ func (b *builder) buildBackend(p *config.Proxy, id int) (*proxy.Backend, error) 
 			srv.H2 = proxy.NewH2Upstream(cs.Proto == "h2", o.MaxIdle, o.MaxReuse, 0)
 		}
 		if cs.SNI != "" {
-			e, err := acl.CompileExpr(cs.SNI, cs.Pos)
+			e, err := acl.CompileExprMaps(cs.SNI, cs.Pos, b.maps)
 			if err != nil {
 				return nil, err
 			}

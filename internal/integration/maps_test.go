@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/testenv"
 )
@@ -183,4 +184,53 @@ func TestMapRoutingMatchesHAProxy(t *testing.T) {
 		}
 	}
 	t.Logf("both:\n%s", g)
+}
+
+// TestMapReloadRereadsFiles: a reload reads the pattern files again, as
+// HAProxy's does: what the file says now is in, and changes made at run
+// time are lost.
+func TestMapReloadRereadsFiles(t *testing.T) {
+	files := writeMapFiles(t)
+	fe := testenv.FreePort(t)
+	sock := filepath.Join(t.TempDir(), "g.sock")
+	g := testenv.StartGatehouse(t, mapsConfig(fe, sock, files))
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	route := func(host string) string {
+		hr, _ := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d/", fe), nil)
+		hr.Host = host
+		resp, err := client.Do(hr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		be, _, _ := strings.Cut(string(b), " ")
+		return be
+	}
+	if got := apiCLI(t, sock, "add map "+files.hosts+" runtime.example.org be_b"); got != "\n" {
+		t.Fatalf("add map: %q", got)
+	}
+	if got := route("runtime.example.org"); got != "be_b" {
+		t.Fatalf("runtime entry: routed to %s", got)
+	}
+	f, err := os.OpenFile(files.hosts, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("file.example.org be_b\n")
+	f.Close()
+	if got := route("file.example.org"); got != "be_def" {
+		t.Fatalf("the file was read again before the reload: %s", got)
+	}
+	if err := g.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 20*time.Second, func() bool { return route("file.example.org") == "be_b" },
+		"the reload did not read the map file again")
+	if got := route("runtime.example.org"); got != "be_def" {
+		t.Errorf("a runtime entry survived the reload: routed to %s", got)
+	}
+	if got := apiCLI(t, sock, "show map "+files.hosts); strings.Contains(got, "runtime.example.org") || !strings.Contains(got, "file.example.org") {
+		t.Errorf("show map after the reload:\n%s", got)
+	}
 }

@@ -12,8 +12,8 @@ import (
 // len|id": the sample, as text, goes into capture slot a.CaptureID of the
 // frontend, cut to the slot's length (HAProxy's
 // http_action_req_capture_by_id). An absent sample leaves the slot alone.
-func compileCapture(a *config.HTTPAction, response bool) (func(t *Txn) bool, error) {
-	e, err := acl.CompileExpr(a.Sample, a.Pos)
+func compileCapture(a *config.HTTPAction, env *RuleEnv, response bool) (func(t *Txn) bool, error) {
+	e, err := acl.CompileExprMaps(a.Sample, a.Pos, env.ACLs.Maps())
 	if err != nil {
 		return nil, err
 	}

@@ -161,7 +161,7 @@ func compileRule(a *config.HTTPAction, env *RuleEnv, response bool) (*Rule, erro
 		err = compileReply(r, a, env, format)
 	case "capture":
 		r.Kind = RuleCustom
-		r.Custom, err = compileCapture(a, response)
+		r.Custom, err = compileCapture(a, env, response)
 	case "allow":
 		r.Kind = RuleAllow
 	case "set-map", "del-map", "add-acl", "del-acl":
