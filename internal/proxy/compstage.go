@@ -4,7 +4,9 @@ import (
 	"io"
 	"sync"
 
+	"github.com/gatehouse/gatehouse/internal/counters"
 	"github.com/gatehouse/gatehouse/internal/httpcomp"
+	"github.com/gatehouse/gatehouse/internal/httpmsg"
 )
 
 // compStage is the compression stage of a transaction, HAProxy's
@@ -96,4 +98,61 @@ func (t *Txn) compDone() {
 		t.sess.fe.Counters.CompRsp.Add(1)
 		t.be.Counters.CompRsp.Add(1)
 	}
+}
+
+// compService compresses a local service's page (the stats page) as
+// HAProxy's filter compresses its applets' answers: the same choice of
+// algorithm and the same checks, the proxy serving it standing for the
+// backend. The page is in memory, so it is compressed whole and keeps a
+// Content-Length.
+func (t *Txn) compService(be *Backend) {
+	fe, r := t.sess.fe, t.reply
+	var bc *httpcomp.Settings
+	if be != nil {
+		bc = be.Comp
+	}
+	if (fe.Comp == nil && bc == nil) || r == nil || len(r.Header) == 1 && r.Header[0].Name == rawMarker[0].Name {
+		return
+	}
+	p := httpcomp.Combine(fe.Comp, bc)
+	algo, _ := httpcomp.Negotiate(t.Req.Header, p.Algos)
+	if algo == httpcomp.None || !httpcomp.Compress(&httpcomp.Response{
+		ClientHTTP11: t.Req.Major > 1 || t.Req.Major == 1 && t.Req.Minor >= 1,
+		ServerHTTP11: true,
+		Head:         t.Req.Method == "HEAD",
+		Status:       r.Status,
+		KnownLength:  true,
+		Bodyless:     len(r.Body) == 0,
+		Header:       r.Header,
+	}, p.Types) {
+		return
+	}
+	enc := httpcomp.NewEncoder(algo, fe.CompLevel)
+	defer enc.Release()
+	_ = enc.Write(r.Body) // into memory: cannot fail
+	_ = enc.Close()
+	out := &Reply{Status: r.Status, AsIs: r.AsIs, Body: append([]byte(nil), enc.Pending()...)}
+	out.Header = append(make(httpmsg.Headers, 0, len(r.Header)+2), r.Header...)
+	httpcomp.PrepareHead(&out.Header, algo)
+	t.reply = out
+	in, n := uint64(len(r.Body)), uint64(len(out.Body))
+	for _, c := range [...]*counters.Proxy{fe.Counters, beCounters(be)} {
+		if c == nil {
+			continue
+		}
+		if algo == httpcomp.Identity {
+			c.CompByp.Add(in)
+		} else {
+			c.CompIn.Add(in)
+			c.CompOut.Add(n)
+		}
+		c.CompRsp.Add(1)
+	}
+}
+
+func beCounters(be *Backend) *counters.Proxy {
+	if be == nil {
+		return nil
+	}
+	return be.Counters
 }

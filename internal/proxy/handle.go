@@ -87,6 +87,7 @@ func (t *Txn) handle() bool {
 		// Counted first, as HAProxy does: the page counts itself.
 		fe.Counters.Intercept.Add(1)
 		t.reply = fe.Stats.Serve(t)
+		t.compService(fe.Self)
 		t.clk.spend()
 		t.termState = [2]byte{'L', 'R'}
 		return t.sendReply()
@@ -134,6 +135,7 @@ func (t *Txn) handle() bool {
 			return t.sendReply()
 		}
 		t.reply = be.Stats.Serve(t)
+		t.compService(be)
 		t.clk.spend()
 		t.termState = [2]byte{'L', 'R'}
 		return t.sendReply()
