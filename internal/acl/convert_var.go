@@ -53,7 +53,7 @@ const (
 func varFetches() []fetchDef {
 	return []fetchDef{
 		{name: "var", args: "SS", out: tAny, fn: fetchVar, check: checkVarArg,
-			doc: "the variable <scope>.<name> with the type it was set with; when it is not set, <default> as a string if given, else nothing"},
+			doc: "the variable <scope>.<name> with the type it was set with; when it is not set, <default> as a string if given, else nothing (req variables do not exist in responses, res ones before: nothing then, not even the default)"},
 	}
 }
 
@@ -67,6 +67,11 @@ func checkVarArg(a *fetchArgs) error {
 }
 
 func fetchVar(t *Txn, a *fetchArgs, c cursor) (sample, cursor, fres) {
+	if l, _ := t.varList(a.vr.scope); l == nil {
+		// The scope does not exist here (req in a response, res before
+		// it): no value, not even the default, as in HAProxy.
+		return sample{}, c, fNone
+	}
 	if s, ok := t.getVar(a.vr); ok {
 		return s, c, fVal
 	}

@@ -112,12 +112,21 @@ func TestVarScopes(t *testing.T) {
 	mustSet(t, tx, "res.r", "str(early)") // no response yet: not stored
 	mustSet(t, tx, "check.c", "str(x)")   // no check here
 	get := func(n string) string { v, _ := str(t, tx, "var("+n+")"); return v }
+	if v, ok := str(t, tx, "var(res.r,dflt)"); ok {
+		t.Fatalf("res scope in the request phase gave %q (HAProxy: no value, not even the default)", v)
+	}
 	if get("req.q") != "req.q" || get("res.r") != "" || get("check.c") != "" {
 		t.Fatalf("request phase: req %q res %q check %q", get("req.q"), get("res.r"), get("check.c"))
 	}
 	tx.Vars.ToResponse()
 	mustSet(t, tx, "res.r", "str(late)")
 	mustSet(t, tx, "req.q2", "str(x)")
+	if v, ok := str(t, tx, "var(req.q,dflt)"); ok {
+		t.Fatalf("req scope in the response phase gave %q", v)
+	}
+	if v, _ := str(t, tx, "var(res.none,dflt)"); v != "dflt" {
+		t.Fatalf("an unset res variable gave %q, want the default", v)
+	}
 	if get("req.q") != "" || get("req.q2") != "" || get("res.r") != "late" || get("txn.t") != "txn.t" {
 		t.Fatalf("response phase: req %q res %q txn %q", get("req.q"), get("res.r"), get("txn.t"))
 	}
@@ -378,5 +387,30 @@ func TestSharedVarsConcurrent(t *testing.T) {
 	}
 	if proc.Len() != 1 || sess.Len() != 1 {
 		t.Fatalf("proc %d sess %d variables", proc.Len(), sess.Len())
+	}
+}
+
+// Setting and reading variables allocates nothing once a transaction's
+// lists have grown: their storage is kept across Reset.
+func TestVarsNoAllocSteadyState(t *testing.T) {
+	tx := varTxn()
+	set, _ := CompileVarAction("txn.p", nil, "path", false, testPos)
+	setReq, _ := CompileVarAction("req.h", nil, "req.hdr(host),lower", false, testPos)
+	setSess, _ := CompileVarAction("sess.n", nil, "var(sess.n,0),add(1)", false, testPos)
+	get := mustExpr(t, "var(txn.p),concat(:,req.h)")
+	var buf []byte
+	run := func() {
+		set.Run(tx)
+		setReq.Run(tx)
+		setSess.Run(tx)
+		buf, _ = get.AppendString(buf[:0], tx)
+		tx.Vars.Reset()
+	}
+	run()
+	if n := testing.AllocsPerRun(100, run); n != 0 {
+		t.Fatalf("%v allocations per transaction", n)
+	}
+	if string(buf) != "/api/v1/users:www.example.com:8080" {
+		t.Fatalf("got %q", buf)
 	}
 }
