@@ -173,6 +173,9 @@ func Build(cfg *config.Config, version string) (*Graph, error) {
 	if err := b.buildStickTables(); err != nil {
 		return nil, err
 	}
+	if err := b.buildProcVars(); err != nil { // vars.go
+		return nil, err
+	}
 	b.g.stoppers = append(b.g.stoppers, b.ident.stop)
 	// Backends first: frontends refer to them.
 	// HAProxy's iid numbers the proxies in order from 1, after its

@@ -44,6 +44,7 @@ func (b *builder) buildTCPFrontend(p *config.Proxy, pr *proxyRuntime, tcpBackend
 		InspectDelay: p.InspectDelay,
 		DontLogNull:  p.DontLogNull,
 		Splice:       b.spliceOf(p),
+		ProcVars:     b.g.Proc.Vars,
 
 		LogASAP:           p.LogASAP,
 		LogSeparateErrors: p.LogSeparateErrors,
@@ -131,16 +132,23 @@ func (b *builder) buildTCPFrontend(p *config.Proxy, pr *proxyRuntime, tcpBackend
 
 func tcpRule(set *acl.Set, r *config.TCPAction) (l4.Rule, error) {
 	rule := l4.Rule{Reject: r.Action == "reject"}
+	ctx := acl.CtxTCPContent
+	if r.Layer == "connection" {
+		ctx = acl.CtxTCPConnection
+	}
+	if r.Var != nil {
+		vr, err := tcpVarRule(r, ctx) // vars.go
+		if err != nil {
+			return rule, err
+		}
+		rule.Var = vr
+	}
 	if r.Cond == nil {
 		return rule, nil
 	}
 	c, err := set.Cond(r.Cond)
 	if err != nil {
 		return rule, err
-	}
-	ctx := acl.CtxTCPContent
-	if r.Layer == "connection" {
-		ctx = acl.CtxTCPConnection
 	}
 	if err := c.Check(ctx); err != nil {
 		return rule, config.Errorf(r.Pos, "'tcp-request %s %s' : %v", r.Layer, r.Action, err)

@@ -132,7 +132,7 @@ func httpActions() []httpAction {
 		{name: "set-identity-token", syntax: "set-identity-token <identity-token section>", req: true,
 			desc:  "Attach a signed identity token for the mesh (see the 'identity-token' section).",
 			parse: fixedArgs(1, "<identity-token section>", func(a *config.HTTPAction, v []string) error { a.Name = v[0]; return nil })},
-	}, append(stickHTTPActions(), mapHTTPActions()...)...)
+	}, append(stickHTTPActions(), append(mapHTTPActions(), varHTTPActions()...)...)...)
 }
 
 func replaceArgs(p *parser, a *config.HTTPAction, args []token) error {
@@ -393,7 +393,7 @@ func parseHTTPRule(p *parser, args []token) error {
 	for _, a := range httpActions() {
 		if after && a.after || !after && (resp && a.resp || !resp && a.req) {
 			names = append(names, a.name)
-			if a.name == name || strings.HasPrefix(name, a.name+"(") && (strings.HasPrefix(a.name, "sc-") || isMapAction(a.name)) {
+			if a.name == name || strings.HasPrefix(name, a.name+"(") && (strings.HasPrefix(a.name, "sc-") || isMapAction(a.name)) || matchVarAction(a.name, name) {
 				act = &a
 			}
 		}

@@ -18,10 +18,10 @@ func tcpRequestTable() []keyword {
 	return []keyword{
 		{name: "inspect-delay", where: wProxy, syntax: "tcp-request inspect-delay <time>",
 			desc: "How long 'content' rules may wait for data (e.g. a TLS ClientHello).", parse: parseInspectDelay},
-		{name: "connection", where: wFEOnly, syntax: "tcp-request connection accept|reject [{if|unless} <condition>]",
-			desc: "Accept or reject a connection as soon as it is accepted.", parse: parseTCPRule},
-		{name: "content", where: wProxy, syntax: "tcp-request content accept|reject [{if|unless} <condition>]",
-			desc: "Accept or reject a connection once its first bytes are available.", parse: parseTCPRule},
+		{name: "connection", where: wFEOnly, syntax: "tcp-request connection accept|reject|set-var(<var>) <expr>|set-var-fmt(<var>) <fmt>|unset-var(<var>) [{if|unless} <condition>]",
+			desc: "Accept or reject a connection as soon as it is accepted, or set a variable (proc and sess scopes only: no stream exists yet).", parse: parseTCPRule},
+		{name: "content", where: wProxy, syntax: "tcp-request content accept|reject|set-var(<var>) <expr>|set-var-fmt(<var>) <fmt>|unset-var(<var>) [{if|unless} <condition>]",
+			desc: "Accept or reject a connection once its first bytes are available, or set a variable.", parse: parseTCPRule},
 	}
 }
 
@@ -49,12 +49,29 @@ func parseTCPRule(p *parser, args []token) error {
 		return fmt.Errorf("'tcp-request %s' expects 'accept' or 'reject'.", layer)
 	}
 	action := args[2].Text
-	if action != "accept" && action != "reject" {
-		return fmt.Errorf("'tcp-request %s' : action '%s' is not implemented by Gatehouse (supported: 'accept', 'reject').", layer, action)
-	}
 	r := &config.TCPAction{Pos: p.pos(), Layer: layer, Action: action}
-	if len(args) > 3 {
-		c, err := parseCond(p, args, 3)
+	end := len(args)
+	for i := 3; i < len(args); i++ {
+		if args[i].Text == "if" || args[i].Text == "unless" {
+			end = i
+			break
+		}
+	}
+	switch {
+	case action == "accept" || action == "reject":
+		end = 3 // anything else is a condition, or parseCond's error
+	case matchVarAction("set-var", action) || matchVarAction("set-var-fmt", action) || matchVarAction("unset-var", action):
+		va, err := parseVarWord(action, args[3:end])
+		if err != nil {
+			return fmt.Errorf("'tcp-request %s %s' : %v.", layer, action, err)
+		}
+		va.Pos = r.Pos
+		r.Var, r.Action = va, va.Kind
+	default:
+		return fmt.Errorf("'tcp-request %s' : action '%s' is not implemented by Gatehouse (supported: 'accept', 'reject', 'set-var', 'set-var-fmt', 'unset-var').", layer, action)
+	}
+	if end < len(args) {
+		c, err := parseCond(p, args, end)
 		if err != nil {
 			return err
 		}

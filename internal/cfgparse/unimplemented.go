@@ -60,7 +60,6 @@ func unimplementedOptions() []string {
 
 func unimplementedHTTPActions() []string {
 	return []string{
-		"set-var", "set-var-fmt", "unset-var",
 		"sc-inc-gpc", "sc-set-gpt",
 		"tarpit", "auth", "cache-use", "cache-store", "do-resolve",
 		"early-hint", "normalize-uri", "reject",

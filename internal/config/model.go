@@ -104,6 +104,9 @@ type Global struct {
 	ServerStateBase string `json:",omitempty"`
 
 	Process Process `json:",omitzero"` // user, group, chroot, pidfile, ulimit-n, node, ...
+
+	// SetVars are the global set-var and set-var-fmt lines, in order.
+	SetVars []*VarAction `json:",omitempty"`
 }
 
 // H2Tune holds HAProxy's tune.h2.* settings; zero means the engine's default.
@@ -462,6 +465,7 @@ type HTTPAction struct {
 	CaptureID int    `json:",omitempty"`
 
 	Stick *StickAction `json:",omitempty"` // track-scN, sc-inc-gpc0/1, sc-set-gpt0
+	Var   *VarAction   `json:",omitempty"` // set-var, set-var-fmt, unset-var
 	// MapFile and MapKey: set-map|del-map|add-acl|del-acl(<file>) <key fmt>
 	// (set-map's value format is Value).
 	MapFile     string      `json:",omitempty"`
@@ -477,8 +481,9 @@ type HTTPAction struct {
 // TCPAction is one "tcp-request connection|content" rule.
 type TCPAction struct {
 	Pos    Pos
-	Layer  string // "connection" or "content"
-	Action string // "accept", "reject"
+	Layer  string     // "connection" or "content"
+	Action string     // "accept", "reject", "set-var", "set-var-fmt", "unset-var"
+	Var    *VarAction `json:",omitempty"`
 	Cond   *Cond
 }
 

@@ -49,7 +49,7 @@ loop:
 	for {
 		s.txn.Payload = buf
 		s.txn.Inspecting = true
-		if reject, done := decide(rules, &s.txn); done {
+		if reject, done := s.decide(rules); done {
 			s.payload = buf
 			return s.applied(reject)
 		}
@@ -94,7 +94,7 @@ loop:
 // verdict evaluates the rules as final.
 func (s *session) verdict(rules []Rule) bool {
 	s.txn.Inspecting = false
-	reject, _ := decide(rules, &s.txn)
+	reject, _ := s.decide(rules)
 	return s.applied(reject)
 }
 
@@ -109,13 +109,21 @@ func (s *session) applied(reject bool) bool {
 }
 
 // decide evaluates rules in order: a Miss (more payload may change the
-// answer) stops and waits, the first match decides, none matching accepts.
-func decide(rules []Rule, t *acl.Txn) (reject, done bool) {
-	for _, r := range rules {
-		switch r.Cond.Eval(t) {
+// answer) stops and waits, the first matching accept or reject decides, a
+// variable rule acts and goes on, none deciding accepts. Each new arrival
+// runs the rules from the first again, variable rules included, as
+// HAProxy 2.6's tcp_inspect_request does.
+func (s *session) decide(rules []Rule) (reject, done bool) {
+	for i := range rules {
+		r := &rules[i]
+		switch r.Cond.Eval(&s.txn) {
 		case acl.Miss:
 			return false, false
 		case acl.Pass:
+			if r.Var != nil {
+				s.runVar(r.Var)
+				continue
+			}
 			return r.Reject, true
 		}
 	}

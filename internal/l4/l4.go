@@ -61,6 +61,7 @@ type Frontend struct {
 	LogASAP, LogSeparateErrors, DontLogNormal bool
 	UniqueID                                  *logging.Format // unique-id-format, nil when unset
 	SNI                                       *acl.Expr       // req.ssl_sni (SNIExpr), for proxy-v2-options authority
+	ProcVars                                  *acl.SharedVars // the runtime's proc variables
 	Splice                                    Splice
 	Streams                                   Streams // the sessions in progress, for "show sess"
 }
@@ -76,6 +77,7 @@ type Splice struct {
 type Rule struct {
 	Reject bool
 	Cond   *acl.Cond // nil: unconditional
+	Var    *VarRule  // set-var, set-var-fmt, unset-var: the rule does not decide
 }
 
 // Route is one use_backend rule.
@@ -127,6 +129,8 @@ type session struct {
 	payload  []byte // peeked bytes, replayed to the server
 	cliEOF   bool   // the client shut its side during inspection
 	txn      acl.Txn
+	vars     acl.Vars       // txn, req and res variables; txn.Vars points here
+	sessVars acl.SharedVars // sess variables
 
 	be       *Backend
 	srv      *upstream.Server
@@ -170,10 +174,16 @@ func (s *session) run() {
 	fe := s.fe
 	s.txn.Src, s.txn.Dst = s.src, s.dst
 	s.txn.Frontend = fe.Name
+	s.vars.Proc, s.vars.Sess = fe.ProcVars, &s.sessVars
+	s.txn.Vars = &s.vars
 	// tcp-request connection rules see the real connection addresses, even
 	// with accept-proxy (configuration.txt, "accept-proxy"). A rejected
-	// connection is not even a session: no log, as in HAProxy.
-	if rejected(fe.ConnRules, &s.txn) {
+	// connection is not even a session: no log, as in HAProxy. No stream
+	// exists yet: only proc and sess variables can be set.
+	s.vars.NoStream = true
+	rej := s.rejected(fe.ConnRules)
+	s.vars.NoStream = false
+	if rej {
 		fe.Counters.DenyConn.Add(1)
 		return
 	}
@@ -208,10 +218,11 @@ func (s *session) run() {
 	beNow := time.Now()
 	s.be.Counters.OpenSession(beNow)
 	s.be.Counters.ReqHistory.Tick(beNow)
-	if rejected(s.be.Rules, &s.txn) {
+	if s.rejected(s.be.Rules) {
 		s.be.Counters.DenyReq.Add(1)
 		s.term = logging.TermDenied
 	} else {
+		s.vars.ToResponse() // the request leaves: req variables end (HAProxy)
 		s.forward()
 	}
 	// Closed before the log line, whose %bc HAProxy takes after the stream left.
@@ -220,10 +231,16 @@ func (s *session) run() {
 }
 
 // rejected runs tcp-request rules with the final payload: the first
-// matching rule decides, none matching accepts.
-func rejected(rules []Rule, t *acl.Txn) bool {
-	for _, r := range rules {
-		if r.Cond.Match(t) {
+// matching accept or reject decides, none matching accepts; variable
+// rules act and go on.
+func (s *session) rejected(rules []Rule) bool {
+	for i := range rules {
+		r := &rules[i]
+		if r.Cond.Match(&s.txn) {
+			if r.Var != nil {
+				s.runVar(r.Var)
+				continue
+			}
 			return r.Reject
 		}
 	}

@@ -173,6 +173,9 @@ func compileRule(a *config.HTTPAction, env *RuleEnv, response bool) (*Rule, erro
 		if r.Reason == "" {
 			r.Reason = haproxyReason(r.Status)
 		}
+	case "set-var", "set-var-fmt", "unset-var":
+		r.Kind = RuleCustom
+		r.Custom, err = compileVarRule(a, env, response)
 	case "use-service":
 		if response {
 			return nil, config.Errorf(a.Pos, "'http-response use-service' is not a valid action")
@@ -232,4 +235,65 @@ func ParseRetryOn(words []string, pos config.Pos) (RetryOn, error) {
 		}
 	}
 	return r, nil
+}
+
+// compileVarRule compiles set-var, set-var-fmt and unset-var rules.
+func compileVarRule(a *config.HTTPAction, env *RuleEnv, response bool) (func(t *Txn) bool, error) {
+	ctx := acl.CtxHTTPRequest
+	if response {
+		ctx = acl.CtxHTTPResponse
+	}
+	v, err := CompileVarAction(a.Var, ruleKeyword(response), ctx)
+	if err != nil {
+		return nil, err
+	}
+	if a.Var.Kind == "set-var-fmt" {
+		f, err := VarFormat(a.Var.Expr, a.Pos)
+		if err != nil {
+			return nil, err
+		}
+		return func(t *Txn) bool {
+			v.SetString(&t.acl, t.evalFormat(f))
+			return false
+		}, nil
+	}
+	return func(t *Txn) bool {
+		v.Run(&t.acl)
+		return false
+	}, nil
+}
+
+// CompileVarAction compiles a set-var, set-var-fmt or unset-var action of
+// rule set kw (e.g. "http-request"), whose expression is checked against
+// ctx; set-var-fmt's format is the caller's to compile.
+func CompileVarAction(va *config.VarAction, kw string, ctx acl.Context) (*acl.VarAction, error) {
+	expr := ""
+	if va.Kind == "set-var" {
+		expr = va.Expr
+	}
+	a, err := acl.CompileVarAction(va.Name, va.Conds, expr, va.Kind == "unset-var", va.Pos)
+	if err != nil {
+		if _, ok := err.(config.Diag); ok {
+			return nil, err // the expression's, with its position
+		}
+		return nil, config.Errorf(va.Pos, "'%s %s(%s)' : %v", kw, va.Kind, va.Name, err)
+	}
+	if e := a.Expr(); e != nil {
+		if err := e.Check(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+// VarFormat compiles set-var-fmt's log-format: an absent sample gives
+// nothing, as in HAProxy (and in the formats of HTTP rules).
+func VarFormat(src string, pos config.Pos) (*logging.Format, error) {
+	return logging.CompileHTTP(src, pos, func(src string, pos config.Pos) (logging.Sampler, error) {
+		e, err := acl.CompileExpr(src, pos)
+		if err != nil {
+			return nil, err
+		}
+		return e, nil
+	})
 }

@@ -51,6 +51,7 @@ const (
 // with retries and redispatch as configured. It returns false when the
 // client connection must close.
 func (t *Txn) forward() bool {
+	t.vars.ToResponse() // the request leaves: req variables end (HAProxy)
 	// Only requests whose body has not been consumed can be replayed: a
 	// request without body, always.
 	replayable := !t.Req.HasBody()

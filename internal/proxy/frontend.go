@@ -45,6 +45,10 @@ type Process struct {
 	ParkAfter time.Duration
 	poll      *poller // parked connections; created at the first park
 	parkOff   atomic.Bool
+
+	// Vars are the runtime's proc variables (a reload starts from the
+	// configuration's global set-var lines, as a new HAProxy process).
+	Vars *acl.SharedVars
 }
 
 // Retire marks the runtime stale (a reload replaced it) and wakes every

@@ -173,6 +173,7 @@ func (t *Txn) sendError(status int) {
 // sendReply writes t.reply to the client. It returns false when the client
 // connection must close.
 func (t *Txn) sendReply() bool {
+	t.vars.ToResponse()
 	s := t.sess
 	r := t.reply
 	if r == nil {

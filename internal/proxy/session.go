@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/acl"
 	"github.com/gatehouse/gatehouse/internal/clock"
 	"github.com/gatehouse/gatehouse/internal/http1"
 	"github.com/gatehouse/gatehouse/internal/sock"
@@ -62,6 +63,10 @@ type session struct {
 	waitMu  sync.Mutex
 	waiting bool
 	woken   bool
+
+	// vars: the connection's sess variables; a connection holding some
+	// is not parked (the parked record does not keep them).
+	vars acl.SharedVars
 
 	live liveStream // the request in progress, for "show sess"
 	// An HTTP/2 connection's streams in progress, for "show sess".
@@ -236,7 +241,7 @@ func (s *session) readRequest(t *Txn) readResult {
 	}
 	// A used plain connection first waits only parkAfter, then parks.
 	wait, parking, window := deadline, false, idle
-	if s.parkAfter > 0 && s.nreq > 0 {
+	if s.parkAfter > 0 && s.nreq > 0 && s.vars.Len() == 0 {
 		if p := now.Add(s.parkAfter); deadline.IsZero() || p.Before(deadline) {
 			wait, parking, window = p, true, s.parkAfter
 		}

@@ -35,6 +35,10 @@ type Txn struct {
 	persist persistTxn
 	log     logging.Context
 
+	// vars holds the txn, req and res variables and reaches the session's
+	// and the runtime's; its storage is kept across transactions.
+	vars acl.Vars
+
 	be  *Backend
 	srv *upstream.Server
 	// live publishes the request in progress to "show sess": its
@@ -115,6 +119,8 @@ func (t *Txn) begin(s *session) {
 		UsableServers: s.fe.UsableServers,
 	}
 	t.log.Txn = &t.acl
+	t.vars.Proc, t.vars.Sess = s.fe.Proc.Vars, &s.vars
+	t.acl.Vars = &t.vars
 	t.stickBegin(s.fe)
 	t.termState = [2]byte{'-', '-'}
 }
@@ -127,7 +133,9 @@ func (t *Txn) reset() {
 	arena := t.arena[:0]
 	capt := t.captured[:0]
 	rcapt := t.respCapts[:0]
-	*t = Txn{Req: t.Req, Resp: t.Resp, arena: arena, captured: capt, respCapts: rcapt}
+	vars := t.vars
+	vars.Reset()
+	*t = Txn{Req: t.Req, Resp: t.Resp, arena: arena, captured: capt, respCapts: rcapt, vars: vars}
 }
 
 // readClock reads the clock where a wait ended.

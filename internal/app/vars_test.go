@@ -1,0 +1,69 @@
+package app
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestVarsBuild: variable names, conditions and expressions are checked
+// when the runtime is built, with HAProxy's messages; the global lines
+// run in order into the runtime's proc variables.
+func TestVarsBuild(t *testing.T) {
+	c, err := parseText(`global
+    set-var proc.prio int(100)
+    set-var proc.threshold int(200),sub(proc.prio)
+    set-var-fmt proc.greet "hi %[var(proc.threshold)]"
+` + testDefaults + `
+frontend fe
+    bind 127.0.0.1:18977
+    http-request set-var(txn.a) path
+    default_backend app
+backend app
+    server s1 127.0.0.1:1
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := Build(c, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	if n := g.Proc.Vars.Len(); n != 3 {
+		t.Fatalf("%d proc variables, want 3", n)
+	}
+	for _, tc := range []struct{ rules, want string }{
+		{"http-request set-var(foo.a) path", "invalid variable name 'foo.a'. A variable name must be start by its scope"},
+		{"http-request set-var(txn.a,ifwhatever) path", `unknown condition "ifwhatever"`},
+		{"http-request set-var(txn.a) nosuchfetch", "unknown fetch method 'nosuchfetch'"},
+		{"http-request set-var(txn.a) res.hdr(x)", "fetch method 'res.hdr'"},
+		{"http-request set-var(txn.a) int(1),add(txn.b-c)", "expects an integer or a variable name"},
+		{"http-request set-var-fmt(txn.a) \"%[nosuch]\"", "unknown fetch method 'nosuch'"},
+		{"acl x var(txn.a) foo\n    http-request deny if x", "matching method must be specified first (using '-m') when using a sample fetch of this type ('var')"},
+	} {
+		c, err := parseText(testDefaults + `
+frontend fe
+    bind 127.0.0.1:18977
+    ` + tc.rules + `
+    default_backend app
+backend app
+    server s1 127.0.0.1:1
+`)
+		if err == nil {
+			var g *Graph
+			if g, err = Build(c, "test"); err == nil {
+				g.Close()
+			}
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.rules, err, tc.want)
+		}
+	}
+	c, err = parseText("global\n    set-var proc.a req.hdr(host)\n" + testDefaults + "frontend fe\n    bind 127.0.0.1:18977\n")
+	if err == nil {
+		_, err = Build(c, "test")
+	}
+	if err == nil || !strings.Contains(err.Error(), "none of which is available here") {
+		t.Errorf("global set-var from a request header: %v", err)
+	}
+}
