@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"github.com/gatehouse/gatehouse/internal/hashfn"
 	"slices"
 	"sort"
 )
@@ -37,7 +38,7 @@ func buildRing(set *lbSet) *ring {
 		r.tot += ew
 		base := uint32(s.ID) * chashRange
 		for j := range ew {
-			pts = append(pts, point{fullHash(base + uint32(j)), int32(i)})
+			pts = append(pts, point{hashfn.FullHash(base + uint32(j)), int32(i)})
 		}
 	}
 	slices.SortFunc(pts, func(a, b point) int {

@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"fmt"
+	"github.com/gatehouse/gatehouse/internal/hashfn"
 	"strings"
 	"sync/atomic"
 
@@ -48,9 +49,9 @@ type hashBalancer struct {
 // setHashType applies "hash-type" and "hash-balance-factor" as HAProxy's
 // parser does: "consistent" without a function is sdbm with avalanche.
 func (h *hashBalancer) setHashType(ht config.HashType) error {
-	fn, ok := hashFunc(ht.Func)
+	fn, ok := hashfn.ByName(ht.Func)
 	if !ok {
-		return fmt.Errorf("hash-type: unknown hash function '%s' (supported: %s)", ht.Func, strings.Join(HashFuncs(), ", "))
+		return fmt.Errorf("hash-type: unknown hash function '%s' (supported: %s)", ht.Func, strings.Join(hashfn.Names(), ", "))
 	}
 	h.fn = fn
 	h.avalanche = ht.Avalanche || ht.Consistent && ht.Func == ""
@@ -148,7 +149,7 @@ func (h *hashBalancer) hash(key Key) (uint32, bool) {
 		v = h.fn(hv)
 	}
 	if h.avalanche {
-		v = fullHash(v)
+		v = hashfn.FullHash(v)
 	}
 	return v, true
 }

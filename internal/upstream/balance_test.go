@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"fmt"
+	"github.com/gatehouse/gatehouse/internal/hashfn"
 	"maps"
 	"net/netip"
 	"testing"
@@ -217,7 +218,7 @@ func TestHashHAProxyCompat(t *testing.T) {
 		{"ab", 97*65599 + 98},
 	}
 	for _, tt := range tests {
-		if got := sdbm(tt.in); got != tt.want {
+		if got := hashfn.SDBM(tt.in); got != tt.want {
 			t.Errorf("sdbm(%q) = %d, want %d", tt.in, got, tt.want)
 		}
 	}
