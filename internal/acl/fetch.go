@@ -44,6 +44,7 @@ func fetchTable() []fetchDef {
 	t = append(t, proxyFetches()...)
 	t = append(t, stickFetches()...)
 	t = append(t, varFetches()...)
+	t = append(t, internalFetches()...)
 	return t
 }
 
