@@ -219,7 +219,7 @@ func Build(cfg *config.Config, version string) (*Graph, error) {
 	b.buildTCPFrontends() // l4.go: after the http ones, for in-process handoffs
 	if len(b.errs) == 0 {
 		// Features built on top of the proxies, each in its own file.
-		for _, ext := range []func() error{b.buildResolvers, b.buildHealth, b.buildRuntimeAPI} {
+		for _, ext := range []func() error{b.buildResolvers, b.buildTracks, b.buildHealth, b.buildRuntimeAPI} {
 			if err := ext(); err != nil {
 				b.errs = append(b.errs, err)
 			}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/config"
@@ -118,6 +119,45 @@ func (b *builder) agent(be *proxy.Backend, p *config.Proxy, srv *proxy.Server, m
 	ops := b.adminOps()
 	o.SetAdmin = func(to upstream.AdminState) { ops.setAdmin(be, srv, to) }
 	return health.NewAgent(o), nil
+}
+
+// buildTracks ties every "track" server to the server it follows
+// (cfgparse checked that it exists and that chains do not loop).
+func (b *builder) buildTracks() error {
+	byName := map[string]*proxy.Backend{}
+	for _, pr := range b.g.proxies {
+		if pr.be != nil {
+			byName[pr.be.Name] = pr.be
+		}
+	}
+	for _, pr := range b.g.proxies {
+		if pr.be == nil {
+			continue
+		}
+		for _, srv := range pr.be.Servers {
+			spec := srv.Cfg.Track
+			if spec == "" {
+				continue
+			}
+			be, name, ok := strings.Cut(spec, "/")
+			if !ok {
+				be, name = pr.be.Name, spec
+			}
+			var t *proxy.Server
+			if tb := byName[be]; tb != nil {
+				for _, s := range tb.Servers {
+					if s.Name == name {
+						t = s
+					}
+				}
+			}
+			if t == nil {
+				return config.Errorf(srv.Cfg.Pos, "'server %s/%s' : unable to find required server '%s' for tracking.", pr.be.Name, srv.Name, spec)
+			}
+			srv.Track(t.Server, be+"/"+name)
+		}
+	}
+	return nil
 }
 
 // healthLog sends state changes to the backend's own log targets ("log

@@ -166,6 +166,12 @@ func apiServerState(be *proxy.Backend, s *proxy.Server, check string) runtimeapi
 	case upstream.AdminDrain:
 		st.AdminState = runtimeapi.AdmForcedDrain
 	}
+	if s.InheritedMaint() {
+		st.AdminState |= runtimeapi.AdmInheritedMaint
+	}
+	if s.InheritedDrain() {
+		st.AdminState |= runtimeapi.AdmInheritedDrain
+	}
 	if cs := s.Cfg; cs != nil {
 		st.UseSSL = cs.SSL
 		if cs.Disabled {

@@ -212,8 +212,17 @@ func serverRow(sp *stats.Proxy, p *config.Proxy, srv *proxy.Server, now time.Tim
 	r.SLim = srv.MaxConn()
 	r.State = serverState(srv.Server)
 	r.Resolution = srv.ResolutionMaint()
-	r.Checked = srv.Checked()
-	r.CheckRise, r.CheckFall, r.CheckHealth = srv.Rise(), srv.Fall(), srv.CheckHealth()
+	// A tracking server shows the checks of the server at the end of its
+	// chain (HAProxy's "ref").
+	ref := srv.Ref()
+	r.Checked = ref.Checked()
+	r.CheckRise, r.CheckFall, r.CheckHealth = ref.Rise(), ref.Fall(), ref.CheckHealth()
+	if _, name := srv.Tracked(); name != "" {
+		r.Tracked = name
+		if srv.InheritedMaint() && !srv.ResolutionMaint() {
+			r.MaintVia = name
+		}
+	}
 	r.ChkDown = srv.ChkDown()
 	r.LastChange = srv.LastChange()
 	r.Downtime = srv.Downtime(now)
@@ -240,29 +249,30 @@ func history(h *counters.RateHistory, now time.Time) []uint64 {
 }
 
 func serverState(s *upstream.Server) stats.ServerState {
+	ref := s.Ref()
 	switch {
 	case s.Admin() == upstream.AdminMaint:
 		return stats.SrvMaint
 	case s.Operational() == upstream.OpDown:
 		// HAProxy's stats_get_srv_state: the agent's verdict first.
 		switch {
-		case s.AgentHealth() == 0:
+		case ref.AgentHealth() == 0:
 			return stats.SrvDownAgent
-		case s.Checked() && s.CheckHealth() == 0:
+		case ref.Checked() && ref.CheckHealth() == 0:
 			return stats.SrvDown
-		case s.Checked() || s.AgentHealth() > 0:
+		case ref.Checked() || ref.AgentHealth() > 0:
 			return stats.SrvDownGoingUp
 		}
 		return stats.SrvDown
-	case s.Admin() == upstream.AdminDrain && s.AgentHealth() >= 0:
+	case s.Admin() == upstream.AdminDrain && ref.AgentHealth() >= 0:
 		return stats.SrvDrainAgent
 	case s.Admin() == upstream.AdminDrain:
 		return stats.SrvDrain
 	case s.Operational() == upstream.OpNoLB:
 		return stats.SrvNoLB
-	case !s.Checked():
+	case !ref.Checked():
 		return stats.SrvNoCheck
-	case s.CheckHealth() < s.Rise()+s.Fall()-1:
+	case ref.CheckHealth() < ref.Rise()+ref.Fall()-1:
 		return stats.SrvUpGoingDown
 	}
 	return stats.SrvUp

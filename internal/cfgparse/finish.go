@@ -1,6 +1,7 @@
 package cfgparse
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/config"
@@ -33,6 +34,7 @@ func (p *parser) finish() {
 				proxyType(px.Cap), px.Name)
 		}
 	}
+	p.checkTracks()
 	p.finishIdentity()
 	p.finishDNS()
 	p.checkListeners()
@@ -131,6 +133,73 @@ func (p *parser) checkSpliceMode(ps *proxyState) {
 	if px.Mode == config.ModeHTTP && (px.SpliceRequest || px.SpliceResponse) {
 		p.warnAt(px.Pos, "'option splice-*' has no effect on %s '%s' (mode http): Gatehouse splices only mode tcp tunnels.", proxyType(px.Cap), px.Name)
 		px.SpliceRequest, px.SpliceResponse = false, false
+	}
+}
+
+// checkTracks resolves every "track" as HAProxy's srv_apply_track does:
+// the proxy (default: the server's own) and server must exist, the
+// tracked server must have checks, an agent or a track of its own, and a
+// chain must not loop.
+func (p *parser) checkTracks() {
+	type ref struct {
+		px  *config.Proxy
+		srv *config.Server
+	}
+	find := func(px *config.Proxy, spec string) (ref, string) {
+		be, name, ok := strings.Cut(spec, "/")
+		if !ok {
+			be, name = px.Name, spec
+		}
+		var tp *config.Proxy
+		for _, o := range p.cfg.Proxies {
+			if o.Name == be && o.Cap&config.CapBE != 0 && o.Section != "defaults" {
+				tp = o
+				break
+			}
+		}
+		if tp == nil {
+			return ref{}, fmt.Sprintf("unable to find required proxy '%s' for tracking.", be)
+		}
+		for _, s := range tp.Servers {
+			if s.Name == name {
+				return ref{tp, s}, ""
+			}
+		}
+		return ref{}, fmt.Sprintf("unable to find required server '%s' for tracking.", name)
+	}
+	for _, px := range p.cfg.Proxies {
+		if px.Section == "defaults" {
+			continue
+		}
+		for _, s := range px.Servers {
+			if s.Track == "" {
+				continue
+			}
+			t, msg := find(px, s.Track)
+			if msg == "" {
+				// Walk the chain from the tracked server: back to s is a loop.
+				cur := t
+				for i := 0; cur.srv.Track != "" && i < 1000; i++ {
+					if cur.srv == s {
+						break
+					}
+					next, m := find(cur.px, cur.srv.Track)
+					if m != "" {
+						break // reported on that server's own line
+					}
+					cur = next
+				}
+				switch {
+				case cur.srv == s:
+					msg = fmt.Sprintf("unable to track %s/%s as it belongs to a tracking chain looping back to %s/%s.", t.px.Name, t.srv.Name, px.Name, s.Name)
+				case !t.srv.Check && !t.srv.Agent && t.srv.Track == "":
+					msg = fmt.Sprintf("unable to use %s/%s for tracking as it does not have any check nor agent enabled.", t.px.Name, t.srv.Name)
+				}
+			}
+			if msg != "" {
+				p.errs = append(p.errs, config.Errorf(s.Pos, "'server %s/%s' : %s", px.Name, s.Name, msg))
+			}
+		}
 	}
 }
 

@@ -116,6 +116,7 @@ func serverOptions() []serverOption {
 		}),
 		strOpt("agent-addr", "agent-addr <address>", "Address of the agent (default: the server's).", func(s *config.Server, v string) error { s.AgentAddr = v; return nil }),
 		strOpt("agent-send", "agent-send <string>", "String sent to the agent once connected (escapes such as \\n are the tokenizer's).", func(s *config.Server, v string) error { s.AgentSend = v; return nil }),
+		strOpt("track", "track [<backend>/]<server>", "Follow the state of another server (one with checks, an agent or a track of its own) instead of checking this one: down, up, maintenance and drain as it is; the stats show 'MAINT (via backend/server)'.", func(s *config.Server, v string) error { s.Track = v; return nil }),
 		durOpt("agent-inter", "Interval between agent checks (default: inter).", func(s *config.Server) *time.Duration { return &s.AgentInter }),
 		durOpt("fastinter", "Interval while the server is changing state.", func(s *config.Server) *time.Duration { return &s.FastInter }),
 		durOpt("downinter", "Interval while the server is down.", func(s *config.Server) *time.Duration { return &s.DownInter }),
@@ -263,6 +264,9 @@ func parseServer(p *parser, args []token) error {
 	if s.SSL || s.CheckSSL {
 		s.TLS.Inherit(p.cfg.Global.TLS.DefaultServer)
 		warnVersionFlags(p, "server "+name, s.TLS)
+	}
+	if s.Check && s.Track != "" {
+		return fmt.Errorf("'server %s/%s' : unable to enable checks and tracking at the same time!", p.ps.px.Name, name)
 	}
 	if s.Agent && s.AgentPort == 0 {
 		return fmt.Errorf("'server %s' : server %s does not have agent port. Agent check has been disabled.", name, name)

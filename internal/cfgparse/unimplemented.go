@@ -85,7 +85,7 @@ func unimplementedBindOptions() []string {
 
 func unimplementedServerOptions() []string {
 	return []string{
-		"track", "redir", "source", "usesrc", "namespace", "id",
+		"redir", "source", "usesrc", "namespace", "id",
 		"crl-file", "ssl-reuse", "no-ssl-reuse", "tfo", "allow-0rtt", "check-proto", "check-via-socks4",
 		"socks4", "tcp-ut", "pool-low-conn", "pool-purge-delay", "max-queue",
 		"non-stick", "stick", "set-proxy-v2-tlv-fmt", "shard",

@@ -395,6 +395,10 @@ type Server struct {
 	AgentInter time.Duration `json:",omitempty"` // 0: the server's "inter"
 	AgentSend  string        `json:",omitempty"` // sent once connected
 	AgentAddr  string        `json:",omitempty"`
+
+	// Track ("track [<backend>/]<server>"): the server follows that one's
+	// state instead of checking itself.
+	Track string `json:",omitempty"`
 }
 
 // Balance is the "balance" algorithm with its argument (hdr(NAME) -> Algo "hdr", Arg "NAME").

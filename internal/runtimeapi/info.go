@@ -41,9 +41,11 @@ type ServerState struct {
 
 // Server admin state bits and check state bits of "show servers state".
 const (
-	AdmForcedMaint = 0x01
-	AdmConfigMaint = 0x04
-	AdmForcedDrain = 0x08
+	AdmForcedMaint    = 0x01
+	AdmInheritedMaint = 0x02 // from the tracked server
+	AdmConfigMaint    = 0x04
+	AdmForcedDrain    = 0x08
+	AdmInheritedDrain = 0x10 // from the tracked server
 
 	ChkRunning    = 0x01
 	ChkConfigured = 0x02

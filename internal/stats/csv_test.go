@@ -222,9 +222,11 @@ func TestServerStatusText(t *testing.T) {
 		{SrvMaint, 0, 2, 3, "", "MAINT"},
 		{SrvMaint, 0, 2, 3, "be/s1", "MAINT (via be/s1)"},
 		{SrvNoCheck, 0, 0, 0, "", "no check"},
+		{SrvDownAgent, 0, 2, 3, "", "DOWN (agent)"},
+		{SrvDrainAgent, 4, 2, 3, "", "DRAIN (agent)"},
 	}
 	for _, tt := range tests {
-		r := &Row{Kind: KindServer, State: tt.st, CheckHealth: tt.health, CheckRise: tt.rise, CheckFall: tt.fall, Tracked: tt.tracked}
+		r := &Row{Kind: KindServer, State: tt.st, CheckHealth: tt.health, CheckRise: tt.rise, CheckFall: tt.fall, MaintVia: tt.tracked}
 		if got := r.StatusText(); got != tt.want {
 			t.Errorf("state %d health %d: %q, want %q", tt.st, tt.health, got, tt.want)
 		}

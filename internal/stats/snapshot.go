@@ -157,7 +157,7 @@ const (
 	SrvNoLBGoingDown                     // "NOLB 1/3"
 	SrvDrain                             // "DRAIN": weight 0 by admin
 	SrvDrainGoingDown                    // "DRAIN 1/3"
-	SrvMaint                             // "MAINT", or "MAINT (via be/srv)" when Tracked
+	SrvMaint                             // "MAINT", or "MAINT (via be/srv)" with MaintVia
 	SrvNoCheck                           // "no check": up, never checked
 	SrvDownAgent                         // "DOWN (agent)": the agent check said down
 	SrvDrainAgent                        // "DRAIN (agent)": draining, with an agent check
@@ -217,6 +217,9 @@ type Row struct {
 	Throttle   int           // slowstart percent; 0: not in slowstart (empty)
 	LbTot      uint64
 	Tracked    string // "backend/server" this one tracks
+	// MaintVia is Tracked while the server's maintenance is inherited from
+	// it (status "MAINT (via backend/server)"); "" otherwise.
+	MaintVia string
 	// Resolution: MAINT because DNS gives the server no address.
 	Resolution bool
 
@@ -351,8 +354,8 @@ func (r *Row) StatusText() string {
 		if r.Resolution {
 			return "MAINT (resolution)"
 		}
-		if r.Tracked != "" {
-			return "MAINT (via " + r.Tracked + ")"
+		if r.MaintVia != "" {
+			return "MAINT (via " + r.MaintVia + ")"
 		}
 		return "MAINT"
 	case SrvNoCheck:

@@ -52,6 +52,10 @@ type Server struct {
 	op          atomic.Uint32          // OpState
 	health      atomic.Int32           // check health counter, owned by the health package
 	agentHealth atomic.Int32           // -1 without an agent check; else its health (0 or 1)
+	tracked     *Server                // "track": the server whose state this one follows
+	trackName   string                 // its "backend/server"
+	imaint      atomic.Bool            // maintenance inherited from the tracked server
+	idrain      atomic.Bool            // drain inherited from the tracked server
 
 	lastChange atomic.Int64 // unix nanoseconds of the last state change
 	downSince  atomic.Int64 // unix nanoseconds when it went down, 0 when not down

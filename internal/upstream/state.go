@@ -44,13 +44,18 @@ func (o OpState) String() string {
 }
 
 // Admin returns the admin state: MAINT while DNS gives the server no
-// address (HAProxy's RMAINT is one of its maintenance flags), else the
-// state the operator or the configuration set.
+// address (HAProxy's RMAINT is one of its maintenance flags) or while the
+// server it tracks is in maintenance, else the state the operator or the
+// configuration set (DRAIN too while the tracked server drains).
 func (s *Server) Admin() AdminState {
-	if s.rmaint.Load() {
+	if s.rmaint.Load() || s.imaint.Load() {
 		return AdminMaint
 	}
-	return AdminState(s.admin.Load())
+	a := AdminState(s.admin.Load())
+	if a == AdminReady && s.idrain.Load() {
+		return AdminDrain
+	}
+	return a
 }
 
 // ForcedAdmin is the admin state the operator or the configuration set,
