@@ -120,6 +120,15 @@ func httpActions() []httpAction {
 			desc: "Put the sample, as text cut to the slot's length, into a request capture slot shown by %hr: a new one with 'len' (frontends only), or slot <id> of the frontend (numbered from 0 in declaration order, 'capture request header' and 'declare capture request' lines included). An absent sample leaves the slot as it was.", parse: parseHTTPCapture(false)},
 		{name: "capture", syntax: "capture <sample> id <id>", resp: true, after: true,
 			desc: "Put the sample, as text cut to the slot's length, into response capture slot <id> of the frontend, shown by %hs.", parse: parseHTTPCapture(true)},
+		{name: "set-log-level", syntax: "set-log-level <level>", req: true, resp: true,
+			desc: "Send this request's log line at <level> (emerg, alert, crit, err, warning, notice, info, debug) whatever it would have been, so a log target's level filters it; 'silent' sends none. Not final: the last matching rule wins.",
+			parse: fixedArgs(1, "<level>", func(a *config.HTTPAction, v []string) error {
+				if !slices.Contains([]string{"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug", "silent"}, v[0]) {
+					return fmt.Errorf("unknown log level '%s' (expected emerg, alert, crit, err, warning, notice, info, debug or silent)", v[0])
+				}
+				a.Value = v[0]
+				return nil
+			})},
 		{name: "set-status", syntax: "set-status <status> [reason <str>]", resp: true, after: true,
 			desc: "Replace the response status (100 to 999) and its reason phrase (by default the status's usual one); the log and the counters see the new status.", parse: parseSetStatus},
 		{name: "allow", after: true, syntax: "allow", req: true, resp: true, desc: "Stop evaluating the rules of this set and let the message through.",

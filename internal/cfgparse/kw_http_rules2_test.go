@@ -69,6 +69,9 @@ func TestReplyArgs(t *testing.T) {
 		{" http-response set-status 1000\n", "between 100 and 999", ""},
 		{" http-response set-status 200 why not\n", "expects <status> [reason <str>]", ""},
 		{" http-after-response set-header X-A b\n", "", ""},
+		{" http-request set-log-level silent\n", "", ""},
+		{" http-response set-log-level debug if { status 200 }\n", "", ""},
+		{" http-request set-log-level loud\n", "unknown log level 'loud'", ""},
 		{" http-after-response deny\n", "but got 'deny'", ""},
 		{" http-after-response set-var(txn.x) str(a)\n", "does not implement", ""},
 	} {

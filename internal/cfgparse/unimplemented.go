@@ -64,7 +64,7 @@ func unimplementedHTTPActions() []string {
 		"tarpit", "auth", "cache-use", "cache-store", "do-resolve",
 		"early-hint", "normalize-uri", "reject",
 		"send-spoe-group", "set-bandwidth-limit", "set-dst", "set-dst-port",
-		"set-log-level", "set-mark",
+		"set-mark",
 		"set-nice", "set-priority-class", "set-priority-offset",
 		"set-src", "set-src-port", "set-timeout", "set-tos", "silent-drop", "strict-mode",
 		"wait-for-body", "wait-for-handshake", "sc-add-gpc", "set-fc-mark",

@@ -167,6 +167,15 @@ func compileRule(a *config.HTTPAction, env *RuleEnv, response bool) (*Rule, erro
 	case "set-map", "del-map", "add-acl", "del-acl":
 		r.Kind = RuleCustom
 		r.Custom, err = compileMapAction(a, env)
+	case "set-log-level":
+		r.Kind, r.LogLevel = RuleSetLogLevel, -1
+		if a.Value != "silent" {
+			l, ok := logging.ParseLevel(a.Value)
+			if !ok {
+				return nil, config.Errorf(a.Pos, "'%s set-log-level': unknown log level '%s'", ruleKeyword(response), a.Value)
+			}
+			r.LogLevel = int8(l)
+		}
 	case "set-status":
 		r.Kind = RuleSetStatus
 		r.Reason = a.Reason

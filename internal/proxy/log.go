@@ -152,6 +152,12 @@ func (t *Txn) writeLog(c *logging.Context) {
 	if failed && fe.LogSeparateErrors {
 		level = logging.LevelErr
 	}
+	switch {
+	case t.logLevel < 0:
+		return // set-log-level silent
+	case t.logLevel > 0:
+		level = logging.Level(t.logLevel - 1)
+	}
 	t.logged = true
 	buf := getLogBuf()
 	*buf = fe.LogFormat.Append((*buf)[:0], c)

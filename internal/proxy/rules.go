@@ -33,6 +33,7 @@ const (
 	RuleReplaceURI
 	RuleSetMethod
 	RuleSetStatus
+	RuleSetLogLevel
 )
 
 // verdict is the outcome of running a rule list.
@@ -54,6 +55,7 @@ type Rule struct {
 	Static                 []byte          // return body / errorfile content
 	Status                 int
 	Reason                 string // set-status
+	LogLevel               int8   // set-log-level: a logging.Level, or -1 for silent
 	ContentType            string
 	Redirect               RedirectKind
 	DropQuery, AppendSlash bool
@@ -187,6 +189,11 @@ func (t *Txn) runRules(rules []*Rule, response bool) verdict {
 			t.clk.spend() // services and extensions may wait (a body, an IdP)
 			t.termState = [2]byte{'L', phase}
 			return verdictReply
+		case RuleSetLogLevel:
+			t.logLevel = r.LogLevel
+			if r.LogLevel >= 0 {
+				t.logLevel = r.LogLevel + 1
+			}
 		case RuleSetStatus:
 			t.Resp.Status, t.Resp.Reason = r.Status, r.Reason
 		case RuleCustom:

@@ -56,6 +56,9 @@ type Txn struct {
 	closeAfter bool // close the client connection after this transaction
 	noLog      bool // a monitor-uri request: HAProxy never logs those
 	noAfter    bool // an answer to an unparsed request: no http-after-response
+	// logLevel: set-log-level's choice, a logging.Level plus one; -1
+	// silent; 0 none (the usual level).
+	logLevel   int8
 	bodyTaken  bool // a local service consumed the request body
 	bodyUnsent bool // the server answered an Expect: 100-continue without 100
 	teTrailers bool // the client accepts trailers ("TE: trailers"; gRPC needs it forwarded)
