@@ -198,6 +198,11 @@ func (b *builder) tcpBackend(name string, pos config.Pos, built map[string]*l4.B
 			be.Rules = append(be.Rules, rule)
 		}
 	}
+	persist, err := tcpPersist(p, pbe)
+	if err != nil {
+		return nil, err
+	}
+	be.Persist = persist
 	for _, srv := range pbe.Servers {
 		if h := b.localFrontend(srv.Server); h != nil {
 			if be.Handoffs == nil {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/acl"
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/l4"
 	"github.com/gatehouse/gatehouse/internal/persist"
 	"github.com/gatehouse/gatehouse/internal/proxy"
 )
@@ -57,6 +58,44 @@ func (b *builder) persistStage(p *config.Proxy, be *proxy.Backend) (*proxy.Persi
 			if u.Server == nil {
 				return nil, config.Errorf(r.Pos, "backend '%s' : unable to find server '%s' referenced in a 'use-server' rule.", p.Name, r.Name)
 			}
+		}
+		ps.UseServers = append(ps.UseServers, u)
+	}
+	return ps, nil
+}
+
+// tcpPersist compiles what of persistence a mode tcp backend has:
+// use-server rules (server names: cfgparse refuses log-formats there),
+// force-/ignore-persist and option persist.
+func tcpPersist(p *config.Proxy, be *proxy.Backend) (*l4.Persistence, error) {
+	if len(p.UseServers) == 0 && len(p.PersistRules) == 0 {
+		return nil, nil
+	}
+	set, err := acl.NewSet(p.ACLs)
+	if err != nil {
+		return nil, err
+	}
+	ps := &l4.Persistence{Always: p.Persist}
+	for _, r := range p.PersistRules {
+		c, err := set.Cond(r.Cond)
+		if err != nil {
+			return nil, err
+		}
+		ps.Rules = append(ps.Rules, l4.PersistRule{Force: r.Force, Cond: c})
+	}
+	for _, r := range p.UseServers {
+		c, err := set.Cond(r.Cond)
+		if err != nil {
+			return nil, err
+		}
+		u := l4.UseServer{Cond: c}
+		for _, s := range be.Servers {
+			if s.Name == r.Name {
+				u.Server = s.Server
+			}
+		}
+		if u.Server == nil {
+			return nil, config.Errorf(r.Pos, "backend '%s' : unable to find server '%s' referenced in a 'use-server' rule.", p.Name, r.Name)
 		}
 		ps.UseServers = append(ps.UseServers, u)
 	}

@@ -27,7 +27,7 @@ func persistKeywords() []keyword {
 		{name: "ignore-persist", where: wBE, capWarn: true, syntax: "ignore-persist {if|unless} <condition>",
 			desc: "When the condition holds, the persistence cookie is ignored (logged 'U') and no cookie is inserted: the request is balanced. Checked as soon as the backend is chosen; the first matching force-/ignore-persist rule wins.", parse: parsePersistRule(false)},
 		{name: "use-server", where: wBE, capWarn: true, syntax: "use-server <server> {if|unless} <condition>",
-			desc: "Send the request to <server> (a name, or a log-format giving one) when the condition holds, before any cookie; a down server is skipped unless 'option persist' or 'force-persist' applies. The first matching rule whose server can take it wins; mode http only.", parse: parseUseServer},
+			desc: "Send the request to <server> (a name, or a log-format giving one) when the condition holds, before any cookie; a down server is skipped unless 'option persist' or 'force-persist' applies. The first matching rule whose server can take it wins; in mode tcp too (with a server name, not a log-format).", parse: parseUseServer},
 	}
 }
 
@@ -262,8 +262,10 @@ func (p *parser) checkPersist(px *config.Proxy) {
 				p.warnAt(px.Pos, "%s '%s' : ignoring cookie for server '%s' as HTTP mode is disabled.", proxyType(px.Cap), px.Name, s.Name)
 			}
 		}
-		if len(px.UseServers) > 0 {
-			p.errs = append(p.errs, config.Errorf(px.UseServers[0].Pos, "'use-server' is not implemented in mode tcp by Gatehouse (%s '%s').", proxyType(px.Cap), px.Name))
+		for _, us := range px.UseServers {
+			if strings.Contains(us.Name, "%") {
+				p.errs = append(p.errs, config.Errorf(us.Pos, "'use-server' with a log-format server name is not implemented in mode tcp by Gatehouse (%s '%s').", proxyType(px.Cap), px.Name))
+			}
 		}
 	}
 	for _, us := range px.UseServers {

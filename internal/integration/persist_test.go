@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"net"
@@ -263,5 +264,114 @@ backend md
 			t.Errorf("%s log:\n gatehouse: %s\n   haproxy: %s", u, gl[u], hl[u])
 		}
 		t.Logf("%s: %s | %s", u, ha[u], hl[u])
+	}
+}
+
+// nameServer answers each connection's first line with its name, then
+// closes (the client speaks first, as TLS clients do).
+func nameServer(t *testing.T, name string) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(20 * time.Second))
+				if _, err := bufio.NewReader(c).ReadString('\n'); err == nil {
+					io.WriteString(c, name)
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// TestUseServerTCPMatchesHAProxy: use-server in mode tcp, side by side
+// with HAProxy 2.6: a rule's server even at weight 0, a server in
+// maintenance skipped (the request balanced) unless force-persist
+// matches, and a server that refuses connections left on the last retry
+// with option redispatch. Each port's connection must reach the same
+// server and log the same %b/%s %ts %rc.
+func TestUseServerTCPMatchesHAProxy(t *testing.T) {
+	srv := map[string]string{}
+	for _, n := range []string{"a", "b", "c"} {
+		srv[n] = nameServer(t, n)
+	}
+	dead := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	line := regexp.MustCompile(`TCPUS (\d+) (\S+) (\S+) (\S+)\s*$`)
+	run := func(name string, start func(string)) map[string]string {
+		sink := startSyslogSink(t)
+		ports := make([]int, 5)
+		var binds string
+		for i := range ports {
+			ports[i] = testenv.FreePort(t)
+			binds += fmt.Sprintf("    bind 127.0.0.1:%d\n", ports[i])
+		}
+		start(fmt.Sprintf(`global
+    log %s format raw local0
+
+defaults
+    mode tcp
+    log global
+    timeout connect 2s
+    timeout client 10s
+    timeout server 10s
+
+listen tcpl
+%s    log-format "TCPUS %%cp %%b/%%s %%ts %%rc"
+    option redispatch
+    retries 1
+    force-persist if { dst_port %d }
+    use-server b if { dst_port %d }
+    use-server c if { dst_port %d }
+    use-server c if { dst_port %d }
+    use-server dead if { dst_port %d }
+    server a %s
+    server b %s weight 0
+    server c %s disabled
+    server dead %s weight 0
+`, sink.Addr, binds, ports[2], ports[1], ports[2], ports[3], ports[4], srv["a"], srv["b"], srv["c"], dead))
+		out := map[string]string{}
+		for i, p := range ports {
+			c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", p), 10*time.Second)
+			if err != nil {
+				t.Fatalf("%s: port %d: %v", name, i, err)
+			}
+			c.SetDeadline(time.Now().Add(20 * time.Second))
+			io.WriteString(c, "hello\n")
+			b, _ := io.ReadAll(c)
+			c.Close()
+			// Lines are matched by client port: readiness probes log too.
+			out[fmt.Sprint(c.LocalAddr().(*net.TCPAddr).Port)] = fmt.Sprintf("port%d got=%q", i, b)
+		}
+		logs := map[string]string{}
+		testenv.Eventually(t, 20*time.Second, func() bool {
+			for _, l := range sink.Lines("TCPUS ") {
+				if m := line.FindStringSubmatch(strings.TrimSpace(l)); m != nil && out[m[1]] != "" {
+					logs[m[1]] = strings.Join(m[2:], " ")
+				}
+			}
+			return len(logs) == len(ports)
+		}, "%s: %d log lines, want %d:\n%s", name, len(logs), len(ports), sink.All())
+		res := map[string]string{}
+		for p, o := range out {
+			res[o[:5]] = o + " log=" + logs[p]
+		}
+		return res
+	}
+	g := run("gatehouse", func(cfg string) { testenv.StartGatehouse(t, cfg) })
+	h := run("haproxy", func(cfg string) { testenv.StartHAProxy(t, cfg) })
+	for k, v := range h {
+		if g[k] != v {
+			t.Errorf("%s:\n gatehouse: %s\n   haproxy: %s", k, g[k], v)
+		}
+		t.Logf("%s", v)
 	}
 }

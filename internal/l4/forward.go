@@ -105,11 +105,21 @@ func (s *session) connect() (*net.TCPConn, bool) {
 	var exclude *upstream.Server
 	for attempt := 0; ; attempt++ {
 		t0 := time.Now()
-		srv, err := be.Farm.Assign(ctx, key, exclude)
+		var srv *upstream.Server
+		var err error
+		if s.target != nil && s.target != exclude {
+			srv, err = be.Farm.AssignTo(ctx, s.target)
+			if errors.Is(err, upstream.ErrQueueFull) && be.Redispatch && !s.force {
+				s.target = nil // balanced instead, as HAProxy does
+			}
+		}
+		if s.target == nil || s.target == exclude {
+			srv, err = be.Farm.Assign(ctx, key, exclude)
+		}
 		s.tw += time.Since(t0)
 		if err != nil {
 			s.srv = nil
-			if errors.Is(err, upstream.ErrQueueTimeout) {
+			if errors.Is(err, upstream.ErrQueueTimeout) || errors.Is(err, upstream.ErrQueueFull) {
 				s.term = logging.TermQueueTimeout
 			} else {
 				s.term = logging.TermConnRefused
@@ -157,8 +167,15 @@ func (s *session) connect() (*net.TCPConn, bool) {
 		srv.Counters.Retries.Add(1)
 		// As in mode http (proxy.noteRetry): at once when nothing ties the
 		// connection to srv, else on the last retry.
-		redisp := be.Redispatch && (attempt == be.Retries-1 || be.Farm.RedispatchNow(srv))
+		// A server use-server assigned is left at once only when down;
+		// force-persist never leaves it.
+		atOnce := be.Farm.RedispatchNow(srv)
+		if s.target != nil {
+			atOnce = srv.Operational() == upstream.OpDown
+		}
+		redisp := be.Redispatch && !s.force && (attempt == be.Retries-1 || atOnce)
 		if redisp {
+			s.target = nil
 			exclude = srv
 			s.redisp = true
 			be.Counters.Redisp.Add(1)

@@ -100,6 +100,8 @@ type Backend struct {
 	// Handoffs maps a server to the in-process frontend it stands for: a
 	// connection routed there is handed over without a network hop.
 	Handoffs map[*upstream.Server]Handler
+	// Persist: use-server, force-persist, option persist; nil without.
+	Persist *Persistence
 }
 
 // Listener serves the connections of one bind line of a tcp frontend.
@@ -131,6 +133,10 @@ type session struct {
 	txn      acl.Txn
 	vars     acl.Vars       // txn, req and res variables; txn.Vars points here
 	sessVars acl.SharedVars // sess variables
+	// target is the server a use-server rule assigned; force: a
+	// force-persist rule matched (no redispatch).
+	target *upstream.Server
+	force  bool
 
 	be       *Backend
 	srv      *upstream.Server
@@ -222,6 +228,7 @@ func (s *session) run() {
 		s.be.Counters.DenyReq.Add(1)
 		s.term = logging.TermDenied
 	} else {
+		s.useServer()
 		s.vars.ToResponse() // the request leaves: req variables end (HAProxy)
 		s.forward()
 	}
