@@ -32,19 +32,19 @@ func bindOptions() []bindOption {
 		{name: "crt", syntax: "crt <file|dir>", hasArg: true,
 			desc: "Certificate and key PEM file, or a directory of them; repeatable; relative paths start at 'crt-base'.",
 			parse: func(p *parser, b *config.Bind, v string) error {
-				b.Crts = append(b.Crts, basePath(p.cfg.Global.CrtBase, v))
+				b.Crts = append(b.Crts, p.filePath(p.cfg.Global.CrtBase, v))
 				return nil
 			}},
 		{name: "crt-list", syntax: "crt-list <file>", hasArg: true,
 			desc: "A list of certificates, one a line: '<crtfile> [[<option> ...]] [[!]<snifilter> ...]'. SNI filters ('www.example.com', '*.example.com', '!www.example.com') replace the certificate's own names; per-line options (alpn, ciphers, ciphersuites, curves, ecdhe, ssl-min-ver, ssl-max-ver, verify, ca-file) override the bind line's for that certificate. Relative paths in the file start at 'crt-base'.",
 			parse: func(p *parser, b *config.Bind, v string) error {
-				b.CrtLists = append(b.CrtLists, config.CrtList{Path: v, Base: p.cfg.Global.CrtBase, CABase: p.cfg.Global.CABase, After: len(b.Crts)})
+				b.CrtLists = append(b.CrtLists, config.CrtList{Path: p.path(v), Base: p.dirPath(p.cfg.Global.CrtBase), CABase: p.dirPath(p.cfg.Global.CABase), After: len(b.Crts)})
 				return nil
 			}},
 		{name: "ca-file", syntax: "ca-file <file>", hasArg: true,
 			desc: "CA certificates that verify client certificates; relative paths start at 'ca-base'.",
 			parse: func(p *parser, b *config.Bind, v string) error {
-				b.CAFile = basePath(p.cfg.Global.CABase, v)
+				b.CAFile = p.filePath(p.cfg.Global.CABase, v)
 				return nil
 			}},
 		{name: "verify", syntax: "verify none|optional|required", hasArg: true,

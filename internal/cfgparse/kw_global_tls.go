@@ -133,7 +133,7 @@ func parseDHParamFile(p *parser, args []token) error {
 	if err := wantArgs(args, "ssl-dh-param-file", 1, 1, "a file path as an argument"); err != nil {
 		return err
 	}
-	if _, err := os.ReadFile(args[1].Text); err != nil {
+	if _, err := os.ReadFile(p.path(args[1].Text)); err != nil {
 		return fmt.Errorf("'ssl-dh-param-file': unable to load DH parameters from file <%s>.", args[1].Text)
 	}
 	return warning("'ssl-dh-param-file' has no effect in Gatehouse: Go's TLS offers ECDHE only, never finite-field DHE.")
@@ -292,13 +292,13 @@ func bindTLSOptions() []bindOption {
 		bindOption{name: "tls-ticket-keys", syntax: "tls-ticket-keys <keyfile>", hasArg: true,
 			desc: "TLS session ticket keys shared by replicas: base64 keys of 48 or 80 bytes, one a line, at least 3; the last 3 decrypt, the penultimate encrypts, so appending a key and reloading rotates them. Tickets are Go's, not interchangeable with HAProxy's.",
 			parse: func(p *parser, b *config.Bind, v string) error {
-				b.TLS.TicketKeys = v
+				b.TLS.TicketKeys = p.path(v)
 				return nonEmpty("tls-ticket-keys", "missing TLS ticket keys file path", v)
 			}},
 		bindOption{name: "crl-file", syntax: "crl-file <crlfile>", hasArg: true,
 			desc: "PEM CRLs checked against client certificates when 'verify' is optional or required: every certificate of the chain needs a current CRL from its issuer, and a revoked one is refused, as HAProxy (OpenSSL's CRL_CHECK_ALL) does. Relative paths start at 'ca-base'.",
 			parse: func(p *parser, b *config.Bind, v string) error {
-				b.TLS.CRLFile = basePath(p.cfg.Global.CABase, v)
+				b.TLS.CRLFile = p.filePath(p.cfg.Global.CABase, v)
 				return nonEmpty("crl-file", "missing CRLfile path", v)
 			}},
 		bindOption{name: "ca-ignore-err", syntax: "ca-ignore-err all|<errorID>[,<errorID>...]", hasArg: true,

@@ -288,7 +288,7 @@ func parseReturn(p *parser, a *config.HTTPAction, args []token) error {
 			case "string", "lf-string":
 				data = []byte(v)
 			default:
-				b, err := os.ReadFile(v)
+				b, err := os.ReadFile(p.path(v))
 				if err != nil {
 					return fmt.Errorf("error opening file '%s' (%v)", v, unwrapPathErr(err))
 				}

@@ -260,7 +260,7 @@ func parseOIDCCAFile(p *parser, args []token) error {
 	if p.oidc.CAFile != "" {
 		return fmt.Errorf("'ca-file' is already set for this section.")
 	}
-	p.oidc.CAFile = basePath(p.cfg.Global.CABase, v)
+	p.oidc.CAFile = p.filePath(p.cfg.Global.CABase, v)
 	return nil
 }
 

@@ -187,7 +187,7 @@ func parseErrorFile(p *parser, args []token) error {
 	if err != nil || !slices.Contains(errorFileCodes(), code) {
 		return fmt.Errorf("errorfile : status code '%s' not handled (supported: %s).", args[1].Text, joinInts(errorFileCodes()))
 	}
-	data, err := os.ReadFile(args[2].Text)
+	data, err := os.ReadFile(p.path(args[2].Text))
 	if err != nil {
 		return fmt.Errorf("errorfile : error opening file '%s' (%v).", args[2].Text, unwrapPathErr(err))
 	}

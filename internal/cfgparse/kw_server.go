@@ -256,10 +256,10 @@ func parseServer(p *parser, args []token) error {
 		return err
 	}
 	if s.CAFile != "" {
-		s.CAFile = basePath(p.cfg.Global.CABase, s.CAFile)
+		s.CAFile = p.filePath(p.cfg.Global.CABase, s.CAFile)
 	}
 	if s.Crt != "" {
-		s.Crt = basePath(p.cfg.Global.CrtBase, s.Crt)
+		s.Crt = p.filePath(p.cfg.Global.CrtBase, s.Crt)
 	}
 	if s.SSL || s.CheckSSL {
 		s.TLS.Inherit(p.cfg.Global.TLS.DefaultServer)

@@ -118,6 +118,7 @@ func ParseSources(srcs []Source, opt Options) (*config.Config, error) {
 // parseFile tokenizes src line by line and dispatches each line.
 func (p *parser) parseFile(file string, src []byte) {
 	p.file = file
+	p.applyDefaultPath()
 	p.sec = nil
 	p.ps = nil
 	p.secName = ""
@@ -142,7 +143,7 @@ func (p *parser) parseFile(file string, src []byte) {
 			}
 			continue
 		}
-		if !p.taking() || p.msgDirective(toks) {
+		if !p.taking() || p.msgDirective(toks) || !p.checkPatternPaths(toks) {
 			continue
 		}
 		p.dispatch(toks)

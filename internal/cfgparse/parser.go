@@ -36,6 +36,10 @@ type parser struct {
 	proxies  []*proxyState          // frontends, backends, listens in order
 
 	env *envView // the environment "${VAR}" sees, after setenv & co.
+
+	// default-path: its mode and origin, and the directory relative
+	// paths of the current file start from ("" the start directory).
+	defPathMode, defPathOrigin, fileDir string
 }
 
 func newParser(opt Options) *parser {
