@@ -54,14 +54,26 @@ func TestReadWriteBothWays(t *testing.T) {
 // A write larger than the socket buffers waits for the peer to drain
 // (EAGAIN, then the netpoller) and completes whole.
 func TestLargeWriteWaitsForPeer(t *testing.T) {
-	c, peer := pair(t)
+	tc, peer := tcpPair(t)
+	// Small buffers on both ends: 4 MiB goes out through one write call
+	// that meets a full buffer many times over, whenever the reader runs
+	// (with loopback autotuning the buffers could take it all).
+	if err := tc.SetWriteBuffer(64 << 10); err != nil {
+		t.Fatal(err)
+	}
+	if err := peer.SetReadBuffer(64 << 10); err != nil {
+		t.Fatal(err)
+	}
+	c, ok := Wrap(tc).(*Conn)
+	if !ok {
+		t.Fatal("Wrap did not wrap a TCP connection")
+	}
 	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<18) // 4 MiB
 	var got bytes.Buffer
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		time.Sleep(100 * time.Millisecond) // let the write fill the buffers
 		io.CopyN(&got, peer, int64(len(big)))
 	}()
 	if n, err := c.Write(big); n != len(big) || err != nil {

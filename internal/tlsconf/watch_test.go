@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -82,19 +83,24 @@ func TestRotation(t *testing.T) {
 		// function that installs the given PEM as the new version.
 		setup    func(t *testing.T, dir string) (crt string, rotate func(pem []byte))
 		pollOnly bool
+		// tornReads: the writer truncates then writes; on a busy machine
+		// the two can fall in different debounce windows, and the empty
+		// file in between is refused (the old certificate stays) before
+		// the complete one is taken.
+		tornReads bool
 	}{
 		{"rewrite in place", func(t *testing.T, dir string) (string, func([]byte)) {
 			p := tlstest.WriteFile(t, filepath.Join(dir, "site.pem"), issueAs(t, ca, "v1", "site.test"))
 			return p, func(b []byte) { tlstest.WriteFile(t, p, b) }
-		}, false},
+		}, false, true},
 		{"atomic rename", func(t *testing.T, dir string) (string, func([]byte)) {
 			p := tlstest.WriteFile(t, filepath.Join(dir, "site.pem"), issueAs(t, ca, "v1", "site.test"))
 			return p, func(b []byte) { writeAtomic(t, p, b) }
-		}, false},
+		}, false, false},
 		{"file in a directory", func(t *testing.T, dir string) (string, func([]byte)) {
 			tlstest.WriteFile(t, filepath.Join(dir, "certs", "site.pem"), issueAs(t, ca, "v1", "site.test"))
 			return filepath.Join(dir, "certs"), func(b []byte) { writeAtomic(t, filepath.Join(dir, "certs", "site.pem"), b) }
-		}, false},
+		}, false, false},
 		{"kubernetes ..data swap", func(t *testing.T, dir string) (string, func([]byte)) {
 			vol := filepath.Join(dir, "vol")
 			tlstest.WriteFile(t, filepath.Join(vol, "..v1", "tls.pem"), issueAs(t, ca, "v1", "site.test"))
@@ -106,7 +112,7 @@ func TestRotation(t *testing.T) {
 				must(t, os.Rename(filepath.Join(vol, "..data_tmp"), filepath.Join(vol, "..data")))
 				must(t, os.RemoveAll(filepath.Join(vol, "..v1")))
 			}
-		}, false},
+		}, false, false},
 		{"symlinked file swapped", func(t *testing.T, dir string) (string, func([]byte)) {
 			store := filepath.Join(dir, "store")
 			tlstest.WriteFile(t, filepath.Join(store, "v1.pem"), issueAs(t, ca, "v1", "site.test"))
@@ -118,11 +124,11 @@ func TestRotation(t *testing.T) {
 				must(t, os.Symlink(filepath.Join(store, "v2.pem"), link+".tmp"))
 				must(t, os.Rename(link+".tmp", link))
 			}
-		}, false},
+		}, false, false},
 		{"poll only", func(t *testing.T, dir string) (string, func([]byte)) {
 			p := tlstest.WriteFile(t, filepath.Join(dir, "site.pem"), issueAs(t, ca, "v1", "site.test"))
 			return p, func(b []byte) { writeAtomic(t, p, b) }
-		}, true},
+		}, true, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -139,8 +145,10 @@ func TestRotation(t *testing.T) {
 			eventually(t, "v2", serves(t, s, "site.test", "v2"))
 			rotate(issueAs(t, ca, "v3", "site.test"))
 			eventually(t, "v3", serves(t, s, "site.test", "v3"))
-			if errs := log.get(); len(errs) != 0 {
-				t.Errorf("watch errors: %v", errs)
+			for _, e := range log.get() {
+				if !tt.tornReads || !strings.Contains(e.Error(), "no certificate found") {
+					t.Errorf("watch error: %v", e)
+				}
 			}
 		})
 	}
