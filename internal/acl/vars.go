@@ -401,3 +401,31 @@ func binStr(s string) string {
 	}
 	return s
 }
+
+// Show returns a variable of this scope as the runtime API's "get var"
+// shows it: HAProxy's type name and the value cast to a string (a binary
+// one up to its first NUL); ok is false when it is not set.
+func (s *SharedVars) Show(n VarName) (typ, val string, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v := s.l.find(n.name)
+	if v == nil || !v.set {
+		return "", "", false
+	}
+	switch v.typ {
+	case tInt:
+		typ = "sint"
+	case tBool:
+		typ = "bool"
+	case tIP:
+		typ = "ipv4"
+		if !v.ip.Is4() {
+			typ = "ipv6"
+		}
+	case tBin:
+		return "bin", binStr(string(v.b)), true
+	default:
+		typ = "str"
+	}
+	return typ, string(v.sample().appendTo(nil)), true
+}

@@ -65,3 +65,12 @@ func tcpVarRule(r *config.TCPAction, ctx acl.Context) (*l4.VarRule, error) {
 	}
 	return vr, nil
 }
+
+// ProcVar reads a proc variable for the runtime API's "get var".
+func (t *graphTarget) ProcVar(name string) (typ, value string, ok bool) {
+	n, err := acl.ParseVarName(name)
+	if err != nil || !n.IsProc() || t.ops.g.Proc.Vars == nil {
+		return "", "", false
+	}
+	return t.ops.g.Proc.Vars.Show(n)
+}

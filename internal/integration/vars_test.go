@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -18,9 +19,13 @@ import (
 // varsConfig sets variables in every scope and rule set and shows them in
 // request headers (seen by the echo server), response headers, local
 // replies and routing. tag's binds tell which tcp backend a connection took.
-func varsConfig(fe, tcp, tag int, echo string) string {
+func varsConfig(fe, tcp, tag int, echo, sock string) string {
 	return fmt.Sprintf(`global
+    stats socket %[7]s level operator
     set-var proc.prio int(100)
+    set-var proc.s str(a\ b)
+    set-var proc.b bool(1)
+    set-var proc.gone int(1)
     set-var proc.threshold int(200),sub(proc.prio)
     set-var-fmt proc.greet "hello"
 
@@ -49,6 +54,7 @@ frontend fe
     http-request unset-var(txn.gone)
     http-request set-var(res.early) str(x)
     http-request set-var(proc.hits) var(proc.hits,0),add(1) if { path /count }
+    http-request unset-var(proc.gone) if { path /count }
     http-request set-header X-Req-M "%%[var(req.m)]"
     http-request set-header X-Sess-N "%%[var(sess.n)]"
     http-request set-header X-Calc "%%[var(proc.threshold),mul(2),div(3)] %%[var(proc.prio)] %%[var(proc.greet)] %%[var(proc.hits,0)]"
@@ -102,7 +108,7 @@ frontend tag1
 frontend tag2
     bind 127.0.0.1:%[6]d
     http-request return status 200 content-type text/plain string "via t2"
-`, fe, tcp, tag, echo, tag+1, tag+2)
+`, fe, tcp, tag, echo, tag+1, tag+2, sock)
 }
 
 // TestVarsMatchHAProxy runs the same rules in HAProxy 2.6 and Gatehouse:
@@ -117,7 +123,8 @@ func TestVarsMatchHAProxy(t *testing.T) {
 	for _, name := range []string{"haproxy", "gatehouse"} {
 		fe, tcp := testenv.FreePort(t), testenv.FreePort(t)
 		tag := freePortRun(t, 3)
-		cfg := varsConfig(fe, tcp, tag, echo.Addr)
+		sock := filepath.Join(t.TempDir(), name+".sock")
+		cfg := varsConfig(fe, tcp, tag, echo.Addr, sock)
 		if name == "haproxy" {
 			testenv.StartHAProxy(t, cfg)
 		} else {
@@ -199,6 +206,11 @@ func TestVarsMatchHAProxy(t *testing.T) {
 			b = b[i+4:]
 		}
 		out = append(out, "tcp: "+b)
+		// The runtime API reads proc variables.
+		for _, cmd := range []string{"get var proc.hits", "get var proc.prio", "get var proc.s", "get var proc.b",
+			"get var proc.greet", "get var proc.gone", "get var proc.nope", "get var txn.path", "get var foo", "get var"} {
+			out = append(out, "> "+cmd, apiCLI(t, sock, cmd))
+		}
 		results[name] = strings.Join(out, "\n")
 	}
 	h, g := results["haproxy"], results["gatehouse"]
