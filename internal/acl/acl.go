@@ -257,6 +257,7 @@ type Set struct {
 	named map[string]*aclGroup
 	kws   []aclKeyword
 	maps  *maps.Registry
+	env   *Env // the userlists fetches may name; nil: none
 }
 
 func validACLName(name string) error {
@@ -283,15 +284,28 @@ func NewSet(decls []*config.ACL) (*Set, error) {
 // a file with -f share its patterns with every other user of the file (nil:
 // the set's own).
 func NewSetMaps(decls []*config.ACL, reg *maps.Registry) (*Set, error) {
+	return NewSetEnv(decls, &Env{Maps: reg})
+}
+
+// NewSetEnv is NewSetMaps with the userlists the ACLs and the conditions
+// compiled by the set may name (http_auth).
+func NewSetEnv(decls []*config.ACL, env *Env) (*Set, error) {
+	var reg *maps.Registry
+	if env != nil {
+		reg = env.Maps
+	}
 	if reg == nil {
 		reg = maps.NewRegistry()
 	}
-	s := &Set{named: make(map[string]*aclGroup), kws: aclKeywords(), maps: reg}
+	s := &Set{named: make(map[string]*aclGroup), kws: aclKeywords(), maps: reg, env: env}
 	for _, d := range decls {
 		if err := validACLName(d.Name); err != nil {
 			return nil, config.Errorf(d.Pos, "%v", err)
 		}
 		a, err := compileACLTestIn(d.Args, s.kws, &compileEnv{maps: reg, pos: d.Pos})
+		if err == nil {
+			err = a.bind(env)
+		}
 		if err != nil {
 			return nil, config.Errorf(d.Pos, "error detected while parsing ACL '%s' : %v", d.Name, err)
 		}

@@ -88,6 +88,9 @@ func (s *Set) Cond(c *config.Cond) (*Cond, error) {
 				env = &compileEnv{maps: s.maps, pos: c.Pos}
 			}
 			a, err := compileACLTestIn(c.Terms[i+1:j], kws, env)
+			if err == nil {
+				err = a.bind(s.envOrNil())
+			}
 			if err == nil && s != nil {
 				s.maps.ReserveID()
 			}

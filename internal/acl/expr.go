@@ -164,6 +164,9 @@ func CompileExpr(src string, pos config.Pos) (*Expr, error) {
 // map converters naming the same file share its entries (nil: their own).
 func CompileExprMaps(src string, pos config.Pos, reg *maps.Registry) (*Expr, error) {
 	e, err := compileExprIn(src, nil, false, &compileEnv{maps: reg, pos: pos})
+	if err == nil {
+		err = e.bind(nil)
+	}
 	if err != nil {
 		return nil, config.Errorf(pos, "%s", within(err, "sample expression", src))
 	}

@@ -1,5 +1,7 @@
 package acl
 
+import "github.com/gatehouse/gatehouse/internal/userlist"
+
 // fetchFn returns the value at cursor c and the cursor of the next value.
 // Single-valued fetches ignore c.
 type fetchFn func(t *Txn, a *fetchArgs, c cursor) (sample, cursor, fres)
@@ -13,6 +15,7 @@ type fetchArgs struct {
 	// occ selects one occurrence of a multi-valued fetch: 0 every one (ACLs),
 	// 1 the first, -1 the last, as HAProxy's <occ>.
 	occ int
+	ul  *userlist.List // the userlist argument, resolved by bind
 }
 
 // fetchDef describes one sample fetch keyword.
@@ -30,7 +33,10 @@ type fetchDef struct {
 	join   bool      // string context joins every value with ','
 	fn     fetchFn
 	check  func(a *fetchArgs) error // validates arguments beyond their types
-	doc    string
+	// bind resolves arguments that name configuration objects (userlists)
+	// once the expression is compiled in an Env.
+	bind func(a *fetchArgs, env *Env) error
+	doc  string
 }
 
 // fetchTable lists every sample fetch. A function, not a package variable:
@@ -45,6 +51,7 @@ func fetchTable() []fetchDef {
 	t = append(t, stickFetches()...)
 	t = append(t, varFetches()...)
 	t = append(t, internalFetches()...)
+	t = append(t, authFetches()...)
 	return t
 }
 
