@@ -24,6 +24,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/stick"
 	"github.com/gatehouse/gatehouse/internal/tlsconf"
 	"github.com/gatehouse/gatehouse/internal/upstream"
+	"github.com/gatehouse/gatehouse/internal/userlist"
 )
 
 // Graph is one built runtime: everything a configuration describes, ready
@@ -120,6 +121,7 @@ type builder struct {
 	stickTables map[string]*stick.Table      // by proxy name (stick.go)
 	maps        *maps.Registry               // the pattern files (map converters, ACL -f), shared by name
 	aclSets     map[*config.Proxy]*acl.Set   // each proxy's ACLs, compiled once (aclSet)
+	userlists   map[string]*userlist.List    // the userlists http_auth names (userlist.go)
 }
 
 // aclSet compiles a proxy's ACLs once, however many of its parts use them
@@ -129,7 +131,7 @@ func (b *builder) aclSet(p *config.Proxy) (*acl.Set, error) {
 	if s := b.aclSets[p]; s != nil {
 		return s, nil
 	}
-	s, err := acl.NewSetMaps(p.ACLs, b.maps)
+	s, err := acl.NewSetEnv(p.ACLs, &acl.Env{Maps: b.maps, Userlists: b.userlists})
 	if err != nil {
 		return nil, err
 	}
@@ -174,6 +176,9 @@ func Build(cfg *config.Config, version string) (*Graph, error) {
 		return nil, err
 	}
 	if err := b.buildProcVars(); err != nil { // vars.go
+		return nil, err
+	}
+	if err := b.buildUserlists(); err != nil {
 		return nil, err
 	}
 	b.g.stoppers = append(b.g.stoppers, b.ident.stop)
@@ -464,6 +469,7 @@ func (b *builder) ruleEnv(p *config.Proxy) (*proxy.RuleEnv, error) {
 	}
 	return &proxy.RuleEnv{
 		ACLs:   set,
+		Proxy:  p.Name,
 		Format: b.ruleFormat,
 		Service: func(name string, pos config.Pos) (proxy.Service, error) {
 			return b.service(p, name, pos)

@@ -36,6 +36,7 @@ func (p *parser) finish() {
 	}
 	p.checkTracks()
 	p.finishIdentity()
+	p.finishUserlists()
 	p.finishDNS()
 	p.checkListeners()
 }

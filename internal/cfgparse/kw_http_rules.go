@@ -133,6 +133,8 @@ func httpActions() []httpAction {
 			desc: "Replace the response status (100 to 999) and its reason phrase (by default the status's usual one); the log and the counters see the new status.", parse: parseSetStatus},
 		{name: "allow", after: true, syntax: "allow", req: true, resp: true, desc: "Stop evaluating the rules of this set and let the message through.",
 			parse: fixedArgs(0, "none", func(*config.HTTPAction, []string) error { return nil })},
+		{name: "auth", syntax: "auth [realm <realm>]", req: true,
+			desc: "Stop and ask for HTTP Basic credentials: 401 with 'WWW-Authenticate: Basic realm=\"<realm>\"' (the proxy's name by default), on the 401 errorfile if there is one. Usually 'auth if !{ http_auth(<userlist>) }'.", parse: parseAuthAction},
 		{name: "use-service", syntax: "use-service <service>", req: true,
 			desc: "Answer with a built-in service: 'prometheus-exporter', or 'jwks:<identity-token section>'.", parse: parseUseService},
 		{name: "oidc-auth", syntax: "oidc-auth <oidc section>", req: true,
@@ -371,6 +373,29 @@ func parseSetStatus(p *parser, a *config.HTTPAction, args []token) error {
 		}
 		a.Reason = args[2].Text
 	}
+	return nil
+}
+
+// parseAuthAction reads "auth [realm <realm>]" as HAProxy's parse_http_auth.
+func parseAuthAction(p *parser, a *config.HTTPAction, args []token) error {
+	if len(args) == 0 {
+		return nil
+	}
+	if args[0].Text != "realm" {
+		return fmt.Errorf("expects 'realm' or a condition, got '%s'", args[0].Text)
+	}
+	if len(args) < 2 || args[1].Text == "" {
+		return fmt.Errorf("missing realm value")
+	}
+	if len(args) > 2 {
+		return fmt.Errorf("unexpected argument '%s'", args[2].Text)
+	}
+	if strings.ContainsAny(args[1].Text, "\"\\\r\n") {
+		// HAProxy writes the realm between quotes as it is; a quote or a
+		// backslash would change the header's meaning.
+		return fmt.Errorf("the realm cannot contain '\"' or '\\'")
+	}
+	a.Realm = args[1].Text
 	return nil
 }
 

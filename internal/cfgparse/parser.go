@@ -22,6 +22,7 @@ type parser struct {
 	oidc  *config.OIDC
 	idTok *config.IdentityToken
 	res   *config.Resolvers // the resolvers section being parsed
+	ul    *config.Userlist  // the userlist users and groups are added to; nil: ignored
 
 	// negated is set while the current line started with "no".
 	negated bool

@@ -57,6 +57,7 @@ func sectionTable() []sectionDef {
 		{name: "identity-token", kind: secIdentity, syntax: "identity-token <name>", open: openIdentityToken, kws: identityTokenKeywords(), ownTable: true,
 			desc: "A short-lived token the edge signs for the mesh, and the keys its JWKS publishes. Used by 'http-request set-identity-token <name>' and 'use-service jwks:<name>'."},
 		resolversSection(),
+		userlistSection(),
 	}
 	for _, name := range unimplementedSections() {
 		secs = append(secs, sectionDef{name: name, kind: secUnimplemented, skip: true, open: openUnimplemented})
@@ -88,6 +89,7 @@ func (p *parser) openSection(sec *sectionDef, toks []token) {
 	p.sec = sec
 	p.ps = nil
 	p.oidc, p.idTok, p.res = nil, nil, nil
+	p.ul = nil
 	// ${.SECTION}: the section's name, or its keyword when it has none.
 	p.secName = sec.name
 	if len(toks) > 1 && toks[1].Text != "from" {

@@ -6,7 +6,7 @@ package cfgparse
 
 func unimplementedSections() []string {
 	return []string{
-		"userlist", "peers", "program", "cache", "mailers",
+		"peers", "program", "cache", "mailers",
 		"ring", "http-errors", "fcgi-app", "log-forward", "crt-store",
 		"traces", "acme", "dynamic-update",
 	}
@@ -61,7 +61,7 @@ func unimplementedOptions() []string {
 func unimplementedHTTPActions() []string {
 	return []string{
 		"sc-inc-gpc", "sc-set-gpt",
-		"tarpit", "auth", "cache-use", "cache-store", "do-resolve",
+		"tarpit", "cache-use", "cache-store", "do-resolve",
 		"early-hint", "normalize-uri", "reject",
 		"send-spoe-group", "set-bandwidth-limit", "set-dst", "set-dst-port",
 		"set-mark",

@@ -61,6 +61,8 @@ type Config struct {
 	Identity Identity
 	// Resolvers are the "resolvers" sections in declaration order.
 	Resolvers []*Resolvers `json:",omitempty"`
+	// Userlists are the "userlist" sections in declaration order.
+	Userlists []*Userlist `json:",omitempty"`
 	// Warnings collected while parsing (errors abort the parse instead).
 	Warnings []Diag
 }
@@ -461,7 +463,9 @@ type HTTPAction struct {
 	// RedirectCookie is the Set-Cookie value a redirect adds (set-cookie,
 	// clear-cookie), e.g. "SEEN=1; path=/;".
 	RedirectCookie string `json:",omitempty"`
-	Cond           *Cond
+	// Realm is "auth realm <realm>"; "" means the proxy's name.
+	Realm string `json:",omitempty"`
+	Cond  *Cond
 
 	// Sample and CaptureID: "capture <sample> len|id": the expression and
 	// the slot it fills.

@@ -16,6 +16,9 @@ type RuleEnv struct {
 	Format func(src string, pos config.Pos) (*logging.Format, error)
 	// Service resolves "use-service NAME".
 	Service func(name string, pos config.Pos) (Service, error)
+	// Proxy is the name of the proxy the rules belong to: the realm of an
+	// "auth" rule without one.
+	Proxy string
 	// Custom compiles extension actions (identity); nil when none exist.
 	Custom func(a *config.HTTPAction) (func(t *Txn) bool, error)
 }
@@ -185,6 +188,16 @@ func compileRule(a *config.HTTPAction, env *RuleEnv, response bool) (*Rule, erro
 	case "set-var", "set-var-fmt", "unset-var":
 		r.Kind = RuleCustom
 		r.Custom, err = compileVarRule(a, env, response)
+	case "auth":
+		if response {
+			return nil, config.Errorf(a.Pos, "'http-response auth' is not a valid action")
+		}
+		realm := a.Realm
+		if realm == "" {
+			realm = env.Proxy
+		}
+		r.Kind = RuleCustom
+		r.Custom = authChallenge(realm)
 	case "use-service":
 		if response {
 			return nil, config.Errorf(a.Pos, "'http-response use-service' is not a valid action")
