@@ -94,7 +94,9 @@ func serve(files []string, stderr io.Writer, opt options) int {
 		return 1
 	}
 	proc := g.Cfg.Global.Process
-	if opt.daemon && !opt.foreground && !opt.notify && !isDaemonChild() {
+	// -D or 'daemon'; -db wins, and systemd mode (-Ws) ignores both, as
+	// in HAProxy.
+	if (opt.daemon || proc.Daemon) && !opt.foreground && !opt.notify && !isDaemonChild() {
 		g.Close()
 		return daemonize(opt.argv, stderr)
 	}

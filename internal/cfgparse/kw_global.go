@@ -52,8 +52,8 @@ func globalKeywords() []keyword {
 		{name: "nosplice", where: wGlobal, syntax: "nosplice",
 			desc: "Never use splice(2), even where 'option splice-*' asks for it.", parse: parseNoSplice},
 		{name: "daemon", where: wGlobal, syntax: "daemon",
-			desc:  "Accepted with a warning and no effect: Gatehouse stays in the foreground unless started with -D; run it under a service manager.",
-			parse: noEffect("Gatehouse stays in the foreground unless started with -D; run it under a service manager instead")},
+			desc:  "Go to the background once serving, as the -D flag: Gatehouse starts itself again in a new session (Go cannot fork) and the command returns 0 once that process serves, or the start's error. -db (and -Ws, systemd mode) keep it in the foreground, as in HAProxy.",
+			parse: parseDaemon},
 		{name: "master-worker", where: wGlobal, syntax: "master-worker [no-exit-on-failure]",
 			desc:  "Accepted with a warning and no effect: Gatehouse is a single process that reloads its configuration in place.",
 			parse: noEffect("Gatehouse is a single process that reloads its configuration in place")},
@@ -64,6 +64,14 @@ func globalKeywords() []keyword {
 			desc:  "Accepted with a warning and no effect: goroutines are not pinned to CPUs.",
 			parse: noEffect("Go schedules goroutines on any CPU; use taskset or the service manager's CPU affinity instead")},
 	}, slices.Concat(processKeywords(), tuneKeywords(), defaultPathKeywords(), globalTLSKeywords(), serverStateGlobalKeywords(), logGlobalKeywords(), varGlobalKeywords())...)
+}
+
+func parseDaemon(p *parser, args []token) error {
+	if err := wantArgs(args, "daemon", 0, 0, "no argument"); err != nil {
+		return err
+	}
+	p.cfg.Global.Process.Daemon = true
+	return nil
 }
 
 // noEffect accepts a keyword that means nothing to a Go process, with a
