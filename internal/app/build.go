@@ -371,6 +371,7 @@ func (b *builder) buildBackend(p *config.Proxy, id int) (*proxy.Backend, error) 
 		Errors:   errorPages(p),
 	}
 	be.Redispatch = p.Redispatch
+	be.AbortOnClose = p.AbortOnClose
 	be.PretendKeepAlive = p.PretendKeepAlive
 	ro, err := proxy.ParseRetryOn(p.RetryOn, p.Pos)
 	if err != nil {

@@ -63,6 +63,8 @@ func optionTable() []keyword {
 			desc: "mode tcp: move server-to-client bytes with splice(2).", parse: spliceOption(false, true)},
 		{name: "redispatch", where: wBEOnly, capWarn: true, syntax: "[no] option redispatch",
 			desc: "Let retries go to another server than the one first chosen: at once when nothing ties the request to it (no hash balance, several servers up), else on the last retry.", parse: boolOption(func(px *config.Proxy) *bool { return &px.Redispatch })},
+		{name: "abortonclose", where: wBEOnly, capWarn: true, syntax: "[no] option abortonclose",
+			desc: "Drop a request still waiting in the queue for a server when its HTTP/1 client closes its side. HAProxy also drops one whose connection to the server is being established, and HTTP/2 streams; Gatehouse drops HTTP/1 requests while queued (over TLS, only when the FIN comes without a close_notify before it). Without it the request is served, as HTTP wants.", parse: boolOption(func(px *config.Proxy) *bool { return &px.AbortOnClose })},
 		{name: "persist", where: wBEOnly, capWarn: true, syntax: "[no] option persist",
 			desc: "A persistence cookie (or 'use-server' rule) naming a down server still sends the request to it (logged 'D'); with 'option redispatch' a failed connection then moves to another server at once.", parse: boolOption(func(px *config.Proxy) *bool { return &px.Persist })},
 		{name: "httpchk", where: wBEOnly, capWarn: true, syntax: "option httpchk [<method>] [<uri>] [<version>]",

@@ -44,7 +44,7 @@ func unimplementedProxy() []string {
 
 func unimplementedOptions() []string {
 	return []string{
-		"abortonclose", "accept-invalid-http-request", "accept-invalid-http-response",
+		"accept-invalid-http-request", "accept-invalid-http-response",
 		"allbackups", "checkcache", "disable-h2-upgrade",
 		"external-check", "forwarded", "h1-case-adjust-bogus-client",
 		"h1-case-adjust-bogus-server", "http-buffer-request",

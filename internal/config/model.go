@@ -284,6 +284,9 @@ type Proxy struct {
 	Retries    int // default 3
 	RetryOn    []string
 	Redispatch bool
+	// AbortOnClose ("option abortonclose"): a request whose client closed
+	// its side while queued for a server is dropped.
+	AbortOnClose bool `json:",omitempty"`
 
 	// Cookie persistence (persist.go): "cookie", "dynamic-cookie-key",
 	// "option persist", "force-persist"/"ignore-persist", "use-server".

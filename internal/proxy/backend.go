@@ -73,7 +73,10 @@ type Backend struct {
 	Retries    int
 	RetryOn    RetryOn
 	Redispatch bool
-	ConnMode   config.ConnMode
+	// AbortOnClose: option abortonclose (a queued HTTP/1 request whose
+	// client closed its side is dropped).
+	AbortOnClose bool
+	ConnMode     config.ConnMode
 	// PretendKeepAlive: option http-pretend-keepalive.
 	PretendKeepAlive bool
 	ReqRules         []*Rule

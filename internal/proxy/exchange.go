@@ -63,6 +63,9 @@ func (t *Txn) forward() bool {
 	for attempt := 0; ; {
 		srv, ok := t.pickServer(exclude)
 		if !ok {
+			if t.status == -1 {
+				return false // the client left (option abortonclose): no answer
+			}
 			return t.sendReply()
 		}
 		if t.Req.Method == "CONNECT" && srv.H2 != nil {
@@ -278,7 +281,7 @@ func (t *Txn) pickServer(exclude *upstream.Server) (*Server, bool) {
 		// A server persistence chose: its slot, or a wait for it alone.
 		start := t.readClock()
 		var err error
-		us, err = be.Farm.AssignTo(context.Background(), target.Server)
+		us, err = t.waitServer(func(ctx context.Context) (*upstream.Server, error) { return be.Farm.AssignTo(ctx, target.Server) })
 		t.now = t.readClock()
 		t.tw += t.now.Sub(start)
 		if errors.Is(err, upstream.ErrQueueFull) && be.Redispatch && !t.persist.st.Force {
@@ -298,7 +301,7 @@ func (t *Txn) pickServer(exclude *upstream.Server) (*Server, bool) {
 	if us == nil {
 		start := t.readClock()
 		var err error
-		us, err = be.Farm.Assign(context.Background(), key, exclude)
+		us, err = t.waitServer(func(ctx context.Context) (*upstream.Server, error) { return be.Farm.Assign(ctx, key, exclude) })
 		t.now = t.readClock()
 		t.tw += t.now.Sub(start)
 		if err != nil {
@@ -326,6 +329,13 @@ func (t *Txn) pickServer(exclude *upstream.Server) (*Server, bool) {
 // noServer answers a request no server could take: 503, with HAProxy's
 // termination state for "none usable" or "queue timeout".
 func (t *Txn) noServer(err error) bool {
+	if errors.Is(err, errQueueAbort) {
+		// option abortonclose: the client left while queued; it gets
+		// nothing and the log says CQ, as HAProxy's.
+		t.clientAborted(failClientAbort)
+		t.termState = [2]byte{'C', 'Q'}
+		return false
+	}
 	if errors.Is(err, upstream.ErrNoServer) {
 		// "backend X has no server available!" is logged once, by the
 		// health checker, when the last server goes down.
@@ -336,6 +346,31 @@ func (t *Txn) noServer(err error) bool {
 	t.reply = t.errorReply(503)
 	t.closeAfter = t.closeAfter || t.Req.HasBody()
 	return false
+}
+
+// errQueueAbort: the client closed its side while its request waited for
+// a server, with option abortonclose.
+var errQueueAbort = errors.New("client closed while queued")
+
+// waitServer runs a wait for a server slot. With option abortonclose an
+// HTTP/1 client's FIN ends the wait (errQueueAbort), as HAProxy drops a
+// queued request whose client has closed; without it the request stays
+// queued and is served, as HTTP wants.
+func (t *Txn) waitServer(wait func(context.Context) (*upstream.Server, error)) (*upstream.Server, error) {
+	if !t.be.AbortOnClose || t.down != nil {
+		return wait(context.Background())
+	}
+	w := watchFIN(t.sess.raw)
+	if w == nil {
+		return wait(context.Background())
+	}
+	us, err := wait(w.ctx)
+	closed := w.stop()
+	t.sess.in.until = 0 // the watch cleared the read deadline: re-arm on the next read
+	if err != nil && closed {
+		return nil, errQueueAbort
+	}
+	return us, err
 }
 
 func (t *Txn) balanceKey() upstream.Key {
