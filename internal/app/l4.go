@@ -79,11 +79,17 @@ func (b *builder) buildTCPFrontend(p *config.Proxy, pr *proxyRuntime, tcpBackend
 		}
 	}
 	for _, ub := range p.UseBackends {
-		be, err := b.tcpBackend(ub.Name, ub.Pos, tcpBackends)
-		if err != nil {
+		var r l4.Route
+		if strings.Contains(ub.Name, "%[") {
+			if r.Dynamic, err = b.format(ub.Name, ub.Pos); err != nil {
+				return err
+			}
+			if r.Lookup, err = b.tcpBackendsByName(tcpBackends); err != nil {
+				return err
+			}
+		} else if r.Backend, err = b.tcpBackend(ub.Name, ub.Pos, tcpBackends); err != nil {
 			return err
 		}
-		r := l4.Route{Backend: be}
 		if ub.Cond != nil {
 			if r.Cond, err = set.Cond(ub.Cond); err != nil {
 				return err
@@ -155,6 +161,24 @@ func tcpRule(set *acl.Set, r *config.TCPAction) (l4.Rule, error) {
 	}
 	rule.Cond = c
 	return rule, nil
+}
+
+// tcpBackendsByName builds every mode tcp backend for a dynamic use_backend
+// and returns their lookup by name (read-only once built).
+func (b *builder) tcpBackendsByName(built map[string]*l4.Backend) (func(string) *l4.Backend, error) {
+	all := map[string]*l4.Backend{}
+	for _, pr := range b.g.proxies {
+		p := pr.cfg
+		if p.Cap&config.CapBE == 0 || p.Mode != config.ModeTCP {
+			continue
+		}
+		be, err := b.tcpBackend(p.Name, p.Pos, built)
+		if err != nil {
+			return nil, err
+		}
+		all[p.Name] = be
+	}
+	return func(name string) *l4.Backend { return all[name] }, nil
 }
 
 // tcpBackend returns the l4 runtime of a backend, sharing the counters,

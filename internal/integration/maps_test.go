@@ -1,8 +1,10 @@
 package integration
 
 import (
+	"crypto/tls"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -233,4 +235,122 @@ func TestMapReloadRereadsFiles(t *testing.T) {
 	if got := apiCLI(t, sock, "show map "+files.hosts); strings.Contains(got, "runtime.example.org") || !strings.Contains(got, "file.example.org") {
 		t.Errorf("show map after the reload:\n%s", got)
 	}
+}
+
+// clientHello returns the first bytes a TLS client sends for sni.
+func clientHello(t *testing.T, sni string) []byte {
+	c, s := net.Pipe()
+	defer s.Close()
+	go func() {
+		tls.Client(c, &tls.Config{ServerName: sni, InsecureSkipVerify: true}).Handshake()
+		c.Close()
+	}()
+	s.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 16384)
+	n, err := s.Read(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return buf[:n]
+}
+
+// sniNameServer accepts connections, reads what comes, and answers its name.
+func sniNameServer(t *testing.T, name string) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				c.Read(make([]byte, 16384))
+				io.WriteString(c, name)
+			}()
+		}
+	}()
+	return l.Addr().String()
+}
+
+// TestMapSNIRoutingMatchesHAProxy: TLS passthrough routed by SNI through a
+// map (use_backend %[req.ssl_sni,lower,map_dom(FILE,be_def)] in mode tcp,
+// the OpenShift router's pattern), changed at run time with set map and
+// add map, side by side with HAProxy 2.6.
+func TestMapSNIRoutingMatchesHAProxy(t *testing.T) {
+	dir := t.TempDir()
+	sniMap := filepath.Join(dir, "sni.map")
+	if err := os.WriteFile(sniMap, []byte("a.example.com be_a\nexample.org be_b\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srvA, srvB, srvDef := sniNameServer(t, "A"), sniNameServer(t, "B"), sniNameServer(t, "DEF")
+	results := map[string]string{}
+	for _, name := range []string{"haproxy", "gatehouse"} {
+		fe := testenv.FreePort(t)
+		sock := filepath.Join(t.TempDir(), name+".sock")
+		cfg := fmt.Sprintf(`global
+    stats socket %s level admin
+
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 10s
+    timeout server 10s
+
+frontend fe
+    bind 127.0.0.1:%d
+    tcp-request inspect-delay 5s
+    tcp-request content accept if { req_ssl_hello_type 1 }
+    use_backend %%[req.ssl_sni,lower,map_dom(%s,be_def)] if { req.ssl_sni -m found }
+    default_backend be_def
+
+backend be_a
+    server a %s
+
+backend be_b
+    server b %s
+
+backend be_def
+    server d %s
+`, sock, fe, sniMap, srvA, srvB, srvDef)
+		if name == "haproxy" {
+			testenv.StartHAProxy(t, cfg)
+		} else {
+			testenv.StartGatehouse(t, cfg)
+		}
+		var out []string
+		round := func(label string) {
+			out = append(out, "# "+label)
+			for _, sni := range []string{"A.Example.com", "x.a.example.com", "www.example.org", "example.net", "new.example.net"} {
+				c, err := net.DialTimeout("tcp", testenv.LocalAddr(fe), 10*time.Second)
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				c.Write(clientHello(t, sni))
+				b, _ := io.ReadAll(c)
+				c.Close()
+				out = append(out, sni+" -> "+string(b))
+			}
+		}
+		round("as loaded")
+		out = append(out, apiCLI(t, sock, "set map "+sniMap+" example.org be_a"), apiCLI(t, sock, "add map "+sniMap+" new.example.net be_b"),
+			apiCLI(t, sock, "add map "+sniMap+" example.net be_nope"))
+		round("after set/add")
+		results[name] = strings.Join(out, "\n")
+	}
+	if h, g := results["haproxy"], results["gatehouse"]; h != g {
+		t.Fatalf("haproxy:\n%s\n\ngatehouse:\n%s", h, g)
+	}
+	for _, want := range []string{"x.a.example.com -> A", "www.example.org -> B", "www.example.org -> A", "new.example.net -> B", "example.net -> DEF"} {
+		if !strings.Contains(results["gatehouse"], want) {
+			t.Errorf("missing %q in:\n%s", want, results["gatehouse"])
+		}
+	}
+	t.Logf("both:\n%s", results["gatehouse"])
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/acl"
+	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/logging"
 )
 
@@ -135,6 +136,13 @@ func (s *session) decide(rules []Rule) (reject, done bool) {
 func (s *session) route() *Backend {
 	for _, r := range s.fe.Routes {
 		if r.Cond.Match(&s.txn) {
+			if r.Dynamic != nil {
+				name := r.Dynamic.Append(nil, &logging.Context{Txn: &s.txn, Mode: config.ModeTCP, FrontendName: s.fe.Name})
+				if be := r.Lookup(string(name)); be != nil {
+					return be
+				}
+				return s.fe.Default
+			}
 			return r.Backend
 		}
 	}

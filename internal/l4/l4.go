@@ -84,6 +84,11 @@ type Rule struct {
 type Route struct {
 	Cond    *acl.Cond
 	Backend *Backend
+	// Dynamic names the backend per connection (use_backend %[...]);
+	// Lookup finds a mode tcp backend by name. An unknown name stops the
+	// rules and takes the default backend, as in HAProxy.
+	Dynamic *logging.Format
+	Lookup  func(name string) *Backend
 }
 
 // Backend is the compiled runtime of a mode tcp backend. Counters and Farm
