@@ -242,9 +242,12 @@ func (f *Format) Append(dst []byte, c *Context) []byte {
 			lastSpace = false
 			continue
 		}
+		// A sample ends a run of separators even when it wrote nothing
+		// (absent in an HTTP rule's format), as in HAProxy's
+		// sess_build_logline; %hr and %hs without captures do not.
 		l := len(dst)
 		dst = appendVar(dst, n, c)
-		if len(dst) != l {
+		if len(dst) != l || n.id == vExpr {
 			lastSpace = false
 		}
 	}

@@ -463,6 +463,7 @@ func TestHTTPRuleSamples(t *testing.T) {
 		{"%{+Q}[dn]", "/O=acme/CN=alice"},
 		{"%[ctl]", "a\tb%0D%0Ac%01%7Fé"},
 		{"<%[missing]>", "<>"},
+		{"a %[missing] b %[missing]", "a  b "}, // an absent sample still ends a run of spaces (HAProxy)
 		{"%{+Q}[dn] %{+Q}ci", `/O=acme/CN=alice "10.0.1.2"`},
 	} {
 		f, err := CompileHTTP(tt.format, testPos, ex)
