@@ -15,13 +15,13 @@ const varCondList = "ifexists, ifnotexists, ifempty, ifnotempty, ifset, ifnotset
 
 func varHTTPActions() []httpAction {
 	return []httpAction{
-		{name: "set-var", syntax: "set-var(<scope>.<name>[,<cond>...]) <expr>", req: true, resp: true,
+		{name: "set-var", after: true, syntax: "set-var(<scope>.<name>[,<cond>...]) <expr>", req: true, resp: true,
 			desc: "Store the value of a sample expression, with its type, in a variable of scope proc, sess, txn, req or res when the conditions (" +
 				varCondList + ") hold; req variables end when the request leaves for the server (or a reply is made), res ones with the response.",
 			parse: parseHTTPVarAction},
-		{name: "set-var-fmt", syntax: "set-var-fmt(<scope>.<name>[,<cond>...]) <fmt>", req: true, resp: true,
+		{name: "set-var-fmt", after: true, syntax: "set-var-fmt(<scope>.<name>[,<cond>...]) <fmt>", req: true, resp: true,
 			desc: "Store the string a log-format gives in a variable, as set-var.", parse: parseHTTPVarAction},
-		{name: "unset-var", syntax: "unset-var(<scope>.<name>)", req: true, resp: true,
+		{name: "unset-var", after: true, syntax: "unset-var(<scope>.<name>)", req: true, resp: true,
 			desc: "Remove a variable (a proc one stays, unset).", parse: parseHTTPVarAction},
 	}
 }
