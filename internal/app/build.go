@@ -13,7 +13,6 @@ import (
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/counters"
 	"github.com/gatehouse/gatehouse/internal/http1"
-	"github.com/gatehouse/gatehouse/internal/httpcomp"
 	"github.com/gatehouse/gatehouse/internal/l4"
 	"github.com/gatehouse/gatehouse/internal/logging"
 	"github.com/gatehouse/gatehouse/internal/maps"
@@ -603,7 +602,7 @@ func (b *builder) buildFrontend(p *config.Proxy, pr *proxyRuntime) (*proxy.Front
 		b.g.Binds = append(b.g.Binds, &BindSpec{Addr: bindAddr(bind), Pos: bind.Pos, Frontend: fe.Name, Handler: l7Handler(bind, l), L7: l, Slots: slots, KeepAlive: p.CliTCPKA, Sock: sockOpts(bind)})
 	}
 	fe.Stick = b.stickStage(p, true)
-	fe.Comp, fe.CompLevel = compSettings(p), httpcomp.DefaultLevel
+	fe.Comp, fe.CompLevel = compSettings(p), compLevel(b.cfg.Global)
 	return fe, nil
 }
 

@@ -23,3 +23,11 @@ func compSettings(p *config.Proxy) *httpcomp.Settings {
 	}
 	return s
 }
+
+// compLevel is tune.comp.maxlevel, HAProxy's default 1 when unset.
+func compLevel(g config.Global) int {
+	if g.TuneCompMaxLevel > 0 {
+		return g.TuneCompMaxLevel
+	}
+	return httpcomp.DefaultLevel
+}

@@ -223,3 +223,40 @@ func atoi(s string) int64 {
 }
 
 var _ = bufio.NewReader
+
+// TestCompressionMaxLevel: tune.comp.maxlevel sets the level responses are
+// compressed with: at 9 the bench page comes out smaller than the default
+// level 1 makes it.
+func TestCompressionMaxLevel(t *testing.T) {
+	page := benchPage()
+	srv := echoBackendFunc(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		io.WriteString(w, page)
+	})
+	sizes := map[string]int{}
+	for _, global := range []string{"", "global\n    tune.comp.maxlevel 9\n"} {
+		port := freePort(t)
+		start(t, global+testDefaults+fmt.Sprintf(`
+frontend fe
+    bind 127.0.0.1:%d
+    compression algo gzip
+    default_backend be
+backend be
+    server s1 %s
+`, port, hostPort(srv)))
+		c, br := dialKeepAlive(t, fmt.Sprintf("127.0.0.1:%d", port))
+		fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: a\r\nAccept-Encoding: gzip\r\n\r\n")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := io.ReadAll(resp.Body)
+		if err != nil || resp.Header.Get("Content-Encoding") != "gzip" || gunzip(t, raw) != page {
+			t.Fatalf("%q: %v %v", global, err, resp.Header)
+		}
+		sizes[global] = len(raw)
+	}
+	if l1, l9 := sizes[""], sizes["global\n    tune.comp.maxlevel 9\n"]; l9 >= l1*95/100 {
+		t.Fatalf("level 9 gave %d bytes, level 1 %d: the level is not applied", l9, l1)
+	}
+}

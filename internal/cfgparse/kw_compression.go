@@ -3,6 +3,7 @@ package cfgparse
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/config"
@@ -19,6 +20,26 @@ func compressionKeywords() []keyword {
 				"at most one valid ETag, not multipart, not to HEAD nor to an old 'Mozilla/4' client; they lose Content-Length, get 'Vary: Accept-Encoding', a weakened ETag and are streamed.",
 			parse: parseCompression},
 	}
+}
+
+func compressionGlobalKeywords() []keyword {
+	return []keyword{
+		{name: "tune.comp.maxlevel", where: wGlobal, syntax: "tune.comp.maxlevel <1..9>",
+			desc:  "The deflate level of every compressed response (default 1, the fastest); higher levels compress smaller at more CPU cost.",
+			parse: parseCompMaxLevel},
+	}
+}
+
+func parseCompMaxLevel(p *parser, args []token) error {
+	if err := wantArgs(args, "tune.comp.maxlevel", 1, 1, "a numeric value between 1 and 9"); err != nil {
+		return err
+	}
+	n, err := strconv.Atoi(args[1].Text)
+	if err != nil || n < 1 || n > 9 {
+		return fmt.Errorf("'tune.comp.maxlevel' expects a numeric value between 1 and 9")
+	}
+	p.cfg.Global.TuneCompMaxLevel = n
+	return nil
 }
 
 // compressionLater are the "compression" words of later HAProxy versions.

@@ -17,7 +17,7 @@ func unimplementedGlobal() []string {
 		"nbproc",
 		"localpeer",
 		"lua-load", "lua-prepend-path",
-		"maxsslconn", "maxconnrate", "maxsessrate", "maxsslrate", "maxcompcpuusage",
+		"maxsslconn", "maxconnrate", "maxsessrate", "maxsslrate", "maxcompcpuusage", "maxcomprate",
 		"external-check", "insecure-fork-wanted",
 		"tune.ssl.cachesize", "tune.maxrewrite",
 		"tune.http.maxhdr", "tune.idletimer", "tune.h2.be.glitches-threshold", "tune.h2.fe.rxbuf",

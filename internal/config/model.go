@@ -79,11 +79,14 @@ type Global struct {
 	// carry; "" leaves it out (rfc3164) or writes "-" (rfc5424).
 	LogSendHostname string `json:",omitempty"`
 	TuneBufSize     int    // tune.bufsize; 0: default
-	StatsSockets    []*StatsSocket
-	StatsTimeout    time.Duration // stats timeout: idle timeout of a runtime API session; 0: 10s
-	StatsMaxConn    int           // stats maxconn: concurrent runtime API connections per socket; 0: 10
-	SpreadChecks    int           // percent
-	ExtraKV         map[string]string
+	// TuneCompMaxLevel ("tune.comp.maxlevel", 1..9): the level every
+	// compressed response starts with; 0: HAProxy's default, 1.
+	TuneCompMaxLevel int `json:",omitempty"`
+	StatsSockets     []*StatsSocket
+	StatsTimeout     time.Duration // stats timeout: idle timeout of a runtime API session; 0: 10s
+	StatsMaxConn     int           // stats maxconn: concurrent runtime API connections per socket; 0: 10
+	SpreadChecks     int           // percent
+	ExtraKV          map[string]string
 
 	CrtBase         string // crt-base: directory relative certificate paths are taken from (already applied)
 	CABase          string // ca-base: directory relative CA file paths are taken from (already applied)
