@@ -92,6 +92,7 @@ func parseUserlistUser(p *parser, args []token) error {
 	}
 	u := config.UserlistUser{Pos: p.pos(), Name: name}
 	var weak bool
+	problem := ""
 	for i := 2; i < len(args); i += 2 {
 		opt := args[i].Text
 		switch opt {
@@ -109,15 +110,19 @@ func parseUserlistUser(p *parser, args []token) error {
 			if err != nil {
 				return fmt.Errorf("the encrypted password used for user '%s' is not supported: %v.", name, err)
 			}
-			u.Password, u.Insecure, weak = v, false, h.Weak()
+			u.Password, u.Insecure, weak, problem = v, false, h.Weak(), h.Problem()
 		case "insecure-password":
-			u.Password, u.Insecure, weak = v, true, false
+			u.Password, u.Insecure, weak, problem = v, true, false, ""
 		case "groups":
 			u.Groups = commaList(v)
 		}
 	}
 	p.ul.Users = append(p.ul.Users, u)
-	if weak {
+	if problem != "" {
+		// HAProxy takes it too (crypt(3) accepts the settings or fails
+		// without an error it reports) and refuses every password.
+		p.warnf("the password hash of user '%s' in userlist '%s' cannot match any password (%s); this user cannot log in.", name, p.ul.Name, problem)
+	} else if weak {
 		p.warnf("user '%s' in userlist '%s' has an MD5-crypt password ($1$), which is weak (fast to brute-force); prefer SHA-512 crypt ($6$) or bcrypt ($2b$).", name, p.ul.Name)
 	}
 	return nil

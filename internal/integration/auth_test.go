@@ -62,6 +62,7 @@ userlist L
     user bcrypt2a password %s
     user bcrypt2y password %s
     user plain insecure-password s3cret
+    user redacted password $5$3VeorK1XxvgRseQ$VBkOPCY2enWZsas.C6X9Iif0FPHDknXXXXXXXXX
     user nopass groups ops
 
 frontend fe
@@ -107,7 +108,7 @@ func TestBasicAuthMatchesHAProxy(t *testing.T) {
 			reqs = append(reqs, req{p, basic(u, pw)}, req{p, basic(u, pw+"x")})
 		}
 		reqs = append(reqs, req{p, basic("plain", "s3cret")}, req{p, basic("plain", "s3cre")},
-			req{p, basic("nobody", pw)}, req{p, ""})
+			req{p, basic("nobody", pw)}, req{p, basic("redacted", pw)}, req{p, ""})
 		// Not "nopass": HAProxy 2.6 hands crypt(3) a NULL setting for a
 		// user without a password and the connection dies with no answer
 		// (Gatehouse answers 401: TestCheck in internal/userlist).

@@ -51,6 +51,19 @@ type Hash struct {
 	raw    string
 	salt   string // SHA and MD5 crypt: the salt, without rounds
 	rounds int    // SHA crypt: the rounds; 0 when the hash names none
+	// problem says why no password can match the hash ("" when one can):
+	// a known format whose settings or digest crypt(3) would never
+	// reproduce, like the redacted hashes of published configurations.
+	problem string
+}
+
+// Problem is non-empty when no password can match the hash: HAProxy
+// accepts such a hash (crypt(3) computes something from its settings, or
+// fails) and refuses every password, and so does Gatehouse, with a warning.
+func (h *Hash) Problem() string { return h.problem }
+
+func unmatchable(sch Scheme, s, format string, args ...any) (*Hash, error) {
+	return &Hash{scheme: sch, raw: s, problem: fmt.Sprintf(format, args...)}, nil
 }
 
 // Scheme returns the hash's format.
@@ -113,30 +126,31 @@ func prefix(s string) string {
 // parseSHA reads "$5$[rounds=N$]SALT$DIGEST" as libxcrypt reads it:
 // rounds from 1000 to 999999999 without a leading zero, a salt of at most
 // 16 characters (longer ones are cut to 16 by crypt, so they could never
-// match what it prints), and a digest of the scheme's length.
+// match what it prints), and a digest of the scheme's length. Anything
+// else makes a hash no password matches.
 func parseSHA(s string, sch Scheme, digestLen int) (*Hash, error) {
 	rest := s[3:]
 	h := &Hash{scheme: sch, raw: s}
 	if r, ok := strings.CutPrefix(rest, "rounds="); ok {
 		num, after, found := strings.Cut(r, "$")
 		if !found || num == "" || num[0] < '1' || num[0] > '9' {
-			return nil, fmt.Errorf("%s: invalid 'rounds=' (a number from 1000 to 999999999 is expected)", sch)
+			return unmatchable(sch, s, "%s: invalid 'rounds=' (a number from 1000 to 999999999 is expected)", sch)
 		}
 		n, err := strconv.Atoi(num)
 		if err != nil || n < shaRoundsMin || n > shaRoundsMax {
-			return nil, fmt.Errorf("%s: rounds=%s out of range (1000 to 999999999)", sch, num)
+			return unmatchable(sch, s, "%s: rounds=%s out of range (1000 to 999999999)", sch, num)
 		}
 		h.rounds, rest = n, after
 	}
 	salt, digest, found := strings.Cut(rest, "$")
 	if !found {
-		return nil, fmt.Errorf("%s: missing '$' between the salt and the digest", sch)
+		return unmatchable(sch, s, "%s: missing '$' between the salt and the digest", sch)
 	}
 	if len(salt) > 16 || strings.ContainsAny(salt, ":\n") {
-		return nil, fmt.Errorf("%s: invalid salt (at most 16 characters, no ':')", sch)
+		return unmatchable(sch, s, "%s: invalid salt (at most 16 characters, no ':')", sch)
 	}
 	if len(digest) != digestLen || !isCrypt64(digest) {
-		return nil, fmt.Errorf("%s: the digest must be %d characters of [./0-9A-Za-z]", sch, digestLen)
+		return unmatchable(sch, s, "%s: the digest must be %d characters of [./0-9A-Za-z]", sch, digestLen)
 	}
 	h.salt = salt
 	return h, nil
@@ -145,13 +159,13 @@ func parseSHA(s string, sch Scheme, digestLen int) (*Hash, error) {
 func parseMD5(s string) (*Hash, error) {
 	salt, digest, found := strings.Cut(s[3:], "$")
 	if !found {
-		return nil, fmt.Errorf("%s: missing '$' between the salt and the digest", MD5)
+		return unmatchable(MD5, s, "%s: missing '$' between the salt and the digest", MD5)
 	}
 	if len(salt) > 8 || strings.ContainsAny(salt, ":\n") {
-		return nil, fmt.Errorf("%s: invalid salt (at most 8 characters, no ':')", MD5)
+		return unmatchable(MD5, s, "%s: invalid salt (at most 8 characters, no ':')", MD5)
 	}
 	if len(digest) != 22 || !isCrypt64(digest) {
-		return nil, fmt.Errorf("%s: the digest must be 22 characters of [./0-9A-Za-z]", MD5)
+		return unmatchable(MD5, s, "%s: the digest must be 22 characters of [./0-9A-Za-z]", MD5)
 	}
 	return &Hash{scheme: MD5, raw: s, salt: salt}, nil
 }
@@ -159,10 +173,10 @@ func parseMD5(s string) (*Hash, error) {
 // parseBcrypt checks "$2b$CC$" + 22 salt + 31 hash characters, cost 4..31.
 func parseBcrypt(s string) (*Hash, error) {
 	if len(s) != 60 || s[6] != '$' || !isCrypt64(s[7:]) {
-		return nil, fmt.Errorf("%s: expected '%s' followed by a 2-digit cost, '$' and 53 characters of [./0-9A-Za-z]", Bcrypt, s[:4])
+		return unmatchable(Bcrypt, s, "%s: expected '%s' followed by a 2-digit cost, '$' and 53 characters of [./0-9A-Za-z]", Bcrypt, s[:4])
 	}
 	if _, err := bcrypt.Cost([]byte(s)); err != nil {
-		return nil, fmt.Errorf("%s: %v", Bcrypt, err)
+		return unmatchable(Bcrypt, s, "%s: %v", Bcrypt, err)
 	}
 	return &Hash{scheme: Bcrypt, raw: s}, nil
 }
@@ -171,6 +185,9 @@ func parseBcrypt(s string) (*Hash, error) {
 // time. It costs what the hash's format and rounds cost (bcrypt at cost
 // 10: some 50 ms); callers cache the result.
 func (h *Hash) Verify(password string) bool {
+	if h.problem != "" {
+		return false
+	}
 	var got string
 	switch h.scheme {
 	case SHA512, SHA256:

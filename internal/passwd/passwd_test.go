@@ -157,6 +157,20 @@ func TestParseRefuses(t *testing.T) {
 		{"$7$CU..../....", "yescrypt/scrypt"},
 		{"$3$$8846f7eaee8fb117ad06bdd830b7586c", "unsupported hash format '$3$'"},
 		{"$2x$05$abcdefghijklmnopqrstuuHIrMEWpUCQe2YqFR3sXwQ75u4od..9q", "bcrypt variant"},
+		{"plaintext", "unrecognized"},
+	} {
+		_, err := Parse(c.hash)
+		if err == nil || !strings.Contains(err.Error(), c.msg) {
+			t.Errorf("Parse(%q) = %v, want an error with %q", c.hash, err, c.msg)
+		}
+	}
+}
+
+// TestParseUnmatchable: hashes of a known format that crypt(3) could
+// never reproduce (redacted digests, settings libxcrypt refuses) are
+// taken, as HAProxy takes them, and no password matches them.
+func TestParseUnmatchable(t *testing.T) {
+	for _, c := range []struct{ hash, msg string }{
 		{"$2b$05$abcdefghijklmnopqrstuuHIrMEWpUCQe2YqFR3sXwQ75u4od..9", "53 characters"},
 		{"$2b$03$abcdefghijklmnopqrstuuHIrMEWpUCQe2YqFR3sXwQ75u4od..9q", "cost"},
 		{"$2b$05$abcdefghijklmnopqrstuuHIrMEWpUCQe2YqFR3sXwQ75u4od..9:", "53 characters"},
@@ -171,14 +185,25 @@ func TestParseRefuses(t *testing.T) {
 		{"$5$abc$" + strings.Repeat("a", 86), "43 characters"},
 		{"$1$abcdefghi$" + strings.Repeat("a", 22), "invalid salt"},
 		{"$1$abc$" + strings.Repeat("a", 21), "22 characters"},
-		{"plaintext", "unrecognized"},
+		{"$5$3VeorK1XxvgRseQ$VBkOPCY2enWZsas.C6X9Iif0FPHDknXXXXXXXXX", "43 characters"},
 	} {
-		_, err := Parse(c.hash)
-		if err == nil || !strings.Contains(err.Error(), c.msg) {
-			t.Errorf("Parse(%q) = %v, want an error with %q", c.hash, err, c.msg)
+		h, err := Parse(c.hash)
+		if err != nil || h == nil || !strings.Contains(h.Problem(), c.msg) {
+			t.Errorf("Parse(%q) = %v, %v, want a hash whose problem says %q", c.hash, h, err, c.msg)
+			continue
 		}
-		if err != nil && len(c.hash) > 10 && strings.Contains(err.Error(), c.hash[len(c.hash)-8:]) {
-			t.Errorf("Parse(%q): the error shows the digest: %v", c.hash, err)
+		if strings.Contains(h.Problem(), c.hash[len(c.hash)-8:]) {
+			t.Errorf("Parse(%q): the problem shows the digest: %v", c.hash, h.Problem())
+		}
+		for _, pw := range []string{"", "a", "Hello world!", "pw"} {
+			if h.Verify(pw) {
+				t.Errorf("%q verified %q", c.hash, pw)
+			}
+		}
+	}
+	for _, ka := range knownAnswers {
+		if h, _ := Parse(ka.hash); h.Problem() != "" {
+			t.Errorf("%s: %s", ka.hash, h.Problem())
 		}
 	}
 }

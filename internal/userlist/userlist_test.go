@@ -28,6 +28,7 @@ func testList(t testing.TB) *List {
 			{Name: "plain", Password: "open sesame", Insecure: true},
 			{Name: "empty", Password: "", Insecure: true},
 			{Name: "nopass", Groups: []string{"ops"}},
+			{Name: "redacted", Password: "$5$saltstring$5B8vYYiY.CVt1RlTTf8KbXBH3hsxXXXXXXXXXXXX"},
 		},
 		Groups: []config.UserlistGroup{{Name: "admins", Users: []string{"six"}}, {Name: "ops"}, {Name: "devs", Users: []string{"five", "bee"}}},
 	})
@@ -50,6 +51,7 @@ func TestCheck(t *testing.T) {
 		{"plain", "open sesame", true}, {"plain", "open sesame ", false},
 		{"empty", "", true}, {"empty", "x", false},
 		{"nopass", "", false}, {"nopass", "x", false},
+		{"redacted", "Hello world!", false}, {"redacted", "", false},
 		{"nobody", "Hello world!", false}, {"Six", "Hello world!", false},
 	} {
 		// Twice: the second answer comes from the cache.
