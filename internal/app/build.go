@@ -396,7 +396,7 @@ func (b *builder) buildBackend(p *config.Proxy, id int) (*proxy.Backend, error) 
 		if line != nil {
 			b.g.starters = append(b.g.starters, func() { restoreServer(p, us, line, time.Now()) })
 		}
-		srv := &proxy.Server{Server: us, ALPN: strings.Join(cs.ALPN, ","), SendProxy: cs.SendProxy}
+		srv := &proxy.Server{Server: us, ALPN: strings.Join(cs.ALPN, ","), SendProxy: cs.SendProxy, Cookie: cs.Cookie}
 		if cs.SendProxy == 2 {
 			opts, unknown := proxyproto.ParseOptions(cs.ProxyV2Opts)
 			if len(unknown) > 0 {

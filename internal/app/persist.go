@@ -25,9 +25,6 @@ func (b *builder) persistStage(p *config.Proxy, be *proxy.Backend) (*proxy.Persi
 			ps.DynKey = p.DynCookieKey
 		}
 	}
-	for i, cs := range p.Servers {
-		be.Servers[i].Cookie = cs.Cookie
-	}
 	set, err := acl.NewSet(p.ACLs)
 	if err != nil {
 		return nil, err

@@ -88,6 +88,7 @@ func (pr *proxyRuntime) snapshot(now time.Time, globalMax, fullconn int) *stats.
 	var act, bck, weight, uweight int
 	for _, srv := range be.Servers {
 		r := serverRow(sp, p, srv, now)
+		r.Cookie = be.Persist.CookieValue(srv)
 		sp.Servers = append(sp.Servers, r)
 		if srv.Usable() {
 			if srv.Backup {
@@ -108,6 +109,9 @@ func (pr *proxyRuntime) snapshot(now time.Time, globalMax, fullconn int) *stats.
 	r.Weight, r.UWeight = weight, uweight
 	r.Servers = len(be.Servers)
 	r.Algo = be.Farm.Algo()
+	if p.Cookie != nil {
+		r.Cookie = p.Cookie.Name
+	}
 	r.QCur = be.Farm.Queue().Len()
 	r.QMax = be.Farm.Queue().Max()
 	resp, total := be.Counters.RespTime.Snapshot(), be.Counters.TotalTime.Snapshot()

@@ -43,10 +43,12 @@ backend app
     server s2 %s check inter 500ms weight 1
 
 backend broken
-    server dead %s
+    cookie SRV insert indirect
+    server dead %s cookie d1
 
 listen shop
     bind 127.0.0.1:%d
+    cookie SHOP prefix
     http-request deny if { path_beg /forbidden }
     server s3 %s
 
@@ -55,6 +57,7 @@ listen stats
     http-request use-service prometheus-exporter if { path /metrics }
     stats enable
     stats uri /stats
+    stats show-legends
 `, fePort, s1, s2, dead, shopPort, s1, statsPort)
 }
 
@@ -121,7 +124,7 @@ var statsComparedColumns = []string{
 	"hanafail", "req_tot", "cli_abrt", "srv_abrt",
 	"comp_in", "comp_out", "comp_byp", "comp_rsp",
 	"check_rise", "check_fall", "check_health",
-	"mode", "algo", "conn_tot", "dcon", "dses", "wrew", "eint", "uweight",
+	"mode", "algo", "cookie", "conn_tot", "dcon", "dses", "wrew", "eint", "uweight",
 	"agg_server_status", "agg_server_check_status", "agg_check_status",
 }
 
@@ -139,7 +142,7 @@ var statsSkippedColumns = map[string]string{
 	"agent_status": "no agent", "agent_code": "no agent", "agent_duration": "no agent",
 	"check_desc": "timing (set by the first check)", "agent_desc": "no agent",
 	"agent_rise": "no agent", "agent_fall": "no agent", "agent_health": "no agent",
-	"addr": "the servers' ports differ between the runs", "cookie": "not configured",
+	"addr":      "the servers' ports differ between the runs",
 	"conn_rate": "time", "conn_rate_max": "time",
 	"intercepted": "counts the stats page's own requests, which the polling repeats",
 	"connect":     "connection reuse is the implementation's (http-reuse)", "reuse": "see connect",

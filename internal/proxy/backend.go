@@ -108,7 +108,7 @@ type Server struct {
 	ProxyV2   proxyproto.Options // proxy-v2-options
 
 	// Cookie is the server's persistence cookie value ("cookie"); dyn
-	// caches a dynamic one (Persistence.cookieValue).
+	// caches a dynamic one (Persistence.CookieValue).
 	Cookie string
 	dyn    atomic.Pointer[dynCookie]
 }

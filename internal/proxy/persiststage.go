@@ -57,11 +57,11 @@ type dynCookie struct {
 	value string
 }
 
-// cookieValue is the server's persistence cookie value: its "cookie", else
+// CookieValue is the server's persistence cookie value: its "cookie", else
 // with "cookie ... dynamic" the hash of the key and its current address,
 // recomputed when DNS moves it, as HAProxy regenerates it.
-func (p *Persistence) cookieValue(s *Server) string {
-	if s.Cookie != "" || p.DynKey == "" {
+func (p *Persistence) CookieValue(s *Server) string {
+	if p == nil || s.Cookie != "" || p.DynKey == "" {
 		return s.Cookie
 	}
 	ap := s.Addr()
@@ -143,7 +143,7 @@ func (t *Txn) persistCookies(be *Backend) {
 		// The first server with this value that can take the request, in
 		// declaration order: backups may share a value with actives.
 		for _, s := range be.Servers {
-			if p.cookieValue(s) != value {
+			if p.CookieValue(s) != value {
 				continue
 			}
 			if s.Reachable() || p.Always || st.Force {
@@ -173,7 +173,7 @@ func (t *Txn) persistResponse(srv *Server) {
 	p.Cookie.Response(&t.Resp.Header, &t.persist.st, persist.Response{
 		Now:    time.Now().Unix(),
 		Server: true,
-		Value:  p.cookieValue(srv),
+		Value:  p.CookieValue(srv),
 		Method: t.Req.Method,
 		Status: t.Resp.Status,
 	})
