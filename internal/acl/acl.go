@@ -71,7 +71,6 @@ func aclKeywords() []aclKeyword {
 		aclKeyword{"shdr_ip", "res.hdr", mIP},
 		aclKeyword{"cook_val", "req.cook", mInt},
 		aclKeyword{"urlp_val", "url_param", mInt},
-		aclKeyword{"url_ip", "url", mIP},
 	)
 }
 

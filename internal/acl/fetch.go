@@ -49,6 +49,7 @@ func fetchTable() []fetchDef {
 	t = append(t, l4Fetches()...)
 	t = append(t, proxyFetches()...)
 	t = append(t, stickFetches()...)
+	t = append(t, urlFetches()...)
 	t = append(t, varFetches()...)
 	t = append(t, internalFetches()...)
 	t = append(t, authFetches()...)

@@ -27,6 +27,10 @@ type Txn struct {
 
 	Src netip.AddrPort // client address (from the PROXY header when accept-proxy)
 	Dst netip.AddrPort // address the client connected to
+	// ConnSrc and ConnDst are the client connection's addresses, which
+	// http-request set-src and set-dst (changing Src and Dst) leave alone
+	// (fc_src, fc_dst).
+	ConnSrc, ConnDst netip.AddrPort
 
 	TLS        bool   // the client connection is TLS (ssl_fc)
 	SNI        string // ssl_fc_sni

@@ -120,6 +120,10 @@ func httpActions() []httpAction {
 			desc: "Put the sample, as text cut to the slot's length, into a request capture slot shown by %hr: a new one with 'len' (frontends only), or slot <id> of the frontend (numbered from 0 in declaration order, 'capture request header' and 'declare capture request' lines included). An absent sample leaves the slot as it was.", parse: parseHTTPCapture(false)},
 		{name: "capture", syntax: "capture <sample> id <id>", resp: true, after: true,
 			desc: "Put the sample, as text cut to the slot's length, into response capture slot <id> of the frontend, shown by %hs.", parse: parseHTTPCapture(true)},
+		{name: "set-src", syntax: "set-src <expr>", req: true, desc: "Take the sample (an IPv4 or IPv6 address) as the client's address for the rest of the request: src, the log's %ci, the forwarded-for header, a PROXY header, balance source; the port stays. An absent sample changes nothing. fc_src keeps the connection's address.", parse: parseSampleArg},
+		{name: "set-src-port", syntax: "set-src-port <expr>", req: true, desc: "Take the sample (an integer, cut to 16 bits) as the client's port for the rest of the request; without an address, the address becomes 0.0.0.0.", parse: parseSampleArg},
+		{name: "set-dst", syntax: "set-dst <expr>", req: true, desc: "Take the sample (an IPv4 or IPv6 address) as the address the client connected to for the rest of the request: dst, the log's %fi, a PROXY header, and the address a server at 0.0.0.0 connects to; the port stays. fc_dst keeps the connection's address.", parse: parseSampleArg},
+		{name: "set-dst-port", syntax: "set-dst-port <expr>", req: true, desc: "Take the sample (an integer, cut to 16 bits) as the destination port for the rest of the request: dst_port, %fp, and the port a server at 0.0.0.0 without a port connects to.", parse: parseSampleArg},
 		{name: "set-log-level", syntax: "set-log-level <level>", req: true, resp: true,
 			desc: "Send this request's log line at <level> (emerg, alert, crit, err, warning, notice, info, debug) whatever it would have been, so a log target's level filters it; 'silent' sends none. Not final: the last matching rule wins.",
 			parse: fixedArgs(1, "<level>", func(a *config.HTTPAction, v []string) error {
@@ -352,6 +356,15 @@ func parseReturn(p *parser, a *config.HTTPAction, args []token) error {
 			return fmt.Errorf("a content type must be defined with a log-format payload")
 		}
 	}
+	return nil
+}
+
+// parseSampleArg reads the one sample expression of set-src and the like.
+func parseSampleArg(p *parser, a *config.HTTPAction, args []token) error {
+	if len(args) != 1 {
+		return fmt.Errorf("expects exactly 1 argument (<expr>), got %d", len(args))
+	}
+	a.Sample = args[0].Text
 	return nil
 }
 

@@ -63,10 +63,10 @@ func unimplementedHTTPActions() []string {
 		"sc-inc-gpc", "sc-set-gpt",
 		"tarpit", "cache-use", "cache-store", "do-resolve",
 		"early-hint", "normalize-uri", "reject",
-		"send-spoe-group", "set-bandwidth-limit", "set-dst", "set-dst-port",
+		"send-spoe-group", "set-bandwidth-limit",
 		"set-mark",
 		"set-nice", "set-priority-class", "set-priority-offset",
-		"set-src", "set-src-port", "set-timeout", "set-tos", "silent-drop", "strict-mode",
+		"set-timeout", "set-tos", "silent-drop", "strict-mode",
 		"wait-for-body", "wait-for-handshake", "sc-add-gpc", "set-fc-mark",
 		"set-fc-tos", "pause", "disable-l7-retry", "set-retries",
 	}

@@ -41,6 +41,8 @@ frontend fe
     http-after-response set-status 451 if { status 403 } { res.hdr(x-from) errorfile }
     http-after-response allow if { res.hdr(x-path) /allow }
     http-after-response set-header X-Not-Allowed yes
+    http-after-response set-var(txn.st) status
+    http-after-response set-header X-Var st-%%[var(txn.st)]
     use_backend dead if { path_beg /dead }
     use_backend ef if { path_beg /ef }
     default_backend be
@@ -72,5 +74,5 @@ backend dead
 		{name: "HEAD /ret", raw: "HEAD /ret HTTP/1.1\r\nHost: app.example\r\n\r\n"},
 	}
 	compareRules(t, cfg, cases, []string{"Strict-Transport-Security", "X-After", "X-Srv", "Set-Cookie", "X-Not-Allowed",
-		"X-Be-After", "X-Be-Last", "X-Ef-After", "X-From", "X-Ret", "Location", "Content-Type", "Content-Length"}, nil, true)
+		"X-Be-After", "X-Be-Last", "X-Ef-After", "X-From", "X-Ret", "X-Var", "Location", "Content-Type", "Content-Length"}, nil, true)
 }

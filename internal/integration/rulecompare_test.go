@@ -15,7 +15,8 @@ import (
 )
 
 // ruleCase is one request of a side-by-side rule comparison: raw is the
-// request as the client sends it (a fresh connection each).
+// request as the client sends it (a fresh connection each), "{SERVER}"
+// standing for the recording server's address.
 type ruleCase struct {
 	name, raw string
 }
@@ -55,7 +56,7 @@ func compareRules(t *testing.T, cfg func(e ruleEnv) string, cases []ruleCase, re
 		for i, c := range cases {
 			seen := len(be.received())
 			ec := dialEdge(t, e.Port)
-			ec.send(c.raw)
+			ec.send(strings.ReplaceAll(c.raw, "{SERVER}", e.Server))
 			method, _, _ := strings.Cut(c.raw, " ")
 			resp, err := http.ReadResponse(ec.br, &http.Request{Method: method})
 			if err != nil {
@@ -84,6 +85,10 @@ func compareRules(t *testing.T, cfg func(e ruleEnv) string, cases []ruleCase, re
 				line += " log[" + strings.TrimSpace(l[strings.Index(l, "LOG|"):]) + "]"
 			}
 			ec.c.Close()
+			// The server's address differs from run to run.
+			_, sport, _ := strings.Cut(e.Server, ":")
+			line = strings.ReplaceAll(line, sport, "SPORT")
+			line = strings.ReplaceAll(line, fmt.Sprint(e.Port), "EPORT")
 			out = append(out, line)
 		}
 		results[name] = out

@@ -184,6 +184,7 @@ func (l *Listener) ServeConn(c net.Conn) {
 func (s *session) run() {
 	fe := s.fe
 	s.txn.Src, s.txn.Dst = s.src, s.dst
+	s.txn.ConnSrc, s.txn.ConnDst = s.src, s.dst
 	s.txn.Frontend = fe.Name
 	s.vars.Proc, s.vars.Sess = fe.ProcVars, &s.sessVars
 	s.txn.Vars = &s.vars
@@ -202,6 +203,7 @@ func (s *session) run() {
 		return
 	}
 	s.txn.Src, s.txn.Dst = s.src, s.dst
+	s.txn.ConnSrc, s.txn.ConnDst = s.src, s.dst
 	// Listed from here, with the client's address final.
 	fe.Streams.add(s)
 	defer fe.Streams.remove(s)

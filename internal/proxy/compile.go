@@ -170,6 +170,8 @@ func compileRule(a *config.HTTPAction, env *RuleEnv, response bool) (*Rule, erro
 	case "set-map", "del-map", "add-acl", "del-acl":
 		r.Kind = RuleCustom
 		r.Custom, err = compileMapAction(a, env)
+	case "set-src", "set-dst", "set-src-port", "set-dst-port":
+		err = compileSetAddr(a, env, r)
 	case "set-log-level":
 		r.Kind, r.LogLevel = RuleSetLogLevel, -1
 		if a.Value != "silent" {

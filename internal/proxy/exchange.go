@@ -374,7 +374,7 @@ func (t *Txn) waitServer(wait func(context.Context) (*upstream.Server, error)) (
 }
 
 func (t *Txn) balanceKey() upstream.Key {
-	k := upstream.Key{Src: t.sess.src.Addr(), URI: t.Req.URI}
+	k := upstream.Key{Src: t.acl.Src.Addr(), URI: t.Req.URI}
 	if name := t.be.Farm.HashHeader(); name != "" {
 		k.Hdr, _ = t.Req.Header.Get(name)
 	}
@@ -392,8 +392,11 @@ func (t *Txn) connect(srv *Server) (uc *upConn, hc *h2Conn, reused bool, f failu
 		key.ClientCertID = srv.TLS.ClientCertID()
 	}
 	if srv.SendProxy != 0 {
-		key.Client = t.sess.src
+		key.Client = t.acl.Src
 	}
+	// A server at 0.0.0.0 connects to the request's destination: its
+	// connections are kept apart by that address.
+	key.Dst = t.serverDst(srv)
 	// Only requests that cannot be replayed pay for the liveness probe:
 	// the others are retried on a fresh connection if the server had
 	// closed this one (see forward).
@@ -445,11 +448,11 @@ func (t *Txn) connect(srv *Server) (uc *upConn, hc *h2Conn, reused bool, f failu
 // (ALPN chose h2, or "proto h2"). A server offered h2 that chose
 // HTTP/1.1 is served on the HTTP/1 path.
 func (t *Txn) dial(srv *Server, key upstream.PoolKey, tlsConf *tls.Config, timeout time.Duration) (c *upstream.Conn, isH2 bool, err error) {
+	var preface []byte
 	if srv.SendProxy != 0 {
-		c, err = upstream.DialPreface(context.Background(), srv.Server, key, tlsConf, timeout, t.proxyHeader(srv, key.SNI))
-	} else {
-		c, err = upstream.Dial(context.Background(), srv.Server, key, tlsConf, timeout)
+		preface = t.proxyHeader(srv, key.SNI)
 	}
+	c, err = upstream.DialTo(context.Background(), srv.Server, key.Dst, key, tlsConf, timeout, preface)
 	if err != nil {
 		return nil, false, err
 	}
@@ -611,8 +614,9 @@ func observeFailure(srv *Server, f failure) {
 // accept-proxy), so the mesh sees who connected.
 func (t *Txn) proxyHeader(srv *Server, sni string) []byte {
 	s := t.sess
+	src, dst := t.acl.Src, t.acl.Dst // as set-src and set-dst left them
 	if srv.SendProxy == 1 {
-		return proxyproto.AppendV1(nil, s.src, s.dst)
+		return proxyproto.AppendV1(nil, src, dst)
 	}
 	o := srv.ProxyV2
 	if o.Authority {
@@ -625,7 +629,7 @@ func (t *Txn) proxyHeader(srv *Server, sni string) []byte {
 	if o.UniqueID {
 		o.UniqueIDValue = t.acl.UniqueID
 	}
-	return proxyproto.AppendV2(nil, s.src, s.dst, &o)
+	return proxyproto.AppendV2(nil, src, dst, &o)
 }
 
 // arm points the connection's codec at c with timeout server as the

@@ -163,7 +163,7 @@ func (t *Txn) handle() bool {
 	if ff == nil {
 		ff = fe.ForwardFor
 	}
-	t.arena = ff.apply(&req.Header, s.src.Addr(), t.arena)
+	t.arena = ff.apply(&req.Header, t.acl.Src.Addr(), t.arena) // set-src applies
 	if s.tls {
 		req.Header.Add("X-Forwarded-Proto", "https")
 	} else {

@@ -59,8 +59,9 @@ func (t *Txn) fillLog(end time.Time) *logging.Context {
 	fe := s.fe
 	c := &t.log
 	c.Txn = &t.acl
-	c.Client = s.src
-	c.FrontendAddr = s.dst
+	// The request's addresses, which set-src and set-dst may have changed.
+	c.Client = t.acl.Src
+	c.FrontendAddr = t.acl.Dst
 	c.FrontendName = fe.Name
 	c.FrontendSSL = s.tls
 	c.ASAP = fe.LogASAP

@@ -34,6 +34,10 @@ const (
 	RuleSetMethod
 	RuleSetStatus
 	RuleSetLogLevel
+	RuleSetSrc
+	RuleSetDst
+	RuleSetSrcPort
+	RuleSetDstPort
 )
 
 // verdict is the outcome of running a rule list.
@@ -54,8 +58,9 @@ type Rule struct {
 	Regex                  *regexp.Regexp  // replace-header / replace-value
 	Static                 []byte          // return body / errorfile content
 	Status                 int
-	Reason                 string // set-status
-	LogLevel               int8   // set-log-level: a logging.Level, or -1 for silent
+	Reason                 string    // set-status
+	LogLevel               int8      // set-log-level: a logging.Level, or -1 for silent
+	Expr                   *acl.Expr // set-src, set-dst, set-src-port, set-dst-port
 	ContentType            string
 	Redirect               RedirectKind
 	DropQuery, AppendSlash bool
@@ -189,6 +194,8 @@ func (t *Txn) runRules(rules []*Rule, response bool) verdict {
 			t.clk.spend() // services and extensions may wait (a body, an IdP)
 			t.termState = [2]byte{'L', phase}
 			return verdictReply
+		case RuleSetSrc, RuleSetDst, RuleSetSrcPort, RuleSetDstPort:
+			t.setAddr(r)
 		case RuleSetLogLevel:
 			t.logLevel = r.LogLevel
 			if r.LogLevel >= 0 {

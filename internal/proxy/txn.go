@@ -108,6 +108,8 @@ func (t *Txn) begin(s *session) {
 		Req:        &t.Req,
 		Src:        s.src,
 		Dst:        s.dst,
+		ConnSrc:    s.src,
+		ConnDst:    s.dst,
 		TLS:        s.tls,
 		SNI:        s.sni,
 		ALPN:       s.alpn,

@@ -110,6 +110,20 @@ func DialAddr(ctx context.Context, addr netip.AddrPort, key PoolKey, tlsConf *tl
 	return dialAddr(ctx, addr, key, tlsConf, connectTimeout, nil, keepAlive)
 }
 
+// DialTo is Dial (DialPreface when preface is not empty) to addr instead
+// of the server's own address when addr is valid: a server at 0.0.0.0
+// connects to the request's destination.
+func DialTo(ctx context.Context, srv *Server, addr netip.AddrPort, key PoolKey, tlsConf *tls.Config, connectTimeout time.Duration, preface []byte) (*Conn, error) {
+	if !addr.IsValid() {
+		addr = srv.Addr()
+	}
+	c, err := dialAddr(ctx, addr, key, tlsConf, connectTimeout, preface, srv.TCPKeepAlive)
+	if err == nil {
+		srv.Counters.Connect.Add(1)
+	}
+	return c, err
+}
+
 // DialPreface is Dial that writes preface (a PROXY protocol header) on the
 // TCP connection before anything else, TLS handshake included.
 func DialPreface(ctx context.Context, srv *Server, key PoolKey, tlsConf *tls.Config, connectTimeout time.Duration, preface []byte) (*Conn, error) {

@@ -25,6 +25,9 @@ type PoolKey struct {
 	// with send-proxy received that client's address in the PROXY header,
 	// so the connection can never carry another client's request.
 	Client netip.AddrPort
+	// Dst is the address dialled instead of the server's: a server at
+	// 0.0.0.0 connects to each request's destination. Invalid otherwise.
+	Dst netip.AddrPort
 }
 
 // Conn is an upstream connection, idle in a pool or in use.
