@@ -127,8 +127,16 @@ flags:
 			a.m.icase = true
 		case "-M":
 			asMap = true
-		case "-n", "-u":
-			// -n: never resolve names (Gatehouse never does); -u: unique id
+		case "-n":
+			// never resolve names (Gatehouse never does)
+		case "-u":
+			// HAProxy's id for the ACL's inline patterns in the runtime API,
+			// which lists only pattern files in Gatehouse: refused rather
+			// than taking the id as a pattern.
+			if i+1 >= len(args) {
+				return nil, fmt.Errorf("missing argument after '-u'")
+			}
+			return nil, fmt.Errorf("'-u %s' (an id for the runtime API) is not supported: Gatehouse's runtime API changes pattern files only; load the patterns with -f FILE", args[i+1])
 		case "-m", "-f":
 			if i+1 >= len(args) {
 				return nil, fmt.Errorf("missing argument after '%s'", args[i])

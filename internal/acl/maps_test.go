@@ -308,3 +308,12 @@ func TestMapConcurrentReadersAndWriters(t *testing.T) {
 	close(stop)
 	wg.Wait()
 }
+
+// TestACLUniqueIDFlag: -u takes an argument (it was taken for a flag and
+// its id for a pattern); Gatehouse refuses it by name.
+func TestACLUniqueIDFlag(t *testing.T) {
+	_, err := NewSet([]*config.ACL{{Pos: testPos, Name: "x", Args: []string{"path", "-u", "5", "/a"}}})
+	if err == nil || !strings.Contains(err.Error(), "'-u 5'") {
+		t.Errorf("-u 5: %v", err)
+	}
+}
