@@ -414,3 +414,18 @@ func TestVarsNoAllocSteadyState(t *testing.T) {
 		t.Fatalf("got %q", buf)
 	}
 }
+
+// BenchmarkVarSetGet is one transaction's set-var(txn.path) path, a read
+// of var(txn.path) into a header value and the end of the transaction.
+func BenchmarkVarSetGet(b *testing.B) {
+	tx := varTxn()
+	set, _ := CompileVarAction("txn.path", nil, "path", false, testPos)
+	get := mustExpr(b, "var(txn.path)")
+	var buf []byte
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		set.Run(tx)
+		buf, _ = get.AppendString(buf[:0], tx)
+		tx.Vars.Reset()
+	}
+}
