@@ -370,6 +370,7 @@ func (b *builder) buildBackend(p *config.Proxy, id int) (*proxy.Backend, error) 
 		Errors:   errorPages(p),
 	}
 	be.Redispatch = p.Redispatch
+	be.RedispatchAfter = p.RedispatchAfter
 	be.AbortOnClose = p.AbortOnClose
 	be.PretendKeepAlive = p.PretendKeepAlive
 	ro, err := proxy.ParseRetryOn(p.RetryOn, p.Pos)

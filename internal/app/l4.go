@@ -201,13 +201,14 @@ func (b *builder) tcpBackend(name string, pos config.Pos, built map[string]*l4.B
 		return nil, config.Errorf(pos, "unable to use proxy '%s' with wrong mode, required: tcp, has: %s", name, p.Mode)
 	}
 	be := &l4.Backend{
-		Name:       name,
-		Counters:   pbe.Counters,
-		Farm:       pbe.Farm,
-		Timeouts:   p.Timeouts,
-		Retries:    p.Retries,
-		Redispatch: p.Redispatch,
-		Splice:     b.spliceOf(p),
+		Name:            name,
+		Counters:        pbe.Counters,
+		Farm:            pbe.Farm,
+		Timeouts:        p.Timeouts,
+		Retries:         p.Retries,
+		Redispatch:      p.Redispatch,
+		RedispatchAfter: p.RedispatchAfter,
+		Splice:          b.spliceOf(p),
 	}
 	if p.Cap&config.CapFE == 0 {
 		set, err := b.aclSet(p)

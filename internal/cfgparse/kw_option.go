@@ -3,6 +3,7 @@ package cfgparse
 import (
 	"fmt"
 	"net/netip"
+	"strconv"
 
 	"github.com/gatehouse/gatehouse/internal/config"
 )
@@ -61,8 +62,8 @@ func optionTable() []keyword {
 			desc: "mode tcp: move client-to-server bytes with splice(2).", parse: spliceOption(true, false)},
 		{name: "splice-response", where: wProxy, syntax: "[no] option splice-response",
 			desc: "mode tcp: move server-to-client bytes with splice(2).", parse: spliceOption(false, true)},
-		{name: "redispatch", where: wBEOnly, capWarn: true, syntax: "[no] option redispatch",
-			desc: "Let retries go to another server than the one first chosen: at once when nothing ties the request to it (no hash balance, several servers up), else on the last retry.", parse: boolOption(func(px *config.Proxy) *bool { return &px.Redispatch })},
+		{name: "redispatch", where: wBEOnly, capWarn: true, syntax: "[no] option redispatch [<interval>]",
+			desc: "Let retries go to another server than the one first chosen: at once when nothing ties the request to it (no hash balance, several servers up, no persistence) or the server is down, else on the retries <interval> picks: every <interval>th retry when positive, the Nth retry before the last when negative (-1, the default: the last), none when 0.", parse: parseOptionRedispatch},
 		{name: "abortonclose", where: wBEOnly, capWarn: true, syntax: "[no] option abortonclose",
 			desc: "Drop a request still waiting in the queue for a server when its HTTP/1 client closes its side. HAProxy also drops one whose connection to the server is being established, and HTTP/2 streams; Gatehouse drops HTTP/1 requests while queued (over TLS, only when the FIN comes without a close_notify before it). Without it the request is served, as HTTP wants.", parse: boolOption(func(px *config.Proxy) *bool { return &px.AbortOnClose })},
 		{name: "persist", where: wBEOnly, capWarn: true, syntax: "[no] option persist",
@@ -223,4 +224,29 @@ func parseNetwork(s string) (netip.Prefix, error) {
 		return netip.Prefix{}, err
 	}
 	return netip.PrefixFrom(addr, addr.BitLen()), nil
+}
+
+// parseOptionRedispatch: "[no] option redispatch [<interval>]".
+func parseOptionRedispatch(p *parser, args []token) error {
+	px := p.ps.px
+	if len(args) > 3 {
+		return fmt.Errorf("'option %s' cannot handle unexpected argument '%s'.", args[1].Text, args[3].Text)
+	}
+	px.Redispatch = !p.negated
+	px.RedispatchAfter = -1
+	if p.negated {
+		px.RedispatchAfter = 0
+		if len(args) > 2 {
+			return fmt.Errorf("'no option %s' cannot handle unexpected argument '%s'.", args[1].Text, args[2].Text)
+		}
+		return nil
+	}
+	if len(args) == 3 {
+		n, err := strconv.Atoi(args[2].Text)
+		if err != nil {
+			return fmt.Errorf("'option redispatch' expects an integer interval, got '%s'.", args[2].Text)
+		}
+		px.RedispatchAfter = n
+	}
+	return nil
 }

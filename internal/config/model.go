@@ -287,6 +287,10 @@ type Proxy struct {
 	Retries    int // default 3
 	RetryOn    []string
 	Redispatch bool
+	// RedispatchAfter is "option redispatch <interval>": > 0 redispatch on
+	// every Pth retry, < 0 on the Nth retry before the last (-1, the
+	// default, the last one), 0 only when nothing ties the request.
+	RedispatchAfter int `json:",omitempty"`
 	// AbortOnClose ("option abortonclose"): a request whose client closed
 	// its side while queued for a server is dropped.
 	AbortOnClose bool `json:",omitempty"`

@@ -63,7 +63,8 @@ var persistLine = regexp.MustCompile(`PERSIST (\S+) (\S+) (\S+) (\S+) (\S+) (\S+
 // force-persist, ignore-persist and option persist. For every request the
 // server that answered, the Cookie header it got, the Set-Cookie and
 // Cache-Control the client got, and the log's %b/%s %ST %tsc %rc %CC %CS
-// must be the same.
+// must be the same; "option redispatch <interval>" picks the retry that
+// leaves the persistent server.
 func TestCookiePersistenceMatchesHAProxy(t *testing.T) {
 	names := []string{"a", "b", "m", "p1", "p2", "r1", "r2", "u1", "u2", "u3", "q1", "q2", "d1", "d2", "t1", "t2"}
 	addr := map[string]string{}
@@ -94,6 +95,8 @@ frontend fe
     use_backend dyn if { req.hdr(x-be) dyn }
     use_backend md if { req.hdr(x-be) md }
     use_backend nore if { req.hdr(x-be) nore }
+    use_backend every2 if { req.hdr(x-be) every2 }
+    use_backend first if { req.hdr(x-be) first }
     default_backend ins
 
 backend ins
@@ -150,6 +153,20 @@ backend nore
     server a %[3]s cookie s1
     server dead %[5]s cookie s3 weight 0
 
+backend every2
+    cookie SRV insert indirect
+    retries 3
+    option redispatch 2
+    server a %[3]s cookie s1
+    server dead %[5]s cookie s3 weight 0
+
+backend first
+    cookie SRV insert indirect
+    retries 3
+    option redispatch -3
+    server a %[3]s cookie s1
+    server dead %[5]s cookie s3 weight 0
+
 backend md
     cookie SRV insert maxidle 1h maxlife 2h
     server a %[3]s cookie s1
@@ -193,6 +210,8 @@ backend md
 		{be: "rules", path: "/rules/ret", cookie: "SRV=u2"},
 		{be: "keep", path: "/", cookie: "SRV=q2"},
 		{be: "nore", path: "/", cookie: "SRV=s3"},
+		{be: "every2", path: "/", cookie: "SRV=s3"},
+		{be: "first", path: "/", cookie: "SRV=s3"},
 		{be: "dyn", path: "/"},
 		{be: "dyn", path: "/", cookie: "DYN=" + d2},
 		{be: "md", path: "/"},

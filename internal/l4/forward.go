@@ -173,7 +173,7 @@ func (s *session) connect() (*net.TCPConn, bool) {
 		if s.target != nil {
 			atOnce = srv.Operational() == upstream.OpDown
 		}
-		redisp := be.Redispatch && !s.force && (attempt == be.Retries-1 || atOnce)
+		redisp := be.Redispatch && !s.force && (upstream.RedispatchTurn(attempt+1, be.Retries, be.RedispatchAfter) || atOnce)
 		if redisp {
 			s.target = nil
 			exclude = srv

@@ -100,8 +100,10 @@ type Backend struct {
 	Timeouts   config.Timeouts
 	Retries    int
 	Redispatch bool
-	Rules      []Rule // the backend's tcp-request content rules
-	Splice     Splice
+	// RedispatchAfter: "option redispatch <interval>" (upstream.RedispatchTurn).
+	RedispatchAfter int
+	Rules           []Rule // the backend's tcp-request content rules
+	Splice          Splice
 	// Handoffs maps a server to the in-process frontend it stands for: a
 	// connection routed there is handed over without a network hop.
 	Handoffs map[*upstream.Server]Handler

@@ -73,6 +73,8 @@ type Backend struct {
 	Retries    int
 	RetryOn    RetryOn
 	Redispatch bool
+	// RedispatchAfter: "option redispatch <interval>" (upstream.RedispatchTurn).
+	RedispatchAfter int
 	// AbortOnClose: option abortonclose (a queued HTTP/1 request whose
 	// client closed its side is dropped).
 	AbortOnClose bool

@@ -161,7 +161,7 @@ func (t *Txn) noteRetry(srv *Server, attempt int, exclude *upstream.Server) *ups
 	if t.persist.st.Direct {
 		now = srv.Operational() == upstream.OpDown
 	}
-	if be.Redispatch && !t.persist.st.Force && len(be.Servers) > 1 && (attempt == be.Retries || now) {
+	if be.Redispatch && !t.persist.st.Force && len(be.Servers) > 1 && (upstream.RedispatchTurn(attempt, be.Retries, be.RedispatchAfter) || now) {
 		t.persistRedispatch()
 		t.redispatch = true
 		be.Counters.Redisp.Add(1)
