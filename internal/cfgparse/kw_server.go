@@ -117,6 +117,20 @@ func serverOptions() []serverOption {
 		strOpt("agent-addr", "agent-addr <address>", "Address of the agent (default: the server's).", func(s *config.Server, v string) error { s.AgentAddr = v; return nil }),
 		strOpt("agent-send", "agent-send <string>", "String sent to the agent once connected (escapes such as \\n are the tokenizer's).", func(s *config.Server, v string) error { s.AgentSend = v; return nil }),
 		strOpt("track", "track [<backend>/]<server>", "Follow the state of another server (one with checks, an agent or a track of its own) instead of checking this one: down, up, maintenance and drain as it is; the stats show 'MAINT (via backend/server)'.", func(s *config.Server, v string) error { s.Track = v; return nil }),
+		strOpt("on-marked-down", "on-marked-down shutdown-sessions", "When the server is marked down (checks, agent, tracked server, runtime API), cut the streams using it, client and server sides.", func(s *config.Server, v string) error {
+			if v != "shutdown-sessions" {
+				return fmt.Errorf("'on-marked-down' expects 'shutdown-sessions' but got '%s'", v)
+			}
+			s.OnMarkedDown = v
+			return nil
+		}),
+		strOpt("on-marked-up", "on-marked-up shutdown-backup-sessions", "When the server is marked up again, cut the streams using the backend's backup servers, so clients come back to it.", func(s *config.Server, v string) error {
+			if v != "shutdown-backup-sessions" {
+				return fmt.Errorf("'on-marked-up' expects 'shutdown-backup-sessions' but got '%s'", v)
+			}
+			s.OnMarkedUp = v
+			return nil
+		}),
 		durOpt("agent-inter", "Interval between agent checks (default: inter).", func(s *config.Server) *time.Duration { return &s.AgentInter }),
 		durOpt("fastinter", "Interval while the server is changing state.", func(s *config.Server) *time.Duration { return &s.FastInter }),
 		durOpt("downinter", "Interval while the server is down.", func(s *config.Server) *time.Duration { return &s.DownInter }),

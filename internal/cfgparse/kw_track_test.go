@@ -32,3 +32,23 @@ func TestTrackSyntax(t *testing.T) {
 		}
 	}
 }
+
+// TestOnMarkedSyntax: on-marked-down and on-marked-up take HAProxy's one
+// value each, with its message for another.
+func TestOnMarkedSyntax(t *testing.T) {
+	px, _, err := parseBackend(t, "    server a 127.0.0.1:1 check on-marked-down shutdown-sessions on-marked-up shutdown-backup-sessions")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := px.Servers[0]; s.OnMarkedDown != "shutdown-sessions" || s.OnMarkedUp != "shutdown-backup-sessions" {
+		t.Errorf("got %q %q", s.OnMarkedDown, s.OnMarkedUp)
+	}
+	for line, want := range map[string]string{
+		"    server a 127.0.0.1:1 on-marked-down foo": "'on-marked-down' expects 'shutdown-sessions' but got 'foo'",
+		"    server a 127.0.0.1:1 on-marked-up bar":   "'on-marked-up' expects 'shutdown-backup-sessions' but got 'bar'",
+	} {
+		if _, _, err := parseBackend(t, line); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: error %v, want %q", line, err, want)
+		}
+	}
+}

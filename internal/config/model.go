@@ -411,6 +411,11 @@ type Server struct {
 	// Track ("track [<backend>/]<server>"): the server follows that one's
 	// state instead of checking itself.
 	Track string `json:",omitempty"`
+	// OnMarkedDown "shutdown-sessions": the server's streams are cut when
+	// it is marked down; OnMarkedUp "shutdown-backup-sessions": the
+	// backup servers' streams are cut when it is marked up.
+	OnMarkedDown string `json:",omitempty"`
+	OnMarkedUp   string `json:",omitempty"`
 }
 
 // Balance is the "balance" algorithm with its argument (hdr(NAME) -> Algo "hdr", Arg "NAME").

@@ -27,6 +27,14 @@ func (s *session) forward() {
 		return
 	}
 	defer srvConn.Close()
+	if cs := srv.Cfg; cs != nil && (cs.OnMarkedDown != "" || srv.Backup) {
+		// on-marked-down / on-marked-up may cut the session, both sides.
+		release := srv.HoldSession(func() {
+			srvConn.Close()
+			s.raw.Close()
+		})
+		defer release()
+	}
 	s.logASAP()
 	out := make([]byte, 0, 128+len(s.payload))
 	out = s.appendProxyHeader(out)

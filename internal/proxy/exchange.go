@@ -51,6 +51,7 @@ const (
 // with retries and redispatch as configured. It returns false when the
 // client connection must close.
 func (t *Txn) forward() bool {
+	defer t.releaseHold()
 	t.vars.ToResponse() // the request leaves: req variables end (HAProxy)
 	// Only requests whose body has not been consumed can be replayed: a
 	// request without body, always.
@@ -89,6 +90,7 @@ func (t *Txn) forward() bool {
 			t.h2x.finish(t)
 			observeFailure(srv, f)
 		} else if f == failNone {
+			t.holdConn(uc.c)
 			f = t.exchange(srv, uc, reused)
 			if f == failNone {
 				if t.retryOnStatus(attempt, replayable) {
@@ -319,6 +321,7 @@ func (t *Txn) pickServer(exclude *upstream.Server) (*Server, bool) {
 		be.Counters.LbTot.Add(1)
 	}
 	t.srv = us
+	t.holdServer(us)
 	t.live.setServer(us)
 	t.acl.Server = us.Name
 	us.Counters.OpenSession(t.now)

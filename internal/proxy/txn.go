@@ -44,6 +44,8 @@ type Txn struct {
 	// live publishes the request in progress to "show sess": its
 	// HTTP/1 session's; nil for an HTTP/2 stream.
 	live *liveStream
+	// hold lets on-marked-down / on-marked-up cut the stream (sesskill.go).
+	hold *srvHold
 
 	reply      *Reply
 	arena      []byte // strings built by rules live here until the txn ends

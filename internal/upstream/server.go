@@ -52,6 +52,7 @@ type Server struct {
 	op          atomic.Uint32          // OpState
 	health      atomic.Int32           // check health counter, owned by the health package
 	agentHealth atomic.Int32           // -1 without an agent check; else its health (0 or 1)
+	sess        sessions               // streams to cut on-marked-down / on-marked-up
 	tracked     *Server                // "track": the server whose state this one follows
 	trackName   string                 // its "backend/server"
 	imaint      atomic.Bool            // maintenance inherited from the tracked server

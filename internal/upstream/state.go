@@ -92,6 +92,7 @@ func (s *Server) SetOperational(o OpState) bool {
 	s.mu.Unlock()
 	if old != o {
 		s.changed()
+		s.onOpChange(old, o)
 	}
 	return old != o
 }

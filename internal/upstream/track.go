@@ -53,5 +53,6 @@ func (s *Server) follow() {
 	s.mu.Unlock()
 	if changed {
 		s.changed()
+		s.onOpChange(oldOp, op)
 	}
 }
