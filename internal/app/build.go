@@ -367,7 +367,10 @@ func (b *builder) buildBackend(p *config.Proxy, id int) (*proxy.Backend, error) 
 		Timeouts: p.Timeouts,
 		Retries:  p.Retries,
 		ConnMode: p.ConnMode,
-		Errors:   errorPages(p),
+	}
+	var err error
+	if be.Errors, err = b.errorPages(p); err != nil {
+		return nil, err
 	}
 	be.Redispatch = p.Redispatch
 	be.RedispatchAfter = p.RedispatchAfter
@@ -494,7 +497,6 @@ func (b *builder) buildFrontend(p *config.Proxy, pr *proxyRuntime) (*proxy.Front
 		Timeouts:     p.Timeouts,
 		Limits:       limits(b.cfg),
 		ConnMode:     p.ConnMode,
-		Errors:       errorPages(p),
 		DontLogNull:  p.DontLogNull,
 		IgnoreProbes: p.HTTPIgnoreProbes,
 
@@ -505,6 +507,10 @@ func (b *builder) buildFrontend(p *config.Proxy, pr *proxyRuntime) (*proxy.Front
 	}
 	if p.ForwardFor != nil {
 		fe.ForwardFor = forwardFor(p.ForwardFor)
+	}
+	var err error
+	if fe.Errors, err = b.errorPages(p); err != nil {
+		return nil, err
 	}
 	fe.Captures = append(fe.Captures, p.Captures...)
 	fe.CaptureCookie = p.CaptureCookie
@@ -660,15 +666,32 @@ func forwardFor(f *config.ForwardFor) *proxy.ForwardFor {
 	return &proxy.ForwardFor{Header: h, Except: f.Except, IfNone: f.IfNone}
 }
 
-func errorPages(p *config.Proxy) *proxy.ErrorPages {
+// errorPages compiles a proxy's error pages; an http-error reply is
+// compiled like an "http-request return" of the proxy.
+func (b *builder) errorPages(p *config.Proxy) (*proxy.ErrorPages, error) {
 	if len(p.ErrorFiles) == 0 {
-		return nil
+		return nil, nil
 	}
-	ep := &proxy.ErrorPages{Raw: map[int][]byte{}}
+	ep := &proxy.ErrorPages{Raw: map[int][]byte{}, Replies: map[int]*proxy.Rule{}}
+	var env *proxy.RuleEnv
 	for code, ef := range p.ErrorFiles {
-		ep.Raw[code] = ef.Content
+		if ef.Reply == nil {
+			ep.Raw[code] = ef.Content
+			continue
+		}
+		var err error
+		if env == nil {
+			if env, err = b.ruleEnv(p); err != nil {
+				return nil, err
+			}
+		}
+		rules, err := proxy.CompileRules([]*config.HTTPAction{ef.Reply}, env, false)
+		if err != nil {
+			return nil, err
+		}
+		ep.Replies[code] = rules[0]
 	}
-	return ep
+	return ep, nil
 }
 
 func statsURI(s *config.Stats) string {

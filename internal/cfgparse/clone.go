@@ -1,7 +1,6 @@
 package cfgparse
 
 import (
-	"maps"
 	"slices"
 
 	"github.com/gatehouse/gatehouse/internal/config"
@@ -23,7 +22,7 @@ func cloneProxy(d *config.Proxy) *config.Proxy {
 	px.Logs = slices.Clone(d.Logs)
 	px.Captures = slices.Clone(d.Captures)
 	px.RetryOn = slices.Clone(d.RetryOn)
-	px.ErrorFiles = maps.Clone(d.ErrorFiles)
+	px.ErrorOps = slices.Clone(d.ErrorOps)
 	if d.ForwardFor != nil {
 		ff := *d.ForwardFor
 		px.ForwardFor = &ff

@@ -34,6 +34,7 @@ func (p *parser) finish() {
 				proxyType(px.Cap), px.Name)
 		}
 	}
+	p.finishErrorPages()
 	p.checkTracks()
 	p.finishIdentity()
 	p.finishUserlists()

@@ -290,7 +290,8 @@ func parseReturn(p *parser, a *config.HTTPAction, args []token) error {
 			i++
 			switch o {
 			case "errorfiles":
-				return fmt.Errorf("'errorfiles' (an 'http-errors' section) is a HAProxy option that Gatehouse does not implement")
+				a.ErrorfilesSection = v // resolved once every http-errors section is known
+				continue
 			case "string", "lf-string":
 				data = []byte(v)
 			default:
@@ -325,8 +326,8 @@ func parseReturn(p *parser, a *config.HTTPAction, args []token) error {
 			p.warnf("content-type '%s' ignored by the http reply because neither errorfile nor payload defined.", a.ContentType)
 			a.ContentType = ""
 		}
-	case "default-errorfiles", "errorfile":
-		if payload == "default-errorfiles" && !slices.Contains(errorFileCodes(), a.Status) {
+	case "default-errorfiles", "errorfile", "errorfiles":
+		if payload != "errorfile" && !slices.Contains(errorFileCodes(), a.Status) {
 			return fmt.Errorf("status code '%d' not handled by default with '%s' argument", a.Status, payload)
 		}
 		if a.ContentType != "" {

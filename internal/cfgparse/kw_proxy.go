@@ -29,6 +29,7 @@ func proxyKeywords() []keyword {
 		stickKeywords(),
 		compressionKeywords(),
 		persistKeywords(),
+		errorPageKeywords(),
 	)
 }
 
@@ -187,18 +188,24 @@ func parseErrorFile(p *parser, args []token) error {
 	if err != nil || !slices.Contains(errorFileCodes(), code) {
 		return fmt.Errorf("errorfile : status code '%s' not handled (supported: %s).", args[1].Text, joinInts(errorFileCodes()))
 	}
-	data, err := os.ReadFile(p.path(args[2].Text))
+	ef, err := readErrorFile(p, args[2].Text, code)
 	if err != nil {
-		return fmt.Errorf("errorfile : error opening file '%s' (%v).", args[2].Text, unwrapPathErr(err))
+		return err
+	}
+	p.ps.px.ErrorOps = append(p.ps.px.ErrorOps, config.ErrorOp{Pos: p.pos(), Code: code, File: ef})
+	return nil
+}
+
+// readErrorFile reads an errorfile: a complete HTTP response.
+func readErrorFile(p *parser, path string, code int) (*config.ErrorFile, error) {
+	data, err := os.ReadFile(p.path(path))
+	if err != nil {
+		return nil, fmt.Errorf("errorfile : error opening file '%s' (%v).", path, unwrapPathErr(err))
 	}
 	if len(data) > 0 && !strings.HasPrefix(string(data), "HTTP/") {
-		return fmt.Errorf("errorfile : file '%s' must hold a complete HTTP response starting with a status line such as 'HTTP/1.1 %d ...'.", args[2].Text, code)
+		return nil, fmt.Errorf("errorfile : file '%s' must hold a complete HTTP response starting with a status line such as 'HTTP/1.1 %d ...'.", path, code)
 	}
-	if p.ps.px.ErrorFiles == nil {
-		p.ps.px.ErrorFiles = map[int]*config.ErrorFile{}
-	}
-	p.ps.px.ErrorFiles[code] = &config.ErrorFile{Pos: p.pos(), Path: args[2].Text, Content: data}
-	return nil
+	return &config.ErrorFile{Pos: p.pos(), Path: path, Content: data}, nil
 }
 
 func unwrapPathErr(err error) error {

@@ -19,10 +19,11 @@ type parser struct {
 	sec  *sectionDef // nil: out of section
 	ps   *proxyState // current proxy or defaults section; nil in global
 	// The identity section being parsed, if any (see kw_identity.go).
-	oidc  *config.OIDC
-	idTok *config.IdentityToken
-	res   *config.Resolvers // the resolvers section being parsed
-	ul    *config.Userlist  // the userlist users and groups are added to; nil: ignored
+	oidc       *config.OIDC
+	idTok      *config.IdentityToken
+	res        *config.Resolvers  // the resolvers section being parsed
+	ul         *config.Userlist   // the userlist users and groups are added to; nil: ignored
+	httpErrors *config.HTTPErrors // the http-errors section being parsed
 
 	// negated is set while the current line started with "no".
 	negated bool

@@ -58,6 +58,7 @@ func sectionTable() []sectionDef {
 			desc: "A short-lived token the edge signs for the mesh, and the keys its JWKS publishes. Used by 'http-request set-identity-token <name>' and 'use-service jwks:<name>'."},
 		resolversSection(),
 		userlistSection(),
+		httpErrorsSection(),
 	}
 	for _, name := range unimplementedSections() {
 		secs = append(secs, sectionDef{name: name, kind: secUnimplemented, skip: true, open: openUnimplemented})

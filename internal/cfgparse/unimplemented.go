@@ -7,7 +7,7 @@ package cfgparse
 func unimplementedSections() []string {
 	return []string{
 		"peers", "program", "cache", "mailers",
-		"ring", "http-errors", "fcgi-app", "log-forward", "crt-store",
+		"ring", "fcgi-app", "log-forward", "crt-store",
 		"traces", "acme", "dynamic-update",
 	}
 }
@@ -32,8 +32,8 @@ func unimplementedProxy() []string {
 	return []string{
 		"stick", "http-reuse", "filter",
 		"tcp-response",
-		"http-error", "errorfiles",
-		"errorloc", "errorloc302", "errorloc303", "email-alert",
+
+		"email-alert",
 		"backlog", "persist", "rate-limit",
 		"source", "bind-process", "external-check", "http-send-name-header",
 		"max-keep-alive-queue",

@@ -63,6 +63,8 @@ type Config struct {
 	Resolvers []*Resolvers `json:",omitempty"`
 	// Userlists are the "userlist" sections in declaration order.
 	Userlists []*Userlist `json:",omitempty"`
+	// HTTPErrors are the "http-errors" sections in declaration order.
+	HTTPErrors []*HTTPErrors `json:",omitempty"`
 	// Warnings collected while parsing (errors abort the parse instead).
 	Warnings []Diag
 }
@@ -309,11 +311,14 @@ type Proxy struct {
 	SpliceRequest  bool
 	SpliceResponse bool
 
-	Balance     Balance
-	Servers     []*Server
-	HTTPCheck   *HTTPCheck // option httpchk / http-check rules; nil when none
-	TCPCheck    *TCPCheck  // option tcp-check rules; nil when none
+	Balance   Balance
+	Servers   []*Server
+	HTTPCheck *HTTPCheck // option httpchk / http-check rules; nil when none
+	TCPCheck  *TCPCheck  // option tcp-check rules; nil when none
+	// ErrorFiles are the proxy's error pages by status, from ErrorOps
+	// replayed once every http-errors section is known.
 	ErrorFiles  map[int]*ErrorFile
+	ErrorOps    []ErrorOp `json:"-"`
 	Stats       *Stats
 	UniqueIDFmt string
 	UniqueIDHdr string
@@ -499,6 +504,9 @@ type HTTPAction struct {
 	// DefaultErrorfiles: the answer is the proxy's error page for Status
 	// (return default-errorfiles; deny without another option).
 	DefaultErrorfiles bool `json:",omitempty"`
+	// ErrorfilesSection: "errorfiles <name>", the page of that http-errors
+	// section for Status (resolved into Body once sections are known).
+	ErrorfilesSection string `json:",omitempty"`
 }
 
 // TCPAction is one "tcp-request connection|content" rule.
@@ -518,11 +526,34 @@ type ForwardFor struct {
 	IfNone bool
 }
 
-// ErrorFile is "errorfile CODE FILE"; Content holds the raw HTTP response read from FILE.
+// ErrorFile is one error page: Content a complete HTTP response
+// (errorfile, errorloc), or Reply a reply built per request (http-error
+// with string, lf-string, file, lf-file or hdr).
 type ErrorFile struct {
 	Pos     Pos
 	Path    string
 	Content []byte
+	Reply   *HTTPAction `json:",omitempty"`
+}
+
+// ErrorOp is one error-page directive of a proxy, in order: "errorfile",
+// "errorloc*" and "http-error" set the page of Code (File), or reset it
+// (Reset: http-error default-errorfiles); "errorfiles" imports Section's
+// pages, all of them or Codes.
+type ErrorOp struct {
+	Pos     Pos
+	Code    int
+	File    *ErrorFile `json:",omitempty"`
+	Reset   bool       `json:",omitempty"`
+	Section string     `json:",omitempty"`
+	Codes   []int      `json:",omitempty"`
+}
+
+// HTTPErrors is an "http-errors" section: error pages by status.
+type HTTPErrors struct {
+	Pos   Pos
+	Name  string
+	Files map[int]*ErrorFile
 }
 
 // Stats are the "stats" keywords of a frontend or listen.

@@ -45,29 +45,12 @@ frontend fe
 	hp, gp := testenv.FreePort(t), testenv.FreePort(t)
 	testenv.StartHAProxy(t, cfg(hp))
 	testenv.StartGatehouse(t, cfg(gp))
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	answer := func(port int, path string, xin string) string {
-		req, _ := http.NewRequest("GET", "http://"+testenv.LocalAddr(port)+path, nil)
+	answer := func(port int, path, xin string) string {
+		var h http.Header
 		if xin != "" {
-			req.Header.Set("X-In", xin)
+			h = http.Header{"X-In": {xin}}
 		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return "error: " + err.Error()
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		var fields []string
-		for name, vs := range resp.Header {
-			if name == "Date" || name == "Connection" {
-				continue // deny's connection handling is a known difference (README)
-			}
-			for _, v := range vs {
-				fields = append(fields, name+": "+v)
-			}
-		}
-		sort.Strings(fields)
-		return fmt.Sprintf("%d [%s] %q", resp.StatusCode, strings.Join(fields, ", "), body)
+		return replyAt(port, path, h)
 	}
 	for _, c := range []struct{ path, xin string }{
 		{"/ret", "zz"}, {"/ret", ""}, {"/ef", ""}, {"/deny-body", ""}, {"/deny-hdr", ""},
@@ -78,4 +61,33 @@ frontend fe
 			t.Errorf("%s (X-In %q):\n  haproxy:   %s\n  gatehouse: %s", c.path, c.xin, h, g)
 		}
 	}
+}
+
+// replyAt sends GET path to a local port and renders the answer for
+// comparison: status, header fields sorted (but Date and Connection:
+// deny's connection handling is a known difference, README), body.
+func replyAt(port int, path string, h http.Header) string {
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, _ := http.NewRequest("GET", "http://"+testenv.LocalAddr(port)+path, nil)
+	for k, v := range h {
+		req.Header[k] = v
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var fields []string
+	for name, vs := range resp.Header {
+		if name == "Date" || name == "Connection" {
+			continue
+		}
+		for _, v := range vs {
+			fields = append(fields, name+": "+v)
+		}
+	}
+	sort.Strings(fields)
+	return fmt.Sprintf("%d [%s] %q", resp.StatusCode, strings.Join(fields, ", "), body)
 }

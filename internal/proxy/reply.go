@@ -8,32 +8,36 @@ import (
 	"github.com/gatehouse/gatehouse/internal/httpmsg"
 )
 
-// ErrorPages holds errorfile overrides: raw HTTP responses by status.
+// ErrorPages are a proxy's error pages by status: complete HTTP
+// responses (errorfile, errorloc, an http-errors section's) or replies
+// built per request (http-error with a string, a format or fields).
 type ErrorPages struct {
-	Raw map[int][]byte
+	Raw     map[int][]byte
+	Replies map[int]*Rule
 }
 
-func (e *ErrorPages) lookup(status int) []byte {
-	if e == nil {
+// errorReply builds HAProxy's error answer for status, honouring the
+// backend's error pages first, then the frontend's.
+func (t *Txn) errorReply(status int) *Reply {
+	for _, e := range [2]*ErrorPages{t.backendErrors(), t.sess.fe.Errors} {
+		if e == nil {
+			continue
+		}
+		if raw := e.Raw[status]; raw != nil {
+			return &Reply{Status: status, Header: rawMarker, Body: raw}
+		}
+		if r := e.Replies[status]; r != nil {
+			return t.returnReply(r)
+		}
+	}
+	return &Reply{Status: status}
+}
+
+func (t *Txn) backendErrors() *ErrorPages {
+	if t.be == nil {
 		return nil
 	}
-	return e.Raw[status]
-}
-
-// errorReply builds HAProxy's error answer for status, honouring errorfile
-// on the backend first, then the frontend.
-func (t *Txn) errorReply(status int) *Reply {
-	r := &Reply{Status: status}
-	if t.be != nil {
-		r.Body = t.be.Errors.lookup(status)
-	}
-	if r.Body == nil {
-		r.Body = t.sess.fe.Errors.lookup(status)
-	}
-	if r.Body != nil {
-		r.Header = rawMarker
-	}
-	return r
+	return t.be.Errors
 }
 
 // rawMarker flags a Reply whose Body is a complete HTTP response (errorfile).
