@@ -66,6 +66,10 @@ type Txn struct {
 	// the request carries no identity.
 	Claims func(name string) []string
 
+	// CompAlgo is the algorithm compressing the response ("gzip",
+	// "raw-deflate", ...; res.comp, res.comp_algo); "" when it is not.
+	CompAlgo string
+
 	// InResponse is true while http-response rules run: direction-dependent
 	// fetches (hdr, hdr_cnt, ...) then read the response, as in HAProxy.
 	InResponse bool

@@ -136,11 +136,13 @@ frontend fe3
     stats uri /fe-stats
 
 backend app
+    http-response set-header X-Comp "%%[res.comp] %%[res.comp_algo]"
     server s1 %s
 
 backend app2
     compression algo identity gzip
     compression offload
+    http-response set-header X-Comp "%%[res.comp] %%[res.comp_algo]"
     server s1 %s
 `, fe, feH2, fe2, fe3, origin, origin)
 }
@@ -266,8 +268,8 @@ func compOutcome(t *testing.T, status int, h http.Header, chunked bool, raw []by
 	if slices.Contains(h.Values("Vary"), "Accept-Encoding") && !page {
 		framing = fmt.Sprintf("cl=%v chunked=%v", h.Get("Content-Length") != "", chunked)
 	}
-	return fmt.Sprintf("status=%d ce=%q vary=%q etag=%q framing=%s seen-ae=%q body=%s",
-		status, ce, h.Values("Vary"), h.Values("Etag"), framing, h.Get("X-Seen-Ae"), bodyDesc)
+	return fmt.Sprintf("status=%d ce=%q vary=%q etag=%q framing=%s seen-ae=%q res.comp=%q body=%s",
+		status, ce, h.Values("Vary"), h.Values("Etag"), framing, h.Get("X-Seen-Ae"), h.Get("X-Comp"), bodyDesc)
 }
 
 // h1Outcome sends one request on a fresh connection and reads the answer.

@@ -53,6 +53,9 @@ func (t *Txn) compResponse(knownLength bool) {
 		Bodyless:     r.NoBody || r.ContentLength == 0,
 		Header:       r.Header,
 	}, c.types)
+	if c.on {
+		t.acl.CompAlgo = c.algo.String()
+	}
 }
 
 // compHead rewrites the head of a response being compressed, after the
@@ -135,6 +138,7 @@ func (t *Txn) compService(be *Backend) {
 	out.Header = append(make(httpmsg.Headers, 0, len(r.Header)+2), r.Header...)
 	httpcomp.PrepareHead(&out.Header, algo)
 	t.reply = out
+	t.acl.CompAlgo = algo.String()
 	in, n := uint64(len(r.Body)), uint64(len(out.Body))
 	for _, c := range [...]*counters.Proxy{fe.Counters, beCounters(be)} {
 		if c == nil {
