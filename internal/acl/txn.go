@@ -62,6 +62,10 @@ type Txn struct {
 	// traffic (nbsrv); 0 for an unknown one. nil: none known.
 	UsableServers func(backend string) int
 
+	// Proxies answers the fe_*, be_*, srv_* and queue fetches; nil: none
+	// known.
+	Proxies ProxyInfo
+
 	// Claims returns the values of an identity claim (oidc_claim); nil when
 	// the request carries no identity.
 	Claims func(name string) []string

@@ -560,6 +560,7 @@ func (b *builder) buildFrontend(p *config.Proxy, pr *proxyRuntime) (*proxy.Front
 	}
 	fe.MonitorURI = p.MonitorURI
 	fe.UsableServers = b.usableServers
+	fe.Proxies = &proxyInfo{g: b.g, backends: b.backends}
 	for _, c := range p.MonitorFail {
 		mc, err := env.ACLs.Cond(c)
 		if err != nil {

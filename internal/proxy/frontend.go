@@ -119,6 +119,8 @@ type Frontend struct {
 	MonitorFail []*acl.Cond
 	// UsableServers answers nbsrv(<backend>) for this frontend's rules.
 	UsableServers func(backend string) int
+	// Proxies answers the fe_*, be_*, srv_* and queue fetches.
+	Proxies acl.ProxyInfo
 
 	Log         *logging.Logger // nil: no access log
 	LogFormat   *logging.Format

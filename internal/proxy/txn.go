@@ -124,6 +124,7 @@ func (t *Txn) begin(s *session) {
 		Frontend:     s.fe.Name,
 
 		UsableServers: s.fe.UsableServers,
+		Proxies:       s.fe.Proxies,
 	}
 	t.log.Txn = &t.acl
 	t.vars.Proc, t.vars.Sess = s.fe.Proc.Vars, &s.vars

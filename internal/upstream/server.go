@@ -185,6 +185,12 @@ func (s *Server) SetMaxConn(n int) {
 	}
 }
 
+// Queued returns how many requests wait for this server in particular.
+func (s *Server) Queued() int { return int(s.queued.Load()) }
+
+// MaxQueue returns the server's maxqueue; 0: no limit.
+func (s *Server) MaxQueue() int { return int(s.maxQueue) }
+
 // Cur is the number of slots currently held.
 func (s *Server) Cur() int { return int(s.Counters.CurSess.Load()) }
 
