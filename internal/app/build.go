@@ -451,6 +451,9 @@ func (b *builder) buildBackend(p *config.Proxy, id int) (*proxy.Backend, error) 
 		if be.ReqRules, err = proxy.CompileRules(p.HTTPRequest, env, false); err != nil {
 			return nil, err
 		}
+		if _, be.ContentRules, err = httpTCPRules(env.ACLs, p); err != nil {
+			return nil, err
+		}
 		if be.RespRules, err = proxy.CompileRules(p.HTTPResponse, env, true); err != nil {
 			return nil, err
 		}
@@ -531,6 +534,11 @@ func (b *builder) buildFrontend(p *config.Proxy, pr *proxyRuntime) (*proxy.Front
 	if fe.ReqRules, err = proxy.CompileRules(p.HTTPRequest, env, false); err != nil {
 		return nil, err
 	}
+	connRls, contentRls, err := httpTCPRules(env.ACLs, p)
+	if err != nil {
+		return nil, err
+	}
+	fe.ContentRules = contentRls
 	if fe.RespRules, err = proxy.CompileRules(p.HTTPResponse, env, true); err != nil {
 		return nil, err
 	}
@@ -607,7 +615,7 @@ func (b *builder) buildFrontend(p *config.Proxy, pr *proxyRuntime) (*proxy.Front
 				return nil, config.Errorf(bind.Pos, "'bind %s' : %v", bind.Addr, err)
 			}
 		}
-		b.g.Binds = append(b.g.Binds, &BindSpec{Addr: bindAddr(bind), Pos: bind.Pos, Frontend: fe.Name, Handler: l7Handler(bind, l), L7: l, Slots: slots, KeepAlive: p.CliTCPKA, Sock: sockOpts(bind)})
+		b.g.Binds = append(b.g.Binds, &BindSpec{Addr: bindAddr(bind), Pos: bind.Pos, Frontend: fe.Name, Handler: withConnRules(l7Handler(bind, l), connRls, fe.Counters), L7: l, Slots: slots, KeepAlive: p.CliTCPKA, Sock: sockOpts(bind)})
 	}
 	fe.Stick = b.stickStage(p, true)
 	fe.Comp, fe.CompLevel = compSettings(p), compLevel(b.cfg.Global)

@@ -8,11 +8,6 @@ import "github.com/gatehouse/gatehouse/internal/config"
 func notYetWired(cfg *config.Config) []error {
 	var errs []error
 	for _, p := range cfg.Proxies {
-		if p.Mode != config.ModeTCP {
-			for _, r := range p.TCPRequest {
-				errs = append(errs, config.Errorf(r.Pos, "'tcp-request %s' is not supported in mode http by this build yet (mode tcp has it)", r.Layer))
-			}
-		}
 		for _, b := range p.Binds {
 			if b.Proto != "" && p.Mode == config.ModeTCP {
 				errs = append(errs, config.Errorf(b.Pos, "'bind %s': 'proto %s' needs mode http (mode tcp relays bytes)", b.Addr, b.Proto))

@@ -84,6 +84,9 @@ type Backend struct {
 	ReqRules         []*Rule
 	RespRules        []*Rule
 	AfterRules       []*Rule // http-after-response
+	// ContentRules: the backend's tcp-request content rules, run when a
+	// request enters it, before its http-request rules.
+	ContentRules []ContentRule
 	ForwardFor       *ForwardFor
 	Errors           *ErrorPages
 	// Comp is "compression"; nil without it.

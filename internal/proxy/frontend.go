@@ -103,6 +103,9 @@ type Frontend struct {
 	ReqRules   []*Rule
 	RespRules  []*Rule
 	AfterRules []*Rule // http-after-response
+	// ContentRules: tcp-request content rules, run on every request
+	// before monitor-uri and the http-request rules (contentrules.go).
+	ContentRules []ContentRule
 	Routes     []Route
 	Default    *Backend
 	ForwardFor *ForwardFor

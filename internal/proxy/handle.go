@@ -35,6 +35,13 @@ func (t *Txn) handle() bool {
 	t.assignRequestIDs(&fe.RequestIDs)
 	t.captureRequest()
 
+	// tcp-request content rules come first (HAProxy's INSPECT_FE analyser
+	// runs before the HTTP one).
+	if t.contentRejected(fe.ContentRules) {
+		fe.Counters.DenyReq.Add(1)
+		return t.rejectConnection(true)
+	}
+
 	// Monitor requests are answered "just after the request is parsed and
 	// even before any http-request" rule, and never logged.
 	if fe.MonitorURI != "" && isMonitorURI(req.URI, fe.MonitorURI) {
@@ -139,6 +146,10 @@ func (t *Txn) handle() bool {
 		t.clk.spend()
 		t.termState = [2]byte{'L', 'R'}
 		return t.sendReply()
+	}
+	if t.contentRejected(be.ContentRules) {
+		fe.Counters.DenyReq.Add(1) // HAProxy counts it in the frontend only
+		return t.rejectConnection(false)
 	}
 	if be != nil && len(be.ReqRules) > 0 {
 		if t.runRequestRules(be.ReqRules) == verdictReply {

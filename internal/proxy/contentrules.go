@@ -1,0 +1,46 @@
+package proxy
+
+import (
+	"time"
+
+	"golang.org/x/net/http2"
+
+	"github.com/gatehouse/gatehouse/internal/acl"
+)
+
+// ContentRule is a "tcp-request content accept|reject" rule of an HTTP
+// proxy. HAProxy 2.6 evaluates them on each request of a connection once
+// the request is parsed: the first matching rule decides, none accepts.
+type ContentRule struct {
+	Reject bool
+	Cond   *acl.Cond // nil: unconditional
+}
+
+// contentRejected runs rules in order; true when a reject matched first.
+func (t *Txn) contentRejected(rules []ContentRule) bool {
+	for i := range rules {
+		r := &rules[i]
+		if r.Cond == nil || r.Cond.Match(&t.acl) {
+			return r.Reject
+		}
+	}
+	return false
+}
+
+// rejectConnection ends the request as a tcp-request content reject does
+// in HAProxy 2.6's HTTP proxies: no answer, the connection closed (an
+// HTTP/2 stream reset), logged PR with status -1. Rejected by the
+// frontend, before its HTTP analysis, the line shows no request
+// ("<BADREQ>") and no request time, as HAProxy's.
+func (t *Txn) rejectConnection(frontend bool) bool {
+	t.termState = [2]byte{'P', 'R'}
+	t.status = -1
+	if frontend {
+		t.Req.Method = ""
+		t.tHead = time.Time{}
+	}
+	if t.down != nil {
+		t.down.Reset(http2.ErrCodeCancel)
+	}
+	return false
+}
