@@ -87,8 +87,8 @@ type Backend struct {
 	// ContentRules: the backend's tcp-request content rules, run when a
 	// request enters it, before its http-request rules.
 	ContentRules []ContentRule
-	ForwardFor       *ForwardFor
-	Errors           *ErrorPages
+	ForwardFor   *ForwardFor
+	Errors       *ErrorPages
 	// Comp is "compression"; nil without it.
 	Comp *httpcomp.Settings
 

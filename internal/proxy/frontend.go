@@ -106,10 +106,10 @@ type Frontend struct {
 	// ContentRules: tcp-request content rules, run on every request
 	// before monitor-uri and the http-request rules (contentrules.go).
 	ContentRules []ContentRule
-	Routes     []Route
-	Default    *Backend
-	ForwardFor *ForwardFor
-	Errors     *ErrorPages
+	Routes       []Route
+	Default      *Backend
+	ForwardFor   *ForwardFor
+	Errors       *ErrorPages
 	// Comp is "compression"; nil without it. CompLevel is the level
 	// compressors start with (tune.comp.maxlevel's default, 1).
 	Comp        *httpcomp.Settings
