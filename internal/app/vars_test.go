@@ -1,7 +1,11 @@
 package app
 
 import (
+	"fmt"
+	"io"
+	"net/http"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -65,5 +69,59 @@ backend app
 	}
 	if err == nil || !strings.Contains(err.Error(), "none of which is available here") {
 		t.Errorf("global set-var from a request header: %v", err)
+	}
+}
+
+// TestVarsH2Streams: the streams of one HTTP/2 connection share its sess
+// variables (counted under a lock, run with -race) and each has its own
+// txn ones; a new connection starts its own sess variables.
+func TestVarsH2Streams(t *testing.T) {
+	port := freePort(t)
+	start(t, testDefaults+fmt.Sprintf(`
+frontend fe
+    bind 127.0.0.1:%d proto h2
+    http-request set-var(sess.n) var(sess.n,0),add(1)
+    http-request set-var(txn.p) path
+    http-request return status 200 content-type text/plain lf-string "%%[var(sess.n)] %%[var(txn.p)]"
+`, port))
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	get := func(c *http.Client, p string) string {
+		resp, err := c.Get(url + p)
+		if err != nil {
+			t.Error(err)
+			return ""
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	c := h2Client(t, nil, "")
+	const n = 20
+	var wg sync.WaitGroup
+	counts := make(chan int, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p := fmt.Sprintf("/s%d", i)
+			var k int
+			var got string
+			if _, err := fmt.Sscanf(get(c, p), "%d %s", &k, &got); err != nil || got != p {
+				t.Errorf("stream %s: count %d path %q (%v)", p, k, got, err)
+			}
+			counts <- k
+		}()
+	}
+	wg.Wait()
+	close(counts)
+	seen := map[int]bool{}
+	for k := range counts {
+		seen[k] = true
+	}
+	if len(seen) != n {
+		t.Fatalf("the streams counted %v, want each of 1..%d once", seen, n)
+	}
+	if got := get(h2Client(t, nil, ""), "/new"); got != "1 /new" {
+		t.Fatalf("a new connection: %q", got)
 	}
 }
