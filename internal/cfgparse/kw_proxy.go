@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/config"
@@ -47,7 +48,7 @@ func coreProxyKeywords() []keyword {
 			desc: "Declare or extend a named condition.", parse: parseACL},
 		{name: "errorfile", where: wProxy, syntax: "errorfile <code> <file>",
 			desc: "Send the raw HTTP response in <file> instead of the built-in one for <code>; the file is read when the configuration is loaded.", parse: parseErrorFile},
-		{name: "balance", where: wBEOnly, capWarn: true, syntax: "balance roundrobin|static-rr|leastconn|first|source|uri|random[(<draws>)]|hdr(<name>)",
+		{name: "balance", where: wBEOnly, capWarn: true, syntax: "balance roundrobin|static-rr|leastconn|first|source|uri [len <n>] [depth <n>] [path-only] [whole]|random[(<draws>)]|hdr(<name>) [use_domain_only]",
 			desc: "Load-balancing algorithm. random draws <draws> servers (default 2) in proportion to their weights and keeps the least loaded.", parse: parseBalance},
 		{name: "hash-type", where: wBEOnly, capWarn: true, syntax: "hash-type map-based|consistent [sdbm|djb2|wt6|crc32 [avalanche]]",
 			desc: "How balance source, uri and hdr turn a key's hash into a server: map-based (the default) indexes HAProxy's static weighted map, so a server leaving remaps most keys; consistent finds the nearest of each server's weight*16 points on HAProxy's ring, so only that server's keys move. Same function, avalanche and server ids pick the server HAProxy picks; consistent without a function is sdbm with avalanche.", parse: parseHashType},
@@ -231,7 +232,26 @@ func parseBalance(p *parser, args []token) error {
 	b := config.Balance{Pos: p.pos(), Algo: algo, Hash: p.ps.px.Balance.Hash}
 	extra := args[2:]
 	switch {
-	case algo == "roundrobin", algo == "static-rr", algo == "leastconn", algo == "first", algo == "source", algo == "uri":
+	case algo == "uri":
+		// HAProxy 2.6's options, in any order; upstream applies them.
+		for i := 0; i < len(extra); i++ {
+			switch o := extra[i].Text; o {
+			case "whole", "path-only":
+			case "len", "depth":
+				v := ""
+				if i+1 < len(extra) {
+					v = extra[i+1].Text
+				}
+				if n, err := strconv.Atoi(v); err != nil || n <= 0 {
+					return fmt.Errorf("balance uri : '%s' expects a positive integer (got '%s').", o, v)
+				}
+				i++
+			default:
+				return fmt.Errorf("balance uri only accepts parameters 'len', 'depth', 'path-only', and 'whole' (got '%s').", o)
+			}
+		}
+		b.Arg = joinWords(extra)
+	case algo == "roundrobin", algo == "static-rr", algo == "leastconn", algo == "first", algo == "source":
 		if len(extra) > 0 {
 			return fmt.Errorf("'balance %s' : options such as '%s' are not implemented by Gatehouse.", algo, extra[0].Text)
 		}
@@ -254,8 +274,13 @@ func parseBalance(p *parser, args []token) error {
 		if b.Arg == "" {
 			return fmt.Errorf("'balance hdr()' requires an HTTP header field name.")
 		}
+		for _, o := range extra {
+			if o.Text != "use_domain_only" {
+				return fmt.Errorf("balance %s only accepts 'use_domain_only' modifier (got '%s').", algo, o.Text)
+			}
+		}
 		if len(extra) > 0 {
-			return fmt.Errorf("'balance hdr' : options such as '%s' are not implemented by Gatehouse.", extra[0].Text)
+			b.Arg += " use_domain_only"
 		}
 	case algo == "url_param", algo == "hash", algo == "rdp-cookie" || strings.HasPrefix(algo, "rdp-cookie("):
 		return fmt.Errorf("'balance %s' is a HAProxy keyword that Gatehouse does not implement", algo)

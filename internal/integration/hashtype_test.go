@@ -34,6 +34,10 @@ var hashListens = []hashListen{
 	{"uri_cons_w", "balance uri\n    hash-type consistent djb2", [4]int{1, 3, 2, 1}, "uri"},
 	{"hdr_cons", "balance hdr(X-Key)\n    hash-type consistent crc32 avalanche", [4]int{1, 1, 1, 1}, "hdr"},
 	{"src_cons", "balance source\n    hash-type consistent", [4]int{2, 1, 1, 1}, "src"},
+	{"uri_depth", "balance uri depth 2", [4]int{1, 1, 1, 1}, "uri"},
+	{"uri_len_whole", "balance uri len 13 whole\n    hash-type consistent", [4]int{1, 1, 1, 1}, "uri"},
+	{"uri_whole", "balance uri whole", [4]int{1, 1, 1, 1}, "uri"},
+	{"host_domain", "balance hdr(Host) use_domain_only", [4]int{1, 1, 1, 1}, "host"},
 }
 
 // hashKeys is how many keys each listen is asked for (source keys are
@@ -47,11 +51,13 @@ func hashKey(kind string, i int) string {
 	switch kind {
 	case "src":
 		return fmt.Sprintf("127.0.%d.%d", 1+i/200, 1+i%200)
+	case "host":
+		return fmt.Sprintf("www.site%d.com", i)
 	case "hdr":
 		// Bytes above 0x7f too: HAProxy hashes them as unsigned chars.
 		return fmt.Sprintf("user-%d-\xc3\xa9-%x", i, i*7919)
 	}
-	return fmt.Sprintf("/obj/%d/item.js?v=%d", i, i%7)
+	return fmt.Sprintf("/obj/%d/%d/item.js?v=%d", i%13, i, i)
 }
 
 // hashPlacement asks the proxy at port for every key of l and returns the
@@ -80,6 +86,9 @@ func hashPlacement(t *testing.T, port int, l hashListen) []string {
 		req, _ := http.NewRequest("GET", fmt.Sprintf("http://%s%s", testenv.LocalAddr(port), uri), nil)
 		if l.key == "hdr" {
 			req.Header.Set("X-Key", k)
+		}
+		if l.key == "host" {
+			req.Host = k
 		}
 		resp, err := c.Do(req)
 		if err != nil {

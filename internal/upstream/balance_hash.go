@@ -174,8 +174,9 @@ func sourceHash(key Key) (uint32, bool) {
 }
 
 // uriPart selects what "balance uri" hashes: the URI up to '?' unless
-// "whole", at most "len" characters, up to the "depth"-th slash; with
-// "path-only" the scheme and authority of an absolute URI are skipped.
+// "whole", at most "len" characters, at most "depth" directories (up to
+// the slash after them); with "path-only" the scheme and authority of an
+// absolute URI are skipped.
 func (h *hashBalancer) uriPart(uri string) string {
 	if h.pathOnly {
 		uri = pathOf(uri)
@@ -188,7 +189,7 @@ func (h *hashBalancer) uriPart(uri string) string {
 		switch uri[i] {
 		case '/':
 			slashes++
-			if slashes == h.uriDepth {
+			if h.uriDepth > 0 && slashes == h.uriDepth+1 { // HAProxy keeps depth+1: "depth 2" hashes "/a/b"
 				return uri[:i]
 			}
 		case '?':
