@@ -19,7 +19,30 @@ func compressionKeywords() []keyword {
 				"Responses are compressed only for HTTP/1.1 or later on both sides, status 200-203, with a body of known length, no Content-Encoding, no 'Cache-Control: no-transform', " +
 				"at most one valid ETag, not multipart, not to HEAD nor to an old 'Mozilla/4' client; they lose Content-Length, get 'Vary: Accept-Encoding', a weakened ETag and are streamed.",
 			parse: parseCompression},
+		{name: "filter", where: wFE | wBE, syntax: "filter <name> [param*]",
+			desc: "Declare a filter of the proxy. Gatehouse has the compression filter only, which 'compression' lines declare implicitly.",
+			sub:  filterTable, subUnimpl: []string{"cache", "spoe", "trace", "fcgi-app", "bwlim-in", "bwlim-out", "opentracing"}},
 	}
+}
+
+func filterTable() []keyword {
+	return []keyword{
+		{name: "compression", where: wFE | wBE, syntax: "filter compression",
+			desc:  "Declare the compression filter explicitly (HAProxy needs it to order it among other filters); the 'compression' lines configure it, and without them it does nothing.",
+			parse: parseFilterCompression},
+	}
+}
+
+func parseFilterCompression(p *parser, args []token) error {
+	if len(args) > 2 {
+		return fmt.Errorf("'filter compression' takes no argument.")
+	}
+	px := p.ps.px
+	if px.FilterCompression {
+		return fmt.Errorf("%s: Proxy supports only one compression filter", px.Name)
+	}
+	px.FilterCompression = true
+	return nil
 }
 
 func compressionGlobalKeywords() []keyword {

@@ -32,7 +32,7 @@ func unimplementedGlobal() []string {
 
 func unimplementedProxy() []string {
 	return []string{
-		"stick", "http-reuse", "filter",
+		"stick", "http-reuse",
 		"tcp-response",
 
 		"email-alert",

@@ -222,6 +222,9 @@ type Proxy struct {
 	StickTable *StickTable `json:",omitempty"` // "stick-table"
 	// Compression ("compression algo|type|offload"); nil without any.
 	Compression *Compression `json:",omitempty"`
+	// FilterCompression: "filter compression", the compression filter
+	// declared explicitly (the only filter Gatehouse has).
+	FilterCompression bool `json:",omitempty"`
 
 	Binds   []*Bind
 	MaxConn int
