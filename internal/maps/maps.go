@@ -24,10 +24,11 @@ import (
 
 // Entry is one pattern (and its value, in a map).
 type Entry struct {
-	id    uint64
-	line  int // line in the file, 0 when added at run time
-	Key   string
-	Value string
+	id         uint64
+	line       int // line in the file, 0 when added at run time
+	Key        string
+	Value      string
+	prev, next *Entry // file order
 }
 
 // ID identifies the entry within its Ref (shown as "0x..." by show map and
@@ -55,11 +56,16 @@ type Ref struct {
 	asACL    bool // used by an ACL
 	display  string
 
-	mu      sync.RWMutex
-	entries []*Entry // in order
-	nextID  uint64
-	indexes map[string]Index
-	order   []string // index keys in creation order
+	mu sync.RWMutex
+	// The entries in order, and by key and id, so that a change by key
+	// (set-map on every request, say) costs the same in a large file.
+	head, tail *Entry
+	n          int
+	byKey      map[string][]*Entry // in order
+	byID       map[uint64]*Entry
+	nextID     uint64
+	indexes    map[string]Index
+	order      []string // index keys in creation order
 }
 
 // RLock and RUnlock bracket one lookup in an Index of the Ref.
@@ -89,7 +95,7 @@ func (r *Ref) Index(key string, mk func() Index) (Index, error) {
 		return ix, nil
 	}
 	ix := mk()
-	for _, e := range r.entries {
+	for e := r.head; e != nil; e = e.next {
 		if err := ix.Check(e.Key, e.Value); err != nil {
 			if e.line > 0 {
 				return nil, fmt.Errorf("%v at line %d of file '%s'", err, e.line, r.File)
@@ -128,8 +134,19 @@ func (r *Ref) check(key, value string) error {
 
 func (r *Ref) appendLocked(key, value string, line int) *Entry {
 	r.nextID++
-	e := &Entry{id: r.nextID, line: line, Key: key, Value: value}
-	r.entries = append(r.entries, e)
+	e := &Entry{id: r.nextID, line: line, Key: key, Value: value, prev: r.tail}
+	if r.tail != nil {
+		r.tail.next = e
+	} else {
+		r.head = e
+	}
+	r.tail = e
+	r.n++
+	if r.byKey == nil {
+		r.byKey, r.byID = make(map[string][]*Entry), make(map[uint64]*Entry)
+	}
+	r.byKey[key] = append(r.byKey[key], e)
+	r.byID[e.id] = e
 	for _, k := range r.order {
 		r.indexes[k].Insert(e)
 	}
@@ -151,10 +168,8 @@ func (r *Ref) Add(key, value string) error {
 func (r *Ref) AddMissing(key string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, e := range r.entries {
-		if e.Key == key {
-			return nil
-		}
+	if len(r.byKey[key]) > 0 {
+		return nil
 	}
 	if err := r.check(key, ""); err != nil {
 		return err
@@ -181,14 +196,55 @@ func (r *Ref) SetFirst(key, value string) error {
 	if err := r.check(key, value); err != nil {
 		return err
 	}
-	for _, e := range r.entries {
-		if e.Key == key {
-			r.setLocked(e, value)
-			return nil
-		}
+	if es := r.byKey[key]; len(es) > 0 {
+		r.setLocked(es[0], value)
+		return nil
 	}
 	r.appendLocked(key, value, 0)
 	return nil
+}
+
+// unlinkLocked removes e from the order and the maps, and from the indexes.
+func (r *Ref) unlinkLocked(e *Entry) {
+	for _, k := range r.order {
+		r.indexes[k].Remove(e)
+	}
+	if e.prev != nil {
+		e.prev.next = e.next
+	} else {
+		r.head = e.next
+	}
+	if e.next != nil {
+		e.next.prev = e.prev
+	} else {
+		r.tail = e.prev
+	}
+	e.prev, e.next = nil, nil
+	r.n--
+	es := r.byKey[e.Key]
+	for i, x := range es {
+		if x == e {
+			es = append(es[:i:i], es[i+1:]...)
+			break
+		}
+	}
+	if len(es) == 0 {
+		delete(r.byKey, e.Key)
+	} else {
+		r.byKey[e.Key] = es
+	}
+	delete(r.byID, e.id)
+}
+
+// matching returns the entries with key, or the one with id when byID.
+func (r *Ref) matching(key string, id uint64, byID bool) []*Entry {
+	if byID {
+		if e := r.byID[id]; e != nil {
+			return []*Entry{e}
+		}
+		return nil
+	}
+	return append([]*Entry(nil), r.byKey[key]...)
 }
 
 // ErrNotFound is returned by Set and Delete when no entry matches.
@@ -199,23 +255,15 @@ var ErrNotFound = errors.New("entry not found")
 func (r *Ref) Set(key string, id uint64, byID bool, value string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err := r.check(key, value); err != nil && !byID {
+	es := r.matching(key, id, byID)
+	if len(es) == 0 {
+		return ErrNotFound
+	}
+	if err := r.check(es[0].Key, value); err != nil {
 		return err
 	}
-	found := false
-	for _, e := range r.entries {
-		if byID && e.id == id || !byID && e.Key == key {
-			if byID {
-				if err := r.check(e.Key, value); err != nil {
-					return err
-				}
-			}
-			r.setLocked(e, value)
-			found = true
-		}
-	}
-	if !found {
-		return ErrNotFound
+	for _, e := range es {
+		r.setLocked(e, value)
 	}
 	return nil
 }
@@ -224,22 +272,12 @@ func (r *Ref) Set(key string, id uint64, byID bool, value string) error {
 func (r *Ref) Delete(key string, id uint64, byID bool) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	kept := r.entries[:0]
-	found := false
-	for _, e := range r.entries {
-		if byID && e.id == id || !byID && e.Key == key {
-			for _, k := range r.order {
-				r.indexes[k].Remove(e)
-			}
-			found = true
-			continue
-		}
-		kept = append(kept, e)
-	}
-	clear(r.entries[len(kept):])
-	r.entries = kept
-	if !found {
+	es := r.matching(key, id, byID)
+	if len(es) == 0 {
 		return ErrNotFound
+	}
+	for _, e := range es {
+		r.unlinkLocked(e)
 	}
 	return nil
 }
@@ -248,7 +286,7 @@ func (r *Ref) Delete(key string, id uint64, byID bool) error {
 func (r *Ref) Clear() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.entries = nil
+	r.head, r.tail, r.n, r.byKey, r.byID = nil, nil, 0, nil, nil
 	for _, k := range r.order {
 		r.indexes[k].Clear()
 	}
@@ -264,9 +302,9 @@ type EntryView struct {
 func (r *Ref) Entries() []EntryView {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	out := make([]EntryView, len(r.entries))
-	for i, e := range r.entries {
-		out[i] = EntryView{e.id, e.Key, e.Value}
+	out := make([]EntryView, 0, r.n)
+	for e := r.head; e != nil; e = e.next {
+		out = append(out, EntryView{e.id, e.Key, e.Value})
 	}
 	return out
 }
@@ -275,14 +313,14 @@ func (r *Ref) Entries() []EntryView {
 func (r *Ref) Count() int {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	return len(r.entries) * len(r.order)
+	return r.n * len(r.order)
 }
 
 // Len returns the number of entries.
 func (r *Ref) Len() int {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	return len(r.entries)
+	return r.n
 }
 
 // Registry holds the pattern files of one configuration, by file name.
