@@ -2,6 +2,8 @@ package integration
 
 import (
 	"bufio"
+	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -12,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/net/http2"
 
 	"github.com/gatehouse/gatehouse/internal/persist"
 	"github.com/gatehouse/gatehouse/internal/testenv"
@@ -53,6 +57,8 @@ func cookieDate(unix int64) string {
 }
 
 // persistLine: "%HU %b/%s %ST %tsc %rc %CC %CS" of the log-format below.
+var absPrefix = regexp.MustCompile(`^https?://[^/]+`)
+
 var persistLine = regexp.MustCompile(`PERSIST (\S+) (\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\s*$`)
 
 // TestCookiePersistenceMatchesHAProxy runs cookie persistence side by side
@@ -63,8 +69,8 @@ var persistLine = regexp.MustCompile(`PERSIST (\S+) (\S+) (\S+) (\S+) (\S+) (\S+
 // force-persist, ignore-persist and option persist. For every request the
 // server that answered, the Cookie header it got, the Set-Cookie and
 // Cache-Control the client got, and the log's %b/%s %ST %tsc %rc %CC %CS
-// must be the same; "option redispatch <interval>" picks the retry that
-// leaves the persistent server.
+// must be the same, over HTTP/1.1 and HTTP/2 clients; "option redispatch
+// <interval>" picks the retry that leaves the persistent server.
 func TestCookiePersistenceMatchesHAProxy(t *testing.T) {
 	names := []string{"a", "b", "m", "p1", "p2", "r1", "r2", "u1", "u2", "u3", "q1", "q2", "d1", "d2", "t1", "t2"}
 	addr := map[string]string{}
@@ -72,7 +78,7 @@ func TestCookiePersistenceMatchesHAProxy(t *testing.T) {
 		addr[n] = persistServer(t, n)
 	}
 	dead := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)) // nothing listens there
-	cfg := func(port int, sink string) string {
+	cfg := func(port, h2port int, sink string) string {
 		return fmt.Sprintf(`global
     log %[1]s format raw local0
 
@@ -86,6 +92,7 @@ defaults
 
 frontend fe
     bind 127.0.0.1:%[2]d
+    bind 127.0.0.1:%[20]d proto h2
     capture cookie SRV len 40
     use_backend post if { req.hdr(x-be) post }
     use_backend pfx if { req.hdr(x-be) pfx }
@@ -171,7 +178,7 @@ backend md
     cookie SRV insert maxidle 1h maxlife 2h
     server a %[3]s cookie s1
 `, sink, port, addr["a"], addr["b"], dead, addr["m"], addr["p1"], addr["p2"], addr["r1"], addr["r2"],
-			addr["u1"], addr["u2"], addr["u3"], addr["q1"], addr["q2"], addr["d1"], addr["t1"], addr["t2"], addr["d2"])
+			addr["u1"], addr["u2"], addr["u3"], addr["q1"], addr["q2"], addr["d1"], addr["t1"], addr["t2"], addr["d2"], h2port)
 	}
 	d2 := persist.DynamicValue("s3cr3t", netip.MustParseAddrPort(addr["d2"]))
 	type req struct {
@@ -224,21 +231,36 @@ backend md
 	dates := regexp.MustCompile(`\|[A-Za-z0-9+/]{5}`)
 	run := func(name string, start func(cfg string)) (map[string]string, map[string]string) {
 		sink := startSyslogSink(t)
-		port := testenv.FreePort(t)
-		start(cfg(port, sink.Addr))
+		port, h2port := testenv.FreePort(t), testenv.FreePort(t)
+		start(cfg(port, h2port, sink.Addr))
 		answers := map[string]string{}
-		for i, r := range reqs {
+		h1 := http.DefaultClient
+		h2 := &http.Client{Timeout: 20 * time.Second, Transport: &http2.Transport{AllowHTTP: true,
+			DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
+				return (&net.Dialer{}).DialContext(ctx, network, addr)
+			}}}
+		// Every request over HTTP/1.1, then over HTTP/2 (h2c) but those
+		// whose retries wait out HAProxy's turn-around second.
+		all := len(reqs)
+		for n := 0; n < 2*all; n++ {
+			i, r, client, p, tag := n%all, reqs[n%all], h1, port, ""
+			if n >= all {
+				if strings.Contains(r.cookie, "=s3") {
+					continue
+				}
+				client, p, tag = h2, h2port, "&h2"
+			}
 			uri := r.path
 			if strings.Contains(uri, "?") {
-				uri += fmt.Sprintf("&id=%d", i)
+				uri += fmt.Sprintf("&id=%d%s", i, tag)
 			} else {
-				uri += fmt.Sprintf("?id=%d", i)
+				uri += fmt.Sprintf("?id=%d%s", i, tag)
 			}
 			method := r.method
 			if method == "" {
 				method = "GET"
 			}
-			hr, _ := http.NewRequest(method, fmt.Sprintf("http://127.0.0.1:%d%s", port, uri), nil)
+			hr, _ := http.NewRequest(method, fmt.Sprintf("http://127.0.0.1:%d%s", p, uri), nil)
 			hr.Header.Set("X-Be", r.be)
 			if r.cookie != "" {
 				hr.Header.Set("Cookie", r.cookie)
@@ -247,7 +269,7 @@ backend md
 				hr.Header.Set("X-Force", r.force)
 			}
 			hr.Close = true
-			resp, err := http.DefaultClient.Do(hr)
+			resp, err := client.Do(hr)
 			if err != nil {
 				t.Fatalf("%s: %s %s: %v", name, r.be, uri, err)
 			}
@@ -260,12 +282,19 @@ backend md
 		testenv.Eventually(t, 20*time.Second, func() bool {
 			for _, l := range sink.Lines("PERSIST ") {
 				// Readiness probes log too (<BADREQ>): only the requests count.
-				if m := persistLine.FindStringSubmatch(strings.TrimSpace(l)); m != nil && answers[m[1]] != "" {
-					logs[m[1]] = dates.ReplaceAllString(strings.Join(m[2:], " "), "|DATE")
+				m := persistLine.FindStringSubmatch(strings.TrimSpace(l))
+				if m == nil {
+					continue
+				}
+				// %HU of an HTTP/2 request is absolute-form in HAProxy:
+				// the URIs are compared as the client sent them.
+				uri := absPrefix.ReplaceAllString(m[1], "")
+				if answers[uri] != "" {
+					logs[uri] = dates.ReplaceAllString(strings.Join(m[2:], " "), "|DATE")
 				}
 			}
-			return len(logs) >= len(reqs)
-		}, "%s: %d log lines, want %d:\n%s", name, len(logs), len(reqs), sink.All())
+			return len(logs) >= len(answers)
+		}, "%s: %d log lines, want %d:\n%s", name, len(logs), len(answers), sink.All())
 		return answers, logs
 	}
 	ga, gl := run("gatehouse", func(cfg string) { testenv.StartGatehouse(t, cfg) })
