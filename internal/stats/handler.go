@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
 	"net/url"
 	"strconv"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/httpmsg"
+	"github.com/gatehouse/gatehouse/internal/userlist"
 )
 
 // DefaultURI and DefaultRealm are HAProxy's defaults for "stats uri" and "stats realm".
@@ -230,22 +230,24 @@ func reply(req *httpmsg.Request, status int, ctype string, body []byte) *Reply {
 	return r
 }
 
-// authenticate checks "stats auth" credentials (Basic). Every configured
-// pair is compared, in constant time, whatever matches.
+// authenticate checks "stats auth" credentials (Basic), read as the
+// userlist fetches read them (userlist.ParseAuthorization: one header,
+// strict base64). Every configured pair is compared, in constant time,
+// whatever matches.
 func (s *Service) authenticate(req *httpmsg.Request) (user string, ok bool) {
 	if len(s.auth) == 0 {
 		return "", true
 	}
-	h, _ := req.Header.Get("Authorization")
-	scheme, cred, found := strings.Cut(strings.TrimSpace(h), " ")
-	if !found || !strings.EqualFold(scheme, "Basic") {
+	a, _ := userlist.ParseAuthorization(req.Header, nil)
+	if a.Scheme != userlist.SchemeBasic {
 		return "", false
 	}
-	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(cred))
-	if err != nil {
-		return "", false
-	}
-	sum := sha256.Sum256(raw)
+	h := sha256.New()
+	h.Write(a.User)
+	h.Write([]byte{':'})
+	h.Write(a.Pass)
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
 	match := -1
 	for i := range s.auth {
 		if subtle.ConstantTimeCompare(sum[:], s.auth[i][:]) == 1 {

@@ -251,3 +251,26 @@ func TestServeAdminPageForm(t *testing.T) {
 		}
 	}
 }
+
+// TestServeAuthStrict: the credentials are read as the userlist fetches
+// read them (userlist.ParseAuthorization): two Authorization headers, or a
+// list in one, are no credentials, whatever the first one says.
+func TestServeAuthStrict(t *testing.T) {
+	s := NewService(&config.Stats{Enable: true, Auth: []config.UserPass{{User: "admin", Pass: "s3cret"}}}, &fakeSource{snap: testSnapshot()})
+	good := basic("admin", "s3cret")
+	for _, c := range []struct {
+		hdr    []string
+		status int
+	}{
+		{[]string{"Authorization", good}, 200},
+		{[]string{"Authorization", "BASIC    " + good[len("Basic "):]}, 200},
+		{[]string{"Authorization", good, "Authorization", good}, 401},
+		{[]string{"Authorization", good, "authorization", basic("x", "y")}, 401},
+		{[]string{"Authorization", good + ", Basic " + good[len("Basic "):]}, 401},
+		{[]string{"Authorization", good + "="}, 401},
+	} {
+		if r := s.Serve(request("GET", "/haproxy?stats", c.hdr...), nil); r.Status != c.status {
+			t.Errorf("%q: %d, want %d", c.hdr, r.Status, c.status)
+		}
+	}
+}
