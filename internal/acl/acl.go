@@ -69,7 +69,6 @@ func aclKeywords() []aclKeyword {
 		aclKeyword{"hdr_ip", "hdr", mIP},
 		aclKeyword{"shdr_val", "res.hdr", mInt},
 		aclKeyword{"shdr_ip", "res.hdr", mIP},
-		aclKeyword{"cook_val", "req.cook", mInt},
 		aclKeyword{"urlp_val", "url_param", mInt},
 	)
 }

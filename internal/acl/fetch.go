@@ -52,6 +52,7 @@ func fetchTable() []fetchDef {
 	t = append(t, stickFetches()...)
 	t = append(t, urlFetches()...)
 	t = append(t, stateFetches()...)
+	t = append(t, cookFetches()...)
 	t = append(t, varFetches()...)
 	t = append(t, internalFetches()...)
 	t = append(t, authFetches()...)

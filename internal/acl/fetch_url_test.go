@@ -48,3 +48,22 @@ func TestURLFetches(t *testing.T) {
 		t.Errorf("acl url_ip 192.0.2.0/24 does not match http://192.0.2.5/x")
 	}
 }
+
+// TestBase32: HAProxy's hash of Host and path (values taken from HAProxy
+// 2.6 for the same requests), and base32+src's bytes.
+func TestBase32(t *testing.T) {
+	tx := testTxn()
+	tx.Req.URI = "/a/b?c"
+	tx.Req.Header = tx.Req.Header[:0]
+	tx.Req.Header.Add("Host", "app.example")
+	tx.Src = netip.MustParseAddrPort("127.0.0.1:5000")
+	for expr, want := range map[string]string{"base32": "2215286970", "base32+src,hex": "840A98BA7F000001"} {
+		if out, _ := mustExpr(t, expr).AppendString(nil, tx); string(out) != want {
+			t.Errorf("%s: got %q, want %q", expr, out, want)
+		}
+	}
+	tx.NotFirst = true
+	if out, _ := mustExpr(t, "http_first_req").AppendString(nil, tx); string(out) != "0" {
+		t.Errorf("http_first_req on a later request: %q", out)
+	}
+}

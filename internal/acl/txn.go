@@ -49,6 +49,10 @@ type Txn struct {
 	// (req.len, req.ssl_sni, req.ssl_hello_type, ...).
 	Payload []byte
 
+	// NotFirst: an earlier request came on the same HTTP/1 connection
+	// (http_first_req is false).
+	NotFirst bool
+
 	// ParsedMethod is the method as received when a set-method rule
 	// changed Req.Method. HAProxy's method fetch keeps answering a
 	// well-known received method (GET, HEAD, ...) after set-method; only

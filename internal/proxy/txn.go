@@ -111,6 +111,7 @@ func (t *Txn) begin(s *session) {
 		Src:        s.src,
 		Dst:        s.dst,
 		ConnSrc:    s.src,
+		NotFirst:   s.nreq > 0,
 		ConnDst:    s.dst,
 		TLS:        s.tls,
 		SNI:        s.sni,
