@@ -86,8 +86,8 @@ const opDoc = "; <value> is an integer or a variable name"
 func varConvs() []convDef {
 	return []convDef{
 		{name: "set-var", args: "SSSSS", out: tSame, op: cSetVar,
-			doc: "store the input in variable <var> (keeping its type) when the conditions hold (ifexists, ifnotexists, ifempty, ifnotempty, ifset, ifnotset, ifgt, iflt); the input passes through"},
-		{name: "unset-var", args: "S", out: tSame, op: cUnsetVar, doc: "unset variable <var>; the input passes through"},
+			doc: "store the input in variable <var> (keeping its type) when the conditions hold (ifexists, ifnotexists, ifempty, ifnotempty, ifset, ifnotset, ifgt, iflt) and pass it through; no value when nothing was stored"},
+		{name: "unset-var", args: "S", out: tSame, op: cUnsetVar, doc: "unset variable <var>; the input passes through (no value where the scope does not exist)"},
 		{name: "add", args: "S", out: tInt, op: cAdd, doc: "the integer input plus <value>, saturated" + opDoc},
 		{name: "sub", args: "S", out: tInt, op: cSub, doc: "the integer input minus <value>, saturated" + opDoc},
 		{name: "mul", args: "S", out: tInt, op: cMul, doc: "the integer input times <value>, saturated" + opDoc},
@@ -185,11 +185,17 @@ func (c *conv) run(t *Txn, typ smpType, b []byte, start int) ([]byte, smpType, b
 	in := view(b[start:])
 	switch c.op {
 	case cSetVar:
-		if s, ok := bytesSample(typ, in); ok {
-			t.setVar(c.a.vr, s, varCond(c.a.num[0]))
+		// No value when nothing was stored (a condition, a missing scope),
+		// as HAProxy's smp_conv_store.
+		s, ok := bytesSample(typ, in)
+		if !ok || !t.setVar(c.a.vr, s, varCond(c.a.num[0])) {
+			return b[:start], typ, false
 		}
 		return b, typ, true
 	case cUnsetVar:
+		if l, _ := t.varList(c.a.vr.scope); l == nil {
+			return b[:start], typ, false // the scope does not exist here
+		}
 		t.unsetVar(c.a.vr)
 		return b, typ, true
 	case cConcat, cAddItem:

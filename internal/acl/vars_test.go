@@ -294,7 +294,11 @@ func TestVarConverters(t *testing.T) {
 		{"var(txn.w2),add(txn.w2)", "6", true},           // kept as an integer
 		{"str(q),unset-var(txn.w)", "q", true},           //
 		{"var(txn.w,gone)", "gone", true},                //
-		{"int(5),set-var(txn.w3,ifexists)", "5", true},   // conditions: not stored
+		{"int(5),set-var(txn.w3,ifexists)", "", false},   // conditions: not stored, no value (HAProxy)
+		{"str(),set-var(txn.w5,ifnotempty)", "", false},  //
+		{"int(7),set-var(res.x)", "", false},             // no res scope in a request: no value
+		{"int(8),unset-var(res.y)", "", false},           //
+		{"int(9),unset-var(txn.none)", "9", true},        //
 		{"var(txn.w3,no)", "no", true},                   //
 		{"int(5),set-var(txn.w3,ifnotexists,ifnotempty)", "5", true},
 		{"var(txn.w3)", "5", true},
