@@ -664,6 +664,13 @@ func limits(cfg *config.Config) http1.Limits {
 	if cfg.Global.TuneBufSize > 0 {
 		l.BufSize = cfg.Global.TuneBufSize
 	}
+	// What a peer may send is bufsize - maxrewrite; the reserve is halved
+	// down to half the buffer at most, as HAProxy readjusts it.
+	reserve := http1.DefaultHeadReserve
+	if mr := cfg.Global.TuneMaxRewrite; mr != nil {
+		reserve = *mr
+	}
+	l.MaxHeadBytes = l.BufSize - min(reserve, l.BufSize/2)
 	return l
 }
 

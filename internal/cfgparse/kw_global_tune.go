@@ -7,6 +7,8 @@ func tuneKeywords() []keyword {
 	return []keyword{
 		{name: "maxpipes", where: wGlobal, syntax: "maxpipes <number>",
 			desc: "Kernel pipes that splicing ('option splice-*', mode tcp) may hold at once, in use or kept free; past it a tunnel copies through user space instead, as HAProxy falls back to its buffers. Default: a quarter of the splicing proxies' maxconn, at most a quarter of the global maxconn (unlimited when neither is set). 'show info' reports Maxpipes, PipesUsed and PipesFree.", parse: parseMaxPipes},
+		{name: "tune.maxrewrite", where: wGlobal, syntax: "tune.maxrewrite <number>",
+			desc: "Buffer room kept for rules to add to a message head (default 1024, at most half of tune.bufsize): a client or server head may take tune.bufsize minus it (longer: 400 or 502); a rule whose header rewrite makes a head outgrow tune.bufsize fails the request with a 500, counted in wrew, as HAProxy's strict-mode does.", parse: parseMaxRewrite},
 		{name: "tune.maxaccept", where: wGlobal, syntax: "tune.maxaccept <-1|number>",
 			desc: "Connections a listener accepts in a row before it lets other work run (default 4, HAProxy's; -1: no limit).", parse: parseMaxAccept},
 	}
@@ -39,5 +41,20 @@ func parseMaxAccept(p *parser, args []token) error {
 		return fmt.Errorf("'tune.maxaccept' expects -1 or an integer from 0 to INT_MAX.")
 	}
 	p.cfg.Global.MaxAccept = n
+	return nil
+}
+
+func parseMaxRewrite(p *parser, args []token) error {
+	if err := wantArgs(args, "tune.maxrewrite", 1, 1, "an integer argument"); err != nil {
+		return err
+	}
+	if p.cfg.Global.TuneMaxRewrite != nil {
+		return fmt.Errorf("'tune.maxrewrite' already specified. Continuing.")
+	}
+	n, err := parseInt("'tune.maxrewrite'", args[1].Text, 0, 1<<30)
+	if err != nil {
+		return err
+	}
+	p.cfg.Global.TuneMaxRewrite = &n
 	return nil
 }

@@ -19,7 +19,7 @@ func unimplementedGlobal() []string {
 		"lua-load", "lua-prepend-path",
 		"maxsslconn", "maxconnrate", "maxsessrate", "maxsslrate", "maxcompcpuusage", "maxcomprate",
 		"external-check", "insecure-fork-wanted",
-		"tune.ssl.cachesize", "tune.maxrewrite",
+		"tune.ssl.cachesize",
 		"tune.vars.global-max-size", "tune.vars.proc-max-size", "tune.vars.sess-max-size",
 		"tune.vars.txn-max-size", "tune.vars.reqres-max-size", "tune.vars.check-max-size",
 		"tune.http.maxhdr", "tune.idletimer", "tune.h2.be.glitches-threshold", "tune.h2.fe.rxbuf",

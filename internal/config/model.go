@@ -81,6 +81,9 @@ type Global struct {
 	// carry; "" leaves it out (rfc3164) or writes "-" (rfc5424).
 	LogSendHostname string `json:",omitempty"`
 	TuneBufSize     int    // tune.bufsize; 0: default
+	// TuneMaxRewrite ("tune.maxrewrite"): buffer room kept for rules to
+	// add to a head; nil: 1024, HAProxy's. At most half of tune.bufsize.
+	TuneMaxRewrite *int `json:",omitempty"`
 	// TuneCompMaxLevel ("tune.comp.maxlevel", 1..9): the level every
 	// compressed response starts with; 0: HAProxy's default, 1.
 	TuneCompMaxLevel int `json:",omitempty"`

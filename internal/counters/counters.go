@@ -22,6 +22,7 @@ type Proxy struct {
 	ErrConn   atomic.Uint64 // econ (backend)
 	ErrResp   atomic.Uint64 // eresp (backend)
 	Retries   atomic.Uint64 // wretr
+	WRew      atomic.Uint64 // wrew: header rewrites that did not fit (tune.maxrewrite)
 	Redisp    atomic.Uint64 // wredis
 	LbTot     atomic.Uint64 // lbtot (backend): load-balancing decisions
 	ReqTot    atomic.Uint64 // req_tot

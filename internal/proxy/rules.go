@@ -220,9 +220,47 @@ func (t *Txn) runRules(rules []*Rule, response bool) verdict {
 			}
 		default:
 			t.applyHeaderRule(r, h)
+			if r.Kind != RuleDelHeader && t.headOverflows(response) {
+				// The rewrite does not fit the buffer: HAProxy's failed
+				// rewrite, an internal error under its default strict-mode.
+				t.countFailedRewrite()
+				t.reply = t.errorReply(500)
+				t.termState = [2]byte{'I', phase}
+				return verdictReply
+			}
 		}
 	}
 	return verdictContinue
+}
+
+// headOverflows tells whether the request (response) head no longer fits
+// the buffer (tune.bufsize): what a client or server may send is
+// bufsize - maxrewrite, the rest is the room rules may add to it.
+func (t *Txn) headOverflows(response bool) bool {
+	limit := t.sess.fe.Limits.BufSize
+	n := 0
+	h := t.Req.Header
+	if response {
+		h = t.Resp.Header
+		n = len("HTTP/1.1 200 ") + len(t.Resp.Reason) + 2
+	} else {
+		n = len(t.Req.Method) + len(t.Req.URI) + len(" HTTP/1.1\r\n") + 1
+	}
+	for i := range h {
+		if n += len(h[i].Name) + len(h[i].Value) + 4; n+2 > limit {
+			return true
+		}
+	}
+	return false
+}
+
+// countFailedRewrite counts a rewrite that did not fit in wrew, on the
+// frontend and on the backend once there is one, as HAProxy counts it.
+func (t *Txn) countFailedRewrite() {
+	t.sess.fe.Counters.WRew.Add(1)
+	if t.be != nil && t.be.Counters != t.sess.fe.Counters {
+		t.be.Counters.WRew.Add(1)
+	}
 }
 
 func (t *Txn) applyHeaderRule(r *Rule, h *httpmsg.Headers) {

@@ -298,6 +298,7 @@ func CountersFrom(c *counters.Proxy, now time.Time) Counters {
 		ErrConn:    c.ErrConn.Load(),
 		ErrResp:    c.ErrResp.Load(),
 		Retries:    c.Retries.Load(),
+		WRew:       c.WRew.Load(),
 		Redisp:     c.Redisp.Load(),
 		ReqTot:     c.ReqTot.Load(),
 		ConnTot:    c.ConnTot.Load(),
