@@ -121,7 +121,7 @@ func (m *mapConv) apply(b []byte, start int) ([]byte, bool) {
 	var s sample
 	switch m.kind {
 	case mInt:
-		v, ok := parseIntPrefix(trimLWS(in))
+		v, ok := castStrInt(in)
 		if !ok {
 			return b[:start], false
 		}
@@ -160,4 +160,18 @@ func (m *mapConv) apply(b []byte, start int) ([]byte, bool) {
 	}
 	b = val.appendTo(b)
 	return moveDown(b, start, n), true
+}
+
+// castStrInt is HAProxy's string-to-integer cast (c_str2int): an empty
+// string has no value; otherwise an optional sign and the leading digits,
+// 0 when there are none ("abc" is 0, "10.1.1.1" is 10).
+func castStrInt(s string) (int64, bool) {
+	if s == "" {
+		return 0, false
+	}
+	v, ok := parseIntPrefix(s)
+	if !ok {
+		return 0, true
+	}
+	return v, true
 }

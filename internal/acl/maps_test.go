@@ -77,6 +77,9 @@ func TestMapConverters(t *testing.T) {
 		{"map_int(" + ints + ")", "42", "small", true},
 		{"map_int(" + ints + ")", "100", "big", true},
 		{"map_int(" + ints + ",neg)", "-1", "neg", true},
+		{"map_int(" + ints + ")", "abc", "small", true}, // HAProxy's cast: no digit is 0
+		{"map_int(" + ints + ")", "150.2", "big", true}, // the leading digits
+
 		{"map_ip(" + ips + ")", "10.1.2.3", "ten-one", true}, // longest prefix
 		{"map_ip(" + ips + ")", "10.2.2.3", "ten", true},
 		{"map_ip(" + ips + ")", "192.168.1.1", "host", true},

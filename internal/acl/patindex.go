@@ -480,7 +480,7 @@ func (ix *patIndex) Probe(input string) maps.Probe {
 	defer ix.ref.RUnlock()
 	in := strSmp(input)
 	if ix.kind == mInt || ix.kind == mVer {
-		v, ok := parseIntPrefix(input)
+		v, ok := castStrInt(input)
 		if !ok {
 			return pr
 		}

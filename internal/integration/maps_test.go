@@ -354,3 +354,79 @@ backend be_def
 	}
 	t.Logf("both:\n%s", results["gatehouse"])
 }
+
+// TestMapMatchMethodsMatchHAProxy: every map_* converter, with string,
+// integer and address outputs and defaults, on the same files and inputs in
+// HAProxy 2.6 and Gatehouse: which entry answers (first in file order, or
+// the longest for beg and ip) must be the same.
+func TestMapMatchMethodsMatchHAProxy(t *testing.T) {
+	dir := t.TempDir()
+	w := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	str := w("str.map", "abc s1\nabc s2\n/a/b s3\nx.y.z s4\n")
+	beg := w("beg.map", "/a s1\n/a/b/c s2\n/a/b s3\n/ s4\n")
+	sub := w("sub.map", "b/c s1\n/a s2\nz s3\n")
+	dirm := w("dir.map", "b s1\na/b s2\nc s3\n")
+	dom := w("dom.map", "y.z s1\nx s2\nz s3\nw.x.y.z s4\n")
+	end := w("end.map", "z s1\n.y.z s2\n/c s3\n")
+	reg := w("reg.map", `^/a/([a-z]+) r-\1`+"\n"+`y\.z$ r2`+"\n"+`^(.*)$ all-\1`+"\n")
+	ints := w("int.map", "5 i1\n1:10 i2\n20: i3\n:0 i4\n")
+	ips := w("ip.map", "10.0.0.0/8 n1\n10.1.0.0/16 n2\n10.1.1.1 n3\n::/0 n4\n2001:db8::/32 n5\n")
+	nums := w("num.map", "abc 10\n/a/b -3\nx.y.z 0\n")
+	addrs := w("addr.map", "abc 192.0.2.1\n/a/b 2001:db8::1\n")
+	ipnums := w("ipnum.map", "10.0.0.0/8 1\n::/0 2\n")
+	cfgFmt := `global
+    stats socket %[1]s level admin
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 10s
+    timeout server 10s
+frontend fe
+    bind 127.0.0.1:%[2]d
+    http-request return status 200 content-type text/plain lf-string "str=%%[req.hdr(x-in),map_str(%[3]s,D)] map=%%[req.hdr(x-in),map(%[3]s)] beg=%%[req.hdr(x-in),map_beg(%[4]s,D)] sub=%%[req.hdr(x-in),map_sub(%[5]s,D)] dir=%%[req.hdr(x-in),map_dir(%[6]s,D)] dom=%%[req.hdr(x-in),map_dom(%[7]s,D)] end=%%[req.hdr(x-in),map_end(%[8]s,D)] reg=%%[req.hdr(x-in),map_reg(%[9]s,D)] regm=%%[req.hdr(x-in),map_regm(%[9]s,D)] int=%%[req.hdr(x-in),map_int(%[10]s,D)] ip=%%[req.hdr(x-in),map_ip(%[11]s,D)] str_int=%%[req.hdr(x-in),map_str_int(%[12]s,-1)] beg_int=%%[req.hdr(x-in),map_beg_int(%[12]s,7)] str_ip=%%[req.hdr(x-in),map_str_ip(%[13]s,127.0.0.1)] ip_int=%%[req.hdr(x-in),map_ip_int(%[14]s,0)] dom_ip=%%[req.hdr(x-in),map_dom_ip(%[13]s,::1)]"
+`
+	inputs := []string{"abc", "/a/b", "/a/b/c/d", "/a/x", "/", "x.y.z", "w.x.y.z", "q.z", "a/b/c", "b", "5", "7", "25", "-4", "0", "11",
+		"10.1.1.1", "10.1.2.3", "10.9.9.9", "192.0.2.1", "2001:db8::7", "::ffff:10.1.1.1", "zz", "a.b"}
+	results := map[string]string{}
+	for _, name := range []string{"haproxy", "gatehouse"} {
+		fe := testenv.FreePort(t)
+		sock := filepath.Join(t.TempDir(), name+".sock")
+		// a file whose values are not integers cannot serve an _int map (the
+		// load fails in both): num.map has integer values, addr.map addresses
+		cfg := fmt.Sprintf(cfgFmt, sock, fe, str, beg, sub, dirm, dom, end, reg, ints, ips, nums, addrs, ipnums)
+		if name == "haproxy" {
+			testenv.StartHAProxy(t, cfg)
+		} else {
+			testenv.StartGatehouse(t, cfg)
+		}
+		client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+		var out []string
+		for _, in := range inputs {
+			hr, _ := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d/", fe), nil)
+			hr.Header.Set("X-In", in)
+			resp, err := client.Do(hr)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			out = append(out, fmt.Sprintf("%s: %d %s", in, resp.StatusCode, b))
+		}
+		for _, in := range []string{"/a/b/c/d", "w.x.y.z", "10.1.2.3", "25"} {
+			for _, f := range []string{beg, dom, ips, ints} {
+				out = append(out, "> get map "+filepath.Base(f)+" "+in, apiCLI(t, sock, "get map "+f+" "+in))
+			}
+		}
+		results[name] = strings.Join(out, "\n")
+	}
+	if h, g := results["haproxy"], results["gatehouse"]; h != g {
+		t.Fatalf("haproxy:\n%s\n\ngatehouse:\n%s", h, g)
+	}
+	t.Logf("both:\n%s", results["gatehouse"])
+}
