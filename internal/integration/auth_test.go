@@ -140,6 +140,10 @@ func TestBasicAuthMatchesHAProxy(t *testing.T) {
 		for _, r := range []req{{"/", ""}, {"/", basic("sha512", pw)}, {"/", basic("sha256", pw)}, {"/", basic("bcrypt2y", pw+"x")}} {
 			do(st, r)
 		}
+		// The counters: an auth challenge is an intercepted request on
+		// the frontend, a denial a denied one, and each answer counts in
+		// the proxies' status classes.
+		out = append(out, authCounters(t, st, basic("sha512", pw))...)
 		results[name] = strings.Join(out, "\n")
 	}
 	h, g := results["haproxy"], results["gatehouse"]
@@ -192,4 +196,42 @@ func authExchange(t *testing.T, port int, path, auth string) (int, string, strin
 		b = string(body)
 	}
 	return resp.StatusCode, strings.Join(resp.Header.Values("WWW-Authenticate"), " | "), b
+}
+
+// authCounters reads the frontend's and the backend's request counters
+// from the stats page's CSV.
+func authCounters(t *testing.T, port int, auth string) []string {
+	t.Helper()
+	req, _ := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d/;csv", port), nil)
+	req.Header.Set("Authorization", auth)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	lines := strings.Split(strings.TrimSpace(string(body)), "\n")
+	if len(lines) < 2 || !strings.HasPrefix(lines[0], "# ") {
+		t.Fatalf("stats CSV: %d %q", resp.StatusCode, body)
+	}
+	cols := strings.Split(strings.TrimPrefix(lines[0], "# "), ",")
+	var out []string
+	for _, l := range lines[1:] {
+		f := strings.Split(l, ",")
+		row := f[0] + "," + f[1]
+		if row != "fe,FRONTEND" && row != "app,BACKEND" {
+			continue
+		}
+		var kv []string
+		for i, c := range cols {
+			switch c {
+			case "req_tot", "dreq", "intercepted", "hrsp_2xx", "hrsp_4xx":
+				if i < len(f) {
+					kv = append(kv, c+"="+f[i])
+				}
+			}
+		}
+		out = append(out, row+" "+strings.Join(kv, " "))
+	}
+	return out
 }
