@@ -227,6 +227,13 @@ func (b *builder) checker(p *config.Proxy, srv *proxy.Server, spec *health.Spec,
 // fillCheckRow copies a server's check results into its stats row
 // (serverRow calls it last).
 func fillCheckRow(r *stats.Row, srv *proxy.Server) {
+	if a, ok := srv.Agent().(*health.Agent); ok {
+		st := a.State()
+		r.Agent, r.AgentRunning, r.AgentHealth = true, st.Running, st.Health
+		r.AgentStatus, r.AgentDesc, r.LastAgt = st.Last.Status.String(), st.Last.Status.Description(), st.Last.Info
+		r.AgentCoded, r.AgentCode = st.Last.Status.HasCode(), st.Last.Code
+		r.AgentDuration = max(st.Last.Duration, 0)
+	}
 	c, ok := srv.Monitor().(*health.Checker)
 	if !ok {
 		return

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/health"
 	"github.com/gatehouse/gatehouse/internal/maps"
 	"github.com/gatehouse/gatehouse/internal/proxy"
 	"github.com/gatehouse/gatehouse/internal/runtimeapi"
@@ -189,6 +190,13 @@ func apiServerState(be *proxy.Backend, s *proxy.Server, check string) runtimeapi
 		}
 		dnsServerState(&st, s)
 		st.CheckPort, st.CheckAddr = cs.CheckPort, cs.CheckAddr
+		if a, ok := s.Agent().(*health.Agent); ok && cs.Agent {
+			st.Agent, st.AgentAddr, st.AgentPort = true, cs.AgentAddr, cs.AgentPort
+			st.AgentState = runtimeapi.ChkConfigured | runtimeapi.ChkEnabled | runtimeapi.ChkAgent
+			if a.State().Running {
+				st.AgentState |= runtimeapi.ChkRunning
+			}
+		}
 	}
 	if s.Checked() {
 		st.CheckState = runtimeapi.ChkConfigured | runtimeapi.ChkEnabled

@@ -70,6 +70,7 @@ func NewAgent(o AgentOptions) *Agent {
 		stop: make(chan struct{}), done: make(chan struct{})}
 	a.health.Store(1)
 	o.Server.SetAgentHealth(1)
+	o.Server.SetAgent(a)
 	if o.Main != nil {
 		o.Main.agent = a
 	}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -70,13 +71,22 @@ func (a *testAgent) Port() int { return a.ln.Addr().(*net.TCPAddr).Port }
 // agentView is what is compared after each answer: for each server, the
 // runtime API's operational and admin states and weights (show servers
 // state) and the stats' status, weight and session limit (show stat).
-func agentView(t *testing.T, sock string) string {
+func agentView(t *testing.T, sock string, agentPort int) string {
 	t.Helper()
 	var b strings.Builder
 	for _, line := range strings.Split(runtimeCmd(t, sock, "show servers state b"), "\n") {
 		f := strings.Fields(line)
 		if len(f) > 8 && !strings.HasPrefix(line, "#") {
 			fmt.Fprintf(&b, "%s op=%s admin=%s uweight=%s iweight=%s; ", f[3], f[5], f[6], f[7], f[8])
+			if len(f) > 24 {
+				// Bit 0x01 (a check in progress) depends on timing.
+				st, _ := strconv.Atoi(f[14])
+				port := f[24]
+				if port == strconv.Itoa(agentPort) {
+					port = "AGENT" // each proxy has its own agent
+				}
+				fmt.Fprintf(&b, "%s agent_state=%d agent_addr=%s agent_port=%s; ", f[3], st&^1, f[23], port)
+			}
 		}
 	}
 	csv := runtimeCmd(t, sock, "show stat")
@@ -95,6 +105,10 @@ func agentView(t *testing.T, sock string) string {
 			continue
 		}
 		fmt.Fprintf(&b, "%s status=%q weight=%s slim=%s; ", f[1], f[col["status"]], f[col["weight"]], f[col["slim"]])
+		// The agent's columns; "* " (a check in progress) depends on timing.
+		fmt.Fprintf(&b, "%s agent=%q code=%s desc=%q last=%q health=%s rise=%s fall=%s; ", f[1],
+			strings.TrimPrefix(f[col["agent_status"]], "* "), f[col["agent_code"]], f[col["agent_desc"]], f[col["last_agt"]],
+			f[col["agent_health"]], f[col["agent_rise"]], f[col["agent_fall"]])
 	}
 	return b.String()
 }
@@ -163,7 +177,7 @@ listen b
 			// server has applied this one at least once.
 			testenv.Eventually(t, 30*time.Second, func() bool { return sd.agent.served.Load() >= 4 },
 				"%s: the agent was not asked after answering %q", name, st)
-			sd.views = append(sd.views, agentView(t, sd.sock))
+			sd.views = append(sd.views, agentView(t, sd.sock, sd.agent.Port()))
 		}
 		if got, _ := sd.agent.sent.Load().(string); got != "hello\n" {
 			t.Errorf("%s: the agent received %q, want agent-send's \"hello\\n\"", name, got)

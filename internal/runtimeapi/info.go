@@ -37,6 +37,13 @@ type ServerState struct {
 	UseSSL      bool
 	CheckPort   int    // "port" of the check; 0: the server's own
 	CheckAddr   string // "addr" of the check; "": the server's own
+	// Agent check ("agent-check"): its state bits (0x10 agent, with the
+	// check bits), "agent-addr" ("": the check's or the server's) and
+	// "agent-port".
+	Agent      bool
+	AgentState int
+	AgentAddr  string
+	AgentPort  int
 }
 
 // Server admin state bits and check state bits of "show servers state".
@@ -51,6 +58,7 @@ const (
 	ChkConfigured = 0x02
 	ChkEnabled    = 0x04
 	ChkPaused     = 0x08
+	ChkAgent      = 0x10
 )
 
 // CheckStatusCode maps a check status name to HAProxy's HCHK_STATUS_*
@@ -131,10 +139,17 @@ func WriteServersState(w *bufio.Writer, list []ServerState, now time.Time) {
 		if srvrecord == "" {
 			srvrecord = "-"
 		}
-		fmt.Fprintf(w, "%d %s %d %s %s %d %d %d %d %d %d %d %d %d 0 0 0 %s %d %s %s %d %s %s %d\n",
+		agentAddr, agentPort := checkAddr, s.CheckPort
+		if s.Agent {
+			agentPort = s.AgentPort
+			if s.AgentAddr != "" {
+				agentAddr = s.AgentAddr
+			}
+		}
+		fmt.Fprintf(w, "%d %s %d %s %s %d %d %d %d %d %d %d %d %d %d 0 0 %s %d %s %s %d %s %s %d\n",
 			s.BackendID, s.Backend, s.ID, s.Name, addr, s.OpState, s.AdminState, s.UWeight, s.IWeight,
-			since, s.CheckStatus, s.CheckResult, s.CheckHealth, s.CheckState, fqdn, s.Port, srvrecord,
-			strconv.Itoa(b2i(s.UseSSL)), s.CheckPort, checkAddr, checkAddr, s.CheckPort)
+			since, s.CheckStatus, s.CheckResult, s.CheckHealth, s.CheckState, s.AgentState, fqdn, s.Port, srvrecord,
+			strconv.Itoa(b2i(s.UseSSL)), s.CheckPort, checkAddr, agentAddr, agentPort)
 	}
 }
 

@@ -403,7 +403,8 @@ func fixedColumns() []Column {
 			Prom: Prom{Name: "last_session_seconds", Type: PromGauge, Help: "Number of seconds since last session assigned to server/backend.", Objs: bs}},
 		{Name: "last_chk", Desc: "Short description of the latest health check report for this server", Applies: SRV, Origin: OStatus, Nature: NOutput,
 			Get: func(r *Row, _ *Snapshot) Value { return onlyIf(r.Checked, Str(r.LastChk)) }},
-		{Name: "last_agt", Desc: "Short description of the latest agent check report for this server", Applies: SRV, Origin: OStatus, Nature: NOutput, Get: empty},
+		{Name: "last_agt", Desc: "Short description of the latest agent check report for this server", Applies: SRV, Origin: OStatus, Nature: NOutput,
+			Get: func(r *Row, _ *Snapshot) Value { return onlyIf(r.Agent, Str(r.LastAgt)) }},
 		{Name: "qtime", Desc: "Time spent in the queue, in milliseconds, averaged over the 1024 last requests", Applies: bs, Nature: NAvg, Unit: UnitMillis,
 			Get:  func(r *Row, _ *Snapshot) Value { return U32(r.QTime) },
 			Prom: Prom{Name: "queue_time_average_seconds", Type: PromGauge, Help: "Avg. queue time for last 1024 successful connections.", Objs: bs}},
@@ -416,22 +417,40 @@ func fixedColumns() []Column {
 		{Name: "ttime", Desc: "Total request+response time (request+queue+connect+response+processing), in milliseconds, averaged over the 1024 last requests", Applies: bs, Nature: NAvg, Unit: UnitMillis,
 			Get:  func(r *Row, _ *Snapshot) Value { return U32(r.TTime) },
 			Prom: Prom{Name: "total_time_average_seconds", Type: PromGauge, Help: "Avg. total time for last 1024 successful connections.", Objs: bs}},
-		// No agent checks in Gatehouse: HAProxy leaves these empty without "agent-check".
-		{Name: "agent_status", Desc: "Status report of the server's latest agent check, prefixed with '*' if a check is currently in progress", Applies: SRV, Origin: OStatus, Get: empty},
-		{Name: "agent_code", Desc: "Status code reported by the latest server agent check", Applies: SRV, Origin: OStatus, Get: empty},
-		{Name: "agent_duration", Desc: "Total duration of the latest server agent check, in milliseconds", Applies: SRV, Nature: NDuration, Unit: UnitMillis, Get: empty},
+		// Empty without "agent-check", as HAProxy leaves them.
+		{Name: "agent_status", Desc: "Status report of the server's latest agent check, prefixed with '*' if a check is currently in progress", Applies: SRV, Origin: OStatus,
+			Get: func(r *Row, _ *Snapshot) Value {
+				if !r.Agent {
+					return Empty()
+				}
+				if r.AgentRunning {
+					return Str("* " + r.AgentStatus)
+				}
+				return Str(r.AgentStatus)
+			}},
+		{Name: "agent_code", Desc: "Status code reported by the latest server agent check", Applies: SRV, Origin: OStatus,
+			Get: func(r *Row, _ *Snapshot) Value { return onlyIf(r.Agent && r.AgentCoded, U32(r.AgentCode)) }},
+		{Name: "agent_duration", Desc: "Total duration of the latest server agent check, in milliseconds", Applies: SRV, Nature: NDuration, Unit: UnitMillis,
+			Get: func(r *Row, _ *Snapshot) Value {
+				return onlyIf(r.Agent && r.AgentStatus != "INI" && r.AgentStatus != "UNK", millis(r.AgentDuration))
+			}},
 		{Name: "check_desc", Desc: "Textual description of the latest health check report for this server", Applies: SRV, Nature: NOutput,
 			Get: func(r *Row, _ *Snapshot) Value { return onlyIf(r.Checked, Str(r.CheckDescText())) }},
-		{Name: "agent_desc", Desc: "Textual description of the latest agent check report for this server", Applies: SRV, Nature: NOutput, Get: empty},
+		{Name: "agent_desc", Desc: "Textual description of the latest agent check report for this server", Applies: SRV, Nature: NOutput,
+			Get: func(r *Row, _ *Snapshot) Value { return onlyIf(r.Agent, Str(r.AgentDesc)) }},
 		{Name: "check_rise", Desc: "Number of successful health checks before declaring a server UP (server 'rise' setting)", Applies: SRV, Origin: OConfig, Scope: SService,
 			Get: func(r *Row, _ *Snapshot) Value { return onlyIf(r.Checked, U32(r.CheckRise)) }},
 		{Name: "check_fall", Desc: "Number of failed health checks before declaring a server DOWN (server 'fall' setting)", Applies: SRV, Origin: OConfig, Scope: SService,
 			Get: func(r *Row, _ *Snapshot) Value { return onlyIf(r.Checked, U32(r.CheckFall)) }},
 		{Name: "check_health", Desc: "Current server health check level (0..fall-1=DOWN, fall..rise-1=UP)", Applies: SRV, Origin: OStatus,
 			Get: func(r *Row, _ *Snapshot) Value { return onlyIf(r.Checked, U32(r.CheckHealth)) }},
-		{Name: "agent_rise", Desc: "Number of successful agent checks before declaring a server UP (server 'rise' setting)", Applies: SRV, Origin: OConfig, Scope: SService, Get: empty},
-		{Name: "agent_fall", Desc: "Number of failed agent checks before declaring a server DOWN (server 'fall' setting)", Applies: SRV, Origin: OConfig, Scope: SService, Get: empty},
-		{Name: "agent_health", Desc: "Current server agent check level (0..fall-1=DOWN, fall..rise-1=UP)", Applies: SRV, Origin: OStatus, Get: empty},
+		// An agent's rise and fall are 1, as HAProxy's.
+		{Name: "agent_rise", Desc: "Number of successful agent checks before declaring a server UP (server 'rise' setting)", Applies: SRV, Origin: OConfig, Scope: SService,
+			Get: func(r *Row, _ *Snapshot) Value { return onlyIf(r.Agent, U32(1)) }},
+		{Name: "agent_fall", Desc: "Number of failed agent checks before declaring a server DOWN (server 'fall' setting)", Applies: SRV, Origin: OConfig, Scope: SService,
+			Get: func(r *Row, _ *Snapshot) Value { return onlyIf(r.Agent, U32(1)) }},
+		{Name: "agent_health", Desc: "Current server agent check level (0..fall-1=DOWN, fall..rise-1=UP)", Applies: SRV, Origin: OStatus,
+			Get: func(r *Row, _ *Snapshot) Value { return onlyIf(r.Agent, U32(r.AgentHealth)) }},
 		{Name: "addr", Desc: "Server's address:port, shown only if show-legends is set, or at levels oper/admin for the CLI", Applies: LI | SRV, Origin: OConfig, Scope: SService,
 			Get: func(r *Row, s *Snapshot) Value { return onlyIf(s.Legends && r.Addr != "", Str(r.Addr)) }},
 		{Name: "cookie", Desc: "Backend's cookie name or Server's cookie value, shown only if show-legends is set, or at levels oper/admin for the CLI", Applies: bs, Origin: OConfig, Nature: NName, Scope: SService,

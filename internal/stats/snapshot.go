@@ -204,6 +204,17 @@ type Row struct {
 	CheckDuration time.Duration
 	CheckDesc     string // "Layer7 check passed"; derived from CheckStatus when empty
 	LastChk       string // last check output ("OK", "Connection refused", ...)
+	// Agent check ("agent-check"); Agent false leaves the agent_* columns
+	// empty, as HAProxy without one.
+	Agent         bool
+	AgentRunning  bool
+	AgentStatus   string // "L7OK", "L7STS", "CHECKED", "L4CON", "INI", ...
+	AgentCode     int    // shown for layer 7 results (0 for an agent)
+	AgentCoded    bool   // the status has a code (L7OK, L7STS)
+	AgentDuration time.Duration
+	AgentDesc     string // HAProxy's description of AgentStatus
+	LastAgt       string // the agent's last message ("via agent : down", ...)
+	AgentHealth   int
 	CheckRise     int
 	CheckFall     int
 	CheckHealth   int // 0 .. rise+fall-1

@@ -74,6 +74,7 @@ type Server struct {
 	watchers []func(*Server)
 
 	monitor Monitor // health checker; set while building, before traffic
+	agent   any     // agent checker (health.Agent); set while building
 }
 
 // NewServer builds the runtime server for cs (default-server already
@@ -339,6 +340,13 @@ type Monitor interface {
 // SetMonitor attaches the server's health checker; call it while building
 // the runtime graph, before the server takes traffic.
 func (s *Server) SetMonitor(m Monitor) { s.monitor = m }
+
+// SetAgent attaches the server's agent checker, for the stats to read;
+// call it while building the runtime graph.
+func (s *Server) SetAgent(a any) { s.agent = a }
+
+// Agent returns the attached agent checker, nil without "agent-check".
+func (s *Server) Agent() any { return s.agent }
 
 // Monitor returns the attached health checker, nil without "check".
 func (s *Server) Monitor() Monitor { return s.monitor }
