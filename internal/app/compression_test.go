@@ -260,3 +260,72 @@ backend be
 		t.Fatalf("level 9 gave %d bytes, level 1 %d: the level is not applied", l9, l1)
 	}
 }
+
+// TestCompressionConcurrent: many responses compressed at once through
+// the pooled encoders, HTTP/1.1 and HTTP/2, each decoding to its own body
+// (a pooled encoder reused by two responses would mix them).
+func TestCompressionConcurrent(t *testing.T) {
+	srv := echoBackendFunc(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, strings.Repeat(r.URL.Path+" ", 5000))
+	})
+	port, h2port := freePort(t), freePort(t)
+	start(t, testDefaults+fmt.Sprintf(`
+frontend fe
+    bind 127.0.0.1:%d
+    bind 127.0.0.1:%d proto h2
+    compression algo gzip raw-deflate
+    default_backend be
+backend be
+    server s1 %s
+`, port, h2port, hostPort(srv)))
+	h2c := h2Client(t, nil, "")
+	errs := make(chan error, 64)
+	for g := range 8 {
+		go func() {
+			var err error
+			defer func() { errs <- err }()
+			for i := range 15 {
+				path := fmt.Sprintf("/g%d-r%d", g, i)
+				var resp *http.Response
+				req, _ := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d%s", port, path), nil)
+				if g%2 == 1 {
+					req.URL.Host = fmt.Sprintf("127.0.0.1:%d", h2port)
+					req.Header.Set("Accept-Encoding", "gzip")
+					resp, err = h2c.Do(req)
+				} else {
+					req.Header.Set("Accept-Encoding", "gzip")
+					resp, err = (&http.Client{Transport: &http.Transport{DisableCompression: true}, Timeout: 20 * time.Second}).Do(req)
+				}
+				if err != nil {
+					return
+				}
+				var zr *gzip.Reader
+				if zr, err = gzip.NewReader(resp.Body); err != nil {
+					resp.Body.Close()
+					return
+				}
+				var body []byte
+				body, err = io.ReadAll(zr)
+				resp.Body.Close()
+				if err != nil {
+					return
+				}
+				if string(body) != strings.Repeat(path+" ", 5000) {
+					err = fmt.Errorf("%s: got another body (%d bytes, starts %q)", path, len(body), body[:min(len(body), 20)])
+					return
+				}
+			}
+		}()
+	}
+	for range 8 {
+		select {
+		case err := <-errs:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(60 * time.Second):
+			t.Fatal("clients did not finish")
+		}
+	}
+}
