@@ -22,6 +22,7 @@ import (
 func varsConfig(fe, tcp, tag int, echo, sock string) string {
 	return fmt.Sprintf(`global
     stats socket %[7]s level operator
+    log stdout format raw local0
     set-var proc.prio int(100)
     set-var proc.s str(a\ b)
     set-var proc.b bool(1)
@@ -37,6 +38,8 @@ defaults
 
 frontend fe
     bind 127.0.0.1:%[1]d
+    log global
+    log-format "VARS %%[var(txn.path)] req=%%[var(req.m)] res=%%[var(res.st)] after=%%[var(res.after)] sess=%%[var(sess.n)] proc=%%[var(proc.hits)]"
     http-request set-var(sess.n) var(sess.n,0),add(1)
     http-request set-var(sess.min,ifgt) req.hdr(x-n),add(0) if { req.hdr(x-n) -m found }
     http-request set-var(sess.first,ifnotexists) path
@@ -128,10 +131,11 @@ func TestVarsMatchHAProxy(t *testing.T) {
 		tag := freePortRun(t, 3)
 		sock := filepath.Join(t.TempDir(), name+".sock")
 		cfg := varsConfig(fe, tcp, tag, echo.Addr, sock)
+		var p interface{ Stdout() string }
 		if name == "haproxy" {
-			testenv.StartHAProxy(t, cfg)
+			p = testenv.StartHAProxy(t, cfg)
 		} else {
-			testenv.StartGatehouse(t, cfg)
+			p = testenv.StartGatehouse(t, cfg)
 		}
 		var out []string
 		// One keep-alive connection: sess variables carry over, txn and req
@@ -209,6 +213,20 @@ func TestVarsMatchHAProxy(t *testing.T) {
 			b = b[i+4:]
 		}
 		out = append(out, "tcp: "+b)
+		// The log lines see the variables that live to the end: txn, sess,
+		// proc and res ones, not req ones.
+		var logs []string
+		testenv.Eventually(t, 20*time.Second, func() bool {
+			logs = logs[:0]
+			for _, l := range strings.Split(p.Stdout(), "\n") {
+				// (A readiness probe's empty connection logs "VARS -".)
+				if i := strings.Index(l, "VARS /"); i >= 0 {
+					logs = append(logs, l[i:])
+				}
+			}
+			return len(logs) >= 9
+		}, "%s: want 9 log lines:\n%s", name, p.Stdout())
+		out = append(out, logs...)
 		// The runtime API reads proc variables.
 		for _, cmd := range []string{"get var proc.hits", "get var proc.prio", "get var proc.s", "get var proc.b",
 			"get var proc.greet", "get var proc.gone", "get var proc.nope", "get var txn.path", "get var foo", "get var"} {
