@@ -124,6 +124,17 @@ func httpActions() []httpAction {
 		{name: "set-src-port", syntax: "set-src-port <expr>", req: true, desc: "Take the sample (an integer, cut to 16 bits) as the client's port for the rest of the request; without an address, the address becomes 0.0.0.0.", parse: parseSampleArg},
 		{name: "set-dst", syntax: "set-dst <expr>", req: true, desc: "Take the sample (an IPv4 or IPv6 address) as the address the client connected to for the rest of the request: dst, the log's %fi, a PROXY header, and the address a server at 0.0.0.0 connects to; the port stays. fc_dst keeps the connection's address.", parse: parseSampleArg},
 		{name: "set-dst-port", syntax: "set-dst-port <expr>", req: true, desc: "Take the sample (an integer, cut to 16 bits) as the destination port for the rest of the request: dst_port, %fp, and the port a server at 0.0.0.0 without a port connects to.", parse: parseSampleArg},
+		{name: "set-timeout", syntax: "set-timeout server|tunnel <timeout>|<expr>", req: true,
+			desc: "Use this timeout server or timeout tunnel for the rest of the request, a time or an expression giving milliseconds (a result that is not a positive number changes nothing). Only in proxies that are backends.", parse: parseSetTimeout},
+		{name: "strict-mode", syntax: "strict-mode on|off", req: true, resp: true, after: true,
+			desc: "Off: a rewrite that would leave an invalid request line (set-path, set-uri, replace-path, set-method, ...) is skipped instead of answering 500, for the following rules of this rule set; each rule set starts on.",
+			parse: fixedArgs(1, "on|off", func(a *config.HTTPAction, v []string) error {
+				if v[0] != "on" && v[0] != "off" {
+					return fmt.Errorf("expects 'on' or 'off' (got '%s')", v[0])
+				}
+				a.On = v[0] == "on"
+				return nil
+			})},
 		{name: "set-log-level", syntax: "set-log-level <level>", req: true, resp: true,
 			desc: "Send this request's log line at <level> (emerg, alert, crit, err, warning, notice, info, debug) whatever it would have been, so a log target's level filters it; 'silent' sends none. Not final: the last matching rule wins.",
 			parse: fixedArgs(1, "<level>", func(a *config.HTTPAction, v []string) error {
@@ -357,6 +368,26 @@ func parseReturn(p *parser, a *config.HTTPAction, args []token) error {
 			return fmt.Errorf("a content type must be defined with a log-format payload")
 		}
 	}
+	return nil
+}
+
+// parseSetTimeout reads "server|tunnel <timeout>|<expr>".
+func parseSetTimeout(p *parser, a *config.HTTPAction, args []token) error {
+	if len(args) != 2 || args[0].Text != "server" && args[0].Text != "tunnel" {
+		return fmt.Errorf("expects 'server' or 'tunnel' followed by a timeout or an expression")
+	}
+	if p.ps.px.Cap&config.CapBE == 0 {
+		return fmt.Errorf("only available for proxies with backend capabilities")
+	}
+	a.Name = args[0].Text
+	if d, err := parseDuration(args[1].Text); err == nil {
+		if d <= 0 {
+			return fmt.Errorf("the timeout must be a positive time")
+		}
+		a.Timeout = d
+		return nil
+	}
+	a.Sample = args[1].Text
 	return nil
 }
 

@@ -68,7 +68,7 @@ func unimplementedHTTPActions() []string {
 		"send-spoe-group", "set-bandwidth-limit",
 		"set-mark",
 		"set-nice", "set-priority-class", "set-priority-offset",
-		"set-timeout", "set-tos", "silent-drop", "strict-mode",
+		"set-tos", "silent-drop",
 		"wait-for-body", "wait-for-handshake", "sc-add-gpc", "set-fc-mark",
 		"set-fc-tos", "pause", "disable-l7-retry", "set-retries",
 	}

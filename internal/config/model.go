@@ -507,6 +507,10 @@ type HTTPAction struct {
 	Headers     [][2]string // return/deny "hdr NAME FMT" pairs
 	RawResponse bool        // Body is a complete HTTP response (return/deny "errorfile FILE")
 	Reason      string      `json:",omitempty"` // set-status "reason"
+	// Timeout: set-timeout's fixed value (its expression, when not one,
+	// is Sample; which timeout is Name). On: strict-mode on.
+	Timeout time.Duration `json:",omitempty"`
+	On      bool          `json:",omitempty"`
 	// DefaultErrorfiles: the answer is the proxy's error page for Status
 	// (return default-errorfiles; deny without another option).
 	DefaultErrorfiles bool `json:",omitempty"`

@@ -172,6 +172,17 @@ func compileRule(a *config.HTTPAction, env *RuleEnv, response bool) (*Rule, erro
 		r.Custom, err = compileMapAction(a, env)
 	case "set-src", "set-dst", "set-src-port", "set-dst-port":
 		err = compileSetAddr(a, env, r)
+	case "set-timeout":
+		r.Kind, r.Name, r.Timeout = RuleSetTimeout, a.Name, a.Timeout
+		if a.Sample != "" {
+			if r.Expr, err = acl.CompileExprMaps(a.Sample, a.Pos, env.ACLs.Maps()); err == nil {
+				if cerr := acl.CheckContext(r.Expr.Uses(), acl.CtxHTTPRequest); cerr != nil {
+					err = config.Errorf(a.Pos, "'http-request set-timeout': %v", cerr)
+				}
+			}
+		}
+	case "strict-mode":
+		r.Kind, r.On = RuleStrictMode, a.On
 	case "set-log-level":
 		r.Kind, r.LogLevel = RuleSetLogLevel, -1
 		if a.Value != "silent" {

@@ -412,7 +412,7 @@ func (t *Txn) connect(srv *Server) (uc *upConn, hc *h2Conn, reused bool, f failu
 	if c := srv.Pool().TakeAt(key, probe, t.clk.now()); c != nil {
 		uc := c.Codec.(*upConn)
 		uc.c = c
-		uc.arm(c, be.Timeouts.Server, probe, &t.clk)
+		uc.arm(c, t.serverTimeout(), probe, &t.clk)
 		return uc, nil, true, failNone
 	}
 	start := t.readClock()
@@ -442,7 +442,7 @@ func (t *Txn) connect(srv *Server) (uc *upConn, hc *h2Conn, reused bool, f failu
 	uc = &upConn{c: c}
 	uc.br = http1.NewReader(&uc.in, t.sess.fe.Limits)
 	uc.bw = http1.NewWriter(&uc.out, 0)
-	uc.arm(c, be.Timeouts.Server, false, &t.clk)
+	uc.arm(c, t.serverTimeout(), false, &t.clk)
 	c.Codec = uc
 	return uc, nil, false, failNone
 }

@@ -70,7 +70,7 @@ func (t *Txn) exchangeExpect(uc *upConn, reused bool) failure {
 		if f != failNone {
 			// The copy failed on its own: stop waiting for the answer.
 			_ = uc.in.c.SetReadDeadline(time.Unix(1, 0))
-		} else if to := t.be.Timeouts.Server; to > 0 {
+		} else if to := t.serverTimeout(); to > 0 {
 			_ = uc.in.c.SetReadDeadline(time.Now().Add(to))
 		}
 		if g := <-done; f == failNone {
@@ -80,7 +80,7 @@ func (t *Txn) exchangeExpect(uc *upConn, reused bool) failure {
 	// Back to one goroutine: the stamp, and deadlines re-armed at the
 	// next read or write.
 	uc.in.clk, t.sess.out.clk = &t.clk, &t.clk
-	uc.in.inactivity(t.be.Timeouts.Server)
+	uc.in.inactivity(t.serverTimeout())
 	uc.in.until = -1
 	t.clk.spend()
 	if early {

@@ -110,7 +110,7 @@ func (t *Txn) exchangeH2(srv *Server, hc *h2Conn, reused bool) failure {
 	}
 	sentAt := t.readClock()
 	var timer *time.Timer
-	if to := t.be.Timeouts.Server; to > 0 {
+	if to := t.serverTimeout(); to > 0 {
 		timer = time.AfterFunc(to, func() {
 			x.timedOut.Store(true)
 			cancel()
@@ -318,7 +318,7 @@ func (t *Txn) relayH2Response(srv *Server) bool {
 	if t.compHead() {
 		t.Resp.ContentLength = -1 // unknown now: chunked towards HTTP/1.1
 	}
-	body := &idleBody{r: x.resp.Body, idle: be.Timeouts.Server, x: x}
+	body := &idleBody{r: x.resp.Body, idle: t.serverTimeout(), x: x}
 	var rerr, werr error
 	if t.down != nil {
 		_, rerr, werr = t.relayH2ToStream(body)

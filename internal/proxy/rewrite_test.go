@@ -90,3 +90,41 @@ func TestRewriteRequestLine(t *testing.T) {
 		}
 	}
 }
+
+// TestStrictMode: a rewrite that leaves an invalid request line answers
+// 500 by default; after "strict-mode off" it is skipped and the rules go
+// on; every rule set starts strict again.
+func TestStrictMode(t *testing.T) {
+	bad := &Rule{Kind: RuleSetURI, Value: literal(t, "no slash")}
+	after := &Rule{Kind: RuleSetHeader, Name: "X-After", Value: literal(t, "yes")}
+	off := &Rule{Kind: RuleStrictMode, On: false}
+	for _, tc := range []struct {
+		name  string
+		rules []*Rule
+		want  verdict
+	}{
+		{"default", []*Rule{bad, after}, verdictReply},
+		{"off", []*Rule{off, bad, after}, verdictContinue},
+		{"back on", []*Rule{off, {Kind: RuleStrictMode, On: true}, bad, after}, verdictReply},
+	} {
+		tx := Txn{sess: &session{fe: &Frontend{}}}
+		tx.Req.Method, tx.Req.URI = "GET", "/orig"
+		v := tx.runRequestRules(tc.rules)
+		if v != tc.want {
+			t.Errorf("%s: verdict %d, want %d", tc.name, v, tc.want)
+		}
+		if v == verdictContinue && (tx.Req.URI != "/orig" || !tx.Req.Header.Has("X-After")) {
+			t.Errorf("%s: target %q, headers %v: the failed rewrite should be skipped and the next rule run", tc.name, tx.Req.URI, tx.Req.Header)
+		}
+		if v == verdictReply && (tx.reply == nil || tx.reply.Status != 500) {
+			t.Errorf("%s: reply %+v, want a 500", tc.name, tx.reply)
+		}
+	}
+	// A new rule set (the backend's) starts strict.
+	tx := Txn{sess: &session{fe: &Frontend{}}}
+	tx.Req.Method, tx.Req.URI = "GET", "/orig"
+	tx.runRequestRules([]*Rule{off})
+	if tx.runRequestRules([]*Rule{bad}) != verdictReply {
+		t.Error("strict-mode off leaked into the next rule set")
+	}
+}

@@ -3,6 +3,7 @@ package proxy
 import (
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/acl"
 	"github.com/gatehouse/gatehouse/internal/httpmsg"
@@ -38,6 +39,8 @@ const (
 	RuleSetDst
 	RuleSetSrcPort
 	RuleSetDstPort
+	RuleSetTimeout
+	RuleStrictMode
 )
 
 // verdict is the outcome of running a rule list.
@@ -58,9 +61,11 @@ type Rule struct {
 	Regex                  *regexp.Regexp  // replace-header / replace-value
 	Static                 []byte          // return body / errorfile content
 	Status                 int
-	Reason                 string    // set-status
-	LogLevel               int8      // set-log-level: a logging.Level, or -1 for silent
-	Expr                   *acl.Expr // set-src, set-dst, set-src-port, set-dst-port
+	Reason                 string        // set-status
+	LogLevel               int8          // set-log-level: a logging.Level, or -1 for silent
+	Expr                   *acl.Expr     // set-src, set-dst, set-src-port, set-dst-port, set-timeout
+	Timeout                time.Duration // set-timeout's fixed value
+	On                     bool          // strict-mode on
 	ContentType            string
 	Redirect               RedirectKind
 	DropQuery, AppendSlash bool
@@ -160,6 +165,7 @@ func (t *Txn) runRules(rules []*Rule, response bool) verdict {
 	if response {
 		h, phase = &t.Resp.Header, 'H'
 	}
+	strict := true // each rule set starts strict, as in HAProxy
 	for _, r := range rules {
 		if r.Cond != nil && !r.Cond.Match(&t.acl) {
 			continue
@@ -209,8 +215,18 @@ func (t *Txn) runRules(rules []*Rule, response bool) verdict {
 			if replied {
 				return verdictReply
 			}
+		case RuleStrictMode:
+			strict = r.On
+		case RuleSetTimeout:
+			t.setTimeout(r)
 		case RuleSetPath, RuleSetQuery, RuleSetURI, RuleSetPathQ, RuleReplacePath, RuleReplacePathQ, RuleReplaceURI, RuleSetMethod:
+			method, uri := t.Req.Method, t.Req.URI
 			if !t.rewriteRequestLine(r) {
+				if !strict {
+					// strict-mode off: the failed rewrite is skipped.
+					t.Req.Method, t.Req.URI = method, uri
+					continue
+				}
 				// A rewrite that leaves no valid request-target is an
 				// internal error (HAProxy's strict-mode default), never
 				// a target another stage would read differently.

@@ -3,6 +3,7 @@ package proxy
 import (
 	"net/netip"
 	"strconv"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/acl"
 	"github.com/gatehouse/gatehouse/internal/config"
@@ -76,4 +77,43 @@ func (t *Txn) serverDst(srv *Server) netip.AddrPort {
 		port = t.acl.Dst.Port()
 	}
 	return netip.AddrPortFrom(t.acl.Dst.Addr().Unmap(), port)
+}
+
+// setTimeout applies "set-timeout server|tunnel": a fixed time, or an
+// expression's milliseconds; a result that is not a positive number
+// changes nothing.
+func (t *Txn) setTimeout(r *Rule) {
+	d := r.Timeout
+	if r.Expr != nil {
+		start := len(t.arena)
+		out, ok := r.Expr.AppendString(t.arena, &t.acl)
+		t.arena = out[:start]
+		n, err := strconv.ParseInt(string(out[start:]), 10, 64)
+		if !ok || err != nil || n <= 0 {
+			return
+		}
+		d = time.Duration(n) * time.Millisecond
+	}
+	if r.Name == "tunnel" {
+		t.tunnelTO = d
+	} else {
+		t.serverTO = d
+	}
+}
+
+// serverTimeout is the backend's timeout server unless set-timeout
+// changed it for this request.
+func (t *Txn) serverTimeout() time.Duration {
+	if t.serverTO > 0 {
+		return t.serverTO
+	}
+	return t.be.Timeouts.Server
+}
+
+// tunnelTimeout is timeout tunnel as set-timeout may have changed it.
+func (t *Txn) tunnelTimeout() time.Duration {
+	if t.tunnelTO > 0 {
+		return t.tunnelTO
+	}
+	return t.be.Timeouts.Tunnel
 }

@@ -29,9 +29,9 @@ func (t *Txn) tunnel(srv *Server, uc *upConn) bool {
 		return false
 	}
 	t.logASAP(0)
-	idle := be.Timeouts.Tunnel
+	idle := t.tunnelTimeout()
 	if idle == 0 {
-		idle = max(fe.Timeouts.Client, be.Timeouts.Server)
+		idle = max(fe.Timeouts.Client, t.serverTimeout())
 	}
 	client := newIdleConn(t.sess.conn, idle, fe.Timeouts.ClientFin)
 	server := newIdleConn(uc.c, idle, be.Timeouts.ServerFin)

@@ -60,10 +60,12 @@ type Txn struct {
 	noAfter    bool // an answer to an unparsed request: no http-after-response
 	// logLevel: set-log-level's choice, a logging.Level plus one; -1
 	// silent; 0 none (the usual level).
-	logLevel   int8
-	bodyTaken  bool // a local service consumed the request body
-	bodyUnsent bool // the server answered an Expect: 100-continue without 100
-	teTrailers bool // the client accepts trailers ("TE: trailers"; gRPC needs it forwarded)
+	logLevel int8
+	// serverTO, tunnelTO: set-timeout's values; 0: the backend's.
+	serverTO, tunnelTO time.Duration
+	bodyTaken          bool // a local service consumed the request body
+	bodyUnsent         bool // the server answered an Expect: 100-continue without 100
+	teTrailers         bool // the client accepts trailers ("TE: trailers"; gRPC needs it forwarded)
 
 	// Timers (HAProxy's): accept, first byte of request, end of head,
 	// queue, connect, response head, end.
