@@ -430,3 +430,104 @@ frontend fe
 	}
 	t.Logf("both:\n%s", results["gatehouse"])
 }
+
+// TestACLFilesMatchHAProxy: ACLs loading their patterns from files (-f),
+// with each matching method, -i before the file, -M (a map's keys), and
+// inline patterns beside a file, in HAProxy 2.6 and Gatehouse: the same
+// inputs match the same ACLs, and get acl answers alike.
+func TestACLFilesMatchHAProxy(t *testing.T) {
+	dir := t.TempDir()
+	w := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	paths := w("paths.lst", "# comment\n/Admin\n  /static/\n\n/x y\n")
+	hosts := w("hosts.map", "example.com be_a\nfoo.org be_b\n")
+	nets := w("nets.lst", "10.0.0.0/8\n192.168.1.1\n2001:db8::/32\n")
+	ints := w("ints.lst", "1:9\n100\n")
+	regs := w("regs.lst", "^/api/v[0-9]+/\n\\.php$\n")
+	// One file per method among sub, dir and end, and int and len: HAProxy
+	// 2.6 shares one pattern list between methods that parse and index
+	// alike, and its lookup cache, keyed by list and sample, then answers
+	// an end ACL with a sub ACL's result.
+	words := w("words.lst", "admin\nwp-login.php\n")
+	dirs := w("dirs.lst", "admin\nwp-login.php\n")
+	ends := w("ends.lst", "admin\nwp-login.php\n")
+	lens := w("lens.lst", "1:9\n100\n")
+	type acl struct{ name, def string }
+	acls := []acl{
+		{"beg", "path -m beg -f " + paths},
+		{"begi", "path -i -m beg -f " + paths},
+		{"str", "path -f " + paths + " /inline"},
+		{"dom", "req.hdr(x-in) -m dom -M -f " + hosts},
+		{"strM", "req.hdr(x-in) -M -f " + hosts},
+		{"ip", "req.hdr(x-in) -m ip -f " + nets},
+		{"int", "req.hdr(x-in) -m int -f " + ints},
+		{"reg", "path -m reg -f " + regs},
+		{"regi", "path -i -m reg -f " + regs},
+		{"sub", "path -m sub -f " + words},
+		{"dir", "path -m dir -f " + dirs},
+		{"end", "path -m end -f " + ends},
+		{"len", "req.hdr(x-in) -m len -f " + lens},
+	}
+	var b strings.Builder
+	for _, a := range acls {
+		fmt.Fprintf(&b, "    acl %s %s\n", a.name, a.def)
+	}
+	for _, a := range acls {
+		fmt.Fprintf(&b, "    http-request set-header x-%s 1 if %s\n", a.name, a.name)
+	}
+	b.WriteString(`    http-request return status 200 content-type text/plain lf-string "`)
+	for _, a := range acls {
+		fmt.Fprintf(&b, "%s=%%[req.hdr(x-%s)] ", a.name, a.name)
+	}
+	b.WriteString("\"\n")
+	type in struct{ path, hdr string }
+	inputs := []in{{"/Admin/x", "example.com"}, {"/admin/x", "www.example.com"}, {"/static/a.css", "foo.org"}, {"/inline", "a.foo.org.x"},
+		{"/api/v2/u", "10.2.3.4"}, {"/API/V2/u", "192.168.1.1"}, {"/x/wp-login.php", "2001:db8::1"}, {"/a/admin/b", "5"}, {"/admin", "100"},
+		{"/x%20y", "12345678"}, {"/", "x"}}
+	results := map[string]string{}
+	for _, name := range []string{"haproxy", "gatehouse"} {
+		fe := testenv.FreePort(t)
+		sock := filepath.Join(t.TempDir(), name+".sock")
+		cfg := fmt.Sprintf(`global
+    stats socket %s level admin
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 10s
+    timeout server 10s
+frontend fe
+    bind 127.0.0.1:%d
+%s`, sock, fe, b.String())
+		if name == "haproxy" {
+			testenv.StartHAProxy(t, cfg)
+		} else {
+			testenv.StartGatehouse(t, cfg)
+		}
+		client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+		var out []string
+		for _, r := range inputs {
+			hr, _ := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d%s", fe, r.path), nil)
+			hr.Header.Set("X-In", r.hdr)
+			resp, err := client.Do(hr)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			out = append(out, fmt.Sprintf("%s %s: %d %s", r.path, r.hdr, resp.StatusCode, body))
+		}
+		for _, q := range [][2]string{{paths, "/Admin/x"}, {paths, "/admin"}, {hosts, "a.foo.org"}, {nets, "10.9.8.7"}, {ints, "5"}, {regs, "/x.php"}, {words, "/y/admin/z"}, {dirs, "/y/admin/z"}, {ends, "/y/admin"}, {lens, "abcde"}} {
+			out = append(out, "> get acl "+filepath.Base(q[0])+" "+q[1], apiCLI(t, sock, "get acl "+q[0]+" "+q[1]))
+		}
+		results[name] = strings.Join(out, "\n")
+	}
+	if h, g := results["haproxy"], results["gatehouse"]; h != g {
+		t.Fatalf("haproxy:\n%s\n\ngatehouse:\n%s", h, g)
+	}
+	t.Logf("both:\n%s", results["gatehouse"])
+}
