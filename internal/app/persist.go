@@ -12,18 +12,18 @@ import (
 
 // persistStage compiles a backend's cookie persistence: "cookie", server
 // cookie values, "option persist", force-/ignore-persist and use-server.
-// Nil when the backend has none, or is not in mode http (HAProxy ignores
-// the cookie there with a warning; cfgparse refuses use-server).
+// Every backend has one (the runtime API may turn dynamic cookies on);
+// in mode tcp it only gives the stats their cookie values (HAProxy
+// ignores the cookie there with a warning; l4 runs use-server).
 func (b *builder) persistStage(p *config.Proxy, be *proxy.Backend) (*proxy.Persistence, error) {
-	if p.Mode != config.ModeHTTP || (p.Cookie == nil && len(p.UseServers) == 0 && len(p.PersistRules) == 0) {
-		return nil, nil
-	}
 	ps := &proxy.Persistence{Always: p.Persist}
+	ps.SetDynamicKey(p.DynCookieKey)
+	ps.SetDynamic(p.Cookie != nil && p.Cookie.Dynamic)
+	if p.Mode != config.ModeHTTP {
+		return ps, nil
+	}
 	if p.Cookie != nil {
 		ps.Cookie = persist.New(p.Cookie)
-		if p.Cookie.Dynamic {
-			ps.DynKey = p.DynCookieKey
-		}
 	}
 	set, err := acl.NewSet(p.ACLs)
 	if err != nil {

@@ -236,3 +236,37 @@ func (t *graphTarget) Streams() []runtimeapi.Stream {
 // Maps gives the runtime API the graph's pattern files (show/add/del/set
 // map and acl); a reload builds new ones from the files.
 func (t *graphTarget) Maps() *maps.Registry { return t.ops.g.Maps }
+
+// SetDynamicCookie is "enable|disable dynamic-cookie backend <bk>".
+func (t *graphTarget) SetDynamicCookie(backend string, on bool) error {
+	be, err := t.cookieBackend(backend)
+	if err == nil {
+		be.Persist.SetDynamic(on)
+	}
+	return err
+}
+
+// SetDynamicCookieKey is "set dynamic-cookie-key backend <bk> <key>".
+func (t *graphTarget) SetDynamicCookieKey(backend, key string) error {
+	be, err := t.cookieBackend(backend)
+	if err != nil {
+		return err
+	}
+	if key == "" {
+		return errors.New("String value expected.\n")
+	}
+	be.Persist.SetDynamicKey(key)
+	return nil
+}
+
+// cookieBackend finds a backend with HAProxy's cli_find_backend messages.
+func (t *graphTarget) cookieBackend(name string) (*proxy.Backend, error) {
+	if name == "" {
+		return nil, errors.New("A backend name is expected.\n")
+	}
+	be := t.ops.backend(name)
+	if be == nil || be.Persist == nil {
+		return nil, errors.New("No such backend.\n")
+	}
+	return be, nil
+}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -78,9 +79,10 @@ func TestCookiePersistenceMatchesHAProxy(t *testing.T) {
 		addr[n] = persistServer(t, n)
 	}
 	dead := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)) // nothing listens there
-	cfg := func(port, h2port int, sink string) string {
+	cfg := func(port, h2port int, sink, sock string) string {
 		return fmt.Sprintf(`global
     log %[1]s format raw local0
+    stats socket %[21]s level admin
 
 defaults
     mode http
@@ -178,7 +180,7 @@ backend md
     cookie SRV insert maxidle 1h maxlife 2h
     server a %[3]s cookie s1
 `, sink, port, addr["a"], addr["b"], dead, addr["m"], addr["p1"], addr["p2"], addr["r1"], addr["r2"],
-			addr["u1"], addr["u2"], addr["u3"], addr["q1"], addr["q2"], addr["d1"], addr["t1"], addr["t2"], addr["d2"], h2port)
+			addr["u1"], addr["u2"], addr["u3"], addr["q1"], addr["q2"], addr["d1"], addr["t1"], addr["t2"], addr["d2"], h2port, sock)
 	}
 	d2 := persist.DynamicValue("s3cr3t", netip.MustParseAddrPort(addr["d2"]))
 	type req struct {
@@ -229,10 +231,11 @@ backend md
 	}
 	// The dates an insert cookie carries depend on the second it is sent.
 	dates := regexp.MustCompile(`\|[A-Za-z0-9+/]{5}`)
-	run := func(name string, start func(cfg string)) (map[string]string, map[string]string) {
+	run := func(name string, start func(cfg string)) (map[string]string, map[string]string, string) {
 		sink := startSyslogSink(t)
 		port, h2port := testenv.FreePort(t), testenv.FreePort(t)
-		start(cfg(port, h2port, sink.Addr))
+		sock := filepath.Join(t.TempDir(), name+".sock")
+		start(cfg(port, h2port, sink.Addr, sock))
 		answers := map[string]string{}
 		h1 := http.DefaultClient
 		h2 := &http.Client{Timeout: 20 * time.Second, Transport: &http2.Transport{AllowHTTP: true,
@@ -241,20 +244,12 @@ backend md
 			}}}
 		// Every request over HTTP/1.1, then over HTTP/2 (h2c) but those
 		// whose retries wait out HAProxy's turn-around second.
-		all := len(reqs)
-		for n := 0; n < 2*all; n++ {
-			i, r, client, p, tag := n%all, reqs[n%all], h1, port, ""
-			if n >= all {
-				if strings.Contains(r.cookie, "=s3") {
-					continue
-				}
-				client, p, tag = h2, h2port, "&h2"
-			}
+		send := func(client *http.Client, p int, r req, id string) {
 			uri := r.path
 			if strings.Contains(uri, "?") {
-				uri += fmt.Sprintf("&id=%d%s", i, tag)
+				uri += "&id=" + id
 			} else {
-				uri += fmt.Sprintf("?id=%d%s", i, tag)
+				uri += "?id=" + id
 			}
 			method := r.method
 			if method == "" {
@@ -278,6 +273,28 @@ backend md
 			answers[uri] = dates.ReplaceAllString(fmt.Sprintf("%d srv=%s got=%q set-cookie=%q cache-control=%q",
 				resp.StatusCode, resp.Header.Get("X-Srv"), body, resp.Header.Values("Set-Cookie"), resp.Header.Values("Cache-Control")), "|DATE")
 		}
+		all := len(reqs)
+		for n := 0; n < 2*all; n++ {
+			i, r, client, p, tag := n%all, reqs[n%all], h1, port, ""
+			if n >= all {
+				if strings.Contains(r.cookie, "=s3") {
+					continue
+				}
+				client, p, tag = h2, h2port, "&h2"
+			}
+			send(client, p, r, fmt.Sprint(i)+tag)
+		}
+		// The runtime API switches and rekeys the dynamic cookies.
+		var cli []string
+		for _, cmd := range []string{"enable dynamic-cookie backend", "enable dynamic-cookie backend nope",
+			"set dynamic-cookie-key backend dyn", "disable dynamic-cookie backend dyn", "@rt1",
+			"set dynamic-cookie-key backend dyn n3wk3y", "@rt2", "enable dynamic-cookie backend dyn", "@rt3"} {
+			if id, ok := strings.CutPrefix(cmd, "@"); ok {
+				send(h1, port, req{be: "dyn", path: "/"}, id)
+				continue
+			}
+			cli = append(cli, "> "+cmd, apiCLI(t, sock, cmd))
+		}
 		logs := map[string]string{}
 		testenv.Eventually(t, 20*time.Second, func() bool {
 			for _, l := range sink.Lines("PERSIST ") {
@@ -295,10 +312,13 @@ backend md
 			}
 			return len(logs) >= len(answers)
 		}, "%s: %d log lines, want %d:\n%s", name, len(logs), len(answers), sink.All())
-		return answers, logs
+		return answers, logs, strings.Join(cli, "\n")
 	}
-	ga, gl := run("gatehouse", func(cfg string) { testenv.StartGatehouse(t, cfg) })
-	ha, hl := run("haproxy", func(cfg string) { testenv.StartHAProxy(t, cfg) })
+	ga, gl, gc := run("gatehouse", func(cfg string) { testenv.StartGatehouse(t, cfg) })
+	ha, hl, hc := run("haproxy", func(cfg string) { testenv.StartHAProxy(t, cfg) })
+	if gc != hc {
+		t.Errorf("runtime API:\n gatehouse:\n%s\n   haproxy:\n%s", gc, hc)
+	}
 	var uris []string
 	for u := range ha {
 		uris = append(uris, u)

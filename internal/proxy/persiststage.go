@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/acl"
@@ -21,9 +23,34 @@ type Persistence struct {
 	Always     bool
 	Rules      []PersistRule
 	UseServers []UseServer
-	// DynKey is "dynamic-cookie-key" when the cookie is "dynamic": servers
-	// without a cookie value get one from their address.
-	DynKey string
+	// dyn is "cookie ... dynamic" and "dynamic-cookie-key": servers
+	// without a cookie value get one from their address. The runtime API
+	// changes both (SetDynamic, SetDynamicKey).
+	dyn atomic.Pointer[dynConf]
+}
+
+// dynConf is the dynamic cookie setting.
+type dynConf struct {
+	on  bool
+	key string
+}
+
+// SetDynamic turns dynamic cookies on or off, keeping the key.
+func (p *Persistence) SetDynamic(on bool) {
+	c := dynConf{on: on}
+	if old := p.dyn.Load(); old != nil {
+		c.key = old.key
+	}
+	p.dyn.Store(&c)
+}
+
+// SetDynamicKey sets the dynamic cookie key, keeping the on/off state.
+func (p *Persistence) SetDynamicKey(key string) {
+	c := dynConf{key: key}
+	if old := p.dyn.Load(); old != nil {
+		c.on = old.on
+	}
+	p.dyn.Store(&c)
 }
 
 // PersistRule is a compiled force-persist or ignore-persist rule.
@@ -53,7 +80,8 @@ type persistTxn struct {
 
 // dynCookie caches a server's dynamic cookie value for one address.
 type dynCookie struct {
-	addr  string
+	addr  netip.AddrPort
+	key   string
 	value string
 }
 
@@ -61,15 +89,18 @@ type dynCookie struct {
 // with "cookie ... dynamic" the hash of the key and its current address,
 // recomputed when DNS moves it, as HAProxy regenerates it.
 func (p *Persistence) CookieValue(s *Server) string {
-	if p == nil || s.Cookie != "" || p.DynKey == "" {
+	if p == nil || s.Cookie != "" {
 		return s.Cookie
 	}
+	c := p.dyn.Load()
+	if c == nil || !c.on || c.key == "" {
+		return ""
+	}
 	ap := s.Addr()
-	key := ap.String()
-	if d := s.dyn.Load(); d != nil && d.addr == key {
+	if d := s.dyn.Load(); d != nil && d.addr == ap && d.key == c.key {
 		return d.value
 	}
-	d := &dynCookie{addr: key, value: persist.DynamicValue(p.DynKey, ap)}
+	d := &dynCookie{addr: ap, key: c.key, value: persist.DynamicValue(c.key, ap)}
 	s.dyn.Store(d)
 	return d.value
 }
