@@ -12,10 +12,10 @@ import (
 // TestHTTPRequestAuth: "http-request auth" challenges with the realm (the
 // proxy's name by default) unless the credentials check out; a group ACL
 // tells users apart; a 401 errorfile carries the challenge instead of its
-// own WWW-Authenticate.
+// own WWW-Authenticate. Over HTTP/1.1 and HTTP/2 alike.
 func TestHTTPRequestAuth(t *testing.T) {
 	be := echoBackend(t, "b1")
-	port := freePort(t)
+	port, h2Port := freePort(t), freePort(t)
 	ef := filepath.Join(t.TempDir(), "401.http")
 	if err := os.WriteFile(ef, []byte("HTTP/1.1 401 Unauthorized\r\nContent-Type: text/plain\r\nWWW-Authenticate: Basic realm=\"file\"\r\nX-Page: custom\r\nContent-Length: 5\r\n\r\nnope\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -28,6 +28,7 @@ userlist users
 
 frontend fe
     bind 127.0.0.1:%d
+    bind 127.0.0.1:%d proto h2
     acl is_admin http_auth_group(users) admins
     http-request auth realm "Staff only" if { path_beg /admin } !is_admin
     http-request auth if { path_beg /private } !{ http_auth(users) }
@@ -37,8 +38,16 @@ backend app
     errorfile 401 %s
     http-request auth realm back if { path_beg /back } !{ http_auth(users) }
     server s1 %s
-`, port, ef, hostPort(be)))
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+`, port, h2Port, ef, hostPort(be)))
+	for _, cl := range []struct {
+		url    string
+		client *http.Client
+	}{{fmt.Sprintf("http://127.0.0.1:%d", port), http.DefaultClient}, {fmt.Sprintf("http://127.0.0.1:%d", h2Port), h2Client(t, nil, "")}} {
+		authCases(t, cl.url, cl.client, cl.client != http.DefaultClient)
+	}
+}
+
+func authCases(t *testing.T, url string, client *http.Client, h2 bool) {
 	for _, c := range []struct {
 		path, user, pass string
 		status           int
@@ -59,15 +68,18 @@ backend app
 		if c.user != "" {
 			req.SetBasicAuth(c.user, c.pass)
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
+		if (resp.ProtoMajor == 2) != h2 {
+			t.Fatalf("%s: answered in %s", url, resp.Proto)
+		}
 		got := resp.Header.Values("WWW-Authenticate")
 		if resp.StatusCode != c.status || (c.challenge == "" && len(got) != 0) || (c.challenge != "" && (len(got) != 1 || got[0] != c.challenge)) {
-			t.Errorf("%s as %q: %d %q, want %d %q", c.path, c.user, resp.StatusCode, got, c.status, c.challenge)
+			t.Errorf("%s %s as %q: %d %q, want %d %q", resp.Proto, c.path, c.user, resp.StatusCode, got, c.status, c.challenge)
 		}
 		if c.path == "/back" && c.status == 401 && (resp.Header.Get("X-Page") != "custom" || string(body) != "nope\n") {
 			t.Errorf("/back: the 401 errorfile was not used: %q %q", resp.Header, body)
