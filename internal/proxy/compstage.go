@@ -53,6 +53,7 @@ func (t *Txn) compResponse(knownLength bool) {
 		Bodyless:     r.NoBody || r.ContentLength == 0,
 		Header:       r.Header,
 	}, c.types)
+	t.acl.CompAlgo = ""
 	if c.on {
 		t.acl.CompAlgo = c.algo.String()
 	}
