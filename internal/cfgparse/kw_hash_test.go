@@ -30,6 +30,10 @@ func TestHashTypeSyntax(t *testing.T) {
 		{lines: "balance uri\n    hash-type consistent sdbm fast", err: "only supports 'avalanche'"},
 		{lines: "balance uri\n    hash-balance-factor 100", err: "must be 0 or greater than 100"},
 		{lines: "balance uri\n    hash-balance-factor x", err: "hash-balance-factor"},
+		{lines: "balance url_param user\n    hash-type consistent", want: config.HashType{Consistent: true}},
+		{lines: "balance url_param", err: "balance url_param requires an URL parameter name."},
+		{lines: "balance url_param user foo", err: "balance url_param only accepts 'check_post' modifier (got 'foo')."},
+		{lines: "balance url_param user check_post", err: "'check_post' (looking in the request body) is not implemented"},
 	} {
 		px, cfg, err := parseBackend(t, "    "+tc.lines+"\n    server s 127.0.0.1:80")
 		if tc.err != "" {

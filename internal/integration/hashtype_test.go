@@ -38,6 +38,8 @@ var hashListens = []hashListen{
 	{"uri_len_whole", "balance uri len 13 whole\n    hash-type consistent", [4]int{1, 1, 1, 1}, "uri"},
 	{"uri_whole", "balance uri whole", [4]int{1, 1, 1, 1}, "uri"},
 	{"host_domain", "balance hdr(Host) use_domain_only", [4]int{1, 1, 1, 1}, "host"},
+	{"param_map", "balance url_param user", [4]int{2, 1, 1, 1}, "param"},
+	{"param_cons", "balance url_param user\n    hash-type consistent wt6", [4]int{1, 1, 1, 1}, "param"},
 }
 
 // hashKeys is how many keys each listen is asked for (source keys are
@@ -53,6 +55,20 @@ func hashKey(kind string, i int) string {
 		return fmt.Sprintf("127.0.%d.%d", 1+i/200, 1+i%200)
 	case "host":
 		return fmt.Sprintf("www.site%d.com", i)
+	case "param":
+		// The parameter first, last, alone, after a longer name that ends
+		// like it, and empty.
+		switch i % 5 {
+		case 0:
+			return fmt.Sprintf("/q?user=u%d&x=1", i)
+		case 1:
+			return fmt.Sprintf("/q?a=1&b=%d&user=u%d", i, i)
+		case 2:
+			return fmt.Sprintf("/q/%d?user=u%d", i, i*31)
+		case 3:
+			return fmt.Sprintf("/q?superuser=x%d&user=v%d", i, i)
+		}
+		return fmt.Sprintf("/q?z=%d&user=", i)
 	case "hdr":
 		// Bytes above 0x7f too: HAProxy hashes them as unsigned chars.
 		return fmt.Sprintf("user-%d-\xc3\xa9-%x", i, i*7919)
@@ -80,7 +96,7 @@ func hashPlacement(t *testing.T, port int, l hashListen) []string {
 		}}
 		c := &http.Client{Timeout: 20 * time.Second, Transport: tr}
 		uri := "/"
-		if l.key == "uri" {
+		if l.key == "uri" || l.key == "param" {
 			uri = k
 		}
 		req, _ := http.NewRequest("GET", fmt.Sprintf("http://%s%s", testenv.LocalAddr(port), uri), nil)

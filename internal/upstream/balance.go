@@ -204,7 +204,7 @@ func gcd(a, b int) int {
 
 // Algorithms returns the supported "balance" algorithm names.
 func Algorithms() []string {
-	return []string{"roundrobin", "static-rr", "leastconn", "first", "source", "uri", "hdr", "random"}
+	return []string{"roundrobin", "static-rr", "leastconn", "first", "source", "uri", "url_param", "hdr", "random"}
 }
 
 // NewBalancer builds the algorithm of b over servers (all of a backend's
@@ -254,6 +254,16 @@ func newBalancer(b config.Balance, servers []*Server, allBackups bool) (balancer
 		if err := h.parseURIArgs(b.Arg); err != nil {
 			return nil, err
 		}
+		if err := h.setHashType(b.Hash); err != nil {
+			return nil, err
+		}
+		h.init(servers, allBackups)
+		return h, nil
+	case "url_param":
+		if b.Arg == "" || strings.ContainsAny(b.Arg, " &=") {
+			return nil, fmt.Errorf("balance url_param requires an URL parameter name")
+		}
+		h := &hashBalancer{kind: hashParam, param: b.Arg}
 		if err := h.setHashType(b.Hash); err != nil {
 			return nil, err
 		}

@@ -117,3 +117,25 @@ func TestHashBalanceFactorBoundsLoad(t *testing.T) {
 		}
 	}
 }
+
+// TestQueryParam: balance url_param's lookup, as HAProxy's get_server_ph.
+func TestQueryParam(t *testing.T) {
+	for _, tc := range []struct {
+		uri, name, want string
+		ok              bool
+	}{
+		{"/p?user=bob&x=1", "user", "bob", true},
+		{"/p?x=1&user=bob", "user", "bob", true},
+		{"/p?superuser=eve&user=bob", "user", "bob", true},
+		{"/p?user=", "user", "", true},
+		{"/p?user", "user", "", false},
+		{"/p?users=1", "user", "", false},
+		{"/p/user=bob", "user", "", false},
+		{"/p?a=1&&user=x%20y", "user", "x%20y", true},
+	} {
+		got, ok := queryParam(tc.uri, tc.name)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("queryParam(%q, %q) = %q %v, want %q %v", tc.uri, tc.name, got, ok, tc.want, tc.ok)
+		}
+	}
+}

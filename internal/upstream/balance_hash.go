@@ -16,6 +16,7 @@ const (
 	hashSource hashKind = iota
 	hashURI
 	hashHdr
+	hashParam // balance url_param
 )
 
 // hashBalancer is "balance source", "balance uri" and "balance hdr(NAME)".
@@ -34,6 +35,7 @@ type hashBalancer struct {
 	lbBase
 	kind       hashKind
 	hdrName    string
+	param      string // url_param's parameter name
 	domainOnly bool
 	whole      bool
 	pathOnly   bool
@@ -138,6 +140,12 @@ func (h *hashBalancer) hash(key Key) (uint32, bool) {
 		}
 	case hashURI:
 		v = h.fn(h.uriPart(key.URI))
+	case hashParam:
+		pv, ok := queryParam(key.URI, h.param)
+		if !ok {
+			return 0, false
+		}
+		v = h.fn(pv)
 	default:
 		hv := key.Hdr
 		if hv == "" {
@@ -199,6 +207,32 @@ func (h *hashBalancer) uriPart(uri string) string {
 		}
 	}
 	return uri
+}
+
+// queryParam finds the first "name=value" of the query string, as
+// HAProxy's get_server_ph: the value runs to the next '&'; names are
+// compared as written (no decoding).
+func queryParam(uri, name string) (string, bool) {
+	q := strings.IndexByte(uri, '?')
+	if q < 0 {
+		return "", false
+	}
+	params := uri[q+1:]
+	for len(params) > len(name) {
+		if params[len(name)] == '=' && params[:len(name)] == name {
+			v := params[len(name)+1:]
+			if i := strings.IndexByte(v, '&'); i >= 0 {
+				v = v[:i]
+			}
+			return v, true
+		}
+		i := strings.IndexByte(params, '&')
+		if i < 0 {
+			return "", false
+		}
+		params = params[i+1:]
+	}
+	return "", false
 }
 
 // pathOf returns the path and query of a request-target as
