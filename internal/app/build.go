@@ -102,6 +102,8 @@ type proxyRuntime struct {
 	fe  *proxy.Frontend
 	be  *proxy.Backend
 	tcp *l4.Frontend // mode tcp: the frontend that serves (fe is its stats view)
+	// listeners: one per bound address with "option socket-stats".
+	listeners []listenerStat
 }
 
 // builder carries the state of one Build.
@@ -599,7 +601,7 @@ func (b *builder) buildFrontend(p *config.Proxy, pr *proxyRuntime) (*proxy.Front
 	}
 	slots := frontendSlots(p)
 	for _, bind := range p.Binds {
-		l := &proxy.Listener{FE: fe, Bind: bind}
+		l := &proxy.Listener{FE: fe, Bind: bind, Counters: pr.listenerCounters(bind)}
 		if bind.SSL {
 			store, err := tlsconf.LoadBindStore(bind, tlsconf.Options{})
 			if err != nil {

@@ -117,7 +117,7 @@ func (b *builder) buildTCPFrontend(p *config.Proxy, pr *proxyRuntime, tcpBackend
 	b.g.Frontends = append(b.g.Frontends, view)
 	slots := frontendSlots(p)
 	for _, bind := range p.Binds {
-		l := &l4.Listener{FE: fe, BindName: bindName(bind), AcceptProxy: bind.AcceptProxy}
+		l := &l4.Listener{FE: fe, BindName: bindName(bind), AcceptProxy: bind.AcceptProxy, Counters: pr.listenerCounters(bind)}
 		if bind.SSL {
 			store, err := tlsconf.LoadBindStore(bind, tlsconf.Options{})
 			if err != nil {

@@ -77,6 +77,14 @@ func (pr *proxyRuntime) snapshot(now time.Time, globalMax, fullconn int) *stats.
 		r.SLim = frontendLimit(p, globalMax)
 		r.H2 = h2Stats(pr.fe)
 		sp.Frontend = r
+		for _, ls := range pr.listeners {
+			lr := sp.NewRow(stats.KindListener, ls.name)
+			lr.C = stats.CountersFrom(ls.c, now)
+			lr.Status = "OPEN"
+			lr.SID = ls.id
+			lr.Addr = ls.addr
+			sp.Listeners = append(sp.Listeners, lr)
+		}
 		if pr.fe.Counters != nil {
 			sp.InvalidReq, _ = pr.fe.Counters.Errors.Last()
 		}

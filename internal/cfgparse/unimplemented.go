@@ -54,7 +54,7 @@ func unimplementedOptions() []string {
 		"http-use-proxy-header", "http_proxy", "idle-close-on-response", "independent-streams",
 		"ldap-check", "mysql-check",
 		"nolinger", "originalto", "pgsql-check", "prefer-last-server",
-		"redis-check", "smtpchk", "socket-stats", "spop-check",
+		"redis-check", "smtpchk", "spop-check",
 		"ssl-hello-chk", "tcp-smart-accept",
 		"tcp-smart-connect", "transparent", "use-small-buffers",
 	}

@@ -256,6 +256,9 @@ type Proxy struct {
 	HTTPSLog    bool
 	TCPLog      bool
 	DontLogNull bool
+	// SocketStats ("option socket-stats"): each listener gets its own
+	// stats row, after the FRONTEND one.
+	SocketStats bool `json:",omitempty"`
 	// CliTCPKA and SrvTCPKA: "option clitcpka" / "option srvtcpka" ("option
 	// tcpka" sets both): SO_KEEPALIVE with the system's timers on client
 	// connections (read on the frontend) and server connections (read on

@@ -53,6 +53,9 @@ func (s *session) forward() {
 		if n := uint64(len(s.payload)); n > 0 {
 			s.bytesIn += int64(n)
 			s.fe.Counters.BytesIn.Add(n)
+			if lc := s.lst.Counters; lc != nil {
+				lc.BytesIn.Add(n)
+			}
 			be.Counters.BytesIn.Add(n)
 			srv.Counters.BytesIn.Add(n)
 		}

@@ -2,6 +2,7 @@ package l4
 
 import (
 	"errors"
+	"github.com/gatehouse/gatehouse/internal/counters"
 	"io"
 	"os"
 	"time"
@@ -74,6 +75,7 @@ loop:
 				// timeout client struck before inspect-delay.
 				s.payload = buf
 				s.fe.Counters.ErrReq.Add(1)
+				s.lstCount(func(c *counters.Proxy) { c.ErrReq.Add(1) })
 				s.term = logging.Term('c', 'R')
 				return false
 			}
@@ -103,6 +105,7 @@ func (s *session) applied(reject bool) bool {
 	s.txn.Inspecting = false
 	if reject {
 		s.fe.Counters.DenyReq.Add(1)
+		s.lstCount(func(c *counters.Proxy) { c.DenyReq.Add(1) })
 		s.term = logging.TermDenied
 		return false
 	}

@@ -119,6 +119,8 @@ type Listener struct {
 	// ClientVerify reports ignored client-certificate errors (ssl_c_verify).
 	ClientVerify *tlsconf.ClientVerifier
 	AcceptProxy  bool
+	// Counters are the listener's own ("option socket-stats"); nil without.
+	Counters *counters.Proxy
 }
 
 // session is one client connection.
@@ -171,6 +173,11 @@ func (l *Listener) ServeConn(c net.Conn) {
 	fe.Counters.ReqHistory.Tick(now)
 	fe.Counters.ConnTot.Add(1)
 	fe.ActConn.Add(1)
+	if lc := l.Counters; lc != nil {
+		lc.OpenSession(now)
+		lc.ConnTot.Add(1)
+		defer lc.CloseSession()
+	}
 	defer func() {
 		fe.ActConn.Add(-1)
 		fe.Counters.CloseSession()
@@ -199,6 +206,7 @@ func (s *session) run() {
 	s.vars.NoStream = false
 	if rej {
 		fe.Counters.DenyConn.Add(1)
+		s.lstCount(func(c *counters.Proxy) { c.DenyConn.Add(1) })
 		return
 	}
 	if s.lst.AcceptProxy && !s.readProxy() {
@@ -274,6 +282,7 @@ func (s *session) readProxy() bool {
 	h, rest, err := proxyproto.ReadHeader(s.raw, d)
 	if err != nil {
 		s.fe.Counters.ErrReq.Add(1)
+		s.lstCount(func(c *counters.Proxy) { c.ErrReq.Add(1) })
 		s.logError(err.Error())
 		return false
 	}
@@ -295,6 +304,7 @@ func (s *session) handshake() bool {
 	}
 	if err := tc.Handshake(); err != nil {
 		s.fe.Counters.ErrReq.Add(1)
+		s.lstCount(func(c *counters.Proxy) { c.ErrReq.Add(1) })
 		s.logError("SSL handshake failure")
 		return false
 	}
@@ -320,4 +330,11 @@ func (s *session) prefixed() net.Conn {
 	p := s.payload
 	s.payload = nil
 	return proxyproto.NewConn(s.raw, nil, p)
+}
+
+// lstCount counts on the listener's own counters ("option socket-stats").
+func (s *session) lstCount(f func(*counters.Proxy)) {
+	if lc := s.lst.Counters; lc != nil {
+		f(lc)
+	}
 }

@@ -30,7 +30,7 @@ func (s *session) relay(srv *net.TCPConn) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		upN, upErr = pump(srv, s.cli, s.fe.Counters, be.Counters, &s.srv.Counters, true, s.fe.Splice.Request || be.Splice.Request)
+		upN, upErr = pump(srv, s.cli, s.fe.Counters, s.lst.Counters, be.Counters, &s.srv.Counters, true, s.fe.Splice.Request || be.Splice.Request)
 		if upErr == nil {
 			_ = srv.CloseWrite()
 			w.halfClosed(1, be.Timeouts.ServerFin)
@@ -38,7 +38,7 @@ func (s *session) relay(srv *net.TCPConn) {
 			s.abort(srv)
 		}
 	}()
-	downN, downErr := pump(s.cli, srv, s.fe.Counters, be.Counters, &s.srv.Counters, false, s.fe.Splice.Response || be.Splice.Response)
+	downN, downErr := pump(s.cli, srv, s.fe.Counters, s.lst.Counters, be.Counters, &s.srv.Counters, false, s.fe.Splice.Response || be.Splice.Response)
 	if downErr == nil {
 		closeWrite(s.cli)
 		w.halfClosed(0, s.fe.Timeouts.ClientFin)
@@ -71,7 +71,7 @@ func closeWrite(c net.Conn) {
 // client is bytes out. Between two TCP connections the bytes are copied
 // with raw recv/send (sock.Copy), or go through a pipe with splice(2) and
 // never reach user space when the direction is spliced (sock.Splice).
-func pump(dst, src net.Conn, fe, be *counters.Proxy, srv *counters.Server, up, splice bool) (int64, error) {
+func pump(dst, src net.Conn, fe, lc, be *counters.Proxy, srv *counters.Server, up, splice bool) (int64, error) {
 	var total int64
 	tdst, dstTCP := dst.(*net.TCPConn)
 	tsrc, srcTCP := src.(*net.TCPConn)
@@ -114,6 +114,13 @@ func pump(dst, src net.Conn, fe, be *counters.Proxy, srv *counters.Server, up, s
 				fe.BytesOut.Add(u)
 				be.BytesOut.Add(u)
 				srv.BytesOut.Add(u)
+			}
+			if lc != nil { // option socket-stats
+				if up {
+					lc.BytesIn.Add(u)
+				} else {
+					lc.BytesOut.Add(u)
+				}
 			}
 		}
 		if err != nil {

@@ -25,6 +25,9 @@ func (t *Txn) publishOut(n int64) {
 	atomic.AddInt64(&t.contOut, n)
 	u := uint64(n)
 	t.sess.fe.Counters.BytesOut.Add(u)
+	if lc := t.sess.lst.Counters; lc != nil {
+		lc.BytesOut.Add(u)
+	}
 	t.be.Counters.BytesOut.Add(u)
 	t.srv.Counters.BytesOut.Add(u)
 }
@@ -34,6 +37,9 @@ func (t *Txn) publishIn(n int64) {
 	atomic.AddInt64(&t.contIn, n)
 	u := uint64(n)
 	t.sess.fe.Counters.BytesIn.Add(u)
+	if lc := t.sess.lst.Counters; lc != nil {
+		lc.BytesIn.Add(u)
+	}
 	t.be.Counters.BytesIn.Add(u)
 	t.srv.Counters.BytesIn.Add(u)
 }

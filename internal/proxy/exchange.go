@@ -240,7 +240,7 @@ func (t *Txn) failAnswer(f failure) bool {
 // the response has gone out (it used to close without an answer). The
 // server's connection is already closed: it holds half a request.
 func (t *Txn) badRequestBody() bool {
-	t.sess.fe.Counters.ErrReq.Add(1)
+	t.sess.countErrReq()
 	t.termState = [2]byte{'P', 'R'}
 	t.reply = t.errorReply(400)
 	t.closeAfter = true

@@ -185,6 +185,9 @@ type Listener struct {
 	// ClientVerify reports client-certificate errors a bind ignores
 	// (ca-ignore-err, crt-ignore-err) to ssl_c_verify and friends.
 	ClientVerify *tlsconf.ClientVerifier
+	// Counters are the listener's own ("option socket-stats"); nil
+	// without (listenerstats.go).
+	Counters *counters.Proxy
 
 	sock atomic.Pointer[Socket] // the socket it serves (handover.go)
 }
@@ -209,6 +212,10 @@ func (l *Listener) serveConn(c net.Conn, done func()) {
 	now := time.Now()
 	fe.Counters.OpenSession(now)
 	fe.Counters.ConnTot.Add(1)
+	if lc := l.Counters; lc != nil {
+		lc.OpenSession(now)
+		lc.ConnTot.Add(1)
+	}
 	fe.Proc.ActConn.Add(1)
 	tc, isTCP := c.(*net.TCPConn)
 	if isTCP {
@@ -286,6 +293,9 @@ func (l *Listener) run(s *session, done func()) {
 func (l *Listener) end(done func()) {
 	l.FE.Proc.ActConn.Add(-1)
 	l.FE.Counters.CloseSession()
+	if l.Counters != nil {
+		l.Counters.CloseSession()
+	}
 	if done != nil {
 		done()
 	}
@@ -321,7 +331,7 @@ func (s *session) handshake(conf *tls.Config) bool {
 	}
 	start := time.Now()
 	if err := tc.Handshake(); err != nil {
-		s.fe.Counters.ErrReq.Add(1)
+		s.countErrReq()
 		tc.Close()
 		return false
 	}

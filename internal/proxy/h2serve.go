@@ -75,6 +75,9 @@ func (hc *h2conn) drop(v *h2view) {
 	if v.refs.Add(-1) == 0 {
 		v.s.fe.Proc.ActConn.Add(-1)
 		v.s.fe.Counters.CloseSession()
+		if lc := v.s.lst.Counters; lc != nil {
+			lc.CloseSession()
+		}
 	}
 }
 
@@ -94,6 +97,9 @@ func (hc *h2conn) retire() {
 		nv.refs.Store(1)
 		next.FE.Proc.ActConn.Add(1)
 		next.FE.Counters.OpenSession(time.Now())
+		if next.Counters != nil {
+			next.Counters.OpenSession(time.Now())
+		}
 		hc.cur.Store(nv)
 		hc.drop(v)
 		if next.FE.Proc.h2conns.add(hc) {

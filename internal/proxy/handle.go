@@ -38,7 +38,7 @@ func (t *Txn) handle() bool {
 	// tcp-request content rules come first (HAProxy's INSPECT_FE analyser
 	// runs before the HTTP one).
 	if t.contentRejected(fe.ContentRules) {
-		fe.Counters.DenyReq.Add(1)
+		s.countDenyReq()
 		return t.rejectConnection(true)
 	}
 
@@ -67,7 +67,7 @@ func (t *Txn) handle() bool {
 	switch t.runRequestRules(fe.ReqRules) {
 	case verdictReply:
 		if t.denied {
-			fe.Counters.DenyReq.Add(1)
+			s.countDenyReq()
 			t.captureRequestCookie()
 			if fe.Self != nil {
 				// A listen's cookie is read for the log of a denial.
@@ -83,7 +83,7 @@ func (t *Txn) handle() bool {
 	if fe.Stats != nil && hasPrefix(originForm(req.URI), fe.StatsPrefix) {
 		if r, denied := serviceAccess(fe.Stats, t); r != nil {
 			if denied {
-				fe.Counters.DenyReq.Add(1)
+				s.countDenyReq()
 			} else {
 				fe.Counters.Intercept.Add(1) // an auth challenge, as HAProxy counts it
 			}
@@ -134,7 +134,7 @@ func (t *Txn) handle() bool {
 	if be.Stats != nil && hasPrefix(originForm(req.URI), be.StatsPrefix) {
 		if r, denied := serviceAccess(be.Stats, t); r != nil {
 			if denied {
-				fe.Counters.DenyReq.Add(1)
+				s.countDenyReq()
 				be.Counters.DenyReq.Add(1)
 			}
 			t.reply = r
@@ -148,7 +148,7 @@ func (t *Txn) handle() bool {
 		return t.sendReply()
 	}
 	if t.contentRejected(be.ContentRules) {
-		fe.Counters.DenyReq.Add(1) // HAProxy counts it in the frontend only
+		s.countDenyReq() // HAProxy counts it in the frontend only
 		return t.rejectConnection(false)
 	}
 	if be != nil && len(be.ReqRules) > 0 {

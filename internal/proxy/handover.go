@@ -77,6 +77,12 @@ func (l *Listener) moveTo(next *Listener) {
 	l.FE.Counters.CloseSession()
 	next.FE.Proc.ActConn.Add(1)
 	next.FE.Counters.OpenSession(time.Now())
+	if l.Counters != nil {
+		l.Counters.CloseSession()
+	}
+	if next.Counters != nil {
+		next.Counters.OpenSession(time.Now())
+	}
 }
 
 // Stop retires the runtime for good (no successor): idle connections close

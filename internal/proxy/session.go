@@ -355,7 +355,7 @@ func (s *session) onReadError(t *Txn, err error, started bool) {
 		// (close, reset or timeout) before its first byte is not an error.
 		return
 	case errors.As(err, &pe):
-		fe.Counters.ErrReq.Add(1)
+		s.countErrReq()
 		s.captureRequestError(pe.Msg)
 		t.termState = [2]byte{'P', 'R'}
 		t.tHead = t.readClock()
@@ -366,10 +366,10 @@ func (s *session) onReadError(t *Txn, err error, started bool) {
 			return // keep-alive timeout: a normal end
 		}
 		if s.nreq == 0 && !started && fe.DontLogNull {
-			fe.Counters.ErrReq.Add(1)
+			s.countErrReq()
 			return
 		}
-		fe.Counters.ErrReq.Add(1)
+		s.countErrReq()
 		t.termState = [2]byte{'c', 'R'}
 		t.tHead = t.readClock()
 		t.sendError(408)
@@ -383,7 +383,7 @@ func (s *session) onReadError(t *Txn, err error, started bool) {
 			t.termState = [2]byte{'C', 'R'}
 			t.tRequest = time.Time{}
 			t.status = 400
-			fe.Counters.ErrReq.Add(1)
+			s.countErrReq()
 			t.logRejected()
 		}
 	case !started && s.nreq > 0:
@@ -392,10 +392,10 @@ func (s *session) onReadError(t *Txn, err error, started bool) {
 	default:
 		// Truncated head or a reset: the client aborted.
 		if !started && fe.DontLogNull {
-			fe.Counters.ErrReq.Add(1)
+			s.countErrReq()
 			return
 		}
-		fe.Counters.ErrReq.Add(1)
+		s.countErrReq()
 		fe.Counters.CliAbort.Add(1)
 		t.termState = [2]byte{'C', 'R'}
 		t.status = 400

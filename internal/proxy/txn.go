@@ -182,6 +182,10 @@ func (t *Txn) finish() {
 	in, out := uint64(max(0, t.bytesIn-atomic.LoadInt64(&t.contIn))), uint64(max(0, t.bytesOut-atomic.LoadInt64(&t.contOut)))
 	fe.Counters.BytesIn.Add(in)
 	fe.Counters.BytesOut.Add(out)
+	if lc := t.sess.lst.Counters; lc != nil {
+		lc.BytesIn.Add(in)
+		lc.BytesOut.Add(out)
+	}
 	// As HAProxy's stream counters: the request's bytes (head included)
 	// and the answer's, the proxy's own error answers too, count on the
 	// backend and on the server the request was last assigned to.
@@ -212,6 +216,9 @@ func (t *Txn) logRejected() {
 		t.sess.fe.Counters.CountStatus(t.status)
 	}
 	t.sess.fe.Counters.BytesOut.Add(uint64(t.bytesOut))
+	if lc := t.sess.lst.Counters; lc != nil {
+		lc.BytesOut.Add(uint64(t.bytesOut))
+	}
 	// HAProxy 2.6 refuses such a head in its HTTP/1 layer, before a stream
 	// exists: the line shows no request ("<BADREQ>", even when the request
 	// line was read), no complete head (TR -1) and no bytes (%B 0).

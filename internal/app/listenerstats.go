@@ -1,0 +1,33 @@
+package app
+
+import (
+	"strconv"
+
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/counters"
+)
+
+// listenerStat is one listener's stats row ("option socket-stats").
+type listenerStat struct {
+	name, addr string
+	id         int
+	c          *counters.Proxy
+}
+
+// listenerCounters gives the bound address its own counters when the
+// frontend has "option socket-stats", named as HAProxy names listeners:
+// the bind's name, else "sock-" and its number in the frontend; nil
+// without the option.
+func (pr *proxyRuntime) listenerCounters(bind *config.Bind) *counters.Proxy {
+	if !pr.cfg.SocketStats {
+		return nil
+	}
+	id := len(pr.listeners) + 1
+	name := bind.Name
+	if name == "" {
+		name = "sock-" + strconv.Itoa(id)
+	}
+	c := &counters.Proxy{}
+	pr.listeners = append(pr.listeners, listenerStat{name: name, addr: bindAddr(bind), id: id, c: c})
+	return c
+}
