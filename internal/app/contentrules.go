@@ -12,11 +12,11 @@ import (
 
 // httpTCPRules compiles the tcp-request rules of an HTTP proxy: content
 // rules run on each request (proxy.ContentRule), connection rules at
-// accept (connRules). Variable actions are refused here: they run in mode
-// tcp only so far.
+// accept (connRules). Variable actions of connection rules are refused
+// here: no session exists yet to hold them.
 func httpTCPRules(set *acl.Set, p *config.Proxy) (conn, content []proxy.ContentRule, err error) {
 	for _, r := range p.TCPRequest {
-		if r.Var != nil {
+		if r.Var != nil && r.Layer == "connection" {
 			return nil, nil, config.Errorf(r.Pos, "'tcp-request %s %s' is not supported in mode http by this build yet (mode tcp has it)", r.Layer, r.Action)
 		}
 		ctx := acl.CtxTCPContent
@@ -24,6 +24,16 @@ func httpTCPRules(set *acl.Set, p *config.Proxy) (conn, content []proxy.ContentR
 			ctx = acl.CtxTCPConnection
 		}
 		rule := proxy.ContentRule{Reject: r.Action == "reject"}
+		if r.Var != nil {
+			if rule.Var, err = proxy.CompileVarAction(r.Var, "tcp-request "+r.Layer, ctx); err != nil {
+				return nil, nil, err
+			}
+			if r.Var.Kind == "set-var-fmt" {
+				if rule.VarFormat, err = proxy.VarFormat(r.Var.Expr, r.Pos); err != nil {
+					return nil, nil, err
+				}
+			}
+		}
 		if r.Cond != nil {
 			c, err := set.Cond(r.Cond)
 			if err != nil {

@@ -40,6 +40,8 @@ frontend fe
     bind 127.0.0.1:%[1]d
     log global
     log-format "VARS %%[var(txn.path)] req=%%[var(req.m)] res=%%[var(res.st)] after=%%[var(res.after)] sess=%%[var(sess.n)] proc=%%[var(proc.hits)]"
+    tcp-request content set-var(sess.tcn) var(sess.tcn,0),add(1)
+    tcp-request content set-var-fmt(txn.tc) "tc-%%[var(sess.tcn)]-%%[var(req.none,x)]"
     http-request set-var(sess.n) var(sess.n,0),add(1)
     http-request set-var(sess.min,ifgt) req.hdr(x-n),add(0) if { req.hdr(x-n) -m found }
     http-request set-var(sess.first,ifnotexists) path
@@ -61,7 +63,7 @@ frontend fe
     http-request set-header X-Req-M "%%[var(req.m)]"
     http-request set-header X-Sess-N "%%[var(sess.n)]"
     http-request set-header X-Calc "%%[var(proc.threshold),mul(2),div(3)] %%[var(proc.prio)] %%[var(proc.greet)] %%[var(proc.hits,0)]"
-    http-request return status 200 content-type text/plain lf-string "n=%%[var(sess.n)] min=%%[var(sess.min)] first=%%[var(sess.first)] path=%%[var(txn.path)] fmt=%%[var(txn.fmt)] cnt=%%[var(txn.cnt,none)] c=%%[var(txn.c)] k=%%[var(txn.k,unset)] gone=%%[var(txn.gone,unset)] early=%%[var(res.early,unset)] ip=%%[var(txn.ip),add(0)] t=%%[var(txn.t)] bin=%%[var(txn.bin)] cmp=%%[var(txn.host),strcmp(txn.path)] eq=%%[str(/show),secure_memcmp(txn.path)] odd=%%[var(sess.n),odd] sv=%%[int(5),set-var(txn.w,ifexists)]/%%[int(6),set-var(txn.w)]/%%[int(7),set-var(res.x)]/%%[int(8),unset-var(res.y)]/%%[int(9),unset-var(txn.none)]" if { path /show }
+    http-request return status 200 content-type text/plain lf-string "n=%%[var(sess.n)] min=%%[var(sess.min)] first=%%[var(sess.first)] path=%%[var(txn.path)] fmt=%%[var(txn.fmt)] cnt=%%[var(txn.cnt,none)] c=%%[var(txn.c)] k=%%[var(txn.k,unset)] gone=%%[var(txn.gone,unset)] early=%%[var(res.early,unset)] ip=%%[var(txn.ip),add(0)] t=%%[var(txn.t)] bin=%%[var(txn.bin)] cmp=%%[var(txn.host),strcmp(txn.path)] eq=%%[str(/show),secure_memcmp(txn.path)] odd=%%[var(sess.n),odd] tc=%%[var(txn.tc)] sv=%%[int(5),set-var(txn.w,ifexists)]/%%[int(6),set-var(txn.w)]/%%[int(7),set-var(res.x)]/%%[int(8),unset-var(res.y)]/%%[int(9),unset-var(txn.none)]" if { path /show }
     http-request deny deny_status 403 if { var(sess.n) -m int gt 100 }
     http-after-response set-var(res.after) var(res.st,none),concat(/,txn.path)
     http-after-response set-header X-After "%%[var(res.after)] %%[var(req.m,gone)] %%[var(sess.n)]"

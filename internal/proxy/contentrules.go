@@ -6,6 +6,7 @@ import (
 	"golang.org/x/net/http2"
 
 	"github.com/gatehouse/gatehouse/internal/acl"
+	"github.com/gatehouse/gatehouse/internal/logging"
 )
 
 // ContentRule is a "tcp-request content accept|reject" rule of an HTTP
@@ -14,6 +15,10 @@ import (
 type ContentRule struct {
 	Reject bool
 	Cond   *acl.Cond // nil: unconditional
+	// Var: a set-var, set-var-fmt (VarFormat) or unset-var rule, which
+	// acts and goes on to the next rule.
+	Var       *acl.VarAction
+	VarFormat *logging.Format
 }
 
 // contentRejected runs rules in order; true when a reject matched first.
@@ -21,6 +26,14 @@ func (t *Txn) contentRejected(rules []ContentRule) bool {
 	for i := range rules {
 		r := &rules[i]
 		if r.Cond == nil || r.Cond.Match(&t.acl) {
+			if r.Var != nil {
+				if r.VarFormat != nil {
+					r.Var.SetString(&t.acl, t.evalFormat(r.VarFormat))
+				} else {
+					r.Var.Run(&t.acl)
+				}
+				continue
+			}
 			return r.Reject
 		}
 	}
