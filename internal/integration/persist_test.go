@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/h2c"
 
 	"github.com/gatehouse/gatehouse/internal/persist"
 	"github.com/gatehouse/gatehouse/internal/testenv"
@@ -24,7 +25,12 @@ import (
 
 // persistServer is a backend server that names itself (X-Srv), shows the
 // Cookie headers it got in its body and sets the cookie ?set= asks for.
-func persistServer(t *testing.T, name string) string {
+func persistServer(t *testing.T, name string) string { return startPersistServer(t, name, false) }
+
+// persistServerH2 is persistServer speaking HTTP/2 in clear text (h2c).
+func persistServerH2(t *testing.T, name string) string { return startPersistServer(t, name, true) }
+
+func startPersistServer(t *testing.T, name string, h2 bool) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -39,6 +45,9 @@ func persistServer(t *testing.T, name string) string {
 		}
 		io.WriteString(w, strings.Join(r.Header.Values("Cookie"), " | "))
 	})}
+	if h2 {
+		srv.Handler = h2c.NewHandler(srv.Handler, &http2.Server{})
+	}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	return ln.Addr().String()
@@ -70,13 +79,16 @@ var persistLine = regexp.MustCompile(`PERSIST (\S+) (\S+) (\S+) (\S+) (\S+) (\S+
 // force-persist, ignore-persist and option persist. For every request the
 // server that answered, the Cookie header it got, the Set-Cookie and
 // Cache-Control the client got, and the log's %b/%s %ST %tsc %rc %CC %CS
-// must be the same, over HTTP/1.1 and HTTP/2 clients; "option redispatch
+// must be the same, over HTTP/1.1 and HTTP/2 clients (and servers); "option redispatch
 // <interval>" picks the retry that leaves the persistent server.
 func TestCookiePersistenceMatchesHAProxy(t *testing.T) {
 	names := []string{"a", "b", "m", "p1", "p2", "r1", "r2", "u1", "u2", "u3", "q1", "q2", "d1", "d2", "t1", "t2"}
 	addr := map[string]string{}
 	for _, n := range names {
 		addr[n] = persistServer(t, n)
+	}
+	for _, n := range []string{"x1", "x2"} {
+		addr[n] = persistServerH2(t, n)
 	}
 	dead := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)) // nothing listens there
 	cfg := func(port, h2port int, sink, sock string) string {
@@ -104,6 +116,7 @@ frontend fe
     use_backend dyn if { req.hdr(x-be) dyn }
     use_backend md if { req.hdr(x-be) md }
     use_backend nore if { req.hdr(x-be) nore }
+    use_backend h2srv if { req.hdr(x-be) h2srv }
     use_backend every2 if { req.hdr(x-be) every2 }
     use_backend first if { req.hdr(x-be) first }
     default_backend ins
@@ -162,6 +175,11 @@ backend nore
     server a %[3]s cookie s1
     server dead %[5]s cookie s3 weight 0
 
+backend h2srv
+    cookie SRV insert indirect nocache
+    server x1 %[22]s proto h2 cookie x1
+    server x2 %[23]s proto h2 cookie x2 weight 0
+
 backend every2
     cookie SRV insert indirect
     retries 3
@@ -180,7 +198,7 @@ backend md
     cookie SRV insert maxidle 1h maxlife 2h
     server a %[3]s cookie s1
 `, sink, port, addr["a"], addr["b"], dead, addr["m"], addr["p1"], addr["p2"], addr["r1"], addr["r2"],
-			addr["u1"], addr["u2"], addr["u3"], addr["q1"], addr["q2"], addr["d1"], addr["t1"], addr["t2"], addr["d2"], h2port, sock)
+			addr["u1"], addr["u2"], addr["u3"], addr["q1"], addr["q2"], addr["d1"], addr["t1"], addr["t2"], addr["d2"], h2port, sock, addr["x1"], addr["x2"])
 	}
 	d2 := persist.DynamicValue("s3cr3t", netip.MustParseAddrPort(addr["d2"]))
 	type req struct {
@@ -219,6 +237,8 @@ backend md
 		{be: "rules", path: "/rules/ret", cookie: "SRV=u2"},
 		{be: "keep", path: "/", cookie: "SRV=q2"},
 		{be: "nore", path: "/", cookie: "SRV=s3"},
+		{be: "h2srv", path: "/?set=SRV%3Dmine&cc=max-age%3D9"},
+		{be: "h2srv", path: "/", cookie: "a=b; SRV=x2"},
 		{be: "every2", path: "/", cookie: "SRV=s3"},
 		{be: "first", path: "/", cookie: "SRV=s3"},
 		{be: "dyn", path: "/"},
