@@ -54,7 +54,9 @@ func TestDebianConfigAsWritten(t *testing.T) {
 	}
 	ha := run("haproxy", testenv.RequireBinary(t, "haproxy"), "-db")
 	ha.Stop()
-	gh := run("gatehouse", testenv.GatehouseBinary(t))
+	// In the foreground, as Debian's unit runs both (-Ws); the file says
+	// "daemon", which -db overrides for HAProxy and Gatehouse alike.
+	gh := run("gatehouse", testenv.GatehouseBinary(t), "-db")
 	gh.Signal(syscall.SIGUSR2)
 	gh.WaitOutput(t, "reload failed", 20*time.Second)
 	if out := gh.String(); !strings.Contains(out, "the configuration file "+debianConfig+" is outside the chroot jail /var/lib/haproxy") || !strings.Contains(out, "chrooted in /var/lib/haproxy") {

@@ -87,6 +87,10 @@ func startProcess(name, path string, env []string, args ...string) (*Process, er
 	// Own process group (so Stop can reach grandchildren such as nginx workers),
 	// and die with the test binary if it is killed.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	// A process that leaves a descendant holding its output (a daemon's
+	// child in its own session) must not keep Wait, and so Stop, from
+	// returning once it exited.
+	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
@@ -154,7 +158,10 @@ func (p *Process) Stop() int {
 		case <-p.done:
 		case <-time.After(10 * time.Second):
 			_ = syscall.Kill(-p.Cmd.Process.Pid, syscall.SIGKILL)
-			<-p.done
+			select {
+			case <-p.done:
+			case <-time.After(30 * time.Second): // WaitDelay bounds it; never hang a test run
+			}
 		}
 	}
 	// Leftovers in the group (workers whose master died) go too.
