@@ -68,7 +68,7 @@ func mapConvDefs() []convDef {
 			mInt: "an integer within a key's range", mIP: "an address within a key's network (the longest)"}[mk]
 		return fmt.Sprintf("the %s value of the first entry of <file> whose key matches the %s input (%s), else <default>, else no value", out, k, how)
 	}
-	out := []convDef{{name: "map", args: "sS", out: tStr, op: cMap, mk: mStr, doc: "map_str"}}
+	out := []convDef{{name: "map", args: "sS", out: tStr, op: cMap, mk: mStr, doc: "the same as map_str"}}
 	for _, k := range kinds {
 		out = append(out, convDef{name: "map_" + k.name, args: "sS", out: tStr, op: cMap, mk: k.mk, doc: doc(k.in, k.mk, "string")})
 	}

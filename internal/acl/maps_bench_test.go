@@ -65,6 +65,7 @@ func BenchmarkMapStrParallel(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
+	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		tx := inTxn("host7777.example3.com")
 		buf := make([]byte, 0, 256)
