@@ -124,6 +124,8 @@ func httpActions() []httpAction {
 		{name: "set-src-port", syntax: "set-src-port <expr>", req: true, desc: "Take the sample (an integer, cut to 16 bits) as the client's port for the rest of the request; without an address, the address becomes 0.0.0.0.", parse: parseSampleArg},
 		{name: "set-dst", syntax: "set-dst <expr>", req: true, desc: "Take the sample (an IPv4 or IPv6 address) as the address the client connected to for the rest of the request: dst, the log's %fi, a PROXY header, and the address a server at 0.0.0.0 connects to; the port stays. fc_dst keeps the connection's address.", parse: parseSampleArg},
 		{name: "set-dst-port", syntax: "set-dst-port <expr>", req: true, desc: "Take the sample (an integer, cut to 16 bits) as the destination port for the rest of the request: dst_port, %fp, and the port a server at 0.0.0.0 without a port connects to.", parse: parseSampleArg},
+		{name: "normalize-uri", syntax: "normalize-uri path-merge-slashes|path-strip-dot|path-strip-dotdot [full]|percent-decode-unreserved [strict]|percent-to-uppercase [strict]|query-sort-by-name|fragment-strip|fragment-encode", req: true,
+			desc: "Normalize the request-target as HAProxy 2.6 does: merge adjacent slashes, drop '.' segments, resolve '..' segments (full: also those above the root), decode %XX of unreserved characters, uppercase %xx, sort the query's parameters by name (stable). strict answers 400 for a '%' not followed by two hex digits. The fragment normalizers have nothing to do: a '#' in a request-target is refused when the request is read.", parse: parseNormalizeURI},
 		{name: "set-timeout", syntax: "set-timeout server|tunnel <timeout>|<expr>", req: true,
 			desc: "Use this timeout server or timeout tunnel for the rest of the request, a time or an expression giving milliseconds (a result that is not a positive number changes nothing). Only in proxies that are backends.", parse: parseSetTimeout},
 		{name: "strict-mode", syntax: "strict-mode on|off", req: true, resp: true, after: true,
@@ -367,6 +369,35 @@ func parseReturn(p *parser, a *config.HTTPAction, args []token) error {
 		if a.ContentType == "" {
 			return fmt.Errorf("a content type must be defined with a log-format payload")
 		}
+	}
+	return nil
+}
+
+// parseNormalizeURI reads "<normalizer> [full|strict]".
+func parseNormalizeURI(p *parser, a *config.HTTPAction, args []token) error {
+	if !p.cfg.Global.Process.Experimental {
+		return fmt.Errorf("'normalize-uri' action is experimental, must be allowed via a global 'expose-experimental-directives'")
+	}
+	if len(args) == 0 {
+		return fmt.Errorf("expects a normalizer name")
+	}
+	a.Name = args[0].Text
+	opt := ""
+	switch a.Name {
+	case "path-merge-slashes", "path-strip-dot", "query-sort-by-name", "fragment-strip", "fragment-encode":
+	case "path-strip-dotdot":
+		opt = "full"
+	case "percent-decode-unreserved", "percent-to-uppercase":
+		opt = "strict"
+	default:
+		return fmt.Errorf("unknown normalizer '%s'", a.Name)
+	}
+	switch {
+	case len(args) == 1:
+	case len(args) == 2 && opt != "" && args[1].Text == opt:
+		a.On = true
+	default:
+		return fmt.Errorf("unexpected argument '%s' for normalizer '%s'", args[len(args)-1].Text, a.Name)
 	}
 	return nil
 }

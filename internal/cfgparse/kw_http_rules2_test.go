@@ -73,6 +73,7 @@ func TestReplyArgs(t *testing.T) {
 		{" http-request set-timeout server 5s\n", "only available for proxies with backend capabilities", ""},
 		{" http-request set-timeout client 5s\n", "expects 'server' or 'tunnel'", ""},
 		{" http-request strict-mode off\n", "", ""},
+		{" http-request normalize-uri path-merge-slashes\n", "must be allowed via a global 'expose-experimental-directives'", ""},
 		{" http-after-response strict-mode on\n", "", ""},
 		{" http-request strict-mode maybe\n", "expects 'on' or 'off'", ""},
 		{" http-response set-log-level debug if { status 200 }\n", "", ""},
@@ -99,6 +100,27 @@ func TestReplyArgs(t *testing.T) {
 			if !strings.Contains(strings.Join(ws, "\n"), tc.warn) {
 				t.Errorf("%q: warnings %q, want %q", tc.line, ws, tc.warn)
 			}
+		}
+	}
+}
+
+// TestNormalizeURIArgs: normalize-uri needs expose-experimental-directives
+// as in HAProxy 2.6, and takes only its normalizer's option.
+func TestNormalizeURIArgs(t *testing.T) {
+	for _, tc := range []struct{ line, err string }{
+		{" http-request normalize-uri path-strip-dotdot full if { path_beg /a }\n", ""},
+		{" http-request normalize-uri percent-decode-unreserved strict\n", ""},
+		{" http-request normalize-uri query-sort-by-name\n", ""},
+		{" http-request normalize-uri path-strip-dot full\n", "unexpected argument 'full'"},
+		{" http-request normalize-uri lowercase\n", "unknown normalizer 'lowercase'"},
+	} {
+		_, err := Parse("r.cfg", []byte("global\n expose-experimental-directives\n"+rulesHead+tc.line+" default_backend b\nbackend b\n server s 127.0.0.1:80\n"), Options{})
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if tc.err == "" && got != "" || tc.err != "" && !strings.Contains(got, tc.err) {
+			t.Errorf("%q: got %q, want %q", tc.line, got, tc.err)
 		}
 	}
 }

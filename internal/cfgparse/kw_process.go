@@ -48,6 +48,8 @@ func processKeywords() []keyword {
 			desc: "Defaults for UNIX-socket 'bind' lines. Checked as HAProxy checks it; it changes nothing Gatehouse runs: Gatehouse refuses UNIX-socket binds, and HAProxy 2.6 does not apply it to 'stats socket' either (TestUnixBindLeavesStatsSocket).", parse: parseUnixBind},
 		{name: "max-spread-checks", where: wGlobal, syntax: "max-spread-checks <time>",
 			desc: "Longest delay before the first health check of a server after a start or reload; the first checks are spread over it instead of over the check interval.", parse: parseMaxSpreadChecks},
+		{name: "expose-experimental-directives", where: wGlobal, syntax: "expose-experimental-directives",
+			desc: "Allow the directives HAProxy 2.6 marks experimental; of those Gatehouse has 'http-request normalize-uri', refused without it as HAProxy refuses it.", parse: parseProcFlag},
 		{name: "zero-warning", where: wGlobal, syntax: "zero-warning",
 			desc: "Refuse to start (and 'gatehouse -c' fails) when the configuration produced any warning, as the -dW flag does.", parse: parseProcFlag},
 	}
@@ -191,6 +193,8 @@ func parseProcFlag(p *parser, args []token) error {
 		pr.NoStrictLimits = p.negated
 	case "set-dumpable":
 		pr.SetDumpable = !p.negated
+	case "expose-experimental-directives":
+		pr.Experimental = true
 	case "zero-warning":
 		if p.negated {
 			return fmt.Errorf("'no zero-warning' is not supported; remove 'zero-warning' instead")

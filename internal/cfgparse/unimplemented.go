@@ -25,7 +25,7 @@ func unimplementedGlobal() []string {
 		"tune.http.maxhdr", "tune.idletimer", "tune.h2.be.glitches-threshold", "tune.h2.fe.rxbuf",
 		"tune.h2.be.rxbuf", "tune.h2.zero-copy-fwd-send",
 		"busy-polling", "noepoll", "nokqueue", "nopoll", "profiling.tasks",
-		"h1-case-adjust", "h1-case-adjust-file", "expose-experimental-directives", "thread-groups",
+		"h1-case-adjust", "h1-case-adjust-file", "thread-groups",
 		"numa-cpu-mapping", "mworker-max-reloads", "quiet", "debug", "stats timeout", "stats maxconn",
 	}
 }
@@ -64,7 +64,7 @@ func unimplementedHTTPActions() []string {
 	return []string{
 		"sc-inc-gpc", "sc-set-gpt",
 		"tarpit", "cache-use", "cache-store", "do-resolve",
-		"early-hint", "normalize-uri", "reject",
+		"early-hint", "reject",
 		"send-spoe-group", "set-bandwidth-limit",
 		"set-mark",
 		"set-nice", "set-priority-class", "set-priority-offset",

@@ -181,6 +181,8 @@ func compileRule(a *config.HTTPAction, env *RuleEnv, response bool) (*Rule, erro
 				}
 			}
 		}
+	case "normalize-uri":
+		r.Kind, r.Name, r.On = RuleNormalizeURI, a.Name, a.On
 	case "strict-mode":
 		r.Kind, r.On = RuleStrictMode, a.On
 	case "set-log-level":

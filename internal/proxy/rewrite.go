@@ -8,11 +8,7 @@ import "github.com/gatehouse/gatehouse/internal/httpmsg"
 // result is not a request line the codecs would accept; the caller then
 // answers 500, as HAProxy's strict mode does with a failed rewrite.
 func (t *Txn) rewriteRequestLine(r *Rule) bool {
-	if t.log.ReqMethod == "" {
-		// Logs show the request line as received, as HAProxy's
-		// captured one: keep it before the first change.
-		t.log.ReqMethod, t.log.ReqURI = t.Req.Method, t.Req.URI
-	}
+	t.keepRequestLine()
 	switch r.Kind {
 	case RuleSetMethod:
 		m := t.evalFormat(r.Value)
@@ -46,6 +42,14 @@ func (t *Txn) rewriteRequestLine(r *Rule) bool {
 		return t.rewriteTarget(&Rule{Kind: kind}, unsafeString(t.arena[start:]))
 	}
 	return t.rewriteTarget(r, t.evalFormat(r.Value))
+}
+
+// keepRequestLine keeps the request line as received for the logs (as
+// HAProxy's captured one) before the first change to it.
+func (t *Txn) keepRequestLine() {
+	if t.log.ReqMethod == "" {
+		t.log.ReqMethod, t.log.ReqURI = t.Req.Method, t.Req.URI
+	}
 }
 
 // expReplace appends tmpl to dst with HAProxy's exp_replace escapes: \N

@@ -128,3 +128,34 @@ func TestStrictMode(t *testing.T) {
 		t.Error("strict-mode off leaked into the next rule set")
 	}
 }
+
+// TestNormalizers: HAProxy's documented examples for each normalizer.
+func TestNormalizers(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{mergeSlashes("//"), "/"}, {mergeSlashes("/foo//bar"), "/foo/bar"},
+		{stripDot("/."), "/"}, {stripDot("/./bar/"), "/bar/"}, {stripDot("/a/./a"), "/a/a"}, {stripDot("/.well-known/"), "/.well-known/"},
+		{stripDotDot("/foo/../", false), "/"}, {stripDotDot("/foo/../bar/", false), "/bar/"}, {stripDotDot("/foo/bar/../", false), "/foo/"},
+		{stripDotDot("/../bar/", false), "/../bar/"}, {stripDotDot("/bar/../../", false), "/../"}, {stripDotDot("/foo//../", false), "/foo/"},
+		{stripDotDot("/foo/%2E%2E/", false), "/foo/%2E%2E/"}, {stripDotDot("/../bar/", true), "/bar/"}, {stripDotDot("/bar/../../", true), "/"},
+		{sortQuery("c=3&a=1&b=2"), "a=1&b=2&c=3"}, {sortQuery("aaa=3&a=1&aa=2"), "a=1&aa=2&aaa=3"}, {sortQuery("a=3&b=4&a=1&b=5&a=2"), "a=3&a=1&a=2&b=4&b=5"},
+	} {
+		if tc.in != tc.want {
+			t.Errorf("got %q, want %q", tc.in, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		in             string
+		decode, strict bool
+		want           string
+		ok             bool
+	}{
+		{"/%61dmin", true, false, "/admin", true}, {"/foo%3Fbar=baz", true, false, "/foo%3Fbar=baz", true},
+		{"/%%36%36", true, false, "/%66", true}, {"/%ZZ", true, false, "/%ZZ", true}, {"/%%36%36", true, true, "", false},
+		{"/%ZZ", true, true, "", false}, {"/%6f", false, false, "/%6F", true}, {"/%zz", false, false, "/%zz", true}, {"/%zz", false, true, "", false},
+	} {
+		got, ok := percentNormalize(tc.in, tc.decode, tc.strict)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("%q decode=%v strict=%v: got %q %v, want %q %v", tc.in, tc.decode, tc.strict, got, ok, tc.want, tc.ok)
+		}
+	}
+}

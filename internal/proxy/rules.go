@@ -41,6 +41,7 @@ const (
 	RuleSetDstPort
 	RuleSetTimeout
 	RuleStrictMode
+	RuleNormalizeURI
 )
 
 // verdict is the outcome of running a rule list.
@@ -213,6 +214,12 @@ func (t *Txn) runRules(rules []*Rule, response bool) verdict {
 			replied := r.Custom(t)
 			t.clk.spend()
 			if replied {
+				return verdictReply
+			}
+		case RuleNormalizeURI:
+			if !t.normalizeURI(r) {
+				t.reply = t.errorReply(400) // a strict normalizer's invalid input
+				t.termState = [2]byte{'P', phase}
 				return verdictReply
 			}
 		case RuleStrictMode:
