@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -388,6 +389,8 @@ listen stats
 			counters[name] += fmt.Sprintf("%s comp_rsp=%s comp_byp=%s comp_out>0=%v\n", row, r["comp_rsp"], r["comp_byp"], r["comp_out"] != "0" && r["comp_out"] != "")
 			compIn[name+row] = atoi64(r["comp_in"])
 		}
+		// The page's compression tooltips (Bytes/Out), numbers aside.
+		counters[name] += compTooltips(t, fmt.Sprintf("http://127.0.0.1:%d/stats", st))
 		// Each proxy's stats page is its own: only the count compares.
 		counters[name] += "fe3/FRONTEND comp_rsp=" + rows["fe3/FRONTEND"]["comp_rsp"] + "\n"
 		results[name] = out
@@ -462,4 +465,36 @@ func atoi64(s string) int64 {
 	var n int64
 	fmt.Sscan(s, &n)
 	return n
+}
+
+// compTooltips returns the stats page's shown compression tooltips (on an
+// underlined Bytes/Out cell; HAProxy also writes a hidden one on every
+// other row) with their numbers blanked, in page order.
+func compTooltips(t *testing.T, u string) string {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	page := string(b)
+	var out strings.Builder
+	for {
+		i := strings.Index(page, "<tr><th>Response bytes in:")
+		if i < 0 {
+			break
+		}
+		j := strings.Index(page[i:], "</table>")
+		if j < 0 {
+			break
+		}
+		cell := page[strings.LastIndex(page[:i], "<td>"):i]
+		if strings.HasPrefix(cell, "<td><u>") {
+			n := regexp.MustCompile(`(<span class="rls">|</span>|[0-9])+`).ReplaceAllString(page[i:i+j], "N")
+			out.WriteString(n + "\n")
+		}
+		page = page[i+j:]
+	}
+	return out.String()
 }

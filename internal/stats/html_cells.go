@@ -135,7 +135,7 @@ func rowCells(t *table, px *Proxy, r *Row) []htmlCell {
 		cells = append(cells, td(""), td(""))
 	}
 	// Bytes In/Out
-	cells = append(cells, n("bin"), n("bout"))
+	cells = append(cells, n("bin"), bytesOutCell(r, n("bout")))
 	// Denied Req/Resp
 	cells = append(cells, n("dreq"), n("dresp"))
 	// Errors Req/Conn/Resp
@@ -253,6 +253,32 @@ func totalTip(r *Row) template.HTML {
 	}
 	b.WriteString("</table>")
 	return under(tot, b.String())
+}
+
+// bytesOutCell is the Bytes/Out cell: with HAProxy's compression tooltip
+// on a frontend or backend that compressed something, underlined as
+// HAProxy underlines it (comp_in or comp_byp non-zero).
+func bytesOutCell(r *Row, plain htmlCell) htmlCell {
+	c := &r.C
+	if r.Kind != KindFrontend && r.Kind != KindBackend || c.CompIn == 0 && c.CompByp == 0 {
+		return plain
+	}
+	pct := func(a, b uint64) string {
+		if b == 0 {
+			return "0"
+		}
+		return strconv.FormatUint(a*100/b, 10)
+	}
+	saved := c.CompIn - min(c.CompOut, c.CompIn)
+	var b strings.Builder
+	b.WriteString("<table class=det>")
+	b.WriteString("<tr><th>Response bytes in:</th><td>" + string(u2h(c.BytesOut)) + "</td></tr>")
+	b.WriteString("<tr><th>Compression in:</th><td>" + string(u2h(c.CompIn)) + "</td></tr>")
+	b.WriteString("<tr><th>Compression out:</th><td>" + string(u2h(c.CompOut)) + "</td><td>(" + pct(c.CompOut, c.CompIn) + "%)</td></tr>")
+	b.WriteString("<tr><th>Compression bypass:</th><td>" + string(u2h(c.CompByp)) + "</td></tr>")
+	b.WriteString("<tr><th>Total bytes saved:</th><td>" + string(u2h(saved)) + "</td><td>(" + pct(saved, c.BytesOut) + "%)</td></tr>")
+	b.WriteString("</table>")
+	return td(under(u2h(c.BytesOut), b.String()))
 }
 
 // table evaluates columns by name: the page reads the same table as CSV and
