@@ -377,6 +377,19 @@ func (b *builder) buildBackend(p *config.Proxy, id int) (*proxy.Backend, error) 
 	be.Redispatch = p.Redispatch
 	be.RedispatchAfter = p.RedispatchAfter
 	be.AbortOnClose = p.AbortOnClose
+	if p.Balance.Algo == "hash" {
+		if p.Mode != config.ModeHTTP {
+			return nil, config.Errorf(p.Balance.Pos, "backend '%s': 'balance hash' is implemented for mode http backends only", p.Name)
+		}
+		e, err := acl.CompileExprMaps(p.Balance.Arg, p.Balance.Pos, b.maps)
+		if err != nil {
+			return nil, err
+		}
+		if err := e.Check(acl.CtxHTTPRequest); err != nil {
+			return nil, err
+		}
+		be.HashExpr = e
+	}
 	be.PretendKeepAlive = p.PretendKeepAlive
 	ro, err := proxy.ParseRetryOn(p.RetryOn, p.Pos)
 	if err != nil {

@@ -214,12 +214,12 @@ func (p *parser) checkHashBalanceFactor(ps *proxyState) {
 		return
 	}
 	switch px.Balance.Algo {
-	case "source", "uri", "url_param", "hdr":
+	case "source", "uri", "url_param", "hdr", "hash":
 		if h.Consistent {
 			return
 		}
 	}
-	p.warnAt(px.Pos, "'hash-balance-factor' has no effect on %s '%s': it bounds loads only with 'hash-type consistent' and balance source, uri, url_param or hdr.", proxyType(px.Cap), px.Name)
+	p.warnAt(px.Pos, "'hash-balance-factor' has no effect on %s '%s': it bounds loads only with 'hash-type consistent' and balance source, uri, url_param, hdr or hash.", proxyType(px.Cap), px.Name)
 }
 
 // checkHealthChecks drops check rules that no option enables, with a

@@ -34,6 +34,9 @@ func TestHashTypeSyntax(t *testing.T) {
 		{lines: "balance url_param", err: "balance url_param requires an URL parameter name."},
 		{lines: "balance url_param user foo", err: "balance url_param only accepts 'check_post' modifier (got 'foo')."},
 		{lines: "balance url_param user check_post", err: "'check_post' (looking in the request body) is not implemented"},
+		{lines: "balance hash req.hdr(x),lower\n    hash-type consistent sdbm avalanche", want: config.HashType{Consistent: true, Func: "sdbm", Avalanche: true}},
+		{lines: "balance hash", err: "balance hash requires a sample expression."},
+		{lines: "balance hash req.hdr(x) foo", err: "balance hash takes no other argument (got 'foo')."},
 	} {
 		px, cfg, err := parseBackend(t, "    "+tc.lines+"\n    server s 127.0.0.1:80")
 		if tc.err != "" {

@@ -48,10 +48,10 @@ func coreProxyKeywords() []keyword {
 			desc: "Declare or extend a named condition.", parse: parseACL},
 		{name: "errorfile", where: wProxy, syntax: "errorfile <code> <file>",
 			desc: "Send the raw HTTP response in <file> instead of the built-in one for <code>; the file is read when the configuration is loaded.", parse: parseErrorFile},
-		{name: "balance", where: wBEOnly, capWarn: true, syntax: "balance roundrobin|static-rr|leastconn|first|source|uri [len <n>] [depth <n>] [path-only] [whole]|url_param <param>|random[(<draws>)]|hdr(<name>) [use_domain_only]",
+		{name: "balance", where: wBEOnly, capWarn: true, syntax: "balance roundrobin|static-rr|leastconn|first|source|uri [len <n>] [depth <n>] [path-only] [whole]|url_param <param>|hash <expr>|random[(<draws>)]|hdr(<name>) [use_domain_only]",
 			desc: "Load-balancing algorithm. random draws <draws> servers (default 2) in proportion to their weights and keeps the least loaded.", parse: parseBalance},
 		{name: "hash-type", where: wBEOnly, capWarn: true, syntax: "hash-type map-based|consistent [sdbm|djb2|wt6|crc32 [avalanche]]",
-			desc: "How balance source, uri, url_param and hdr turn a key's hash into a server: map-based (the default) indexes HAProxy's static weighted map, so a server leaving remaps most keys; consistent finds the nearest of each server's weight*16 points on HAProxy's ring, so only that server's keys move. Same function, avalanche and server ids pick the server HAProxy picks; consistent without a function is sdbm with avalanche.", parse: parseHashType},
+			desc: "How balance source, uri, url_param, hdr and hash turn a key's hash into a server: map-based (the default) indexes HAProxy's static weighted map, so a server leaving remaps most keys; consistent finds the nearest of each server's weight*16 points on HAProxy's ring, so only that server's keys move. Same function, avalanche and server ids pick the server HAProxy picks; consistent without a function is sdbm with avalanche.", parse: parseHashType},
 		{name: "hash-balance-factor", where: wBEOnly, capWarn: true, syntax: "hash-balance-factor <factor>",
 			desc: "With hash-type consistent, a server takes at most <factor>% of the average load (weighted; 0 disables, otherwise above 100); a key whose server is above it goes to the next server on the ring.", parse: parseHashBalanceFactor},
 		{name: "fullconn", where: wBEOnly, capWarn: true, syntax: "fullconn <number>",
@@ -295,11 +295,19 @@ func parseBalance(p *parser, args []token) error {
 			return fmt.Errorf("'balance url_param %s check_post' : 'check_post' (looking in the request body) is not implemented by Gatehouse; the parameter is only looked for in the query string without it.", extra[0].Text)
 		}
 		b.Arg = extra[0].Text
-	case algo == "hash", algo == "rdp-cookie" || strings.HasPrefix(algo, "rdp-cookie("):
+	case algo == "hash":
+		if len(extra) == 0 {
+			return fmt.Errorf("balance hash requires a sample expression.")
+		}
+		if len(extra) > 1 {
+			return fmt.Errorf("balance hash takes no other argument (got '%s').", extra[1].Text)
+		}
+		b.Arg = extra[0].Text
+	case algo == "rdp-cookie" || strings.HasPrefix(algo, "rdp-cookie("):
 		return fmt.Errorf("'balance %s' is a HAProxy keyword that Gatehouse does not implement", algo)
 	default:
 		msg := fmt.Sprintf("'balance' : unknown algorithm '%s'", algo)
-		if best := bestMatch(algo, []string{"roundrobin", "static-rr", "leastconn", "first", "source", "uri", "url_param", "random", "hdr"}); best != "" {
+		if best := bestMatch(algo, []string{"roundrobin", "static-rr", "leastconn", "first", "source", "uri", "url_param", "hash", "random", "hdr"}); best != "" {
 			msg += fmt.Sprintf("; did you mean '%s' maybe ?", best)
 		}
 		return fmt.Errorf("%s", msg)

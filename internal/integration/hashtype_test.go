@@ -40,6 +40,9 @@ var hashListens = []hashListen{
 	{"host_domain", "balance hdr(Host) use_domain_only", [4]int{1, 1, 1, 1}, "host"},
 	{"param_map", "balance url_param user", [4]int{2, 1, 1, 1}, "param"},
 	{"param_cons", "balance url_param user\n    hash-type consistent wt6", [4]int{1, 1, 1, 1}, "param"},
+	{"hash_str", "balance hash req.hdr(X-Key)", [4]int{1, 2, 1, 1}, "hdr"},
+	{"hash_int_cons", "balance hash req.hdr(X-Key),crc32\n    hash-type consistent djb2 avalanche", [4]int{1, 1, 1, 1}, "hdr"},
+	{"hash_src", "balance hash src", [4]int{1, 1, 1, 1}, "src"},
 }
 
 // hashKeys is how many keys each listen is asked for (source keys are

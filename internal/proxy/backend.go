@@ -75,6 +75,8 @@ type Backend struct {
 	Redispatch bool
 	// RedispatchAfter: "option redispatch <interval>" (upstream.RedispatchTurn).
 	RedispatchAfter int
+	// HashExpr is "balance hash <expr>": its value picks the server.
+	HashExpr *acl.Expr
 	// AbortOnClose: option abortonclose (a queued HTTP/1 request whose
 	// client closed its side is dropped).
 	AbortOnClose bool

@@ -381,6 +381,13 @@ func (t *Txn) balanceKey() upstream.Key {
 	if name := t.be.Farm.HashHeader(); name != "" {
 		k.Hdr, _ = t.Req.Header.Get(name)
 	}
+	if e := t.be.HashExpr; e != nil {
+		start := len(t.arena)
+		var ok bool
+		if t.arena, ok = e.AppendBinary(t.arena, &t.acl); ok {
+			k.Sample, k.HasSample = unsafeString(t.arena[start:]), true
+		}
+	}
 	return k
 }
 

@@ -17,6 +17,10 @@ type Key struct {
 	Src netip.Addr // client address (balance source)
 	URI string     // request target as received (balance uri)
 	Hdr string     // first value of the balance hdr(NAME) header, "" when absent
+	// Sample is "balance hash <expr>"'s value cast to binary; HasSample
+	// is false when the expression gave none.
+	Sample    string
+	HasSample bool
 }
 
 // Balancer picks a server for new traffic.
@@ -204,7 +208,7 @@ func gcd(a, b int) int {
 
 // Algorithms returns the supported "balance" algorithm names.
 func Algorithms() []string {
-	return []string{"roundrobin", "static-rr", "leastconn", "first", "source", "uri", "url_param", "hdr", "random"}
+	return []string{"roundrobin", "static-rr", "leastconn", "first", "source", "uri", "url_param", "hdr", "hash", "random"}
 }
 
 // NewBalancer builds the algorithm of b over servers (all of a backend's
@@ -254,6 +258,18 @@ func newBalancer(b config.Balance, servers []*Server, allBackups bool) (balancer
 		if err := h.parseURIArgs(b.Arg); err != nil {
 			return nil, err
 		}
+		if err := h.setHashType(b.Hash); err != nil {
+			return nil, err
+		}
+		h.init(servers, allBackups)
+		return h, nil
+	case "hash":
+		// The proxy evaluates the expression (Key.Sample); the balancer
+		// hashes its value.
+		if strings.TrimSpace(b.Arg) == "" {
+			return nil, fmt.Errorf("balance hash requires a sample expression")
+		}
+		h := &hashBalancer{kind: hashExpr}
 		if err := h.setHashType(b.Hash); err != nil {
 			return nil, err
 		}

@@ -17,6 +17,7 @@ const (
 	hashURI
 	hashHdr
 	hashParam // balance url_param
+	hashExpr  // balance hash <expr>
 )
 
 // hashBalancer is "balance source", "balance uri" and "balance hdr(NAME)".
@@ -140,6 +141,11 @@ func (h *hashBalancer) hash(key Key) (uint32, bool) {
 		}
 	case hashURI:
 		v = h.fn(h.uriPart(key.URI))
+	case hashExpr:
+		if !key.HasSample {
+			return 0, false
+		}
+		v = h.fn(key.Sample)
 	case hashParam:
 		pv, ok := queryParam(key.URI, h.param)
 		if !ok {

@@ -14,7 +14,7 @@ func (f *Farm) DynamicWeights() bool {
 	switch f.algo {
 	case "static-rr":
 		return false
-	case "source", "uri", "url_param", "hdr":
+	case "source", "uri", "url_param", "hdr", "hash":
 		h, ok := f.bal.(*hashBalancer)
 		return ok && h.chash
 	}
