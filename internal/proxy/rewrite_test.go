@@ -2,9 +2,12 @@ package proxy
 
 import (
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/counters"
+	"github.com/gatehouse/gatehouse/internal/http1"
 	"github.com/gatehouse/gatehouse/internal/httpmsg"
 	"github.com/gatehouse/gatehouse/internal/logging"
 )
@@ -107,7 +110,7 @@ func TestStrictMode(t *testing.T) {
 		{"off", []*Rule{off, bad, after}, verdictContinue},
 		{"back on", []*Rule{off, {Kind: RuleStrictMode, On: true}, bad, after}, verdictReply},
 	} {
-		tx := Txn{sess: &session{fe: &Frontend{}}}
+		tx := Txn{sess: &session{fe: testFrontend()}}
 		tx.Req.Method, tx.Req.URI = "GET", "/orig"
 		v := tx.runRequestRules(tc.rules)
 		if v != tc.want {
@@ -121,7 +124,7 @@ func TestStrictMode(t *testing.T) {
 		}
 	}
 	// A new rule set (the backend's) starts strict.
-	tx := Txn{sess: &session{fe: &Frontend{}}}
+	tx := Txn{sess: &session{fe: testFrontend()}}
 	tx.Req.Method, tx.Req.URI = "GET", "/orig"
 	tx.runRequestRules([]*Rule{off})
 	if tx.runRequestRules([]*Rule{bad}) != verdictReply {
@@ -157,5 +160,31 @@ func TestNormalizers(t *testing.T) {
 		if got != tc.want || ok != tc.ok {
 			t.Errorf("%q decode=%v strict=%v: got %q %v, want %q %v", tc.in, tc.decode, tc.strict, got, ok, tc.want, tc.ok)
 		}
+	}
+}
+
+func testFrontend() *Frontend {
+	return &Frontend{Limits: http1.DefaultLimits(), Counters: &counters.Proxy{}}
+}
+
+// TestStrictModeOffSkipsOverflow: with strict-mode off, a header rewrite
+// that would outgrow the buffer is skipped (and counted in wrew) instead
+// of failing the request.
+func TestStrictModeOffSkipsOverflow(t *testing.T) {
+	big := &Rule{Kind: RuleAddHeader, Name: "X-Big", Value: literal(t, strings.Repeat("x", 64<<10))}
+	after := &Rule{Kind: RuleSetHeader, Name: "X-After", Value: literal(t, "yes")}
+	fe := testFrontend()
+	tx := Txn{sess: &session{fe: fe}}
+	tx.Req.Method, tx.Req.URI = "GET", "/"
+	if v := tx.runRequestRules([]*Rule{{Kind: RuleStrictMode}, big, after}); v != verdictContinue {
+		t.Fatalf("verdict %d, want continue", v)
+	}
+	if tx.Req.Header.Has("X-Big") || !tx.Req.Header.Has("X-After") || fe.Counters.WRew.Load() != 1 {
+		t.Errorf("headers %v, wrew %d: the big header should be skipped, counted, and the next rule run", tx.Req.Header, fe.Counters.WRew.Load())
+	}
+	tx = Txn{sess: &session{fe: fe}}
+	tx.Req.Method, tx.Req.URI = "GET", "/"
+	if v := tx.runRequestRules([]*Rule{big, after}); v != verdictReply || tx.reply.Status != 500 {
+		t.Errorf("strict: verdict %d, want a 500", v)
 	}
 }

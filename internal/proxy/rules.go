@@ -242,11 +242,20 @@ func (t *Txn) runRules(rules []*Rule, response bool) verdict {
 				return verdictReply
 			}
 		default:
+			var saved httpmsg.Headers
+			if !strict {
+				saved = append(saved, *h...)
+			}
 			t.applyHeaderRule(r, h)
 			if r.Kind != RuleDelHeader && t.headOverflows(response) {
 				// The rewrite does not fit the buffer: HAProxy's failed
-				// rewrite, an internal error under its default strict-mode.
+				// rewrite, an internal error under its default strict-mode,
+				// skipped after "strict-mode off".
 				t.countFailedRewrite()
+				if !strict {
+					*h = saved
+					continue
+				}
 				t.reply = t.errorReply(500)
 				t.termState = [2]byte{'I', phase}
 				return verdictReply
