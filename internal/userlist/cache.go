@@ -19,6 +19,15 @@ type verdictCache struct {
 	index map[[32]byte]int32
 	slots []cacheSlot
 	hand  int
+	// flight holds the verifications under way: the requests that miss
+	// the cache together (a browser opening several connections at the
+	// first login) wait for one computation instead of each paying it.
+	flight map[[32]byte]*flightCall
+}
+
+type flightCall struct {
+	done chan struct{}
+	good bool
 }
 
 type cacheSlot struct {
@@ -29,7 +38,7 @@ type cacheSlot struct {
 }
 
 func newVerdictCache(n int) *verdictCache {
-	c := &verdictCache{index: make(map[[32]byte]int32, n), slots: make([]cacheSlot, n)}
+	c := &verdictCache{index: make(map[[32]byte]int32, n), slots: make([]cacheSlot, n), flight: map[[32]byte]*flightCall{}}
 	if _, err := rand.Read(c.secret[:]); err != nil {
 		panic("userlist: no randomness for the cache secret: " + err.Error())
 	}
@@ -52,6 +61,43 @@ func (c *verdictCache) key(name, pass []byte) [32]byte {
 	return k
 }
 
+// do returns the cached verdict of k, or computes it with verify (once,
+// however many callers miss it together) and caches it.
+func (c *verdictCache) do(k [32]byte, verify func() bool) bool {
+	c.mu.Lock()
+	if i, ok := c.index[k]; ok {
+		s := &c.slots[i]
+		s.ref = true
+		good := s.good
+		c.mu.Unlock()
+		return good
+	}
+	if f := c.flight[k]; f != nil {
+		c.mu.Unlock()
+		<-f.done // verify always returns: the hash computations end
+		return f.good
+	}
+	f := &flightCall{done: make(chan struct{})}
+	c.flight[k] = f
+	c.mu.Unlock()
+
+	computed := false
+	defer func() {
+		// Even if verify panicked: the waiters get false (fail closed)
+		// and nothing is cached.
+		c.mu.Lock()
+		delete(c.flight, k)
+		if computed {
+			c.putLocked(k, f.good)
+		}
+		c.mu.Unlock()
+		close(f.done)
+	}()
+	f.good = verify()
+	computed = true
+	return f.good
+}
+
 func (c *verdictCache) get(k [32]byte) (good, hit bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -67,6 +113,10 @@ func (c *verdictCache) get(k [32]byte) (good, hit bool) {
 func (c *verdictCache) put(k [32]byte, good bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.putLocked(k, good)
+}
+
+func (c *verdictCache) putLocked(k [32]byte, good bool) {
 	if i, ok := c.index[k]; ok {
 		c.slots[i].good, c.slots[i].ref = good, true
 		return

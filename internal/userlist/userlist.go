@@ -15,6 +15,7 @@ package userlist
 import (
 	"crypto/subtle"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/passwd"
@@ -26,6 +27,8 @@ type List struct {
 	users []user
 	index map[string]int
 	cache *verdictCache
+	// verifications counts the hashes computed, for tests and diagnostics.
+	verifications atomic.Int64
 }
 
 type user struct {
@@ -121,13 +124,15 @@ func (l *List) Check(name, pass []byte) int {
 		return -1 // HAProxy: crypt(3) with no setting never matches
 	}
 	key := l.cache.key(name, pass)
-	if good, hit := l.cache.get(key); hit {
-		return verdict(good, i)
-	}
-	good := u.hash.Verify(string(pass))
-	l.cache.put(key, good)
+	good := l.cache.do(key, func() bool {
+		l.verifications.Add(1)
+		return u.hash.Verify(string(pass))
+	})
 	return verdict(good, i)
 }
+
+// Verifications is the number of hashes computed (cache misses).
+func (l *List) Verifications() int64 { return l.verifications.Load() }
 
 func verdict(good bool, i int) int {
 	if good {

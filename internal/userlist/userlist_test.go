@@ -143,6 +143,33 @@ func TestCacheBounded(t *testing.T) {
 	}
 }
 
+// TestConcurrentMissesVerifyOnce: requests with the same credentials
+// arriving together (a browser's parallel connections at the first
+// login) compute the hash once; the others wait for that verdict.
+func TestConcurrentMissesVerifyOnce(t *testing.T) {
+	l := testList(t)
+	for _, pass := range []string{"pw", "wrong"} {
+		before := l.Verifications()
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for range 16 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				if got := l.Check([]byte("bee"), []byte(pass)) >= 0; got != (pass == "pw") {
+					t.Errorf("Check(bee, %q) = %v", pass, got)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if n := l.Verifications() - before; n != 1 {
+			t.Errorf("%q: %d hashes computed by 16 concurrent checks, want 1", pass, n)
+		}
+	}
+}
+
 func TestCheckConcurrent(t *testing.T) {
 	l := testList(t)
 	var wg sync.WaitGroup
