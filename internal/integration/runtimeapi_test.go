@@ -271,6 +271,9 @@ func TestRuntimeAPIMatchesHAProxy(t *testing.T) {
 		hp := apiCLI(t, hpSock, "help")
 		gh := apiCLI(t, ghSock, "help")
 		for _, l := range strings.Split(gh, "\n") {
+			if strings.HasPrefix(l, "  show map ") || strings.HasPrefix(l, "  show acl ") {
+				continue // no "@<ver>" argument: Gatehouse has no map versions (README)
+			}
 			if strings.HasPrefix(l, "  show ") && !strings.Contains(hp, l+"\n") {
 				t.Errorf("help line %q is not HAProxy's", l)
 			}

@@ -94,7 +94,9 @@ func FreePort(t testing.TB) int {
 		if next++; next >= hi {
 			next = lo
 		}
-		if given[port] {
+		// 10080 is on the browsers' unsafe-port list (Chromium refuses
+		// to load a page from it): never hand it out.
+		if given[port] || port == 10080 {
 			continue
 		}
 		l, err := net.Listen("tcp", LocalAddr(port))
