@@ -531,3 +531,48 @@ frontend fe
 	}
 	t.Logf("both:\n%s", results["gatehouse"])
 }
+
+// TestMapPayloadMatchesHAProxy: "add map <map> <<" with one key and value
+// per line up to an empty line, as HAProxy 2.6 reads it, then the map.
+func TestMapPayloadMatchesHAProxy(t *testing.T) {
+	m := filepath.Join(t.TempDir(), "p.map")
+	if err := os.WriteFile(m, []byte("a 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	results := map[string]string{}
+	for _, name := range []string{"haproxy", "gatehouse"} {
+		fe := testenv.FreePort(t)
+		sock := filepath.Join(t.TempDir(), name+".sock")
+		cfg := fmt.Sprintf(`global
+    stats socket %s level admin
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 10s
+    timeout server 10s
+frontend fe
+    bind 127.0.0.1:%d
+    http-request return status 200 content-type text/plain lf-string "%%[req.hdr(x-in),map(%s,none)]"
+`, sock, fe, m)
+		if name == "haproxy" {
+			testenv.StartHAProxy(t, cfg)
+		} else {
+			testenv.StartGatehouse(t, cfg)
+		}
+		ptr := regexp.MustCompile(`(?m)^0x[0-9a-f]+ `)
+		var out []string
+		for _, cmd := range []string{
+			"add map " + m + " <<\nb 2\nc  two words \n\td\t4\n",
+			"add map " + m + " <<\ne 5\nnovalue\n",
+			"show map " + m,
+			"get map " + m + " c",
+		} {
+			out = append(out, "> "+cmd, ptr.ReplaceAllString(apiCLI(t, sock, cmd), "PTR "))
+		}
+		results[name] = strings.Join(out, "\n")
+	}
+	if h, g := results["haproxy"], results["gatehouse"]; h != g {
+		t.Fatalf("haproxy:\n%s\n\ngatehouse:\n%s", h, g)
+	}
+	t.Logf("both:\n%s", results["gatehouse"])
+}

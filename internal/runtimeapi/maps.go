@@ -20,12 +20,11 @@ type MapsTarget interface {
 // need the admin level, as HAProxy from 2.8 on (2.6 lets every level run
 // them). Gatehouse lists pattern files only: an ACL's inline patterns are
 // not a reference of their own (they take an id, so that files keep
-// HAProxy's ids). Versions (@<ver>, prepare, commit) and payloads are not
-// implemented.
+// HAProxy's ids). Versions (@<ver>, prepare, commit) are not implemented.
 func mapCommands() []command {
 	return []command{
 		{[]string{"add", "acl"}, "add acl <acl> <pattern>                 : add an acl entry", LevelAdmin, cmdAddMap},
-		{[]string{"add", "map"}, "add map <map> <key> <val>               : add a map entry", LevelAdmin, cmdAddMap},
+		{[]string{"add", "map"}, "add map <map> <key> <val>               : add a map entry (payload supported instead of key/val)", LevelAdmin, cmdAddMap},
 		{[]string{"clear", "acl"}, "clear acl <acl>                         : clear the contents of this acl", LevelAdmin, cmdClearMap},
 		{[]string{"clear", "map"}, "clear map <map>                         : clear the contents of this map", LevelAdmin, cmdClearMap},
 		{[]string{"del", "acl"}, "del acl <acl> [<key>|#<ref>]            : delete acl entries matching <key>", LevelAdmin, cmdDelMap},
@@ -160,6 +159,10 @@ func cmdAddMap(ss *session, w *bufio.Writer, args []string) {
 	if noVersions(w, args) {
 		return
 	}
+	if isMap && ss.hasPayload && len(args) == 3 {
+		addMapPayload(ss, w, args[2])
+		return
+	}
 	if isMap && len(args) < 5 {
 		w.WriteString("'add map' expects three parameters (map identifier, key and value) or one parameter (map identifier) and a payload\n")
 		return
@@ -267,4 +270,28 @@ func cmdClearMap(ss *session, w *bufio.Writer, args []string) {
 		return
 	}
 	r.Clear()
+}
+
+// addMapPayload adds one entry per payload line: the first word is the key,
+// the rest of the line after blanks the value. A line without a value stops
+// with HAProxy's message; the lines before it stay added.
+func addMapPayload(ss *session, w *bufio.Writer, name string) {
+	r := findRef(ss, name, true, false)
+	if r == nil {
+		unknownRef(w, true)
+		return
+	}
+	for line := range strings.Lines(ss.payload) {
+		line = strings.TrimSuffix(line, "\n")
+		i := strings.IndexAny(line, " \t")
+		if i < 0 {
+			fmt.Fprintf(w, "Missing value for key '%s'.\n", line)
+			return
+		}
+		key, value := line[:i], strings.TrimLeft(line[i+1:], " \t")
+		if err := r.Add(key, value); err != nil {
+			fmt.Fprintf(w, "%v.\n", err)
+			return
+		}
+	}
 }

@@ -268,7 +268,14 @@ type session struct {
 	level  Level
 	prompt bool
 	quit   bool
+	// payload: the lines after a command ending with "<<", up to an empty
+	// line (add map); hasPayload tells an empty payload from none.
+	payload    string
+	hasPayload bool
 }
+
+// maxPayload is HAProxy's default tune.cli.max-payload-size.
+const maxPayload = 128 << 10
 
 func (ss *session) serve(c net.Conn) {
 	br := bufio.NewReader(c)
@@ -281,7 +288,16 @@ func (ss *session) serve(c net.Conn) {
 		}
 		b := ss.srv.cur.Load()
 		ss.target, ss.level = b.target, b.opts.Level
-		ss.runLine(bw, strings.TrimRight(line, "\r\n"))
+		line = strings.TrimRight(line, "\r\n")
+		ss.payload, ss.hasPayload = "", false
+		if cmd, ok := payloadStart(line); ok {
+			p, err := ss.readPayload(c, br, bw)
+			if err != nil {
+				return
+			}
+			line, ss.payload, ss.hasPayload = cmd, p, true
+		}
+		ss.runLine(bw, line)
 		if bw.Flush() != nil || ss.quit {
 			return
 		}
@@ -289,6 +305,51 @@ func (ss *session) serve(c net.Conn) {
 		// so far are answered (pipelined lines still run).
 		if !ss.prompt && !hasLine(br) {
 			return
+		}
+	}
+}
+
+// payloadStart reports whether line announces a payload: it ends with
+// "<<" apart from the last word, as HAProxy 2.6 reads it.
+func payloadStart(line string) (string, bool) {
+	if line == "<<" {
+		return "", true
+	}
+	if strings.HasSuffix(line, " <<") || strings.HasSuffix(line, "\t<<") {
+		return line[:len(line)-2], true
+	}
+	return line, false
+}
+
+// readPayload reads lines up to an empty one ("+ " prompts each in
+// interactive mode); a payload over maxPayload ends the session.
+func (ss *session) readPayload(c net.Conn, br *bufio.Reader, bw *bufio.Writer) (string, error) {
+	var p strings.Builder
+	for {
+		if ss.prompt {
+			bw.WriteString("+ ")
+			if err := bw.Flush(); err != nil {
+				return "", err
+			}
+		}
+		c.SetReadDeadline(time.Now().Add(ss.srv.cur.Load().opts.Timeout))
+		line, err := br.ReadString('\n')
+		if err != nil && (err != io.EOF || line == "") {
+			return "", err
+		}
+		line = strings.TrimRight(line, "\r\n")
+		if line == "" {
+			return p.String(), nil
+		}
+		if p.Len()+len(line)+1 > maxPayload {
+			bw.WriteString("Payload too big.\n\n")
+			bw.Flush()
+			return "", errors.New("payload too big")
+		}
+		p.WriteString(line)
+		p.WriteByte('\n')
+		if err == io.EOF {
+			return p.String(), nil
 		}
 	}
 }
@@ -311,9 +372,15 @@ func (ss *session) runLine(w *bufio.Writer, line string) {
 		w.WriteString("\n> ")
 		return
 	}
-	for _, args := range cmds {
+	payload, has := ss.payload, ss.hasPayload
+	for i, args := range cmds {
 		if len(args) == 0 {
 			continue
+		}
+		// the payload belongs to the line's last command
+		ss.payload, ss.hasPayload = "", false
+		if i == len(cmds)-1 {
+			ss.payload, ss.hasPayload = payload, has
 		}
 		ss.run(w, args)
 		if ss.quit {
