@@ -480,6 +480,10 @@ func compTooltips(t *testing.T, u string) string {
 	b, _ := io.ReadAll(resp.Body)
 	page := string(b)
 	var out strings.Builder
+	// The share of 2xx compressed, per frontend and backend.
+	for _, m := range regexp.MustCompile(`Compressed 2xx:</th><td>[^<]*</td><td>[^<]*</td>`).FindAllString(page, -1) {
+		out.WriteString(m + "\n")
+	}
 	for {
 		i := strings.Index(page, "<tr><th>Response bytes in:")
 		if i < 0 {

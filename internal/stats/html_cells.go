@@ -233,6 +233,14 @@ func totalTip(r *Row) template.HTML {
 		row("Cum. HTTP requests:", r.C.ReqTot)
 		for i, k := range []string{"1xx", "2xx", "3xx", "4xx", "5xx"} {
 			row("- HTTP "+k+" responses:", r.C.HRsp[i])
+			if k == "2xx" && (r.Kind == KindFrontend || r.Kind == KindBackend) {
+				// HAProxy's share of the 2xx that its compression filter compressed.
+				pct := uint64(0)
+				if r.C.HRsp[1] > 0 {
+					pct = 100 * r.C.CompRsp / r.C.HRsp[1]
+				}
+				b.WriteString("<tr><th>&nbsp;&nbsp;Compressed 2xx:</th><td>" + string(u2h(r.C.CompRsp)) + "</td><td>(" + strconv.FormatUint(pct, 10) + "%)</td></tr>")
+			}
 		}
 		row("- other responses:", r.C.HRsp[5])
 		if r.Kind == KindFrontend {

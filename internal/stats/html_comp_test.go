@@ -23,6 +23,11 @@ func TestHTMLCompressionTooltip(t *testing.T) {
 	if !strings.Contains(page, want) {
 		t.Fatalf("no compression tooltip; page has: %s", page[strings.Index(page, `class="frontend"`):][:1500])
 	}
+	// fe: 40 of its 100 2xx were compressed; the backend's row says 0.
+	if !strings.Contains(page, "<tr><th>- HTTP 2xx responses:</th><td>100</td></tr><tr><th>&nbsp;&nbsp;Compressed 2xx:</th><td>40</td><td>(40%)</td></tr>") ||
+		!strings.Contains(page, "<tr><th>&nbsp;&nbsp;Compressed 2xx:</th><td>0</td><td>(0%)</td></tr>") {
+		t.Fatal("no 'Compressed 2xx' line under the 2xx count")
+	}
 	if strings.Count(page, "Compression in:") != 1 {
 		t.Fatal("the backend, which compressed nothing, has a compression tooltip")
 	}
