@@ -10,8 +10,10 @@ import (
 // every WWW-Authenticate header of it replaced by one asking for Basic
 // credentials in the realm. It ends the rules like a deny, counts in the
 // tracked entries' http_err counters and logs "LR", but it is not a
-// denial: a frontend counts it as intercepted. (The 407 form HAProxy uses
-// behind "option http_proxy" does not apply: Gatehouse has no such option.)
+// denial: a frontend counts it as intercepted. (HAProxy answers 407 with
+// Proxy-Authenticate, and reads Proxy-Authorization, only for an
+// absolute-form or CONNECT request under "option http-use-proxy-header",
+// which Gatehouse refuses as not implemented.)
 func authChallenge(realm string) func(t *Txn) bool {
 	challenge := `Basic realm="` + realm + `"`
 	return func(t *Txn) bool {
