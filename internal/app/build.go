@@ -5,6 +5,7 @@ package app
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -412,6 +413,9 @@ func (b *builder) buildBackend(p *config.Proxy, id int) (*proxy.Backend, error) 
 			us = unresolved(cs, i+1)
 		}
 		us.TCPKeepAlive = p.SrvTCPKA
+		if cs.Socks4 != "" {
+			us.Socks4 = netip.MustParseAddrPort(cs.Socks4) // checked by cfgparse
+		}
 		if line != nil {
 			b.g.starters = append(b.g.starters, func() { restoreServer(p, us, line, time.Now()) })
 		}

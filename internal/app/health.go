@@ -173,6 +173,9 @@ func (b *builder) healthLog(p *config.Proxy) (func(logging.Level, string), error
 func (b *builder) checker(p *config.Proxy, srv *proxy.Server, spec *health.Spec, logf func(logging.Level, string)) (*health.Checker, error) {
 	cs := srv.Cfg
 	tg := health.Target{Addr: srv.Addr(), Live: srv.Addr, Port: cs.CheckPort, SNI: cs.CheckSNI, ALPN: cs.CheckALPN}
+	if cs.CheckViaSocks4 {
+		tg.Socks4 = srv.Socks4
+	}
 	if cs.CheckAddr != "" {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		ap, err := upstream.Resolve(ctx, cs.CheckAddr, 0)

@@ -3,6 +3,7 @@ package cfgparse
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -84,6 +85,15 @@ func serverOptions() []serverOption {
 		}),
 		strOpt("ca-file", "ca-file <file>", "CA certificates that verify the server's certificate; relative paths start at 'ca-base'.", func(s *config.Server, v string) error { s.CAFile = v; return nil }),
 		strOpt("crt", "crt <file>", "Client certificate and key PEM presented to the server; relative paths start at 'crt-base'.", func(s *config.Server, v string) error { s.Crt = v; return nil }),
+		strOpt("socks4", "socks4 <addr>:<port>", "Connect to the server through this SOCKS4 proxy (an IPv4 server address; health checks only with 'check-via-socks4').", func(s *config.Server, v string) error {
+			ap, err := netip.ParseAddrPort(v)
+			if err != nil || !ap.Addr().Is4() || ap.Port() == 0 {
+				return fmt.Errorf("'socks4' expects an IPv4 address and a port, got '%s'", v)
+			}
+			s.Socks4 = ap.String()
+			return nil
+		}),
+		boolOpt("check-via-socks4", "Send the health checks through the server's 'socks4' proxy too.", func(s *config.Server) { s.CheckViaSocks4 = true }),
 		strOpt("sni", "sni <expression>", "Sample expression giving the TLS SNI, e.g. str(example.com) or req.hdr(host).", func(s *config.Server, v string) error { s.SNI = v; return nil }),
 		strOpt("alpn", "alpn <proto>[,<proto>...]", "Protocols offered to the server in the TLS handshake.", func(s *config.Server, v string) error {
 			l, err := alpnList(v)

@@ -88,8 +88,8 @@ func unimplementedBindOptions() []string {
 func unimplementedServerOptions() []string {
 	return []string{
 		"redir", "source", "usesrc", "namespace", "id",
-		"crl-file", "ssl-reuse", "no-ssl-reuse", "tfo", "allow-0rtt", "check-proto", "check-via-socks4",
-		"socks4", "tcp-ut", "pool-low-conn", "pool-purge-delay", "max-queue",
+		"crl-file", "ssl-reuse", "no-ssl-reuse", "tfo", "allow-0rtt", "check-proto",
+		"tcp-ut", "pool-low-conn", "pool-purge-delay", "max-queue",
 		"non-stick", "stick", "set-proxy-v2-tlv-fmt", "shard",
 		"log-proto", "ws", "guid", "hash-key", "sigalgs", "client-sigalgs",
 		"send-proxy-v2-ssl", "send-proxy-v2-ssl-cn", "check-reuse-pool",

@@ -402,6 +402,11 @@ type Server struct {
 	SendProxy      int // 0 none, 1 v1, 2 v2
 	ProxyV2Opts    []string
 	CheckSendProxy bool
+	// Socks4 ("socks4 <addr>:<port>"): connections to the server go
+	// through this SOCKS4 proxy; CheckViaSocks4 sends the health checks
+	// through it too.
+	Socks4         string `json:",omitempty"`
+	CheckViaSocks4 bool   `json:",omitempty"`
 	MaxReuse       int
 	PoolMaxConn    int
 	Proto          string

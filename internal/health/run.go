@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/gatehouse/gatehouse/internal/upstream"
 	"io"
 	"net"
 	"net/http"
@@ -45,6 +46,9 @@ type Target struct {
 	TLS       *tlsconf.ClientTemplate // trust and client certificate for TLS checks
 	SNI       string                  // "check-sni"
 	ALPN      []string                // "check-alpn"
+	// Socks4: checks connect through this SOCKS4 proxy
+	// ("check-via-socks4"); invalid when they go straight.
+	Socks4 netip.AddrPort
 }
 
 // Timing bounds one check, with HAProxy's rules: without "timeout check"
@@ -180,7 +184,17 @@ func (r *run) connect(ctx context.Context, ru *rule) (Result, bool) {
 	dctx, cancel := context.WithDeadline(ctx, r.deadline)
 	defer cancel()
 	var d net.Dialer
-	conn, err := d.DialContext(dctx, "tcp", netip.AddrPortFrom(addr, uint16(port)).String())
+	dst := netip.AddrPortFrom(addr, uint16(port))
+	first := dst
+	if r.tg.Socks4.IsValid() {
+		first = r.tg.Socks4
+	}
+	conn, err := d.DialContext(dctx, "tcp", first.String())
+	if err == nil && r.tg.Socks4.IsValid() {
+		if err = upstream.Socks4Connect(conn, dst, r.deadline); err != nil {
+			conn.Close()
+		}
+	}
 	if err != nil {
 		if dctx.Err() != nil || isTimeout(err) {
 			return Result{Status: StatusL4TOUT}, true

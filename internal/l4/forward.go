@@ -157,7 +157,7 @@ func (s *session) connect() (*net.TCPConn, bool) {
 		if addr.Port() == 0 {
 			addr = netip_withPort(addr, s.dst.Port())
 		}
-		uc, err := upstream.DialAddr(ctx, addr, upstream.PoolKey{}, nil, be.Timeouts.Connect, srv.TCPKeepAlive)
+		uc, err := upstream.DialAddrVia(ctx, srv, addr, upstream.PoolKey{}, nil, be.Timeouts.Connect)
 		s.tc = time.Since(now)
 		if err == nil {
 			srv.Counters.Connect.Add(1)

@@ -31,6 +31,9 @@ type Server struct {
 	ID     int // 1-based declaration order (HAProxy's numeric id)
 	Backup bool
 	Cfg    *config.Server // the configuration it was built from
+	// Socks4 is the SOCKS4 proxy its connections go through ("socks4");
+	// invalid when none.
+	Socks4 netip.AddrPort
 	// TCPKeepAlive ("option srvtcpka" on the backend) turns SO_KEEPALIVE
 	// on for its connections; set before the server is used.
 	TCPKeepAlive bool
