@@ -64,7 +64,7 @@ func unimplementedHTTPActions() []string {
 	return []string{
 		"sc-inc-gpc", "sc-set-gpt",
 		"tarpit", "cache-use", "cache-store", "do-resolve",
-		"early-hint", "reject",
+		"reject",
 		"send-spoe-group", "set-bandwidth-limit",
 		"set-mark",
 		"set-nice", "set-priority-class", "set-priority-offset",

@@ -181,6 +181,9 @@ func compileRule(a *config.HTTPAction, env *RuleEnv, response bool) (*Rule, erro
 				}
 			}
 		}
+	case "early-hint":
+		r.Kind = RuleEarlyHint
+		err = format(a.Value)
 	case "normalize-uri":
 		r.Kind, r.Name, r.On = RuleNormalizeURI, a.Name, a.On
 	case "strict-mode":

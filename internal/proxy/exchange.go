@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/http1"
+	"github.com/gatehouse/gatehouse/internal/httpmsg"
 	"github.com/gatehouse/gatehouse/internal/proxyproto"
 	"github.com/gatehouse/gatehouse/internal/upstream"
 )
@@ -590,6 +591,24 @@ func (t *Txn) readResponseHead(uc *upConn, reused bool) failure {
 }
 
 // writeInterim relays a 1xx response to the client.
+// sendHints writes the 103 Early Hints answer early-hint rules built; a
+// client that went away is the final answer's business.
+func (t *Txn) sendHints() {
+	resp := httpmsg.Response{Status: 103, Reason: "Early Hints", Proto: "HTTP/1.1", Major: 1, Minor: 1, Header: t.hints, NoBody: true}
+	t.hints = t.hints[:0]
+	if t.down != nil {
+		if t.down.WriteHead(&resp, false) == nil {
+			_ = t.down.Flush()
+		}
+		return
+	}
+	bw := t.sess.bw
+	before := t.sess.out.n
+	_ = bw.WriteResponseHead(&resp)
+	_ = bw.Flush()
+	t.bytesOut += t.sess.out.n - before
+}
+
 func (t *Txn) writeInterim() error {
 	if t.down != nil {
 		if err := t.down.WriteHead(&t.Resp, false); err != nil {

@@ -42,6 +42,7 @@ const (
 	RuleSetTimeout
 	RuleStrictMode
 	RuleNormalizeURI
+	RuleEarlyHint
 )
 
 // verdict is the outcome of running a rule list.
@@ -167,7 +168,7 @@ func (t *Txn) runRules(rules []*Rule, response bool) verdict {
 		h, phase = &t.Resp.Header, 'H'
 	}
 	strict := true // each rule set starts strict, as in HAProxy
-	for _, r := range rules {
+	for i, r := range rules {
 		if r.Cond != nil && !r.Cond.Match(&t.acl) {
 			continue
 		}
@@ -215,6 +216,16 @@ func (t *Txn) runRules(rules []*Rule, response bool) verdict {
 			t.clk.spend()
 			if replied {
 				return verdictReply
+			}
+		case RuleEarlyHint:
+			// HTTP/1.1 and later clients only, as HAProxy.
+			if t.Req.Major > 1 || t.Req.Major == 1 && t.Req.Minor >= 1 {
+				t.hints = append(t.hints, httpmsg.Header{Name: r.Name, Value: t.evalFormat(r.Value)})
+				// The 103 goes unless the next rule adds to it: one more
+				// early-hint without a condition (HAProxy 2.6's rule).
+				if i+1 == len(rules) || rules[i+1].Kind != RuleEarlyHint || rules[i+1].Cond != nil {
+					t.sendHints()
+				}
 			}
 		case RuleNormalizeURI:
 			if !t.normalizeURI(r) {

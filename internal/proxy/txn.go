@@ -61,6 +61,9 @@ type Txn struct {
 	// logLevel: set-log-level's choice, a logging.Level plus one; -1
 	// silent; 0 none (the usual level).
 	logLevel int8
+	// hints: the fields of the 103 Early Hints answer adjacent early-hint
+	// rules are building.
+	hints httpmsg.Headers
 	// serverTO, tunnelTO: set-timeout's values; 0: the backend's.
 	serverTO, tunnelTO time.Duration
 	bodyTaken          bool // a local service consumed the request body
@@ -143,10 +146,11 @@ func (t *Txn) reset() {
 	t.Resp.Reset()
 	arena := t.arena[:0]
 	capt := t.captured[:0]
+	hints := t.hints[:0]
 	rcapt := t.respCapts[:0]
 	vars := t.vars
 	vars.Reset()
-	*t = Txn{Req: t.Req, Resp: t.Resp, arena: arena, captured: capt, respCapts: rcapt, vars: vars}
+	*t = Txn{Req: t.Req, Resp: t.Resp, arena: arena, captured: capt, respCapts: rcapt, vars: vars, hints: hints}
 }
 
 // readClock reads the clock where a wait ended.
