@@ -77,6 +77,7 @@ type conv struct {
 	mp     *mapConv
 	more   *moreConv // convert_more.go
 	jpath  jsonPath  // json_query
+	jwt    *jwtConv  // jwt_verify
 }
 
 var errNegative = errors.New("negative values are not allowed")

@@ -50,6 +50,8 @@ const (
 	cBe2Hex
 	cHtonl
 	cJSONQuery
+	cJWTPart // jwt_header_query, jwt_payload_query (convert_jwt.go)
+	cJWTVerify
 )
 
 func moreConvs() []convDef {
@@ -85,6 +87,9 @@ func moreConvs() []convDef {
 		{name: "be2dec", args: "siI", out: tStr, op: cBe2Dec, doc: "big-endian unsigned integers of <chunk_size> bytes in decimal, joined by <separator>; <truncate> drops a last short chunk"},
 		{name: "be2hex", args: "SII", out: tStr, op: cBe2Hex, doc: "hexadecimal, <separator> every <chunk_size> bytes; <truncate> drops a last short chunk"},
 		{name: "htonl", out: tBin, op: cHtonl, doc: "an integer as 4 bytes in network order"},
+		{name: "jwt_header_query", args: "SS", out: tAny, op: cJWTPart, doc: "the decoded JOSE header of a JWT, or json_query(<json_path>,<output_type>) on it"},
+		{name: "jwt_payload_query", args: "SS", out: tAny, op: cJWTPart, doc: "the decoded payload of a JWT, or json_query(<json_path>,<output_type>) on it"},
+		{name: "jwt_verify", args: "ss", out: tInt, op: cJWTVerify, doc: "verify a compact JWS with <alg> (or a variable holding it) and <key>: the HMAC secret, or the path of a PEM certificate or public key loaded at start; 1 verified, 0 failed, -1 unknown algorithm, -2 PS* (unmanaged), -3 invalid token, -5 unknown certificate"},
 		{name: "json_query", args: "sS", out: tAny, op: cJSONQuery, doc: "the value at <json_path> ($.a.b, $.a[0], $['a.b']) of a JSON input: a string, a boolean, a number as a string, or an integer with <output_type> 'int'"},
 	}
 }
@@ -180,6 +185,8 @@ func compileMoreConv(d *convDef, a fetchArgs) (conv, error) {
 		if a.num[1] < 0 {
 			return c, errNegative
 		}
+	case cJWTPart, cJWTVerify:
+		return compileJWTConv(c, d)
 	case cJSONQuery:
 		p, err := parseJSONPath(a.str[0])
 		if err != nil {
@@ -379,6 +386,14 @@ func (c *conv) runMore(t *Txn, typ smpType, b []byte, start int) ([]byte, smpTyp
 			return fail()
 		}
 		return binary.BigEndian.AppendUint32(b[:start], uint32(v)), tBin, true
+	case cJWTPart:
+		return c.jwtPart(typ, b, start, str)
+	case cJWTVerify:
+		code, ok := c.jwtVerify(t, str)
+		if !ok {
+			return fail()
+		}
+		return strconv.AppendInt(b[:start], code, 10), tInt, true
 	case cJSONQuery:
 		s, ok := jsonQuery([]byte(str), c.jpath, c.a.n > 1)
 		if !ok {

@@ -25,6 +25,13 @@ func TestMoreConverters(t *testing.T) {
 		{"int(0),utime(%Y-%m-%dT%H:%M:%S%z %Z %q)", "1970-01-01T00:00:00+0000 UTC %q", true},
 		{"str('{\"a\":[{\"b\":\"c\"}]}'),json_query('$.a[0].b')", "c", true},
 		{"str(not json),json_query('$.a')", "", false},
+		// Without a path, the decoded part itself, as documented (HAProxy
+		// 2.6.12 renders it empty in a header value; not compared there).
+		{"str(eyJhbGciOiJIUzI1NiJ9.e30.x),jwt_header_query", `{"alg":"HS256"}`, true},
+		{"str(eyJhbGciOiJIUzI1NiJ9.e30.x),jwt_payload_query", `{}`, true},
+		{"str(eyJhbGciOiJIUzI1NiJ9),jwt_payload_query", "", false},
+		{"str(a.b.c),jwt_verify(txn.nosuch,k)", "", false},
+		{"str(a.b.c),jwt_verify(none,k)", "0", true},
 		{"str('{\"x\":1e300}'),json_query('$.x','int')", "", false},
 	} {
 		e := mustExpr(t, tc.expr)

@@ -1,9 +1,18 @@
 package integration
 
 import (
+	"crypto/ecdsa"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -107,6 +116,83 @@ frontend fe
 		hv, gv := h.Values(name), g.Values(name)
 		if fmt.Sprint(hv) != fmt.Sprint(gv) {
 			t.Errorf("%%[%s]:\n  haproxy:   %q\n  gatehouse: %q", e, hv, gv)
+		}
+	}
+}
+
+// TestJWTConvertersMatchHAProxy: jwt_header_query, jwt_payload_query and
+// jwt_verify (HMAC, and ECDSA with a certificate file, the algorithm read
+// from the token into a variable as HAProxy's documentation shows) give
+// HAProxy 2.6's answers for valid, tampered and malformed tokens.
+func TestJWTConvertersMatchHAProxy(t *testing.T) {
+	ca := testenv.NewCA(t)
+	signer := ca.Issue(t, "jwt-signer")
+	// HAProxy 2.6 reads a PEM public key (PEM_read_bio_PUBKEY); Gatehouse
+	// also takes a certificate.
+	der, err := x509.MarshalPKIXPublicKey(signer.TLS.PrivateKey.(*ecdsa.PrivateKey).Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pubFile := filepath.Join(t.TempDir(), "pub.pem")
+	if err := os.WriteFile(pubFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b64 := func(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+	token := func(alg, payload string, sign func(string) []byte) string {
+		in := b64([]byte(`{"alg":"`+alg+`","typ":"JWT"}`)) + "." + b64([]byte(payload))
+		return in + "." + b64(sign(in))
+	}
+	hs := func(in string) []byte {
+		m := hmac.New(sha256.New, []byte("s3cret"))
+		m.Write([]byte(in))
+		return m.Sum(nil)
+	}
+	es := func(in string) []byte {
+		d := sha256.Sum256([]byte(in))
+		r, s, err := ecdsa.Sign(rand.Reader, signer.TLS.PrivateKey.(*ecdsa.PrivateKey), d[:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := make([]byte, 64)
+		r.FillBytes(out[:32])
+		s.FillBytes(out[32:])
+		return out
+	}
+	payload := `{"iss":"https://idp.example","aud":"edge","exp":1900000000,"scope":"read write"}`
+	tokens := map[string]string{
+		"hs":        token("HS256", payload, hs),
+		"es":        token("ES256", payload, es),
+		"es-tamper": token("ES256", payload, es)[:40] + "x" + token("ES256", payload, es)[41:],
+		"hs-wrong": token("HS256", payload, func(in string) []byte {
+			m := hmac.New(sha256.New, []byte("other"))
+			m.Write([]byte(in))
+			return m.Sum(nil)
+		}),
+		"ps":        token("PS256", payload, hs),
+		"unknown":   token("XY999", payload, hs),
+		"two-parts": b64([]byte(`{"alg":"HS256"}`)) + "." + b64([]byte(payload)),
+		"garbage":   "not-a-token",
+	}
+	cfg := func(port int) string {
+		return fmt.Sprintf(`defaults
+    mode http
+    timeout connect 5s
+    timeout client 10s
+    timeout server 10s
+frontend fe
+    bind 127.0.0.1:%d
+    http-request set-var(txn.alg) req.hdr(x-jwt),jwt_header_query('$.alg')
+    http-request return status 200 content-type text/plain string ok hdr X-Alg "<%%[var(txn.alg)]>" hdr X-Iss "<%%[req.hdr(x-jwt),jwt_payload_query('\$.iss')]>" hdr X-Exp "<%%[req.hdr(x-jwt),jwt_payload_query('\$.exp','int'),add(1)]>" hdr X-HS "<%%[req.hdr(x-jwt),jwt_verify(HS256,s3cret)]>" hdr X-Var "<%%[req.hdr(x-jwt),jwt_verify(txn.alg,%s)]>" hdr X-ES "<%%[req.hdr(x-jwt),jwt_verify(ES256,%s)]>"
+`, port, pubFile, pubFile)
+	}
+	hp, gp := testenv.FreePort(t), testenv.FreePort(t)
+	testenv.StartHAProxy(t, cfg(hp))
+	testenv.StartGatehouse(t, cfg(gp))
+	for name, tok := range tokens {
+		h := replyAt(hp, "/", http.Header{"X-Jwt": {tok}})
+		g := replyAt(gp, "/", http.Header{"X-Jwt": {tok}})
+		if h != g {
+			t.Errorf("token %s:\n  haproxy:   %s\n  gatehouse: %s", name, h, g)
 		}
 	}
 }
