@@ -36,7 +36,8 @@ frontend fe
 
 backend app
     errorfile 401 %s
-    http-request auth realm back if { path_beg /back } !{ http_auth(users) }
+    acl back_ok http_auth(users)
+    http-request auth realm back if { path_beg /back } !back_ok
     server s1 %s
 `, port, h2Port, ef, hostPort(be)))
 	for _, cl := range []struct {

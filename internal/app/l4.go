@@ -223,7 +223,7 @@ func (b *builder) tcpBackend(name string, pos config.Pos, built map[string]*l4.B
 			be.Rules = append(be.Rules, rule)
 		}
 	}
-	persist, err := tcpPersist(p, pbe)
+	persist, err := b.tcpPersist(p, pbe)
 	if err != nil {
 		return nil, err
 	}

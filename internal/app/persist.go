@@ -3,7 +3,6 @@ package app
 import (
 	"strings"
 
-	"github.com/gatehouse/gatehouse/internal/acl"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/l4"
 	"github.com/gatehouse/gatehouse/internal/persist"
@@ -25,7 +24,7 @@ func (b *builder) persistStage(p *config.Proxy, be *proxy.Backend) (*proxy.Persi
 	if p.Cookie != nil {
 		ps.Cookie = persist.New(p.Cookie)
 	}
-	set, err := acl.NewSet(p.ACLs)
+	set, err := b.aclSet(p)
 	if err != nil {
 		return nil, err
 	}
@@ -64,11 +63,11 @@ func (b *builder) persistStage(p *config.Proxy, be *proxy.Backend) (*proxy.Persi
 // tcpPersist compiles what of persistence a mode tcp backend has:
 // use-server rules (server names: cfgparse refuses log-formats there),
 // force-/ignore-persist and option persist.
-func tcpPersist(p *config.Proxy, be *proxy.Backend) (*l4.Persistence, error) {
+func (b *builder) tcpPersist(p *config.Proxy, be *proxy.Backend) (*l4.Persistence, error) {
 	if len(p.UseServers) == 0 && len(p.PersistRules) == 0 {
 		return nil, nil
 	}
-	set, err := acl.NewSet(p.ACLs)
+	set, err := b.aclSet(p)
 	if err != nil {
 		return nil, err
 	}

@@ -77,7 +77,8 @@ frontend fe
     default_backend app
 
 backend app
-    http-request auth realm back if { path_beg /back } !{ http_auth(L) }
+    acl back_ok http_auth(L)
+    http-request auth realm back if { path_beg /back } !back_ok
     server s1 %s
 
 listen stats
