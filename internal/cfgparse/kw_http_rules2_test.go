@@ -73,6 +73,8 @@ func TestReplyArgs(t *testing.T) {
 		{" http-request set-timeout server 5s\n", "only available for proxies with backend capabilities", ""},
 		{" http-request set-timeout client 5s\n", "expects 'server' or 'tunnel'", ""},
 		{" http-request strict-mode off\n", "", ""},
+		{" http-request early-hint Link \"</a.css>; rel=preload\"\n", "", ""},
+		{" http-request early-hint Link\n", "expects exactly 2 arguments", ""},
 		{" http-request normalize-uri path-merge-slashes\n", "must be allowed via a global 'expose-experimental-directives'", ""},
 		{" http-after-response strict-mode on\n", "", ""},
 		{" http-request strict-mode maybe\n", "expects 'on' or 'off'", ""},
