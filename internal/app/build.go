@@ -400,6 +400,9 @@ func (b *builder) buildBackend(p *config.Proxy, id int) (*proxy.Backend, error) 
 	if p.ForwardFor != nil && p.Cap&config.CapFE == 0 {
 		be.ForwardFor = forwardFor(p.ForwardFor)
 	}
+	if o := p.OriginalTo; o != nil {
+		be.OriginalTo = &proxy.OriginalTo{Header: o.Header, Except: o.Except}
+	}
 	var servers []*upstream.Server
 	saved := b.stateFile(p)
 	for i, cs := range p.Servers {
@@ -526,6 +529,9 @@ func (b *builder) buildFrontend(p *config.Proxy, pr *proxyRuntime) (*proxy.Front
 		LogSeparateErrors: p.LogSeparateErrors,
 		DontLogNormal:     p.DontLogNormal,
 		ContStats:         p.ContStats,
+	}
+	if o := p.OriginalTo; o != nil {
+		fe.OriginalTo = &proxy.OriginalTo{Header: o.Header, Except: o.Except}
 	}
 	if p.ForwardFor != nil {
 		fe.ForwardFor = forwardFor(p.ForwardFor)

@@ -20,6 +20,8 @@ func optionTable() []keyword {
 	return []keyword{
 		{name: "forwardfor", where: wProxy, syntax: "option forwardfor [except <network>] [header <name>] [if-none]",
 			desc: "Add the client address to an X-Forwarded-For header (after removing the ones the client sent).", parse: parseForwardFor},
+		{name: "originalto", where: wProxy, syntax: "option originalto [except <network>] [header <name>]",
+			desc: "Add the address the client connected to (after set-dst) to an X-Original-To header, unless it is in the frontend's or the backend's except network; the backend's header name wins, as in HAProxy.", parse: parseOriginalTo},
 		{name: "http-keep-alive", where: wProxy, syntax: "[no] option http-keep-alive",
 			desc: "Keep connections open on both sides between requests (the default).", parse: connModeOption(config.ConnKeepAlive)},
 		{name: "http-server-close", where: wProxy, syntax: "[no] option http-server-close",
@@ -251,5 +253,36 @@ func parseOptionRedispatch(p *parser, args []token) error {
 		}
 		px.RedispatchAfter = n
 	}
+	return nil
+}
+
+func parseOriginalTo(p *parser, args []token) error {
+	if err := noNegation(p, args); err != nil {
+		return err
+	}
+	ot := &config.OriginalTo{Pos: p.pos(), Header: "X-Original-To"}
+	for i := 2; i < len(args); i++ {
+		switch args[i].Text {
+		case "except":
+			if i+1 >= len(args) {
+				return fmt.Errorf("'option originalto' : 'except' expects <address>[/mask] as argument.")
+			}
+			pfx, err := parseNetwork(args[i+1].Text)
+			if err != nil {
+				return fmt.Errorf("'option originalto' : 'except' expects <address>[/mask] as argument, got '%s'.", args[i+1].Text)
+			}
+			ot.Except = pfx
+			i++
+		case "header":
+			if i+1 >= len(args) || args[i+1].Text == "" {
+				return fmt.Errorf("'option originalto' : 'header' expects <header_name> as argument.")
+			}
+			ot.Header = args[i+1].Text
+			i++
+		default:
+			return fmt.Errorf("'option originalto' : unknown keyword '%s'; supported: 'except' and 'header'.", args[i].Text)
+		}
+	}
+	p.ps.px.OriginalTo = ot
 	return nil
 }

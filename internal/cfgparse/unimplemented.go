@@ -53,7 +53,7 @@ func unimplementedOptions() []string {
 		"http-no-delay", "http-restrict-req-hdr-names",
 		"http-use-proxy-header", "http_proxy", "idle-close-on-response", "independent-streams",
 		"ldap-check", "mysql-check",
-		"nolinger", "originalto", "pgsql-check", "prefer-last-server",
+		"nolinger", "pgsql-check", "prefer-last-server",
 		"redis-check", "smtpchk", "spop-check",
 		"ssl-hello-chk", "tcp-smart-accept",
 		"tcp-smart-connect", "transparent", "use-small-buffers",

@@ -250,6 +250,7 @@ type Proxy struct {
 	DefaultBEPos      Pos
 
 	ForwardFor  *ForwardFor
+	OriginalTo  *OriginalTo `json:",omitempty"` // option originalto
 	ConnMode    ConnMode
 	HTTPLog     bool
 	HTTPLogCLF  bool // option httplog clf
@@ -534,6 +535,13 @@ type TCPAction struct {
 	Action string     // "accept", "reject", "set-var", "set-var-fmt", "unset-var"
 	Var    *VarAction `json:",omitempty"`
 	Cond   *Cond
+}
+
+// OriginalTo is "option originalto [except NET] [header H]".
+type OriginalTo struct {
+	Pos    Pos
+	Except netip.Prefix // invalid when absent
+	Header string       // default "X-Original-To"
 }
 
 // ForwardFor is "option forwardfor [except NET] [header H] [if-none]".

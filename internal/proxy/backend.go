@@ -90,6 +90,7 @@ type Backend struct {
 	// request enters it, before its http-request rules.
 	ContentRules []ContentRule
 	ForwardFor   *ForwardFor
+	OriginalTo   *OriginalTo // option originalto
 	Errors       *ErrorPages
 	// Comp is "compression"; nil without it.
 	Comp *httpcomp.Settings

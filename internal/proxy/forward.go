@@ -74,3 +74,33 @@ func isIdempotent(method string) bool {
 	}
 	return false
 }
+
+// OriginalTo is the compiled "option originalto".
+type OriginalTo struct {
+	Header string
+	Except netip.Prefix // invalid: no exception
+}
+
+// addOriginalTo adds the connection's destination address as HAProxy
+// 2.6 does: when the frontend or the backend has the option, unless the
+// address is in either's except network, under the backend's header name
+// when it has the option, else the frontend's.
+func addOriginalTo(fe, be *OriginalTo, h *httpmsg.Headers, dst netip.Addr, scratch []byte) []byte {
+	if fe == nil && be == nil || !dst.IsValid() {
+		return scratch
+	}
+	dst = dst.Unmap()
+	for _, o := range [2]*OriginalTo{fe, be} {
+		if o != nil && o.Except.IsValid() && o.Except.Contains(dst) {
+			return scratch
+		}
+	}
+	name := fe
+	if be != nil {
+		name = be
+	}
+	start := len(scratch)
+	scratch = dst.AppendTo(scratch)
+	h.Add(name.Header, unsafeString(scratch[start:]))
+	return scratch
+}

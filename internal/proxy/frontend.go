@@ -109,6 +109,7 @@ type Frontend struct {
 	Routes       []Route
 	Default      *Backend
 	ForwardFor   *ForwardFor
+	OriginalTo   *OriginalTo // option originalto
 	Errors       *ErrorPages
 	// Comp is "compression"; nil without it. CompLevel is the level
 	// compressors start with (tune.comp.maxlevel's default, 1).

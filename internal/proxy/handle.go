@@ -175,6 +175,7 @@ func (t *Txn) handle() bool {
 		ff = fe.ForwardFor
 	}
 	t.arena = ff.apply(&req.Header, t.acl.Src.Addr(), t.arena) // set-src applies
+	t.arena = addOriginalTo(fe.OriginalTo, be.OriginalTo, &req.Header, t.acl.Dst.Addr(), t.arena)
 	if s.tls {
 		req.Header.Add("X-Forwarded-Proto", "https")
 	} else {
