@@ -310,7 +310,7 @@ func NewSetEnv(decls []*config.ACL, env *Env) (*Set, error) {
 		}
 		a, err := compileACLTestIn(d.Args, s.kws, &compileEnv{maps: reg, pos: d.Pos})
 		if err == nil {
-			err = a.bind(env)
+			err = a.bind(env, d.Args)
 		}
 		if err != nil {
 			return nil, config.Errorf(d.Pos, "error detected while parsing ACL '%s' : %v", d.Name, err)

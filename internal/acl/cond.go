@@ -89,7 +89,7 @@ func (s *Set) Cond(c *config.Cond) (*Cond, error) {
 			}
 			a, err := compileACLTestIn(c.Terms[i+1:j], kws, env)
 			if err == nil {
-				err = a.bind(s.envOrNil())
+				err = a.bind(s.envOrNil(), c.Terms[i+1:j])
 			}
 			if err == nil && s != nil {
 				s.maps.ReserveID()

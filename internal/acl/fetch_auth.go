@@ -2,6 +2,7 @@ package acl
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/maps"
 	"github.com/gatehouse/gatehouse/internal/userlist"
@@ -152,14 +153,25 @@ func fetchHTTPAuthBearer(t *Txn, a *fetchArgs, _ cursor) (sample, cursor, fres) 
 }
 
 // bind resolves the names an ACL's fetch refers to. http_auth_group in an
-// ACL matches group names exactly, as HAProxy's pat_match_auth does (it
-// takes no other method and no -i).
-func (a *aclTest) bind(env *Env) error {
+// ACL matches group names exactly, as HAProxy's pat_match_auth does; an
+// explicit -m (which HAProxy would apply to the user name) or -i is
+// refused rather than given another meaning. args is the ACL's line.
+func (a *aclTest) bind(env *Env, args []string) error {
 	if err := a.expr.bind(env); err != nil {
 		return err
 	}
 	if a.expr.fetch.name == "http_auth_group" && len(a.expr.convs) == 0 {
-		if a.m.kind != mStr || a.m.icase {
+		explicit := false
+		for i := 1; i < len(args) && args[i] != "--" && strings.HasPrefix(args[i], "-"); i++ {
+			switch args[i] {
+			case "-m":
+				explicit = true
+				i++
+			case "-f", "-u":
+				i++ // the option's argument
+			}
+		}
+		if explicit || a.m.kind != mStr || a.m.icase {
 			return fmt.Errorf("fetch method 'http_auth_group' matches group names exactly ('-m' and '-i' cannot be used with it)")
 		}
 	}

@@ -134,6 +134,7 @@ func TestHTTPAuthCompileErrors(t *testing.T) {
 		{[]string{"http_auth(L)"}, nil, "userlists cannot be used here"},
 		{[]string{"http_auth_group(L)", "-m", "beg", "adm"}, env, "matches group names exactly"},
 		{[]string{"http_auth_group(L)", "-i", "ADMINS"}, env, "matches group names exactly"},
+		{[]string{"http_auth_group(L)", "-m", "str", "alice"}, env, "matches group names exactly"},
 	} {
 		_, err := NewSetEnv([]*config.ACL{{Pos: testPos, Name: "a", Args: c.args}}, c.env)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
