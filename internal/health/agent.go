@@ -136,6 +136,7 @@ func (a *Agent) checkOnce(ctx context.Context) {
 	}
 	a.mu.Lock()
 	a.running = true
+	a.last.Info = "" // HAProxy clears the description when a check starts
 	a.mu.Unlock()
 	start := time.Now()
 	line, res, ok := a.exchange(ctx)

@@ -83,7 +83,8 @@ listen l
 	second.SetReadDeadline(time.Now().Add(wait))
 	var early [1]byte
 	n, err := second.Read(early[:])
-	closedEarly := n == 0 && err == io.EOF
+	// Closed: a FIN or a reset (HAProxy may reset the connection).
+	closedEarly := n == 0 && err != nil && !isTimeoutErr(err)
 	close(gate)
 	first.SetReadDeadline(time.Now().Add(20 * time.Second))
 	if resp, err := http.ReadResponse(bufio.NewReader(first), nil); err == nil {
@@ -98,7 +99,10 @@ listen l
 	mu.Lock()
 	defer mu.Unlock()
 	t.Logf("%s option=%v: second answered %q, closed while queued: %v, reached server: %v", proxy, option, b, closedEarly, seen["/second"])
-	return fmt.Sprintf("closed while queued: %v, answered: %v, reached server: %v", closedEarly, len(b) > 0, seen["/second"])
+	// When the proxy closes (at once, or once the server is free, as
+	// HAProxy does at times) is not compared: what the client got and
+	// whether the server saw the request are.
+	return fmt.Sprintf("answered: %v, reached server: %v", len(b) > 0, seen["/second"])
 }
 
 // TestAbortOnCloseMatchesHAProxy: a request queued for a full server whose
