@@ -22,6 +22,30 @@ func urlFetches() []fetchDef {
 		{name: "fc_src_port", out: tInt, need: NeedConn, fn: fetchFcSrcPort, doc: "the client connection's source port"},
 		{name: "fc_dst", out: tIP, need: NeedConn, fn: fetchFcDst, doc: "the address the client connection reached (http-request set-dst does not change it)"},
 		{name: "fc_dst_port", out: tInt, need: NeedConn, fn: fetchFcDstPort, doc: "the port the client connection reached"},
+		{name: "bc_src", out: tIP, fn: addrFetch(func(t *Txn) netip.AddrPort { return t.BcSrc }, false), doc: "the source address of the connection to the server, once there is one"},
+		{name: "bc_src_port", out: tInt, fn: addrFetch(func(t *Txn) netip.AddrPort { return t.BcSrc }, true), doc: "its source port"},
+		{name: "bc_dst", out: tIP, fn: addrFetch(func(t *Txn) netip.AddrPort { return t.BcDst }, false), doc: "the server address the connection reached"},
+		{name: "bc_dst_port", out: tInt, fn: addrFetch(func(t *Txn) netip.AddrPort { return t.BcDst }, true), doc: "its port"},
+		{name: "bc_http_major", out: tInt, fn: func(t *Txn, _ *fetchArgs, c cursor) (sample, cursor, fres) {
+			if t.BcHTTPMajor == 0 {
+				return sample{}, c, fNone
+			}
+			return intSmp(int64(t.BcHTTPMajor)), c, fVal
+		}, doc: "the HTTP major version spoken with the server (1 or 2)"},
+	}
+}
+
+// addrFetch reads an address (or its port) the proxy may not know yet.
+func addrFetch(get func(*Txn) netip.AddrPort, port bool) fetchFn {
+	return func(t *Txn, _ *fetchArgs, c cursor) (sample, cursor, fres) {
+		a := get(t)
+		switch {
+		case !a.IsValid():
+			return sample{}, c, fNone
+		case port:
+			return intSmp(int64(a.Port())), c, fVal
+		}
+		return ipSmp(a.Addr().Unmap()), c, fVal
 	}
 }
 

@@ -31,6 +31,10 @@ type Txn struct {
 	// http-request set-src and set-dst (changing Src and Dst) leave alone
 	// (fc_src, fc_dst).
 	ConnSrc, ConnDst netip.AddrPort
+	// BcSrc, BcDst and BcHTTPMajor describe the connection to the server
+	// once there is one (bc_src, bc_dst, bc_http_major).
+	BcSrc, BcDst netip.AddrPort
+	BcHTTPMajor  int
 
 	TLS        bool   // the client connection is TLS (ssl_fc)
 	SNI        string // ssl_fc_sni

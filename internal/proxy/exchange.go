@@ -413,6 +413,7 @@ func (t *Txn) connect(srv *Server) (uc *upConn, hc *h2Conn, reused bool, f failu
 	// closed this one (see forward).
 	if srv.H2 != nil {
 		if hc := srv.H2.take(key); hc != nil {
+			t.noteServerConn(hc.raw, 2)
 			return nil, hc, true, failNone
 		}
 	}
@@ -421,6 +422,7 @@ func (t *Txn) connect(srv *Server) (uc *upConn, hc *h2Conn, reused bool, f failu
 		uc := c.Codec.(*upConn)
 		uc.c = c
 		uc.arm(c, t.serverTimeout(), probe, &t.clk)
+		t.noteServerConn(c, 1)
 		return uc, nil, true, failNone
 	}
 	start := t.readClock()
@@ -445,6 +447,7 @@ func (t *Txn) connect(srv *Server) (uc *upConn, hc *h2Conn, reused bool, f failu
 		if err != nil {
 			return nil, nil, false, failConnect
 		}
+		t.noteServerConn(c, 2)
 		return nil, hc, false, failNone
 	}
 	uc = &upConn{c: c}
@@ -452,7 +455,18 @@ func (t *Txn) connect(srv *Server) (uc *upConn, hc *h2Conn, reused bool, f failu
 	uc.bw = http1.NewWriter(&uc.out, 0)
 	uc.arm(c, t.serverTimeout(), false, &t.clk)
 	c.Codec = uc
+	t.noteServerConn(c, 1)
 	return uc, nil, false, failNone
+}
+
+// noteServerConn records the server connection's addresses and HTTP
+// version for the bc_* fetches and the log's %bi and %bp.
+func (t *Txn) noteServerConn(c *upstream.Conn, major int) {
+	if c == nil || c.Raw == nil {
+		return
+	}
+	t.acl.BcSrc, t.acl.BcDst = addrPort(c.Raw.LocalAddr()), addrPort(c.Raw.RemoteAddr())
+	t.acl.BcHTTPMajor = major
 }
 
 // dial opens a connection to srv; isH2 reports that it speaks HTTP/2

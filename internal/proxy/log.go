@@ -74,6 +74,7 @@ func (t *Txn) fillLog(end time.Time) *logging.Context {
 	if t.be != nil {
 		c.BackendName = t.be.Name
 	}
+	c.BackendSrc = t.acl.BcSrc // %bi %bp: the connection to the server
 	if t.srv != nil {
 		c.ServerName = t.srv.Name
 		c.ServerAddr = t.srv.Addr()
