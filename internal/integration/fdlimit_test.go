@@ -30,6 +30,8 @@ func TestMaxconnFDLimitLikeHAProxy(t *testing.T) {
 		{"beyond the hard limit", fmt.Sprintf("maxconn %d", big)},
 		{"no strict-limits", fmt.Sprintf("maxconn %d\n    no strict-limits", big)},
 		{"fits", "maxconn 100"},
+		{"ulimit-n below a need that fits", "maxconn 2000\n    ulimit-n 1000"},
+		{"ulimit-n below a need past the hard limit", fmt.Sprintf("maxconn %d\n    ulimit-n 1000", big)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

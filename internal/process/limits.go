@@ -20,7 +20,8 @@ func SetLimits(p config.Process) (warning string, err error) {
 // descriptors (HAProxy's maxsock, from the global maxconn): without
 // ulimit-n, a lower limit is raised to it as HAProxy raises
 // RLIMIT_NOFILE to its maxsock (fd-hard-limit bounding it), and one that
-// cannot be raised is the same strict-limits error.
+// cannot be raised is the same strict-limits error; a smaller ulimit-n
+// gives way to it.
 func SetLimitsFor(p config.Process, need int) (warning string, err error) {
 	var r syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r); err != nil {
@@ -29,7 +30,9 @@ func SetLimitsFor(p config.Process, need int) (warning string, err error) {
 	want := r
 	switch {
 	case p.UlimitN > 0:
-		want.Cur = uint64(p.UlimitN)
+		// A ulimit-n below what maxconn needs is raised to it, as
+		// HAProxy 2.6 does (and fails the same way when it cannot).
+		want.Cur = uint64(max(p.UlimitN, need))
 		want.Max = max(r.Max, want.Cur)
 	case p.FDHardLimit > 0 && r.Cur > uint64(p.FDHardLimit):
 		want.Cur = uint64(p.FDHardLimit)

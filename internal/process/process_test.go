@@ -186,3 +186,22 @@ func TestSetLimitsForMaxconn(t *testing.T) {
 		t.Errorf("no strict-limits: %q %v, want a warning", w, err)
 	}
 }
+
+// TestSetLimitsForUlimitBelowNeed: a ulimit-n below what the global
+// maxconn needs is raised to the need, as HAProxy 2.6 does.
+func TestSetLimitsForUlimitBelowNeed(t *testing.T) {
+	orig := nofile(t)
+	t.Cleanup(func() { syscall.Setrlimit(syscall.RLIMIT_NOFILE, &orig) })
+	if orig.Max < 2000 {
+		t.Skipf("RLIMIT_NOFILE hard limit %d is too low to test", orig.Max)
+	}
+	if w, err := SetLimitsFor(config.Process{UlimitN: 500}, 1200); err != nil || w != "" {
+		t.Fatalf("ulimit-n 500, need 1200: %q %v", w, err)
+	}
+	if got := nofile(t).Cur; got != 1200 {
+		t.Errorf("soft limit %d, want the need (1200)", got)
+	}
+	if _, err := SetLimitsFor(config.Process{UlimitN: 500}, 1<<30); err == nil || !strings.Contains(err.Error(), "Cannot raise FD limit") {
+		t.Errorf("a need past the hard limit: %v, want the strict-limits error", err)
+	}
+}
