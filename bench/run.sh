@@ -43,7 +43,7 @@ CONNS="${CONNS:-50}"
 THREADS="${THREADS:-1}"
 WARMUP="${WARMUP:-2s}"
 REPORT="${REPORT:-$ROOT/bench/report.md}"
-ALL_SCENARIOS=(plain tls_reencrypt tls_close large compress l4_passthrough h2 h2c idle fixed_rate micro)
+ALL_SCENARIOS=(plain ratelimit tls_reencrypt tls_close large compress l4_passthrough h2 h2c idle fixed_rate micro)
 
 die() { echo "bench: $*" >&2; exit 1; }
 log() { echo "bench: $*" >&2; }
@@ -292,6 +292,30 @@ scn_plain() {
 
 frontend fe
     bind 127.0.0.1:$PROXY_PORT
+    default_backend be
+
+backend be
+    server s1 127.0.0.1:$BACK_HTTP
+"
+	URL="http://127.0.0.1:$PROXY_PORT/"
+	WRK_ARGS=()
+}
+
+# (10) plain plus a rate limit on every request: the client address tracked
+# in a stick table (one lookup and two counter updates per request) and one
+# sc_http_req_rate check, its limit far above what one client can send in
+# 10 s here, so nothing is denied (wrk counts a 429 as an error). The report
+# also gives Gatehouse's ratelimit / plain from the same invocation (run
+# both: bench/run.sh plain ratelimit).
+scn_ratelimit() {
+	TITLE="plain + stick table (type ip, store http_req_rate(10s),conn_cur,gpc0), track-sc0 src and one sc_http_req_rate(0) check per request"
+	CFG="$(common_head)
+
+frontend fe
+    bind 127.0.0.1:$PROXY_PORT
+    stick-table type ip size 100k expire 30s store http_req_rate(10s),conn_cur,gpc0
+    http-request track-sc0 src
+    http-request deny deny_status 429 if { sc_http_req_rate(0) gt 100000000 }
     default_backend be
 
 backend be
@@ -828,7 +852,7 @@ scn_defaults() { ROUND_FN=round_wrk; TABLE_FN=""; WRK_ARGS=(); URL=""; CFG=""; S
 # wrk_target SCENARIO: the issue's req/s target (gatehouse/haproxy).
 wrk_target() {
 	case "$1" in
-	plain | tls_reencrypt | h2 | h2c | compress) echo 1.0 ;;
+	plain | ratelimit | tls_reencrypt | h2 | h2c | compress) echo 1.0 ;;
 	tls_close) echo 0.9 ;;
 	large | l4_passthrough) echo 0.95 ;;
 	*) echo - ;;
@@ -898,6 +922,25 @@ wrk_table() {
 	done
 }
 
+# ratelimit_cost: when plain and ratelimit both ran, what the rate limit
+# costs each proxy against its own plain run (medians of req/s). The two
+# scenarios run minutes apart, so the machine's drift is in this figure;
+# HAProxy's own ratio shows how much.
+ratelimit_cost() {
+	local s have=0
+	for s in "${SCENARIOS[@]}"; do
+		case "$s" in plain | ratelimit) have=$((have + 1)) ;; esac
+	done
+	[ "$have" = 2 ] || return 0
+	awk -v gp="$(median 1 "$WORK/results/plain.gatehouse")" -v gr="$(median 1 "$WORK/results/ratelimit.gatehouse")" \
+		-v hp="$(median 1 "$WORK/results/plain.haproxy")" -v hr="$(median 1 "$WORK/results/ratelimit.haproxy")" \
+		'BEGIN {
+			g = (gp > 0) ? gr / gp : 0; h = (hp > 0) ? hr / hp : 0
+			printf "Rate limit cost (ratelimit / plain, medians of this run): Gatehouse %.3f (%.0f / %.0f req/s; target >= 0.95 %s), HAProxy %.3f (%.0f / %.0f).\n", g, gr, gp, (g >= 0.95) ? "met" : "not met", h, hr, hp
+		}'
+	echo
+}
+
 # plot_ratios SVG: the throughput table's rounds as a picture (bench/tools/ratioplot).
 plot_ratios() {
 	local s args=()
@@ -925,6 +968,7 @@ table() {
 		echo
 		wrk_table
 		echo
+		ratelimit_cost
 		if [ "$REPORT" != "-" ] && plot_ratios "${REPORT%.md}.svg"; then
 			echo "![Gatehouse / HAProxy per round, median and target for each throughput scenario]($(basename "${REPORT%.md}").svg)"
 			echo
