@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/counters"
 	"github.com/gatehouse/gatehouse/internal/http1"
+	"github.com/gatehouse/gatehouse/internal/httpcache"
 	"github.com/gatehouse/gatehouse/internal/l4"
 	"github.com/gatehouse/gatehouse/internal/logging"
 	"github.com/gatehouse/gatehouse/internal/maps"
@@ -66,6 +67,7 @@ type Graph struct {
 	retirers []func()
 
 	resolvers []*resolve.Resolvers // one per "resolvers" section (resolvers.go)
+	caches    []*httpcache.Cache   // one per "cache" section (cache.go)
 }
 
 // start runs the graph's background features once it serves traffic.
@@ -183,6 +185,7 @@ func Build(cfg *config.Config, version string) (*Graph, error) {
 	if err := b.buildUserlists(); err != nil {
 		return nil, err
 	}
+	b.buildCaches()
 	b.g.stoppers = append(b.g.stoppers, b.ident.stop)
 	// Backends first: frontends refer to them.
 	// HAProxy's iid numbers the proxies in order from 1, after its
@@ -499,6 +502,7 @@ func (b *builder) ruleEnv(p *config.Proxy) (*proxy.RuleEnv, error) {
 	return &proxy.RuleEnv{
 		ACLs:   set,
 		Proxy:  p.Name,
+		Caches: b.g.cacheIndex(),
 		Format: b.ruleFormat,
 		Service: func(name string, pos config.Pos) (proxy.Service, error) {
 			return b.service(p, name, pos)

@@ -38,6 +38,7 @@ func (p *parser) finish() {
 	p.checkTracks()
 	p.finishIdentity()
 	p.finishUserlists()
+	p.finishCaches()
 	p.finishDNS()
 	p.checkListeners()
 }

@@ -163,7 +163,7 @@ func httpActions() []httpAction {
 		{name: "set-identity-token", syntax: "set-identity-token <identity-token section>", req: true,
 			desc:  "Attach a signed identity token for the mesh (see the 'identity-token' section).",
 			parse: fixedArgs(1, "<identity-token section>", func(a *config.HTTPAction, v []string) error { a.Name = v[0]; return nil })},
-	}, append(stickHTTPActions(), append(mapHTTPActions(), varHTTPActions()...)...)...)
+	}, append(stickHTTPActions(), append(mapHTTPActions(), append(varHTTPActions(), cacheHTTPActions()...)...)...)...)
 }
 
 func replaceArgs(p *parser, a *config.HTTPAction, args []token) error {

@@ -59,6 +59,7 @@ func sectionTable() []sectionDef {
 		resolversSection(),
 		userlistSection(),
 		httpErrorsSection(),
+		cacheSection(),
 	}
 	for _, name := range unimplementedSections() {
 		secs = append(secs, sectionDef{name: name, kind: secUnimplemented, skip: true, open: openUnimplemented})

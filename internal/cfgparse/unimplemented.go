@@ -6,7 +6,7 @@ package cfgparse
 
 func unimplementedSections() []string {
 	return []string{
-		"peers", "program", "cache", "mailers",
+		"peers", "program", "mailers",
 		"ring", "fcgi-app", "log-forward", "crt-store",
 		"traces", "acme", "dynamic-update",
 	}
@@ -63,7 +63,7 @@ func unimplementedOptions() []string {
 func unimplementedHTTPActions() []string {
 	return []string{
 		"sc-inc-gpc", "sc-set-gpt",
-		"tarpit", "cache-use", "cache-store", "do-resolve",
+		"tarpit", "do-resolve",
 		"reject",
 		"send-spoe-group", "set-bandwidth-limit",
 		"set-mark",

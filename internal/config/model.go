@@ -65,6 +65,8 @@ type Config struct {
 	Userlists []*Userlist `json:",omitempty"`
 	// HTTPErrors are the "http-errors" sections in declaration order.
 	HTTPErrors []*HTTPErrors `json:",omitempty"`
+	// Caches are the "cache" sections in declaration order.
+	Caches []*Cache `json:",omitempty"`
 	// Warnings collected while parsing (errors abort the parse instead).
 	Warnings []Diag
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/acl"
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/httpcache"
 	"github.com/gatehouse/gatehouse/internal/logging"
 )
 
@@ -21,6 +22,8 @@ type RuleEnv struct {
 	Proxy string
 	// Custom compiles extension actions (identity); nil when none exist.
 	Custom func(a *config.HTTPAction) (func(t *Txn) bool, error)
+	// Caches are the "cache" sections by name.
+	Caches map[string]*httpcache.Cache
 }
 
 // CompileRules turns http-request or http-response lines into rules.
@@ -216,6 +219,9 @@ func compileRule(a *config.HTTPAction, env *RuleEnv, response bool) (*Rule, erro
 		}
 		r.Kind = RuleCustom
 		r.Custom = authChallenge(realm)
+	case "cache-use", "cache-store":
+		r.Kind = RuleCustom
+		r.Custom, err = compileCacheRule(a, env, response)
 	case "use-service":
 		if response {
 			return nil, config.Errorf(a.Pos, "'http-response use-service' is not a valid action")

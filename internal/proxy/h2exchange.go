@@ -318,7 +318,7 @@ func (t *Txn) relayH2Response(srv *Server) bool {
 	if t.compHead() {
 		t.Resp.ContentLength = -1 // unknown now: chunked towards HTTP/1.1
 	}
-	body := &idleBody{r: x.resp.Body, idle: t.serverTimeout(), x: x}
+	body := t.cacheTee(&idleBody{r: x.resp.Body, idle: t.serverTimeout(), x: x})
 	var rerr, werr error
 	if t.down != nil {
 		_, rerr, werr = t.relayH2ToStream(body)
@@ -334,6 +334,7 @@ func (t *Txn) relayH2Response(srv *Server) bool {
 		return false
 	}
 	t.compDone()
+	t.cacheDone()
 	return !t.closeAfter
 }
 

@@ -75,7 +75,9 @@ func (t *Txn) fillLog(end time.Time) *logging.Context {
 		c.BackendName = t.be.Name
 	}
 	c.BackendSrc = t.acl.BcSrc // %bi %bp: the connection to the server
-	if t.srv != nil {
+	if t.cache.hit {
+		c.ServerName = "<CACHE>" // as HAProxy logs an answer from its cache
+	} else if t.srv != nil {
 		c.ServerName = t.srv.Name
 		c.ServerAddr = t.srv.Addr()
 		c.SrvConn = int64(t.srv.Cur())

@@ -120,10 +120,12 @@ func (t *Txn) relayResponse(srv *Server, uc *upConn) bool {
 		// HTTP/1.1 only (the decision excludes 1.0): chunked, ended by
 		// the server's trailers if any.
 		body := uc.br.Body(http1.ResponseFraming(resp))
-		rerr, werr = t.compBody(body, cw.WriteChunk, cw.Flush, body.WouldBlock)
+		rerr, werr = t.compBody(t.cacheTee(body), cw.WriteChunk, cw.Flush, body.WouldBlock)
 		if rerr == nil && werr == nil {
 			werr = cw.WriteLastChunk(body.Trailer())
 		}
+	} else if t.cache.store != nil {
+		rerr, werr = t.cacheRelayH1(cw, uc.br.Body(http1.ResponseFraming(resp)), (resp.Chunked || untilClose) && !client10, flush)
 	} else if client10 && resp.Chunked {
 		_, rerr, werr = copyDechunked(cw, uc.br.Body(http1.ResponseFraming(resp)))
 	} else {
@@ -147,6 +149,7 @@ func (t *Txn) relayResponse(srv *Server, uc *upConn) bool {
 		return false
 	}
 	t.compDone()
+	t.cacheDone()
 	t.giveBack(srv, uc, serverKeep)
 	return !t.closeAfter
 }

@@ -214,9 +214,9 @@ func (t *Txn) relayToStream(srv *Server, uc *upConn, serverKeep bool) bool {
 	}
 	var rerr, werr error
 	if t.comp.on {
-		rerr, werr = t.compBody(body, streamWrite(st), st.Flush, body.WouldBlock)
+		rerr, werr = t.compBody(t.cacheTee(body), streamWrite(st), st.Flush, body.WouldBlock)
 	} else {
-		_, rerr, werr = relayBodyToStream(st, body, body.WouldBlock)
+		_, rerr, werr = relayBodyToStream(st, t.cacheTee(body), body.WouldBlock)
 	}
 	if rerr == nil && werr == nil {
 		werr = st.Close(body.Trailer())
@@ -231,6 +231,7 @@ func (t *Txn) relayToStream(srv *Server, uc *upConn, serverKeep bool) bool {
 		return false
 	}
 	t.compDone()
+	t.cacheDone()
 	t.giveBack(srv, uc, serverKeep)
 	return true
 }

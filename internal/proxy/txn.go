@@ -31,6 +31,8 @@ type Txn struct {
 	stick stick.Stream
 	// comp is the compression stage; see compstage.go.
 	comp compStage
+	// cache is the HTTP cache stage; see cachestage.go.
+	cache cacheStage
 	// persist is the cookie persistence state; see persiststage.go.
 	persist persistTxn
 	log     logging.Context
@@ -142,6 +144,7 @@ func (t *Txn) begin(s *session) {
 // reset clears the transaction, keeping its buffers.
 func (t *Txn) reset() {
 	t.stickEnd()
+	t.cacheEnd()
 	t.Req.Reset()
 	t.Resp.Reset()
 	arena := t.arena[:0]

@@ -51,6 +51,7 @@ func commands() []command {
 		{[]string{"set", "server"}, "set server <bk>/<srv> [opts]            : change a server's state or weight", LevelAdmin, cmdSetServer},
 		{[]string{"set", "weight"}, "set weight <bk>/<srv>  (DEPRECATED)     : change a server's weight (use 'set server' instead)", LevelAdmin,
 			func(ss *session, w *bufio.Writer, a []string) { ss.setWeight(w, a, 2, 3) }},
+		{[]string{"show", "cache"}, "show cache                              : show cache status", LevelAdmin, cmdShowCache},
 		{[]string{"show", "errors"}, "show errors [<px>] [request|response]   : report last request and/or response errors for each proxy", LevelOperator, cmdShowErrors},
 		{[]string{"show", "info"}, "show info [desc|json|typed|float]*      : report information about the running process", LevelUser, cmdShowInfo},
 		{[]string{"show", "resolvers"}, "show resolvers [id]                     : dumps counters from all resolvers section and associated name servers", LevelUser, cmdShowResolvers},

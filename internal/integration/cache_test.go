@@ -1,0 +1,326 @@
+package integration
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/testenv"
+)
+
+// cacheOrigin serves responses shaped by the query (cc: Cache-Control,
+// vary, etag, lm: Last-Modified, size: body bytes, status) and counts the
+// requests that reach it per path, so a cache hit shows as a count that
+// did not move.
+type cacheOrigin struct {
+	mu   sync.Mutex
+	hits map[string]int
+	addr string
+}
+
+func startCacheOrigin(t *testing.T) *cacheOrigin {
+	o := &cacheOrigin{hits: map[string]int{}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	o.addr = ln.Addr().String()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go o.serve(c)
+		}
+	}()
+	return o
+}
+
+func (o *cacheOrigin) count(path string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.hits[path]
+}
+
+func (o *cacheOrigin) serve(c net.Conn) {
+	defer c.Close()
+	br := bufio.NewReader(c)
+	for {
+		_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		_, _ = io.Copy(io.Discard, req.Body)
+		o.mu.Lock()
+		o.hits[req.URL.Path]++
+		o.mu.Unlock()
+		q := req.URL.Query()
+		status := q.Get("status")
+		if status == "" {
+			status = "200"
+		}
+		size, _ := strconv.Atoi(q.Get("size"))
+		if size == 0 {
+			size = 100
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "HTTP/1.1 %s X\r\nContent-Type: text/plain\r\n", status)
+		for _, k := range []string{"cc:Cache-Control", "vary:Vary", "etag:ETag", "lm:Last-Modified", "ce:Content-Encoding"} {
+			key, name, _ := strings.Cut(k, ":")
+			for _, v := range q[key] {
+				fmt.Fprintf(&b, "%s: %s\r\n", name, v)
+			}
+		}
+		body := strings.Repeat("c", size)
+		if q.Get("frame") == "chunked" {
+			b.WriteString("Transfer-Encoding: chunked\r\n\r\n")
+			if req.Method != "HEAD" {
+				for i := 0; i < len(body); i += 40 {
+					part := body[i:min(i+40, len(body))]
+					fmt.Fprintf(&b, "%x\r\n%s\r\n", len(part), part)
+				}
+				b.WriteString("0\r\n\r\n")
+			}
+		} else {
+			fmt.Fprintf(&b, "Content-Length: %d\r\n\r\n", size)
+			if req.Method != "HEAD" {
+				b.WriteString(body)
+			}
+		}
+		if _, err := io.WriteString(c, b.String()); err != nil {
+			return
+		}
+	}
+}
+
+func cacheConfig(sock string, fe, feVary, feShort int, origin string) string {
+	return fmt.Sprintf(`global
+    stats socket %s level admin
+
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 10s
+    timeout server 10s
+
+cache plain
+    total-max-size 1
+    max-object-size 2000
+    max-age 60
+
+cache vary
+    total-max-size 1
+    process-vary on
+    max-secondary-entries 2
+
+cache short
+    total-max-size 1
+    max-age 2
+
+frontend fe
+    bind 127.0.0.1:%d
+    http-request cache-use plain
+    http-response cache-store plain
+    default_backend app
+
+frontend fevary
+    bind 127.0.0.1:%d
+    http-request cache-use vary
+    http-response cache-store vary
+    default_backend app
+
+frontend feshort
+    bind 127.0.0.1:%d
+    http-request cache-use short
+    http-response cache-store short
+    default_backend app
+
+backend app
+    server s1 %s
+`, sock, fe, feVary, feShort, origin)
+}
+
+// cacheReq is one request of a case.
+type cacheReq struct {
+	method  string
+	headers []string
+	query   string // the origin's shaping, overriding the case's
+}
+
+type cacheCase struct {
+	name  string
+	port  string // "fe", "vary"
+	query string
+	reqs  []cacheReq
+	want  string // the origin's count after each request, e.g. "1 1 2"
+}
+
+func cacheCases() []cacheCase {
+	get := cacheReq{method: "GET"}
+	with := func(h ...string) cacheReq { return cacheReq{method: "GET", headers: h} }
+	return []cacheCase{
+		{name: "max-age: miss then hit", query: "cc=max-age=60", reqs: []cacheReq{get, get, get}, want: "1 1 1"},
+		{name: "s-maxage", query: "cc=public,%20s-maxage=30", reqs: []cacheReq{get, get}, want: "1 1"},
+		{name: "no-store", query: "cc=no-store", reqs: []cacheReq{get, get}, want: "1 2"},
+		{name: "private", query: "cc=private", reqs: []cacheReq{get, get}, want: "1 2"},
+		{name: "no-cache", query: "cc=no-cache", reqs: []cacheReq{get, get}, want: "1 2"},
+		{name: "max-age=0", query: "cc=max-age=0", reqs: []cacheReq{get, get}, want: "1 2"},
+		{name: "no-cache set-cookie", query: "cc=max-age=60&cc=no-cache=%22set-cookie%22", reqs: []cacheReq{get, get}, want: "1 2"},
+		{name: "neither expiry nor validator", reqs: []cacheReq{get, get}, want: "1 2"},
+		{name: "ETag validator only", query: "etag=%22v1%22", reqs: []cacheReq{get, get}, want: "1 1"},
+		{name: "Last-Modified only", query: "lm=Mon,%2001%20Jan%202024%2000:00:00%20GMT", reqs: []cacheReq{get, get}, want: "1 1"},
+		{name: "Expires", query: "lm=x&cc=public", reqs: []cacheReq{get, get}, want: "1 1"},
+		{name: "request no-cache", query: "cc=max-age=60", reqs: []cacheReq{get, with("Cache-Control: no-cache"), get}, want: "1 2 2"},
+		{name: "request Pragma no-cache", query: "cc=max-age=60", reqs: []cacheReq{get, with("Pragma: no-cache"), get}, want: "1 2 2"},
+		{name: "Authorization not served", query: "cc=max-age=60", reqs: []cacheReq{get, with("Authorization: Basic dTpw"), get}, want: "1 2 2"},
+		{name: "Authorization not stored", query: "cc=max-age=60", reqs: []cacheReq{with("Authorization: Basic dTpw"), get, get}, want: "1 2 2"},
+		{name: "POST not cached", query: "cc=max-age=60", reqs: []cacheReq{{method: "POST"}, {method: "POST"}}, want: "1 2"},
+		{name: "POST invalidates", query: "cc=max-age=60", reqs: []cacheReq{get, get, {method: "POST"}, get}, want: "1 1 2 3"},
+		{name: "HEAD served from cache", query: "cc=max-age=60", reqs: []cacheReq{get, {method: "HEAD"}}, want: "1 1"},
+		{name: "If-None-Match 304", query: "cc=max-age=60&etag=%22v1%22", reqs: []cacheReq{get, with(`If-None-Match: "v1"`), with(`If-None-Match: "v2"`)}, want: "1 1 1"},
+		{name: "If-Modified-Since 304", query: "cc=max-age=60&lm=Mon,%2001%20Jan%202024%2000:00:00%20GMT",
+			reqs: []cacheReq{get, with("If-Modified-Since: Tue, 02 Jan 2024 00:00:00 GMT"), with("If-Modified-Since: Sun, 31 Dec 2023 00:00:00 GMT")}, want: "1 1 1"},
+		{name: "chunked body", query: "cc=max-age=60&size=1000&frame=chunked", reqs: []cacheReq{get, get}, want: "1 1"},
+		{name: "chunked larger than max-object-size", query: "cc=max-age=60&size=5000&frame=chunked", reqs: []cacheReq{get, get}, want: "1 2"},
+		{name: "larger than max-object-size", query: "cc=max-age=60&size=5000", reqs: []cacheReq{get, get}, want: "1 2"},
+		{name: "404 not cached", query: "cc=max-age=60&status=404", reqs: []cacheReq{get, get}, want: "1 2"},
+		{name: "Vary without process-vary", query: "cc=max-age=60&vary=Accept-Encoding", reqs: []cacheReq{get, get}, want: "1 2"},
+		{name: "Vary Accept-Encoding", port: "vary", query: "cc=max-age=60&vary=Accept-Encoding",
+			reqs: []cacheReq{with("Accept-Encoding: gzip"), with("Accept-Encoding: gzip"), with("Accept-Encoding: br")}, want: "1 1 1"},
+		{name: "Vary gzip response", port: "vary", query: "cc=max-age=60&vary=Accept-Encoding&ce=gzip",
+			reqs: []cacheReq{with("Accept-Encoding: gzip"), with("Accept-Encoding: br"), with("Accept-Encoding: gzip, br")}, want: "1 2 2"},
+		// HAProxy 2.6 stores a response varying on Referer alone but
+		// never matches it (its key's encoding part is the response's).
+		{name: "Vary Referer alone", port: "vary", query: "cc=max-age=60&vary=Referer",
+			reqs: []cacheReq{with("Referer: /a"), with("Referer: /a")}, want: "1 2"},
+		{name: "Vary Referer and Accept-Encoding", port: "vary", query: "cc=max-age=60&vary=Referer&vary=Accept-Encoding",
+			reqs: []cacheReq{with("Referer: /a"), with("Referer: /a"), with("Referer: /b"), with("Referer: /b"), with("Referer: /a")}, want: "1 1 2 2 2"},
+		{name: "Vary User-Agent", port: "vary", query: "cc=max-age=60&vary=User-Agent", reqs: []cacheReq{get, get}, want: "1 2"},
+		{name: "max-secondary-entries", port: "vary", query: "cc=max-age=60&vary=Referer,%20Accept-Encoding",
+			reqs: []cacheReq{with("Referer: /1"), with("Referer: /2"), with("Referer: /3"), with("Referer: /3"), with("Referer: /1")}, want: "1 2 3 4 4"},
+	}
+}
+
+// cacheSend sends one request and renders what the client sees that
+// the cache decides: status, whether Age is there, the ETag and body size.
+func cacheSend(t *testing.T, addr, path string, r cacheReq) string {
+	t.Helper()
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true, DisableCompression: true}}
+	req, err := http.NewRequest(r.method, "http://"+addr+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range r.headers {
+		k, v, _ := strings.Cut(h, ": ")
+		req.Header.Add(k, v)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	_, age := resp.Header["Age"]
+	return fmt.Sprintf("%d age=%v etag=%s ce=%s body=%d", resp.StatusCode, age, resp.Header.Get("ETag"), resp.Header.Get("Content-Encoding"), len(body))
+}
+
+func TestCacheMatchesHAProxy(t *testing.T) {
+	results := map[string][]string{}
+	shows := map[string]string{}
+	for _, name := range []string{"haproxy", "gatehouse"} {
+		origin := startCacheOrigin(t)
+		fe, feVary, feShort := testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t)
+		sock := filepath.Join(t.TempDir(), name+".sock")
+		cfg := cacheConfig(sock, fe, feVary, feShort, origin.addr)
+		var stop func()
+		if name == "haproxy" {
+			h := testenv.StartHAProxy(t, cfg)
+			stop = func() { h.Stop() }
+		} else {
+			g := testenv.StartGatehouse(t, cfg)
+			stop = func() { g.Stop() }
+		}
+		var out []string
+		for i, c := range cacheCases() {
+			port := fe
+			if c.port == "vary" {
+				port = feVary
+			}
+			path := fmt.Sprintf("/c%d", i)
+			var seen, counts []string
+			for _, r := range c.reqs {
+				q := c.query
+				if r.query != "" {
+					q = r.query
+				}
+				seen = append(seen, cacheSend(t, testenv.LocalAddr(port), path+"?"+q, r))
+				counts = append(counts, strconv.Itoa(origin.count(path)))
+			}
+			got := strings.Join(counts, " ")
+			if got != c.want {
+				t.Errorf("%s: %s: origin reached %s times after each request, want %s (%s)", name, c.name, got, c.want, strings.Join(seen, "; "))
+			}
+			out = append(out, fmt.Sprintf("%s: origin %s: %s", c.name, got, strings.Join(seen, "; ")))
+		}
+		// Expiry: the cache's max-age 2 caps the response's 60; a copy
+		// is served at once, and the origin is reached again once it
+		// expired (polled with a deadline, not a fixed sleep).
+		path := "/short"
+		first := cacheSend(t, testenv.LocalAddr(feShort), path+"?cc=max-age=60", cacheReq{method: "GET"})
+		second := cacheSend(t, testenv.LocalAddr(feShort), path+"?cc=max-age=60", cacheReq{method: "GET"})
+		hitAtOnce := origin.count(path) == 1
+		deadline := time.Now().Add(20 * time.Second)
+		for origin.count(path) < 2 {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: the max-age 2 copy was still served after 20s", name)
+			}
+			cacheSend(t, testenv.LocalAddr(feShort), path+"?cc=max-age=60", cacheReq{method: "GET"})
+			time.Sleep(100 * time.Millisecond) // a poll interval, not a wait for the outcome
+		}
+		out = append(out, fmt.Sprintf("expiry: %s; %s; served from cache at once: %v; expired", first, second, hitAtOnce))
+		shows[name] = runtimeCmd(t, sock, "show cache")
+		stop()
+		results[name] = out
+	}
+	for i := range results["haproxy"] {
+		if h, g := results["haproxy"][i], results["gatehouse"][i]; h != g {
+			t.Errorf("differs:\n  haproxy:   %s\n  gatehouse: %s", h, g)
+		}
+	}
+	// show cache: each cache's line, then its entries, in HAProxy's shape.
+	head := regexp.MustCompile(`^0x[0-9a-f]+: (\w+) \(shctx:0x[0-9a-f]+, available blocks:(\d+)\)$`)
+	entry := regexp.MustCompile(`^0x[0-9a-f]+ hash:\d+ vary:0x[0-9a-f]{16} size:\d+ \(\d+ blocks\), refcount:\d+, expire:-?\d+$`)
+	for name, s := range shows {
+		var caches []string
+		entries := 0
+		for _, l := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
+			if m := head.FindStringSubmatch(l); m != nil {
+				caches = append(caches, m[1])
+				// Idle: every block is available, stored objects included.
+				if m[2] != "1024" {
+					t.Errorf("%s: show cache: available blocks %s of an idle 1 MB cache: %q", name, m[2], l)
+				}
+				continue
+			}
+			if !entry.MatchString(l) {
+				t.Errorf("%s: show cache: unexpected line %q", name, l)
+			}
+			entries++
+		}
+		if strings.Join(caches, ",") != "plain,vary,short" || entries == 0 {
+			t.Errorf("%s: show cache lists caches %v and %d entries:\n%s", name, caches, entries, s)
+		}
+	}
+}
