@@ -52,7 +52,7 @@ func convTable() []convDef {
 		{name: "hex", out: tStr, op: cHex, doc: "upper-case hexadecimal encoding"},
 		{name: "bytes", args: "iI", out: tBin, op: cBytes, doc: "<length> bytes (default: the rest) from <offset>"},
 		{name: "ipmask", args: "sI", out: tIP, op: cIPMask, doc: "mask an address with an IPv4 mask (bits or dotted) and an optional IPv6 prefix length"},
-	}, append(append(moreConvs(), varConvs()...), mapConvDefs()...)...)
+	}, append(append(append(moreConvs(), varConvs()...), mapConvDefs()...), tableConvs()...)...)
 }
 
 // ConverterKeywords returns the converters Gatehouse knows, in table order.
@@ -85,6 +85,9 @@ var errNegative = errors.New("negative values are not allowed")
 func compileConv(d *convDef, a fetchArgs) (conv, error) {
 	if d.op > cVarFirst {
 		return compileVarConv(d, a) // convert_var.go
+	}
+	if d.op > cTableFirst {
+		return compileTableConv(d, a) // convert_table.go
 	}
 	if d.op > cMoreFirst {
 		return compileMoreConv(d, a) // convert_more.go

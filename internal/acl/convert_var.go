@@ -175,6 +175,9 @@ func compileVarConv(d *convDef, a fetchArgs) (conv, error) {
 // run applies c to b[start:], a value of run-time type typ, and returns
 // the result's type.
 func (c *conv) run(t *Txn, typ smpType, b []byte, start int) ([]byte, smpType, bool) {
+	if c.op > cTableFirst && c.op < cVarFirst {
+		return c.runTable(t, typ, b, start) // convert_table.go
+	}
 	if c.op > cMoreFirst && c.op < cVarFirst {
 		return c.runMore(t, typ, b, start) // convert_more.go
 	}
