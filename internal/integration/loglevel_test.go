@@ -49,8 +49,13 @@ frontend fe
 backend be
     server s1 %s
 `, port, all.Addr, notice.Addr, be.addr()))
+		// A client of its own: the shared one may hold a connection to
+		// the same port from an earlier test.
+		tr := &http.Transport{}
+		defer tr.CloseIdleConnections()
+		client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 		for _, p := range paths {
-			resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d%s", port, p))
+			resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d%s", port, p))
 			if err != nil {
 				t.Fatalf("%s: %s: %v", name, p, err)
 			}
