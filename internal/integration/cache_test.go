@@ -2,6 +2,8 @@ package integration
 
 import (
 	"bufio"
+	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -13,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/net/http2"
 
 	"github.com/gatehouse/gatehouse/internal/testenv"
 )
@@ -105,7 +109,7 @@ func (o *cacheOrigin) serve(c net.Conn) {
 	}
 }
 
-func cacheConfig(sock string, fe, feVary, feShort int, origin string) string {
+func cacheConfig(sock string, fe, feVary, feShort, feH2 int, origin, logAddr string) string {
 	return fmt.Sprintf(`global
     stats socket %s level admin
 
@@ -131,6 +135,9 @@ cache short
 
 frontend fe
     bind 127.0.0.1:%d
+    bind 127.0.0.1:%d proto h2
+    log %s local0
+    log-format "%%ci %%b/%%s %%ST %%HM %%HP"
     http-request cache-use plain
     http-response cache-store plain
     default_backend app
@@ -149,7 +156,7 @@ frontend feshort
 
 backend app
     server s1 %s
-`, sock, fe, feVary, feShort, origin)
+`, sock, fe, feH2, logAddr, feVary, feShort, origin)
 }
 
 // cacheReq is one request of a case.
@@ -241,9 +248,10 @@ func TestCacheMatchesHAProxy(t *testing.T) {
 	shows := map[string]string{}
 	for _, name := range []string{"haproxy", "gatehouse"} {
 		origin := startCacheOrigin(t)
-		fe, feVary, feShort := testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t)
+		fe, feVary, feShort, feH2 := testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t)
 		sock := filepath.Join(t.TempDir(), name+".sock")
-		cfg := cacheConfig(sock, fe, feVary, feShort, origin.addr)
+		sink := startSyslogSink(t)
+		cfg := cacheConfig(sock, fe, feVary, feShort, feH2, origin.addr, sink.Addr)
 		var stop func()
 		if name == "haproxy" {
 			h := testenv.StartHAProxy(t, cfg)
@@ -290,6 +298,65 @@ func TestCacheMatchesHAProxy(t *testing.T) {
 			time.Sleep(100 * time.Millisecond) // a poll interval, not a wait for the outcome
 		}
 		out = append(out, fmt.Sprintf("expiry: %s; %s; served from cache at once: %v; expired", first, second, hitAtOnce))
+		// HTTP/2 clients are served from the cache. Their absolute target
+		// ("http://" + authority) is the key, not "https://" + Host as
+		// for an origin-form HTTP/1.1 target: HAProxy 2.6 does not share
+		// the copy of a cleartext HTTP/2 request with HTTP/1.1 clients.
+		h2 := &http.Client{Timeout: 10 * time.Second, Transport: &http2.Transport{AllowHTTP: true,
+			DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
+				return (&net.Dialer{}).DialContext(ctx, network, addr)
+			}}}
+		var h2seen []string
+		for i, port := range []int{feH2, feH2, fe} {
+			u := "http://" + testenv.LocalAddr(port) + "/h2?cc=max-age=60"
+			if i == 2 {
+				h2seen = append(h2seen, cacheSend(t, testenv.LocalAddr(port), "/h2?cc=max-age=60", cacheReq{method: "GET"}))
+			} else if resp, err := h2.Get(u); err != nil {
+				h2seen = append(h2seen, "error: "+err.Error())
+			} else {
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				_, age := resp.Header["Age"]
+				h2seen = append(h2seen, fmt.Sprintf("%d age=%v body=%d", resp.StatusCode, age, len(b)))
+			}
+			h2seen = append(h2seen, fmt.Sprintf("origin %d", origin.count("/h2")))
+		}
+		if got := strings.Join(h2seen, "; "); !strings.Contains(got, "200 age=false body=100; origin 1; 200 age=true body=100; origin 1; 200 age=false etag= ce= body=100; origin 2") {
+			t.Errorf("%s: HTTP/2 then HTTP/1.1 clients: %s", name, got)
+		}
+		out = append(out, "h2: "+strings.Join(h2seen, "; "))
+		// An HTTP/1.0 request is neither served from the cache nor stored.
+		for i := 0; i < 2; i++ {
+			c, err := net.DialTimeout("tcp", testenv.LocalAddr(fe), 10*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+			fmt.Fprintf(c, "GET /c0?cc=max-age=60 HTTP/1.0\r\nHost: %s\r\n\r\n", testenv.LocalAddr(fe))
+			b, _ := io.ReadAll(c)
+			c.Close()
+			age := strings.Contains(strings.ToLower(string(b)), "\r\nage:")
+			out = append(out, fmt.Sprintf("HTTP/1.0: age=%v origin %d", age, origin.count("/c0")))
+		}
+		// The log names the cache as the server of a hit: the first
+		// case's three requests.
+		var logs []string
+		deadline = time.Now().Add(20 * time.Second)
+		for {
+			logs = logs[:0]
+			for _, l := range sink.Lines(" /c0") {
+				_, rest, _ := strings.Cut(l, "127.0.0.1 ")
+				logs = append(logs, rest)
+			}
+			if len(logs) >= 5 || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if len(logs) < 3 || !strings.Contains(logs[1], "<CACHE>") {
+			t.Errorf("%s: the log of a hit does not name <CACHE>: %q", name, logs)
+		}
+		out = append(out, "logs: "+strings.Join(logs, " | "))
 		shows[name] = runtimeCmd(t, sock, "show cache")
 		stop()
 		results[name] = out
