@@ -127,7 +127,7 @@ func serverOptions() []serverOption {
 		strOpt("agent-addr", "agent-addr <address>", "Address of the agent (default: the server's).", func(s *config.Server, v string) error { s.AgentAddr = v; return nil }),
 		strOpt("agent-send", "agent-send <string>", "String sent to the agent once connected (escapes such as \\n are the tokenizer's).", func(s *config.Server, v string) error { s.AgentSend = v; return nil }),
 		strOpt("track", "track [<backend>/]<server>", "Follow the state of another server (one with checks, an agent or a track of its own) instead of checking this one: down, up, maintenance and drain as it is; the stats show 'MAINT (via backend/server)'.", func(s *config.Server, v string) error { s.Track = v; return nil }),
-		strOpt("on-marked-down", "on-marked-down shutdown-sessions", "When the server is marked down (checks, agent, tracked server, runtime API), cut the streams using it, client and server sides.", func(s *config.Server, v string) error {
+		strOpt("on-marked-down", "on-marked-down shutdown-sessions", "When the server is marked down (checks, agent, tracked server, runtime API; not maintenance), cut the streams using it: a mode tcp session is closed on both sides, an HTTP exchange loses its server connection (the client gets a 502 before the response head, as from HAProxy 2.6). Exchanges with an HTTP/2 server are not cut.", func(s *config.Server, v string) error {
 			if v != "shutdown-sessions" {
 				return fmt.Errorf("'on-marked-down' expects 'shutdown-sessions' but got '%s'", v)
 			}
