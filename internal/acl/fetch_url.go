@@ -26,6 +26,12 @@ func urlFetches() []fetchDef {
 		{name: "bc_src_port", out: tInt, fn: addrFetch(func(t *Txn) netip.AddrPort { return t.BcSrc }, true), doc: "its source port"},
 		{name: "bc_dst", out: tIP, fn: addrFetch(func(t *Txn) netip.AddrPort { return t.BcDst }, false), doc: "the server address the connection reached"},
 		{name: "bc_dst_port", out: tInt, fn: addrFetch(func(t *Txn) netip.AddrPort { return t.BcDst }, true), doc: "its port"},
+		{name: "fc_http_major", out: tInt, need: NeedReq, fn: func(t *Txn, _ *fetchArgs, c cursor) (sample, cursor, fres) {
+			if t.Req == nil || t.Req.Major == 0 {
+				return sample{}, c, fNone
+			}
+			return intSmp(int64(t.Req.Major)), c, fVal
+		}, doc: "the HTTP major version the client speaks (1, or 2 for HTTP/2)"},
 		{name: "bc_http_major", out: tInt, fn: func(t *Txn, _ *fetchArgs, c cursor) (sample, cursor, fres) {
 			if t.BcHTTPMajor == 0 {
 				return sample{}, c, fNone

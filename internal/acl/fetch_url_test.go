@@ -33,7 +33,7 @@ func TestURLFetches(t *testing.T) {
 	}
 	tx := testTxn()
 	tx.ConnSrc, tx.ConnDst = netip.MustParseAddrPort("192.0.2.9:1234"), netip.MustParseAddrPort("[::ffff:10.0.0.1]:443")
-	for expr, want := range map[string]string{"fc_src": "192.0.2.9", "fc_src_port": "1234", "fc_dst": "10.0.0.1", "fc_dst_port": "443", "src": "192.168.1.10"} {
+	for expr, want := range map[string]string{"fc_http_major": "1", "bc_http_major": "", "fc_src": "192.0.2.9", "fc_src_port": "1234", "fc_dst": "10.0.0.1", "fc_dst_port": "443", "src": "192.168.1.10"} {
 		if out, _ := mustExpr(t, expr).AppendString(nil, tx); string(out) != want {
 			t.Errorf("%s: got %q, want %q", expr, out, want)
 		}

@@ -6,7 +6,7 @@ import (
 )
 
 // TestBackendConnFetchesMatchHAProxy: bc_src, bc_dst, bc_dst_port and
-// bc_http_major in response rules, and the log's %bi, read the connection
+// bc_http_major (and fc_http_major) in response rules, and the log's %bi, read the connection
 // to the server as HAProxy 2.6 does; a request answered locally has none.
 func TestBackendConnFetchesMatchHAProxy(t *testing.T) {
 	cfg := func(e ruleEnv) string {
@@ -21,7 +21,7 @@ frontend fe
     log %s local0 info
     log-format "LOG|%%bi|%%ST|%%HM"
     http-request return status 200 if { path /local }
-    http-response set-header X-Bc "%%[bc_src]|%%[bc_dst]:%%[bc_dst_port]|%%[bc_http_major]"
+    http-response set-header X-Bc "%%[fc_http_major]|%%[bc_src]|%%[bc_dst]:%%[bc_dst_port]|%%[bc_http_major]"
     default_backend be
 
 backend be
