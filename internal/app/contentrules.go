@@ -16,6 +16,9 @@ import (
 // here: no session exists yet to hold them.
 func httpTCPRules(set *acl.Set, p *config.Proxy) (conn, content []proxy.ContentRule, err error) {
 	for _, r := range p.TCPRequest {
+		if r.Stick != nil {
+			return nil, nil, config.Errorf(r.Pos, "'tcp-request %s %s' is not supported in mode http by this build yet (mode tcp has it; http-request track-sc counts the same)", r.Layer, r.Action)
+		}
 		if r.Var != nil && r.Layer == "connection" {
 			return nil, nil, config.Errorf(r.Pos, "'tcp-request %s %s' is not supported in mode http by this build yet (mode tcp has it)", r.Layer, r.Action)
 		}

@@ -67,8 +67,11 @@ func (b *builder) buildTCPFrontend(p *config.Proxy, pr *proxyRuntime, tcpBackend
 	if err != nil {
 		return err
 	}
+	if b.stickTables != nil {
+		fe.Stick = &l4.StickStage{Own: b.stickTables[p.Name], All: b.stickTables}
+	}
 	for _, r := range p.TCPRequest {
-		rule, err := tcpRule(set, r)
+		rule, err := b.tcpRule(set, p, r)
 		if err != nil {
 			return err
 		}
@@ -136,11 +139,29 @@ func (b *builder) buildTCPFrontend(p *config.Proxy, pr *proxyRuntime, tcpBackend
 	return nil
 }
 
-func tcpRule(set *acl.Set, r *config.TCPAction) (l4.Rule, error) {
+func (b *builder) tcpRule(set *acl.Set, p *config.Proxy, r *config.TCPAction) (l4.Rule, error) {
 	rule := l4.Rule{Reject: r.Action == "reject"}
 	ctx := acl.CtxTCPContent
 	if r.Layer == "connection" {
 		ctx = acl.CtxTCPConnection
+	}
+	if sa := r.Stick; sa != nil {
+		name := sa.Table
+		if name == "" {
+			name = p.Name
+		}
+		tab := b.stickTables[name]
+		if tab == nil {
+			return rule, config.Errorf(r.Pos, "'tcp-request %s %s': no stick-table named '%s'", r.Layer, r.Action, name)
+		}
+		key, err := acl.CompileExprMaps(sa.Key, r.Pos, b.maps)
+		if err != nil {
+			return rule, err
+		}
+		if err := key.Check(ctx); err != nil {
+			return rule, config.Errorf(r.Pos, "'tcp-request %s %s' : %v", r.Layer, r.Action, err)
+		}
+		rule.Track = &l4.Track{Slot: sa.Slot, Table: tab, Key: key}
 	}
 	if r.Var != nil {
 		vr, err := tcpVarRule(r, ctx) // vars.go
@@ -216,13 +237,14 @@ func (b *builder) tcpBackend(name string, pos config.Pos, built map[string]*l4.B
 			return nil, err
 		}
 		for _, r := range p.TCPRequest {
-			rule, err := tcpRule(set, r)
+			rule, err := b.tcpRule(set, p, r)
 			if err != nil {
 				return nil, err
 			}
 			be.Rules = append(be.Rules, rule)
 		}
 	}
+	be.StickOwn = b.stickTables[p.Name]
 	persist, err := b.tcpPersist(p, pbe)
 	if err != nil {
 		return nil, err

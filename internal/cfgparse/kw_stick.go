@@ -279,6 +279,13 @@ func (p *parser) checkStickRefs(px *config.Proxy) {
 	}
 	check("http-request", px.HTTPRequest)
 	check("http-response", px.HTTPResponse)
+	var tcp []*config.HTTPAction
+	for _, r := range px.TCPRequest {
+		if r.Stick != nil {
+			tcp = append(tcp, &config.HTTPAction{Pos: r.Pos, Action: r.Action, Stick: r.Stick})
+		}
+	}
+	check("tcp-request", tcp)
 }
 
 // findStickTable returns the proxy named name when it has a stick-table.

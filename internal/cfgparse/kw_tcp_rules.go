@@ -18,10 +18,10 @@ func tcpRequestTable() []keyword {
 	return []keyword{
 		{name: "inspect-delay", where: wProxy, syntax: "tcp-request inspect-delay <time>",
 			desc: "How long 'content' rules may wait for data (e.g. a TLS ClientHello).", parse: parseInspectDelay},
-		{name: "connection", where: wFEOnly, syntax: "tcp-request connection accept|reject|set-var(<var>) <expr>|set-var-fmt(<var>) <fmt>|unset-var(<var>) [{if|unless} <condition>]",
-			desc: "Accept or reject a connection as soon as it is accepted, or set a variable (proc and sess scopes only: no stream exists yet).", parse: parseTCPRule},
-		{name: "content", where: wProxy, syntax: "tcp-request content accept|reject|set-var(<var>) <expr>|set-var-fmt(<var>) <fmt>|unset-var(<var>) [{if|unless} <condition>]",
-			desc: "Accept or reject a connection once its first bytes are available, or set a variable.", parse: parseTCPRule},
+		{name: "connection", where: wFEOnly, syntax: "tcp-request connection accept|reject|set-var(<var>) <expr>|set-var-fmt(<var>) <fmt>|unset-var(<var>)|track-sc0..2 <key> [table <table>] [{if|unless} <condition>]",
+			desc: "Accept or reject a connection as soon as it is accepted, set a variable (proc and sess scopes only: no stream exists yet), or track <key> in a stick table (mode tcp; counts conn_cnt, conn_rate and conn_cur; the first track-scN of a connection applies).", parse: parseTCPRule},
+		{name: "content", where: wProxy, syntax: "tcp-request content accept|reject|set-var(<var>) <expr>|set-var-fmt(<var>) <fmt>|unset-var(<var>)|track-sc0..2 <key> [table <table>] [{if|unless} <condition>]",
+			desc: "Accept or reject a connection once its first bytes are available, set a variable, or track <key> in a stick table (mode tcp, as in 'connection').", parse: parseTCPRule},
 	}
 }
 
@@ -67,8 +67,14 @@ func parseTCPRule(p *parser, args []token) error {
 		}
 		va.Pos = r.Pos
 		r.Var, r.Action = va, va.Kind
+	case action == "track-sc0" || action == "track-sc1" || action == "track-sc2":
+		a := &config.HTTPAction{Action: action}
+		if err := trackArgs(int(action[8]-'0'))(p, a, args[3:end]); err != nil {
+			return fmt.Errorf("'tcp-request %s %s' : %v.", layer, action, err)
+		}
+		r.Stick = a.Stick
 	default:
-		return fmt.Errorf("'tcp-request %s' : action '%s' is not implemented by Gatehouse (supported: 'accept', 'reject', 'set-var', 'set-var-fmt', 'unset-var').", layer, action)
+		return fmt.Errorf("'tcp-request %s' : action '%s' is not implemented by Gatehouse (supported: 'accept', 'reject', 'set-var', 'set-var-fmt', 'unset-var', 'track-sc0..2').", layer, action)
 	}
 	if end < len(args) {
 		c, err := parseCond(p, args, end)

@@ -533,9 +533,10 @@ type HTTPAction struct {
 // TCPAction is one "tcp-request connection|content" rule.
 type TCPAction struct {
 	Pos    Pos
-	Layer  string     // "connection" or "content"
-	Action string     // "accept", "reject", "set-var", "set-var-fmt", "unset-var"
-	Var    *VarAction `json:",omitempty"`
+	Layer  string       // "connection" or "content"
+	Action string       // "accept", "reject", "set-var", "set-var-fmt", "unset-var"
+	Var    *VarAction   `json:",omitempty"`
+	Stick  *StickAction `json:",omitempty"` // track-sc0..2
 	Cond   *Cond
 }
 

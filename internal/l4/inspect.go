@@ -128,6 +128,10 @@ func (s *session) decide(rules []Rule) (reject, done bool) {
 				s.runVar(r.Var)
 				continue
 			}
+			if r.Track != nil {
+				s.track(r.Track)
+				continue
+			}
 			return r.Reject, true
 		}
 	}

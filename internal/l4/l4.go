@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/counters"
 	"github.com/gatehouse/gatehouse/internal/logging"
 	"github.com/gatehouse/gatehouse/internal/proxyproto"
+	"github.com/gatehouse/gatehouse/internal/stick"
 	"github.com/gatehouse/gatehouse/internal/tlsconf"
 	"github.com/gatehouse/gatehouse/internal/upstream"
 )
@@ -63,7 +64,8 @@ type Frontend struct {
 	SNI                                       *acl.Expr       // req.ssl_sni (SNIExpr), for proxy-v2-options authority
 	ProcVars                                  *acl.SharedVars // the runtime's proc variables
 	Splice                                    Splice
-	Streams                                   Streams // the sessions in progress, for "show sess"
+	Streams                                   Streams     // the sessions in progress, for "show sess"
+	Stick                                     *StickStage // nil when no proxy has a stick table
 }
 
 // Splice says which directions of a tunnel move with splice(2) instead of
@@ -78,6 +80,7 @@ type Rule struct {
 	Reject bool
 	Cond   *acl.Cond // nil: unconditional
 	Var    *VarRule  // set-var, set-var-fmt, unset-var: the rule does not decide
+	Track  *Track    // track-sc0..2 (stick.go): nor does it
 }
 
 // Route is one use_backend rule.
@@ -109,6 +112,9 @@ type Backend struct {
 	Handoffs map[*upstream.Server]Handler
 	// Persist: use-server, force-persist, option persist; nil without.
 	Persist *Persistence
+	// StickOwn is the backend's stick table, the default of its rules'
+	// src_* fetches; nil without.
+	StickOwn *stick.Table
 }
 
 // Listener serves the connections of one bind line of a tcp frontend.
@@ -141,6 +147,7 @@ type session struct {
 	cliEOF   bool   // the client shut its side during inspection
 	txn      acl.Txn
 	vars     acl.Vars       // txn, req and res variables; txn.Vars points here
+	stick    stick.Stream   // track-sc counters; txn.Stick points here
 	sessVars acl.SharedVars // sess variables
 	// target is the server a use-server rule assigned; force: a
 	// force-persist rule matched (no redispatch).
@@ -197,6 +204,9 @@ func (s *session) run() {
 	s.txn.Frontend = fe.Name
 	s.vars.Proc, s.vars.Sess = fe.ProcVars, &s.sessVars
 	s.txn.Vars = &s.vars
+	if s.stickBegin() {
+		defer s.stick.Release()
+	}
 	// tcp-request connection rules see the real connection addresses, even
 	// with accept-proxy (configuration.txt, "accept-proxy"). A rejected
 	// connection is not even a session: no log, as in HAProxy. No stream
@@ -241,6 +251,7 @@ func (s *session) run() {
 	beNow := time.Now()
 	s.be.Counters.OpenSession(beNow)
 	s.be.Counters.ReqHistory.Tick(beNow)
+	s.stick.Current = s.be.StickOwn
 	if s.rejected(s.be.Rules) {
 		s.be.Counters.DenyReq.Add(1)
 		s.term = logging.TermDenied
@@ -263,6 +274,10 @@ func (s *session) rejected(rules []Rule) bool {
 		if r.Cond.Match(&s.txn) {
 			if r.Var != nil {
 				s.runVar(r.Var)
+				continue
+			}
+			if r.Track != nil {
+				s.track(r.Track)
 				continue
 			}
 			return r.Reject

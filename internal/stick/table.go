@@ -38,8 +38,9 @@ func ParseKeyType(s string) (KeyType, bool) {
 	return 0, false
 }
 
-// DataType is a stored data type, in HAProxy's order (show table prints
-// them in this order).
+// DataType is a stored data type, in HAProxy 2.6's order (its
+// STKTABLE_DT_* enum: show table prints them in this order, conn_rate
+// before conn_cur, gpc1 after the bytes counters).
 type DataType uint8
 
 const (
@@ -47,11 +48,9 @@ const (
 	GPT0
 	GPC0
 	GPC0Rate
-	GPC1
-	GPC1Rate
 	ConnCnt
-	ConnCur
 	ConnRate
+	ConnCur
 	SessCnt
 	SessRate
 	HTTPReqCnt
@@ -62,16 +61,18 @@ const (
 	BytesInRate
 	BytesOutCnt
 	BytesOutRate
+	GPC1
+	GPC1Rate
 	ServerKey
 	HTTPFailCnt
 	HTTPFailRate
 	numData
 )
 
-var dataNames = [numData]string{"server_id", "gpt0", "gpc0", "gpc0_rate", "gpc1", "gpc1_rate",
-	"conn_cnt", "conn_cur", "conn_rate", "sess_cnt", "sess_rate", "http_req_cnt", "http_req_rate",
+var dataNames = [numData]string{"server_id", "gpt0", "gpc0", "gpc0_rate",
+	"conn_cnt", "conn_rate", "conn_cur", "sess_cnt", "sess_rate", "http_req_cnt", "http_req_rate",
 	"http_err_cnt", "http_err_rate", "bytes_in_cnt", "bytes_in_rate", "bytes_out_cnt", "bytes_out_rate",
-	"server_key", "http_fail_cnt", "http_fail_rate"}
+	"gpc1", "gpc1_rate", "server_key", "http_fail_cnt", "http_fail_rate"}
 
 func (d DataType) String() string { return dataNames[d] }
 
