@@ -535,6 +535,10 @@ func (a *VarAction) Run(t *Txn) {
 	if a.expr == nil {
 		return
 	}
+	if sh := t.shared(a.name.scope); sh != nil {
+		sh.serial.Lock()
+		defer sh.serial.Unlock()
+	}
 	if s, ok := a.expr.sample(t); ok {
 		t.setVar(&a.name, s, a.cond)
 	}

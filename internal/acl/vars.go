@@ -152,6 +152,11 @@ func (l *VarList) Clear() {
 type SharedVars struct {
 	mu sync.Mutex
 	l  VarList
+	// serial makes one set-var's read of its expression and its store
+	// one step for the scope's other writers: HAProxy runs a connection's
+	// streams on one thread, so "set-var(sess.n) var(sess.n),add(1)"
+	// never loses a count there, and must not here.
+	serial sync.Mutex
 }
 
 // Len returns the number of variables held.
@@ -199,6 +204,19 @@ func (v *Vars) Reset() {
 	v.ReqRes.Clear()
 	v.resp = false
 	v.NoStream = false
+}
+
+// shared returns the shared store of scope sc, nil for a stream's own.
+func (t *Txn) shared(sc varScope) *SharedVars {
+	if v := t.Vars; v != nil {
+		switch sc {
+		case scopeProc:
+			return v.Proc
+		case scopeSess:
+			return v.Sess
+		}
+	}
+	return nil
 }
 
 // list returns the list holding scope sc and its lock (nil for a stream's
