@@ -195,10 +195,11 @@ func (b *teeBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// cacheDone indexes a response whose whole body went through (the tee
-// did at its end; this covers an empty body).
+// cacheDone ends the store once the response went out. Only the tee
+// commits, at the body's end: a store whose body did not go through it
+// is dropped, never indexed with a missing body.
 func (t *Txn) cacheDone() {
-	t.cache.store.Commit()
+	t.cache.store.Abort()
 	t.cache.store = nil
 }
 
