@@ -17,6 +17,9 @@ import (
 func httpTCPRules(set *acl.Set, p *config.Proxy) (conn, content []proxy.ContentRule, err error) {
 	for _, r := range p.TCPRequest {
 		if r.Stick != nil {
+			if p.Mode == config.ModeTCP {
+				continue // a mode tcp backend's HTTP view: l4 runs its rules
+			}
 			return nil, nil, config.Errorf(r.Pos, "'tcp-request %s %s' is not supported in mode http by this build yet (mode tcp has it; http-request track-sc counts the same)", r.Layer, r.Action)
 		}
 		if r.Var != nil && r.Layer == "connection" {

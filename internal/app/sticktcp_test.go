@@ -1,0 +1,50 @@
+package app
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestTCPTrackBuild: tcp-request track-sc compiles in mode tcp (frontend
+// connection and content rules, a backend's content rules on its own
+// table) and is refused, naming why, in mode http, where nothing would
+// count it; a key a connection rule cannot read is refused.
+func TestTCPTrackBuild(t *testing.T) {
+	const tables = `
+backend per
+    mode tcp
+    stick-table type ip size 10 store conn_cnt
+    tcp-request content track-sc2 src
+    server s 127.0.0.1:1
+`
+	ok := `defaults
+    mode tcp
+frontend fe
+    bind 127.0.0.1:9
+    stick-table type ip size 10 store conn_rate(10s),conn_cur
+    tcp-request connection track-sc0 src
+    tcp-request connection reject if { sc0_conn_rate gt 5 }
+    tcp-request content track-sc1 src table per
+    default_backend per
+` + tables
+	c, err := parseText(ok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Build(c, "test"); err != nil {
+		t.Fatalf("mode tcp: %v", err)
+	}
+	for _, tc := range []struct{ cfg, want string }{
+		{"defaults\n    mode http\nfrontend fe\n    bind 127.0.0.1:9\n    tcp-request connection track-sc0 src table per\n    default_backend per\n" +
+			strings.Replace(tables, "mode tcp", "mode http", 1), "not supported in mode http"},
+		{"defaults\n    mode tcp\nfrontend fe\n    bind 127.0.0.1:9\n    tcp-request connection track-sc0 req.payload(0,4) table per\n    default_backend per\n" + tables, "tcp-request connection track-sc0"},
+	} {
+		c, err := parseText(tc.cfg)
+		if err == nil {
+			_, err = Build(c, "test")
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: got %v, want an error with %q", tc.cfg, err, tc.want)
+		}
+	}
+}
