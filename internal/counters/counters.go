@@ -35,6 +35,8 @@ type Proxy struct {
 	// bytes fed to the compressor, bytes it produced, bytes that went
 	// through the identity algorithm, and compressed responses completed.
 	CompIn, CompOut, CompByp, CompRsp atomic.Uint64
+	// HTTP cache lookups and hits of the proxy's cache-use rules.
+	CacheLookups, CacheHits atomic.Uint64
 	Rate                              Rate      // sessions per second
 	ReqRate                           Rate      // requests per second (frontend)
 	RespTime                          Histogram // backend: request sent -> response head (Tr)

@@ -251,6 +251,29 @@ func cacheSend(t *testing.T, addr, path string, r cacheReq) string {
 	return fmt.Sprintf("%d age=%v etag=%s ce=%s body=%d", resp.StatusCode, age, resp.Header.Get("ETag"), resp.Header.Get("Content-Encoding"), len(body))
 }
 
+// cacheStats picks the cache counters of the FRONTEND rows of "show stat"
+// (feshort's depend on how many polls its expiry took).
+func cacheStats(t *testing.T, csv string) string {
+	lines := strings.Split(strings.TrimSpace(csv), "\n")
+	cols := strings.Split(strings.TrimPrefix(lines[0], "# "), ",")
+	idx := map[string]int{}
+	for i, c := range cols {
+		idx[c] = i
+	}
+	var out []string
+	for _, l := range lines[1:] {
+		f := strings.Split(l, ",")
+		if len(f) <= idx["cache_hits"] || f[1] != "FRONTEND" || f[0] == "feshort" {
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s lookups=%s hits=%s", f[0], f[idx["cache_lookups"]], f[idx["cache_hits"]]))
+	}
+	if len(out) != 2 {
+		t.Errorf("show stat: %d frontends with cache counters:\n%s", len(out), csv)
+	}
+	return strings.Join(out, " ")
+}
+
 func TestCacheMatchesHAProxy(t *testing.T) {
 	results := map[string][]string{}
 	shows := map[string]string{}
@@ -386,6 +409,7 @@ func TestCacheMatchesHAProxy(t *testing.T) {
 		}
 		out = append(out, "logs: "+strings.Join(logs, " | "))
 		shows[name] = runtimeCmd(t, sock, "show cache")
+		out = append(out, "stats: "+cacheStats(t, runtimeCmd(t, sock, "show stat")))
 		stop()
 		results[name] = out
 	}

@@ -36,7 +36,8 @@ func compileCacheRule(a *config.HTTPAction, env *RuleEnv, response bool) (func(t
 		if response {
 			return nil, config.Errorf(a.Pos, "'http-response cache-use' is not a valid action")
 		}
-		return func(t *Txn) bool { return t.cacheUse(c) }, nil
+		proxy := env.Proxy
+		return func(t *Txn) bool { return t.cacheUse(c, proxy) }, nil
 	}
 	if !response {
 		return nil, config.Errorf(a.Pos, "'http-request cache-store' is not a valid action")
@@ -49,14 +50,22 @@ func (t *Txn) http11() bool { return t.Req.Major > 1 || t.Req.Major == 1 && t.Re
 // cacheUse is http_action_req_cache_use: compute the key, and answer
 // from the cache when it holds a fresh copy the request may get. A hit
 // ends the request rules and nothing reaches a server.
-func (t *Txn) cacheUse(c *httpcache.Cache) bool {
+func (t *Txn) cacheUse(c *httpcache.Cache, proxy string) bool {
 	cs := &t.cache
 	cs.flags = httpcache.CheckRequest(t.Req.Method, t.http11(), t.Req.Header)
 	cs.key, cs.keyOK = httpcache.RequestKey(t.Req.URI, t.Req.Header)
 	if !cs.keyOK || cs.flags.Ignore {
 		return false
 	}
+	// Counted on the frontend when the rule is its own, else on the
+	// backend, as HAProxy counts them.
+	ctr := t.sess.fe.Counters
+	if proxy != t.sess.fe.Name && t.be != nil {
+		ctr = t.be.Counters
+	}
+	ctr.CacheLookups.Add(1)
 	if e := c.Lookup(cs.key, t.Req.Header); e != nil {
+		ctr.CacheHits.Add(1)
 		cs.hit = true
 		t.reply = cacheReply(e, httpcache.NotModified(t.Req.Header, e.ETag, e.LastMod), t.now)
 		return true

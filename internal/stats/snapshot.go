@@ -282,6 +282,8 @@ type Counters struct {
 	CliAbort, SrvAbort    uint64
 	CompIn, CompOut       uint64    // comp_in, comp_out
 	CompByp, CompRsp      uint64    // comp_byp, comp_rsp
+	CacheLookups          uint64    // cache_lookups
+	CacheHits             uint64    // cache_hits
 	HRsp                  [6]uint64 // 1xx..5xx, other
 	Rate, RateMax         uint64    // sessions per second
 	ReqRate, ReqRateMax   uint64    // requests per second (frontend)
@@ -297,33 +299,35 @@ func CountersFrom(c *counters.Proxy, now time.Time) Counters {
 		return Counters{}
 	}
 	out := Counters{
-		CurSess:    c.CurSess.Load(),
-		MaxSess:    c.MaxSess.Load(),
-		TotSess:    c.TotSess.Load(),
-		BytesIn:    c.BytesIn.Load(),
-		BytesOut:   c.BytesOut.Load(),
-		DenyReq:    c.DenyReq.Load(),
-		DenyResp:   c.DenyResp.Load(),
-		DenyConn:   c.DenyConn.Load(),
-		ErrReq:     c.ErrReq.Load(),
-		ErrConn:    c.ErrConn.Load(),
-		ErrResp:    c.ErrResp.Load(),
-		Retries:    c.Retries.Load(),
-		WRew:       c.WRew.Load(),
-		Redisp:     c.Redisp.Load(),
-		ReqTot:     c.ReqTot.Load(),
-		ConnTot:    c.ConnTot.Load(),
-		Intercept:  c.Intercept.Load(),
-		CliAbort:   c.CliAbort.Load(),
-		SrvAbort:   c.SrvAbort.Load(),
-		CompIn:     c.CompIn.Load(),
-		CompOut:    c.CompOut.Load(),
-		CompByp:    c.CompByp.Load(),
-		CompRsp:    c.CompRsp.Load(),
-		Rate:       c.Rate.Value(now),
-		RateMax:    c.Rate.Max(),
-		ReqRate:    c.ReqRate.Value(now),
-		ReqRateMax: c.ReqRate.Max(),
+		CurSess:      c.CurSess.Load(),
+		MaxSess:      c.MaxSess.Load(),
+		TotSess:      c.TotSess.Load(),
+		BytesIn:      c.BytesIn.Load(),
+		BytesOut:     c.BytesOut.Load(),
+		DenyReq:      c.DenyReq.Load(),
+		DenyResp:     c.DenyResp.Load(),
+		DenyConn:     c.DenyConn.Load(),
+		ErrReq:       c.ErrReq.Load(),
+		ErrConn:      c.ErrConn.Load(),
+		ErrResp:      c.ErrResp.Load(),
+		Retries:      c.Retries.Load(),
+		WRew:         c.WRew.Load(),
+		Redisp:       c.Redisp.Load(),
+		ReqTot:       c.ReqTot.Load(),
+		ConnTot:      c.ConnTot.Load(),
+		Intercept:    c.Intercept.Load(),
+		CliAbort:     c.CliAbort.Load(),
+		SrvAbort:     c.SrvAbort.Load(),
+		CompIn:       c.CompIn.Load(),
+		CompOut:      c.CompOut.Load(),
+		CompByp:      c.CompByp.Load(),
+		CompRsp:      c.CompRsp.Load(),
+		CacheLookups: c.CacheLookups.Load(),
+		CacheHits:    c.CacheHits.Load(),
+		Rate:         c.Rate.Value(now),
+		RateMax:      c.Rate.Max(),
+		ReqRate:      c.ReqRate.Value(now),
+		ReqRateMax:   c.ReqRate.Max(),
 	}
 	if ls := c.LastSess.Load(); ls > 0 {
 		out.LastSess = time.Unix(ls, 0)
