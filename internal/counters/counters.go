@@ -37,10 +37,10 @@ type Proxy struct {
 	CompIn, CompOut, CompByp, CompRsp atomic.Uint64
 	// HTTP cache lookups and hits of the proxy's cache-use rules.
 	CacheLookups, CacheHits atomic.Uint64
-	Rate                              Rate      // sessions per second
-	ReqRate                           Rate      // requests per second (frontend)
-	RespTime                          Histogram // backend: request sent -> response head (Tr)
-	TotalTime                         Histogram // backend: request head -> end of response (Ta)
+	Rate                    Rate      // sessions per second
+	ReqRate                 Rate      // requests per second (frontend)
+	RespTime                Histogram // backend: request sent -> response head (Tr)
+	TotalTime               Histogram // backend: request head -> end of response (Ta)
 
 	// Errors keeps the last invalid request (frontend) and response
 	// (backend) for "show errors".
