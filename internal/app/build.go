@@ -159,6 +159,13 @@ func Build(cfg *config.Config, version string) (*Graph, error) {
 		maps:     maps.NewRegistry(),
 	}
 	b.g.Maps = b.maps
+	var tables []string
+	for _, p := range cfg.Proxies {
+		if p.StickTable != nil {
+			tables = append(tables, p.Name)
+		}
+	}
+	b.maps.SetTables(tables)
 	if errs := notYetWired(cfg); len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}

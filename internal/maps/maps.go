@@ -328,6 +328,36 @@ type Registry struct {
 	mu     sync.RWMutex
 	refs   []*Ref
 	nextID int // HAProxy numbers every pattern reference: files and ACL expressions
+	// tables are the stick tables of the configuration, by name, when
+	// known: the one compile-time context every expression of a
+	// configuration shares is this registry, so the table converters
+	// (in_table, table_*) check the table they name here.
+	tables map[string]bool
+}
+
+// SetTables records the configuration's stick-table names.
+func (g *Registry) SetTables(names []string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.tables = map[string]bool{}
+	for _, n := range names {
+		g.tables[n] = true
+	}
+}
+
+// HasTable reports whether name is a stick table of the configuration;
+// known is false when the names were never given (an expression compiled
+// alone), and then nothing can be checked.
+func (g *Registry) HasTable(name string) (has, known bool) {
+	if g == nil {
+		return false, false
+	}
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	if g.tables == nil {
+		return false, false
+	}
+	return g.tables[name], true
 }
 
 // ReserveID takes the next reference id for an ACL expression's own
