@@ -30,7 +30,7 @@ func load(files []string, stderr io.Writer, opt options, ids *idCache) (*app.Gra
 		printDiagnostics(err, stderr)
 		return nil, false
 	}
-	if (opt.zeroWarn || cfg.Global.Process.ZeroWarning) && len(cfg.Warnings) > 0 {
+	if (opt.zeroWarn || cfg.Global.Process.ZeroWarning) && countWarnings(cfg.Warnings) > 0 {
 		fmt.Fprintln(stderr, "[ALERT] Some warnings were found and 'zero-warning' is set. Aborting.")
 		return nil, false
 	}
@@ -217,4 +217,17 @@ func signalOld(opt options, logger *slog.Logger) {
 			logger.Warn("-st: cannot signal the old process", "pid", pid, "err", err)
 		}
 	}
+}
+
+// countWarnings counts the warnings proper: as HAProxy's zero-warning,
+// notices and diagnostics (".notice", ".diag", what Gatehouse does in
+// place of a keyword) do not count.
+func countWarnings(ds []config.Diag) int {
+	n := 0
+	for _, d := range ds {
+		if d.Level == "" || d.Level == "WARNING" {
+			n++
+		}
+	}
+	return n
 }

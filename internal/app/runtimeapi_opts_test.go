@@ -38,7 +38,7 @@ backend be
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0].Error(), "'expose-fd listeners' has no effect in Gatehouse: reload is in process, sockets stay open") {
+	if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0].Error(), "'expose-fd listeners' is implied in Gatehouse: reload is in process, listening sockets stay open") {
 		t.Fatalf("warnings %v, want the expose-fd one", c.Warnings)
 	}
 	start(t, cfg)

@@ -16,7 +16,7 @@ func globalStatsTable() []keyword {
 		{name: "socket", where: wGlobal,
 			syntax: "stats socket <path>|unix@<path>|ipv4@<addr:port>|ipv6@<addr:port>|<addr:port> [level user|operator|admin] [mode <octal>] [user <name>] [uid <id>] [group <name>] [gid <id>] [expose-fd listeners]",
 			desc: "A runtime API socket; several may be declared. A unix socket file gets 'mode', 'user'/'uid' and 'group'/'gid'; " +
-				"'level' restricts the commands (operator by default). 'expose-fd listeners' is accepted with a warning and no effect: " +
+				"'level' restricts the commands (operator by default). 'expose-fd listeners' is implied (a NOTICE says so, which 'zero-warning' does not count): " +
 				"Gatehouse reloads in process, so its listening sockets stay open and are never handed to another process.",
 			parse: parseStatsSocket},
 		{name: "timeout", where: wGlobal, syntax: "stats timeout <time>",
@@ -159,7 +159,9 @@ func socketOption(p *parser, s *config.StatsSocket, opt, val string) error {
 		if val != "listeners" {
 			return fmt.Errorf("'stats socket' : 'expose-fd' only supports 'listeners' (got '%s')", val)
 		}
-		p.warnf("'stats socket' : 'expose-fd listeners' has no effect in Gatehouse: reload is in process, sockets stay open.")
+		// What it is for, listening sockets surviving a reload, is how
+		// Gatehouse reloads anyway: a notice, not a warning.
+		p.infof("NOTICE", "'stats socket' : 'expose-fd listeners' is implied in Gatehouse: reload is in process, listening sockets stay open.")
 	default:
 		if best := bestMatch(opt, socketOpts); best != "" {
 			return fmt.Errorf("'stats socket' : unknown keyword '%s'. Did you mean '%s' maybe ?", opt, best)

@@ -386,6 +386,29 @@ func TestZeroWarning(t *testing.T) {
 			t.Errorf("without zero-warning: %s", out)
 		}
 	}
+	// Notices do not count: a '.notice' line, and 'expose-fd listeners'
+	// (what it asks for is how Gatehouse reloads: a NOTICE says so).
+	dir := t.TempDir()
+	f := filepath.Join(dir, "n.cfg")
+	os.WriteFile(f, []byte(fmt.Sprintf(`global
+    zero-warning
+    stats socket %s/api.sock level admin expose-fd listeners
+.notice "a notice is not a warning"
+defaults
+    mode http
+    timeout client 5s
+    timeout server 5s
+    timeout connect 5s
+frontend f
+    bind 127.0.0.1:%d
+    http-request return status 200
+`, dir, port)), 0o644)
+	for _, bin := range []string{testenv.GatehouseBinary(t), testenv.RequireBinary(t, "haproxy")} {
+		p := testenv.StartProcess(t, filepath.Base(bin), bin, "-c", "-f", f)
+		if code, err := p.Wait(30 * time.Second); err != nil || code != 0 {
+			t.Errorf("notices under zero-warning, %s -c: exit %d (%v):\n%s", bin, code, err, p.String())
+		}
+	}
 }
 
 // TestUnixBindLeavesStatsSocket: HAProxy 2.6 applies unix-bind to UNIX
