@@ -93,6 +93,7 @@ func serve(files []string, stderr io.Writer, opt options) int {
 	if !ok {
 		return 1
 	}
+	applyGCPolicy(g.Cfg)
 	proc := g.Cfg.Global.Process
 	// -D or 'daemon'; -db wins, and systemd mode (-Ws) ignores both, as
 	// in HAProxy.
@@ -125,7 +126,7 @@ func serve(files []string, stderr io.Writer, opt options) int {
 			return 1
 		}
 	}
-	stopWatch := app.WatchCertificates(g, logger)
+	stopWatch := watchCertificates(g, logger)
 	jail := newJail(files, proc, ids)
 	if err := process.Drop(proc); err != nil {
 		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
@@ -152,7 +153,7 @@ func serve(files []string, stderr io.Writer, opt options) int {
 			notifier.Reloading()
 			if ng := reload(jail, rt, stderr, opt, logger); ng != nil {
 				stopWatch()
-				stopWatch = app.WatchCertificates(ng, logger)
+				stopWatch = watchCertificates(ng, logger)
 			}
 			notifier.Send("READY=1")
 			continue
@@ -200,6 +201,7 @@ func reload(j *jail, rt *app.Runtime, stderr io.Writer, opt options, logger *slo
 		return nil
 	}
 	process.ApplyEnv(ng.Cfg.Global.Process.Env)
+	applyGCPolicy(ng.Cfg)
 	logger.Info("reload complete")
 	return ng
 }
@@ -230,4 +232,18 @@ func countWarnings(ds []config.Diag) int {
 		}
 	}
 	return n
+}
+
+// watchCertificates follows the certificate files of g, except in a
+// chroot jail: the files were read before entering it and their paths
+// mean nothing inside, so rather than failing at every check it says
+// once that rotation needs a new process (-sf), as HAProxy's would.
+func watchCertificates(g *app.Graph, logger *slog.Logger) (stop func()) {
+	if root := g.Cfg.Global.Process.Chroot; root != "" {
+		if len(g.Stores) > 0 {
+			logger.Info("certificate files are not watched in the chroot jail; start a new process with -sf to take new certificates", "chroot", root)
+		}
+		return func() {}
+	}
+	return app.WatchCertificates(g, logger)
 }
