@@ -3,6 +3,7 @@ package integration
 import (
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"path/filepath"
 	"regexp"
@@ -113,6 +114,75 @@ func TestStickRateLimitMatchesHAProxy(t *testing.T) {
 	}
 	if n := strings.Count(g, "-> 429"); n != 6 {
 		t.Errorf("%d requests denied, want 6 (16 counted before the last ones, limit 10):\n%s", n, g)
+	}
+	t.Logf("both:\n%s", g)
+}
+
+// TestAbuseBanMatchesHAProxy: the classic gpc-based ban, side by side: a
+// client probing /admin has its gpc0 raised at each probe, and once past
+// the threshold every request it sends is refused, while another client
+// (another source address) is served; clearing the entry on the runtime
+// API lifts the ban.
+func TestAbuseBanMatchesHAProxy(t *testing.T) {
+	cfg := func(fe int, sock string) string {
+		return fmt.Sprintf(`global
+    stats socket %s level admin
+
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 10s
+    timeout server 10s
+
+frontend fe
+    bind 127.0.0.1:%d
+    stick-table type ip size 1k expire 60s store gpc0,http_req_cnt
+    http-request track-sc0 src
+    http-request deny deny_status 403 if { sc0_get_gpc0 gt 2 }
+    http-request sc-inc-gpc0(0) if { path_beg /admin }
+    http-request return status 404 content-type text/plain string probe if { path_beg /admin }
+    http-request return status 200 content-type text/plain lf-string "ok gpc0=%%[sc0_get_gpc0] cnt=%%[sc0_http_req_cnt]"
+`, sock, fe)
+	}
+	results := map[string][]string{}
+	for _, name := range []string{"haproxy", "gatehouse"} {
+		fe := testenv.FreePort(t)
+		sock := filepath.Join(t.TempDir(), name+".sock")
+		if name == "haproxy" {
+			testenv.StartHAProxy(t, cfg(fe, sock))
+		} else {
+			testenv.StartGatehouse(t, cfg(fe, sock))
+		}
+		var out []string
+		// host is the client's source address: 127.0.0.2 is another client.
+		get := func(host, path string) {
+			d := &net.Dialer{Timeout: 10 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(host)}}
+			c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: d.DialContext, DisableKeepAlives: true}}
+			resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d%s", fe, path))
+			if err != nil {
+				out = append(out, path+": "+err.Error())
+				return
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			out = append(out, fmt.Sprintf("%s %s: %d %s", host, path, resp.StatusCode, strings.TrimSpace(string(b))))
+		}
+		get("127.0.0.1", "/")
+		for i := 0; i < 4; i++ {
+			get("127.0.0.1", "/admin/login")
+		}
+		get("127.0.0.1", "/")
+		get("127.0.0.2", "/")
+		apiCLI(t, sock, "clear table fe key 127.0.0.1")
+		get("127.0.0.1", "/")
+		results[name] = out
+	}
+	h, g := strings.Join(results["haproxy"], "\n"), strings.Join(results["gatehouse"], "\n")
+	if !strings.Contains(h, "127.0.0.1 /: 403") {
+		t.Fatalf("HAProxy never banned: the test's premise changed:\n%s", h)
+	}
+	if h != g {
+		t.Errorf("haproxy:\n%s\n\ngatehouse:\n%s", h, g)
 	}
 	t.Logf("both:\n%s", g)
 }
