@@ -18,7 +18,17 @@ import (
 // returns the whole answer (the socket closes after it).
 func apiCLI(t *testing.T, path, line string) string {
 	t.Helper()
-	c, err := net.DialTimeout("unix", path, 10*time.Second)
+	// A proxy may create its socket a moment after its listeners answer
+	// (the helpers wait for those): a socket not there yet is waited for.
+	var c net.Conn
+	var err error
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if c, err = net.DialTimeout("unix", path, 10*time.Second); err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	if err != nil {
 		t.Fatalf("dial %s: %v", path, err)
 	}
