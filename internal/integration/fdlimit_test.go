@@ -2,6 +2,7 @@ package integration
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -53,7 +54,7 @@ func TestMaxconnFDLimitLikeHAProxy(t *testing.T) {
 					switch {
 					case p.Exited():
 						got[proxy] = "exited"
-					case testenv.DialTCP(fmt.Sprintf("127.0.0.1:%d", port), 0) == nil:
+					case answers(port):
 						got[proxy] = "serves"
 					case time.Now().After(deadline):
 						t.Fatalf("%s neither served nor exited in 20s:\n%s", proxy, p.String())
@@ -68,4 +69,17 @@ func TestMaxconnFDLimitLikeHAProxy(t *testing.T) {
 			}
 		})
 	}
+}
+
+// answers reports whether the proxy on port answered a request: a bound
+// listener alone is not serving (HAProxy binds, then may exit on the FD
+// limit before it accepts anything).
+func answers(port int) bool {
+	c := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/", port))
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == 200
 }
