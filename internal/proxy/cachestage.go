@@ -182,21 +182,29 @@ func (t *Txn) cacheTee(body io.Reader) io.Reader {
 	if t.cache.store == nil {
 		return body
 	}
-	return &teeBody{r: body, s: t.cache.store}
+	return &teeBody{r: body, s: t.cache.store, left: t.Resp.ContentLength}
 }
 
 type teeBody struct {
-	r io.Reader
-	s *httpcache.Store
+	r    io.Reader
+	s    *httpcache.Store
+	left int64 // bytes still to come when the length is known, else -1
 }
 
 // Read commits the entry at the body's end, before its last bytes are
 // written: the client's next request finds it, as HAProxy's filter ends
-// the object when the message ends, not when it left.
+// the object when the message ends, not when it left. A body of known
+// length ends with its last byte (a reader may give the data and its
+// end in separate reads, the end after the data went out).
 func (b *teeBody) Read(p []byte) (int, error) {
 	n, err := b.r.Read(p)
 	if n > 0 {
 		b.s.Write(p[:n])
+		if b.left > 0 {
+			if b.left -= int64(n); b.left <= 0 {
+				b.s.Commit()
+			}
+		}
 	}
 	if err == io.EOF {
 		b.s.Commit()
