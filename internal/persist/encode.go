@@ -3,7 +3,7 @@ package persist
 import (
 	"encoding/binary"
 	"fmt"
-	"math/bits"
+	"github.com/gatehouse/gatehouse/internal/hashfn"
 	"net/netip"
 )
 
@@ -67,65 +67,5 @@ func DynamicValue(key string, addr netip.AddrPort) string {
 	return fmt.Sprintf("%016x", xxh64(buf, 0))
 }
 
-const (
-	xxP1 uint64 = 11400714785074694791
-	xxP2 uint64 = 14029467366897019727
-	xxP3 uint64 = 1609587929392839161
-	xxP4 uint64 = 9650029242287828579
-	xxP5 uint64 = 2870177450012600261
-)
-
-func xxRound(acc, in uint64) uint64 {
-	acc += in * xxP2
-	acc = bits.RotateLeft64(acc, 31)
-	return acc * xxP1
-}
-
-func xxMerge(acc, v uint64) uint64 {
-	acc ^= xxRound(0, v)
-	return acc*xxP1 + xxP4
-}
-
-// xxh64 is the XXH64 hash (Yann Collet's xxHash, 64-bit).
-func xxh64(b []byte, seed uint64) uint64 {
-	n := len(b)
-	var h uint64
-	if n >= 32 {
-		v1, v2, v3, v4 := seed+xxP1+xxP2, seed+xxP2, seed, seed-xxP1
-		for len(b) >= 32 {
-			v1 = xxRound(v1, binary.LittleEndian.Uint64(b[0:]))
-			v2 = xxRound(v2, binary.LittleEndian.Uint64(b[8:]))
-			v3 = xxRound(v3, binary.LittleEndian.Uint64(b[16:]))
-			v4 = xxRound(v4, binary.LittleEndian.Uint64(b[24:]))
-			b = b[32:]
-		}
-		h = bits.RotateLeft64(v1, 1) + bits.RotateLeft64(v2, 7) + bits.RotateLeft64(v3, 12) + bits.RotateLeft64(v4, 18)
-		h = xxMerge(h, v1)
-		h = xxMerge(h, v2)
-		h = xxMerge(h, v3)
-		h = xxMerge(h, v4)
-	} else {
-		h = seed + xxP5
-	}
-	h += uint64(n)
-	for len(b) >= 8 {
-		h ^= xxRound(0, binary.LittleEndian.Uint64(b))
-		h = bits.RotateLeft64(h, 27)*xxP1 + xxP4
-		b = b[8:]
-	}
-	if len(b) >= 4 {
-		h ^= uint64(binary.LittleEndian.Uint32(b)) * xxP1
-		h = bits.RotateLeft64(h, 23)*xxP2 + xxP3
-		b = b[4:]
-	}
-	for _, c := range b {
-		h ^= uint64(c) * xxP5
-		h = bits.RotateLeft64(h, 11) * xxP1
-	}
-	h ^= h >> 33
-	h *= xxP2
-	h ^= h >> 29
-	h *= xxP3
-	h ^= h >> 32
-	return h
-}
+// xxh64 is the XXH64 hash HAProxy's dynamic cookies use.
+func xxh64(b []byte, seed uint64) uint64 { return hashfn.XXH64(string(b), seed) }
