@@ -82,6 +82,10 @@ type Txn struct {
 	// "raw-deflate", ...; res.comp, res.comp_algo); "" when it is not.
 	CompAlgo string
 
+	// CacheHit names the cache the response was answered from
+	// (res.cache_hit, res.cache_name); "" when it came from elsewhere.
+	CacheHit string
+
 	// InResponse is true while http-response rules run: direction-dependent
 	// fetches (hdr, hdr_cnt, ...) then read the response, as in HAProxy.
 	InResponse bool

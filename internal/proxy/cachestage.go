@@ -67,6 +67,7 @@ func (t *Txn) cacheUse(c *httpcache.Cache, proxy string) bool {
 	if e := c.Lookup(cs.key, t.Req.Header); e != nil {
 		ctr.CacheHits.Add(1)
 		cs.hit = true
+		t.acl.CacheHit = c.Name
 		t.reply = cacheReply(e, httpcache.NotModified(t.Req.Header, e.ETag, e.LastMod), t.now)
 		return true
 	}
@@ -87,6 +88,40 @@ func cacheReply(e *httpcache.Entry, notModified bool, now time.Time) *Reply {
 		return &Reply{Status: 304, Header: h, AsIs: true}
 	}
 	return &Reply{Status: e.Status, Header: h, Body: e.Body, AsIs: true}
+}
+
+// cacheHitRules runs the http-response rules on a hit, the backend's
+// (when the hit was in the backend) and then the frontend's: HAProxy's
+// cache answers as an applet in the server's place, so its response goes
+// through the same rules a server's does. A deny or return there replaces
+// it.
+func (t *Txn) cacheHitRules(r *Reply) *Reply {
+	fe := t.sess.fe
+	if (t.be == nil || len(t.be.RespRules) == 0) && len(fe.RespRules) == 0 {
+		return r
+	}
+	t.Resp.Reset()
+	t.Resp.Status, t.Resp.Reason = r.Status, r.Reason
+	t.Resp.Header = append(t.Resp.Header, r.Header...)
+	t.acl.Resp = &t.Resp
+	hit := t.reply
+	v := verdictAllow
+	if t.be != nil {
+		v = t.runResponseRules(t.be.RespRules)
+	}
+	if v != verdictReply {
+		t.runResponseRules(fe.RespRules)
+	}
+	if t.reply != hit {
+		if t.deniedResp {
+			if t.be != nil {
+				t.be.Counters.DenyResp.Add(1)
+			}
+			fe.Counters.DenyResp.Add(1)
+		}
+		return t.reply
+	}
+	return &Reply{Status: t.Resp.Status, Reason: t.Resp.Reason, Header: t.Resp.Header, Body: r.Body, AsIs: true}
 }
 
 // cacheStore is http_action_store_cache: decide on the response head,

@@ -183,6 +183,9 @@ func (t *Txn) sendReply() bool {
 	if r == nil {
 		r = t.errorReply(500)
 	}
+	if t.cache.hit {
+		r = t.cacheHitRules(r)
+	}
 	r = t.afterReply(r)
 	t.status = r.Status
 	if t.be != nil {
