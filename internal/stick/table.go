@@ -123,6 +123,9 @@ type Table struct {
 	mu   sync.Mutex
 	m    map[string]*Entry
 	head Entry // sentinel of the LRU list: head.next most recent
+	// onChange is told the key of each entry a local event changed
+	// (peers push those entries); nil without peers. peer.go.
+	onChange func(key string)
 }
 
 // Entry is a table entry. Its data is read and written under the table's lock.
@@ -193,6 +196,9 @@ func (t *Table) front(e *Entry) {
 func (t *Table) touch(e *Entry, now int64) {
 	if t.cfg.Expire > 0 {
 		e.exp = now + int64(t.cfg.Expire/time.Millisecond)
+	}
+	if t.onChange != nil {
+		t.onChange(e.key)
 	}
 	if t.head.next != e {
 		t.unlink(e)

@@ -268,6 +268,9 @@ func (k *Tracker) count(cnt, rate DataType) {
 		now := t.now()
 		t.mu.Lock()
 		t.addLocked(s.e, cnt, rate, 1, now)
+		if t.onChange != nil {
+			t.onChange(s.e.key)
+		}
 		t.mu.Unlock()
 	}
 }

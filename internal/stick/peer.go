@@ -1,0 +1,146 @@
+package stick
+
+import (
+	"fmt"
+	"time"
+)
+
+// What HAProxy's peers protocol needs of a table: a hook told of local
+// changes, the live keys, and an entry's data read and written in the
+// protocol's terms. Each stored data type is a list of words: one for a
+// counter or tag; three for a rate: the milliseconds since its current
+// period started, the current period's count and the previous one's (a
+// freq_ctr's curr_tick, curr_ctr, prev_ctr, with the tick made relative
+// because the two processes' clocks differ).
+
+// SetOnChange installs f, called with the key of every entry a local
+// event creates or changes (tracking, counters, tags, "set table"),
+// never for WritePeer. f runs with the table locked: it must not call
+// the table.
+func (t *Table) SetOnChange(f func(key string)) {
+	t.mu.Lock()
+	t.onChange = f
+	t.mu.Unlock()
+}
+
+// Words returns how many words d takes in ReadPeer and WritePeer: 0 when
+// the table does not store it.
+func (t *Table) Words(d DataType) int {
+	switch {
+	case t.off[d] < 0:
+		return 0
+	case d.IsRate():
+		return 3
+	}
+	return 1
+}
+
+// Period returns a rate's period (0 for other types or when not stored).
+func (t *Table) Period(d DataType) time.Duration {
+	return time.Duration(t.period[d]) * time.Millisecond
+}
+
+// Keys returns the keys of the live entries, least recently used first.
+func (t *Table) Keys() []string {
+	now := t.now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]string, 0, len(t.m))
+	for e := t.head.prev; e != &t.head; e = e.prev {
+		if !t.expired(e, now) {
+			out = append(out, e.key)
+		}
+	}
+	return out
+}
+
+// ReadPeer calls f with each stored data type of key's entry, in type
+// order, and returns the milliseconds before the entry expires (0 in a
+// table without expire); ok is false when the key is absent. f runs with
+// the table locked and must not keep w.
+func (t *Table) ReadPeer(key string, f func(d DataType, w []uint64)) (expireIn int64, ok bool) {
+	now := t.now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e, _ := t.getLocked(key, false, now)
+	if e == nil {
+		return 0, false
+	}
+	var buf [3]uint64
+	for d := DataType(0); d < numData; d++ {
+		o := t.off[d]
+		if o < 0 {
+			continue
+		}
+		if d.IsRate() {
+			r := e.data[o : o+3]
+			buf[0], buf[1], buf[2] = 0, r[1], r[2]
+			if r[0] != 0 || r[1] != 0 || r[2] != 0 {
+				buf[0] = uint64(now - int64(r[0]))
+			}
+			f(d, buf[:3])
+			continue
+		}
+		buf[0] = e.data[o]
+		f(d, buf[:1])
+	}
+	if t.cfg.Expire > 0 {
+		expireIn = max(e.exp-now, 0)
+	}
+	return expireIn, true
+}
+
+// PeerValue is one data type of an update a peer sent, in ReadPeer's
+// words.
+type PeerValue struct {
+	Type  DataType
+	Words []uint64
+}
+
+// WritePeer stores what a peer sent for key: the entry is made if absent
+// (evicting the least recently used one if the table is full, as a local
+// entry would), the types this table stores take the values, and the
+// entry expires in expireIn ms (tables with expire only). It does not
+// call the change hook: updates learned from a peer are not pushed on.
+func (t *Table) WritePeer(key string, expireIn int64, vals []PeerValue) error {
+	now := t.now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	hook := t.onChange
+	t.onChange = nil
+	e, err := t.getLocked(key, true, now)
+	t.onChange = hook
+	if err != nil {
+		return err
+	}
+	for _, v := range vals {
+		o := t.off[v.Type]
+		if o < 0 {
+			continue
+		}
+		if v.Type.IsRate() {
+			if len(v.Words) != 3 {
+				return fmt.Errorf("stick table '%s': %s takes 3 words, got %d", t.cfg.Name, v.Type, len(v.Words))
+			}
+			r := e.data[o : o+3]
+			r[1], r[2] = v.Words[1], v.Words[2]
+			r[0] = 0
+			if r[1] != 0 || r[2] != 0 {
+				r[0] = uint64(now - int64(v.Words[0]))
+			}
+			continue
+		}
+		if len(v.Words) != 1 {
+			return fmt.Errorf("stick table '%s': %s takes 1 word, got %d", t.cfg.Name, v.Type, len(v.Words))
+		}
+		e.data[o] = v.Words[0]
+	}
+	if t.cfg.Expire > 0 {
+		e.exp = now + expireIn
+	}
+	if t.head.next != e {
+		t.unlink(e)
+		t.front(e)
+	}
+	return nil
+}
