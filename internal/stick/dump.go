@@ -37,6 +37,7 @@ func (t *Table) Dump(w *bufio.Writer, only string) {
 		ref  int32
 		exp  int64
 		vals []uint64
+		skey string
 	}
 	lines := make([]line, len(es))
 	for i, e := range es {
@@ -46,7 +47,7 @@ func (t *Table) Dump(w *bufio.Writer, only string) {
 				vals[d] = t.readLocked(e, d, now)
 			}
 		}
-		lines[i] = line{e, e.key, e.ref, e.exp, vals}
+		lines[i] = line{e, e.key, e.ref, e.exp, vals, t.srvKeyLocked(e)}
 	}
 	t.mu.Unlock()
 	for _, l := range lines {
@@ -60,6 +61,14 @@ func (t *Table) Dump(w *bufio.Writer, only string) {
 				continue
 			}
 			w.WriteString(" " + d.String())
+			if d == ServerKey {
+				// A dictionary entry: the server's name or address, '-' for none.
+				if l.skey == "" {
+					l.skey = "-"
+				}
+				w.WriteString("=" + l.skey)
+				continue
+			}
 			if d.IsRate() {
 				w.WriteString("(" + strconv.FormatInt(t.period[d], 10) + ")")
 			}
@@ -147,6 +156,9 @@ func (t *Table) Set(key string, vals map[DataType]uint64) error {
 		return fmt.Errorf("Unable to allocate a new entry\n")
 	}
 	for d, v := range vals {
+		if d == ServerKey {
+			continue // a dictionary entry, never an integer: HAProxy sets nothing
+		}
 		e.data[t.off[d]] = v
 	}
 	t.touch(e, now)

@@ -110,6 +110,7 @@ type Config struct {
 	Expire  time.Duration // 0: never
 	NoPurge bool
 	Store   []Store
+	SrvKey  SrvKey // what server_key holds (server.go)
 }
 
 // Table is one stick table. Its methods are safe for concurrent use.
@@ -126,6 +127,10 @@ type Table struct {
 	// onChange is told the key of each entry a local event changed
 	// (peers push those entries); nil without peers. peer.go.
 	onChange func(key string)
+	// skeys are the server keys entries name (server.go), skeyIdx
+	// their 1-based index.
+	skeys   []string
+	skeyIdx map[string]uint64
 }
 
 // Entry is a table entry. Its data is read and written under the table's lock.
