@@ -35,6 +35,7 @@ type fakeOP struct {
 	codes  map[string]authReq
 	tokens map[string]bool // issued access tokens
 	sub    string
+	sid    string // when set, ID tokens carry it as 'sid'
 
 	// rotate: each refresh token is good once, as with Ory Hydra or Okta;
 	// redeeming one twice revokes the grant (every refresh token of it).
@@ -169,6 +170,9 @@ func (op *fakeOP) token(w http.ResponseWriter, r *http.Request) {
 	claims := map[string]any{"iss": op.issuer(), "sub": op.sub, "aud": cid, "iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix()}
 	if nonce != "" {
 		claims["nonce"] = nonce
+	}
+	if op.sid != "" {
+		claims["sid"] = op.sid
 	}
 	at := randomString()
 	op.mu.Lock()

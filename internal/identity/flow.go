@@ -138,9 +138,13 @@ func (p *Provider) sessionFromToken(ctx context.Context, d *discovered, tok *oau
 			return nil, err
 		}
 		s.Iss, s.Sub, s.IDToken = idt.Issuer, idt.Subject, rawID
+		s.Sid = claimString(all["sid"])
+		if s.Sid == "" && prev != nil {
+			s.Sid = prev.Sid // a refreshed ID token may leave it out
+		}
 		mergeClaims(s.Claims, all)
 	case prev != nil:
-		s.Iss, s.Sub, s.IDToken = prev.Iss, prev.Sub, prev.IDToken
+		s.Iss, s.Sub, s.Sid, s.IDToken = prev.Iss, prev.Sub, prev.Sid, prev.IDToken
 		mergeClaims(s.Claims, prev.Claims)
 	default:
 		return nil, errors.New("token response without id_token")
@@ -169,6 +173,15 @@ func (p *Provider) sessionFromToken(ctx context.Context, d *discovered, tok *oau
 	}
 	s.setRefreshAt(p.now(), p.refreshIn)
 	return s, nil
+}
+
+// claimString is a string claim's value, "" for anything else.
+func claimString(raw json.RawMessage) string {
+	var v string
+	if json.Unmarshal(raw, &v) != nil {
+		return ""
+	}
+	return v
 }
 
 // mergeClaims copies user claims from src into dst (later sources win).

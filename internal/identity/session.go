@@ -12,6 +12,7 @@ import (
 type session struct {
 	Iss       string                     `json:"iss"`
 	Sub       string                     `json:"sub"`
+	Sid       string                     `json:"sid,omitempty"` // the provider's session ('sid' claim): back-channel logout ends sessions by it
 	Claims    map[string]json.RawMessage `json:"c,omitempty"`
 	IDToken   string                     `json:"it,omitempty"` // for id_token_hint at sign-out
 	Refresh   string                     `json:"rt,omitempty"`
