@@ -55,6 +55,7 @@ type Graph struct {
 	idle *idleMeter // the stats' Idle_pct
 
 	proxies []*proxyRuntime // for stats, in declaration order
+	ident   *identityRuntime // oidc and identity-token sections, for stats
 
 	// Features that run in the background (health checks, the runtime API
 	// socket, certificate watchers) register here: start runs when the
@@ -174,14 +175,15 @@ func Build(cfg *config.Config, version string) (*Graph, error) {
 		return nil, err
 	}
 	b.sys = sys
-	b.ident, err = newIdentityRuntime(&cfg.Identity, func(f string, a ...any) {
+	b.ident, err = newIdentityRuntime(&cfg.Identity, func(lvl logging.Level, f string, a ...any) {
 		if sys != nil {
-			sys.Printf(logging.LevelWarning, f, a...)
+			sys.Printf(lvl, f, a...)
 		}
 	})
 	if err != nil {
 		return nil, err
 	}
+	b.g.ident = b.ident
 	b.g.starters = append(b.g.starters, b.ident.start)
 	if err := b.buildStickTables(); err != nil {
 		return nil, err

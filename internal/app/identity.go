@@ -3,11 +3,14 @@ package app
 import (
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/httpmsg"
 	"github.com/gatehouse/gatehouse/internal/identity"
+	"github.com/gatehouse/gatehouse/internal/logging"
 	"github.com/gatehouse/gatehouse/internal/proxy"
+	"github.com/gatehouse/gatehouse/internal/stats"
 )
 
 // identityRuntime holds the built oidc and identity-token sections of one
@@ -22,19 +25,25 @@ import (
 type identityRuntime struct {
 	providers map[string]*identity.Provider
 	minters   map[string]*identity.Minter
+	// The same, in configuration order (stats).
+	providerList []*identity.Provider
+	minterList   []*identity.Minter
 }
 
-func newIdentityRuntime(c *config.Identity, logf func(format string, args ...any)) (*identityRuntime, error) {
+// newIdentityRuntime builds the sections; log sends their events to the
+// global log targets.
+func newIdentityRuntime(c *config.Identity, log func(lvl logging.Level, format string, args ...any)) (*identityRuntime, error) {
 	r := &identityRuntime{providers: map[string]*identity.Provider{}, minters: map[string]*identity.Minter{}}
 	if c == nil {
 		return r, nil
 	}
 	for _, o := range c.OIDC {
-		p, err := identity.NewProvider(o, identity.Options{Logf: logf})
+		p, err := identity.NewProvider(o, identity.Options{Log: log})
 		if err != nil {
 			return nil, err
 		}
 		r.providers[o.Name] = p
+		r.providerList = append(r.providerList, p)
 	}
 	for _, t := range c.Tokens {
 		m, err := identity.NewMinter(t)
@@ -42,6 +51,7 @@ func newIdentityRuntime(c *config.Identity, logf func(format string, args ...any
 			return nil, err
 		}
 		r.minters[t.Name] = m
+		r.minterList = append(r.minterList, m)
 	}
 	return r, nil
 }
@@ -117,7 +127,7 @@ func (r *identityRuntime) service(name string) (proxy.Service, bool) {
 	if m == nil {
 		return nil, false
 	}
-	return jwksService{body: m.JWKS()}, true
+	return jwksService{body: m.JWKS(), served: &m.Counters.JWKSServed}, true
 }
 
 // jwksError explains an unknown jwks:NAME.
@@ -125,9 +135,13 @@ func jwksError(name string, pos config.Pos) error {
 	return config.Errorf(pos, "'http-request use-service %s': no identity-token section named '%s'", name, strings.TrimPrefix(name, "jwks:"))
 }
 
-type jwksService struct{ body []byte }
+type jwksService struct {
+	body   []byte
+	served *atomic.Uint64
+}
 
 func (s jwksService) Serve(t *proxy.Txn) *proxy.Reply {
+	s.served.Add(1)
 	return &proxy.Reply{Status: 200, Header: httpmsg.Headers{
 		{Name: "Content-Type", Value: "application/json"},
 		{Name: "Cache-Control", Value: "public, max-age=300"},
@@ -203,11 +217,32 @@ func routesToIdentity(cfg *config.Config, p *config.Proxy) bool {
 	return false
 }
 
-// identityCounters lists each provider's counters, for stats.
-func (r *identityRuntime) identityCounters() map[string]*identity.Counters {
-	out := make(map[string]*identity.Counters, len(r.providers))
-	for n, p := range r.providers {
-		out[n] = &p.Counters
+// snapshot copies the sections' counters into the stats model.
+func (r *identityRuntime) snapshot(snap *stats.Snapshot) {
+	if r == nil {
+		return
 	}
-	return out
+	for _, p := range r.providerList {
+		c := &p.Counters
+		s := stats.OIDCStats{
+			Name: p.Name(), Issuer: p.Issuer(), Ready: p.Ready(), DiscoveryFailures: c.DiscoveryFailures.Load(),
+			LoginRedirects: c.Redirects.Load(), Logins: c.Logins.Load(),
+			Refreshes: c.Refreshes.Load(), RefreshFailures: c.RefreshFailures.Load(), SignOuts: c.SignOuts.Load(),
+			BearerAccepted: c.BearerAccepted.Load(), Unauthorized: c.Unauthorized.Load(), Unavailable: c.Unavailable.Load(),
+			JWKSFetches: c.JWKSFetches.Load(), JWKSFailures: c.JWKSFailures.Load(),
+		}
+		for i := range c.LoginFailures {
+			s.LoginFailures = append(s.LoginFailures, stats.ReasonCount{Reason: identity.LoginFailure(i).String(), N: c.LoginFailures[i].Load()})
+		}
+		for i := range c.BearerRejected {
+			s.BearerRejected = append(s.BearerRejected, stats.ReasonCount{Reason: identity.BearerRejection(i).String(), N: c.BearerRejected[i].Load()})
+		}
+		s.JWKSKeys, _ = p.Keys()
+		s.SessionStore, s.SessionsActive, s.SessionsKnown = p.ActiveSessions()
+		snap.OIDC = append(snap.OIDC, s)
+	}
+	for _, m := range r.minterList {
+		snap.Tokens = append(snap.Tokens, stats.TokenStats{Name: m.Name(), Issuer: m.Issuer(),
+			Minted: m.Counters.Minted.Load(), MintFailures: m.Counters.MintFailures.Load(), JWKSServed: m.Counters.JWKSServed.Load()})
+	}
 }

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/stats"
 )
 
 // identityGuardConfig: an oidc section (its provider never answers: only
@@ -234,4 +236,30 @@ func writeMeshKey(t *testing.T, dir string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// The graph's snapshot carries each identity section's counters to the
+// metrics: a provider that cannot be discovered shows as not ready, and
+// the 503s it causes are counted.
+func TestIdentityMetricsExported(t *testing.T) {
+	cfg, web, _, _, _ := identityGuardConfig(t)
+	rt := start(t, cfg)
+	resp := rawExchange(t, web, "GET /api HTTP/1.1\r\nHost: app.example\r\nConnection: close\r\n\r\n")
+	if !strings.HasPrefix(resp, "HTTP/1.1 503") {
+		t.Fatalf("undiscovered provider: %q", resp)
+	}
+	var b strings.Builder
+	if err := stats.WritePrometheus(&b, rt.Graph().Snapshot()); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`gatehouse_oidc_discovery_ready{oidc="corp"} 0`,
+		`gatehouse_oidc_unavailable_total{oidc="corp"} 1`,
+		`gatehouse_oidc_login_failures_total{oidc="corp",reason="state"} 0`,
+		`gatehouse_identity_token_minted_total{identity_token="mesh"} 0`,
+	} {
+		if !strings.Contains(b.String(), want+"\n") {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
 }

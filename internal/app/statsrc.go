@@ -53,6 +53,7 @@ func (g *Graph) Snapshot() *stats.Snapshot {
 	for _, pr := range g.proxies {
 		snap.Proxies = append(snap.Proxies, pr.snapshot(now, g.Cfg.Global.MaxConn, fullconn[pr.cfg.Name]))
 	}
+	g.ident.snapshot(snap)
 	// Read after the proxies' captures, so that none is numbered beyond
 	// the total.
 	snap.Info.ErrorEvents = g.Proc.Captured.Load()

@@ -96,10 +96,14 @@ func (p *Provider) authBearer(d *discovered, tok string) (*Identity, *Reply) {
 	defer cancel()
 	id, err := d.bearer.verify(ctx, tok)
 	if err != nil {
-		p.Counters.BearerRejected.Add(1)
-		p.logf("oidc '%s': %v", p.name, err)
+		kind := RejectKeysUnavailable // no verdict on the token: its keys are out of reach
 		var te *tokenError
-		if errors.As(err, &te) && te.desc != "" {
+		if errors.As(err, &te) {
+			kind = te.kind
+		}
+		p.Counters.BearerRejected[kind].Add(1)
+		p.logf("oidc '%s': %v", p.name, err)
+		if te != nil && te.desc != "" {
 			return nil, p.unauthorizedDesc("invalid_token", te.desc)
 		}
 		return nil, p.unauthorized("invalid_token")

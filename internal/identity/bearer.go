@@ -56,12 +56,15 @@ type verifier struct {
 // tokenError is a refused token. reason goes to the log; desc, when set,
 // is the client-facing error_description of WWW-Authenticate: only what
 // the caller's own token says, never configuration.
-type tokenError struct{ reason, desc string }
+type tokenError struct {
+	reason, desc string
+	kind         BearerRejection // the counters' label
+}
 
 func (e *tokenError) Error() string { return "invalid bearer token: " + e.reason }
 
-func invalid(format string, args ...any) error {
-	return &tokenError{reason: fmt.Sprintf(format, args...)}
+func invalid(kind BearerRejection, format string, args ...any) error {
+	return &tokenError{reason: fmt.Sprintf(format, args...), kind: kind}
 }
 
 // cached returns the identity of a token verified before and not expired.
@@ -86,29 +89,33 @@ func (v *verifier) verifySlow(ctx context.Context, token string, now time.Time) 
 	tok, err := jwt.ParseSigned(token, v.algs)
 	if err != nil {
 		// Covers "none", HS*, and anything outside the allow-list.
-		return nil, invalid("%v", err)
+		return nil, invalid(RejectMalformed, "%v", err)
 	}
 	if len(tok.Headers) != 1 {
-		return nil, invalid("one signature expected")
+		return nil, invalid(RejectMalformed, "one signature expected")
 	}
 	hdr := tok.Headers[0]
 	key, err := v.keys.key(ctx, hdr.KeyID)
 	if err != nil {
-		return nil, invalid("kid %q: %v", hdr.KeyID, err)
+		kind := RejectKeysUnavailable
+		if errors.Is(err, errUnknownKey) {
+			kind = RejectUnknownKey
+		}
+		return nil, invalid(kind, "kid %q: %v", hdr.KeyID, err)
 	}
 	if key.Algorithm != "" && key.Algorithm != hdr.Algorithm {
-		return nil, invalid("token alg %s does not match the key's %s", hdr.Algorithm, key.Algorithm)
+		return nil, invalid(RejectSignature, "token alg %s does not match the key's %s", hdr.Algorithm, key.Algorithm)
 	}
 	var std jwt.Claims
 	var all map[string]json.RawMessage
 	if err := tok.Claims(key.Key, &std, &all); err != nil {
-		return nil, invalid("%v", err)
+		return nil, invalid(RejectSignature, "%v", err)
 	}
 	if std.Expiry == nil {
-		return nil, invalid("no exp claim")
+		return nil, invalid(RejectClaims, "no exp claim")
 	}
 	if std.Subject == "" {
-		return nil, invalid("no sub claim")
+		return nil, invalid(RejectClaims, "no sub claim")
 	}
 	exp := jwt.Expected{Issuer: v.issuer, AnyAudience: v.audiences, Time: now}
 	if err := std.ValidateWithLeeway(exp, v.skew); err != nil {
@@ -124,9 +131,10 @@ func (v *verifier) verifySlow(ctx context.Context, token string, now time.Time) 
 			return nil, &tokenError{
 				reason: fmt.Sprintf("audience %s is not accepted (expected one of %s)", got, quoteList(v.audiences)),
 				desc:   desc,
+				kind:   RejectAudience,
 			}
 		}
-		return nil, invalid("%v", err)
+		return nil, invalid(rejectionOf(err), "%v", err)
 	}
 	return newIdentity(v.provider, std.Issuer, std.Subject, std.Expiry.Time(), all), nil
 }

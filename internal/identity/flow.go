@@ -15,6 +15,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/gatehouse/gatehouse/internal/httpmsg"
+	"github.com/gatehouse/gatehouse/internal/logging"
 )
 
 // flowTTL bounds how long a login may take at the provider.
@@ -72,39 +73,40 @@ func (p *Provider) callback(ctx context.Context, d *discovered, req *httpmsg.Req
 	q, err := url.ParseQuery(req.Query())
 	state := q.Get("state")
 	if err != nil || len(state) < 16 {
-		return p.loginFailed("callback without a valid state", nil)
+		return p.loginFailed(LoginState, "callback without a valid state", nil)
 	}
 	name := p.stateCookie(state)
 	clearSt := []string{setCookie(name, "", cookieAttrs{path: p.callbackPath, domain: p.attrs.domain, secure: tls}, -1)}
 	raw, ok := cookieValue(req.Header, name)
 	if !ok {
-		return p.loginFailed("no login flow for this state (expired, or started in another browser)", clearSt)
+		return p.loginFailed(LoginState, "no login flow for this state (expired, or started in another browser)", clearSt)
 	}
 	plain, err := p.ring.open(raw, []byte(name))
 	var fs flowState
 	if err != nil || json.Unmarshal(plain, &fs) != nil {
-		return p.loginFailed("login state cookie does not authenticate", clearSt)
+		return p.loginFailed(LoginState, "login state cookie does not authenticate", clearSt)
 	}
 	if subtle.ConstantTimeCompare([]byte(fs.State), []byte(state)) != 1 || p.now().Unix() > fs.Exp {
-		return p.loginFailed("login state mismatch or expired", clearSt)
+		return p.loginFailed(LoginState, "login state mismatch or expired", clearSt)
 	}
 	if e := q.Get("error"); e != "" {
-		return p.loginFailed(fmt.Sprintf("provider refused the login: %s %s", e, q.Get("error_description")), clearSt)
+		return p.loginFailed(LoginProvider, fmt.Sprintf("provider refused the login: %s %s", e, q.Get("error_description")), clearSt)
 	}
 	ctx = oidc.ClientContext(ctx, p.client)
 	tok, err := d.oauth.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(fs.Verifier))
 	if err != nil {
-		return p.loginFailed("code exchange: "+err.Error(), clearSt)
+		return p.loginFailed(LoginExchange, "code exchange: "+err.Error(), clearSt)
 	}
 	s, err := p.sessionFromToken(ctx, d, tok, fs.Nonce, nil)
 	if err != nil {
-		return p.loginFailed(err.Error(), clearSt)
+		return p.loginFailed(reasonOf(err), err.Error(), clearSt)
 	}
 	cookies, err := p.sealSession(req.Header, s, tls)
 	if err != nil {
-		return p.loginFailed(err.Error(), clearSt)
+		return p.loginFailed(LoginSession, err.Error(), clearSt)
 	}
 	p.Counters.Logins.Add(1)
+	p.log(logging.LevelInfo, "oidc '%s': login of subject '%s' accepted", p.name, s.Sub)
 	h := httpmsg.Headers{{Name: "Location", Value: SafeRedirect(fs.Target)}, {Name: "Cache-Control", Value: "no-store"}}
 	for _, c := range append(clearSt, cookies...) {
 		h = append(h, httpmsg.Header{Name: "Set-Cookie", Value: c})
@@ -125,17 +127,17 @@ func (p *Provider) sessionFromToken(ctx context.Context, d *discovered, tok *oau
 	case rawID != "":
 		idt, err := d.idVerifier.Verify(ctx, rawID)
 		if err != nil {
-			return nil, fmt.Errorf("ID token: %v", err)
+			return nil, failed(LoginIDToken, fmt.Errorf("ID token: %v", err))
 		}
 		if nonce != "" && subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(nonce)) != 1 {
-			return nil, errors.New("ID token nonce does not match the login flow")
+			return nil, failed(LoginIDToken, errors.New("ID token nonce does not match the login flow"))
 		}
 		if prev != nil && idt.Subject != prev.Sub {
-			return nil, errors.New("refreshed ID token names another subject")
+			return nil, failed(LoginIDToken, errors.New("refreshed ID token names another subject"))
 		}
 		var all map[string]json.RawMessage
 		if err := idt.Claims(&all); err != nil {
-			return nil, err
+			return nil, failed(LoginIDToken, err)
 		}
 		s.Iss, s.Sub, s.IDToken = idt.Issuer, idt.Subject, rawID
 		s.Sid = claimString(all["sid"])
@@ -147,7 +149,7 @@ func (p *Provider) sessionFromToken(ctx context.Context, d *discovered, tok *oau
 		s.Iss, s.Sub, s.Sid, s.IDToken = prev.Iss, prev.Sub, prev.Sid, prev.IDToken
 		mergeClaims(s.Claims, prev.Claims)
 	default:
-		return nil, errors.New("token response without id_token")
+		return nil, failed(LoginIDToken, errors.New("token response without id_token"))
 	}
 	if prev != nil {
 		s.Exp = prev.Exp
@@ -160,14 +162,14 @@ func (p *Provider) sessionFromToken(ctx context.Context, d *discovered, tok *oau
 	if d.userinfo && tok.AccessToken != "" {
 		ui, err := d.op.UserInfo(ctx, oauth2.StaticTokenSource(tok))
 		if err != nil {
-			return nil, fmt.Errorf("userinfo: %v", err)
+			return nil, failed(LoginUserinfo, fmt.Errorf("userinfo: %v", err))
 		}
 		if ui.Subject != s.Sub {
-			return nil, errors.New("userinfo names another subject than the ID token") // OIDC Core 5.3.2
+			return nil, failed(LoginUserinfo, errors.New("userinfo names another subject than the ID token")) // OIDC Core 5.3.2
 		}
 		var all map[string]json.RawMessage
 		if err := ui.Claims(&all); err != nil {
-			return nil, fmt.Errorf("userinfo: %v", err)
+			return nil, failed(LoginUserinfo, fmt.Errorf("userinfo: %v", err))
 		}
 		mergeClaims(s.Claims, all)
 	}
@@ -193,8 +195,8 @@ func mergeClaims(dst, src map[string]json.RawMessage) {
 	}
 }
 
-func (p *Provider) loginFailed(why string, cookies []string) *Reply {
-	p.Counters.LoginFailures.Add(1)
+func (p *Provider) loginFailed(reason LoginFailure, why string, cookies []string) *Reply {
+	p.Counters.LoginFailures[reason].Add(1)
 	p.logf("oidc '%s': login refused: %s", p.name, why)
 	h := httpmsg.Headers{{Name: "Content-Type", Value: "text/plain; charset=utf-8"}, {Name: "Cache-Control", Value: "no-store"}}
 	for _, c := range cookies {
@@ -215,6 +217,7 @@ func (p *Provider) signOut(d *discovered, req *httpmsg.Request, tls bool) *Reply
 		p.sessions.remove(p.sessions.hash(parts[:n]...))
 		if s, err := p.openSession(parts[:n], p.now()); err == nil {
 			idToken = s.IDToken
+			p.log(logging.LevelInfo, "oidc '%s': subject '%s' signed out", p.name, s.Sub)
 		}
 	}
 	h := httpmsg.Headers{{Name: "Cache-Control", Value: "no-store"}}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -21,6 +22,9 @@ type remoteKeys struct {
 	url        string
 	client     *http.Client
 	minRefetch time.Duration
+	// fetches and failures count the requests (the provider's Counters);
+	// nil: not counted.
+	fetches, failures *atomic.Uint64
 
 	mu        sync.Mutex
 	keys      []jose.JSONWebKey
@@ -89,6 +93,12 @@ func (r *remoteKeys) refresh(ctx context.Context) error {
 	r.mu.Unlock()
 
 	keys, err := r.fetch(ctx)
+	if r.fetches != nil {
+		r.fetches.Add(1)
+		if err != nil {
+			r.failures.Add(1)
+		}
+	}
 
 	r.mu.Lock()
 	r.fetching = nil
@@ -130,4 +140,69 @@ func (r *remoteKeys) fetch(ctx context.Context) ([]jose.JSONWebKey, error) {
 		}
 	}
 	return out, nil
+}
+
+// count is the number of keys held.
+func (r *remoteKeys) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.keys)
+}
+
+// signing returns the keys a token without a kid may be signed with,
+// fetching the set first if it was never fetched.
+func (r *remoteKeys) signing(ctx context.Context) ([]jose.JSONWebKey, error) {
+	r.mu.Lock()
+	never := r.fetchedAt.IsZero()
+	r.mu.Unlock()
+	if never {
+		if err := r.refresh(ctx); err != nil {
+			return nil, err
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []jose.JSONWebKey
+	for _, k := range r.keys {
+		if k.Use != "enc" {
+			out = append(out, k)
+		}
+	}
+	return out, nil
+}
+
+// keySet verifies ID tokens for go-oidc with the provider's remoteKeys, so
+// ID and bearer tokens share one fetched (and counted) JWKS.
+type keySet struct {
+	keys *remoteKeys
+	algs []jose.SignatureAlgorithm
+}
+
+func (k keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error) {
+	jws, err := jose.ParseSigned(raw, k.algs)
+	if err != nil {
+		return nil, fmt.Errorf("malformed JWT: %v", err)
+	}
+	if len(jws.Signatures) != 1 {
+		return nil, errors.New("one signature expected")
+	}
+	kid := jws.Signatures[0].Header.KeyID
+	if kid != "" {
+		key, err := k.keys.key(ctx, kid)
+		if err != nil {
+			return nil, err
+		}
+		return jws.Verify(key)
+	}
+	// No kid: any of the provider's signing keys, as go-oidc's own key set.
+	keys, err := k.keys.signing(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range keys {
+		if payload, err := jws.Verify(&keys[i]); err == nil {
+			return payload, nil
+		}
+	}
+	return nil, errors.New("no key in the provider's JWKS verifies the token")
 }

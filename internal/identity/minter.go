@@ -35,6 +35,8 @@ type Minter struct {
 	signer   jose.Signer
 	jwks     []byte // application/jwk-set+json body
 	now      func() time.Time
+
+	Counters MinterCounters
 }
 
 // NewMinter loads the keys of an identity-token section.
@@ -92,6 +94,9 @@ func NewMinter(c *config.IdentityToken) (*Minter, error) {
 // Name is the section name.
 func (m *Minter) Name() string { return m.name }
 
+// Issuer is the tokens' iss.
+func (m *Minter) Issuer() string { return m.issuer }
+
 // Header is the request header the token goes in.
 func (m *Minter) Header() string { return m.header }
 
@@ -142,6 +147,16 @@ func Subject(id *Identity) string { return id.Provider + "/" + id.Subject }
 // jti, idp (the upstream issuer) and the configured claims copied from the
 // identity.
 func (m *Minter) Mint(id *Identity, now time.Time) (string, time.Time, error) {
+	tok, exp, err := m.mint(id, now)
+	if err != nil {
+		m.Counters.MintFailures.Add(1)
+	} else {
+		m.Counters.Minted.Add(1)
+	}
+	return tok, exp, err
+}
+
+func (m *Minter) mint(id *Identity, now time.Time) (string, time.Time, error) {
 	if id.Provider == "" || id.Subject == "" {
 		return "", time.Time{}, errors.New("identity without a provider or subject")
 	}

@@ -18,27 +18,33 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/logging"
 )
 
 // Counters are a provider's statistics, read by stats and metrics.
 type Counters struct {
-	Logins            atomic.Uint64 // completed logins (callback accepted)
-	LoginFailures     atomic.Uint64 // callbacks refused
+	Logins            atomic.Uint64                   // completed logins (callback accepted)
+	LoginFailures     [NumLoginFailures]atomic.Uint64 // callbacks refused, by reason
 	Refreshes         atomic.Uint64
 	RefreshFailures   atomic.Uint64
 	Unauthorized      atomic.Uint64 // 401 answers
 	Redirects         atomic.Uint64 // redirects to the provider
 	BearerAccepted    atomic.Uint64
-	BearerRejected    atomic.Uint64
+	BearerRejected    [NumBearerRejections]atomic.Uint64 // by reason
 	SignOuts          atomic.Uint64
 	DiscoveryFailures atomic.Uint64
 	Unavailable       atomic.Uint64 // 503 answers while discovery has not succeeded
+	JWKSFetches       atomic.Uint64 // requests for the provider's JWKS
+	JWKSFailures      atomic.Uint64 // of which failed (unreachable, not 200, not a key set)
 }
 
 // Options are what the runtime gives a provider besides its section.
 type Options struct {
 	// Logf reports discovery failures and refused logins; nil: silent.
 	Logf func(format string, args ...any)
+	// Log reports events of any level (logins, sign-outs, discovery) and,
+	// when set, the warnings too in place of Logf; nil: Logf only.
+	Log func(level logging.Level, format string, args ...any)
 	// CacheSize bounds the decoded-session and verified-token caches
 	// (entries each); default 10000.
 	CacheSize int
@@ -68,11 +74,13 @@ type Provider struct {
 	refreshWait  time.Duration // how long a request waits for another's refresh
 	client       *http.Client
 	logf         func(string, ...any)
+	log          func(logging.Level, string, ...any)
 	now          func() time.Time
 
 	Counters Counters
 
-	ready atomic.Pointer[discovered]
+	ready        atomic.Pointer[discovered]
+	sessionGauge atomic.Pointer[SessionGauge]
 
 	mu     sync.Mutex
 	cancel context.CancelFunc
@@ -106,8 +114,15 @@ func NewProvider(c *config.OIDC, opt Options) (*Provider, error) {
 		return nil, errf("'redirect-uri %s' must be an absolute http(s) URL with a path", c.RedirectURI)
 	}
 	p := &Provider{cfg: c, name: c.Name, callbackPath: ru.Path, logf: opt.Logf, now: opt.Now}
+	if opt.Log != nil {
+		p.log = opt.Log
+		p.logf = func(f string, a ...any) { opt.Log(logging.LevelWarning, f, a...) }
+	}
 	if p.logf == nil {
 		p.logf = func(string, ...any) {}
+	}
+	if p.log == nil {
+		p.log = func(logging.Level, string, ...any) {}
 	}
 	if p.now == nil {
 		p.now = time.Now
@@ -187,6 +202,9 @@ func providerClient(caFile string) (*http.Client, error) {
 
 // Name is the section name.
 func (p *Provider) Name() string { return p.name }
+
+// Issuer is the provider's issuer URL.
+func (p *Provider) Issuer() string { return p.cfg.Issuer }
 
 // CookieName is the name of the session cookie family (chunks and login
 // flow state cookies start with it and '_').
@@ -272,8 +290,10 @@ func (p *Provider) Discover(ctx context.Context) error {
 		endSession: meta.EndSession,
 		userinfo:   op.UserInfoEndpoint() != "" && !p.cfg.NoUserinfo,
 	}
-	keys := oidc.NewRemoteKeySet(oidc.ClientContext(context.Background(), p.client), meta.JWKSURI)
-	d.idVerifier = oidc.NewVerifier(p.cfg.Issuer, keys, &oidc.Config{
+	// One key set for ID tokens and bearer tokens: one fetch, counted.
+	keys := newRemoteKeys(meta.JWKSURI, p.client, 10*time.Second)
+	keys.fetches, keys.failures = &p.Counters.JWKSFetches, &p.Counters.JWKSFailures
+	d.idVerifier = oidc.NewVerifier(p.cfg.Issuer, keySet{keys: keys, algs: p.algs}, &oidc.Config{
 		ClientID: p.cfg.ClientID, SupportedSigningAlgs: algNames(p.algs), Now: p.now,
 	})
 	skew := p.cfg.ClockSkew
@@ -282,10 +302,10 @@ func (p *Provider) Discover(ctx context.Context) error {
 	}
 	d.bearer = &verifier{
 		provider: p.name, issuer: p.cfg.Issuer, audiences: p.audiences, algs: p.algs, skew: skew,
-		keys: newRemoteKeys(meta.JWKSURI, p.client, 10*time.Second), cache: p.tokens, now: p.now,
+		keys: keys, cache: p.tokens, now: p.now,
 	}
 	p.ready.Store(d)
-	p.logf("oidc '%s': provider %s discovered", p.name, p.cfg.Issuer)
+	p.log(logging.LevelNotice, "oidc '%s': provider %s discovered", p.name, p.cfg.Issuer)
 	return nil
 }
 

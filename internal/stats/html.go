@@ -117,6 +117,7 @@ type htmlPage struct {
 	ExtraGroups                []htmlGroup
 	ExtraTitles                []string
 	Actions                    []struct{ Value, Label string }
+	Identity                   *htmlIdentity
 }
 
 // WriteHTML writes the stats page: HAProxy's layout, self-contained (inline
@@ -224,6 +225,7 @@ func buildPage(snap *Snapshot, o *HTMLOptions, css template.CSS) *htmlPage {
 		}
 		p.Proxies = append(p.Proxies, hp)
 	}
+	p.Identity = buildIdentity(snap)
 	return p
 }
 

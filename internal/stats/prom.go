@@ -22,10 +22,13 @@ type PromOptions struct {
 	// query), as HAProxy 3.0's exporter does: haproxy_frontend_h2_* with a
 	// "mod" label. Off by default, as there.
 	ExtraCounters bool
+	// Identity: gatehouse_oidc_* and gatehouse_identity_token_* (scope
+	// "identity", Gatehouse's own).
+	Identity bool
 }
 
 // AllPromScopes dumps everything, the exporter's default.
-func AllPromScopes() PromOptions { return PromOptions{Global: true, Objs: FE | BE | SRV} }
+func AllPromScopes() PromOptions { return PromOptions{Global: true, Objs: FE | BE | SRV, Identity: true} }
 
 // ParsePromQuery reads the exporter's query string: "scope=NAME" (global,
 // frontend, backend, server, "*" for all, empty for none; repeatable; the
@@ -43,11 +46,13 @@ func ParsePromQuery(rawQuery string) PromOptions {
 			o.ExtraCounters = true
 		case "scope":
 			if first {
-				o.Global, o.Objs, first = false, 0, false
+				o.Global, o.Objs, o.Identity, first = false, 0, false, false
 			}
 			switch v {
 			case "*":
-				o.Global, o.Objs = true, FE|BE|SRV
+				o.Global, o.Objs, o.Identity = true, FE|BE|SRV, true
+			case "identity":
+				o.Identity = true
 			case "global":
 				o.Global = true
 			case "frontend":
@@ -101,6 +106,9 @@ func WritePrometheusOptions(w io.Writer, snap *Snapshot, o PromOptions) error {
 		if k != KindFrontend {
 			p.histograms(k)
 		}
+	}
+	if o.Identity {
+		promIdentity(p)
 	}
 	return p.bw.Flush()
 }

@@ -164,13 +164,15 @@ func TestParsePromQuery(t *testing.T) {
 		want PromOptions
 	}{
 		{"", AllPromScopes()},
-		{"no-maint", PromOptions{Global: true, Objs: FE | BE | SRV, NoMaint: true}},
+		{"no-maint", PromOptions{Global: true, Objs: FE | BE | SRV, NoMaint: true, Identity: true}},
+		{"scope=identity", PromOptions{Identity: true}},
+		{"scope=backend&scope=identity", PromOptions{Objs: BE, Identity: true}},
 		{"scope=backend", PromOptions{Objs: BE}},
 		{"scope=global&scope=server", PromOptions{Global: true, Objs: SRV}},
 		{"scope=", PromOptions{}},
 		{"scope=*", AllPromScopes()},
 		{"scope=frontend;no-maint", PromOptions{Objs: FE, NoMaint: true}},
-		{"extra-counters", PromOptions{Global: true, Objs: FE | BE | SRV, ExtraCounters: true}},
+		{"extra-counters", PromOptions{Global: true, Objs: FE | BE | SRV, ExtraCounters: true, Identity: true}},
 		{"scope=frontend&extra-counters", PromOptions{Objs: FE, ExtraCounters: true}},
 	}
 	for _, tc := range tests {

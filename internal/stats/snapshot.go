@@ -18,6 +18,10 @@ type Snapshot struct {
 	Now     time.Time
 	Info    Info
 	Proxies []*Proxy
+	// OIDC and Tokens are the identity sections (oidc, identity-token),
+	// in configuration order.
+	OIDC   []OIDCStats
+	Tokens []TokenStats
 	// Legends enables the columns HAProxy only fills with "stats show-legends"
 	// (addr, cookie, algo). The Service sets it from the configuration on a
 	// copy; the app normally leaves it false.
