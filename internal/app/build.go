@@ -54,7 +54,7 @@ type Graph struct {
 
 	idle *idleMeter // the stats' Idle_pct
 
-	proxies []*proxyRuntime // for stats, in declaration order
+	proxies []*proxyRuntime  // for stats, in declaration order
 	ident   *identityRuntime // oidc and identity-token sections, for stats
 
 	// Features that run in the background (health checks, the runtime API

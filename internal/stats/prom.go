@@ -28,7 +28,9 @@ type PromOptions struct {
 }
 
 // AllPromScopes dumps everything, the exporter's default.
-func AllPromScopes() PromOptions { return PromOptions{Global: true, Objs: FE | BE | SRV, Identity: true} }
+func AllPromScopes() PromOptions {
+	return PromOptions{Global: true, Objs: FE | BE | SRV, Identity: true}
+}
 
 // ParsePromQuery reads the exporter's query string: "scope=NAME" (global,
 // frontend, backend, server, "*" for all, empty for none; repeatable; the
