@@ -34,6 +34,7 @@ type options struct {
 	notify     bool     // -Ws: sd_notify
 	zeroWarn   bool     // -dW
 	diag       bool     // -dD
+	watch      bool     // -watch: reload when the -f files change
 	pidfile    string   // -p
 	finish     []int    // -sf: sent SIGUSR1 once serving
 	terminate  []int    // -st: sent SIGTERM once serving
@@ -70,9 +71,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&opt.notify, "Ws", false, "as -W, and tell systemd (Type=notify) when ready, reloading and stopping")
 	fs.BoolVar(&opt.zeroWarn, "dW", false, "refuse to start (or fail -c) if the configuration has any warning (as 'zero-warning')")
 	fs.BoolVar(&opt.diag, "dD", false, "diagnostic mode: print the configuration's .diag messages")
+	fs.BoolVar(&opt.watch, "watch", false, "reload when the content of the -f files changes (as SIGHUP: all or nothing), e.g. a Kubernetes ConfigMap update")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (pprof) of the run to `FILE` when Gatehouse stops; cmd/gatehouse/default.pgo is made from these")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: gatehouse -f FILE|DIR [-f ...] [-c] [-q] [-v|-vv] [-D|-db] [-W|-Ws] [-dW] [-dD] [-p PIDFILE] [-sf|-st PID...] [-cpuprofile FILE]\n       gatehouse demo      (built-in demo: edge + mesh gateway, no config needed)\n       gatehouse reference (print the configuration keyword reference)\n\n  -sf PID...\n    \tonce serving, send SIGUSR1 (finish and leave) to these processes\n  -st PID...\n    \tonce serving, send SIGTERM (stop) to these processes\n")
+		fmt.Fprintf(stderr, "Usage: gatehouse -f FILE|DIR [-f ...] [-c] [-q] [-v|-vv] [-D|-db] [-W|-Ws] [-dW] [-dD] [-watch] [-p PIDFILE] [-sf|-st PID...] [-cpuprofile FILE]\n       gatehouse demo      (built-in demo: edge + mesh gateway, no config needed)\n       gatehouse reference (print the configuration keyword reference)\n\n  -sf PID...\n    \tonce serving, send SIGUSR1 (finish and leave) to these processes\n  -st PID...\n    \tonce serving, send SIGTERM (stop) to these processes\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

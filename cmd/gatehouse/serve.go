@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/cfgparse"
+	"github.com/gatehouse/gatehouse/internal/cfgwatch"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/process"
 )
@@ -89,6 +91,11 @@ func runCheck(files []string, stdout, stderr io.Writer, opt options) int {
 func serve(files []string, stderr io.Writer, opt options) int {
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	ids := &idCache{}
+	// The content the first load reads: an edit from here on reloads.
+	var since cfgwatch.Sum
+	if opt.watch {
+		since, _ = cfgwatch.Fingerprint(files)
+	}
 	g, ok := load(files, stderr, opt, ids)
 	if !ok {
 		return 1
@@ -148,25 +155,54 @@ func serve(files []string, stderr io.Writer, opt options) int {
 	}
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGUSR2, syscall.SIGUSR1, syscall.SIGTERM, syscall.SIGINT)
-	for sig := range sigs {
-		if sig == syscall.SIGHUP || sig == syscall.SIGUSR2 {
-			notifier.Reloading()
-			if ng := reload(jail, rt, stderr, opt, logger); ng != nil {
+	changes, stopConfigWatch := watchConfig(opt, jail, since, logger)
+	defer stopConfigWatch()
+	for {
+		select {
+		case <-changes:
+			logger.Info("configuration files changed", "files", jail.files)
+		case sig := <-sigs:
+			if sig != syscall.SIGHUP && sig != syscall.SIGUSR2 {
+				logger.Info("stopping: finishing in-flight requests", "signal", sig.String())
+				notifier.Send("STOPPING=1")
 				stopWatch()
-				stopWatch = watchCertificates(ng, logger)
+				if err := rt.Shutdown(); err != nil {
+					logger.Warn("stopped", "err", err)
+				}
+				return 0
 			}
-			notifier.Send("READY=1")
-			continue
 		}
-		logger.Info("stopping: finishing in-flight requests", "signal", sig.String())
-		notifier.Send("STOPPING=1")
-		stopWatch()
-		if err := rt.Shutdown(); err != nil {
-			logger.Warn("stopped", "err", err)
+		// A signal or a change: the same reload, in this goroutine only.
+		notifier.Reloading()
+		if ng := reload(jail, rt, stderr, opt, logger); ng != nil {
+			stopWatch()
+			stopWatch = watchCertificates(ng, logger)
 		}
-		return 0
+		notifier.Send("READY=1")
 	}
-	return 0
+}
+
+// watchConfig is -watch: a change of the -f files' content arrives on
+// changes (coalesced: one pending change stands for any number), for the
+// serve loop to reload exactly as on SIGHUP. It watches the files where
+// the process sees them now, inside a chroot jail if it entered one.
+func watchConfig(opt options, j *jail, since cfgwatch.Sum, logger *slog.Logger) (changes <-chan struct{}, stop func()) {
+	if !opt.watch {
+		return nil, func() {}
+	}
+	ch := make(chan struct{}, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		cfgwatch.Watch(ctx, j.paths(), since, cfgwatch.Options{}, func() {
+			select {
+			case ch <- struct{}{}:
+			default: // a reload is already pending; it reads the newest files
+			}
+		}, func(err error) { logger.Warn("watching the configuration", "err", err) })
+	}()
+	return ch, func() { cancel(); <-done }
 }
 
 // reload loads the files again and swaps the new graph in; on any failure

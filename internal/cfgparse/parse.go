@@ -42,7 +42,7 @@ func LoadPaths(paths []string, opt Options) (*config.Config, error) {
 	var srcs []Source
 	var diags Diagnostics
 	for _, path := range paths {
-		files, err := expandPath(path)
+		files, err := ExpandPath(path)
 		if err != nil {
 			diags = append(diags, config.Diag{Msg: err.Error()})
 			continue
@@ -62,8 +62,10 @@ func LoadPaths(paths []string, opt Options) (*config.Config, error) {
 	return ParseSources(srcs, opt)
 }
 
-// expandPath lists the files a configuration path stands for.
-func expandPath(path string) ([]string, error) {
+// ExpandPath lists the files a configuration path stands for: the file
+// itself, or a directory's *.cfg entries in lexical order (cfgwatch
+// watches exactly what a load reads).
+func ExpandPath(path string) ([]string, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("Could not open configuration file %s : %v", path, err)
