@@ -500,6 +500,9 @@ func (b *builder) buildBackend(p *config.Proxy, id int) (*proxy.Backend, error) 
 	if be.Persist, err = b.persistStage(p, be); err != nil {
 		return nil, err
 	}
+	if be.StickRules, err = b.stickPersist(p, be); err != nil { // stickpersist.go
+		return nil, err
+	}
 	return be, nil
 }
 

@@ -250,6 +250,7 @@ func (b *builder) tcpBackend(name string, pos config.Pos, built map[string]*l4.B
 		return nil, err
 	}
 	be.Persist = persist
+	be.Stick = tcpStickPersist(pbe) // stickpersist.go
 	for _, srv := range pbe.Servers {
 		if h := b.localFrontend(srv.Server); h != nil {
 			if be.Handoffs == nil {

@@ -13,6 +13,7 @@ import (
 // buildStickTables makes every proxy's stick-table. A reload starts them
 // empty, as HAProxy's without peers.
 func (b *builder) buildStickTables() error {
+	ruled := b.stickRuleTables()
 	for _, p := range b.cfg.Proxies {
 		st := p.StickTable
 		if st == nil {
@@ -29,6 +30,12 @@ func (b *builder) buildStickTables() error {
 				return config.Errorf(st.Pos, "stick-table: unknown data type '%s'", s.Type)
 			}
 			c.Store = append(c.Store, stick.Store{Type: d, Period: s.Period})
+		}
+		if st.SrvKey == "addr" {
+			c.SrvKey = stick.SrvKeyAddr
+		}
+		if ruled[p.Name] {
+			c.EnableServer()
 		}
 		t, err := stick.New(c, nil)
 		if err != nil {

@@ -25,6 +25,7 @@ func (p *parser) finish() {
 		p.checkServerVerify(px)
 		p.checkCaptureIDs(px)
 		p.checkStickRefs(px)
+		p.checkStickRules(px)
 		p.checkPersist(px)
 		if missingTimeouts(px) {
 			p.warnAt(px.Pos, "missing timeouts for %s '%s'.\n"+

@@ -28,6 +28,7 @@ func proxyKeywords() []keyword {
 		serverStateProxyKeywords(),
 		captureKeywords(),
 		stickKeywords(),
+		stickRuleKeywords(),
 		compressionKeywords(),
 		persistKeywords(),
 		errorPageKeywords(),

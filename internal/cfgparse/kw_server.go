@@ -73,6 +73,8 @@ func serverOptions() []serverOption {
 		intOpt("weight", "Relative load-balancing weight (0..256, default 1).", 0, 256, func(s *config.Server) *int { return &s.Weight }),
 		boolOpt("backup", "Use the server only when all non-backup servers are down.", func(s *config.Server) { s.Backup = true }),
 		boolOpt("disabled", "Start the server in maintenance mode.", func(s *config.Server) { s.Disabled = true }),
+		boolOpt("non-stick", "Never record this server in a stick table: 'stick store-request' and 'stick store-response' skip requests it serves ('stick on' still matches it).", func(s *config.Server) { s.NonStick = true }),
+		boolOpt("stick", "Record this server in stick tables (reverts 'non-stick' from default-server).", func(s *config.Server) { s.NonStick = false }),
 		boolOpt("enabled", "Start the server in service (reverts 'disabled').", func(s *config.Server) { s.Disabled = false }),
 		intOpt("maxconn", "Maximum concurrent connections to the server (0: unlimited).", 0, 1<<30, func(s *config.Server) *int { return &s.MaxConn }),
 		intOpt("maxqueue", "Requests that may wait for this server in particular (0: unlimited). Only hash balancing (source, uri, hdr) queues a request on its server, as in HAProxy; once the limit is reached the next such request is answered 503. Other algorithms wait in the backend's queue, which this does not bound.", 0, 1<<30, func(s *config.Server) *int { return &s.MaxQueue }),

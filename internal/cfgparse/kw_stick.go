@@ -11,7 +11,7 @@ import (
 func stickKeywords() []keyword {
 	return []keyword{
 		{name: "stick-table", where: wFE | wBE,
-			syntax: "stick-table type ip|ipv6|integer|string [len <n>]|binary [len <n>] size <n> [expire <time>] [nopurge] [store <data>[,<data>]...]...",
+			syntax: "stick-table type ip|ipv6|integer|string [len <n>]|binary [len <n>] size <n> [expire <time>] [nopurge] [srvkey name|addr] [store <data>[,<data>]...]...",
 			desc: "The proxy's stick table: entries keyed by the tracked key, counting connections, requests, errors and rates (over a sliding period), " +
 				"bounded by 'size' (the least recently used entries are evicted, unless 'nopurge') and removed after 'expire' without use. " +
 				"Data types: " + strings.Join(stickDataImplemented, ", ") + ".",
@@ -21,11 +21,11 @@ func stickKeywords() []keyword {
 
 // stickDataImplemented are the data types Gatehouse stores and updates as
 // HAProxy 2.6 does; stickDataLater are HAProxy's others, refused by name.
-var stickDataImplemented = []string{"gpt0", "gpc0", "gpc0_rate(<period>)", "gpc1", "gpc1_rate(<period>)",
+var stickDataImplemented = []string{"server_id", "server_key", "gpt0", "gpc0", "gpc0_rate(<period>)", "gpc1", "gpc1_rate(<period>)",
 	"conn_cnt", "conn_cur", "conn_rate(<period>)", "http_req_cnt", "http_req_rate(<period>)",
 	"http_err_cnt", "http_err_rate(<period>)", "http_fail_cnt", "http_fail_rate(<period>)"}
 
-var stickDataLater = []string{"server_id", "server_key", "sess_cnt", "sess_rate", "bytes_in_cnt", "bytes_in_rate",
+var stickDataLater = []string{"sess_cnt", "sess_rate", "bytes_in_cnt", "bytes_in_rate",
 	"bytes_out_cnt", "bytes_out_rate", "gpt", "gpc", "gpc_rate"}
 
 func parseStickTable(p *parser, args []token) error {
@@ -96,7 +96,16 @@ func parseStickTable(p *parser, args []token) error {
 		case "peers":
 			return fmt.Errorf("'stick-table': 'peers' (sharing tables between instances) is not implemented by Gatehouse yet; it comes with a later issue than issue 19.")
 		case "srvkey":
-			return fmt.Errorf("'stick-table': 'srvkey' is not implemented by Gatehouse yet (it goes with 'stick store' of server keys).")
+			v := ""
+			if i+1 < len(w) {
+				v = w[i+1]
+				i++
+			}
+			k, err := parseSrvKey(v)
+			if err != nil {
+				return err
+			}
+			st.SrvKey = k
 		case "store":
 			v, err := next(i, "data type")
 			if err != nil {
@@ -116,7 +125,7 @@ func parseStickTable(p *parser, args []token) error {
 				st.Store = append(st.Store, s)
 			}
 		default:
-			return fmt.Errorf("'stick-table': unknown argument '%s' (expected type, size, expire, nopurge or store).", w[i])
+			return fmt.Errorf("'stick-table': unknown argument '%s' (expected type, size, expire, nopurge, srvkey or store).", w[i])
 		}
 	}
 	if st.Type == "" {

@@ -32,7 +32,7 @@ func unimplementedGlobal() []string {
 
 func unimplementedProxy() []string {
 	return []string{
-		"stick", "http-reuse",
+		"http-reuse",
 		"tcp-response",
 
 		"email-alert",
@@ -90,7 +90,7 @@ func unimplementedServerOptions() []string {
 		"redir", "source", "usesrc", "namespace", "id",
 		"crl-file", "ssl-reuse", "no-ssl-reuse", "tfo", "allow-0rtt", "check-proto",
 		"tcp-ut", "pool-low-conn", "pool-purge-delay", "max-queue",
-		"non-stick", "stick", "set-proxy-v2-tlv-fmt", "shard",
+		"set-proxy-v2-tlv-fmt", "shard",
 		"log-proto", "ws", "guid", "hash-key", "sigalgs", "client-sigalgs",
 		"send-proxy-v2-ssl", "send-proxy-v2-ssl-cn", "check-reuse-pool",
 	}

@@ -225,6 +225,8 @@ type Proxy struct {
 	ServerStateFileName string `json:",omitempty"`
 
 	StickTable *StickTable `json:",omitempty"` // "stick-table"
+	// StickRules: "stick match|on|store-request|store-response", in order.
+	StickRules []*StickRule `json:",omitempty"`
 	// Compression ("compression algo|type|offload"); nil without any.
 	Compression *Compression `json:",omitempty"`
 	// FilterCompression: "filter compression", the compression filter
@@ -372,6 +374,8 @@ type Server struct {
 	Weight   int    // default 1
 	Backup   bool
 	Disabled bool
+	// NonStick ("non-stick"): stick store rules never record this server.
+	NonStick bool `json:",omitempty"`
 	MaxConn  int
 	// MinConn ("minconn"): with fullconn, the server's limit grows from
 	// minconn to maxconn with the backend's load.

@@ -11,6 +11,22 @@ type StickTable struct {
 	Expire  time.Duration `json:",omitempty"`
 	NoPurge bool          `json:",omitempty"`
 	Store   []StickStore  `json:",omitempty"`
+	// SrvKey is "srvkey name|addr": what server_key holds ("" is name).
+	SrvKey string `json:",omitempty"`
+}
+
+// StickRule is "stick match|on|store-request|store-response <pattern>
+// [table <table>] [{if|unless} <cond>]": Match looks the pattern's key up
+// to choose the server, Store records the server for the key (at the
+// response, Response: the pattern reads the response). "on" is both.
+type StickRule struct {
+	Pos      Pos
+	Match    bool   `json:",omitempty"`
+	Store    bool   `json:",omitempty"`
+	Response bool   `json:",omitempty"`
+	Expr     string // sample expression
+	Table    string `json:",omitempty"` // "": the proxy's own
+	Cond     *Cond  `json:",omitempty"`
 }
 
 // StickStore is one data type a table stores; Period for rates.

@@ -22,6 +22,7 @@ func (s *session) forward() {
 	}
 	srv := s.srv
 	defer srv.Release()
+	s.stickStore(srv)
 	if h, isLocal := be.Handoffs[srv]; isLocal {
 		s.handoff(h)
 		return

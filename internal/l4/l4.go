@@ -115,6 +115,8 @@ type Backend struct {
 	// StickOwn is the backend's stick table, the default of its rules'
 	// src_* fetches; nil without.
 	StickOwn *stick.Table
+	// Stick is persistence by stick table (stickpersist.go); nil without.
+	Stick *StickPersist
 }
 
 // Listener serves the connections of one bind line of a tcp frontend.
@@ -153,6 +155,7 @@ type session struct {
 	// force-persist rule matched (no redispatch).
 	target *upstream.Server
 	force  bool
+	stores stickStores // stick store rules' pending keys
 
 	be       *Backend
 	srv      *upstream.Server
@@ -257,6 +260,7 @@ func (s *session) run() {
 		s.term = logging.TermDenied
 	} else {
 		s.useServer()
+		s.stickMatch()
 		s.vars.ToResponse() // the request leaves: req variables end (HAProxy)
 		s.forward()
 	}

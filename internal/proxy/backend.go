@@ -100,6 +100,8 @@ type Backend struct {
 	// Persist is the cookie persistence stage; nil without cookie,
 	// use-server or persist rules.
 	Persist *Persistence
+	// StickRules is persistence by stick table; nil without stick rules.
+	StickRules *StickPersist
 }
 
 // Server is a backend server with what the proxy needs to reach it.

@@ -163,6 +163,7 @@ func (t *Txn) handle() bool {
 	}
 	t.captureRequestCookie()
 	t.persistRoute(be)
+	t.stickMatch(be)
 
 	// The compression filter reads Accept-Encoding as the rules left it.
 	t.compRequest(fe, be)

@@ -167,6 +167,7 @@ func (t *Txn) noteResponse(srv *Server) {
 	srv.Counters.RespTime.Observe(t.tr)
 	be.Counters.RespTime.Observe(t.tr)
 	t.captureResponse()
+	t.stickStore(srv)
 }
 
 // noteTotal accounts the whole exchange's duration once the body is through.

@@ -35,7 +35,9 @@ type Txn struct {
 	cache cacheStage
 	// persist is the cookie persistence state; see persiststage.go.
 	persist persistTxn
-	log     logging.Context
+	// stickp holds the stick store rules' pending keys; stickpersist.go.
+	stickp stickPersistTxn
+	log    logging.Context
 
 	// vars holds the txn, req and res variables and reaches the session's
 	// and the runtime's; its storage is kept across transactions.
