@@ -81,6 +81,10 @@ func (r *identityRuntime) action(a *config.HTTPAction, setReply func(*proxy.Txn,
 			return nil, config.Errorf(a.Pos, "'http-request oidc-auth': no oidc section named '%s'", a.Name)
 		}
 		return func(t *proxy.Txn) bool {
+			if rep := p.Backchannel(&t.Req, t.Body); rep != nil {
+				setReply(t, &proxy.Reply{Status: rep.Status, Header: rep.Header, Body: rep.Body})
+				return true
+			}
 			id, rep := p.Authenticate(&t.Req, t.ClientTLS())
 			if rep != nil {
 				setReply(t, &proxy.Reply{Status: rep.Status, Header: rep.Header, Body: rep.Body})
@@ -244,5 +248,17 @@ func (r *identityRuntime) snapshot(snap *stats.Snapshot) {
 	for _, m := range r.minterList {
 		snap.Tokens = append(snap.Tokens, stats.TokenStats{Name: m.Name(), Issuer: m.Issuer(),
 			Minted: m.Counters.Minted.Load(), MintFailures: m.Counters.MintFailures.Load(), JWKSServed: m.Counters.JWKSServed.Load()})
+	}
+}
+
+// inheritIdentity hands each provider of g what the same section's
+// provider in the previous graph learnt (identity.Provider.Inherit: the
+// sessions back-channel logouts ended). Before g serves.
+func inheritIdentity(g, old *Graph) {
+	if old == nil || old.ident == nil || g.ident == nil {
+		return
+	}
+	for name, p := range g.ident.providers {
+		p.Inherit(old.ident.providers[name])
 	}
 }

@@ -95,6 +95,7 @@ func (r *Runtime) Apply(g *Graph) error {
 	}
 	sock.SetMaxPipes(maxPipes(g.Cfg))
 	inheritDNS(g, r.graph) // resolvers.go: before the new graph takes traffic
+	inheritIdentity(g, r.graph)
 	for addr, b := range want {
 		box := newHandlerBox(b.Handler, b.L7, r.slots, b.Slots)
 		box.keepAlive = b.KeepAlive

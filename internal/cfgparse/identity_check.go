@@ -105,6 +105,7 @@ func (p *parser) finishIdentity() {
 		if len(o.Scopes) > 0 && !contains(o.Scopes, "openid") {
 			p.errs = append(p.errs, config.Errorf(o.Pos, "oidc '%s': 'scopes' must include 'openid' (without it the provider issues no ID token).", o.Name))
 		}
+		p.checkBackchannelPath(o)
 	}
 	for _, t := range id.Tokens {
 		var lack []string
@@ -173,4 +174,24 @@ func quoteJoin(words []string) string {
 		q[i] = "'" + w + "'"
 	}
 	return strings.Join(q, ", ")
+}
+
+// checkBackchannelPath: the back-channel logout endpoint cannot share the
+// callback's path or the sign-out's, which the edge answers first.
+func (p *parser) checkBackchannelPath(o *config.OIDC) {
+	bp := o.BackchannelLogoutPath
+	if bp == "" {
+		return
+	}
+	signOut := o.SignOutPath
+	if signOut == "" {
+		signOut = "/oauth2/sign_out"
+	}
+	callback := ""
+	if u, err := url.Parse(o.RedirectURI); err == nil {
+		callback = u.Path
+	}
+	if bp == callback || bp == signOut {
+		p.errs = append(p.errs, config.Errorf(o.Pos, "oidc '%s': 'backchannel-logout-path %s' is also the callback or the sign-out path.", o.Name, bp))
+	}
 }

@@ -37,6 +37,8 @@ func oidcKeywords() []keyword {
 			func(o *config.OIDC) *time.Duration { return &o.RefreshBefore }),
 		oidcString("sign-out-path", "sign-out-path <path>", "Path that ends the session (default '/oauth2/sign_out').",
 			func(o *config.OIDC) *string { return &o.SignOutPath }, checkPath),
+		oidcString("backchannel-logout-path", "backchannel-logout-path <path>", "Path of the OpenID Connect Back-Channel Logout endpoint: the provider POSTs a signed logout token there, and the edge ends the sessions of its sid or sub (register <origin><path> as the client's backchannel_logout_uri). Without it there is no endpoint.",
+			func(o *config.OIDC) *string { return &o.BackchannelLogoutPath }, checkPath),
 		oidcString("post-logout-uri", "post-logout-uri <url>", "post_logout_redirect_uri sent to the provider's end_session_endpoint at sign-out.",
 			func(o *config.OIDC) *string { return &o.PostLogoutURI }, checkAbsURL(false)),
 		oidcList("bearer-audience", "bearer-audience <aud>...", "Accepted 'aud' of bearer JWTs (default: the client id).",

@@ -49,6 +49,12 @@ func TestIdentitySectionErrors(t *testing.T) {
 			"parsing [gh.cfg:17] : Proxy 'web': 'http-request use-service' refers to unknown identity-token section 'other' (declared: 'mesh')."},
 		{"copied claim the edge sets", "audience app.example.com", "audience app.example.com\n    claims email idp",
 			"parsing [gh.cfg:11] : 'claims' : claim 'idp' is set by the edge and cannot be copied."},
+		{"back-channel logout on the callback", "client-id edge", "client-id edge\n    backchannel-logout-path /oauth2/callback",
+			"parsing [gh.cfg:1] : oidc 'corp': 'backchannel-logout-path /oauth2/callback' is also the callback or the sign-out path."},
+		{"back-channel logout on the sign-out", "client-id edge", "client-id edge\n    backchannel-logout-path /oauth2/sign_out",
+			"parsing [gh.cfg:1] : oidc 'corp': 'backchannel-logout-path /oauth2/sign_out' is also the callback or the sign-out path."},
+		{"back-channel logout path not a path", "client-id edge", "client-id edge\n    backchannel-logout-path logout",
+			"parsing [gh.cfg:4] : 'backchannel-logout-path' : 'logout' is not an absolute path."},
 		{"alg none", "client-id edge", "client-id edge\n    algorithms none",
 			"parsing [gh.cfg:4] : 'algorithms' : algorithm 'none' can never be accepted for bearer tokens (asymmetric JWS algorithms only)."},
 		{"duplicate section", "identity-token mesh", "oidc corp",
@@ -107,5 +113,20 @@ func TestWriteReferenceCoversIdentitySections(t *testing.T) {
 				t.Errorf("reference lacks a row for %q", k.name)
 			}
 		}
+	}
+}
+
+func TestBackchannelLogoutPathParses(t *testing.T) {
+	src := strings.Replace(identityBase, "client-id edge", "client-id edge\n    backchannel-logout-path /oauth2/backchannel_logout", 1)
+	cfg, err := Parse("gh.cfg", []byte(src), Options{LookupEnv: testEnv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Identity.FindOIDC("corp").BackchannelLogoutPath; got != "/oauth2/backchannel_logout" {
+		t.Fatalf("BackchannelLogoutPath = %q", got)
+	}
+	src = strings.Replace(src, "client-id edge", "client-id edge\n    backchannel-logout-path /again", 1)
+	if _, err := Parse("gh.cfg", []byte(src), Options{LookupEnv: testEnv}); err == nil || !strings.Contains(err.Error(), "'backchannel-logout-path' is already set") {
+		t.Fatalf("a second line: %v", err)
 	}
 }

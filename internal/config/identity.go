@@ -64,6 +64,10 @@ type OIDC struct {
 	BearerOnly      bool          // never redirect to login: 401 without a valid bearer JWT
 	NoUserinfo      bool          // do not call the userinfo endpoint at login
 	CAFile          string        // CA bundle for the provider's TLS; default system roots
+
+	// BackchannelLogoutPath: where the provider POSTs back-channel logout
+	// tokens; "" no endpoint.
+	BackchannelLogoutPath string
 }
 
 // IdentityToken is an "identity-token NAME" section: how the edge signs the

@@ -54,11 +54,11 @@ func (p *Provider) Authenticate(req *httpmsg.Request, tls bool) (*Identity, *Rep
 	if n := sessionParts(req.Header, p.cookie, &parts); n > 0 {
 		now := p.now()
 		h := p.sessions.hash(parts[:n]...)
-		if id := p.sessions.get(h, now, parts[:n]...); id != nil {
+		if id := p.sessions.get(h, now, parts[:n]...); id != nil && !p.sessionEnded(id, now) {
 			removeCookies(&req.Header, p.cookie)
 			return id, nil
 		}
-		if s, err := p.openSession(parts[:n], now); err == nil {
+		if s, err := p.openSession(parts[:n], now); err == nil && !p.revoked.ended(s.Sid, s.Sub, s.St, now) {
 			if !s.needsRefresh(now, p.refreshIn) {
 				id := s.identity(p.name)
 				p.sessions.put(h, id, s.cacheUntil(p.refreshIn), parts[:n]...)

@@ -152,12 +152,12 @@ func (p *Provider) sessionFromToken(ctx context.Context, d *discovered, tok *oau
 		return nil, failed(LoginIDToken, errors.New("token response without id_token"))
 	}
 	if prev != nil {
-		s.Exp = prev.Exp
+		s.Exp, s.St = prev.Exp, prev.St
 		if s.Refresh == "" {
 			s.Refresh = prev.Refresh
 		}
 	} else {
-		s.Exp = p.now().Add(p.lifetime).Unix()
+		s.Exp, s.St = p.now().Add(p.lifetime).Unix(), p.now().UnixMilli()
 	}
 	if d.userinfo && tok.AccessToken != "" {
 		ui, err := d.op.UserInfo(ctx, oauth2.StaticTokenSource(tok))

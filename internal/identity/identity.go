@@ -29,6 +29,11 @@ type Identity struct {
 
 	flat map[string][]string
 
+	// sid and started (unix ms) are the session's, for back-channel
+	// logouts; zero for a bearer token.
+	sid     string
+	started int64
+
 	mu     sync.Mutex
 	minted []mintedToken
 }

@@ -36,6 +36,10 @@ type Counters struct {
 	Unavailable       atomic.Uint64 // 503 answers while discovery has not succeeded
 	JWKSFetches       atomic.Uint64 // requests for the provider's JWKS
 	JWKSFailures      atomic.Uint64 // of which failed (unreachable, not 200, not a key set)
+	// BackchannelLogouts counts logout tokens accepted, BackchannelRefused
+	// the logout requests refused (400).
+	BackchannelLogouts atomic.Uint64
+	BackchannelRefused atomic.Uint64
 }
 
 // Options are what the runtime gives a provider besides its section.
@@ -77,6 +81,13 @@ type Provider struct {
 	log          func(logging.Level, string, ...any)
 	now          func() time.Time
 
+	// backchannelPath is the back-channel logout endpoint ("" none);
+	// revoked the sessions it ended and jtis the logout tokens it took
+	// (both carried over a reload by Inherit).
+	backchannelPath string
+	revoked         *revocations
+	jtis            *jtiCache
+
 	Counters Counters
 
 	ready        atomic.Pointer[discovered]
@@ -93,6 +104,7 @@ type discovered struct {
 	oauth      oauth2.Config
 	idVerifier *oidc.IDTokenVerifier
 	bearer     *verifier
+	logout     *logoutVerifier
 	endSession string
 	userinfo   bool
 }
@@ -165,6 +177,11 @@ func NewProvider(c *config.OIDC, opt Options) (*Provider, error) {
 	if p.lifetime <= 0 {
 		p.lifetime = 12 * time.Hour
 	}
+	p.backchannelPath = c.BackchannelLogoutPath
+	if bp := p.backchannelPath; bp != "" && (bp == p.callbackPath || bp == p.signOutPath) {
+		return nil, errf("'backchannel-logout-path %s' is also the callback or the sign-out path", bp)
+	}
+	p.revoked, p.jtis = newRevocations(p.lifetime), &jtiCache{}
 	p.refreshIn = c.RefreshBefore
 	if p.refreshIn <= 0 {
 		p.refreshIn = time.Minute
@@ -304,6 +321,7 @@ func (p *Provider) Discover(ctx context.Context) error {
 		provider: p.name, issuer: p.cfg.Issuer, audiences: p.audiences, algs: p.algs, skew: skew,
 		keys: keys, cache: p.tokens, now: p.now,
 	}
+	d.logout = &logoutVerifier{issuer: p.cfg.Issuer, clientID: p.cfg.ClientID, algs: p.algs, keys: d.bearer.keys, skew: skew, jtis: p.jtis}
 	p.ready.Store(d)
 	p.log(logging.LevelNotice, "oidc '%s': provider %s discovered", p.name, p.cfg.Issuer)
 	return nil
@@ -315,4 +333,16 @@ func algNames(algs []jose.SignatureAlgorithm) []string {
 		out[i] = string(a)
 	}
 	return out
+}
+
+// Inherit carries over a reload what the previous provider of the same
+// section learnt that a new one cannot: the sessions back-channel logouts
+// ended and the logout tokens already taken. Only for the same issuer and
+// client; call it before p serves or starts.
+func (p *Provider) Inherit(old *Provider) {
+	if old == nil || old.cfg.Issuer != p.cfg.Issuer || old.cfg.ClientID != p.cfg.ClientID {
+		return
+	}
+	old.revoked.extend(p.lifetime)
+	p.revoked, p.jtis = old.revoked, old.jtis
 }

@@ -19,6 +19,10 @@ type session struct {
 	AccessExp int64                      `json:"ae,omitempty"` // access token expiry (unix), 0 unknown
 	RefreshAt int64                      `json:"ra,omitempty"` // when to refresh (unix); 0: AccessExp - refresh-before
 	Exp       int64                      `json:"exp"`          // absolute end of the session (unix)
+
+	// St is when the login happened (unix ms): a back-channel logout
+	// ends the sessions of a sid or sub started before it.
+	St int64 `json:"st,omitempty"`
 }
 
 // flowState is what a login flow's state cookie holds, sealed.
@@ -71,7 +75,9 @@ func (s *session) cacheUntil(before time.Duration) time.Time {
 }
 
 func (s *session) identity(provider string) *Identity {
-	return newIdentity(provider, s.Iss, s.Sub, time.Unix(s.Exp, 0), s.Claims)
+	id := newIdentity(provider, s.Iss, s.Sub, time.Unix(s.Exp, 0), s.Claims)
+	id.sid, id.started = s.Sid, s.St
+	return id
 }
 
 var errTooLarge = errors.New("session does not fit in the cookies a browser keeps")
