@@ -48,6 +48,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return runDemo(args[1:], stdout, stderr)
 		case "reference":
 			return runReference(stdout, stderr)
+		case "istio":
+			return runIstio(args[1:], stdout, stderr)
 		}
 	}
 	opt := options{argv: args}
@@ -74,7 +76,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&opt.watch, "watch", false, "reload when the content of the -f files changes (as SIGHUP: all or nothing), e.g. a Kubernetes ConfigMap update")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (pprof) of the run to `FILE` when Gatehouse stops; cmd/gatehouse/default.pgo is made from these")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: gatehouse -f FILE|DIR [-f ...] [-c] [-q] [-v|-vv] [-D|-db] [-W|-Ws] [-dW] [-dD] [-watch] [-p PIDFILE] [-sf|-st PID...] [-cpuprofile FILE]\n       gatehouse demo      (built-in demo: edge + mesh gateway, no config needed)\n       gatehouse reference (print the configuration keyword reference)\n\n  -sf PID...\n    \tonce serving, send SIGUSR1 (finish and leave) to these processes\n  -st PID...\n    \tonce serving, send SIGTERM (stop) to these processes\n")
+		fmt.Fprintf(stderr, "Usage: gatehouse -f FILE|DIR [-f ...] [-c] [-q] [-v|-vv] [-D|-db] [-W|-Ws] [-dW] [-dD] [-watch] [-p PIDFILE] [-sf|-st PID...] [-cpuprofile FILE]\n       gatehouse demo      (built-in demo: edge + mesh gateway, no config needed)\n       gatehouse reference (print the configuration keyword reference)\n       gatehouse istio -f FILE [--check POLICY.yaml] (Istio policies for the identity tokens)\n\n  -sf PID...\n    \tonce serving, send SIGUSR1 (finish and leave) to these processes\n  -st PID...\n    \tonce serving, send SIGTERM (stop) to these processes\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
