@@ -59,3 +59,39 @@ func TestStoreServer(t *testing.T) {
 		t.Errorf("dump:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// A stream inheriting its session's tracking counts on the session's
+// entries, keeps its own slots apart, and its Release leaves the
+// session's entries tracked (conn_cur stays until the session ends).
+func TestInherit(t *testing.T) {
+	tb, _ := newTable(t, Config{Name: "fe", Type: KeyString, KeyLen: 32, Size: 10, Store: []Store{{Type: ConnCur}, {Type: ConnCnt}, {Type: HTTPReqCnt}}})
+	var sess, stream Tracker
+	if !sess.Track(0, tb, "s", false) {
+		t.Fatal("session track refused")
+	}
+	for i := 0; i < 2; i++ {
+		stream.Inherit(&sess)
+		stream.CountRequest()
+		if stream.Track(0, tb, "other", true) {
+			t.Fatal("a stream tracked a slot its session holds")
+		}
+		stream.Track(1, tb, "mine", true)
+		stream.Release()
+	}
+	if v, _ := sess.Get(0, HTTPReqCnt); v != 2 {
+		t.Errorf("session entry http_req_cnt %d, want 2", v)
+	}
+	if v, _ := sess.Get(0, ConnCur); v != 1 {
+		t.Errorf("session entry conn_cur %d after the streams, want 1", v)
+	}
+	if v, _ := tb.Lookup("mine", ConnCnt); v != 2 {
+		t.Errorf("stream entry conn_cnt %d, want 2", v)
+	}
+	if _, ok := stream.Tracking(0); ok {
+		t.Error("a released stream still tracks the inherited slot")
+	}
+	sess.Release()
+	if v, _ := tb.Lookup("s", ConnCur); v != 0 {
+		t.Errorf("conn_cur %d after the session, want 0", v)
+	}
+}

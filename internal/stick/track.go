@@ -70,6 +70,9 @@ const Slots = 3
 type tracked struct {
 	t *Table
 	e *Entry
+	// inherited: the session's tracking, lent to a stream (inherit.go);
+	// the stream's Release leaves it to the session.
+	inherited bool
 }
 
 // Tracker holds the entries a stream tracks (track-sc0..2). Its zero value
@@ -137,7 +140,7 @@ func (k *Tracker) track(n int, t *Table, kb []byte, key string, http bool) bool 
 	}
 	t.touch(e, now)
 	t.mu.Unlock()
-	k.s[n] = tracked{t, e}
+	k.s[n] = tracked{t: t, e: e}
 	return true
 }
 
@@ -146,7 +149,8 @@ func (k *Tracker) track(n int, t *Table, kb []byte, key string, http bool) bool 
 func (k *Tracker) Release() {
 	for i := range k.s {
 		s := &k.s[i]
-		if s.e == nil {
+		if s.e == nil || s.inherited {
+			*s = tracked{}
 			continue
 		}
 		t := s.t
