@@ -57,6 +57,9 @@ func buildRequest(req *httpmsg.Request, f *http2.MetaHeadersFrame) error {
 			return errors.New("invalid :path")
 		}
 		req.URI = path
+		if hasAuthority {
+			req.Scheme = scheme
+		}
 	}
 	if hasAuthority && (authority == "" && method == "CONNECT" || !httpguts.ValidHostHeader(authority)) {
 		return errors.New("invalid :authority")

@@ -83,7 +83,11 @@ type Request struct {
 	Method string
 	// URI is the request-target as received: origin-form "/p?q", absolute-form,
 	// authority-form (CONNECT) or "*".
-	URI          string
+	URI string
+	// Scheme is the :scheme of an HTTP/2 request that carried an
+	// :authority; HAProxy logs such a request's target in absolute-form
+	// (scheme://authority/path). Empty otherwise.
+	Scheme       string
 	Proto        string // "HTTP/1.1", "HTTP/1.0", "HTTP/2.0"
 	Major, Minor int
 	Header       Headers

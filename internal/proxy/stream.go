@@ -47,6 +47,13 @@ func (s *session) serveStream(st clientStream) {
 	t.Req = *req
 	t.Req.Header = hdr
 	t.Req.Trailer = nil
+	if req.Scheme != "" && req.URI != "*" {
+		// HAProxy logs an HTTP/2 request with an :authority by its
+		// absolute-form target, what its HTX start line holds.
+		if host, ok := req.Header.Get("host"); ok {
+			t.log.ReqMethod, t.log.ReqURI = req.Method, req.Scheme+"://"+host+req.URI
+		}
+	}
 	t.live = s.openStream(t.tHead)
 	t.handle()
 	s.closeStream(t.live)
