@@ -151,6 +151,15 @@ func httpActions() []httpAction {
 			})},
 		{name: "set-status", syntax: "set-status <status> [reason <str>]", resp: true, after: true,
 			desc: "Replace the response status (100 to 999) and its reason phrase (by default the status's usual one); the log and the counters see the new status.", parse: parseSetStatus},
+		{name: "reject", syntax: "reject", req: true,
+			desc:  "Stop and close the connection without an answer (logged PR, status -1, counted as a denied request). On HTTP/2 the whole connection goes: the stream is reset and GOAWAY sent, both ENHANCE_YOUR_CALM, as HAProxy does.",
+			parse: fixedArgs(0, "none", func(*config.HTTPAction, []string) error { return nil })},
+		{name: "silent-drop", syntax: "silent-drop", req: true, resp: true,
+			desc:  "Stop and make the client connection disappear without telling the client: with CAP_NET_ADMIN (TCP_REPAIR) nothing is sent, so the client still sees it established; without, the reset the close sends leaves with a hop limit of 1 and dies at the first router. Logged PR, counted as a denied request.",
+			parse: fixedArgs(0, "none", func(*config.HTTPAction, []string) error { return nil })},
+		{name: "tarpit", syntax: "tarpit [deny_status <code>] [<return options>]", req: true,
+			desc:  "Stop, hold the request for 'timeout tarpit' ('timeout connect' when unset), then answer as 'deny' would, with 500 by default, and close; logged PT with the time held as the queue time. A client that closes its side meanwhile gets the answer at once; one whose connection fails gets none (CT).",
+			parse: parseReturn},
 		{name: "allow", after: true, syntax: "allow", req: true, resp: true, desc: "Stop evaluating the rules of this set and let the message through.",
 			parse: fixedArgs(0, "none", func(*config.HTTPAction, []string) error { return nil })},
 		{name: "auth", syntax: "auth [realm <realm>]", req: true,
@@ -251,11 +260,15 @@ func parseRedirect(p *parser, a *config.HTTPAction, args []token) error {
 // ignored with the same warning. A "deny" with no argument, or with only
 // deny_status, answers the proxy's error page for the status.
 func parseReturn(p *parser, a *config.HTTPAction, args []token) error {
-	deny := a.Action == "deny"
+	deny := a.Action == "deny" || a.Action == "tarpit"
 	if a.Status == 0 {
-		a.Status = 200
-		if deny {
+		switch a.Action {
+		case "deny":
 			a.Status = 403
+		case "tarpit":
+			a.Status = 500
+		default:
+			a.Status = 200
 		}
 	}
 	if deny && (len(args) == 0 || len(args) == 2 && args[0].Text == "deny_status") {

@@ -29,7 +29,7 @@ func timeoutTable() []keyword {
 		t("tunnel", wBEOnly, "Maximum inactivity time in a tunnel (WebSocket, CONNECT, tcp mode after the handshake).", func(t *config.Timeouts) *time.Duration { return &t.Tunnel }),
 		t("client-fin", wFEOnly, "Inactivity time on the client side once Gatehouse has shut it for writing (the server ended its direction of a tunnel): it replaces 'timeout client' (or 'timeout tunnel') from then on, so clients that never close do not linger.", func(t *config.Timeouts) *time.Duration { return &t.ClientFin }),
 		t("server-fin", wBEOnly, "Inactivity time on the server side once Gatehouse has shut it for writing (the client ended its direction of a tunnel): it replaces 'timeout server' (or 'timeout tunnel') from then on.", func(t *config.Timeouts) *time.Duration { return &t.ServerFin }),
-		t("tarpit", wProxy, "How long a tarpitted request is held before its error is sent ('timeout connect' when unset). Gatehouse has no tarpit action yet ('http-request tarpit' is refused), so the value is kept for it and has no other use, as in HAProxy.", func(t *config.Timeouts) *time.Duration { return &t.Tarpit }),
+		t("tarpit", wProxy, "How long 'http-request tarpit' holds a request before its answer is sent ('timeout connect' when unset, as in HAProxy).", func(t *config.Timeouts) *time.Duration { return &t.Tarpit }),
 		t("check", wBEOnly, "Additional read timeout for health checks, once connected.", func(t *config.Timeouts) *time.Duration { return &t.Check }),
 	}
 }

@@ -62,8 +62,6 @@ var unimplementedHints = map[string]string{
 	"lua-load":    "Gatehouse has no Lua; its identity sections ('oidc', 'identity-token') cover authentication",
 	"npn":         "NPN is obsolete; use 'alpn'",
 	"nbproc":      "Gatehouse is one process; remove it ('nbthread' is accepted)",
-	"reject":      "use 'http-request deny', or 'tcp-request connection reject'",
-	"silent-drop": "use 'http-request deny'",
 }
 
 // unimplementedMsg is the error for a HAProxy keyword Gatehouse does not

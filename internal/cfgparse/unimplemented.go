@@ -63,12 +63,11 @@ func unimplementedOptions() []string {
 func unimplementedHTTPActions() []string {
 	return []string{
 		"sc-inc-gpc", "sc-set-gpt",
-		"tarpit", "do-resolve",
-		"reject",
+		"do-resolve",
 		"send-spoe-group", "set-bandwidth-limit",
 		"set-mark",
 		"set-nice", "set-priority-class", "set-priority-offset",
-		"set-tos", "silent-drop",
+		"set-tos",
 		"wait-for-body", "wait-for-handshake", "sc-add-gpc", "set-fc-mark",
 		"set-fc-tos", "pause", "disable-l7-retry", "set-retries",
 	}

@@ -457,3 +457,22 @@ func (st *Stream) Reset(code http2.ErrCode) {
 	}
 	c.resetLocked(st.id, code, false)
 }
+
+// KillConn ends the stream and its whole connection with code: the stream
+// is reset and GOAWAY carries the code, as HAProxy ends a connection a
+// rule rejected ("http-request reject"); the other streams end with it.
+func (st *Stream) KillConn(code http2.ErrCode) {
+	c := st.c
+	c.mu.Lock()
+	if c.dead {
+		c.mu.Unlock()
+		return
+	}
+	if !st.closed {
+		c.resetLocked(st.id, code, false)
+	}
+	c.goAwayLocked(code, "")
+	c.mu.Unlock()
+	c.flushCtrl(time.Second)
+	c.Close()
+}

@@ -153,10 +153,13 @@ func compileRule(a *config.HTTPAction, env *RuleEnv, response bool) (*Rule, erro
 		}
 		r.Cookie = a.RedirectCookie
 		err = format(a.Value)
-	case "deny", "return":
+	case "deny", "return", "tarpit":
 		r.Kind = RuleReturn
-		if a.Action == "deny" {
+		switch a.Action {
+		case "deny":
 			r.Kind = RuleDeny
+		case "tarpit":
+			r.Kind = RuleTarpit
 		}
 		if r.Status == 0 {
 			r.Status = 200
@@ -165,6 +168,10 @@ func compileRule(a *config.HTTPAction, env *RuleEnv, response bool) (*Rule, erro
 			}
 		}
 		err = compileReply(r, a, env, format)
+	case "reject":
+		r.Kind = RuleReject
+	case "silent-drop":
+		r.Kind = RuleSilentDrop
 	case "capture":
 		r.Kind = RuleCustom
 		r.Custom, err = compileCapture(a, env, response)

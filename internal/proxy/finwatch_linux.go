@@ -14,10 +14,11 @@ import (
 // MSG_PEEK, so no byte is taken from the connection: data arriving first
 // (a pipelined request, a TLS record) ends the watch without a verdict.
 type finWatch struct {
-	ctx  context.Context
-	raw  net.Conn
-	fin  atomic.Bool
-	done chan struct{}
+	ctx    context.Context
+	raw    net.Conn
+	sawFIN atomic.Bool
+	broken atomic.Bool // the connection failed (a reset)
+	done   chan struct{}
 }
 
 // watchFIN starts watching raw; nil when raw gives no file descriptor.
@@ -45,8 +46,10 @@ func watchFIN(raw net.Conn) *finWatch {
 				case errno == syscall.EAGAIN || errno == syscall.EWOULDBLOCK:
 					return false // nothing yet: wait for the socket to be readable
 				case errno == 0 && n == 0:
-					w.fin.Store(true)
+					w.sawFIN.Store(true)
 					cancel()
+				case errno != 0:
+					w.broken.Store(true)
 				}
 				return true
 			}
@@ -62,5 +65,10 @@ func (w *finWatch) stop() bool {
 	_ = w.raw.SetReadDeadline(time.Unix(1, 0))
 	<-w.done
 	_ = w.raw.SetReadDeadline(time.Time{})
-	return w.fin.Load()
+	return w.sawFIN.Load()
 }
+
+// fin and failed are the verdict once done is closed: the client closed
+// its side, or its connection failed. Neither: data arrived first.
+func (w *finWatch) fin() bool    { return w.sawFIN.Load() }
+func (w *finWatch) failed() bool { return w.broken.Load() }

@@ -302,7 +302,7 @@ func (t *Txn) relayH2Response(srv *Server) bool {
 		t.stickProxy(fe.Stick)
 		t.runResponseRules(fe.RespRules)
 	}
-	if t.reply != nil {
+	if t.reply != nil || t.kill != killNone {
 		if t.deniedResp {
 			be.Counters.DenyResp.Add(1)
 			fe.Counters.DenyResp.Add(1)

@@ -114,6 +114,8 @@ func (t *Txn) fillLog(end time.Time) *logging.Context {
 		if t.status > 0 && t.tr > 0 {
 			c.Tr = ms(t.tr)
 		}
+	} else if t.tarpit {
+		c.Tw = ms(t.tw) // HAProxy's queue time of a tarpit: the time held
 	}
 	if !t.tRequest.IsZero() {
 		c.Ta = ms(end.Sub(t.tRequest))

@@ -53,7 +53,7 @@ func (t *Txn) relayResponse(srv *Server, uc *upConn) bool {
 		t.stickProxy(fe.Stick)
 		t.runResponseRules(fe.RespRules)
 	}
-	if t.reply != nil {
+	if t.reply != nil || t.kill != killNone {
 		// http-response deny / return replaced the response: the server's
 		// body is not wanted, and its connection cannot be reused.
 		if t.deniedResp {

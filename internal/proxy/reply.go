@@ -186,6 +186,12 @@ func (t *Txn) sendReply() bool {
 	if t.cache.hit {
 		r = t.cacheHitRules(r)
 	}
+	if t.kill != killNone {
+		return t.killClient()
+	}
+	if t.tarpit && !t.tarpitWait() {
+		return false
+	}
 	r = t.afterReply(r)
 	t.status = r.Status
 	if t.be != nil {

@@ -43,6 +43,9 @@ const (
 	RuleStrictMode
 	RuleNormalizeURI
 	RuleEarlyHint
+	RuleReject     // http-request reject: close without an answer
+	RuleSilentDrop // http-request/http-response silent-drop
+	RuleTarpit     // http-request tarpit: answer after "timeout tarpit"
 )
 
 // verdict is the outcome of running a rule list.
@@ -188,6 +191,30 @@ func (t *Txn) runRules(rules []*Rule, response bool) verdict {
 		case RuleReturn:
 			t.reply = t.returnReply(r)
 			t.termState = [2]byte{'L', phase}
+			return verdictReply
+		case RuleReject, RuleSilentDrop:
+			t.kill = killReject
+			if r.Kind == RuleSilentDrop {
+				t.kill = killSilent
+			}
+			// Counted as denied requests, in both directions, and logged
+			// PR: HAProxy's action marks the stream before any analyser.
+			t.termState = [2]byte{'P', 'R'}
+			if response {
+				t.sess.countDenyReq()
+				if t.be != nil {
+					t.be.Counters.DenyReq.Add(1)
+				}
+			} else {
+				t.denied = true
+			}
+			return verdictReply
+		case RuleTarpit:
+			t.reply = t.returnReply(r)
+			t.tarpit = true
+			t.termState = [2]byte{'P', 'T'}
+			t.stick.Denied()
+			t.denied = true
 			return verdictReply
 		case RuleRedirect:
 			rep := t.redirectReply(r)

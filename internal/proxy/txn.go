@@ -73,6 +73,10 @@ type Txn struct {
 	bodyTaken          bool // a local service consumed the request body
 	bodyUnsent         bool // the server answered an Expect: 100-continue without 100
 	teTrailers         bool // the client accepts trailers ("TE: trailers"; gRPC needs it forwarded)
+	// kill: a reject or silent-drop rule ends the connection instead of
+	// answering; tarpit: the answer waits "timeout tarpit" first.
+	kill   killMode
+	tarpit bool
 
 	// Timers (HAProxy's): accept, first byte of request, end of head,
 	// queue, connect, response head, end.
