@@ -12,6 +12,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"math/big"
@@ -25,9 +26,13 @@ import (
 // Gateway imitates an Istio ingress gateway with a SIMPLE-mode TLS Gateway
 // for Hosts: it refuses a handshake whose SNI is not one of its hosts (as
 // Envoy's filter chain match does), answers 404 for an unknown Host, and
-// echoes what reached it so the edge's work is visible.
+// echoes what reached it so the edge's work is visible. With Auth it also
+// verifies JWTs as a RequestAuthentication and requires a principal as an
+// AuthorizationPolicy would (see jwtauth.go).
 type Gateway struct {
 	Hosts []string
+	Auth  *RequestAuthentication
+	cert  []byte // DER of its certificate
 	srv   *http.Server
 	ln    net.Listener
 }
@@ -35,11 +40,16 @@ type Gateway struct {
 // StartGateway listens on addr (e.g. "127.0.0.1:0") with a fresh
 // self-signed certificate for hosts.
 func StartGateway(addr string, hosts ...string) (*Gateway, error) {
+	return StartGatewayAuth(addr, nil, hosts...)
+}
+
+// StartGatewayAuth is StartGateway with JWT verification (nil: none).
+func StartGatewayAuth(addr string, auth *RequestAuthentication, hosts ...string) (*Gateway, error) {
 	cert, err := selfSigned(hosts)
 	if err != nil {
 		return nil, err
 	}
-	g := &Gateway{Hosts: hosts}
+	g := &Gateway{Hosts: hosts, Auth: auth, cert: cert.Certificate[0]}
 	tlsConf := &tls.Config{
 		MinVersion: tls.VersionTLS12,
 		NextProtos: []string{"http/1.1"},
@@ -65,6 +75,11 @@ func StartGateway(addr string, hosts ...string) (*Gateway, error) {
 	}
 	go g.srv.ServeTLS(ln, "", "")
 	return g, nil
+}
+
+// CertPEM is the gateway's certificate, for the edge's ca-file.
+func (g *Gateway) CertPEM() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: g.cert})
 }
 
 // Addr is the gateway's listening address.
@@ -97,6 +112,11 @@ type Echo struct {
 	Peer    string              `json:"peer"`
 	BodyLen int64               `json:"body_len"`
 	Headers map[string][]string `json:"headers"`
+	// Principal and Claims are what the gateway's JWT verification
+	// established (Istio's request.auth.principal, "iss/sub", and
+	// request.auth.claims); empty without Auth.
+	Principal string         `json:"principal,omitempty"`
+	Claims    map[string]any `json:"claims,omitempty"`
 }
 
 func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request) {
@@ -114,16 +134,26 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
+	var principal string
+	var claims map[string]any
+	if g.Auth != nil {
+		var ok bool
+		if principal, claims, ok = g.Auth.check(w, r); !ok {
+			return
+		}
+	}
 	n, _ := countBody(r)
 	e := Echo{
-		Gateway: "demo-istio-ingressgateway",
-		Host:    r.Host,
-		Method:  r.Method,
-		URI:     r.RequestURI,
-		Proto:   r.Proto,
-		Peer:    r.RemoteAddr,
-		BodyLen: n,
-		Headers: map[string][]string{},
+		Principal: principal,
+		Claims:    claims,
+		Gateway:   "demo-istio-ingressgateway",
+		Host:      r.Host,
+		Method:    r.Method,
+		URI:       r.RequestURI,
+		Proto:     r.Proto,
+		Peer:      r.RemoteAddr,
+		BodyLen:   n,
+		Headers:   map[string][]string{},
 	}
 	if r.TLS != nil {
 		e.SNI = r.TLS.ServerName

@@ -24,16 +24,16 @@ type browser struct {
 }
 
 // startBrowser starts Chromium with a throw-away profile and attaches to a
-// new page. It never downloads a browser: the test command installs
-// Debian's chromium.
-func startBrowser(t testing.TB) *browser {
+// new page; flags are added to its command line. It never downloads a
+// browser: the test command installs Debian's chromium.
+func startBrowser(t testing.TB, flags ...string) *browser {
 	t.Helper()
 	bin := testenv.RequireBinary(t, "chromium")
 	profile := t.TempDir()
-	testenv.StartProcess(t, "chromium", bin,
-		"--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+	args := append([]string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
 		"--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-		"--user-data-dir="+profile, "--remote-debugging-port=0", "about:blank")
+		"--user-data-dir=" + profile, "--remote-debugging-port=0"}, flags...)
+	testenv.StartProcess(t, "chromium", bin, append(args, "about:blank")...)
 	// Chromium writes the port it picked into DevToolsActivePort.
 	var port string
 	testenv.Eventually(t, 30*time.Second, func() bool {
