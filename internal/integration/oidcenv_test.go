@@ -55,10 +55,13 @@ type identityEnv struct {
 	// (default an hour); OIDCLines are added to the oidc section.
 	AccessTTL time.Duration
 	OIDCLines string
+	// OPEnv are more settings of the provider (server.mjs), "NAME=value".
+	OPEnv []string
 }
 
-// startOP starts oidc-provider on a free port with the edge's redirect URIs.
-func startOP(t testing.TB, edge string, accessTTL time.Duration) string {
+// startOP starts oidc-provider on a free port with the edge's redirect URIs
+// and the extra settings env ("NAME=value", see server.mjs).
+func startOP(t testing.TB, edge string, accessTTL time.Duration, env ...string) string {
 	t.Helper()
 	node := testenv.RequireBinary(t, "node")
 	if _, err := os.Stat(filepath.Join(opDir, "node_modules", "oidc-provider")); err != nil {
@@ -69,13 +72,14 @@ func startOP(t testing.TB, edge string, accessTTL time.Duration) string {
 	writeOPKey(t, keyFile)
 	// env(1) passes the settings: testenv.StartProcess inherits our
 	// environment and takes no extra variables.
-	testenv.StartProcess(t, "oidc-provider", "/usr/bin/env",
-		fmt.Sprintf("OP_PORT=%d", port), "OP_SIGNING_KEY="+keyFile,
-		"OP_CLIENT_ID="+edgeClientID, "OP_CLIENT_SECRET="+edgeClientSecret,
-		"OP_REDIRECT_URIS="+edge+"/oauth2/callback",
-		"OP_POST_LOGOUT_URIS="+edge+"/public/signed-out",
+	args := append([]string{
+		fmt.Sprintf("OP_PORT=%d", port), "OP_SIGNING_KEY=" + keyFile,
+		"OP_CLIENT_ID=" + edgeClientID, "OP_CLIENT_SECRET=" + edgeClientSecret,
+		"OP_REDIRECT_URIS=" + edge + "/oauth2/callback",
+		"OP_POST_LOGOUT_URIS=" + edge + "/public/signed-out",
 		fmt.Sprintf("OP_ACCESS_TTL=%d", int(accessTTL/time.Second)),
-		node, filepath.Join(opDir, "server.mjs"))
+	}, env...)
+	testenv.StartProcess(t, "oidc-provider", "/usr/bin/env", append(args, node, filepath.Join(opDir, "server.mjs"))...)
 	testenv.WaitTCP(t, testenv.LocalAddr(port), 60*time.Second)
 	return fmt.Sprintf("http://127.0.0.1:%d", port)
 }
@@ -164,15 +168,18 @@ func startIdentityEnvUpstream(t testing.TB, upstream string) *identityEnv {
 }
 
 // startIdentityEnvWith starts the setup env describes (Upstream, AccessTTL,
-// OIDCLines) and fills in the rest of it.
+// OIDCLines, OPEnv, EdgePort when the test needs it first) and fills in the
+// rest of it.
 func startIdentityEnvWith(t testing.TB, env *identityEnv) *identityEnv {
 	t.Helper()
-	env.EdgePort = testenv.FreePort(t)
+	if env.EdgePort == 0 {
+		env.EdgePort = testenv.FreePort(t)
+	}
 	env.Edge = fmt.Sprintf("http://localhost:%d", env.EdgePort)
 	if env.Upstream == "" {
 		env.Gateway = testenv.StartGateway(t, testenv.GatewayOptions{})
 	}
-	env.OP = startOP(t, env.Edge, env.AccessTTL)
+	env.OP = startOP(t, env.Edge, env.AccessTTL, env.OPEnv...)
 
 	dir := t.TempDir()
 	writeSecret(t, filepath.Join(dir, "client-secret"), []byte(edgeClientSecret))

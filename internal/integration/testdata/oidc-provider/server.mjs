@@ -13,6 +13,11 @@
 //   OP_SIGNING_KEY         PEM file of the RSA signing key (default: a new one)
 //   OP_ACCESS_TTL          lifetime in seconds of the access tokens a login or a
 //                          refresh yields (default 3600)
+//   OP_BACKCHANNEL_LOGOUT_URI  the edge's back-channel logout endpoint: when
+//                          set, ID tokens carry a sid and every logout at the
+//                          provider POSTs a logout token (with sub and sid)
+//                          there. GET /test/backchannel counts the answers:
+//                          {"ok": N, "failed": M, "errors": [...]}.
 //
 // Refresh tokens are issued at every login (no offline_access needed) and
 // rotate as Ory Hydra's, Okta's and Auth0's do: each is good once, and
@@ -40,6 +45,8 @@ const issuer = `http://127.0.0.1:${port}`;
 const list = (v) => (v ? v.split(',').filter(Boolean) : []);
 const accessTTL = Number(process.env.OP_ACCESS_TTL) || 3600;
 const grants = { refresh_token: { ok: 0, refused: 0 } };
+const backchannel = { ok: 0, failed: 0, errors: [] };
+const backchannelURI = process.env.OP_BACKCHANNEL_LOGOUT_URI;
 
 const users = {
   alice: { password: 'wonderland', claims: { email: 'alice@example.com', email_verified: true, name: 'Alice', groups: ['staff', 'dev'] } },
@@ -71,6 +78,7 @@ const configuration = {
       post_logout_redirect_uris: list(process.env.OP_POST_LOGOUT_URIS),
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
+      ...(backchannelURI ? { backchannel_logout_uri: backchannelURI, backchannel_logout_session_required: true } : {}),
     },
     robot('robot'),
     robot('robot-staff'),
@@ -99,6 +107,13 @@ const configuration = {
     return undefined;
   },
   interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
+  // The provider's outgoing calls (back-channel logouts) go to the edge on
+  // loopback, which oidc-provider's SSRF guard (its dispatcher) refuses;
+  // a busy test machine also needs more than its 2.5 s timeout.
+  fetch: (url, options) => {
+    const { dispatcher, ...rest } = options;
+    return globalThis.fetch(url, { ...rest, signal: AbortSignal.timeout(20000) });
+  },
   issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
   rotateRefreshToken: true,
   ttl: {
@@ -120,6 +135,7 @@ const configuration = {
         jwt: { sign: { alg: 'RS256' } },
       }),
     },
+    backchannelLogout: { enabled: true },
     rpInitiatedLogout: {
       enabled: true,
       // The stock page asks "are you sure?"; a test confirms at once.
@@ -135,6 +151,11 @@ const provider = new Provider(issuer, configuration);
 provider.on('server_error', (ctx, err) => console.error('server_error', err));
 provider.on('grant.success', (ctx) => {
   if (ctx.oidc.params.grant_type === 'refresh_token') grants.refresh_token.ok += 1;
+});
+provider.on('backchannel.success', () => { backchannel.ok += 1; });
+provider.on('backchannel.error', (ctx, err) => {
+  backchannel.failed += 1;
+  backchannel.errors.push(String(err));
 });
 provider.on('grant.error', (ctx) => {
   if (ctx.oidc.params?.grant_type === 'refresh_token') grants.refresh_token.refused += 1;
@@ -193,6 +214,10 @@ createServer((req, res) => {
   if (req.url === '/test/grants') {
     res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
     return res.end(JSON.stringify(grants));
+  }
+  if (req.url === '/test/backchannel') {
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+    return res.end(JSON.stringify(backchannel));
   }
   const m = new URL(req.url, issuer).pathname.match(/^\/interaction\/([^/]+)(\/login)?$/);
   if (!m) return handler(req, res);
