@@ -54,6 +54,15 @@ func (g *Graph) Snapshot() *stats.Snapshot {
 		snap.Proxies = append(snap.Proxies, pr.snapshot(now, g.Cfg.Global.MaxConn, fullconn[pr.cfg.Name]))
 	}
 	g.ident.snapshot(snap)
+	seen := map[string]bool{}
+	for _, st := range g.Stores {
+		for _, c := range st.Certificates() {
+			if !seen[c.File] {
+				seen[c.File] = true
+				snap.Certs = append(snap.Certs, stats.CertStats{File: c.File, NotAfter: c.NotAfter})
+			}
+		}
+	}
 	// Read after the proxies' captures, so that none is numbered beyond
 	// the total.
 	snap.Info.ErrorEvents = g.Proc.Captured.Load()

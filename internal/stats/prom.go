@@ -15,7 +15,7 @@ const PromContentType = "text/plain; version=0.0.4"
 // PromOptions selects what WritePrometheusOptions dumps, as the query
 // string of HAProxy's exporter does ("?scope=backend&no-maint").
 type PromOptions struct {
-	Global  bool // haproxy_process_*
+	Global  bool // haproxy_process_*, gatehouse_tls_certificate_*
 	Objs    Obj  // FE, BE, SRV: haproxy_frontend_*, haproxy_backend_*, haproxy_server_*
 	NoMaint bool // skip servers in maintenance
 	// ExtraCounters adds the stats modules' fields ("extra-counters" in the
@@ -466,4 +466,9 @@ func (p *promWriter) process() {
 		version = "unknown"
 	}
 	p.sample("haproxy_process_build_info", "Build info", "gauge", []promLabel{{"version", version}}, "1")
+	for _, c := range p.snap.Certs {
+		p.sample("gatehouse_tls_certificate_expiry_timestamp_seconds",
+			"When a certificate the listeners serve expires (its notAfter, Unix seconds); file is where it was loaded from",
+			"gauge", []promLabel{{"file", c.File}}, strconv.FormatInt(c.NotAfter.Unix(), 10))
+	}
 }

@@ -22,10 +22,18 @@ type Snapshot struct {
 	// in configuration order.
 	OIDC   []OIDCStats
 	Tokens []TokenStats
+	// Certs are the certificates the listeners serve, one per file.
+	Certs []CertStats
 	// Legends enables the columns HAProxy only fills with "stats show-legends"
 	// (addr, cookie, algo). The Service sets it from the configuration on a
 	// copy; the app normally leaves it false.
 	Legends bool
+}
+
+// CertStats is a served certificate's file and end of validity.
+type CertStats struct {
+	File     string
+	NotAfter time.Time
 }
 
 // Info is the process-wide part of the page ("General process information")
