@@ -56,6 +56,7 @@ func fetchTable() []fetchDef {
 	t = append(t, varFetches()...)
 	t = append(t, internalFetches()...)
 	t = append(t, authFetches()...)
+	t = append(t, captureFetches()...)
 	return t
 }
 

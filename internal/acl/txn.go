@@ -82,6 +82,9 @@ type Txn struct {
 	// "raw-deflate", ...; res.comp, res.comp_algo); "" when it is not.
 	CompAlgo string
 
+	// Captured answers the capture.* fetches; nil: nothing captured.
+	Captured Captured
+
 	// CacheHit names the cache the response was answered from
 	// (res.cache_hit, res.cache_name); "" when it came from elsewhere.
 	CacheHit string

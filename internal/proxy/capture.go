@@ -148,3 +148,26 @@ func cookieText(s string, cc *config.CookieCapture, set bool) (string, bool) {
 	}
 	return s, true
 }
+
+// RequestLine is the request's method and target as the log shows them
+// (acl.Captured).
+func (t *Txn) RequestLine() (method, uri string) {
+	method, uri = t.Req.Method, t.Req.URI
+	if t.log.ReqMethod != "" {
+		method, uri = t.log.ReqMethod, t.log.ReqURI
+	}
+	return method, uri
+}
+
+// CaptureSlot is a capture slot's content (acl.Captured); an empty slot
+// captured nothing.
+func (t *Txn) CaptureSlot(idx int, response bool) (string, bool) {
+	slots := t.log.ReqCaptures
+	if response {
+		slots = t.log.ResCaptures
+	}
+	if idx < 0 || idx >= len(slots) || slots[idx] == "" {
+		return "", false
+	}
+	return slots[idx], true
+}

@@ -120,6 +120,7 @@ func (t *Txn) begin(s *session) {
 	t.log.Reset()
 	t.sess = s
 	t.acl = acl.Txn{
+		Captured:   t,
 		Req:        &t.Req,
 		Src:        s.src,
 		Dst:        s.dst,
