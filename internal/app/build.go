@@ -175,7 +175,7 @@ func Build(cfg *config.Config, version string) (*Graph, error) {
 		return nil, err
 	}
 	b.sys = sys
-	b.ident, err = newIdentityRuntime(&cfg.Identity, func(lvl logging.Level, f string, a ...any) {
+	b.ident, err = newIdentityRuntime(&cfg.Identity, cfg.Global.Process.Node, func(lvl logging.Level, f string, a ...any) {
 		if sys != nil {
 			sys.Printf(lvl, f, a...)
 		}

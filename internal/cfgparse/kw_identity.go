@@ -53,6 +53,7 @@ func oidcKeywords() []keyword {
 			func(o *config.OIDC) *bool { return &o.NoUserinfo }),
 		{name: "ca-file", syntax: "ca-file <file>", parse: parseOIDCCAFile,
 			desc: "CA certificates that verify the provider's TLS certificate (default: the system's); relative paths start at 'ca-base'."},
+		sessionStoreKeyword(),
 	}
 }
 

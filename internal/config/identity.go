@@ -68,6 +68,26 @@ type OIDC struct {
 	// BackchannelLogoutPath: where the provider POSTs back-channel logout
 	// tokens; "" no endpoint.
 	BackchannelLogoutPath string
+
+	// SessionStore keeps sessions server-side; nil: sessions live in the
+	// cookies (the default).
+	SessionStore *SessionStore `json:",omitempty"`
+}
+
+// SessionStore is "session-store redis ...": sessions in Valkey/Redis, the
+// cookie holding only a ticket.
+type SessionStore struct {
+	Pos      Pos
+	Kind     string   // "redis"
+	Master   string   // "sentinel MASTER ADDR...": the monitored primary's name
+	Cluster  bool     // "cluster ADDR..."
+	Addrs    []string // host:port: the server, the sentinels, or cluster seeds
+	TLS      bool
+	CAFile   string
+	User     string
+	Password SecretRef // Kind "": no AUTH
+	DB       int
+	Prefix   string // key prefix; default "gatehouse:<section>:"
 }
 
 // IdentityToken is an "identity-token NAME" section: how the edge signs the

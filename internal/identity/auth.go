@@ -51,7 +51,16 @@ func (p *Provider) Authenticate(req *httpmsg.Request, tls bool) (*Identity, *Rep
 		return p.authBearer(d, tok)
 	}
 	var parts [maxChunks]string
-	if n := sessionParts(req.Header, p.cookie, &parts); n > 0 {
+	if p.ss != nil {
+		id, r := p.storedAuth(d, req, p.now())
+		if id != nil {
+			removeCookies(&req.Header, p.cookie)
+			return id, nil
+		}
+		if r != nil {
+			return nil, r
+		}
+	} else if n := sessionParts(req.Header, p.cookie, &parts); n > 0 {
 		now := p.now()
 		h := p.sessions.hash(parts[:n]...)
 		if id := p.sessions.get(h, now, parts[:n]...); id != nil && !p.sessionEnded(id, now) {

@@ -102,6 +102,9 @@ func (p *Provider) callback(ctx context.Context, d *discovered, req *httpmsg.Req
 		return p.loginFailed(reasonOf(err), err.Error(), clearSt)
 	}
 	cookies, err := p.sealSession(req.Header, s, tls)
+	if errors.Is(err, errStoreDown) {
+		return p.storeUnavailable()
+	}
 	if err != nil {
 		return p.loginFailed(LoginSession, err.Error(), clearSt)
 	}
@@ -213,7 +216,12 @@ func (p *Provider) signOut(d *discovered, req *httpmsg.Request, tls bool) *Reply
 	a.secure = tls
 	var parts [maxChunks]string
 	var idToken string
-	if n := sessionParts(req.Header, p.cookie, &parts); n > 0 {
+	if p.ss != nil {
+		var ended bool
+		if idToken, ended = p.endStored(req.Header); !ended {
+			return p.storeUnavailable()
+		}
+	} else if n := sessionParts(req.Header, p.cookie, &parts); n > 0 {
 		p.sessions.remove(p.sessions.hash(parts[:n]...))
 		if s, err := p.openSession(parts[:n], p.now()); err == nil {
 			idToken = s.IDToken

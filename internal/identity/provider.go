@@ -33,13 +33,14 @@ type Counters struct {
 	BearerRejected    [NumBearerRejections]atomic.Uint64 // by reason
 	SignOuts          atomic.Uint64
 	DiscoveryFailures atomic.Uint64
-	Unavailable       atomic.Uint64 // 503 answers while discovery has not succeeded
+	Unavailable       atomic.Uint64 // 503 answers: discovery has not succeeded, or the session store failed
 	JWKSFetches       atomic.Uint64 // requests for the provider's JWKS
 	JWKSFailures      atomic.Uint64 // of which failed (unreachable, not 200, not a key set)
 	// BackchannelLogouts counts logout tokens accepted, BackchannelRefused
 	// the logout requests refused (400).
 	BackchannelLogouts atomic.Uint64
 	BackchannelRefused atomic.Uint64
+	StoreErrors        atomic.Uint64 // session store operations that failed (store mode)
 }
 
 // Options are what the runtime gives a provider besides its section.
@@ -56,6 +57,9 @@ type Options struct {
 	HTTPClient *http.Client
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// Replica names this process in the session store's "last seen by"
+	// (the global 'node' name); default the host name.
+	Replica string
 }
 
 // Provider is one oidc section at run time.
@@ -77,6 +81,7 @@ type Provider struct {
 	flights      refreshFlights
 	refreshWait  time.Duration // how long a request waits for another's refresh
 	client       *http.Client
+	ss           *storeState // store mode; nil: sessions in cookies
 	logf         func(string, ...any)
 	log          func(logging.Level, string, ...any)
 	now          func() time.Time
@@ -198,6 +203,16 @@ func NewProvider(c *config.OIDC, opt Options) (*Provider, error) {
 			return nil, errf("ca-file: %v", err)
 		}
 	}
+	st, err := newStore(c.SessionStore, c.Name)
+	if err != nil {
+		return nil, errf("%v", err)
+	}
+	if st != nil {
+		p.ss = &storeState{st: st, replica: opt.Replica}
+		if p.ss.replica == "" {
+			p.ss.replica, _ = os.Hostname()
+		}
+	}
 	return p, nil
 }
 
@@ -244,7 +259,7 @@ func (p *Provider) Start() {
 	go p.discoverLoop(ctx, p.done)
 }
 
-// Stop ends background work.
+// Stop ends background work and closes the session store's connections.
 func (p *Provider) Stop() {
 	p.mu.Lock()
 	cancel, done := p.cancel, p.done
@@ -252,6 +267,9 @@ func (p *Provider) Stop() {
 	if cancel != nil {
 		cancel()
 		<-done
+	}
+	if p.ss != nil {
+		_ = p.ss.st.Close()
 	}
 }
 

@@ -176,16 +176,8 @@ func (p *Provider) refreshDue(d *discovered, s *session, req *httpmsg.Request, t
 
 // redeem renews s with its refresh token and seals the new session.
 func (p *Provider) redeem(ctx context.Context, d *discovered, s *session) (*session, string, error) {
-	ctx = oidc.ClientContext(ctx, p.client)
-	old := &oauth2.Token{RefreshToken: s.Refresh, Expiry: time.Unix(1, 0)}
-	tok, err := d.oauth.TokenSource(ctx, old).Token()
+	ns, err := p.renew(ctx, d, s)
 	if err != nil {
-		p.Counters.RefreshFailures.Add(1)
-		return nil, "", err
-	}
-	ns, err := p.sessionFromToken(ctx, d, tok, "", s)
-	if err != nil {
-		p.Counters.RefreshFailures.Add(1)
 		return nil, "", err
 	}
 	sealed, err := p.seal(ns)
@@ -195,6 +187,24 @@ func (p *Provider) redeem(ctx context.Context, d *discovered, s *session) (*sess
 	}
 	p.Counters.Refreshes.Add(1)
 	return ns, sealed, nil
+}
+
+// renew redeems s's refresh token at the provider for a new session (the
+// caller counts the success once it is kept).
+func (p *Provider) renew(ctx context.Context, d *discovered, s *session) (*session, error) {
+	ctx = oidc.ClientContext(ctx, p.client)
+	old := &oauth2.Token{RefreshToken: s.Refresh, Expiry: time.Unix(1, 0)}
+	tok, err := d.oauth.TokenSource(ctx, old).Token()
+	if err != nil {
+		p.Counters.RefreshFailures.Add(1)
+		return nil, err
+	}
+	ns, err := p.sessionFromToken(ctx, d, tok, "", s)
+	if err != nil {
+		p.Counters.RefreshFailures.Add(1)
+		return nil, err
+	}
+	return ns, nil
 }
 
 // refreshed sends the browser back to the same URL (307 keeps the method

@@ -82,8 +82,12 @@ func (s *session) identity(provider string) *Identity {
 
 var errTooLarge = errors.New("session does not fit in the cookies a browser keeps")
 
-// sealSession returns the Set-Cookie values for s.
+// sealSession returns the Set-Cookie values for s: the sealed session, or
+// in store mode the ticket of the session it stores.
 func (p *Provider) sealSession(h httpmsg.Headers, s *session, tls bool) ([]string, error) {
+	if p.ss != nil {
+		return p.storeSession(h, s, tls)
+	}
 	sealed, err := p.seal(s)
 	if err != nil {
 		return nil, err
