@@ -1,0 +1,271 @@
+package peers
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// peer is one peer of the section: its session, if any, what remains to
+// push to it, and the counters "show peers" prints.
+type peer struct {
+	s     *Section
+	name  string
+	addr  string
+	local bool
+
+	ev   chan struct{} // a session ended
+	wake chan struct{} // entries to push
+
+	dmu   sync.Mutex
+	dirty []map[string]struct{} // per table: keys to push
+
+	mu          sync.Mutex
+	sess        *session
+	status      int // last handshake status; 0 never
+	lastHdshk   time.Time
+	reconnectAt time.Time
+	txHbt       uint32
+	rxHbt       uint32
+	noHbt       uint32
+	newConn     uint32
+	protoErr    uint32
+	coll        uint32
+}
+
+// takeDirty returns table i's keys to push and starts a new set.
+func (p *peer) takeDirty(i int) []string {
+	p.dmu.Lock()
+	defer p.dmu.Unlock()
+	m := p.dirty[i]
+	if len(m) == 0 {
+		return nil
+	}
+	p.dirty[i] = map[string]struct{}{}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+// requeue marks keys to push again (sent on a session that ended before
+// the peer acknowledged them).
+func (p *peer) requeue(i int, keys []string) {
+	p.dmu.Lock()
+	for _, k := range keys {
+		p.dirty[i][k] = struct{}{}
+	}
+	p.dmu.Unlock()
+}
+
+// connectLoop keeps a session with a remote peer: it connects whenever
+// there is none, after a delay that grows while connecting fails.
+func (p *peer) connectLoop() {
+	defer p.s.wg.Done()
+	backoff := minBackoff
+	for {
+		p.mu.Lock()
+		busy := p.sess != nil
+		wait := time.Until(p.reconnectAt)
+		p.mu.Unlock()
+		if busy {
+			select {
+			case <-p.s.done:
+				return
+			case <-p.ev:
+			}
+			continue
+		}
+		if wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-p.s.done:
+				t.Stop()
+				return
+			case <-p.ev: // an accepted session came and went: look again
+				t.Stop()
+			case <-t.C:
+			}
+			continue
+		}
+		ok := p.connect()
+		p.mu.Lock()
+		if ok {
+			backoff = minBackoff
+		} else {
+			p.reconnectAt = time.Now().Add(jitter(backoff, backoff/2))
+			backoff = min(backoff*2, maxBackoff)
+		}
+		p.mu.Unlock()
+	}
+}
+
+// connect dials the peer, says hello and runs the session until it ends;
+// it reports whether the handshake succeeded.
+func (p *peer) connect() bool {
+	d := net.Dialer{Timeout: handshakeTimeout}
+	c, err := d.Dial("tcp", p.addr)
+	if err != nil {
+		p.mu.Lock()
+		p.status = 100 // HAProxy's CONNECTCODE: the connection did not complete
+		p.mu.Unlock()
+		return false
+	}
+	c.SetDeadline(time.Now().Add(handshakeTimeout))
+	hello := fmt.Sprintf("%s %d.%d\n%s\n%s %d 1\n", protoName, majorVersion, minorVersion, p.name, p.s.cfg.Local, os.Getpid())
+	br := bufio.NewReaderSize(c, 4096)
+	var code int
+	if _, err = c.Write([]byte(hello)); err == nil {
+		var line string
+		if line, err = readLine(br); err == nil {
+			code, err = strconv.Atoi(line)
+		}
+	}
+	p.mu.Lock()
+	if err != nil {
+		p.status = 110 // connected, no valid status
+	} else {
+		p.status = code
+	}
+	p.lastHdshk = time.Now()
+	p.mu.Unlock()
+	if err != nil || code != statusSuccess {
+		if err == nil {
+			p.s.logf("peers '%s': peer '%s' refused the session: status %d", p.s.cfg.Name, p.name, code)
+		}
+		c.Close()
+		return false
+	}
+	c.SetDeadline(time.Time{})
+	p.run(c, br)
+	return true
+}
+
+// serveIncoming reads a peer's hello and runs its session.
+func (s *Section) serveIncoming(c net.Conn) {
+	defer s.wg.Done()
+	c.SetDeadline(time.Now().Add(handshakeTimeout))
+	br := bufio.NewReaderSize(c, 4096)
+	p, code := s.readHello(br)
+	if p != nil && p.local {
+		// A local old process teaching a new one; HAProxy answers "try
+		// again" while one already does.
+		p.mu.Lock()
+		if p.sess != nil {
+			code = statusTryAgain
+		}
+		p.mu.Unlock()
+	}
+	fmt.Fprintf(c, "%d\n", code)
+	if code != statusSuccess {
+		c.Close()
+		return
+	}
+	c.SetDeadline(time.Time{})
+	p.mu.Lock()
+	p.status = statusSuccess
+	p.lastHdshk = time.Now()
+	p.mu.Unlock()
+	p.run(c, br)
+}
+
+// readHello checks the three hello lines; it returns the peer and 200,
+// or the status code that refuses the session.
+func (s *Section) readHello(br *bufio.Reader) (*peer, int) {
+	line, err := readLine(br)
+	if err != nil {
+		return nil, statusErrProto
+	}
+	ver, ok := strings.CutPrefix(line, protoName+" ")
+	if !ok {
+		return nil, statusErrProto
+	}
+	maj, mnr, ok := strings.Cut(ver, ".")
+	mj, err1 := strconv.ParseUint(maj, 10, 32)
+	mn, err2 := strconv.ParseUint(mnr, 10, 32)
+	if !ok || err1 != nil || err2 != nil || mj != majorVersion || mn > minorVersion {
+		return nil, statusErrVersion
+	}
+	if line, err = readLine(br); err != nil {
+		return nil, statusErrProto
+	}
+	if line != s.cfg.Local {
+		return nil, statusErrHost
+	}
+	if line, err = readLine(br); err != nil {
+		return nil, statusErrProto
+	}
+	name, _, ok := strings.Cut(line, " ")
+	if !ok {
+		return nil, statusErrProto
+	}
+	for _, p := range s.peers {
+		if p.name == name {
+			return p, statusSuccess
+		}
+	}
+	return nil, statusErrPeer
+}
+
+// readLine reads a handshake line (CRLF or LF), at most maxLine bytes.
+func readLine(br *bufio.Reader) (string, error) {
+	var b []byte
+	for {
+		frag, err := br.ReadSlice('\n')
+		b = append(b, frag...)
+		if len(b) > maxLine {
+			return "", fmt.Errorf("peers: handshake line over %d bytes", maxLine)
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		break
+	}
+	s := strings.TrimSuffix(string(b), "\n")
+	return strings.TrimSuffix(s, "\r"), nil
+}
+
+// run registers a session for the peer (the newest wins, as in HAProxy:
+// two peers connecting to each other at once end with one session) and
+// runs it until it ends.
+func (p *peer) run(c net.Conn, br *bufio.Reader) {
+	ss := newSession(p, c, br)
+	p.mu.Lock()
+	select {
+	case <-p.s.done:
+		p.mu.Unlock()
+		c.Close()
+		return
+	default:
+	}
+	if old := p.sess; old != nil {
+		old.close()
+		p.coll++
+	}
+	p.sess = ss
+	p.newConn++
+	p.mu.Unlock()
+	ss.serve()
+	p.mu.Lock()
+	if p.sess == ss {
+		p.sess = nil
+		// HAProxy waits 50 ms to 2 s before connecting again after a
+		// session ends, so two peers do not keep killing each other's.
+		p.reconnectAt = time.Now().Add(jitter(50*time.Millisecond, 2*time.Second))
+	}
+	p.mu.Unlock()
+	p.s.lost(p)
+	select {
+	case p.ev <- struct{}{}:
+	default:
+	}
+}

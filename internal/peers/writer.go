@@ -1,0 +1,187 @@
+package peers
+
+import (
+	"bufio"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/stick"
+)
+
+// writer is the sending half of a session.
+type writer struct {
+	ss        *session
+	bw        *bufio.Writer
+	lastTable int // the table the last definition was for; -1 none
+	lastWrite time.Time
+	buf       []byte
+}
+
+// writeLoop sends what is due whenever there is something (local
+// changes, a lesson, acknowledgements) and a heartbeat when nothing else
+// went out for heartbeatEvery.
+func (ss *session) writeLoop() {
+	w := &writer{ss: ss, bw: bufio.NewWriterSize(ss.c, 32<<10), lastTable: -1, lastWrite: time.Now()}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		if err := w.round(); err != nil {
+			return
+		}
+		select {
+		case <-ss.closed:
+			return
+		case <-ss.wake:
+		case <-ss.p.wake:
+		case <-tick.C:
+		}
+	}
+}
+
+func (w *writer) msg(class, typ byte, data []byte) error {
+	w.buf = appendMessage(w.buf[:0], class, typ, data)
+	_, err := w.bw.Write(w.buf)
+	return err
+}
+
+// round writes everything due and flushes.
+func (w *writer) round() error {
+	ss := w.ss
+	p := ss.p
+	s := p.s
+	ss.c.SetWriteDeadline(time.Now().Add(deadAfter))
+	start := w.bw.Buffered()
+	wrote := false
+
+	ss.mu.Lock()
+	askLesson := ss.learn && !ss.reqSent
+	ss.reqSent = ss.reqSent || askLesson
+	teach := ss.teach
+	ss.teach = false
+	type ackDue struct {
+		id  uint64
+		upd uint32
+	}
+	var acks []ackDue
+	for i := range s.tables {
+		if ss.gotAny[i] && ss.lastGet[i] != ss.ackedGet[i] {
+			acks = append(acks, ackDue{ss.remoteID[i], ss.lastGet[i]})
+			ss.ackedGet[i] = ss.lastGet[i]
+		}
+	}
+	ss.mu.Unlock()
+
+	if askLesson {
+		if err := w.msg(classControl, ctrlResyncReq, nil); err != nil {
+			return err
+		}
+	}
+	for _, a := range acks {
+		if err := w.msg(classStickTable, stktAck, encodeAck(a.id, a.upd)); err != nil {
+			return err
+		}
+	}
+	if teach {
+		// A lesson: every entry, with its remaining life.
+		for i, sh := range s.tables {
+			if err := w.push(i, sh, sh.t.Keys(), true); err != nil {
+				return err
+			}
+		}
+		s.mu.Lock()
+		synced := s.isSyncedLocked()
+		s.mu.Unlock()
+		typ := byte(ctrlResyncFinished)
+		if !synced {
+			typ = ctrlResyncPartial
+		}
+		if err := w.msg(classControl, typ, nil); err != nil {
+			return err
+		}
+	}
+	for i, sh := range s.tables {
+		if keys := p.takeDirty(i); len(keys) > 0 {
+			if err := w.push(i, sh, keys, false); err != nil {
+				p.requeue(i, keys)
+				return err
+			}
+		}
+	}
+	ss.mu.Lock()
+	confirm := ss.confirm
+	ss.confirm = 0
+	ss.mu.Unlock()
+	for ; confirm > 0; confirm-- {
+		if err := w.msg(classControl, ctrlResyncConfirm, nil); err != nil {
+			return err
+		}
+	}
+	wrote = w.bw.Buffered() != start
+	if !wrote && time.Since(w.lastWrite) >= heartbeatEvery {
+		if err := w.msg(classControl, ctrlHeartbeat, nil); err != nil {
+			return err
+		}
+		p.mu.Lock()
+		p.txHbt++
+		p.mu.Unlock()
+		wrote = true
+	}
+	if w.bw.Buffered() > 0 {
+		if err := w.bw.Flush(); err != nil {
+			return err
+		}
+	}
+	if wrote {
+		w.lastWrite = time.Now()
+	}
+	return nil
+}
+
+// push sends the entries of keys in table i (those still present), after
+// the table's definition when the previous updates were for another.
+func (w *writer) push(i int, sh *shared, keys []string, timed bool) error {
+	ss := w.ss
+	if w.lastTable != i {
+		if err := w.msg(classStickTable, stktDefine, sh.def.encode()); err != nil {
+			return err
+		}
+		w.lastTable = i
+	}
+	u := update{hasID: true, timed: timed}
+	var data []byte
+	for _, k := range keys {
+		u.vals = u.vals[:0]
+		exp, ok := sh.t.ReadPeer(k, func(d stick.DataType, words []uint64) {
+			for n := range wireTypes {
+				if sh.def.has(n) && sh.types[n] == d {
+					u.vals = append(u.vals, wireValue{n: n, words: append([]uint64(nil), words...)})
+					return
+				}
+			}
+		})
+		if !ok {
+			continue // gone since it changed
+		}
+		ss.mu.Lock()
+		ss.nextID[i]++
+		u.id = ss.nextID[i]
+		ss.mu.Unlock()
+		u.key, u.expireIn = k, uint32(exp)
+		var err error
+		if data, err = encodeUpdate(data[:0], sh.def, &u); err != nil || len(data) > maxMsgLen {
+			continue
+		}
+		typ := byte(stktUpdate)
+		if timed {
+			typ = stktUpdateTimed
+		}
+		if err := w.msg(classStickTable, typ, data); err != nil {
+			return err
+		}
+		ss.mu.Lock()
+		if len(ss.unacked[i]) < 1<<16 {
+			ss.unacked[i] = append(ss.unacked[i], sent{u.id, k})
+		}
+		ss.mu.Unlock()
+	}
+	return nil
+}
