@@ -36,6 +36,7 @@ type options struct {
 	diag       bool     // -dD
 	watch      bool     // -watch: reload when the -f files change
 	pidfile    string   // -p
+	localPeer  string   // -L: the local peer name in 'peers' sections
 	finish     []int    // -sf: sent SIGUSR1 once serving
 	terminate  []int    // -st: sent SIGTERM once serving
 	argv       []string // the arguments, for -D to start the daemon with
@@ -69,6 +70,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&opt.daemon, "D", false, "detach into the background once serving (as the 'daemon' keyword)")
 	fs.BoolVar(&opt.foreground, "db", false, "stay in the foreground even if the configuration says 'daemon'")
 	fs.StringVar(&opt.pidfile, "p", "", "write the process ID to `FILE` (overrides 'pidfile')")
+	fs.StringVar(&opt.localPeer, "L", "", "this process's peer `NAME` in the 'peers' sections (overrides 'localpeer'; default: the host name)")
 	master := fs.Bool("W", false, "master-worker mode: accepted; Gatehouse reloads in place on SIGUSR2 or SIGHUP")
 	fs.BoolVar(&opt.notify, "Ws", false, "as -W, and tell systemd (Type=notify) when ready, reloading and stopping")
 	fs.BoolVar(&opt.zeroWarn, "dW", false, "refuse to start (or fail -c) if the configuration has any warning (as 'zero-warning')")
@@ -76,7 +78,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&opt.watch, "watch", false, "reload when the content of the -f files changes (as SIGHUP: all or nothing), e.g. a Kubernetes ConfigMap update")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (pprof) of the run to `FILE` when Gatehouse stops; cmd/gatehouse/default.pgo is made from these")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: gatehouse -f FILE|DIR [-f ...] [-c] [-q] [-v|-vv] [-D|-db] [-W|-Ws] [-dW] [-dD] [-watch] [-p PIDFILE] [-sf|-st PID...] [-cpuprofile FILE]\n       gatehouse demo      (built-in demo: edge + mesh gateway, no config needed)\n       gatehouse reference (print the configuration keyword reference)\n       gatehouse istio -f FILE [--check POLICY.yaml] (Istio policies for the identity tokens)\n\n  -sf PID...\n    \tonce serving, send SIGUSR1 (finish and leave) to these processes\n  -st PID...\n    \tonce serving, send SIGTERM (stop) to these processes\n")
+		fmt.Fprintf(stderr, "Usage: gatehouse -f FILE|DIR [-f ...] [-c] [-q] [-v|-vv] [-D|-db] [-W|-Ws] [-dW] [-dD] [-watch] [-p PIDFILE] [-L NAME] [-sf|-st PID...] [-cpuprofile FILE]\n       gatehouse demo      (built-in demo: edge + mesh gateway, no config needed)\n       gatehouse reference (print the configuration keyword reference)\n       gatehouse istio -f FILE [--check POLICY.yaml] (Istio policies for the identity tokens)\n\n  -sf PID...\n    \tonce serving, send SIGUSR1 (finish and leave) to these processes\n  -st PID...\n    \tonce serving, send SIGTERM (stop) to these processes\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

@@ -24,6 +24,7 @@ import (
 func load(files []string, stderr io.Writer, opt options, ids *idCache) (*app.Graph, bool) {
 	popt := ids.options()
 	popt.Diagnostic = opt.diag
+	popt.LocalPeer = opt.localPeer
 	cfg, err := cfgparse.LoadPaths(files, popt)
 	if cfg != nil {
 		printWarnings(cfg.Warnings, stderr)

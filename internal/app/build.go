@@ -5,6 +5,7 @@ package app
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/l4"
 	"github.com/gatehouse/gatehouse/internal/logging"
 	"github.com/gatehouse/gatehouse/internal/maps"
+	"github.com/gatehouse/gatehouse/internal/peers"
 	"github.com/gatehouse/gatehouse/internal/proxy"
 	"github.com/gatehouse/gatehouse/internal/proxyproto"
 	"github.com/gatehouse/gatehouse/internal/resolve"
@@ -68,7 +70,13 @@ type Graph struct {
 	retirers []func()
 
 	resolvers []*resolve.Resolvers // one per "resolvers" section (resolvers.go)
-	caches    []*httpcache.Cache   // one per "cache" section (cache.go)
+	// peers: one per enabled "peers" section; shared: the tables they
+	// share; peerListeners: sockets taken over from the graph a reload
+	// replaced (peers.go).
+	peers         []*peers.Section
+	shared        map[*stick.Table]bool
+	peerListeners map[*peers.Section]net.Listener
+	caches        []*httpcache.Cache // one per "cache" section (cache.go)
 }
 
 // start runs the graph's background features once it serves traffic.
@@ -166,6 +174,11 @@ func Build(cfg *config.Config, version string) (*Graph, error) {
 			tables = append(tables, p.Name)
 		}
 	}
+	for _, ps := range cfg.Peers {
+		for _, st := range ps.Tables {
+			tables = append(tables, st.Name)
+		}
+	}
 	b.maps.SetTables(tables)
 	if errs := notYetWired(cfg); len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -186,6 +199,9 @@ func Build(cfg *config.Config, version string) (*Graph, error) {
 	b.g.ident = b.ident
 	b.g.starters = append(b.g.starters, b.ident.start)
 	if err := b.buildStickTables(); err != nil {
+		return nil, err
+	}
+	if err := b.buildPeers(); err != nil { // peers.go
 		return nil, err
 	}
 	if err := b.buildProcVars(); err != nil { // vars.go

@@ -96,6 +96,7 @@ func (r *Runtime) Apply(g *Graph) error {
 	sock.SetMaxPipes(maxPipes(g.Cfg))
 	inheritDNS(g, r.graph) // resolvers.go: before the new graph takes traffic
 	inheritIdentity(g, r.graph)
+	inheritPeers(g, r.graph) // peers.go: before the new sections start
 	for addr, b := range want {
 		box := newHandlerBox(b.Handler, b.L7, r.slots, b.Slots)
 		box.keepAlive = b.KeepAlive

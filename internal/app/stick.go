@@ -10,20 +10,33 @@ import (
 	"github.com/gatehouse/gatehouse/internal/stick"
 )
 
-// buildStickTables makes every proxy's stick-table. A reload starts them
-// empty, as HAProxy's without peers.
+// buildStickTables makes every proxy's stick-table and the peers
+// sections' tables. A reload starts them empty, as HAProxy's without
+// peers; tables shared with peers keep their entries (peers.go).
 func (b *builder) buildStickTables() error {
 	ruled := b.stickRuleTables()
+	type named struct {
+		name string
+		st   *config.StickTable
+	}
+	var all []named
 	for _, p := range b.cfg.Proxies {
-		st := p.StickTable
-		if st == nil {
-			continue
+		if p.StickTable != nil {
+			all = append(all, named{p.Name, p.StickTable})
 		}
+	}
+	for _, ps := range b.cfg.Peers {
+		for _, st := range ps.Tables {
+			all = append(all, named{st.Name, st})
+		}
+	}
+	for _, n := range all {
+		st, name := n.st, n.name
 		kt, ok := stick.ParseKeyType(st.Type)
 		if !ok {
 			return config.Errorf(st.Pos, "stick-table: unknown type '%s'", st.Type)
 		}
-		c := stick.Config{Name: p.Name, Type: kt, KeyLen: st.KeyLen, Size: st.Size, Expire: st.Expire, NoPurge: st.NoPurge}
+		c := stick.Config{Name: name, Type: kt, KeyLen: st.KeyLen, Size: st.Size, Expire: st.Expire, NoPurge: st.NoPurge}
 		for _, s := range st.Store {
 			d, ok := stick.ParseDataType(s.Type)
 			if !ok {
@@ -34,7 +47,7 @@ func (b *builder) buildStickTables() error {
 		if st.SrvKey == "addr" {
 			c.SrvKey = stick.SrvKeyAddr
 		}
-		if ruled[p.Name] {
+		if ruled[name] {
 			c.EnableServer()
 		}
 		t, err := stick.New(c, nil)
@@ -44,7 +57,7 @@ func (b *builder) buildStickTables() error {
 		if b.stickTables == nil {
 			b.stickTables = map[string]*stick.Table{}
 		}
-		b.stickTables[p.Name] = t
+		b.stickTables[name] = t
 		b.g.StickTables = append(b.g.StickTables, t)
 	}
 	return nil

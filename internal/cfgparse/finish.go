@@ -10,6 +10,7 @@ import (
 // finish runs the checks that need the whole configuration, as HAProxy's
 // check_config_validity does after the last file.
 func (p *parser) finish() {
+	p.finishPeers()
 	for _, ps := range p.proxies {
 		px := ps.px
 		px.HTTPRequest = append(px.HTTPRequest, ps.redirects...)

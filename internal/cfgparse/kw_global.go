@@ -11,6 +11,8 @@ import (
 
 func globalKeywords() []keyword {
 	return append([]keyword{
+		{name: "localpeer", where: wGlobal, syntax: "localpeer <name>",
+			desc: "This process's peer name in the 'peers' sections (default: the host name); ignored after a 'peers' section or when -L gives it.", parse: parseLocalPeer},
 		{name: "maxconn", where: wGlobal, syntax: "maxconn <number>",
 			desc: "Maximum number of concurrent connections of the whole process.", parse: parseGlobalMaxConn},
 		{name: "hard-stop-after", where: wGlobal, syntax: "hard-stop-after <time>",

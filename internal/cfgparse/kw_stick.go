@@ -33,11 +33,21 @@ func parseStickTable(p *parser, args []token) error {
 	if px.StickTable != nil {
 		return fmt.Errorf("'stick-table': only one stick-table per proxy is allowed (the first is at line %d).", px.StickTable.Pos.Line)
 	}
+	st, err := parseStickTableWords(p, "stick-table", texts(args[1:]), false)
+	if err != nil {
+		return err
+	}
+	px.StickTable = st
+	return nil
+}
+
+// parseStickTableWords reads a table's arguments: a proxy's stick-table
+// line, or a peers section's table line (inPeers: no 'peers' argument).
+func parseStickTableWords(p *parser, kw string, w []string, inPeers bool) (*config.StickTable, error) {
 	st := &config.StickTable{Pos: p.pos()}
-	w := texts(args[1:])
 	next := func(i int, what string) (string, error) {
 		if i+1 >= len(w) {
-			return "", fmt.Errorf("'stick-table': missing %s after '%s'.", what, w[i])
+			return "", fmt.Errorf("'%s': missing %s after '%s'.", kw, what, w[i])
 		}
 		return w[i+1], nil
 	}
@@ -46,7 +56,7 @@ func parseStickTable(p *parser, args []token) error {
 		case "type":
 			v, err := next(i, "type")
 			if err != nil {
-				return err
+				return nil, err
 			}
 			i++
 			switch v {
@@ -56,45 +66,54 @@ func parseStickTable(p *parser, args []token) error {
 				if i+1 < len(w) && w[i+1] == "len" {
 					l, err := next(i+1, "length")
 					if err != nil {
-						return err
+						return nil, err
 					}
 					n, err := strconv.Atoi(l)
 					if err != nil || n <= 0 {
-						return fmt.Errorf("'stick-table': invalid length '%s' for type '%s'.", l, v)
+						return nil, fmt.Errorf("'%s': invalid length '%s' for type '%s'.", kw, l, v)
 					}
 					st.KeyLen = n
+					st.KeyLenSet = true
 					i += 2
 				}
 			default:
-				return fmt.Errorf("'stick-table': unknown type '%s' (expected ip, ipv6, integer, string or binary).", v)
+				return nil, fmt.Errorf("'%s': unknown type '%s' (expected ip, ipv6, integer, string or binary).", kw, v)
 			}
 			st.Type = v
 		case "size":
 			v, err := next(i, "size")
 			if err != nil {
-				return err
+				return nil, err
 			}
 			i++
 			n, err := parseSize(v)
 			if err != nil || n <= 0 {
-				return fmt.Errorf("'stick-table': invalid size '%s'.", v)
+				return nil, fmt.Errorf("'%s': invalid size '%s'.", kw, v)
 			}
 			st.Size = n
 		case "expire":
 			v, err := next(i, "time")
 			if err != nil {
-				return err
+				return nil, err
 			}
 			i++
 			d, err := parseDuration(v)
 			if err != nil {
-				return fmt.Errorf("'stick-table': expire: %v.", err)
+				return nil, fmt.Errorf("'%s': expire: %v.", kw, err)
 			}
 			st.Expire = d
 		case "nopurge":
 			st.NoPurge = true
 		case "peers":
-			return fmt.Errorf("'stick-table': 'peers' (sharing tables between instances) is not implemented by Gatehouse yet; it comes with a later issue than issue 19.")
+			if inPeers {
+				return nil, fmt.Errorf("'%s': unknown argument '%s' (expected type, size, expire, nopurge or store).", kw, w[i])
+			}
+			v, err := next(i, "argument")
+			if err != nil {
+				return nil, err
+			}
+			i++
+			st.Peers = v
 		case "srvkey":
 			v := ""
 			if i+1 < len(w) {
@@ -103,39 +122,38 @@ func parseStickTable(p *parser, args []token) error {
 			}
 			k, err := parseSrvKey(v)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			st.SrvKey = k
 		case "store":
 			v, err := next(i, "data type")
 			if err != nil {
-				return err
+				return nil, err
 			}
 			i++
 			for _, d := range splitStoreList(v) {
 				s, err := parseStickStore(d)
 				if err != nil {
-					return err
+					return nil, err
 				}
 				for _, o := range st.Store {
 					if o.Type == s.Type {
-						return fmt.Errorf("'stick-table': data type '%s' stored twice.", s.Type)
+						return nil, fmt.Errorf("'%s': data type '%s' stored twice.", kw, s.Type)
 					}
 				}
 				st.Store = append(st.Store, s)
 			}
 		default:
-			return fmt.Errorf("'stick-table': unknown argument '%s' (expected type, size, expire, nopurge, srvkey or store).", w[i])
+			return nil, fmt.Errorf("'%s': unknown argument '%s' (expected type, size, expire, nopurge, srvkey or store).", kw, w[i])
 		}
 	}
 	if st.Type == "" {
-		return fmt.Errorf("'stick-table': missing 'type'.")
+		return nil, fmt.Errorf("'%s': missing 'type'.", kw)
 	}
 	if st.Size == 0 {
-		return fmt.Errorf("'stick-table': missing 'size'.")
+		return nil, fmt.Errorf("'%s': missing 'size'.", kw)
 	}
-	px.StickTable = st
-	return nil
+	return st, nil
 }
 
 // splitStoreList splits "a,b(10s),c" at the commas outside parentheses.
@@ -281,7 +299,7 @@ func (p *parser) checkStickRefs(px *config.Proxy) {
 				}
 				continue
 			}
-			if p.findStickTable(name) == nil {
+			if p.findStickTable(name) == nil && !p.peersTable(name) {
 				p.errs = append(p.errs, config.Errorf(a.Pos, "%s '%s': '%s %s' : unable to find table '%s' referenced by %s.", proxyType(px.Cap), px.Name, kw, a.Action, name, a.Action))
 			}
 		}
@@ -295,6 +313,19 @@ func (p *parser) checkStickRefs(px *config.Proxy) {
 		}
 	}
 	check("tcp-request", tcp)
+}
+
+// peersTable reports whether a peers section declares the table name
+// ("<section>/<table>").
+func (p *parser) peersTable(name string) bool {
+	for _, ps := range p.cfg.Peers {
+		for _, t := range ps.Tables {
+			if t.Name == name {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // findStickTable returns the proxy named name when it has a stick-table.

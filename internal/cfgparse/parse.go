@@ -28,6 +28,10 @@ type Options struct {
 	// nil means the system's databases (a chrooted reload passes the
 	// answers it got before the chroot).
 	LookupUser, LookupGroup func(name string) (int, error)
+	// LocalPeer is the -L command-line option: this process's name in
+	// the peers sections; it overrides 'localpeer' (the default is the
+	// host name).
+	LocalPeer string
 }
 
 // Source is one configuration text with the name it is reported under.

@@ -24,6 +24,12 @@ type parser struct {
 	res        *config.Resolvers  // the resolvers section being parsed
 	ul         *config.Userlist   // the userlist users and groups are added to; nil: ignored
 	httpErrors *config.HTTPErrors // the http-errors section being parsed
+	// The peers section being parsed (section_peers.go), whether it had
+	// a bind line or a peer line (they do not mix), and which of its
+	// peers came from "peer" lines rather than "server" ones.
+	peers                        *config.Peers
+	peersBindLine, peersPeerLine bool
+	peerKinds                    map[*config.Peer]bool
 
 	// negated is set while the current line started with "no".
 	negated bool

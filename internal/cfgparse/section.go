@@ -60,6 +60,7 @@ func sectionTable() []sectionDef {
 		userlistSection(),
 		httpErrorsSection(),
 		cacheSection(),
+		peersSection(),
 	}
 	for _, name := range unimplementedSections() {
 		secs = append(secs, sectionDef{name: name, kind: secUnimplemented, skip: true, open: openUnimplemented})

@@ -6,7 +6,7 @@ package cfgparse
 
 func unimplementedSections() []string {
 	return []string{
-		"peers", "program", "mailers",
+		"program", "mailers",
 		"ring", "fcgi-app", "log-forward", "crt-store",
 		"traces", "acme", "dynamic-update",
 	}
@@ -15,7 +15,6 @@ func unimplementedSections() []string {
 func unimplementedGlobal() []string {
 	return []string{
 		"nbproc",
-		"localpeer",
 		"lua-load", "lua-prepend-path",
 		"maxsslconn", "maxconnrate", "maxsessrate", "maxsslrate", "maxcompcpuusage", "maxcomprate",
 		"external-check", "insecure-fork-wanted",

@@ -67,6 +67,10 @@ type Config struct {
 	HTTPErrors []*HTTPErrors `json:",omitempty"`
 	// Caches are the "cache" sections in declaration order.
 	Caches []*Cache `json:",omitempty"`
+	// Peers are the "peers" sections in declaration order; LocalPeer is
+	// this process's peer name (-L, 'localpeer', or the host name).
+	Peers     []*Peers `json:",omitempty"`
+	LocalPeer string   `json:",omitempty"`
 	// Warnings collected while parsing (errors abort the parse instead).
 	Warnings []Diag
 }

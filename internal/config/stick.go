@@ -4,13 +4,21 @@ import "time"
 
 // StickTable is a proxy's "stick-table" line.
 type StickTable struct {
-	Pos     Pos
-	Type    string // ip, ipv6, integer, string, binary
-	KeyLen  int    `json:",omitempty"` // string and binary keys
-	Size    int
-	Expire  time.Duration `json:",omitempty"`
-	NoPurge bool          `json:",omitempty"`
-	Store   []StickStore  `json:",omitempty"`
+	Pos Pos
+	// Name is set for a peers section's "table" line ("<section>/<name>");
+	// a proxy's table has the proxy's name.
+	Name string `json:",omitempty"`
+	// Peers names the peers section the table is shared with.
+	Peers string `json:",omitempty"`
+	// KeyLenSet: "len" was given (a string key's size on the peers
+	// protocol is then len+1, as HAProxy's).
+	KeyLenSet bool   `json:",omitempty"`
+	Type      string // ip, ipv6, integer, string, binary
+	KeyLen    int    `json:",omitempty"` // string and binary keys
+	Size      int
+	Expire    time.Duration `json:",omitempty"`
+	NoPurge   bool          `json:",omitempty"`
+	Store     []StickStore  `json:",omitempty"`
 	// SrvKey is "srvkey name|addr": what server_key holds ("" is name).
 	SrvKey string `json:",omitempty"`
 }

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/stick"
@@ -79,9 +80,11 @@ type Section struct {
 	resyncBy    time.Time
 	lastChange  time.Time
 
-	done    chan struct{}
-	wg      sync.WaitGroup
-	started bool
+	done       chan struct{}
+	wg         sync.WaitGroup
+	started    bool
+	taken      atomic.Bool   // the listener went to the next section
+	acceptDone chan struct{} // closed when the accept loop ends
 }
 
 // New checks a section's configuration and installs the change hooks;
@@ -120,6 +123,14 @@ func New(cfg Config) (*Section, error) {
 	return s, nil
 }
 
+// MarkSynced says the tables already hold what the peers know (they were
+// carried over by a reload): no lesson is asked. Before Start.
+func (s *Section) MarkSynced() {
+	s.mu.Lock()
+	s.synced = true
+	s.mu.Unlock()
+}
+
 // Name returns the section's name.
 func (s *Section) Name() string { return s.cfg.Name }
 
@@ -146,10 +157,22 @@ func (s *Section) Listen(ln net.Listener) error {
 }
 
 // TakeListener hands the section's listener to its successor, which
-// binds the same address; this section no longer closes it.
+// binds the same address: this section's accept loop ends (a deadline in
+// the past wakes it) and it no longer closes the socket.
 func (s *Section) TakeListener() net.Listener {
 	ln := s.ln
+	if ln == nil {
+		return nil
+	}
 	s.ln = nil
+	s.taken.Store(true)
+	if s.acceptDone != nil {
+		if dl, ok := ln.(interface{ SetDeadline(time.Time) error }); ok {
+			dl.SetDeadline(time.Now().Add(-time.Second))
+			<-s.acceptDone
+			dl.SetDeadline(time.Time{})
+		}
+	}
 	return ln
 }
 
@@ -165,6 +188,7 @@ func (s *Section) Start() {
 	}
 	if s.ln != nil {
 		s.wg.Add(1)
+		s.acceptDone = make(chan struct{})
 		go s.acceptLoop(s.ln)
 	}
 	for _, p := range s.peers {
@@ -224,9 +248,13 @@ func (s *Section) changed(table int, key string) {
 
 func (s *Section) acceptLoop(ln net.Listener) {
 	defer s.wg.Done()
+	defer close(s.acceptDone)
 	for {
 		c, err := ln.Accept()
 		if err != nil {
+			if s.taken.Load() {
+				return
+			}
 			select {
 			case <-s.done:
 				return

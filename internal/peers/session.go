@@ -291,6 +291,12 @@ func (ss *session) apply(rt *remoteTable, u *update) {
 		if sh.t.Words(dt) != len(v.words) {
 			continue // an array of another size
 		}
+		if wireTypes[v.n].std == stdSint {
+			// An int sent sign-extended; the table keeps its 32 bits.
+			for i, w := range v.words {
+				v.words[i] = uint64(uint32(w))
+			}
+		}
 		vals = append(vals, stick.PeerValue{Type: dt, Words: v.words})
 	}
 	exp := sh.t.Config().Expire.Milliseconds()
