@@ -5,12 +5,22 @@ GO       ?= go
 BIN      ?= bin/gatehouse
 FUZZTIME ?= 10s
 
-.PHONY: all build test bench demo fuzz clean
+.PHONY: all build release test bench demo fuzz clean
+
+# What a release build stamps into the binary (gatehouse -v). VERSION is the
+# nearest v* tag (v1.2.0 -> 1.2.0), else 0.1.0-dev; COMMIT is the checked-out
+# commit, "-dirty" when the tree has uncommitted changes.
+VERSION ?= $(shell git describe --tags --match 'v[0-9]*' 2>/dev/null | sed 's/^v//' | grep . || echo 0.1.0-dev)
+COMMIT  ?= $(shell c=$$(git rev-parse HEAD 2>/dev/null) && { git diff --quiet HEAD -- 2>/dev/null || c=$$c-dirty; echo $$c; })
 
 all: build
 
 build:
 	$(GO) build -o $(BIN) ./cmd/gatehouse
+
+# A static binary (no cgo: it runs FROM scratch) with its version and commit.
+release:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-X main.version=$(VERSION) -X main.commit=$(COMMIT)" -o $(BIN) ./cmd/gatehouse
 
 test:
 	scripts/test.sh

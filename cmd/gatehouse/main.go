@@ -13,9 +13,6 @@ import (
 	"strings"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "0.1.0-dev"
-
 // pathList is the repeatable -f flag.
 type pathList []string
 
@@ -64,7 +61,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var files pathList
 	fs.Var(&files, "f", "configuration `FILE|DIR` (repeatable; a directory loads its *.cfg in lexical order)")
 	check := fs.Bool("c", false, "check the configuration, print diagnostics and exit (0: valid, 1: invalid)")
-	showVersion := fs.Bool("v", false, "print the version and exit")
+	showVersion := fs.Bool("v", false, "print the version and the commit it was built from, and exit")
 	showBuild := fs.Bool("vv", false, "print the version, commit, build, Go version and features, and exit")
 	fs.BoolVar(&opt.quiet, "q", false, "quiet mode: with -c, print nothing on success; no notices at start")
 	fs.BoolVar(&opt.daemon, "D", false, "detach into the background once serving (as the 'daemon' keyword)")
@@ -97,7 +94,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if *showVersion {
-		fmt.Fprintf(stdout, "Gatehouse version %s\n", version)
+		writeVersion(stdout)
 		return 0
 	}
 	if len(files) == 0 {

@@ -38,7 +38,7 @@ func load(files []string, stderr io.Writer, opt options, ids *idCache) (*app.Gra
 		return nil, false
 	}
 	parsed := len(cfg.Warnings)
-	g, err := app.Build(cfg, version)
+	g, err := app.Build(cfg, buildStamp().Version)
 	// Build adds the warnings of what it finds at start (a server whose
 	// name does not resolve yet).
 	printWarnings(cfg.Warnings[parsed:], stderr)
