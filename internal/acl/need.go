@@ -52,6 +52,7 @@ const (
 	CtxHTTPRequest                  // http-request rules, use_backend, redirect
 	CtxHTTPResponse                 // http-response rules
 	CtxLog                          // log-format, evaluated at the end of the stream
+	CtxTCPSession                   // tcp-request session: after the handshakes, no content
 )
 
 func (c Context) String() string {
@@ -64,6 +65,8 @@ func (c Context) String() string {
 		return "http-request rule"
 	case CtxHTTPResponse:
 		return "http-response rule"
+	case CtxTCPSession:
+		return "tcp-request session rule"
 	}
 	return "log-format"
 }
@@ -75,6 +78,8 @@ func (c Context) allowed() Need {
 	switch c {
 	case CtxTCPConnection:
 		return NeedConn
+	case CtxTCPSession:
+		return NeedConn | NeedTLS
 	case CtxTCPContent:
 		return NeedConn | NeedTLS | NeedPayload | NeedReq | NeedWaitEnd
 	case CtxHTTPRequest:

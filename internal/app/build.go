@@ -501,7 +501,7 @@ func (b *builder) buildBackend(p *config.Proxy, id int) (*proxy.Backend, error) 
 		if be.ReqRules, err = proxy.CompileRules(p.HTTPRequest, env, false); err != nil {
 			return nil, err
 		}
-		if _, be.ContentRules, err = httpTCPRules(env.ACLs, p); err != nil {
+		if _, be.ContentRules, err = b.httpTCPRules(env.ACLs, p, nil); err != nil {
 			return nil, err
 		}
 		if be.RespRules, err = proxy.CompileRules(p.HTTPResponse, env, true); err != nil {
@@ -591,7 +591,7 @@ func (b *builder) buildFrontend(p *config.Proxy, pr *proxyRuntime) (*proxy.Front
 	if fe.ReqRules, err = proxy.CompileRules(p.HTTPRequest, env, false); err != nil {
 		return nil, err
 	}
-	connRls, contentRls, err := httpTCPRules(env.ACLs, p)
+	connRls, contentRls, err := b.httpTCPRules(env.ACLs, p, fe) // contentrules.go
 	if err != nil {
 		return nil, err
 	}
@@ -672,7 +672,7 @@ func (b *builder) buildFrontend(p *config.Proxy, pr *proxyRuntime) (*proxy.Front
 				return nil, config.Errorf(bind.Pos, "'bind %s' : %v", bind.Addr, err)
 			}
 		}
-		b.g.Binds = append(b.g.Binds, &BindSpec{Addr: bindAddr(bind), Pos: bind.Pos, Frontend: fe.Name, Handler: withConnRules(l7Handler(bind, l), connRls, fe.Counters), L7: l, Slots: slots, KeepAlive: p.CliTCPKA, Sock: sockOpts(bind)})
+		b.g.Binds = append(b.g.Binds, &BindSpec{Addr: bindAddr(bind), Pos: bind.Pos, Frontend: fe.Name, Handler: withConnRules(l7Handler(bind, l), connRls, fe.Counters, b.stickStage(p, true)), L7: l, Slots: slots, KeepAlive: p.CliTCPKA, Sock: sockOpts(bind)})
 	}
 	fe.Stick = b.stickStage(p, true)
 	fe.Comp, fe.CompLevel = compSettings(p), compLevel(b.cfg.Global)

@@ -8,27 +8,24 @@ import (
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/counters"
 	"github.com/gatehouse/gatehouse/internal/proxy"
+	"github.com/gatehouse/gatehouse/internal/stick"
 )
 
 // httpTCPRules compiles the tcp-request rules of an HTTP proxy: content
 // rules run on each request (proxy.ContentRule), connection rules at
-// accept (connRules). Variable actions of connection rules are refused
-// here: no session exists yet to hold them.
-func httpTCPRules(set *acl.Set, p *config.Proxy) (conn, content []proxy.ContentRule, err error) {
+// accept (connRules), session rules once per connection after its
+// handshakes (fe.SessionRules; fe is nil for a backend). Variable actions
+// of connection rules are refused here: no session exists yet to hold
+// them.
+func (b *builder) httpTCPRules(set *acl.Set, p *config.Proxy, fe *proxy.Frontend) (conn, content []proxy.ContentRule, err error) {
 	for _, r := range p.TCPRequest {
-		if r.Stick != nil {
-			if p.Mode == config.ModeTCP {
-				continue // a mode tcp backend's HTTP view: l4 runs its rules
-			}
-			return nil, nil, config.Errorf(r.Pos, "'tcp-request %s %s' is not supported in mode http by this build yet (mode tcp has it; http-request track-sc counts the same)", r.Layer, r.Action)
+		if r.Stick != nil && p.Mode == config.ModeTCP {
+			continue // a mode tcp backend's HTTP view: l4 runs its rules
 		}
 		if r.Var != nil && r.Layer == "connection" {
 			return nil, nil, config.Errorf(r.Pos, "'tcp-request %s %s' is not supported in mode http by this build yet (mode tcp has it)", r.Layer, r.Action)
 		}
-		ctx := acl.CtxTCPContent
-		if r.Layer == "connection" {
-			ctx = acl.CtxTCPConnection
-		}
+		ctx := tcpRuleCtx(r.Layer) // tcpsession.go
 		rule := proxy.ContentRule{Reject: r.Action == "reject"}
 		if r.Var != nil {
 			if rule.Var, err = proxy.CompileVarAction(r.Var, "tcp-request "+r.Layer, ctx); err != nil {
@@ -38,6 +35,13 @@ func httpTCPRules(set *acl.Set, p *config.Proxy) (conn, content []proxy.ContentR
 				if rule.VarFormat, err = proxy.VarFormat(r.Var.Expr, r.Pos); err != nil {
 					return nil, nil, err
 				}
+			}
+		}
+		if r.Stick != nil {
+			// A frontend's content track runs before HAProxy counts the
+			// request, so it counts it; a backend's runs after.
+			if err := b.httpTCPStick(&rule, p, r, ctx, fe != nil && r.Layer == "content"); err != nil {
+				return nil, nil, err
 			}
 		}
 		if r.Cond != nil {
@@ -50,9 +54,14 @@ func httpTCPRules(set *acl.Set, p *config.Proxy) (conn, content []proxy.ContentR
 			}
 			rule.Cond = c
 		}
-		if r.Layer == "connection" {
+		switch r.Layer {
+		case "connection":
 			conn = append(conn, rule)
-		} else {
+		case "session":
+			if fe != nil {
+				fe.SessionRules = append(fe.SessionRules, rule)
+			}
+		default:
 			content = append(content, rule)
 		}
 	}
@@ -67,33 +76,44 @@ type connRules struct {
 	next     ConnHandler
 	rules    []proxy.ContentRule
 	counters *counters.Proxy
+	// stick: the frontend's stick stage when a rule tracks or counts
+	// (the tracking goes on with the connection); nil otherwise.
+	stick *proxy.StickTables
 }
 
-func (h *connRules) rejected(c net.Conn) bool {
+// rejected runs the rules on c; the connection to serve is c, or c
+// carrying what the rules tracked (proxy.WithTracking).
+func (h *connRules) rejected(c net.Conn) (net.Conn, bool) {
 	t := acl.Txn{Src: addrPortOf(c.RemoteAddr()), Dst: addrPortOf(c.LocalAddr())}
-	for i := range h.rules {
-		r := &h.rules[i]
-		if r.Cond == nil || r.Cond.Match(&t) {
-			if r.Reject {
-				h.counters.ConnTot.Add(1)
-				h.counters.DenyConn.Add(1)
-				c.Close()
-			}
-			return r.Reject
-		}
+	var st *stick.Stream
+	if h.stick != nil {
+		st = &stick.Stream{Tables: h.stick.All, Current: h.stick.Own}
 	}
-	return false
+	if proxy.RunConnRules(h.rules, &t, st) {
+		h.counters.ConnTot.Add(1)
+		h.counters.DenyConn.Add(1)
+		if st != nil {
+			st.Release()
+		}
+		c.Close()
+		return c, true
+	}
+	if st != nil && tracksAny(&st.Tracker) {
+		c = proxy.WithTracking(c, st)
+	}
+	return c, false
 }
 
 func (h *connRules) ServeConn(c net.Conn) {
-	if !h.rejected(c) {
+	if c, rej := h.rejected(c); !rej {
 		h.next.ServeConn(c)
 	}
 }
 
 // ServeConnDetached keeps the listener's parking of idle connections.
 func (h *connRules) ServeConnDetached(c net.Conn, done func()) {
-	if h.rejected(c) {
+	c, rej := h.rejected(c)
+	if rej {
 		done()
 		return
 	}
@@ -113,10 +133,27 @@ func addrPortOf(a net.Addr) netip.AddrPort {
 	return ap
 }
 
-// withConnRules puts the connection rules in front of h, if any.
-func withConnRules(h ConnHandler, rules []proxy.ContentRule, c *counters.Proxy) ConnHandler {
+// withConnRules puts the connection rules in front of h, if any; st is
+// the frontend's stick stage.
+func withConnRules(h ConnHandler, rules []proxy.ContentRule, c *counters.Proxy, st *proxy.StickTables) ConnHandler {
 	if len(rules) == 0 {
 		return h
 	}
-	return &connRules{next: h, rules: rules, counters: c}
+	cr := &connRules{next: h, rules: rules, counters: c}
+	for _, r := range rules {
+		if r.Track != nil || r.SC != nil {
+			cr.stick = st
+		}
+	}
+	return cr
+}
+
+// tracksAny reports whether k tracks an entry in any slot.
+func tracksAny(k *stick.Tracker) bool {
+	for n := 0; n < stick.Slots; n++ {
+		if _, ok := k.Tracking(n); ok {
+			return true
+		}
+	}
+	return false
 }

@@ -75,9 +75,12 @@ func (b *builder) buildTCPFrontend(p *config.Proxy, pr *proxyRuntime, tcpBackend
 		if err != nil {
 			return err
 		}
-		if r.Layer == "connection" {
+		switch r.Layer {
+		case "connection":
 			fe.ConnRules = append(fe.ConnRules, rule)
-		} else {
+		case "session":
+			fe.SessionRules = append(fe.SessionRules, rule)
+		default:
 			fe.ContentRules = append(fe.ContentRules, rule)
 		}
 	}
@@ -141,11 +144,14 @@ func (b *builder) buildTCPFrontend(p *config.Proxy, pr *proxyRuntime, tcpBackend
 
 func (b *builder) tcpRule(set *acl.Set, p *config.Proxy, r *config.TCPAction) (l4.Rule, error) {
 	rule := l4.Rule{Reject: r.Action == "reject"}
-	ctx := acl.CtxTCPContent
-	if r.Layer == "connection" {
-		ctx = acl.CtxTCPConnection
-	}
-	if sa := r.Stick; sa != nil {
+	ctx := tcpRuleCtx(r.Layer) // tcpsession.go
+	if sa := r.Stick; sa != nil && !strings.HasPrefix(r.Action, "track-sc") {
+		sc, err := b.tcpSC(r, ctx)
+		if err != nil {
+			return rule, err
+		}
+		rule.SC = &l4.SCAction{Slot: sc.Slot, GPC: sc.GPC, Set: sc.Set, Value: sc.Value}
+	} else if sa != nil {
 		name := sa.Table
 		if name == "" {
 			name = p.Name

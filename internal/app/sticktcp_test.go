@@ -5,10 +5,10 @@ import (
 	"testing"
 )
 
-// TestTCPTrackBuild: tcp-request track-sc compiles in mode tcp (frontend
-// connection and content rules, a backend's content rules on its own
-// table) and is refused, naming why, in mode http, where nothing would
-// count it; a key a connection rule cannot read is refused.
+// TestTCPTrackBuild: tcp-request track-sc compiles in mode tcp and mode
+// http (frontend connection, session and content rules, a backend's
+// content rules on its own table); a key a connection or session rule
+// cannot read is refused.
 func TestTCPTrackBuild(t *testing.T) {
 	const tables = `
 backend per
@@ -34,9 +34,18 @@ frontend fe
 	if _, err := Build(c, "test"); err != nil {
 		t.Fatalf("mode tcp: %v", err)
 	}
+	httpCfg := "defaults\n    mode http\nfrontend fe\n    bind 127.0.0.1:9\n    tcp-request connection track-sc0 src table per\n" +
+		"    tcp-request session track-sc1 src table per\n    tcp-request session sc-inc-gpc0(1)\n    tcp-request content track-sc2 src table per\n    default_backend per\n" +
+		strings.Replace(tables, "mode tcp", "mode http", 1)
+	if c, err = parseText(httpCfg); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Build(c, "test"); err != nil {
+		t.Fatalf("mode http: %v", err)
+	}
 	for _, tc := range []struct{ cfg, want string }{
-		{"defaults\n    mode http\nfrontend fe\n    bind 127.0.0.1:9\n    tcp-request connection track-sc0 src table per\n    default_backend per\n" +
-			strings.Replace(tables, "mode tcp", "mode http", 1), "not supported in mode http"},
+		{"defaults\n    mode http\nfrontend fe\n    bind 127.0.0.1:9\n    tcp-request session track-sc0 req.hdr(host) table per\n    default_backend per\n" +
+			strings.Replace(tables, "mode tcp", "mode http", 1), "tcp-request session track-sc0"},
 		{"defaults\n    mode tcp\nfrontend fe\n    bind 127.0.0.1:9\n    tcp-request connection track-sc0 req.payload(0,4) table per\n    default_backend per\n" + tables, "tcp-request connection track-sc0"},
 	} {
 		c, err := parseText(tc.cfg)

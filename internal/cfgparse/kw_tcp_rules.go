@@ -2,15 +2,16 @@ package cfgparse
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/config"
 )
 
 func tcpRuleKeywords() []keyword {
 	return []keyword{
-		{name: "tcp-request", where: wProxy, syntax: "tcp-request inspect-delay <time> | tcp-request connection|content accept|reject [{if|unless} <condition>]",
-			desc: "Layer 4 rules: 'connection' rules run when a connection is accepted, 'content' rules once data arrived (up to 'inspect-delay').",
-			sub:  tcpRequestTable, subUnimpl: []string{"session"}},
+		{name: "tcp-request", where: wProxy, syntax: "tcp-request inspect-delay <time> | tcp-request connection|session|content <action> [{if|unless} <condition>]",
+			desc: "Layer 4 rules: 'connection' rules run when a connection is accepted, 'session' rules once its handshakes (PROXY header, TLS) are done, 'content' rules once data arrived (up to 'inspect-delay'; in mode http on each request).",
+			sub:  tcpRequestTable},
 	}
 }
 
@@ -20,6 +21,8 @@ func tcpRequestTable() []keyword {
 			desc: "How long 'content' rules may wait for data (e.g. a TLS ClientHello).", parse: parseInspectDelay},
 		{name: "connection", where: wFEOnly, syntax: "tcp-request connection accept|reject|set-var(<var>) <expr>|set-var-fmt(<var>) <fmt>|unset-var(<var>)|track-sc0..2 <key> [table <table>] [{if|unless} <condition>]",
 			desc: "Accept or reject a connection as soon as it is accepted, set a variable (proc and sess scopes only: no stream exists yet), or track <key> in a stick table (mode tcp; counts conn_cnt, conn_rate and conn_cur; the first track-scN of a connection applies).", parse: parseTCPRule},
+		{name: "session", where: wFEOnly, syntax: "tcp-request session accept|reject|set-var(<var>) <expr>|set-var-fmt(<var>) <fmt>|unset-var(<var>)|track-sc0..2 <key> [table <table>]|sc-inc-gpc0(<sc>)|sc-inc-gpc1(<sc>)|sc-set-gpt0(<sc>) <int>|<expr> [{if|unless} <condition>]",
+			desc: "Accept or reject a session once its PROXY header and TLS handshake are done, before any content is read (so in mode http once per connection, not per request), set a variable, or track <key> in a stick table for the whole connection (counts conn_cnt, conn_rate, conn_cur, and in mode http every request of the connection) and update its counters.", parse: parseTCPRule},
 		{name: "content", where: wProxy, syntax: "tcp-request content accept|reject|set-var(<var>) <expr>|set-var-fmt(<var>) <fmt>|unset-var(<var>)|track-sc0..2 <key> [table <table>] [{if|unless} <condition>]",
 			desc: "Accept or reject a connection once its first bytes are available, set a variable, or track <key> in a stick table (mode tcp, as in 'connection').", parse: parseTCPRule},
 	}
@@ -73,8 +76,14 @@ func parseTCPRule(p *parser, args []token) error {
 			return fmt.Errorf("'tcp-request %s %s' : %v.", layer, action, err)
 		}
 		r.Stick = a.Stick
+	case strings.HasPrefix(action, "sc-inc-gpc0(") || strings.HasPrefix(action, "sc-inc-gpc1(") || strings.HasPrefix(action, "sc-set-gpt0("):
+		a := &config.HTTPAction{Action: action}
+		if err := scArgs(strings.HasPrefix(action, "sc-set-gpt0("))(p, a, args[3:end]); err != nil {
+			return fmt.Errorf("'tcp-request %s %s' : %v.", layer, action, err)
+		}
+		r.Action, r.Stick = a.Action, a.Stick
 	default:
-		return fmt.Errorf("'tcp-request %s' : action '%s' is not implemented by Gatehouse (supported: 'accept', 'reject', 'set-var', 'set-var-fmt', 'unset-var', 'track-sc0..2').", layer, action)
+		return fmt.Errorf("'tcp-request %s' : action '%s' is not implemented by Gatehouse (supported: 'accept', 'reject', 'set-var', 'set-var-fmt', 'unset-var', 'track-sc0..2', 'sc-inc-gpc0', 'sc-inc-gpc1', 'sc-set-gpt0').", layer, action)
 	}
 	if end < len(args) {
 		c, err := parseCond(p, args, end)

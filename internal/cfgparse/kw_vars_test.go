@@ -70,7 +70,7 @@ listen l
 		{"frontend f\n bind :80\n http-request unset-var(txn.a) x\n", "expects no argument, got 1"},
 		{"listen l\n mode tcp\n bind :80\n tcp-request content set-var(txn.a)\n", "'tcp-request content set-var(txn.a)' : expects exactly 1 argument"},
 		{"listen l\n mode tcp\n bind :80\n tcp-request content track-sc0 src\n", "table 'l' used but not configured"},
-		{"listen l\n mode tcp\n bind :80\n tcp-request content sc-inc-gpc0(0)\n", "action 'sc-inc-gpc0(0)' is not implemented by Gatehouse"},
+		{"listen l\n mode tcp\n bind :80\n tcp-request content set-tos 4\n", "action 'set-tos' is not implemented by Gatehouse"},
 		{"global\n set-var proc.a\n", "'set-var' requires a process-wide variable name ('proc.<name>') and a sample expression."},
 		{"global\n set-var-fmt txn.a x\n", "'set-var-fmt': cannot set variable 'txn.a', only scope 'proc' is permitted in the global section."},
 	} {

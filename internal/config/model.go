@@ -541,10 +541,10 @@ type HTTPAction struct {
 // TCPAction is one "tcp-request connection|content" rule.
 type TCPAction struct {
 	Pos    Pos
-	Layer  string       // "connection" or "content"
-	Action string       // "accept", "reject", "set-var", "set-var-fmt", "unset-var"
+	Layer  string       // "connection", "session" or "content"
+	Action string       // "accept", "reject", "set-var", "set-var-fmt", "unset-var", "track-scN", "sc-inc-gpc0|1", "sc-set-gpt0"
 	Var    *VarAction   `json:",omitempty"`
-	Stick  *StickAction `json:",omitempty"` // track-sc0..2
+	Stick  *StickAction `json:",omitempty"` // track-sc0..2, sc-inc-gpc0/1, sc-set-gpt0
 	Cond   *Cond
 }
 

@@ -18,6 +18,7 @@ type Proxy struct {
 	DenyReq   atomic.Uint64 // dreq
 	DenyResp  atomic.Uint64 // dresp
 	DenyConn  atomic.Uint64 // dcon
+	DenySess  atomic.Uint64 // dses: tcp-request session rejects
 	ErrReq    atomic.Uint64 // ereq (frontend)
 	ErrConn   atomic.Uint64 // econ (backend)
 	ErrResp   atomic.Uint64 // eresp (backend)

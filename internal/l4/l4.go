@@ -49,6 +49,7 @@ type Frontend struct {
 	BufSize      int // inspection buffer; 0: DefaultBufSize
 
 	ConnRules    []Rule // tcp-request connection
+	SessionRules []Rule // tcp-request session
 	ContentRules []Rule // tcp-request content
 	Routes       []Route
 	Default      *Backend // default_backend, or the listen's own backend
@@ -81,6 +82,7 @@ type Rule struct {
 	Cond   *acl.Cond // nil: unconditional
 	Var    *VarRule  // set-var, set-var-fmt, unset-var: the rule does not decide
 	Track  *Track    // track-sc0..2 (stick.go): nor does it
+	SC     *SCAction // sc-inc-gpc0/1, sc-set-gpt0 (stick.go): nor does it
 }
 
 // Route is one use_backend rule.
@@ -236,6 +238,16 @@ func (s *session) run() {
 	if s.lst.TLS != nil && !s.handshake() {
 		return
 	}
+	// tcp-request session rules: the handshakes are done, no content
+	// is read yet. A reject ends it unlogged, counted in dses.
+	s.vars.NoStream = true // no stream yet either: proc and sess variables only
+	rej = s.rejected(fe.SessionRules)
+	s.vars.NoStream = false
+	if rej {
+		fe.Counters.DenySess.Add(1)
+		s.lstCount(func(c *counters.Proxy) { c.DenySess.Add(1) })
+		return
+	}
 	if !s.inspect() {
 		s.finish()
 		return
@@ -282,6 +294,10 @@ func (s *session) rejected(rules []Rule) bool {
 			}
 			if r.Track != nil {
 				s.track(r.Track)
+				continue
+			}
+			if r.SC != nil {
+				s.sc(r.SC)
 				continue
 			}
 			return r.Reject

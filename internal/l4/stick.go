@@ -39,3 +39,28 @@ func (s *session) track(tr *Track) {
 		s.stick.Track(tr.Slot, tr.Table, k, false)
 	}
 }
+
+// SCAction is sc-inc-gpc0(N), sc-inc-gpc1(N) or sc-set-gpt0(N) <value>
+// on the entry counter Slot tracks (nothing when it tracks none).
+type SCAction struct {
+	Slot int
+	GPC  int       // 0 or 1: sc-inc-gpc0/1; -1: sc-set-gpt0
+	Set  *acl.Expr // sc-set-gpt0's value; nil: Value
+	// Value is sc-set-gpt0's integer.
+	Value int64
+}
+
+func (s *session) sc(a *SCAction) {
+	if a.GPC >= 0 {
+		s.stick.IncGPC(a.Slot, a.GPC)
+		return
+	}
+	v := a.Value
+	if a.Set != nil {
+		var ok bool
+		if v, ok = a.Set.Int(&s.txn); !ok {
+			return
+		}
+	}
+	s.stick.SetGPT0(a.Slot, uint64(v))
+}

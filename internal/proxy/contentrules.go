@@ -19,6 +19,9 @@ type ContentRule struct {
 	// acts and goes on to the next rule.
 	Var       *acl.VarAction
 	VarFormat *logging.Format
+	// Track, SC: stick actions (connstick.go), which act and go on too.
+	Track *TrackRule
+	SC    *SCRule
 }
 
 // contentRejected runs rules in order; true when a reject matched first.
@@ -27,17 +30,24 @@ func (t *Txn) contentRejected(rules []ContentRule) bool {
 		r := &rules[i]
 		if r.Cond == nil || r.Cond.Match(&t.acl) {
 			if r.Var != nil {
-				if r.VarFormat != nil {
-					r.Var.SetString(&t.acl, t.evalFormat(r.VarFormat))
-				} else {
-					r.Var.Run(&t.acl)
-				}
+				t.runContentVar(r)
+				continue
+			}
+			if r.runStick(&t.stick, &t.acl) {
 				continue
 			}
 			return r.Reject
 		}
 	}
 	return false
+}
+
+func (t *Txn) runContentVar(r *ContentRule) {
+	if r.VarFormat != nil {
+		r.Var.SetString(&t.acl, t.evalFormat(r.VarFormat))
+	} else {
+		r.Var.Run(&t.acl)
+	}
 }
 
 // rejectConnection ends the request as a tcp-request content reject does

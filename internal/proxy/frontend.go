@@ -106,6 +106,9 @@ type Frontend struct {
 	// ContentRules: tcp-request content rules, run on every request
 	// before monitor-uri and the http-request rules (contentrules.go).
 	ContentRules []ContentRule
+	// SessionRules: tcp-request session rules, run once per connection
+	// after its handshakes (connstick.go).
+	SessionRules []ContentRule
 	Routes       []Route
 	Default      *Backend
 	ForwardFor   *ForwardFor
@@ -225,9 +228,16 @@ func (l *Listener) serveConn(c net.Conn, done func()) {
 			c = sock.Wrap(tc) // plain ones get theirs at their second request (session.wire)
 		}
 	}
+	c, tracked := takeTracking(c)
 	s := getSession()
 	s.fe = fe
 	s.lst = l
+	if tracked != nil {
+		s.stick = *tracked
+	}
+	if fe.Stick != nil {
+		s.stick.Tables, s.stick.Current = fe.Stick.All, fe.Stick.Own
+	}
 	s.raw = c
 	s.conn = c
 	s.accept = now
@@ -241,6 +251,16 @@ func (l *Listener) serveConn(c net.Conn, done func()) {
 		}
 	} else if isTCP && done != nil {
 		s.parkAfter = fe.Proc.parkAfter()
+	}
+	if s.sessionRules() { // connstick.go
+		fe.Counters.DenySess.Add(1)
+		if l.Counters != nil {
+			l.Counters.DenySess.Add(1)
+		}
+		s.conn.Close()
+		putSession(s)
+		l.end(done)
+		return
 	}
 	if fe.H2 != nil && (s.alpn == "h2" || (l.Bind != nil && l.Bind.Proto == "h2")) {
 		// HTTP/2 connections are never parked: their streams share them.

@@ -24,6 +24,9 @@ func (t *Txn) handle() bool {
 		t.closeAfter = req.Close || fe.ConnMode == config.ConnClose || s.lst.retiring()
 	}
 	t.teTrailers = acceptsTrailers(req.Header)
+	// The parsed request counts on what the connection tracks (HAProxy's
+	// stream_inc_http_req_ctr), before any rule tracks more.
+	t.stick.CountRequest()
 
 	// Connection-scoped fields describe the client's connection, not the
 	// one to the server; framing and upgrades are re-announced below.

@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/clock"
 	"github.com/gatehouse/gatehouse/internal/http1"
 	"github.com/gatehouse/gatehouse/internal/sock"
+	"github.com/gatehouse/gatehouse/internal/stick"
 )
 
 // session is one client connection. It and its transaction are pooled:
@@ -67,6 +68,9 @@ type session struct {
 	// vars: the connection's sess variables; a connection holding some
 	// is not parked (the parked record does not keep them).
 	vars acl.SharedVars
+	// stick: what the connection tracks (tcp-request connection and
+	// session rules, connstick.go); its requests inherit it.
+	stick stick.Stream
 
 	live liveStream // the request in progress, for "show sess"
 	// An HTTP/2 connection's streams in progress, for "show sess".
@@ -138,6 +142,7 @@ func putSession(s *session) {
 	br, bw := s.br, s.bw
 	tx := s.tx
 	tx.reset()
+	s.stick.Release() // the connection's tracking ends with it
 	*s = session{br: br, bw: bw, tx: tx}
 	sessionPool.Put(s)
 }
@@ -241,7 +246,7 @@ func (s *session) readRequest(t *Txn) readResult {
 	}
 	// A used plain connection first waits only parkAfter, then parks.
 	wait, parking, window := deadline, false, idle
-	if s.parkAfter > 0 && s.nreq > 0 && s.vars.Len() == 0 {
+	if s.parkAfter > 0 && s.nreq > 0 && s.vars.Len() == 0 && !s.tracking() {
 		if p := now.Add(s.parkAfter); deadline.IsZero() || p.Before(deadline) {
 			wait, parking, window = p, true, s.parkAfter
 		}

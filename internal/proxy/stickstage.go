@@ -19,6 +19,7 @@ func (t *Txn) stickBegin(fe *Frontend) {
 	t.stick.Tables = fe.Stick.All
 	t.stick.Current = fe.Stick.Own
 	t.acl.Stick = &t.stick
+	t.stick.Inherit(&t.sess.stick.Tracker)
 }
 
 // stickProxy makes st's table the current one (backend rules, then the

@@ -54,6 +54,14 @@ func cmdShowTable(ss *session, w *bufio.Writer, args []string) {
 		w.WriteString("Gatehouse supports 'show table <name> [key <key>]' (data filters are not implemented)\n")
 		return
 	}
+	if only != "" {
+		// HAProxy prints nothing at all, not even the header, for a key
+		// without an entry.
+		k, ok := t.ParseKeyText(only)
+		if _, found := t.PeekKey(k); !ok || !found {
+			return
+		}
+	}
 	t.Header(w)
 	t.Dump(w, only)
 }

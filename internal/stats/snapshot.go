@@ -319,6 +319,7 @@ func CountersFrom(c *counters.Proxy, now time.Time) Counters {
 		DenyReq:      c.DenyReq.Load(),
 		DenyResp:     c.DenyResp.Load(),
 		DenyConn:     c.DenyConn.Load(),
+		DenySess:     c.DenySess.Load(),
 		ErrReq:       c.ErrReq.Load(),
 		ErrConn:      c.ErrConn.Load(),
 		ErrResp:      c.ErrResp.Load(),

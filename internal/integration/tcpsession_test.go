@@ -1,0 +1,158 @@
+package integration
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/testenv"
+)
+
+func tcpSessionConfig(port int, sock string) string {
+	return fmt.Sprintf(`global
+    stats socket %s level admin
+
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 10s
+    timeout server 10s
+    timeout http-keep-alive 10s
+
+frontend fe
+    bind 127.0.0.1:%d
+    stick-table type ip size 10 expire 60s store conn_cnt,conn_cur,http_req_cnt,http_err_cnt,gpc0
+    tcp-request connection track-sc0 src
+    tcp-request connection reject if { sc0_conn_cur gt 2 }
+    tcp-request session reject if { src 127.0.0.3 }
+    tcp-request session track-sc1 src table sess
+    tcp-request session sc-inc-gpc0(1)
+    tcp-request session set-var(sess.n) sc1_get_gpc0
+    tcp-request content track-sc2 src table req
+    tcp-request content sc-inc-gpc0(2) if { path /inc }
+    http-request return status 404 if { path /missing }
+    http-request return status 200 content-type text/plain lf-string "sc0cur=%%[sc0_conn_cur] sc0req=%%[sc0_http_req_cnt] sc1gpc=%%[sc1_get_gpc0] sc1req=%%[sc1_http_req_cnt] sc2cnt=%%[sc2_conn_cnt] sc2gpc=%%[sc2_get_gpc0] n=%%[var(sess.n)]"
+
+backend sess
+    stick-table type ip size 10 expire 60s store conn_cnt,conn_cur,http_req_cnt,http_err_cnt,gpc0
+
+backend req
+    stick-table type ip size 10 expire 60s store conn_cnt,conn_cur,http_req_cnt,http_err_cnt,gpc0
+`, sock, port)
+}
+
+// TestTCPSessionRulesMatchHAProxy: in mode http, the connection-counting
+// limit (tcp-request connection track-sc0 src, reject beyond two
+// connections), tcp-request session rules (a reject by address, a track
+// for the whole connection with sc-inc-gpc0 and a sess variable, once per
+// connection) and tcp-request content track-sc (once per request) run in
+// HAProxy 2.6 and Gatehouse on the same connections: the same answers,
+// the same connections refused, and the same table dumps afterwards
+// (conn_cnt once per connection but per request for the content track,
+// http_req_cnt on every request of a tracked connection).
+func TestTCPSessionRulesMatchHAProxy(t *testing.T) {
+	results := map[string]string{}
+	for _, name := range []string{"haproxy", "gatehouse"} {
+		port := testenv.FreePort(t)
+		sock := filepath.Join(t.TempDir(), name+".sock")
+		cfg := tcpSessionConfig(port, sock)
+		if name == "haproxy" {
+			testenv.StartHAProxy(t, cfg)
+		} else {
+			testenv.StartGatehouse(t, cfg)
+		}
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
+		// The clients come from 127.0.0.2 and .3: the harness's readiness
+		// probe (from 127.0.0.1) is tracked too, whenever a proxy gets
+		// to it, in entries of its own.
+		curIs := func(n int) func() bool {
+			return func() bool {
+				return strings.Contains(apiCLI(t, sock, "show table fe key 127.0.0.2"), fmt.Sprintf("conn_cur=%d ", n))
+			}
+		}
+		var out []string
+		// Each connection is used before the next is opened: a proxy
+		// may accept a waiting connection later than its dial returns.
+		c1 := dialSrc(t, "127.0.0.2", addr)
+		out = append(out, "c1 "+rawGet(c1, "/a"))
+		c2 := dialSrc(t, "127.0.0.2", addr)
+		out = append(out, "c2 "+rawGet(c2, "/a"), "c1 "+rawGet(c1, "/inc"), "c1 "+rawGet(c1, "/missing"), "c2 "+rawGet(c2, "/a"))
+		c3 := dialSrc(t, "127.0.0.2", addr)
+		out = append(out, "c3 (a third connection) "+rawGet(c3, "/a"))
+		closeConn(c3)
+		c1.Close()
+		testenv.Eventually(t, 10*time.Second, curIs(1), "%s: the first connection's end was not counted", name)
+		c4 := dialSrc(t, "127.0.0.2", addr)
+		out = append(out, "c4 "+rawGet(c4, "/a"), "c2 "+rawGet(c2, "/a"))
+		c5 := dialSrc(t, "127.0.0.3", addr)
+		out = append(out, "c5 (127.0.0.3) "+rawGet(c5, "/a"))
+		closeConn(c5)
+		c2.Close()
+		c4.Close()
+		testenv.Eventually(t, 10*time.Second, curIs(0), "%s: the connections' end was not counted", name)
+		norm := regexp.MustCompile(`(?m)^0x[0-9a-f]+: (.*) exp=\d+`)
+		used := regexp.MustCompile(`used:\d+`)
+		for _, tb := range []string{"fe", "sess", "req"} {
+			for _, key := range []string{"127.0.0.2", "127.0.0.3"} {
+				cmd := "show table " + tb + " key " + key
+				out = append(out, "> "+cmd, used.ReplaceAllString(norm.ReplaceAllString(apiCLI(t, sock, cmd), "PTR: $1 exp=X"), "used:N"))
+			}
+		}
+		results[name] = strings.Join(out, "\n")
+	}
+	h, g := results["haproxy"], results["gatehouse"]
+	if h != g {
+		t.Fatalf("haproxy:\n%s\n\ngatehouse:\n%s", h, g)
+	}
+	if !strings.Contains(g, "c3 (a third connection) closed") || !strings.Contains(g, "c5 (127.0.0.3) closed") {
+		t.Errorf("the limit or the session reject did not refuse:\n%s", g)
+	}
+	t.Logf("both:\n%s", g)
+}
+
+func dialSrc(t *testing.T, from, addr string) net.Conn {
+	t.Helper()
+	d := net.Dialer{Timeout: 10 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
+	c, err := d.Dial("tcp", addr)
+	if err != nil && strings.Contains(err.Error(), "reset") {
+		// HAProxy's reject resets the connection at once: the reset may
+		// reach the client before its connect() returns.
+		return nil
+	}
+	if err != nil {
+		t.Fatalf("dial %s from %s: %v", addr, from, err)
+	}
+	return c
+}
+
+// rawGet sends a keep-alive request on c and returns the status and body,
+// or "closed" when the connection ends without an answer.
+func rawGet(c net.Conn, path string) string {
+	if c == nil {
+		return "closed"
+	}
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path); err != nil {
+		return "closed"
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		return "closed"
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return fmt.Sprintf("%d %s", resp.StatusCode, b)
+}
+
+func closeConn(c net.Conn) {
+	if c != nil {
+		c.Close()
+	}
+}
