@@ -1,0 +1,226 @@
+package integration
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/testenv"
+)
+
+// peersNode is one process of a peers test: its name in the section, its
+// frontend and its runtime API socket.
+type peersNode struct {
+	name, kind string // kind: "haproxy" or "gatehouse"
+	fe         int
+	sock       string
+	cfg        string
+	stop       func()
+	gh         *testenv.Gatehouse // the running Gatehouse, for a reload
+}
+
+// peersConfig is the same configuration on every node but for the
+// frontend and the socket: a per-source request rate limit (10 per
+// minute) kept in a table shared over the 'mesh' section.
+func peersConfig(sock string, fe int, peers map[string]int) string {
+	var lines []string
+	for _, n := range []string{"a", "b"} {
+		if p, ok := peers[n]; ok {
+			lines = append(lines, fmt.Sprintf("    peer %s 127.0.0.1:%d", n, p))
+		}
+	}
+	return fmt.Sprintf(`global
+    stats socket %s level admin
+
+peers mesh
+%s
+
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 10s
+    timeout server 10s
+
+frontend fe
+    bind 127.0.0.1:%d
+    stick-table type ip size 100 expire 5m peers mesh store http_req_cnt,http_req_rate(60s),conn_cur
+    http-request track-sc0 src
+    http-request deny deny_status 429 if { sc_http_req_rate(0) gt 10 }
+    http-request return status 200 content-type text/plain lf-string "cnt=%%[sc_http_req_cnt(0)]"
+`, sock, strings.Join(lines, "\n"), fe)
+}
+
+func startPeersNode(t *testing.T, n *peersNode) {
+	t.Helper()
+	switch n.kind {
+	case "haproxy":
+		bin := testenv.RequireBinary(t, "haproxy")
+		file := filepath.Join(t.TempDir(), "haproxy.cfg")
+		writeTestFile(t, file, n.cfg)
+		p := testenv.StartProcess(t, "haproxy-"+n.name, bin, "-f", file, "-L", n.name, "-db")
+		p.WaitTCP(t, fmt.Sprintf("127.0.0.1:%d", n.fe), 10*time.Second)
+		n.stop = func() { p.Stop() }
+	default:
+		g := testenv.StartGatehouse(t, n.cfg, "-L", n.name)
+		n.stop = func() { g.Stop() }
+		n.gh = g
+	}
+}
+
+var peersCount = regexp.MustCompile(`key=127\.0\.0\.1 .*http_req_cnt=(\d+)`)
+
+// count reads the node's http_req_cnt for 127.0.0.1 (-1: no entry).
+func (n *peersNode) count(t *testing.T) int {
+	m := peersCount.FindStringSubmatch(apiCLI(t, n.sock, "show table fe"))
+	if m == nil {
+		return -1
+	}
+	v, _ := strconv.Atoi(m[1])
+	return v
+}
+
+func (n *peersNode) get(t *testing.T) int {
+	t.Helper()
+	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+	resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/", n.fe))
+	if err != nil {
+		t.Fatalf("%s: %v", n.name, err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// waitCount waits until n's table shows want and returns how long it took.
+func (n *peersNode) waitCount(t *testing.T, want int, timeout time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	testenv.Eventually(t, timeout, func() bool { return n.count(t) == want },
+		"%s (%s) never showed http_req_cnt=%d (it shows %d):\n%s", n.name, n.kind, want, n.count(t), lazyCLI{t, n.sock, "show peers"})
+	return time.Since(start)
+}
+
+type lazyCLI struct {
+	t          *testing.T
+	sock, line string
+}
+
+func (l lazyCLI) String() string { return apiCLI(l.t, l.sock, l.line) }
+
+// sharePeers runs the acceptance of issue 20's peers: a client spreading
+// its requests over both nodes is counted once, each request showing in
+// the other node's table; the shared rate limit refuses it on both; each
+// node, restarted, learns the table again from the other.
+func sharePeers(t *testing.T, a, b *peersNode) {
+	for _, n := range []*peersNode{a, b} {
+		startPeersNode(t, n)
+	}
+	for _, n := range []*peersNode{a, b} {
+		other := a
+		if n == a {
+			other = b
+		}
+		testenv.Eventually(t, 30*time.Second, func() bool {
+			out := apiCLI(t, n.sock, "show peers")
+			return strings.Contains(out, "id="+other.name+"(remote,active)") && strings.Contains(out, "last_status=ESTA")
+		}, "%s never connected to %s:\n%s", n.name, other.name, lazyCLI{t, n.sock, "show peers"})
+	}
+	var worst time.Duration
+	for i := 1; i <= 10; i++ {
+		on, other := a, b
+		if i%2 == 0 {
+			on, other = b, a
+		}
+		if code := on.get(t); code != 200 {
+			t.Fatalf("request %d on %s: %d, want 200", i, on.name, code)
+		}
+		if d := other.waitCount(t, i, 10*time.Second); d > worst {
+			worst = d
+		}
+	}
+	t.Logf("slowest propagation of a request's count to the other node: %v", worst)
+	if worst > time.Second {
+		t.Errorf("a count took %v to reach the other node (issue 20: within a second)", worst)
+	}
+	// 10 requests a minute: the 11th is refused wherever it goes.
+	if code := a.get(t); code != 429 {
+		t.Errorf("11th request on %s: %d, want 429", a.name, code)
+	}
+	b.waitCount(t, 11, 10*time.Second)
+	if code := b.get(t); code != 429 {
+		t.Errorf("12th request on %s: %d, want 429", b.name, code)
+	}
+	a.waitCount(t, 12, 10*time.Second)
+
+	// b restarts empty and learns the table from a; its own requests
+	// reach a again.
+	b.stop()
+	startPeersNode(t, b)
+	b.waitCount(t, 12, 30*time.Second)
+	if code := b.get(t); code != 429 {
+		t.Errorf("restarted %s let the client through: %d, want 429 (the learned rate)", b.name, code)
+	}
+	a.waitCount(t, 13, 30*time.Second)
+
+	// a restarts and learns from b.
+	a.stop()
+	startPeersNode(t, a)
+	a.waitCount(t, 13, 30*time.Second)
+	a.get(t)
+	b.waitCount(t, 14, 30*time.Second)
+}
+
+// TestPeersShareWithHAProxy (issue 20, acceptance 3): Gatehouse and
+// HAProxy 2.6 share a table over the peers protocol in both directions,
+// a rate limit set on both refuses a client spreading its requests over
+// both, and either one restarted learns the table from the other.
+func TestPeersShareWithHAProxy(t *testing.T) {
+	dir := t.TempDir()
+	ports := map[string]int{"a": testenv.FreePort(t), "b": testenv.FreePort(t)}
+	h := &peersNode{name: "a", kind: "haproxy", fe: testenv.FreePort(t), sock: filepath.Join(dir, "h.sock")}
+	g := &peersNode{name: "b", kind: "gatehouse", fe: testenv.FreePort(t), sock: filepath.Join(dir, "g.sock")}
+	h.cfg = peersConfig(h.sock, h.fe, ports)
+	g.cfg = peersConfig(g.sock, g.fe, ports)
+	sharePeers(t, h, g)
+}
+
+// TestPeersTwoGatehouses: the same between two Gatehouse processes, and a
+// reload keeps the table (in process, without a lesson) and the session.
+func TestPeersTwoGatehouses(t *testing.T) {
+	dir := t.TempDir()
+	ports := map[string]int{"a": testenv.FreePort(t), "b": testenv.FreePort(t)}
+	a := &peersNode{name: "a", kind: "gatehouse", fe: testenv.FreePort(t), sock: filepath.Join(dir, "a.sock")}
+	b := &peersNode{name: "b", kind: "gatehouse", fe: testenv.FreePort(t), sock: filepath.Join(dir, "b.sock")}
+	a.cfg = peersConfig(a.sock, a.fe, ports)
+	b.cfg = peersConfig(b.sock, b.fe, ports)
+	sharePeers(t, a, b)
+
+	// A reload of b (the same configuration): the shared table stays, no
+	// lesson is asked (in process), and counts flow both ways again.
+	if err := b.gh.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	b.gh.WaitOutput(t, "reload complete", 20*time.Second)
+	if c := b.count(t); c != 14 {
+		t.Errorf("after the reload b counts %d, want 14 (the table kept)", c)
+	}
+	if out := apiCLI(t, b.sock, "show peers"); !strings.Contains(out, "flags=0x3 ") {
+		t.Errorf("the reloaded section asks for a lesson:\n%s", out)
+	}
+	b.get(t)
+	a.waitCount(t, 15, 30*time.Second)
+	a.get(t)
+	b.waitCount(t, 16, 30*time.Second)
+}
+
+func writeTestFile(t *testing.T, path, s string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
