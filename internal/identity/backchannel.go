@@ -74,9 +74,22 @@ func (p *Provider) Backchannel(req *httpmsg.Request, body func() io.Reader) *Rep
 		p.logf("oidc '%s': back-channel logout not verified: %v", p.name, err)
 		return p.logoutUnavailable()
 	}
+	// On a failure below, the provider may try again with the same token.
+	release := func() { d.logout.jtis.forget(d.logout.issuer, c.jti) }
+	if p.ss != nil {
+		rel, fresh, err := p.takeLogoutJTI(ctx, d.logout.issuer, c, d.logout.skew, now)
+		if err != nil {
+			release()
+			return p.logoutUnavailable()
+		}
+		if !fresh {
+			return p.logoutRefused("logout token jti " + quoteList([]string{c.jti}) + " was already used")
+		}
+		local := release
+		release = func() { local(); rel() }
+	}
 	if err := p.endSessions(ctx, c.sid, c.sub, now); err != nil {
-		// Let the provider try again with the same token.
-		d.logout.jtis.forget(d.logout.issuer, c.jti)
+		release()
 		p.logf("oidc '%s': back-channel logout of sid %q sub %q failed: %v", p.name, c.sid, c.sub, err)
 		return p.logoutUnavailable()
 	}
@@ -84,8 +97,12 @@ func (p *Provider) Backchannel(req *httpmsg.Request, body func() io.Reader) *Rep
 	return &Reply{Status: 200, Header: httpmsg.Headers{{Name: "Cache-Control", Value: "no-store"}}}
 }
 
-// endSessions ends every session of sid or sub (see revocations) as of now.
+// endSessions ends every session of sid or sub (see revocations) as of
+// now: in the store, or in cookie mode in this process's registry.
 func (p *Provider) endSessions(ctx context.Context, sid, sub string, now time.Time) error {
+	if p.ss != nil {
+		return p.endStoredSessions(ctx, sid, sub)
+	}
 	p.revoked.revoke(sid, sub, now)
 	return nil
 }
