@@ -182,6 +182,16 @@ func startIdentityEnvWith(t testing.TB, env *identityEnv) *identityEnv {
 	env.OP = startOP(t, env.Edge, env.AccessTTL, env.OPEnv...)
 
 	dir := t.TempDir()
+	writeIdentitySecrets(t, dir)
+	env.Gatehouse = testenv.StartGatehouse(t, identityConfig(env, dir))
+	waitDiscovered(t, env.Edge, env.OP)
+	return env
+}
+
+// writeIdentitySecrets writes the files identityConfig reads into dir: the
+// client secret, a cookie secret and the mesh token's signing key.
+func writeIdentitySecrets(t testing.TB, dir string) {
+	t.Helper()
 	writeSecret(t, filepath.Join(dir, "client-secret"), []byte(edgeClientSecret))
 	cookieKey := make([]byte, 32)
 	if _, err := rand.Read(cookieKey); err != nil {
@@ -197,22 +207,24 @@ func startIdentityEnvWith(t testing.TB, env *identityEnv) *identityEnv {
 		t.Fatal(err)
 	}
 	writeSecret(t, filepath.Join(dir, "mesh.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+}
 
-	env.Gatehouse = testenv.StartGatehouse(t, identityConfig(env, dir))
-	// Discovery runs in the background; until it succeeds a page load gets
-	// 503 (API calls get 401 either way). Poll until a page load is sent
-	// to the provider.
+// waitDiscovered waits until the Gatehouse at edge has discovered the
+// provider op: discovery runs in the background, and until it succeeds a
+// page load gets 503 (API calls get 401 either way). Poll until a page
+// load is sent to the provider.
+func waitDiscovered(t testing.TB, edge, op string) {
+	t.Helper()
 	testenv.Eventually(t, 30*time.Second, func() bool {
-		req, _ := http.NewRequest("GET", env.Edge+"/app/ready", nil)
+		req, _ := http.NewRequest("GET", edge+"/app/ready", nil)
 		req.Header.Set("Accept", "text/html")
 		resp, err := noRedirect.Do(req)
 		if err != nil {
 			return false
 		}
 		resp.Body.Close()
-		return resp.StatusCode == http.StatusFound && strings.HasPrefix(resp.Header.Get("Location"), env.OP)
-	}, "gatehouse never discovered the provider at %s", env.OP)
-	return env
+		return resp.StatusCode == http.StatusFound && strings.HasPrefix(resp.Header.Get("Location"), op)
+	}, "gatehouse at %s never discovered the provider at %s", edge, op)
 }
 
 func writeSecret(t testing.TB, path string, b []byte) {
