@@ -302,5 +302,5 @@ backend app
 	if resp.StatusCode != 502 {
 		t.Fatalf("HTTP/2: got %d", resp.StatusCode)
 	}
-	waitLog(t, logs, ` 502 `, ` PH-- `, `"GET /h2 HTTP/2.0"`)
+	waitLog(t, logs, ` 502 `, ` PH-- `, fmt.Sprintf(`"GET http://127.0.0.1:%d/h2 HTTP/2.0"`, h2Port))
 }

@@ -258,8 +258,10 @@ backend app
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	line := next()
-	// fe app/s1 TR/Tw/Tc/Tr/Ta 200 BYTES - - ---- ... "GET /logged?x=1 HTTP/2.0"
-	for _, want := range []string{" fe app/s1 ", " 200 ", " ---- ", `"GET /logged?x=1 HTTP/2.0"`} {
+	// fe app/s1 TR/Tw/Tc/Tr/Ta 200 BYTES - - ---- ... "GET http://AUTHORITY/logged?x=1 HTTP/2.0":
+	// HAProxy logs an HTTP/2 target with its :scheme and :authority.
+	want := fmt.Sprintf(`"GET http://127.0.0.1:%d/logged?x=1 HTTP/2.0"`, port)
+	for _, want := range []string{" fe app/s1 ", " 200 ", " ---- ", want} {
 		if !strings.Contains(line, want) {
 			t.Errorf("log line lacks %q:\n%s", want, line)
 		}
