@@ -193,6 +193,15 @@ flags:
 // one) until one matches.
 func (a *aclTest) eval(t *Txn) Result {
 	e := a.expr
+	switch {
+	case e.need&NeedReqVolatile != 0 && t.InResponse:
+		// HAProxy no longer has the request here: the fetch fails.
+		return Fail
+	case e.need&NeedResp != 0 && t.Resp == nil:
+		// Nor the response yet: its fetch "may change", the ACL is
+		// neither true nor false, so neither it nor its negation holds.
+		return Miss
+	}
 	may := false
 	for c := (cursor{}); ; {
 		s, next, r := e.fetch.fn(t, &e.args, c)

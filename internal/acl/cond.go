@@ -174,6 +174,34 @@ func (c *Cond) String() string {
 	return "if " + c.src
 }
 
+// Conflicts lists, in HAProxy's words, the ACLs of the condition that can
+// never match in a rule of ctx (where names the rule, e.g. "frontend
+// http-response header rule"): HAProxy accepts them with a warning and
+// they fail when evaluated (aclTest.eval). What is left of the condition's
+// needs is returned for CheckContext.
+func (c *Cond) Conflicts(ctx Context, where string) (warnings []string, rest Need) {
+	if c == nil {
+		return nil, 0
+	}
+	absent := ctx.absentIn()
+	for _, g := range c.groups {
+		for _, term := range g {
+			for _, a := range term.g.tests {
+				if a.expr.need&absent == 0 {
+					continue
+				}
+				if strings.HasPrefix(term.g.name, "{") {
+					warnings = append(warnings, fmt.Sprintf("anonymous acl will never match because it uses keyword '%s' which is incompatible with '%s'", a.expr.kw, where))
+				} else {
+					warnings = append(warnings, fmt.Sprintf("acl '%s' will never match because it only involves keywords that are incompatible with '%s'", term.g.name, where))
+				}
+				break
+			}
+		}
+	}
+	return warnings, c.need &^ absent
+}
+
 // Check reports an error naming the first ACL and keyword that cannot be
 // evaluated in ctx.
 func (c *Cond) Check(ctx Context) error {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/httpmsg"
 )
 
 func condSet(t *testing.T) *Set {
@@ -127,9 +128,9 @@ func TestCondUsesAndCheck(t *testing.T) {
 		ctx   Context
 		err   string
 	}{
-		{"is_api", NeedReq, CtxHTTPRequest, ""},
+		{"is_api", NeedReq | NeedReqVolatile, CtxHTTPRequest, ""},
 		{"resp_404", NeedResp, CtxHTTPRequest, "acl 'resp_404' will never match because keyword 'status' extracts information from 'HTTP response headers', none of which is available in a http-request rule"},
-		{"resp_404 || is_api", NeedResp | NeedReq, CtxHTTPResponse, ""},
+		{"resp_404 || is_api", NeedResp | NeedReq | NeedReqVolatile, CtxHTTPResponse, ""},
 		{"internal", NeedConn, CtxTCPConnection, ""},
 		{"{ req.ssl_hello_type 1 }", NeedPayload, CtxTCPContent, ""},
 		{"{ req.ssl_sni -i a.example }", NeedPayload, CtxTCPConnection, "keyword 'req.ssl_sni' extracts information from 'the request payload'"},
@@ -153,6 +154,50 @@ func TestCondUsesAndCheck(t *testing.T) {
 		}
 		if err := CheckContext(tc.need, tc.ctx); (err == nil) != (tc.err == "") {
 			t.Errorf("CheckContext(%v, %v) = %v", tc.need, tc.ctx, err)
+		}
+	}
+}
+
+// TestCondConflicts: ACLs reading what a rule's direction lacks are
+// HAProxy's "will never match" warnings, and fail (the volatile request
+// in a response) or miss (the response in a request) when evaluated.
+func TestCondConflicts(t *testing.T) {
+	s := condSet(t)
+	tests := []struct {
+		terms    string
+		ctx      Context
+		warnings string
+		rest     Need
+		inResp   bool
+		want     Result
+	}{
+		{"is_api", CtxHTTPResponse, "acl 'is_api' will never match because it only involves keywords that are incompatible with 'frontend http-response header rule'", NeedReq, true, Fail},
+		{"!is_api", CtxHTTPResponse, "acl 'is_api' will never match because it only involves keywords that are incompatible with 'frontend http-response header rule'", NeedReq, true, Pass},
+		{"{ path_beg /api }", CtxHTTPResponse, "anonymous acl will never match because it uses keyword 'path_beg' which is incompatible with 'frontend http-response header rule'", NeedReq, true, Fail},
+		{"{ method GET }", CtxHTTPResponse, "", NeedReq, true, Pass},
+		{"resp_404", CtxHTTPRequest, "acl 'resp_404' will never match because it only involves keywords that are incompatible with 'frontend http-request header rule'", 0, false, Miss},
+		{"!resp_404", CtxHTTPRequest, "acl 'resp_404' will never match because it only involves keywords that are incompatible with 'frontend http-request header rule'", 0, false, Miss},
+		{"is_api", CtxHTTPRequest, "", NeedReq | NeedReqVolatile, false, Pass},
+	}
+	for _, tc := range tests {
+		c, err := s.Cond(&config.Cond{Pos: testPos, Terms: strings.Fields(tc.terms)})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.terms, err)
+		}
+		where := "frontend http-request header rule"
+		if tc.ctx == CtxHTTPResponse {
+			where = "frontend http-response header rule"
+		}
+		w, rest := c.Conflicts(tc.ctx, where)
+		if strings.Join(w, "; ") != tc.warnings || rest != tc.rest {
+			t.Errorf("%s in %v: warnings %q, rest %v; want %q, %v", tc.terms, tc.ctx, w, rest, tc.warnings, tc.rest)
+		}
+		txn := &Txn{Req: &httpmsg.Request{Method: "GET", URI: "/api/x"}, InResponse: tc.inResp}
+		if tc.inResp {
+			txn.Resp = &httpmsg.Response{Status: 404}
+		}
+		if got := c.Eval(txn); got != tc.want {
+			t.Errorf("%s evaluated in %v: %v, want %v", tc.terms, tc.ctx, got, tc.want)
 		}
 	}
 }

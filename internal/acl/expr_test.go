@@ -186,7 +186,8 @@ func TestExprUses(t *testing.T) {
 		src  string
 		need Need
 	}{
-		{"path", NeedReq},
+		{"path", NeedReq | NeedReqVolatile},
+		{"method", NeedReq},
 		{"status", NeedResp},
 		{"src", NeedConn},
 		{"ssl_fc_sni", NeedTLS},

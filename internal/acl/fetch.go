@@ -57,6 +57,11 @@ func fetchTable() []fetchDef {
 	t = append(t, internalFetches()...)
 	t = append(t, authFetches()...)
 	t = append(t, captureFetches()...)
+	for _, name := range volatileRequestFetches() {
+		if f := findFetch(t, name); f != nil {
+			f.need |= NeedReqVolatile
+		}
+	}
 	return t
 }
 

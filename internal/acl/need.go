@@ -18,6 +18,12 @@ const (
 	NeedResp                     // the HTTP response head
 	NeedClaims                   // identity claims (oidc_claim)
 	NeedWaitEnd                  // the end of the inspection period (WAIT_END)
+	// NeedReqVolatile marks the request fetches HAProxy cannot answer once
+	// the response is there (SMP_USE_HRQHV: path, url, req.hdr, cook, ...),
+	// as opposed to what it keeps (method, capture.req.*). Gatehouse keeps
+	// the request, so such expressions work in response rules and logs;
+	// an ACL using one there never matches, as in HAProxy.
+	NeedReqVolatile
 )
 
 var needNames = []struct {
@@ -31,6 +37,7 @@ var needNames = []struct {
 	{NeedResp, "HTTP response headers"},
 	{NeedClaims, "identity claims"},
 	{NeedWaitEnd, "the end of the inspection period"},
+	// NeedReqVolatile always comes with NeedReq: named by it.
 }
 
 func (n Need) String() string {
@@ -81,13 +88,41 @@ func (c Context) allowed() Need {
 	case CtxTCPSession:
 		return NeedConn | NeedTLS
 	case CtxTCPContent:
-		return NeedConn | NeedTLS | NeedPayload | NeedReq | NeedWaitEnd
+		return NeedConn | NeedTLS | NeedPayload | NeedReq | NeedReqVolatile | NeedWaitEnd
 	case CtxHTTPRequest:
-		return NeedConn | NeedTLS | NeedPayload | NeedReq | NeedClaims
+		return NeedConn | NeedTLS | NeedPayload | NeedReq | NeedReqVolatile | NeedClaims
 	case CtxHTTPResponse, CtxLog:
-		return NeedConn | NeedTLS | NeedPayload | NeedReq | NeedResp | NeedClaims
+		return NeedConn | NeedTLS | NeedPayload | NeedReq | NeedReqVolatile | NeedResp | NeedClaims
 	}
 	return 0
+}
+
+// absentIn is what HAProxy accepts in an ACL of a ctx rule but never
+// finds there, so the ACL never matches (with a warning): the response in
+// a request rule, the volatile request in a response rule.
+func (c Context) absentIn() Need {
+	switch c {
+	case CtxTCPContent, CtxHTTPRequest:
+		return NeedResp
+	case CtxHTTPResponse:
+		return NeedReqVolatile
+	}
+	return 0
+}
+
+// volatileRequestFetches are HAProxy 2.6's SMP_USE_HRQHV fetches that
+// Gatehouse has (hdr and cookie read the response in a response rule).
+func volatileRequestFetches() []string {
+	return []string{
+		"base", "base32", "base32+src", "baseq",
+		"cook", "cook_cnt", "cook_val", "hdr_cnt", "hdr_ip", "hdr_val",
+		"http_auth_type", "http_auth_user", "http_auth_pass", "http_auth", "http_auth_group",
+		"path", "pathq", "query", "req.ver", "req_ver",
+		"req.body", "req.body_len", "req.body_size", "req.body_param",
+		"req.hdrs", "req.hdrs_bin", "req.cook", "req.cook_cnt", "req.cook_val",
+		"req.fhdr", "req.fhdr_cnt", "req.hdr", "req.hdr_cnt", "req.hdr_ip", "req.hdr_names", "req.hdr_val",
+		"url", "url32", "url32+src", "url_ip", "url_port", "url_param", "urlp", "urlp_val",
+	}
 }
 
 // CheckContext reports an error when need reads something ctx cannot provide.

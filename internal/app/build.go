@@ -522,28 +522,6 @@ func (b *builder) buildBackend(p *config.Proxy, id int) (*proxy.Backend, error) 
 	return be, nil
 }
 
-func (b *builder) ruleEnv(p *config.Proxy) (*proxy.RuleEnv, error) {
-	set, err := b.aclSet(p)
-	if err != nil {
-		return nil, err
-	}
-	return &proxy.RuleEnv{
-		ACLs:   set,
-		Proxy:  p.Name,
-		Caches: b.g.cacheIndex(),
-		Format: b.ruleFormat,
-		Service: func(name string, pos config.Pos) (proxy.Service, error) {
-			return b.service(p, name, pos)
-		},
-		Custom: func(a *config.HTTPAction) (func(*proxy.Txn) bool, error) {
-			if a.Stick != nil {
-				return b.stickAction(p, a)
-			}
-			return b.ident.action(a, (*proxy.Txn).Reply)
-		},
-	}, nil
-}
-
 func (b *builder) buildFrontend(p *config.Proxy, pr *proxyRuntime) (*proxy.Frontend, error) {
 	fe := &proxy.Frontend{
 		Name:         p.Name,

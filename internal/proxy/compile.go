@@ -24,6 +24,11 @@ type RuleEnv struct {
 	Custom func(a *config.HTTPAction) (func(t *Txn) bool, error)
 	// Caches are the "cache" sections by name.
 	Caches map[string]*httpcache.Cache
+	// Where names the rules' proxy side as HAProxy's warnings do
+	// ("frontend", "backend").
+	Where string
+	// Warn reports a start-time warning (an ACL that can never match).
+	Warn func(pos config.Pos, msg string)
 }
 
 // CompileRules turns http-request or http-response lines into rules.
@@ -70,12 +75,17 @@ func compileRule(a *config.HTTPAction, env *RuleEnv, response bool) (*Rule, erro
 		if err != nil {
 			return nil, err
 		}
+		ctx, where := acl.CtxHTTPRequest, env.Where+" http-request header rule"
 		if response {
-			err = acl.CheckContext(c.Uses(), acl.CtxHTTPResponse)
-		} else {
-			err = acl.CheckContext(c.Uses(), acl.CtxHTTPRequest)
+			ctx, where = acl.CtxHTTPResponse, env.Where+" http-response header rule"
 		}
-		if err != nil {
+		warnings, need := c.Conflicts(ctx, where)
+		for _, w := range warnings {
+			if env.Warn != nil {
+				env.Warn(a.Pos, w)
+			}
+		}
+		if err = acl.CheckContext(need, ctx); err != nil {
 			return nil, config.Errorf(a.Pos, "'%s %s': %v", ruleKeyword(response), a.Action, err)
 		}
 		r.Cond = c
