@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/cfgparse"
 	"github.com/gatehouse/gatehouse/internal/cfgwatch"
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/logging"
 	"github.com/gatehouse/gatehouse/internal/process"
 )
 
@@ -90,7 +91,10 @@ func runCheck(files []string, stdout, stderr io.Writer, opt options) int {
 // HAProxy's: limits, bind (as the starting user), pidfile, then the chroot
 // and the privilege drop, then "ready" (sd_notify, -D's parent, -sf/-st).
 func serve(files []string, stderr io.Writer, opt options) int {
-	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	// Process events go to stderr in HAProxy's format ("[NOTICE]   (pid) :
+	// ...") and to the global log targets of the configuration running.
+	events := logging.NewProcessHandler(stderr, 0)
+	logger := slog.New(events)
 	ids := &idCache{}
 	// The content the first load reads: an edit from here on reloads.
 	var since cfgwatch.Sum
@@ -101,6 +105,7 @@ func serve(files []string, stderr io.Writer, opt options) int {
 	if !ok {
 		return 1
 	}
+	events.SetTargets(g.SysLog)
 	applyGCPolicy(g.Cfg)
 	proc := g.Cfg.Global.Process
 	// -D or 'daemon'; -db wins, and systemd mode (-Ws) ignores both, as
@@ -209,22 +214,22 @@ func watchConfig(opt options, j *jail, since cfgwatch.Sum, logger *slog.Logger) 
 // reload loads the files again and swaps the new graph in; on any failure
 // the running configuration stays and nil is returned.
 func reload(j *jail, rt *app.Runtime, stderr io.Writer, opt options, logger *slog.Logger) *app.Graph {
-	logger.Info("reloading configuration", "files", j.files)
+	logger.Info("Reloading the configuration", "files", strings.Join(j.files, " "))
 	ng, ok := load(j.paths(), stderr, opt, j.ids)
 	if !ok {
 		j.explain(stderr)
-		logger.Error("reload failed; the previous configuration keeps running")
+		logger.Warn("Loading failure! (reload failed: the previous configuration keeps running)")
 		return nil
 	}
 	if err := j.check(ng.Cfg.Global.Process); err != nil {
 		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
-		logger.Error("reload failed; the previous configuration keeps running")
+		logger.Warn("Loading failure! (reload failed: the previous configuration keeps running)")
 		ng.Close()
 		return nil
 	}
 	if msg, err := process.SetLimitsFor(ng.Cfg.Global.Process, app.MaxSock(ng.Cfg)); err != nil {
 		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
-		logger.Error("reload failed; the previous configuration keeps running")
+		logger.Warn("Loading failure! (reload failed: the previous configuration keeps running)")
 		ng.Close()
 		return nil
 	} else if msg != "" {
@@ -233,13 +238,17 @@ func reload(j *jail, rt *app.Runtime, stderr io.Writer, opt options, logger *slo
 	if err := rt.Apply(ng); err != nil {
 		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
 		j.explain(stderr)
-		logger.Error("reload failed; the previous configuration keeps running")
+		logger.Warn("Loading failure! (reload failed: the previous configuration keeps running)")
 		ng.Close()
 		return nil
 	}
 	process.ApplyEnv(ng.Cfg.Global.Process.Env)
 	applyGCPolicy(ng.Cfg)
-	logger.Info("reload complete")
+	if h, ok := logger.Handler().(*logging.ProcessHandler); ok {
+		h.SetTargets(ng.SysLog)
+	}
+	// HAProxy's master says "Loading success." / "Loading failure!".
+	logger.Info("Loading success (reload complete).")
 	return ng
 }
 

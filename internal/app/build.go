@@ -41,8 +41,11 @@ type Graph struct {
 	Sockets   []*APISocket // runtime API sockets ("stats socket")
 	Stores    []*tlsconf.Store
 	Loggers   []*logging.Logger
-	Started   time.Time
-	Version   string
+	// SysLog sends to the global "log" targets (process events, identity
+	// events); nil without any.
+	SysLog  *logging.Logger
+	Started time.Time
+	Version string
 	// ReleaseDate is the build's date ("show info" Release_date).
 	// StickTables are the proxies' stick tables in configuration order.
 	StickTables []*stick.Table
@@ -188,6 +191,7 @@ func Build(cfg *config.Config, version string) (*Graph, error) {
 		return nil, err
 	}
 	b.sys = sys
+	b.g.SysLog = sys
 	b.ident, err = newIdentityRuntime(&cfg.Identity, cfg.Global.Process.Node, func(lvl logging.Level, f string, a ...any) {
 		if sys != nil {
 			sys.Printf(lvl, f, a...)

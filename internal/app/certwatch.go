@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"log/slog"
+	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/tlsconf"
 )
@@ -14,8 +15,13 @@ import (
 func WatchCertificates(g *Graph, log *slog.Logger) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	for _, s := range g.Stores {
-		go tlsconf.Watch(ctx, s, func(err error) {
-			log.Error("certificate reload failed; keeping the previous certificates", "err", err)
+		files := strings.Join(s.Paths(), " ")
+		if files == "" {
+			files = "the crt-list"
+		}
+		o := tlsconf.WatchOptions{OnReload: func() { log.Info("TLS certificates reloaded from " + files + ".") }}
+		go tlsconf.WatchWithOptions(ctx, s, o, func(err error) {
+			log.Error("TLS certificates of "+files+" not reloaded; the previous ones stay", "reason", err)
 		})
 	}
 	return cancel

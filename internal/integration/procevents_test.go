@@ -1,0 +1,94 @@
+package integration
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/testenv"
+)
+
+// Process events (reloads, certificate rotations, server state changes)
+// go to the configured log targets with the syslog header, as HAProxy
+// sends its process messages, and to stderr in HAProxy's print_message
+// format ("[NOTICE]   (pid) : ..."), no longer as Go's slog text.
+func TestProcessEventsGoToLogTargets(t *testing.T) {
+	sink := startSyslogSink(t)
+	ca := testenv.NewCA(t)
+	dir := t.TempDir()
+	crt := filepath.Join(dir, "site.pem")
+	if err := os.WriteFile(crt, readFile(t, ca.Issue(t, "site.test").PEMFile), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	down := testenv.FreePort(t) // nothing listens: the server goes DOWN
+	port := testenv.FreePort(t)
+	cfg := fmt.Sprintf(`global
+    log udp@%s format rfc3164 local0
+    log-tag edge
+
+defaults
+    mode http
+    log global
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+
+frontend fe
+    bind 127.0.0.1:%d ssl crt %s
+    default_backend be
+
+backend be
+    server s1 127.0.0.1:%d check inter 200ms fall 1
+`, sink.Addr, port, crt, down)
+	gh := testenv.StartGatehouse(t, cfg)
+
+	header := regexp.MustCompile(`^<(\d+)>\w{3} [ \d]\d \d\d:\d\d:\d\d edge\[\d+\]: `)
+	expect := func(what, msg string, pri int) {
+		t.Helper()
+		testenv.Eventually(t, 20*time.Second, func() bool { return len(sink.Lines(msg)) > 0 },
+			"no %s line %q at the log target; got:\n%s", what, msg, lazy(sink.All))
+		line := sink.Lines(msg)[0]
+		m := header.FindStringSubmatch(line)
+		if m == nil || m[1] != fmt.Sprint(pri) {
+			t.Errorf("%s: %q, want an rfc3164 header with priority %d", what, line, pri)
+		}
+	}
+	// local0 (16): alert 129, warning 132, notice 133.
+	expect("server state", "Server be/s1 is DOWN, reason: Layer4 connection problem", 129)
+
+	if err := gh.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	expect("reload", "Reloading the configuration, files: "+gh.ConfigFile, 133)
+	expect("reload", "Loading success (reload complete).", 133)
+	gh.WaitOutput(t, "Loading success (reload complete).", 10*time.Second)
+	if !regexp.MustCompile(`(?m)^\[NOTICE\]   \(\d+\) : Loading success \(reload complete\)\.$`).MatchString(gh.Stderr()) {
+		t.Errorf("stderr lacks HAProxy's notice format:\n%s", gh.Stderr())
+	}
+	if strings.Contains(gh.Stderr(), "level=") {
+		t.Errorf("stderr still has slog text lines:\n%s", gh.Stderr())
+	}
+
+	// A certificate rotation (a renewed file moved in place) is logged too.
+	next := filepath.Join(dir, "next.pem")
+	if err := os.WriteFile(next, readFile(t, ca.Issue(t, "site.test").PEMFile), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(next, crt); err != nil {
+		t.Fatal(err)
+	}
+	expect("certificate rotation", "TLS certificates reloaded from "+crt+".", 133)
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
