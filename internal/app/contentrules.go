@@ -1,6 +1,7 @@
 package app
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 
@@ -18,6 +19,7 @@ import (
 // of connection rules are refused here: no session exists yet to hold
 // them.
 func (b *builder) httpTCPRules(set *acl.Set, p *config.Proxy, fe *proxy.Frontend) (conn, content []proxy.ContentRule, err error) {
+	warned := false
 	for _, r := range p.TCPRequest {
 		if r.Stick != nil && p.Mode == config.ModeTCP {
 			continue // a mode tcp backend's HTTP view: l4 runs its rules
@@ -42,6 +44,12 @@ func (b *builder) httpTCPRules(set *acl.Set, p *config.Proxy, fe *proxy.Frontend
 			// request, so it counts it; a backend's runs after.
 			if err := b.httpTCPStick(&rule, p, r, ctx, fe != nil && r.Layer == "content"); err != nil {
 				return nil, nil, err
+			}
+			if tr := rule.Track; tr != nil && fe != nil && r.Layer == "content" && !warned && tr.Key.Uses()&(acl.NeedReq|acl.NeedPayload) == 0 {
+				// HAProxy's advice, once per frontend: such a track counts
+				// every request as a connection.
+				warned = true
+				b.cfg.Warnings = append(b.cfg.Warnings, config.Diag{Warning: true, Msg: fmt.Sprintf("frontend '%s' : a 'tcp-request content track-sc*' rule not depending on request contents for an HTTP frontend should be executed at the session level, using a 'tcp-request session' rule (mandatory to track invalid HTTP requests).", p.Name)})
 			}
 		}
 		if r.Cond != nil {

@@ -57,3 +57,34 @@ frontend fe
 		}
 	}
 }
+
+// TestContentTrackWarning: an HTTP frontend's tcp-request content track-sc
+// on a key that does not read the request gets HAProxy's advice to track
+// at the session level, once per frontend; one reading the request none.
+func TestContentTrackWarning(t *testing.T) {
+	const head = "defaults\n    mode http\nfrontend fe\n    bind 127.0.0.1:9\n    stick-table type ip size 10 store conn_cnt\n"
+	for _, tc := range []struct {
+		rules string
+		warns int
+	}{
+		{"    tcp-request content track-sc0 src\n    tcp-request content track-sc1 src\n", 1},
+		{"    tcp-request content track-sc0 req.hdr(host)\n    tcp-request session track-sc1 src\n", 0},
+	} {
+		c, err := parseText(head + tc.rules + "    default_backend b\nbackend b\n    server s 127.0.0.1:1\n")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Build(c, "test"); err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, w := range c.Warnings {
+			if strings.Contains(w.Msg, "should be executed at the session level") {
+				n++
+			}
+		}
+		if n != tc.warns {
+			t.Errorf("%q: %d warnings, want %d: %+v", tc.rules, n, tc.warns, c.Warnings)
+		}
+	}
+}

@@ -156,3 +156,64 @@ func closeConn(c net.Conn) {
 		c.Close()
 	}
 }
+
+// TestTCPSessionRulesModeTCPMatchHAProxy: tcp-request session rules in
+// mode tcp (a track, sc-inc-gpc0, sc-set-gpt0 and a reject reading the
+// tracked counter) in HAProxy 2.6 and Gatehouse: the same connections
+// served or refused, the same table afterwards.
+func TestTCPSessionRulesModeTCPMatchHAProxy(t *testing.T) {
+	echo := testenv.StartEchoServer(t)
+	results := map[string]string{}
+	for _, name := range []string{"haproxy", "gatehouse"} {
+		port := testenv.FreePort(t)
+		sock := filepath.Join(t.TempDir(), name+".sock")
+		cfg := fmt.Sprintf(`global
+    stats socket %s level admin
+
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 10s
+    timeout server 10s
+
+frontend fe
+    bind 127.0.0.1:%d
+    stick-table type ip size 10 expire 60s store conn_cnt,conn_cur,gpc0,gpt0
+    tcp-request session track-sc0 src
+    tcp-request session sc-inc-gpc0(0)
+    tcp-request session sc-set-gpt0(0) sc0_get_gpc0 if { src 127.0.0.2 }
+    tcp-request session reject if { sc0_get_gpc0 gt 3 }
+    default_backend app
+
+backend app
+    server s1 %s
+`, sock, port, echo.Addr)
+		if name == "haproxy" {
+			testenv.StartHAProxy(t, cfg)
+		} else {
+			testenv.StartGatehouse(t, cfg)
+		}
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
+		var out []string
+		for i := 1; i <= 5; i++ {
+			c := dialSrc(t, "127.0.0.2", addr)
+			out = append(out, fmt.Sprintf("conn %d: %s", i, rawGet(c, "/")))
+			closeConn(c)
+		}
+		testenv.Eventually(t, 10*time.Second, func() bool {
+			return strings.Contains(apiCLI(t, sock, "show table fe key 127.0.0.2"), "conn_cur=0")
+		}, "%s: the connections' end was not counted", name)
+		norm := regexp.MustCompile(`(?m)^0x[0-9a-f]+: (.*) exp=\d+`)
+		used := regexp.MustCompile(`used:\d+`)
+		out = append(out, used.ReplaceAllString(norm.ReplaceAllString(apiCLI(t, sock, "show table fe key 127.0.0.2"), "PTR: $1 exp=X"), "used:N"))
+		results[name] = strings.Join(out, "\n")
+	}
+	h, g := results["haproxy"], results["gatehouse"]
+	if h != g {
+		t.Fatalf("haproxy:\n%s\n\ngatehouse:\n%s", h, g)
+	}
+	if strings.Count(g, ": 200") != 3 {
+		t.Errorf("want 3 connections served:\n%s", g)
+	}
+	t.Logf("both:\n%s", g)
+}
