@@ -2,6 +2,7 @@ package peers
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -24,6 +25,7 @@ type peer struct {
 
 	dmu   sync.Mutex
 	dirty []map[string]struct{} // per table: keys to push
+	full  []bool                // per table: too many to remember, push every entry
 
 	mu          sync.Mutex
 	sess        *session
@@ -38,20 +40,26 @@ type peer struct {
 	coll        uint32
 }
 
-// takeDirty returns table i's keys to push and starts a new set.
-func (p *peer) takeDirty(i int) []string {
+// takeDirty returns table i's keys to push and starts a new set; all is
+// set when every entry of the table must be pushed instead.
+func (p *peer) takeDirty(i int) (keys []string, all bool) {
 	p.dmu.Lock()
 	defer p.dmu.Unlock()
+	if p.full[i] {
+		p.full[i] = false
+		p.dirty[i] = map[string]struct{}{}
+		return nil, true
+	}
 	m := p.dirty[i]
 	if len(m) == 0 {
-		return nil
+		return nil, false
 	}
 	p.dirty[i] = map[string]struct{}{}
-	keys := make([]string, 0, len(m))
+	keys = make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
-	return keys
+	return keys, false
 }
 
 // requeue marks keys to push again (sent on a session that ended before
@@ -59,6 +67,11 @@ func (p *peer) takeDirty(i int) []string {
 func (p *peer) requeue(i int, keys []string) {
 	p.dmu.Lock()
 	for _, k := range keys {
+		if len(p.dirty[i]) >= p.s.tables[i].maxDirty {
+			p.full[i] = true
+			p.dirty[i] = map[string]struct{}{}
+			break
+		}
 		p.dirty[i][k] = struct{}{}
 	}
 	p.dmu.Unlock()
@@ -109,8 +122,17 @@ func (p *peer) connectLoop() {
 // connect dials the peer, says hello and runs the session until it ends;
 // it reports whether the handshake succeeded.
 func (p *peer) connect() bool {
-	d := net.Dialer{Timeout: handshakeTimeout}
-	c, err := d.Dial("tcp", p.addr)
+	ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
+	go func() {
+		select {
+		case <-p.s.done:
+		case <-ctx.Done():
+		}
+		cancel()
+	}()
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", p.addr)
+	cancel()
 	if err != nil {
 		p.mu.Lock()
 		p.status = 100 // HAProxy's CONNECTCODE: the connection did not complete

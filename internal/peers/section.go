@@ -62,6 +62,7 @@ type shared struct {
 	stickOf  [len(wireTypes)]stick.DataType
 	stickOK  [len(wireTypes)]bool
 	maxKey   int
+	maxDirty int // changed keys remembered per peer before pushing the whole table
 	wireName string
 }
 
@@ -105,7 +106,8 @@ func New(cfg Config) (*Section, error) {
 		return nil, fmt.Errorf("peers section '%s': no peer is named '%s', the local peer name", cfg.Name, cfg.Local)
 	}
 	for i, tc := range cfg.Tables {
-		sh := &shared{id: uint64(i + 1), t: tc.Table, wireName: tc.WireName, maxKey: tc.Table.Config().KeyLen}
+		sh := &shared{id: uint64(i + 1), t: tc.Table, wireName: tc.WireName, maxKey: tc.Table.Config().KeyLen,
+			maxDirty: max(2*tc.Table.Config().Size, 1024)}
 		sh.def, sh.types = localDef(sh.id, tc.WireName, tc.Table, tc.ExplicitLen)
 		for n, w := range wireTypes {
 			if dt, ok := stick.ParseDataType(w.name); ok && tc.Table.Words(dt) > 0 {
@@ -116,6 +118,7 @@ func New(cfg Config) (*Section, error) {
 	}
 	for _, p := range s.peers {
 		p.dirty = make([]map[string]struct{}, len(s.tables))
+		p.full = make([]bool, len(s.tables))
 		for i := range p.dirty {
 			p.dirty[i] = map[string]struct{}{}
 		}
@@ -237,7 +240,14 @@ func (s *Section) changed(table int, key string) {
 			continue
 		}
 		p.dmu.Lock()
-		p.dirty[table][key] = struct{}{}
+		if m := p.dirty[table]; len(m) < s.tables[table].maxDirty {
+			m[key] = struct{}{}
+		} else {
+			// More changed keys than the table holds (a peer away for
+			// long): push the whole table instead of keeping them all.
+			p.full[table] = true
+			p.dirty[table] = map[string]struct{}{}
+		}
 		p.dmu.Unlock()
 		select {
 		case p.wake <- struct{}{}:

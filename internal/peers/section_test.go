@@ -259,3 +259,30 @@ func TestHandshakeStatus(t *testing.T) {
 	}
 	_ = bytes.Equal
 }
+
+// A peer away while many keys change does not make this process keep
+// every key: past twice the table's size (at least 1024) it remembers to
+// push the whole table instead, and does when the peer comes.
+func TestDirtyKeysBounded(t *testing.T) {
+	addrs := map[string]string{"a": freeAddr(t), "b": freeAddr(t)}
+	small := func() *stick.Table {
+		return testTable(t, stick.Config{Name: "rl", Type: stick.KeyIP, Size: 10, Expire: time.Minute,
+			Store: []stick.Store{{Type: stick.GPC0}}})
+	}
+	a := startNode(t, "a", addrs, small(), true)
+	defer a.s.Stop()
+	for i := 0; i < 1100; i++ {
+		track(t, a.t, fmt.Sprintf("10.1.%d.%d", i/250, i%250+1), 1)
+	}
+	pb := a.s.peers[1]
+	pb.dmu.Lock()
+	n, full := len(pb.dirty[0]), pb.full[0]
+	pb.dmu.Unlock()
+	if n >= 1024 || !full {
+		t.Fatalf("after 1100 keys for an absent peer: %d remembered, full=%v", n, full)
+	}
+	b := startNode(t, "b", addrs, testTable(t, stick.Config{Name: "rl", Type: stick.KeyIP, Size: 2000, Expire: time.Minute,
+		Store: []stick.Store{{Type: stick.GPC0}}}), true)
+	defer b.s.Stop()
+	eventually(t, 15*time.Second, func() bool { return b.t.Len() == 10 }, "b holds %d entries, want a's 10", b.t.Len())
+}

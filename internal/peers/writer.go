@@ -99,7 +99,11 @@ func (w *writer) round() error {
 		}
 	}
 	for i, sh := range s.tables {
-		if keys := p.takeDirty(i); len(keys) > 0 {
+		keys, all := p.takeDirty(i)
+		if all {
+			keys = sh.t.Keys()
+		}
+		if len(keys) > 0 {
 			if err := w.push(i, sh, keys, false); err != nil {
 				p.requeue(i, keys)
 				return err
