@@ -1,0 +1,220 @@
+package cfgparse
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+)
+
+// What an HAProxy user does instead of each keyword unimplemented.go
+// refuses. WriteUnsupported prints them for docs/migrating-from-haproxy.md;
+// its test fails when a refused keyword has no advice, or advice names a
+// keyword that is no longer refused (implemented: drop its line here).
+
+type unsupportedList struct {
+	key, title, prefix string
+	names              []string
+}
+
+func unsupportedLists() []unsupportedList {
+	return []unsupportedList{
+		{"section", "Sections", "", unimplementedSections()},
+		{"global", "Global keywords", "", unimplementedGlobal()},
+		{"proxy", "Proxy keywords (defaults, frontend, backend, listen)", "", unimplementedProxy()},
+		{"option", "Proxy options", "option ", unimplementedOptions()},
+		{"http-action", "http-request / http-response actions", "", unimplementedHTTPActions()},
+		{"bind", "bind options", "", unimplementedBindOptions()},
+		{"server", "server options", "", unimplementedServerOptions()},
+	}
+}
+
+// unsupportedAdvice maps "<list key>:<keyword>" to what to use instead.
+func unsupportedAdvice() map[string]string {
+	m := map[string]string{}
+	add := func(list, advice string, names ...string) {
+		for _, n := range names {
+			m[list+":"+n] = advice
+		}
+	}
+	const (
+		sysDefault   = "Not needed: the operating system's default applies; remove the line."
+		stickRate    = "Rate-limit with a stick table: `tcp-request connection track-sc0 src` and `tcp-request connection reject if { sc0_conn_rate gt N }` (or `http-request deny` on `sc0_http_req_rate`)."
+		goScheduler  = "Not needed: one process uses every core (Go schedules across them); run more replicas for more capacity."
+		tcpChecks    = "Use `option httpchk` or `tcp-check connect|send|expect` sequences (e.g. `tcp-check send PING\\r\\n` and `tcp-check expect string +PONG` for Redis)."
+		caseAdjust   = "No equivalent: fix the peer that depends on the case of header names (they are case-insensitive, RFC 9110)."
+		noTPROXY     = "Not supported (needs TPROXY): pass the client's address with PROXY protocol (`send-proxy-v2`) or `option forwardfor`."
+		noNamespace  = "Run Gatehouse inside the network namespace (`ip netns exec`, a pod's network)."
+		noSigalgs    = "No equivalent: Go's TLS chooses the signature algorithms; restrict versions and ciphers with `ssl-min-ver`, `ciphers`, `ciphersuites`."
+		no0RTT       = "Not supported: TLS 1.3 early data (0-RTT) is never accepted, so no request can be replayed."
+		noEquivalent = "No equivalent; remove it."
+		alerting     = "Alert from Prometheus: contrib/prometheus/alerts.yml (server down, no server available, error rate, certificates, identity)."
+		unixSocket   = "No equivalent for UNIX-socket binds: control access with the permissions of the socket's directory."
+	)
+	add("section", "Run the program beside Gatehouse: a systemd unit, or a sidecar container.", "program")
+	add("section", alerting, "mailers")
+	add("section", "Log to stdout or to a syslog target (`log stdout format raw local0`, `log 127.0.0.1:514 local0`); let the log collector buffer.", "ring")
+	add("section", "Proxy to an HTTP server that speaks FastCGI (e.g. nginx with php-fpm).", "fcgi-app")
+	add("section", "Use a syslog relay (rsyslog, syslog-ng, Vector).", "log-forward")
+	add("section", "Name the certificate files on `bind ... crt FILE|DIR` or in a `crt-list`.", "crt-store")
+	add("section", "Use the access logs (`option httplog`, `log-format`) and the stats and Prometheus counters.", "traces")
+	add("section", "Get certificates with cert-manager or certbot and point `crt` at the files: Gatehouse picks up renewed files by itself.", "acme")
+	add("section", "Reload the configuration (`SIGHUP`, or `-watch` on the files).", "dynamic-update")
+
+	add("global", goScheduler, "nbproc", "thread-groups", "numa-cpu-mapping")
+	add("global", "No Lua: write the logic as rules (ACLs, `set-var`, maps, `return`), or run it as a service behind Gatehouse.", "lua-load", "lua-prepend-path")
+	add("global", "Limit concurrent connections with `maxconn` (global, frontend, server).", "maxsslconn")
+	add("global", stickRate, "maxconnrate", "maxsessrate", "maxsslrate")
+	add("global", "Bound compression with `compression type` (what is compressed), `compression offload` or `tune.comp.maxlevel`.", "maxcompcpuusage", "maxcomprate")
+	add("global", tcpChecks, "external-check", "insecure-fork-wanted")
+	add("global", "Not needed: Go's TLS resumes sessions with tickets, there is no session cache to size.", "tune.ssl.cachesize")
+	add("global", "Not needed: variables live with their request, session or process and are not drawn from a sized pool; remove the line.",
+		"tune.vars.global-max-size", "tune.vars.proc-max-size", "tune.vars.sess-max-size", "tune.vars.txn-max-size", "tune.vars.reqres-max-size", "tune.vars.check-max-size")
+	add("global", "No equivalent: a head may have at most 101 fields (HAProxy's default) and must fit in `tune.bufsize`, less `tune.maxrewrite`.", "tune.http.maxhdr")
+	add("global", noEquivalent, "tune.idletimer")
+	add("global", "Tune HTTP/2 with the `tune.h2.*` keywords Gatehouse has (docs/config-reference.md, docs/http2.md).", "tune.h2.be.glitches-threshold", "tune.h2.fe.rxbuf", "tune.h2.be.rxbuf", "tune.h2.zero-copy-fwd-send")
+	add("global", "Not needed: Go's runtime picks the poller (epoll); remove the line.", "busy-polling", "noepoll", "nokqueue", "nopoll")
+	add("global", "Profile with `-cpuprofile FILE` (pprof).", "profiling.tasks")
+	add("global", caseAdjust, "h1-case-adjust", "h1-case-adjust-file")
+	add("global", "Not needed: a reload happens inside the one process; nothing old lingers past `hard-stop-after`.", "mworker-max-reloads")
+	add("global", "Use `-q` on the command line.", "quiet")
+	add("global", "Use `-db` (stay in the foreground) and read the logs.", "debug")
+	add("global", "The runtime API's defaults apply: a session idles out after 10 s, a socket takes 10 connections.", "stats timeout", "stats maxconn")
+
+	add("proxy", "Not needed: server connections are pooled and reused by default, keyed by address, SNI, ALPN and client certificate, so a connection never carries another SNI's request.", "http-reuse")
+	add("proxy", "Inspect responses in `mode http` with `http-response` rules.", "tcp-response")
+	add("proxy", alerting, "email-alert")
+	add("proxy", sysDefault, "backlog")
+	add("proxy", "For RDP persistence, stick on the source (`balance source` or a stick table); the RDP cookie is not parsed.", "persist")
+	add("proxy", stickRate, "rate-limit")
+	add("proxy", noTPROXY, "source", "transparent")
+	add("proxy", "Not needed: one process serves every bind.", "bind-process")
+	add("proxy", tcpChecks, "external-check")
+	add("proxy", "Log the server (`%s` in `log-format`) or tell the client: `http-response set-header X-Served-By %[srv_name]`.", "http-send-name-header")
+	add("proxy", noEquivalent, "max-keep-alive-queue", "max-session-srv-conns", "guid")
+	add("proxy", "Not needed: one log line per request, at its end (or at its start with `option logasap`).", "log-steps")
+	add("proxy", "Declare the address as a `server`.", "dispatch")
+
+	add("option", "No equivalent: Gatehouse parses HTTP strictly and never relaxes it; fix the peer that sends invalid messages.", "accept-invalid-http-request", "accept-invalid-http-response")
+	add("option", "No equivalent: the first usable backup server takes the traffic; make the servers that must share it regular servers.", "allbackups")
+	add("option", "Remove `Set-Cookie` from cacheable responses with `http-response del-header` rules, or fix the server.", "checkcache")
+	add("option", "No equivalent: offer HTTP/2 through ALPN (`alpn h2,http/1.1`) or `proto h2` on the bind.", "disable-h2-upgrade")
+	add("option", tcpChecks, "external-check", "ldap-check", "mysql-check", "pgsql-check", "redis-check", "smtpchk", "spop-check")
+	add("option", "Use `option forwardfor` (X-Forwarded-For), or write the header: `http-request set-header Forwarded for=%[src]`.", "forwarded")
+	add("option", caseAdjust, "h1-case-adjust-bogus-client", "h1-case-adjust-bogus-server")
+	add("option", "No equivalent: request bodies stream to the server; the rules run on the head.", "http-buffer-request")
+	add("option", "Not needed: Go sets TCP_NODELAY on every TCP connection.", "http-no-delay")
+	add("option", noEquivalent, "http-restrict-req-hdr-names", "http-use-proxy-header", "idle-close-on-response", "independent-streams", "nolinger")
+	add("option", "Not supported: Gatehouse is not a forward proxy; use one (e.g. Squid) for that.", "http_proxy")
+	add("option", "Keep a client on a server with cookie persistence (`cookie` and `server ... cookie`) or `balance source`.", "prefer-last-server")
+	add("option", "Check TLS with `check-ssl` (a full handshake) or `tcp-check connect ssl`.", "ssl-hello-chk")
+	add("option", sysDefault, "tcp-smart-accept", "tcp-smart-connect", "use-small-buffers")
+	add("option", noTPROXY, "transparent")
+
+	add("http-action", "Use the HAProxy 2.6 forms: `sc-inc-gpc0`, `sc-inc-gpc1`, `sc-set-gpt0`.", "sc-inc-gpc", "sc-add-gpc", "sc-set-gpt")
+	add("http-action", "Resolve server names with a `resolvers` section; there is no per-request resolution.", "do-resolve")
+	add("http-action", "No SPOE: run the agent's logic as a service behind Gatehouse.", "send-spoe-group")
+	add("http-action", "No equivalent: limit bandwidth in the network (tc) or at the server.", "set-bandwidth-limit")
+	add("http-action", "Mark packets with nftables or iptables rules on the host.", "set-mark", "set-fc-mark", "set-tos", "set-fc-tos")
+	add("http-action", "No queue priorities: give that traffic a backend of its own with its own `maxconn`.", "set-priority-class", "set-priority-offset", "set-nice")
+	add("http-action", "No equivalent: the rules run on the head and the body streams.", "wait-for-body")
+	add("http-action", "Not needed: early data (0-RTT) is never accepted, so every request has a completed handshake.", "wait-for-handshake")
+	add("http-action", "`http-request tarpit` delays and then answers an error; there is no delay that lets the request go on.", "pause")
+	add("http-action", "Choose what is retried with the backend's `retry-on` and `retries`.", "disable-l7-retry", "set-retries")
+
+	add("bind", "Bind the interface's address.", "interface")
+	add("bind", noTPROXY, "transparent")
+	add("bind", sysDefault, "defer-accept", "tfo", "mss", "backlog", "nice")
+	add("bind", "Use the frontend's `maxconn`.", "maxconn")
+	add("bind", goScheduler, "process", "thread")
+	add("bind", "No certificates made on the fly: give each name a certificate (a `crt` directory or a `crt-list`).", "ca-sign-file", "generate-certificates")
+	add("bind", no0RTT, "allow-0rtt")
+	add("bind", unixSocket, "uid", "gid", "mode", "user", "group")
+	add("bind", noNamespace, "namespace")
+	add("bind", "Name a listener with `name`.", "id")
+	add("bind", "For the runtime API, use `stats socket PATH level LEVEL`.", "level")
+	add("bind", "No equivalent: runtime API answers carry no severity prefix.", "severity-output")
+	add("bind", "Not needed: listening sockets survive reloads inside the process (`stats socket ... expose-fd listeners` is accepted with a notice).", "expose-fd")
+	add("bind", "No QUIC listener: serve HTTP/3 from another proxy in front, or HTTP/2 over TLS.", "quic-force-retry")
+	add("bind", "Keep keys unencrypted on a protected mount (a Kubernetes Secret, a 0600 file).", "ssl-passphrase")
+	add("bind", noSigalgs, "sigalgs", "client-sigalgs")
+
+	add("server", "Answer redirects with `http-request redirect`.", "redir")
+	add("server", noTPROXY, "source", "usesrc")
+	add("server", noNamespace, "namespace")
+	add("server", "No equivalent: servers are numbered in declaration order (which also places them on a hash ring).", "id", "hash-key")
+	add("server", "No CRL checking of servers: revoke by rotating the servers' CA or certificates (`ca-file`).", "crl-file")
+	add("server", noEquivalent, "ssl-reuse", "no-ssl-reuse", "check-proto", "shard", "guid")
+	add("server", sysDefault, "tfo")
+	add("server", no0RTT, "allow-0rtt")
+	add("server", "No equivalent: `timeout server` bounds a stalled connection.", "tcp-ut")
+	add("server", "Bound idle connections with `pool-max-conn`; idle ones are closed by themselves.", "pool-low-conn", "pool-purge-delay")
+	add("server", "Use `maxqueue`.", "max-queue")
+	add("server", "Use `proxy-v2-options` (ssl, cert-cn, ssl-cipher, cert-sig, cert-key, authority, unique-id, crc32c).", "set-proxy-v2-tlv-fmt")
+	add("server", "No rings: log to syslog targets directly.", "log-proto")
+	add("server", "Not needed: WebSocket goes to servers over HTTP/1.1.", "ws")
+	add("server", noSigalgs, "sigalgs", "client-sigalgs")
+	add("server", "Use `send-proxy-v2 proxy-v2-options ssl`.", "send-proxy-v2-ssl")
+	add("server", "Use `send-proxy-v2 proxy-v2-options ssl,cert-cn`.", "send-proxy-v2-ssl-cn")
+	add("server", "Not needed: a health check opens a connection of its own.", "check-reuse-pool")
+	return m
+}
+
+// WriteUnsupported writes, per kind, a table of the HAProxy keywords
+// Gatehouse refuses and what to use instead. It fails when one has no
+// advice, or advice is left for a keyword no longer refused.
+func WriteUnsupported(w io.Writer) error {
+	advice := unsupportedAdvice()
+	used := map[string]bool{}
+	var missing []string
+	bw := bufio.NewWriter(w)
+	for _, l := range unsupportedLists() {
+		fmt.Fprintf(bw, "### %s\n\n| Keyword | Instead |\n| --- | --- |\n", l.title)
+		var seen []string
+		for _, n := range l.names {
+			if slices.Contains(seen, n) {
+				continue
+			}
+			seen = append(seen, n)
+			k := l.key + ":" + n
+			a, ok := advice[k]
+			if !ok {
+				missing = append(missing, k)
+				continue
+			}
+			used[k] = true
+			row(bw, code(l.prefix+n), a)
+		}
+		fmt.Fprintln(bw)
+	}
+	fmt.Fprintf(bw, "### Keywords HAProxy itself removed\n\nHAProxy 2.6 refuses these too; Gatehouse gives its message.\n\n| Keyword | Instead |\n| --- | --- |\n")
+	for _, m := range []struct {
+		prefix string
+		words  map[string]string
+	}{{"", removedProxyKeywords}, {"option ", removedOptions}} {
+		for _, k := range slices.Sorted(maps.Keys(m.words)) {
+			row(bw, code(m.prefix+k), m.words[k])
+		}
+	}
+	fmt.Fprintln(bw)
+	var stale []string
+	for k := range advice {
+		if !used[k] {
+			stale = append(stale, k)
+		}
+	}
+	slices.Sort(stale)
+	if len(missing) > 0 || len(stale) > 0 {
+		var msg []string
+		if len(missing) > 0 {
+			msg = append(msg, "no advice in internal/cfgparse/unsupported.go for the refused keywords "+strings.Join(missing, ", "))
+		}
+		if len(stale) > 0 {
+			msg = append(msg, "advice in internal/cfgparse/unsupported.go for keywords no longer refused (remove it): "+strings.Join(stale, ", "))
+		}
+		return fmt.Errorf("%s", strings.Join(msg, "; "))
+	}
+	return bw.Flush()
+}
