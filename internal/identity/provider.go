@@ -209,6 +209,8 @@ func NewProvider(c *config.OIDC, opt Options) (*Provider, error) {
 	}
 	if st != nil {
 		p.ss = &storeState{st: st, replica: opt.Replica}
+		p.ss.count.Store(-1)
+		p.SetSessionGauge(SessionGauge{Store: "redis", Active: p.ss.active})
 		if p.ss.replica == "" {
 			p.ss.replica, _ = os.Hostname()
 		}

@@ -54,6 +54,33 @@ type storeState struct {
 	lastLog atomic.Int64 // unix ns of the last failure logged
 	down    atomic.Bool  // a failure was logged and no success since
 	flights storeFlights
+
+	// The session count for the stats, read in the background at most
+	// once a second: a stats page never waits on the store.
+	count     atomic.Int64 // -1: unknown
+	countAt   atomic.Int64 // unix ns of the last read started
+	counting  atomic.Bool
+}
+
+// active is the stats' session gauge: the last count read, and a new read
+// started when that one is over a second old.
+func (ss *storeState) active() (int64, bool) {
+	now := time.Now().UnixNano()
+	if now-ss.countAt.Load() >= int64(time.Second) && ss.counting.CompareAndSwap(false, true) {
+		ss.countAt.Store(now)
+		go func() {
+			defer ss.counting.Store(false)
+			ctx, cancel := storeCtx()
+			defer cancel()
+			n, err := ss.st.Count(ctx)
+			if err != nil {
+				n = -1
+			}
+			ss.count.Store(n)
+		}()
+	}
+	n := ss.count.Load()
+	return n, n >= 0
 }
 
 // newStore builds the store of c (nil: cookie mode).

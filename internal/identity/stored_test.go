@@ -192,6 +192,11 @@ func TestStoreEndSessions(t *testing.T) {
 	if err != nil || len(l) != 3 {
 		t.Fatalf("Sessions(alice) = %d, %v; want 3", len(l), err)
 	}
+	// The stats' gauge counts them (read in the background).
+	testenv.Eventually(t, 10*time.Second, func() bool {
+		kind, n, ok := p.ActiveSessions()
+		return kind == "redis" && n == 3 && ok
+	}, "ActiveSessions never reported the 3 sessions")
 	if n, err := p.EndSessions(t.Context(), store.BySid, "sid-A"); n != 2 || err != nil {
 		t.Fatalf("EndSessions sid-A = %d, %v; want 2", n, err)
 	}

@@ -38,6 +38,7 @@ type OIDCStats struct {
 	BearerRejected  []ReasonCount
 	Unauthorized    uint64 // 401 answers
 	Unavailable     uint64 // 503 answers
+	StoreErrors     uint64 // session store operations that failed
 	JWKSFetches     uint64
 	JWKSFailures    uint64
 	JWKSKeys        int // keys held; 0 before the first fetch
@@ -102,8 +103,10 @@ func OIDCColumns() []IdentityColumn[OIDCStats] {
 			Reasons: func(s *OIDCStats) []ReasonCount { return s.BearerRejected }},
 		{Title: "401", Prom: "unauthorized_total", Help: "401 answers.", Type: PromCounter,
 			Value: num(func(s *OIDCStats) uint64 { return s.Unauthorized })},
-		{Title: "503", Prom: "unavailable_total", Help: "503 answers while the provider is not discovered.", Type: PromCounter,
+		{Title: "503", Prom: "unavailable_total", Help: "503 answers while the provider is not discovered or the session store fails.", Type: PromCounter,
 			Value: num(func(s *OIDCStats) uint64 { return s.Unavailable })},
+		{Title: "Store errors", Prom: "session_store_errors_total", Help: "Session store operations that failed (the requests that needed them got 503).", Type: PromCounter,
+			Value: num(func(s *OIDCStats) uint64 { return s.StoreErrors })},
 		{Title: "JWKS fetches", Prom: "jwks_fetches_total", Help: "Requests for the provider's JWKS.", Type: PromCounter,
 			Value: num(func(s *OIDCStats) uint64 { return s.JWKSFetches })},
 		{Title: "JWKS failures", Prom: "jwks_fetch_failures_total", Help: "Failed requests for the provider's JWKS.", Type: PromCounter,

@@ -283,6 +283,11 @@ func (r *Redis) List(ctx context.Context, by Index, value string) ([]Meta, error
 	return out, nil
 }
 
+// Count implements Store.
+func (r *Redis) Count(ctx context.Context) (int64, error) {
+	return r.c.ZCount(ctx, r.index(BySub, ""), strconv.FormatInt(ms(time.Now()), 10), "+inf").Result()
+}
+
 // Lock implements Store.
 func (r *Redis) Lock(ctx context.Context, id, owner string, ttl time.Duration) (bool, error) {
 	return r.c.SetNX(ctx, r.lock(id), owner, ttl).Result()

@@ -122,6 +122,9 @@ func TestRedisDeleteAndList(t *testing.T) {
 		if got := ids(BySub, ""); got != "a1,a2,b1,c1" {
 			t.Fatalf("List all = %s", got)
 		}
+		if n, err := r.Count(ctx); n != 4 || err != nil {
+			t.Fatalf("Count = %d, %v; want 4", n, err)
+		}
 		if got := ids(BySub, "alice"); got != "a1,a2" {
 			t.Fatalf("List sub alice = %s", got)
 		}

@@ -76,6 +76,8 @@ type Store interface {
 	// List returns the metadata of the live sessions, all of them (value
 	// "") or those whose field by is value, oldest first.
 	List(ctx context.Context, by Index, value string) ([]Meta, error)
+	// Count is the number of live sessions.
+	Count(ctx context.Context) (int64, error)
 	// Lock takes the short lock named id for ttl on behalf of owner (a
 	// random value); false when another owner holds it.
 	Lock(ctx context.Context, id, owner string, ttl time.Duration) (bool, error)
