@@ -57,9 +57,9 @@ type storeState struct {
 
 	// The session count for the stats, read in the background at most
 	// once a second: a stats page never waits on the store.
-	count     atomic.Int64 // -1: unknown
-	countAt   atomic.Int64 // unix ns of the last read started
-	counting  atomic.Bool
+	count    atomic.Int64 // -1: unknown
+	countAt  atomic.Int64 // unix ns of the last read started
+	counting atomic.Bool
 }
 
 // active is the stats' session gauge: the last count read, and a new read
