@@ -183,7 +183,14 @@ listen b
 			// server has applied this one at least once.
 			testenv.Eventually(t, 30*time.Second, func() bool { return sd.agent.served.Load() >= 4 },
 				"%s: the agent was not asked after answering %q", name, st)
-			sd.views = append(sd.views, agentView(t, sd.sock, sd.agent.Port()))
+			// A check running when the view is taken shows its last
+			// answer as "(in progress)": take the view between checks.
+			var view string
+			testenv.Eventually(t, 30*time.Second, func() bool {
+				view = agentView(t, sd.sock, sd.agent.Port())
+				return !strings.Contains(view, "(in progress)")
+			}, "%s: a check was always in progress after %q", name, st)
+			sd.views = append(sd.views, view)
 		}
 		if got, _ := sd.agent.sent.Load().(string); got != "hello\n" {
 			t.Errorf("%s: the agent received %q, want agent-send's \"hello\\n\"", name, got)
