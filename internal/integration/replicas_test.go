@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -25,12 +26,13 @@ const replicaCount = 3
 // URI, through the frontend), the gateway, redis-server, the replicas (the
 // identity setup of identityConfig with a session store, a header naming
 // the replica, and a connection closed after each answer, so the next
-// request is balanced again) and the L4 frontend.
-func startReplicaEnv(t *testing.T) *replicaEnv {
+// request is balanced again) and the L4 frontend. accessTTL is the
+// lifetime of the provider's access tokens (0: an hour).
+func startReplicaEnv(t *testing.T, accessTTL time.Duration) *replicaEnv {
 	fe := testenv.FreePort(t)
 	env := &replicaEnv{identityEnv: &identityEnv{EdgePort: fe, Edge: fmt.Sprintf("http://localhost:%d", fe)}}
 	env.Gateway = testenv.StartGateway(t, testenv.GatewayOptions{})
-	env.OP = startOP(t, env.Edge, 0, fmt.Sprintf("OP_BACKCHANNEL_LOGOUT_URI=http://127.0.0.1:%d%s", fe, bcLogoutPath))
+	env.OP = startOP(t, env.Edge, accessTTL, fmt.Sprintf("OP_BACKCHANNEL_LOGOUT_URI=http://127.0.0.1:%d%s", fe, bcLogoutPath))
 	env.Redis = testenv.StartRedis(t)
 	dir := t.TempDir()
 	writeIdentitySecrets(t, dir) // one cookie secret and signing key, read by every replica
@@ -141,7 +143,7 @@ func refusedEverywhere(t *testing.T, env *replicaEnv, cookie string, ended time.
 // three within a second; a back-channel logout from node's oidc-provider
 // ends the next session on all three within a second.
 func TestReplicasShareSessionsAndLogout(t *testing.T) {
-	env := startReplicaEnv(t)
+	env := startReplicaEnv(t, 0)
 	b := startBrowser(t)
 
 	want := env.Edge + "/app/dashboard"
@@ -231,4 +233,100 @@ func TestReplicasShareSessionsAndLogout(t *testing.T) {
 	// And the browser itself is asked to log in again.
 	b.navigate(want)
 	b.waitPage("the login form after the provider's logout", func(p page) bool { return p.Login && strings.HasPrefix(p.URL, env.OP) })
+}
+
+// refreshGrants is the provider's count of refresh_token grants.
+type refreshGrants struct {
+	RefreshToken struct {
+		OK      int `json:"ok"`
+		Refused int `json:"refused"`
+	} `json:"refresh_token"`
+}
+
+// TestReplicasRefreshOnce is the rest of acceptance 1: four concurrent
+// requests of one session in its refresh window, spread over the three
+// replicas, cause exactly one refresh at the provider (which rotates
+// refresh tokens and revokes the grant when one is reused) and no failed
+// request.
+func TestReplicasRefreshOnce(t *testing.T) {
+	const ttl = 10 * time.Second // due for a refresh at half its life
+	env := startReplicaEnv(t, ttl)
+	c, _ := newBrowserClient(t)
+	start, _ := http.NewRequest("GET", env.Edge+"/app/home", nil)
+	loggedIn := time.Now()
+	if resp := loginHTTP(t, env.identityEnv, c, start, opUser, opPassword); resp.StatusCode != 200 {
+		t.Fatalf("login ended with %d at %s", resp.StatusCode, resp.Request.URL)
+	}
+	cookies := sessionCookies(t, env.identityEnv, c)
+	if len(cookies) != 1 {
+		t.Fatalf("session cookies %v, want the ticket alone", cookies)
+	}
+	// Into the refresh window (it opens at half the token's life and lasts
+	// until it expires; later still, the requests wait for the refresh).
+	time.Sleep(time.Until(loggedIn.Add(ttl/2 + time.Second)))
+
+	type result struct {
+		status  int
+		replica string
+		err     error
+	}
+	results := make(chan result, 4)
+	// Each request on a connection of its own, so the frontend spreads them.
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DisableKeepAlives: true},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for i := 0; i < 4; i++ {
+		go func() {
+			req, _ := http.NewRequest("GET", fmt.Sprintf("%s/app/items?n=%d", env.Edge, i), nil)
+			req.Header.Set("Accept", "application/json")
+			req.AddCookie(cookies[0])
+			resp, err := client.Do(req)
+			if err != nil {
+				results <- result{err: err}
+				return
+			}
+			defer resp.Body.Close()
+			r := result{status: resp.StatusCode}
+			var e testenv.Echo
+			if resp.StatusCode == 200 {
+				// Not DecodeEcho: t.Fatal belongs to the test's goroutine.
+				r.err = json.NewDecoder(resp.Body).Decode(&e)
+				r.replica = header(e, "X-Replica")
+			}
+			results <- r
+		}()
+	}
+	seen := map[string]int{}
+	for i := 0; i < 4; i++ {
+		select {
+		case r := <-results:
+			if r.err != nil || r.status != 200 {
+				t.Errorf("a request in the refresh window: %d %v, want 200", r.status, r.err)
+			}
+			seen[r.replica]++
+		case <-time.After(60 * time.Second):
+			t.Fatal("a request in the refresh window never answered")
+		}
+	}
+	if len(seen) != replicaCount {
+		t.Errorf("the four requests were served by %v, want all %d replicas", seen, replicaCount)
+	}
+	resp, err := http.Get(env.OP + "/test/grants")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g refreshGrants
+	err = json.NewDecoder(resp.Body).Decode(&g)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.RefreshToken.OK != 1 || g.RefreshToken.Refused != 0 {
+		t.Errorf("the provider saw %d refreshes and %d refused, want exactly one and none refused", g.RefreshToken.OK, g.RefreshToken.Refused)
+	}
+	// The renewed session goes on, on every replica.
+	for _, r := range env.Replicas {
+		if got := replicaStatus(t, r, cookies[0].Value); got != 200 {
+			t.Errorf("replica %s after the refresh: %d", r, got)
+		}
+	}
 }
