@@ -132,6 +132,10 @@ func (s *session) decide(rules []Rule) (reject, done bool) {
 				s.track(r.Track)
 				continue
 			}
+			if r.SC != nil {
+				s.sc(r.SC)
+				continue
+			}
 			return r.Reject, true
 		}
 	}
