@@ -16,4 +16,4 @@ func (k *Tracker) Inherit(from *Tracker) {
 // CountRequest counts an HTTP request (http_req_cnt, http_req_rate) on
 // every entry tracked, as HAProxy's stream_inc_http_req_ctr does once a
 // request is parsed: with inherited slots, each request of a connection.
-func (k *Tracker) CountRequest() { k.count(HTTPReqCnt, HTTPReqRate) }
+func (k *Tracker) CountRequest() { k.count(HTTPReqCnt, HTTPReqRate, 1) }

@@ -38,69 +38,6 @@ func ParseKeyType(s string) (KeyType, bool) {
 	return 0, false
 }
 
-// DataType is a stored data type, in HAProxy 2.6's order (its
-// STKTABLE_DT_* enum: show table prints them in this order, conn_rate
-// before conn_cur, gpc1 after the bytes counters).
-type DataType uint8
-
-const (
-	ServerID DataType = iota
-	GPT0
-	GPC0
-	GPC0Rate
-	ConnCnt
-	ConnRate
-	ConnCur
-	SessCnt
-	SessRate
-	HTTPReqCnt
-	HTTPReqRate
-	HTTPErrCnt
-	HTTPErrRate
-	BytesInCnt
-	BytesInRate
-	BytesOutCnt
-	BytesOutRate
-	GPC1
-	GPC1Rate
-	ServerKey
-	HTTPFailCnt
-	HTTPFailRate
-	numData
-)
-
-var dataNames = [numData]string{"server_id", "gpt0", "gpc0", "gpc0_rate",
-	"conn_cnt", "conn_rate", "conn_cur", "sess_cnt", "sess_rate", "http_req_cnt", "http_req_rate",
-	"http_err_cnt", "http_err_rate", "bytes_in_cnt", "bytes_in_rate", "bytes_out_cnt", "bytes_out_rate",
-	"gpc1", "gpc1_rate", "server_key", "http_fail_cnt", "http_fail_rate"}
-
-func (d DataType) String() string { return dataNames[d] }
-
-// IsRate reports whether the type is a rate over a period.
-func (d DataType) IsRate() bool {
-	switch d {
-	case GPC0Rate, GPC1Rate, ConnRate, SessRate, HTTPReqRate, HTTPErrRate, BytesInRate, BytesOutRate, HTTPFailRate:
-		return true
-	}
-	return false
-}
-
-// ParseDataType reads a data type name without its period.
-func ParseDataType(s string) (DataType, bool) {
-	for i, n := range dataNames {
-		if n == s {
-			return DataType(i), true
-		}
-	}
-	return 0, false
-}
-
-// Store is one "store" element: a data type and, for rates, the period.
-type Store struct {
-	Type   DataType
-	Period time.Duration
-}
-
 // Config describes a table as the stick-table line gives it.
 type Config struct {
 	Name    string
@@ -116,7 +53,8 @@ type Config struct {
 // Table is one stick table. Its methods are safe for concurrent use.
 type Table struct {
 	cfg    Config
-	off    [numData]int8  // word offset of each stored type in Entry.data, -1 when absent
+	off    [numData]int16 // word offset of each stored type in Entry.data, -1 when absent (data.go)
+	count  [numData]uint8 // elements of each stored type: 1, or the size of an array
 	period [numData]int64 // ms, rates only
 	words  int
 	now    func() int64 // ms, monotonic
@@ -158,23 +96,8 @@ func New(cfg Config, now func() int64) (*Table, error) {
 		now = monoMS
 	}
 	t := &Table{cfg: cfg, now: now, m: make(map[string]*Entry)}
-	for i := range t.off {
-		t.off[i] = -1
-	}
-	for _, s := range cfg.Store {
-		if t.off[s.Type] >= 0 {
-			return nil, fmt.Errorf("stick table '%s': data type '%s' stored twice", cfg.Name, s.Type)
-		}
-		t.off[s.Type] = int8(t.words)
-		if s.Type.IsRate() {
-			if s.Period <= 0 {
-				return nil, fmt.Errorf("stick table '%s': '%s' needs a period", cfg.Name, s.Type)
-			}
-			t.period[s.Type] = int64(s.Period / time.Millisecond)
-			t.words += 3
-		} else {
-			t.words++
-		}
+	if err := t.layout(cfg); err != nil {
+		return nil, err
 	}
 	t.head.next, t.head.prev = &t.head, &t.head
 	return t, nil
@@ -185,9 +108,6 @@ func (t *Table) Name() string { return t.cfg.Name }
 
 // Config returns the table's configuration.
 func (t *Table) Config() Config { return t.cfg }
-
-// Has reports whether the table stores d.
-func (t *Table) Has(d DataType) bool { return t.off[d] >= 0 }
 
 func (t *Table) unlink(e *Entry) { e.prev.next, e.next.prev = e.next, e.prev }
 
@@ -274,38 +194,28 @@ func (t *Table) getLocked(key string, create bool, now int64) (*Entry, error) {
 	return e, nil
 }
 
-// Lookup returns a copy-free view decision: the value of d for key, and
-// whether an entry exists and stores d (src_* fetches).
+// Lookup returns the value of d for key, and whether an entry exists and
+// the table has d (src_* fetches; gpc0, gpc1, their rates and gpt0 fall
+// back to the arrays as Has says).
 func (t *Table) Lookup(key string, d DataType) (v uint64, found bool) {
-	if t.off[d] < 0 {
+	return t.LookupAt(key, d, 0)
+}
+
+// LookupAt is Lookup of element idx of an array type.
+func (t *Table) LookupAt(key string, d DataType, idx int) (v uint64, found bool) {
+	d, idx = t.find(d, idx)
+	o := t.word(d, idx)
+	if o < 0 {
 		return 0, false
 	}
 	now := t.now()
 	t.mu.Lock()
 	e, _ := t.getLocked(key, false, now)
 	if e != nil {
-		v = t.readLocked(e, d, now)
+		v = t.readAt(e, d, o, now)
 	}
 	t.mu.Unlock()
 	return v, e != nil
-}
-
-func (t *Table) readLocked(e *Entry, d DataType, now int64) uint64 {
-	o := t.off[d]
-	if d.IsRate() {
-		return rateRead(e.data[o:o+3], t.period[d], now)
-	}
-	return e.data[o]
-}
-
-// addLocked adds n to a counter and its rate companion, if stored.
-func (t *Table) addLocked(e *Entry, cnt, rate DataType, n uint64, now int64) {
-	if o := t.off[cnt]; o >= 0 {
-		e.data[o] += n
-	}
-	if o := t.off[rate]; o >= 0 {
-		rateAdd(e.data[o:o+3], t.period[rate], now, n)
-	}
 }
 
 // Len returns the number of entries (expired ones not yet purged included).

@@ -131,12 +131,12 @@ func (k *Tracker) track(n int, t *Table, kb []byte, key string, http bool) bool 
 		}
 	}
 	e.ref++
-	t.addLocked(e, ConnCnt, ConnRate, 1, now)
+	t.addPair(e, ConnCnt, ConnRate, 1, now)
 	if o := t.off[ConnCur]; o >= 0 {
 		e.data[o]++
 	}
 	if http {
-		t.addLocked(e, HTTPReqCnt, HTTPReqRate, 1, now)
+		t.addPair(e, HTTPReqCnt, HTTPReqRate, 1, now)
 	}
 	t.touch(e, now)
 	t.mu.Unlock()
@@ -168,82 +168,117 @@ func (k *Tracker) Release() {
 	}
 }
 
-// Get reads d of the entry slot n tracks; ok is false when the slot tracks
-// nothing or the table does not store d (the fetch then fails, as in HAProxy).
-func (k *Tracker) Get(n int, d DataType) (v uint64, ok bool) {
-	if n < 0 || n >= Slots {
-		return 0, false
+// slot returns the tracking of counter n, or nil.
+func (k *Tracker) slot(n int) *tracked {
+	if n < 0 || n >= Slots || k.s[n].e == nil {
+		return nil
 	}
-	s := &k.s[n]
-	if s.e == nil || s.t.off[d] < 0 {
+	return &k.s[n]
+}
+
+// Get reads d of the entry slot n tracks; ok is false when the slot tracks
+// nothing or the table does not have d (the fetch then fails, as in
+// HAProxy; gpc0, gpc1, their rates and gpt0 fall back to the arrays).
+func (k *Tracker) Get(n int, d DataType) (v uint64, ok bool) { return k.GetAt(n, d, 0) }
+
+// GetAt is Get of element idx of an array type.
+func (k *Tracker) GetAt(n int, d DataType, idx int) (v uint64, ok bool) {
+	s := k.slot(n)
+	if s == nil {
 		return 0, false
 	}
 	t := s.t
+	d, idx = t.find(d, idx)
+	o := t.word(d, idx)
+	if o < 0 {
+		return 0, false
+	}
 	now := t.now()
 	t.mu.Lock()
-	v = t.readLocked(s.e, d, now)
+	v = t.readAt(s.e, d, o, now)
 	t.mu.Unlock()
 	return v, true
 }
 
 // IncGPC increments gpc0 or gpc1 (idx) and its rate in slot n and returns
 // the new counter (0 when only the rate is stored); ok is false when the
-// slot tracks nothing or the table stores neither.
+// slot tracks nothing or the table stores neither. A table storing the
+// gpc/gpc_rate arrays instead has their element idx incremented, as
+// HAProxy's sc-inc-gpc0/1 and sc_inc_gpc0/1 do.
 func (k *Tracker) IncGPC(n, idx int) (v uint64, ok bool) {
-	cnt, rate := GPC0, GPC0Rate
-	if idx == 1 {
-		cnt, rate = GPC1, GPC1Rate
+	if s := k.slot(n); s != nil {
+		return s.t.addEntry(s.e, gpcRef(s.t, idx, false), 1)
 	}
-	if n < 0 || n >= Slots || k.s[n].e == nil {
-		return 0, false
-	}
-	s := &k.s[n]
-	t := s.t
-	if t.off[cnt] < 0 && t.off[rate] < 0 {
-		return 0, false
-	}
-	now := t.now()
-	t.mu.Lock()
-	t.addLocked(s.e, cnt, rate, 1, now)
-	if o := t.off[cnt]; o >= 0 {
-		v = s.e.data[o]
-	}
-	t.touch(s.e, now)
-	t.mu.Unlock()
-	return v, true
+	return 0, false
 }
 
-// ClearGPC sets gpc0 or gpc1 to 0 and returns its previous value.
+// IncGPCAt increments element idx of the gpc array and of gpc_rate, as
+// sc-inc-gpc(idx,n) and sc_inc_gpc(idx,n) do (no fallback to gpc0/gpc1).
+func (k *Tracker) IncGPCAt(n, idx int) (v uint64, ok bool) { return k.AddGPCAt(n, idx, 1) }
+
+// AddGPCAt adds v (cut to 32 bits) to element idx of gpc and gpc_rate
+// (sc-add-gpc); the entry is refreshed even when v is 0.
+func (k *Tracker) AddGPCAt(n, idx int, v uint64) (uint64, bool) {
+	if s := k.slot(n); s != nil {
+		return s.t.addEntry(s.e, gpcRef(s.t, idx, true), uint64(uint32(v)))
+	}
+	return 0, false
+}
+
+// ClearGPC sets gpc0 or gpc1 (or the gpc array's element standing for
+// it) to 0 and returns its previous value.
 func (k *Tracker) ClearGPC(n, idx int) (v uint64, ok bool) {
-	cnt := GPC0
-	if idx == 1 {
-		cnt = GPC1
+	if s := k.slot(n); s != nil {
+		r := gpcRef(s.t, idx, false)
+		return s.t.swapEntry(s.e, r.c, r.ci, 0)
 	}
-	if n < 0 || n >= Slots || k.s[n].e == nil || k.s[n].t.off[cnt] < 0 {
-		return 0, false
-	}
-	s := &k.s[n]
-	t := s.t
-	t.mu.Lock()
-	o := t.off[cnt]
-	v, s.e.data[o] = s.e.data[o], 0
-	t.touch(s.e, t.now())
-	t.mu.Unlock()
-	return v, true
+	return 0, false
 }
 
-// SetGPT0 sets gpt0 in slot n; false when nothing is tracked or stored.
-func (k *Tracker) SetGPT0(n int, v uint64) bool {
-	if n < 0 || n >= Slots || k.s[n].e == nil || k.s[n].t.off[GPT0] < 0 {
-		return false
+// ClearGPCAt sets element idx of the gpc array to 0 and returns its
+// previous value (sc_clr_gpc).
+func (k *Tracker) ClearGPCAt(n, idx int) (v uint64, ok bool) {
+	if s := k.slot(n); s != nil {
+		return s.t.swapEntry(s.e, GPC, idx, 0)
 	}
-	s := &k.s[n]
-	t := s.t
-	t.mu.Lock()
-	s.e.data[t.off[GPT0]] = v
-	t.touch(s.e, t.now())
-	t.mu.Unlock()
-	return true
+	return 0, false
+}
+
+// SetGPT0 sets gpt0 (or gpt[0] in a table storing the gpt array) in slot
+// n; false when nothing is tracked or stored.
+func (k *Tracker) SetGPT0(n int, v uint64) bool {
+	if s := k.slot(n); s != nil {
+		d, i := s.t.find(GPT0, 0)
+		_, ok := s.t.swapEntry(s.e, d, i, v)
+		return ok
+	}
+	return false
+}
+
+// SetGPTAt sets element idx of the gpt array (sc-set-gpt).
+func (k *Tracker) SetGPTAt(n, idx int, v uint64) bool {
+	if s := k.slot(n); s != nil {
+		_, ok := s.t.swapEntry(s.e, GPT, idx, v)
+		return ok
+	}
+	return false
+}
+
+// CountSession counts a session (sess_cnt, sess_rate) on every entry
+// tracked now. HAProxy's session_count_new runs once the tcp-request
+// connection and session rules accepted the connection, before the
+// content rules: only their trackers count it.
+func (k *Tracker) CountSession() { k.count(SessCnt, SessRate, 1) }
+
+// AddBytes counts bytes from the client (in) and to it (out) on every
+// tracked entry: bytes_in_cnt/rate and bytes_out_cnt/rate.
+func (k *Tracker) AddBytes(in, out uint64) {
+	if in > 0 {
+		k.count(BytesInCnt, BytesInRate, in)
+	}
+	if out > 0 {
+		k.count(BytesOutCnt, BytesOutRate, out)
+	}
 }
 
 // Response counts a response's status on every tracked entry, as HAProxy
@@ -252,26 +287,29 @@ func (k *Tracker) SetGPT0(n int, v uint64) bool {
 func (k *Tracker) Response(status int) {
 	switch {
 	case status >= 400 && status < 500:
-		k.count(HTTPErrCnt, HTTPErrRate)
+		k.count(HTTPErrCnt, HTTPErrRate, 1)
 	case status >= 500 && status < 600 && status != 501 && status != 505:
-		k.count(HTTPFailCnt, HTTPFailRate)
+		k.count(HTTPFailCnt, HTTPFailRate, 1)
 	}
 }
 
 // Denied counts a request an http-request deny refused, whatever its
 // status: HAProxy counts it as an HTTP error (http_err_cnt, http_err_rate).
-func (k *Tracker) Denied() { k.count(HTTPErrCnt, HTTPErrRate) }
+func (k *Tracker) Denied() { k.count(HTTPErrCnt, HTTPErrRate, 1) }
 
-func (k *Tracker) count(cnt, rate DataType) {
+func (k *Tracker) count(cnt, rate DataType, n uint64) {
 	for i := range k.s {
 		s := &k.s[i]
 		if s.e == nil {
 			continue
 		}
 		t := s.t
+		if t.off[cnt] < 0 && t.off[rate] < 0 {
+			continue
+		}
 		now := t.now()
 		t.mu.Lock()
-		t.addLocked(s.e, cnt, rate, 1, now)
+		t.addPair(s.e, cnt, rate, n, now)
 		if t.onChange != nil {
 			t.onChange(s.e.key)
 		}
