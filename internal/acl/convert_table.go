@@ -2,6 +2,7 @@ package acl
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 
 	"github.com/gatehouse/gatehouse/internal/stick"
@@ -22,6 +23,8 @@ const (
 	cTableExpire   // ms until the entry expires
 	cTableIdle     // ms since the entry was last updated
 	cTableTrackers // streams tracking the entry
+	cTableAt       // table_gpc, table_gpc_rate, table_gpt: num[0] the element, num[2] the type
+	cTableKBytes   // table_kbytes_in/out: num[2] the byte counter, read in kB
 )
 
 func tableConvs() []convDef {
@@ -36,24 +39,45 @@ func tableConvs() []convDef {
 		out = append(out, convDef{name: "table_" + d.String(), args: "s", out: tInt, op: cTableData,
 			doc: "the input's entry's " + d.String() + see})
 	}
+	for _, d := range []stick.DataType{stick.GPC, stick.GPCRate, stick.GPT} {
+		out = append(out, convDef{name: "table_" + d.String(), args: "is", out: tInt, op: cTableAt,
+			doc: "element <idx> (0 to 99) of the input's entry's " + d.String() + " array (never gpc0, gpc1 or gpt0)" + see})
+	}
+	out = append(out,
+		convDef{name: "table_kbytes_in", args: "s", out: tInt, op: cTableKBytes, doc: "the input's entry's bytes_in_cnt in kilobytes" + see},
+		convDef{name: "table_kbytes_out", args: "s", out: tInt, op: cTableKBytes, doc: "the input's entry's bytes_out_cnt in kilobytes" + see})
 	return out
 }
 
 // tableData are the data types HAProxy 2.6 has a table_<data> converter
-// for, among those a stick-table line may store in Gatehouse (sess_*,
-// bytes_*, server_id are refused there, so table_sess_cnt, table_kbytes_in,
-// table_server_id etc. are not offered either).
-var tableData = []stick.DataType{stick.ConnCnt, stick.ConnCur, stick.ConnRate,
+// for, among those a stick-table line may store in Gatehouse (server_id
+// is refused there, so table_server_id is not offered either); gpc0, gpc1,
+// their rates and gpt0 read the arrays in a table storing those instead.
+var tableData = []stick.DataType{stick.ConnCnt, stick.ConnCur, stick.ConnRate, stick.SessCnt, stick.SessRate,
 	stick.HTTPReqCnt, stick.HTTPReqRate, stick.HTTPErrCnt, stick.HTTPErrRate, stick.HTTPFailCnt, stick.HTTPFailRate,
-	stick.GPC0, stick.GPC0Rate, stick.GPC1, stick.GPC1Rate, stick.GPT0}
+	stick.BytesInRate, stick.BytesOutRate, stick.GPC0, stick.GPC0Rate, stick.GPC1, stick.GPC1Rate, stick.GPT0}
 
+// compileTableConv checks a table converter's arguments; the table's name
+// is in str[0] afterwards whatever its position (table_gpc(<idx>,<table>)).
 func compileTableConv(d *convDef, a fetchArgs) (conv, error) {
 	c := conv{op: d.op, name: d.name, out: d.out, a: a}
-	if a.str[0] == "" {
+	switch d.op {
+	case cTableAt:
+		if a.num[0] < 0 || a.num[0] >= stick.MaxArray {
+			return c, fmt.Errorf("invalid array index %d (expected 0 to %d)", a.num[0], stick.MaxArray-1)
+		}
+		c.a.str[0], c.a.str[1] = a.str[1], ""
+	case cTableKBytes:
+		c.a.num[2] = int64(stick.BytesInCnt)
+		if d.name == "table_kbytes_out" {
+			c.a.num[2] = int64(stick.BytesOutCnt)
+		}
+	}
+	if c.a.str[0] == "" {
 		return c, errors.New("missing table name")
 	}
 	switch d.op {
-	case cTableData:
+	case cTableData, cTableAt:
 		dt, ok := stick.ParseDataType(d.name[len("table_"):])
 		if !ok {
 			return c, errors.New("unknown data type")
@@ -104,8 +128,15 @@ func (c *conv) runTable(t *Txn, typ smpType, b []byte, start int) ([]byte, smpTy
 		// streams tracking the entry (2.6's sample_conv_table_trackers).
 		return out(p.Trackers + 1)
 	}
-	dt := stick.DataType(c.a.num[2])
-	if !tab.Has(dt) {
+	dt, idx := stick.DataType(c.a.num[2]), 0
+	if c.op == cTableAt {
+		idx = int(c.a.num[0])
+		if !tab.Stores(dt) {
+			// The array forms never read gpc0, gpc1 or gpt0.
+			idx = -1
+		}
+	}
+	if idx < 0 || !tab.HasAt(dt, idx) {
 		// HAProxy answers 0 for a missing key before it finds the data
 		// is not stored; a present key then gives no value.
 		if _, found := tab.PeekKey(key); found {
@@ -113,6 +144,9 @@ func (c *conv) runTable(t *Txn, typ smpType, b []byte, start int) ([]byte, smpTy
 		}
 		return out(0)
 	}
-	v, _ := tab.Lookup(key, dt)
+	v, _ := tab.LookupAt(key, dt, idx)
+	if c.op == cTableKBytes {
+		v >>= 10
+	}
 	return out(int64(v))
 }

@@ -270,8 +270,8 @@ func compileExprIn(src string, aclKws []aclKeyword, inACL bool, env *compileEnv)
 		if err == nil && d.op > cTableFirst && d.op < cVarFirst && env != nil {
 			// A table that does not exist is HAProxy's configuration
 			// error, never a lookup that silently finds nothing.
-			if has, known := env.maps.HasTable(a.str[0]); known && !has {
-				err = fmt.Errorf("unable to find table '%s'", a.str[0])
+			if has, known := env.maps.HasTable(c.a.str[0]); known && !has {
+				err = fmt.Errorf("unable to find table '%s'", c.a.str[0])
 			}
 		}
 		if err != nil {

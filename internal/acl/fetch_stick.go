@@ -16,45 +16,52 @@ import (
 // table of the proxy whose rules run.
 
 type stickRead struct {
-	name string
-	d    stick.DataType
-	doc  string
+	name  string
+	d     stick.DataType
+	doc   string
+	shift uint // kbytes_*: the byte counter in kilobytes
 }
 
 func stickReads() []stickRead {
 	return []stickRead{
-		{"conn_cnt", stick.ConnCnt, "connections counted by the entry (conn_cnt)"},
-		{"conn_cur", stick.ConnCur, "concurrent connections tracking the entry (conn_cur)"},
-		{"conn_rate", stick.ConnRate, "connection rate over the table's period (conn_rate)"},
-		{"http_req_cnt", stick.HTTPReqCnt, "HTTP requests counted (http_req_cnt)"},
-		{"http_req_rate", stick.HTTPReqRate, "HTTP request rate over the table's period (http_req_rate)"},
-		{"http_err_cnt", stick.HTTPErrCnt, "HTTP errors counted, 4xx responses (http_err_cnt)"},
-		{"http_err_rate", stick.HTTPErrRate, "HTTP error rate (http_err_rate)"},
-		{"http_fail_cnt", stick.HTTPFailCnt, "HTTP failures counted, 5xx responses but 501 and 505 (http_fail_cnt)"},
-		{"http_fail_rate", stick.HTTPFailRate, "HTTP failure rate (http_fail_rate)"},
-		{"get_gpc0", stick.GPC0, "the general purpose counter gpc0"},
-		{"get_gpc1", stick.GPC1, "the general purpose counter gpc1"},
-		{"gpc0_rate", stick.GPC0Rate, "gpc0's increment rate (gpc0_rate)"},
-		{"gpc1_rate", stick.GPC1Rate, "gpc1's increment rate (gpc1_rate)"},
-		{"get_gpt0", stick.GPT0, "the general purpose tag gpt0"},
+		{"conn_cnt", stick.ConnCnt, "connections counted by the entry (conn_cnt)", 0},
+		{"conn_cur", stick.ConnCur, "concurrent connections tracking the entry (conn_cur)", 0},
+		{"conn_rate", stick.ConnRate, "connection rate over the table's period (conn_rate)", 0},
+		{"http_req_cnt", stick.HTTPReqCnt, "HTTP requests counted (http_req_cnt)", 0},
+		{"http_req_rate", stick.HTTPReqRate, "HTTP request rate over the table's period (http_req_rate)", 0},
+		{"http_err_cnt", stick.HTTPErrCnt, "HTTP errors counted, 4xx responses (http_err_cnt)", 0},
+		{"http_err_rate", stick.HTTPErrRate, "HTTP error rate (http_err_rate)", 0},
+		{"http_fail_cnt", stick.HTTPFailCnt, "HTTP failures counted, 5xx responses but 501 and 505 (http_fail_cnt)", 0},
+		{"http_fail_rate", stick.HTTPFailRate, "HTTP failure rate (http_fail_rate)", 0},
+		{"get_gpc0", stick.GPC0, "the general purpose counter gpc0", 0},
+		{"get_gpc1", stick.GPC1, "the general purpose counter gpc1", 0},
+		{"gpc0_rate", stick.GPC0Rate, "gpc0's increment rate (gpc0_rate)", 0},
+		{"gpc1_rate", stick.GPC1Rate, "gpc1's increment rate (gpc1_rate)", 0},
+		{"get_gpt0", stick.GPT0, "the general purpose tag gpt0", 0},
+		{"sess_cnt", stick.SessCnt, "sessions counted, connections accepted by the tcp-request connection and session rules (sess_cnt)", 0},
+		{"sess_rate", stick.SessRate, "session rate over the table's period (sess_rate)", 0},
+		{"bytes_in_rate", stick.BytesInRate, "client-to-server byte rate over the table's period (bytes_in_rate)", 0},
+		{"bytes_out_rate", stick.BytesOutRate, "server-to-client byte rate over the table's period (bytes_out_rate)", 0},
+		{"kbytes_in", stick.BytesInCnt, "client-to-server kilobytes (bytes_in_cnt / 1024)", 10},
+		{"kbytes_out", stick.BytesOutCnt, "server-to-client kilobytes (bytes_out_cnt / 1024)", 10},
 	}
 }
 
 func stickFetches() []fetchDef {
 	var out []fetchDef
 	for _, r := range stickReads() {
-		d := r.d
+		d, sh := r.d, r.shift
 		out = append(out,
 			fetchDef{name: "sc_" + r.name, args: "iS", out: tInt, check: checkSCArg, doc: "sc_<ctr>: " + r.doc,
 				fn: func(t *Txn, a *fetchArgs, _ cursor) (sample, cursor, fres) {
-					return scRead(t, int(a.num[0]), a.str[1], d)
+					return scRead(t, int(a.num[0]), a.str[1], d, 0, sh)
 				}},
 			fetchDef{name: "src_" + r.name, args: "S", out: tInt, need: NeedConn, doc: "the client address's entry: " + r.doc,
-				fn: func(t *Txn, a *fetchArgs, _ cursor) (sample, cursor, fres) { return srcRead(t, a.str[0], d) }})
+				fn: func(t *Txn, a *fetchArgs, _ cursor) (sample, cursor, fres) { return srcRead(t, a.str[0], d, 0, sh) }})
 		for n := 0; n < stick.Slots; n++ {
 			n := n
 			out = append(out, fetchDef{name: "sc" + strconv.Itoa(n) + "_" + r.name, args: "S", out: tInt, doc: r.doc,
-				fn: func(t *Txn, a *fetchArgs, _ cursor) (sample, cursor, fres) { return scRead(t, n, a.str[0], d) }})
+				fn: func(t *Txn, a *fetchArgs, _ cursor) (sample, cursor, fres) { return scRead(t, n, a.str[0], d, 0, sh) }})
 		}
 	}
 	type op struct {
@@ -85,7 +92,7 @@ func stickFetches() []fetchDef {
 		out = append(out, fetchDef{name: "sc" + strconv.Itoa(n) + "_tracked", out: tBool, doc: "true when the counter tracks an entry",
 			fn: func(t *Txn, _ *fetchArgs, _ cursor) (sample, cursor, fres) { return scTracked(t, n) }})
 	}
-	return out
+	return append(out, stickArrayFetches()...) // fetch_stick_array.go
 }
 
 func checkSCArg(a *fetchArgs) error {
@@ -95,7 +102,9 @@ func checkSCArg(a *fetchArgs) error {
 	return nil
 }
 
-func scRead(t *Txn, n int, table string, d stick.DataType) (sample, cursor, fres) {
+// scRead reads element idx of d (0 for scalar types) of the entry counter
+// n tracks, or of its key in table, divided by 2^sh (kbytes_*).
+func scRead(t *Txn, n int, table string, d stick.DataType, idx int, sh uint) (sample, cursor, fres) {
 	s := t.Stick
 	if s == nil {
 		return sample{}, cursor{}, fNone
@@ -106,36 +115,37 @@ func scRead(t *Txn, n int, table string, d stick.DataType) (sample, cursor, fres
 	}
 	if table != "" {
 		other := s.Table(table)
-		if other == nil || !other.Has(d) {
+		if other == nil || !other.HasAt(d, idx) {
 			return sample{}, cursor{}, fNone
 		}
 		if other != tab {
-			v, _ := other.Lookup(s.Key(n), d)
-			return intSmp(int64(v)), cursor{}, fVal
+			v, _ := other.LookupAt(s.Key(n), d, idx)
+			return intSmp(int64(v >> sh)), cursor{}, fVal
 		}
 	}
-	v, ok := s.Get(n, d)
+	v, ok := s.GetAt(n, d, idx)
 	if !ok {
 		return sample{}, cursor{}, fNone
 	}
-	return intSmp(int64(v)), cursor{}, fVal
+	return intSmp(int64(v >> sh)), cursor{}, fVal
 }
 
-func srcRead(t *Txn, table string, d stick.DataType) (sample, cursor, fres) {
+// srcRead reads element idx of d of the client address's entry.
+func srcRead(t *Txn, table string, d stick.DataType, idx int, sh uint) (sample, cursor, fres) {
 	s := t.Stick
 	if s == nil || !t.Src.IsValid() {
 		return sample{}, cursor{}, fNone
 	}
 	tab := s.Table(table)
-	if tab == nil || !tab.Has(d) {
+	if tab == nil || !tab.HasAt(d, idx) {
 		return sample{}, cursor{}, fNone
 	}
 	key, ok := srcKey(tab, t)
 	if !ok {
 		return sample{}, cursor{}, fNone
 	}
-	v, _ := tab.Lookup(key, d)
-	return intSmp(int64(v)), cursor{}, fVal
+	v, _ := tab.LookupAt(key, d, idx)
+	return intSmp(int64(v >> sh)), cursor{}, fVal
 }
 
 // srcKey converts the client address to the table's key type.

@@ -150,7 +150,7 @@ func (b *builder) tcpRule(set *acl.Set, p *config.Proxy, r *config.TCPAction) (l
 		if err != nil {
 			return rule, err
 		}
-		rule.SC = &l4.SCAction{Slot: sc.Slot, GPC: sc.GPC, Set: sc.Set, Value: sc.Value}
+		rule.SC = &l4.SCAction{Op: sc.Op, Slot: sc.Slot, Idx: sc.Idx, Set: sc.Set, Value: sc.Value}
 	} else if sa != nil {
 		name := sa.Table
 		if name == "" {

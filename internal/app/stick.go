@@ -42,7 +42,7 @@ func (b *builder) buildStickTables() error {
 			if !ok {
 				return config.Errorf(st.Pos, "stick-table: unknown data type '%s'", s.Type)
 			}
-			c.Store = append(c.Store, stick.Store{Type: d, Period: s.Period})
+			c.Store = append(c.Store, stick.Store{Type: d, Period: s.Period, Count: s.Count})
 		}
 		if st.SrvKey == "addr" {
 			c.SrvKey = stick.SrvKeyAddr
@@ -73,7 +73,8 @@ func (b *builder) stickStage(p *config.Proxy, frontend bool) *proxy.StickTables 
 	return &proxy.StickTables{Own: b.stickTables[p.Name], All: b.stickTables}
 }
 
-// stickAction compiles track-scN, sc-inc-gpc0/1 and sc-set-gpt0.
+// stickAction compiles track-scN, sc-inc-gpc0/1, sc-set-gpt0, sc-inc-gpc,
+// sc-add-gpc and sc-set-gpt.
 func (b *builder) stickAction(p *config.Proxy, a *config.HTTPAction) (func(*proxy.Txn) bool, error) {
 	sa := a.Stick
 	n := sa.Slot
@@ -115,25 +116,50 @@ func (b *builder) stickAction(p *config.Proxy, a *config.HTTPAction) (func(*prox
 			t.Stick().IncGPC(n, idx)
 			return false
 		}, nil
-	case a.Action == "sc-set-gpt0":
-		if v, err := strconv.ParseInt(sa.Value, 10, 64); err == nil {
-			return func(t *proxy.Txn) bool {
-				t.Stick().SetGPT0(n, uint64(v))
-				return false
-			}, nil
-		}
-		e, err := acl.CompileExprMaps(sa.Value, a.Pos, b.maps)
-		if err != nil {
-			return nil, err
-		}
+	case a.Action == "sc-inc-gpc":
 		return func(t *proxy.Txn) bool {
-			if v, ok := e.Int(t.Sample()); ok {
-				t.Stick().SetGPT0(n, uint64(v))
-			}
+			t.Stick().IncGPCAt(n, sa.Idx)
 			return false
 		}, nil
 	}
-	return nil, config.Errorf(a.Pos, "unknown stick action '%s'", a.Action)
+	op, err := b.stickValueOp(a.Action, sa, a.Pos)
+	if err != nil {
+		return nil, err
+	}
+	return func(t *proxy.Txn) bool {
+		op(t.Stick(), t.Sample())
+		return false
+	}, nil
+}
+
+// stickValueOp compiles the actions taking a value (sc-set-gpt0,
+// sc-set-gpt, sc-add-gpc): an integer, or a sample expression whose
+// integer value is used; without a value the action does nothing.
+func (b *builder) stickValueOp(action string, sa *config.StickAction, pos config.Pos) (func(*stick.Stream, *acl.Txn), error) {
+	n, idx := sa.Slot, sa.Idx
+	var apply func(s *stick.Stream, v uint64)
+	switch action {
+	case "sc-set-gpt0":
+		apply = func(s *stick.Stream, v uint64) { s.SetGPT0(n, v) }
+	case "sc-set-gpt":
+		apply = func(s *stick.Stream, v uint64) { s.SetGPTAt(n, idx, v) }
+	case "sc-add-gpc":
+		apply = func(s *stick.Stream, v uint64) { s.AddGPCAt(n, idx, v) }
+	default:
+		return nil, config.Errorf(pos, "unknown stick action '%s'", action)
+	}
+	if v, err := strconv.ParseInt(sa.Value, 10, 64); err == nil {
+		return func(s *stick.Stream, _ *acl.Txn) { apply(s, uint64(v)) }, nil
+	}
+	e, err := acl.CompileExprMaps(sa.Value, pos, b.maps)
+	if err != nil {
+		return nil, err
+	}
+	return func(s *stick.Stream, t *acl.Txn) {
+		if v, ok := e.Int(t); ok {
+			apply(s, uint64(v))
+		}
+	}, nil
 }
 
 // StickTables lists the stick tables for the runtime API.

@@ -7,6 +7,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/acl"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/proxy"
+	"github.com/gatehouse/gatehouse/internal/stick"
 )
 
 // tcpRuleCtx is what a tcp-request rule set can read: connection rules
@@ -22,44 +23,42 @@ func tcpRuleCtx(layer string) acl.Context {
 	return acl.CtxTCPContent
 }
 
-// scAction is a compiled sc-inc-gpc0/1 or sc-set-gpt0 of a tcp-request rule.
+// scAction is a compiled sc-* action of a tcp-request rule.
 type scAction struct {
+	Op    stick.SCOp
 	Slot  int
-	GPC   int // 0, 1; -1 for sc-set-gpt0
+	Idx   int
 	Set   *acl.Expr
 	Value int64
 }
 
 func (b *builder) tcpSC(r *config.TCPAction, ctx acl.Context) (scAction, error) {
 	sa := r.Stick
-	out := scAction{Slot: sa.Slot, GPC: -1}
-	switch r.Action {
-	case "sc-inc-gpc0":
-		out.GPC = 0
-		return out, nil
-	case "sc-inc-gpc1":
-		out.GPC = 1
-		return out, nil
-	case "sc-set-gpt0":
-		if v, err := strconv.ParseInt(sa.Value, 10, 64); err == nil {
-			out.Value = v
-			return out, nil
-		}
-		e, err := acl.CompileExprMaps(sa.Value, r.Pos, b.maps)
-		if err != nil {
-			return out, err
-		}
-		if err := e.Check(ctx); err != nil {
-			return out, config.Errorf(r.Pos, "'tcp-request %s %s' : %v", r.Layer, r.Action, err)
-		}
-		out.Set = e
+	op, ok := stick.ParseSCOp(r.Action)
+	if !ok {
+		return scAction{}, config.Errorf(r.Pos, "'tcp-request %s': unknown action '%s'", r.Layer, r.Action)
+	}
+	out := scAction{Op: op, Slot: sa.Slot, Idx: sa.Idx}
+	if !op.TakesValue() {
 		return out, nil
 	}
-	return out, config.Errorf(r.Pos, "'tcp-request %s': unknown action '%s'", r.Layer, r.Action)
+	if v, err := strconv.ParseInt(sa.Value, 10, 64); err == nil {
+		out.Value = v
+		return out, nil
+	}
+	e, err := acl.CompileExprMaps(sa.Value, r.Pos, b.maps)
+	if err != nil {
+		return out, err
+	}
+	if err := e.Check(ctx); err != nil {
+		return out, config.Errorf(r.Pos, "'tcp-request %s %s' : %v", r.Layer, r.Action, err)
+	}
+	out.Set = e
+	return out, nil
 }
 
 // httpTCPStick compiles the stick action of an HTTP proxy's tcp-request
-// rule (track-scN, sc-inc-gpc0/1, sc-set-gpt0) into rule.
+// rule (track-scN or an sc-* action) into rule.
 func (b *builder) httpTCPStick(rule *proxy.ContentRule, p *config.Proxy, r *config.TCPAction, ctx acl.Context, countReq bool) error {
 	sa := r.Stick
 	if !strings.HasPrefix(r.Action, "track-sc") {
@@ -67,7 +66,7 @@ func (b *builder) httpTCPStick(rule *proxy.ContentRule, p *config.Proxy, r *conf
 		if err != nil {
 			return err
 		}
-		rule.SC = &proxy.SCRule{Slot: sc.Slot, GPC: sc.GPC, Set: sc.Set, Value: sc.Value}
+		rule.SC = &proxy.SCRule{Op: sc.Op, Slot: sc.Slot, Idx: sc.Idx, Set: sc.Set, Value: sc.Value}
 		return nil
 	}
 	name := sa.Table

@@ -20,13 +20,12 @@ func stickKeywords() []keyword {
 }
 
 // stickDataImplemented are the data types Gatehouse stores and updates as
-// HAProxy 2.6 does; stickDataLater are HAProxy's others, refused by name.
-var stickDataImplemented = []string{"server_id", "server_key", "gpt0", "gpc0", "gpc0_rate(<period>)", "gpc1", "gpc1_rate(<period>)",
-	"conn_cnt", "conn_cur", "conn_rate(<period>)", "http_req_cnt", "http_req_rate(<period>)",
-	"http_err_cnt", "http_err_rate(<period>)", "http_fail_cnt", "http_fail_rate(<period>)"}
-
-var stickDataLater = []string{"sess_cnt", "sess_rate", "bytes_in_cnt", "bytes_in_rate",
-	"bytes_out_cnt", "bytes_out_rate", "gpt", "gpc", "gpc_rate"}
+// HAProxy 2.6 does: all of HAProxy 2.6's.
+var stickDataImplemented = []string{"server_id", "server_key", "gpt0", "gpt(<nb>)", "gpc0", "gpc0_rate(<period>)", "gpc1", "gpc1_rate(<period>)",
+	"gpc(<nb>)", "gpc_rate(<nb>,<period>)",
+	"conn_cnt", "conn_cur", "conn_rate(<period>)", "sess_cnt", "sess_rate(<period>)", "http_req_cnt", "http_req_rate(<period>)",
+	"http_err_cnt", "http_err_rate(<period>)", "http_fail_cnt", "http_fail_rate(<period>)",
+	"bytes_in_cnt", "bytes_in_rate(<period>)", "bytes_out_cnt", "bytes_out_rate(<period>)"}
 
 func parseStickTable(p *parser, args []token) error {
 	px := p.ps.px
@@ -153,6 +152,9 @@ func parseStickTableWords(p *parser, kw string, w []string, inPeers bool) (*conf
 	if st.Size == 0 {
 		return nil, fmt.Errorf("'%s': missing 'size'.", kw)
 	}
+	if err := checkStickArrays(st); err != nil {
+		return nil, err
+	}
 	return st, nil
 }
 
@@ -184,32 +186,69 @@ func parseStickStore(d string) (config.StickStore, error) {
 		}
 		arg = strings.TrimSuffix(arg, ")")
 	}
-	for _, l := range stickDataLater {
-		if name == l {
-			return config.StickStore{}, fmt.Errorf("'stick-table': data type '%s' is not implemented by Gatehouse yet (stored: %s).", name, strings.Join(stickDataImplemented, ", "))
-		}
-	}
 	for _, k := range stickDataImplemented {
-		kn, _, rate := strings.Cut(k, "(")
+		kn, params, _ := strings.Cut(k, "(")
 		if kn != name {
 			continue
 		}
-		if !rate {
+		st := config.StickStore{Type: name}
+		array := strings.HasPrefix(params, "<nb>")
+		rate := strings.HasSuffix(params, "<period>)")
+		if params == "" {
 			if hasArg {
 				return config.StickStore{}, fmt.Errorf("'stick-table': data type '%s' takes no argument.", name)
 			}
-			return config.StickStore{Type: name}, nil
+			return st, nil
 		}
-		if !hasArg || arg == "" {
+		if !hasArg || arg == "" || (array && rate && !strings.Contains(arg, ",")) {
+			if array {
+				return config.StickStore{}, fmt.Errorf("'stick-table': missing argument to store option '%s' (e.g. '%s').", name, strings.ReplaceAll(strings.ReplaceAll(k, "<nb>", "2"), "<period>", "10s"))
+			}
 			return config.StickStore{}, fmt.Errorf("'stick-table': data type '%s' expects a period, e.g. '%s(10s)'.", name, name)
 		}
-		p, err := parseDuration(arg)
-		if err != nil || p <= 0 {
-			return config.StickStore{}, fmt.Errorf("'stick-table': invalid period '%s' for data type '%s'.", arg, name)
+		if array {
+			nb := arg
+			if rate {
+				nb, arg, _ = strings.Cut(arg, ",")
+			}
+			n, err := strconv.Atoi(nb)
+			if err != nil || n < 1 || n > stickMaxArray {
+				return config.StickStore{}, fmt.Errorf("'stick-table': array size is out of allowed range (1-%d) for store option '%s'.", stickMaxArray, name)
+			}
+			st.Count = n
 		}
-		return config.StickStore{Type: name, Period: p}, nil
+		if rate {
+			p, err := parseDuration(arg)
+			if err != nil || p <= 0 {
+				return config.StickStore{}, fmt.Errorf("'stick-table': invalid period '%s' for data type '%s'.", arg, name)
+			}
+			st.Period = p
+		} else if strings.Contains(arg, ",") {
+			return config.StickStore{}, fmt.Errorf("'stick-table': data type '%s' takes one argument, the array size.", name)
+		}
+		return st, nil
 	}
 	return config.StickStore{}, fmt.Errorf("'stick-table': unknown data type '%s'.", name)
+}
+
+// stickMaxArray is HAProxy's largest gpt, gpc and gpc_rate array.
+const stickMaxArray = 100
+
+// checkStickArrays refuses a table storing an array with the legacy
+// types it overrides, as HAProxy 2.6.
+func checkStickArrays(st *config.StickTable) error {
+	has := map[string]bool{}
+	for _, s := range st.Store {
+		has[s.Type] = true
+	}
+	for _, c := range [...]struct{ arr, a, b, leg string }{
+		{"gpc", "gpc0", "gpc1", "gpc[0/1]"}, {"gpc_rate", "gpc0_rate", "gpc1_rate", "gpc[0/1]_rate"}, {"gpt", "gpt0", "gpt0", "gpt0"},
+	} {
+		if has[c.arr] && (has[c.a] || has[c.b]) {
+			return fmt.Errorf("'stick-table': simultaneous usage of '%s' and '%s' in a same table is not permitted as '%s' overrides '%s'.", c.arr, c.leg, c.arr, c.leg)
+		}
+	}
+	return nil
 }
 
 // stickHTTPActions are the http-request/http-response actions of stick tables.
@@ -224,11 +263,18 @@ func stickHTTPActions() []httpAction {
 	}
 	out = append(out,
 		httpAction{name: "sc-inc-gpc0", req: true, resp: true, syntax: "sc-inc-gpc0(<sc-id>)",
-			desc: "Increment gpc0 (and gpc0_rate) of the entry tracked by counter <sc-id>.", parse: scArgs(false)},
+			desc: "Increment gpc0 (and gpc0_rate) of the entry tracked by counter <sc-id>; in a table storing the gpc/gpc_rate arrays instead, their first element.", parse: scArgs(false, false)},
 		httpAction{name: "sc-inc-gpc1", req: true, resp: true, syntax: "sc-inc-gpc1(<sc-id>)",
-			desc: "Increment gpc1 (and gpc1_rate) of the entry tracked by counter <sc-id>.", parse: scArgs(false)},
+			desc: "Increment gpc1 (and gpc1_rate) of the entry tracked by counter <sc-id>; in a table storing the gpc/gpc_rate arrays instead, their second element.", parse: scArgs(false, false)},
 		httpAction{name: "sc-set-gpt0", req: true, resp: true, syntax: "sc-set-gpt0(<sc-id>) <int>|<expr>",
-			desc: "Set gpt0 of the entry tracked by counter <sc-id> to an integer or the integer value of a sample expression.", parse: scArgs(true)},
+			desc: "Set gpt0 (or gpt's first element) of the entry tracked by counter <sc-id> to an integer or the integer value of a sample expression (kept as 32 bits unsigned).", parse: scArgs(true, false)},
+		httpAction{name: "sc-inc-gpc", req: true, resp: true, syntax: "sc-inc-gpc(<idx>,<sc-id>)",
+			desc: "Increment element <idx> (0 to 99) of the gpc array (and of gpc_rate) of the entry tracked by counter <sc-id>.", parse: scArgs(false, true)},
+		httpAction{name: "sc-add-gpc", req: true, resp: true, syntax: "sc-add-gpc(<idx>,<sc-id>) <int>|<expr>",
+			desc: "Add an integer or the integer value of a sample expression (as 32 bits unsigned) to element <idx> of the gpc array (and gpc_rate) of the entry tracked by counter <sc-id>; " +
+				"the entry is refreshed even when the value is 0. HAProxy 2.7's action (2.6 refuses it).", parse: scArgs(true, true)},
+		httpAction{name: "sc-set-gpt", req: true, resp: true, syntax: "sc-set-gpt(<idx>,<sc-id>) <int>|<expr>",
+			desc: "Set element <idx> of the gpt array of the entry tracked by counter <sc-id> to an integer or the integer value of a sample expression (kept as 32 bits unsigned).", parse: scArgs(true, true)},
 	)
 	return out
 }
@@ -252,19 +298,16 @@ func trackArgs(n int) func(*parser, *config.HTTPAction, []token) error {
 	}
 }
 
-// scArgs reads "sc-inc-gpc0(<id>)" and "sc-set-gpt0(<id>) <value>": the
-// action's own name carries the counter id.
-func scArgs(value bool) func(*parser, *config.HTTPAction, []token) error {
+// scArgs reads "sc-inc-gpc0(<sc-id>)" and "sc-set-gpt0(<sc-id>) <value>",
+// or with indexed the array forms "sc-inc-gpc(<idx>,<sc-id>)",
+// "sc-set-gpt(<idx>,<sc-id>) <value>", "sc-add-gpc(<idx>,<sc-id>) <value>":
+// the action's own name carries the element and the counter.
+func scArgs(value, indexed bool) func(*parser, *config.HTTPAction, []token) error {
 	return func(p *parser, a *config.HTTPAction, args []token) error {
-		base, id, ok := strings.Cut(a.Action, "(")
-		if !ok || !strings.HasSuffix(id, ")") {
-			return fmt.Errorf("expects a stick counter id in parentheses, e.g. '%s(0)'", base)
+		sa, err := parseSCName(a.Action, indexed)
+		if err != nil {
+			return err
 		}
-		n, err := strconv.Atoi(strings.TrimSuffix(id, ")"))
-		if err != nil || n < 0 || n > 2 {
-			return fmt.Errorf("invalid stick counter '%s' (expected 0, 1 or 2)", strings.TrimSuffix(id, ")"))
-		}
-		sa := &config.StickAction{Slot: n}
 		w := texts(args)
 		if value {
 			if len(w) != 1 {
@@ -274,10 +317,41 @@ func scArgs(value bool) func(*parser, *config.HTTPAction, []token) error {
 		} else if len(w) != 0 {
 			return fmt.Errorf("unexpected argument '%s'", w[0])
 		}
-		a.Action = base
+		a.Action, _, _ = strings.Cut(a.Action, "(")
 		a.Stick = sa
 		return nil
 	}
+}
+
+// parseSCName reads the parenthesised ids of an sc-* action's name.
+func parseSCName(name string, indexed bool) (*config.StickAction, error) {
+	base, id, ok := strings.Cut(name, "(")
+	want := base + "(<sc-id>)"
+	if indexed {
+		want = base + "(<idx>,<sc-id>)"
+	}
+	if !ok || !strings.HasSuffix(id, ")") {
+		return nil, fmt.Errorf("expects %s, e.g. '%s'", want, strings.ReplaceAll(strings.ReplaceAll(want, "<idx>", "0"), "<sc-id>", "0"))
+	}
+	id = strings.TrimSuffix(id, ")")
+	sa := &config.StickAction{}
+	if indexed {
+		idx, sc, ok := strings.Cut(id, ",")
+		if !ok {
+			return nil, fmt.Errorf("missing the element index: expects %s", want)
+		}
+		n, err := strconv.Atoi(idx)
+		if err != nil || n < 0 || n >= stickMaxArray || strconv.Itoa(n) != idx {
+			return nil, fmt.Errorf("invalid element index '%s' (expected 0 to %d)", idx, stickMaxArray-1)
+		}
+		sa.Idx, id = n, sc
+	}
+	n, err := strconv.Atoi(id)
+	if err != nil || n < 0 || n > 2 || strconv.Itoa(n) != id {
+		return nil, fmt.Errorf("invalid stick counter '%s' (expected 0, 1 or 2)", id)
+	}
+	sa.Slot = n
+	return sa, nil
 }
 
 // checkStickRefs resolves the tables track-sc rules name, as HAProxy's

@@ -19,11 +19,11 @@ func tcpRequestTable() []keyword {
 	return []keyword{
 		{name: "inspect-delay", where: wProxy, syntax: "tcp-request inspect-delay <time>",
 			desc: "How long 'content' rules may wait for data (e.g. a TLS ClientHello).", parse: parseInspectDelay},
-		{name: "connection", where: wFEOnly, syntax: "tcp-request connection accept|reject|set-var(<var>) <expr>|set-var-fmt(<var>) <fmt>|unset-var(<var>)|track-sc0..2 <key> [table <table>] [{if|unless} <condition>]",
+		{name: "connection", where: wFEOnly, syntax: "tcp-request connection accept|reject|set-var(<var>) <expr>|set-var-fmt(<var>) <fmt>|unset-var(<var>)|track-sc0..2 <key> [table <table>]|sc-inc-gpc0(<sc>)|sc-inc-gpc1(<sc>)|sc-set-gpt0(<sc>) <int>|<expr>|sc-inc-gpc(<idx>,<sc>)|sc-set-gpt(<idx>,<sc>) <int>|<expr>|sc-add-gpc(<idx>,<sc>) <int>|<expr> [{if|unless} <condition>]",
 			desc: "Accept or reject a connection as soon as it is accepted, set a variable (proc and sess scopes only: no stream exists yet), or track <key> in a stick table (mode tcp; counts conn_cnt, conn_rate and conn_cur; the first track-scN of a connection applies).", parse: parseTCPRule},
-		{name: "session", where: wFEOnly, syntax: "tcp-request session accept|reject|set-var(<var>) <expr>|set-var-fmt(<var>) <fmt>|unset-var(<var>)|track-sc0..2 <key> [table <table>]|sc-inc-gpc0(<sc>)|sc-inc-gpc1(<sc>)|sc-set-gpt0(<sc>) <int>|<expr> [{if|unless} <condition>]",
+		{name: "session", where: wFEOnly, syntax: "tcp-request session accept|reject|set-var(<var>) <expr>|set-var-fmt(<var>) <fmt>|unset-var(<var>)|track-sc0..2 <key> [table <table>]|sc-inc-gpc0(<sc>)|sc-inc-gpc1(<sc>)|sc-set-gpt0(<sc>) <int>|<expr>|sc-inc-gpc(<idx>,<sc>)|sc-set-gpt(<idx>,<sc>) <int>|<expr>|sc-add-gpc(<idx>,<sc>) <int>|<expr> [{if|unless} <condition>]",
 			desc: "Accept or reject a session once its PROXY header and TLS handshake are done, before any content is read (so in mode http once per connection, not per request), set a variable, or track <key> in a stick table for the whole connection (counts conn_cnt, conn_rate, conn_cur, and in mode http every request of the connection) and update its counters.", parse: parseTCPRule},
-		{name: "content", where: wProxy, syntax: "tcp-request content accept|reject|set-var(<var>) <expr>|set-var-fmt(<var>) <fmt>|unset-var(<var>)|track-sc0..2 <key> [table <table>] [{if|unless} <condition>]",
+		{name: "content", where: wProxy, syntax: "tcp-request content accept|reject|set-var(<var>) <expr>|set-var-fmt(<var>) <fmt>|unset-var(<var>)|track-sc0..2 <key> [table <table>]|sc-inc-gpc0(<sc>)|sc-inc-gpc1(<sc>)|sc-set-gpt0(<sc>) <int>|<expr>|sc-inc-gpc(<idx>,<sc>)|sc-set-gpt(<idx>,<sc>) <int>|<expr>|sc-add-gpc(<idx>,<sc>) <int>|<expr> [{if|unless} <condition>]",
 			desc: "Accept or reject a connection once its first bytes are available, set a variable, or track <key> in a stick table (mode tcp, as in 'connection').", parse: parseTCPRule},
 	}
 }
@@ -76,14 +76,17 @@ func parseTCPRule(p *parser, args []token) error {
 			return fmt.Errorf("'tcp-request %s %s' : %v.", layer, action, err)
 		}
 		r.Stick = a.Stick
-	case strings.HasPrefix(action, "sc-inc-gpc0(") || strings.HasPrefix(action, "sc-inc-gpc1(") || strings.HasPrefix(action, "sc-set-gpt0("):
+	case isSCAction(action):
+		base, _, _ := strings.Cut(action, "(")
+		indexed := base == "sc-inc-gpc" || base == "sc-set-gpt" || base == "sc-add-gpc"
+		value := base == "sc-set-gpt0" || base == "sc-set-gpt" || base == "sc-add-gpc"
 		a := &config.HTTPAction{Action: action}
-		if err := scArgs(strings.HasPrefix(action, "sc-set-gpt0("))(p, a, args[3:end]); err != nil {
+		if err := scArgs(value, indexed)(p, a, args[3:end]); err != nil {
 			return fmt.Errorf("'tcp-request %s %s' : %v.", layer, action, err)
 		}
 		r.Action, r.Stick = a.Action, a.Stick
 	default:
-		return fmt.Errorf("'tcp-request %s' : action '%s' is not implemented by Gatehouse (supported: 'accept', 'reject', 'set-var', 'set-var-fmt', 'unset-var', 'track-sc0..2', 'sc-inc-gpc0', 'sc-inc-gpc1', 'sc-set-gpt0').", layer, action)
+		return fmt.Errorf("'tcp-request %s' : action '%s' is not implemented by Gatehouse (supported: 'accept', 'reject', 'set-var', 'set-var-fmt', 'unset-var', 'track-sc0..2', 'sc-inc-gpc0', 'sc-inc-gpc1', 'sc-set-gpt0', 'sc-inc-gpc', 'sc-set-gpt', 'sc-add-gpc').", layer, action)
 	}
 	if end < len(args) {
 		c, err := parseCond(p, args, end)
@@ -94,4 +97,16 @@ func parseTCPRule(p *parser, args []token) error {
 	}
 	p.ps.px.TCPRequest = append(p.ps.px.TCPRequest, r)
 	return nil
+}
+
+// isSCAction reports whether a tcp-request action is one of the sc-*
+// actions on a tracked entry's general purpose counters and tags; the
+// name carries the ids in parentheses.
+func isSCAction(action string) bool {
+	base, _, ok := strings.Cut(action, "(")
+	switch base {
+	case "sc-inc-gpc0", "sc-inc-gpc1", "sc-set-gpt0", "sc-inc-gpc", "sc-set-gpt", "sc-add-gpc":
+		return ok
+	}
+	return false
 }

@@ -61,13 +61,12 @@ func unimplementedOptions() []string {
 
 func unimplementedHTTPActions() []string {
 	return []string{
-		"sc-inc-gpc", "sc-set-gpt",
 		"do-resolve",
 		"send-spoe-group", "set-bandwidth-limit",
 		"set-mark",
 		"set-nice", "set-priority-class", "set-priority-offset",
 		"set-tos",
-		"wait-for-body", "wait-for-handshake", "sc-add-gpc", "set-fc-mark",
+		"wait-for-body", "wait-for-handshake", "set-fc-mark",
 		"set-fc-tos", "pause", "disable-l7-retry", "set-retries",
 	}
 }

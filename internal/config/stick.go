@@ -37,19 +37,23 @@ type StickRule struct {
 	Cond     *Cond  `json:",omitempty"`
 }
 
-// StickStore is one data type a table stores; Period for rates.
+// StickStore is one data type a table stores; Period for rates, Count
+// for the arrays gpt(<nb>), gpc(<nb>), gpc_rate(<nb>,<period>).
 type StickStore struct {
 	Type   string
 	Period time.Duration `json:",omitempty"`
+	Count  int           `json:",omitempty"`
 }
 
 // StickAction is the argument of a stick-table rule action: track-scN
-// (Key, Table), sc-inc-gpc0/1 and sc-set-gpt0 (Value) on counter Slot.
+// (Key, Table), sc-inc-gpc0/1 and sc-set-gpt0 (Value) on counter Slot,
+// sc-inc-gpc, sc-add-gpc and sc-set-gpt (Value) on element Idx.
 type StickAction struct {
 	Slot  int
+	Idx   int    `json:",omitempty"` // sc-inc-gpc, sc-add-gpc, sc-set-gpt: the array element
 	Key   string `json:",omitempty"` // sample expression
 	Table string `json:",omitempty"` // "" is the proxy's own table
-	Value string `json:",omitempty"` // sc-set-gpt0: an integer or a sample expression
+	Value string `json:",omitempty"` // sc-set-gpt0, sc-set-gpt, sc-add-gpc: an integer or a sample expression
 	// InResponse: an http-response rule (track-sc does not count a request).
 	InResponse bool `json:",omitempty"`
 }

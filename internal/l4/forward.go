@@ -59,6 +59,7 @@ func (s *session) forward() {
 			}
 			be.Counters.BytesIn.Add(n)
 			srv.Counters.BytesIn.Add(n)
+			s.stick.AddBytes(n, 0)
 		}
 	}
 	s.relay(srvConn)

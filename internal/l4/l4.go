@@ -82,7 +82,7 @@ type Rule struct {
 	Cond   *acl.Cond // nil: unconditional
 	Var    *VarRule  // set-var, set-var-fmt, unset-var: the rule does not decide
 	Track  *Track    // track-sc0..2 (stick.go): nor does it
-	SC     *SCAction // sc-inc-gpc0/1, sc-set-gpt0 (stick.go): nor does it
+	SC     *SCAction // sc-inc-gpc0/1, sc-set-gpt0, sc-inc-gpc, sc-set-gpt, sc-add-gpc (stick.go): nor does it
 }
 
 // Route is one use_backend rule.
@@ -248,6 +248,10 @@ func (s *session) run() {
 		s.lstCount(func(c *counters.Proxy) { c.DenySess.Add(1) })
 		return
 	}
+	// The connection and session rules accepted it: HAProxy's
+	// session_count_new counts a session on the entries they track
+	// (sess_cnt, sess_rate), not on the content rules' ones.
+	s.stick.CountSession()
 	if !s.inspect() {
 		s.finish()
 		return

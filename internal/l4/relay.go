@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/counters"
 	"github.com/gatehouse/gatehouse/internal/logging"
 	"github.com/gatehouse/gatehouse/internal/sock"
+	"github.com/gatehouse/gatehouse/internal/stick"
 )
 
 // chunk is how much one copy may move before the byte counters are
@@ -30,7 +31,7 @@ func (s *session) relay(srv *net.TCPConn) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		upN, upErr = pump(srv, s.cli, s.fe.Counters, s.lst.Counters, be.Counters, &s.srv.Counters, true, s.fe.Splice.Request || be.Splice.Request)
+		upN, upErr = pump(srv, s.cli, s.fe.Counters, s.lst.Counters, be.Counters, &s.srv.Counters, &s.stick.Tracker, true, s.fe.Splice.Request || be.Splice.Request)
 		if upErr == nil {
 			_ = srv.CloseWrite()
 			w.halfClosed(1, be.Timeouts.ServerFin)
@@ -38,7 +39,7 @@ func (s *session) relay(srv *net.TCPConn) {
 			s.abort(srv)
 		}
 	}()
-	downN, downErr := pump(s.cli, srv, s.fe.Counters, s.lst.Counters, be.Counters, &s.srv.Counters, false, s.fe.Splice.Response || be.Splice.Response)
+	downN, downErr := pump(s.cli, srv, s.fe.Counters, s.lst.Counters, be.Counters, &s.srv.Counters, &s.stick.Tracker, false, s.fe.Splice.Response || be.Splice.Response)
 	if downErr == nil {
 		closeWrite(s.cli)
 		w.halfClosed(0, s.fe.Timeouts.ClientFin)
@@ -71,7 +72,10 @@ func closeWrite(c net.Conn) {
 // client is bytes out. Between two TCP connections the bytes are copied
 // with raw recv/send (sock.Copy), or go through a pipe with splice(2) and
 // never reach user space when the direction is spliced (sock.Splice).
-func pump(dst, src net.Conn, fe, lc, be *counters.Proxy, srv *counters.Server, up, splice bool) (int64, error) {
+// The tracked stick-table entries count them too (bytes_in_*, bytes_out_*),
+// as HAProxy's stream_process_counters does while data flows; the rules
+// that track are over by then, so both directions read stk at once.
+func pump(dst, src net.Conn, fe, lc, be *counters.Proxy, srv *counters.Server, stk *stick.Tracker, up, splice bool) (int64, error) {
 	var total int64
 	tdst, dstTCP := dst.(*net.TCPConn)
 	tsrc, srcTCP := src.(*net.TCPConn)
@@ -110,10 +114,12 @@ func pump(dst, src net.Conn, fe, lc, be *counters.Proxy, srv *counters.Server, u
 				fe.BytesIn.Add(u)
 				be.BytesIn.Add(u)
 				srv.BytesIn.Add(u)
+				stk.AddBytes(u, 0)
 			} else {
 				fe.BytesOut.Add(u)
 				be.BytesOut.Add(u)
 				srv.BytesOut.Add(u)
+				stk.AddBytes(0, u)
 			}
 			if lc != nil { // option socket-stats
 				if up {

@@ -40,21 +40,19 @@ func (s *session) track(tr *Track) {
 	}
 }
 
-// SCAction is sc-inc-gpc0(N), sc-inc-gpc1(N) or sc-set-gpt0(N) <value>
-// on the entry counter Slot tracks (nothing when it tracks none).
+// SCAction is an sc-* action (sc-inc-gpc0/1, sc-set-gpt0, sc-inc-gpc,
+// sc-set-gpt, sc-add-gpc) on the entry counter Slot tracks (nothing when
+// it tracks none).
 type SCAction struct {
+	Op   stick.SCOp
 	Slot int
-	GPC  int       // 0 or 1: sc-inc-gpc0/1; -1: sc-set-gpt0
-	Set  *acl.Expr // sc-set-gpt0's value; nil: Value
-	// Value is sc-set-gpt0's integer.
+	Idx  int       // the array element of sc-inc-gpc, sc-set-gpt, sc-add-gpc
+	Set  *acl.Expr // the value of the actions taking one; nil: Value
+	// Value is the integer value.
 	Value int64
 }
 
 func (s *session) sc(a *SCAction) {
-	if a.GPC >= 0 {
-		s.stick.IncGPC(a.Slot, a.GPC)
-		return
-	}
 	v := a.Value
 	if a.Set != nil {
 		var ok bool
@@ -62,5 +60,5 @@ func (s *session) sc(a *SCAction) {
 			return
 		}
 	}
-	s.stick.SetGPT0(a.Slot, uint64(v))
+	s.stick.Apply(a.Op, a.Slot, a.Idx, uint64(v))
 }

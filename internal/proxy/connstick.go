@@ -25,12 +25,13 @@ type TrackRule struct {
 	CountReq bool
 }
 
-// SCRule is sc-inc-gpc0(N), sc-inc-gpc1(N) or sc-set-gpt0(N) of a
-// tcp-request rule.
+// SCRule is an sc-* action of a tcp-request rule (sc-inc-gpc0/1,
+// sc-set-gpt0, sc-inc-gpc, sc-set-gpt, sc-add-gpc).
 type SCRule struct {
+	Op    stick.SCOp
 	Slot  int
-	GPC   int       // 0, 1; -1 for sc-set-gpt0
-	Set   *acl.Expr // sc-set-gpt0's expression; nil: Value
+	Idx   int       // the array element of sc-inc-gpc, sc-set-gpt, sc-add-gpc
+	Set   *acl.Expr // the value's expression; nil: Value
 	Value int64
 }
 
@@ -44,10 +45,6 @@ func (r *ContentRule) runStick(st *stick.Stream, t *acl.Txn) bool {
 		}
 	case r.SC != nil:
 		sc := r.SC
-		if sc.GPC >= 0 {
-			st.IncGPC(sc.Slot, sc.GPC)
-			break
-		}
 		v := sc.Value
 		if sc.Set != nil {
 			var ok bool
@@ -55,7 +52,7 @@ func (r *ContentRule) runStick(st *stick.Stream, t *acl.Txn) bool {
 				break
 			}
 		}
-		st.SetGPT0(sc.Slot, uint64(v))
+		st.Apply(sc.Op, sc.Slot, sc.Idx, uint64(v))
 	default:
 		return false
 	}

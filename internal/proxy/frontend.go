@@ -262,6 +262,9 @@ func (l *Listener) serveConn(c net.Conn, done func()) {
 		l.end(done)
 		return
 	}
+	// Accepted by the connection and session rules, handshakes done:
+	// HAProxy's session_count_new counts a session on what they track.
+	s.stick.CountSession()
 	if fe.H2 != nil && (s.alpn == "h2" || (l.Bind != nil && l.Bind.Proto == "h2")) {
 		// HTTP/2 connections are never parked: their streams share them.
 		// One accepted before a reload starts on the new runtime.

@@ -39,3 +39,13 @@ func (t *Txn) Stick() *stick.Stream { return &t.stick }
 
 // stickEnd releases what the transaction tracks (conn_cur goes down).
 func (t *Txn) stickEnd() { t.stick.Release() }
+
+// stickDone ends a completed transaction's tracking: its tracked entries
+// count the request's and the response's bytes (bytes_in_*, bytes_out_*),
+// the same bytes as the log's %U and %B, heads included. HAProxy counts
+// its internal (HTX) form of an HTTP message, a few bytes off the wire
+// size per head.
+func (t *Txn) stickDone() {
+	t.stick.AddBytes(uint64(max(0, t.bytesIn)), uint64(max(0, t.bytesOut)))
+	t.stickEnd()
+}

@@ -217,7 +217,7 @@ func (t *Txn) finish() {
 	if !t.noLog {
 		t.emitLog()
 	}
-	t.stickEnd()
+	t.stickDone()
 }
 
 // logRejected logs a request that never reached the rules (bad request,

@@ -2,6 +2,8 @@ package runtimeapi
 
 import (
 	"bufio"
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -27,7 +29,7 @@ func findTable(ss *session, name string) *stick.Table {
 	return nil
 }
 
-// cmdShowTable is "show table [<name> [key <key>]]": without a name one
+// cmdShowTable is "show table [<name> [key <key> | data.<type> <op> <value>...]]": without a name one
 // header line per table (the last declared first), with one the header and its entries, as HAProxy.
 func cmdShowTable(ss *session, w *bufio.Writer, args []string) {
 	if len(args) < 3 {
@@ -45,13 +47,8 @@ func cmdShowTable(ss *session, w *bufio.Writer, args []string) {
 		w.WriteString("No such table\n")
 		return
 	}
-	only := ""
-	switch {
-	case len(args) == 3:
-	case len(args) == 5 && args[3] == "key":
-		only = args[4]
-	default:
-		w.WriteString("Gatehouse supports 'show table <name> [key <key>]' (data filters are not implemented)\n")
+	only, filters, ok := tableSelection(w, t, args)
+	if !ok {
 		return
 	}
 	if only != "" {
@@ -63,11 +60,75 @@ func cmdShowTable(ss *session, w *bufio.Writer, args []string) {
 		}
 	}
 	t.Header(w)
-	t.Dump(w, only)
+	t.Dump(w, only, filters...)
 }
 
-// cmdClearTable is "clear table <name> [key <key>]": every unreferenced
-// entry, or the one of <key>.
+// tableSelection reads the optional part of show table and clear table:
+// "key <key>" or up to four "data.<type> <op> <value>" filters, with
+// HAProxy 2.6's messages; false once one is written.
+func tableSelection(w *bufio.Writer, t *stick.Table, args []string) (key string, filters []stick.Filter, ok bool) {
+	switch {
+	case len(args) == 3:
+		return "", nil, true
+	case args[3] == "key":
+		if len(args) < 5 || args[4] == "" {
+			w.WriteString("Key value expected\n")
+			return "", nil, false
+		}
+		return args[4], nil, true
+	case !strings.HasPrefix(args[3], "data."):
+		w.WriteString("Optional argument only supports \"data.<store_data_type>\" <operator> <value> and key <key>\n")
+		return "", nil, false
+	}
+	const maxFilters = 4 // HAProxy's STKTABLE_FILTER_LEN
+	word := func(i int) string {
+		if i < len(args) {
+			return args[i]
+		}
+		return ""
+	}
+	for i := 0; i < maxFilters; i++ {
+		if i > 0 && word(3+3*i) == "" {
+			break
+		}
+		fail := func(msg string) (string, []stick.Filter, bool) {
+			fmt.Fprintf(w, "Filter entry #%d: %s\n", i+1, msg)
+			return "", nil, false
+		}
+		// HAProxy skips five characters whatever they are.
+		name := word(3 + 3*i)
+		if len(name) > 5 {
+			name = name[5:]
+		} else {
+			name = ""
+		}
+		d, known := stick.ParseDataType(name)
+		if !known {
+			return fail("Unknown data type")
+		}
+		if !t.Stores(d) {
+			return fail("Data type not stored in this table")
+		}
+		op := word(4 + 3*i)
+		if !slices.Contains(stick.FilterOps, op) {
+			return fail("Require and operator among \"eq\", \"ne\", \"le\", \"ge\", \"lt\", \"gt\"")
+		}
+		v, err := strconv.ParseInt(word(5+3*i), 10, 64)
+		if err != nil {
+			return fail("Require a valid integer value to compare against")
+		}
+		filters = append(filters, stick.Filter{Type: d, Op: op, Value: v})
+	}
+	if word(3+3*maxFilters) != "" {
+		fmt.Fprintf(w, "Detected extra data in filter, %dth word of input, after '%s'\n", 4+3*maxFilters, word(2+3*maxFilters))
+		return "", nil, false
+	}
+	return "", filters, true
+}
+
+// cmdClearTable is "clear table <name> [key <key> | data.<type> <op>
+// <value>...]": every unreferenced entry, the one of <key>, or those the
+// filters select.
 func cmdClearTable(ss *session, w *bufio.Writer, args []string) {
 	if len(args) < 3 {
 		w.WriteString("Missing table name.\n")
@@ -78,13 +139,15 @@ func cmdClearTable(ss *session, w *bufio.Writer, args []string) {
 		w.WriteString("No such table\n")
 		return
 	}
+	key, filters, ok := tableSelection(w, t, args)
 	switch {
-	case len(args) == 3:
-		t.Clear()
-	case len(args) == 5 && args[3] == "key":
-		t.ClearKey(args[4])
+	case !ok:
+	case key != "":
+		t.ClearKey(key)
+	case len(filters) > 0:
+		t.ClearMatching(filters)
 	default:
-		w.WriteString("Gatehouse supports 'clear table <name> [key <key>]' (data filters are not implemented)\n")
+		t.Clear()
 	}
 }
 
@@ -127,12 +190,14 @@ func cmdSetTable(ss *session, w *bufio.Writer, args []string) {
 			w.WriteString("Require a valid integer value to store\n")
 			return
 		}
-		v, err := strconv.ParseUint(rest[1], 10, 64)
+		// A signed 64-bit integer, kept as the type's width keeps it
+		// (-1 in a 32-bit counter is 4294967295), as HAProxy.
+		v, err := strconv.ParseInt(rest[1], 10, 64)
 		if err != nil {
 			w.WriteString("Require a valid integer value to store\n")
 			return
 		}
-		vals[d] = v
+		vals[d] = uint64(v)
 		rest = rest[2:]
 	}
 	if err := t.Set(key, vals); err != nil {

@@ -110,3 +110,56 @@ func (t *Table) ClearGPCKey(key string, idx int, array, create bool) (uint64, bo
 	t.touch(e, now)
 	return old, true
 }
+
+// SCOp is one of the sc-* rule actions on a tracked entry's general
+// purpose counters and tags.
+type SCOp uint8
+
+const (
+	SCIncGPC0 SCOp = iota // sc-inc-gpc0(<sc>)
+	SCIncGPC1             // sc-inc-gpc1(<sc>)
+	SCSetGPT0             // sc-set-gpt0(<sc>) <value>
+	SCIncGPC              // sc-inc-gpc(<idx>,<sc>)
+	SCSetGPT              // sc-set-gpt(<idx>,<sc>) <value>
+	SCAddGPC              // sc-add-gpc(<idx>,<sc>) <value>
+)
+
+var scOpNames = [...]string{"sc-inc-gpc0", "sc-inc-gpc1", "sc-set-gpt0", "sc-inc-gpc", "sc-set-gpt", "sc-add-gpc"}
+
+// ParseSCOp reads an sc-* action's name without its parenthesised ids.
+func ParseSCOp(name string) (SCOp, bool) {
+	for i, n := range scOpNames {
+		if n == name {
+			return SCOp(i), true
+		}
+	}
+	return 0, false
+}
+
+func (op SCOp) String() string { return scOpNames[op] }
+
+// TakesValue reports whether the action sets or adds a value.
+func (op SCOp) TakesValue() bool { return op == SCSetGPT0 || op == SCSetGPT || op == SCAddGPC }
+
+// Indexed reports whether the action names an array element.
+func (op SCOp) Indexed() bool { return op >= SCIncGPC }
+
+// Apply runs op on the entry counter n tracks (nothing when it tracks
+// none or the table stores nothing op changes): idx is the array element,
+// v the value of the actions taking one.
+func (k *Tracker) Apply(op SCOp, n, idx int, v uint64) {
+	switch op {
+	case SCIncGPC0:
+		k.IncGPC(n, 0)
+	case SCIncGPC1:
+		k.IncGPC(n, 1)
+	case SCSetGPT0:
+		k.SetGPT0(n, v)
+	case SCIncGPC:
+		k.IncGPCAt(n, idx)
+	case SCSetGPT:
+		k.SetGPTAt(n, idx, v)
+	case SCAddGPC:
+		k.AddGPCAt(n, idx, v)
+	}
+}
