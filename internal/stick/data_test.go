@@ -171,3 +171,39 @@ func TestFiltersAndSet(t *testing.T) {
 		t.Errorf("clear table data.gpc gt 1 left %d entries", tb.Len())
 	}
 }
+
+// ReadPeer and WritePeer carry every element of an array, rates with
+// their ticks relative, so a peer's copy dumps the same.
+func TestPeerArrays(t *testing.T) {
+	cfg := Config{Name: "t", Type: KeyIP, Size: 10, Store: []Store{
+		{Type: GPT, Count: 2}, {Type: GPC, Count: 3}, {Type: GPCRate, Count: 2, Period: 10 * time.Second}, {Type: BytesInCnt}}}
+	a, _ := newTable(t, cfg)
+	b, _ := newTable(t, cfg)
+	k := ipKey(t, a, "192.0.2.9")
+	var tr Tracker
+	tr.Track(0, a, k, false)
+	tr.AddGPCAt(0, 2, 4)
+	tr.AddGPCAt(0, 1, 3)
+	tr.SetGPTAt(0, 1, 8)
+	tr.AddBytes(1<<40, 0)
+	tr.Release()
+	if a.Words(GPCRate) != 6 || a.Words(GPC) != 3 || a.Words(GPC0) != 0 {
+		t.Fatalf("words: gpc_rate %d gpc %d gpc0 %d", a.Words(GPCRate), a.Words(GPC), a.Words(GPC0))
+	}
+	var vals []PeerValue
+	if _, ok := a.ReadPeer(k, func(d DataType, w []uint64) {
+		vals = append(vals, PeerValue{Type: d, Words: append([]uint64(nil), w...)})
+	}); !ok {
+		t.Fatal("ReadPeer found no entry")
+	}
+	if err := b.WritePeer(k, 0, vals); err != nil {
+		t.Fatal(err)
+	}
+	if ga, gb := dumpText(t, a), dumpText(t, b); ga != gb || !strings.Contains(ga, "gpt1=8 gpc0=0 gpc1=3 gpc2=4 gpc0_rate(10000)=0 gpc1_rate(10000)=3") {
+		t.Errorf("peer copy differs:\n%s%s", ga, gb)
+	}
+	vals[1].Words = vals[1].Words[:1]
+	if err := b.WritePeer(k, 0, vals); err == nil {
+		t.Error("a short array accepted")
+	}
+}

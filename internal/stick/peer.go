@@ -24,15 +24,10 @@ func (t *Table) SetOnChange(f func(key string)) {
 }
 
 // Words returns how many words d takes in ReadPeer and WritePeer: 0 when
-// the table does not store it.
+// the table does not store it; an array's elements follow each other
+// (data.go).
 func (t *Table) Words(d DataType) int {
-	switch {
-	case t.off[d] < 0:
-		return 0
-	case d.IsRate():
-		return 3
-	}
-	return 1
+	return t.ArrayLen(d) * d.width()
 }
 
 // Period returns a rate's period (0 for other types or when not stored).
@@ -66,23 +61,24 @@ func (t *Table) ReadPeer(key string, f func(d DataType, w []uint64)) (expireIn i
 	if e == nil {
 		return 0, false
 	}
-	var buf [3]uint64
+	var buf [3 * MaxArray]uint64
 	for d := DataType(0); d < numData; d++ {
-		o := t.off[d]
-		if o < 0 {
+		n := t.ArrayLen(d)
+		if n == 0 {
 			continue
 		}
+		o, w := int(t.off[d]), d.width()
+		out := buf[:n*w]
+		copy(out, e.data[o:o+n*w])
 		if d.IsRate() {
-			r := e.data[o : o+3]
-			buf[0], buf[1], buf[2] = 0, r[1], r[2]
-			if r[0] != 0 || r[1] != 0 || r[2] != 0 {
-				buf[0] = uint64(now - int64(r[0]))
+			for j := 0; j < n; j++ {
+				r := out[j*3 : j*3+3]
+				if r[0] != 0 || r[1] != 0 || r[2] != 0 {
+					r[0] = uint64(now - int64(r[0]))
+				}
 			}
-			f(d, buf[:3])
-			continue
 		}
-		buf[0] = e.data[o]
-		f(d, buf[:1])
+		f(d, out)
 	}
 	if t.cfg.Expire > 0 {
 		expireIn = max(e.exp-now, 0)
@@ -114,26 +110,24 @@ func (t *Table) WritePeer(key string, expireIn int64, vals []PeerValue) error {
 		return err
 	}
 	for _, v := range vals {
-		o := t.off[v.Type]
-		if o < 0 {
+		n := t.ArrayLen(v.Type)
+		if n == 0 {
 			continue
 		}
+		o, w := int(t.off[v.Type]), v.Type.width()
+		if len(v.Words) != n*w {
+			return fmt.Errorf("stick table '%s': %s takes %d words, got %d", t.cfg.Name, v.Type, n*w, len(v.Words))
+		}
+		copy(e.data[o:o+n*w], v.Words)
 		if v.Type.IsRate() {
-			if len(v.Words) != 3 {
-				return fmt.Errorf("stick table '%s': %s takes 3 words, got %d", t.cfg.Name, v.Type, len(v.Words))
+			for j := 0; j < n; j++ {
+				r := e.data[o+j*3 : o+j*3+3]
+				r[0] = 0
+				if r[1] != 0 || r[2] != 0 {
+					r[0] = uint64(now - int64(v.Words[j*3]))
+				}
 			}
-			r := e.data[o : o+3]
-			r[1], r[2] = v.Words[1], v.Words[2]
-			r[0] = 0
-			if r[1] != 0 || r[2] != 0 {
-				r[0] = uint64(now - int64(v.Words[0]))
-			}
-			continue
 		}
-		if len(v.Words) != 1 {
-			return fmt.Errorf("stick table '%s': %s takes 1 word, got %d", t.cfg.Name, v.Type, len(v.Words))
-		}
-		e.data[o] = v.Words[0]
 	}
 	if t.cfg.Expire > 0 {
 		e.exp = now + expireIn
