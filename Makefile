@@ -5,7 +5,7 @@ GO       ?= go
 BIN      ?= bin/gatehouse
 FUZZTIME ?= 10s
 
-.PHONY: all build release test bench demo fuzz clean
+.PHONY: all build release image image-offline test bench demo fuzz clean
 
 # What a release build stamps into the binary (gatehouse -v). VERSION is the
 # nearest v* tag (v1.2.0 -> 1.2.0), else 0.1.0-dev; COMMIT is the checked-out
@@ -21,6 +21,18 @@ build:
 # A static binary (no cgo: it runs FROM scratch) with its version and commit.
 release:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-X main.version=$(VERSION) -X main.commit=$(COMMIT)" -o $(BIN) ./cmd/gatehouse
+
+# The container image (Dockerfile): buildah if installed, else docker.
+IMAGE       ?= gatehouse:$(VERSION)
+IMAGE_BUILD ?= $(if $(shell command -v buildah),buildah bud,docker build)
+image:
+	$(IMAGE_BUILD) --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) $(IMAGE_FLAGS) -t $(IMAGE) .
+
+# Where no registry is reachable: the build stage runs on a stand-in made
+# from this machine's Go toolchain (scripts/go-builder-image.sh), with
+# buildah's chroot isolation (no OCI runtime needed).
+image-offline:
+	$(MAKE) image IMAGE_BUILD="buildah bud" IMAGE_FLAGS="--isolation chroot --build-arg GO_IMAGE=$$(scripts/go-builder-image.sh)"
 
 test:
 	scripts/test.sh
