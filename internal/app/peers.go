@@ -10,6 +10,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/logging"
 	"github.com/gatehouse/gatehouse/internal/peers"
 	"github.com/gatehouse/gatehouse/internal/stick"
+	"github.com/gatehouse/gatehouse/internal/tlsconf"
 )
 
 // buildPeers makes a peers.Section for each enabled "peers" section,
@@ -23,7 +24,25 @@ func (b *builder) buildPeers() error {
 		}
 		pc := peers.Config{Name: ps.Name, Local: b.cfg.LocalPeer, Bind: ps.Bind}
 		for _, pe := range ps.Peers {
-			pc.Peers = append(pc.Peers, peers.PeerConfig{Name: pe.Name, Addr: pe.Addr})
+			c := peers.PeerConfig{Name: pe.Name, Addr: pe.Addr}
+			if srv := pe.Server; srv != nil && srv.SSL && pe.Name != b.cfg.LocalPeer {
+				tpl, err := tlsconf.NewClientTemplate(srv, tlsconf.WithDefaultVerify(b.cfg.Global.SSLServerVerify))
+				if err != nil {
+					return err
+				}
+				c.TLS = tpl.ForSNI("")
+			}
+			pc.Peers = append(pc.Peers, c)
+		}
+		if bind := ps.BindConf; bind != nil && bind.SSL {
+			store, err := tlsconf.LoadBindStore(bind, tlsconf.Options{})
+			if err != nil {
+				return config.Errorf(ps.BindPos, "peers '%s': bind: %v", ps.Name, err)
+			}
+			b.g.Stores = append(b.g.Stores, store)
+			if pc.ServerTLS, err = tlsconf.ServerConfig(store, bind); err != nil {
+				return config.Errorf(ps.BindPos, "peers '%s': bind: %v", ps.Name, err)
+			}
 		}
 		for _, p := range b.cfg.Proxies {
 			if st := p.StickTable; st != nil && st.Peers == ps.Name {

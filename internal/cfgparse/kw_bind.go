@@ -110,36 +110,8 @@ func parseBind(p *parser, args []token) error {
 		return fmt.Errorf("'bind' expects {<path>|[addr1]:port1[-end1]}{,[addr]:port[-end]}... as arguments.")
 	}
 	tmpl := config.Bind{Pos: p.pos()}
-	opts := bindOptions()
-	for i := 2; i < len(args); i++ {
-		name := args[i].Text
-		var opt *bindOption
-		for j := range opts {
-			if opts[j].name == name {
-				opt = &opts[j]
-			}
-		}
-		if opt == nil {
-			if contains(unimplementedBindOptions(), name) {
-				return fmt.Errorf("'bind %s' : '%s' is a HAProxy keyword that Gatehouse does not implement", args[1].Text, name)
-			}
-			msg := fmt.Sprintf("'bind %s' : unknown keyword '%s'.", args[1].Text, name)
-			if best := bestMatch(name, bindOptionNames(opts)); best != "" {
-				msg = fmt.Sprintf("'bind %s' : unknown keyword '%s'. Did you mean '%s' maybe ?", args[1].Text, name, best)
-			}
-			return fmt.Errorf("%s", msg)
-		}
-		val := ""
-		if opt.hasArg {
-			if i+1 >= len(args) {
-				return fmt.Errorf("'bind %s' : '%s' expects an argument (%s).", args[1].Text, name, opt.syntax)
-			}
-			i++
-			val = args[i].Text
-		}
-		if err := opt.parse(p, &tmpl, val); err != nil {
-			return fmt.Errorf("'bind %s' : %v", args[1].Text, err)
-		}
+	if err := p.applyBindOptions(&tmpl, args[2:], args[1].Text); err != nil {
+		return err
 	}
 	if tmpl.SSL {
 		// HAProxy merges the global defaults at the "ssl" keyword: what
@@ -169,6 +141,43 @@ func parseBind(p *parser, args []token) error {
 		b.ALPN = append([]string(nil), tmpl.ALPN...)
 		b.Addr, b.Host, b.Port = addr, hp.Host, hp.Port
 		p.ps.px.Binds = append(p.ps.px.Binds, &b)
+	}
+	return nil
+}
+
+// applyBindOptions applies a bind line's options to b; addr names the
+// line in messages.
+func (p *parser) applyBindOptions(b *config.Bind, args []token, addr string) error {
+	opts := bindOptions()
+	for i := 0; i < len(args); i++ {
+		name := args[i].Text
+		var opt *bindOption
+		for j := range opts {
+			if opts[j].name == name {
+				opt = &opts[j]
+			}
+		}
+		if opt == nil {
+			if contains(unimplementedBindOptions(), name) {
+				return fmt.Errorf("'bind %s' : '%s' is a HAProxy keyword that Gatehouse does not implement", addr, name)
+			}
+			msg := fmt.Sprintf("'bind %s' : unknown keyword '%s'.", addr, name)
+			if best := bestMatch(name, bindOptionNames(opts)); best != "" {
+				msg = fmt.Sprintf("'bind %s' : unknown keyword '%s'. Did you mean '%s' maybe ?", addr, name, best)
+			}
+			return fmt.Errorf("%s", msg)
+		}
+		val := ""
+		if opt.hasArg {
+			if i+1 >= len(args) {
+				return fmt.Errorf("'bind %s' : '%s' expects an argument (%s).", addr, name, opt.syntax)
+			}
+			i++
+			val = args[i].Text
+		}
+		if err := opt.parse(p, b, val); err != nil {
+			return fmt.Errorf("'bind %s' : %v", addr, err)
+		}
 	}
 	return nil
 }

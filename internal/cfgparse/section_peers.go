@@ -48,21 +48,21 @@ func openPeers(p *parser, sec *sectionDef, toks []token) {
 
 func peersKeywords() []keyword {
 	return []keyword{
-		{name: "peer", syntax: "peer <name> <ip>:<port>",
+		{name: "peer", syntax: "peer <name> <ip>:<port> [<tls parameter>]...",
 			desc:  "A peer: where to connect to it; when <name> is the local peer name (-L, 'localpeer', or the host name), where this process listens instead. Not mixed with 'bind'.",
 			parse: parsePeerLine},
-		{name: "server", syntax: "server <name> [<ip>:<port>]",
+		{name: "server", syntax: "server <name> [<ip>:<port>] [<tls parameter>]...",
 			desc:  "A peer, as 'peer' in the 'bind' form of the section: the local peer's line has no address (its 'bind' line has it).",
 			parse: parsePeerLine},
-		{name: "bind", syntax: "bind <ip>:<port>",
+		{name: "bind", syntax: "bind <ip>:<port> [<tls parameter>]...",
 			desc:  "Where the local peer listens (one per section; not mixed with 'peer' lines).",
 			parse: parsePeersBind},
-		{name: "default-bind", syntax: "default-bind",
-			desc:  "Default parameters of the 'bind' line. Gatehouse has no bind parameter for peers (no TLS between peers): parameters are refused by name.",
-			parse: parsePeersDefaults},
-		{name: "default-server", syntax: "default-server",
-			desc:  "Default parameters of the 'server' and 'peer' lines. Gatehouse has no server parameter for peers (no TLS between peers): parameters are refused by name.",
-			parse: parsePeersDefaults},
+		{name: "default-bind", syntax: "default-bind [ssl] [crt <file>] [ca-file <file>] [verify none|optional|required] [<tls parameter>]...",
+			desc:  "TLS parameters of the local peer's listener (as on a 'bind' line, with or without one); other bind parameters mean nothing for peers and are refused.",
+			parse: parsePeersDefaultBind},
+		{name: "default-server", syntax: "default-server [ssl] [verify none|required] [ca-file <file>] [crt <file>] [<tls parameter>]...",
+			desc:  "TLS parameters of the connections to the peers (as on a 'server' line); other server parameters mean nothing for peers and are refused.",
+			parse: parsePeersDefaultServer},
 		{name: "table", syntax: "table <name> type {ip|ipv6|integer|string [len <n>]|binary [len <n>]} size <n> [expire <time>] [nopurge] [store <data>[,<data>]...]",
 			desc:  "A stick table of the section, shared with its peers, named '<section>/<name>' where it is referenced (track-sc ... table, the runtime API) and '/<name>' on the wire.",
 			parse: parsePeersTable},
@@ -83,18 +83,109 @@ func peersKeywords() []keyword {
 	}
 }
 
-// peerOptionsRefused explains why a 'peer'/'server'/'bind' parameter is
-// not taken: every one of them is a transport setting (TLS, PROXY
-// protocol, socket options) Gatehouse's peers do not have.
-func peerOptionsRefused(kw string, opts []token) error {
-	if len(opts) == 0 {
-		return nil
+// Peers connect over TCP, with TLS when asked: of the bind and server
+// parameters, those of TLS apply; the others (checks, weights, PROXY
+// protocol, socket options) mean nothing for a peer and are refused by
+// name rather than ignored.
+func peerBindOptionOK(name string) bool {
+	switch name {
+	case "ssl", "crt", "crt-list", "ca-file", "verify":
+		return true
 	}
-	return fmt.Errorf("'%s': parameter '%s' is not implemented by Gatehouse for peers (peers connect over plain TCP; no TLS or socket parameters).", kw, opts[0].Text)
+	for _, o := range bindTLSOptions() {
+		if o.name == name {
+			return true
+		}
+	}
+	return false
 }
 
-func parsePeersDefaults(p *parser, args []token) error {
-	return peerOptionsRefused(args[0].Text, args[1:])
+func peerServerOptionOK(name string) bool {
+	switch name {
+	case "ssl", "no-ssl", "verify", "ca-file", "crt":
+		return true
+	}
+	for _, o := range serverTLSOptions() {
+		if o.name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// peerOptionsChecked refuses the parameters ok does not allow; hasArg
+// tells which take an argument (skipped).
+func peerOptionsChecked(kw string, opts []token, ok func(string) bool, hasArg func(string) bool) error {
+	for i := 0; i < len(opts); i++ {
+		name := opts[i].Text
+		if !ok(name) {
+			return fmt.Errorf("'%s': parameter '%s' is not supported for peers by Gatehouse (only TLS parameters: ssl, crt, ca-file, verify, versions and ciphers).", kw, name)
+		}
+		if hasArg(name) {
+			i++
+		}
+	}
+	return nil
+}
+
+func bindHasArg(name string) bool {
+	for _, o := range bindOptions() {
+		if o.name == name {
+			return o.hasArg
+		}
+	}
+	return false
+}
+
+func serverHasArg(name string) bool {
+	for _, o := range serverOptions() {
+		if o.name == name {
+			return o.hasArg
+		}
+	}
+	return false
+}
+
+// peersBindConf applies default-bind and bind parameters to the
+// section's one bind configuration.
+func (p *parser) peersBindConf(kw, addr string, opts []token) error {
+	ps := p.peers
+	if err := peerOptionsChecked(kw, opts, peerBindOptionOK, bindHasArg); err != nil {
+		return err
+	}
+	if ps.BindConf == nil {
+		ps.BindConf = &config.Bind{Pos: p.pos()}
+	}
+	b := ps.BindConf
+	if err := p.applyBindOptions(b, opts, addr); err != nil {
+		return err
+	}
+	if b.SSL {
+		b.TLS.Inherit(p.cfg.Global.TLS.DefaultBind)
+	}
+	return nil
+}
+
+func parsePeersDefaultBind(p *parser, args []token) error {
+	if p.peers == nil {
+		return nil
+	}
+	return p.peersBindConf("default-bind", "default-bind", args[1:])
+}
+
+func parsePeersDefaultServer(p *parser, args []token) error {
+	if p.peers == nil {
+		return nil
+	}
+	if err := peerOptionsChecked("default-server", args[1:], peerServerOptionOK, serverHasArg); err != nil {
+		return err
+	}
+	s := cloneServer(p.peers.DefaultServer)
+	if err := applyServerOptions(&s, args[1:], "default-server"); err != nil {
+		return err
+	}
+	p.peers.DefaultServer = s
+	return nil
 }
 
 func (p *parser) peersAddr(kw, s string) (string, error) {
@@ -131,7 +222,7 @@ func parsePeersBind(p *parser, args []token) error {
 	if err != nil {
 		return err
 	}
-	if err := peerOptionsRefused("bind", args[2:]); err != nil {
+	if err := p.peersBindConf("bind "+args[1].Text, args[1].Text, args[2:]); err != nil {
 		return err
 	}
 	ps.Bind, ps.BindPos = addr, p.pos()
@@ -174,9 +265,29 @@ func parsePeerLine(p *parser, args []token) error {
 	} else if kw == "peer" {
 		return fmt.Errorf("'peer %s' : missing address.", name)
 	}
-	if err := peerOptionsRefused(kw, rest); err != nil {
+	if err := peerOptionsChecked(kw+" "+name, rest, peerServerOptionOK, serverHasArg); err != nil {
 		return err
 	}
+	srv := cloneServer(ps.DefaultServer)
+	if err := applyServerOptions(&srv, rest, kw+" "+name); err != nil {
+		return err
+	}
+	if srv.CAFile != "" {
+		srv.CAFile = p.filePath(p.cfg.Global.CABase, srv.CAFile)
+	}
+	if srv.Crt != "" {
+		srv.Crt = p.filePath(p.cfg.Global.CrtBase, srv.Crt)
+	}
+	if srv.SSL {
+		srv.TLS.Inherit(p.cfg.Global.TLS.DefaultServer)
+	}
+	srv.Pos, srv.Name = p.pos(), name
+	if pe.Addr != "" {
+		// The certificate of a verified peer must name its host.
+		hp, _ := splitHostPort(pe.Addr, true)
+		srv.Host, srv.Port = hp.Host, hp.Port
+	}
+	pe.Server = &srv
 	if p.peerKinds == nil {
 		p.peerKinds = map[*config.Peer]bool{}
 	}

@@ -110,9 +110,11 @@ func TestPeersErrors(t *testing.T) {
 		"peers mesh\n    bind :2\n    bind :3\n":                       `One listener per "peers" section is authorized`,
 		"peers mesh\n    peer a\n":                                     "'peer a' : missing address.",
 		"peers mesh\n    peer a 127.0.0.1:1\n    peer a 127.0.0.1:2\n": "peer name already declared",
-		"peers mesh\n    server a 127.0.0.1:1 ssl\n":                   "parameter 'ssl' is not implemented by Gatehouse for peers",
-		"peers mesh\n    default-server ssl verify none\n":             "parameter 'ssl' is not implemented",
-		"peers mesh\n    bind :1 ssl crt x.pem\n":                      "parameter 'ssl' is not implemented",
+		"peers mesh\n    server a 127.0.0.1:1 ssl check\n":             "parameter 'check' is not supported for peers",
+		"peers mesh\n    peer a 127.0.0.1:1 verify maybe\n":            "verify",
+		"peers mesh\n    default-server ssl verify none weight 3\n":    "parameter 'weight' is not supported for peers",
+		"peers mesh\n    bind :1 ssl crt x.pem accept-proxy\n":         "parameter 'accept-proxy' is not supported for peers",
+		"peers mesh\n    default-bind v4v6\n":                          "parameter 'v4v6' is not supported for peers",
 		"peers mesh\n    shards 3\n":                                   "unknown keyword 'shards' in 'peers' section",
 		"peers mesh\n    log 127.0.0.1 local0\n":                       "log",
 		"peers mesh\n    table t type ip size 1 peers x\n":             "'table': unknown argument 'peers'",
@@ -128,5 +130,38 @@ func TestPeersErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: error %v, want %q", cfg, err, want)
 		}
+	}
+}
+
+// TLS between peers: bind and default-bind make one listener
+// configuration, default-server is the template of every peer line.
+func TestPeersTLSParameters(t *testing.T) {
+	c, err := Parse("t.cfg", []byte(`global
+    localpeer a
+    ca-base /ca
+    crt-base /crt
+peers mesh
+    default-bind ssl-min-ver TLSv1.2
+    bind 127.0.0.1:10001 ssl crt a.pem ca-file ca.pem verify required
+    default-server ssl verify required ca-file ca.pem crt client.pem
+    server a
+    server b 127.0.0.1:10002
+    server c 127.0.0.1:10003 verify none
+    table t type ip size 10
+`+peersFrontend), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := c.Peers[0]
+	b := m.BindConf
+	if b == nil || !b.SSL || len(b.Crts) != 1 || b.Crts[0] != "/crt/a.pem" || b.Verify != "required" || b.TLS.MinVer == 0 {
+		t.Fatalf("bind conf %+v", b)
+	}
+	pb, pc := m.Peers[1].Server, m.Peers[2].Server
+	if !pb.SSL || pb.Verify != "required" || pb.CAFile != "/ca/ca.pem" || pb.Crt != "/crt/client.pem" {
+		t.Errorf("peer b: %+v", pb)
+	}
+	if !pc.SSL || pc.Verify != "none" {
+		t.Errorf("peer c: %+v", pc)
 	}
 }

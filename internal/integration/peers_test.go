@@ -1,6 +1,8 @@
 package integration
 
 import (
+	"bufio"
+	"crypto/tls"
 	"fmt"
 	"net/http"
 	"os"
@@ -222,5 +224,71 @@ func writeTestFile(t *testing.T, path, s string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// peersTLSConfig is the 'bind' form of a peers section over mutual TLS:
+// this node listens with its server certificate and wants a client
+// certificate from the CA; it connects to the other with its client one
+// and verifies the other's.
+func peersTLSConfig(sock string, fe int, self string, selfPort int, other string, otherPort int, caFile, srvPEM, cliPEM string) string {
+	return fmt.Sprintf(`global
+    stats socket %s level admin
+
+peers mesh
+    bind 127.0.0.1:%d ssl crt %s ca-file %s verify required
+    default-server ssl verify required ca-file %s crt %s
+    server %s
+    server %s 127.0.0.1:%d
+
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 10s
+    timeout server 10s
+
+frontend fe
+    bind 127.0.0.1:%d
+    stick-table type ip size 100 expire 5m peers mesh store http_req_cnt,http_req_rate(60s)
+    http-request track-sc0 src
+    http-request return status 200
+`, sock, selfPort, srvPEM, caFile, caFile, cliPEM, self, other, otherPort, fe)
+}
+
+// TestPeersTLSWithHAProxy: the same table shared with HAProxy 2.6 over
+// mutual TLS ('bind ... ssl crt ... verify required', 'default-server
+// ssl verify required ca-file ... crt ...'), and a peer without a client
+// certificate refused.
+func TestPeersTLSWithHAProxy(t *testing.T) {
+	ca := testenv.NewCA(t)
+	srv := ca.Issue(t, "127.0.0.1")
+	cli := ca.IssueClient(t, "peer")
+	dir := t.TempDir()
+	pa, pb := testenv.FreePort(t), testenv.FreePort(t)
+	a := &peersNode{name: "a", kind: "haproxy", fe: testenv.FreePort(t), sock: filepath.Join(dir, "a.sock")}
+	b := &peersNode{name: "b", kind: "gatehouse", fe: testenv.FreePort(t), sock: filepath.Join(dir, "b.sock")}
+	a.cfg = peersTLSConfig(a.sock, a.fe, "a", pa, "b", pb, ca.File, srv.PEMFile, cli.PEMFile)
+	b.cfg = peersTLSConfig(b.sock, b.fe, "b", pb, "a", pa, ca.File, srv.PEMFile, cli.PEMFile)
+	startPeersNode(t, a)
+	startPeersNode(t, b)
+	testenv.Eventually(t, 30*time.Second, func() bool {
+		out := apiCLI(t, b.sock, "show peers")
+		return strings.Contains(out, "id=a(remote,active)") && strings.Contains(out, "xprt=SSL")
+	}, "no TLS session between the peers:\n%s", lazyCLI{t, b.sock, "show peers"})
+	a.get(t)
+	b.waitCount(t, 1, 10*time.Second)
+	b.get(t)
+	a.waitCount(t, 2, 10*time.Second)
+
+	// Without a client certificate the handshake fails: no hello is read.
+	c, err := tls.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", pb), ca.ClientTLS("127.0.0.1"))
+	if err == nil {
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		fmt.Fprintf(c, "HAProxyS 2.1\nb\na 1 1\n")
+		line, rerr := bufio.NewReader(c).ReadString('\n')
+		c.Close()
+		if rerr == nil {
+			t.Fatalf("a peer without a client certificate got %q", line)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package peers
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"os"
@@ -18,6 +19,7 @@ type peer struct {
 	s     *Section
 	name  string
 	addr  string
+	tls   *tls.Config // nil: plain TCP
 	local bool
 
 	ev   chan struct{} // a session ended
@@ -140,6 +142,18 @@ func (p *peer) connect() bool {
 		return false
 	}
 	c.SetDeadline(time.Now().Add(handshakeTimeout))
+	if p.tls != nil {
+		tc := tls.Client(c, p.tls)
+		if err := tc.Handshake(); err != nil {
+			p.s.logf("peers '%s': TLS with peer '%s': %v", p.s.cfg.Name, p.name, err)
+			c.Close()
+			p.mu.Lock()
+			p.status = 110 // connected, no protocol status
+			p.mu.Unlock()
+			return false
+		}
+		c = tc
+	}
 	hello := fmt.Sprintf("%s %d.%d\n%s\n%s %d 1\n", protoName, majorVersion, minorVersion, p.name, p.s.cfg.Local, os.Getpid())
 	br := bufio.NewReaderSize(c, 4096)
 	var code int
@@ -173,6 +187,15 @@ func (p *peer) connect() bool {
 func (s *Section) serveIncoming(c net.Conn) {
 	defer s.wg.Done()
 	c.SetDeadline(time.Now().Add(handshakeTimeout))
+	if s.cfg.ServerTLS != nil {
+		tc := tls.Server(c, s.cfg.ServerTLS)
+		if err := tc.Handshake(); err != nil {
+			s.logf("peers '%s': TLS handshake from %s: %v", s.cfg.Name, c.RemoteAddr(), err)
+			c.Close()
+			return
+		}
+		c = tc
+	}
 	br := bufio.NewReaderSize(c, 4096)
 	p, code := s.readHello(br)
 	if p != nil && p.local {

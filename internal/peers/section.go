@@ -1,6 +1,7 @@
 package peers
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -26,6 +27,8 @@ const (
 type PeerConfig struct {
 	Name string
 	Addr string // host:port; "" for the local peer declared with 'server NAME' and a 'bind' line
+	// TLS, when set, is how this process connects to the peer.
+	TLS *tls.Config
 }
 
 // TableConfig is one table the section shares.
@@ -41,11 +44,13 @@ type TableConfig struct {
 
 // Config is a "peers" section as the process runs it.
 type Config struct {
-	Name   string
-	Local  string // this process's peer name (localpeer, -L, the host name)
-	Bind   string // where the local peer listens; "" for nowhere
-	Peers  []PeerConfig
-	Tables []TableConfig
+	Name  string
+	Local string // this process's peer name (localpeer, -L, the host name)
+	Bind  string // where the local peer listens; "" for nowhere
+	// ServerTLS, when set, is the TLS the local peer's listener speaks.
+	ServerTLS *tls.Config
+	Peers     []PeerConfig
+	Tables    []TableConfig
 	// Synced says the tables already hold what the peers know (a reload
 	// in process): no peer is asked for a lesson.
 	Synced bool
@@ -94,7 +99,7 @@ func New(cfg Config) (*Section, error) {
 	s := &Section{cfg: cfg, notUpToDate: map[*peer]bool{}, done: make(chan struct{}), synced: cfg.Synced, lastChange: time.Now()}
 	localSeen := false
 	for _, pc := range cfg.Peers {
-		p := &peer{s: s, name: pc.Name, addr: pc.Addr, local: pc.Name == cfg.Local, ev: make(chan struct{}, 1), wake: make(chan struct{}, 1)}
+		p := &peer{s: s, name: pc.Name, addr: pc.Addr, tls: pc.TLS, local: pc.Name == cfg.Local, ev: make(chan struct{}, 1), wake: make(chan struct{}, 1)}
 		if p.local {
 			localSeen = true
 		} else if pc.Addr == "" {

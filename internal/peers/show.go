@@ -1,6 +1,7 @@
 package peers
 
 import (
+	"crypto/tls"
 	"fmt"
 	"io"
 	"strings"
@@ -89,7 +90,11 @@ func (p *peer) show(w io.Writer, now time.Time) {
 		reconnect, "<NEVER>", confirm, p.txHbt, p.rxHbt, p.noHbt, p.newConn, p.protoErr, p.coll)
 	fmt.Fprintf(w, "        flags=0x0")
 	if ss := p.sess; ss != nil {
-		fmt.Fprintf(w, "\n        xprt=RAW src=%s addr=%s", ss.c.RemoteAddr(), ss.c.LocalAddr())
+		xprt := "RAW"
+		if _, ok := ss.c.(*tls.Conn); ok {
+			xprt = "SSL"
+		}
+		fmt.Fprintf(w, "\n        xprt=%s src=%s addr=%s", xprt, ss.c.RemoteAddr(), ss.c.LocalAddr())
 	}
 	if len(p.s.tables) > 0 {
 		fmt.Fprintf(w, "\n        shared tables:")
