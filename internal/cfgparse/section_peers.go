@@ -377,7 +377,9 @@ func (p *parser) finishPeers() {
 			}
 		}
 		if !local && !ps.Disabled {
-			p.warnAt(ps.Pos, "Removing incomplete section 'peers %s' (no peer named '%s').", ps.Name, p.cfg.LocalPeer)
+			// HAProxy's check_config_validity says it of no line.
+			p.cfg.Warnings = append(p.cfg.Warnings, config.Diag{Warning: true,
+				Msg: fmt.Sprintf("Removing incomplete section 'peers %s' (no peer named '%s').", ps.Name, p.cfg.LocalPeer)})
 			ps.Disabled = true
 		}
 		kept = append(kept, ps)
