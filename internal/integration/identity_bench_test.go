@@ -114,7 +114,7 @@ func keepAliveRequests(addr string, req []byte, n int) error {
 
 // fastUpstream answers every keep-alive request with a fixed small
 // response, so the benchmark measures the edge rather than a backend.
-func fastUpstream(b *testing.B) string {
+func fastUpstream(b testing.TB) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)

@@ -55,6 +55,8 @@ type identityEnv struct {
 	// (default an hour); OIDCLines are added to the oidc section.
 	AccessTTL time.Duration
 	OIDCLines string
+	// GlobalLines are added to the global section (a stats socket).
+	GlobalLines string
 	// OPEnv are more settings of the provider (server.mjs), "NAME=value".
 	OPEnv []string
 }
@@ -106,6 +108,7 @@ func writeOPKey(t testing.TB, path string) {
 func identityConfig(env *identityEnv, dir string) string {
 	return fmt.Sprintf(`global
     log stdout format raw local0
+%[11]s
 
 defaults
     mode http
@@ -147,7 +150,7 @@ frontend web
 backend gateway
     http-request set-header Host %[7]s
     %[9]s
-`, env.OP, edgeClientID, dir, env.Edge, apiAudience, shortAudience, testenv.SeedHost, env.EdgePort, serverLine(env), env.OIDCLines)
+`, env.OP, edgeClientID, dir, env.Edge, apiAudience, shortAudience, testenv.SeedHost, env.EdgePort, serverLine(env), env.OIDCLines, env.GlobalLines)
 }
 
 func serverLine(env *identityEnv) string {

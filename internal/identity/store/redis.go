@@ -60,19 +60,22 @@ func NewRedis(o RedisOptions) (*Redis, error) {
 	if to <= 0 {
 		to = time.Second
 	}
+	// One dial per attempt and one retry (a pooled connection the server
+	// closed): a store that is down must give 503 at once, not after
+	// go-redis's five dials with backoff per request.
 	var c redis.UniversalClient
 	switch {
 	case o.Master != "":
 		c = redis.NewFailoverClient(&redis.FailoverOptions{
 			MasterName: o.Master, SentinelAddrs: o.Addrs, Username: o.Username, Password: o.Password,
 			DB: o.DB, TLSConfig: o.TLS, DialTimeout: to, ReadTimeout: to, WriteTimeout: to, PoolTimeout: to,
-			MaxRetries: 1, ContextTimeoutEnabled: true, DisableIdentity: true,
+			MaxRetries: 1, DialerRetries: 1, ContextTimeoutEnabled: true, DisableIdentity: true,
 		})
 	case o.Cluster:
 		c = redis.NewClusterClient(&redis.ClusterOptions{
 			Addrs: o.Addrs, Username: o.Username, Password: o.Password, TLSConfig: o.TLS,
 			DialTimeout: to, ReadTimeout: to, WriteTimeout: to, PoolTimeout: to,
-			MaxRetries: 1, ContextTimeoutEnabled: true, DisableIdentity: true,
+			MaxRetries: 1, DialerRetries: 1, ContextTimeoutEnabled: true, DisableIdentity: true,
 		})
 	default:
 		if len(o.Addrs) != 1 {
@@ -81,7 +84,7 @@ func NewRedis(o RedisOptions) (*Redis, error) {
 		c = redis.NewClient(&redis.Options{
 			Addr: o.Addrs[0], Username: o.Username, Password: o.Password, DB: o.DB, TLSConfig: o.TLS,
 			DialTimeout: to, ReadTimeout: to, WriteTimeout: to, PoolTimeout: to,
-			MaxRetries: 1, ContextTimeoutEnabled: true, DisableIdentity: true,
+			MaxRetries: 1, DialerRetries: 1, ContextTimeoutEnabled: true, DisableIdentity: true,
 		})
 	}
 	return &Redis{c: c, prefix: o.Prefix}, nil
