@@ -3,8 +3,8 @@ package integration
 import (
 	"bufio"
 	"fmt"
-	"net"
 	"io"
+	"net"
 	"net/http"
 	"path/filepath"
 	"regexp"
