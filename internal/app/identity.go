@@ -233,6 +233,7 @@ func (r *identityRuntime) snapshot(snap *stats.Snapshot) {
 			Name: p.Name(), Issuer: p.Issuer(), Ready: p.Ready(), DiscoveryFailures: c.DiscoveryFailures.Load(),
 			LoginRedirects: c.Redirects.Load(), Logins: c.Logins.Load(),
 			Refreshes: c.Refreshes.Load(), RefreshFailures: c.RefreshFailures.Load(), SignOuts: c.SignOuts.Load(),
+			BackchannelLogouts: c.BackchannelLogouts.Load(), BackchannelRefused: c.BackchannelRefused.Load(),
 			BearerAccepted: c.BearerAccepted.Load(), Unauthorized: c.Unauthorized.Load(), Unavailable: c.Unavailable.Load(),
 			JWKSFetches: c.JWKSFetches.Load(), JWKSFailures: c.JWKSFailures.Load(), StoreErrors: c.StoreErrors.Load(),
 		}

@@ -263,3 +263,38 @@ func TestIdentityMetricsExported(t *testing.T) {
 		}
 	}
 }
+
+// TestBackchannelEndpointWired: the oidc section's back-channel logout
+// path is answered where oidc-auth runs, with the request body read
+// through the proxy, and its refusals are counted in the metrics.
+func TestBackchannelEndpointWired(t *testing.T) {
+	cfg, web, _, _, _ := identityGuardConfig(t)
+	cfg = strings.Replace(cfg, "    cookie-name gh\n", "    cookie-name gh\n    backchannel-logout-path /bc\n", 1)
+	rt := start(t, cfg)
+	post := func(ct, body string) string {
+		return rawExchange(t, web, fmt.Sprintf("POST /bc HTTP/1.1\r\nHost: app.example\r\nContent-Type: %s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", ct, len(body), body))
+	}
+	for _, c := range []struct{ ct, body, want string }{
+		{"text/plain", "logout_token=x", "x-www-form-urlencoded"},
+		{"application/x-www-form-urlencoded", "other=1", "exactly one logout_token"}, // the body was read
+	} {
+		resp := post(c.ct, c.body)
+		if !strings.HasPrefix(resp, "HTTP/1.1 400") || !strings.Contains(resp, `"error":"invalid_request"`) || !strings.Contains(resp, c.want) {
+			t.Errorf("%s %q: %q", c.ct, c.body, resp)
+		}
+	}
+	// A well-formed request while the provider is not discovered: the
+	// token cannot be checked yet.
+	if resp := post("application/x-www-form-urlencoded", "logout_token=a.b.c"); !strings.HasPrefix(resp, "HTTP/1.1 503") || !strings.Contains(resp, "temporarily_unavailable") {
+		t.Errorf("undiscovered provider: %q", resp)
+	}
+	var b strings.Builder
+	if err := stats.WritePrometheus(&b, rt.Graph().Snapshot()); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`gatehouse_oidc_backchannel_refused_total{oidc="corp"} 2`, `gatehouse_oidc_backchannel_logouts_total{oidc="corp"} 0`} {
+		if !strings.Contains(b.String(), want+"\n") {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}

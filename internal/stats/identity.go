@@ -43,6 +43,10 @@ type OIDCStats struct {
 	JWKSFailures    uint64
 	JWKSKeys        int // keys held; 0 before the first fetch
 
+	// Back-channel logout tokens taken, and logout requests refused (400).
+	BackchannelLogouts uint64
+	BackchannelRefused uint64
+
 	// Sessions held by a server-side store; SessionsKnown is false for
 	// cookie sessions (they live in browsers) or a store that cannot tell.
 	SessionStore   string
@@ -97,6 +101,10 @@ func OIDCColumns() []IdentityColumn[OIDCStats] {
 			Value: num(func(s *OIDCStats) uint64 { return s.RefreshFailures })},
 		{Title: "Sign-outs", Prom: "sign_outs_total", Help: "Sign-outs.", Type: PromCounter,
 			Value: num(func(s *OIDCStats) uint64 { return s.SignOuts })},
+		{Title: "BC logouts", Prom: "backchannel_logouts_total", Help: "Back-channel logout tokens taken (their sessions ended).", Type: PromCounter,
+			Value: num(func(s *OIDCStats) uint64 { return s.BackchannelLogouts })},
+		{Title: "BC refused", Prom: "backchannel_refused_total", Help: "Back-channel logout requests refused (400: a bad request or token).", Type: PromCounter,
+			Value: num(func(s *OIDCStats) uint64 { return s.BackchannelRefused })},
 		{Title: "Bearer OK", Prom: "bearer_accepted_total", Help: "Bearer tokens accepted (verified or from the cache of verified tokens).", Type: PromCounter,
 			Value: num(func(s *OIDCStats) uint64 { return s.BearerAccepted })},
 		{Title: "Bearer refused", Prom: "bearer_rejected_total", Help: "Bearer tokens refused, by reason.", Type: PromCounter,
