@@ -60,7 +60,7 @@ type sample struct {
 
 // exported scrapes a Gatehouse that has every kind of row: a TLS
 // frontend, a backend with a checked server (latency histograms), an
-// oidc and an identity-token section. It returns the samples of each
+// oidc section with a session store and an identity-token section. It returns the samples of each
 // exported series name, and the certificate's notAfter.
 func exported(t *testing.T) (map[string][]sample, time.Time) {
 	dir := t.TempDir()
@@ -87,6 +87,7 @@ func exported(t *testing.T) (map[string][]sample, time.Time) {
 	mesh := write("mesh.pem", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}))
 	cookie := write("cookie", []byte(strings.Repeat("c", 32)))
 	statsPort := testenv.FreePort(t)
+	redis := testenv.StartRedis(t) // a session store: its families exist only with one
 	cfg := fmt.Sprintf(`defaults
     mode http
     timeout client 10s
@@ -98,6 +99,7 @@ oidc corp
     client-id edge
     cookie-secret file:%s
     redirect-uri https://edge.test/oauth2/callback
+    session-store redis %s
 
 identity-token mesh
     issuer https://edge.test
@@ -116,16 +118,25 @@ frontend metrics
 
 backend gw
     server gw1 127.0.0.1:%d check inter 1s
-`, testenv.FreePort(t), cookie, mesh, testenv.FreePort(t), crt, statsPort, testenv.FreePort(t))
+`, testenv.FreePort(t), cookie, redis.Addr, mesh, testenv.FreePort(t), crt, statsPort, testenv.FreePort(t))
 	testenv.StartGatehouse(t, cfg)
-	resp, err := (&http.Client{Timeout: 20 * time.Second}).Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", statsPort))
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("scrape: %d %v", resp.StatusCode, err)
+	// The store's session count is taken in the background on a scrape:
+	// scrape until it is there (20 s at most; without it the check below
+	// reports the family missing).
+	var body []byte
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		resp, err := (&http.Client{Timeout: 20 * time.Second}).Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", statsPort))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("scrape: %d %v", resp.StatusCode, err)
+		}
+		if strings.Contains(string(body), "\ngatehouse_oidc_sessions_active{") || time.Now().After(deadline) {
+			break
+		}
 	}
 	series := map[string][]sample{}
 	line := regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$`)
@@ -259,6 +270,7 @@ func TestQueriesUseExportedMetrics(t *testing.T) {
 		"gatehouse_backend_response_time_seconds_bucket",          // latency histograms
 		"haproxy_server_status", "haproxy_backend_active_servers", // server states
 		"gatehouse_oidc_logins_total", "gatehouse_oidc_jwks_fetch_failures_total", "gatehouse_identity_token_minted_total", // identity
+		"gatehouse_oidc_sessions_active", "gatehouse_oidc_session_store_errors_total", // sessions in a store
 		"gatehouse_tls_certificate_expiry_timestamp_seconds", // certificate expiry
 	} {
 		if !families[need] {
