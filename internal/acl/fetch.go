@@ -57,6 +57,7 @@ func fetchTable() []fetchDef {
 	t = append(t, internalFetches()...)
 	t = append(t, authFetches()...)
 	t = append(t, captureFetches()...)
+	t = append(t, bodyFetches()...)
 	for _, name := range volatileRequestFetches() {
 		if f := findFetch(t, name); f != nil {
 			f.need |= NeedReqVolatile

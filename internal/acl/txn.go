@@ -84,6 +84,8 @@ type Txn struct {
 
 	// Captured answers the capture.* fetches; nil: nothing captured.
 	Captured Captured
+	// Body answers the req.body fetches; nil: no body to see.
+	Body BodySource
 
 	// CacheHit names the cache the response was answered from
 	// (res.cache_hit, res.cache_name); "" when it came from elsewhere.

@@ -396,12 +396,13 @@ func (b *builder) logger(targets []*config.Log, tag string) (*logging.Logger, er
 
 func (b *builder) buildBackend(p *config.Proxy, id int) (*proxy.Backend, error) {
 	be := &proxy.Backend{
-		Name:     p.Name,
-		ID:       id,
-		Counters: &counters.Proxy{},
-		Timeouts: p.Timeouts,
-		Retries:  p.Retries,
-		ConnMode: p.ConnMode,
+		Name:          p.Name,
+		ID:            id,
+		Counters:      &counters.Proxy{},
+		Timeouts:      p.Timeouts,
+		Retries:       p.Retries,
+		ConnMode:      p.ConnMode,
+		BufferRequest: p.BufferRequest,
 	}
 	var err error
 	if be.Errors, err = b.errorPages(p); err != nil {
@@ -528,16 +529,17 @@ func (b *builder) buildBackend(p *config.Proxy, id int) (*proxy.Backend, error) 
 
 func (b *builder) buildFrontend(p *config.Proxy, pr *proxyRuntime) (*proxy.Frontend, error) {
 	fe := &proxy.Frontend{
-		Name:         p.Name,
-		ID:           pr.id,
-		Proc:         b.g.Proc,
-		Counters:     &counters.Proxy{},
-		MaxConn:      int64(p.MaxConn),
-		Timeouts:     p.Timeouts,
-		Limits:       limits(b.cfg),
-		ConnMode:     p.ConnMode,
-		DontLogNull:  p.DontLogNull,
-		IgnoreProbes: p.HTTPIgnoreProbes,
+		Name:          p.Name,
+		ID:            pr.id,
+		Proc:          b.g.Proc,
+		Counters:      &counters.Proxy{},
+		MaxConn:       int64(p.MaxConn),
+		Timeouts:      p.Timeouts,
+		Limits:        limits(b.cfg),
+		ConnMode:      p.ConnMode,
+		DontLogNull:   p.DontLogNull,
+		IgnoreProbes:  p.HTTPIgnoreProbes,
+		BufferRequest: p.BufferRequest,
 
 		LogASAP:           p.LogASAP,
 		LogSeparateErrors: p.LogSeparateErrors,

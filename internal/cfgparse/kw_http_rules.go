@@ -151,6 +151,9 @@ func httpActions() []httpAction {
 			})},
 		{name: "set-status", syntax: "set-status <status> [reason <str>]", resp: true, after: true,
 			desc: "Replace the response status (100 to 999) and its reason phrase (by default the status's usual one); the log and the counters see the new status.", parse: parseSetStatus},
+		{name: "wait-for-body", syntax: "wait-for-body time <time> [at-least <bytes>]", req: true,
+			desc:  "Wait for the request body until it is whole, the buffer (tune.bufsize) is full, or 'at-least' bytes came; the rules then see it (req.body, req.body_param, req.body_len). When <time> passes first the request is answered 408 (cR), as HAProxy 2.6 does. An 'Expect: 100-continue' is answered by the proxy and removed.",
+			parse: parseWaitForBody},
 		{name: "reject", syntax: "reject", req: true,
 			desc:  "Stop and close the connection without an answer (logged PR, status -1, counted as a denied request). On HTTP/2 the whole connection goes: the stream is reset and GOAWAY sent, both ENHANCE_YOUR_CALM, as HAProxy does.",
 			parse: fixedArgs(0, "none", func(*config.HTTPAction, []string) error { return nil })},
@@ -571,6 +574,35 @@ func parseHTTPRule(p *parser, args []token) error {
 	}
 	if len(px.UseBackends) > 0 && !p.ps.isDefaults {
 		p.warnf("a 'http-request' rule placed after a 'use_backend' rule will still be processed before.")
+	}
+	return nil
+}
+
+// parseWaitForBody reads "time <time> [at-least <bytes>]".
+func parseWaitForBody(p *parser, a *config.HTTPAction, args []token) error {
+	for i := 0; i < len(args); i += 2 {
+		if i+1 >= len(args) {
+			return fmt.Errorf("'%s' expects an argument", args[i].Text)
+		}
+		switch args[i].Text {
+		case "time":
+			d, err := parseDuration(args[i+1].Text)
+			if err != nil {
+				return fmt.Errorf("'time' : %v", err)
+			}
+			a.Timeout = d
+		case "at-least":
+			n, err := parseSize(args[i+1].Text)
+			if err != nil {
+				return fmt.Errorf("'at-least' : %v", err)
+			}
+			a.AtLeast = int64(n)
+		default:
+			return fmt.Errorf("expects 'time' or 'at-least' but got '%s'", args[i].Text)
+		}
+	}
+	if a.Timeout <= 0 {
+		return fmt.Errorf("'time' argument is mandatory")
 	}
 	return nil
 }

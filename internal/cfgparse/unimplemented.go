@@ -48,7 +48,7 @@ func unimplementedOptions() []string {
 		"accept-invalid-http-request", "accept-invalid-http-response",
 		"allbackups", "checkcache", "disable-h2-upgrade",
 		"external-check", "forwarded", "h1-case-adjust-bogus-client",
-		"h1-case-adjust-bogus-server", "http-buffer-request",
+		"h1-case-adjust-bogus-server",
 		"http-no-delay", "http-restrict-req-hdr-names",
 		"http-use-proxy-header", "http_proxy", "idle-close-on-response", "independent-streams",
 		"ldap-check", "mysql-check",
@@ -66,7 +66,7 @@ func unimplementedHTTPActions() []string {
 		"set-mark",
 		"set-nice", "set-priority-class", "set-priority-offset",
 		"set-tos",
-		"wait-for-body", "wait-for-handshake", "set-fc-mark",
+		"wait-for-handshake", "set-fc-mark",
 		"set-fc-tos", "pause", "disable-l7-retry", "set-retries",
 	}
 }

@@ -295,12 +295,15 @@ type Proxy struct {
 	ContStats bool `json:",omitempty"`
 	// HTTPIgnoreProbes: "option http-ignore-probes".
 	HTTPIgnoreProbes bool
-	LogFormat        string // log-format, empty: per option
-	LogFormatSD      string // log-format-sd
-	JSONLog          bool   // option jsonlog (Gatehouse)
-	Logs             []*Log // "log global" is expanded into the global targets
-	LogTag           string `json:",omitempty"` // "log-tag": this proxy's syslog tag; "": the global one
-	Captures         []*Capture
+	// BufferRequest ("option http-buffer-request"): wait for the request
+	// body (all of it, or a full buffer) before this proxy's rules.
+	BufferRequest bool   `json:",omitempty"`
+	LogFormat     string // log-format, empty: per option
+	LogFormatSD   string // log-format-sd
+	JSONLog       bool   // option jsonlog (Gatehouse)
+	Logs          []*Log // "log global" is expanded into the global targets
+	LogTag        string `json:",omitempty"` // "log-tag": this proxy's syslog tag; "": the global one
+	Captures      []*Capture
 	// CaptureCookie: "capture cookie NAME len N"; nil when none.
 	CaptureCookie *CookieCapture `json:",omitempty"`
 
@@ -530,6 +533,8 @@ type HTTPAction struct {
 	// is Sample; which timeout is Name). On: strict-mode on.
 	Timeout time.Duration `json:",omitempty"`
 	On      bool          `json:",omitempty"`
+	// AtLeast: wait-for-body's "at-least" (Timeout is its "time").
+	AtLeast int64 `json:",omitempty"`
 	// DefaultErrorfiles: the answer is the proxy's error page for Status
 	// (return default-errorfiles; deny without another option).
 	DefaultErrorfiles bool `json:",omitempty"`

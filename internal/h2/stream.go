@@ -3,6 +3,7 @@ package h2
 import (
 	"errors"
 	"io"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -475,4 +476,28 @@ func (st *Stream) KillConn(code http2.ErrCode) {
 	c.mu.Unlock()
 	c.flushCtrl(time.Second)
 	c.Close()
+}
+
+// PeekBody waits until want bytes of the request body are buffered, the
+// body ended, the stream failed or deadline passed (os.ErrDeadlineExceeded
+// then), and returns a copy of what is buffered without consuming it (no
+// window is returned for it, so a client can send at most the stream
+// window meanwhile), and whether it is the whole body.
+func (st *Stream) PeekBody(want int, deadline time.Time) (data []byte, complete bool, err error) {
+	c := st.c
+	wake := time.AfterFunc(time.Until(deadline), func() {
+		c.mu.Lock()
+		st.cond.Broadcast()
+		c.mu.Unlock()
+	})
+	defer wake.Stop()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for st.err == nil && !st.remoteDone && len(st.buf)-st.off < want {
+		if !time.Now().Before(deadline) {
+			return append([]byte(nil), st.buf[st.off:]...), false, os.ErrDeadlineExceeded
+		}
+		st.cond.Wait()
+	}
+	return append([]byte(nil), st.buf[st.off:]...), st.remoteDone, st.err
 }

@@ -81,6 +81,9 @@ type Backend struct {
 	// client closed its side is dropped).
 	AbortOnClose bool
 	ConnMode     config.ConnMode
+	// BufferRequest ("option http-buffer-request"): the request body is
+	// waited for before the backend's rules.
+	BufferRequest bool
 	// PretendKeepAlive: option http-pretend-keepalive.
 	PretendKeepAlive bool
 	ReqRules         []*Rule

@@ -178,6 +178,8 @@ func compileRule(a *config.HTTPAction, env *RuleEnv, response bool) (*Rule, erro
 			}
 		}
 		err = compileReply(r, a, env, format)
+	case "wait-for-body":
+		r.Kind, r.Timeout, r.AtLeast = RuleWaitForBody, a.Timeout, a.AtLeast
 	case "reject":
 		r.Kind = RuleReject
 	case "silent-drop":

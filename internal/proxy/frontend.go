@@ -141,7 +141,10 @@ type Frontend struct {
 	// IgnoreProbes ("option http-ignore-probes"): a connection that ends
 	// before its first byte gets no answer, no log and no error count.
 	IgnoreProbes bool
-	Captures     []*config.Capture
+	// BufferRequest ("option http-buffer-request"): the request body is
+	// waited for before the frontend's http-request rules.
+	BufferRequest bool
+	Captures      []*config.Capture
 	// CaptureCookie: "capture cookie"; nil when none.
 	CaptureCookie *config.CookieCapture
 	// H2 configures HTTP/2 on binds that negotiate or impose it (limits

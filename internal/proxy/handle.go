@@ -67,7 +67,12 @@ func (t *Txn) handle() bool {
 		return t.sendReply()
 	}
 
+	if fe.BufferRequest && !t.waitBodyOption() {
+		return false
+	}
 	switch t.runRequestRules(fe.ReqRules) {
+	case verdictGone:
+		return false
 	case verdictReply:
 		if t.denied {
 			s.countDenyReq()
@@ -154,8 +159,14 @@ func (t *Txn) handle() bool {
 		s.countDenyReq() // HAProxy counts it in the frontend only
 		return t.rejectConnection(false)
 	}
+	if be.BufferRequest && !t.waitBodyOption() {
+		return false
+	}
 	if be != nil && len(be.ReqRules) > 0 {
-		if t.runRequestRules(be.ReqRules) == verdictReply {
+		switch t.runRequestRules(be.ReqRules) {
+		case verdictGone:
+			return false
+		case verdictReply:
 			if t.denied {
 				be.Counters.DenyReq.Add(1)
 				t.captureRequestCookie()

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/acl"
+	"github.com/gatehouse/gatehouse/internal/clock"
 	"github.com/gatehouse/gatehouse/internal/httpmsg"
 	"github.com/gatehouse/gatehouse/internal/logging"
 )
@@ -46,6 +47,7 @@ const (
 	RuleReject     // http-request reject: close without an answer
 	RuleSilentDrop // http-request/http-response silent-drop
 	RuleTarpit     // http-request tarpit: answer after "timeout tarpit"
+	RuleWaitForBody
 )
 
 // verdict is the outcome of running a rule list.
@@ -55,6 +57,7 @@ const (
 	verdictContinue verdict = iota // next rule, then routing
 	verdictAllow                   // stop evaluating rules, go on
 	verdictReply                   // a local reply was produced (deny, redirect, return, service)
+	verdictGone                    // the transaction ended (a wait for the body failed)
 )
 
 // Rule is one compiled http-request or http-response rule.
@@ -69,7 +72,8 @@ type Rule struct {
 	Reason                 string        // set-status
 	LogLevel               int8          // set-log-level: a logging.Level, or -1 for silent
 	Expr                   *acl.Expr     // set-src, set-dst, set-src-port, set-dst-port, set-timeout
-	Timeout                time.Duration // set-timeout's fixed value
+	Timeout                time.Duration // set-timeout's fixed value; wait-for-body's time
+	AtLeast                int64         // wait-for-body's at-least
 	On                     bool          // strict-mode on
 	ContentType            string
 	Redirect               RedirectKind
@@ -209,6 +213,10 @@ func (t *Txn) runRules(rules []*Rule, response bool) verdict {
 				t.denied = true
 			}
 			return verdictReply
+		case RuleWaitForBody:
+			if !t.waitBody(r.AtLeast, clock.Mono()+int64(r.Timeout)) {
+				return verdictGone
+			}
 		case RuleTarpit:
 			t.reply = t.returnReply(r)
 			t.tarpit = true

@@ -77,6 +77,7 @@ type Txn struct {
 	// answering; tarpit: the answer waits "timeout tarpit" first.
 	kill   killMode
 	tarpit bool
+	body   bodyWait // the request body waited for (bodywait.go)
 
 	// Timers (HAProxy's): accept, first byte of request, end of head,
 	// queue, connect, response head, end.
@@ -121,6 +122,7 @@ func (t *Txn) begin(s *session) {
 	t.sess = s
 	t.acl = acl.Txn{
 		Captured:   t,
+		Body:       t,
 		Req:        &t.Req,
 		Src:        s.src,
 		Dst:        s.dst,
