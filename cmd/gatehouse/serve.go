@@ -166,7 +166,7 @@ func serve(files []string, stderr io.Writer, opt options) int {
 	for {
 		select {
 		case <-changes:
-			logger.Info("configuration files changed", "files", jail.files)
+			logger.Info("The configuration files changed (-watch)", "files", strings.Join(jail.files, " "))
 		case sig := <-sigs:
 			if sig != syscall.SIGHUP && sig != syscall.SIGUSR2 {
 				logger.Info("stopping: finishing in-flight requests", "signal", sig.String())
