@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -64,9 +65,21 @@ func (b *builder) buildPeers() error {
 			return config.Errorf(ps.Pos, "%v", err)
 		}
 		b.g.peers = append(b.g.peers, s)
+		g, sys := b.g, b.sys
 		b.g.starters = append(b.g.starters, func() {
-			if err := s.Listen(b.g.peerListeners[s]); err != nil && sysOK(b.sys) {
-				b.sys.Printf(logging.LevelAlert, "%v", err)
+			ln := g.peerListeners[s]
+			if ln == nil && s.BindAddr() != "" {
+				// As a frontend's: SO_REUSEPORT, so that a process started
+				// with -sf binds beside the one it replaces.
+				var err error
+				if ln, err = listen(context.Background(), s.BindAddr(), SockOpts{}); err != nil {
+					if sysOK(sys) {
+						sys.Printf(logging.LevelAlert, "peers section '%s': cannot bind %s: %v", s.Name(), s.BindAddr(), err)
+					}
+				}
+			}
+			if ln != nil {
+				s.Listen(ln)
 			}
 			s.Start()
 		})

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/tls"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -291,4 +292,32 @@ func TestPeersTLSWithHAProxy(t *testing.T) {
 			t.Fatalf("a peer without a client certificate got %q", line)
 		}
 	}
+}
+
+// TestPeersListenerAcrossSF: a Gatehouse started with -sf binds its peers
+// address beside the process it replaces (SO_REUSEPORT, as frontends),
+// so the peers port still answers once the old process is gone.
+func TestPeersListenerAcrossSF(t *testing.T) {
+	dir := t.TempDir()
+	ports := map[string]int{"a": testenv.FreePort(t), "b": testenv.FreePort(t)}
+	fe := testenv.FreePort(t)
+	cfg := peersConfig(filepath.Join(dir, "a.sock"), fe, ports)
+	old := testenv.StartGatehouse(t, cfg, "-L", "a")
+	peerAddr := fmt.Sprintf("127.0.0.1:%d", ports["a"])
+	testenv.WaitTCP(t, peerAddr, 10*time.Second)
+	next := testenv.StartGatehouse(t, cfg, "-L", "a", "-sf", strconv.Itoa(old.Cmd.Process.Pid))
+	if _, err := old.Wait(30 * time.Second); err != nil {
+		t.Fatalf("the old process did not finish: %v", err)
+	}
+	testenv.Eventually(t, 10*time.Second, func() bool {
+		c, err := net.DialTimeout("tcp", peerAddr, 2*time.Second)
+		if err != nil {
+			return false
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		fmt.Fprintf(c, "HAProxyS 2.1\na\nstranger 1 1\n")
+		line, _ := bufio.NewReader(c).ReadString('\n')
+		return line == "504\n"
+	}, "the new process does not answer on the peers address; its output:\n%s", next.String())
 }
