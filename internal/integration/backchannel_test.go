@@ -6,9 +6,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/testenv"
 )
@@ -107,7 +109,7 @@ func apiWithCookies(t testing.TB, edge string, cookies []*http.Cookie) int {
 // edge's endpoint, ends a session at the provider; its logout token
 // reaches the edge, which answers 200 and from then on refuses the
 // session's cookie (copied before the logout). Another user's session
-// goes on, and a new login works.
+// goes on, a new login works, and a reload keeps the logout.
 func TestBackchannelLogoutFromProvider(t *testing.T) {
 	env := backchannelEnv(t)
 	start := func() *http.Request { r, _ := http.NewRequest("GET", env.Edge+"/app/home", nil); return r }
@@ -152,6 +154,35 @@ func TestBackchannelLogoutFromProvider(t *testing.T) {
 	}
 	if got := apiWithCookies(t, env.Edge, copied); got != 401 {
 		t.Errorf("the old cookie after a new login: %d, want 401", got)
+	}
+
+	// A reload builds the section anew; what the logout ended stays ended.
+	cfg, err := os.ReadFile(env.Gatehouse.ConfigFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Gatehouse.WriteConfig(strings.Replace(string(cfg), "frontend web\n", "frontend web\n    http-request set-header X-Config reloaded\n", 1))
+	if err := env.Gatehouse.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	fresh := sessionCookies(t, env, again)
+	testenv.Eventually(t, 20*time.Second, func() bool {
+		req, _ := http.NewRequest("GET", env.Edge+"/app/items", nil)
+		req.Header.Set("Accept", "application/json")
+		for _, ck := range fresh {
+			req.AddCookie(ck)
+		}
+		resp, err := noRedirect.Do(req)
+		if err != nil || resp.StatusCode != 200 {
+			if resp != nil {
+				resp.Body.Close()
+			}
+			return false
+		}
+		return header(testenv.DecodeEcho(t, resp), "X-Config") == "reloaded"
+	}, "the reload never applied")
+	if got := apiWithCookies(t, env.Edge, copied); got != 401 {
+		t.Errorf("the logged-out cookie after a reload: %d, want 401", got)
 	}
 
 	// A forged request to the endpoint is refused with the spec's error.
