@@ -43,7 +43,7 @@ CONNS="${CONNS:-50}"
 THREADS="${THREADS:-1}"
 WARMUP="${WARMUP:-2s}"
 REPORT="${REPORT:-$ROOT/bench/report.md}"
-ALL_SCENARIOS=(plain ratelimit tls_reencrypt tls_close large compress l4_passthrough h2 h2c idle fixed_rate micro)
+ALL_SCENARIOS=(plain ratelimit tls_reencrypt tls_close large compress l4_passthrough h2 h2c idle fixed_rate micro identity)
 
 die() { echo "bench: $*" >&2; exit 1; }
 log() { echo "bench: $*" >&2; }
@@ -757,6 +757,22 @@ round_micro() { # SCENARIO ROUND
 	bench/micro.sh >"$WORK/results/$1.md" 2>"$WORK/micro.err" || die "bench/micro.sh failed: $(tail -20 "$WORK/micro.err")"
 }
 table_micro() { cat "$WORK/results/$1.md"; }
+
+# Identity throughput (bench/identity.sh): session (cookie and session-store
+# redis), bearer and unauthenticated requests through one Gatehouse with
+# node's oidc-provider. Gatehouse only (HAProxy has no OIDC); runs once.
+scn_identity() {
+	TITLE="Identity: authenticated against unauthenticated throughput, cookie sessions and sessions in redis (session-store), store round trips per request, session size in the store"
+	CFG=""
+	ROUND_FN=round_identity
+	TABLE_FN=table_identity
+}
+round_identity() { # SCENARIO ROUND
+	[ "$2" = 1 ] || return 0
+	log "identity: running bench/identity.sh"
+	bench/identity.sh >"$WORK/results/$1.md" 2>"$WORK/identity.err" || die "bench/identity.sh failed: $(tail -20 "$WORK/identity.err")"
+}
+table_identity() { cat "$WORK/results/$1.md"; }
 
 # ---------------------------------------------------------------- measurement
 
