@@ -9,6 +9,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/counters"
 	"github.com/gatehouse/gatehouse/internal/proxy"
+	"github.com/gatehouse/gatehouse/internal/sock"
 	"github.com/gatehouse/gatehouse/internal/stick"
 )
 
@@ -28,7 +29,7 @@ func (b *builder) httpTCPRules(set *acl.Set, p *config.Proxy, fe *proxy.Frontend
 			return nil, nil, config.Errorf(r.Pos, "'tcp-request %s %s' is not supported in mode http by this build yet (mode tcp has it)", r.Layer, r.Action)
 		}
 		ctx := tcpRuleCtx(r.Layer) // tcpsession.go
-		rule := proxy.ContentRule{Reject: r.Action == "reject"}
+		rule := proxy.ContentRule{Reject: r.Action == "reject", Drop: r.Action == "silent-drop"}
 		if r.Var != nil {
 			if rule.Var, err = proxy.CompileVarAction(r.Var, "tcp-request "+r.Layer, ctx); err != nil {
 				return nil, nil, err
@@ -97,13 +98,19 @@ func (h *connRules) rejected(c net.Conn) (net.Conn, bool) {
 	if h.stick != nil {
 		st = &stick.Stream{Tables: h.stick.All, Current: h.stick.Own}
 	}
-	if proxy.RunConnRules(h.rules, &t, st) {
+	if rej, drop := proxy.RunConnRules(h.rules, &t, st); rej {
 		h.counters.ConnTot.Add(1)
-		h.counters.DenyConn.Add(1)
 		if st != nil {
 			st.Release()
 		}
-		c.Close()
+		if drop {
+			// Counted as a denied request, as HAProxy's silent-drop.
+			h.counters.DenyReq.Add(1)
+			sock.SilentDrop(c)
+		} else {
+			h.counters.DenyConn.Add(1)
+			c.Close()
+		}
 		return c, true
 	}
 	if st != nil && tracksAny(&st.Tracker) {

@@ -143,7 +143,7 @@ func (b *builder) buildTCPFrontend(p *config.Proxy, pr *proxyRuntime, tcpBackend
 }
 
 func (b *builder) tcpRule(set *acl.Set, p *config.Proxy, r *config.TCPAction) (l4.Rule, error) {
-	rule := l4.Rule{Reject: r.Action == "reject"}
+	rule := l4.Rule{Reject: r.Action == "reject", Drop: r.Action == "silent-drop"}
 	ctx := tcpRuleCtx(r.Layer) // tcpsession.go
 	if sa := r.Stick; sa != nil && !strings.HasPrefix(r.Action, "track-sc") {
 		sc, err := b.tcpSC(r, ctx)

@@ -19,12 +19,12 @@ func tcpRequestTable() []keyword {
 	return []keyword{
 		{name: "inspect-delay", where: wProxy, syntax: "tcp-request inspect-delay <time>",
 			desc: "How long 'content' rules may wait for data (e.g. a TLS ClientHello).", parse: parseInspectDelay},
-		{name: "connection", where: wFEOnly, syntax: "tcp-request connection accept|reject|set-var(<var>) <expr>|set-var-fmt(<var>) <fmt>|unset-var(<var>)|track-sc0..2 <key> [table <table>]|sc-inc-gpc0(<sc>)|sc-inc-gpc1(<sc>)|sc-set-gpt0(<sc>) <int>|<expr>|sc-inc-gpc(<idx>,<sc>)|sc-set-gpt(<idx>,<sc>) <int>|<expr>|sc-add-gpc(<idx>,<sc>) <int>|<expr> [{if|unless} <condition>]",
-			desc: "Accept or reject a connection as soon as it is accepted, set a variable (proc and sess scopes only: no stream exists yet), or track <key> in a stick table (mode tcp; counts conn_cnt, conn_rate and conn_cur; the first track-scN of a connection applies).", parse: parseTCPRule},
-		{name: "session", where: wFEOnly, syntax: "tcp-request session accept|reject|set-var(<var>) <expr>|set-var-fmt(<var>) <fmt>|unset-var(<var>)|track-sc0..2 <key> [table <table>]|sc-inc-gpc0(<sc>)|sc-inc-gpc1(<sc>)|sc-set-gpt0(<sc>) <int>|<expr>|sc-inc-gpc(<idx>,<sc>)|sc-set-gpt(<idx>,<sc>) <int>|<expr>|sc-add-gpc(<idx>,<sc>) <int>|<expr> [{if|unless} <condition>]",
+		{name: "connection", where: wFEOnly, syntax: "tcp-request connection accept|reject|silent-drop|set-var(<var>) <expr>|set-var-fmt(<var>) <fmt>|unset-var(<var>)|track-sc0..2 <key> [table <table>]|sc-inc-gpc0(<sc>)|sc-inc-gpc1(<sc>)|sc-set-gpt0(<sc>) <int>|<expr>|sc-inc-gpc(<idx>,<sc>)|sc-set-gpt(<idx>,<sc>) <int>|<expr>|sc-add-gpc(<idx>,<sc>) <int>|<expr> [{if|unless} <condition>]",
+			desc: "Accept, reject or silent-drop (closed without telling the client: TCP_REPAIR when privileged, else a hop limit of 1 so the reset dies at the first router; counted as a denied request) a connection as soon as it is accepted (before any PROXY header), set a variable (proc and sess scopes only: no stream exists yet; mode tcp), or track <key> in a stick table for the whole connection (counts conn_cnt, conn_rate and conn_cur, and in mode http every request of the connection; the first track-scN of a connection applies) and update its counters.", parse: parseTCPRule},
+		{name: "session", where: wFEOnly, syntax: "tcp-request session accept|reject|silent-drop|set-var(<var>) <expr>|set-var-fmt(<var>) <fmt>|unset-var(<var>)|track-sc0..2 <key> [table <table>]|sc-inc-gpc0(<sc>)|sc-inc-gpc1(<sc>)|sc-set-gpt0(<sc>) <int>|<expr>|sc-inc-gpc(<idx>,<sc>)|sc-set-gpt(<idx>,<sc>) <int>|<expr>|sc-add-gpc(<idx>,<sc>) <int>|<expr> [{if|unless} <condition>]",
 			desc: "Accept or reject a session once its PROXY header and TLS handshake are done, before any content is read (so in mode http once per connection, not per request), set a variable, or track <key> in a stick table for the whole connection (counts conn_cnt, conn_rate, conn_cur, and in mode http every request of the connection) and update its counters.", parse: parseTCPRule},
-		{name: "content", where: wProxy, syntax: "tcp-request content accept|reject|set-var(<var>) <expr>|set-var-fmt(<var>) <fmt>|unset-var(<var>)|track-sc0..2 <key> [table <table>]|sc-inc-gpc0(<sc>)|sc-inc-gpc1(<sc>)|sc-set-gpt0(<sc>) <int>|<expr>|sc-inc-gpc(<idx>,<sc>)|sc-set-gpt(<idx>,<sc>) <int>|<expr>|sc-add-gpc(<idx>,<sc>) <int>|<expr> [{if|unless} <condition>]",
-			desc: "Accept or reject a connection once its first bytes are available, set a variable, or track <key> in a stick table (mode tcp, as in 'connection').", parse: parseTCPRule},
+		{name: "content", where: wProxy, syntax: "tcp-request content accept|reject|silent-drop|set-var(<var>) <expr>|set-var-fmt(<var>) <fmt>|unset-var(<var>)|track-sc0..2 <key> [table <table>]|sc-inc-gpc0(<sc>)|sc-inc-gpc1(<sc>)|sc-set-gpt0(<sc>) <int>|<expr>|sc-inc-gpc(<idx>,<sc>)|sc-set-gpt(<idx>,<sc>) <int>|<expr>|sc-add-gpc(<idx>,<sc>) <int>|<expr> [{if|unless} <condition>]",
+			desc: "Accept, reject or silent-drop a connection once its first bytes are available (mode http: each request, once parsed), set a variable, track <key> in a stick table (mode http: for the request, counting it as a connection and a request) or update its counters.", parse: parseTCPRule},
 	}
 }
 
@@ -61,7 +61,7 @@ func parseTCPRule(p *parser, args []token) error {
 		}
 	}
 	switch {
-	case action == "accept" || action == "reject":
+	case action == "accept" || action == "reject" || action == "silent-drop":
 		end = 3 // anything else is a condition, or parseCond's error
 	case matchVarAction("set-var", action) || matchVarAction("set-var-fmt", action) || matchVarAction("unset-var", action):
 		va, err := parseVarWord(action, args[3:end])
@@ -86,7 +86,7 @@ func parseTCPRule(p *parser, args []token) error {
 		}
 		r.Action, r.Stick = a.Action, a.Stick
 	default:
-		return fmt.Errorf("'tcp-request %s' : action '%s' is not implemented by Gatehouse (supported: 'accept', 'reject', 'set-var', 'set-var-fmt', 'unset-var', 'track-sc0..2', 'sc-inc-gpc0', 'sc-inc-gpc1', 'sc-set-gpt0', 'sc-inc-gpc', 'sc-set-gpt', 'sc-add-gpc').", layer, action)
+		return fmt.Errorf("'tcp-request %s' : action '%s' is not implemented by Gatehouse (supported: 'accept', 'reject', 'silent-drop', 'set-var', 'set-var-fmt', 'unset-var', 'track-sc0..2', 'sc-inc-gpc0', 'sc-inc-gpc1', 'sc-set-gpt0', 'sc-inc-gpc', 'sc-set-gpt', 'sc-add-gpc').", layer, action)
 	}
 	if end < len(args) {
 		c, err := parseCond(p, args, end)

@@ -2,10 +2,12 @@ package integration
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -219,4 +221,105 @@ backend app
 		t.Errorf("want 2 connections served:\n%s", g)
 	}
 	t.Logf("both:\n%s", g)
+}
+
+// TestTCPSilentDropMatchesHAProxy: silent-drop in tcp-request connection,
+// session and content rules, in mode http and mode tcp, side by side with
+// HAProxy 2.6: no answer (HAProxy's client sees nothing, or a reset when
+// its quiet close did not apply, which varies from run to run at the
+// connection and session stages: both count as no response), and every
+// drop counts as a denied request (dreq), not in dcon or dses.
+func TestTCPSilentDropMatchesHAProxy(t *testing.T) {
+	echo := testenv.StartEchoServer(t)
+	results := map[string]string{}
+	for _, name := range []string{"haproxy", "gatehouse"} {
+		ph, pt := testenv.FreePort(t), testenv.FreePort(t)
+		sock := filepath.Join(t.TempDir(), name+".sock")
+		cfg := fmt.Sprintf(`global
+    stats socket %s level admin
+
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 10s
+    timeout server 10s
+
+frontend fe
+    bind 127.0.0.1:%d
+    tcp-request connection silent-drop if { src 127.0.0.4 }
+    tcp-request session silent-drop if { src 127.0.0.5 }
+    tcp-request content silent-drop if { path /drop }
+    http-request return status 200 content-type text/plain string ok
+
+frontend ft
+    mode tcp
+    bind 127.0.0.1:%d
+    tcp-request connection silent-drop if { src 127.0.0.4 }
+    tcp-request session silent-drop if { src 127.0.0.5 }
+    tcp-request content silent-drop if { src 127.0.0.6 }
+    default_backend app
+
+backend app
+    mode tcp
+    server s1 %s
+`, sock, ph, pt, echo.Addr)
+		if name == "haproxy" {
+			testenv.StartHAProxy(t, cfg)
+		} else {
+			testenv.StartGatehouse(t, cfg)
+		}
+		var out []string
+		for _, c := range []struct {
+			port       int
+			from, path string
+		}{
+			{ph, "127.0.0.2", "/"}, {ph, "127.0.0.4", "/"}, {ph, "127.0.0.5", "/"}, {ph, "127.0.0.2", "/drop"},
+			{pt, "127.0.0.2", "/"}, {pt, "127.0.0.4", "/"}, {pt, "127.0.0.5", "/"}, {pt, "127.0.0.6", "/"},
+		} {
+			o := dropOutcome(t, c.from, fmt.Sprintf("127.0.0.1:%d", c.port), c.path)
+			if o == "reset" || o == "no answer" {
+				o = "no response"
+			}
+			out = append(out, fmt.Sprintf("port %d from %s %s: %s", c.port-ph, c.from, c.path, o))
+		}
+		st := apiCLI(t, sock, "show stat")
+		for _, col := range []string{"dreq", "dcon", "dses"} {
+			out = append(out, col+": "+statsColumn(t, st, col))
+		}
+		results[name] = strings.Join(out, "\n")
+	}
+	h, g := results["haproxy"], results["gatehouse"]
+	if h != g {
+		t.Fatalf("haproxy:\n%s\n\ngatehouse:\n%s", h, g)
+	}
+	if !strings.Contains(g, "dreq: fe/FRONTEND=3 ft/FRONTEND=3") {
+		t.Errorf("the drops were not counted as denied requests:\n%s", g)
+	}
+	t.Logf("both:\n%s", g)
+}
+
+// dropOutcome sends a request from a source address and says what came
+// back: the status line, "closed", "reset", or "no answer" within a
+// second (a connection dropped with TCP_REPAIR never says anything).
+func dropOutcome(t *testing.T, from, addr, path string) string {
+	t.Helper()
+	c := dialSrc(t, from, addr)
+	if c == nil {
+		return "reset"
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path)
+	_ = c.SetReadDeadline(time.Now().Add(time.Second))
+	b := make([]byte, 4096)
+	n, err := io.ReadAtLeast(c, b, 12)
+	switch {
+	case n > 0:
+		line, _, _ := strings.Cut(string(b[:n]), "\r\n")
+		return line
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return "no answer"
+	case errors.Is(err, io.EOF):
+		return "closed"
+	}
+	return "reset"
 }

@@ -104,9 +104,11 @@ func (s *session) verdict(rules []Rule) bool {
 func (s *session) applied(reject bool) bool {
 	s.txn.Inspecting = false
 	if reject {
-		s.fe.Counters.DenyReq.Add(1)
-		s.lstCount(func(c *counters.Proxy) { c.DenyReq.Add(1) })
 		s.term = logging.TermDenied
+		if !s.dropped() { // a silent drop counts it there
+			s.fe.Counters.DenyReq.Add(1)
+			s.lstCount(func(c *counters.Proxy) { c.DenyReq.Add(1) })
+		}
 		return false
 	}
 	return true
@@ -136,7 +138,8 @@ func (s *session) decide(rules []Rule) (reject, done bool) {
 				s.sc(r.SC)
 				continue
 			}
-			return r.Reject, true
+			s.drop = r.Drop
+			return r.Reject || r.Drop, true
 		}
 	}
 	return false, true

@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/counters"
 	"github.com/gatehouse/gatehouse/internal/logging"
 	"github.com/gatehouse/gatehouse/internal/proxyproto"
+	"github.com/gatehouse/gatehouse/internal/sock"
 	"github.com/gatehouse/gatehouse/internal/stick"
 	"github.com/gatehouse/gatehouse/internal/tlsconf"
 	"github.com/gatehouse/gatehouse/internal/upstream"
@@ -79,6 +80,7 @@ type Splice struct {
 // Rule is one tcp-request rule.
 type Rule struct {
 	Reject bool
+	Drop   bool      // silent-drop: a reject the client is not told of
 	Cond   *acl.Cond // nil: unconditional
 	Var    *VarRule  // set-var, set-var-fmt, unset-var: the rule does not decide
 	Track  *Track    // track-sc0..2 (stick.go): nor does it
@@ -157,6 +159,7 @@ type session struct {
 	// force-persist rule matched (no redispatch).
 	target *upstream.Server
 	force  bool
+	drop   bool        // a silent-drop rule decided (dropped)
 	stores stickStores // stick store rules' pending keys
 
 	be       *Backend
@@ -220,8 +223,10 @@ func (s *session) run() {
 	rej := s.rejected(fe.ConnRules)
 	s.vars.NoStream = false
 	if rej {
-		fe.Counters.DenyConn.Add(1)
-		s.lstCount(func(c *counters.Proxy) { c.DenyConn.Add(1) })
+		if !s.dropped() {
+			fe.Counters.DenyConn.Add(1)
+			s.lstCount(func(c *counters.Proxy) { c.DenyConn.Add(1) })
+		}
 		return
 	}
 	if s.lst.AcceptProxy && !s.readProxy() {
@@ -244,8 +249,10 @@ func (s *session) run() {
 	rej = s.rejected(fe.SessionRules)
 	s.vars.NoStream = false
 	if rej {
-		fe.Counters.DenySess.Add(1)
-		s.lstCount(func(c *counters.Proxy) { c.DenySess.Add(1) })
+		if !s.dropped() {
+			fe.Counters.DenySess.Add(1)
+			s.lstCount(func(c *counters.Proxy) { c.DenySess.Add(1) })
+		}
 		return
 	}
 	// The connection and session rules accepted it: HAProxy's
@@ -274,6 +281,7 @@ func (s *session) run() {
 	if s.rejected(s.be.Rules) {
 		s.be.Counters.DenyReq.Add(1)
 		s.term = logging.TermDenied
+		s.dropped()
 	} else {
 		s.useServer()
 		s.stickMatch()
@@ -304,10 +312,24 @@ func (s *session) rejected(rules []Rule) bool {
 				s.sc(r.SC)
 				continue
 			}
-			return r.Reject
+			s.drop = r.Drop
+			return r.Reject || r.Drop
 		}
 	}
 	return false
+}
+
+// dropped ends a connection a silent-drop rule decided on without telling
+// the client, counted as a denied request of the frontend, as HAProxy's
+// action counts it whatever the rule set; false when no such rule decided.
+func (s *session) dropped() bool {
+	if !s.drop {
+		return false
+	}
+	s.fe.Counters.DenyReq.Add(1)
+	s.lstCount(func(c *counters.Proxy) { c.DenyReq.Add(1) })
+	sock.SilentDrop(s.raw)
+	return true
 }
 
 // readProxy reads the PROXY header (accept-proxy). A bad or missing header

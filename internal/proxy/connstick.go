@@ -5,6 +5,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/acl"
 	"github.com/gatehouse/gatehouse/internal/proxyproto"
+	"github.com/gatehouse/gatehouse/internal/sock"
 	"github.com/gatehouse/gatehouse/internal/stick"
 )
 
@@ -60,9 +61,10 @@ func (r *ContentRule) runStick(st *stick.Stream, t *acl.Txn) bool {
 }
 
 // RunConnRules runs an HTTP frontend's tcp-request connection rules on a
-// connection's addresses: the first matching accept or reject decides,
-// stick actions act on st and go on. True when the connection is rejected.
-func RunConnRules(rules []ContentRule, t *acl.Txn, st *stick.Stream) bool {
+// connection's addresses: the first matching accept, reject or
+// silent-drop decides, stick actions act on st and go on. reject: the
+// connection is refused; drop: by a silent-drop.
+func RunConnRules(rules []ContentRule, t *acl.Txn, st *stick.Stream) (reject, drop bool) {
 	t.Stick = st
 	for i := range rules {
 		r := &rules[i]
@@ -70,10 +72,10 @@ func RunConnRules(rules []ContentRule, t *acl.Txn, st *stick.Stream) bool {
 			if r.runStick(st, t) {
 				continue
 			}
-			return r.Reject
+			return r.Reject || r.Drop, r.Drop
 		}
 	}
-	return false
+	return false, false
 }
 
 // trackedConn carries what the connection rules tracked to the session.
@@ -114,11 +116,12 @@ func (s *session) tracking() bool {
 
 // sessionRules runs the frontend's tcp-request session rules once the
 // handshakes are done, with no stream yet (proc and sess variables only).
-// True when the session is rejected.
-func (s *session) sessionRules() bool {
+// reject: the session is refused; drop: by a silent-drop (the connection
+// is closed then without telling the client).
+func (s *session) sessionRules() (reject, drop bool) {
 	fe := s.fe
 	if len(fe.SessionRules) == 0 {
-		return false
+		return false, false
 	}
 	t := &s.tx
 	t.begin(s)
@@ -135,8 +138,11 @@ func (s *session) sessionRules() bool {
 				t.runContentVar(r)
 				continue
 			}
-			return r.Reject
+			if r.Drop {
+				sock.SilentDrop(s.raw)
+			}
+			return r.Reject || r.Drop, r.Drop
 		}
 	}
-	return false
+	return false, false
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/acl"
 	"github.com/gatehouse/gatehouse/internal/logging"
+	"github.com/gatehouse/gatehouse/internal/sock"
 )
 
 // ContentRule is a "tcp-request content accept|reject" rule of an HTTP
@@ -14,6 +15,7 @@ import (
 // the request is parsed: the first matching rule decides, none accepts.
 type ContentRule struct {
 	Reject bool
+	Drop   bool      // silent-drop: a reject the client is not told of
 	Cond   *acl.Cond // nil: unconditional
 	// Var: a set-var, set-var-fmt (VarFormat) or unset-var rule, which
 	// acts and goes on to the next rule.
@@ -36,7 +38,10 @@ func (t *Txn) contentRejected(rules []ContentRule) bool {
 			if r.runStick(&t.stick, &t.acl) {
 				continue
 			}
-			return r.Reject
+			if r.Drop {
+				t.kill = killSilent
+			}
+			return r.Reject || r.Drop
 		}
 	}
 	return false
@@ -61,6 +66,12 @@ func (t *Txn) rejectConnection(frontend bool) bool {
 	if frontend {
 		t.Req.Method = ""
 		t.tHead = time.Time{}
+	}
+	if t.kill == killSilent {
+		// silent-drop: the whole connection goes, unannounced.
+		t.closeAfter = true
+		sock.SilentDrop(t.sess.raw)
+		return false
 	}
 	if t.down != nil {
 		t.down.Reset(http2.ErrCodeCancel)

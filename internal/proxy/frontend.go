@@ -255,10 +255,18 @@ func (l *Listener) serveConn(c net.Conn, done func()) {
 	} else if isTCP && done != nil {
 		s.parkAfter = fe.Proc.parkAfter()
 	}
-	if s.sessionRules() { // connstick.go
-		fe.Counters.DenySess.Add(1)
+	if rej, drop := s.sessionRules(); rej { // connstick.go
+		// A silent-drop counts as a denied request, as HAProxy's action.
+		c := func(pc *counters.Proxy) {
+			if drop {
+				pc.DenyReq.Add(1)
+			} else {
+				pc.DenySess.Add(1)
+			}
+		}
+		c(fe.Counters)
 		if l.Counters != nil {
-			l.Counters.DenySess.Add(1)
+			c(l.Counters)
 		}
 		s.conn.Close()
 		putSession(s)
