@@ -3,6 +3,10 @@ package cfgparse
 // HAProxy keywords that Gatehouse knows but does not implement. Meeting one
 // is an error naming it as such, never a silent skip and never a confusing
 // "unknown keyword".
+//
+// Implementing one: remove it here and its advice in unsupported.go, then
+// GATEHOUSE_UPDATE_DOCS=1 go test -run TestMigrationIsCurrent ./cmd/gatehouse
+// (docs/migrating-from-haproxy.md lists what is refused).
 
 func unimplementedSections() []string {
 	return []string{

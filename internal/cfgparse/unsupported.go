@@ -112,7 +112,6 @@ func unsupportedAdvice() map[string]string {
 	add("option", sysDefault, "tcp-smart-accept", "tcp-smart-connect", "use-small-buffers")
 	add("option", noTPROXY, "transparent")
 
-	add("http-action", "Use the HAProxy 2.6 forms: `sc-inc-gpc0`, `sc-inc-gpc1`, `sc-set-gpt0`.", "sc-inc-gpc", "sc-add-gpc", "sc-set-gpt")
 	add("http-action", "Resolve server names with a `resolvers` section; there is no per-request resolution.", "do-resolve")
 	add("http-action", "No SPOE: run the agent's logic as a service behind Gatehouse.", "send-spoe-group")
 	add("http-action", "No equivalent: limit bandwidth in the network (tc) or at the server.", "set-bandwidth-limit")
