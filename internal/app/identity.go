@@ -235,7 +235,8 @@ func (r *identityRuntime) snapshot(snap *stats.Snapshot) {
 			Refreshes: c.Refreshes.Load(), RefreshFailures: c.RefreshFailures.Load(), SignOuts: c.SignOuts.Load(),
 			BackchannelLogouts: c.BackchannelLogouts.Load(), BackchannelRefused: c.BackchannelRefused.Load(),
 			BearerAccepted: c.BearerAccepted.Load(), Unauthorized: c.Unauthorized.Load(), Unavailable: c.Unavailable.Load(),
-			JWKSFetches: c.JWKSFetches.Load(), JWKSFailures: c.JWKSFailures.Load(), StoreErrors: c.StoreErrors.Load(),
+			JWKSFetches: c.JWKSFetches.Load(), JWKSFailures: c.JWKSFailures.Load(),
+			StoreErrors: c.StoreErrors.Load(),
 		}
 		for i := range c.LoginFailures {
 			s.LoginFailures = append(s.LoginFailures, stats.ReasonCount{Reason: identity.LoginFailure(i).String(), N: c.LoginFailures[i].Load()})

@@ -18,6 +18,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/logging"
+	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
 // Each refused bearer token is counted under its reason, and accepted ones
@@ -243,4 +244,21 @@ func TestMinterCounts(t *testing.T) {
 	if m.Counters.Minted.Load() != 1 || m.Counters.MintFailures.Load() != 1 {
 		t.Errorf("minted=%d failures=%d, want 1 and 1", m.Counters.Minted.Load(), m.Counters.MintFailures.Load())
 	}
+}
+
+// In store mode the provider reports the store's live sessions (read in
+// the background: the first answers may say "unknown").
+func TestStoreSessionGauge(t *testing.T) {
+	srv := testenv.StartRedis(t)
+	op := newFakeOP(t)
+	p, _ := storeProvider(t, op, srv, "r1")
+	gauge := func(want int64) func() bool {
+		return func() bool {
+			mode, n, ok := p.ActiveSessions()
+			return ok && mode == "redis" && n == want
+		}
+	}
+	testenv.Eventually(t, 20*time.Second, gauge(0), "the store's gauge never showed 0 sessions")
+	login(t, p, "/")
+	testenv.Eventually(t, 20*time.Second, gauge(1), "the store's gauge never showed the session")
 }

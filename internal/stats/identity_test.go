@@ -14,7 +14,7 @@ func identitySnapshot() *Snapshot {
 			LoginRedirects: 5, Logins: 4, Refreshes: 3, SignOuts: 1, BearerAccepted: 9,
 			LoginFailures:  []ReasonCount{{"state", 1}, {"code_exchange", 2}},
 			BearerRejected: []ReasonCount{{"audience", 6}, {"expired", 1}},
-			JWKSFetches:    3, JWKSFailures: 1, JWKSKeys: 2,
+			JWKSFetches:    3, JWKSFailures: 1, JWKSKeys: 2, BackchannelLogouts: 7, StoreErrors: 1,
 		}, {
 			Name: "partners", Issuer: "https://p.example", SessionStore: "redis", SessionsActive: 12, SessionsKnown: true,
 		}},
@@ -38,6 +38,8 @@ func TestPrometheusIdentity(t *testing.T) {
 		`gatehouse_oidc_discovery_ready{oidc="partners"} 0` + "\n",
 		`gatehouse_oidc_jwks_fetch_failures_total{oidc="corp"} 1` + "\n",
 		`gatehouse_oidc_sessions_active{oidc="partners",store="redis"} 12` + "\n",
+		`gatehouse_oidc_backchannel_logouts_total{oidc="corp"} 7` + "\n",
+		`gatehouse_oidc_session_store_errors_total{oidc="corp"} 1` + "\n",
 		`gatehouse_identity_token_minted_total{identity_token="mesh"} 8` + "\n",
 		`gatehouse_identity_token_jwks_served_total{identity_token="mesh"} 2` + "\n",
 	} {

@@ -229,3 +229,22 @@ func TestRedisDownIsAnError(t *testing.T) {
 		t.Fatalf("Get with the server down took %v", d)
 	}
 }
+
+// Count is the live sessions: ended and expired ones are not counted.
+func TestRedisCount(t *testing.T) {
+	stores(t, func(t *testing.T, r *Redis) {
+		ctx := context.Background()
+		for _, in := range []*Record{rec("c1", "alice", "", time.Hour), rec("c2", "bob", "", time.Hour), rec("c3", "carol", "", 50*time.Millisecond)} {
+			if err := r.Put(ctx, in); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := r.Delete(ctx, "c2"); err != nil {
+			t.Fatal(err)
+		}
+		testenv.Eventually(t, 10*time.Second, func() bool {
+			n, err := r.Count(ctx)
+			return err == nil && n == 1
+		}, "Count never reached 1 (one session ended, one expired)")
+	})
+}
