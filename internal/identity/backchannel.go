@@ -101,7 +101,7 @@ func (p *Provider) Backchannel(req *httpmsg.Request, body func() io.Reader) *Rep
 // now: in the store, or in cookie mode in this process's registry.
 func (p *Provider) endSessions(ctx context.Context, sid, sub string, now time.Time) error {
 	if p.ss != nil {
-		return p.endStoredSessions(ctx, sid, sub)
+		return p.endStoredSessions(ctx, sid, sub, now)
 	}
 	p.revoked.revoke(sid, sub, now)
 	return nil

@@ -19,6 +19,8 @@ func storeBackchannelProvider(t *testing.T, op *fakeOP, srv *testenv.Redis, repl
 		c.BackchannelLogoutPath = bcPath
 	})
 	p.ss.replica = replica
+	// The second sweep runs when a test says (a timer would outlive it).
+	p.later = func(func()) {}
 	t.Cleanup(p.Stop)
 	return p
 }
@@ -106,5 +108,57 @@ func TestStoreBackchannelStoreDown(t *testing.T) {
 	clk.Store(int64(storeCacheFor + 100*time.Millisecond))
 	if sessionOK(p, cookies) {
 		t.Error("the session survived the retried logout")
+	}
+}
+
+// TestStoreBackchannelSweepsRefreshInFlight: a refresh that read the
+// session before a logout deleted it writes the renewed session back; the
+// logout's second sweep ends it, and spares a session started after the
+// logout.
+func TestStoreBackchannelSweepsRefreshInFlight(t *testing.T) {
+	srv := testenv.StartRedis(t)
+	op := newFakeOP(t)
+	op.ttl = 10 * time.Minute
+	a := storeBackchannelProvider(t, op, srv, "a")
+	b := storeBackchannelProvider(t, op, srv, "b")
+	sweeps := make(chan func(), 1)
+	b.later = func(f func()) { sweeps <- f }
+	op.sid = "s1"
+	cookies := login(t, a, "/")
+	offsetClock(a).Store(int64(10*time.Minute + time.Second)) // the access token has expired: the request refreshes
+	release := holdRefreshes(t, op)
+	refreshing := authAsync(a, browserReq("/", cookies...))
+	awaitHeld(t, op)
+
+	if rep := postLogout(b, "application/x-www-form-urlencoded", logoutForm(signLogout(t, logoutClaimsFor(op, "s1", "alice"), jose.ES256, op.key, op.kid, "logout+jwt"))); rep == nil || rep.Status != 200 {
+		t.Fatalf("logout: %+v", rep)
+	}
+	time.Sleep(2 * time.Millisecond) // a login after the logout's millisecond
+	op.sid = "s2"
+	later := login(t, b, "/")
+	op.sid = "s1" // the refreshed ID token names the provider session it renews
+	release()
+	await(t, refreshing, "the request that was refreshing")
+	if l, err := b.Sessions(t.Context(), "alice"); err != nil || len(l) != 2 {
+		t.Fatalf("before the sweep: %d sessions (%v), want the refreshed one written back and the later login", len(l), err)
+	}
+	var sweep func()
+	select {
+	case sweep = <-sweeps:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the logout scheduled no second sweep")
+	}
+	sweep()
+	l, err := b.Sessions(t.Context(), "alice")
+	if err != nil || len(l) != 1 || l[0].Sid != "s2" {
+		t.Fatalf("after the sweep: %+v %v, want the later login alone", l, err)
+	}
+	clk := offsetClock(b)
+	clk.Store(int64(storeCacheFor + 100*time.Millisecond))
+	if sessionOK(b, cookies) {
+		t.Error("the session written back by the refresh passes after the sweep")
+	}
+	if !sessionOK(b, later) {
+		t.Error("the sweep ended a login made after the logout")
 	}
 }

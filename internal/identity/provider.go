@@ -92,6 +92,8 @@ type Provider struct {
 	backchannelPath string
 	revoked         *revocations
 	jtis            *jtiCache
+	// later runs a store-mode logout's second sweep (backchannel_store.go).
+	later func(func())
 
 	Counters Counters
 
@@ -187,6 +189,7 @@ func NewProvider(c *config.OIDC, opt Options) (*Provider, error) {
 		return nil, errf("'backchannel-logout-path %s' is also the callback or the sign-out path", bp)
 	}
 	p.revoked, p.jtis = newRevocations(p.lifetime), &jtiCache{}
+	p.later = func(f func()) { time.AfterFunc(logoutSweepAfter, f) }
 	p.refreshIn = c.RefreshBefore
 	if p.refreshIn <= 0 {
 		p.refreshIn = time.Minute
