@@ -33,8 +33,10 @@ func cookiePairs(h httpmsg.Headers) []string {
 	return out
 }
 
-// login runs the whole browser flow for target and returns the session cookies.
-func login(t *testing.T, p *Provider, target string) []string {
+// login runs the whole browser flow for target and returns the session
+// cookies; the browser's callback request also carries the cookies carry
+// (a session it had).
+func login(t *testing.T, p *Provider, target string, carry ...string) []string {
 	t.Helper()
 	id, rep := p.Authenticate(browserReq(target), true)
 	if id != nil || rep == nil || rep.Status != 302 {
@@ -52,7 +54,7 @@ func login(t *testing.T, p *Provider, target string) []string {
 	if err != nil || resp.StatusCode != 302 {
 		t.Fatalf("provider answered %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	id, rep = p.Authenticate(browserReq(cb.RequestURI(), state...), true)
+	id, rep = p.Authenticate(browserReq(cb.RequestURI(), append(state, carry...)...), true)
 	if id != nil || rep == nil || rep.Status != 302 {
 		t.Fatalf("callback: %v %+v", id, rep)
 	}

@@ -235,6 +235,13 @@ func (p *Provider) storeSession(h httpmsg.Headers, s *session, tls bool) ([]stri
 		return nil, errStoreDown
 	}
 	p.storeOK()
+	// A session this browser had before is replaced: end it rather than
+	// leave it to expire (best effort; it is no longer the cookie's).
+	if v, ok := cookieValue(h, p.cookie); ok {
+		if old, ok := parseTicket(v); ok {
+			_, _ = p.ss.st.Delete(ctx, old.id)
+		}
+	}
 	return p.sessionSetCookies(h, t.String(), s.Exp, tls), nil
 }
 
@@ -303,6 +310,42 @@ type storeFlight struct {
 type storeFlights struct {
 	mu sync.Mutex
 	m  map[string]*storeFlight
+	// failed holds, per session, when a refresh that failed while the
+	// access token was still valid may be tried again (refreshRetry): a
+	// provider that is down is not asked again on every store read.
+	failed map[string]time.Time
+}
+
+// retryLater notes a failed refresh of session id, to try again at.
+func (g *storeFlights) retryLater(id string, now, at time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.failed == nil {
+		g.failed = make(map[string]time.Time)
+	}
+	if len(g.failed) >= 10000 {
+		for k, t := range g.failed {
+			if now.After(t) {
+				delete(g.failed, k)
+			}
+		}
+		if len(g.failed) >= 10000 {
+			return
+		}
+	}
+	g.failed[id] = at
+}
+
+// waitRetry reports whether a refresh of id failed a moment ago.
+func (g *storeFlights) waitRetry(id string, now time.Time) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	at, ok := g.failed[id]
+	if ok && !now.Before(at) {
+		delete(g.failed, id)
+		return false
+	}
+	return ok
 }
 
 func (g *storeFlights) join(id string) (*storeFlight, bool) {
@@ -340,6 +383,9 @@ func (p *Provider) refreshStored(d *discovered, t ticket, s *session, now time.T
 			return s, nil
 		}
 		return nil, p.unavailable()
+	}
+	if valid && p.ss.flights.waitRetry(t.id, now) {
+		return s, nil
 	}
 	f, lead := p.ss.flights.join(t.id)
 	if !lead {
@@ -433,6 +479,8 @@ func (p *Provider) redeemStored(d *discovered, t ticket, s *session, owner strin
 			cancel()
 		}
 		if valid {
+			now := p.now()
+			p.ss.flights.retryLater(t.id, now, now.Add(refreshRetry))
 			return s, nil
 		}
 		return nil, nil

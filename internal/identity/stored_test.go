@@ -341,3 +341,53 @@ func TestStoreDownFailsClosed(t *testing.T) {
 		t.Errorf("recovery not logged once:\n%s", log.b.String())
 	}
 }
+
+// A new login replaces the browser's previous stored session: it ends
+// rather than lingering in the store until it expires.
+func TestStoreReloginEndsPreviousSession(t *testing.T) {
+	srv := testenv.StartRedis(t)
+	op := newFakeOP(t)
+	p, _ := storeProvider(t, op, srv, "r1")
+	first := login(t, p, "/")
+	second := login(t, p, "/", first...)
+	if l, err := p.Sessions(t.Context(), ""); err != nil || len(l) != 1 {
+		t.Fatalf("sessions after a second login = %+v, %v; want only the new one", l, err)
+	}
+	if id, _ := p.Authenticate(browserReq("/", first...), true); id != nil {
+		t.Fatal("the replaced session still works")
+	}
+	if id, rep := p.Authenticate(browserReq("/", second...), true); id == nil {
+		t.Fatalf("the new session refused: %+v", rep)
+	}
+}
+
+// A refresh the provider refuses while the access token is still valid is
+// not tried again on every store read: the session goes on with its token
+// and the provider is asked again after refreshRetry.
+func TestStoreFailedRefreshWaitsBeforeRetrying(t *testing.T) {
+	srv := testenv.StartRedis(t)
+	op := newFakeOP(t)
+	op.rotate = true
+	op.ttl = 10 * time.Minute
+	p, _ := storeProvider(t, op, srv, "r1")
+	clk := offsetClock(p)
+	cookies := login(t, p, "/")
+	op.mu.Lock()
+	op.revoked = true // every refresh is refused
+	op.mu.Unlock()
+	at := 9*time.Minute + 30*time.Second // due (refresh-before 1m), still valid
+	for i := range 4 {
+		clk.Store(int64(at + time.Duration(i)*(storeCacheFor+100*time.Millisecond)))
+		if id, rep := p.Authenticate(browserReq("/", cookies...), true); id == nil {
+			t.Fatalf("request %d: session with a valid token refused: %+v", i, rep)
+		}
+	}
+	if c := op.refreshCount(); c != 1 {
+		t.Fatalf("%d refresh attempts within %v, want 1", c, refreshRetry)
+	}
+	clk.Store(int64(at + refreshRetry + time.Second))
+	p.Authenticate(browserReq("/", cookies...), true)
+	if c := op.refreshCount(); c != 2 {
+		t.Fatalf("%d refresh attempts after %v, want 2", c, refreshRetry)
+	}
+}
