@@ -36,6 +36,7 @@ frontend fe
     use_backend bycook if { req.hdr(x-be) cook }
     use_backend pers if { req.hdr(x-be) pers }
     use_backend nore if { req.hdr(x-be) nore }
+    use_backend both if { req.hdr(x-be) both }
     default_backend bysrc
 
 backend bysrc
@@ -78,6 +79,14 @@ backend nore
     server n1 %[12]s
     server n2 %[11]s
 
+backend both
+    balance first
+    cookie SRV insert indirect nocache
+    stick-table type string size 10 expire 30m
+    stick on req.hdr(x-k)
+    server b1 %[16]s cookie b1
+    server b2 %[17]s cookie b2
+
 listen tcpl
     mode tcp
     log-format "TCP %%b/%%s"
@@ -87,7 +96,7 @@ listen tcpl
     stick on src
     server t1 %[14]s
     server t2 %[15]s
-`, sink, sock, port, a["s1"], a["s2"], a["s3"], a["c1"], a["c2"], a["c3"], a["p1"], dead, a["n1"], tcpPort, a["t1"], a["t2"])
+`, sink, sock, port, a["s1"], a["s2"], a["s3"], a["c1"], a["c2"], a["c3"], a["p1"], dead, a["n1"], tcpPort, a["t1"], a["t2"], a["b1"], a["b2"])
 }
 
 // TestStickPersistenceMatchesHAProxy runs "stick on|match|store-request|
@@ -99,11 +108,12 @@ listen tcpl
 // force-persist and a non-stick server, a table entry set through the
 // runtime API that names a dead server (redispatched with option
 // redispatch, 503 without), a table shared with another backend, srvkey
-// addr, and mode tcp. The server that answered each request, its status,
+// addr, cookie persistence first (a stick on still stores the server the
+// cookie chose), and mode tcp. The server that answered each request, its status,
 // the log's %b/%s %ST %tsc %rc and the show table dumps must be the same.
 func TestStickPersistenceMatchesHAProxy(t *testing.T) {
 	addr := map[string]string{}
-	for _, n := range []string{"s1", "s2", "s3", "c1", "c2", "c3", "p1", "n1", "t1", "t2"} {
+	for _, n := range []string{"s1", "s2", "s3", "c1", "c2", "c3", "p1", "n1", "t1", "t2", "b1", "b2"} {
 		addr[n] = persistServer(t, n)
 	}
 	dead := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)) // nothing listens there
@@ -148,6 +158,12 @@ func TestStickPersistenceMatchesHAProxy(t *testing.T) {
 		{be: "nore", path: "/p3", key: "k2"},
 		{be: "nore", path: "/p4", key: "k9"},
 		{cli: "show table pers"},
+
+		{be: "both", path: "/b1", key: "k5"},
+		{be: "both", path: "/b2", key: "k5", cookie: "SRV=b2"},
+		{be: "both", path: "/b3", key: "k5"},
+		{be: "both", path: "/b4", key: "k6", cookie: "SRV=b1"},
+		{cli: "show table both"},
 
 		{tcp: true, path: "/t1"},
 		{tcp: true, path: "/t2"},
