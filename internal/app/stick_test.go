@@ -115,3 +115,42 @@ backend app
 		t.Errorf("got  %q\nwant %q", body, want)
 	}
 }
+
+// In mode http the tracked entries count each transaction's bytes when it
+// ends: the request as received (head included) in bytes_in_*, the
+// response as sent in bytes_out_*.
+func TestStickHTTPBytes(t *testing.T) {
+	body := make([]byte, 4096)
+	be := echoBackendFunc(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Write(body)
+	})
+	port := freePort(t)
+	start(t, testDefaults+fmt.Sprintf(`
+frontend fe
+    bind 127.0.0.1:%d
+    stick-table type ip size 100 expire 30s store bytes_in_cnt,bytes_in_rate(1m),bytes_out_cnt,bytes_out_rate(1m)
+    http-request track-sc0 src
+    http-request return status 200 content-type text/plain lf-string "in=%%[sc0_bytes_in_rate] kin=%%[sc0_kbytes_in] kout=%%[sc0_kbytes_out] out=%%[sc0_bytes_out_rate]" if { path /show }
+    default_backend app
+
+backend app
+    server s1 %s
+`, port, hostPort(be)))
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	c := &http.Client{}
+	for i := 0; i < 2; i++ {
+		if code, _, b := getStatus(t, c, url+"/big"); code != 200 || len(b) != 4096 {
+			t.Fatalf("/big: %d, %d bytes", code, len(b))
+		}
+	}
+	req := fmt.Sprintf("GET /big HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUser-Agent: Go-http-client/1.1\r\nAccept-Encoding: gzip\r\n\r\n", port)
+	// Both responses: their bodies and heads, 8 kB and a little more.
+	_, _, b := getStatus(t, c, url+"/show")
+	var in, kin, kout, out int
+	if _, err := fmt.Sscanf(b, "in=%d kin=%d kout=%d out=%d", &in, &kin, &kout, &out); err != nil {
+		t.Fatalf("/show: %q: %v", b, err)
+	}
+	if in != 2*len(req) || kin != 0 || kout != 8 || out <= 2*4096 || out >= 2*4096+1024 {
+		t.Errorf("/show: %q, want in=%d kin=0 kout=8 and out a little over 8192", b, 2*len(req))
+	}
+}
