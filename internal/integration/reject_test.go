@@ -57,7 +57,7 @@ frontend fe
 frontend slowpit
     bind 127.0.0.1:%d
     no log
-    timeout tarpit 30s
+    timeout tarpit 3s
     http-request tarpit
     default_backend be
 

@@ -55,7 +55,7 @@ func commands() []command {
 		{[]string{"show", "errors"}, "show errors [<px>] [request|response]   : report last request and/or response errors for each proxy", LevelOperator, cmdShowErrors},
 		{[]string{"show", "info"}, "show info [desc|json|typed|float]*      : report information about the running process", LevelUser, cmdShowInfo},
 		{[]string{"show", "resolvers"}, "show resolvers [id]                     : dumps counters from all resolvers section and associated name servers", LevelUser, cmdShowResolvers},
-		{[]string{"show", "peers"}, "show peers [dict|-] [section]           : dump some information about all the peers", LevelUser, cmdShowPeers},
+		{[]string{"show", "peers"}, "show peers [dict|-] [section]           : dump some information about all the peers or this peers section", LevelUser, cmdShowPeers},
 		{[]string{"show", "servers", "state"}, "show servers state [<backend>]          : dump volatile server information (all or for a single backend)", LevelUser, cmdShowServersState},
 		{[]string{"show", "sess"}, "show sess [id]                          : report the list of current sessions or dump this exact session", LevelOperator, cmdShowSess},
 		{[]string{"show", "stat"}, "show stat [desc|json|no-maint|typed|up]*: report counters for each proxy and server", LevelUser, cmdShowStat},
