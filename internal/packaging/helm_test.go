@@ -83,8 +83,8 @@ func (o object) get(path ...any) any {
 
 func (o object) str(path ...any) string { s, _ := o.get(path...).(string); return s }
 
-// render runs helm template with --set values and returns the objects by
-// kind (one of each is all the chart makes, Services aside).
+// render runs helm template with --set values, checks the objects against
+// the Kubernetes API types, and returns them by kind.
 func render(t *testing.T, sets ...string) map[string][]object {
 	t.Helper()
 	args := []string{"template", "gh", chartDir(t)}
@@ -96,11 +96,16 @@ func render(t *testing.T, sets ...string) map[string][]object {
 		t.Fatalf("helm template %v: %v\n%s", sets, err, out)
 	}
 	tools, _ := helmTools()
-	cmd := exec.Command(tools[1])
+	// Every object must decode into its Kubernetes API type (k8s.io/api,
+	// in the tools module) without an unknown field; the ServiceMonitor, a
+	// custom resource, is checked below.
+	cmd := exec.Command(tools[1], "-strict", "-crd", "ServiceMonitor")
 	cmd.Stdin = strings.NewReader(out)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
 	js, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("yaml2json: %v\n%s", err, out)
+		t.Fatalf("yaml2json -strict: %v: %s\n%s", err, stderr.String(), out)
 	}
 	var objs []object
 	if err := json.Unmarshal(js, &objs); err != nil {
