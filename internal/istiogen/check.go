@@ -67,7 +67,11 @@ func ReadPolicies(data []byte) ([]Found, error) {
 			if !strings.HasPrefix(h.APIVersion, "security.istio.io/") || (h.Kind != "RequestAuthentication" && h.Kind != "AuthorizationPolicy") {
 				continue
 			}
-			if err := json.Unmarshal(it, &o); err != nil {
+			it, err := camelSpec(it)
+			if err == nil {
+				err = json.Unmarshal(it, &o)
+			}
+			if err != nil {
 				return nil, fmt.Errorf("document %d: %s: %v", i+1, h.Kind, err)
 			}
 			if o.Kind == "AuthorizationPolicy" && o.Spec.Action == "" {
@@ -306,4 +310,48 @@ func strList(s []string) string {
 		q[i] = str(v)
 	}
 	return "[" + strings.Join(q, ", ") + "]"
+}
+
+// camelSpec renames the spec's snake_case fields (jwks_uri, from_headers,
+// request_principals, not_values, ...) to the camelCase names Istio also
+// accepts, so either spelling is compared. Label maps keep their keys.
+func camelSpec(raw json.RawMessage) (json.RawMessage, error) {
+	var obj map[string]any
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return nil, err
+	}
+	var walk func(v any) any
+	walk = func(v any) any {
+		switch x := v.(type) {
+		case map[string]any:
+			out := make(map[string]any, len(x))
+			for k, e := range x {
+				if k == "matchLabels" || k == "match_labels" {
+					out["matchLabels"] = e
+					continue
+				}
+				out[camel(k)] = walk(e)
+			}
+			return out
+		case []any:
+			for i := range x {
+				x[i] = walk(x[i])
+			}
+		}
+		return v
+	}
+	if spec, ok := obj["spec"]; ok {
+		obj["spec"] = walk(spec)
+	}
+	return json.Marshal(obj)
+}
+
+func camel(k string) string {
+	parts := strings.Split(k, "_")
+	for i := 1; i < len(parts); i++ {
+		if parts[i] != "" {
+			parts[i] = strings.ToUpper(parts[i][:1]) + parts[i][1:]
+		}
+	}
+	return strings.Join(parts, "")
 }

@@ -144,3 +144,56 @@ backend gw
 		t.Error("a TLS bind, but TerminatesTLS is false")
 	}
 }
+
+// TestCheckReadsSnakeCase: Istio accepts jwks_uri, from_headers,
+// request_principals, not_values...; --check reads them as their
+// camelCase names rather than as missing fields.
+func TestCheckReadsSnakeCase(t *testing.T) {
+	p := planFor(t, `frontend web
+    bind :443
+    http-request use-service jwks:mesh if { path /.well-known/jwks.json }
+    http-request oidc-auth corp
+    http-request deny if { path_beg /staff } !{ oidc_claim(groups) staff }
+    http-request set-identity-token mesh
+    default_backend gw
+
+backend gw
+    server gw 10.0.0.1:443
+`)
+	doc := `apiVersion: security.istio.io/v1beta1
+kind: RequestAuthentication
+metadata: {name: edge, namespace: istio-system}
+spec:
+  selector: {match_labels: {istio_app: ingressgateway}}
+  jwt_rules:
+  - issuer: https://edge.example.com
+    audiences: [app.example.com]
+    jwks_uri: http://edge.example.com:443/.well-known/jwks.json
+---
+apiVersion: security.istio.io/v1beta1
+kind: AuthorizationPolicy
+metadata: {name: edge}
+spec:
+  rules:
+  - from: [{source: {request_principals: ["https://edge.example.com/*"]}}]
+---
+apiVersion: security.istio.io/v1beta1
+kind: AuthorizationPolicy
+metadata: {name: claims}
+spec:
+  action: DENY
+  rules:
+  - to: [{operation: {paths: ["/staff*"]}}]
+    when: [{key: "request.auth.claims[groups]", not_values: [staff]}]
+`
+	found, err := ReadPolicies([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diffs := Check([]*Plan{p}, found); len(diffs) != 0 {
+		t.Fatalf("diffs: %q", diffs)
+	}
+	if found[0].Spec.Selector.MatchLabels["istio_app"] != "ingressgateway" {
+		t.Errorf("label keys were renamed: %v", found[0].Spec.Selector.MatchLabels)
+	}
+}
