@@ -154,3 +154,32 @@ backend app
 		t.Errorf("/show: %q, want in=%d kin=0 kout=8 and out a little over 8192", b, 2*len(req))
 	}
 }
+
+// The array actions in an HTTP frontend's tcp-request rule sets: the
+// session rules run once per connection, the content rules once per
+// request, on the entry the connection rules track. (HAProxy 2.6, with two
+// sc-inc-gpc(1,0) for the sc-add-gpc it lacks, answers the same.)
+func TestStickArrayActionsInTCPRules(t *testing.T) {
+	port := freePort(t)
+	start(t, testDefaults+fmt.Sprintf(`
+frontend fe
+    bind 127.0.0.1:%d
+    stick-table type ip size 100 expire 30s store gpc(2),gpt(1),sess_cnt
+    tcp-request connection track-sc0 src
+    tcp-request session sc-inc-gpc(0,0)
+    tcp-request content sc-add-gpc(1,0) 2
+    tcp-request content sc-set-gpt(0,0) path,length
+    http-request return status 200 content-type text/plain lf-string "g0=%%[sc_get_gpc(0,0)] g1=%%[sc_get_gpc(1,0)] t0=%%[sc_get_gpt(0,0)] s=%%[sc0_sess_cnt]"
+`, port))
+	c := &http.Client{}
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	var b string
+	for _, p := range []string{"/", "/ab", "/abcd"} {
+		_, _, b = getStatus(t, c, url+p)
+	}
+	// One connection: one session; three requests of 2 each; the last
+	// path's length.
+	if want := "g0=1 g1=6 t0=5 s=1"; b != want {
+		t.Errorf("%q, want %q", b, want)
+	}
+}
