@@ -2,6 +2,8 @@ package integration
 
 import (
 	"bufio"
+	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -11,8 +13,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/net/http2"
 
 	"github.com/gatehouse/gatehouse/internal/testenv"
 )
@@ -322,4 +327,82 @@ func dropOutcome(t *testing.T, from, addr, path string) string {
 		return "closed"
 	}
 	return "reset"
+}
+
+// TestTCPSessionTrackH2MatchesHAProxy: an HTTP/2 connection tracked by
+// tcp-request connection and session rules: each stream counts itself on
+// the connection's entry, sequential or concurrent, and the connection
+// counts once, in HAProxy 2.6 and Gatehouse alike.
+func TestTCPSessionTrackH2MatchesHAProxy(t *testing.T) {
+	results := map[string]string{}
+	for _, name := range []string{"haproxy", "gatehouse"} {
+		port := testenv.FreePort(t)
+		sock := filepath.Join(t.TempDir(), name+".sock")
+		cfg := fmt.Sprintf(`global
+    stats socket %s level admin
+
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 10s
+    timeout server 10s
+
+frontend fe
+    bind 127.0.0.1:%d proto h2
+    stick-table type ip size 10 expire 60s store conn_cnt,conn_cur,http_req_cnt,gpc0
+    tcp-request connection track-sc0 src
+    tcp-request session sc-inc-gpc0(0)
+    http-request return status 200 content-type text/plain lf-string "req=%%[sc0_http_req_cnt] gpc=%%[sc0_get_gpc0]"
+`, sock, port)
+		if name == "haproxy" {
+			testenv.StartHAProxy(t, cfg)
+		} else {
+			testenv.StartGatehouse(t, cfg)
+		}
+		d := &net.Dialer{Timeout: 10 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}
+		tr := &http2.Transport{AllowHTTP: true, DialTLSContext: func(ctx context.Context, network, a string, _ *tls.Config) (net.Conn, error) {
+			return d.DialContext(ctx, network, a)
+		}}
+		client := &http.Client{Timeout: 20 * time.Second, Transport: tr}
+		url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+		get := func() string {
+			resp, err := client.Get(url)
+			if err != nil {
+				return "error: " + err.Error()
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			return fmt.Sprintf("%d %s", resp.StatusCode, b)
+		}
+		var out []string
+		for i := 0; i < 3; i++ {
+			out = append(out, get())
+		}
+		var wg sync.WaitGroup
+		conc := make([]string, 4)
+		for i := range conc {
+			wg.Add(1)
+			go func() { defer wg.Done(); conc[i] = get() }()
+		}
+		wg.Wait()
+		for _, c := range conc {
+			out = append(out, "concurrent: "+strings.SplitN(c, " ", 2)[0])
+		}
+		tr.CloseIdleConnections()
+		testenv.Eventually(t, 10*time.Second, func() bool {
+			return strings.Contains(apiCLI(t, sock, "show table fe key 127.0.0.2"), "conn_cur=0")
+		}, "%s: the connection's end was not counted", name)
+		norm := regexp.MustCompile(`(?m)^0x[0-9a-f]+: (.*) exp=\d+`)
+		used := regexp.MustCompile(`used:\d+`)
+		out = append(out, used.ReplaceAllString(norm.ReplaceAllString(apiCLI(t, sock, "show table fe key 127.0.0.2"), "PTR: $1 exp=X"), "used:N"))
+		results[name] = strings.Join(out, "\n")
+	}
+	h, g := results["haproxy"], results["gatehouse"]
+	if h != g {
+		t.Fatalf("haproxy:\n%s\n\ngatehouse:\n%s", h, g)
+	}
+	if !strings.Contains(g, "conn_cnt=1 conn_cur=0 http_req_cnt=7") {
+		t.Errorf("want one connection and seven requests counted:\n%s", g)
+	}
+	t.Logf("both:\n%s", g)
 }
