@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -127,6 +128,9 @@ func TestTwoSectionsShareAndResync(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("show peers lacks %q:\n%s", want, out)
 		}
+	}
+	if !regexp.MustCompile(`id=b\(remote,active\).*\n\s+reconnect=\d+s heartbeat=\d+s `).MatchString(out) {
+		t.Errorf("show peers: no liveness and heartbeat timers for the active session:\n%s", out)
 	}
 }
 

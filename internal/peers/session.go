@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/stick"
@@ -33,6 +34,9 @@ type session struct {
 
 	closeOnce sync.Once
 	closed    chan struct{}
+	// lastRead and lastWrite (unix ns) time the liveness check and the
+	// next heartbeat for show peers.
+	lastRead, lastWrite atomic.Int64
 
 	mu        sync.Mutex
 	remote    map[uint64]*remoteTable // by the peer's table id
@@ -53,9 +57,13 @@ type session struct {
 
 func newSession(p *peer, c net.Conn, br *bufio.Reader) *session {
 	n := len(p.s.tables)
-	return &session{p: p, c: c, br: br, closed: make(chan struct{}), remote: map[uint64]*remoteTable{},
+	now := time.Now().UnixNano()
+	ss := &session{p: p, c: c, br: br, closed: make(chan struct{}), remote: map[uint64]*remoteTable{},
 		lastGet: map[int]uint32{}, gotAny: map[int]bool{}, ackedGet: map[int]uint32{}, remoteID: map[int]uint64{},
 		nextID: make([]uint32, n), unacked: make([][]sent, n), wake: make(chan struct{}, 1)}
+	ss.lastRead.Store(now)
+	ss.lastWrite.Store(now)
+	return ss
 }
 
 func (ss *session) close() {
@@ -134,6 +142,7 @@ func (ss *session) readLoop() error {
 	for {
 		ss.c.SetReadDeadline(time.Now().Add(deadAfter))
 		m, err := readMessage(ss.br)
+		ss.lastRead.Store(time.Now().UnixNano())
 		if err != nil {
 			var ne net.Error
 			switch {

@@ -73,12 +73,21 @@ func (p *peer) show(w io.Writer, now time.Time) {
 		hdshk = humanTime(now.Sub(p.lastHdshk))
 	}
 	fmt.Fprintf(w, "  %p: id=%s(%s,%s) addr=%s last_status=%s last_hdshk=%s\n", p, p.name, kind, act, addr, st, hdshk)
-	reconnect := "<NEVER>"
-	if !p.reconnectAt.IsZero() {
-		reconnect = "<PAST>"
-		if p.reconnectAt.After(now) {
-			reconnect = humanTime(p.reconnectAt.Sub(now))
+	// reconnect: for a session, when it is declared dead if nothing
+	// comes; else when the next connection is tried. heartbeat: when one
+	// is sent if nothing else is.
+	reconnect, heartbeat := "<NEVER>", "<NEVER>"
+	remain := func(t time.Time) string {
+		if t.After(now) {
+			return humanTime(t.Sub(now))
 		}
+		return "<PAST>"
+	}
+	if ss := p.sess; ss != nil {
+		reconnect = remain(time.Unix(0, ss.lastRead.Load()).Add(deadAfter))
+		heartbeat = remain(time.Unix(0, ss.lastWrite.Load()).Add(heartbeatEvery))
+	} else if !p.reconnectAt.IsZero() {
+		reconnect = remain(p.reconnectAt)
 	}
 	confirm := 0
 	if p.sess != nil {
@@ -87,7 +96,7 @@ func (p *peer) show(w io.Writer, now time.Time) {
 		p.sess.mu.Unlock()
 	}
 	fmt.Fprintf(w, "        reconnect=%s heartbeat=%s confirm=%d tx_hbt=%d rx_hbt=%d no_hbt=%d new_conn=%d proto_err=%d coll=%d\n",
-		reconnect, "<NEVER>", confirm, p.txHbt, p.rxHbt, p.noHbt, p.newConn, p.protoErr, p.coll)
+		reconnect, heartbeat, confirm, p.txHbt, p.rxHbt, p.noHbt, p.newConn, p.protoErr, p.coll)
 	fmt.Fprintf(w, "        flags=0x0")
 	if ss := p.sess; ss != nil {
 		xprt := "RAW"

@@ -136,6 +136,7 @@ func (w *writer) round() error {
 	}
 	if wrote {
 		w.lastWrite = time.Now()
+		ss.lastWrite.Store(w.lastWrite.UnixNano())
 	}
 	return nil
 }
