@@ -222,8 +222,24 @@ func TestSessionStoreFaultsUnderLoad(t *testing.T) {
 		t.Error("the recovery was not logged")
 	}
 
-	// The runtime API lists the session and ends it.
+	// The runtime API lists the sessions and ends them: one by its id,
+	// the other with every session of its subject.
+	second := storeLogin(t, env)
 	list := apiCLI(t, env.Socket, "show identity sessions corp")
+	if strings.Count(list, "\ncorp ") != 2 {
+		t.Fatalf("show identity sessions with two logins:\n%s", list)
+	}
+	secondID, _, _ := strings.Cut(strings.SplitN(second, "=", 2)[1], ".")
+	if got := apiCLI(t, env.Socket, "del identity session "+secondID); !strings.HasPrefix(got, "Session ended.") {
+		t.Fatalf("del identity session: %q", got)
+	}
+	if got := apiCLI(t, env.Socket, "del identity session "+secondID); !strings.HasPrefix(got, "No such session.") {
+		t.Fatalf("del identity session again: %q", got)
+	}
+	c := &http.Client{Timeout: 10 * time.Second}
+	testenv.Eventually(t, 10*time.Second, func() bool { return status(c, env.Edge+"/app/items", "Cookie", second) == 401 },
+		"session still served after del identity session")
+	list = apiCLI(t, env.Socket, "show identity sessions corp")
 	if !strings.Contains(list, "# oidc id sub sid email created last_seen replica") || !strings.Contains(list, " edge-1\n") ||
 		strings.Count(list, "\ncorp ") != 1 {
 		t.Fatalf("show identity sessions:\n%s", list)
@@ -231,7 +247,6 @@ func TestSessionStoreFaultsUnderLoad(t *testing.T) {
 	if got := apiCLI(t, env.Socket, "del identity sessions corp sub "+strings.Fields(strings.Split(list, "\n")[1])[2]); !strings.HasPrefix(got, "1 session(s) ended.") {
 		t.Fatalf("del identity sessions: %q", got)
 	}
-	c := &http.Client{Timeout: 10 * time.Second}
 	testenv.Eventually(t, 10*time.Second, func() bool { return status(c, env.Edge+"/app/items", "Cookie", cookie) == 401 },
 		"session still served after del identity sessions")
 }
