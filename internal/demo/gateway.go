@@ -38,13 +38,8 @@ type Gateway struct {
 }
 
 // StartGateway listens on addr (e.g. "127.0.0.1:0") with a fresh
-// self-signed certificate for hosts.
-func StartGateway(addr string, hosts ...string) (*Gateway, error) {
-	return StartGatewayAuth(addr, nil, hosts...)
-}
-
-// StartGatewayAuth is StartGateway with JWT verification (nil: none).
-func StartGatewayAuth(addr string, auth *RequestAuthentication, hosts ...string) (*Gateway, error) {
+// self-signed certificate for hosts, verifying JWTs with auth (nil: none).
+func StartGateway(addr string, auth *RequestAuthentication, hosts ...string) (*Gateway, error) {
 	cert, err := selfSigned(hosts)
 	if err != nil {
 		return nil, err

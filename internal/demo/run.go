@@ -81,7 +81,7 @@ func Start(o Options) (*Setup, error) {
 		JWKSURI: fmt.Sprintf("https://127.0.0.1:%d/.well-known/jwks.json", o.TLSPort),
 		Client:  &http.Client{Transport: tr, Timeout: 10 * time.Second},
 	}
-	if s.Gateway, err = StartGatewayAuth("127.0.0.1:0", auth, Host); err != nil {
+	if s.Gateway, err = StartGateway("127.0.0.1:0", auth, Host); err != nil {
 		return nil, fmt.Errorf("the mesh gateway: %w", err)
 	}
 	s.Params.GatewayAddr = s.Gateway.Addr()
