@@ -226,7 +226,10 @@ backend echo
 	if lc.ok.Load() < 100 {
 		t.Errorf("only %d requests succeeded: the load did not run", lc.ok.Load())
 	}
-	if n := strings.Count(gh.String(), "Loading failure!"); n != 1 {
+	// Counted by its own diagnostic: on a machine slow enough to check the
+	// in-place edit between its truncation and its write, that empty file
+	// was refused too, which is right.
+	if n := strings.Count(gh.String(), "unknown action 'set-hedaer'"); n != 1 {
 		t.Errorf("the broken update was reloaded %d times, want once:\n%s", n, gh.String())
 	}
 }
