@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -349,4 +350,70 @@ func redisArray(addr string, words ...string) []string {
 		out = append(out, strings.TrimRight(v, "\r\n"))
 	}
 	return out
+}
+
+// Issue 20 section 1 (acceptance 1's refresh part, on loopback): three
+// replicas share a redis session store; requests in the refresh window
+// spread over the three cause exactly one refresh at node's oidc-provider
+// (which rotates refresh tokens and revokes the grant on reuse) and no
+// failed request: the replica that takes the store's lock redeems, the
+// others use its result. Twice, so the renewed session is refreshed again.
+func TestSessionStoreRefreshAcrossReplicas(t *testing.T) {
+	redis := testenv.StartRedis(t)
+	const ttl = 8 * time.Second
+	env := startIdentityEnvWith(t, &identityEnv{Upstream: fastUpstream(t), AccessTTL: ttl,
+		OIDCLines: "    refresh-before 1s\n    session-store redis " + redis.Addr})
+	cfg, err := os.ReadFile(env.Gatehouse.ConfigFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edges := []string{env.Edge}
+	for range 2 {
+		port := testenv.FreePort(t)
+		other := strings.Replace(string(cfg), fmt.Sprintf("bind 127.0.0.1:%d", env.EdgePort), fmt.Sprintf("bind 127.0.0.1:%d", port), 1)
+		testenv.StartGatehouse(t, other)
+		edges = append(edges, fmt.Sprintf("http://localhost:%d", port))
+	}
+	c, _ := newBrowserClient(t)
+	start, _ := http.NewRequest("GET", env.Edge+"/app/start", nil)
+	resp := loginHTTP(t, env, c, start, opUser, opPassword)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("login ended with %d", resp.StatusCode)
+	}
+	cookie := cookieHeader(sessionCookies(t, env, c))
+	issued := time.Now()
+	client := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	// Every replica (its provider discovered) serves the session.
+	for _, e := range edges {
+		testenv.Eventually(t, 30*time.Second, func() bool { return status(client, e+"/app/items", "Cookie", cookie) == 200 },
+			"replica %s does not serve the session", e)
+	}
+	for round := 1; round <= 2; round++ {
+		// The access token has expired: every request needs the refresh.
+		time.Sleep(time.Until(issued.Add(ttl + 1100*time.Millisecond)))
+		const n = 4
+		got := make(chan int, n)
+		for i := range n {
+			go func() { got <- status(client, fmt.Sprintf("%s/app/items?i=%d", edges[i%3], i), "Cookie", cookie) }()
+		}
+		var statuses []int
+		for range n {
+			select {
+			case s := <-got:
+				statuses = append(statuses, s)
+			case <-time.After(40 * time.Second):
+				t.Fatalf("round %d: only %d of %d requests answered", round, len(statuses), n)
+			}
+		}
+		issued = time.Now()
+		for _, s := range statuses {
+			if s != 200 {
+				t.Fatalf("round %d: statuses %v, want 200 for all (the same cookie, refreshed in the store)", round, statuses)
+			}
+		}
+		if ok, refused := opGrants(t, env); ok != round || refused != 0 {
+			t.Fatalf("round %d: the provider saw %d refresh grants succeed and %d refused; want %d and 0", round, ok, refused, round)
+		}
+	}
 }
