@@ -58,6 +58,7 @@ func fetchTable() []fetchDef {
 	t = append(t, authFetches()...)
 	t = append(t, captureFetches()...)
 	t = append(t, bodyFetches()...)
+	t = append(t, streamFetches()...)
 	for _, name := range volatileRequestFetches() {
 		if f := findFetch(t, name); f != nil {
 			f.need |= NeedReqVolatile

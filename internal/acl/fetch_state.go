@@ -1,6 +1,9 @@
 package acl
 
-import "strings"
+import (
+	"strings"
+	"time"
+)
 
 // ProxyInfo answers the fetches about proxies and servers (fe_conn,
 // be_sess_rate, srv_is_up, queue, ...). Names are a frontend's, a
@@ -16,6 +19,8 @@ type ProxyInfo interface {
 type FrontendInfo struct {
 	ID                      int
 	Conn, SessRate, ReqRate int64
+	DefaultBackend          string        // fe_defbe; "" when none
+	ClientTimeout           time.Duration // fe_client_timeout
 }
 
 // BackendInfo is a backend's state as the be_* fetches, queue, avg_queue
@@ -23,10 +28,11 @@ type FrontendInfo struct {
 // FreeQueue: free connection and queue slots of those servers, -1 when one
 // of them is unlimited.
 type BackendInfo struct {
-	ID                    int
-	Conn, SessRate, Queue int64
-	Active                int64
-	FreeConn, FreeQueue   int64
+	ID                           int
+	Conn, SessRate, Queue        int64
+	Active                       int64
+	FreeConn, FreeQueue          int64
+	ServerTimeout, TunnelTimeout time.Duration // be_server_timeout, be_tunnel_timeout
 }
 
 // ServerInfo is a server's state as the srv_* fetches read it; FreeConn
@@ -35,6 +41,10 @@ type ServerInfo struct {
 	ID                              int
 	Up                              bool
 	Conn, Queue, SessRate, FreeConn int64
+	// Weight is the current weight (HAProxy's cur_eweight: a draining
+	// server keeps it), UWeight the user's (set weight), IWeight the
+	// configured one.
+	Weight, UWeight, IWeight int64
 }
 
 func stateFetches() []fetchDef {
@@ -121,6 +131,43 @@ func stateFetches() []fetchDef {
 			return 0
 		}),
 		srv("srv_queue", tInt, "requests waiting for that server in particular", func(s ServerInfo) int64 { return s.Queue }),
+		srv("srv_weight", tInt, "the server's current weight (a draining server keeps it)", func(s ServerInfo) int64 { return s.Weight }),
+		srv("srv_uweight", tInt, "the server's user-visible weight (its configured one until 'set weight')", func(s ServerInfo) int64 { return s.UWeight }),
+		srv("srv_iweight", tInt, "the server's initial (configured) weight", func(s ServerInfo) int64 { return s.IWeight }),
+		{name: "fe_defbe", out: tStr, fn: func(t *Txn, a *fetchArgs, c cursor) (sample, cursor, fres) {
+			if t.Proxies == nil {
+				return sample{}, c, fNone
+			}
+			f, ok := t.Proxies.Frontend(t.Frontend)
+			if !ok || f.DefaultBackend == "" {
+				return sample{}, c, fNone
+			}
+			return strSmp(f.DefaultBackend), c, fVal
+		}, doc: "the frontend's default backend"},
+		{name: "fe_client_timeout", out: tInt, fn: func(t *Txn, a *fetchArgs, c cursor) (sample, cursor, fres) {
+			if t.Proxies == nil {
+				return sample{}, c, fNone
+			}
+			f, ok := t.Proxies.Frontend(t.Frontend)
+			if !ok {
+				return sample{}, c, fNone
+			}
+			return intSmp(f.ClientTimeout.Milliseconds()), c, fVal
+		}, doc: "the frontend's configured 'timeout client', in milliseconds"},
+		{name: "be_server_timeout", out: tInt, fn: func(t *Txn, a *fetchArgs, c cursor) (sample, cursor, fres) {
+			b, ok := backendInfo(t, &fetchArgs{})
+			if !ok || t.Backend == "" {
+				return sample{}, c, fNone
+			}
+			return intSmp(b.ServerTimeout.Milliseconds()), c, fVal
+		}, doc: "the backend's configured 'timeout server', in milliseconds"},
+		{name: "be_tunnel_timeout", out: tInt, fn: func(t *Txn, a *fetchArgs, c cursor) (sample, cursor, fres) {
+			b, ok := backendInfo(t, &fetchArgs{})
+			if !ok || t.Backend == "" {
+				return sample{}, c, fNone
+			}
+			return intSmp(b.TunnelTimeout.Milliseconds()), c, fVal
+		}, doc: "the backend's configured 'timeout tunnel', in milliseconds"},
 		srv("srv_sess_rate", tInt, "sessions per second on the server, over the last second", func(s ServerInfo) int64 { return s.SessRate }),
 		{name: "srv_id", out: tInt, fn: func(t *Txn, a *fetchArgs, c cursor) (sample, cursor, fres) {
 			if t.Server == "" || t.Proxies == nil {

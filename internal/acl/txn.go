@@ -86,6 +86,9 @@ type Txn struct {
 	Captured Captured
 	// Body answers the req.body fetches; nil: no body to see.
 	Body BodySource
+	// Stream answers cur_*_timeout, so_*, fc_rcvd_proxy, fc_pp_* and the
+	// fc_rtt family; nil: none of them has a value.
+	Stream Stream
 
 	// CacheHit names the cache the response was answered from
 	// (res.cache_hit, res.cache_name); "" when it came from elsewhere.

@@ -639,8 +639,8 @@ func (b *builder) buildFrontend(p *config.Proxy, pr *proxyRuntime) (*proxy.Front
 		return nil, err
 	}
 	slots := frontendSlots(p)
-	for _, bind := range p.Binds {
-		l := &proxy.Listener{FE: fe, Bind: bind, Counters: pr.listenerCounters(bind)}
+	for i, bind := range p.Binds {
+		l := &proxy.Listener{FE: fe, Bind: bind, ID: i + 1, Counters: pr.listenerCounters(bind)}
 		if bind.SSL {
 			store, err := tlsconf.LoadBindStore(bind, tlsconf.Options{})
 			if err != nil {

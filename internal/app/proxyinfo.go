@@ -19,8 +19,13 @@ func (p *proxyInfo) Frontend(name string) (acl.FrontendInfo, bool) {
 	for _, fe := range p.g.Frontends {
 		if fe.Name == name {
 			now := time.Now()
-			return acl.FrontendInfo{ID: fe.ID, Conn: fe.Counters.CurSess.Load(),
-				SessRate: int64(fe.Counters.Rate.Value(now)), ReqRate: int64(fe.Counters.ReqRate.Value(now))}, true
+			i := acl.FrontendInfo{ID: fe.ID, Conn: fe.Counters.CurSess.Load(),
+				SessRate: int64(fe.Counters.Rate.Value(now)), ReqRate: int64(fe.Counters.ReqRate.Value(now)),
+				ClientTimeout: fe.Timeouts.Client}
+			if fe.Default != nil {
+				i.DefaultBackend = fe.Default.Name
+			}
+			return i, true
 		}
 	}
 	return acl.FrontendInfo{}, false
@@ -31,7 +36,8 @@ func (p *proxyInfo) Backend(name string) (acl.BackendInfo, bool) {
 	if be == nil {
 		return acl.BackendInfo{}, false
 	}
-	b := acl.BackendInfo{ID: be.ID, Conn: be.Counters.CurSess.Load(), SessRate: int64(be.Counters.Rate.Value(time.Now()))}
+	b := acl.BackendInfo{ID: be.ID, Conn: be.Counters.CurSess.Load(), SessRate: int64(be.Counters.Rate.Value(time.Now())),
+		ServerTimeout: be.Timeouts.Server, TunnelTimeout: be.Timeouts.Tunnel}
 	if be.Farm == nil {
 		return b, true
 	}
@@ -77,7 +83,8 @@ func (p *proxyInfo) Server(backend, name string) (acl.ServerInfo, bool) {
 
 func serverInfo(s *upstream.Server) acl.ServerInfo {
 	i := acl.ServerInfo{ID: s.ID, Up: s.Reachable(), Conn: int64(s.Cur()), Queue: int64(s.Queued()),
-		SessRate: int64(s.Counters.Rate.Value(time.Now())), FreeConn: -1}
+		SessRate: int64(s.Counters.Rate.Value(time.Now())), FreeConn: -1,
+		Weight: int64(s.Weight()), UWeight: int64(s.Weight()), IWeight: int64(s.InitialWeight())}
 	if m := s.MaxConn(); m > 0 {
 		i.FreeConn = int64(max(m-s.Cur(), 0))
 	}

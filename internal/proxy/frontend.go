@@ -188,7 +188,10 @@ type Route struct {
 type Listener struct {
 	FE   *Frontend
 	Bind *config.Bind
-	TLS  *tls.Config // nil for plain TCP
+	// ID is the listener's number in its frontend, from 1 in the order of
+	// the bind lines (so_id).
+	ID  int
+	TLS *tls.Config // nil for plain TCP
 	// ClientVerify reports client-certificate errors a bind ignores
 	// (ca-ignore-err, crt-ignore-err) to ssl_c_verify and friends.
 	ClientVerify *tlsconf.ClientVerifier

@@ -123,6 +123,7 @@ func (t *Txn) begin(s *session) {
 	t.acl = acl.Txn{
 		Captured:   t,
 		Body:       t,
+		Stream:     t,
 		Req:        &t.Req,
 		Src:        s.src,
 		Dst:        s.dst,
