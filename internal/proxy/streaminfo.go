@@ -62,4 +62,3 @@ func (t *Txn) ClientTCPInfo() (acl.TCPInfo, bool) {
 	}
 	return tcpInfo(c)
 }
-
