@@ -104,6 +104,14 @@ func TestTCPSessionRulesMatchHAProxy(t *testing.T) {
 		c2.Close()
 		c4.Close()
 		testenv.Eventually(t, 10*time.Second, curIs(0), "%s: the connections' end was not counted", name)
+		// A malformed request and a connection that never sends one
+		// count as a request and an HTTP error on what the session
+		// tracks.
+		c6 := dialSrc(t, "127.0.0.2", addr)
+		out = append(out, "c6 (malformed) "+strings.SplitN(rawGet(c6, "/a b"), " ", 2)[0])
+		closeConn(c6)
+		closeConn(dialSrc(t, "127.0.0.2", addr))
+		testenv.Eventually(t, 10*time.Second, curIs(0), "%s: the connections' end was not counted", name)
 		norm := regexp.MustCompile(`(?m)^0x[0-9a-f]+: (.*) exp=\d+`)
 		used := regexp.MustCompile(`used:\d+`)
 		for _, tb := range []string{"fe", "sess", "req"} {

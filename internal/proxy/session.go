@@ -361,6 +361,7 @@ func (s *session) onReadError(t *Txn, err error, started bool) {
 		return
 	case errors.As(err, &pe):
 		s.countErrReq()
+		t.stickBadRequest(pe.Status)
 		s.captureRequestError(pe.Msg)
 		t.termState = [2]byte{'P', 'R'}
 		t.tHead = t.readClock()
@@ -370,6 +371,7 @@ func (s *session) onReadError(t *Txn, err error, started bool) {
 		if !started && s.nreq > 0 {
 			return // keep-alive timeout: a normal end
 		}
+		t.stickBadRequest(408)
 		if s.nreq == 0 && !started && fe.DontLogNull {
 			s.countErrReq()
 			return
@@ -389,6 +391,7 @@ func (s *session) onReadError(t *Txn, err error, started bool) {
 			t.tRequest = time.Time{}
 			t.status = 400
 			s.countErrReq()
+			t.stickBadRequest(400)
 			t.logRejected()
 		}
 	case !started && s.nreq > 0:
@@ -396,6 +399,7 @@ func (s *session) onReadError(t *Txn, err error, started bool) {
 		// like a close: HAProxy logs nothing.
 	default:
 		// Truncated head or a reset: the client aborted.
+		t.stickBadRequest(400)
 		if !started && fe.DontLogNull {
 			s.countErrReq()
 			return
