@@ -101,6 +101,7 @@ func inheritPeers(g, old *Graph) {
 	if old == nil || len(g.peers) == 0 {
 		return
 	}
+	carried := map[*stick.Table]bool{}
 	for _, t := range g.StickTables {
 		if !g.shared[t] {
 			continue
@@ -108,15 +109,24 @@ func inheritPeers(g, old *Graph) {
 		for _, o := range old.StickTables {
 			if o.Name() == t.Name() && old.shared[o] && sameTable(o.Config(), t.Config()) {
 				copyTable(t, o)
+				carried[t] = true
 			}
 		}
 	}
 	for _, s := range g.peers {
+		// A table new or changed by the reload starts empty: the section
+		// then asks its peers for a lesson, as a starting process does.
+		synced := true
+		for _, t := range s.Tables() {
+			synced = synced && carried[t]
+		}
 		for _, o := range old.peers {
 			if o.Name() != s.Name() {
 				continue
 			}
-			s.MarkSynced()
+			if synced {
+				s.MarkSynced()
+			}
 			if o.BindAddr() != "" && o.BindAddr() == s.BindAddr() {
 				if g.peerListeners == nil {
 					g.peerListeners = map[*peers.Section]net.Listener{}

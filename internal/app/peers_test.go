@@ -94,3 +94,35 @@ func TestReloadKeepsSharedTables(t *testing.T) {
 		t.Errorf("peers listener after the reload answered %q", line)
 	}
 }
+
+// A reload that changes a shared table's data types starts it empty, and
+// the section then asks its peers for a lesson instead of calling itself
+// synchronised.
+func TestReloadChangedSharedTableAsksLesson(t *testing.T) {
+	fe, peer := freePort(t), freePort(t)
+	cfg := peersReloadConfig(fe, peer)
+	rt := start(t, cfg)
+	rawExchange(t, fmt.Sprintf("127.0.0.1:%d", fe), "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	c, err := parseText(strings.Replace(cfg, "store http_req_cnt,conn_cur", "store http_req_cnt,conn_cur,gpc0", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ng, err := Build(c, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Apply(ng); err != nil {
+		t.Fatal(err)
+	}
+	if v := tableCount(ng, "fe"); v != 999 && v != 0 {
+		t.Errorf("the changed table kept %d", v)
+	}
+	if v := tableCount(ng, "mesh/t"); v != 1 {
+		t.Errorf("the unchanged table counts %d, want 1", v)
+	}
+	var sb strings.Builder
+	(&graphTarget{ops: &adminOps{g: ng}}).ShowPeers(&sb, "")
+	if strings.Contains(sb.String(), "flags=0x3 ") {
+		t.Errorf("a section with a changed table calls itself synchronised:\n%s", sb.String())
+	}
+}

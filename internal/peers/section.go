@@ -139,6 +139,15 @@ func (s *Section) MarkSynced() {
 	s.mu.Unlock()
 }
 
+// Tables returns the tables the section shares.
+func (s *Section) Tables() []*stick.Table {
+	out := make([]*stick.Table, len(s.tables))
+	for i, sh := range s.tables {
+		out[i] = sh.t
+	}
+	return out
+}
+
 // Name returns the section's name.
 func (s *Section) Name() string { return s.cfg.Name }
 
