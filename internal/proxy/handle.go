@@ -185,6 +185,7 @@ func (t *Txn) handle() bool {
 		fe.Outbound(&req.Header)
 	}
 	// The truth about the client goes last, after every rule.
+	t.sendRequestIDs()
 	ff := be.ForwardFor
 	if ff == nil {
 		ff = fe.ForwardFor

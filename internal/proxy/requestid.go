@@ -33,7 +33,10 @@ func (r *RequestIDs) trusted(a netip.Addr) bool {
 }
 
 // assignRequestIDs runs before any rule: it keeps a trusted client's ids,
-// otherwise replaces them, and records the id for %ID and unique-id.
+// otherwise removes them, and records the id for %ID and unique-id. The
+// fields themselves are written by sendRequestIDs after the rules, where
+// HAProxy adds its unique-id-header, so the rules see the request as the
+// client sent it (req.hdr_cnt, req.hdrs count what HAProxy counts).
 func (t *Txn) assignRequestIDs(r *RequestIDs) {
 	h := &t.Req.Header
 	trusted := r.trusted(t.sess.src.Addr())
@@ -41,9 +44,12 @@ func (t *Txn) assignRequestIDs(r *RequestIDs) {
 	if hdr == "" {
 		hdr = requestIDHeader
 	}
+	t.idHeader = hdr
 	id := ""
 	if trusted {
 		id, _ = h.Get(hdr)
+	} else if h.Has(hdr) {
+		h.Del(hdr) // a client outside request-id-trust cannot choose it
 	}
 	if id == "" {
 		if r.Format != nil {
@@ -53,26 +59,37 @@ func (t *Txn) assignRequestIDs(r *RequestIDs) {
 			t.arena = appendUUID(t.arena)
 			id = unsafeString(t.arena[start:])
 		}
-		h.Set(hdr, id)
+		t.idSend = true
 	}
 	t.acl.UniqueID = id
 	t.log.UniqueID = id
 
 	tp, ok := h.Get(traceparentHeader)
+	start := len(t.arena)
 	if !trusted || !ok || !validTraceparent(tp) {
 		if ok {
 			h.Del(traceparentHeader)
 			h.Del(tracestateHeader)
 		}
-		start := len(t.arena)
 		t.arena = appendTraceparent(t.arena, "", "01")
-		h.Add(traceparentHeader, unsafeString(t.arena[start:]))
-		return
+	} else {
+		// The edge is a hop of the trace: same trace id, our own span id.
+		t.arena = appendTraceparent(t.arena, tp[3:35], tp[53:55])
 	}
-	// The edge is a hop of the trace: same trace id, our own span id.
-	start := len(t.arena)
-	t.arena = appendTraceparent(t.arena, tp[3:35], tp[53:55])
-	h.Set(traceparentHeader, unsafeString(t.arena[start:]))
+	t.traceparent = unsafeString(t.arena[start:])
+}
+
+// sendRequestIDs writes the ids assignRequestIDs chose into the request
+// for the server, after every rule. A rule that set the id field itself
+// is left alone, as before the rules it could not be seen.
+func (t *Txn) sendRequestIDs() {
+	h := &t.Req.Header
+	if t.idSend && !h.Has(t.idHeader) {
+		h.Add(t.idHeader, t.acl.UniqueID)
+	}
+	if t.traceparent != "" {
+		h.Set(traceparentHeader, t.traceparent)
+	}
 }
 
 const hexDigits = "0123456789abcdef"

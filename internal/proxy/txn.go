@@ -73,6 +73,10 @@ type Txn struct {
 	bodyTaken          bool // a local service consumed the request body
 	bodyUnsent         bool // the server answered an Expect: 100-continue without 100
 	teTrailers         bool // the client accepts trailers ("TE: trailers"; gRPC needs it forwarded)
+	// idHeader, idSend, traceparent: the request ids assignRequestIDs
+	// chose, written for the server after the rules (sendRequestIDs).
+	idHeader, traceparent string
+	idSend                bool
 	// kill: a reject or silent-drop rule ends the connection instead of
 	// answering; tarpit: the answer waits "timeout tarpit" first.
 	kill   killMode

@@ -1,0 +1,84 @@
+package integration
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+
+	"github.com/gatehouse/gatehouse/internal/testenv"
+)
+
+// TestHeaderCountsMatchHAProxy: the http-request rules see the request's
+// header fields as the client sent them, as in HAProxy 2.6: req.hdr_cnt,
+// req.fhdr_cnt and hdr_cnt count none of the fields the edge adds for the
+// server (X-Request-Id and traceparent are written after the rules, where
+// HAProxy adds its unique-id-header), over HTTP/1.1 and HTTP/2.
+func TestHeaderCountsMatchHAProxy(t *testing.T) {
+	results := map[string][]string{}
+	for _, name := range []string{"haproxy", "gatehouse"} {
+		h1, h2c := testenv.FreePort(t), testenv.FreePort(t)
+		cfg := fmt.Sprintf(`defaults
+    mode http
+    timeout connect 5s
+    timeout client 10s
+    timeout server 10s
+
+frontend fe
+    bind 127.0.0.1:%d
+    bind 127.0.0.1:%d proto h2
+    http-request return status 200 content-type text/plain lf-string "cnt=%%[req.hdr_cnt] f=%%[req.fhdr_cnt] h=%%[hdr_cnt] id=%%[req.hdr_cnt(x-request-id)] tp=%%[req.hdr_cnt(traceparent)] a=%%[req.hdr_cnt(a)] fa=%%[req.fhdr_cnt(a)]"
+`, h1, h2c)
+		if name == "haproxy" {
+			testenv.StartHAProxy(t, cfg)
+		} else {
+			testenv.StartGatehouse(t, cfg)
+		}
+		var out []string
+		do := func(c *http.Client, url string, hdr ...string) {
+			req, err := http.NewRequest("GET", url, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i+1 < len(hdr); i += 2 {
+				req.Header.Add(hdr[i], hdr[i+1])
+			}
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatalf("%s: %s: %v", name, url, err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			out = append(out, fmt.Sprintf("%s %v: %d %s", resp.Proto, hdr, resp.StatusCode, b))
+		}
+		// The Go client sends Host, User-Agent and Accept-Encoding.
+		c1 := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{}}
+		u1 := "http://" + testenv.LocalAddr(h1) + "/"
+		do(c1, u1)
+		do(c1, u1, "A", "1", "A", "2,3")
+		do(c1, u1, "Connection", "keep-alive")
+		c2 := &http.Client{Timeout: 20 * time.Second, Transport: &http2.Transport{AllowHTTP: true,
+			DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
+				return (&net.Dialer{}).DialContext(ctx, network, addr)
+			}}}
+		u2 := "http://" + testenv.LocalAddr(h2c) + "/"
+		do(c2, u2)
+		do(c2, u2, "A", "1", "A", "2,3")
+		results[name] = out
+	}
+	h, g := strings.Join(results["haproxy"], "\n"), strings.Join(results["gatehouse"], "\n")
+	if h != g {
+		t.Fatalf("differs:\nhaproxy:\n%s\n\ngatehouse:\n%s", h, g)
+	}
+	if !strings.Contains(g, "HTTP/1.1 []: 200 cnt=3 f=3 h=3 id=0 tp=0") {
+		t.Errorf("want the Go client's three fields counted:\n%s", g)
+	}
+	t.Logf("both:\n%s", g)
+}
