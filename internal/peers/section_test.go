@@ -290,3 +290,49 @@ func TestDirtyKeysBounded(t *testing.T) {
 	defer b.s.Stop()
 	eventually(t, 15*time.Second, func() bool { return b.t.Len() == 10 }, "b holds %d entries, want a's 10", b.t.Len())
 }
+
+// Every HAProxy 2.6 data type travels: the gpt, gpc and gpc_rate arrays
+// (their sizes and period in the definition), sessions and bytes.
+func TestArraysAndAllTypesTravel(t *testing.T) {
+	mk := func() *stick.Table {
+		return testTable(t, stick.Config{Name: "rl", Type: stick.KeyIP, Size: 10, Expire: time.Minute, Store: []stick.Store{
+			{Type: stick.GPT, Count: 2}, {Type: stick.GPC, Count: 3}, {Type: stick.GPCRate, Count: 2, Period: 10 * time.Second},
+			{Type: stick.SessCnt}, {Type: stick.BytesInCnt}, {Type: stick.BytesOutRate, Period: 10 * time.Second}}})
+	}
+	def, _ := localDef(1, "rl", mk(), false)
+	if def.nbelem[22] != 2 || def.nbelem[23] != 3 || def.nbelem[24] != 2 || def.period[24] != 10000 || def.period[16] != 10000 {
+		t.Fatalf("definition parameters: nbelem %v period %v", def.nbelem, def.period)
+	}
+	addrs := map[string]string{"a": freeAddr(t), "b": freeAddr(t)}
+	a := startNode(t, "a", addrs, mk(), true)
+	defer a.s.Stop()
+	b := startNode(t, "b", addrs, mk(), true)
+	defer b.s.Stop()
+	k, _ := a.t.KeyIPAddr(netip.MustParseAddr("10.9.9.9"))
+	var tr stick.Tracker
+	tr.Track(0, a.t, k, true)
+	tr.AddGPCAt(0, 2, 5)
+	tr.SetGPTAt(0, 1, 7)
+	tr.CountSession()
+	tr.AddBytes(1000, 2000)
+	tr.Release()
+	eventually(t, 10*time.Second, func() bool {
+		var bb, ab strings.Builder
+		bw, aw := bufio.NewWriter(&bb), bufio.NewWriter(&ab)
+		b.t.Dump(bw, "")
+		a.t.Dump(aw, "")
+		bw.Flush()
+		aw.Flush()
+		strip := regexp.MustCompile(`^0x[0-9a-f]+: |exp=\d+ `)
+		return bb.Len() > 0 && strip.ReplaceAllString(bb.String(), "") == strip.ReplaceAllString(ab.String(), "")
+	}, "b's entry differs from a's")
+	var sb strings.Builder
+	w := bufio.NewWriter(&sb)
+	b.t.Dump(w, "")
+	w.Flush()
+	for _, want := range []string{"gpt1=7", "gpc2=5", "sess_cnt=1", "bytes_in_cnt=1000"} {
+		if !strings.Contains(sb.String(), want) {
+			t.Errorf("b's entry lacks %s: %s", want, sb.String())
+		}
+	}
+}
