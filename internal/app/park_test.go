@@ -212,7 +212,9 @@ backend app
 		return f
 	}
 	goroutine, parked := run(-1), run(50*time.Millisecond)
-	near := func(a, b int) bool { return a-b < 50 && b-a < 50 }
+	// Both idle periods are a 300 ms sleep, which a busy machine stretches
+	// unevenly; a parking bug shows as a lost (0) or doubled idle time.
+	near := func(a, b int) bool { return a-b < 200 && b-a < 200 }
 	if parked.tt < parked.ti {
 		t.Errorf("%%Tt %d shorter than %%Ti %d", parked.tt, parked.ti)
 	}

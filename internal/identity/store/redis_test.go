@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,7 +26,10 @@ func stores(t *testing.T, f func(t *testing.T, r *Redis)) {
 		f(t, r)
 	})
 	t.Run("cluster", func(t *testing.T) {
-		srv := testenv.StartRedis(t, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
+		// The bus port is a free port of its own: by default it is the
+		// client port + 10000, which another test may hold.
+		srv := testenv.StartRedis(t, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+			"--cluster-port", strconv.Itoa(testenv.FreePort(t)))
 		if got := testenv.RedisCommand(srv.Addr, "CLUSTER", "ADDSLOTSRANGE", "0", "16383"); got != "+OK" {
 			t.Fatalf("CLUSTER ADDSLOTSRANGE: %q", got)
 		}
