@@ -325,3 +325,46 @@ func TestPeersListenerAcrossSF(t *testing.T) {
 		return line == "504\n"
 	}, "the new process does not answer on the peers address; its output:\n%s", next.String())
 }
+
+// TestPeersArraysWithHAProxy: HAProxy 2.6's array types (gpt, gpc,
+// gpc_rate) cross the protocol both ways: after a request on each side,
+// both 'show table' lines agree.
+func TestPeersArraysWithHAProxy(t *testing.T) {
+	dir := t.TempDir()
+	ports := map[string]int{"a": testenv.FreePort(t), "b": testenv.FreePort(t)}
+	cfg := func(sock string, fe int) string {
+		c := peersConfig(sock, fe, ports)
+		c = strings.Replace(c, "store http_req_cnt,http_req_rate(60s),conn_cur", "store http_req_cnt,gpt(2),gpc(3),gpc_rate(2,60s)", 1)
+		return strings.Replace(c, "    http-request deny deny_status 429", "    http-request sc-inc-gpc(2,0)\n    http-request sc-inc-gpc(1,0)\n    http-request sc-set-gpt(1,0) 7\n    http-request deny deny_status 429", 1)
+	}
+	a := &peersNode{name: "a", kind: "haproxy", fe: testenv.FreePort(t), sock: filepath.Join(dir, "a.sock")}
+	b := &peersNode{name: "b", kind: "gatehouse", fe: testenv.FreePort(t), sock: filepath.Join(dir, "b.sock")}
+	a.cfg, b.cfg = cfg(a.sock, a.fe), cfg(b.sock, b.fe)
+	startPeersNode(t, a)
+	startPeersNode(t, b)
+	a.get(t)
+	b.waitCount(t, 1, 20*time.Second)
+	b.get(t)
+	a.waitCount(t, 2, 20*time.Second)
+	norm := regexp.MustCompile(`(?m)^0x[0-9a-f]+: (key=\S+) use=\d+ exp=\d+ (.*)$`)
+	line := func(n *peersNode) string {
+		m := norm.FindStringSubmatch(apiCLI(t, n.sock, "show table fe"))
+		if m == nil {
+			return ""
+		}
+		return m[1] + " " + m[2]
+	}
+	testenv.Eventually(t, 10*time.Second, func() bool { return line(a) != "" && line(a) == line(b) },
+		"the entries differ:\nhaproxy:   %s\ngatehouse: %s", lazyLine{line, a}, lazyLine{line, b})
+	if l := line(b); !strings.Contains(l, "gpc2=2") || !strings.Contains(l, "gpt1=7") {
+		t.Errorf("entry %s, want gpc2=2 and gpt1=7", l)
+	}
+	t.Logf("both: %s", line(b))
+}
+
+type lazyLine struct {
+	f func(*peersNode) string
+	n *peersNode
+}
+
+func (l lazyLine) String() string { return l.f(l.n) }
