@@ -62,7 +62,9 @@ step() {
 # shellcheck disable=SC2086
 step go vet ./...
 # shellcheck disable=SC2086
-step go test -count=1 ${GOTEST_FLAGS:-} ./...
+# The integration package runs real servers for minutes on a busy machine:
+# past go test's 10-minute default there, not hung.
+step go test -count=1 -timeout 30m ${GOTEST_FLAGS:-} ./...
 
 race=()
 for p in "${RACE_PKGS[@]}"; do
