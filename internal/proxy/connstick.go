@@ -148,8 +148,8 @@ func (s *session) sessionRules() (reject, drop bool) {
 }
 
 // stickBadRequest counts a request that failed before its head was whole
-// (a malformed head, a timeout, a client gone) on what the connection
-// tracks: a request and an HTTP error, as HAProxy's http_wait_for_request
+// (a malformed head, a client gone) on what the connection tracks: a
+// request and an HTTP error (a timed-out one is a request only), as HAProxy's http_wait_for_request
 // counts it; that is why it advises tracking at the session level.
 func (t *Txn) stickBadRequest(status int) {
 	t.stick.CountRequest()

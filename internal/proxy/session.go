@@ -371,7 +371,8 @@ func (s *session) onReadError(t *Txn, err error, started bool) {
 		if !started && s.nreq > 0 {
 			return // keep-alive timeout: a normal end
 		}
-		t.stickBadRequest(408)
+		// HAProxy's timeout counts the request, not an HTTP error.
+		t.stick.CountRequest()
 		if s.nreq == 0 && !started && fe.DontLogNull {
 			s.countErrReq()
 			return
