@@ -46,6 +46,10 @@ type Txn struct {
 	// 0 when none), as ssl_c_verify, ssl_c_err and ssl_c_ca_err read them.
 	TLSState                                *tls.ConnectionState
 	ClientVerify, ClientCrtErr, ClientCAErr int64
+	// ClientCertVerified: TLSState's peer certificate verified against the
+	// bind's CAs with no error (not even an ignored one), so it may vouch
+	// for the client (X-Forwarded-Client-Cert, identity tokens).
+	ClientCertVerified bool
 
 	Frontend, Backend, Server string
 

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/gatehouse/gatehouse/internal/acl"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/httpmsg"
 	"github.com/gatehouse/gatehouse/internal/identity"
@@ -117,8 +118,28 @@ func (r *identityRuntime) action(a *config.HTTPAction, setReply func(*proxy.Txn,
 			t.Req.Header.Set(hdr, v)
 			return false
 		}, nil
+	case "set-forwarded-client-cert":
+		var f identity.XFCCFields
+		for _, w := range a.XFCCFields {
+			bit, ok := identity.XFCCFieldNames[w]
+			if !ok {
+				return nil, config.Errorf(a.Pos, "'http-request set-forwarded-client-cert': unknown field '%s'", w)
+			}
+			f |= bit
+		}
+		return func(t *proxy.Txn) bool { setXFCC(t.Sample(), &t.Req.Header, f); return false }, nil
 	}
 	return nil, config.Errorf(a.Pos, "'http-request %s' is not supported here", a.Action)
+}
+
+// setXFCC sets X-Forwarded-Client-Cert from the connection's client
+// certificate when it verified; otherwise nothing may claim one.
+func setXFCC(t *acl.Txn, h *httpmsg.Headers, f identity.XFCCFields) {
+	identity.StripXFCC(h)
+	if !t.ClientCertVerified || t.TLSState == nil || len(t.TLSState.PeerCertificates) == 0 {
+		return
+	}
+	h.Add(identity.XFCCHeader, identity.XFCC(t.TLSState.PeerCertificates, f))
 }
 
 // service resolves "use-service jwks:NAME": the public keys of an
@@ -155,16 +176,19 @@ func (s jwksService) Serve(t *proxy.Txn) *proxy.Reply {
 
 // guard installs the identity hooks of the HTTP frontend fe built from p:
 //
-//   - Sanitize: the identity headers a client could spoof go before any rule
-//     runs, when p or a backend it routes to authenticates or mints (a
-//     backend's rules run after the frontend's, so the frontend must strip);
+//   - Sanitize: X-Forwarded-Client-Cert (in any spelling) goes before any
+//     rule runs, always; so do the identity headers a client could spoof
+//     when p or a backend it routes to authenticates, mints or sets
+//     X-Forwarded-Client-Cert (a backend's rules run after the frontend's,
+//     so the frontend must strip);
 //   - Outbound: the edge's session and login-state cookies go from every
 //     request forwarded, after the rules (which may read them), whether or
 //     not oidc-auth ran: a bearer request, a path left public, or a
 //     frontend without identity (browsers send cookies to every port of
 //     the host, and cookie-domain widens that);
-//   - SanitizeTrailers: trailers carry neither spoofed identity headers, nor
-//     the edge's cookies, nor the headers edge tokens go in.
+//   - SanitizeTrailers: trailers carry neither X-Forwarded-Client-Cert, nor
+//     spoofed identity headers, nor the edge's cookies, nor the headers edge
+//     tokens go in.
 func (r *identityRuntime) guard(fe *proxy.Frontend, cfg *config.Config, p *config.Proxy) {
 	var cookies, tokenHeaders []string
 	for _, pr := range r.providers {
@@ -175,11 +199,18 @@ func (r *identityRuntime) guard(fe *proxy.Frontend, cfg *config.Config, p *confi
 	}
 	slices.Sort(cookies)
 	slices.Sort(tokenHeaders)
-	if len(cookies) == 0 && len(tokenHeaders) == 0 {
-		return
-	}
+	// Every frontend: the mesh may trust X-Forwarded-Client-Cert from the
+	// edge, so no client may send it in any spelling, rule or not.
+	fe.Sanitize = identity.StripXFCC
 	if routesToIdentity(cfg, p) {
-		fe.Sanitize = identity.StripSpoofable
+		fe.Sanitize = func(h *httpmsg.Headers) {
+			identity.StripSpoofable(h)
+			identity.StripXFCC(h)
+		}
+	}
+	if len(cookies) == 0 && len(tokenHeaders) == 0 {
+		fe.SanitizeTrailers = fe.Sanitize
+		return
 	}
 	if len(cookies) > 0 {
 		fe.Outbound = func(h *httpmsg.Headers) { identity.StripCookies(h, cookies) }
@@ -187,6 +218,7 @@ func (r *identityRuntime) guard(fe *proxy.Frontend, cfg *config.Config, p *confi
 	}
 	fe.SanitizeTrailers = func(h *httpmsg.Headers) {
 		identity.StripSpoofable(h)
+		identity.StripXFCC(h)
 		identity.StripCookies(h, cookies)
 		for _, n := range tokenHeaders {
 			h.Del(n)
@@ -194,10 +226,11 @@ func (r *identityRuntime) guard(fe *proxy.Frontend, cfg *config.Config, p *confi
 	}
 }
 
-// usesIdentity reports whether p's own rules authenticate or mint.
+// usesIdentity reports whether p's own rules authenticate, mint or vouch
+// for a client certificate.
 func usesIdentity(p *config.Proxy) bool {
 	for _, a := range p.HTTPRequest {
-		if a.Action == "oidc-auth" || a.Action == "set-identity-token" {
+		if a.Action == "oidc-auth" || a.Action == "set-identity-token" || a.Action == "set-forwarded-client-cert" {
 			return true
 		}
 	}
@@ -211,11 +244,13 @@ func routesToIdentity(cfg *config.Config, p *config.Proxy) bool {
 		return true
 	}
 	names := []string{p.DefaultBackend}
+	dynamic := false // a name computed per request may be any backend
 	for _, ub := range p.UseBackends {
 		names = append(names, ub.Name)
+		dynamic = dynamic || strings.Contains(ub.Name, "%[")
 	}
 	for _, q := range cfg.Proxies {
-		if q.Cap&config.CapBE != 0 && slices.Contains(names, q.Name) && usesIdentity(q) {
+		if q.Cap&config.CapBE != 0 && (dynamic || slices.Contains(names, q.Name)) && usesIdentity(q) {
 			return true
 		}
 	}

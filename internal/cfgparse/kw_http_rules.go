@@ -75,6 +75,22 @@ func fixedArgs(n int, what string, set func(a *config.HTTPAction, v []string) er
 	}
 }
 
+// parseXFCCAction reads set-forwarded-client-cert's field words.
+func parseXFCCAction(_ *parser, a *config.HTTPAction, args []token) error {
+	for _, w := range texts(args) {
+		switch w {
+		case "cert", "chain", "subject", "uri", "dns":
+		default:
+			return fmt.Errorf("unknown field '%s' (expects any of 'cert', 'chain', 'subject', 'uri', 'dns')", w)
+		}
+		if contains(a.XFCCFields, w) {
+			return fmt.Errorf("field '%s' is given twice", w)
+		}
+		a.XFCCFields = append(a.XFCCFields, w)
+	}
+	return nil
+}
+
 func plural(n int) string {
 	if n == 1 {
 		return ""
@@ -175,6 +191,9 @@ func httpActions() []httpAction {
 		{name: "set-identity-token", syntax: "set-identity-token <identity-token section>", req: true,
 			desc:  "Attach a signed identity token for the mesh (see the 'identity-token' section).",
 			parse: fixedArgs(1, "<identity-token section>", func(a *config.HTTPAction, v []string) error { a.Name = v[0]; return nil })},
+		{name: "set-forwarded-client-cert", syntax: "set-forwarded-client-cert [cert] [chain] [subject] [uri] [dns]", req: true,
+			desc:  "Set X-Forwarded-Client-Cert as Envoy's SANITIZE_SET does when the client presented a certificate that verified against the bind's 'ca-file' (verify optional|required) with no error, ignored or not: 'Hash=<SHA-256 of the DER, hex>', then the fields named, in Envoy's order (Cert and Chain URL-encoded PEM, Subject the RFC 2253 DN, one URI= and DNS= per SAN). Otherwise the header is removed. Whatever a client sends in that header is always removed before any rule runs.",
+			parse: parseXFCCAction},
 	}, append(stickHTTPActions(), append(mapHTTPActions(), append(varHTTPActions(), cacheHTTPActions()...)...)...)...)
 }
 

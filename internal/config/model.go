@@ -541,6 +541,9 @@ type HTTPAction struct {
 	// ErrorfilesSection: "errorfiles <name>", the page of that http-errors
 	// section for Status (resolved into Body once sections are known).
 	ErrorfilesSection string `json:",omitempty"`
+	// XFCCFields: set-forwarded-client-cert's optional fields (cert, chain,
+	// subject, uri, dns), as written.
+	XFCCFields []string `json:",omitempty"`
 }
 
 // TCPAction is one "tcp-request connection|content" rule.

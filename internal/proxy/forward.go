@@ -9,10 +9,12 @@ import (
 
 // untrustedRequestHeaders are removed from every client request before any
 // rule runs: the edge is the first hop that can tell the truth about them,
-// and a client that sets them is lying to the mesh.
+// and a client that sets them is lying to the mesh. X-Forwarded-Client-Cert
+// is Envoy's account of the client certificate, which only the edge that
+// verified it may give (http-request set-forwarded-client-cert).
 var untrustedRequestHeaders = [...]string{
 	"X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Forwarded-Port",
-	"X-Real-IP", "Forwarded",
+	"X-Real-IP", "Forwarded", "X-Forwarded-Client-Cert",
 }
 
 // sanitizeRequest strips client-supplied forwarding headers. It never

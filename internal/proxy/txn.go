@@ -145,6 +145,8 @@ func (t *Txn) begin(s *session) {
 		ClientCAErr:  s.verify.CAErr,
 		Frontend:     s.fe.Name,
 
+		ClientCertVerified: s.verify.Verified,
+
 		UsableServers: s.fe.UsableServers,
 		Proxies:       s.fe.Proxies,
 	}

@@ -110,8 +110,12 @@ const (
 )
 
 // VerifyResult is what ssl_c_verify, ssl_c_err and ssl_c_ca_err report.
+// Verified: the client presented a certificate whose chain verified
+// against the bind's CAs (and CRLs) with no error, ignored or not; only
+// such a certificate may vouch for the client's identity.
 type VerifyResult struct {
 	Verify, CrtErr, CAErr int64
+	Verified              bool
 }
 
 // ClientVerifier verifies client certificates the way OpenSSL does on a
@@ -154,16 +158,22 @@ func NewClientVerifier(bind *config.Bind) (*ClientVerifier, error) {
 }
 
 // Result re-runs the verification of a connection's certificate chain for
-// the fetches; all zero without a certificate or on a nil verifier.
+// the fetches; all zero without a certificate. A nil verifier (a bind
+// where Go verified the chain in the handshake, or asked for none) reports
+// Verified when Go built a verified chain.
 func (v *ClientVerifier) Result(st *tls.ConnectionState) VerifyResult {
-	if v == nil || st == nil || len(st.PeerCertificates) == 0 {
+	if st == nil || len(st.PeerCertificates) == 0 {
 		return VerifyResult{}
+	}
+	if v == nil {
+		return VerifyResult{Verified: len(st.VerifiedChains) > 0}
 	}
 	raw := make([][]byte, len(st.PeerCertificates))
 	for i, c := range st.PeerCertificates {
 		raw[i] = c.Raw
 	}
-	res, _ := v.check(raw)
+	res, err := v.check(raw)
+	res.Verified = err == nil && res.Verify == 0
 	return res
 }
 
