@@ -44,6 +44,7 @@ type fetchDef struct {
 func fetchTable() []fetchDef {
 	var t []fetchDef
 	t = append(t, httpFetches()...)
+	t = append(t, hdrsFetches()...)
 	t = append(t, compFetches()...)
 	t = append(t, connFetches()...)
 	t = append(t, sslFetches()...)
