@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -79,6 +80,91 @@ frontend fe
 	}
 	if !strings.Contains(g, "HTTP/1.1 []: 200 cnt=3 f=3 h=3 id=0 tp=0") {
 		t.Errorf("want the Go client's three fields counted:\n%s", g)
+	}
+	t.Logf("both:\n%s", g)
+}
+
+// TestConnectionFieldsInRulesMatchHAProxy: the http-request rules see the
+// connection-specific fields (Connection without its close and keep-alive
+// options, Keep-Alive, TE, Upgrade, Proxy-Connection, Transfer-Encoding)
+// as HAProxy 2.6's do, so the usual "hdr(upgrade) -i websocket" ACL
+// matches. Gatehouse still keeps them from the server (HAProxy 2.6
+// forwards TE, Keep-Alive and Proxy-Connection).
+func TestConnectionFieldsInRulesMatchHAProxy(t *testing.T) {
+	echo := testenv.StartEchoServer(t)
+	results := map[string][]string{}
+	for _, name := range []string{"haproxy", "gatehouse"} {
+		port := testenv.FreePort(t)
+		cfg := fmt.Sprintf(`defaults
+    mode http
+    timeout connect 5s
+    timeout client 10s
+    timeout server 10s
+
+frontend fe
+    bind 127.0.0.1:%d
+    acl is_ws hdr(upgrade) -i websocket
+    acl conn_upgrade hdr(connection) -i upgrade
+    http-request return status 200 content-type text/plain lf-string "ws %%[req.hdr_cnt] %%[req.hdr_names]" if is_ws conn_upgrade
+    http-request return status 200 content-type text/plain lf-string "%%[req.hdr_cnt] %%[req.hdr_names] c=%%[req.fhdr(connection)] te=%%[req.hdr(te)] ka=%%[req.hdr(keep-alive)]" if { path /r }
+    default_backend be
+
+backend be
+    server s1 %s
+`, port, echo.Addr)
+		if name == "haproxy" {
+			testenv.StartHAProxy(t, cfg)
+		} else {
+			testenv.StartGatehouse(t, cfg)
+		}
+		var out []string
+		for _, head := range []string{
+			"GET /r HTTP/1.1\r\nHost: x\r\nConnection: close, TE\r\nTE: trailers\r\nKeep-Alive: timeout=5\r\n\r\n",
+			"GET /r HTTP/1.1\r\nHost: x\r\nConnection: ,keep-alive,, Keep-Alive\r\nKeep-Alive: timeout=5\r\nProxy-Connection: keep-alive\r\n\r\n",
+			"POST /r HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+			"GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+		} {
+			c, err := net.DialTimeout("tcp", testenv.LocalAddr(port), 10*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+			io.WriteString(c, head)
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				t.Fatalf("%s: %q: %v", name, head, err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			c.Close()
+			out = append(out, fmt.Sprintf("%d %s", resp.StatusCode, b))
+		}
+		results[name] = out
+		if name == "haproxy" {
+			continue
+		}
+		// Forwarded by Gatehouse, the server sees none of them.
+		req, _ := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d/echo", port), nil)
+		req.Header.Set("TE", "trailers")
+		req.Header.Set("Keep-Alive", "timeout=5")
+		req.Header.Set("Proxy-Connection", "keep-alive")
+		resp, err := (&http.Client{Timeout: 20 * time.Second}).Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		e := testenv.DecodeEcho(t, resp)
+		for _, h := range []string{"Te", "Keep-Alive", "Proxy-Connection"} {
+			if v, ok := e.Headers[h]; ok {
+				t.Errorf("the server received %s: %v", h, v)
+			}
+		}
+	}
+	h, g := strings.Join(results["haproxy"], "\n"), strings.Join(results["gatehouse"], "\n")
+	if h != g {
+		t.Fatalf("differs:\nhaproxy:\n%s\n\ngatehouse:\n%s", h, g)
+	}
+	if !strings.Contains(g, "200 ws ") {
+		t.Errorf("want the websocket ACL to match:\n%s", g)
 	}
 	t.Logf("both:\n%s", g)
 }

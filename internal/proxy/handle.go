@@ -29,8 +29,9 @@ func (t *Txn) handle() bool {
 	t.stick.CountRequest()
 
 	// Connection-scoped fields describe the client's connection, not the
-	// one to the server; framing and upgrades are re-announced below.
-	http1.StripHopByHop(&req.Header)
+	// one to the server: the rules see them as HAProxy's do, then they go
+	// (StripFixedHopByHop below); framing and upgrades are re-announced.
+	http1.PrepareRequestFields(&req.Header)
 	sanitizeRequest(&req.Header)
 	if fe.Sanitize != nil {
 		fe.Sanitize(&req.Header)
@@ -184,6 +185,7 @@ func (t *Txn) handle() bool {
 	if fe.Outbound != nil {
 		fe.Outbound(&req.Header)
 	}
+	http1.StripFixedHopByHop(&req.Header)
 	// The truth about the client goes last, after every rule.
 	t.sendRequestIDs()
 	ff := be.ForwardFor
