@@ -72,9 +72,10 @@ func (r *identityRuntime) stop() {
 	}
 }
 
-// action compiles "http-request oidc-auth NAME" and "http-request
-// set-identity-token NAME". setReply installs a local reply on the
-// transaction (proxy's (*Txn).Reply).
+// action compiles "http-request oidc-auth NAME", "http-request
+// set-identity-token NAME", "http-request client-cert-auth [sub FIELD]" and
+// "http-request set-forwarded-client-cert [FIELD...]". setReply installs a
+// local reply on the transaction (proxy's (*Txn).Reply).
 func (r *identityRuntime) action(a *config.HTTPAction, setReply func(*proxy.Txn, *proxy.Reply)) (func(*proxy.Txn) bool, error) {
 	switch a.Action {
 	case "oidc-auth":
@@ -116,6 +117,22 @@ func (r *identityRuntime) action(a *config.HTTPAction, setReply func(*proxy.Txn,
 				return true
 			}
 			t.Req.Header.Set(hdr, v)
+			return false
+		}, nil
+	case "client-cert-auth":
+		field := a.Name
+		if field != "" && !slices.Contains(identity.CertSubjectFields, field) {
+			return nil, config.Errorf(a.Pos, "'http-request client-cert-auth': unknown field '%s'", field)
+		}
+		return func(t *proxy.Txn) bool {
+			s := t.Sample()
+			if !s.ClientCertVerified || s.TLSState == nil {
+				return false
+			}
+			if id := identity.FromCertificate(s.TLSState.PeerCertificates, field); id != nil {
+				t.Ext = id
+				s.Claims = id.Claim
+			}
 			return false
 		}, nil
 	case "set-forwarded-client-cert":
@@ -230,7 +247,8 @@ func (r *identityRuntime) guard(fe *proxy.Frontend, cfg *config.Config, p *confi
 // for a client certificate.
 func usesIdentity(p *config.Proxy) bool {
 	for _, a := range p.HTTPRequest {
-		if a.Action == "oidc-auth" || a.Action == "set-identity-token" || a.Action == "set-forwarded-client-cert" {
+		switch a.Action {
+		case "oidc-auth", "set-identity-token", "set-forwarded-client-cert", "client-cert-auth":
 			return true
 		}
 	}

@@ -75,6 +75,24 @@ func fixedArgs(n int, what string, set func(a *config.HTTPAction, v []string) er
 	}
 }
 
+// parseClientCertAuth reads client-cert-auth's "sub <field>" (kept in
+// Name; "" is the SPIFFE ID).
+func parseClientCertAuth(_ *parser, a *config.HTTPAction, args []token) error {
+	v := texts(args)
+	switch {
+	case len(v) == 0:
+		return nil
+	case len(v) == 2 && v[0] == "sub":
+		switch v[1] {
+		case "spiffe", "uri", "dns", "email", "cn":
+			a.Name = v[1]
+			return nil
+		}
+		return fmt.Errorf("'sub' expects 'spiffe', 'uri', 'dns', 'email' or 'cn', got '%s'", v[1])
+	}
+	return fmt.Errorf("expects nothing or 'sub spiffe|uri|dns|email|cn', got '%s'", strings.Join(v, " "))
+}
+
 // parseXFCCAction reads set-forwarded-client-cert's field words.
 func parseXFCCAction(_ *parser, a *config.HTTPAction, args []token) error {
 	for _, w := range texts(args) {
@@ -191,6 +209,9 @@ func httpActions() []httpAction {
 		{name: "set-identity-token", syntax: "set-identity-token <identity-token section>", req: true,
 			desc:  "Attach a signed identity token for the mesh (see the 'identity-token' section).",
 			parse: fixedArgs(1, "<identity-token section>", func(a *config.HTTPAction, v []string) error { a.Name = v[0]; return nil })},
+		{name: "client-cert-auth", syntax: "client-cert-auth [sub spiffe|uri|dns|email|cn]", req: true,
+			desc:  "Make the client certificate the caller's identity, for 'set-identity-token' and oidc_claim(), when it verified against the bind's 'ca-file' (verify optional|required) with no error, ignored or not, and has the field 'sub' names: the SPIFFE ID (URI SAN with scheme spiffe; the default) or first URI SAN as the token's sub, or the first DNS or email SAN or the CN as 'dns:<name>', 'email:<address>', 'cn:<name>'. Claims: cert_subject, cert_issuer, cert_serial, cert_uri, cert_dns, cert_email, cert_not_after, cnf (x5t#S256); the token never outlives the certificate. Otherwise there is no identity (no token); the request is not refused.",
+			parse: parseClientCertAuth},
 		{name: "set-forwarded-client-cert", syntax: "set-forwarded-client-cert [cert] [chain] [subject] [uri] [dns]", req: true,
 			desc:  "Set X-Forwarded-Client-Cert as Envoy's SANITIZE_SET does when the client presented a certificate that verified against the bind's 'ca-file' (verify optional|required) with no error, ignored or not: 'Hash=<SHA-256 of the DER, hex>', then the fields named, in Envoy's order (Cert and Chain URL-encoded PEM, Subject the RFC 2253 DN, one URI= and DNS= per SAN). Otherwise the header is removed. Whatever a client sends in that header is always removed before any rule runs.",
 			parse: parseXFCCAction},

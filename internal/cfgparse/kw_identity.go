@@ -85,6 +85,11 @@ func openOIDC(p *parser, sec *sectionDef, toks []token) {
 	if prev := p.cfg.Identity.FindOIDC(name); prev != nil {
 		p.errorf("oidc '%s' has the same name as oidc '%s' declared at %s.", name, name, prev.Pos)
 	}
+	// Edge tokens name an oidc caller "<section>/<sub>" and a certificate
+	// one by a URI or "dns:..."; a ':' in the section would let them meet.
+	if strings.Contains(name, ":") {
+		p.errorf("character ':' is not permitted in 'oidc' name '%s' (it would make the edge token's sub '%s/<sub>' read as a client certificate's).", name, name)
+	}
 	p.oidc = &config.OIDC{Pos: p.pos(), Name: name}
 	p.cfg.Identity.OIDC = append(p.cfg.Identity.OIDC, p.oidc)
 }

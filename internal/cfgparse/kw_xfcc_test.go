@@ -31,3 +31,33 @@ func TestForwardedClientCertArgs(t *testing.T) {
 		t.Errorf("parsed %q %q", a.Action, a.XFCCFields)
 	}
 }
+
+// TestClientCertAuthArgs: client-cert-auth takes nothing or "sub <field>";
+// an oidc section name cannot hold ':', so an oidc caller's edge sub
+// "<section>/<sub>" never reads as a certificate's (a URI, "dns:...").
+func TestClientCertAuthArgs(t *testing.T) {
+	for _, tc := range []struct{ line, want string }{
+		{" http-request client-cert-auth\n", ""},
+		{" http-request client-cert-auth sub cn if { ssl_c_used }\n", ""},
+		{" http-request client-cert-auth sub spiffe\n", ""},
+		{" http-request client-cert-auth sub serial\n", "'sub' expects 'spiffe', 'uri', 'dns', 'email' or 'cn', got 'serial'"},
+		{" http-request client-cert-auth cn\n", "expects nothing or 'sub spiffe|uri|dns|email|cn', got 'cn'"},
+		{" http-request client-cert-auth sub\n", "expects nothing or 'sub spiffe|uri|dns|email|cn', got 'sub'"},
+	} {
+		got := parseRules(t, tc.line)
+		if tc.want == "" && got != "" || tc.want != "" && !strings.Contains(got, tc.want) {
+			t.Errorf("%q: got %q, want %q", tc.line, got, tc.want)
+		}
+	}
+	cfg, err := Parse("r.cfg", []byte(rulesHead+" http-request client-cert-auth sub dns\n default_backend b\nbackend b\n server s 127.0.0.1:80\n"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := cfg.Proxies[0].HTTPRequest[0]; a.Action != "client-cert-auth" || a.Name != "dns" {
+		t.Errorf("parsed %q %q", a.Action, a.Name)
+	}
+	_, err = Parse("o.cfg", []byte("oidc spiffe:\n issuer https://op.example.com\n"), Options{})
+	if err == nil || !strings.Contains(err.Error(), "character ':' is not permitted in 'oidc' name 'spiffe:'") {
+		t.Errorf("oidc name with ':': %v", err)
+	}
+}

@@ -36,6 +36,10 @@ type Identity struct {
 
 	mu     sync.Mutex
 	minted []mintedToken
+
+	// cert: a client certificate vouches for the caller (FromCertificate):
+	// no oidc section, and Subject is the edge token's sub as is.
+	cert bool
 }
 
 type mintedToken struct {

@@ -141,7 +141,13 @@ const ProviderClaim = "idp"
 // Two providers may both have an "alice"; the mesh's principal (iss/sub)
 // must not merge them. Section names cannot contain '/', so the first '/'
 // always ends the provider part and no two (provider, sub) pairs collide.
-func Subject(id *Identity) string { return id.Provider + "/" + id.Subject }
+// A certificate identity's sub is its own (see FromCertificate).
+func Subject(id *Identity) string {
+	if id.cert {
+		return id.Subject
+	}
+	return id.Provider + "/" + id.Subject
+}
 
 // Mint signs a token for id: iss, aud, sub (see Subject), iat, nbf, exp,
 // jti, idp (the upstream issuer) and the configured claims copied from the
@@ -157,7 +163,7 @@ func (m *Minter) Mint(id *Identity, now time.Time) (string, time.Time, error) {
 }
 
 func (m *Minter) mint(id *Identity, now time.Time) (string, time.Time, error) {
-	if id.Provider == "" || id.Subject == "" {
+	if (id.Provider == "" && !id.cert) || id.Subject == "" {
 		return "", time.Time{}, errors.New("identity without a provider or subject")
 	}
 	exp := now.Add(m.lifetime)
