@@ -43,6 +43,27 @@ func PrepareRequestFields(h *httpmsg.Headers) {
 	*h = s[:j]
 }
 
+// DropConnectionOptions consumes the close and keep-alive options of a
+// message's Connection fields (a field left empty goes), as HAProxy's
+// parser does before any rule sees the message: for a response, the
+// http-response rules.
+func DropConnectionOptions(h *httpmsg.Headers) {
+	s := *h
+	j := 0
+	for i := range s {
+		f := s[i]
+		if eqFoldStr(f.Name, "connection") {
+			if f.Value = dropConnOptions(f.Value); f.Value == "" {
+				continue
+			}
+		}
+		s[j] = f
+		j++
+	}
+	clear(s[j:])
+	*h = s[:j]
+}
+
 // dropConnOptions removes the close and keep-alive options from a
 // Connection value, as HAProxy's parser does ("close, X-Foo": "X-Foo").
 func dropConnOptions(v string) string {

@@ -36,3 +36,17 @@ func TestPrepareThenStripFixed(t *testing.T) {
 		t.Fatalf("%v allocations, %d fields", n, len(h))
 	}
 }
+
+// TestDropConnectionOptions: only the close and keep-alive options go,
+// in any case and among empty list elements; other fields stay.
+func TestDropConnectionOptions(t *testing.T) {
+	h := hdrs("Connection", "Keep-Alive", "X-A", "1", "connection", ",close,, X-Hop ,keep-alive", "Keep-Alive", "timeout=5")
+	DropConnectionOptions(&h)
+	var got []string
+	for _, f := range h {
+		got = append(got, f.Name+": "+f.Value)
+	}
+	if g := strings.Join(got, "|"); g != "X-A: 1|connection: X-Hop|Keep-Alive: timeout=5" {
+		t.Fatalf("got %s", g)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -165,6 +166,59 @@ backend be
 	}
 	if !strings.Contains(g, "200 ws ") {
 		t.Errorf("want the websocket ACL to match:\n%s", g)
+	}
+	t.Logf("both:\n%s", g)
+}
+
+// TestResponseConnectionOptionsMatchHAProxy: the http-response rules see
+// a server's Connection field without its close and keep-alive options
+// (gone when nothing else is left), as HAProxy 2.6's rules do.
+func TestResponseConnectionOptionsMatchHAProxy(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Connection", r.URL.Query().Get("c"))
+		w.Header().Set("Keep-Alive", "timeout=5")
+		w.Header().Set("X-Hop", "1")
+		io.WriteString(w, "ok\n")
+	}))
+	t.Cleanup(srv.Close)
+	results := map[string][]string{}
+	for _, name := range []string{"haproxy", "gatehouse"} {
+		port := testenv.FreePort(t)
+		cfg := fmt.Sprintf(`defaults
+    mode http
+    timeout connect 5s
+    timeout client 10s
+    timeout server 10s
+
+frontend fe
+    bind 127.0.0.1:%d
+    http-response set-header X-Seen "%%[res.hdr_cnt] %%[res.hdr_cnt(connection)] c=%%[res.fhdr(connection)] k=%%[res.fhdr(keep-alive)]"
+    default_backend be
+
+backend be
+    server s1 %s
+`, port, strings.TrimPrefix(srv.URL, "http://"))
+		if name == "haproxy" {
+			testenv.StartHAProxy(t, cfg)
+		} else {
+			testenv.StartGatehouse(t, cfg)
+		}
+		var out []string
+		c := &http.Client{Timeout: 20 * time.Second}
+		for _, v := range []string{"keep-alive,%20X-Hop", "Keep-Alive", "close", "X-Hop,%20close"} {
+			resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/?c=%s", port, v))
+			if err != nil {
+				t.Fatalf("%s: %s: %v", name, v, err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			out = append(out, fmt.Sprintf("%s: %d %s", v, resp.StatusCode, resp.Header.Get("X-Seen")))
+		}
+		results[name] = out
+	}
+	h, g := strings.Join(results["haproxy"], "\n"), strings.Join(results["gatehouse"], "\n")
+	if h != g {
+		t.Fatalf("differs:\nhaproxy:\n%s\n\ngatehouse:\n%s", h, g)
 	}
 	t.Logf("both:\n%s", g)
 }

@@ -49,6 +49,7 @@ func (t *Txn) relayResponse(srv *Server, uc *upConn) bool {
 	if fe.Inbound != nil {
 		fe.Inbound(&t.Resp.Header)
 	}
+	http1.DropConnectionOptions(&resp.Header) // the rules see what HAProxy's see
 	if t.runResponseRules(be.RespRules) != verdictReply {
 		t.stickProxy(fe.Stick)
 		t.runResponseRules(fe.RespRules)
