@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/acl"
 	"github.com/gatehouse/gatehouse/internal/config"
@@ -124,12 +125,13 @@ func (r *identityRuntime) action(a *config.HTTPAction, setReply func(*proxy.Txn,
 		if field != "" && !slices.Contains(identity.CertSubjectFields, field) {
 			return nil, config.Errorf(a.Pos, "'http-request client-cert-auth': unknown field '%s'", field)
 		}
+		ids := identity.NewCertIdentities(field, certIdentityCache)
 		return func(t *proxy.Txn) bool {
 			s := t.Sample()
 			if !s.ClientCertVerified || s.TLSState == nil {
 				return false
 			}
-			if id := identity.FromCertificate(s.TLSState.PeerCertificates, field); id != nil {
+			if id := ids.Get(s.TLSState.PeerCertificates, time.Now()); id != nil {
 				t.Ext = id
 				s.Claims = id.Claim
 			}
@@ -148,6 +150,10 @@ func (r *identityRuntime) action(a *config.HTTPAction, setReply func(*proxy.Txn,
 	}
 	return nil, config.Errorf(a.Pos, "'http-request %s' is not supported here", a.Action)
 }
+
+// certIdentityCache bounds the client-certificate identities one
+// client-cert-auth rule keeps (each a few kB with its token).
+const certIdentityCache = 4096
 
 // setXFCC sets X-Forwarded-Client-Cert from the connection's client
 // certificate when it verified; otherwise nothing may claim one.

@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
+	"time"
 )
 
 // CertSubjectFields are the certificate fields "http-request
@@ -19,7 +21,8 @@ var CertSubjectFields = []string{"spiffe", "uri", "dns", "email", "cn"}
 
 // FromCertificate is the identity a verified client certificate vouches
 // for (chain leaf first, as presented), nil when the certificate lacks the
-// field the subject comes from. The edge token's sub is the SPIFFE ID or
+// field the subject comes from or is not valid at now (a connection can
+// outlive the certificate it was verified with, and the token must not). The edge token's sub is the SPIFFE ID or
 // URI as written, else "dns:", "email:" or "cn:" and the value: always a ':'
 // before any '/', which an oidc identity's "<section>/<sub>" never has
 // (section names cannot hold ':'), so the two kinds never share a sub.
@@ -30,11 +33,14 @@ var CertSubjectFields = []string{"spiffe", "uri", "dns", "email", "cn"}
 // cert_not_after (seconds since the epoch) and cnf ({"x5t#S256": ...}, RFC
 // 8705's certificate thumbprint). idp is the issuer DN, and the token
 // never outlives the certificate.
-func FromCertificate(chain []*x509.Certificate, field string) *Identity {
+func FromCertificate(chain []*x509.Certificate, field string, now time.Time) *Identity {
 	if len(chain) == 0 {
 		return nil
 	}
 	c := chain[0]
+	if now.Before(c.NotBefore) || now.After(c.NotAfter) {
+		return nil
+	}
 	var sub string
 	switch field {
 	case "spiffe", "":
@@ -103,4 +109,51 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// CertIdentities keeps the identities of the certificates seen lately, so
+// that a client's requests share one Identity and with it the edge token
+// minted for it (signing is the expensive part of the hot path). Keyed by
+// the SHA-256 of the leaf's DER: the identity is a function of the
+// certificate alone. Bounded: when full, an arbitrary entry goes.
+type CertIdentities struct {
+	field string
+	max   int
+	mu    sync.Mutex
+	m     map[[sha256.Size]byte]*Identity
+}
+
+// NewCertIdentities returns a cache of at most max identities whose
+// subjects come from field.
+func NewCertIdentities(field string, max int) *CertIdentities {
+	return &CertIdentities{field: field, max: max, m: make(map[[sha256.Size]byte]*Identity)}
+}
+
+// Get returns the identity of chain at now, as FromCertificate does.
+func (c *CertIdentities) Get(chain []*x509.Certificate, now time.Time) *Identity {
+	if len(chain) == 0 {
+		return nil
+	}
+	leaf := chain[0]
+	if now.Before(leaf.NotBefore) || now.After(leaf.NotAfter) {
+		return nil
+	}
+	key := sha256.Sum256(leaf.Raw)
+	c.mu.Lock()
+	id, ok := c.m[key]
+	c.mu.Unlock()
+	if ok {
+		return id // nil too: the certificate lacks the field
+	}
+	id = FromCertificate(chain, c.field, now)
+	c.mu.Lock()
+	if len(c.m) >= c.max {
+		for k := range c.m {
+			delete(c.m, k)
+			break
+		}
+	}
+	c.m[key] = id
+	c.mu.Unlock()
+	return id
 }

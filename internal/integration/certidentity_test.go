@@ -75,7 +75,8 @@ func verifyES256(t *testing.T, jwks []byte, tok string) map[string]any {
 // client certificate the identity behind set-identity-token: a SPIFFE
 // client's token (verified against the edge's JWKS by hand) has its SPIFFE
 // ID as sub, the certificate's issuer, serial, SANs and not-after as
-// claims, and expires with the certificate at the latest; oidc_claim()
+// claims, and expires with the certificate at the latest, reused by its
+// next connection; oidc_claim()
 // rules read the same claims; "sub cn" takes the CN. A client without a
 // certificate, with one lacking a SPIFFE ID, with an unverified one
 // (crt-ignore-err) gets no token, whatever it forged in Authorization, and
@@ -191,6 +192,9 @@ backend echo
 		t.Fatalf("SPIFFE client: status %d, Authorization %q", st, authz)
 	}
 	c := verifyES256(t, jwks, tok)
+	if _, again, _ := get(pSpiffe, &good, "/", false); again != authz {
+		t.Errorf("a second connection of the same client got another token (minted per request)")
+	}
 	wantStr := map[string]string{"sub": id, "iss": "https://edge.example.com", "aud": "mesh.example.com",
 		"idp": "CN=Gatehouse Test CA,O=gatehouse testenv", "cert_issuer": "CN=Gatehouse Test CA,O=gatehouse testenv",
 		"cert_serial": fmt.Sprintf("%X", leaf.SerialNumber.Bytes())}
