@@ -243,9 +243,62 @@ func checkTarget(req *httpmsg.Request) error {
 			return errTargetForm
 		}
 	case httpmsg.FormAbsolute:
-		req.Header.Set("Host", tg.Authority)
+		// A Host naming another authority is refused, as HAProxy 2.6 does
+		// (two hops could route the request by different names); one
+		// naming the same authority stays as the client wrote it.
+		h, ok := req.Header.Get("Host")
+		if ok && !sameAuthority(tg.Scheme, h, tg.Authority) {
+			return errAbsoluteHost
+		}
+		host, port := splitHostPort(tg.Authority)
+		if def := defaultPort(tg.Scheme); def != "" && len(host) < len(tg.Authority) && (port == "" || port == def) {
+			// The scheme's default port written out goes from the target,
+			// and Host becomes the target's host (HAProxy 2.6's
+			// http_scheme_based_normalize).
+			req.URI = tg.Scheme + "://" + host + tg.PathQuery
+			req.Header.Set("Host", host)
+		} else if !ok {
+			req.Header.Set("Host", tg.Authority)
+		}
 	}
 	return nil
+}
+
+var errAbsoluteHost = &ProtocolError{Status: 400, Msg: "Host does not match the request-target's authority"}
+
+// sameAuthority compares two host[:port] case-insensitively, an absent or
+// empty port standing for the scheme's default one (80 for http, 443 for
+// https), as HAProxy 2.6 compares Host with an absolute-form target.
+func sameAuthority(scheme, a, b string) bool {
+	ha, pa := splitHostPort(a)
+	hb, pb := splitHostPort(b)
+	def := defaultPort(scheme)
+	if pa == "" {
+		pa = def
+	}
+	if pb == "" {
+		pb = def
+	}
+	return strings.EqualFold(ha, hb) && pa == pb
+}
+
+func defaultPort(scheme string) string {
+	switch {
+	case strings.EqualFold(scheme, "http"):
+		return "80"
+	case strings.EqualFold(scheme, "https"):
+		return "443"
+	}
+	return ""
+}
+
+// splitHostPort splits host[:port], an IPv6 literal in brackets.
+func splitHostPort(s string) (host, port string) {
+	i := strings.LastIndexByte(s, ':')
+	if i < 0 || strings.HasSuffix(s, "]") {
+		return s, ""
+	}
+	return s[:i], s[i+1:]
 }
 
 var (

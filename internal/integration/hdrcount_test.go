@@ -222,3 +222,68 @@ backend be
 	}
 	t.Logf("both:\n%s", g)
 }
+
+// TestAbsoluteFormHostMatchesHAProxy: an absolute-form request whose Host
+// names another authority is refused with 400, one naming the same
+// (case aside, the scheme's default port written or not) goes on with
+// the Host as the client wrote it, as in HAProxy 2.6; a default port
+// written in the target goes from it and Host becomes its host.
+func TestAbsoluteFormHostMatchesHAProxy(t *testing.T) {
+	results := map[string][]string{}
+	for _, name := range []string{"haproxy", "gatehouse"} {
+		port := testenv.FreePort(t)
+		cfg := fmt.Sprintf(`defaults
+    mode http
+    timeout connect 5s
+    timeout client 10s
+    timeout server 10s
+
+frontend fe
+    bind 127.0.0.1:%d
+    http-request return status 200 content-type text/plain lf-string "%%[req.hdr_cnt(host)] %%[req.hdr(host)] %%[url]"
+`, port)
+		if name == "haproxy" {
+			testenv.StartHAProxy(t, cfg)
+		} else {
+			testenv.StartGatehouse(t, cfg)
+		}
+		var out []string
+		for _, p := range [][2]string{
+			{"http://a.example/r", "b.example"},
+			{"http://a.example:80/r", "A.Example"},
+			{"HTTP://a.example/r", "a.example:80"},
+			{"https://a.example/r", "a.example:443"},
+			{"http://a.example/r", "a.example:443"},
+			{"http://a.example:8080/r", "a.example:8080"},
+			{"http://a.example:8080/r", "a.example"},
+			{"http://[::1]/r", "[::1]:80"},
+			{"https://a.example:443/r?q", "A.example"},
+			{"http://a.example:/r", "a.example"},
+			{"http://A.example:80", "a.example"},
+		} {
+			c, err := net.DialTimeout("tcp", testenv.LocalAddr(port), 10*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+			fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", p[0], p[1])
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				t.Fatalf("%s: %v: %v", name, p, err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			c.Close()
+			if resp.StatusCode != 200 {
+				b = nil // the error pages' texts are not compared here
+			}
+			out = append(out, fmt.Sprintf("%s Host: %s => %d %s", p[0], p[1], resp.StatusCode, b))
+		}
+		results[name] = out
+	}
+	h, g := strings.Join(results["haproxy"], "\n"), strings.Join(results["gatehouse"], "\n")
+	if h != g {
+		t.Fatalf("differs:\nhaproxy:\n%s\n\ngatehouse:\n%s", h, g)
+	}
+	t.Logf("both:\n%s", g)
+}
