@@ -51,7 +51,8 @@ func spiffeClient(t *testing.T, ca *testenv.CA, cn, id string, dns ...string) (t
 
 // TestForwardedClientCert: "http-request set-forwarded-client-cert" hands
 // the echo backend Envoy's X-Forwarded-Client-Cert for a verified SPIFFE
-// client (Hash, Cert, Subject, URI, DNS); a client without a certificate,
+// client (Hash, Cert, Subject, URI, DNS), over HTTP/1.1 and HTTP/2; a
+// client without a certificate,
 // one whose certificate a bind lets through unverified (crt-ignore-err),
 // and a frontend without the rule get none, whatever the client forged in
 // the header (in any spelling).
@@ -71,7 +72,7 @@ defaults
     timeout client 10s
     timeout server 10s
 frontend optional
-    bind 127.0.0.1:%d ssl crt %s ca-file %s verify optional
+    bind 127.0.0.1:%d ssl crt %s ca-file %s verify optional alpn h2,http/1.1
     http-request set-forwarded-client-cert cert subject uri dns
     default_backend echo
 frontend ignoring
@@ -87,13 +88,18 @@ backend echo
     server e %s
 `, opt, srvCert.PEMFile, ca.File, ign, srvCert.PEMFile, ca.File, plain, srvCert.PEMFile, ca.File, echo.Addr, echo.Addr))
 
+	h2 := false // the next request on HTTP/2 (the optional frontend offers h2)
 	get := func(port int, cert *tls.Certificate, forged map[string]string) []string {
 		t.Helper()
 		tc := ca.ClientTLS("www.example.com")
 		if cert != nil {
 			tc.Certificates = []tls.Certificate{*cert}
 		}
-		c := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{TLSClientConfig: tc, DisableKeepAlives: true}}
+		tr := &http.Transport{TLSClientConfig: tc, DisableKeepAlives: true, ForceAttemptHTTP2: h2}
+		if !h2 {
+			tc.NextProtos = []string{"http/1.1"}
+		}
+		c := &http.Client{Timeout: 20 * time.Second, Transport: tr}
 		req, _ := http.NewRequest("GET", fmt.Sprintf("https://127.0.0.1:%d/", port), nil)
 		for k, v := range forged {
 			req.Header[k] = []string{v} // as written: no canonical form
@@ -102,9 +108,9 @@ backend echo
 		if err != nil {
 			t.Fatalf("port %d: %v", port, err)
 		}
-		if resp.StatusCode != 200 {
+		if resp.StatusCode != 200 || (resp.ProtoMajor == 2) != h2 {
 			resp.Body.Close()
-			t.Fatalf("port %d: status %d", port, resp.StatusCode)
+			t.Fatalf("port %d: status %d over %s (h2 wanted: %v)", port, resp.StatusCode, resp.Proto, h2)
 		}
 		e := testenv.DecodeEcho(t, resp)
 		var got []string
@@ -129,12 +135,15 @@ backend echo
 	want := "X-Forwarded-Client-Cert: Hash=" + hex.EncodeToString(sum[:]) + `;Cert="` + encoded +
 		`";Subject="CN=billing,O=Mesh";URI=` + id + ";DNS=billing.example.org"
 	for _, f := range []map[string]string{nil, forged} {
-		if got := get(opt, &good, f); len(got) != 1 || got[0] != want {
-			t.Errorf("SPIFFE client (forged %v): got %q\nwant %q", f != nil, got, want)
+		for _, h2 = range []bool{false, true} {
+			if got := get(opt, &good, f); len(got) != 1 || got[0] != want {
+				t.Errorf("SPIFFE client (forged %v, h2 %v): got %q\nwant %q", f != nil, h2, got, want)
+			}
+			if got := get(opt, nil, f); len(got) != 0 {
+				t.Errorf("no certificate (forged %v, h2 %v): got %q", f != nil, h2, got)
+			}
 		}
-		if got := get(opt, nil, f); len(got) != 0 {
-			t.Errorf("no certificate (forged %v): got %q", f != nil, got)
-		}
+		h2 = false
 		if got := get(plain, &good, f); len(got) != 0 {
 			t.Errorf("frontend without the rule (forged %v): got %q", f != nil, got)
 		}
