@@ -122,6 +122,34 @@ func (p *parser) finishIdentity() {
 		}
 	}
 	p.checkIdentityRefs()
+	p.checkClientCertRules()
+}
+
+// checkClientCertRules warns about client-cert-auth and
+// set-forwarded-client-cert in a frontend none of whose binds verifies
+// client certificates: the rule would never find one. (A backend's may be
+// reached from any frontend, and a crt-list line may set verify itself.)
+func (p *parser) checkClientCertRules() {
+	seen := map[config.Pos]bool{}
+	for _, ps := range p.proxies {
+		px := ps.px
+		if px.Cap&config.CapFE == 0 {
+			continue
+		}
+		verifies := false
+		for _, b := range px.Binds {
+			verifies = verifies || b.Verify == "optional" || b.Verify == "required" || len(b.CrtLists) > 0
+		}
+		if verifies {
+			continue
+		}
+		for _, a := range px.HTTPRequest {
+			if (a.Action == "client-cert-auth" || a.Action == "set-forwarded-client-cert") && !seen[a.Pos] {
+				seen[a.Pos] = true
+				p.warnAt(a.Pos, "Proxy '%s': 'http-request %s' will never find a verified client certificate: no 'bind' of this proxy has 'verify optional' or 'verify required'.", px.Name, a.Action)
+			}
+		}
+	}
 }
 
 // checkIdentityRefs reports rules naming an undeclared section. A rule of a

@@ -61,3 +61,31 @@ func TestClientCertAuthArgs(t *testing.T) {
 		t.Errorf("oidc name with ':': %v", err)
 	}
 }
+
+// TestClientCertRulesWarn: the client-certificate rules in a frontend
+// whose binds never verify a client certificate get a warning (they would
+// never find one); with verify optional they get none.
+func TestClientCertRulesWarn(t *testing.T) {
+	for _, tc := range []struct {
+		bind string
+		warn bool
+	}{
+		{" bind 127.0.0.1:8443 ssl crt x.pem\n", true},
+		{" bind 127.0.0.1:8443 ssl crt x.pem ca-file ca.pem verify none\n", true},
+		{" bind 127.0.0.1:8443 ssl crt x.pem ca-file ca.pem verify optional\n", false},
+	} {
+		for _, action := range []string{"client-cert-auth", "set-forwarded-client-cert"} {
+			cfg, err := Parse("w.cfg", []byte("defaults\n mode http\nfrontend f\n"+tc.bind+" http-request "+action+"\n default_backend b\nbackend b\n server s 127.0.0.1:80\n"), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var warned bool
+			for _, w := range cfg.Warnings {
+				warned = warned || strings.Contains(w.Msg, "'http-request "+action+"' will never find a verified client certificate")
+			}
+			if warned != tc.warn {
+				t.Errorf("%q %s: warned %v, want %v (%v)", tc.bind, action, warned, tc.warn, cfg.Warnings)
+			}
+		}
+	}
+}

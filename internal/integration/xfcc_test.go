@@ -52,10 +52,9 @@ func spiffeClient(t *testing.T, ca *testenv.CA, cn, id string, dns ...string) (t
 // TestForwardedClientCert: "http-request set-forwarded-client-cert" hands
 // the echo backend Envoy's X-Forwarded-Client-Cert for a verified SPIFFE
 // client (Hash, Cert, Subject, URI, DNS), over HTTP/1.1 and HTTP/2; a
-// client without a certificate,
-// one whose certificate a bind lets through unverified (crt-ignore-err),
-// and a frontend without the rule get none, whatever the client forged in
-// the header (in any spelling).
+// client without a certificate, one whose certificate a bind lets through
+// unverified (crt-ignore-err), and a frontend without the rule get none,
+// whatever the client forged in the header (in any spelling).
 func TestForwardedClientCert(t *testing.T) {
 	ca := testenv.NewCA(t)
 	other := testenv.NewCA(t)
