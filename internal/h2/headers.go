@@ -72,7 +72,7 @@ func buildRequest(req *httpmsg.Request, f *http2.MetaHeadersFrame) error {
 	if hasAuthority {
 		hdr = append(hdr, httpmsg.Header{Name: "host", Value: authority})
 	}
-	cookieAt, contentLength := -1, ""
+	cookie, hasCookie, contentLength := "", false, ""
 	for _, hf := range regular {
 		if err := checkField(hf.Name, hf.Value); err != nil {
 			return err
@@ -86,12 +86,15 @@ func buildRequest(req *httpmsg.Request, f *http2.MetaHeadersFrame) error {
 				}
 				continue
 			}
-		case "cookie": // split crumbs are joined back (RFC 9113 §8.2.3)
-			if cookieAt >= 0 {
-				hdr[cookieAt].Value += "; " + hf.Value
-				continue
+		case "cookie":
+			// Split crumbs are joined back (RFC 9113 §8.2.3) into one field
+			// after all the others, where HAProxy 2.6 puts it.
+			if hasCookie {
+				cookie += "; " + hf.Value
+			} else {
+				cookie, hasCookie = hf.Value, true
 			}
-			cookieAt = len(hdr)
+			continue
 		case "content-length":
 			if contentLength != "" {
 				if contentLength != hf.Value {
@@ -102,6 +105,9 @@ func buildRequest(req *httpmsg.Request, f *http2.MetaHeadersFrame) error {
 			contentLength = hf.Value
 		}
 		hdr = append(hdr, httpmsg.Header{Name: hf.Name, Value: hf.Value})
+	}
+	if hasCookie {
+		hdr = append(hdr, httpmsg.Header{Name: "cookie", Value: cookie})
 	}
 	req.Header = hdr
 

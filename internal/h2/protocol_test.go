@@ -342,7 +342,7 @@ func TestRequestMapping(t *testing.T) {
 	for _, h := range req.Header {
 		hs = append(hs, h.Name+": "+h.Value)
 	}
-	if want := "host: example.com|cookie: a=1; b=2|x-one: 1"; strings.Join(hs, "|") != want {
+	if want := "host: example.com|x-one: 1|cookie: a=1; b=2"; strings.Join(hs, "|") != want {
 		t.Fatalf("headers %q, want %q", hs, want)
 	}
 	if body != "hello world" || len(trailers) != 1 || trailers[0].Value != "abc" {
