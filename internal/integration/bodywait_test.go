@@ -70,14 +70,7 @@ backend routed
     http-request set-header X-Be routed
     server s1 %s
 `, fe, h2c, wfb, slow, echo, echo)
-		var stop func()
-		if name == "haproxy" {
-			h := testenv.StartHAProxy(t, cfg)
-			stop = func() { h.Stop() }
-		} else {
-			g := testenv.StartGatehouse(t, cfg)
-			stop = func() { g.Stop() }
-		}
+		stop := testenv.StartSide(t, name, cfg)
 		var out []string
 		post := func(label string, port int, body string, chunked bool) {
 			req, _ := http.NewRequest("POST", "http://"+testenv.LocalAddr(port)+"/p", strings.NewReader(body))

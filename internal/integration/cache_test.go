@@ -292,14 +292,7 @@ func TestCacheMatchesHAProxy(t *testing.T) {
 		}), &http2.Server{}))
 		t.Cleanup(h2srv.Close)
 		cfg := cacheConfig(sock, fe, feVary, feShort, feH2, origin.addr, strings.TrimPrefix(h2srv.URL, "http://"), sink.Addr)
-		var stop func()
-		if name == "haproxy" {
-			h := testenv.StartHAProxy(t, cfg)
-			stop = func() { h.Stop() }
-		} else {
-			g := testenv.StartGatehouse(t, cfg)
-			stop = func() { g.Stop() }
-		}
+		stop := testenv.StartSide(t, name, cfg)
 		var out []string
 		for i, c := range cacheCases() {
 			port := fe

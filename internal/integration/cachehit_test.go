@@ -60,14 +60,7 @@ backend cached
     http-response set-header X-Be "%%[res.cache_hit]-%%[res.cache_name]"
     server s1 %s
 `, feCache, beCache, origin.addr, origin.addr)
-		var stop func()
-		if name == "haproxy" {
-			h := testenv.StartHAProxy(t, cfg)
-			stop = func() { h.Stop() }
-		} else {
-			g := testenv.StartGatehouse(t, cfg)
-			stop = func() { g.Stop() }
-		}
+		stop := testenv.StartSide(t, name, cfg)
 		client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 		var out []string
 		for _, probe := range []struct {

@@ -52,14 +52,7 @@ frontend fe
 backend be
     server s1 %s
 `, sink.Addr, h1, h2c, backend)
-		var stop func()
-		if name == "haproxy" {
-			h := testenv.StartHAProxy(t, cfg)
-			stop = func() { h.Stop() }
-		} else {
-			g := testenv.StartGatehouse(t, cfg)
-			stop = func() { g.Stop() }
-		}
+		stop := testenv.StartSide(t, name, cfg)
 		var out []string
 		for _, probe := range []struct{ target, proto string }{
 			{"/a/b.c?q=1", "HTTP/1.1"}, {"/setm", "HTTP/1.0"}, {"/setu?x", "HTTP/1.1"},

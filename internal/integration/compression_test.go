@@ -321,14 +321,7 @@ listen stats
     stats enable
     stats uri /stats
 `, st)
-		var stop func()
-		if name == "haproxy" {
-			h := testenv.StartHAProxy(t, cfg)
-			stop = func() { h.Stop() }
-		} else {
-			g := testenv.StartGatehouse(t, cfg)
-			stop = func() { g.Stop() }
-		}
+		stop := testenv.StartSide(t, name, cfg)
 		var out []string
 		for _, c := range compCases() {
 			if only := os.Getenv("COMP_ONLY"); only != "" && !strings.Contains(c.name, only) {

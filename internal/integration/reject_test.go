@@ -65,14 +65,7 @@ backend be
     http-response silent-drop if { var(txn.path) -m beg /respdrop }
     server s1 %s
 `, sock, sink.Addr, h1, h2c, slow, backend)
-		var stop func()
-		if name == "haproxy" {
-			h := testenv.StartHAProxy(t, cfg)
-			stop = func() { h.Stop() }
-		} else {
-			g := testenv.StartGatehouse(t, cfg)
-			stop = func() { g.Stop() }
-		}
+		stop := testenv.StartSide(t, name, cfg)
 		var out []string
 		addr := testenv.LocalAddr(h1)
 		out = append(out, "reject: "+connOutcome(t, addr, "/reject", 2*time.Second))

@@ -48,14 +48,7 @@ backend be
     server s1 %s weight 30
     server s2 %s weight 20
 `, sock, p1, p2, pp, echo, echo)
-		var stop func()
-		if name == "haproxy" {
-			h := testenv.StartHAProxy(t, cfg)
-			stop = func() { h.Stop() }
-		} else {
-			g := testenv.StartGatehouse(t, cfg)
-			stop = func() { g.Stop() }
-		}
+		stop := testenv.StartSide(t, name, cfg)
 		apiCLI(t, sock, "set weight be/s2 5")
 		apiCLI(t, sock, "set server be/s1 state drain")
 		var out []string

@@ -221,3 +221,16 @@ func StatsCSVStatus(csv string) map[string]string {
 	}
 	return out
 }
+
+// StartSide starts, for a side-by-side test, HAProxy when name is
+// "haproxy" and Gatehouse otherwise on the same cfg, and returns how to
+// stop it before the test ends.
+func StartSide(t testing.TB, name, cfg string) (stop func()) {
+	t.Helper()
+	if name == "haproxy" {
+		h := StartHAProxy(t, cfg)
+		return func() { h.Stop() }
+	}
+	g := StartGatehouse(t, cfg)
+	return func() { g.Stop() }
+}
