@@ -53,11 +53,12 @@ backend be
 		show := func() string {
 			return norm.ReplaceAllString(apiCLI(t, sock, "show table fe"), "PTR: $1 exp=X")
 		}
-		// The start-up probe (a connection closed empty) is counted once
-		// it is gone.
+		// The start-up probe (a connection closed empty) is counted, and
+		// released, once it is gone.
 		testenv.Eventually(t, 20*time.Second, func() bool {
-			return strings.Contains(show(), "http_req_cnt=1 ")
-		}, "%s: the start-up probe's connection was not counted:\n%s", name, show())
+			s := show()
+			return strings.Contains(s, " use=0 ") && strings.Contains(s, "http_req_cnt=1 ")
+		}, "%s: the start-up probe's connection was not counted and released:\n%s", name, show())
 		out := []string{show()}
 		tr := &http.Transport{}
 		c := &http.Client{Timeout: 20 * time.Second, Transport: tr}
@@ -82,7 +83,12 @@ backend be
 		b, _ := io.ReadAll(conn)
 		conn.Close()
 		status, _, _ := strings.Cut(string(b), "\r\n")
-		out = append(out, status, show())
+		var last string
+		testenv.Eventually(t, 20*time.Second, func() bool {
+			last = show()
+			return strings.Contains(last, " use=0 ")
+		}, "%s: the connections were not released:\n%s", name, show())
+		out = append(out, status, last)
 		results[name] = strings.Join(out, "\n")
 	}
 	h, g := results["haproxy"], results["gatehouse"]
