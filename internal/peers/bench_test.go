@@ -25,7 +25,7 @@ func benchTrack(b *testing.B, shared bool) {
 		// The hooks only: no connection is made.
 		for i, sh := range s.tables {
 			i := i
-			sh.t.SetOnChange(func(k string) { s.changed(i, k) })
+			sh.t.SetOnChange(func(k string, data bool) { s.changed(i, k, data) })
 		}
 	}
 	keys := make([][]byte, 256)

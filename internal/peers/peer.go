@@ -26,8 +26,12 @@ type peer struct {
 	wake chan struct{} // entries to push
 
 	dmu   sync.Mutex
-	dirty []map[string]struct{} // per table: keys to push
-	full  []bool                // per table: too many to remember, push every entry
+	dirty []map[string]bool // per table: keys to push, true when shared data changed
+	full  []bool            // per table: too many to remember, push every entry
+	// inflight: per table, keys with changed data a writer took to push
+	// and has not yet recorded as sent (by count: an old and a new
+	// session may both).
+	inflight []map[string]int
 
 	mu          sync.Mutex
 	sess        *session
@@ -43,25 +47,55 @@ type peer struct {
 }
 
 // takeDirty returns table i's keys to push and starts a new set; all is
-// set when every entry of the table must be pushed instead.
-func (p *peer) takeDirty(i int) (keys []string, all bool) {
+// set when every entry of the table must be pushed instead. data holds
+// the keys whose shared data changed: they stay in flight (pending)
+// until sent calls them done.
+func (p *peer) takeDirty(i int) (keys []string, data map[string]bool, all bool) {
 	p.dmu.Lock()
 	defer p.dmu.Unlock()
 	if p.full[i] {
 		p.full[i] = false
-		p.dirty[i] = map[string]struct{}{}
-		return nil, true
+		p.dirty[i] = map[string]bool{}
+		return nil, nil, true
 	}
 	m := p.dirty[i]
 	if len(m) == 0 {
-		return nil, false
+		return nil, nil, false
 	}
-	p.dirty[i] = map[string]struct{}{}
+	p.dirty[i] = map[string]bool{}
 	keys = make([]string, 0, len(m))
-	for k := range m {
+	data = map[string]bool{}
+	for k, d := range m {
 		keys = append(keys, k)
+		if d {
+			data[k] = true
+			p.inflight[i][k]++
+		}
 	}
-	return keys, false
+	return keys, data, false
+}
+
+// sent ends the flight of keys takeDirty returned: each was pushed (and
+// is unacknowledged), gone, or requeued.
+func (p *peer) sent(i int, data map[string]bool) {
+	p.dmu.Lock()
+	for k := range data {
+		if p.inflight[i][k] <= 1 {
+			delete(p.inflight[i], k)
+		} else {
+			p.inflight[i][k]--
+		}
+	}
+	p.dmu.Unlock()
+}
+
+// pending reports whether table i's key has a local change of its
+// shared data not yet pushed to p: dirty or being pushed. With the whole
+// table due (full), single keys are not known and none is reported.
+func (p *peer) pending(i int, key string) bool {
+	p.dmu.Lock()
+	defer p.dmu.Unlock()
+	return p.dirty[i][key] || p.inflight[i][key] > 0
 }
 
 // requeue marks keys to push again (sent on a session that ended before
@@ -71,10 +105,12 @@ func (p *peer) requeue(i int, keys []string) {
 	for _, k := range keys {
 		if len(p.dirty[i]) >= p.s.tables[i].maxDirty {
 			p.full[i] = true
-			p.dirty[i] = map[string]struct{}{}
+			p.dirty[i] = map[string]bool{}
 			break
 		}
-		p.dirty[i][k] = struct{}{}
+		if !p.dirty[i][k] {
+			p.dirty[i][k] = false // pushed again, no longer known as pending
+		}
 	}
 	p.dmu.Unlock()
 }

@@ -122,10 +122,12 @@ func New(cfg Config) (*Section, error) {
 		s.tables = append(s.tables, sh)
 	}
 	for _, p := range s.peers {
-		p.dirty = make([]map[string]struct{}, len(s.tables))
+		p.dirty = make([]map[string]bool, len(s.tables))
 		p.full = make([]bool, len(s.tables))
+		p.inflight = make([]map[string]int, len(s.tables))
 		for i := range p.dirty {
-			p.dirty[i] = map[string]struct{}{}
+			p.dirty[i] = map[string]bool{}
+			p.inflight[i] = map[string]int{}
 		}
 	}
 	return s, nil
@@ -201,7 +203,7 @@ func (s *Section) Start() {
 	s.mu.Unlock()
 	for i, sh := range s.tables {
 		i := i
-		sh.t.SetOnChange(func(key string) { s.changed(i, key) })
+		sh.t.SetOnChange(func(key string, data bool) { s.changed(i, key, data) })
 	}
 	if s.ln != nil {
 		s.wg.Add(1)
@@ -248,19 +250,19 @@ func (s *Section) logf(format string, args ...any) {
 }
 
 // changed is the tables' hook: every remote peer will push key.
-func (s *Section) changed(table int, key string) {
+func (s *Section) changed(table int, key string, data bool) {
 	for _, p := range s.peers {
 		if p.local {
 			continue
 		}
 		p.dmu.Lock()
 		if m := p.dirty[table]; len(m) < s.tables[table].maxDirty {
-			m[key] = struct{}{}
+			m[key] = m[key] || data
 		} else {
 			// More changed keys than the table holds (a peer away for
 			// long): push the whole table instead of keeping them all.
 			p.full[table] = true
-			p.dirty[table] = map[string]struct{}{}
+			p.dirty[table] = map[string]bool{}
 		}
 		p.dmu.Unlock()
 		select {

@@ -22,8 +22,9 @@ type remoteTable struct {
 
 // sent is an update pushed and not yet acknowledged.
 type sent struct {
-	id  uint32
-	key string
+	id   uint32
+	key  string
+	data bool // counted in unackedKeys
 }
 
 // session is one established connection with a peer.
@@ -38,21 +39,24 @@ type session struct {
 	// next heartbeat for show peers.
 	lastRead, lastWrite atomic.Int64
 
-	mu        sync.Mutex
-	remote    map[uint64]*remoteTable // by the peer's table id
-	cur       *remoteTable            // the table updates are for
-	lastGet   map[int]uint32          // per local table: last update id received
-	gotAny    map[int]bool
-	ackedGet  map[int]uint32 // what was acknowledged of lastGet
-	remoteID  map[int]uint64 // per local table: the peer's id for it (acks name it)
-	learn     bool           // this process asked (or must ask) the peer for a lesson
-	reqSent   bool
-	teach     bool // the peer asked for a lesson
-	confirm   int  // resync confirmations to send
-	nextID    []uint32
-	unacked   [][]sent
-	wake      chan struct{}
-	protoFail error
+	mu       sync.Mutex
+	remote   map[uint64]*remoteTable // by the peer's table id
+	cur      *remoteTable            // the table updates are for
+	lastGet  map[int]uint32          // per local table: last update id received
+	gotAny   map[int]bool
+	ackedGet map[int]uint32 // what was acknowledged of lastGet
+	remoteID map[int]uint64 // per local table: the peer's id for it (acks name it)
+	learn    bool           // this process asked (or must ask) the peer for a lesson
+	reqSent  bool
+	teach    bool // the peer asked for a lesson
+	confirm  int  // resync confirmations to send
+	nextID   []uint32
+	unacked  [][]sent
+	// unackedKeys counts each key's updates in unacked, per table: the
+	// peer may not have seen those changes yet.
+	unackedKeys []map[string]int
+	wake        chan struct{}
+	protoFail   error
 }
 
 func newSession(p *peer, c net.Conn, br *bufio.Reader) *session {
@@ -60,7 +64,10 @@ func newSession(p *peer, c net.Conn, br *bufio.Reader) *session {
 	now := time.Now().UnixNano()
 	ss := &session{p: p, c: c, br: br, closed: make(chan struct{}), remote: map[uint64]*remoteTable{},
 		lastGet: map[int]uint32{}, gotAny: map[int]bool{}, ackedGet: map[int]uint32{}, remoteID: map[int]uint64{},
-		nextID: make([]uint32, n), unacked: make([][]sent, n), wake: make(chan struct{}, 1)}
+		nextID: make([]uint32, n), unacked: make([][]sent, n), unackedKeys: make([]map[string]int, n), wake: make(chan struct{}, 1)}
+	for i := range ss.unackedKeys {
+		ss.unackedKeys[i] = map[string]int{}
+	}
 	ss.lastRead.Store(now)
 	ss.lastWrite.Store(now)
 	return ss
@@ -312,10 +319,31 @@ func (ss *session) apply(rt *remoteTable, u *update) {
 	if u.timed {
 		exp = int64(u.expireIn)
 	}
-	if err := sh.t.WritePeer(u.key, exp, vals); err != nil {
+	// An update the peer sent before it saw a local change of the same
+	// entry's shared data (not yet pushed, or pushed and not
+	// acknowledged; a stream's end changes none) would roll that change
+	// back, and the push would then carry the peer's older
+	// values: the change lost on both sides. The local entry wins; the
+	// peer gets it with the push. (Two changes crossing each other still
+	// keep one, as HAProxy's whole-entry updates do.)
+	pending := func(key string) bool { return ss.localPending(rt.index, key) }
+	if _, err := sh.t.WritePeerUnless(u.key, exp, vals, pending); err != nil {
 		ss.p.s.logf("peers '%s': update from '%s' for table '%s' not stored: %v", ss.p.s.cfg.Name, ss.p.name, sh.wireName, err)
 	}
 	ss.poke() // an acknowledgement is due
+}
+
+// localPending reports whether table i's key has a local change of its
+// shared data the peer has not acknowledged: to push, being pushed, or pushed on this session
+// and not acknowledged. It runs with the table locked (the change hook's
+// lock order: table, then dirty sets, then session).
+func (ss *session) localPending(i int, key string) bool {
+	if ss.p.pending(i, key) {
+		return true
+	}
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return ss.unackedKeys[i][key] > 0
 }
 
 // ack drops the updates the peer acknowledged.
@@ -329,6 +357,13 @@ func (ss *session) ack(tableID uint64, upd uint32) {
 	l := ss.unacked[i]
 	n := 0
 	for n < len(l) && int32(l[n].id-upd) <= 0 {
+		if k := l[n].key; l[n].data {
+			if ss.unackedKeys[i][k] <= 1 {
+				delete(ss.unackedKeys[i], k)
+			} else {
+				ss.unackedKeys[i][k]--
+			}
+		}
 		n++
 	}
 	ss.unacked[i] = l[n:]

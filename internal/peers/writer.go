@@ -83,7 +83,7 @@ func (w *writer) round() error {
 	if teach {
 		// A lesson: every entry, with its remaining life.
 		for i, sh := range s.tables {
-			if err := w.push(i, sh, sh.t.Keys(), true); err != nil {
+			if err := w.push(i, sh, sh.t.Keys(), true, nil); err != nil {
 				return err
 			}
 		}
@@ -99,12 +99,12 @@ func (w *writer) round() error {
 		}
 	}
 	for i, sh := range s.tables {
-		keys, all := p.takeDirty(i)
+		keys, data, all := p.takeDirty(i)
 		if all {
 			keys = sh.t.Keys()
 		}
 		if len(keys) > 0 {
-			if err := w.push(i, sh, keys, false); err != nil {
+			if err := w.push(i, sh, keys, false, data); err != nil {
 				p.requeue(i, keys)
 				return err
 			}
@@ -142,9 +142,15 @@ func (w *writer) round() error {
 }
 
 // push sends the entries of keys in table i (those still present), after
-// the table's definition when the previous updates were for another.
-func (w *writer) push(i int, sh *shared, keys []string, timed bool) error {
+// the table's definition when the previous updates were for another;
+// those in changed (their shared data changed) are in flight from
+// takeDirty until remembered as unacknowledged, or requeued on an error
+// (session.localPending).
+func (w *writer) push(i int, sh *shared, keys []string, timed bool, changed map[string]bool) error {
 	ss := w.ss
+	if len(changed) > 0 {
+		defer ss.p.sent(i, changed) // what is left of it
+	}
 	if w.lastTable != i {
 		if err := w.msg(classStickTable, stktDefine, sh.def.encode()); err != nil {
 			return err
@@ -164,15 +170,30 @@ func (w *writer) push(i int, sh *shared, keys []string, timed bool) error {
 			}
 		})
 		if !ok {
+			w.landed(i, changed, k)
 			continue // gone since it changed
 		}
 		ss.mu.Lock()
 		ss.nextID[i]++
 		u.id = ss.nextID[i]
+		// The entry read may hold what the peer sent since the round's
+		// acknowledgements: acknowledge it first, so that the peer does
+		// not take this update for one crossing its own (session.apply).
+		var ack []byte
+		if ss.gotAny[i] && ss.lastGet[i] != ss.ackedGet[i] {
+			ack = encodeAck(ss.remoteID[i], ss.lastGet[i])
+			ss.ackedGet[i] = ss.lastGet[i]
+		}
 		ss.mu.Unlock()
+		if ack != nil {
+			if err := w.msg(classStickTable, stktAck, ack); err != nil {
+				return err
+			}
+		}
 		u.key, u.expireIn = k, uint32(exp)
 		var err error
 		if data, err = encodeUpdate(data[:0], sh.def, &u); err != nil || len(data) > maxMsgLen {
+			w.landed(i, changed, k)
 			continue
 		}
 		typ := byte(stktUpdate)
@@ -184,9 +205,23 @@ func (w *writer) push(i int, sh *shared, keys []string, timed bool) error {
 		}
 		ss.mu.Lock()
 		if len(ss.unacked[i]) < 1<<16 {
-			ss.unacked[i] = append(ss.unacked[i], sent{u.id, k})
+			ss.unacked[i] = append(ss.unacked[i], sent{u.id, k, changed[k]})
+			if changed[k] {
+				ss.unackedKeys[i][k]++
+			}
 		}
 		ss.mu.Unlock()
+		w.landed(i, changed, k)
 	}
 	return nil
+}
+
+// landed ends the flight of key k (push): it is unacknowledged now, or
+// gone. An acknowledgement may come before the round ends: the key must
+// not stay pending then, or the peer's next update would be dropped.
+func (w *writer) landed(i int, changed map[string]bool, k string) {
+	if changed[k] {
+		w.ss.p.sent(i, map[string]bool{k: true})
+		delete(changed, k)
+	}
 }

@@ -15,9 +15,10 @@ import (
 
 // SetOnChange installs f, called with the key of every entry a local
 // event creates or changes (tracking, counters, tags, "set table"),
-// never for WritePeer. f runs with the table locked: it must not call
-// the table.
-func (t *Table) SetOnChange(f func(key string)) {
+// never for WritePeer; data is false when only the entry's expiry and
+// conn_cur changed (a stream's end), which peers never store. f runs
+// with the table locked: it must not call the table.
+func (t *Table) SetOnChange(f func(key string, data bool)) {
 	t.mu.Lock()
 	t.onChange = f
 	t.mu.Unlock()
@@ -99,15 +100,31 @@ type PeerValue struct {
 // entry expires in expireIn ms (tables with expire only). It does not
 // call the change hook: updates learned from a peer are not pushed on.
 func (t *Table) WritePeer(key string, expireIn int64, vals []PeerValue) error {
+	_, err := t.WritePeerUnless(key, expireIn, vals, nil)
+	return err
+}
+
+// WritePeerUnless is WritePeer, except that nothing is stored when the
+// entry is live and pending(key) is true: the sender's update crossed a
+// local change it has not seen, which would be rolled back and then
+// pushed with the sender's older values, lost on both sides. pending
+// runs with the table locked (no local change slips in between), as the
+// change hook does; stored reports whether the update was written.
+func (t *Table) WritePeerUnless(key string, expireIn int64, vals []PeerValue, pending func(key string) bool) (stored bool, err error) {
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if pending != nil {
+		if e, _ := t.getLocked(key, false, now); e != nil && pending(key) {
+			return false, nil
+		}
+	}
 	hook := t.onChange
 	t.onChange = nil
 	e, err := t.getLocked(key, true, now)
 	t.onChange = hook
 	if err != nil {
-		return err
+		return false, err
 	}
 	for _, v := range vals {
 		n := t.ArrayLen(v.Type)
@@ -116,7 +133,7 @@ func (t *Table) WritePeer(key string, expireIn int64, vals []PeerValue) error {
 		}
 		o, w := int(t.off[v.Type]), v.Type.width()
 		if len(v.Words) != n*w {
-			return fmt.Errorf("stick table '%s': %s takes %d words, got %d", t.cfg.Name, v.Type, n*w, len(v.Words))
+			return false, fmt.Errorf("stick table '%s': %s takes %d words, got %d", t.cfg.Name, v.Type, n*w, len(v.Words))
 		}
 		copy(e.data[o:o+n*w], v.Words)
 		if v.Type.IsRate() {
@@ -136,5 +153,5 @@ func (t *Table) WritePeer(key string, expireIn int64, vals []PeerValue) error {
 		t.unlink(e)
 		t.front(e)
 	}
-	return nil
+	return true, nil
 }

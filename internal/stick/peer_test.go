@@ -14,7 +14,7 @@ func TestPeerHookAndRoundTrip(t *testing.T) {
 		Store: []Store{{Type: GPC0}, {Type: HTTPReqRate, Period: 10 * time.Second}, {Type: ConnCur}}}
 	a, ca := newTable(t, cfg)
 	var changed []string
-	a.SetOnChange(func(k string) { changed = append(changed, k) })
+	a.SetOnChange(func(k string, _ bool) { changed = append(changed, k) })
 	key := ipKey(t, a, "10.0.0.1")
 	var k Tracker
 	if !k.Track(0, a, key, true) {
@@ -46,7 +46,7 @@ func TestPeerHookAndRoundTrip(t *testing.T) {
 	b, cb := newTable(t, cfg)
 	cb.ms = 500000 // another process, another clock
 	var bchanged int
-	b.SetOnChange(func(string) { bchanged++ })
+	b.SetOnChange(func(string, bool) { bchanged++ })
 	if err := b.WritePeer(key, 30000, got); err != nil {
 		t.Fatal(err)
 	}
@@ -73,5 +73,44 @@ func TestPeerHookAndRoundTrip(t *testing.T) {
 	}
 	if keys := b.Keys(); len(keys) != 1 || keys[0] != key {
 		t.Errorf("Keys = %q", keys)
+	}
+}
+
+// WritePeerUnless keeps a live entry whose local change the sender has
+// not seen (pending, asked with the table locked), and stores the update
+// otherwise; an absent key is made whatever pending says.
+func TestWritePeerUnlessPending(t *testing.T) {
+	cfg := Config{Name: "t", Type: KeyIP, Size: 10, Expire: time.Minute, Store: []Store{{Type: GPC0}}}
+	tb, _ := newTable(t, cfg)
+	key := ipKey(t, tb, "10.0.0.2")
+	var asked int
+	pending := func(k string) bool {
+		asked++
+		if k != key {
+			t.Errorf("pending asked about %q", k)
+		}
+		return true
+	}
+	if ok, err := tb.WritePeerUnless(key, 1000, []PeerValue{{GPC0, []uint64{3}}}, pending); !ok || err != nil {
+		t.Fatalf("an absent entry was not made: %v %v", ok, err)
+	}
+	if asked != 0 {
+		t.Errorf("pending asked %d times for an absent entry", asked)
+	}
+	var k Tracker
+	k.Track(0, tb, key, false)
+	k.IncGPC(0, 0) // the local change: 4
+	k.Release()
+	if ok, err := tb.WritePeerUnless(key, 1000, []PeerValue{{GPC0, []uint64{3}}}, pending); ok || err != nil {
+		t.Fatalf("a pending entry was overwritten: %v %v", ok, err)
+	}
+	if v, _ := tb.Lookup(key, GPC0); v != 4 {
+		t.Errorf("gpc0 = %d, want the local 4", v)
+	}
+	if ok, _ := tb.WritePeerUnless(key, 1000, []PeerValue{{GPC0, []uint64{9}}}, func(string) bool { return false }); !ok {
+		t.Fatal("an update with nothing pending was not stored")
+	}
+	if v, _ := tb.Lookup(key, GPC0); v != 9 {
+		t.Errorf("gpc0 = %d, want 9", v)
 	}
 }

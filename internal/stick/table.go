@@ -63,8 +63,9 @@ type Table struct {
 	m    map[string]*Entry
 	head Entry // sentinel of the LRU list: head.next most recent
 	// onChange is told the key of each entry a local event changed
-	// (peers push those entries); nil without peers. peer.go.
-	onChange func(key string)
+	// (peers push those entries), data false when only its expiry and
+	// local-only conn_cur did; nil without peers. peer.go.
+	onChange func(key string, data bool)
 	// skeys are the server keys entries name (server.go), skeyIdx
 	// their 1-based index.
 	skeys   []string
@@ -118,12 +119,16 @@ func (t *Table) front(e *Entry) {
 }
 
 // touch refreshes e's expiry and makes it the most recently used entry.
-func (t *Table) touch(e *Entry, now int64) {
+func (t *Table) touch(e *Entry, now int64) { t.touchAs(e, now, true) }
+
+// touchAs is touch; data tells the change hook whether shared data
+// changed (false: only the expiry and conn_cur, as at a stream's end).
+func (t *Table) touchAs(e *Entry, now int64, data bool) {
 	if t.cfg.Expire > 0 {
 		e.exp = now + int64(t.cfg.Expire/time.Millisecond)
 	}
 	if t.onChange != nil {
-		t.onChange(e.key)
+		t.onChange(e.key, data)
 	}
 	if t.head.next != e {
 		t.unlink(e)

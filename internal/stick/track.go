@@ -161,7 +161,7 @@ func (k *Tracker) Release() {
 		}
 		s.e.ref--
 		if _, live := t.m[s.e.key]; live {
-			t.touch(s.e, now)
+			t.touchAs(s.e, now, false) // conn_cur is never shared
 		}
 		t.mu.Unlock()
 		*s = tracked{}
@@ -311,7 +311,7 @@ func (k *Tracker) count(cnt, rate DataType, n uint64) {
 		t.mu.Lock()
 		t.addPair(s.e, cnt, rate, n, now)
 		if t.onChange != nil {
-			t.onChange(s.e.key)
+			t.onChange(s.e.key, true)
 		}
 		t.mu.Unlock()
 	}
