@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/testenv"
 	"github.com/gatehouse/gatehouse/internal/upstream"
 )
 
@@ -106,9 +107,7 @@ func TestAgentExchange(t *testing.T) {
 	if s.Admin() != upstream.AdminDrain || s.Weight() != 2 {
 		t.Errorf("admin %v weight %d, want DRAIN 2", s.Admin(), s.Weight())
 	}
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	port := testenv.RefusedPort(t)
 	b := NewAgent(AgentOptions{Backend: "be", Server: s, Addr: addr.Addr(), Port: port, Timing: Timing{Inter: 10e9}})
 	b.checkOnce(context.Background())
 	if st := b.State(); st.Last.Status != StatusL4CON || s.Operational() != upstream.OpUp || s.Admin() != upstream.AdminDrain {

@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -241,4 +242,28 @@ func TCPPair(t testing.TB, ln net.Listener) (client, server *net.TCPConn) {
 	client, server = c.(*net.TCPConn), s.(*net.TCPConn)
 	t.Cleanup(func() { client.Close(); server.Close() })
 	return client, server
+}
+
+// RefusedPort returns a port on 127.0.0.1 that refuses connections for the
+// rest of the test: a socket is bound to it but never listens, so no other
+// listener can take it. The port is below the kernel's ephemeral range, so a
+// connection to it can never be given the same source port and connect to
+// itself (TCP simultaneous open), which a closed ephemeral port allows.
+func RefusedPort(t testing.TB) int {
+	t.Helper()
+	for range 100 {
+		port := FreePort(t)
+		fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+		if err != nil {
+			t.Fatalf("RefusedPort: socket: %v", err)
+		}
+		if err := syscall.Bind(fd, &syscall.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+			syscall.Close(fd)
+			continue
+		}
+		t.Cleanup(func() { syscall.Close(fd) })
+		return port
+	}
+	t.Fatal("RefusedPort: no port could be bound")
+	return 0
 }

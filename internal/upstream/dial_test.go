@@ -14,6 +14,8 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
 func testCert(t *testing.T, names ...string) (tls.Certificate, *x509.CertPool) {
@@ -113,10 +115,7 @@ func TestDialTLS(t *testing.T) {
 
 func TestDialErrors(t *testing.T) {
 	cert, _ := testCert(t, "gw.example")
-	// A port with nothing listening.
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	closed := netip.MustParseAddrPort(ln.Addr().String())
-	ln.Close()
+	closed := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(testenv.RefusedPort(t)))
 	silent := listen(t, func(c net.Conn) { time.Sleep(2 * time.Second); c.Close() })
 	plain := listen(t, func(c net.Conn) { c.Write([]byte("HTTP/1.0 400 Bad Request\r\n\r\n")); c.Close() })
 	untrusted := listen(t, func(c net.Conn) {
