@@ -9,15 +9,13 @@ package cfgwatch
 import (
 	"context"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"time"
 
-	"github.com/fsnotify/fsnotify"
-
 	"github.com/gatehouse/gatehouse/internal/cfgparse"
+	"github.com/gatehouse/gatehouse/internal/filewatch"
 )
 
 // Options tune Watch.
@@ -81,16 +79,13 @@ func Watch(ctx context.Context, paths []string, since Sum, o Options, changed fu
 }
 
 type watcher struct {
-	paths   []string
-	last    Sum
-	changed func()
-	onErr   func(error)
-	lastErr string // last read error reported
-	// lastWatchErr is the last directory that could not be watched.
-	lastWatchErr string
-	fs           *fsnotify.Watcher
-	pollOnly     bool   // tests: no file events
-	checked      func() // tests: after each check
+	paths    []string
+	last     Sum
+	changed  func()
+	onErr    func(error)
+	lastErr  string // last read error reported
+	pollOnly bool   // tests: no file events
+	checked  func() // tests: after each check
 }
 
 func (w *watcher) report(err error) {
@@ -100,75 +95,18 @@ func (w *watcher) report(err error) {
 }
 
 func (w *watcher) run(ctx context.Context, o Options) {
-	var events <-chan fsnotify.Event
-	var errs <-chan error
-	if w.pollOnly {
-		// events stay nil
-	} else if fsw, err := fsnotify.NewWatcher(); err != nil {
-		w.report(fmt.Errorf("cfgwatch: file events unavailable, reading the files every %v: %w", o.Poll, err))
-	} else {
-		w.fs = fsw
-		defer fsw.Close()
-		events, errs = fsw.Events, fsw.Errors
-		w.addWatches()
-	}
-	var tick <-chan time.Time
-	if o.Poll > 0 {
-		t := time.NewTicker(o.Poll)
-		defer t.Stop()
-		tick = t.C
-	}
-	debounce := time.NewTimer(time.Hour)
-	debounce.Stop()
-	defer debounce.Stop()
-	var burstStart time.Time // zero: no burst pending
-
-	// A change between the caller's sum and the first watch would
-	// otherwise wait for the poll.
-	w.check()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case _, ok := <-events:
-			if !ok {
-				events = nil
-				continue
-			}
-			now := time.Now()
-			if burstStart.IsZero() {
-				burstStart = now
-			}
-			wait := o.Debounce
-			if maxWait := burstStart.Add(4 * o.Debounce).Sub(now); maxWait < wait {
-				wait = max(maxWait, 0)
-			}
-			debounce.Reset(wait)
-		case err, ok := <-errs:
-			if !ok {
-				errs = nil
-				continue
-			}
-			w.report(fmt.Errorf("cfgwatch: file events: %w", err))
-		case <-debounce.C:
-			burstStart = time.Time{}
-			w.check()
-		case <-tick:
-			w.check()
-		}
-	}
+	loop := filewatch.Loop{Name: "cfgwatch", Debounce: o.Debounce, Poll: o.Poll, EventsOff: w.pollOnly,
+		Dirs: w.dirs, Check: w.check, Report: w.onErr}
+	loop.Run(ctx)
 }
 
 // check reads the files and calls changed when their content differs from
 // the last seen. The new sum is taken as seen at once: a broken edit is
 // reloaded (and refused) once, not at every event.
 func (w *watcher) check() {
-	defer func() {
-		w.addWatches() // directories may have been replaced (..data swap)
-		if w.checked != nil {
-			w.checked()
-		}
-	}()
+	if w.checked != nil {
+		defer w.checked()
+	}
 	sum, err := Fingerprint(w.paths)
 	if err != nil {
 		if msg := err.Error(); msg != w.lastErr {
@@ -185,38 +123,28 @@ func (w *watcher) check() {
 	w.changed()
 }
 
-// addWatches watches every directory whose entries can change what a load
-// reads: each -f directory, the directory holding each -f path (a rename
-// over it, or a ConfigMap's "..data" swap beside it), and the directory each
-// symlinked file resolves to (an in-place write to the real file). Adding
-// is idempotent; a directory that cannot be watched is left to the poll.
-func (w *watcher) addWatches() {
-	if w.fs == nil {
-		return
-	}
-	add := func(dir string) {
-		if err := w.fs.Add(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
-			if msg := err.Error(); msg != w.lastWatchErr {
-				w.lastWatchErr = msg
-				w.report(fmt.Errorf("cfgwatch: cannot watch %s, reading it every poll: %w", dir, err))
-			}
-		}
-	}
+// dirs lists every directory whose entries can change what a load reads:
+// each -f directory, the directory holding each -f path (a rename over it,
+// or a ConfigMap's "..data" swap beside it), and the directory each
+// symlinked file resolves to (an in-place write to the real file).
+func (w *watcher) dirs() []string {
+	var dirs []string
 	for _, p := range w.paths {
-		add(filepath.Dir(p))
+		dirs = append(dirs, filepath.Dir(p))
 		files, err := cfgparse.ExpandPath(p)
 		if err != nil {
 			continue
 		}
 		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			add(p)
+			dirs = append(dirs, p)
 		}
 		for _, f := range files {
 			if lfi, err := os.Lstat(f); err == nil && lfi.Mode()&os.ModeSymlink != 0 {
 				if r, err := filepath.EvalSymlinks(f); err == nil {
-					add(filepath.Dir(r))
+					dirs = append(dirs, filepath.Dir(r))
 				}
 			}
 		}
 	}
+	return dirs
 }

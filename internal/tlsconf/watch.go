@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/fsnotify/fsnotify"
+	"github.com/gatehouse/gatehouse/internal/filewatch"
 )
 
 // WatchOptions tune Watch.
@@ -52,8 +52,7 @@ type watcher struct {
 	store      *Store
 	opts       WatchOptions
 	onErr      func(error)
-	pollOnly   bool // tests: no file events
-	fs         *fsnotify.Watcher
+	pollOnly   bool    // tests: no file events
 	failed     []stamp // files' state at the last failed reload
 	failedOnce bool
 	lastScan   string // last scan error reported
@@ -66,64 +65,9 @@ func (w *watcher) report(err error) {
 }
 
 func (w *watcher) run(ctx context.Context) {
-	var events <-chan fsnotify.Event
-	var errs <-chan error
-	if w.pollOnly {
-		// events stay nil
-	} else if fsw, err := fsnotify.NewWatcher(); err != nil {
-		w.report(fmt.Errorf("tlsconf: file events unavailable, polling only: %w", err))
-	} else {
-		w.fs = fsw
-		defer fsw.Close()
-		events, errs = fsw.Events, fsw.Errors
-		w.addWatches()
-	}
-
-	var tick <-chan time.Time
-	if w.opts.Poll > 0 {
-		t := time.NewTicker(w.opts.Poll)
-		defer t.Stop()
-		tick = t.C
-	}
-	debounce := time.NewTimer(time.Hour)
-	debounce.Stop()
-	defer debounce.Stop()
-	var burstStart time.Time // zero: no burst pending
-
-	// A change between LoadStore and now would otherwise wait for the poll.
-	w.check()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case _, ok := <-events:
-			if !ok {
-				events = nil
-				continue
-			}
-			now := time.Now()
-			if burstStart.IsZero() {
-				burstStart = now
-			}
-			wait := w.opts.Debounce
-			if maxWait := burstStart.Add(4 * w.opts.Debounce).Sub(now); maxWait < wait {
-				wait = max(maxWait, 0)
-			}
-			debounce.Reset(wait)
-		case err, ok := <-errs:
-			if !ok {
-				errs = nil
-				continue
-			}
-			w.report(fmt.Errorf("tlsconf: file events: %w", err))
-		case <-debounce.C:
-			burstStart = time.Time{}
-			w.check()
-		case <-tick:
-			w.addWatches() // directories may have appeared or been replaced
-			w.check()
-		}
-	}
+	loop := filewatch.Loop{Name: "tlsconf", Debounce: w.opts.Debounce, Poll: w.opts.Poll, EventsOff: w.pollOnly,
+		Dirs: w.dirs, Check: w.check, Report: w.onErr}
+	loop.Run(ctx)
 }
 
 // check reloads the store if its files changed since it was loaded.
@@ -152,19 +96,15 @@ func (w *watcher) check() {
 		return
 	}
 	w.failedOnce = false
-	w.addWatches()
 	if w.opts.OnReload != nil {
 		w.opts.OnReload()
 	}
 }
 
-// addWatches watches every directory whose entries can change what the store
+// dirs lists every directory whose entries can change what the store
 // loads: each crt directory, the directory of each crt file, and the
-// directory a symlinked crt path resolves to. Adding is idempotent.
-func (w *watcher) addWatches() {
-	if w.fs == nil {
-		return
-	}
+// directory a symlinked crt path resolves to.
+func (w *watcher) dirs() []string {
 	var dirs []string
 	for _, p := range w.store.paths {
 		fi, err := os.Stat(p)
@@ -180,7 +120,5 @@ func (w *watcher) addWatches() {
 			}
 		}
 	}
-	for _, d := range dirs {
-		_ = w.fs.Add(d) // on failure the poll still covers it
-	}
+	return dirs
 }

@@ -38,7 +38,14 @@ func startWatch(t *testing.T, s *Store, pollOnly bool) *errLog {
 	}
 	done := make(chan struct{})
 	go func() { defer close(done); w.run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Error("the watcher did not stop within 20s")
+		}
+	})
 	return log
 }
 
