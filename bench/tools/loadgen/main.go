@@ -1,11 +1,14 @@
-// Command loadgen sends HTTP/1.1 keep-alive requests at a fixed rate and
+// Command loadgen sends keep-alive requests at a fixed rate and
 // reports latency percentiles free of coordinated omission (as wrk2 does):
 // every request has an intended start time on a fixed schedule, and its
 // latency is measured from that time, not from when it was actually sent, so
 // a stalled connection is charged for every request it delayed.
 //
 // -c connections each carry an even share of -rate, offset so that the
-// schedules interleave. After -warmup, it records for -d and prints one line:
+// schedules interleave. -proto h1 (HTTP/1.1), h2c (HTTP/2 with prior
+// knowledge) or h2 (TLS with ALPN h2, certificate not verified); over
+// HTTP/2 a connection carries one stream at a time, as over HTTP/1.1, so
+// both measure the same schedule. After -warmup, it records for -d and prints one line:
 //
 //	target=NAME requests=N errors=E rate=R p50_us=A p90_us=B p99_us=C p999_us=D max_us=M
 //
@@ -39,6 +42,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gatehouse/gatehouse/bench/tools/internal/h2cli"
 )
 
 type target struct{ name, addr string }
@@ -96,6 +101,7 @@ func main() {
 	settle := flag.Duration("settle", 50*time.Millisecond, "with several targets: unrecorded start of each slice")
 	samples := flag.String("samples", "", "also write each target's recorded latencies (ns, one per line) to PREFIX.NAME")
 	pool := flag.String("pool", "", "send nothing: read latencies (ns, one per line) from stdin and print NAME's percentiles")
+	proto := flag.String("proto", "h1", "h1 (HTTP/1.1), h2c (HTTP/2 prior knowledge) or h2 (HTTP/2 over TLS, ALPN h2)")
 	flag.Parse()
 	if *pool != "" {
 		if err := poolSamples(*pool, os.Stdin, os.Stdout); err != nil {
@@ -125,13 +131,30 @@ func main() {
 		*dur = (*dur + *slice - 1) / *slice * *slice
 	}
 
-	req := []byte("GET " + *path + " HTTP/1.1\r\nHost: " + *host + "\r\nUser-Agent: loadgen\r\n\r\n")
+	var dial func(addr string) (conn, error)
+	switch *proto {
+	case "h1":
+		req := []byte("GET " + *path + " HTTP/1.1\r\nHost: " + *host + "\r\nUser-Agent: loadgen\r\n\r\n")
+		dial = func(addr string) (conn, error) { return dialH1(addr, req) }
+	case "h2c", "h2":
+		useTLS := *proto == "h2"
+		dial = func(addr string) (conn, error) {
+			c, err := h2cli.Dial(addr, *host, *path, useTLS, 5*time.Second)
+			if err != nil {
+				return nil, err // not a nil *h2cli.Conn in a non-nil conn
+			}
+			return c, nil
+		}
+	default:
+		fmt.Fprintln(os.Stderr, "loadgen: -proto is h1, h2c or h2")
+		os.Exit(2)
+	}
 	interval := time.Duration(float64(time.Second) * float64(*nconn) / *rate)
 
 	// Every connection is open before the clock starts.
-	conns := make([][]*conn, n)
+	conns := make([][]conn, n)
 	for t := range targets {
-		conns[t] = make([]*conn, *nconn)
+		conns[t] = make([]conn, *nconn)
 		for k := range conns[t] {
 			c, err := dial(targets[t].addr)
 			if err != nil {
@@ -154,7 +177,7 @@ func main() {
 			go func() {
 				defer wg.Done()
 				offset := time.Duration(int64(interval) * int64(k) / int64(*nconn))
-				run(&sch, t, targets[t].addr, conns[t][k], req, offset, interval, &results[t][k])
+				run(&sch, t, func() (conn, error) { return dial(targets[t].addr) }, conns[t][k], offset, interval, &results[t][k])
 			}()
 		}
 	}
@@ -173,7 +196,7 @@ func main() {
 
 // run is one connection's schedule: a request every interval, from offset,
 // at the instants its target owns.
-func run(sch *schedule, target int, addr string, c *conn, req []byte, offset, interval time.Duration, r *result) {
+func run(sch *schedule, target int, dial func() (conn, error), c conn, offset, interval time.Duration, r *result) {
 	r.lat = make([]int64, 0, int(sch.end.Sub(sch.measureFrom)/interval)/sch.targets+16)
 	pace, err := newPacer()
 	if err != nil {
@@ -184,7 +207,7 @@ func run(sch *schedule, target int, addr string, c *conn, req []byte, offset, in
 	defer pace.close()
 	defer func() {
 		if c != nil {
-			c.nc.Close()
+			c.Close()
 		}
 	}()
 	for i := int64(0); ; i++ {
@@ -207,14 +230,14 @@ func run(sch *schedule, target int, addr string, c *conn, req []byte, offset, in
 		}
 		if c == nil {
 			var err error
-			if c, err = dial(addr); err != nil {
+			if c, err = dial(); err != nil {
 				r.errs++
 				r.err = err
 				continue
 			}
 		}
-		if err := c.roundTrip(req); err != nil {
-			c.nc.Close()
+		if err := c.Get(); err != nil {
+			c.Close()
 			c = nil
 			r.errs++
 			r.err = err
@@ -314,23 +337,33 @@ func poolSamples(name string, r io.Reader, w io.Writer) error {
 	return err
 }
 
-type conn struct {
-	nc net.Conn
-	br *bufio.Reader
+// conn is one keep-alive connection: Get sends the request and reads the
+// whole response, an error for anything but a 200.
+type conn interface {
+	Get() error
+	Close() error
 }
 
-func dial(addr string) (*conn, error) {
+type h1conn struct {
+	nc  net.Conn
+	br  *bufio.Reader
+	req []byte
+}
+
+func dialH1(addr string, req []byte) (conn, error) {
 	nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
 		return nil, err
 	}
-	return &conn{nc: nc, br: bufio.NewReaderSize(nc, 16384)}, nil
+	return &h1conn{nc: nc, br: bufio.NewReaderSize(nc, 16384), req: req}, nil
 }
 
-// roundTrip writes req and reads one response (Content-Length framed).
-func (c *conn) roundTrip(req []byte) error {
+func (c *h1conn) Close() error { return c.nc.Close() }
+
+// Get writes the request and reads one response (Content-Length framed).
+func (c *h1conn) Get() error {
 	_ = c.nc.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := c.nc.Write(req); err != nil {
+	if _, err := c.nc.Write(c.req); err != nil {
 		return err
 	}
 	status, err := c.br.ReadSlice('\n')
