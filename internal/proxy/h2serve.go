@@ -1,11 +1,13 @@
 package proxy
 
 import (
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/h2"
+	"github.com/gatehouse/gatehouse/internal/sock"
 )
 
 // serveH2 serves the session's connection as HTTP/2: negotiated by ALPN
@@ -14,6 +16,7 @@ import (
 // session only carries what they share (frontend, addresses, TLS). It
 // returns the listener the connection ended on, which ends it.
 func (s *session) serveH2() *Listener {
+	s.wireH2()
 	hc := &h2conn{}
 	v := &h2view{s: s}
 	v.refs.Store(1)
@@ -31,6 +34,19 @@ func (s *session) serveH2() *Listener {
 	hc.mu.Unlock()
 	last.FE.Proc.h2conns.remove(hc)
 	return last
+}
+
+// wireH2 gives a cleartext h2c connection raw recv/send (sock.Wrap), as a
+// TLS bind's connection has under its TLS. Through net.TCPConn every read
+// and flush entered the runtime's blocking-syscall state, and sysmon,
+// finding the only P in a system call, handed it to another thread: 0.22
+// context switches and 0.1 sysmon sleeps per request (h2load 32x10),
+// 0.04 and 0.01 wrapped, and ~18% fewer CPU-seconds per request.
+func (s *session) wireH2() {
+	if tc, ok := s.conn.(*net.TCPConn); ok && s.raw == s.conn {
+		w := sock.Wrap(tc)
+		s.raw, s.conn = w, w
+	}
 }
 
 // An HTTP/2 connection across reloads. A reload moves it to the listener
