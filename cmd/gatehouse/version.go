@@ -85,7 +85,7 @@ func writeVersion(w io.Writer) {
 // features are what this build can do, in -vv's "+NAME" form, so a bug
 // report says which parts the binary has.
 var features = []string{"+HTTP2", "+TLS", "+OIDC", "+JWT", "+PROXY_PROTOCOL", "+LINUX_SPLICE",
-	"+PROMEX", "+SYSTEMD", "+CHROOT", "+SETUID", "+PRCTL", "+RT_API", "+GO_CRYPTO_TLS", "-OPENSSL", "-LUA", "-QUIC"}
+	"+PROMEX", "+SYSTEMD", "+CHROOT", "+SETUID", "+PRCTL", "+RT_API", "+GO_CRYPTO_TLS", "-OPENSSL", "-LUA", "+QUIC"}
 
 // writeBuildInfo is -vv: version, commit, build settings, Go version,
 // platform and features, as HAProxy's -vv is asked for in bug reports.

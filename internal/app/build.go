@@ -38,7 +38,8 @@ type Graph struct {
 	Frontends []*proxy.Frontend
 	Backends  []*proxy.Backend
 	Binds     []*BindSpec
-	Sockets   []*APISocket // runtime API sockets ("stats socket")
+	QUICBinds []*QUICBindSpec // quic4@/quic6@ binds (quic.go)
+	Sockets   []*APISocket    // runtime API sockets ("stats socket")
 	Stores    []*tlsconf.Store
 	Loggers   []*logging.Logger
 	// SysLog sends to the global "log" targets (process events, identity
@@ -655,6 +656,15 @@ func (b *builder) buildFrontend(p *config.Proxy, pr *proxyRuntime) (*proxy.Front
 			if l.ClientVerify, err = tlsconf.NewClientVerifier(bind); err != nil {
 				return nil, config.Errorf(bind.Pos, "'bind %s' : %v", bind.Addr, err)
 			}
+		}
+		if bind.QUIC {
+			if len(connRls) > 0 {
+				return nil, config.Errorf(bind.Pos, "'bind %s' : 'tcp-request connection' rules are not applied to QUIC connections by Gatehouse; put them in a frontend without QUIC binds, or use 'tcp-request session' or 'http-request' rules", bind.Addr)
+			}
+			if err := quicBind(b.g, bind, l, fe.Name, slots); err != nil {
+				return nil, err
+			}
+			continue
 		}
 		b.g.Binds = append(b.g.Binds, &BindSpec{Addr: bindAddr(bind), Pos: bind.Pos, Frontend: fe.Name, Handler: withConnRules(l7Handler(bind, l), connRls, fe.Counters, b.stickStage(p, true)), L7: l, Slots: slots, KeepAlive: p.CliTCPKA, Sock: sockOpts(bind)})
 	}

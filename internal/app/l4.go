@@ -123,6 +123,9 @@ func (b *builder) buildTCPFrontend(p *config.Proxy, pr *proxyRuntime, tcpBackend
 	b.g.Frontends = append(b.g.Frontends, view)
 	slots := frontendSlots(p)
 	for _, bind := range p.Binds {
+		if bind.QUIC {
+			return config.Errorf(bind.Pos, "'bind %s' : QUIC binds serve HTTP/3 and need 'mode http'", bind.Addr)
+		}
 		l := &l4.Listener{FE: fe, BindName: bindName(bind), AcceptProxy: bind.AcceptProxy, Counters: pr.listenerCounters(bind)}
 		if bind.SSL {
 			store, err := tlsconf.LoadBindStore(bind, tlsconf.Options{})

@@ -24,6 +24,7 @@ type Runtime struct {
 	mu        sync.Mutex
 	graph     *Graph
 	listeners map[string]*listener
+	quic      map[string]*quicListener      // QUIC binds by address (quic.go)
 	apis      map[string]*runtimeapi.Server // runtime API sockets by path
 	conns     sync.WaitGroup                // every accepted connection, across graphs
 	log       *slog.Logger
@@ -50,7 +51,7 @@ func (r *Runtime) Apply(g *Graph) error {
 	defer r.mu.Unlock()
 	// cfgparse refuses such a configuration; a graph built another way
 	// must not close every listener either.
-	if len(g.Binds) == 0 && len(g.Cfg.Global.StatsSockets) == 0 {
+	if len(g.Binds) == 0 && len(g.QUICBinds) == 0 && len(g.Cfg.Global.StatsSockets) == 0 {
 		return errors.New("No enabled listener found (check for 'bind' directives) !")
 	}
 	// Group binds by address: two frontends on one address is a config error.
@@ -83,6 +84,16 @@ func (r *Runtime) Apply(g *Graph) error {
 	if err != nil {
 		for _, l := range opened {
 			l.Close()
+		}
+		return err
+	}
+	openedQUIC, err := r.openQUIC(g)
+	if err != nil {
+		for _, l := range opened {
+			l.Close()
+		}
+		for _, s := range openedAPIs {
+			s.Close()
 		}
 		return err
 	}
@@ -121,6 +132,7 @@ func (r *Runtime) Apply(g *Graph) error {
 			delete(r.listeners, addr)
 		}
 	}
+	r.commitQUIC(g, openedQUIC)
 	r.applySockets(g, openedAPIs)
 	old := r.graph
 	r.graph = g
@@ -224,6 +236,7 @@ func (r *Runtime) Shutdown() error {
 		l.close()
 	}
 	r.listeners = map[string]*listener{}
+	r.stopQUIC()
 	for path, s := range r.apis {
 		s.Close()
 		delete(r.apis, path)

@@ -21,12 +21,13 @@ const LanguageVersion = "2.6"
 
 // Features lists the names feature() reports: the "haproxy -vv" features
 // whose behaviour Gatehouse has. OPENSSL: TLS on binds and servers (Go's
-// crypto/tls); PROMEX: the prometheus-exporter service. On Linux, EPOLL
+// crypto/tls); PROMEX: the prometheus-exporter service; QUIC: HTTP/3 on
+// quic4@/quic6@ binds (quic-go). On Linux, EPOLL
 // (Go's network poller) and LINUX_SPLICE (mode tcp copies splice) as well.
 // Everything else (LUA, PCRE/PCRE2 — Gatehouse's regular expressions are
-// RE2 —, ZLIB/SLZ, TPROXY, NS, QUIC, ...) is absent.
+// RE2 —, ZLIB/SLZ, TPROXY, NS, ...) is absent.
 func Features() []string {
-	f := []string{"OPENSSL", "PROMEX"}
+	f := []string{"OPENSSL", "PROMEX", "QUIC"}
 	if runtime.GOOS == "linux" {
 		f = append(f, "EPOLL", "LINUX_SPLICE")
 	}
@@ -514,7 +515,7 @@ func writeLanguage(bw *bufio.Writer) {
 	}
 	fmt.Fprintln(bw)
 	fmt.Fprintf(bw, "The language version is %s (Gatehouse reads HAProxy 2.6's language; a test for a later 2.6.x patch level takes the conservative branch). "+
-		"feature() is true for the features whose behaviour Gatehouse has: OPENSSL (TLS on binds and servers), PROMEX (the prometheus-exporter service), "+
-		"and on Linux EPOLL and LINUX_SPLICE; LUA, PCRE/PCRE2 (regular expressions are RE2), ZLIB/SLZ, TPROXY, NS, QUIC and the others are false.\n", LanguageVersion)
+		"feature() is true for the features whose behaviour Gatehouse has: OPENSSL (TLS on binds and servers), PROMEX (the prometheus-exporter service), QUIC (HTTP/3 on quic4@ and quic6@ binds), "+
+		"and on Linux EPOLL and LINUX_SPLICE; LUA, PCRE/PCRE2 (regular expressions are RE2), ZLIB/SLZ, TPROXY, NS and the others are false.\n", LanguageVersion)
 	fmt.Fprintln(bw)
 }

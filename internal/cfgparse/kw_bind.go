@@ -85,7 +85,7 @@ func bindOptions() []bindOption {
 			}},
 		{name: "v6only", syntax: "v6only", desc: "An IPv6 wildcard address (':::80') accepts IPv6 connections only (IPV6_V6ONLY on), whatever net.ipv6.bindv6only says; no effect on IPv4 addresses.",
 			parse: func(p *parser, b *config.Bind, _ string) error { b.V6Only = new(true); return nil }},
-	}, bindTLSOptions()...)
+	}, append(bindTLSOptions(), quicBindOptions()...)...)
 }
 
 func basePath(base, path string) string {
@@ -131,7 +131,8 @@ func parseBind(p *parser, args []token) error {
 		addrs = append(addrs, each...)
 	}
 	for _, addr := range addrs {
-		hp, err := splitHostPort(envExpand(addr, p.opt.LookupEnv), true)
+		rest, v6, isQUIC := quicAddr(envExpand(addr, p.opt.LookupEnv))
+		hp, err := splitHostPort(rest, true)
 		if err != nil {
 			return fmt.Errorf("'bind %s' : %v", args[1].Text, err)
 		}
@@ -140,6 +141,10 @@ func parseBind(p *parser, args []token) error {
 		b.CrtLists = append([]config.CrtList(nil), tmpl.CrtLists...)
 		b.ALPN = append([]string(nil), tmpl.ALPN...)
 		b.Addr, b.Host, b.Port = addr, hp.Host, hp.Port
+		b.QUIC = isQUIC
+		if err := checkQUICBind(&b, v6); err != nil {
+			return fmt.Errorf("'bind %s' : %v", args[1].Text, err)
+		}
 		p.ps.px.Binds = append(p.ps.px.Binds, &b)
 	}
 	return nil

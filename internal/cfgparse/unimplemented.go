@@ -25,6 +25,7 @@ func unimplementedGlobal() []string {
 		"tune.ssl.cachesize",
 		"tune.vars.global-max-size", "tune.vars.proc-max-size", "tune.vars.sess-max-size",
 		"tune.vars.txn-max-size", "tune.vars.reqres-max-size", "tune.vars.check-max-size",
+		"tune.quic.frontend.conn-tx-buffers.limit", "tune.quic.retry-threshold", "tune.quic.backend.max-idle-timeout",
 		"tune.http.maxhdr", "tune.idletimer", "tune.h2.be.glitches-threshold", "tune.h2.fe.rxbuf",
 		"tune.h2.be.rxbuf", "tune.h2.zero-copy-fwd-send",
 		"busy-polling", "noepoll", "nokqueue", "nopoll", "profiling.tasks",
@@ -80,9 +81,8 @@ func unimplementedBindOptions() []string {
 		"interface", "transparent", "defer-accept",
 		"tfo", "mss", "backlog", "maxconn", "nice", "process", "thread",
 		"ca-sign-file", "generate-certificates",
-		"allow-0rtt",
 		"uid", "gid", "mode", "user", "group", "namespace", "id", "level", "severity-output",
-		"expose-fd", "quic-force-retry", "ssl-passphrase", "sigalgs", "client-sigalgs",
+		"expose-fd", "ssl-passphrase", "sigalgs", "client-sigalgs",
 	}
 }
 

@@ -111,8 +111,14 @@ type Global struct {
 	// row before it yields to other work; -1: no limit; 0: 4, HAProxy's.
 	MaxAccept int `json:",omitempty"`
 
-	H2  H2Tune    // tune.h2.*
-	TLS TLSGlobal // ssl-default-*, tune.ssl.*
+	H2 H2Tune // tune.h2.*
+	// QUIC holds tune.quic.frontend.* (zero: HAProxy's defaults).
+	QUIC QUICTune `json:",omitzero"`
+	// ClusterSecret ("cluster-secret"): keys QUIC's Retry and stateless
+	// reset tokens, so replicas and reloads accept each other's; "": a
+	// random key per process.
+	ClusterSecret string    `json:",omitempty"`
+	TLS           TLSGlobal // ssl-default-*, tune.ssl.*
 
 	// server-state-file and server-state-base: where backends with
 	// "load-server-state-from-file" read their servers' saved states.
@@ -123,6 +129,12 @@ type Global struct {
 
 	// SetVars are the global set-var and set-var-fmt lines, in order.
 	SetVars []*VarAction `json:",omitempty"`
+}
+
+// QUICTune holds HAProxy 2.6's tune.quic.frontend.* settings.
+type QUICTune struct {
+	MaxIdleTimeout time.Duration `json:",omitempty"` // max-idle-timeout; 0: 30s
+	MaxStreamsBidi int           `json:",omitempty"` // max-streams-bidi; 0: 100
 }
 
 // H2Tune holds HAProxy's tune.h2.* settings; zero means the engine's default.
@@ -370,6 +382,14 @@ type Bind struct {
 	// (net.ipv6.bindv6only), as HAProxy does. IPv4 sockets ignore it.
 	V6Only *bool `json:",omitempty"`
 	V4V6   bool  `json:",omitempty"`
+	// QUIC: a quic4@ or quic6@ address, HTTP/3 over QUIC on UDP.
+	QUIC bool `json:",omitempty"`
+	// Allow0RTT ("allow-0rtt", QUIC binds only): accept early data, for
+	// safe methods only (others get 425 Too Early).
+	Allow0RTT bool `json:",omitempty"`
+	// QUICForceRetry ("quic-force-retry"): every new QUIC connection
+	// proves its address with a Retry first.
+	QUICForceRetry bool `json:",omitempty"`
 }
 
 // Server is one "server" line with default-server already applied.

@@ -21,12 +21,13 @@ func (s *session) serveH2() *Listener {
 	v := &h2view{s: s}
 	v.refs.Store(1)
 	hc.cur.Store(v)
-	hc.c = h2.NewConn(s.conn, s.fe.H2, hc.serveStream)
+	c := h2.NewConn(s.conn, s.fe.H2, func(st *h2.Stream) { hc.serveStream(st) })
+	hc.c = c
 	if !s.fe.Proc.h2conns.add(hc) {
 		// A reload retired this runtime while the handshake ran.
 		hc.retire()
 	}
-	_ = hc.c.Serve()
+	_ = c.Serve()
 	// Every stream has ended: only the current view is left.
 	hc.mu.Lock()
 	hc.ended = true
@@ -59,8 +60,11 @@ func (s *session) wireH2() {
 // would fail the streams a client has queued but not sent (nghttp2 drops
 // them once it reads one), so it is sent only when nothing takes over: at
 // a stop, or when the new configuration dropped or changed the bind.
+//
+// HTTP/3 connections (h3serve.go) move the same way: c is what sends the
+// GOAWAY of either.
 type h2conn struct {
-	c   *h2.Conn
+	c   interface{ Shutdown() }
 	cur atomic.Pointer[h2view]
 
 	mu    sync.Mutex // orders retire against the connection's end
@@ -73,7 +77,7 @@ type h2view struct {
 	refs atomic.Int64 // 1 while current, plus one per stream in flight
 }
 
-func (hc *h2conn) serveStream(st *h2.Stream) {
+func (hc *h2conn) serveStream(st clientStream) {
 	for {
 		v := hc.cur.Load()
 		// A view whose count reached zero was replaced: take the new one.
