@@ -412,6 +412,7 @@ func (b *builder) buildBackend(p *config.Proxy, id int) (*proxy.Backend, error) 
 	be.Redispatch = p.Redispatch
 	be.RedispatchAfter = p.RedispatchAfter
 	be.AbortOnClose = p.AbortOnClose
+	be.Reuse = p.HTTPReuse
 	if p.Balance.Algo == "hash" {
 		if p.Mode != config.ModeHTTP {
 			return nil, config.Errorf(p.Balance.Pos, "backend '%s': 'balance hash' is implemented for mode http backends only", p.Name)

@@ -253,7 +253,8 @@ func serverRow(sp *stats.Proxy, p *config.Proxy, srv *proxy.Server, now time.Tim
 	r.CTime = uint32(srv.Counters.CTime.Avg())
 	r.RTime = uint32(srv.Counters.RTime.Avg())
 	r.TTime = uint32(srv.Counters.TTime.Avg())
-	r.IdleCur = srv.Pool().Len()
+	r.UnsafeIdle, r.SafeIdle = srv.Pool().IdleCounts()
+	r.IdleCur = r.UnsafeIdle + r.SafeIdle
 	if srv.HasAddr() {
 		r.Addr = srv.Addr().String()
 	}

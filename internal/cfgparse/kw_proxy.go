@@ -32,6 +32,7 @@ func proxyKeywords() []keyword {
 		compressionKeywords(),
 		persistKeywords(),
 		errorPageKeywords(),
+		reuseKeywords(),
 	)
 }
 

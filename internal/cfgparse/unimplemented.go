@@ -36,7 +36,6 @@ func unimplementedGlobal() []string {
 
 func unimplementedProxy() []string {
 	return []string{
-		"http-reuse",
 		"tcp-response",
 
 		"email-alert",

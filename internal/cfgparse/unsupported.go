@@ -86,7 +86,6 @@ func unsupportedAdvice() map[string]string {
 	add("global", "Use `-db` (stay in the foreground) and read the logs.", "debug")
 	add("global", "The runtime API's defaults apply: a session idles out after 10 s, a socket takes 10 connections.", "stats timeout", "stats maxconn")
 
-	add("proxy", "Not needed: server connections are pooled and reused by default, keyed by address, SNI, ALPN and client certificate, so a connection never carries another SNI's request.", "http-reuse")
 	add("proxy", "Inspect responses in `mode http` with `http-response` rules.", "tcp-response")
 	add("proxy", alerting, "email-alert")
 	add("proxy", sysDefault, "backlog")

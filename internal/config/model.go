@@ -205,6 +205,17 @@ const (
 	ConnClose
 )
 
+// HTTPReuse is "http-reuse": which idle server connections a request may
+// take. The zero value is HAProxy's default, safe.
+type HTTPReuse uint8
+
+const (
+	ReuseSafe       HTTPReuse = iota // a session's first request gets a connection of its own
+	ReuseNever                       // connections are private to the session that opened them
+	ReuseAggressive                  // first requests only take connections reused at least once
+	ReuseAlways                      // any request takes any idle connection
+)
+
 // Timeouts of a proxy; zero means unset.
 type Timeouts struct {
 	Client, Server, Connect, HTTPRequest, HTTPKeepAlive, Queue, Tunnel, Check time.Duration
@@ -319,8 +330,10 @@ type Proxy struct {
 	// CaptureCookie: "capture cookie NAME len N"; nil when none.
 	CaptureCookie *CookieCapture `json:",omitempty"`
 
-	Retries    int // default 3
-	RetryOn    []string
+	Retries int // default 3
+	RetryOn []string
+	// HTTPReuse is "http-reuse never|safe|aggressive|always".
+	HTTPReuse  HTTPReuse `json:",omitempty"`
 	Redispatch bool
 	// RedispatchAfter is "option redispatch <interval>": > 0 redispatch on
 	// every Pth retry, < 0 on the Nth retry before the last (-1, the

@@ -81,6 +81,9 @@ type Backend struct {
 	// client closed its side is dropped).
 	AbortOnClose bool
 	ConnMode     config.ConnMode
+	// Reuse is "http-reuse": which idle server connections a request may
+	// take (reuse.go).
+	Reuse config.HTTPReuse
 	// BufferRequest ("option http-buffer-request"): the request body is
 	// waited for before the backend's rules.
 	BufferRequest bool

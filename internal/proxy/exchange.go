@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/http1"
 	"github.com/gatehouse/gatehouse/internal/httpmsg"
 	"github.com/gatehouse/gatehouse/internal/proxyproto"
@@ -408,17 +409,21 @@ func (t *Txn) connect(srv *Server) (uc *upConn, hc *h2Conn, reused bool, f failu
 	// A server at 0.0.0.0 connects to the request's destination: its
 	// connections are kept apart by that address.
 	key.Dst = t.serverDst(srv)
-	// Only requests that cannot be replayed pay for the liveness probe:
-	// the others are retried on a fresh connection if the server had
-	// closed this one (see forward).
-	if srv.H2 != nil {
+	private := be.Reuse == config.ReuseNever // http-reuse never (reuse.go)
+	if private {
+		key.Owner = t.sess.priv.id()
+	}
+	if srv.H2 != nil && !private {
 		if hc := srv.H2.take(key); hc != nil {
 			t.noteServerConn(hc.raw, 2)
 			return nil, hc, true, failNone
 		}
 	}
+	// Only requests that cannot be replayed pay for the liveness probe:
+	// the others are retried on a fresh connection if the server had
+	// closed this one (see forward).
 	probe := t.Req.HasBody() || !isIdempotent(t.Req.Method)
-	if c := srv.Pool().TakeAt(key, probe, t.clk.now()); c != nil {
+	if c := t.takeIdle(srv.Pool(), key, probe); c != nil {
 		uc := c.Codec.(*upConn)
 		uc.c = c
 		uc.arm(c, t.serverTimeout(), probe, &t.clk)
@@ -443,7 +448,7 @@ func (t *Txn) connect(srv *Server) (uc *upConn, hc *h2Conn, reused bool, f failu
 	}
 	srv.Observe(upstream.OutcomeL4OK, 0)
 	if isH2 {
-		hc, err := srv.H2.adopt(key, c)
+		hc, err := srv.H2.adopt(key, c, private)
 		if err != nil {
 			return nil, nil, false, failConnect
 		}

@@ -101,8 +101,9 @@ func (p *H2Upstream) used(c *h2Conn) {
 }
 
 // adopt turns a dialed connection into a pooled HTTP/2 one with a stream
-// reserved for the caller.
-func (p *H2Upstream) adopt(key upstream.PoolKey, raw *upstream.Conn) (*h2Conn, error) {
+// reserved for the caller; a private one ("http-reuse never") is not
+// pooled: it carries this request and closes.
+func (p *H2Upstream) adopt(key upstream.PoolKey, raw *upstream.Conn, private bool) (*h2Conn, error) {
 	cc, err := p.tr.NewClientConn(raw.Conn)
 	if err != nil {
 		raw.Close()
@@ -112,7 +113,7 @@ func (p *H2Upstream) adopt(key upstream.PoolKey, raw *upstream.Conn) (*h2Conn, e
 	// The first stream needs no reservation: a new connection has room.
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.MaxConns >= 0 && p.count >= p.MaxConns {
+	if private || p.MaxConns >= 0 && p.count >= p.MaxConns {
 		cc.SetDoNotReuse()
 		c.uses = 1
 		return c, nil

@@ -71,6 +71,9 @@ type session struct {
 	// stick: what the connection tracks (tcp-request connection and
 	// session rules, connstick.go); its requests inherit it.
 	stick stick.Stream
+	// priv: its private server connections (http-reuse never); a
+	// connection holding some is not parked.
+	priv privateConns
 
 	live liveStream // the request in progress, for "show sess"
 	// An HTTP/2 connection's streams in progress, for "show sess".
@@ -143,6 +146,7 @@ func putSession(s *session) {
 	tx := s.tx
 	tx.reset()
 	s.stick.Release() // the connection's tracking ends with it
+	s.priv.release()  // and its private server connections (http-reuse never)
 	*s = session{br: br, bw: bw, tx: tx}
 	sessionPool.Put(s)
 }
@@ -246,7 +250,7 @@ func (s *session) readRequest(t *Txn) readResult {
 	}
 	// A used plain connection first waits only parkAfter, then parks.
 	wait, parking, window := deadline, false, idle
-	if s.parkAfter > 0 && s.nreq > 0 && s.vars.Len() == 0 && !s.tracking() {
+	if s.parkAfter > 0 && s.nreq > 0 && s.vars.Len() == 0 && !s.tracking() && s.priv.empty() {
 		if p := now.Add(s.parkAfter); deadline.IsZero() || p.Before(deadline) {
 			wait, parking, window = p, true, s.parkAfter
 		}

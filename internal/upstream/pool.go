@@ -28,6 +28,9 @@ type PoolKey struct {
 	// Dst is the address dialled instead of the server's: a server at
 	// 0.0.0.0 connects to each request's destination. Invalid otherwise.
 	Dst netip.AddrPort
+	// Owner makes a connection private to one client session
+	// ("http-reuse never"); 0 for shared connections.
+	Owner uint64
 }
 
 // Conn is an upstream connection, idle in a pool or in use.
@@ -196,6 +199,24 @@ func (p *Pool) Len() int {
 	return p.n
 }
 
+// IdleCounts counts the shared idle connections as HAProxy's stats do:
+// unsafe ones have carried a single request, safe ones have been reused.
+// A session's private connections (http-reuse never) are not counted.
+func (p *Pool) IdleCounts() (unsafe, safe int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for c := p.oldest; c != nil; c = c.newer {
+		switch {
+		case c.Key.Owner != 0:
+		case c.Reused > 0:
+			safe++
+		default:
+			unsafe++
+		}
+	}
+	return unsafe, safe
+}
+
 // Get returns the most recently used live idle connection for key, or nil.
 // Dead or expired connections met on the way are closed.
 func (p *Pool) Get(key PoolKey) *Conn { return p.Take(key, true) }
@@ -227,6 +248,50 @@ func (p *Pool) TakeAt(key PoolKey, probe bool, now int64) *Conn {
 			p.counters.Reuse.Add(1)
 		}
 		return c
+	}
+}
+
+// TakeProvenAt is TakeAt limited to connections that have already been
+// reused (carried more than one request): HAProxy's "safe" idle list, the
+// only one "http-reuse aggressive" lets a session's first request take.
+func (p *Pool) TakeProvenAt(key PoolKey, probe bool, now int64) *Conn {
+	for {
+		p.mu.Lock()
+		c := p.byKey[key]
+		for c != nil && c.Reused == 0 {
+			c = c.knext
+		}
+		if c == nil {
+			p.mu.Unlock()
+			return nil
+		}
+		p.unlink(c)
+		p.mu.Unlock()
+		expired := p.opts.IdleTimeout > 0 && now-c.idleSince >= int64(p.opts.IdleTimeout)
+		if expired || (probe && !c.Alive()) {
+			c.Close()
+			continue
+		}
+		c.Reused++
+		if p.counters != nil {
+			p.counters.Reuse.Add(1)
+		}
+		return c
+	}
+}
+
+// CloseKey closes the idle connections of key: a session's private ones
+// when it ends.
+func (p *Pool) CloseKey(key PoolKey) {
+	var list []*Conn
+	p.mu.Lock()
+	for c := p.byKey[key]; c != nil; c = p.byKey[key] {
+		p.unlink(c)
+		list = append(list, c)
+	}
+	p.mu.Unlock()
+	for _, c := range list {
+		c.Close()
 	}
 }
 
