@@ -212,17 +212,29 @@ func (t *Txn) h2Request(srv *Server, ctx context.Context) *http.Request {
 	if srv.TLS != nil {
 		scheme = "https"
 	}
+	// Every string handed to x/net is a copy the request owns: after an
+	// error RoundTrip may return while x/net's writer still encodes the
+	// abandoned head, and the session's buffers, which req's strings view,
+	// then already hold the client's next request.
+	var own ownedStrings
+	own.grow(req)
 	host, _ := req.Header.Get("Host")
+	host = own.copy(host)
 	u := &url.URL{Scheme: scheme, Host: host}
 	if !h2Target(u, req) {
 		return nil
 	}
+	u.Opaque, u.Path, u.RawPath, u.RawQuery = own.copy(u.Opaque), own.copy(u.Path), own.copy(u.RawPath), own.copy(u.RawQuery)
 	h := make(http.Header, len(req.Header)+1)
 	for _, f := range req.Header {
 		if equalFoldASCII(f.Name, "Host") || http1.IsHopByHop(f.Name) || equalFoldASCII(f.Name, "Expect") {
 			continue
 		}
-		h[f.Name] = append(h[f.Name], f.Value)
+		name := f.Name
+		if _, seen := h[name]; !seen {
+			name = own.copy(name)
+		}
+		h[name] = append(h[name], own.copy(f.Value))
 	}
 	if t.teTrailers {
 		h["Te"] = []string{"trailers"}
@@ -232,7 +244,7 @@ func (t *Txn) h2Request(srv *Server, ctx context.Context) *http.Request {
 		h["User-Agent"] = []string{""}
 	}
 	out := (&http.Request{
-		Method:     req.Method,
+		Method:     own.copy(req.Method),
 		URL:        u,
 		Host:       host,
 		Header:     h,
@@ -264,6 +276,32 @@ func (t *Txn) h2Request(srv *Server, ctx context.Context) *http.Request {
 		t.h2x.body = b
 	}
 	return out
+}
+
+// ownedStrings copies strings into one allocation sized up front.
+type ownedStrings struct{ buf []byte }
+
+// grow reserves room for everything h2Request may copy of req: the target
+// (which the path, query and opaque forms are cut from, twice at most),
+// the method and every header field.
+func (o *ownedStrings) grow(req *httpmsg.Request) {
+	n := len(req.Method) + 2*len(req.URI)
+	for _, f := range req.Header {
+		n += len(f.Name) + len(f.Value)
+	}
+	o.buf = make([]byte, 0, n)
+}
+
+func (o *ownedStrings) copy(s string) string {
+	if s == "" {
+		return ""
+	}
+	if len(o.buf)+len(s) > cap(o.buf) {
+		return strings.Clone(s) // more than grow foresaw (an unescaped path)
+	}
+	start := len(o.buf)
+	o.buf = append(o.buf, s...)
+	return unsafeString(o.buf[start:])
 }
 
 // responseFromH2 fills t.Resp, which rules and logs read, from x/net's response.
