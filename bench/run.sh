@@ -10,7 +10,8 @@
 # Environment:
 #   ROUNDS (5)  DURATION (10s)  CONNS (50)  THREADS (1, wrk threads)  WARMUP (2s)
 #   L4_ROUNDS (2 x ROUNDS): l4_passthrough's rounds
-#   H2_CONNS (32)  H2_STREAMS (10, concurrent streams per connection): h2 and h2c (h2load)
+#   H2_CONNS (32)  H2_STREAMS (10, concurrent streams per connection): h2, h2c and h2c_h2up
+#                   (h2load); h2*_1x100 and h2*_256x1 set their own shape
 #   LAT_RATE (5000)  LAT_CONNS (50)  LAT_DURATION (30s, per path)  LAT_SLICE (500ms)
 #   LAT_SETTLE (50ms): fixed_rate
 #   GATEHOUSE_BIN   binary to compare against HAProxy (default: go build ./cmd/gatehouse)
@@ -43,7 +44,7 @@ CONNS="${CONNS:-50}"
 THREADS="${THREADS:-1}"
 WARMUP="${WARMUP:-2s}"
 REPORT="${REPORT:-$ROOT/bench/report.md}"
-ALL_SCENARIOS=(plain ratelimit tls_reencrypt tls_close large compress l4_passthrough h2 h2c idle idle_h2 fixed_rate fixed_rate_h2 micro identity)
+ALL_SCENARIOS=(plain ratelimit tls_reencrypt tls_close large compress l4_passthrough h2 h2c h2_1x100 h2_256x1 h2c_1x100 h2c_256x1 h2c_h2up idle idle_h2 fixed_rate fixed_rate_h2 micro identity)
 
 die() { echo "bench: $*" >&2; exit 1; }
 log() { echo "bench: $*" >&2; }
@@ -468,7 +469,7 @@ backend be
 H2_CONNS="${H2_CONNS:-32}"
 H2_STREAMS="${H2_STREAMS:-10}"
 scn_h2() {
-	TITLE="HTTP/2 in (TLS, ALPN h2; h2load, $H2_CONNS connections x $H2_STREAMS streams) + HTTP/1.1 keep-alive to backend, 6-byte responses"
+	TITLE="HTTP/2 in (TLS, ALPN h2; h2load, $SCN_H2_CONNS connections x $SCN_H2_STREAMS streams) + HTTP/1.1 keep-alive to backend, 6-byte responses"
 	CFG="$(common_head)
 
 frontend fe
@@ -485,7 +486,7 @@ backend be
 # (9) The same in cleartext: 'bind ... proto h2' (h2c with prior knowledge,
 # what h2load speaks to an http:// URI).
 scn_h2c() {
-	TITLE="HTTP/2 cleartext in (proto h2, prior knowledge; h2load, $H2_CONNS connections x $H2_STREAMS streams) + HTTP/1.1 keep-alive to backend, 6-byte responses"
+	TITLE="HTTP/2 cleartext in (proto h2, prior knowledge; h2load, $SCN_H2_CONNS connections x $SCN_H2_STREAMS streams) + HTTP/1.1 keep-alive to backend, 6-byte responses"
 	CFG="$(common_head)
 
 frontend fe
@@ -499,12 +500,27 @@ backend be
 	H2_PROTO=h2c
 	ROUND_FN=round_h2load
 }
+# (13) h2 and h2c in two more shapes (issue 23): one busy browser-like
+# connection with 100 streams in flight (1 x 100), and many connections
+# with one stream each (256 x 1), where 32 x 10 sits between them.
+scn_h2_1x100() { SCN_H2_CONNS=1 SCN_H2_STREAMS=100; scn_h2; }
+scn_h2_256x1() { SCN_H2_CONNS=256 SCN_H2_STREAMS=1; scn_h2; }
+scn_h2c_1x100() { SCN_H2_CONNS=1 SCN_H2_STREAMS=100; scn_h2c; }
+scn_h2c_256x1() { SCN_H2_CONNS=256 SCN_H2_STREAMS=1; scn_h2c; }
+# (14) HTTP/2 both ways: h2c clients (32 x 10), and HTTP/2 with prior
+# knowledge ('server ... proto h2') to nginx's h2c port, where a gateway
+# that speaks HTTP/2 takes many streams over few connections.
+scn_h2c_h2up() {
+	scn_h2c
+	TITLE="HTTP/2 cleartext in (h2load, $SCN_H2_CONNS connections x $SCN_H2_STREAMS streams) + HTTP/2 to backend (server ... proto h2, nginx h2c), 6-byte responses"
+	CFG="${CFG/server s1 127.0.0.1:$BACK_HTTP/server s1 127.0.0.1:$BACK_H2C proto h2}"
+}
 # h2load_run SECONDS OUT [LOG]: one h2load run on the load CPUs; LOG gets one
 # line per request (start us, status, duration us) for the p99.
 h2load_run() {
 	local extra=()
 	[ -z "${3:-}" ] || extra=(--log-file="$3")
-	pin_load h2load -t"$THREADS" -c"$H2_CONNS" -m"$H2_STREAMS" -D"$1" "${extra[@]}" "$URL" >"$2" 2>&1
+	pin_load h2load -t"$THREADS" -c"$SCN_H2_CONNS" -m"$SCN_H2_STREAMS" -D"$1" "${extra[@]}" "$URL" >"$2" 2>&1
 }
 round_h2load() { # SCENARIO ROUND
 	local s="$1" r="$2" label bin t0 t1 w0 w1 out rlog rps p99 errs cpu
@@ -896,11 +912,11 @@ round_wrk() { # SCENARIO ROUND
 		fi
 	done
 }
-scn_defaults() { ROUND_FN=round_wrk; TABLE_FN=""; WRK_ARGS=(); URL=""; CFG=""; SCN_ROUNDS="$ROUNDS"; CHECK_HEADER=""; }
+scn_defaults() { ROUND_FN=round_wrk; TABLE_FN=""; WRK_ARGS=(); URL=""; CFG=""; SCN_ROUNDS="$ROUNDS"; CHECK_HEADER=""; SCN_H2_CONNS="$H2_CONNS"; SCN_H2_STREAMS="$H2_STREAMS"; }
 # wrk_target SCENARIO: the issue's req/s target (gatehouse/haproxy).
 wrk_target() {
 	case "$1" in
-	plain | ratelimit | tls_reencrypt | h2 | h2c | compress) echo 1.0 ;;
+	plain | ratelimit | tls_reencrypt | h2 | h2c | h2_1x100 | h2_256x1 | h2c_1x100 | h2c_256x1 | h2c_h2up | compress) echo 1.0 ;;
 	tls_close) echo 0.9 ;;
 	large | l4_passthrough) echo 0.95 ;;
 	*) echo - ;;
@@ -1081,7 +1097,7 @@ if [ "$REPORT" != "-" ]; then
 		echo
 		echo "- Load: \`wrk -t$THREADS -c$CONNS -d$DURATION --latency\` after a $WARMUP warm-up, per proxy start."
 		echo "- \`tls_close\`: $TLS_CLOSE_CLIENTS parallel \`openssl s_time -new -www / -time $(secs "$DURATION")\` (full handshake per connection; wrk and h2load resume sessions), after a $WARMUP warm-up; req/s = connections / wall time; no latency figure."
-		echo "- \`h2\`, \`h2c\`: \`h2load -t$THREADS -c$H2_CONNS -m$H2_STREAMS -D$(secs "$DURATION")\` (TLS with ALPN h2, or cleartext prior knowledge) after a $WARMUP h2load warm-up; req/s from h2load's \"finished in\" line, errors = h2load's failed requests (non-2xx/3xx included), p99 from its per-request --log-file."
+		echo "- \`h2\`, \`h2c\`, \`h2c_h2up\`: \`h2load -t$THREADS -c$H2_CONNS -m$H2_STREAMS -D$(secs "$DURATION")\` (\`_1x100\`: -c1 -m100; \`_256x1\`: -c256 -m1) (TLS with ALPN h2, or cleartext prior knowledge) after a $WARMUP h2load warm-up; req/s from h2load's \"finished in\" line, errors = h2load's failed requests (non-2xx/3xx included), p99 from its per-request --log-file."
 		echo "- \`idle\`: bench/tools/idleconns opens ${IDLE_N:-$IDLE_CONNS} connections (32 at a time), one keep-alive request on each, waits 3 s, then (VmRSS after - VmRSS before) / connections still open, VmRSS from /proc/PID/status."
 		echo "- \`idle_h2\`: the same with HTTP/2 connections (\`bind ... proto h2\`, idleconns -proto h2c): the SETTINGS exchange and one request on stream 1 each."
 		echo "- \`fixed_rate_h2\`: as \`fixed_rate\` below over HTTP/2 (loadgen -proto h2c, one stream at a time per connection; \`bind ... proto h2\`), the direct path nginx's h2c port."
