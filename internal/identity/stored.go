@@ -88,15 +88,26 @@ func newStore(c *config.SessionStore, section string) (store.Store, error) {
 	if c == nil {
 		return nil, nil
 	}
-	o := store.RedisOptions{Addrs: c.Addrs, Master: c.Master, Cluster: c.Cluster, Username: c.User, DB: c.DB,
-		Prefix: c.Prefix, Timeout: time.Second}
+	o, err := StoreOptions(c)
+	if err != nil {
+		return nil, err
+	}
 	if o.Prefix == "" {
 		o.Prefix = "gatehouse:" + section + ":"
 	}
+	return store.NewRedis(o)
+}
+
+// StoreOptions are the client options of a session-store line (secrets
+// read, CA loaded), with c's prefix ("" when it has none). The ACME locks
+// connect with them too.
+func StoreOptions(c *config.SessionStore) (store.RedisOptions, error) {
+	o := store.RedisOptions{Addrs: c.Addrs, Master: c.Master, Cluster: c.Cluster, Username: c.User, DB: c.DB,
+		Prefix: c.Prefix, Timeout: time.Second}
 	if c.Password.Kind != "" {
 		pw, err := LoadSecret(c.Password)
 		if err != nil {
-			return nil, fmt.Errorf("session-store password: %v", err)
+			return o, fmt.Errorf("session-store password: %v", err)
 		}
 		o.Password = string(pw)
 	}
@@ -105,16 +116,16 @@ func newStore(c *config.SessionStore, section string) (store.Store, error) {
 		if c.CAFile != "" {
 			pem, err := os.ReadFile(c.CAFile)
 			if err != nil {
-				return nil, fmt.Errorf("session-store ca-file: %v", err)
+				return o, fmt.Errorf("session-store ca-file: %v", err)
 			}
 			pool := x509.NewCertPool()
 			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("session-store ca-file %s: no certificate", c.CAFile)
+				return o, fmt.Errorf("session-store ca-file %s: no certificate", c.CAFile)
 			}
 			o.TLS.RootCAs = pool
 		}
 	}
-	return store.NewRedis(o)
+	return o, nil
 }
 
 // ticket is what the cookie holds in store mode.
