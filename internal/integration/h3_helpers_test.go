@@ -28,10 +28,12 @@ type h3Env struct {
 	Tr          *http3.Transport
 	TCP         *http.Client // HTTP/2 over TLS to the TCP bind
 	URL, TCPURL string
+	Cfg         string
 }
 
-// h3Config fills the frontend template: %[1]s the QUIC bind line's address
-// and certificate ("quic4@127.0.0.1:P ssl crt F"), %[2]s the TCP one's.
+// startH3 starts Gatehouse on tmpl, whose %[1]s is the QUIC bind line's
+// address and certificate ("quic4@127.0.0.1:P ssl crt F"), %[2]s the TCP
+// one's, %[3]d the UDP port; extra are more command-line arguments.
 func startH3(t *testing.T, tmpl string, extra ...string) *h3Env {
 	t.Helper()
 	e := &h3Env{CA: testenv.NewCA(t)}
@@ -39,8 +41,9 @@ func startH3(t *testing.T, tmpl string, extra ...string) *h3Env {
 	e.UDPPort, e.TCPPort = testenv.FreePort(t), testenv.FreePort(t)
 	quicBind := fmt.Sprintf("quic4@127.0.0.1:%d ssl crt %s", e.UDPPort, e.Cert.PEMFile)
 	tcpBind := fmt.Sprintf("127.0.0.1:%d ssl crt %s alpn h2,http/1.1", e.TCPPort, e.Cert.PEMFile)
-	cfg := fmt.Sprintf(tmpl, quicBind, tcpBind)
+	cfg := fmt.Sprintf(tmpl, quicBind, tcpBind, e.UDPPort)
 	e.G = testenv.StartGatehouse(t, cfg, extra...)
+	e.Cfg = cfg
 	e.Tr = &http3.Transport{TLSClientConfig: e.CA.ClientTLS("localhost"), QUICConfig: &quic.Config{MaxIdleTimeout: 30 * time.Second}}
 	t.Cleanup(func() { e.Tr.Close() })
 	e.Client = &http.Client{Transport: e.Tr, Timeout: 30 * time.Second}
@@ -63,7 +66,7 @@ func startH3(t *testing.T, tmpl string, extra ...string) *h3Env {
 	return e
 }
 
-// get sends one request over HTTP/3 and returns the response and its body.
+// do sends one request and returns the response and its body.
 func (e *h3Env) do(t *testing.T, c *http.Client, method, url string, body io.Reader, hdr ...string) (*http.Response, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, body)
@@ -92,4 +95,26 @@ func h3TLS(e *h3Env) *tls.Config {
 	return c
 }
 
-var _ = strings.Contains
+// csvRow returns the named columns of the "px,sv" row of a stats CSV.
+func csvRow(t *testing.T, csv, px, sv string) map[string]string {
+	t.Helper()
+	lines := strings.Split(csv, "\n")
+	if len(lines) == 0 || !strings.HasPrefix(lines[0], "# ") {
+		t.Fatalf("not a stats CSV:\n%s", csv)
+	}
+	names := strings.Split(strings.TrimPrefix(lines[0], "# "), ",")
+	for _, l := range lines[1:] {
+		f := strings.Split(l, ",")
+		if len(f) > 2 && f[0] == px && f[1] == sv {
+			out := map[string]string{}
+			for i, n := range names {
+				if i < len(f) {
+					out[n] = f[i]
+				}
+			}
+			return out
+		}
+	}
+	t.Fatalf("no row %s,%s in:\n%s", px, sv, csv)
+	return nil
+}

@@ -20,8 +20,8 @@ func TestH3Basic(t *testing.T) {
     timeout server 30s
 
 frontend fe
-    bind %s alpn h3
-    bind %s
+    bind %[1]s alpn h3
+    bind %[2]s
     default_backend be
 
 backend be
