@@ -59,6 +59,7 @@ func (b *builder) buildPeers() error {
 		}
 		if sys := b.sys; sys != nil {
 			pc.Logf = func(f string, a ...any) { sys.Printf(logging.LevelWarning, f, a...) }
+			pc.Debugf = func(f string, a ...any) { sys.Printf(logging.LevelDebug, f, a...) }
 		}
 		s, err := peers.New(pc)
 		if err != nil {

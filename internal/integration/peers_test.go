@@ -124,6 +124,15 @@ func sharePeers(t *testing.T, a, b *peersNode) {
 	for _, n := range []*peersNode{a, b} {
 		startPeersNode(t, n)
 	}
+	// On a failure, both sides' sessions and tables, while they run: a
+	// lost count shows on both or on one side only.
+	defer func() {
+		if t.Failed() {
+			for _, n := range []*peersNode{a, b} {
+				t.Logf("%s (%s) show peers:\n%s\nshow table fe:\n%s", n.name, n.kind, apiCLI(t, n.sock, "show peers"), apiCLI(t, n.sock, "show table fe"))
+			}
+		}
+	}()
 	for _, n := range []*peersNode{a, b} {
 		other := a
 		if n == a {

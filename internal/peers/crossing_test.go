@@ -13,18 +13,19 @@ import (
 // pipePeer is a fake remote peer "b" of node a over net.Pipe: a's writer
 // blocks until the test reads, so the test decides when a pushes.
 type pipePeer struct {
-	t   *testing.T
-	a   *node
-	c   net.Conn
-	br  *bufio.Reader
-	def *tableDef // b's definition of the shared table
-	key string
+	t    *testing.T
+	a    *node
+	c    net.Conn
+	br   *bufio.Reader
+	def  *tableDef // b's definition of the shared table
+	adef *tableDef // a's, as drain last read it
+	key  string
 }
 
-func newPipePeer(t *testing.T) *pipePeer {
+func newPipePeer(t *testing.T, opts ...func(*Section)) *pipePeer {
 	t.Helper()
 	addrs := map[string]string{"a": freeAddr(t), "b": freeAddr(t)}
-	a := startNode(t, "a", addrs, rateTable(t), false)
+	a := startNode(t, "a", addrs, rateTable(t), false, opts...)
 	t.Cleanup(a.s.Stop)
 	srv, cli := net.Pipe()
 	t.Cleanup(func() { cli.Close() })
@@ -46,8 +47,21 @@ func newPipePeer(t *testing.T) *pipePeer {
 // send writes b's update id with gpc0 = v (a definition first when def).
 func (pp *pipePeer) send(id uint32, v uint64, def bool) {
 	pp.t.Helper()
-	data, err := encodeUpdate(nil, pp.def, &update{id: id, hasID: true, key: pp.key,
-		vals: []wireValue{{n: 2, words: []uint64{v}}, {n: 6, words: []uint64{0}}, {n: 10, words: []uint64{0, 0, 0}}}})
+	pp.sendKey(pp.key, id, v, def)
+}
+
+// sendKey is send for another key.
+func (pp *pipePeer) sendKey(key string, id uint32, v uint64, def bool) {
+	pp.t.Helper()
+	pp.sendRate(key, id, v, [3]uint64{}, def)
+}
+
+// sendRate is sendKey with http_req_rate's words (age, current and
+// previous counts).
+func (pp *pipePeer) sendRate(key string, id uint32, v uint64, rate [3]uint64, def bool) {
+	pp.t.Helper()
+	data, err := encodeUpdate(nil, pp.def, &update{id: id, hasID: true, key: key,
+		vals: []wireValue{{n: 2, words: []uint64{v}}, {n: 6, words: []uint64{0}}, {n: 10, words: rate[:]}}})
 	if err != nil {
 		pp.t.Fatal(err)
 	}

@@ -32,6 +32,11 @@ type peer struct {
 	// and has not yet recorded as sent (by count: an old and a new
 	// session may both).
 	inflight []map[string]int
+	// pushed: per table, when each key's entry was last pushed to p
+	// (Section.clock), within the table's quiet window; pushLog holds
+	// the same in push order, to forget them (streamEndDue).
+	pushed  []map[string]time.Duration
+	pushLog [][]pushRec
 
 	mu          sync.Mutex
 	sess        *session
@@ -96,6 +101,54 @@ func (p *peer) pending(i int, key string) bool {
 	p.dmu.Lock()
 	defer p.dmu.Unlock()
 	return p.dirty[i][key] || p.inflight[i][key] > 0
+}
+
+// pushRec is one push of a key, at a time of Section.clock.
+type pushRec struct {
+	key string
+	at  time.Duration
+}
+
+// recordPush remembers that table i's key was pushed at now, forgetting
+// the pushes older than the table's quiet window (and remembering none
+// past maxDirty of them: their stream ends are then pushed).
+func (p *peer) recordPush(i int, key string, now time.Duration) {
+	quiet := p.s.tables[i].quiet
+	p.dmu.Lock()
+	defer p.dmu.Unlock()
+	l := p.pushLog[i]
+	n := 0
+	for n < len(l) && now-l[n].at >= quiet {
+		if p.pushed[i][l[n].key] == l[n].at {
+			delete(p.pushed[i], l[n].key)
+		}
+		n++
+	}
+	l = l[n:]
+	if len(l) >= p.s.tables[i].maxDirty {
+		p.pushLog[i] = l
+		return
+	}
+	p.pushLog[i] = append(l, pushRec{key, now})
+	p.pushed[i][key] = now
+}
+
+// streamEndDue reports whether a stream's end (conn_cur and the expiry
+// only, data false) must push table i's key to p; with p.dmu held. Not
+// when the entry went to p within the quiet window and is not due
+// anyway: its push would tell p nothing (conn_cur is never learned, and
+// the expiry there is at most the window short of ours), but a push that
+// crosses p's own next change of the entry rolls that change back (an
+// update replaces the whole entry; HAProxy has no guard against it), and
+// a client alternating between the peers does exactly that: it sends its
+// next request to p as soon as the response leaves, before the stream
+// has ended here.
+func (p *peer) streamEndDue(i int, key string, now time.Duration) bool {
+	if _, due := p.dirty[i][key]; due || p.full[i] {
+		return true
+	}
+	at, ok := p.pushed[i][key]
+	return !ok || now-at >= p.s.tables[i].quiet
 }
 
 // requeue marks keys to push again (sent on a session that ended before
@@ -331,7 +384,9 @@ func (p *peer) run(c net.Conn, br *bufio.Reader) {
 	if old := p.sess; old != nil {
 		old.close()
 		p.coll++
+		p.s.debugf("peers '%s': a new session with '%s' (%s -> %s) replaces the one in place (a collision)", p.s.cfg.Name, p.name, c.RemoteAddr(), c.LocalAddr())
 	}
+	p.s.debugf("peers '%s': session with '%s' established (%s -> %s)", p.s.cfg.Name, p.name, c.RemoteAddr(), c.LocalAddr())
 	p.sess = ss
 	p.newConn++
 	p.mu.Unlock()

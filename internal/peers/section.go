@@ -56,6 +56,9 @@ type Config struct {
 	Synced bool
 	// Logf reports session events; nil discards them.
 	Logf func(format string, args ...any)
+	// Debugf reports each session's start and end and the collisions
+	// (both peers connecting at once); nil discards them.
+	Debugf func(format string, args ...any)
 }
 
 // shared is a local table as the section shares it.
@@ -68,6 +71,10 @@ type shared struct {
 	stickOK  [len(wireTypes)]bool
 	maxKey   int
 	maxDirty int // changed keys remembered per peer before pushing the whole table
+	// quiet: a stream's end within this time of the entry's last push
+	// to a peer is not pushed to it (peer.streamEndDue): a second, or a
+	// tenth of the table's expiry when that is shorter.
+	quiet    time.Duration
 	wireName string
 }
 
@@ -86,6 +93,7 @@ type Section struct {
 	resyncBy    time.Time
 	lastChange  time.Time
 
+	epoch      time.Time // Section.clock's origin
 	done       chan struct{}
 	wg         sync.WaitGroup
 	started    bool
@@ -96,7 +104,7 @@ type Section struct {
 // New checks a section's configuration and installs the change hooks;
 // Start connects.
 func New(cfg Config) (*Section, error) {
-	s := &Section{cfg: cfg, notUpToDate: map[*peer]bool{}, done: make(chan struct{}), synced: cfg.Synced, lastChange: time.Now()}
+	s := &Section{cfg: cfg, notUpToDate: map[*peer]bool{}, done: make(chan struct{}), synced: cfg.Synced, lastChange: time.Now(), epoch: time.Now()}
 	localSeen := false
 	for _, pc := range cfg.Peers {
 		p := &peer{s: s, name: pc.Name, addr: pc.Addr, tls: pc.TLS, local: pc.Name == cfg.Local, ev: make(chan struct{}, 1), wake: make(chan struct{}, 1)}
@@ -112,7 +120,10 @@ func New(cfg Config) (*Section, error) {
 	}
 	for i, tc := range cfg.Tables {
 		sh := &shared{id: uint64(i + 1), t: tc.Table, wireName: tc.WireName, maxKey: tc.Table.Config().KeyLen,
-			maxDirty: max(2*tc.Table.Config().Size, 1024)}
+			maxDirty: max(2*tc.Table.Config().Size, 1024), quiet: time.Second}
+		if exp := tc.Table.Config().Expire; exp > 0 && exp/10 < sh.quiet {
+			sh.quiet = exp / 10
+		}
 		sh.def, sh.types = localDef(sh.id, tc.WireName, tc.Table, tc.ExplicitLen)
 		for n, w := range wireTypes {
 			if dt, ok := stick.ParseDataType(w.name); ok && tc.Table.Words(dt) > 0 {
@@ -125,9 +136,12 @@ func New(cfg Config) (*Section, error) {
 		p.dirty = make([]map[string]bool, len(s.tables))
 		p.full = make([]bool, len(s.tables))
 		p.inflight = make([]map[string]int, len(s.tables))
+		p.pushed = make([]map[string]time.Duration, len(s.tables))
+		p.pushLog = make([][]pushRec, len(s.tables))
 		for i := range p.dirty {
 			p.dirty[i] = map[string]bool{}
 			p.inflight[i] = map[string]int{}
+			p.pushed[i] = map[string]time.Duration{}
 		}
 	}
 	return s, nil
@@ -249,13 +263,31 @@ func (s *Section) logf(format string, args ...any) {
 	}
 }
 
-// changed is the tables' hook: every remote peer will push key.
+func (s *Section) debugf(format string, args ...any) {
+	if s.cfg.Debugf != nil {
+		s.cfg.Debugf(format, args...)
+	}
+}
+
+// clock is the section's monotonic time.
+func (s *Section) clock() time.Duration { return time.Since(s.epoch) }
+
+// changed is the tables' hook: every remote peer will push key (a
+// stream's end, data false, only when streamEndDue).
 func (s *Section) changed(table int, key string, data bool) {
+	var now time.Duration
+	if !data {
+		now = s.clock()
+	}
 	for _, p := range s.peers {
 		if p.local {
 			continue
 		}
 		p.dmu.Lock()
+		if !data && !p.streamEndDue(table, key, now) {
+			p.dmu.Unlock()
+			continue
+		}
 		if m := p.dirty[table]; len(m) < s.tables[table].maxDirty {
 			m[key] = m[key] || data
 		} else {

@@ -46,7 +46,9 @@ type node struct {
 	t *stick.Table
 }
 
-func startNode(t *testing.T, name string, addrs map[string]string, tb *stick.Table, synced bool) *node {
+// startNode starts peer name of a section of a and b; opts adjust the
+// section before it starts.
+func startNode(t *testing.T, name string, addrs map[string]string, tb *stick.Table, synced bool, opts ...func(*Section)) *node {
 	t.Helper()
 	cfg := Config{Name: "mesh", Local: name, Bind: addrs[name], Synced: synced,
 		Tables: []TableConfig{{Table: tb, WireName: "rl"}}, Logf: t.Logf}
@@ -59,6 +61,9 @@ func startNode(t *testing.T, name string, addrs map[string]string, tb *stick.Tab
 	}
 	if err := s.Listen(nil); err != nil {
 		t.Fatal(err)
+	}
+	for _, o := range opts {
+		o(s)
 	}
 	s.Start()
 	return &node{s, tb}

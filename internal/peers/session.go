@@ -126,6 +126,11 @@ func (ss *session) serve() {
 	if err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, io.EOF) {
 		s.logf("peers '%s': session with '%s' ended: %v", s.cfg.Name, p.name, err)
 	}
+	unacked := 0
+	for _, l := range ss.unacked {
+		unacked += len(l)
+	}
+	s.debugf("peers '%s': session with '%s' (%s -> %s) ended (%v); %d updates not acknowledged go on the next one", s.cfg.Name, p.name, ss.c.RemoteAddr(), ss.c.LocalAddr(), err, unacked)
 	for i, l := range ss.unacked {
 		keys := make([]string, len(l))
 		for j, u := range l {

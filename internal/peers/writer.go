@@ -203,6 +203,7 @@ func (w *writer) push(i int, sh *shared, keys []string, timed bool, changed map[
 		if err := w.msg(classStickTable, typ, data); err != nil {
 			return err
 		}
+		ss.p.recordPush(i, k, ss.p.s.clock())
 		ss.mu.Lock()
 		if len(ss.unacked[i]) < 1<<16 {
 			ss.unacked[i] = append(ss.unacked[i], sent{u.id, k, changed[k]})
