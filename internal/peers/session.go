@@ -312,10 +312,21 @@ func (ss *session) apply(rt *remoteTable, u *update) {
 		if sh.t.Words(dt) != len(v.words) {
 			continue // an array of another size
 		}
-		if wireTypes[v.n].std == stdSint {
+		switch wireTypes[v.n].std {
+		case stdSint:
 			// An int sent sign-extended; the table keeps its 32 bits.
 			for i, w := range v.words {
 				v.words[i] = uint64(uint32(w))
+			}
+		case stdFrqp:
+			// A rate's age is HAProxy's (unsigned int)(now_ms -
+			// curr_tick), 32-bit tick arithmetic: a period started by a
+			// thread whose clock ran a few ms ahead of the sender's comes
+			// as 2^32 minus those ms, a start in the future, which HAProxy
+			// reads (signed) as the current period. Taken as a 4-billion-ms
+			// age instead, the rate lost its count here.
+			for i := 0; i < len(v.words); i += 3 {
+				v.words[i] = uint64(int64(int32(uint32(v.words[i]))))
 			}
 		}
 		vals = append(vals, stick.PeerValue{Type: dt, Words: v.words})

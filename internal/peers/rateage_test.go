@@ -1,0 +1,32 @@
+package peers
+
+import (
+	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/stick"
+)
+
+// A rate's age is 32-bit tick arithmetic: HAProxy 2.6 sends
+// (unsigned int)(now_ms - curr_tick), which is 2^32 minus a few ms when
+// the period was started by a thread whose clock ran ahead of the
+// sending one's (a fresh entry's first request, often). It is a period
+// that started now: the count is current, not 49 days old
+// (TestPeersShareWithHAProxy: HAProxy's first request showed here as
+// http_req_rate 0, and the client got an 11th request through).
+func TestRateAgeWrapsAsHAProxyTicks(t *testing.T) {
+	pp := newPipePeer(t)
+	for i, age := range []uint64{1<<32 - 3, 0, 1500} {
+		id := uint32(i + 1)
+		pp.sendRate(pp.key, id, 0, [3]uint64{age, 5, 0}, i == 0)
+		pp.applied(id)
+		if v := value(pp.a.t, pp.key, stick.HTTPReqRate); v != 5 {
+			t.Errorf("age %d: http_req_rate = %d, want the current period's 5", age, v)
+		}
+	}
+	// Past the period (10 s), over two: nothing is left.
+	pp.sendRate(pp.key, 4, 0, [3]uint64{25000, 5, 0}, false)
+	pp.applied(4)
+	if v := value(pp.a.t, pp.key, stick.HTTPReqRate); v != 0 {
+		t.Errorf("a rate of two periods ago reads %d, want 0", v)
+	}
+}
