@@ -55,8 +55,10 @@ type identityEnv struct {
 	// (default an hour); OIDCLines are added to the oidc section.
 	AccessTTL time.Duration
 	OIDCLines string
-	// GlobalLines are added to the global section (a stats socket).
+	// GlobalLines are added to the global section (a stats socket);
+	// BindLines to the frontend after its bind (another bind).
 	GlobalLines string
+	BindLines   string
 	// OPEnv are more settings of the provider (server.mjs), "NAME=value".
 	OPEnv []string
 }
@@ -138,6 +140,7 @@ identity-token mesh
 
 frontend web
     bind 127.0.0.1:%[8]d
+%[12]s
     acl public path_beg /public
     acl staff oidc_claim(groups) -m str staff
     http-request use-service jwks:mesh if { path /.well-known/jwks.json }
@@ -150,7 +153,7 @@ frontend web
 backend gateway
     http-request set-header Host %[7]s
     %[9]s
-`, env.OP, edgeClientID, dir, env.Edge, apiAudience, shortAudience, testenv.SeedHost, env.EdgePort, serverLine(env), env.OIDCLines, env.GlobalLines)
+`, env.OP, edgeClientID, dir, env.Edge, apiAudience, shortAudience, testenv.SeedHost, env.EdgePort, serverLine(env), env.OIDCLines, env.GlobalLines, env.BindLines)
 }
 
 func serverLine(env *identityEnv) string {
