@@ -22,7 +22,7 @@ type Conn struct {
 	ctr *Counters
 	h   Handler
 
-	br  *bufio.Reader
+	br  io.Reader // a sock.LazyReader where it can be: see newConnReader
 	tap *frameTap
 	fr  *http2.Framer // read side, owned by Serve
 
@@ -31,7 +31,7 @@ type Conn struct {
 	wmu sync.Mutex
 	// wdeadline is the socket's write deadline (SendTimeout); under wmu.
 	wdeadline time.Time
-	bw        *bufio.Writer
+	bw        *bufio.Writer // nil while nothing waits to be written: see bufWriter
 	wfr       *http2.Framer
 	henc      *hpack.Encoder
 	hbuf      bytes.Buffer
@@ -87,8 +87,7 @@ func NewConn(c net.Conn, cfg *Config, h Handler) *Conn {
 		cfg:            conf,
 		ctr:            conf.Counters,
 		h:              h,
-		br:             bufio.NewReaderSize(c, 16<<10),
-		bw:             bufio.NewWriterSize(c, 32<<10),
+		br:             newConnReader(c),
 		qsig:           make(chan struct{}, 1),
 		streams:        make(map[uint32]*Stream),
 		inflow:         int64(conf.ConnWindowSize),
@@ -106,7 +105,7 @@ func NewConn(c net.Conn, cfg *Config, h Handler) *Conn {
 	cn.fr.ReadMetaHeaders = hpack.NewDecoder(conf.HeaderTableSize, nil)
 	cn.fr.MaxHeaderListSize = conf.MaxHeaderListSize
 	cn.fr.SetMaxReadFrameSize(conf.MaxFrameSize)
-	cn.wfr = http2.NewFramer(cn.bw, nil)
+	cn.wfr = http2.NewFramer(bufWriter{cn}, nil)
 	cn.henc = hpack.NewEncoder(&cn.hbuf)
 	// Index nothing, as HAProxy's encoder does: response fields are views of
 	// buffers the proxy reuses, and an entry kept in the dynamic table would

@@ -120,9 +120,11 @@ func (c *Conn) locked(f func() error, flush bool) error {
 		}
 	}
 	err := f()
-	if flush && (err == nil || isStreamLocal(err)) {
+	if flush && (err == nil || isStreamLocal(err)) && c.bw != nil {
 		if ferr := c.bw.Flush(); ferr != nil {
 			err = ferr
+		} else {
+			c.releaseWriteBuf()
 		}
 	}
 	if err != nil && !isStreamLocal(err) {

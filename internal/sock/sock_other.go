@@ -47,3 +47,9 @@ func SetMaxPipes(int) {}
 
 // PipeCounts reports no limit and no pipe.
 func PipeCounts() (limit, inUse, free int64) { return -1, 0, 0 }
+
+// LazyReader is not available here: NewLazyReader reports false.
+type LazyReader struct{ io.Reader }
+
+// NewLazyReader reports false: read c with a bufio.Reader.
+func NewLazyReader(c net.Conn) (*LazyReader, bool) { return nil, false }
