@@ -123,7 +123,11 @@ func (s *session) sessionRules() (reject, drop bool) {
 	if len(fe.SessionRules) == 0 {
 		return false, false
 	}
-	t := &s.tx
+	t := s.tx
+	if t == nil { // an HTTP/3 session has none (only HTTP/1 keeps one)
+		t = txnPool.Get().(*Txn)
+		defer func() { t.reset(); t.sess = nil; txnPool.Put(t) }()
+	}
 	t.begin(s)
 	t.acl.Stick = &s.stick
 	t.vars.NoStream = true

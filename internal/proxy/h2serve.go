@@ -17,6 +17,10 @@ import (
 // returns the listener the connection ended on, which ends it.
 func (s *session) serveH2() *Listener {
 	s.wireH2()
+	// The HTTP/1 transaction goes back: streams take theirs from txnPool.
+	s.tx.reset()
+	txnPool.Put(s.tx)
+	s.tx = nil
 	hc := &h2conn{}
 	v := &h2view{s: s}
 	v.refs.Store(1)

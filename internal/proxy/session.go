@@ -41,9 +41,12 @@ type session struct {
 	in  timedReader // under br: client timeout while a body streams
 	out timedWriter // under bw: client timeout, bytes sent to the client
 	// first receives the start of the next request while the connection
-	// holds no buffer (see waitRequest); most requests fit whole.
-	first [1024]byte
-	tx    Txn
+	// holds no buffer (see waitRequest); most requests fit whole. It and
+	// tx are HTTP/1's: apart from the session (4.2 KiB with them inline),
+	// an HTTP/2 connection, which holds its session while it lives, gives
+	// tx back and never takes first (serveH2; bench/run.sh idle_h2).
+	first *[1024]byte
+	tx    *Txn
 	// requests served on this connection, for %rt/ idle timers
 	nreq     int
 	lastDone time.Time
@@ -133,7 +136,13 @@ func (s *session) wake() {
 
 var sessionPool = sync.Pool{New: func() any { return new(session) }}
 
-func getSession() *session { return sessionPool.Get().(*session) }
+func getSession() *session {
+	s := sessionPool.Get().(*session)
+	if s.tx == nil {
+		s.tx = new(Txn)
+	}
+	return s
+}
 
 func putSession(s *session) {
 	if s.br != nil {
@@ -142,12 +151,14 @@ func putSession(s *session) {
 	if s.bw != nil {
 		s.bw.Release()
 	}
-	br, bw := s.br, s.bw
+	br, bw, first := s.br, s.bw, s.first
 	tx := s.tx
-	tx.reset()
+	if tx != nil {
+		tx.reset()
+	}
 	s.stick.Release() // the connection's tracking ends with it
 	s.priv.release()  // and its private server connections (http-reuse never)
-	*s = session{br: br, bw: bw, tx: tx}
+	*s = session{br: br, bw: bw, first: first, tx: tx}
 	sessionPool.Put(s)
 }
 
@@ -167,7 +178,7 @@ func (s *session) serve() (park bool) {
 		s.bw.Reset(&s.out)
 	}
 	for {
-		t := &s.tx
+		t := s.tx
 		t.begin(s)
 		switch s.readRequest(t) {
 		case readClose:
@@ -340,6 +351,9 @@ func (s *session) readRequest(t *Txn) readResult {
 // wait, fired before waitMono (clock.Mono; 0: none). A reload's wake-up
 // (Stale) ends the wait at once, except for an orphan (see readRequest).
 func (s *session) readFirst(waitMono int64) (int, error) {
+	if s.first == nil {
+		s.first = new([1024]byte)
+	}
 	for {
 		n, err := s.in.Read(s.first[:])
 		if n > 0 || !isTimeout(err) || s.fe.Proc.Stale.Load() && !s.orphan {
