@@ -52,8 +52,23 @@ func (b *Bind9) Key(t testing.TB, alg string) Bind9Key {
 // "alias CNAME real"). It returns once the server answers the zone's SOA.
 func StartBind9(t testing.TB, zone string, records ...string) *Bind9 {
 	t.Helper()
+	return StartBind9With(t, Bind9Config{Zone: zone, Records: records})
+}
+
+// Bind9Config describes StartBind9With's zone.
+type Bind9Config struct {
+	Zone    string   // e.g. "example.test."
+	Records []string // zone-file lines beside the SOA and NS
+	// ZoneOptions are named.conf statements added to the zone clause,
+	// e.g. `allow-query { key "gatehouse-sha256."; };`.
+	ZoneOptions string
+}
+
+// StartBind9With is StartBind9 with zone options.
+func StartBind9With(t testing.TB, c Bind9Config) *Bind9 {
+	t.Helper()
 	bin := RequireBinary(t, "named")
-	zone = dns.Fqdn(zone)
+	zone, records := dns.Fqdn(c.Zone), c.Records
 	b := &Bind9{Port: FreePort(t), Dir: t.TempDir(), Zone: zone}
 	b.Addr = LocalAddr(b.Port)
 	for _, alg := range []string{"hmac-sha256", "hmac-sha512", "hmac-sha1"} {
@@ -87,8 +102,8 @@ controls { };
 		allow = append(allow, fmt.Sprintf("key %q;", k.Name))
 	}
 	zoneFile := filepath.Join(b.Dir, "zone.db")
-	fmt.Fprintf(&conf, "zone %q { type primary; file %q; allow-update { %s }; };\n",
-		strings.TrimSuffix(zone, "."), zoneFile, strings.Join(allow, " "))
+	fmt.Fprintf(&conf, "zone %q { type primary; file %q; allow-update { %s }; %s };\n",
+		strings.TrimSuffix(zone, "."), zoneFile, strings.Join(allow, " "), c.ZoneOptions)
 	db := fmt.Sprintf("$ORIGIN %s\n$TTL 60\n@ IN SOA ns1 hostmaster 1 3600 600 86400 60\n@ IN NS ns1\nns1 IN A 127.0.0.1\n%s\n",
 		zone, strings.Join(records, "\n"))
 	confFile := filepath.Join(b.Dir, "named.conf")
@@ -100,12 +115,14 @@ controls { };
 	}
 	// -g: foreground, logging to stderr; -n 1: one worker on a shared machine.
 	b.Process = StartProcess(t, "named:"+strconv.Itoa(b.Port), bin, "-g", "-4", "-n", "1", "-c", confFile)
-	b.waitReady(t)
+	b.waitReady(t, c.ZoneOptions == "")
 	return b
 }
 
-// waitReady waits until the server answers the zone's SOA authoritatively.
-func (b *Bind9) waitReady(t testing.TB) {
+// waitReady waits until the server answers the zone's SOA authoritatively
+// (when soa; else until it answers at all and says it loaded its zones:
+// zone options may refuse unsigned queries).
+func (b *Bind9) waitReady(t testing.TB, soa bool) {
 	t.Helper()
 	var last string
 	ok := poll(30*time.Second, func() bool {
@@ -116,8 +133,10 @@ func (b *Bind9) waitReady(t testing.TB) {
 		switch {
 		case err != nil:
 			last = err.Error()
-		case r.Rcode != dns.RcodeSuccess || !r.Authoritative || len(r.Answer) == 0:
+		case soa && (r.Rcode != dns.RcodeSuccess || !r.Authoritative || len(r.Answer) == 0):
 			last = dns.RcodeToString[r.Rcode]
+		case !soa && !strings.Contains(b.String(), "all zones loaded"):
+			last = "answers " + dns.RcodeToString[r.Rcode] + ", zones not loaded yet"
 		default:
 			return true
 		}

@@ -269,7 +269,11 @@ func (s *Solver) waitVisible(ctx context.Context, name, value string) error {
 			ok, why := s.visible(ctx, addr, name, value)
 			if !ok {
 				still = append(still, addr)
-				last[addr] = why
+				// The deadline's own error says less than the answer
+				// before it.
+				if ctx.Err() == nil || last[addr] == "" {
+					last[addr] = strings.TrimPrefix(why, addr+": ")
+				}
 			}
 		}
 		if pending = still; len(pending) == 0 {
@@ -293,8 +297,9 @@ func (s *Solver) visible(ctx context.Context, addr, name, value string) (bool, s
 	m := new(dns.Msg)
 	m.SetQuestion(name, dns.TypeTXT)
 	m.RecursionDesired = false
-	// Check servers may be public secondaries that know no key: unsigned.
-	r, err := s.exchange(ctx, addr, m, false)
+	// Other check servers may be public secondaries that know no key:
+	// only the update server is asked with it.
+	r, err := s.exchange(ctx, addr, m, addr == s.cfg.Server)
 	if err != nil {
 		return false, err.Error()
 	}

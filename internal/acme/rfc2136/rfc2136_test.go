@@ -108,6 +108,25 @@ func TestTTL(t *testing.T) {
 	}
 }
 
+// TestQueriesSigned: a zone that answers only queries signed with the key
+// works: the lookups and the propagation check on the update server are
+// signed too.
+func TestQueriesSigned(t *testing.T) {
+	b := testenv.StartBind9With(t, testenv.Bind9Config{Zone: "example.test.",
+		ZoneOptions: `allow-query { key "gatehouse-sha256."; };`})
+	if r, err := b.Query("example.test.", dns.TypeSOA); err != nil || r.Rcode != dns.RcodeRefused {
+		t.Fatalf("an unsigned query was not refused: %v %v", r, err)
+	}
+	s := solver(t, b, "hmac-sha256", "propagation-timeout 5s")
+	ctx := ctx30(t)
+	if err := s.Present(ctx, "_acme-challenge.signed.example.test.", "signed"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CleanUp(ctx, "_acme-challenge.signed.example.test.", "signed"); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestCNAMEFollowed: a delegated _acme-challenge (a CNAME) gets the record
 // at its target, as the ACME server looks for it there.
 func TestCNAMEFollowed(t *testing.T) {
