@@ -48,12 +48,14 @@ type Dir struct {
 }
 
 const (
-	lockMagic = "gatehouse-lock/1"
-	tmpPrefix = ".gh-tmp-"
+	lockMagic       = "gatehouse-lock/1"
+	tmpPrefix       = ".gh-tmp-"
+	challengePrefix = "http01-"
 )
 
-// NewDir uses dir (created if missing) and removes the temporary files a
-// crashed process may have left there an hour ago or more.
+// NewDir uses dir (created if missing) and removes what crashed processes
+// may have left there: temporary files an hour old or more, and expired
+// challenges nobody asked for.
 func NewDir(dir string) (*Dir, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("lock directory: %w", err)
@@ -62,8 +64,13 @@ func NewDir(dir string) (*Dir, error) {
 	d := &Dir{dir: dir, host: host, pid: os.Getpid()}
 	if ents, err := os.ReadDir(dir); err == nil {
 		for _, e := range ents {
-			if fi, err := e.Info(); err == nil && strings.HasPrefix(e.Name(), tmpPrefix) && time.Since(fi.ModTime()) > time.Hour {
+			switch fi, err := e.Info(); {
+			case err != nil:
+			case strings.HasPrefix(e.Name(), tmpPrefix) && time.Since(fi.ModTime()) > time.Hour:
 				_ = os.Remove(filepath.Join(dir, e.Name()))
+			case strings.HasPrefix(e.Name(), challengePrefix):
+				// Get removes an expired challenge it reads.
+				_, _, _ = d.get(filepath.Join(dir, e.Name()))
 			}
 		}
 	}
@@ -387,7 +394,7 @@ func (d *Dir) Put(_ context.Context, token, keyAuth string, ttl time.Duration) e
 	if keyAuth == "" || strings.ContainsAny(keyAuth, " \r\n") || ttl <= 0 {
 		return errors.New("challenge: empty or multi-word key authorization, or ttl not positive")
 	}
-	return d.replace(d.fileName("http01-", token), fmt.Appendf(nil, "%d %s\n", time.Now().Add(ttl).UnixMilli(), keyAuth))
+	return d.replace(d.fileName(challengePrefix, token), fmt.Appendf(nil, "%d %s\n", time.Now().Add(ttl).UnixMilli(), keyAuth))
 }
 
 // Get implements ChallengeStore. A token that is not base64url is never
@@ -396,7 +403,11 @@ func (d *Dir) Get(_ context.Context, token string) (string, bool, error) {
 	if !validToken(token) {
 		return "", false, nil
 	}
-	path := d.fileName("http01-", token)
+	return d.get(d.fileName(challengePrefix, token))
+}
+
+// get reads a challenge file, removing it if it has expired.
+func (d *Dir) get(path string) (string, bool, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", false, nil
@@ -422,7 +433,7 @@ func (d *Dir) Delete(_ context.Context, token string) error {
 	if !validToken(token) {
 		return nil
 	}
-	if err := os.Remove(d.fileName("http01-", token)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := os.Remove(d.fileName(challengePrefix, token)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
 	return nil

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
 // TestDirStaleTakeoverRace: of many replicas that find the same stale lock
@@ -81,6 +83,48 @@ func TestDirDamagedLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustLock(t, d, "damaged", time.Minute)()
+}
+
+// TestDirSweep: a new Dir removes expired challenges nobody asked for and
+// old temporary files, and leaves live challenges and locks.
+func TestDirSweep(t *testing.T) {
+	dir := t.TempDir()
+	d, err := NewDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := bg(t)
+	if err := d.Put(ctx, "old", "old.x", time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Put(ctx, "live", "live.x", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	unlock := mustLock(t, d, "held", time.Minute)
+	defer unlock()
+	tmp := filepath.Join(dir, tmpPrefix+"crashed")
+	if err := os.WriteFile(tmp, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	if err := os.Chtimes(tmp, old, old); err != nil {
+		t.Fatal(err)
+	}
+	oldChallenge := d.fileName(challengePrefix, "old")
+	testenv.Eventually(t, 20*time.Second, func() bool {
+		if _, err := NewDir(dir); err != nil {
+			t.Fatal(err)
+		}
+		_, err := os.Stat(oldChallenge)
+		return os.IsNotExist(err)
+	}, "the expired challenge file is still there")
+	if _, err := os.Stat(tmp); !os.IsNotExist(err) {
+		t.Fatalf("old temporary file: %v", err)
+	}
+	if v, ok, err := d.Get(ctx, "live"); !ok || err != nil || v != "live.x" {
+		t.Fatalf("live challenge: %q %v %v", v, ok, err)
+	}
+	mustNotLock(t, d, "held")
 }
 
 // TestDirFileNames: any name stays one file inside the directory.
