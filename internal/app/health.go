@@ -246,7 +246,8 @@ func fillCheckRow(r *stats.Row, srv *proxy.Server) {
 	r.CheckStatus = last.Status.String()
 	r.CheckRunning = st.Running
 	r.CheckCode = 0
-	if last.Status.HasCode() {
+	r.CheckCoded = last.Status.HasCode()
+	if r.CheckCoded {
 		r.CheckCode = last.Code
 	}
 	r.CheckDuration = 0

@@ -3,6 +3,7 @@ package cfgparse
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 
 	"github.com/gatehouse/gatehouse/internal/config"
@@ -12,7 +13,7 @@ func optionKeywords() []keyword {
 	return []keyword{
 		{name: "option", where: wProxy, syntax: "[no] option <name> [<args>]",
 			desc: "Enable (or with 'no', disable) one of the options below.",
-			sub:  optionTable, subUnimpl: unimplementedOptions()},
+			sub:  func() []keyword { return slices.Concat(optionTable(), protoCheckOptions()) }, subUnimpl: unimplementedOptions()},
 	}
 }
 

@@ -55,10 +55,9 @@ func unimplementedOptions() []string {
 		"h1-case-adjust-bogus-server",
 		"http-no-delay", "http-restrict-req-hdr-names",
 		"http-use-proxy-header", "http_proxy", "idle-close-on-response", "independent-streams",
-		"ldap-check", "mysql-check",
-		"nolinger", "pgsql-check", "prefer-last-server",
-		"redis-check", "smtpchk", "spop-check",
-		"ssl-hello-chk", "tcp-smart-accept",
+		"nolinger", "prefer-last-server",
+		"spop-check",
+		"tcp-smart-accept",
 		"tcp-smart-connect", "transparent", "use-small-buffers",
 	}
 }

@@ -361,6 +361,10 @@ type Proxy struct {
 	Servers   []*Server
 	HTTPCheck *HTTPCheck // option httpchk / http-check rules; nil when none
 	TCPCheck  *TCPCheck  // option tcp-check rules; nil when none
+	// ProtoCheck is one of HAProxy's protocol checks (option redis-check,
+	// ssl-hello-chk, smtpchk, pgsql-check, mysql-check, ldap-check); nil
+	// when none. The latest of the check options wins, as in HAProxy.
+	ProtoCheck *ProtoCheck `json:",omitempty"`
 	// ErrorFiles are the proxy's error pages by status, from ErrorOps
 	// replayed once every http-errors section is known.
 	ErrorFiles  map[int]*ErrorFile
@@ -724,6 +728,17 @@ type CheckConnect struct {
 	SNI       string
 	ALPN      []string
 	SendProxy bool // "send-proxy": the server's PROXY header first
+}
+
+// ProtoCheck is a protocol check option.
+type ProtoCheck struct {
+	Pos  Pos
+	Kind string // "redis", "ssl-hello", "smtp", "pgsql", "mysql", "ldap"
+	// User: mysql-check and pgsql-check's "user"; "" for mysql-check
+	// without one (the handshake alone is checked).
+	User  string
+	Pre41 bool   // mysql-check ... pre-41
+	SMTP  string // smtpchk's command: "HELO localhost" unless "EHLO|HELO <domain>"
 }
 
 // TCPCheck is "option tcp-check" with its steps.

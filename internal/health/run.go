@@ -103,6 +103,9 @@ func (r *run) close() {
 }
 
 func (r *run) exec(ctx context.Context) Result {
+	if r.sp.Kind == KindProto {
+		return r.execProto(ctx)
+	}
 	var last *rule
 	for i := range r.sp.rules {
 		ru := &r.sp.rules[i]

@@ -62,6 +62,7 @@ type expectRule struct {
 type Spec struct {
 	Kind       Kind
 	rules      []rule
+	proto      []protoStep // KindProto's rules
 	disable404 bool
 }
 
@@ -84,6 +85,9 @@ func (s *Spec) DisableOn404() bool { return s.disable404 }
 // keywords are errors at their line.
 func NewSpec(p *config.Proxy) (*Spec, error) {
 	hc, tc := p.HTTPCheck, p.TCPCheck
+	if pc := p.ProtoCheck; pc != nil && (hc == nil || !later(hc.Pos, pc.Pos)) && (tc == nil || !later(tc.Pos, pc.Pos)) {
+		return protoSpec(pc), nil
+	}
 	if hc != nil && tc != nil {
 		// The later "option" wins, as in HAProxy where each replaces the other.
 		if tc.Pos.File == hc.Pos.File && tc.Pos.Line > hc.Pos.Line {
@@ -100,6 +104,10 @@ func NewSpec(p *config.Proxy) (*Spec, error) {
 	}
 	return &Spec{Kind: KindTCP, rules: []rule{{kind: ruleConnect, connect: &connectRule{implicit: true}}}}, nil
 }
+
+// later reports a position after pos in the same file: of a backend's
+// check options the latest wins, as in HAProxy.
+func later(at, pos config.Pos) bool { return at.File == pos.File && at.Line > pos.Line }
 
 func httpSpec(hc *config.HTTPCheck) (*Spec, error) {
 	sp := &Spec{Kind: KindHTTP, disable404: hc.DisableOn404}

@@ -189,7 +189,7 @@ func lastSess(r *Row, s *Snapshot) Value {
 }
 
 func checkedL7Code(r *Row) bool {
-	return r.Checked && r.CheckCode > 0
+	return r.Checked && (r.CheckCoded || r.CheckCode > 0)
 }
 
 // checkDone reports whether a check result (and so its duration) is known.

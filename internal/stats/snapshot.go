@@ -209,10 +209,13 @@ type Row struct {
 
 	// Health checks (servers). Checked is false for "no check" servers and
 	// then every check column is empty.
-	Checked       bool
-	CheckRunning  bool   // a check is in progress: check_status gets "* "
-	CheckStatus   string // "L7OK", "L4CON", "INI", ...
-	CheckCode     int    // layer 5-7 code (HTTP status); 0: none
+	Checked      bool
+	CheckRunning bool   // a check is in progress: check_status gets "* "
+	CheckStatus  string // "L7OK", "L4CON", "INI", ...
+	CheckCode    int    // layer 5-7 code (HTTP status); 0: none
+	// CheckCoded: the check's status carries a code (L7OK, L7OKC, L7STS),
+	// shown even when it is 0 (a Redis or LDAP check), as HAProxy does.
+	CheckCoded    bool
 	CheckDuration time.Duration
 	CheckDesc     string // "Layer7 check passed"; derived from CheckStatus when empty
 	LastChk       string // last check output ("OK", "Connection refused", ...)
