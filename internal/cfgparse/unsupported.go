@@ -48,7 +48,7 @@ func unsupportedAdvice() map[string]string {
 		noTPROXY     = "Not supported (needs TPROXY): pass the client's address with PROXY protocol (`send-proxy-v2`) or `option forwardfor`."
 		noNamespace  = "Run Gatehouse inside the network namespace (`ip netns exec`, a pod's network)."
 		noSigalgs    = "No equivalent: Go's TLS chooses the signature algorithms; restrict versions and ciphers with `ssl-min-ver`, `ciphers`, `ciphersuites`."
-		no0RTT       = "Not supported: TLS 1.3 early data (0-RTT) is never accepted, so no request can be replayed."
+		no0RTT       = "Not supported: Gatehouse never sends early data (0-RTT) to a server."
 		noEquivalent = "No equivalent; remove it."
 		alerting     = "Alert from Prometheus: contrib/prometheus/alerts.yml (server down, no server available, error rate, certificates, identity)."
 		unixSocket   = "No equivalent for UNIX-socket binds: control access with the permissions of the socket's directory."
@@ -118,7 +118,7 @@ func unsupportedAdvice() map[string]string {
 	add("http-action", "No equivalent: limit bandwidth in the network (tc) or at the server.", "set-bandwidth-limit")
 	add("http-action", "Mark packets with nftables or iptables rules on the host.", "set-mark", "set-fc-mark", "set-tos", "set-fc-tos")
 	add("http-action", "No queue priorities: give that traffic a backend of its own with its own `maxconn`.", "set-priority-class", "set-priority-offset", "set-nice")
-	add("http-action", "Not needed: early data (0-RTT) is never accepted, so every request has a completed handshake.", "wait-for-handshake")
+	add("http-action", "Not needed: early data (0-RTT) is accepted only on QUIC binds with `allow-0rtt`, and then only for GET, HEAD and OPTIONS (with `Early-Data: 1` toward the server); other methods get 425 Too Early, which clients retry after the handshake.", "wait-for-handshake")
 	add("http-action", "`http-request tarpit` delays and then answers an error; there is no delay that lets the request go on.", "pause")
 	add("http-action", "Choose what is retried with the backend's `retry-on` and `retries`.", "disable-l7-retry", "set-retries")
 
