@@ -32,6 +32,15 @@ func bindOptions() []bindOption {
 		{name: "crt", syntax: "crt <file|dir>", hasArg: true,
 			desc: "Certificate and key PEM file, or a directory of them; repeatable; relative paths start at 'crt-base'.",
 			parse: func(p *parser, b *config.Bind, v string) error {
+				l, err := p.crtStoreRef(v)
+				if err != nil {
+					return err
+				}
+				if l != nil {
+					// Its file is known once the acme sections are (finishACME).
+					b.Crts = append(b.Crts, p.crtStoreMark(l))
+					return nil
+				}
 				b.Crts = append(b.Crts, p.filePath(p.cfg.Global.CrtBase, v))
 				return nil
 			}},

@@ -30,6 +30,14 @@ type parser struct {
 	peers                        *config.Peers
 	peersBindLine, peersPeerLine bool
 	peerKinds                    map[*config.Peer]bool
+	// The acme and crt-store sections being parsed (section_acme.go,
+	// section_crtstore.go), the directory each acme section's relative
+	// paths start from, and the bind crt arguments naming a crt-store
+	// certificate.
+	acme     *config.ACME
+	acmeDirs map[*config.ACME]string
+	crtStore *config.CrtStore
+	crtRefs  []*config.CrtLoad
 
 	// negated is set while the current line started with "no".
 	negated bool

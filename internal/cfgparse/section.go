@@ -61,6 +61,8 @@ func sectionTable() []sectionDef {
 		httpErrorsSection(),
 		cacheSection(),
 		peersSection(),
+		acmeSection(),
+		crtStoreSection(),
 	}
 	for _, name := range unimplementedSections() {
 		secs = append(secs, sectionDef{name: name, kind: secUnimplemented, skip: true, open: openUnimplemented})
@@ -93,6 +95,7 @@ func (p *parser) openSection(sec *sectionDef, toks []token) {
 	p.ps = nil
 	p.oidc, p.idTok, p.res = nil, nil, nil
 	p.ul = nil
+	p.acme, p.crtStore = nil, nil
 	// ${.SECTION}: the section's name, or its keyword when it has none.
 	p.secName = sec.name
 	if len(toks) > 1 && toks[1].Text != "from" {

@@ -11,8 +11,8 @@ package cfgparse
 func unimplementedSections() []string {
 	return []string{
 		"program", "mailers",
-		"ring", "fcgi-app", "log-forward", "crt-store",
-		"traces", "acme", "dynamic-update",
+		"ring", "fcgi-app", "log-forward",
+		"traces", "dynamic-update",
 	}
 }
 

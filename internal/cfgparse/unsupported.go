@@ -58,9 +58,7 @@ func unsupportedAdvice() map[string]string {
 	add("section", "Log to stdout or to a syslog target (`log stdout format raw local0`, `log 127.0.0.1:514 local0`); let the log collector buffer.", "ring")
 	add("section", "Proxy to an HTTP server that speaks FastCGI (e.g. nginx with php-fpm).", "fcgi-app")
 	add("section", "Use a syslog relay (rsyslog, syslog-ng, Vector).", "log-forward")
-	add("section", "Name the certificate files on `bind ... crt FILE|DIR` or in a `crt-list`.", "crt-store")
 	add("section", "Use the access logs (`option httplog`, `log-format`) and the stats and Prometheus counters.", "traces")
-	add("section", "Get certificates with cert-manager or certbot and point `crt` at the files: Gatehouse picks up renewed files by itself.", "acme")
 	add("section", "Reload the configuration (`SIGHUP`, or `-watch` on the files).", "dynamic-update")
 
 	add("global", goScheduler, "nbproc", "thread-groups", "numa-cpu-mapping")

@@ -71,6 +71,10 @@ type Config struct {
 	// this process's peer name (-L, 'localpeer', or the host name).
 	Peers     []*Peers `json:",omitempty"`
 	LocalPeer string   `json:",omitempty"`
+	// ACME are the "acme" sections, CrtStores the "crt-store" ones, in
+	// declaration order.
+	ACME      []*ACME     `json:",omitempty"`
+	CrtStores []*CrtStore `json:",omitempty"`
 	// Warnings collected while parsing (errors abort the parse instead).
 	Warnings []Diag
 }
@@ -99,10 +103,15 @@ type Global struct {
 	SpreadChecks     int           // percent
 	ExtraKV          map[string]string
 
-	CrtBase         string // crt-base: directory relative certificate paths are taken from (already applied)
-	CABase          string // ca-base: directory relative CA file paths are taken from (already applied)
-	SSLServerVerify string // ssl-server-verify: "none" or "required"; "" = required (HAProxy's default)
-	NoSplice        bool   // nosplice: never splice(2), whatever the proxies' options say
+	CrtBase string // crt-base: directory relative certificate paths are taken from (already applied)
+	CABase  string // ca-base: directory relative CA file paths are taken from (already applied)
+	// HTTPClientCAFile and HTTPClientVerify are httpclient.ssl.ca-file and
+	// httpclient.ssl.verify: how the ACME client checks its CA's server
+	// ("" and "": the system's roots, verified).
+	HTTPClientCAFile string `json:",omitempty"`
+	HTTPClientVerify string `json:",omitempty"`
+	SSLServerVerify  string // ssl-server-verify: "none" or "required"; "" = required (HAProxy's default)
+	NoSplice         bool   // nosplice: never splice(2), whatever the proxies' options say
 	// MaxPipes ("maxpipes"): kernel pipes splicing may hold at once; past
 	// it a tunnel copies through user space. 0: HAProxy's default, a
 	// quarter of the splicing proxies' connections (global maxconn at most).
