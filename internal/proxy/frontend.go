@@ -120,6 +120,11 @@ type Frontend struct {
 	CompLevel   int
 	Stats       Service // "stats enable" on this frontend; nil otherwise
 	StatsPrefix string
+	// ACMEChallenge answers the HTTP-01 challenges of pending ACME orders
+	// (/.well-known/acme-challenge/<token>) before any rule; nil without
+	// an acme section. It returns the key authorization and whether the
+	// path is a pending token's.
+	ACMEChallenge func(path string) (string, bool)
 	// MonitorURI ("monitor-uri") is answered before any rule: 200, or 503
 	// when one of MonitorFail matches. Not logged.
 	MonitorURI  string

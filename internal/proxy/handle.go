@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"strings"
+
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/http1"
 	"github.com/gatehouse/gatehouse/internal/httpmsg"
@@ -66,6 +68,17 @@ func (t *Txn) handle() bool {
 		}
 		t.termState = [2]byte{'L', 'R'}
 		return t.sendReply()
+	}
+
+	// The CA's HTTP-01 check is the edge's own business: answered before
+	// the rules, which could redirect it to HTTPS or ask for a login.
+	if fe.ACMEChallenge != nil && (req.Method == "GET" || req.Method == "HEAD") {
+		if ka, ok := fe.ACMEChallenge(pathOnly(originForm(req.URI))); ok {
+			fe.Counters.Intercept.Add(1)
+			t.reply = &Reply{Status: 200, AsIs: true, Header: httpmsg.Headers{{Name: "content-type", Value: "application/octet-stream"}}, Body: []byte(ka)}
+			t.termState = [2]byte{'L', 'R'}
+			return t.sendReply()
+		}
 	}
 
 	if fe.BufferRequest && !t.waitBodyOption() {
@@ -248,6 +261,14 @@ func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }
 // originForm is the request-target's path and query as httpmsg.ParseTarget
 // splits it ("/p?q" of "http://h/p?q"), "" when it has none: the stats
 // uri matches there, as in HAProxy.
+// pathOnly is an origin-form target without its query.
+func pathOnly(target string) string {
+	if i := strings.IndexByte(target, '?'); i >= 0 {
+		return target[:i]
+	}
+	return target
+}
+
 func originForm(uri string) string {
 	tg, _ := httpmsg.ParseTarget(uri)
 	p, _ := tg.OriginForm()
