@@ -471,4 +471,5 @@ func (p *promWriter) process() {
 			"When a certificate the listeners serve expires (its notAfter, Unix seconds); file is where it was loaded from",
 			"gauge", []promLabel{{"file", c.File}}, strconv.FormatInt(c.NotAfter.Unix(), 10))
 	}
+	promACME(p)
 }

@@ -24,6 +24,8 @@ type Snapshot struct {
 	Tokens []TokenStats
 	// Certs are the certificates the listeners serve, one per file.
 	Certs []CertStats
+	// ACME are the certificates the acme sections keep (acme.go).
+	ACME []ACMEStats
 	// Legends enables the columns HAProxy only fills with "stats show-legends"
 	// (addr, cookie, algo). The Service sets it from the configuration on a
 	// copy; the app normally leaves it false.
