@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/acl"
+	"github.com/gatehouse/gatehouse/internal/acme"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/counters"
 	"github.com/gatehouse/gatehouse/internal/http1"
@@ -81,6 +82,7 @@ type Graph struct {
 	shared        map[*stick.Table]bool
 	peerListeners map[*peers.Section]net.Listener
 	caches        []*httpcache.Cache // one per "cache" section (cache.go)
+	acme          []*acme.Manager    // one per "acme" section (acme.go)
 }
 
 // start runs the graph's background features once it serves traffic.
@@ -124,13 +126,16 @@ type proxyRuntime struct {
 
 // builder carries the state of one Build.
 type builder struct {
-	cfg      *config.Config
-	g        *Graph
-	backends map[string]*proxy.Backend
-	stopped  map[*proxy.Backend]*config.Proxy // stand-ins for disabled proxies
-	errs     []error
-	sys      *logging.Logger
-	ident    *identityRuntime
+	cfg *config.Config
+	// acmeHTTP01 answers the acme sections' HTTP-01 challenges on the
+	// HTTP frontends; nil without one.
+	acmeHTTP01 func(path string) (string, bool)
+	g          *Graph
+	backends   map[string]*proxy.Backend
+	stopped    map[*proxy.Backend]*config.Proxy // stand-ins for disabled proxies
+	errs       []error
+	sys        *logging.Logger
+	ident      *identityRuntime
 	// addrFailed: a server's init-addr found no address (resolvers.go).
 	addrFailed  bool
 	version     string
@@ -216,6 +221,9 @@ func Build(cfg *config.Config, version string) (*Graph, error) {
 		return nil, err
 	}
 	b.buildCaches()
+	if err := b.buildACME(); err != nil { // acme.go: before the listeners load certificates
+		return nil, err
+	}
 	b.g.stoppers = append(b.g.stoppers, b.ident.stop)
 	// Backends first: frontends refer to them.
 	// HAProxy's iid numbers the proxies in order from 1, after its
@@ -610,6 +618,7 @@ func (b *builder) buildFrontend(p *config.Proxy, pr *proxyRuntime) (*proxy.Front
 		fe.Routes = append(fe.Routes, r)
 	}
 	fe.MonitorURI = p.MonitorURI
+	fe.ACMEChallenge = b.acmeHTTP01
 	fe.UsableServers = b.usableServers
 	fe.Proxies = &proxyInfo{g: b.g, backends: b.backends}
 	for _, c := range p.MonitorFail {

@@ -63,6 +63,12 @@ func (g *Graph) Snapshot() *stats.Snapshot {
 			}
 		}
 	}
+	for _, m := range g.acme {
+		for _, c := range m.Status() {
+			snap.ACME = append(snap.ACME, stats.ACMEStats{Section: c.Section, Certificate: c.Name, Domains: c.Domains,
+				NotAfter: c.NotAfter, OrdersOK: c.OrdersOK, OrdersFailed: c.Failed})
+		}
+	}
 	// Read after the proxies' captures, so that none is numbered beyond
 	// the total.
 	snap.Info.ErrorEvents = g.Proc.Captured.Load()

@@ -29,6 +29,9 @@ type PebbleOptions struct {
 	Validity time.Duration
 	// AlwaysValid skips the challenge checks (PEBBLE_VA_ALWAYS_VALID=1).
 	AlwaysValid bool
+	// DNSServer is the server Pebble resolves names and DNS-01 records
+	// with; "": pebble-challtestsrv answering 127.0.0.1 for every name.
+	DNSServer string
 }
 
 // StartPebble starts pebble (the Debian package's /usr/bin/pebble) on free
@@ -36,14 +39,18 @@ type PebbleOptions struct {
 func StartPebble(t testing.TB, o PebbleOptions) *Pebble {
 	t.Helper()
 	bin := RequireBinary(t, "pebble")
-	cts := RequireBinary(t, "pebble-challtestsrv")
 	dir := t.TempDir()
 	ca := NewCA(t)
 	leaf := ca.Issue(t, "127.0.0.1", "localhost")
-	dnsPort, ctsMgmt := FreePort(t), FreePort(t)
-	StartProcess(t, "pebble-challtestsrv", cts, "-defaultIPv4", "127.0.0.1", "-defaultIPv6", "",
-		"-dns01", LocalAddr(dnsPort), "-http01", "", "-https01", "", "-tlsalpn01", "", "-management", LocalAddr(ctsMgmt))
-	WaitTCP(t, LocalAddr(ctsMgmt), 20*time.Second)
+	dnsServer := o.DNSServer
+	if dnsServer == "" {
+		cts := RequireBinary(t, "pebble-challtestsrv")
+		dnsPort, ctsMgmt := FreePort(t), FreePort(t)
+		StartProcess(t, "pebble-challtestsrv", cts, "-defaultIPv4", "127.0.0.1", "-defaultIPv6", "",
+			"-dns01", LocalAddr(dnsPort), "-http01", "", "-https01", "", "-tlsalpn01", "", "-management", LocalAddr(ctsMgmt))
+		WaitTCP(t, LocalAddr(ctsMgmt), 20*time.Second)
+		dnsServer = LocalAddr(dnsPort)
+	}
 	port, mgmt := FreePort(t), FreePort(t)
 	cfg := map[string]any{"pebble": map[string]any{
 		"listenAddress":                  LocalAddr(port),
@@ -66,7 +73,7 @@ func StartPebble(t testing.TB, o PebbleOptions) *Pebble {
 		always = "1"
 	}
 	p, err := startProcess("pebble", bin, []string{"PEBBLE_VA_NOSLEEP=1", "PEBBLE_VA_ALWAYS_VALID=" + always,
-		"PEBBLE_AUTHZREUSE=0", "PEBBLE_WFE_NONCEREJECT=0"}, "-config", cfgFile, "-dnsserver", LocalAddr(dnsPort))
+		"PEBBLE_AUTHZREUSE=0", "PEBBLE_WFE_NONCEREJECT=0"}, "-config", cfgFile, "-dnsserver", dnsServer)
 	if err != nil {
 		t.Fatalf("start pebble: %v", err)
 	}
