@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -421,6 +422,8 @@ func (b *builder) buildBackend(p *config.Proxy, id int) (*proxy.Backend, error) 
 	be.RedispatchAfter = p.RedispatchAfter
 	be.AbortOnClose = p.AbortOnClose
 	be.Reuse = p.HTTPReuse
+	// HAProxy ignores it for the hash algorithms (BE_LB_KIND_HI).
+	be.PreferLast = p.PreferLast && !slices.Contains([]string{"source", "uri", "url_param", "hdr", "hash"}, p.Balance.Algo)
 	if p.Balance.Algo == "hash" {
 		if p.Mode != config.ModeHTTP {
 			return nil, config.Errorf(p.Balance.Pos, "backend '%s': 'balance hash' is implemented for mode http backends only", p.Name)

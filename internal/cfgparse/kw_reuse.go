@@ -19,6 +19,16 @@ func reuseKeywords() []keyword {
 	}
 }
 
+// reuseOptions are the "option" words about server connections.
+func reuseOptions() []keyword {
+	return []keyword{
+		{name: "prefer-last-server", where: wBEOnly, capWarn: true, syntax: "[no] option prefer-last-server",
+			desc: "Send a request to the server the client connection already holds a private idle connection to (http-reuse never), " +
+				"instead of balancing it, when the balance algorithm is not a hash; as in HAProxy 2.6, shared (safe, aggressive, always) connections belong to no session, so the option then changes nothing.",
+			parse: boolOption(func(px *config.Proxy) *bool { return &px.PreferLast })},
+	}
+}
+
 func parseHTTPReuse(p *parser, args []token) error {
 	modes := map[string]config.HTTPReuse{
 		"never": config.ReuseNever, "safe": config.ReuseSafe,

@@ -55,7 +55,7 @@ func unimplementedOptions() []string {
 		"h1-case-adjust-bogus-server",
 		"http-no-delay", "http-restrict-req-hdr-names",
 		"http-use-proxy-header", "http_proxy", "idle-close-on-response", "independent-streams",
-		"nolinger", "prefer-last-server",
+		"nolinger",
 		"spop-check",
 		"tcp-smart-accept",
 		"tcp-smart-connect", "transparent", "use-small-buffers",

@@ -107,7 +107,6 @@ func unsupportedAdvice() map[string]string {
 	add("option", "Not needed: Go sets TCP_NODELAY on every TCP connection.", "http-no-delay")
 	add("option", noEquivalent, "http-restrict-req-hdr-names", "http-use-proxy-header", "idle-close-on-response", "independent-streams", "nolinger")
 	add("option", "Not supported: Gatehouse is not a forward proxy; use one (e.g. Squid) for that.", "http_proxy")
-	add("option", "Keep a client on a server with cookie persistence (`cookie` and `server ... cookie`) or `balance source`.", "prefer-last-server")
 	add("option", sysDefault, "tcp-smart-accept", "tcp-smart-connect", "use-small-buffers")
 	add("option", noTPROXY, "transparent")
 

@@ -341,6 +341,9 @@ type Proxy struct {
 
 	Retries int // default 3
 	RetryOn []string
+	// PreferLast ("option prefer-last-server"): a request goes to the
+	// server the session holds an idle private connection to.
+	PreferLast bool `json:",omitempty"`
 	// HTTPReuse is "http-reuse never|safe|aggressive|always".
 	HTTPReuse  HTTPReuse `json:",omitempty"`
 	Redispatch bool

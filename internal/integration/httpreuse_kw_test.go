@@ -188,3 +188,65 @@ listen stats
 		t.Errorf("outcomes differ:\n   haproxy: %s\n gatehouse: %s", results["haproxy"], results["gatehouse"])
 	}
 }
+
+// TestPreferLastServerMatchesHAProxy: with round robin over two servers,
+// one client connection's four requests alternate between them, unless
+// "option prefer-last-server" keeps them on the server whose private
+// connection (http-reuse never) the session holds; with shared
+// connections (safe) the option changes nothing in HAProxy 2.6, nor here.
+func TestPreferLastServerMatchesHAProxy(t *testing.T) {
+	modes := []string{"http-reuse never\n    option prefer-last-server", "http-reuse never", "http-reuse safe\n    option prefer-last-server"}
+	want := []string{"1111", "1212", "1212"}
+	results := map[string]string{}
+	for _, name := range []string{"haproxy", "gatehouse"} {
+		var cfg strings.Builder
+		cfg.WriteString("global\n    nbthread 1\n\ndefaults\n    mode http\n    timeout connect 5s\n    timeout client 30s\n    timeout server 30s\n")
+		ports := make([]int, len(modes))
+		bes := make([][2]*reuseBackend, len(modes))
+		for i, m := range modes {
+			ports[i] = testenv.FreePort(t)
+			bes[i] = [2]*reuseBackend{startReuseBackend(t), startReuseBackend(t)}
+			fmt.Fprintf(&cfg, "\nlisten l%d\n    bind 127.0.0.1:%d\n    balance roundrobin\n    %s\n    server s1 %s\n    server s2 %s\n",
+				i, ports[i], m, bes[i][0].ln.Addr(), bes[i][1].ln.Addr())
+		}
+		stop := testenv.StartSide(t, name, cfg.String())
+		var out []string
+		for i := range modes {
+			c := dialEdge(t, ports[i])
+			var seq strings.Builder
+			for j := 0; j < 4; j++ {
+				c.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+				if code, _ := c.response("GET"); code != 200 {
+					t.Fatalf("%s %q: request %d: %d", name, modes[i], j, code)
+				}
+				bes[i][0].mu.Lock()
+				n1 := len(bes[i][0].seen)
+				bes[i][0].mu.Unlock()
+				bes[i][1].mu.Lock()
+				n2 := len(bes[i][1].seen)
+				bes[i][1].mu.Unlock()
+				// The server that saw one more request than before.
+				if n1+n2 != j+1 {
+					t.Fatalf("%s %q: %d requests at the servers after %d", name, modes[i], n1+n2, j+1)
+				}
+				if seq.Len() < n1+n2 {
+					if strings.Count(seq.String(), "1") < n1 {
+						seq.WriteByte('1')
+					} else {
+						seq.WriteByte('2')
+					}
+				}
+			}
+			c.c.Close()
+			if seq.String() != want[i] {
+				t.Errorf("%s %q: servers %s, want %s", name, modes[i], seq.String(), want[i])
+			}
+			out = append(out, seq.String())
+		}
+		stop()
+		results[name] = strings.Join(out, " ")
+	}
+	if results["haproxy"] != results["gatehouse"] {
+		t.Errorf("outcomes differ:\n   haproxy: %s\n gatehouse: %s", results["haproxy"], results["gatehouse"])
+	}
+}

@@ -84,6 +84,8 @@ type Backend struct {
 	// Reuse is "http-reuse": which idle server connections a request may
 	// take (reuse.go).
 	Reuse config.HTTPReuse
+	// PreferLast: option prefer-last-server, with a balance that is not a hash.
+	PreferLast bool
 	// BufferRequest ("option http-buffer-request"): the request body is
 	// waited for before the backend's rules.
 	BufferRequest bool

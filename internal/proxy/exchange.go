@@ -281,7 +281,11 @@ func (t *Txn) clientAborted(f failure) bool {
 func (t *Txn) pickServer(exclude *upstream.Server) (*Server, bool) {
 	be := t.be
 	var us *upstream.Server
-	if target := t.persistTarget(exclude); target != nil {
+	target := t.persistTarget(exclude)
+	if target == nil && be.PreferLast && exclude == nil {
+		target = t.sess.priv.last(be) // reuse.go
+	}
+	if target != nil {
 		// A server persistence chose: its slot, or a wait for it alone.
 		start := t.readClock()
 		var err error

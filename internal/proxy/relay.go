@@ -220,7 +220,7 @@ func (t *Txn) giveBack(srv *Server, uc *upConn, keep bool) {
 	// socket, which no deadline affects.
 	uc.br.Release()
 	uc.bw.Release()
-	if uc.c.Key.Owner != 0 && !t.sess.priv.add(srv.Pool(), uc.c.Key) {
+	if uc.c.Key.Owner != 0 && !t.sess.priv.add(srv, uc.c.Key) {
 		uc.close() // the session holds as many private connections as it may
 		return
 	}

@@ -51,8 +51,8 @@ type privateConns struct {
 }
 
 type privateKey struct {
-	pool *upstream.Pool
-	key  upstream.PoolKey
+	srv *Server
+	key upstream.PoolKey
 }
 
 // id is the session's owner mark for pool keys: random, so no other
@@ -66,15 +66,15 @@ func (pc *privateConns) id() uint64 {
 	return pc.owner
 }
 
-// add records that a private connection of key goes idle in pool; false
-// when the session already holds its share or has ended.
-func (pc *privateConns) add(pool *upstream.Pool, key upstream.PoolKey) bool {
+// add records that a private connection of key goes idle in srv's pool;
+// false when the session already holds its share or has ended.
+func (pc *privateConns) add(srv *Server, key upstream.PoolKey) bool {
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
 	if pc.closed {
 		return false
 	}
-	k := privateKey{pool, key}
+	k := privateKey{srv, key}
 	for _, h := range pc.held {
 		if h == k {
 			return true
@@ -98,6 +98,20 @@ func (pc *privateConns) release() {
 	pc.held, pc.closed = nil, true
 	pc.mu.Unlock()
 	for _, h := range held {
-		h.pool.CloseKey(h.key)
+		h.srv.Pool().CloseKey(h.key)
 	}
+}
+
+// last is option prefer-last-server's choice (HAProxy's assign_server):
+// the first usable server of be the session holds an idle private
+// connection to, or nil.
+func (pc *privateConns) last(be *Backend) *Server {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	for _, h := range pc.held {
+		if be.server(h.srv.Server) == h.srv && h.srv.Usable() && h.srv.Pool().Has(h.key) {
+			return h.srv
+		}
+	}
+	return nil
 }

@@ -280,6 +280,13 @@ func (p *Pool) TakeProvenAt(key PoolKey, probe bool, now int64) *Conn {
 	}
 }
 
+// Has reports an idle connection of key.
+func (p *Pool) Has(key PoolKey) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.byKey[key] != nil
+}
+
 // CloseKey closes the idle connections of key: a session's private ones
 // when it ends.
 func (p *Pool) CloseKey(key PoolKey) {
