@@ -2,7 +2,6 @@ package h2
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"io"
 	"net"
@@ -33,9 +32,12 @@ type Conn struct {
 	wdeadline time.Time
 	bw        *bufio.Writer // nil while nothing waits to be written: see bufWriter
 	wfr       *http2.Framer
-	henc      *hpack.Encoder
-	hbuf      bytes.Buffer
-	werr      error
+	// hblock and hscratch hold the header block being encoded (hpackenc.go);
+	// sentTableSize: the first block announced a dynamic table of 0.
+	hblock        []byte
+	hscratch      []byte
+	sentTableSize bool
+	werr          error
 
 	// Control frames queued by the read loop, written by writeLoop, so the
 	// read loop never blocks on a peer that does not read. qsig also wakes
@@ -106,12 +108,11 @@ func NewConn(c net.Conn, cfg *Config, h Handler) *Conn {
 	cn.fr.MaxHeaderListSize = conf.MaxHeaderListSize
 	cn.fr.SetMaxReadFrameSize(conf.MaxFrameSize)
 	cn.wfr = http2.NewFramer(bufWriter{cn}, nil)
-	cn.henc = hpack.NewEncoder(&cn.hbuf)
-	// Index nothing, as HAProxy's encoder does: response fields are views of
-	// buffers the proxy reuses, and an entry kept in the dynamic table would
-	// be compared later against bytes that changed under it (the client then
-	// decodes an old value). The first header block announces size 0.
-	cn.henc.SetMaxDynamicTableSize(0)
+	// The response encoder (writeHeaders) indexes nothing, as HAProxy's
+	// does: response fields are views of buffers the proxy reuses, and an
+	// entry kept in the dynamic table would be compared later against bytes
+	// that changed under it (the client then decodes an old value). The
+	// first header block announces size 0.
 	return cn
 }
 

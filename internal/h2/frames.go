@@ -56,9 +56,8 @@ func (c *Conn) processFrame(f http2.Frame) error {
 }
 
 func (c *Conn) processSettings(f *http2.SettingsFrame) error {
-	var tableSize uint32
 	var initWindow int64
-	setTable, setWindow := false, false
+	setWindow := false
 	err := f.ForeachSetting(func(s http2.Setting) error {
 		if err := s.Valid(); err != nil {
 			return err
@@ -82,8 +81,8 @@ func (c *Conn) processSettings(f *http2.SettingsFrame) error {
 			initWindow, setWindow = int64(s.Val), true
 		case http2.SettingMaxFrameSize:
 			c.peerMaxFrame.Store(s.Val)
-		case http2.SettingHeaderTableSize:
-			tableSize, setTable = s.Val, true
+			// SETTINGS_HEADER_TABLE_SIZE needs nothing: our encoder
+			// indexes nothing, so any table the peer allows fits.
 		}
 		return nil
 	})
@@ -94,9 +93,6 @@ func (c *Conn) processSettings(f *http2.SettingsFrame) error {
 		return err
 	}
 	ok := c.enqueue(false, func() error {
-		if setTable { // applied in wire order, before our ACK; only ever lowers our table (0)
-			c.henc.SetMaxDynamicTableSizeLimit(tableSize)
-		}
 		if err := c.wfr.WriteSettingsAck(); err != nil || !setWindow {
 			return err
 		}

@@ -2,12 +2,10 @@ package h2
 
 import (
 	"runtime"
-	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/hpack"
 
 	"github.com/gatehouse/gatehouse/internal/httpmsg"
 )
@@ -170,19 +168,36 @@ func (c *Conn) wasReset(id uint32) bool {
 // writeHeaders encodes and writes a header block, split into CONTINUATION
 // frames by the peer's max frame size. Caller holds wmu.
 func (c *Conn) writeHeaders(id uint32, status int, h httpmsg.Headers, endStream bool) (int, error) {
-	c.hbuf.Reset()
+	b := c.hblock[:0]
+	if !c.sentTableSize {
+		// The first block says the dynamic table is 0: nothing is ever
+		// indexed (see NewConn).
+		c.sentTableSize = true
+		b = append(b, 0x20)
+	}
 	if status > 0 {
-		c.encode(":status", strconv.Itoa(status))
+		b = appendStatus(b, status)
 	}
 	conn, _ := h.Get("Connection")
 	for _, f := range h {
-		name := strings.ToLower(f.Name)
-		if name == "" || name[0] == ':' || dropResponseField(name, f.Value, conn) {
+		if f.Name == "" || f.Name[0] == ':' {
 			continue
 		}
-		c.encode(name, f.Value)
+		// The lower-cased name is written to the end of the block, where
+		// the field will go; dropped, it is cut off again.
+		mark := len(b)
+		var name string
+		b, name = appendLower(b, f.Name)
+		if dropResponseField(name, f.Value, conn) {
+			b = b[:mark]
+			continue
+		}
+		field := appendField(c.hscratch[:0], name, f.Value)
+		b = append(b[:mark], field...)
+		c.hscratch = field[:0]
 	}
-	block := c.hbuf.Bytes()
+	c.hblock = b[:0]
+	block := b
 	max := int(c.peerMaxFrame.Load())
 	sent := 0
 	for first := true; first || len(block) > 0; first = false {
@@ -201,12 +216,6 @@ func (c *Conn) writeHeaders(id uint32, status int, h httpmsg.Headers, endStream 
 		sent += 9 + len(frag)
 	}
 	return sent, nil
-}
-
-func (c *Conn) encode(name, value string) {
-	// Never index values that are likely secrets (RFC 7541 §7.1.3).
-	sensitive := name == "set-cookie" || name == "authorization" || name == "proxy-authorization"
-	_ = c.henc.WriteField(hpack.HeaderField{Name: name, Value: value, Sensitive: sensitive})
 }
 
 // dropResponseField: connection-specific fields are not allowed in HTTP/2
