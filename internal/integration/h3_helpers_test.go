@@ -39,9 +39,7 @@ func startH3(t *testing.T, tmpl string, extra ...string) *h3Env {
 	e := &h3Env{CA: testenv.NewCA(t)}
 	e.Cert = e.CA.Issue(t, "localhost", "127.0.0.1")
 	e.UDPPort, e.TCPPort = testenv.FreePort(t), testenv.FreePort(t)
-	quicBind := fmt.Sprintf("quic4@127.0.0.1:%d ssl crt %s", e.UDPPort, e.Cert.PEMFile)
-	tcpBind := fmt.Sprintf("127.0.0.1:%d ssl crt %s alpn h2,http/1.1", e.TCPPort, e.Cert.PEMFile)
-	cfg := fmt.Sprintf(tmpl, quicBind, tcpBind, e.UDPPort)
+	cfg := e.Format(tmpl)
 	e.G = testenv.StartGatehouse(t, cfg, extra...)
 	e.Cfg = cfg
 	e.Tr = &http3.Transport{TLSClientConfig: e.CA.ClientTLS("localhost"), QUICConfig: &quic.Config{MaxIdleTimeout: 30 * time.Second}}
@@ -64,6 +62,13 @@ func startH3(t *testing.T, tmpl string, extra ...string) *h3Env {
 		return true
 	}, "the QUIC bind never answered")
 	return e
+}
+
+// Format fills a configuration template as startH3 does.
+func (e *h3Env) Format(tmpl string) string {
+	quicBind := fmt.Sprintf("quic4@127.0.0.1:%d ssl crt %s", e.UDPPort, e.Cert.PEMFile)
+	tcpBind := fmt.Sprintf("127.0.0.1:%d ssl crt %s alpn h2,http/1.1", e.TCPPort, e.Cert.PEMFile)
+	return fmt.Sprintf(tmpl, quicBind, tcpBind, e.UDPPort)
 }
 
 // do sends one request and returns the response and its body.

@@ -190,6 +190,10 @@ func inEarlyData(qc *quic.Conn) bool {
 	}
 }
 
+// h3CloseGrace is how long a GOAWAY'd connection with no request left is
+// given to close itself before the server closes it.
+const h3CloseGrace = 3 * time.Second
+
 // h3mux is an HTTP/3 connection's server: Shutdown sends the GOAWAY and
 // closes the connection once the streams in flight have ended.
 type h3mux struct {
@@ -223,7 +227,8 @@ func (m *h3mux) end() {
 
 // Shutdown implements h2conn's GOAWAY for HTTP/3: no new stream is
 // accepted (quic-go rejects them with H3_REQUEST_REJECTED, which clients
-// retry), those in flight finish, then the connection closes.
+// retry), those in flight finish, then the connection closes (the client
+// closes it, or the server after h3CloseGrace).
 func (m *h3mux) Shutdown() {
 	m.mu.Lock()
 	if m.closing {
@@ -240,6 +245,14 @@ func (m *h3mux) Shutdown() {
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		<-idle
+		// The last responses may still be in flight (a handler returns
+		// once its data is queued, not acknowledged): a client closes the
+		// connection itself after a GOAWAY once its requests are done;
+		// one that does not is closed after the grace.
+		select {
+		case <-m.qc.Context().Done():
+		case <-time.After(h3CloseGrace):
+		}
 		cancel()
 	}()
 	go func() {
