@@ -1,6 +1,7 @@
 package rfc2136
 
 import (
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -108,4 +109,31 @@ func TestNewSecret(t *testing.T) {
 			t.Errorf("New with %s: secret %q, %v", tc.ref, s.secret, err)
 		}
 	}
+}
+
+// FuzzParse: any line parses or fails without a panic, and what parses is
+// usable: a host:port server, fully qualified names, positive times.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{
+		"192.0.2.1", "[::1]:53 zone example.com tsig-key k hmac-sha512 env:K ttl 60 tcp",
+		"ns check-server a check-server b:1 propagation-timeout 2m timeout 10s",
+		"ns tsig-key k file:/x", "ns zone", "ns ttl 99999999999",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		c, err := Parse(strings.Fields(line))
+		if err != nil {
+			return
+		}
+		if _, _, err := net.SplitHostPort(c.Server); err != nil {
+			t.Fatalf("Parse(%q): server %q: %v", line, c.Server, err)
+		}
+		if c.Zone != "" && !dns.IsFqdn(c.Zone) || c.KeyName != "" && (!dns.IsFqdn(c.KeyName) || c.Secret.Kind == "") {
+			t.Fatalf("Parse(%q) = %+v", line, *c)
+		}
+		if c.TTL <= 0 || c.Timeout <= 0 || c.PropagationTimeout <= 0 {
+			t.Fatalf("Parse(%q): times %v %v %v", line, c.TTL, c.Timeout, c.PropagationTimeout)
+		}
+	})
 }
