@@ -55,6 +55,9 @@ type Options struct {
 	// Poll is how often a certificate another replica is ordering is
 	// looked at again; default 2s.
 	Poll time.Duration
+	// Manual is "acme.scheduler off": certificates are ordered on request
+	// only ("acme renew"), never when due.
+	Manual bool
 }
 
 // Manager orders and renews the certificates of one acme section.
@@ -228,26 +231,33 @@ func (c *certState) set(state string, next time.Time) {
 func (m *Manager) keep(ctx context.Context, c *certState) {
 	defer c.set("Stopped", time.Time{})
 	var retryAt time.Time // after a failure: not before
+	pending := false      // "acme renew" asked for an order
 	for {
-		force := false
 		select {
 		case <-c.renew:
-			force, retryAt = true, time.Time{}
+			pending, retryAt = true, time.Time{}
 		default:
 		}
 		due, at := m.due(c)
-		if force || (due && !time.Now().Before(retryAt)) {
+		if m.opt.Manual {
+			due = false // acme.scheduler off: only on request
+		}
+		due = due || pending
+		if due && !time.Now().Before(retryAt) {
 			c.set("Running", time.Now())
-			res := m.attempt(ctx, c, force)
+			res := m.attempt(ctx, c, pending)
 			if ctx.Err() != nil {
 				return
 			}
 			switch res.kind {
-			case attemptIssued:
-				retryAt = time.Time{}
+			case attemptIssued, attemptFresh:
+				// Fresh: renewed meanwhile by another replica.
+				retryAt, pending = time.Time{}, false
 				continue
 			case attemptBusy:
-				// Another replica orders it: look again soon.
+				// Another replica orders it (which answers a renew
+				// request too): look again soon.
+				pending = false
 				c.set("Waiting", time.Now().Add(m.opt.Poll))
 				if !sleep(ctx, c, m.opt.Poll) {
 					return
@@ -263,16 +273,17 @@ func (m *Manager) keep(ctx context.Context, c *certState) {
 				m.log.Error("ACME order failed; retrying later",
 					"acme", m.sec.Name, "certificate", c.Name, "domains", c.Domains,
 					"error", res.err.Error(), "failures", n, "retry_in", wait.String())
-			case attemptFresh:
-				// Renewed meanwhile by another replica.
 			}
 			continue
 		}
-		next := at
-		if due {
+		next, state := at, "Scheduled"
+		switch {
+		case due:
 			next = retryAt
+		case m.opt.Manual:
+			next, state = time.Time{}, "Stopped"
 		}
-		c.set("Scheduled", next)
+		c.set(state, next)
 		// Look at the file at least every minute (cheap) and at the poll
 		// period before the first issuance, so a replica that did not
 		// order picks up what another wrote.
@@ -280,6 +291,9 @@ func (m *Manager) keep(ctx context.Context, c *certState) {
 		look := time.Minute
 		if due {
 			look = m.opt.Poll
+		}
+		if next.IsZero() {
+			wait = look
 		}
 		if !sleep(ctx, c, min(max(wait, 0), look)) {
 			return

@@ -110,6 +110,11 @@ func newACMEEnv(t *testing.T, validity time.Duration) *acmeEnv {
 
 func (e *acmeEnv) manager(t *testing.T, dir string, sec func(*config.ACME), log *syncBuf, domains ...string) *Manager {
 	t.Helper()
+	return e.managerMode(t, dir, sec, log, false, domains...)
+}
+
+func (e *acmeEnv) managerMode(t *testing.T, dir string, sec func(*config.ACME), log *syncBuf, manual bool, domains ...string) *Manager {
+	t.Helper()
 	s := &config.ACME{Name: "LE", Directory: e.pebble.Directory, Challenge: "HTTP-01", KeyType: "ECDSA", Curves: "P-256",
 		StateDir: dir, AccountKey: filepath.Join(dir, "LE.account.key"), Contact: "ops@example.com"}
 	if sec != nil {
@@ -119,7 +124,7 @@ func (e *acmeEnv) manager(t *testing.T, dir string, sec func(*config.ACME), log 
 	if log == nil {
 		w = &syncBuf{}
 	}
-	m, err := New(Options{Section: s, HTTPClient: e.pebble.HTTPClient(), Locker: e.locker, Challenges: e.store,
+	m, err := New(Options{Section: s, Manual: manual, HTTPClient: e.pebble.HTTPClient(), Locker: e.locker, Challenges: e.store,
 		Log: slog.New(slog.NewTextHandler(w, nil)), Poll: 100 * time.Millisecond,
 		Certs: []Cert{{Name: "site.pem", Path: filepath.Join(dir, "site.pem"), Domains: domains, PHKeyType: "ECDSA", PHCurves: "P-256"}}})
 	if err != nil {
@@ -244,4 +249,26 @@ func TestPebbleReplicasOrderOnce(t *testing.T) {
 		t.Fatalf("%d orders for one name: %+v %+v", n, a.Status(), b.Status())
 	}
 	served(t, e, filepath.Join(dir, "site.pem"), "shared.acme.test")
+}
+
+// TestPebbleSchedulerOff: with acme.scheduler off nothing is ordered, not
+// even the first certificate, until "acme renew" asks; then one order.
+func TestPebbleSchedulerOff(t *testing.T) {
+	e := newACMEEnv(t, 0)
+	dir := t.TempDir()
+	m := e.managerMode(t, dir, nil, nil, true, "manual.acme.test")
+	e.resp.Store(NewResponder([]*Manager{m}, nil))
+	m.Start()
+	s := waitStatus(t, m, "stopped", func(s CertStatus) bool { return s.State == "Stopped" })
+	if s.OrdersOK != 0 || s.Failed != 0 || e.locker.locks.Load() != 0 || !s.Next.IsZero() {
+		t.Fatalf("ordered without a request: %+v", s)
+	}
+	if !m.Renew("site.pem") || m.Renew("other.pem") {
+		t.Fatal("Renew does not find the certificate by its name, or finds another")
+	}
+	waitStatus(t, m, "the requested order", func(s CertStatus) bool { return s.OrdersOK == 1 && s.State == "Stopped" })
+	served(t, e, filepath.Join(dir, "site.pem"), "manual.acme.test")
+	if n := e.locker.locks.Load(); n != 1 {
+		t.Fatalf("%d orders", n)
+	}
 }

@@ -49,7 +49,7 @@ func (b *builder) buildACME() error {
 			return config.Errorf(sec.Pos, "acme section '%s': %v", sec.Name, err)
 		}
 		o := acme.Options{Section: sec, Certs: certs, HTTPClient: hc, Locker: locker, Challenges: chal, Log: log,
-			OnIssued: b.g.reloadCertFile}
+			OnIssued: b.g.reloadCertFile, Manual: cfg.Global.ACMESchedulerOff}
 		if sec.Challenge == "DNS-01" {
 			dc, err := rfc2136.Parse(sec.DNSUpdate)
 			if err != nil {

@@ -313,10 +313,23 @@ func (p *parser) acmeDefaultDir(a *config.ACME) string {
 	return "."
 }
 
-// httpClientKeywords are the global keywords of HAProxy's HTTP client that
-// Gatehouse's ACME client honours.
+// httpClientKeywords are the global keywords of ACME and of HAProxy's HTTP
+// client that Gatehouse's ACME client honours.
 func httpClientKeywords() []keyword {
 	return []keyword{
+		{name: "acme.scheduler", where: wGlobal, syntax: "acme.scheduler auto|off",
+			desc: "auto (default): certificates are ordered when missing and renewed when due; off: only by 'acme renew <crt>' on the runtime API (a placeholder is served until then).",
+			parse: func(p *parser, args []token) error {
+				if err := wantArgs(args, args[0].Text, 1, 1, "auto or off"); err != nil {
+					return err
+				}
+				switch args[1].Text {
+				case "auto", "off":
+					p.cfg.Global.ACMESchedulerOff = args[1].Text == "off"
+					return nil
+				}
+				return fmt.Errorf("'%s' expects auto or off, got '%s'.", args[0].Text, args[1].Text)
+			}},
 		{name: "httpclient.ssl.ca-file", where: wGlobal, syntax: "httpclient.ssl.ca-file <file>",
 			desc: "CA certificates the ACME client verifies its CA's server with, instead of the system's ('@system-ca', the default).",
 			parse: func(p *parser, args []token) error {

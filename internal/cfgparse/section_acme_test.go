@@ -19,6 +19,7 @@ func TestACMESection(t *testing.T) {
 	c, err := Parse("t.cfg", []byte(`
 global
     httpclient.ssl.ca-file /etc/pebble/ca.pem
+    acme.scheduler off
 acme LE
     directory https://acme-v02.api.letsencrypt.org/directory
     contact john.doe@example.com
@@ -55,7 +56,7 @@ crt-store web
 	if api := c.CrtStores[1].Loads[0]; api.Path != "/etc/certs/api.pem" || api.KeyType != "ECDSA" {
 		t.Fatalf("api (crt-base wins over state-dir): %+v", api)
 	}
-	if c.Global.HTTPClientCAFile != "/etc/pebble/ca.pem" {
+	if c.Global.HTTPClientCAFile != "/etc/pebble/ca.pem" || !c.Global.ACMESchedulerOff {
 		t.Fatalf("ca-file %q", c.Global.HTTPClientCAFile)
 	}
 	binds := c.Proxies[0].Binds
@@ -121,6 +122,7 @@ func TestACMEErrors(t *testing.T) {
 		{"crt-store\n load crt a.pem\n load crt a.pem\n", "already used in this crt-store"},
 		{"acme LE\n directory https://x/\n state-dir /s\ncrt-store\n load crt a.pem acme LE domains a.example.com\ncrt-store b\n load crt a.pem acme LE domains b.example.com\n", "already ordered by the load line"},
 		{"acme LE\n directory https://x/\ncrt-store\n load crt a.pem acme LE domains *.example.com\n", "wildcard '*.example.com' needs 'challenge DNS-01'"},
+		{"global\n acme.scheduler on\n", "'acme.scheduler' expects auto or off, got 'on'"},
 		{"frontend f\n bind :443 ssl crt @/nope\n", "no such certificate in a crt-store declared before this line"},
 	} {
 		_, err := Parse("t.cfg", []byte(tc.cfg), Options{})

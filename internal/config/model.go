@@ -110,6 +110,9 @@ type Global struct {
 	// ("" and "": the system's roots, verified).
 	HTTPClientCAFile string `json:",omitempty"`
 	HTTPClientVerify string `json:",omitempty"`
+	// ACMESchedulerOff is "acme.scheduler off": ACME orders only on
+	// request ("acme renew").
+	ACMESchedulerOff bool   `json:",omitempty"`
 	SSLServerVerify  string // ssl-server-verify: "none" or "required"; "" = required (HAProxy's default)
 	NoSplice         bool   // nosplice: never splice(2), whatever the proxies' options say
 	// MaxPipes ("maxpipes"): kernel pipes splicing may hold at once; past
