@@ -324,9 +324,13 @@ func (ss *session) apply(rt *remoteTable, u *update) {
 			// thread whose clock ran a few ms ahead of the sender's comes
 			// as 2^32 minus those ms, a start in the future, which HAProxy
 			// reads (signed) as the current period. Taken as a 4-billion-ms
-			// age instead, the rate lost its count here.
+			// age, the rate lost its count here. The period starts now
+			// instead: kept in the future, it would go back to HAProxy as
+			// such an age, and HAProxy 2.6's next count there (an
+			// unsigned comparison in update_freq_ctr_period) takes it for
+			// periods long gone and drops what the rate held.
 			for i := 0; i < len(v.words); i += 3 {
-				v.words[i] = uint64(int64(int32(uint32(v.words[i]))))
+				v.words[i] = uint64(max(int32(uint32(v.words[i])), 0))
 			}
 		}
 		vals = append(vals, stick.PeerValue{Type: dt, Words: v.words})
