@@ -120,3 +120,12 @@ type Txn struct {
 	fbuf []byte // fetches that build their value (base, ...)
 	cbuf []byte // converters and type casts while matching
 }
+
+// Clear empties t in place for the next request of a connection, keeping
+// its scratch space, so fetches and converters that build values do not
+// allocate again on every request.
+func (t *Txn) Clear() {
+	f, c := t.fbuf[:0], t.cbuf[:0]
+	*t = Txn{}
+	t.fbuf, t.cbuf = f, c
+}

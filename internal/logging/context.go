@@ -99,11 +99,12 @@ func NewContext() *Context {
 func (c *Context) Reset() {
 	rq, rs := c.ReqCaptures[:0], c.ResCaptures[:0]
 	pid, host, scratch := c.PID, c.Hostname, c.scratch[:0]
-	*c = Context{
-		ReqCaptures: rq, ResCaptures: rs, PID: pid, Hostname: host, scratch: scratch,
-		Th: -1, Ti: -1, TR: -1, Tq: -1, Tw: -1, Tc: -1, Tr: -1, Td: -1, Ta: -1, Tt: -1, Tu: -1,
-		Status: -1,
-	}
+	// Cleared in place, then filled: a literal reading c would be built
+	// in a temporary and copied (every request of a proxy calls this).
+	*c = Context{}
+	c.ReqCaptures, c.ResCaptures, c.PID, c.Hostname, c.scratch = rq, rs, pid, host, scratch
+	c.Th, c.Ti, c.TR, c.Tq, c.Tw, c.Tc, c.Tr, c.Td, c.Ta, c.Tt, c.Tu = -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1
+	c.Status = -1
 }
 
 // CaptureRequest fills ReqCaptures from h for the "capture request header"

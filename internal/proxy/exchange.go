@@ -474,7 +474,7 @@ func (t *Txn) noteServerConn(c *upstream.Conn, major int) {
 	if c == nil || c.Raw == nil {
 		return
 	}
-	t.acl.BcSrc, t.acl.BcDst = addrPort(c.Raw.LocalAddr()), addrPort(c.Raw.RemoteAddr())
+	t.acl.BcSrc, t.acl.BcDst = c.Addrs()
 	t.acl.BcHTTPMajor = major
 }
 

@@ -22,11 +22,30 @@ type Txn struct {
 	Resp httpmsg.Response
 
 	sess *session
+	acl  acl.Txn // cleared by begin, keeping its scratch buffers
+	log  logging.Context
+
+	// vars holds the txn, req and res variables and reaches the session's
+	// and the runtime's; its storage is kept across transactions.
+	vars acl.Vars
+
+	arena []byte // strings built by rules live here until the txn ends
+	// captured, respCapts: the capture slots' values; hints: the fields
+	// of the 103 Early Hints answer adjacent early-hint rules are building.
+	captured  []string
+	respCapts []string
+	hints     httpmsg.Headers
+
+	txnState
+}
+
+// txnState is the part of a transaction that starts from zero on every
+// request; reset clears it in one pass, in place.
+type txnState struct {
 	// down is the HTTP/2 stream the transaction answers; nil on HTTP/1.
 	down clientStream
 	// h2x is the exchange in progress with an HTTP/2 server, if any.
 	h2x *h2Exchange
-	acl acl.Txn
 	// stick is the stick-table stage (track-sc counters); see stickstage.go.
 	stick stick.Stream
 	// comp is the compression stage; see compstage.go.
@@ -37,11 +56,6 @@ type Txn struct {
 	persist persistTxn
 	// stickp holds the stick store rules' pending keys; stickpersist.go.
 	stickp stickPersistTxn
-	log    logging.Context
-
-	// vars holds the txn, req and res variables and reaches the session's
-	// and the runtime's; its storage is kept across transactions.
-	vars acl.Vars
 
 	be  *Backend
 	srv *upstream.Server
@@ -52,7 +66,6 @@ type Txn struct {
 	hold *srvHold
 
 	reply      *Reply
-	arena      []byte // strings built by rules live here until the txn ends
 	termState  [2]byte
 	status     int
 	denied     bool
@@ -65,9 +78,6 @@ type Txn struct {
 	// logLevel: set-log-level's choice, a logging.Level plus one; -1
 	// silent; 0 none (the usual level).
 	logLevel int8
-	// hints: the fields of the 103 Early Hints answer adjacent early-hint
-	// rules are building.
-	hints httpmsg.Headers
 	// serverTO, tunnelTO: set-timeout's values; 0: the backend's.
 	serverTO, tunnelTO time.Duration
 	bodyTaken          bool // a local service consumed the request body
@@ -103,8 +113,6 @@ type Txn struct {
 	logged   bool  // the access log line is out ("option logasap")
 	// contIn, contOut: bytes "option contstats" already counted.
 	contIn, contOut int64 // atomic: a tunnel counts from two goroutines
-	captured        []string
-	respCapts       []string
 
 	// Ext carries per-request state of extensions (identity).
 	Ext any
@@ -124,32 +132,19 @@ func (t *Txn) begin(s *session) {
 	t.reset()
 	t.log.Reset()
 	t.sess = s
-	t.acl = acl.Txn{
-		Captured:   t,
-		Body:       t,
-		Stream:     t,
-		Req:        &t.Req,
-		Src:        s.src,
-		Dst:        s.dst,
-		ConnSrc:    s.src,
-		NotFirst:   s.nreq > 0,
-		ConnDst:    s.dst,
-		TLS:        s.tls,
-		SNI:        s.sni,
-		ALPN:       s.alpn,
-		TLSVersion: s.tlsVersion,
-		TLSState:   s.tlsState,
-
-		ClientVerify: s.verify.Verify,
-		ClientCrtErr: s.verify.CrtErr,
-		ClientCAErr:  s.verify.CAErr,
-		Frontend:     s.fe.Name,
-
-		ClientCertVerified: s.verify.Verified,
-
-		UsableServers: s.fe.UsableServers,
-		Proxies:       s.fe.Proxies,
-	}
+	// Field by field into the cleared sample: a literal is built in a
+	// temporary and copied, and would drop the scratch buffers.
+	a := &t.acl
+	a.Clear()
+	a.Captured, a.Body, a.Stream = t, t, t
+	a.Req = &t.Req
+	a.Src, a.Dst, a.ConnSrc, a.ConnDst = s.src, s.dst, s.src, s.dst
+	a.NotFirst = s.nreq > 0
+	a.TLS, a.SNI, a.ALPN, a.TLSVersion, a.TLSState = s.tls, s.sni, s.alpn, s.tlsVersion, s.tlsState
+	a.ClientVerify, a.ClientCrtErr, a.ClientCAErr = s.verify.Verify, s.verify.CrtErr, s.verify.CAErr
+	a.ClientCertVerified = s.verify.Verified
+	a.Frontend = s.fe.Name
+	a.UsableServers, a.Proxies = s.fe.UsableServers, s.fe.Proxies
 	t.log.Txn = &t.acl
 	t.vars.Proc, t.vars.Sess = s.fe.Proc.Vars, &s.vars
 	t.acl.Vars = &t.vars
@@ -163,13 +158,13 @@ func (t *Txn) reset() {
 	t.cacheEnd()
 	t.Req.Reset()
 	t.Resp.Reset()
-	arena := t.arena[:0]
-	capt := t.captured[:0]
-	hints := t.hints[:0]
-	rcapt := t.respCapts[:0]
-	vars := t.vars
-	vars.Reset()
-	*t = Txn{Req: t.Req, Resp: t.Resp, arena: arena, captured: capt, respCapts: rcapt, vars: vars, hints: hints}
+	t.vars.Reset()
+	t.sess = nil
+	t.arena, t.captured, t.respCapts, t.hints = t.arena[:0], t.captured[:0], t.respCapts[:0], t.hints[:0]
+	// In place: the composite literal this was (Txn{Req: t.Req, ...})
+	// was built in a 2.7 kB stack temporary and copied over, two passes
+	// on every request. acl and log are cleared by begin.
+	t.txnState = txnState{}
 }
 
 // readClock reads the clock where a wait ended.

@@ -58,6 +58,23 @@ type Conn struct {
 	older      *Conn // pool-wide age list
 	newer      *Conn
 	idleListed bool
+
+	// local, remote: Raw's addresses, read once (bc_src, bc_dst and the
+	// log's %bi %bp ask for them on every request it carries).
+	local, remote netip.AddrPort
+}
+
+// Addrs returns the TCP connection's local and remote addresses (IPv4
+// unmapped); zero without one.
+func (c *Conn) Addrs() (local, remote netip.AddrPort) { return c.local, c.remote }
+
+func tcpAddrPort(a net.Addr) netip.AddrPort {
+	ta, ok := a.(*net.TCPAddr)
+	if !ok {
+		return netip.AddrPort{}
+	}
+	ap := ta.AddrPort()
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }
 
 // NewConn wraps an established connection. nc is what requests are
@@ -73,6 +90,7 @@ func NewConn(nc net.Conn, raw *net.TCPConn, key PoolKey) *Conn {
 		c.Wire = tc.NetConn()
 	}
 	if raw != nil {
+		c.local, c.remote = tcpAddrPort(raw.LocalAddr()), tcpAddrPort(raw.RemoteAddr())
 		if rc, err := raw.SyscallConn(); err == nil {
 			c.rc = rc
 			c.peekFn = c.peek
