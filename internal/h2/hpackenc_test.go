@@ -3,9 +3,11 @@ package h2
 import (
 	"bytes"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 
+	"golang.org/x/net/http/httpguts"
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 
@@ -106,4 +108,49 @@ func TestResponseHeaderEncodingAllocs(t *testing.T) {
 	if allocs != 0 {
 		t.Fatalf("writeHeaders allocates %.1f times per head, want 0", allocs)
 	}
+}
+
+// FuzzResponseHeaderEncoding: whatever valid fields a response carries,
+// a client's decoder reads back the same fields (names in lower case, the
+// connection-specific ones left out) and the status.
+func FuzzResponseHeaderEncoding(f *testing.F) {
+	f.Add(200, "Content-Type", "text/plain", "X-A", "b")
+	f.Add(418, "set-cookie", "a=b", "Connection", "x-a")
+	f.Add(999, "x-long", strings.Repeat("z", 200), "Vary", "")
+	f.Fuzz(func(t *testing.T, status int, n1, v1, n2, v2 string) {
+		if status < 100 || status > 999 {
+			return
+		}
+		h := httpmsg.Headers{{Name: n1, Value: v1}, {Name: n2, Value: v2}}
+		var want []string
+		conn, _ := h.Get("Connection")
+		for _, f := range h {
+			if !httpguts.ValidHeaderFieldName(f.Name) || !httpguts.ValidHeaderFieldValue(f.Value) {
+				return // the codecs upstream let no such field through
+			}
+			name := strings.ToLower(f.Name)
+			if !dropResponseField(name, f.Value, conn) {
+				want = append(want, name+"="+f.Value)
+			}
+		}
+		var out bytes.Buffer
+		c := headerConn(t, &out)
+		for range 2 { // the second block has no table size update
+			if _, err := c.writeHeaders(1, status, h, true); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, b := range readBlocks(t, &out) {
+			if got := b.PseudoValue("status"); got != strconv.Itoa(status) {
+				t.Fatalf(":status %q, want %d", got, status)
+			}
+			var got []string
+			for _, hf := range b.RegularFields() {
+				got = append(got, hf.Name+"="+hf.Value)
+			}
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Fatalf("decoded %q, want %q", got, want)
+			}
+		}
+	})
 }
