@@ -42,9 +42,14 @@ type Conn struct {
 	// Control frames queued by the read loop, written by writeLoop, so the
 	// read loop never blocks on a peer that does not read. qsig also wakes
 	// writeLoop to flush what stream writers buffered (writeFrames).
-	qmu   sync.Mutex
-	ctrlQ []func() error
-	qsig  chan struct{}
+	// writeLoop runs only while there is something to write or a stream
+	// open (see wakeWriter); wrunning and wstop are under qmu.
+	qmu      sync.Mutex
+	ctrlQ    []func() error
+	qsig     chan struct{}
+	wrunning bool
+	wstop    bool // teardown: no writer starts any more
+	wwg      sync.WaitGroup
 
 	peerMaxFrame atomic.Uint32
 	lastFrame    atomic.Int64 // unix nanos of the last frame read
@@ -77,7 +82,6 @@ type Conn struct {
 	wg         sync.WaitGroup // handlers
 	closeOnce  sync.Once
 	closed     chan struct{}
-	writerDone chan struct{}
 	closedByUs atomic.Bool
 }
 
@@ -98,7 +102,6 @@ func NewConn(c net.Conn, cfg *Config, h Handler) *Conn {
 		resets:         newBucket(float64(2*conf.MaxConcurrentStreams), float64(2*conf.MaxConcurrentStreams)),
 		glitches:       newBucket(glitchBurst, glitchRate),
 		closed:         make(chan struct{}),
-		writerDone:     make(chan struct{}),
 	}
 	cn.cond = sync.NewCond(&cn.mu)
 	cn.peerMaxFrame.Store(16384)
@@ -142,7 +145,6 @@ func (c *Conn) Serve() error {
 	}
 	c.wmu.Unlock()
 	c.enqueue(true, func() error { return nil }) // the writer flushes them
-	go c.writeLoop()
 	c.mu.Lock()
 	c.serving = true
 	if c.cfg.IdleTimeout > 0 {
@@ -281,7 +283,10 @@ func (c *Conn) teardown(err error) error {
 	c.cond.Broadcast()
 	c.mu.Unlock()
 	c.wg.Wait()
-	<-c.writerDone
+	c.qmu.Lock()
+	c.wstop = true
+	c.qmu.Unlock()
+	c.wwg.Wait()
 
 	switch {
 	case ce.reason != "":

@@ -7,7 +7,7 @@ import (
 )
 
 // An idle connection (SETTINGS exchanged, one request answered) holds no
-// read or write buffer: the heap grows by a few KiB per connection, client
+// read or write buffer and no writer goroutine: the heap grows by a few KiB per connection, client
 // side included. With a bufio.Reader and Writer of its own each held 48 KiB
 // (16 + 32): ~55 KiB per connection measured here before.
 func TestIdleConnHoldsNoBuffers(t *testing.T) {
@@ -16,6 +16,7 @@ func TestIdleConnHoldsNoBuffers(t *testing.T) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
+	g0 := runtime.NumGoroutine()
 	clients := make([]*rawClient, n)
 	for i := range clients {
 		c := dialRaw(t, srv.addr())
@@ -36,6 +37,14 @@ func TestIdleConnHoldsNoBuffers(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("connection %d still has a stream after 20s", i)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Only the read loop waits: the writer ends with the last stream. (A
+	// few handler goroutines wait for the next stream of any connection.)
+	for g := runtime.NumGoroutine() - g0; g > n+8; g = runtime.NumGoroutine() - g0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines for %d idle connections after 20s, want one each", g, n)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

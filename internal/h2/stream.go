@@ -130,6 +130,7 @@ func (c *Conn) closeStreamLocked(st *Stream, err error) {
 	}
 	st.cond.Broadcast()
 	c.lastStreamEnd = time.Now()
+	c.nudgeWriterIfIdleLocked()
 	c.maybeFinishLocked()
 }
 
@@ -210,6 +211,7 @@ func (c *Conn) handlerDone(st *Stream) {
 		goHandler(next)
 		break
 	}
+	c.nudgeWriterIfIdleLocked()
 	c.maybeFinishLocked()
 }
 
