@@ -288,13 +288,26 @@ func (l *Listener) serveConn(c net.Conn, done func()) {
 		// HTTP/2 connections are never parked: their streams share them.
 		// One accepted before a reload starts on the new runtime.
 		s.follow()
-		lst := s.serveH2()
-		s.conn.Close()
-		putSession(s)
-		lst.end(done)
+		if done != nil {
+			// A detached connection's read loop runs on a fresh goroutine:
+			// the accept path (handshakes, rules) grew this one's stack to
+			// 8 KiB, which a goroutine keeps until a collection shrinks it,
+			// and the collector's goal counts stacks (bench/run.sh idle_h2).
+			go s.serveH2Until(done)
+			return
+		}
+		s.serveH2Until(nil)
 		return
 	}
 	l.run(s, done)
+}
+
+// serveH2Until serves s over HTTP/2 until its connection ends.
+func (s *session) serveH2Until(done func()) {
+	lst := s.serveH2()
+	s.conn.Close()
+	putSession(s)
+	lst.end(done)
 }
 
 // run serves s until its connection ends or is parked. s may move to
