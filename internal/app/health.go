@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,19 +29,25 @@ func (b *builder) buildHealth() error {
 		}
 		p := pr.cfg
 		var spec *health.Spec
-		var logf func(logging.Level, string)
+		var logf, alert func(logging.Level, string)
+		if slices.ContainsFunc(pr.be.Servers, func(s *proxy.Server) bool { return s.Cfg.Check || s.Cfg.Agent }) {
+			var err error
+			if alert, err = b.emailAlert(p); err != nil { // mailers.go
+				return err
+			}
+		}
 		for _, srv := range pr.be.Servers {
 			cs := srv.Cfg
 			var main *health.Checker
 			if cs.Check {
 				var err error
-				if main, err = b.mainChecker(p, srv, &spec, &logf); err != nil {
+				if main, err = b.mainChecker(p, srv, &spec, &logf, alert); err != nil {
 					return err
 				}
 				all = append(all, main)
 			}
 			if cs.Agent {
-				a, err := b.agent(pr.be, p, srv, main)
+				a, err := b.agent(pr.be, p, srv, main, alert)
 				if err != nil {
 					return err
 				}
@@ -77,7 +84,7 @@ func (b *builder) buildHealth() error {
 
 // mainChecker builds the health check of srv, compiling the backend's
 // check the first time one of its servers needs it.
-func (b *builder) mainChecker(p *config.Proxy, srv *proxy.Server, spec **health.Spec, logf *func(logging.Level, string)) (*health.Checker, error) {
+func (b *builder) mainChecker(p *config.Proxy, srv *proxy.Server, spec **health.Spec, logf *func(logging.Level, string), alert func(logging.Level, string)) (*health.Checker, error) {
 	if *spec == nil {
 		var err error
 		if *spec, err = health.NewSpec(p); err != nil {
@@ -87,15 +94,15 @@ func (b *builder) mainChecker(p *config.Proxy, srv *proxy.Server, spec **health.
 			return nil, err
 		}
 	}
-	return b.checker(p, srv, *spec, *logf)
+	return b.checker(p, srv, *spec, *logf, alert)
 }
 
 // agent builds the agent check of srv ("agent-check"); main is its health
 // check, nil without "check".
-func (b *builder) agent(be *proxy.Backend, p *config.Proxy, srv *proxy.Server, main *health.Checker) (*health.Agent, error) {
+func (b *builder) agent(be *proxy.Backend, p *config.Proxy, srv *proxy.Server, main *health.Checker, alert func(logging.Level, string)) (*health.Agent, error) {
 	cs := srv.Cfg
 	o := health.AgentOptions{Backend: p.Name, ProxyType: "backend", Server: srv.Server, Main: main, Port: cs.AgentPort,
-		Send: []byte(cs.AgentSend), LogHealthChecks: p.LogHealthChecks}
+		Send: []byte(cs.AgentSend), LogHealthChecks: p.LogHealthChecks, Alert: alert}
 	if p.Cap&config.CapFE != 0 {
 		o.ProxyType = "proxy"
 	}
@@ -170,7 +177,7 @@ func (b *builder) healthLog(p *config.Proxy) (func(logging.Level, string), error
 	return func(lvl logging.Level, msg string) { l.Log(lvl, []byte(msg)) }, nil
 }
 
-func (b *builder) checker(p *config.Proxy, srv *proxy.Server, spec *health.Spec, logf func(logging.Level, string)) (*health.Checker, error) {
+func (b *builder) checker(p *config.Proxy, srv *proxy.Server, spec *health.Spec, logf, alert func(logging.Level, string)) (*health.Checker, error) {
 	cs := srv.Cfg
 	tg := health.Target{Addr: srv.Addr(), Live: srv.Addr, Port: cs.CheckPort, SNI: cs.CheckSNI, ALPN: cs.CheckALPN}
 	if cs.CheckViaSocks4 {
@@ -223,7 +230,7 @@ func (b *builder) checker(p *config.Proxy, srv *proxy.Server, spec *health.Spec,
 		FastInter: cs.FastInter, DownInter: cs.DownInter,
 		SpreadChecks: b.cfg.Global.SpreadChecks, SlowStart: cs.SlowStart,
 		Observe: cs.Observe, ErrorLimit: cs.ErrorLimit, OnError: cs.OnError,
-		Log: logf, LogHealthChecks: p.LogHealthChecks,
+		Log: logf, Alert: alert, LogHealthChecks: p.LogHealthChecks,
 	}), nil
 }
 

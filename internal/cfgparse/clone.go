@@ -23,6 +23,10 @@ func cloneProxy(d *config.Proxy) *config.Proxy {
 	px.Captures = slices.Clone(d.Captures)
 	px.RetryOn = slices.Clone(d.RetryOn)
 	px.ErrorOps = slices.Clone(d.ErrorOps)
+	if d.EmailAlert != nil {
+		ea := *d.EmailAlert
+		px.EmailAlert = &ea
+	}
 	if d.OriginalTo != nil {
 		ot := *d.OriginalTo
 		px.OriginalTo = &ot

@@ -29,6 +29,7 @@ func (p *parser) finish() {
 		p.checkStickRefs(px)
 		p.checkStickRules(px)
 		p.checkPersist(px)
+		p.checkEmailAlert(px)
 		if missingTimeouts(px) {
 			p.warnAt(px.Pos, "missing timeouts for %s '%s'.\n"+
 				"   | While not properly invalid, you will certainly encounter various problems\n"+

@@ -33,6 +33,7 @@ func proxyKeywords() []keyword {
 		persistKeywords(),
 		errorPageKeywords(),
 		reuseKeywords(),
+		emailAlertKeywords(),
 	)
 }
 

@@ -38,6 +38,7 @@ type parser struct {
 	acmeDirs map[*config.ACME]string
 	crtStore *config.CrtStore
 	crtRefs  []*config.CrtLoad
+	mailers  *config.Mailers // the mailers section being parsed (section_mailers.go)
 
 	// negated is set while the current line started with "no".
 	negated bool

@@ -63,6 +63,7 @@ func sectionTable() []sectionDef {
 		peersSection(),
 		acmeSection(),
 		crtStoreSection(),
+		mailersSection(),
 	}
 	for _, name := range unimplementedSections() {
 		secs = append(secs, sectionDef{name: name, kind: secUnimplemented, skip: true, open: openUnimplemented})

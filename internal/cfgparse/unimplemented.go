@@ -10,7 +10,7 @@ package cfgparse
 
 func unimplementedSections() []string {
 	return []string{
-		"program", "mailers",
+		"program",
 		"ring", "fcgi-app", "log-forward",
 		"traces", "dynamic-update",
 	}
@@ -38,12 +38,11 @@ func unimplementedProxy() []string {
 	return []string{
 		"tcp-response",
 
-		"email-alert",
 		"backlog", "persist", "rate-limit",
 		"source", "bind-process", "external-check", "http-send-name-header",
 		"max-keep-alive-queue",
 		"max-session-srv-conns", "log-steps", "dispatch", "transparent",
-		"guid", "email-alert",
+		"guid",
 	}
 }
 

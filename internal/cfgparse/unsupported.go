@@ -50,11 +50,9 @@ func unsupportedAdvice() map[string]string {
 		noSigalgs    = "No equivalent: Go's TLS chooses the signature algorithms; restrict versions and ciphers with `ssl-min-ver`, `ciphers`, `ciphersuites`."
 		no0RTT       = "Not supported: Gatehouse never sends early data (0-RTT) to a server."
 		noEquivalent = "No equivalent; remove it."
-		alerting     = "Alert from Prometheus: contrib/prometheus/alerts.yml (server down, no server available, error rate, certificates, identity)."
 		unixSocket   = "No equivalent for UNIX-socket binds: control access with the permissions of the socket's directory."
 	)
 	add("section", "Run the program beside Gatehouse: a systemd unit, or a sidecar container.", "program")
-	add("section", alerting, "mailers")
 	add("section", "Log to stdout or to a syslog target (`log stdout format raw local0`, `log 127.0.0.1:514 local0`); let the log collector buffer.", "ring")
 	add("section", "Proxy to an HTTP server that speaks FastCGI (e.g. nginx with php-fpm).", "fcgi-app")
 	add("section", "Use a syslog relay (rsyslog, syslog-ng, Vector).", "log-forward")
@@ -85,7 +83,6 @@ func unsupportedAdvice() map[string]string {
 	add("global", "The runtime API's defaults apply: a session idles out after 10 s, a socket takes 10 connections.", "stats timeout", "stats maxconn")
 
 	add("proxy", "Inspect responses in `mode http` with `http-response` rules.", "tcp-response")
-	add("proxy", alerting, "email-alert")
 	add("proxy", sysDefault, "backlog")
 	add("proxy", "For RDP persistence, stick on the source (`balance source` or a stick table); the RDP cookie is not parsed.", "persist")
 	add("proxy", stickRate, "rate-limit")

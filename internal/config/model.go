@@ -75,6 +75,8 @@ type Config struct {
 	// declaration order.
 	ACME      []*ACME     `json:",omitempty"`
 	CrtStores []*CrtStore `json:",omitempty"`
+	// Mailers are the "mailers" sections in declaration order.
+	Mailers []*Mailers `json:",omitempty"`
 	// Warnings collected while parsing (errors abort the parse instead).
 	Warnings []Diag
 }
@@ -250,6 +252,8 @@ type Proxy struct {
 
 	Description string `json:",omitempty"` // "description": shown beside the name on the stats page
 	ID          int    `json:",omitempty"` // "id": the persistent ID (stats iid); 0: assigned in order
+	// EmailAlert: the "email-alert" lines (mailers.go); nil: none.
+	EmailAlert *EmailAlert `json:",omitempty"`
 	// MonitorURI ("monitor-uri") is answered by the frontend itself, 200 or
 	// 503 when a MonitorFail condition holds ("monitor fail if|unless").
 	MonitorURI  string  `json:",omitempty"`

@@ -33,6 +33,7 @@ type AgentOptions struct {
 	// "set server state" does (logging the change); nil sets it directly.
 	SetAdmin        func(upstream.AdminState)
 	Log             func(level logging.Level, msg string)
+	Alert           func(level logging.Level, msg string) // as Options.Alert
 	LogHealthChecks bool
 }
 
@@ -333,7 +334,7 @@ func (a *Agent) changeMaxConn(v string) string {
 // up unless it is in maintenance or stopping (check_notify_success),
 // the others take it down (check_notify_failure).
 func (a *Agent) transitionAlone(up bool, res Result) {
-	o := Options{Backend: a.o.Backend, ProxyType: a.o.ProxyType, Server: a.srv, Log: a.o.Log, LogHealthChecks: a.o.LogHealthChecks}
+	o := Options{Backend: a.o.Backend, ProxyType: a.o.ProxyType, Server: a.srv, Log: a.o.Log, Alert: a.o.Alert, LogHealthChecks: a.o.LogHealthChecks}
 	if up {
 		if a.srv.Operational() == upstream.OpNoLB {
 			return

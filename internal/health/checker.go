@@ -37,6 +37,10 @@ type Options struct {
 	OnError              string // fastinter, fail-check (default), sudden-death, mark-down
 	// Log receives state-change messages at HAProxy's levels; nil drops them.
 	Log func(level logging.Level, msg string)
+	// Alert receives the same state changes for "email-alert": the
+	// message without the log line's final period, as HAProxy's
+	// send_email_alert gets it; nil: none.
+	Alert func(level logging.Level, msg string)
 	// LogHealthChecks ("option log-health-checks"): every change of the
 	// check's status or health is logged, and state changes then leave
 	// the check's details to those lines, as in HAProxy.
@@ -301,7 +305,7 @@ func changeState(o *Options, s *upstream.Server, op upstream.OpState, res Result
 	wasUsable := s.Usable()
 	s.SetOperational(op)
 	act, bck := counts(s)
-	if s.Admin() == upstream.AdminMaint || o.Log == nil {
+	if s.Admin() == upstream.AdminMaint || (o.Log == nil && o.Alert == nil) {
 		return op == upstream.OpUp && old == upstream.OpDown
 	}
 	lvl, what := logging.LevelNotice, "UP"
@@ -314,7 +318,14 @@ func changeState(o *Options, s *upstream.Server, op upstream.OpState, res Result
 	case upstream.OpNoLB:
 		what = "stopping"
 	}
-	o.Log(lvl, stateMessage(o, s, what, op, res, act, bck))
+	msg := stateMessage(o, s, what, op, res, act, bck)
+	if o.Alert != nil {
+		o.Alert(lvl, strings.TrimSuffix(msg, "."))
+	}
+	if o.Log == nil {
+		return op == upstream.OpUp && old == upstream.OpDown
+	}
+	o.Log(lvl, msg)
 	if op != upstream.OpUp && wasUsable && act+bck == 0 {
 		o.Log(logging.LevelEmerg, fmt.Sprintf("%s %s has no server available!", o.ProxyType, o.Backend))
 	}
