@@ -110,7 +110,7 @@ func (p *H2Upstream) used(c *h2Conn) {
 // reserved for the caller; a private one ("http-reuse never") is not
 // pooled: it carries this request and closes.
 func (p *H2Upstream) adopt(key upstream.PoolKey, raw *upstream.Conn, private bool) (*h2Conn, error) {
-	cc, err := p.tr.NewClientConn(raw.Conn)
+	cc, err := p.tr.NewClientConn(newBatchConn(raw.Conn))
 	if err != nil {
 		raw.Close()
 		return nil, err
