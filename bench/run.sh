@@ -12,6 +12,7 @@
 #   L4_ROUNDS (2 x ROUNDS): l4_passthrough's rounds
 #   H2_CONNS (32)  H2_STREAMS (10, concurrent streams per connection): h2, h2c and h2c_h2up
 #                   (h2load); h2*_1x100 and h2*_256x1 set their own shape
+#   H3_CONNS (H2_CONNS)  H3_STREAMS (H2_STREAMS): h3 (bench/tools/h3load, against Caddy)
 #   LAT_RATE (5000)  LAT_CONNS (50)  LAT_DURATION (30s, per path)  LAT_SLICE (500ms)
 #   LAT_SETTLE (50ms): fixed_rate
 #   GATEHOUSE_BIN   binary to compare against HAProxy (default: go build ./cmd/gatehouse)
@@ -44,7 +45,7 @@ CONNS="${CONNS:-50}"
 THREADS="${THREADS:-1}"
 WARMUP="${WARMUP:-2s}"
 REPORT="${REPORT:-$ROOT/bench/report.md}"
-ALL_SCENARIOS=(plain ratelimit tls_reencrypt tls_close large compress l4_passthrough h2 h2c h2_1x100 h2_256x1 h2c_1x100 h2c_256x1 h2c_h2up idle idle_h2 fixed_rate fixed_rate_h2 micro identity)
+ALL_SCENARIOS=(plain ratelimit tls_reencrypt tls_close large compress l4_passthrough h2 h2c h2_1x100 h2_256x1 h2c_1x100 h2c_256x1 h2c_h2up h3 idle idle_h2 fixed_rate fixed_rate_h2 micro identity)
 
 die() { echo "bench: $*" >&2; exit 1; }
 log() { echo "bench: $*" >&2; }
@@ -52,7 +53,7 @@ log() { echo "bench: $*" >&2; }
 # ---------------------------------------------------------------- setup
 
 if [ "${SKIP_INSTALL:-0}" != 1 ]; then
-	ensure_packages haproxy nginx wrk nghttp2-client openssl ca-certificates
+	ensure_packages haproxy nginx wrk nghttp2-client openssl ca-certificates caddy
 	stop_system_services
 fi
 for t in nginx wrk h2load openssl taskset awk; do
@@ -514,6 +515,96 @@ scn_h2c_h2up() {
 	scn_h2c
 	TITLE="HTTP/2 cleartext in (h2load, $SCN_H2_CONNS connections x $SCN_H2_STREAMS streams) + HTTP/2 to backend (server ... proto h2, nginx h2c), 6-byte responses"
 	CFG="${CFG/server s1 127.0.0.1:$BACK_HTTP/server s1 127.0.0.1:$BACK_H2C proto h2}"
+}
+# (15) HTTP/3 at the edge (issue 22): a quic4@ bind (TLS 1.3, the tls_*
+# certificate), H3_CONNS x H3_STREAMS requests in flight measured with
+# bench/tools/h3load (h2load has no HTTP/3 on Debian 12), HTTP/1.1
+# keep-alive to the plain nginx backend. HAProxy's Debian build has no QUIC:
+# the other side is Caddy 2.6 (Debian's) serving HTTP/3 with reverse_proxy
+# to the same backend, pinned and GOMAXPROCS=1 as Gatehouse. Its rows are
+# in their own table (the "haproxy" slot holds Caddy's figures).
+H3_CONNS="${H3_CONNS:-$H2_CONNS}"
+H3_STREAMS="${H3_STREAMS:-$H2_STREAMS}"
+scn_h3() {
+	TITLE="HTTP/3 in (quic4@ bind, TLS 1.3; bench/tools/h3load, $H3_CONNS connections x $H3_STREAMS streams) + HTTP/1.1 keep-alive to backend, 6-byte responses, against Caddy $(caddy version 2>/dev/null | awk '{ print $1; exit }')"
+	CFG=""
+	ROUND_FN=round_h3
+	TABLE_FN=table_h3
+}
+h3_configs() {
+	[ -f "$WORK/h3.cfg" ] && return 0
+	cat >"$WORK/h3.cfg" <<CFG
+$(common_head)
+
+frontend fe
+    bind quic4@127.0.0.1:$PROXY_PORT ssl crt $FRONT_PEM alpn h3
+    bind 127.0.0.1:$PROXY_PORT ssl crt $FRONT_PEM alpn h2,http/1.1
+    default_backend be
+
+backend be
+    server s1 127.0.0.1:$BACK_HTTP
+CFG
+	local d="$WORK/pki"
+	cat >"$WORK/h3.Caddyfile" <<CADDY
+{
+	admin off
+	auto_https off
+	servers {
+		protocols h1 h2 h3
+	}
+}
+https://$FRONT_NAME:$PROXY_PORT {
+	bind 127.0.0.1
+	tls $d/$FRONT_NAME.pem $d/$FRONT_NAME.key
+	reverse_proxy 127.0.0.1:$BACK_HTTP
+}
+CADDY
+}
+round_h3() { # SCENARIO ROUND
+	local s="$1" r="$2" label t0 t1 w0 w1 out line rps p99 cpu errs load
+	load="$(bench_tool h3load)"
+	h3_configs
+	for label in $(round_order "$r"); do
+		[ "$label" = haproxy ] && label=caddy
+		if [ "$label" = caddy ]; then
+			env GOMAXPROCS=1 XDG_DATA_HOME="$WORK/caddy" XDG_CONFIG_HOME="$WORK/caddy" taskset -c "$PROXY_CPU" caddy run --adapter caddyfile --config "$WORK/h3.Caddyfile" >"$WORK/caddy.$s.$r.log" 2>&1 &
+		else
+			gatehouse_args gatehouse "$s" "$r"
+			env GOMAXPROCS=1 taskset -c "$PROXY_CPU" "$GATEHOUSE_BIN" -f "$WORK/h3.cfg" "${EXTRA_ARGS[@]}" >"$WORK/gatehouse.$s.$r.log" 2>&1 &
+		fi
+		PROXY_PID=$!
+		PIDS+=("$PROXY_PID")
+		wait_port "$PROXY_PORT" "$PROXY_PID" "$label"
+		out="$WORK/h3load.$s.$label.$r.txt"
+		t0="$(cpu_ticks "$PROXY_PID")"
+		w0="$(date +%s.%N)"
+		pin_load "$load" -c "$H3_CONNS" -m "$H3_STREAMS" -d "$DURATION" -warmup "$WARMUP" -ca "$CA_FILE" -sni "$FRONT_NAME" \
+			-url "https://$FRONT_NAME:$PROXY_PORT/" -connect "127.0.0.1:$PROXY_PORT" >"$out" 2>&1 || die "h3load failed against $label: $(cat "$out")"
+		w1="$(date +%s.%N)"
+		t1="$(cpu_ticks "$PROXY_PID")"
+		proxy_stop "$label" "$s"
+		line="$(tail -1 "$out")"
+		rps="$(kv rps "$line")"
+		errs="$(kv errors "$line")"
+		p99="$(awk -v u="$(kv p99_us "$line")" 'BEGIN { printf "%.3f", u / 1000 }')"
+		[ -n "$rps" ] && [ -n "$errs" ] || die "cannot parse h3load output for $label: $line"
+		# The warm-up is inside the window: CPU over the whole run.
+		cpu="$(awk -v a="$t0" -v b="$t1" -v hz="$(getconf CLK_TCK)" -v w0="$w0" -v w1="$w1" 'BEGIN { printf "%.0f", (b - a) / hz / (w1 - w0) * 100 }')"
+		echo "$rps $p99 $cpu $errs" >>"$WORK/results/$s.$label"
+		log "$(printf '%-14s round %d %-9s %10.0f req/s  p99 %8.3f ms  cpu %3s%%  failed %s' "$s" "$r" "$label" "$rps" "$p99" "$cpu" "$errs")"
+	done
+}
+table_h3() { # SCENARIO
+	local c="$WORK/results/$1.caddy" g="$WORK/results/$1.gatehouse"
+	echo "| scenario | caddy req/s | gatehouse req/s | ratio (gatehouse/caddy) | target | caddy p99 ms | gatehouse p99 ms | caddy CPU % | gatehouse CPU % | req per CPU-s ratio | errors (c/g) |"
+	echo "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|"
+	awk -v s="$1" -v cr="$(median 1 "$c")" -v gr="$(median 1 "$g")" -v cp="$(median 2 "$c")" -v gp="$(median 2 "$g")" \
+		-v cc="$(median 3 "$c")" -v gc="$(median 3 "$g")" -v ce="$(awk '{ n += $4 } END { print n + 0 }' "$c")" -v ge="$(awk '{ n += $4 } END { print n + 0 }' "$g")" \
+		-v r="$(paired_ratio "$g" "$c")" \
+		'BEGIN {
+			eff = (cr > 0 && gc > 0 && cc > 0) ? (gr / gc) / (cr / cc) : 0
+			printf "| %s | %.0f | %.0f | %.2f | >= 1.0%s | %.3f | %.3f | %.0f | %.0f | %.2f | %d/%d |\n", s, cr, gr, r, (r >= 1.0) ? " (met)" : " (not met)", cp, gp, cc, gc, eff, ce, ge
+		}'
 }
 # h2load_run SECONDS OUT [LOG]: one h2load run on the load CPUs; LOG gets one
 # line per request (start us, status, duration us) for the p99.
@@ -1058,9 +1149,10 @@ raw() {
 		"") cols="req/s p99_ms cpu% errors" ;;
 		table_idle) cols="bytes/conn conns rss_before_kb rss_after_kb errors closed" ;;
 		table_fixed_rate) cols="p50_us p90_us p99_us p999_us max_us requests errors rate" ;;
+		table_h3) cols="req/s p99_ms cpu% errors" ;;
 		*) continue ;;
 		esac
-		for l in direct haproxy gatehouse; do
+		for l in direct haproxy caddy gatehouse; do
 			f="$WORK/results/$s.$l"
 			[ -f "$f" ] || continue
 			printf '%s %s (%s per round):\n' "$s" "$l" "$cols"
@@ -1098,6 +1190,7 @@ if [ "$REPORT" != "-" ]; then
 		echo "- Load: \`wrk -t$THREADS -c$CONNS -d$DURATION --latency\` after a $WARMUP warm-up, per proxy start."
 		echo "- \`tls_close\`: $TLS_CLOSE_CLIENTS parallel \`openssl s_time -new -www / -time $(secs "$DURATION")\` (full handshake per connection; wrk and h2load resume sessions), after a $WARMUP warm-up; req/s = connections / wall time; no latency figure."
 		echo "- \`h2\`, \`h2c\`, \`h2c_h2up\`: \`h2load -t$THREADS -c$H2_CONNS -m$H2_STREAMS -D$(secs "$DURATION")\` (\`_1x100\`: -c1 -m100; \`_256x1\`: -c256 -m1) (TLS with ALPN h2, or cleartext prior knowledge) after a $WARMUP h2load warm-up; req/s from h2load's \"finished in\" line, errors = h2load's failed requests (non-2xx/3xx included), p99 from its per-request --log-file."
+		echo "- \`h3\`: bench/tools/h3load -c$H3_CONNS -m$H3_STREAMS -d$DURATION -warmup $WARMUP (quic-go's HTTP/3 client, certificate verified), against Caddy ($(caddy version 2>/dev/null | awk '{ print $1; exit }'), Debian's; HAProxy's Debian build has no QUIC) with \`reverse_proxy\` to the same nginx, GOMAXPROCS=1 and pinned as Gatehouse; CPU % over warm-up and measure; p99 from every request's latency."
 		echo "- \`idle\`: bench/tools/idleconns opens ${IDLE_N:-$IDLE_CONNS} connections (32 at a time), one keep-alive request on each, waits 3 s, then (VmRSS after - VmRSS before) / connections still open, VmRSS from /proc/PID/status."
 		echo "- \`idle_h2\`: the same with HTTP/2 connections (\`bind ... proto h2\`, idleconns -proto h2c): the SETTINGS exchange and one request on stream 1 each."
 		echo "- \`fixed_rate_h2\`: as \`fixed_rate\` below over HTTP/2 (loadgen -proto h2c, one stream at a time per connection; \`bind ... proto h2\`), the direct path nginx's h2c port."

@@ -55,7 +55,7 @@ ensure_hosts_entry() {
 # instances on free ports, so stop the system ones if they happen to be running.
 stop_system_services() {
 	local s
-	for s in nginx haproxy redis-server redis-sentinel named; do
+	for s in nginx haproxy redis-server redis-sentinel named caddy; do
 		if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$s" 2>/dev/null; then
 			as_root systemctl stop "$s" || true
 		fi

@@ -31,7 +31,7 @@ RACE_PKGS=(
 TEST_HOSTS=(helloworld.zufardhiyaulhaq.tech)
 
 if [ "${SKIP_INSTALL:-0}" != 1 ]; then
-	ensure_packages haproxy nginx wrk nghttp2-client ca-certificates openssl prometheus chromium dnsmasq-base redis-server redis-sentinel buildah busybox-static systemd pebble bind9
+	ensure_packages haproxy nginx wrk nghttp2-client ca-certificates openssl prometheus chromium dnsmasq-base redis-server redis-sentinel buildah busybox-static systemd pebble bind9 caddy
 	stop_system_services
 	for h in "${TEST_HOSTS[@]}"; do
 		ensure_hosts_entry "$h"

@@ -321,3 +321,46 @@ func TestH3ForceRetry(t *testing.T) {
 		})
 	}
 }
+
+// TestH3MaxConn: the frontend's maxconn counts QUIC connections; past it
+// a new one is refused at once (a UDP socket cannot stop accepting), and
+// once one closes a new one is served.
+func TestH3MaxConn(t *testing.T) {
+	echo := testenv.StartEchoServer(t)
+	cfg := strings.Replace(h3RetryConfig+echo.Addr+"\n", " quic-force-retry", "", 1)
+	// 3: the TCP bind's accept loop holds a slot while it waits (it takes
+	// one before accepting), startH3's client holds one connection open.
+	cfg = strings.Replace(cfg, "frontend fe\n", "frontend fe\n    maxconn 3\n", 1)
+	e := startH3(t, cfg)
+	get := func(tr *http3.Transport) error {
+		c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+		resp, err := c.Get(e.URL + "/m")
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return nil
+	}
+	second := &http3.Transport{TLSClientConfig: h3TLS(e)}
+	defer second.Close()
+	if err := get(second); err != nil {
+		t.Fatalf("second connection: %v", err)
+	}
+	third := &http3.Transport{TLSClientConfig: h3TLS(e)}
+	defer third.Close()
+	// Closed during its handshake: the application's code is hidden
+	// then (RFC 9000 §10.2.3), the client sees APPLICATION_ERROR.
+	if err := get(third); err == nil || !strings.Contains(err.Error(), "APPLICATION_ERROR") {
+		t.Fatalf("third connection past maxconn 3: %v, want refused", err)
+	}
+	second.Close()
+	testenv.Eventually(t, 20*time.Second, func() bool {
+		tr := &http3.Transport{TLSClientConfig: h3TLS(e)}
+		defer tr.Close()
+		return get(tr) == nil
+	}, "no connection served after one closed")
+}
