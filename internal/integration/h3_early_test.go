@@ -364,3 +364,41 @@ func TestH3MaxConn(t *testing.T) {
 		return get(tr) == nil
 	}, "no connection served after one closed")
 }
+
+// TestH3ClientTimeout: a client that stops taking a response (grants no
+// more flow-control credit) for timeout client fails its stream, logged
+// cD as over HTTP/1.1 and HTTP/2, instead of holding the transaction.
+func TestH3ClientTimeout(t *testing.T) {
+	echo := testenv.StartEchoServer(t)
+	cfg := strings.Replace(h3RetryConfig+echo.Addr+"\n", " quic-force-retry", "", 1)
+	cfg = strings.Replace(cfg, "timeout client 30s", "timeout client 2s", 1)
+	cfg = "global\n    log stdout format raw local0\n\n" + strings.Replace(cfg, "defaults\n", "defaults\n    log global\n    option httplog\n", 1)
+	e := startH3(t, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", e.URL+"/bytes/300000000", nil)
+	resp, err := e.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if _, err := io.ReadFull(resp.Body, make([]byte, 1<<20)); err != nil {
+		t.Fatal(err)
+	}
+	// Read no more: the server's writes stall once the windows are full.
+	start := time.Now()
+	var line string
+	testenv.Eventually(t, 30*time.Second, func() bool {
+		for _, l := range strings.Split(e.G.Process.Output.Stdout(), "\n") {
+			if strings.Contains(l, `"GET /bytes/300000000 HTTP/3.0"`) {
+				line = l
+				return true
+			}
+		}
+		return false
+	}, "the stalled download was never ended:\n%s", e.G.Process.Output.Stdout())
+	if !strings.Contains(line, " cD-- ") {
+		t.Errorf("stalled download logged %q, want cD--", line)
+	}
+	t.Logf("ended after %v: %s", time.Since(start).Round(time.Millisecond), line)
+}

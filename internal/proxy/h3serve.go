@@ -139,7 +139,7 @@ func firstNonZero(d ...time.Duration) time.Duration {
 // Early-Data: 1 toward the server (RFC 8470 §5.1, as HAProxy adds it);
 // others get 425 Too Early, which the client retries after the handshake.
 func (m *h3mux) serve(hc *h2conn, w http.ResponseWriter, r *http.Request) {
-	st, err := newH3Stream(w, r, m.qc)
+	st, err := newH3Stream(w, r, m.qc, hc.cur.Load().s.fe.Timeouts.Client)
 	if err != nil {
 		// Malformed (RFC 9114 §4.1.2): a stream error, no transaction.
 		hc.cur.Load().s.countErrReq()

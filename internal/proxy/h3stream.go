@@ -29,6 +29,10 @@ type h3Stream struct {
 	hdrBytes int
 	body     io.Reader
 	bytesOut atomic.Int64
+	// idle is timeout client: a client that sends nothing of its body, or
+	// takes nothing of the response (no flow-control credit), for that
+	// long fails the stream, as on HTTP/1 and HTTP/2 (0: none).
+	idle time.Duration
 	// aborted: Reset asked for the stream to be reset; the handler panics
 	// with http.ErrAbortHandler when the transaction is done, which makes
 	// quic-go reset both directions.
@@ -41,8 +45,8 @@ var errH3Malformed = errors.New("proxy: malformed HTTP/3 request")
 // newH3Stream maps quic-go's request onto the internal one. quic-go keeps
 // fields in a map: they come in name order (host first, cookie last, as
 // HTTP/2's), not in the client's order.
-func newH3Stream(w http.ResponseWriter, r *http.Request, qc *quic.Conn) (*h3Stream, error) {
-	st := &h3Stream{w: w, r: r, qc: qc, body: r.Body}
+func newH3Stream(w http.ResponseWriter, r *http.Request, qc *quic.Conn, idle time.Duration) (*h3Stream, error) {
+	st := &h3Stream{w: w, r: r, qc: qc, body: r.Body, idle: idle}
 	req := &st.req
 	req.Method = r.Method
 	req.URI = r.RequestURI
@@ -146,7 +150,7 @@ func (st *h3Stream) bodyEnded() bool {
 
 func (st *h3Stream) Request() *httpmsg.Request { return &st.req }
 func (st *h3Stream) HeaderBytes() int          { return st.hdrBytes }
-func (st *h3Stream) Body() io.Reader           { return st.body }
+func (st *h3Stream) Body() io.Reader           { return h3Body{st} }
 func (st *h3Stream) Done() <-chan struct{}     { return st.r.Context().Done() }
 func (st *h3Stream) BytesOut() int64           { return st.bytesOut.Load() }
 
@@ -205,13 +209,47 @@ func (st *h3Stream) WriteHead(resp *httpmsg.Response, endStream bool) error {
 	return nil
 }
 
+// h3Body reads the request body under timeout client.
+type h3Body struct{ st *h3Stream }
+
+func (b h3Body) Read(p []byte) (int, error) {
+	if b.st.idle > 0 {
+		if rd, ok := b.st.w.(interface{ SetReadDeadline(time.Time) error }); ok {
+			_ = rd.SetReadDeadline(time.Now().Add(b.st.idle))
+		}
+	}
+	return b.st.body.Read(p)
+}
+
+var errH3Aborted = errors.New("proxy: HTTP/3 stream reset")
+
+// armWrite bounds the next write by timeout client; a reset stream takes
+// no more writes (its past deadline must stay).
+func (st *h3Stream) armWrite() error {
+	if st.aborted.Load() {
+		return errH3Aborted
+	}
+	if st.idle > 0 {
+		if wd, ok := st.w.(interface{ SetWriteDeadline(time.Time) error }); ok {
+			_ = wd.SetWriteDeadline(time.Now().Add(st.idle))
+		}
+	}
+	return nil
+}
+
 func (st *h3Stream) Write(p []byte) (int, error) {
+	if err := st.armWrite(); err != nil {
+		return 0, err
+	}
 	n, err := st.w.Write(p)
 	st.bytesOut.Add(int64(n))
 	return n, err
 }
 
 func (st *h3Stream) Flush() error {
+	if err := st.armWrite(); err != nil {
+		return err
+	}
 	if f, ok := st.w.(interface{ FlushError() error }); ok {
 		return f.FlushError()
 	}
