@@ -59,3 +59,19 @@ func TestIdleConnHoldsNoBuffers(t *testing.T) {
 		clients[i].ping() // still open and answering
 	}
 }
+
+// Writers wait for their next use across collections: a sync.Pool would
+// have dropped this one by the second, and a busy process then allocates
+// 32 KiB writers anew after every collection.
+func TestWritersOutliveCollections(t *testing.T) {
+	for len(writeBufs) > 0 {
+		<-writeBufs
+	}
+	w := getWriter()
+	putWriter(w)
+	runtime.GC()
+	runtime.GC()
+	if got := getWriter(); got != w {
+		t.Fatal("the writer given back did not survive two collections")
+	}
+}
