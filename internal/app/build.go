@@ -679,7 +679,7 @@ func (b *builder) buildFrontend(p *config.Proxy, pr *proxyRuntime) (*proxy.Front
 			}
 			continue
 		}
-		b.g.Binds = append(b.g.Binds, &BindSpec{Addr: bindAddr(bind), Pos: bind.Pos, Frontend: fe.Name, Handler: withConnRules(l7Handler(bind, l), connRls, fe.Counters, b.stickStage(p, true)), L7: l, Slots: slots, KeepAlive: p.CliTCPKA, Sock: sockOpts(bind)})
+		b.g.Binds = append(b.g.Binds, &BindSpec{Addr: bindAddr(bind), Pos: bind.Pos, Frontend: fe.Name, Handler: withConnRules(l7Handler(bind, l), connRls, fe.Counters, b.stickStage(p, true)), L7: l, Slots: slots, KeepAlive: p.CliTCPKA, Sock: sockOpts(p, bind, b.cfg.Global.MaxConn)})
 	}
 	fe.Stick = b.stickStage(p, true)
 	fe.Comp, fe.CompLevel = compSettings(p), compLevel(b.cfg.Global)

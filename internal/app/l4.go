@@ -140,7 +140,7 @@ func (b *builder) buildTCPFrontend(p *config.Proxy, pr *proxyRuntime, tcpBackend
 				return config.Errorf(bind.Pos, "'bind %s' : %v", bind.Addr, err)
 			}
 		}
-		b.g.Binds = append(b.g.Binds, &BindSpec{Addr: bindAddr(bind), Pos: bind.Pos, Frontend: p.Name, Handler: l, Slots: slots, KeepAlive: p.CliTCPKA, Sock: sockOpts(bind)})
+		b.g.Binds = append(b.g.Binds, &BindSpec{Addr: bindAddr(bind), Pos: bind.Pos, Frontend: p.Name, Handler: l, Slots: slots, KeepAlive: p.CliTCPKA, Sock: sockOpts(p, bind, b.cfg.Global.MaxConn)})
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -13,19 +14,52 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// SockOpts are the bind options that shape a listening socket.
+// SockOpts are the bind options that shape a listening socket. They are
+// compared on reload: a socket whose options changed is opened anew.
 type SockOpts struct {
 	// V6Only: IPV6_V6ONLY of an IPv6 socket, 1 on (v6only), 0 off (v4v6),
 	// -1 the system's default (net.ipv6.bindv6only), as HAProxy leaves it.
 	V6Only int8
+	// Backlog is listen(2)'s backlog; 0: Go's (net.core.somaxconn).
+	Backlog int
+	// DeferAccept: TCP_DEFER_ACCEPT of one second ("defer-accept").
+	DeferAccept bool
+	// MSS: TCP_MAXSEG ("mss"); < 0 lowers the system's default; 0 none.
+	MSS int
+	// Interface: SO_BINDTODEVICE ("interface").
+	Interface string
+	// NoQuickAck: TCP_QUICKACK off (option tcp-smart-accept, on by
+	// default for HTTP frontends and TLS binds).
+	NoQuickAck bool
 }
 
-func sockOpts(bd *config.Bind) SockOpts {
-	o := SockOpts{V6Only: -1}
+// sockOpts are bd's socket options in frontend p, with HAProxy's
+// defaults: the backlog is the bind's, else the frontend's "backlog", else
+// its maxconn, else the global maxconn; smart accept is automatic for HTTP
+// and TLS.
+func sockOpts(p *config.Proxy, bd *config.Bind, globalMaxConn int) SockOpts {
+	o := SockOpts{V6Only: -1, DeferAccept: bd.DeferAccept, MSS: bd.MSS, Interface: bd.Interface}
 	if bd.V6Only != nil {
 		o.V6Only = 0
 		if *bd.V6Only {
 			o.V6Only = 1
+		}
+	}
+	o.Backlog = bd.Backlog
+	if o.Backlog == 0 && p != nil {
+		o.Backlog = p.Backlog
+		if o.Backlog == 0 {
+			o.Backlog = p.MaxConn
+		}
+		if o.Backlog == 0 {
+			o.Backlog = globalMaxConn
+		}
+	}
+	if p != nil {
+		if p.SmartAccept != nil {
+			o.NoQuickAck = *p.SmartAccept
+		} else {
+			o.NoQuickAck = p.Mode == config.ModeHTTP || bd.SSL
 		}
 	}
 	return o
@@ -81,6 +115,9 @@ func listen(ctx context.Context, addr string, o SockOpts) (net.Listener, error) 
 					}
 					serr = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_IPV6, syscall.IPV6_V6ONLY, v)
 				}
+				if serr == nil {
+					serr = o.apply(int(fd))
+				}
 			})
 			if err != nil {
 				return err
@@ -88,7 +125,85 @@ func listen(ctx context.Context, addr string, o SockOpts) (net.Listener, error) 
 			return serr
 		},
 	}
-	return lc.Listen(ctx, network, addr)
+	// Plain TCP as HAProxy 2.6's: Go makes listeners MPTCP by default,
+	// whose sockets refuse TCP options such as TCP_QUICKACK.
+	lc.SetMultipathTCP(false)
+	ln, err := lc.Listen(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := ln.(*net.TCPListener).SyscallConn()
+	if err == nil {
+		var lerr error
+		err = rc.Control(func(fd uintptr) { lerr = o.afterListen(int(fd)) })
+		if err == nil {
+			err = lerr
+		}
+	}
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	return ln, nil
+}
+
+// afterListen sets what listen(2) would reset or what Go's listen does
+// not let one choose: the backlog (Go uses net.core.somaxconn; listening
+// again on the bound socket changes it, capped the same way) and
+// TCP_QUICKACK, which listen(2) clears and accepted sockets inherit
+// (HAProxy sets it after listen too).
+func (o SockOpts) afterListen(fd int) error {
+	if o.Backlog > 0 {
+		if err := syscall.Listen(fd, o.Backlog); err != nil {
+			return fmt.Errorf("backlog %d: %w", o.Backlog, err)
+		}
+	}
+	quick := 1
+	if o.NoQuickAck {
+		quick = 0
+	}
+	return unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_QUICKACK, quick)
+}
+
+// apply sets the bind's TCP options on the socket before it binds, as
+// HAProxy's tcp_bind_listener does. A device that cannot be bound is an
+// error (HAProxy warns and listens on every interface).
+func (o SockOpts) apply(fd int) error {
+	if o.Interface != "" {
+		if err := unix.BindToDevice(fd, o.Interface); err != nil {
+			return fmt.Errorf("cannot bind listener to device '%s': %w", o.Interface, err)
+		}
+	}
+	if o.DeferAccept {
+		if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, 1); err != nil {
+			return fmt.Errorf("cannot enable DEFER_ACCEPT: %w", err)
+		}
+	}
+	if o.MSS != 0 {
+		mss := o.MSS
+		if mss < 0 {
+			def, err := defaultMSS()
+			if err != nil {
+				return err
+			}
+			mss += def
+		}
+		if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_MAXSEG, mss); err != nil {
+			return fmt.Errorf("cannot set MSS %d: %w", mss, err)
+		}
+	}
+	return nil
+}
+
+// defaultMSS is the TCP_MAXSEG of a new socket, what a negative "mss"
+// counts from (HAProxy's default_tcp_maxseg).
+func defaultMSS() (int, error) {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer unix.Close(fd)
+	return unix.GetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_MAXSEG)
 }
 
 // maxPipes is the "maxpipes" in force (-1: no limit): the configured one,

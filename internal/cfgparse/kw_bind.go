@@ -3,6 +3,7 @@ package cfgparse
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/config"
@@ -94,7 +95,7 @@ func bindOptions() []bindOption {
 			}},
 		{name: "v6only", syntax: "v6only", desc: "An IPv6 wildcard address (':::80') accepts IPv6 connections only (IPV6_V6ONLY on), whatever net.ipv6.bindv6only says; no effect on IPv4 addresses.",
 			parse: func(p *parser, b *config.Bind, _ string) error { b.V6Only = new(true); return nil }},
-	}, append(bindTLSOptions(), quicBindOptions()...)...)
+	}, slices.Concat(bindTLSOptions(), quicBindOptions(), bindSockOptions())...)
 }
 
 func basePath(base, path string) string {

@@ -34,6 +34,7 @@ func proxyKeywords() []keyword {
 		errorPageKeywords(),
 		reuseKeywords(),
 		emailAlertKeywords(),
+		bindSockKeywords(),
 	)
 }
 

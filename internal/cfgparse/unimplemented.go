@@ -38,7 +38,7 @@ func unimplementedProxy() []string {
 	return []string{
 		"tcp-response",
 
-		"backlog", "persist", "rate-limit",
+		"persist", "rate-limit",
 		"source", "bind-process", "external-check", "http-send-name-header",
 		"max-keep-alive-queue",
 		"max-session-srv-conns", "log-steps", "dispatch", "transparent",
@@ -56,7 +56,6 @@ func unimplementedOptions() []string {
 		"http-use-proxy-header", "http_proxy", "idle-close-on-response", "independent-streams",
 		"nolinger",
 		"spop-check",
-		"tcp-smart-accept",
 		"tcp-smart-connect", "transparent", "use-small-buffers",
 	}
 }
@@ -75,8 +74,8 @@ func unimplementedHTTPActions() []string {
 
 func unimplementedBindOptions() []string {
 	return []string{
-		"interface", "transparent", "defer-accept",
-		"tfo", "mss", "backlog", "maxconn", "nice", "process", "thread",
+		"transparent",
+		"tfo", "maxconn", "nice", "process", "thread",
 		"ca-sign-file", "generate-certificates",
 		"uid", "gid", "mode", "user", "group", "namespace", "id", "level", "severity-output",
 		"expose-fd", "ssl-passphrase", "sigalgs", "client-sigalgs",

@@ -83,7 +83,6 @@ func unsupportedAdvice() map[string]string {
 	add("global", "The runtime API's defaults apply: a session idles out after 10 s, a socket takes 10 connections.", "stats timeout", "stats maxconn")
 
 	add("proxy", "Inspect responses in `mode http` with `http-response` rules.", "tcp-response")
-	add("proxy", sysDefault, "backlog")
 	add("proxy", "For RDP persistence, stick on the source (`balance source` or a stick table); the RDP cookie is not parsed.", "persist")
 	add("proxy", stickRate, "rate-limit")
 	add("proxy", noTPROXY, "source", "transparent")
@@ -104,7 +103,7 @@ func unsupportedAdvice() map[string]string {
 	add("option", "Not needed: Go sets TCP_NODELAY on every TCP connection.", "http-no-delay")
 	add("option", noEquivalent, "http-restrict-req-hdr-names", "http-use-proxy-header", "idle-close-on-response", "independent-streams", "nolinger")
 	add("option", "Not supported: Gatehouse is not a forward proxy; use one (e.g. Squid) for that.", "http_proxy")
-	add("option", sysDefault, "tcp-smart-accept", "tcp-smart-connect", "use-small-buffers")
+	add("option", sysDefault, "tcp-smart-connect", "use-small-buffers")
 	add("option", noTPROXY, "transparent")
 
 	add("http-action", "Resolve server names with a `resolvers` section; there is no per-request resolution.", "do-resolve")
@@ -116,9 +115,8 @@ func unsupportedAdvice() map[string]string {
 	add("http-action", "`http-request tarpit` delays and then answers an error; there is no delay that lets the request go on.", "pause")
 	add("http-action", "Choose what is retried with the backend's `retry-on` and `retries`.", "disable-l7-retry", "set-retries")
 
-	add("bind", "Bind the interface's address.", "interface")
 	add("bind", noTPROXY, "transparent")
-	add("bind", sysDefault, "defer-accept", "tfo", "mss", "backlog", "nice")
+	add("bind", sysDefault, "tfo", "nice")
 	add("bind", "Use the frontend's `maxconn`.", "maxconn")
 	add("bind", goScheduler, "process", "thread")
 	add("bind", "No certificates made on the fly: give each name a certificate (a `crt` directory or a `crt-list`).", "ca-sign-file", "generate-certificates")

@@ -348,6 +348,12 @@ type Proxy struct {
 
 	Retries int // default 3
 	RetryOn []string
+	// Backlog ("backlog"): the listen queue of the frontend's binds
+	// without their own; 0: the frontend's maxconn, else the system's.
+	Backlog int `json:",omitempty"`
+	// SmartAccept: "option tcp-smart-accept" (true), "no option
+	// tcp-smart-accept" (false); nil: on for HTTP frontends and TLS binds.
+	SmartAccept *bool `json:",omitempty"`
 	// PreferLast ("option prefer-last-server"): a request goes to the
 	// server the session holds an idle private connection to.
 	PreferLast bool `json:",omitempty"`
@@ -418,6 +424,13 @@ type Bind struct {
 	// (net.ipv6.bindv6only), as HAProxy does. IPv4 sockets ignore it.
 	V6Only *bool `json:",omitempty"`
 	V4V6   bool  `json:",omitempty"`
+	// Socket options of the listening socket (kw_bindsock.go): "backlog"
+	// (0: the frontend's), "defer-accept", "mss" (< 0: less than the
+	// system's default), "interface".
+	Backlog     int    `json:",omitempty"`
+	DeferAccept bool   `json:",omitempty"`
+	MSS         int    `json:",omitempty"`
+	Interface   string `json:",omitempty"`
 	// QUIC: a quic4@ or quic6@ address, HTTP/3 over QUIC on UDP.
 	QUIC bool `json:",omitempty"`
 	// Allow0RTT ("allow-0rtt", QUIC binds only): accept early data, for
