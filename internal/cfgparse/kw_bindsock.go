@@ -23,7 +23,7 @@ func bindSockOptions() []bindOption {
 				return nil
 			}},
 		{name: "defer-accept", syntax: "defer-accept",
-			desc: "The kernel hands a connection over only once data has come (TCP_DEFER_ACCEPT, up to one second), so clients that connect and send nothing cost nothing.",
+			desc:  "The kernel hands a connection over only once data has come (TCP_DEFER_ACCEPT, up to one second), so clients that connect and send nothing cost nothing.",
 			parse: func(p *parser, b *config.Bind, _ string) error { b.DeferAccept = true; return nil }},
 		{name: "mss", syntax: "mss <maxseg>", hasArg: true,
 			desc: "The TCP maximum segment size advertised to clients (TCP_MAXSEG); a negative value lowers the system's default by that much.",

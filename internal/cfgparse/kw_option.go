@@ -13,7 +13,9 @@ func optionKeywords() []keyword {
 	return []keyword{
 		{name: "option", where: wProxy, syntax: "[no] option <name> [<args>]",
 			desc: "Enable (or with 'no', disable) one of the options below.",
-			sub:  func() []keyword { return slices.Concat(optionTable(), protoCheckOptions(), reuseOptions(), smartOptions()) }, subUnimpl: unimplementedOptions()},
+			sub: func() []keyword {
+				return slices.Concat(optionTable(), protoCheckOptions(), reuseOptions(), smartOptions())
+			}, subUnimpl: unimplementedOptions()},
 	}
 }
 
