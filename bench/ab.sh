@@ -11,13 +11,16 @@
 #                                        # -cpuprofile) and the requests each served
 #
 # Prints each round's B/A ratio and their median. Either binary may be
-# haproxy (both take -f CONFIG; the config says nbthread 1).
+# haproxy (both take -f CONFIG; the config says nbthread 1). B_SCN gives B
+# another scenario: B_SCN=ratelimit bench/ab.sh BIN BIN plain is what the
+# rate limit costs one build, both measured at once.
 set -euo pipefail
 [ $# -ge 2 ] || {
 	echo "usage: $0 A_BIN B_BIN [plain|ratelimit]" >&2
 	exit 2
 }
 A="$1" B="$2" SCN="${3:-plain}"
+B_SCN="${B_SCN:-$SCN}"
 ROUNDS="${ROUNDS:-5}" DURATION="${DURATION:-5s}" CONNS="${CONNS:-50}"
 PROXY_CPU="${PROXY_CPU:-0}" LOAD_CPUS="${LOAD_CPUS:-1}"
 WORK="$(mktemp -d /tmp/gatehouse-ab.XXXXXX)"
@@ -83,10 +86,10 @@ taskset -c "$LOAD_CPUS" "$(command -v nginx)" -p "$WORK/nginx" -c "$WORK/nginx/n
 PIDS+=($!)
 wait_port "$BACK" "$!" nginx
 
-# cfg PORT: the scenario's config, as bench/run.sh writes it.
+# cfg PORT SCENARIO: the scenario's config, as bench/run.sh writes it.
 cfg() {
 	local extra=""
-	if [ "$SCN" = ratelimit ]; then
+	if [ "$2" = ratelimit ]; then
 		extra="    stick-table type ip size 100k expire 30s store http_req_rate(10s),conn_cur,gpc0
     http-request track-sc0 src
     http-request deny deny_status 429 if { sc_http_req_rate(0) gt 100000000 }"
@@ -116,8 +119,8 @@ CFG
 PA="$(free_port)"
 PB="$(free_port)"
 while [ "$PB" = "$PA" ]; do PB="$(free_port)"; done
-cfg "$PA" >"$WORK/a.cfg"
-cfg "$PB" >"$WORK/b.cfg"
+cfg "$PA" "$SCN" >"$WORK/a.cfg"
+cfg "$PB" "$B_SCN" >"$WORK/b.cfg"
 PA_ARGS=() PB_ARGS=()
 if [ -n "${PROFILE_DIR:-}" ]; then
 	mkdir -p "$PROFILE_DIR"
@@ -165,7 +168,7 @@ per_req() {
 }
 per_req a "$ca0" "$ca1"
 per_req b "$cb0" "$cb1"
-printf '%s\n' "${ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "median B/A %.3f (%s .. %s, %d rounds, %s)\n", m, v[1], v[NR], NR, "'"$SCN"'" }'
+printf '%s\n' "${ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "median B/A %.3f (%s .. %s, %d rounds, %s)\n", m, v[1], v[NR], NR, "'"$SCN / $B_SCN"'" }'
 if [ -n "${PROFILE_DIR:-}" ]; then
 	# The profiles are written as the proxies exit.
 	for i in 1 2; do kill "${PIDS[$i]}" 2>/dev/null || true; wait "${PIDS[$i]}" 2>/dev/null || true; done
