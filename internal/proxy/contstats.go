@@ -13,12 +13,23 @@ import "sync/atomic"
 // followBytes makes the client writer count the response as it goes out;
 // the function it returns stops that.
 func (t *Txn) followBytes() func() {
-	if !t.sess.fe.ContStats || t.down != nil || t.srv == nil {
+	if !t.startFollowing() {
 		return func() {}
 	}
-	t.sess.out.pub = t.publishOut
-	return func() { t.sess.out.pub = nil }
+	return t.stopFollowing
 }
+
+// startFollowing is followBytes for a caller that calls stopFollowing
+// itself when it returns true.
+func (t *Txn) startFollowing() bool {
+	if !t.sess.fe.ContStats || t.down != nil || t.srv == nil {
+		return false
+	}
+	t.sess.out.pub = t.publishOut
+	return true
+}
+
+func (t *Txn) stopFollowing() { t.sess.out.pub = nil }
 
 // publishOut counts n response bytes on the frontend, backend and server.
 func (t *Txn) publishOut(n int64) {

@@ -150,9 +150,20 @@ func (t *Txn) handle() bool {
 	t.persistChoose(be)
 	be.Counters.OpenSession(t.now)
 	be.Counters.ReqHistory.Tick(t.now)
-	defer be.Counters.CloseSession()
 	be.Counters.ReqTot.Add(1)
+	keep := t.handleBackend(be)
+	be.Counters.CloseSession()
+	return keep
+}
 
+// handleBackend is the rest of handle once be is chosen. It is apart so
+// that the backend's session count needs no defer: in a function with
+// this many returns Go cannot open-code one and pushes a record on every
+// request instead.
+func (t *Txn) handleBackend(be *Backend) bool {
+	s := t.sess
+	fe := s.fe
+	req := &t.Req
 	if be.Stats != nil && hasPrefix(originForm(req.URI), be.StatsPrefix) {
 		if r, denied := serviceAccess(be.Stats, t); r != nil {
 			if denied {

@@ -17,9 +17,9 @@ import (
 func (t *Txn) relayResponse(srv *Server, uc *upConn) bool {
 	be, fe := t.be, t.sess.fe
 	resp := &t.Resp
-	defer srv.Release()
-	defer t.noteTotal(srv)
-	defer t.followBytes()()
+	// One defer: with three and this many returns, Go could not open-code
+	// them and pushed a record for each on every request.
+	defer t.relayEnd(srv, t.startFollowing())
 	t.noteResponse(srv)
 
 	if switchedProtocols(t.Req.Method, resp.Status) {
@@ -156,6 +156,16 @@ func (t *Txn) relayResponse(srv *Server, uc *upConn) bool {
 }
 
 // noteResponse accounts a response head from srv and captures its fields.
+// relayEnd closes relayResponse: the byte counting followBytes started
+// (following) stops, the exchange's duration is counted, srv's slot goes.
+func (t *Txn) relayEnd(srv *Server, following bool) {
+	if following {
+		t.stopFollowing()
+	}
+	t.noteTotal(srv)
+	srv.Release()
+}
+
 func (t *Txn) noteResponse(srv *Server) {
 	be := t.be
 	t.acl.Resp = &t.Resp
