@@ -1,9 +1,12 @@
 package h2
 
 import (
+	"io"
+	"net"
 	"runtime"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // An idle connection (SETTINGS exchanged, one request answered) holds no
@@ -73,5 +76,28 @@ func TestWritersOutliveCollections(t *testing.T) {
 	runtime.GC()
 	if got := getWriter(); got != w {
 		t.Fatal("the writer given back did not survive two collections")
+	}
+}
+
+// A connection that never reset a stream carries no table of reset
+// streams; the first reset takes it, and a late frame on that stream is
+// still recognised.
+func TestResetTableTakenAtFirstReset(t *testing.T) {
+	if n := unsafe.Sizeof(Conn{}); n > 640 {
+		t.Fatalf("a Conn is %d bytes, want at most 640 (its reset table inline?)", n)
+	}
+	a, b := net.Pipe()
+	defer b.Close()
+	defer a.Close()
+	go func() { _, _ = io.Copy(io.Discard, b) }() // the RST_STREAM
+	c := NewConn(a, nil, okHandler)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.wasReset(5) {
+		t.Fatal("stream 5 reported reset on a fresh connection")
+	}
+	c.resetLocked(5, 0, false)
+	if !c.wasReset(5) || c.wasReset(7) {
+		t.Fatal("after resetting stream 5: wasReset(5) false or wasReset(7) true")
 	}
 }

@@ -216,6 +216,9 @@ func (c *Conn) resetLocked(id uint32, code http2.ErrCode, peerFault bool) {
 	if st := c.streams[id]; st != nil {
 		c.closeStreamLocked(st, ResetError{Code: code})
 	}
+	if c.recentReset == nil {
+		c.recentReset = new([64]uint32)
+	}
 	c.recentReset[c.recentN%len(c.recentReset)] = id
 	c.recentN++
 	if peerFault {
@@ -226,6 +229,9 @@ func (c *Conn) resetLocked(id uint32, code http2.ErrCode, peerFault bool) {
 }
 
 func (c *Conn) wasReset(id uint32) bool {
+	if c.recentReset == nil {
+		return false
+	}
 	for _, r := range c.recentReset {
 		if r == id {
 			return true
