@@ -116,6 +116,10 @@ func checkQUICBind(b *config.Bind, v6 bool) error {
 	if b.Proto != "" {
 		return fmt.Errorf("'proto %s' cannot apply to a QUIC bind, which speaks HTTP/3", b.Proto)
 	}
+	if b.Backlog != 0 || b.DeferAccept || b.MSS != 0 || b.Interface != "" {
+		// TCP listening-socket options; the UDP socket takes none of them.
+		return fmt.Errorf("'backlog', 'defer-accept', 'mss' and 'interface' are not supported on QUIC binds by Gatehouse")
+	}
 	if b.V6Only != nil {
 		// The UDP socket is made without them: the system's default.
 		return fmt.Errorf("'v4v6' and 'v6only' are not supported on QUIC binds by Gatehouse; bind quic4@ and quic6@ addresses separately")

@@ -47,6 +47,8 @@ frontend f
 		{"bind quic4@:443 ssl crt /x.pem accept-proxy", "'accept-proxy' cannot apply"},
 		{"bind quic4@:443 ssl crt /x.pem proto h2", "'proto h2' cannot apply"},
 		{"bind quic4@[::1]:443 ssl crt /x.pem", "is not an IPv4 address"},
+		{"bind quic4@:443 ssl crt /x.pem mss 1400", "'backlog', 'defer-accept', 'mss' and 'interface' are not supported on QUIC binds"},
+		{"bind quic4@:443 ssl crt /x.pem defer-accept", "are not supported on QUIC binds"},
 		{"bind quic6@:::443 ssl crt /x.pem v6only", "'v4v6' and 'v6only' are not supported on QUIC binds"},
 		{"bind quic6@127.0.0.1:443 ssl crt /x.pem", "is not an IPv6 address"},
 		{"bind :443 ssl crt /x.pem allow-0rtt", "'allow-0rtt' is only supported on QUIC binds"},
