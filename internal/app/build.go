@@ -62,6 +62,8 @@ type Graph struct {
 
 	idle *idleMeter // the stats' Idle_pct
 
+	rings []*logging.Ring // the "ring" sections (rings.go)
+
 	proxies []*proxyRuntime  // for stats, in declaration order
 	ident   *identityRuntime // oidc and identity-token sections, for stats
 
@@ -193,6 +195,7 @@ func Build(cfg *config.Config, version string) (*Graph, error) {
 	if errs := notYetWired(cfg); len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	b.buildRings() // rings.go: before the loggers that write into them
 	sys, err := b.logger(cfg.Global.Logs, "")
 	if err != nil {
 		return nil, err
@@ -396,7 +399,7 @@ func (b *builder) logger(targets []*config.Log, tag string) (*logging.Logger, er
 	if tag == "" {
 		tag = b.cfg.Global.LogTag
 	}
-	l, err := logging.NewLogger(targets, logging.Options{PID: b.g.Proc.PID, Tag: tag, Hostname: b.cfg.Global.LogSendHostname})
+	l, err := logging.NewLogger(targets, logging.Options{PID: b.g.Proc.PID, Tag: tag, Hostname: b.cfg.Global.LogSendHostname, Rings: b.ringMap()})
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 // check_config_validity does after the last file.
 func (p *parser) finish() {
 	p.finishPeers()
+	p.finishRings()
 	p.finishACME()
 	for _, ps := range p.proxies {
 		px := ps.px

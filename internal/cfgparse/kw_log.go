@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/config"
 )
@@ -113,8 +114,8 @@ func parseLogTarget(p *parser, args []token) (*config.Log, error) {
 		return nil, fmt.Errorf("'log' expects either <address[:port]> and <facility> or 'global' as arguments.")
 	}
 	l := &config.Log{Pos: p.pos(), Target: envExpand(args[1].Text, p.opt.LookupEnv), Format: "rfc3164"}
-	if len(l.Target) > 5 && l.Target[:5] == "ring@" {
-		return nil, fmt.Errorf("'log ring@...' targets are a HAProxy feature that Gatehouse does not implement")
+	if name, ok := strings.CutPrefix(l.Target, "ring@"); ok && name == "" {
+		return nil, fmt.Errorf("'log ring@' expects a ring name.")
 	}
 	i := 2
 	for i+1 < len(args) {

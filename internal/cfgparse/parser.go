@@ -39,6 +39,7 @@ type parser struct {
 	crtStore *config.CrtStore
 	crtRefs  []*config.CrtLoad
 	mailers  *config.Mailers // the mailers section being parsed (section_mailers.go)
+	ring     *config.Ring    // the ring section being parsed (section_ring.go)
 
 	// negated is set while the current line started with "no".
 	negated bool

@@ -64,6 +64,7 @@ func sectionTable() []sectionDef {
 		acmeSection(),
 		crtStoreSection(),
 		mailersSection(),
+		ringSection(),
 	}
 	for _, name := range unimplementedSections() {
 		secs = append(secs, sectionDef{name: name, kind: secUnimplemented, skip: true, open: openUnimplemented})

@@ -11,7 +11,7 @@ package cfgparse
 func unimplementedSections() []string {
 	return []string{
 		"program",
-		"ring", "fcgi-app", "log-forward",
+		"fcgi-app", "log-forward",
 		"traces", "dynamic-update",
 	}
 }

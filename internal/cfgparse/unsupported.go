@@ -53,7 +53,6 @@ func unsupportedAdvice() map[string]string {
 		unixSocket   = "No equivalent for UNIX-socket binds: control access with the permissions of the socket's directory."
 	)
 	add("section", "Run the program beside Gatehouse: a systemd unit, or a sidecar container.", "program")
-	add("section", "Log to stdout or to a syslog target (`log stdout format raw local0`, `log 127.0.0.1:514 local0`); let the log collector buffer.", "ring")
 	add("section", "Proxy to an HTTP server that speaks FastCGI (e.g. nginx with php-fpm).", "fcgi-app")
 	add("section", "Use a syslog relay (rsyslog, syslog-ng, Vector).", "log-forward")
 	add("section", "Use the access logs (`option httplog`, `log-format`) and the stats and Prometheus counters.", "traces")
@@ -141,7 +140,7 @@ func unsupportedAdvice() map[string]string {
 	add("server", "Bound idle connections with `pool-max-conn`; idle ones are closed by themselves.", "pool-low-conn", "pool-purge-delay")
 	add("server", "Use `maxqueue`.", "max-queue")
 	add("server", "Use `proxy-v2-options` (ssl, cert-cn, ssl-cipher, cert-sig, cert-key, authority, unique-id, crc32c).", "set-proxy-v2-tlv-fmt")
-	add("server", "No rings: log to syslog targets directly.", "log-proto")
+	add("server", "Only meaningful on the `server` lines of a `ring` section, where it is supported.", "log-proto")
 	add("server", "Not needed: WebSocket goes to servers over HTTP/1.1.", "ws")
 	add("server", noSigalgs, "sigalgs", "client-sigalgs")
 	add("server", "Use `send-proxy-v2 proxy-v2-options ssl`.", "send-proxy-v2-ssl")

@@ -77,6 +77,8 @@ type Config struct {
 	CrtStores []*CrtStore `json:",omitempty"`
 	// Mailers are the "mailers" sections in declaration order.
 	Mailers []*Mailers `json:",omitempty"`
+	// Rings are the "ring" sections in declaration order.
+	Rings []*Ring `json:",omitempty"`
 	// Warnings collected while parsing (errors abort the parse instead).
 	Warnings []Diag
 }

@@ -29,6 +29,8 @@ type Options struct {
 	Stdout, Stderr io.Writer
 	// Now replaces time.Now (tests).
 	Now func() time.Time
+	// Rings are the "ring" sections "log ring@<name>" targets name.
+	Rings map[string]*Ring
 }
 
 // DefaultLen is the maximum line length of a target without "len".
@@ -154,6 +156,15 @@ func newTarget(lg *config.Log, o *Options) (*target, error) {
 	}
 	if lg.Len > 0 {
 		t.maxLen = lg.Len
+	}
+	if ta.kind == targetRing {
+		r := o.Rings[ta.addr]
+		if r == nil {
+			return nil, config.Errorf(lg.Pos, "log server uses unknown ring named '%s'.", ta.addr)
+		}
+		// The ring's format and maxlen apply, as HAProxy's sink_write.
+		t.hdr.format = r.o.Format
+		t.maxLen = min(t.maxLen, r.o.MaxLen)
 	}
 	t.queue = make(chan *entry, o.QueueLen)
 	t.free = make(chan *entry, o.QueueLen)

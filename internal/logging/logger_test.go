@@ -78,7 +78,7 @@ func TestParseTarget(t *testing.T) {
 		{"[::1]", targetAddr{targetUDP, "udp", "[::1]:514"}, ""},
 		{"/dev/log", targetAddr{targetUnixgram, "unixgram", "/dev/log"}, ""},
 		{"unix@/var/run/log.sock", targetAddr{targetUnixgram, "unixgram", "/var/run/log.sock"}, ""},
-		{"ring@buf1", targetAddr{}, "unsupported log target family 'ring@'"},
+		{"ring@buf1", targetAddr{kind: targetRing, addr: "buf1"}, ""},
 		{"tcp@1.2.3.4:514", targetAddr{}, "unsupported log target family 'tcp@'"},
 		{"", targetAddr{}, "missing log target"},
 		{"udp@:514", targetAddr{}, "missing address"},
@@ -107,7 +107,7 @@ func TestNewLoggerErrors(t *testing.T) {
 		{config.Log{Pos: pos, Target: "stdout", Facility: "local0", Level: "loud"}, "unknown optional log level 'loud'"},
 		{config.Log{Pos: pos, Target: "stdout", Facility: "local0", MinLevel: "x"}, "unknown optional minimum log level 'x'"},
 		{config.Log{Pos: pos, Target: "stdout", Format: "xml"}, "unknown log format 'xml'"},
-		{config.Log{Pos: pos, Target: "ring@x"}, "unsupported log target family"},
+		{config.Log{Pos: pos, Target: "ring@x"}, "log server uses unknown ring named 'x'"},
 	}
 	for _, tt := range tests {
 		lg := tt.log

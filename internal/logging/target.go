@@ -15,6 +15,7 @@ const (
 	targetStderr
 	targetUDP      // syslog over UDP
 	targetUnixgram // local syslog socket (/dev/log)
+	targetRing     // a "ring" section's buffer (ring.go)
 )
 
 // DefaultSyslogPort is used when a network target has no port.
@@ -39,6 +40,9 @@ func parseTarget(s string) (targetAddr, error) {
 		return targetAddr{kind: targetStderr}, nil
 	case "":
 		return targetAddr{}, fmt.Errorf("missing log target")
+	}
+	if name, ok := strings.CutPrefix(s, "ring@"); ok {
+		return targetAddr{kind: targetRing, addr: name}, nil
 	}
 	network := "udp"
 	if i := strings.IndexByte(s, '@'); i >= 0 {
@@ -101,6 +105,8 @@ func (ta targetAddr) dial(o *Options) (conn, error) {
 		return nopCloser{o.Stdout}, nil
 	case targetStderr:
 		return nopCloser{o.Stderr}, nil
+	case targetRing:
+		return ringConn{o.Rings[ta.addr]}, nil
 	case targetUDP:
 		a, err := net.ResolveUDPAddr(ta.network, ta.addr)
 		if err != nil {
@@ -120,3 +126,18 @@ func (ta targetAddr) dial(o *Options) (conn, error) {
 		return c, nil
 	}
 }
+
+// ringConn writes a target's lines into its ring, without the newline
+// that ends them: the ring's readers frame events themselves.
+type ringConn struct{ r *Ring }
+
+func (c ringConn) Write(line []byte) (int, error) {
+	n := len(line)
+	if n > 0 && line[n-1] == '\n' {
+		line = line[:n-1]
+	}
+	c.r.Write(line)
+	return n, nil
+}
+
+func (ringConn) Close() error { return nil }

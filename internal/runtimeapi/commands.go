@@ -53,6 +53,7 @@ func commands() []command {
 			func(ss *session, w *bufio.Writer, a []string) { ss.setWeight(w, a, 2, 3) }},
 		{[]string{"show", "cache"}, "show cache                              : show cache status", LevelAdmin, cmdShowCache},
 		{[]string{"show", "errors"}, "show errors [<px>] [request|response]   : report last request and/or response errors for each proxy", LevelOperator, cmdShowErrors},
+		{[]string{"show", "events"}, "show events [<sink>] [-w] [-n]          : show event sink state", LevelOperator, cmdShowEvents},
 		{[]string{"show", "info"}, "show info [desc|json|typed|float]*      : report information about the running process", LevelUser, cmdShowInfo},
 		{[]string{"show", "resolvers"}, "show resolvers [id]                     : dumps counters from all resolvers section and associated name servers", LevelUser, cmdShowResolvers},
 		{[]string{"show", "peers"}, "show peers [dict|-] [section]           : dump some information about all the peers or this peers section", LevelUser, cmdShowPeers},
