@@ -202,6 +202,9 @@ func Build(cfg *config.Config, version string) (*Graph, error) {
 	}
 	b.sys = sys
 	b.g.SysLog = sys
+	if err := b.buildLogForwards(); err != nil { // logforward.go
+		return nil, err
+	}
 	b.ident, err = newIdentityRuntime(&cfg.Identity, cfg.Global.Process.Node, func(lvl logging.Level, f string, a ...any) {
 		if sys != nil {
 			sys.Printf(lvl, f, a...)

@@ -51,7 +51,7 @@ func (r *Runtime) Apply(g *Graph) error {
 	defer r.mu.Unlock()
 	// cfgparse refuses such a configuration; a graph built another way
 	// must not close every listener either.
-	if len(g.Binds) == 0 && len(g.QUICBinds) == 0 && len(g.Cfg.Global.StatsSockets) == 0 {
+	if len(g.Binds) == 0 && len(g.QUICBinds) == 0 && len(g.Cfg.Global.StatsSockets) == 0 && len(g.Cfg.LogForwards) == 0 {
 		return errors.New("No enabled listener found (check for 'bind' directives) !")
 	}
 	// Group binds by address: two frontends on one address is a config error.

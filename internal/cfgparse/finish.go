@@ -12,6 +12,7 @@ import (
 func (p *parser) finish() {
 	p.finishPeers()
 	p.finishRings()
+	p.finishLogForwards()
 	p.finishACME()
 	for _, ps := range p.proxies {
 		px := ps.px
@@ -62,6 +63,9 @@ func (p *parser) checkListeners() {
 		return
 	}
 	listeners := len(p.cfg.Global.StatsSockets)
+	for _, lf := range p.cfg.LogForwards { // a syslog relay listens too
+		listeners += len(lf.Binds) + len(lf.DgramBinds)
+	}
 	for _, ps := range p.proxies {
 		px := ps.px
 		if px.Cap&config.CapFE == 0 {

@@ -130,7 +130,7 @@ func parseLogTarget(p *parser, args []token) (*config.Log, error) {
 			if !slices.Contains(logFormats(), args[i+1].Text) {
 				return nil, fmt.Errorf("'log' : unknown log format '%s' (expected one of %v).", args[i+1].Text, logFormats())
 			}
-			l.Format = args[i+1].Text
+			l.Format, l.FormatSet = args[i+1].Text, true
 		case "sample":
 			return nil, fmt.Errorf("'log ... sample' is a HAProxy keyword that Gatehouse does not implement")
 		default:

@@ -38,8 +38,9 @@ type parser struct {
 	acmeDirs map[*config.ACME]string
 	crtStore *config.CrtStore
 	crtRefs  []*config.CrtLoad
-	mailers  *config.Mailers // the mailers section being parsed (section_mailers.go)
-	ring     *config.Ring    // the ring section being parsed (section_ring.go)
+	mailers  *config.Mailers    // the mailers section being parsed (section_mailers.go)
+	ring     *config.Ring       // the ring section being parsed (section_ring.go)
+	logFwd   *config.LogForward // the log-forward section being parsed
 
 	// negated is set while the current line started with "no".
 	negated bool

@@ -65,6 +65,7 @@ func sectionTable() []sectionDef {
 		crtStoreSection(),
 		mailersSection(),
 		ringSection(),
+		logForwardSection(),
 	}
 	for _, name := range unimplementedSections() {
 		secs = append(secs, sectionDef{name: name, kind: secUnimplemented, skip: true, open: openUnimplemented})

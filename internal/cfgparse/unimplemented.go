@@ -11,7 +11,7 @@ package cfgparse
 func unimplementedSections() []string {
 	return []string{
 		"program",
-		"fcgi-app", "log-forward",
+		"fcgi-app",
 		"traces", "dynamic-update",
 	}
 }

@@ -54,7 +54,6 @@ func unsupportedAdvice() map[string]string {
 	)
 	add("section", "Run the program beside Gatehouse: a systemd unit, or a sidecar container.", "program")
 	add("section", "Proxy to an HTTP server that speaks FastCGI (e.g. nginx with php-fpm).", "fcgi-app")
-	add("section", "Use a syslog relay (rsyslog, syslog-ng, Vector).", "log-forward")
 	add("section", "Use the access logs (`option httplog`, `log-format`) and the stats and Prometheus counters.", "traces")
 	add("section", "Reload the configuration (`SIGHUP`, or `-watch` on the files).", "dynamic-update")
 

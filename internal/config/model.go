@@ -79,6 +79,8 @@ type Config struct {
 	Mailers []*Mailers `json:",omitempty"`
 	// Rings are the "ring" sections in declaration order.
 	Rings []*Ring `json:",omitempty"`
+	// LogForwards are the "log-forward" sections in declaration order.
+	LogForwards []*LogForward `json:",omitempty"`
 	// Warnings collected while parsing (errors abort the parse instead).
 	Warnings []Diag
 }
@@ -705,13 +707,16 @@ type UserPass struct{ User, Pass string }
 
 // Log is a "log" target line.
 type Log struct {
-	Pos      Pos
-	Target   string // "stdout", "stderr", "udp@host:port", "host:port", "/dev/log"
-	Format   string // "raw", "rfc3164" (default), "rfc5424", "short"
-	Facility string
-	Level    string // max level, "" = all
-	MinLevel string
-	Len      int
+	Pos    Pos
+	Target string // "stdout", "stderr", "udp@host:port", "host:port", "/dev/log"
+	Format string // "raw", "rfc3164" (default), "rfc5424", "short"
+	// FormatSet: "format" was given; a log-forward section's target
+	// without it keeps each received message's format.
+	FormatSet bool `json:"-"`
+	Facility  string
+	Level     string // max level, "" = all
+	MinLevel  string
+	Len       int
 }
 
 // Capture is a capture slot of a frontend: "capture request|response

@@ -58,6 +58,9 @@ type target struct {
 	opts     *Options
 	pos      config.Pos
 	started  bool
+	// fwdFormat frames forwarded messages: the "format" given, or
+	// formatUnspec to keep the received one (a ring's own format).
+	fwdFormat LogFormat
 
 	queue chan *entry // messages waiting to be written
 	free  chan *entry // recycled entries; an empty free list means full
@@ -74,6 +77,12 @@ type entry struct {
 	level Level
 	sd    []byte
 	msg   []byte
+	// A forwarded message (forward.go): its fields and body point into
+	// msg; facility is the one it goes out with.
+	fwd      bool
+	facility int
+	meta     Meta
+	body     []byte
 }
 
 // TargetStats are the counters of one target.
@@ -157,13 +166,17 @@ func newTarget(lg *config.Log, o *Options) (*target, error) {
 	if lg.Len > 0 {
 		t.maxLen = lg.Len
 	}
+	t.fwdFormat = formatUnspec
+	if lg.FormatSet {
+		t.fwdFormat = t.hdr.format
+	}
 	if ta.kind == targetRing {
 		r := o.Rings[ta.addr]
 		if r == nil {
 			return nil, config.Errorf(lg.Pos, "log server uses unknown ring named '%s'.", ta.addr)
 		}
 		// The ring's format and maxlen apply, as HAProxy's sink_write.
-		t.hdr.format = r.o.Format
+		t.hdr.format, t.fwdFormat = r.o.Format, r.o.Format
 		t.maxLen = min(t.maxLen, r.o.MaxLen)
 	}
 	t.queue = make(chan *entry, o.QueueLen)
@@ -233,7 +246,7 @@ func (t *target) enqueue(now time.Time, level Level, sd, msg []byte) {
 	if len(msg) > t.maxLen {
 		msg = msg[:t.maxLen]
 	}
-	e.when, e.level = now, level
+	e.when, e.level, e.fwd = now, level, false
 	e.msg = append(e.msg[:0], msg...)
 	e.sd = append(e.sd[:0], sd...)
 	t.queue <- e // never blocks: there are as many entries as queue slots
@@ -252,7 +265,11 @@ func drainTarget(t *target, c conn) {
 		if t.stream {
 			limit--
 		}
-		line = t.hdr.appendFrame(line[:0], e.when, e.level, e.sd, e.msg, limit)
+		if e.fwd {
+			line = appendForwarded(line[:0], t.fwdFormat, int(e.level), e.facility, &e.meta, e.body, e.when, limit)
+		} else {
+			line = t.hdr.appendFrame(line[:0], e.when, e.level, e.sd, e.msg, limit)
+		}
 		line = append(line, '\n')
 		t.free <- e
 		if c == nil {
