@@ -741,6 +741,14 @@ func limits(cfg *config.Config) http1.Limits {
 		reserve = *mr
 	}
 	l.MaxHeadBytes = l.BufSize - min(reserve, l.BufSize/2)
+	// tune.http.maxhdr counts the start line, as HAProxy's header list
+	// ends with an entry of its own: maxhdr 10 admits 9 fields.
+	if n := cfg.Global.TuneMaxHdr; n > 0 {
+		l.MaxHeaders = n - 1
+		if n == 1 {
+			l.MaxHeaders = -1 // no field at all
+		}
+	}
 	return l
 }
 

@@ -9,6 +9,8 @@ func tuneKeywords() []keyword {
 			desc: "Kernel pipes that splicing ('option splice-*', mode tcp) may hold at once, in use or kept free; past it a tunnel copies through user space instead, as HAProxy falls back to its buffers. Default: a quarter of the splicing proxies' maxconn, at most a quarter of the global maxconn (unlimited when neither is set). 'show info' reports Maxpipes, PipesUsed and PipesFree.", parse: parseMaxPipes},
 		{name: "tune.maxrewrite", where: wGlobal, syntax: "tune.maxrewrite <number>",
 			desc: "Buffer room kept for rules to add to a message head (default 1024, at most half of tune.bufsize): a client or server head may take tune.bufsize minus it (longer: 400 or 502); a rule whose header rewrite makes a head outgrow tune.bufsize fails the request with a 500, counted in wrew, as HAProxy's strict-mode does.", parse: parseMaxRewrite},
+		{name: "tune.http.maxhdr", where: wGlobal, syntax: "tune.http.maxhdr <number>",
+			desc: "The most lines a message head may have, its start line counted (default 101, range 1..32767), so at most <number>-1 header fields: a request with more is refused with 400, a server response with more is answered 502. HTTP/2 requests count their regular fields (and :authority when no Host field comes).", parse: parseMaxHdr},
 		{name: "tune.maxaccept", where: wGlobal, syntax: "tune.maxaccept <-1|number>",
 			desc: "Connections a listener accepts in a row before it lets other work run (default 4, HAProxy's; -1: no limit).", parse: parseMaxAccept},
 	}
@@ -56,5 +58,20 @@ func parseMaxRewrite(p *parser, args []token) error {
 		return err
 	}
 	p.cfg.Global.TuneMaxRewrite = &n
+	return nil
+}
+
+func parseMaxHdr(p *parser, args []token) error {
+	if err := wantArgs(args, "tune.http.maxhdr", 1, 1, "a numeric value"); err != nil {
+		return err
+	}
+	if p.cfg.Global.TuneMaxHdr != 0 {
+		return fmt.Errorf("'tune.http.maxhdr' already specified. Continuing.")
+	}
+	n, err := parseInt("'tune.http.maxhdr'", args[1].Text, 1, 32767)
+	if err != nil {
+		return err
+	}
+	p.cfg.Global.TuneMaxHdr = n
 	return nil
 }

@@ -100,6 +100,9 @@ type Global struct {
 	// TuneMaxRewrite ("tune.maxrewrite"): buffer room kept for rules to
 	// add to a head; nil: 1024, HAProxy's. At most half of tune.bufsize.
 	TuneMaxRewrite *int `json:",omitempty"`
+	// TuneMaxHdr ("tune.http.maxhdr", 1..32767): the most header lines a
+	// message head may have, its start line counted; 0: HAProxy's 101.
+	TuneMaxHdr int `json:",omitempty"`
 	// TuneCompMaxLevel ("tune.comp.maxlevel", 1..9): the level every
 	// compressed response starts with; 0: HAProxy's default, 1.
 	TuneCompMaxLevel int `json:",omitempty"`

@@ -230,7 +230,14 @@ func (c *Conn) processHeaders(f *http2.MetaHeadersFrame) error {
 		return nil
 	}
 	if f.Truncated {
-		c.refuseTooLargeLocked(id, f.StreamEnded())
+		c.refuseLocked(id, 431, f.StreamEnded())
+		if !c.glitches.take() {
+			return connError{http2.ErrCodeEnhanceYourCalm, "too many oversized header blocks"}
+		}
+		return nil
+	}
+	if headerCount(f) > c.cfg.MaxHeaders {
+		c.refuseLocked(id, 400, f.StreamEnded())
 		if !c.glitches.take() {
 			return connError{http2.ErrCodeEnhanceYourCalm, "too many oversized header blocks"}
 		}
@@ -277,13 +284,14 @@ func (c *Conn) processTrailersLocked(st *Stream, f *http2.MetaHeadersFrame) erro
 	return nil
 }
 
-// refuseTooLargeLocked answers a request whose header list exceeded
-// MaxHeaderListSize with 431; the handler never runs. The Framer decoded the
-// whole block, so HPACK state stays in sync and the connection lives on.
-func (c *Conn) refuseTooLargeLocked(id uint32, ended bool) {
+// refuseLocked answers a request whose header list exceeded
+// MaxHeaderListSize (431) or MaxHeaders (400); the handler never runs. The
+// Framer decoded the whole block, so HPACK state stays in sync and the
+// connection lives on.
+func (c *Conn) refuseLocked(id uint32, status int, ended bool) {
 	c.ctr.StrmProtoErr.Add(1)
 	c.enqueue(true, func() error {
-		_, err := c.writeHeaders(id, 431, nil, true)
+		_, err := c.writeHeaders(id, status, nil, true)
 		return err
 	})
 	if !ended { // stop the request body; late frames are ignored
@@ -322,4 +330,24 @@ func (c *Conn) applyInitWindow(v int64) {
 		}
 	}
 	c.cond.Broadcast()
+}
+
+// headerCount is the number of fields the request has once in HTTP/1.1
+// form: its regular fields, and :authority when it becomes the Host field.
+func headerCount(f *http2.MetaHeadersFrame) int {
+	n := 0
+	host, auth := false, false
+	for _, hf := range f.Fields {
+		switch {
+		case hf.Name == ":authority":
+			auth = true
+		case !hf.IsPseudo():
+			n++
+			host = host || hf.Name == "host"
+		}
+	}
+	if auth && !host {
+		n++
+	}
+	return n
 }

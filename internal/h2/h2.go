@@ -19,13 +19,17 @@ import (
 // Config holds the limits, mapped from HAProxy's tune.h2.* keywords by the caller.
 // Zero fields take the defaults noted.
 type Config struct {
-	MaxConcurrentStreams uint32        // advertised SETTINGS_MAX_CONCURRENT_STREAMS; default 100
-	MaxHeaderListSize    uint32        // decoded header list bytes per request; advertised; default 64 KiB
-	InitialWindowSize    uint32        // per-stream receive window we advertise; default 65535
-	ConnWindowSize       uint32        // connection receive window; default 1 MiB
-	MaxFrameSize         uint32        // advertised SETTINGS_MAX_FRAME_SIZE; default 16384
-	HeaderTableSize      uint32        // HPACK decoder dynamic table size; default 4096
-	IdleTimeout          time.Duration // no open stream and no frame for this long: GOAWAY(NO_ERROR), close; 0 none
+	MaxConcurrentStreams uint32 // advertised SETTINGS_MAX_CONCURRENT_STREAMS; default 100
+	MaxHeaderListSize    uint32 // decoded header list bytes per request; advertised; default 64 KiB
+	InitialWindowSize    uint32 // per-stream receive window we advertise; default 65535
+	ConnWindowSize       uint32 // connection receive window; default 1 MiB
+	MaxFrameSize         uint32 // advertised SETTINGS_MAX_FRAME_SIZE; default 16384
+	HeaderTableSize      uint32 // HPACK decoder dynamic table size; default 4096
+	// MaxHeaders bounds a request's header fields (tune.http.maxhdr less
+	// its start line; :authority counts as Host); more answers 400. 0:
+	// 100, negative: none admitted.
+	MaxHeaders  int
+	IdleTimeout time.Duration // no open stream and no frame for this long: GOAWAY(NO_ERROR), close; 0 none
 	// SendTimeout bounds how long a write may wait ("timeout client"): on
 	// the socket (a client that stopped reading) and for flow-control
 	// window (a client that never opens it). The connection is closed
@@ -68,6 +72,9 @@ func (c *Config) withDefaults() Config {
 	}
 	if v.MaxFrameSize > 1<<24-1 {
 		v.MaxFrameSize = 1<<24 - 1
+	}
+	if v.MaxHeaders == 0 {
+		v.MaxHeaders = 100
 	}
 	if v.HeaderTableSize == 0 {
 		v.HeaderTableSize = 4096

@@ -1,6 +1,7 @@
 package http1
 
 import (
+	"bytes"
 	"encoding/binary"
 	"unsafe"
 
@@ -77,23 +78,49 @@ func validValueStr(s string) bool { return validValue(bytesOf(s)) }
 func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 // parseFields parses field lines from b[i:] up to the empty line into h.
+// At most max fields count (tune.http.maxhdr): a Connection field naming
+// only close or keep-alive does not, as HAProxy's parser drops it from its
+// header list.
 func parseFields(b []byte, i int, h *httpmsg.Headers, max int, resp bool) (int, error) {
+	n := 0
 	for {
 		line, next := nextLine(b, i)
 		i = next
 		if len(line) == 0 {
 			return i, nil
 		}
-		if len(*h) >= max {
-			if resp {
-				return i, perr(true, 502, "too many header fields")
-			}
-			return i, &ProtocolError{Status: 431, Msg: "too many header fields"}
-		}
 		name, value, err := parseField(line, resp)
 		if err != nil {
 			return i, err
 		}
+		if !eqFold(name, "connection") || !onlyPersistence(value) {
+			if n >= max {
+				if resp {
+					return i, perr(true, 502, "too many header fields")
+				}
+				// HAProxy answers 400, not 431.
+				return i, &ProtocolError{Status: 400, Msg: "too many header fields"}
+			}
+			n++
+		}
 		*h = append(*h, httpmsg.Header{Name: str(name), Value: str(value)})
 	}
+}
+
+// onlyPersistence reports whether a Connection value has no token but
+// close and keep-alive.
+func onlyPersistence(v []byte) bool {
+	for len(v) > 0 {
+		tok := v
+		if c := bytes.IndexByte(v, ','); c >= 0 {
+			tok, v = v[:c], v[c+1:]
+		} else {
+			v = nil
+		}
+		tok = bytes.Trim(tok, " \t")
+		if len(tok) > 0 && !eqFold(tok, "close") && !eqFold(tok, "keep-alive") {
+			return false
+		}
+	}
+	return true
 }

@@ -2,11 +2,11 @@ package http1
 
 // Defaults follow HAProxy: a 16 KiB buffer (tune.bufsize), a head that must
 // fit in it with room left for rewrites (tune.maxrewrite, 1 KiB), and at most
-// 101 header fields (tune.http.maxhdr).
+// 100 header fields (tune.http.maxhdr 101 counts the start line too).
 const (
 	DefaultBufSize      = 16384
 	DefaultHeadReserve  = 1024
-	DefaultMaxHeaders   = 101
+	DefaultMaxHeaders   = 100
 	DefaultMaxURI       = 8192
 	DefaultMaxChunkLine = 4096
 )
@@ -19,7 +19,10 @@ type Limits struct {
 	// line); it is clamped to BufSize. Exceeding it answers 431 (414 when the
 	// request line alone does not fit).
 	MaxHeadBytes int
-	// MaxHeaders bounds the number of fields in a head or trailer section (431).
+	// MaxHeaders bounds the number of fields in a head or trailer section:
+	// more answers 400 (a head) or 431 (trailers), 502 in a response.
+	// Negative admits no field at all (it stays negative: the checks are
+	// len >= MaxHeaders, and 0 would mean the default again).
 	MaxHeaders int
 	// MaxURI bounds the request-target (414).
 	MaxURI int
@@ -47,7 +50,7 @@ func (l Limits) normalized() Limits {
 	if l.MaxHeadBytes > l.BufSize {
 		l.MaxHeadBytes = l.BufSize
 	}
-	if l.MaxHeaders <= 0 {
+	if l.MaxHeaders == 0 {
 		l.MaxHeaders = DefaultMaxHeaders
 	}
 	if l.MaxURI <= 0 {

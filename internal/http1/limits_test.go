@@ -16,7 +16,7 @@ func TestLimits(t *testing.T) {
 	}{
 		{"request line beyond buffer", Limits{}, "GET /" + strings.Repeat("a", 20000), 414},
 		{"small MaxURI", Limits{MaxURI: 10}, "GET /0123456789 HTTP/1.1\r\nHost: a\r\n\r\n", 414},
-		{"small MaxHeaders", Limits{MaxHeaders: 2}, "GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\n\r\n", 431},
+		{"small MaxHeaders", Limits{MaxHeaders: 2}, "GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\n\r\n", 400},
 		{"small buffer head", Limits{BufSize: 1024}, "GET / HTTP/1.1\r\nHost: a\r\nX: " + strings.Repeat("v", 1100) + "\r\n\r\n", 431},
 		{"unterminated head fills buffer", Limits{BufSize: 1024}, "GET / HTTP/1.1\r\n" + strings.Repeat("X: y\r\n", 300), 431},
 	}
@@ -30,7 +30,7 @@ func TestLimits(t *testing.T) {
 			}
 		})
 	}
-	if l := (Limits{BufSize: 4096, MaxHeadBytes: 1 << 20}).normalized(); l.MaxHeadBytes != 4096 || l.MaxHeaders != 101 {
+	if l := (Limits{BufSize: 4096, MaxHeadBytes: 1 << 20}).normalized(); l.MaxHeadBytes != 4096 || l.MaxHeaders != 100 {
 		t.Fatalf("normalized %+v", l)
 	}
 	if d := DefaultLimits(); d.BufSize != 16384 || d.MaxHeadBytes != 15360 {

@@ -1,0 +1,98 @@
+package integration
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/testenv"
+)
+
+// TestMaxHdrLikeHAProxy: with tune.http.maxhdr 10 a head may have 9 fields
+// (HAProxy counts the start line; Host is a field like any other, a
+// Connection field naming only close is not): a request with more is
+// refused with 400, a server response with more is answered 502. Side by
+// side with HAProxy 2.6.
+func TestMaxHdrLikeHAProxy(t *testing.T) {
+	// The backend answers with exactly ?n= fields: Content-Length and n-1
+	// X- fields (Date suppressed, no Content-Type without a body).
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+		h := w.Header()
+		h["Date"] = nil
+		h.Set("Content-Length", "0")
+		for i := 1; i < n; i++ {
+			h.Set(fmt.Sprintf("X-R%d", i), "v")
+		}
+		w.WriteHeader(200)
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+
+	// reqWith is a request with n fields that count, Host among them, and
+	// a Connection field, which HAProxy does not count when it names only
+	// close (conn names one more token, which makes it count).
+	reqWith := func(n, respFields int, conn string) string {
+		var b strings.Builder
+		fmt.Fprintf(&b, "GET /?n=%d HTTP/1.1\r\nHost: a\r\nConnection: %s\r\n", respFields, conn)
+		for i := 1; i < n; i++ {
+			fmt.Fprintf(&b, "X-Q%d: v\r\n", i)
+		}
+		b.WriteString("\r\n")
+		return b.String()
+	}
+	cases := []struct {
+		name       string
+		reqFields  int
+		respFields int
+		conn       string
+		want       string
+	}{
+		{"request with 9 fields", 9, 1, "close", "200"},
+		{"request with 10 fields", 10, 1, "close", "400"},
+		{"request with 11 fields", 11, 1, "close", "400"},
+		{"request with 8 fields and Connection: close, x-a", 8, 1, "close, x-a", "200"},
+		{"request with 9 fields and Connection: close, x-a", 9, 1, "close, x-a", "400"},
+		// The server adds Connection: close, which does not count either.
+		{"response with 9 fields", 1, 9, "close", "200"},
+		{"response with 10 fields", 1, 10, "close", "502"},
+		{"response with 11 fields", 1, 11, "close", "502"},
+	}
+	got := map[string]string{}
+	for _, proxy := range []string{"haproxy", "gatehouse"} {
+		port := testenv.FreePort(t)
+		cfg := fmt.Sprintf(`global
+    tune.http.maxhdr 10
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:%d
+    default_backend be
+backend be
+    server s1 %s
+`, port, ln.Addr())
+		if proxy == "haproxy" {
+			testenv.StartHAProxy(t, cfg)
+		} else {
+			testenv.StartGatehouse(t, cfg)
+		}
+		for _, c := range cases {
+			got[proxy+" "+c.name] = strings.SplitN(exchangeRaw(t, port, reqWith(c.reqFields, c.respFields, c.conn)), " ", 2)[0]
+		}
+	}
+	for _, c := range cases {
+		if h, g := got["haproxy "+c.name], got["gatehouse "+c.name]; h != c.want || g != h {
+			t.Errorf("%s: haproxy %s, gatehouse %s, want %s", c.name, h, g, c.want)
+		}
+	}
+}
