@@ -14,6 +14,18 @@ import (
 	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
+// helmDir is helmTools' directory, removed when the tests end (each is
+// ~128 MB: left behind, a day of CI runs filled the disk).
+var helmDir string
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if helmDir != "" {
+		os.RemoveAll(helmDir)
+	}
+	os.Exit(code)
+}
+
 // helmTools builds, once per test process, Helm v4 and yaml2json from the
 // tools/helm module (its own go.mod and go.sum: no Kubernetes library in
 // Gatehouse's). Offline once the module cache holds them.
@@ -26,6 +38,7 @@ var helmTools = sync.OnceValues(func() ([2]string, error) {
 	if err != nil {
 		return [2]string{}, err
 	}
+	helmDir = dir
 	out := [2]string{filepath.Join(dir, "helm"), filepath.Join(dir, "yaml2json")}
 	for i, pkg := range []string{"helm.sh/helm/v4/cmd/helm", "./yaml2json"} {
 		cmd := exec.Command("go", "build", "-o", out[i], pkg)
