@@ -96,3 +96,46 @@ backend be
 		}
 	}
 }
+
+// TestMaxHdrH3H2: tune.http.maxhdr bounds HTTP/3 and HTTP/2 requests too
+// (HAProxy 2.6 here has no QUIC, so Gatehouse alone): a few fields pass,
+// more than maxhdr-1 are answered 400 and never reach the server.
+func TestMaxHdrH3H2(t *testing.T) {
+	echo := testenv.StartEchoServer(t)
+	e := startH3(t, `global
+    tune.http.maxhdr 10
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+
+frontend fe
+    bind %[1]s alpn h3
+    bind %[2]s
+    default_backend be
+
+backend be
+    server s1 `+echo.Addr+"\n")
+	fields := func(n int) []string {
+		var kv []string
+		for i := range n {
+			kv = append(kv, fmt.Sprintf("X-Q%d", i), "v")
+		}
+		return kv
+	}
+	for _, c := range []struct {
+		name string
+		cl   *http.Client
+		url  string
+	}{{"HTTP/3", e.Client, e.URL}, {"HTTP/2", e.TCP, e.TCPURL}} {
+		resp, body := e.do(t, c.cl, "GET", c.url+"/few", nil, fields(2)...)
+		if resp.StatusCode != 200 || !strings.Contains(body, `"uri":"/few"`) {
+			t.Errorf("%s, 2 added fields: status %d %s, want 200 from the server", c.name, resp.StatusCode, body)
+		}
+		resp, body = e.do(t, c.cl, "GET", c.url+"/many", nil, fields(10)...)
+		if resp.StatusCode != 400 || strings.Contains(body, `"uri":"/many"`) {
+			t.Errorf("%s, 10 added fields: status %d %s, want 400 from the proxy", c.name, resp.StatusCode, body)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/quic-go/quic-go/http3"
 
 	"github.com/gatehouse/gatehouse/internal/counters"
+	"github.com/gatehouse/gatehouse/internal/http1"
 	"github.com/gatehouse/gatehouse/internal/tlsconf"
 )
 
@@ -144,6 +145,19 @@ func (m *h3mux) serve(hc *h2conn, w http.ResponseWriter, r *http.Request) {
 		// Malformed (RFC 9114 §4.1.2): a stream error, no transaction.
 		hc.cur.Load().s.countErrReq()
 		resetStream(w, http3.ErrCodeMessageError)
+		return
+	}
+	// tune.http.maxhdr bounds the fields (Host from :authority included),
+	// as on HTTP/1.1 and HTTP/2: more is a 400.
+	max := hc.cur.Load().s.fe.Limits.MaxHeaders
+	if max == 0 {
+		max = http1.DefaultMaxHeaders
+	}
+	if len(st.req.Header) > max {
+		hc.cur.Load().s.countErrReq()
+		w.Header()["Date"] = nil
+		w.Header().Set("Content-Length", "0")
+		w.WriteHeader(http.StatusBadRequest)
 		return
 	}
 	if inEarlyData(m.qc) {
