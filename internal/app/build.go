@@ -62,7 +62,8 @@ type Graph struct {
 
 	idle *idleMeter // the stats' Idle_pct
 
-	rings []*logging.Ring // the "ring" sections (rings.go)
+	rings    []*logging.Ring // the "ring" sections (rings.go)
+	programs []*graphProgram // the "program" sections (programs.go)
 
 	proxies []*proxyRuntime  // for stats, in declaration order
 	ident   *identityRuntime // oidc and identity-token sections, for stats
@@ -205,6 +206,7 @@ func Build(cfg *config.Config, version string) (*Graph, error) {
 	if err := b.buildLogForwards(); err != nil { // logforward.go
 		return nil, err
 	}
+	b.buildPrograms() // programs.go
 	b.ident, err = newIdentityRuntime(&cfg.Identity, cfg.Global.Process.Node, func(lvl logging.Level, f string, a ...any) {
 		if sys != nil {
 			sys.Printf(lvl, f, a...)

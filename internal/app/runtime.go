@@ -108,6 +108,7 @@ func (r *Runtime) Apply(g *Graph) error {
 	inheritDNS(g, r.graph) // resolvers.go: before the new graph takes traffic
 	inheritIdentity(g, r.graph)
 	inheritPeers(g, r.graph) // peers.go: before the new sections start
+	inheritPrograms(g, r.graph)
 	for addr, b := range want {
 		box := newHandlerBox(b.Handler, b.L7, r.slots, b.Slots)
 		box.keepAlive = b.KeepAlive

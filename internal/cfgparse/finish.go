@@ -13,6 +13,7 @@ func (p *parser) finish() {
 	p.finishPeers()
 	p.finishRings()
 	p.finishLogForwards()
+	p.finishPrograms()
 	p.finishACME()
 	for _, ps := range p.proxies {
 		px := ps.px

@@ -41,6 +41,7 @@ type parser struct {
 	mailers  *config.Mailers    // the mailers section being parsed (section_mailers.go)
 	ring     *config.Ring       // the ring section being parsed (section_ring.go)
 	logFwd   *config.LogForward // the log-forward section being parsed
+	program  *config.Program    // the program section being parsed
 
 	// negated is set while the current line started with "no".
 	negated bool

@@ -66,6 +66,7 @@ func sectionTable() []sectionDef {
 		mailersSection(),
 		ringSection(),
 		logForwardSection(),
+		programSection(),
 	}
 	for _, name := range unimplementedSections() {
 		secs = append(secs, sectionDef{name: name, kind: secUnimplemented, skip: true, open: openUnimplemented})

@@ -10,7 +10,6 @@ package cfgparse
 
 func unimplementedSections() []string {
 	return []string{
-		"program",
 		"fcgi-app",
 		"traces", "dynamic-update",
 	}

@@ -52,7 +52,6 @@ func unsupportedAdvice() map[string]string {
 		noEquivalent = "No equivalent; remove it."
 		unixSocket   = "No equivalent for UNIX-socket binds: control access with the permissions of the socket's directory."
 	)
-	add("section", "Run the program beside Gatehouse: a systemd unit, or a sidecar container.", "program")
 	add("section", "Proxy to an HTTP server that speaks FastCGI (e.g. nginx with php-fpm).", "fcgi-app")
 	add("section", "Use the access logs (`option httplog`, `log-format`) and the stats and Prometheus counters.", "traces")
 	add("section", "Reload the configuration (`SIGHUP`, or `-watch` on the files).", "dynamic-update")

@@ -81,6 +81,8 @@ type Config struct {
 	Rings []*Ring `json:",omitempty"`
 	// LogForwards are the "log-forward" sections in declaration order.
 	LogForwards []*LogForward `json:",omitempty"`
+	// Programs are the "program" sections in declaration order.
+	Programs []*Program `json:",omitempty"`
 	// Warnings collected while parsing (errors abort the parse instead).
 	Warnings []Diag
 }
