@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -9,12 +10,14 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/acme"
 	"github.com/gatehouse/gatehouse/internal/acme/rfc2136"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/logging"
+	"github.com/gatehouse/gatehouse/internal/maps"
 )
 
 // buildACME makes one manager per acme section. It runs before the
@@ -47,6 +50,14 @@ func (b *builder) buildACME() error {
 		locker, chal, release, err := acmeCoordination(cfg, sec)
 		if err != nil {
 			return config.Errorf(sec.Pos, "acme section '%s': %v", sec.Name, err)
+		}
+		if sec.Map != "" {
+			ref, err := b.maps.Load(sec.Map, true, "map", sec.MapPos.File, sec.MapPos.Line)
+			if err != nil {
+				release()
+				return config.Errorf(sec.MapPos, "'map': %v", err)
+			}
+			chal = mapChallenges{ChallengeStore: chal, ref: ref}
 		}
 		o := acme.Options{Section: sec, Certs: certs, HTTPClient: hc, Locker: locker, Challenges: chal, Log: log,
 			OnIssued: b.g.reloadCertFile, Manual: cfg.Global.ACMESchedulerOff}
@@ -83,6 +94,29 @@ func (b *builder) buildACME() error {
 		b.acmeHTTP01 = acme.NewResponder(http01, stores).Lookup
 	}
 	return nil
+}
+
+// mapChallenges also keeps the pending tokens in the acme section's map,
+// token -> account thumbprint (the key authorization after its dot), as
+// HAProxy 3.2 does for rules that answer the challenge themselves. Only
+// the replica that ordered fills its map; every replica answers from the
+// shared store before the rules.
+type mapChallenges struct {
+	acme.ChallengeStore
+	ref *maps.Ref
+}
+
+func (m mapChallenges) Put(ctx context.Context, token, keyAuth string, ttl time.Duration) error {
+	if err := m.ChallengeStore.Put(ctx, token, keyAuth, ttl); err != nil {
+		return err
+	}
+	_, thumbprint, _ := strings.Cut(keyAuth, ".")
+	return m.ref.SetFirst(token, thumbprint)
+}
+
+func (m mapChallenges) Delete(ctx context.Context, token string) error {
+	_ = m.ref.Delete(token, 0, false) // absent already: nothing to undo
+	return m.ChallengeStore.Delete(ctx, token)
 }
 
 // reloadCertFile makes the listeners serving path read it again now,

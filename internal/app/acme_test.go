@@ -80,3 +80,63 @@ func tlsLeaf(path string) (*x509.Certificate, error) {
 	}
 	return c.Leaf, nil
 }
+
+// TestACMEVirtualMap: HAProxy 3.2's HTTP-01 configuration runs as written:
+// 'map virt@acme' in the acme section and rules reading map(virt@acme),
+// the map without a file. A pending token is in the map, token ->
+// thumbprint, for as long as it is pending.
+func TestACMEVirtualMap(t *testing.T) {
+	dir := t.TempDir()
+	port := freePort(t)
+	rt := start(t, fmt.Sprintf(`
+acme LE
+    directory http://%s/dir
+    challenge http-01
+    keytype ECDSA
+    map virt@acme
+    state-dir %s
+    retry-backoff 1h 1h
+crt-store
+    load crt site.pem acme LE domains www.acme.test
+frontend web
+    mode http
+    bind 127.0.0.1:%d
+    timeout client 5s
+    http-request return status 200 content-type text/plain lf-string "%%[path,field(-1,/)].%%[path,field(-1,/),map(virt@acme)]\n" if { path_beg '/.well-known/acme-challenge/' }
+    http-request return status 200 content-type text/plain lf-string "probe=%%[path,field(-1,/),map(virt@acme,none)]" if { path_beg /probe/ }
+`, testenv.LocalAddr(testenv.RefusedPort(t)), dir, port))
+	ref := rt.Graph().Maps.Lookup("virt@acme")
+	if ref == nil || !ref.IsMap() || ref.Count() != 0 || !strings.HasPrefix(ref.Display(), "virtual pattern") {
+		t.Fatalf("virt@acme: %+v", ref)
+	}
+	shared, err := lock.NewDir(filepath.Join(dir, ".coord"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := mapChallenges{ChallengeStore: shared, ref: ref}
+	const token = "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA"
+	if err := store.Put(context.Background(), token, token+".thumb-print_x", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	addr := testenv.LocalAddr(port)
+	probe := func() string {
+		got := rawExchange(t, addr, "GET /probe/"+token+" HTTP/1.1\r\nHost: www.acme.test\r\n\r\n")
+		_, body, _ := strings.Cut(got, "\r\n\r\n")
+		return body
+	}
+	if got := probe(); got != "probe=thumb-print_x" {
+		t.Fatalf("pending: the rule read %q", got)
+	}
+	if got := rawExchange(t, addr, "GET /.well-known/acme-challenge/"+token+" HTTP/1.1\r\nHost: www.acme.test\r\n\r\n"); !strings.HasSuffix(got, "\r\n\r\n"+token+".thumb-print_x") {
+		t.Errorf("the challenge is not answered: %q", got)
+	}
+	if err := store.Delete(context.Background(), token); err != nil {
+		t.Fatal(err)
+	}
+	if got := probe(); got != "probe=none" {
+		t.Fatalf("finished: the rule read %q", got)
+	}
+	if v, ok, _ := shared.Get(context.Background(), token); ok {
+		t.Errorf("the shared store still holds %q", v)
+	}
+}

@@ -17,7 +17,7 @@ import (
 func acmeSection() sectionDef {
 	return sectionDef{name: "acme", kind: secIdentity, syntax: "acme <name>", open: openACME,
 		kws: acmeKeywords(), ownTable: true,
-		unimpl: []string{"map", "reuse-key", "profile", "challenge-ready", "dns-delay", "dns-timeout",
+		unimpl: []string{"reuse-key", "profile", "challenge-ready", "dns-delay", "dns-timeout",
 			"acme-vars", "provider-name", "eab-key-id", "eab-mac-key", "eab-mac-alg"},
 		desc: "An ACME CA (Let's Encrypt, ...) that orders and renews the certificates a crt-store's 'load ... acme <name> domains ...' lines name: HTTP-01 is answered by the edge itself on its HTTP frontends, DNS-01 through 'dns-update'. Replicas sharing 'state-dir' order each name once and all serve the result. See docs/acme.md."}
 }
@@ -54,6 +54,15 @@ func acmeKeywords() []keyword {
 			parse: parseACMEAccountKey},
 		str("contact", "contact <email>", "The e-mail address registered with the account.",
 			func(a *config.ACME) *string { return &a.Contact }, checkContact),
+		{name: "map", syntax: "map <map>",
+			desc: "A map (a file, or 'virt@<name>': one without a file) given token -> account thumbprint while an HTTP-01 challenge is pending and emptied after, so HAProxy 3.2's 'http-request return ... %[path,field(-1,/)].%[path,field(-1,/),map(virt@acme)]' rule answers it. The edge answers pending challenges before the rules anyway; the map is for configurations written that way.",
+			parse: func(p *parser, args []token) error {
+				if err := setOnce(args, &p.acme.Map, nil); err != nil {
+					return err
+				}
+				p.acme.MapPos = p.pos()
+				return nil
+			}},
 		{name: "challenge", syntax: "challenge HTTP-01|DNS-01",
 			desc:  "How the CA checks control of the names: HTTP-01 (default; answered by the edge on its HTTP frontends at /.well-known/acme-challenge/) or DNS-01 (a TXT record published with 'dns-update').",
 			parse: parseACMEChallenge},

@@ -16,6 +16,11 @@ type ACME struct {
 	KeyType    string // certificates' keys: "ECDSA" (default) or "RSA"
 	Bits       int    // RSA key size; default 2048
 	Curves     string // ECDSA curve: "P-256" or "P-384" (default)
+	// Map is a map (a file, or "virt@<name>" for one without a file) that
+	// holds token -> account thumbprint while a challenge is pending, for
+	// HAProxy 3.2's HTTP-01 'return' rule; empty: none.
+	Map    string `json:",omitempty"`
+	MapPos Pos    `json:",omitempty"`
 
 	// Gatehouse's own keywords.
 

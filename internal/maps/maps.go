@@ -369,6 +369,10 @@ func (g *Registry) ReserveID() {
 	g.mu.Unlock()
 }
 
+// VirtualPrefix names a map or ACL pattern list that has no file: it starts
+// empty and is filled at run time (runtime API, set-map, the ACME client).
+const VirtualPrefix = "virt@"
+
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry { return &Registry{} }
 
@@ -396,7 +400,10 @@ func (g *Registry) Load(file string, twoCol bool, user, cfgFile string, line int
 	r := &Ref{File: file, uniqueID: g.nextID, twoCol: twoCol,
 		display: fmt.Sprintf("pattern loaded from file '%s' used by %s at file '%s' line %d", file, user, cfgFile, line)}
 	r.mark(user)
-	if err := r.read(); err != nil {
+	if strings.HasPrefix(file, VirtualPrefix) {
+		// HAProxy 3.0's virtual maps: no file, filled at run time.
+		r.display = fmt.Sprintf("virtual pattern used by %s at file '%s' line %d", user, cfgFile, line)
+	} else if err := r.read(); err != nil {
 		return nil, err
 	}
 	g.refs = append(g.refs, r)
