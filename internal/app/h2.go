@@ -18,8 +18,7 @@ func h2Config(g *config.Global, p *config.Proxy, lim http1.Limits) *h2.Config {
 		// A request head is bounded by tune.bufsize over HTTP/2 as over
 		// HTTP/1.1 (HPACK's list size counts 32 bytes more per field).
 		MaxHeaderListSize: uint32(max(lim.BufSize, http1.DefaultBufSize)),
-		// tune.http.maxhdr bounds an HTTP/2 request's fields as well.
-		MaxHeaders: lim.MaxHeaders,
+		MaxHdr:            g.TuneMaxHdr,
 		// timeout client is HAProxy's idle bound of an h2 connection
 		// without streams; http-keep-alive shortens it when set.
 		IdleTimeout: firstSet(p.Timeouts.HTTPKeepAlive, p.Timeouts.Client),

@@ -236,7 +236,7 @@ func (c *Conn) processHeaders(f *http2.MetaHeadersFrame) error {
 		}
 		return nil
 	}
-	if headerCount(f) > c.cfg.MaxHeaders {
+	if len(f.Fields)+1 > 2*c.cfg.MaxHdr {
 		c.refuseLocked(id, 400, f.StreamEnded())
 		if !c.glitches.take() {
 			return connError{http2.ErrCodeEnhanceYourCalm, "too many oversized header blocks"}
@@ -330,24 +330,4 @@ func (c *Conn) applyInitWindow(v int64) {
 		}
 	}
 	c.cond.Broadcast()
-}
-
-// headerCount is the number of fields the request has once in HTTP/1.1
-// form: its regular fields, and :authority when it becomes the Host field.
-func headerCount(f *http2.MetaHeadersFrame) int {
-	n := 0
-	host, auth := false, false
-	for _, hf := range f.Fields {
-		switch {
-		case hf.Name == ":authority":
-			auth = true
-		case !hf.IsPseudo():
-			n++
-			host = host || hf.Name == "host"
-		}
-	}
-	if auth && !host {
-		n++
-	}
-	return n
 }

@@ -25,10 +25,10 @@ type Config struct {
 	ConnWindowSize       uint32 // connection receive window; default 1 MiB
 	MaxFrameSize         uint32 // advertised SETTINGS_MAX_FRAME_SIZE; default 16384
 	HeaderTableSize      uint32 // HPACK decoder dynamic table size; default 4096
-	// MaxHeaders bounds a request's header fields (tune.http.maxhdr less
-	// its start line; :authority counts as Host); more answers 400. 0:
-	// 100, negative: none admitted.
-	MaxHeaders  int
+	// MaxHdr is tune.http.maxhdr (0: 101). HAProxy 2.6 decodes a header
+	// block into a list of 2*maxhdr entries, pseudo-fields and an end
+	// marker included: a request needing more answers 400.
+	MaxHdr      int
 	IdleTimeout time.Duration // no open stream and no frame for this long: GOAWAY(NO_ERROR), close; 0 none
 	// SendTimeout bounds how long a write may wait ("timeout client"): on
 	// the socket (a client that stopped reading) and for flow-control
@@ -73,8 +73,8 @@ func (c *Config) withDefaults() Config {
 	if v.MaxFrameSize > 1<<24-1 {
 		v.MaxFrameSize = 1<<24 - 1
 	}
-	if v.MaxHeaders == 0 {
-		v.MaxHeaders = 100
+	if v.MaxHdr <= 0 {
+		v.MaxHdr = 101
 	}
 	if v.HeaderTableSize == 0 {
 		v.HeaderTableSize = 4096

@@ -4,11 +4,14 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/gatehouse/gatehouse/internal/testenv"
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/h2c"
 )
 
 // TestMaxHdrLikeHAProxy: with tune.http.maxhdr 10 a head may have 9 fields
@@ -99,7 +102,8 @@ backend be
 
 // TestMaxHdrH3H2: tune.http.maxhdr bounds HTTP/3 and HTTP/2 requests too
 // (HAProxy 2.6 here has no QUIC, so Gatehouse alone): a few fields pass,
-// more than maxhdr-1 are answered 400 and never reach the server.
+// 20 more (past maxhdr-1 on HTTP/3, past a 2*maxhdr list on HTTP/2) are
+// answered 400 and never reach the server.
 func TestMaxHdrH3H2(t *testing.T) {
 	echo := testenv.StartEchoServer(t)
 	e := startH3(t, `global
@@ -133,9 +137,64 @@ backend be
 		if resp.StatusCode != 200 || !strings.Contains(body, `"uri":"/few"`) {
 			t.Errorf("%s, 2 added fields: status %d %s, want 200 from the server", c.name, resp.StatusCode, body)
 		}
-		resp, body = e.do(t, c.cl, "GET", c.url+"/many", nil, fields(10)...)
+		resp, body = e.do(t, c.cl, "GET", c.url+"/many", nil, fields(20)...)
 		if resp.StatusCode != 400 || strings.Contains(body, `"uri":"/many"`) {
-			t.Errorf("%s, 10 added fields: status %d %s, want 400 from the proxy", c.name, resp.StatusCode, body)
+			t.Errorf("%s, 20 added fields: status %d %s, want 400 from the proxy", c.name, resp.StatusCode, body)
+		}
+	}
+}
+
+// TestMaxHdrH2ServerLikeHAProxy: HAProxy 2.6 decodes an HTTP/2 server's
+// response head (proto h2) into a list of 2*maxhdr entries, :status and an
+// end marker included: with maxhdr 10, 18 fields pass (not 9 as over
+// HTTP/1.1), 19 are a 502. Side by side with HAProxy 2.6.
+func TestMaxHdrH2ServerLikeHAProxy(t *testing.T) {
+	srv := httptest.NewServer(h2c.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+		h := w.Header()
+		h["Date"] = nil
+		h.Set("Content-Length", "0")
+		for i := 1; i < n; i++ {
+			h.Set(fmt.Sprintf("X-R%d", i), "v")
+		}
+		w.WriteHeader(200)
+	}), &http2.Server{}))
+	t.Cleanup(srv.Close)
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	counts := []int{9, 10, 18, 19}
+	got := map[string]string{}
+	for _, proxy := range []string{"haproxy", "gatehouse"} {
+		port := testenv.FreePort(t)
+		cfg := fmt.Sprintf(`global
+    tune.http.maxhdr 10
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:%d
+    default_backend be
+backend be
+    server s1 %s proto h2
+`, port, addr)
+		if proxy == "haproxy" {
+			testenv.StartHAProxy(t, cfg)
+		} else {
+			testenv.StartGatehouse(t, cfg)
+		}
+		for _, n := range counts {
+			req := fmt.Sprintf("GET /?n=%d HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", n)
+			got[fmt.Sprint(proxy, n)] = strings.SplitN(exchangeRaw(t, port, req), " ", 2)[0]
+		}
+	}
+	for _, n := range counts {
+		want := "200"
+		if n > 18 {
+			want = "502"
+		}
+		if h, g := got[fmt.Sprint("haproxy", n)], got[fmt.Sprint("gatehouse", n)]; h != want || g != h {
+			t.Errorf("response with %d fields: haproxy %s, gatehouse %s, want %s", n, h, g, want)
 		}
 	}
 }

@@ -146,6 +146,12 @@ func (t *Txn) exchangeH2(srv *Server, hc *h2Conn, reused bool) failure {
 	}
 	x.resp = resp
 	t.responseFromH2(resp)
+	// tune.http.maxhdr: HAProxy 2.6 decodes an HTTP/2 head into a list of
+	// 2*maxhdr entries, :status and an end marker included; a response
+	// needing more is a 502 (PH).
+	if len(t.Resp.Header)+2 > 2*maxHdr(t.sess.fe.Limits.MaxHeaders) {
+		return failInvalid
+	}
 	return failNone
 }
 
@@ -548,4 +554,16 @@ func (b *idleBody) Read(p []byte) (int, error) {
 		}
 	}
 	return b.r.Read(p)
+}
+
+// maxHdr is the tune.http.maxhdr value behind http1.Limits.MaxHeaders,
+// which leaves out the start line (negative: maxhdr 1; 0: the default).
+func maxHdr(fields int) int {
+	switch {
+	case fields < 0:
+		return 1
+	case fields == 0:
+		return http1.DefaultMaxHeaders + 1
+	}
+	return fields + 1
 }
