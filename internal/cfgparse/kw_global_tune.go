@@ -10,7 +10,7 @@ func tuneKeywords() []keyword {
 		{name: "tune.maxrewrite", where: wGlobal, syntax: "tune.maxrewrite <number>",
 			desc: "Buffer room kept for rules to add to a message head (default 1024, at most half of tune.bufsize): a client or server head may take tune.bufsize minus it (longer: 400 or 502); a rule whose header rewrite makes a head outgrow tune.bufsize fails the request with a 500, counted in wrew, as HAProxy's strict-mode does.", parse: parseMaxRewrite},
 		{name: "tune.http.maxhdr", where: wGlobal, syntax: "tune.http.maxhdr <number>",
-			desc: "The most lines a message head may have, its start line counted (default 101, range 1..32767), so at most <number>-1 header fields: a request with more is refused with 400, a server response with more is answered 502. HTTP/2 requests count their regular fields (and :authority when no Host field comes).", parse: parseMaxHdr},
+			desc: "The most lines a message head may have, its start line counted (default 101, range 1..32767), so at most <number>-1 header fields: a request with more is refused with 400, a server response with more is answered 502. A Connection field naming only close/keep-alive does not count. Over HTTP/2 a head must fit a list of 2*<number> entries, pseudo-fields included, as in HAProxy: more is a connection error (COMPRESSION_ERROR) from a client, a 502 from a server; HTTP/3 requests are bounded as HTTP/1.1's.", parse: parseMaxHdr},
 		{name: "tune.maxaccept", where: wGlobal, syntax: "tune.maxaccept <-1|number>",
 			desc: "Connections a listener accepts in a row before it lets other work run (default 4, HAProxy's; -1: no limit).", parse: parseMaxAccept},
 	}

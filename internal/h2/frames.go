@@ -237,11 +237,8 @@ func (c *Conn) processHeaders(f *http2.MetaHeadersFrame) error {
 		return nil
 	}
 	if len(f.Fields)+1 > 2*c.cfg.MaxHdr {
-		c.refuseLocked(id, 400, f.StreamEnded())
-		if !c.glitches.take() {
-			return connError{http2.ErrCodeEnhanceYourCalm, "too many oversized header blocks"}
-		}
-		return nil
+		// HAProxy's HPACK decoder fails on a full list: a connection error.
+		return connError{http2.ErrCodeCompression, "too many header fields"}
 	}
 	if uint32(len(c.streams)) >= c.cfg.MaxConcurrentStreams {
 		c.resetLocked(id, http2.ErrCodeRefusedStream, false)
@@ -285,7 +282,7 @@ func (c *Conn) processTrailersLocked(st *Stream, f *http2.MetaHeadersFrame) erro
 }
 
 // refuseLocked answers a request whose header list exceeded
-// MaxHeaderListSize (431) or MaxHeaders (400); the handler never runs. The
+// MaxHeaderListSize (431); the handler never runs. The
 // Framer decoded the whole block, so HPACK state stays in sync and the
 // connection lives on.
 func (c *Conn) refuseLocked(id uint32, status int, ended bool) {

@@ -27,7 +27,8 @@ type Config struct {
 	HeaderTableSize      uint32 // HPACK decoder dynamic table size; default 4096
 	// MaxHdr is tune.http.maxhdr (0: 101). HAProxy 2.6 decodes a header
 	// block into a list of 2*maxhdr entries, pseudo-fields and an end
-	// marker included: a request needing more answers 400.
+	// marker included: a request needing more is a connection error
+	// (COMPRESSION_ERROR), as there.
 	MaxHdr      int
 	IdleTimeout time.Duration // no open stream and no frame for this long: GOAWAY(NO_ERROR), close; 0 none
 	// SendTimeout bounds how long a write may wait ("timeout client"): on
