@@ -50,8 +50,12 @@ backend app
 	runtime.ReadMemStats(&after)
 	per := (int64(after.StackInuse) - int64(before.StackInuse)) / n
 	t.Logf("stack per idle HTTP/2 connection: %d bytes", per)
-	if per > 6<<10 {
-		t.Fatalf("each idle HTTP/2 connection holds %d bytes of stack, want at most 6 KiB", per)
+	limit := int64(6 << 10)
+	if raceEnabled {
+		limit *= 2 // instrumented frames: a 4 KiB stack grows to 8 KiB (the race CI run measured 10,321)
+	}
+	if per > limit {
+		t.Fatalf("each idle HTTP/2 connection holds %d bytes of stack, want at most %d", per, limit)
 	}
 }
 

@@ -141,7 +141,7 @@ func TestCheckMode(t *testing.T) {
 	cases := []struct{ name, cfg, want string }{
 		{"section", "frontnd web\n    bind :80\n", `gatehouse.cfg:1] : unknown keyword 'frontnd' out of section; did you mean 'frontend' maybe ?`},
 		{"keyword", "defaults\n    mode http\nfrontend web\n    bind :80\n    use_backnd app\nbackend app\n", `gatehouse.cfg:5] : unknown keyword 'use_backnd' in 'frontend' section; did you mean 'use_backend' maybe ?`},
-		{"unimplemented", "defaults\n    mode http\nbackend app\n    email-alert level alert\n", `gatehouse.cfg:4]`},
+		{"unimplemented", "defaults\n    mode http\nbackend app\n    dispatch 127.0.0.1:8080\n", `gatehouse.cfg:4] : 'dispatch' is a HAProxy keyword that Gatehouse does not implement`},
 	}
 	for _, tc := range cases {
 		ok, out := testenv.GatehouseCheck(t, tc.cfg)
