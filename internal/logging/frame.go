@@ -23,22 +23,7 @@ func (h *header) appendFrame(dst []byte, t time.Time, lvl Level, sd, msg []byte,
 	switch h.format {
 	case FormatRFC3164, FormatLocal:
 		dst = appendPri(dst, pri)
-		_, mo, d := t.Date()
-		hh, mm, ss := t.Clock()
-		dst = append(dst, monthNames[(mo-1)*3:(mo-1)*3+3]...)
-		dst = append(dst, ' ')
-		if d < 10 {
-			dst = append(dst, ' ', byte('0'+d))
-		} else {
-			dst = append2(dst, d)
-		}
-		dst = append(dst, ' ')
-		dst = append2(dst, hh)
-		dst = append(dst, ':')
-		dst = append2(dst, mm)
-		dst = append(dst, ':')
-		dst = append2(dst, ss)
-		dst = append(dst, ' ')
+		dst = appendLegacyTime(dst, t)
 		if h.format == FormatRFC3164 && h.hostname != "" {
 			dst = append(dst, h.hostname...)
 			dst = append(dst, ' ')

@@ -247,36 +247,21 @@ func (p *Pool) Take(key PoolKey, probe bool) *Conn { return p.TakeAt(key, probe,
 // TakeAt is Take with the caller's clock reading (clock.Mono), which
 // decides whether an idle connection has expired.
 func (p *Pool) TakeAt(key PoolKey, probe bool, now int64) *Conn {
-	for {
-		p.mu.Lock()
-		c := p.byKey[key]
-		if c == nil {
-			p.mu.Unlock()
-			return nil
-		}
-		p.unlink(c)
-		p.mu.Unlock()
-		expired := p.opts.IdleTimeout > 0 && now-c.idleSince >= int64(p.opts.IdleTimeout)
-		if expired || (probe && !c.Alive()) {
-			c.Close()
-			continue
-		}
-		c.Reused++
-		if p.counters != nil {
-			p.counters.Reuse.Add(1)
-		}
-		return c
-	}
+	return p.take(key, probe, now, false)
 }
 
 // TakeProvenAt is TakeAt limited to connections that have already been
 // reused (carried more than one request): HAProxy's "safe" idle list, the
 // only one "http-reuse aggressive" lets a session's first request take.
 func (p *Pool) TakeProvenAt(key PoolKey, probe bool, now int64) *Conn {
+	return p.take(key, probe, now, true)
+}
+
+func (p *Pool) take(key PoolKey, probe bool, now int64, provenOnly bool) *Conn {
 	for {
 		p.mu.Lock()
 		c := p.byKey[key]
-		for c != nil && c.Reused == 0 {
+		for provenOnly && c != nil && c.Reused == 0 {
 			c = c.knext
 		}
 		if c == nil {
