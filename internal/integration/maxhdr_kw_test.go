@@ -74,19 +74,7 @@ func TestMaxHdrLikeHAProxy(t *testing.T) {
 	got := map[string]string{}
 	for _, proxy := range []string{"haproxy", "gatehouse"} {
 		port := testenv.FreePort(t)
-		cfg := fmt.Sprintf(`global
-    tune.http.maxhdr 10
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
-frontend fe
-    bind 127.0.0.1:%d
-    default_backend be
-backend be
-    server s1 %s
-`, port, ln.Addr())
+		cfg := maxHdrConfig(port, "", ln.Addr().String(), "")
 		if proxy == "haproxy" {
 			testenv.StartHAProxy(t, cfg)
 		} else {
@@ -167,19 +155,7 @@ func TestMaxHdrH2ServerLikeHAProxy(t *testing.T) {
 	got := map[string]string{}
 	for _, proxy := range []string{"haproxy", "gatehouse"} {
 		port := testenv.FreePort(t)
-		cfg := fmt.Sprintf(`global
-    tune.http.maxhdr 10
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
-frontend fe
-    bind 127.0.0.1:%d
-    default_backend be
-backend be
-    server s1 %s proto h2
-`, port, addr)
+		cfg := maxHdrConfig(port, "", addr, " proto h2")
 		if proxy == "haproxy" {
 			testenv.StartHAProxy(t, cfg)
 		} else {
@@ -218,19 +194,7 @@ func TestMaxHdrH2ClientLikeHAProxy(t *testing.T) {
 	got := map[string]string{}
 	for _, proxy := range []string{"haproxy", "gatehouse"} {
 		port := testenv.FreePort(t)
-		cfg := fmt.Sprintf(`global
-    tune.http.maxhdr 10
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
-frontend fe
-    bind 127.0.0.1:%d proto h2
-    default_backend be
-backend be
-    server s1 %s
-`, port, echo.Addr)
+		cfg := maxHdrConfig(port, " proto h2", echo.Addr, "")
 		if proxy == "haproxy" {
 			testenv.StartHAProxy(t, cfg)
 		} else {
@@ -264,4 +228,22 @@ backend be
 			t.Errorf("request with %d fields: haproxy %s, gatehouse %s, want %s", n, h, g, want)
 		}
 	}
+}
+
+// maxHdrConfig is the side-by-side tests' config: tune.http.maxhdr 10, one
+// frontend on port (bindOpts appended to its bind) and one server (srvOpts).
+func maxHdrConfig(port int, bindOpts, server, srvOpts string) string {
+	return fmt.Sprintf(`global
+    tune.http.maxhdr 10
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:%d%s
+    default_backend be
+backend be
+    server s1 %s%s
+`, port, bindOpts, server, srvOpts)
 }
