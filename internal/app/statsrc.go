@@ -261,6 +261,7 @@ func serverRow(sp *stats.Proxy, p *config.Proxy, srv *proxy.Server, now time.Tim
 	r.TTime = uint32(srv.Counters.TTime.Avg())
 	r.UnsafeIdle, r.SafeIdle = srv.Pool().IdleCounts()
 	r.IdleCur = r.UnsafeIdle + r.SafeIdle
+	r.UsedConns, r.NeedConnEst = int(srv.Pool().UsedConns()), int(srv.Pool().NeedConnEst())
 	if srv.HasAddr() {
 		r.Addr = srv.Addr().String()
 	}

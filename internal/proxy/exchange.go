@@ -459,6 +459,7 @@ func (t *Txn) connect(srv *Server) (uc *upConn, hc *h2Conn, reused bool, f failu
 		t.noteServerConn(c, 2)
 		return nil, hc, false, failNone
 	}
+	srv.Pool().Use(c)
 	uc = &upConn{c: c}
 	uc.br = http1.NewReader(&uc.in, t.sess.fe.Limits)
 	uc.bw = http1.NewWriter(&uc.out, 0)

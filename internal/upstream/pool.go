@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -53,7 +54,8 @@ type Conn struct {
 	peekData bool
 
 	pool       *Pool
-	kprev      *Conn // per-key LIFO list
+	inUse      atomic.Bool // counted in pool's used connections
+	kprev      *Conn       // per-key LIFO list
 	knext      *Conn
 	older      *Conn // pool-wide age list
 	newer      *Conn
@@ -110,6 +112,14 @@ func (c *Conn) CloseWrite() error {
 		return errors.New("upstream: no TCP connection to half-close")
 	}
 	return c.Raw.CloseWrite()
+}
+
+// Close closes the connection; one in use stops counting as used.
+func (c *Conn) Close() error {
+	if c.inUse.CompareAndSwap(true, false) {
+		c.pool.used.Add(-1)
+	}
+	return c.Conn.Close()
 }
 
 // Alive checks, without blocking, that an idle connection is still usable:
@@ -192,20 +202,54 @@ type Pool struct {
 	opts     PoolOptions
 	counters *counters.Server
 
-	mu     sync.Mutex
-	byKey  map[PoolKey]*Conn // head (most recent) of each key's list
-	oldest *Conn
-	newest *Conn
-	n      int
-	timer  *time.Timer
-	armed  bool
-	closed bool
+	// The connections in use, the most of them since the last purge, and
+	// the estimate of how many are needed: HAProxy's curr_used_conns,
+	// max_used_conns and est_need_conns, which decide how many idle
+	// connections are worth keeping (approximate under concurrency, as
+	// HAProxy's are).
+	used, maxUsed, estNeed atomic.Int64
+
+	mu        sync.Mutex
+	byKey     map[PoolKey]*Conn // head (most recent) of each key's list
+	oldest    *Conn
+	newest    *Conn
+	n         int
+	safe      int   // idle connections that have been reused
+	lastPurge int64 // clock.Mono of the last purge
+	timer     *time.Timer
+	armed     bool
+	closed    bool
 }
 
 // NewPool makes a pool; c may be nil (no reuse counting).
 func NewPool(o PoolOptions, c *counters.Server) *Pool {
 	return &Pool{opts: o, counters: c, byKey: make(map[PoolKey]*Conn)}
 }
+
+// Use counts c, freshly connected, as one of the server's connections in
+// use until it is put back or closed.
+func (p *Pool) Use(c *Conn) {
+	c.pool = p
+	if c.inUse.CompareAndSwap(false, true) {
+		p.noteUsed()
+	}
+}
+
+// noteUsed counts one more connection in use and raises the peak and the
+// estimate with it (HAProxy's srv_use_conn).
+func (p *Pool) noteUsed() {
+	cur := p.used.Add(1)
+	if p.maxUsed.Load() < cur {
+		p.maxUsed.Store(cur)
+	}
+	if p.estNeed.Load() < cur {
+		p.estNeed.Store(cur)
+	}
+}
+
+// UsedConns and NeedConnEst are the stats' used_conn_cur and need_conn_est.
+func (p *Pool) UsedConns() int64   { return max(p.used.Load(), 0) }
+func (p *Pool) NeedConnEst() int64 { return p.estNeed.Load() }
 
 // Options returns the pool's options.
 func (p *Pool) Options() PoolOptions { return p.opts }
@@ -276,6 +320,9 @@ func (p *Pool) take(key PoolKey, probe bool, now int64, provenOnly bool) *Conn {
 			continue
 		}
 		c.Reused++
+		if c.inUse.CompareAndSwap(false, true) {
+			p.noteUsed()
+		}
 		if p.counters != nil {
 			p.counters.Reuse.Add(1)
 		}
@@ -323,12 +370,15 @@ func (p *Pool) PutAt(c *Conn, now int64) {
 	c.idleSince = now
 	var victim *Conn
 	p.mu.Lock()
-	if p.closed || c.idleListed {
+	if p.closed || c.idleListed || !p.wanted(c) {
 		p.mu.Unlock()
 		if !c.idleListed {
 			c.Close()
 		}
 		return
+	}
+	if c.inUse.CompareAndSwap(true, false) {
+		p.used.Add(-1)
 	}
 	if p.opts.MaxIdle > 0 && p.n >= p.opts.MaxIdle {
 		victim = p.oldest
@@ -347,6 +397,49 @@ func (p *Pool) PutAt(c *Conn, now int64) {
 	if victim != nil {
 		victim.Close()
 	}
+}
+
+// wanted is HAProxy's srv_add_to_idle_list test for a connection coming
+// back idle: kept when there is no idle connection it would compete with,
+// or when the connections in use and idle together stay within what was
+// needed lately (est_need_conns). Without it every client connection's
+// first request, which "http-reuse safe" sends over a new server
+// connection, would leave one more idle connection behind until the
+// purge. Called with p.mu held; c still counts as used.
+func (p *Pool) wanted(c *Conn) bool {
+	if c.Key.Owner != 0 || c.Key.Client.IsValid() {
+		return true // private to a session or a client: bounded by them
+	}
+	if p.safe == 0 && (c.Reused > 0 || p.n == 0) {
+		return true
+	}
+	used := p.used.Load()
+	if !c.inUse.Load() {
+		used++ // not counted (a caller that did not Use it): count it now
+	}
+	return used+int64(p.n) <= max(used, p.estNeed.Load())
+}
+
+// purge is HAProxy's periodic idle-connection cleanup, every
+// pool-purge-delay while there are idle connections: the estimate moves
+// halfway to the last period's peak (never below it), and half of the
+// connections beyond what was needed are closed, oldest first. Called
+// with p.mu held; returns the connections to close.
+func (p *Pool) purge(list []*Conn) []*Conn {
+	used, peak := p.used.Load(), p.maxUsed.Load()
+	exceed := used + int64(p.n) - max(peak, p.estNeed.Load())
+	if exceed > 0 {
+		exceed = exceed/2 + exceed&1 // half, rounded up
+	}
+	est := (p.estNeed.Load() + peak) / 2
+	p.estNeed.Store(max(est, peak))
+	p.maxUsed.Store(used)
+	for ; exceed > 0 && p.oldest != nil; exceed-- {
+		c := p.oldest
+		p.unlink(c)
+		list = append(list, c)
+	}
+	return list
 }
 
 // CloseIdle closes every idle connection (reload, shutdown).
@@ -385,6 +478,10 @@ func (p *Pool) sweep() {
 		p.unlink(c)
 		list = append(list, c)
 	}
+	if now-p.lastPurge >= int64(p.opts.IdleTimeout) {
+		p.lastPurge = now
+		list = p.purge(list)
+	}
 	if p.oldest != nil && !p.closed {
 		p.timer.Reset(p.opts.IdleTimeout - time.Duration(now-p.oldest.idleSince))
 	} else {
@@ -414,6 +511,9 @@ func (p *Pool) link(c *Conn) {
 	}
 	p.newest = c
 	p.n++
+	if c.Reused > 0 {
+		p.safe++
+	}
 }
 
 func (p *Pool) unlink(c *Conn) {
@@ -440,4 +540,7 @@ func (p *Pool) unlink(c *Conn) {
 	c.kprev, c.knext, c.older, c.newer = nil, nil, nil, nil
 	c.idleListed = false
 	p.n--
+	if c.Reused > 0 {
+		p.safe--
+	}
 }

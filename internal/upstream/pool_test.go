@@ -45,6 +45,15 @@ func (p *peer) accept() {
 	}
 }
 
+// dialIn is dial for a connection the proxy uses from pool, as the
+// proxy's dial does: counted as in use until it is put back or closed.
+func (p *peer) dialIn(t testing.TB, pool *Pool, key PoolKey) (*Conn, net.Conn) {
+	t.Helper()
+	c, srv := p.dial(t, key)
+	pool.Use(c)
+	return c, srv
+}
+
 // dial returns a client Conn and the server's side of it.
 func (p *peer) dial(t testing.TB, key PoolKey) (*Conn, net.Conn) {
 	t.Helper()
@@ -71,9 +80,9 @@ func TestPoolKeyIsolationAndLIFO(t *testing.T) {
 	p := newPeer(t)
 	pool := NewPool(PoolOptions{MaxIdle: -1, MaxReuse: -1}, nil)
 	ka, kb := PoolKey{SNI: "a.example"}, PoolKey{SNI: "b.example"}
-	a1, _ := p.dial(t, ka)
-	a2, _ := p.dial(t, ka)
-	b1, _ := p.dial(t, kb)
+	a1, _ := p.dialIn(t, pool, ka)
+	a2, _ := p.dialIn(t, pool, ka)
+	b1, _ := p.dialIn(t, pool, kb)
 	pool.Put(a1)
 	pool.Put(b1)
 	pool.Put(a2)
@@ -115,8 +124,8 @@ func TestPoolDeadConnSkipped(t *testing.T) {
 			p := newPeer(t)
 			pool := NewPool(PoolOptions{MaxIdle: -1, MaxReuse: -1}, nil)
 			k := PoolKey{SNI: "x"}
-			good, _ := p.dial(t, k)
-			bad, badSrv := p.dial(t, k)
+			good, _ := p.dialIn(t, pool, k)
+			bad, badSrv := p.dialIn(t, pool, k)
 			pool.Put(good)
 			pool.Put(bad) // most recent: tried first
 			if !bad.Alive() {
@@ -143,9 +152,9 @@ func TestPoolLimits(t *testing.T) {
 	k := PoolKey{}
 	t.Run("max idle evicts oldest", func(t *testing.T) {
 		pool := NewPool(PoolOptions{MaxIdle: 2, MaxReuse: -1}, nil)
-		c1, _ := p.dial(t, k)
-		c2, _ := p.dial(t, k)
-		c3, _ := p.dial(t, k)
+		c1, _ := p.dialIn(t, pool, k)
+		c2, _ := p.dialIn(t, pool, k)
+		c3, _ := p.dialIn(t, pool, k)
 		pool.Put(c1)
 		pool.Put(c2)
 		pool.Put(c3)
@@ -164,7 +173,7 @@ func TestPoolLimits(t *testing.T) {
 	})
 	t.Run("max idle 0 keeps none", func(t *testing.T) {
 		pool := NewPool(PoolOptions{MaxIdle: 0, MaxReuse: -1}, nil)
-		c, _ := p.dial(t, k)
+		c, _ := p.dialIn(t, pool, k)
 		pool.Put(c)
 		if pool.Len() != 0 {
 			t.Fatal("kept a conn")
@@ -172,7 +181,7 @@ func TestPoolLimits(t *testing.T) {
 	})
 	t.Run("max reuse", func(t *testing.T) {
 		pool := NewPool(PoolOptions{MaxIdle: -1, MaxReuse: 2}, nil)
-		c, _ := p.dial(t, k)
+		c, _ := p.dialIn(t, pool, k)
 		for i := range 3 {
 			pool.Put(c)
 			got := pool.Get(k)
@@ -186,10 +195,11 @@ func TestPoolLimits(t *testing.T) {
 	})
 	t.Run("idle timeout janitor", func(t *testing.T) {
 		pool := NewPool(PoolOptions{MaxIdle: -1, MaxReuse: -1, IdleTimeout: 30 * time.Millisecond}, nil)
-		c1, _ := p.dial(t, k)
+		// Both in use at once, so the pool wants both back idle.
+		c1, _ := p.dialIn(t, pool, k)
+		c2, _ := p.dialIn(t, pool, PoolKey{SNI: "other"})
 		pool.Put(c1)
 		time.Sleep(15 * time.Millisecond)
-		c2, _ := p.dial(t, PoolKey{SNI: "other"})
 		pool.Put(c2)
 		waitFor(t, "c1 purged", func() bool { return pool.Len() == 1 })
 		if pool.Get(PoolKey{SNI: "other"}) != c2 && pool.Len() != 0 {
@@ -198,14 +208,14 @@ func TestPoolLimits(t *testing.T) {
 		pool.Put(c2)
 		waitFor(t, "pool emptied", func() bool { return pool.Len() == 0 })
 		// The janitor re-arms for later conns.
-		c3, _ := p.dial(t, k)
+		c3, _ := p.dialIn(t, pool, k)
 		pool.Put(c3)
 		waitFor(t, "c3 purged", func() bool { return pool.Len() == 0 })
 	})
 	t.Run("close idle and close", func(t *testing.T) {
 		pool := NewPool(PoolOptions{MaxIdle: -1, MaxReuse: -1}, nil)
-		c1, _ := p.dial(t, k)
-		c2, _ := p.dial(t, PoolKey{SNI: "z"})
+		c1, _ := p.dialIn(t, pool, k)
+		c2, _ := p.dialIn(t, pool, PoolKey{SNI: "z"})
 		pool.Put(c1)
 		pool.Put(c2)
 		pool.CloseIdle()
@@ -213,7 +223,7 @@ func TestPoolLimits(t *testing.T) {
 			t.Fatal("CloseIdle left conns")
 		}
 		pool.Close()
-		c3, _ := p.dial(t, k)
+		c3, _ := p.dialIn(t, pool, k)
 		pool.Put(c3)
 		if pool.Len() != 0 {
 			t.Fatal("closed pool kept a conn")
@@ -227,7 +237,7 @@ func TestPoolRace(t *testing.T) {
 	keys := []PoolKey{{SNI: "a"}, {SNI: "b"}, {SNI: "c", ALPN: "h2"}}
 	var conns []*Conn
 	for i := range 12 {
-		c, _ := p.dial(t, keys[i%len(keys)])
+		c, _ := p.dialIn(t, pool, keys[i%len(keys)])
 		conns = append(conns, c)
 	}
 	var wg sync.WaitGroup
