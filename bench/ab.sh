@@ -5,7 +5,7 @@
 # so the ratio of their request rates is the inverse ratio of their CPU cost
 # per request, and the machine's drift hits both alike.
 #
-#   bench/ab.sh A_BIN B_BIN [plain|ratelimit]
+#   bench/ab.sh A_BIN B_BIN [plain|ratelimit|compress]
 #   ROUNDS=7 DURATION=5s bench/ab.sh /tmp/gh-old /tmp/gh-new plain
 #   PROFILE_DIR=/tmp/p bench/ab.sh ...   # CPU profiles a.prof, b.prof (Gatehouse
 #                                        # -cpuprofile) and the requests each served
@@ -16,7 +16,7 @@
 # rate limit costs one build, both measured at once.
 set -euo pipefail
 [ $# -ge 2 ] || {
-	echo "usage: $0 A_BIN B_BIN [plain|ratelimit]" >&2
+	echo "usage: $0 A_BIN B_BIN [plain|ratelimit|compress]" >&2
 	exit 2
 }
 A="$1" B="$2" SCN="${3:-plain}"
@@ -58,7 +58,10 @@ wait_port() {
 }
 
 BACK="$(free_port)"
-mkdir -p "$WORK/nginx/tmp"
+mkdir -p "$WORK/nginx/tmp" "$WORK/nginx/bulk"
+# compress: bench/run.sh's page, a 64 KiB HTML table whose rows vary.
+awk 'BEGIN { print "<html><body><table>"; for (i = 1; i <= 900; i++) printf "<tr><td class=\"id\">%d</td><td>item-%08x</td><td>%s</td><td>%d.%02d</td></tr>\n", i, (i * 2654435761) % 4294967296, substr("alpha bravo charlie delta echo foxtrot golf hotel india juliet", (i * 7) % 40, 18), i % 97, (i * 13) % 100; print "</table></body></html>" }' >"$WORK/nginx/page.full"
+head -c 65536 "$WORK/nginx/page.full" >"$WORK/nginx/bulk/page.html"
 user=""
 [ "$(id -u)" -eq 0 ] && user="user root;"
 cat >"$WORK/nginx/nginx.conf" <<NGINX
@@ -79,6 +82,7 @@ http {
     server {
         listen 127.0.0.1:$BACK default_server;
         location / { default_type text/plain; return 200 "hello\n"; }
+        location = /page.html { root $WORK/nginx/bulk; default_type text/html; }
     }
 }
 NGINX
@@ -89,7 +93,10 @@ wait_port "$BACK" "$!" nginx
 # cfg PORT SCENARIO: the scenario's config, as bench/run.sh writes it.
 cfg() {
 	local extra=""
-	if [ "$2" = ratelimit ]; then
+	if [ "$2" = compress ]; then
+		extra="    compression algo gzip
+    compression type text/html text/plain"
+	elif [ "$2" = ratelimit ]; then
 		extra="    stick-table type ip size 100k expire 30s store http_req_rate(10s),conn_cur,gpc0
     http-request track-sc0 src
     http-request deny deny_status 429 if { sc_http_req_rate(0) gt 100000000 }"
@@ -134,11 +141,15 @@ env GOMAXPROCS=1 taskset -c "$PROXY_CPU" "$B" -f "$WORK/b.cfg" "${PB_ARGS[@]}" >
 PIDS+=($!)
 wait_port "$PB" "$!" B
 
+URL_PATH=/ WRK_HDR=()
+if [ "$SCN" = compress ]; then
+	URL_PATH=/page.html WRK_HDR=(-H 'Accept-Encoding: gzip')
+fi
 rps() { awk '/^Requests\/sec:/ { print $2 }' "$1"; }
 # Warm both up together.
-taskset -c "$LOAD_CPUS" wrk -t1 -c"$CONNS" -d2s "http://127.0.0.1:$PA/" >"$WORK/wa.0" 2>&1 &
+taskset -c "$LOAD_CPUS" wrk -t1 -c"$CONNS" -d2s "${WRK_HDR[@]}" "http://127.0.0.1:$PA$URL_PATH" >"$WORK/wa.0" 2>&1 &
 wa=$!
-taskset -c "$LOAD_CPUS" wrk -t1 -c"$CONNS" -d2s "http://127.0.0.1:$PB/" >"$WORK/wb.0" 2>&1 &
+taskset -c "$LOAD_CPUS" wrk -t1 -c"$CONNS" -d2s "${WRK_HDR[@]}" "http://127.0.0.1:$PB$URL_PATH" >"$WORK/wb.0" 2>&1 &
 wb=$!
 wait "$wa" "$wb"
 cpu() { awk '{ print $14, $15 }' "/proc/$1/stat"; }
@@ -146,9 +157,9 @@ PIDA="${PIDS[1]}" PIDB="${PIDS[2]}"
 ca0="$(cpu "$PIDA")" cb0="$(cpu "$PIDB")"
 ratios=()
 for r in $(seq 1 "$ROUNDS"); do
-	taskset -c "$LOAD_CPUS" wrk -t1 -c"$CONNS" -d"$DURATION" "http://127.0.0.1:$PA/" >"$WORK/wa.$r" 2>&1 &
+	taskset -c "$LOAD_CPUS" wrk -t1 -c"$CONNS" -d"$DURATION" "${WRK_HDR[@]}" "http://127.0.0.1:$PA$URL_PATH" >"$WORK/wa.$r" 2>&1 &
 	wa=$!
-	taskset -c "$LOAD_CPUS" wrk -t1 -c"$CONNS" -d"$DURATION" "http://127.0.0.1:$PB/" >"$WORK/wb.$r" 2>&1 &
+	taskset -c "$LOAD_CPUS" wrk -t1 -c"$CONNS" -d"$DURATION" "${WRK_HDR[@]}" "http://127.0.0.1:$PB$URL_PATH" >"$WORK/wb.$r" 2>&1 &
 	wb=$!
 	wait "$wa" "$wb"
 	a="$(rps "$WORK/wa.$r")" b="$(rps "$WORK/wb.$r")"

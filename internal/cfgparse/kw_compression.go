@@ -48,7 +48,7 @@ func parseFilterCompression(p *parser, args []token) error {
 func compressionGlobalKeywords() []keyword {
 	return []keyword{
 		{name: "tune.comp.maxlevel", where: wGlobal, syntax: "tune.comp.maxlevel <1..9>",
-			desc:  "The deflate level of every compressed response (default 1, the fastest); higher levels compress smaller at more CPU cost.",
+			desc:  "The deflate level of every compressed response (default 1: a one-pass encoder with fixed codes, as HAProxy's libslz); levels 2-9 compress smaller at more CPU cost.",
 			parse: parseCompMaxLevel},
 	}
 }

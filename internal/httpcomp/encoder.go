@@ -9,7 +9,8 @@ import (
 	"github.com/klauspost/compress/zlib"
 )
 
-// DefaultLevel is HAProxy's tune.comp.maxlevel default: the fastest level.
+// DefaultLevel is HAProxy's tune.comp.maxlevel default: the fastest level,
+// fastDeflate's. Higher levels use klauspost/compress's encoders.
 const DefaultLevel = 1
 
 // coder is what the three deflate flavours have in common.
@@ -53,6 +54,11 @@ func NewEncoder(a Algo, level int) *Encoder {
 		return e
 	}
 	e := &Encoder{algo: a, level: level}
+	if level == 1 && a != Identity {
+		// The fastest level is HAProxy's libslz choice: fixed codes.
+		e.c = newFastDeflate(&e.out, a)
+		return e
+	}
 	switch a {
 	case Gzip:
 		e.c, _ = gzip.NewWriterLevel(&e.out, level)
