@@ -5,7 +5,7 @@
 # so the ratio of their request rates is the inverse ratio of their CPU cost
 # per request, and the machine's drift hits both alike.
 #
-#   bench/ab.sh A_BIN B_BIN [plain|ratelimit|compress]
+#   bench/ab.sh A_BIN B_BIN [plain|ratelimit|compress|large]
 #   ROUNDS=7 DURATION=5s bench/ab.sh /tmp/gh-old /tmp/gh-new plain
 #   PROFILE_DIR=/tmp/p bench/ab.sh ...   # CPU profiles a.prof, b.prof (Gatehouse
 #                                        # -cpuprofile) and the requests each served
@@ -16,7 +16,7 @@
 # rate limit costs one build, both measured at once.
 set -euo pipefail
 [ $# -ge 2 ] || {
-	echo "usage: $0 A_BIN B_BIN [plain|ratelimit|compress]" >&2
+	echo "usage: $0 A_BIN B_BIN [plain|ratelimit|compress|large]" >&2
 	exit 2
 }
 A="$1" B="$2" SCN="${3:-plain}"
@@ -62,6 +62,7 @@ mkdir -p "$WORK/nginx/tmp" "$WORK/nginx/bulk"
 # compress: bench/run.sh's page, a 64 KiB HTML table whose rows vary.
 awk 'BEGIN { print "<html><body><table>"; for (i = 1; i <= 900; i++) printf "<tr><td class=\"id\">%d</td><td>item-%08x</td><td>%s</td><td>%d.%02d</td></tr>\n", i, (i * 2654435761) % 4294967296, substr("alpha bravo charlie delta echo foxtrot golf hotel india juliet", (i * 7) % 40, 18), i % 97, (i * 13) % 100; print "</table></body></html>" }' >"$WORK/nginx/page.full"
 head -c 65536 "$WORK/nginx/page.full" >"$WORK/nginx/bulk/page.html"
+head -c 1048576 /dev/zero | tr '\0' x >"$WORK/nginx/bulk/bulk.bin" # large: 1 MiB
 user=""
 [ "$(id -u)" -eq 0 ] && user="user root;"
 cat >"$WORK/nginx/nginx.conf" <<NGINX
@@ -83,6 +84,7 @@ http {
         listen 127.0.0.1:$BACK default_server;
         location / { default_type text/plain; return 200 "hello\n"; }
         location = /page.html { root $WORK/nginx/bulk; default_type text/html; }
+        location = /bulk.bin { root $WORK/nginx/bulk; }
     }
 }
 NGINX
@@ -142,9 +144,10 @@ PIDS+=($!)
 wait_port "$PB" "$!" B
 
 URL_PATH=/ WRK_HDR=()
-if [ "$SCN" = compress ]; then
-	URL_PATH=/page.html WRK_HDR=(-H 'Accept-Encoding: gzip')
-fi
+case "$SCN" in
+compress) URL_PATH=/page.html WRK_HDR=(-H 'Accept-Encoding: gzip') ;;
+large) URL_PATH=/bulk.bin ;;
+esac
 rps() { awk '/^Requests\/sec:/ { print $2 }' "$1"; }
 # Warm both up together.
 taskset -c "$LOAD_CPUS" wrk -t1 -c"$CONNS" -d2s "${WRK_HDR[@]}" "http://127.0.0.1:$PA$URL_PATH" >"$WORK/wa.0" 2>&1 &

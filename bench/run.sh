@@ -441,8 +441,8 @@ scn_large() {
 
 # (9) Compression: 64 KiB text/html pages over HTTP/1.1 keep-alive, gzip
 # accepted by the client, compressed by the proxy at its default level
-# (HAProxy: libslz, tune.comp.maxlevel 1; Gatehouse: klauspost/compress
-# level 1), streamed chunked to the client.
+# (HAProxy: libslz, tune.comp.maxlevel 1; Gatehouse: its own fixed-code
+# encoder at level 1), streamed chunked to the client.
 scn_compress() {
 	TITLE="HTTP/1.1 keep-alive, 64 KiB text/html responses compressed with gzip by the proxy"
 	CFG="$(common_head)
