@@ -34,6 +34,16 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer s.Close()
-	fmt.Fprint(stdout, s.Instructions())
-	return serve([]string{s.ConfigFile}, stderr, options{})
+	// The instructions once the edge serves: a port in use (8080 often
+	// is) must not leave a page of URLs that answer nothing above the error.
+	served := false
+	code := serve([]string{s.ConfigFile}, stderr, options{ready: func() {
+		served = true
+		fmt.Fprint(stdout, s.Instructions())
+	}})
+	if !served {
+		fmt.Fprintf(stderr, "demo: the edge did not start (the reason is above). If a port is in use, choose others with -port, -tls-port and -stats-port (now %d, %d and %d).\n",
+			*httpPort, *tlsPort, *statsPort)
+	}
+	return code
 }

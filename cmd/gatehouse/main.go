@@ -37,6 +37,7 @@ type options struct {
 	finish     []int    // -sf: sent SIGUSR1 once serving
 	terminate  []int    // -st: sent SIGTERM once serving
 	argv       []string // the arguments, for -D to start the daemon with
+	ready      func()   // called once every listener is bound and serving (the demo's instructions)
 }
 
 func run(args []string, stdout, stderr io.Writer) int {

@@ -159,6 +159,9 @@ func serve(files []string, stderr io.Writer, opt options) int {
 	if isDaemonChild() {
 		daemonReady()
 	}
+	if opt.ready != nil {
+		opt.ready()
+	}
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGUSR2, syscall.SIGUSR1, syscall.SIGTERM, syscall.SIGINT)
 	changes, stopConfigWatch := watchConfig(opt, jail, since, logger)
