@@ -1,5 +1,6 @@
 # Gatehouse. `make test` is the test command: it installs what the integration
-# tests need (haproxy, nginx, wrk, nghttp2-client) and runs vet + tests.
+# tests need (the Debian packages listed in scripts/test.sh, node's
+# oidc-provider) and runs vet + tests.
 
 GO       ?= go
 BIN      ?= bin/gatehouse

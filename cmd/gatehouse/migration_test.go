@@ -43,3 +43,48 @@ func TestMigrationIsCurrent(t *testing.T) {
 		t.Fatal("docs/migrating-from-haproxy.md is stale: run `GATEHOUSE_UPDATE_DOCS=1 go test -run TestMigrationIsCurrent ./cmd/gatehouse`")
 	}
 }
+
+// TestMigrationNamesEverySection: the guide's "What runs as is" and "What
+// Gatehouse adds" name every section the parser accepts, so an HAProxy
+// user reading it does not take a section that runs for one that is
+// missing. The list comes from the reference's Sections table.
+func TestMigrationNamesEverySection(t *testing.T) {
+	var ref bytes.Buffer
+	if err := cfgparse.WriteReference(&ref); err != nil {
+		t.Fatal(err)
+	}
+	r := ref.String()
+	i := strings.Index(r, "## Sections\n")
+	if i < 0 {
+		t.Fatal("the reference has no Sections table")
+	}
+	table, _, _ := strings.Cut(r[i:], "\n\n## ")
+	doc, err := os.ReadFile(migrationDoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(doc)
+	a, b := strings.Index(s, "## 2. What runs as is"), strings.Index(s, "## 5. ")
+	if a < 0 || b < a {
+		t.Fatalf("%s lacks its sections 2 and 5", migrationDoc)
+	}
+	body := s[a:b]
+	n := 0
+	for _, line := range strings.Split(table, "\n") {
+		cells := strings.Split(line, " | ")
+		if !strings.HasPrefix(line, "| ") || len(cells) < 3 || strings.HasPrefix(line, "| Section ") || strings.HasPrefix(line, "| ---") {
+			continue
+		}
+		name := strings.TrimPrefix(cells[0], "| ")
+		if strings.Contains(line, "not implemented by Gatehouse") {
+			continue // listed by the generated tables of section 5
+		}
+		n++
+		if !strings.Contains(body, "`"+name+"`") {
+			t.Errorf("%s: sections 2-4 do not name the '%s' section, which runs", migrationDoc, name)
+		}
+	}
+	if n < 10 {
+		t.Fatalf("read %d sections from the reference's table:\n%s", n, table)
+	}
+}
