@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/hpack"
 )
 
 // Conn is one server-side HTTP/2 connection.
@@ -24,6 +23,7 @@ type Conn struct {
 	br  io.Reader // a sock.LazyReader where it can be: see newConnReader
 	tap *frameTap
 	fr  *http2.Framer // read side, owned by Serve
+	hd  headerDecoder // request header blocks, owned by Serve (headers.go)
 
 	// Write side: everything below is guarded by wmu so frames never interleave
 	// and HPACK encoding order matches the wire order.
@@ -32,10 +32,7 @@ type Conn struct {
 	wdeadline time.Time
 	bw        *bufio.Writer // nil while nothing waits to be written: see bufWriter
 	wfr       *http2.Framer
-	// hblock and hscratch hold the header block being encoded (hpackenc.go);
 	// sentTableSize: the first block announced a dynamic table of 0.
-	hblock        []byte
-	hscratch      []byte
 	sentTableSize bool
 	werr          error
 
@@ -110,8 +107,7 @@ func NewConn(c net.Conn, cfg *Config, h Handler) *Conn {
 	cn.peerMaxFrame.Store(16384)
 	cn.tap = &frameTap{r: cn.br, maxBlock: int(conf.MaxHeaderListSize) + int(conf.MaxFrameSize)}
 	cn.fr = http2.NewFramer(nil, cn.tap)
-	cn.fr.ReadMetaHeaders = hpack.NewDecoder(conf.HeaderTableSize, nil)
-	cn.fr.MaxHeaderListSize = conf.MaxHeaderListSize
+	cn.hd.init(conf.HeaderTableSize, conf.MaxHeaderListSize)
 	cn.fr.SetMaxReadFrameSize(conf.MaxFrameSize)
 	cn.wfr = http2.NewFramer(bufWriter{cn}, nil)
 	// The response encoder (writeHeaders) indexes nothing, as HAProxy's
@@ -180,7 +176,7 @@ func (c *Conn) readPreface() error {
 func (c *Conn) readLoop() error {
 	first := true
 	for {
-		f, err := c.fr.ReadFrame()
+		f, err := c.readFrame()
 		if err != nil {
 			var se http2.StreamError
 			var ce http2.ConnectionError

@@ -4,13 +4,36 @@ import (
 	"golang.org/x/net/http2"
 )
 
+// readFrame reads the next frame. HEADERS and CONTINUATION frames are read
+// into the connection's blockFrame; the others by the Framer, which also
+// checks every frame's size and order (CONTINUATIONs follow their HEADERS).
+func (c *Conn) readFrame() (http2.Frame, error) {
+	c.hd.recycle() // the previous frame was processed
+	fh, err := c.fr.ReadFrameHeader()
+	if err != nil {
+		return nil, err
+	}
+	if fh.Type != http2.FrameHeaders && fh.Type != http2.FrameContinuation {
+		return c.fr.ReadFrameForHeader(fh)
+	}
+	f := c.hd.frame()
+	if err := f.read(c.tap, fh); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
 // processFrame applies one frame read from the peer. It returns a
 // streamError or connError for protocol violations, nil otherwise.
 func (c *Conn) processFrame(f http2.Frame) error {
 	switch f := f.(type) {
-	case *http2.MetaHeadersFrame:
-		c.ctr.HeadersRcvd.Add(1)
-		return c.processHeaders(f)
+	case *blockFrame:
+		if f.Type == http2.FrameHeaders {
+			c.hd.begin()
+		} else if !c.hd.cur.open { // after a HEADERS frame that could not be parsed
+			return connError{http2.ErrCodeProtocol, "unexpected CONTINUATION"}
+		}
+		return c.headerFragment(f.frag, f.Flags.Has(http2.FlagHeadersEndHeaders))
 	case *http2.DataFrame:
 		c.ctr.DataRcvd.Add(1)
 		return c.processData(f)
@@ -49,8 +72,6 @@ func (c *Conn) processFrame(f http2.Frame) error {
 		return nil
 	case *http2.PushPromiseFrame:
 		return connError{http2.ErrCodeProtocol, "PUSH_PROMISE from client"}
-	case *http2.ContinuationFrame: // the Framer consumes these in ReadMetaHeaders
-		return connError{http2.ErrCodeProtocol, "unexpected CONTINUATION"}
 	}
 	return nil // unknown frame types are ignored (RFC 9113 §5.5)
 }
@@ -202,8 +223,31 @@ func (c *Conn) processData(f *http2.DataFrame) error {
 	return nil
 }
 
-func (c *Conn) processHeaders(f *http2.MetaHeadersFrame) error {
-	id := f.StreamID
+// headerFragment decodes a fragment of the header block in progress and,
+// at its end, applies the block.
+func (c *Conn) headerFragment(frag []byte, ended bool) error {
+	if err := c.hd.write(frag); err != nil {
+		return err
+	}
+	if !ended {
+		return nil
+	}
+	bad, err := c.hd.end()
+	if err != nil {
+		return err
+	}
+	b := c.hd.cur
+	if bad {
+		// Malformed, as the Framer reported it: the stream (opened by
+		// it, if new) is reset.
+		return c.frameStreamError(http2.StreamError{StreamID: b.id, Code: http2.ErrCodeProtocol})
+	}
+	c.ctr.HeadersRcvd.Add(1)
+	return c.processHeaders(b)
+}
+
+func (c *Conn) processHeaders(b *headerBlock) error {
+	id := b.id
 	if id%2 == 0 {
 		return connError{http2.ErrCodeProtocol, "even stream id from client"}
 	}
@@ -213,7 +257,7 @@ func (c *Conn) processHeaders(f *http2.MetaHeadersFrame) error {
 		if st.remoteDone {
 			return streamError{id, http2.ErrCodeStreamClosed, "HEADERS on half-closed stream"}
 		}
-		return c.processTrailersLocked(st, f)
+		return c.processTrailersLocked(st, b)
 	}
 	if id <= c.maxStreamID {
 		if c.wasReset(id) {
@@ -222,21 +266,21 @@ func (c *Conn) processHeaders(f *http2.MetaHeadersFrame) error {
 		return connError{http2.ErrCodeProtocol, "stream id reused or lower than a previous one"}
 	}
 	c.maxStreamID = id
-	if f.HasPriority() && f.Priority.StreamDep == id {
+	if b.selfDep {
 		return streamError{id, http2.ErrCodeProtocol, "stream depends on itself"}
 	}
 	if c.goingAway {
 		c.resetLocked(id, http2.ErrCodeRefusedStream, false)
 		return nil
 	}
-	if f.Truncated {
-		c.refuseLocked(id, 431, f.StreamEnded())
+	if b.truncated {
+		c.refuseLocked(id, 431, b.endStream)
 		if !c.glitches.take() {
 			return connError{http2.ErrCodeEnhanceYourCalm, "too many oversized header blocks"}
 		}
 		return nil
 	}
-	if len(f.Fields)+1 > 2*c.cfg.MaxHdr {
+	if len(b.fields)+1 > 2*c.cfg.MaxHdr {
 		// HAProxy's HPACK decoder fails on a full list: a connection error.
 		return connError{http2.ErrCodeCompression, "too many header fields"}
 	}
@@ -248,7 +292,8 @@ func (c *Conn) processHeaders(f *http2.MetaHeadersFrame) error {
 		return nil
 	}
 	st := c.newStream(id)
-	if err := buildRequest(&st.req, f); err != nil {
+	if err := buildRequest(st, b.fields, b.endStream); err != nil {
+		freeStream(st)
 		return streamError{id, http2.ErrCodeProtocol, err.Error()}
 	}
 	st.declLen = st.req.ContentLength
@@ -256,20 +301,20 @@ func (c *Conn) processHeaders(f *http2.MetaHeadersFrame) error {
 	c.streams[id] = st
 	c.ctr.OpenStreams.Add(1)
 	c.ctr.TotalStreams.Add(1)
-	if f.StreamEnded() {
+	if b.endStream {
 		c.remoteEndLocked(st)
 	}
 	return c.startLocked(st)
 }
 
-func (c *Conn) processTrailersLocked(st *Stream, f *http2.MetaHeadersFrame) error {
-	if !f.StreamEnded() {
+func (c *Conn) processTrailersLocked(st *Stream, b *headerBlock) error {
+	if !b.endStream {
 		return streamError{st.id, http2.ErrCodeProtocol, "trailers without END_STREAM"}
 	}
-	if f.Truncated {
+	if b.truncated {
 		return streamError{st.id, http2.ErrCodeProtocol, "trailers too large"}
 	}
-	tr, err := buildTrailers(f)
+	tr, err := buildTrailers(b.fields)
 	if err != nil {
 		return streamError{st.id, http2.ErrCodeProtocol, err.Error()}
 	}
@@ -283,7 +328,7 @@ func (c *Conn) processTrailersLocked(st *Stream, f *http2.MetaHeadersFrame) erro
 
 // refuseLocked answers a request whose header list exceeded
 // MaxHeaderListSize (431); the handler never runs. The
-// Framer decoded the whole block, so HPACK state stays in sync and the
+// whole block was decoded, so HPACK state stays in sync and the
 // connection lives on.
 func (c *Conn) refuseLocked(id uint32, status int, ended bool) {
 	c.ctr.StrmProtoErr.Add(1)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -102,4 +103,16 @@ func okHandler(st *Stream) {
 		return
 	}
 	_ = st.Close(nil)
+}
+
+// cloneRequest copies a request head, strings included, for a test to
+// look at after the handler returned: the Stream, its header list and
+// the joined cookie are reused by a later stream.
+func cloneRequest(r *httpmsg.Request) httpmsg.Request {
+	c := *r
+	c.Header = make(httpmsg.Headers, len(r.Header))
+	for i, h := range r.Header {
+		c.Header[i] = httpmsg.Header{Name: strings.Clone(h.Name), Value: strings.Clone(h.Value)}
+	}
+	return c
 }

@@ -16,18 +16,31 @@ import (
 // Stream is one request/response exchange. Its methods may be called from the
 // handler goroutine; Reset and Done also from others. Response writes
 // (WriteHead, Write, Close) must not be called concurrently with each other.
+// Once its Handler has returned, a Stream must not be used: the Conn reuses
+// it for a later stream (a body reader taken before keeps failing safely).
 type Stream struct {
+	// gen counts the stream's uses: a body reader of an earlier one sees
+	// it changed and reads nothing (bodyReader). Only ever accessed
+	// atomically: such a reader may hold another connection's mu.
+	gen atomic.Uint32
+	streamState
+}
+
+// streamState is what a reuse clears.
+type streamState struct {
 	c        *Conn
 	id       uint32
 	req      httpmsg.Request
 	hdrBytes int
-	done     chan struct{}
-	cond     *sync.Cond // body readers; L is c.mu
 	bytesOut atomic.Int64
 	rst      atomic.Bool // reset or connection gone: no more frames for it
+	arena    []byte      // joined cookie crumbs (joinCookies)
 
 	// guarded by c.mu
-	buf        []byte // received DATA not yet read
+	done       chan struct{} // made by the first Done, closed by a reset
+	cond       sync.Cond     // body readers; L is c.mu
+	readers    int           // body reads in progress: the stream is not reused under them
+	buf        []byte        // received DATA not yet read
 	off        int
 	received   int64
 	declLen    int64 // content-length, -1 unknown
@@ -42,18 +55,42 @@ type Stream struct {
 	err        error // why it was reset
 }
 
+// Streams are reused: a new one and its sync.Cond and header list were
+// ~760 of the ~1,600 bytes an h2c request allocated (bench/profile.md,
+// issue 23), and the collections they caused were the HTTP/2 tail's.
+var streamPool = sync.Pool{New: func() any { return new(Stream) }}
+
 func (c *Conn) newStream(id uint32) *Stream {
-	st := &Stream{
-		c:       c,
-		id:      id,
-		done:    make(chan struct{}),
-		declLen: -1,
-		inflow:  int64(c.cfg.InitialWindowSize),
-		outflow: c.peerInitWindow,
-	}
-	st.cond = sync.NewCond(&c.mu)
+	st := streamPool.Get().(*Stream)
+	st.c, st.id = c, id
+	st.cond.L = &c.mu
+	st.declLen = -1
+	st.inflow = int64(c.cfg.InitialWindowSize)
+	st.outflow = c.peerInitWindow
 	return st
 }
+
+// freeStream puts st back into the pool, its header list and arena
+// emptied for the next use. Only when nothing can reach it any more: its
+// handler returned (or never ran), it left the stream table, and no body
+// read is in progress. Caller holds st.c.mu (which a late body reader
+// takes before it looks at gen).
+func freeStream(st *Stream) {
+	hdr, arena := st.req.Header, st.arena
+	clear(hdr)
+	if cap(hdr) > 64 {
+		hdr = nil
+	}
+	if cap(arena) > 4<<10 {
+		arena = nil
+	}
+	st.streamState = streamState{req: httpmsg.Request{Header: hdr[:0]}, arena: arena[:0]}
+	st.gen.Add(1)
+	streamPool.Put(st)
+}
+
+// closedDone is Done's channel for a stream reset before anyone asked.
+var closedDone = func() chan struct{} { ch := make(chan struct{}); close(ch); return ch }()
 
 func (st *Stream) appendLocked(p []byte) {
 	if st.off > 0 && st.off >= len(st.buf)/2 { // compact so a slow reader does not grow buf
@@ -121,7 +158,11 @@ func (c *Conn) closeStreamLocked(st *Stream, err error) {
 	if err != nil {
 		st.err = err
 		st.rst.Store(true)
-		close(st.done)
+		if st.done != nil {
+			close(st.done)
+		} else {
+			st.done = closedDone
+		}
 		if n := len(st.buf) - st.off; n > 0 {
 			c.creditConnLocked(int64(n))
 		}
@@ -213,33 +254,59 @@ func (c *Conn) handlerDone(st *Stream) {
 	}
 	c.nudgeWriterIfIdleLocked()
 	c.maybeFinishLocked()
+	if st.closed && st.readers == 0 {
+		freeStream(st)
+	}
 }
 
 // ID returns the stream identifier.
 func (st *Stream) ID() uint32 { return st.id }
 
-// Request returns the request head; its strings are owned by the stream.
+// Request returns the request head. It and its strings are the stream's:
+// valid until the handler returns (the Stream is then reused), as an
+// HTTP/1.1 request's fields are until the next request is read.
 func (st *Stream) Request() *httpmsg.Request { return &st.req }
 
 // HeaderBytes is the wire size of the request header block (frame headers included).
 func (st *Stream) HeaderBytes() int { return st.hdrBytes }
 
 // Done is closed when the stream is reset (by either side) or the connection dies.
-func (st *Stream) Done() <-chan struct{} { return st.done }
+func (st *Stream) Done() <-chan struct{} {
+	c := st.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st.done == nil { // most streams are never asked
+		st.done = make(chan struct{})
+	}
+	return st.done
+}
 
 // BytesOut counts bytes of frames sent for this stream (headers + data).
 func (st *Stream) BytesOut() int64 { return st.bytesOut.Load() }
 
 // Body returns the request body. Reading returns flow-control credit to the
 // client, so a handler that stops reading stops the client.
-func (st *Stream) Body() io.Reader { return bodyReader{st} }
+func (st *Stream) Body() io.Reader { return &bodyReader{st: st, c: st.c, gen: st.gen.Load()} }
 
-type bodyReader struct{ st *Stream }
+// bodyReader reads one use of a stream: a reader kept past its handler
+// (x/net's request body writer may still be in a Read when the exchange
+// gives up on it) finds the stream reused and reads nothing. It holds its
+// own c and gen, fields a reuse does not touch.
+type bodyReader struct {
+	st  *Stream
+	c   *Conn
+	gen uint32
+}
 
-func (b bodyReader) Read(p []byte) (int, error) {
-	st, c := b.st, b.st.c
+func (b *bodyReader) Read(p []byte) (int, error) {
+	st, c := b.st, b.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if st.gen.Load() != b.gen {
+		return 0, ErrStreamClosed
+	}
+	st.readers++
+	defer func() { st.readers-- }()
 	for {
 		if st.err != nil {
 			return 0, st.err
@@ -305,7 +372,7 @@ func (st *Stream) WriteHead(resp *httpmsg.Response, endStream bool) error {
 	}
 	// A final head with a body to follow waits in the buffer for its
 	// first DATA (or Flush): one write carries both.
-	err = c.writeFrames(func() error {
+	err = c.writeFrames(st, func() error {
 		if st.rst.Load() { // checked before encoding: HPACK state must match the wire
 			return st.resetErr()
 		}
@@ -340,7 +407,7 @@ func (st *Stream) Write(p []byte) (int, error) {
 			return written, err
 		}
 		chunk := p[:n]
-		err = c.writeFrames(func() error {
+		err = c.writeFrames(st, func() error {
 			if st.rst.Load() {
 				return st.resetErr()
 			}
@@ -364,7 +431,8 @@ func (st *Stream) reserve(want int) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var stalled *time.Timer
-	var expired, flushed bool
+	var expired *bool // made with the timer: a flag the closure shares escapes to the heap
+	flushed := false
 	defer func() {
 		if stalled != nil {
 			stalled.Stop()
@@ -383,7 +451,7 @@ func (st *Stream) reserve(want int) (int, error) {
 			c.outflow -= n
 			return int(n), nil
 		}
-		if expired {
+		if expired != nil && *expired {
 			c.mu.Unlock()
 			c.Close()
 			c.mu.Lock()
@@ -399,9 +467,11 @@ func (st *Stream) reserve(want int) (int, error) {
 			continue
 		}
 		if d := c.cfg.SendTimeout; d > 0 && stalled == nil {
+			exp := new(bool)
+			expired = exp
 			stalled = time.AfterFunc(d, func() {
 				c.mu.Lock()
-				expired = true
+				*exp = true
 				c.cond.Broadcast()
 				c.mu.Unlock()
 			})
@@ -413,7 +483,7 @@ func (st *Stream) reserve(want int) (int, error) {
 // Flush sends what WriteHead and Write buffered, with writeLoop's next
 // flush (so the streams that flush together share a write).
 func (st *Stream) Flush() error {
-	return st.c.writeFrames(func() error { return nil }, true)
+	return st.c.writeFrames(st, func() error { return nil }, true)
 }
 
 // Close ends the response: END_STREAM on an empty DATA frame, or on a
@@ -429,7 +499,7 @@ func (st *Stream) Close(trailers httpmsg.Headers) error {
 	if err != nil {
 		return err
 	}
-	err = c.writeFrames(func() error {
+	err = c.writeFrames(st, func() error {
 		if st.rst.Load() {
 			return st.resetErr()
 		}
@@ -487,9 +557,12 @@ func (st *Stream) KillConn(code http2.ErrCode) {
 // window meanwhile), and whether it is the whole body.
 func (st *Stream) PeekBody(want int, deadline time.Time) (data []byte, complete bool, err error) {
 	c := st.c
+	gen := st.gen.Load()
 	wake := time.AfterFunc(time.Until(deadline), func() {
 		c.mu.Lock()
-		st.cond.Broadcast()
+		if st.gen.Load() == gen { // Stop does not wait for a func that started
+			st.cond.Broadcast()
+		}
 		c.mu.Unlock()
 	})
 	defer wake.Stop()

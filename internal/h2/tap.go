@@ -7,12 +7,11 @@ import (
 	"golang.org/x/net/http2"
 )
 
-// frameTap sits between the socket reader and the Framer and follows frame
-// boundaries in the byte stream. The Framer assembles HEADERS+CONTINUATION
-// internally (ReadMetaHeaders), so this is where a header block's wire size
-// is measured (Stream.HeaderBytes) and where a CONTINUATION flood is cut off
-// before the Framer sees it: the Framer alone bounds decoded bytes but not
-// empty CONTINUATION frames.
+// frameTap sits between the socket reader and the frame reader and follows
+// frame boundaries in the byte stream: this is where a header block's wire
+// size is measured (Stream.HeaderBytes) and where a CONTINUATION flood is
+// cut off before its frames are read: the header list size bounds decoded
+// bytes (headerBlock) but not empty CONTINUATION frames.
 type frameTap struct {
 	r          io.Reader
 	hdr        [9]byte

@@ -137,10 +137,11 @@ func (c *Conn) writeErr() error {
 // is sticky and closes the connection, which ends the read loop.
 func (c *Conn) write(f func() error) error { return c.locked(f, true) }
 
-// writeFrames runs f with the write side locked. With flush, the frames go
-// out with writeLoop's next flush (see writeLoop); without, they wait in
-// the buffer for a later flush (a response head whose body follows).
-func (c *Conn) writeFrames(f func() error, flush bool) error {
+// writeFrames runs f, which writes st's frames, with the write side
+// locked. With flush, the frames go out with writeLoop's next flush (see
+// writeLoop); without, they wait in the buffer for a later flush (a
+// response head whose body follows).
+func (c *Conn) writeFrames(st *Stream, f func() error, flush bool) error {
 	err := c.locked(f, false)
 	if err == nil && flush {
 		c.wakeWriter()
@@ -243,7 +244,9 @@ func (c *Conn) wasReset(id uint32) bool {
 // writeHeaders encodes and writes a header block, split into CONTINUATION
 // frames by the peer's max frame size. Caller holds wmu.
 func (c *Conn) writeHeaders(id uint32, status int, h httpmsg.Headers, endStream bool) (int, error) {
-	b := c.hblock[:0]
+	eb := getEncBuf()
+	defer eb.put()
+	b := eb.block[:0]
 	if !c.sentTableSize {
 		// The first block says the dynamic table is 0: nothing is ever
 		// indexed (see NewConn).
@@ -267,11 +270,11 @@ func (c *Conn) writeHeaders(id uint32, status int, h httpmsg.Headers, endStream 
 			b = b[:mark]
 			continue
 		}
-		field := appendField(c.hscratch[:0], name, f.Value)
+		field := appendField(eb.scratch[:0], name, f.Value)
 		b = append(b[:mark], field...)
-		c.hscratch = field[:0]
+		eb.scratch = field[:0]
 	}
-	c.hblock = b[:0]
+	eb.block = b[:0]
 	block := b
 	max := int(c.peerMaxFrame.Load())
 	sent := 0
@@ -291,6 +294,34 @@ func (c *Conn) writeHeaders(id uint32, status int, h httpmsg.Headers, endStream 
 		sent += 9 + len(frag)
 	}
 	return sent, nil
+}
+
+// encBuf holds a header block being encoded (block) and the field being
+// added to it (scratch: the lower-cased name it reads sits at the block's
+// end). In a free list rather than kept by each connection, which held
+// them, grown to its largest response head, while idle; not a sync.Pool,
+// which empties at collections (see freeWriters).
+type encBuf struct{ block, scratch []byte }
+
+var encBufs = make(chan *encBuf, freeWriters)
+
+func getEncBuf() *encBuf {
+	select {
+	case eb := <-encBufs:
+		return eb
+	default:
+		return new(encBuf)
+	}
+}
+
+func (eb *encBuf) put() {
+	if cap(eb.block) > 16<<10 || cap(eb.scratch) > 16<<10 {
+		return // an exceptional head's buffers are not kept
+	}
+	select {
+	case encBufs <- eb:
+	default:
+	}
 }
 
 // dropResponseField: connection-specific fields are not allowed in HTTP/2
