@@ -481,7 +481,8 @@ func (st *Stream) reserve(want int) (int, error) {
 }
 
 // Flush sends what WriteHead and Write buffered, with writeLoop's next
-// flush (so the streams that flush together share a write).
+// flush (so the streams that flush together share a write), or at once
+// when the stream is alone on its connection (writeFrames).
 func (st *Stream) Flush() error {
 	return st.c.writeFrames(st, func() error { return nil }, true)
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/net/http2"
 )
@@ -126,5 +127,90 @@ func TestHandlerGoroutinesAreReused(t *testing.T) {
 	done.Wait()
 	if n := idleHandlers.Load(); n > maxIdleHandlers {
 		t.Fatalf("%d handler goroutines wait, want at most %d", n, maxIdleHandlers)
+	}
+}
+
+// writeRecorder notes which goroutine made each write to the socket.
+type writeRecorder struct {
+	net.Conn
+	mu  sync.Mutex
+	ids []int
+}
+
+func (w *writeRecorder) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	w.ids = append(w.ids, goroutineID())
+	w.mu.Unlock()
+	return w.Conn.Write(p)
+}
+
+func (w *writeRecorder) take() []int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	ids := w.ids
+	w.ids = nil
+	return ids
+}
+
+// A stream alone on its connection has no other response to share a
+// write with: its handler flushes the response itself. Handing the flush
+// to the writer cost a goroutine wake-up (a new goroutine on a connection
+// that was idle) and a yield per response. With two streams open, the
+// first to end leaves its flush to the writer.
+func TestLoneStreamFlushesItsOwnResponse(t *testing.T) {
+	server, client := net.Pipe()
+	rec := &writeRecorder{Conn: server}
+	handlers := make(chan int, 2)
+	release := make(chan struct{})
+	c := NewConn(rec, &Config{}, func(st *Stream) {
+		handlers <- goroutineID()
+		if st.Request().Path() == "/hold" {
+			<-release
+		}
+		okHandler(st)
+	})
+	served := make(chan error, 1)
+	go func() { served <- c.Serve() }()
+	t.Cleanup(func() { client.Close(); c.Close(); <-served })
+	raw := newRaw(t, client)
+	raw.handshake()
+	raw.ping()
+	rec.take()
+
+	next := func() int {
+		t.Helper()
+		select {
+		case id := <-handlers:
+			return id
+		case <-time.After(30 * time.Second):
+			t.Fatal("no handler ran")
+		}
+		return 0
+	}
+	raw.get(1)
+	h := next()
+	ids := rec.take()
+	if len(ids) == 0 {
+		t.Fatal("no write for the response")
+	}
+	for _, id := range ids {
+		if id != h {
+			t.Fatalf("the response went out on goroutine %d, not its handler's (%d): writes %v", id, h, ids)
+		}
+	}
+
+	// Two streams: the first to end is not alone.
+	raw.headers(3, true, ":method", "GET", ":scheme", "https", ":path", "/hold", ":authority", "example.com")
+	next()
+	raw.get(5)
+	h = next()
+	for _, id := range rec.take() {
+		if id == h {
+			t.Fatalf("stream 5's handler (goroutine %d) flushed while stream 3 was open", h)
+		}
+	}
+	close(release)
+	if st, _, _ := raw.response(3); st != "200" {
+		t.Fatalf("stream 3: status %s", st)
 	}
 }
