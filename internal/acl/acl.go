@@ -70,6 +70,8 @@ func aclKeywords() []aclKeyword {
 		aclKeyword{"shdr_val", "res.hdr", mInt},
 		aclKeyword{"shdr_ip", "res.hdr", mIP},
 		aclKeyword{"urlp_val", "url_param", mInt},
+		aclKeyword{"req_rdp_cookie", "req.rdp_cookie", mStr},
+		aclKeyword{"req_rdp_cookie_cnt", "req.rdp_cookie_cnt", mInt},
 	)
 }
 
@@ -362,7 +364,7 @@ func predefined() []struct {
 		{"METH_POST", []string{"method", "POST"}},
 		{"METH_PUT", []string{"method", "PUT"}},
 		{"METH_TRACE", []string{"method", "TRACE"}},
-		{"RDP_COOKIE", nil},
+		{"RDP_COOKIE", []string{"req.rdp_cookie_cnt", "gt", "0"}},
 		{"REQ_CONTENT", []string{"req.len", "gt", "0"}},
 		{"TRUE", []string{"always_true"}},
 		{"WAIT_END", []string{"wait_end"}},

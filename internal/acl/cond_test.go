@@ -106,7 +106,6 @@ func TestCondErrors(t *testing.T) {
 		{"{ path_beg { x } }", "anonymous ACLs cannot be nested"},
 		{"is_api }", "unexpected '}'"},
 		{"{ path_bgn /a }", "in anonymous ACL : unknown fetch method 'path_bgn' in ACL expression 'path_bgn', did you mean 'path_beg'?"},
-		{"RDP_COOKIE", "predefined ACL 'RDP_COOKIE' is not supported"},
 	}
 	for _, tc := range tests {
 		_, err := s.Cond(&config.Cond{Pos: testPos, Terms: strings.Fields(tc.terms)})

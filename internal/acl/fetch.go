@@ -49,6 +49,8 @@ func fetchTable() []fetchDef {
 	t = append(t, connFetches()...)
 	t = append(t, sslFetches()...)
 	t = append(t, l4Fetches()...)
+	t = append(t, resFetches()...)
+	t = append(t, rdpFetches()...)
 	t = append(t, proxyFetches()...)
 	t = append(t, stickFetches()...)
 	t = append(t, urlFetches()...)

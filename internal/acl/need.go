@@ -24,6 +24,9 @@ const (
 	// the request, so such expressions work in response rules and logs;
 	// an ACL using one there never matches, as in HAProxy.
 	NeedReqVolatile
+	// NeedResPayload: the server's first bytes, as tcp-response content
+	// rules see them (res.len, res.payload, ...).
+	NeedResPayload
 )
 
 var needNames = []struct {
@@ -37,6 +40,7 @@ var needNames = []struct {
 	{NeedResp, "HTTP response headers"},
 	{NeedClaims, "identity claims"},
 	{NeedWaitEnd, "the end of the inspection period"},
+	{NeedResPayload, "the response buffer"},
 	// NeedReqVolatile always comes with NeedReq: named by it.
 }
 
@@ -60,6 +64,7 @@ const (
 	CtxHTTPResponse                 // http-response rules
 	CtxLog                          // log-format, evaluated at the end of the stream
 	CtxTCPSession                   // tcp-request session: after the handshakes, no content
+	CtxTCPResponse                  // tcp-response content: the server's first bytes
 )
 
 func (c Context) String() string {
@@ -74,6 +79,8 @@ func (c Context) String() string {
 		return "http-response rule"
 	case CtxTCPSession:
 		return "tcp-request session rule"
+	case CtxTCPResponse:
+		return "tcp-response content rule"
 	}
 	return "log-format"
 }
@@ -89,6 +96,9 @@ func (c Context) allowed() Need {
 		return NeedConn | NeedTLS
 	case CtxTCPContent:
 		return NeedConn | NeedTLS | NeedPayload | NeedReq | NeedReqVolatile | NeedWaitEnd
+	case CtxTCPResponse:
+		// HAProxy's SMP_VAL_BE_RES_CNT: no request buffer, no HTTP.
+		return NeedConn | NeedTLS | NeedResPayload | NeedWaitEnd
 	case CtxHTTPRequest:
 		return NeedConn | NeedTLS | NeedPayload | NeedReq | NeedReqVolatile | NeedClaims
 	case CtxHTTPResponse, CtxLog:

@@ -56,6 +56,9 @@ type Txn struct {
 	// Payload holds the bytes peeked so far from a tcp-mode connection
 	// (req.len, req.ssl_sni, req.ssl_hello_type, ...).
 	Payload []byte
+	// ResPayload holds the server's bytes read so far by tcp-response
+	// content inspection (res.len, res.payload, res.ssl_hello_type, ...).
+	ResPayload []byte
 
 	// NotFirst: an earlier request came on the same HTTP/1 connection
 	// (http_first_req is false).
@@ -102,8 +105,8 @@ type Txn struct {
 	// fetches (hdr, hdr_cnt, ...) then read the response, as in HAProxy.
 	InResponse bool
 
-	// Inspecting is true during tcp-request content inspection while more
-	// payload may still arrive (inspect-delay not expired, buffer not full,
+	// Inspecting is true during tcp-request (and tcp-response) content
+	// inspection while more payload may still arrive (inspect-delay not expired, buffer not full,
 	// client still sending). Payload fetches may then change their answer
 	// (Cond.Eval returns Miss) and WAIT_END waits. False everywhere else.
 	Inspecting bool
