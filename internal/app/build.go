@@ -431,7 +431,10 @@ func (b *builder) buildBackend(p *config.Proxy, id int) (*proxy.Backend, error) 
 	be.AbortOnClose = p.AbortOnClose
 	be.Reuse = p.HTTPReuse
 	// HAProxy ignores it for the hash algorithms (BE_LB_KIND_HI).
-	be.PreferLast = p.PreferLast && !slices.Contains([]string{"source", "uri", "url_param", "hdr", "hash"}, p.Balance.Algo)
+	be.PreferLast = p.PreferLast && !slices.Contains([]string{"source", "uri", "url_param", "hdr", "hash", "rdp-cookie"}, p.Balance.Algo)
+	if err := b.httpTCPResponse(p); err != nil { // tcpresponse.go
+		return nil, err
+	}
 	if p.Balance.Algo == "hash" {
 		if p.Mode != config.ModeHTTP {
 			return nil, config.Errorf(p.Balance.Pos, "backend '%s': 'balance hash' is implemented for mode http backends only", p.Name)

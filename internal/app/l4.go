@@ -260,6 +260,10 @@ func (b *builder) tcpBackend(name string, pos config.Pos, built map[string]*l4.B
 	}
 	be.Persist = persist
 	be.Stick = tcpStickPersist(pbe) // stickpersist.go
+	// tcp-response content rules and the RDP cookie (tcpresponse.go).
+	if err := b.tcpResponse(p, be); err != nil {
+		return nil, err
+	}
 	for _, srv := range pbe.Servers {
 		if h := b.localFrontend(srv.Server); h != nil {
 			if be.Handoffs == nil {

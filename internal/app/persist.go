@@ -64,7 +64,7 @@ func (b *builder) persistStage(p *config.Proxy, be *proxy.Backend) (*proxy.Persi
 // use-server rules (server names: cfgparse refuses log-formats there),
 // force-/ignore-persist and option persist (which stick rules read too).
 func (b *builder) tcpPersist(p *config.Proxy, be *proxy.Backend) (*l4.Persistence, error) {
-	if len(p.UseServers) == 0 && len(p.PersistRules) == 0 && len(p.StickRules) == 0 {
+	if len(p.UseServers) == 0 && len(p.PersistRules) == 0 && len(p.StickRules) == 0 && p.PersistRDP == "" {
 		return nil, nil
 	}
 	set, err := b.aclSet(p)

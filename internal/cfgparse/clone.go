@@ -18,6 +18,7 @@ func cloneProxy(d *config.Proxy) *config.Proxy {
 	px.HTTPResponse = slices.Clone(d.HTTPResponse)
 	px.HTTPAfterResponse = slices.Clone(d.HTTPAfterResponse)
 	px.TCPRequest = slices.Clone(d.TCPRequest)
+	px.TCPResponse = slices.Clone(d.TCPResponse)
 	px.UseBackends = slices.Clone(d.UseBackends)
 	px.Logs = slices.Clone(d.Logs)
 	px.Captures = slices.Clone(d.Captures)

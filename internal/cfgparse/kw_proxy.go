@@ -23,6 +23,7 @@ func proxyKeywords() []keyword {
 		serverKeywords(),
 		httpRuleKeywords(),
 		tcpRuleKeywords(),
+		tcpResponseKeywords(),
 		statsKeywords(),
 		checkKeywords(),
 		serverStateProxyKeywords(),
@@ -52,10 +53,10 @@ func coreProxyKeywords() []keyword {
 			desc: "Declare or extend a named condition.", parse: parseACL},
 		{name: "errorfile", where: wProxy, syntax: "errorfile <code> <file>",
 			desc: "Send the raw HTTP response in <file> instead of the built-in one for <code>; the file is read when the configuration is loaded.", parse: parseErrorFile},
-		{name: "balance", where: wBEOnly, capWarn: true, syntax: "balance roundrobin|static-rr|leastconn|first|source|uri [len <n>] [depth <n>] [path-only] [whole]|url_param <param>|hash <expr>|random[(<draws>)]|hdr(<name>) [use_domain_only]",
-			desc: "Load-balancing algorithm. random draws <draws> servers (default 2) in proportion to their weights and keeps the least loaded.", parse: parseBalance},
+		{name: "balance", where: wBEOnly, capWarn: true, syntax: "balance roundrobin|static-rr|leastconn|first|source|uri [len <n>] [depth <n>] [path-only] [whole]|url_param <param>|hash <expr>|random[(<draws>)]|hdr(<name>) [use_domain_only]|rdp-cookie[(<name>)]",
+			desc: "Load-balancing algorithm. random draws <draws> servers (default 2) in proportion to their weights and keeps the least loaded. rdp-cookie (mode tcp) hashes the value of the RDP cookie <name> (\"mstshash\" by default) of the client's connection request, as req.rdp_cookie reads it, and balances round robin when there is none (in mode http there never is).", parse: parseBalance},
 		{name: "hash-type", where: wBEOnly, capWarn: true, syntax: "hash-type map-based|consistent [sdbm|djb2|wt6|crc32 [avalanche]]",
-			desc: "How balance source, uri, url_param, hdr and hash turn a key's hash into a server: map-based (the default) indexes HAProxy's static weighted map, so a server leaving remaps most keys; consistent finds the nearest of each server's weight*16 points on HAProxy's ring, so only that server's keys move. Same function, avalanche and server ids pick the server HAProxy picks; consistent without a function is sdbm with avalanche.", parse: parseHashType},
+			desc: "How balance source, uri, url_param, hdr, hash and rdp-cookie turn a key's hash into a server: map-based (the default) indexes HAProxy's static weighted map, so a server leaving remaps most keys; consistent finds the nearest of each server's weight*16 points on HAProxy's ring, so only that server's keys move. Same function, avalanche and server ids pick the server HAProxy picks; consistent without a function is sdbm with avalanche.", parse: parseHashType},
 		{name: "hash-balance-factor", where: wBEOnly, capWarn: true, syntax: "hash-balance-factor <factor>",
 			desc: "With hash-type consistent, a server takes at most <factor>% of the average load (weighted; 0 disables, otherwise above 100); a key whose server is above it goes to the next server on the ring.", parse: parseHashBalanceFactor},
 		{name: "fullconn", where: wBEOnly, capWarn: true, syntax: "fullconn <number>",
@@ -307,11 +308,22 @@ func parseBalance(p *parser, args []token) error {
 			return fmt.Errorf("balance hash takes no other argument (got '%s').", extra[1].Text)
 		}
 		b.Arg = extra[0].Text
-	case algo == "rdp-cookie" || strings.HasPrefix(algo, "rdp-cookie("):
-		return fmt.Errorf("'balance %s' is a HAProxy keyword that Gatehouse does not implement", algo)
+	case strings.HasPrefix(algo, "rdp-cookie"):
+		// HAProxy takes the name up to the first ')' ("mstshash" by default).
+		b.Algo, b.Arg = "rdp-cookie", "mstshash"
+		if rest := algo[len("rdp-cookie"):]; rest != "" {
+			name, _, ok := strings.Cut(rest[1:], ")")
+			if rest[0] != '(' || !ok || name == "" {
+				return fmt.Errorf("'balance' rdp-cookie : missing cookie name.")
+			}
+			b.Arg = name
+		}
+		if len(extra) > 0 {
+			return fmt.Errorf("'balance %s' takes no other argument (got '%s').", algo, extra[0].Text)
+		}
 	default:
 		msg := fmt.Sprintf("'balance' : unknown algorithm '%s'", algo)
-		if best := bestMatch(algo, []string{"roundrobin", "static-rr", "leastconn", "first", "source", "uri", "url_param", "hash", "random", "hdr"}); best != "" {
+		if best := bestMatch(algo, []string{"roundrobin", "static-rr", "leastconn", "first", "source", "uri", "url_param", "hash", "random", "hdr", "rdp-cookie"}); best != "" {
 			msg += fmt.Sprintf("; did you mean '%s' maybe ?", best)
 		}
 		return fmt.Errorf("%s", msg)

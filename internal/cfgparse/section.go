@@ -200,6 +200,7 @@ func openProxy(p *parser, sec *sectionDef, toks []token) {
 	}
 	ps := &proxyState{}
 	p.inherit(ps, def, sec.name, name)
+	p.checkResponseRulesFrom(def, sec.cap) // kw_tcpresponse.go
 	ps.px.Section = sec.name
 	ps.px.Cap = sec.cap
 	p.proxies = append(p.proxies, ps)

@@ -78,8 +78,6 @@ func unsupportedAdvice() map[string]string {
 	add("global", "Use `-db` (stay in the foreground) and read the logs.", "debug")
 	add("global", "The runtime API's defaults apply: a session idles out after 10 s, a socket takes 10 connections.", "stats timeout", "stats maxconn")
 
-	add("proxy", "Inspect responses in `mode http` with `http-response` rules.", "tcp-response")
-	add("proxy", "For RDP persistence, stick on the source (`balance source` or a stick table); the RDP cookie is not parsed.", "persist")
 	add("proxy", stickRate, "rate-limit")
 	add("proxy", noTPROXY, "source", "transparent")
 	add("proxy", "Not needed: one process serves every bind.", "bind-process")

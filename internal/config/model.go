@@ -305,6 +305,12 @@ type Proxy struct {
 	DefaultBackend    string
 	DefaultBEPos      Pos
 
+	// TCPResponse: "tcp-response content" rules (Layer "content"), run on
+	// the server's first bytes for up to ResInspectDelay ("tcp-response
+	// inspect-delay").
+	TCPResponse     []*TCPAction  `json:",omitempty"`
+	ResInspectDelay time.Duration `json:",omitempty"`
+
 	ForwardFor  *ForwardFor
 	OriginalTo  *OriginalTo `json:",omitempty"` // option originalto
 	ConnMode    ConnMode
@@ -384,6 +390,10 @@ type Proxy struct {
 	Persist      bool           `json:",omitempty"`
 	PersistRules []*PersistRule `json:",omitempty"`
 	UseServers   []*UseServer   `json:",omitempty"`
+
+	// PersistRDP is "persist rdp-cookie[(<name>)]": the RDP cookie's name
+	// ("msts" by default); "" without.
+	PersistRDP string `json:",omitempty"`
 
 	// option splice-request / splice-response (splice-auto sets both):
 	// a mode tcp tunnel moves that direction with splice(2) instead of
@@ -632,6 +642,9 @@ type TCPAction struct {
 	Var    *VarAction   `json:",omitempty"`
 	Stick  *StickAction `json:",omitempty"` // track-sc0..2, sc-inc-gpc0/1, sc-set-gpt0
 	Cond   *Cond
+
+	// Value is set-log-level's level (tcp-response content).
+	Value string `json:",omitempty"`
 }
 
 // OriginalTo is "option originalto [except NET] [header H]".

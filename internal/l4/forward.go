@@ -115,6 +115,7 @@ func (s *session) connect() (*net.TCPConn, bool) {
 	be := s.be
 	ctx := context.Background()
 	key := upstream.Key{Src: s.src.Addr()}
+	s.rdpKey(&key)
 	var exclude *upstream.Server
 	for attempt := 0; ; attempt++ {
 		t0 := time.Now()

@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"net"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -85,6 +86,11 @@ type Rule struct {
 	Var    *VarRule  // set-var, set-var-fmt, unset-var: the rule does not decide
 	Track  *Track    // track-sc0..2 (stick.go): nor does it
 	SC     *SCAction // sc-inc-gpc0/1, sc-set-gpt0, sc-inc-gpc, sc-set-gpt, sc-add-gpc (stick.go): nor does it
+	// Close (tcp-response close) accepts and closes the server connection.
+	Close bool
+	// LogLevel (set-log-level) sets the session's log level: a
+	// logging.Level plus one, or -1 for silent; the rule does not decide.
+	LogLevel int8
 }
 
 // Route is one use_backend rule.
@@ -121,6 +127,13 @@ type Backend struct {
 	StickOwn *stick.Table
 	// Stick is persistence by stick table (stickpersist.go); nil without.
 	Stick *StickPersist
+	// ResRules are the tcp-response content rules, ResInspectDelay their
+	// "tcp-response inspect-delay" (tcpresponse.go).
+	ResRules        []Rule
+	ResInspectDelay time.Duration
+	// RDPPersist is "persist rdp-cookie"'s cookie name, RDPBalance
+	// "balance rdp-cookie"'s; "" without (rdp.go).
+	RDPPersist, RDPBalance string
 }
 
 // Listener serves the connections of one bind line of a tcp frontend.
@@ -159,8 +172,14 @@ type session struct {
 	// force-persist rule matched (no redispatch).
 	target *upstream.Server
 	force  bool
-	drop   bool        // a silent-drop rule decided (dropped)
-	stores stickStores // stick store rules' pending keys
+	drop   bool // a silent-drop rule decided (dropped)
+	// logLevel: a set-log-level rule's choice, as Rule.LogLevel; 0: none.
+	logLevel int8
+	// abortMu guards aborted: abort closed both directions (their read
+	// deadlines must then stay in the past).
+	abortMu sync.Mutex
+	aborted bool
+	stores  stickStores // stick store rules' pending keys
 
 	be       *Backend
 	srv      *upstream.Server
@@ -284,6 +303,7 @@ func (s *session) run() {
 		s.dropped()
 	} else {
 		s.useServer()
+		s.rdpPersist() // after use-server, before the stick rules, as HAProxy's analysers
 		s.stickMatch()
 		s.vars.ToResponse() // the request leaves: req variables end (HAProxy)
 		s.forward()

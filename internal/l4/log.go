@@ -83,6 +83,12 @@ func (s *session) log() {
 	if failed && fe.LogSeparateErrors {
 		level = logging.LevelErr
 	}
+	switch {
+	case s.logLevel < 0:
+		return // set-log-level silent
+	case s.logLevel > 0:
+		level = logging.Level(s.logLevel - 1)
+	}
 	s.logged = true
 	fe.Log.Log(level, fe.LogFormat.Append(nil, c))
 }

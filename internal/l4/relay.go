@@ -39,23 +39,57 @@ func (s *session) relay(srv *net.TCPConn) {
 			s.abort(srv)
 		}
 	}()
-	downN, downErr := pump(s.cli, srv, s.fe.Counters, s.lst.Counters, be.Counters, &s.srv.Counters, &s.stick.Tracker, false, s.fe.Splice.Response || be.Splice.Response)
-	if downErr == nil {
-		closeWrite(s.cli)
-		w.halfClosed(0, s.fe.Timeouts.ClientFin)
-	} else {
-		s.abort(srv)
+	verdict, downN, downErr := resAccept, int64(0), error(nil)
+	if len(be.ResRules) > 0 {
+		// tcp-response content rules hold the response until they decide.
+		verdict, downN, downErr = s.respond(srv)
+	}
+	if verdict == resAccept {
+		if downErr == nil {
+			var n int64
+			n, downErr = pump(s.cli, srv, s.fe.Counters, s.lst.Counters, be.Counters, &s.srv.Counters, &s.stick.Tracker, false, s.fe.Splice.Response || be.Splice.Response)
+			downN += n
+		}
+		if downErr == nil {
+			closeWrite(s.cli)
+			w.halfClosed(0, s.fe.Timeouts.ClientFin)
+		} else {
+			s.abort(srv)
+		}
 	}
 	wg.Wait()
 	s.bytesIn += upN
 	s.bytesOut += downN
+	if verdict != resAccept {
+		s.term = resTerm(verdict)
+		return
+	}
 	s.term = s.dataTerm(w, srv, upErr, downErr)
 }
 
 // abort closes both sides at once: the other direction's copy returns.
 func (s *session) abort(srv *net.TCPConn) {
+	s.abortMu.Lock()
+	defer s.abortMu.Unlock()
+	s.aborted = true
 	_ = s.cli.SetDeadline(time.Unix(1, 0))
 	_ = srv.SetDeadline(time.Unix(1, 0))
+}
+
+func (s *session) isAborted() bool {
+	s.abortMu.Lock()
+	defer s.abortMu.Unlock()
+	return s.aborted
+}
+
+// clearReadDeadline lifts the response inspection's deadline on srv,
+// unless abort has set its own meanwhile.
+func (s *session) clearReadDeadline(srv *net.TCPConn) {
+	s.abortMu.Lock()
+	defer s.abortMu.Unlock()
+	if !s.aborted {
+		_ = srv.SetReadDeadline(time.Time{})
+	}
 }
 
 func closeWrite(c net.Conn) {

@@ -208,7 +208,7 @@ func gcd(a, b int) int {
 
 // Algorithms returns the supported "balance" algorithm names.
 func Algorithms() []string {
-	return []string{"roundrobin", "static-rr", "leastconn", "first", "source", "uri", "url_param", "hdr", "hash", "random"}
+	return []string{"roundrobin", "static-rr", "leastconn", "first", "source", "uri", "url_param", "hdr", "hash", "random", "rdp-cookie"}
 }
 
 // NewBalancer builds the algorithm of b over servers (all of a backend's
@@ -269,6 +269,15 @@ func newBalancer(b config.Balance, servers []*Server, allBackups bool) (balancer
 		if strings.TrimSpace(b.Arg) == "" {
 			return nil, fmt.Errorf("balance hash requires a sample expression")
 		}
+		h := &hashBalancer{kind: hashExpr}
+		if err := h.setHashType(b.Hash); err != nil {
+			return nil, err
+		}
+		h.init(servers, allBackups)
+		return h, nil
+	case "rdp-cookie":
+		// The proxy reads the RDP cookie (Key.Sample); none balances
+		// round robin, as HAProxy's get_server_rch.
 		h := &hashBalancer{kind: hashExpr}
 		if err := h.setHashType(b.Hash); err != nil {
 			return nil, err

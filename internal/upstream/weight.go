@@ -14,7 +14,7 @@ func (f *Farm) DynamicWeights() bool {
 	switch f.algo {
 	case "static-rr":
 		return false
-	case "source", "uri", "url_param", "hdr", "hash":
+	case "source", "uri", "url_param", "hdr", "hash", "rdp-cookie":
 		h, ok := f.bal.(*hashBalancer)
 		return ok && h.chash
 	}
