@@ -304,7 +304,9 @@ func TestPredefined(t *testing.T) {
 		{"WAIT_END", nil, true},
 		{"WAIT_END", func(t *Txn) { t.Inspecting = true }, false},
 		{"RDP_COOKIE", nil, false},
-		{"RDP_COOKIE", func(t *Txn) { t.Payload = append([]byte{3, 0, 0, 40, 35, 0xe0, 0, 0, 0, 0, 0}, "Cookie: mstshash=x\r\n"...) }, true},
+		{"RDP_COOKIE", func(t *Txn) {
+			t.Payload = append([]byte{3, 0, 0, 40, 35, 0xe0, 0, 0, 0, 0, 0}, "Cookie: mstshash=x\r\n"...)
+		}, true},
 	}
 	s, err := NewSet(nil)
 	if err != nil {
