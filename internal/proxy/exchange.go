@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"net"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/config"
@@ -531,6 +532,11 @@ func (t *Txn) exchange(srv *Server, uc *upConn, reused bool) failure {
 				return f
 			}
 		}
+		if uc.br.Buffered() == 0 {
+			// The head's first read is a recv on the connection: it
+			// sends what the flush leaves (holdForAnswer).
+			holdForAnswer(uc.c.Wire)
+		}
 		if err := uc.bw.Flush(); err != nil {
 			return staleOr(reused, failEmpty)
 		}
@@ -542,6 +548,18 @@ func (t *Txn) exchange(srv *Server, uc *upConn, reused bool) failure {
 	t.now = t.readClock()
 	t.tr = t.now.Sub(sentAt)
 	return failNone
+}
+
+// holdForAnswer has the connection under c (a sock.Conn) keep what the
+// request's last flush writes and send it from inside the read that waits
+// for the response (sock.Conn.HoldForAnswer): that read then waits at once
+// instead of first trying a recv that cannot succeed yet (bench/profile.md).
+// A reused connection the server had closed still fails at once, or within
+// the Conn's check of such waits, and is retried on a new one.
+func holdForAnswer(c net.Conn) {
+	if h, ok := c.(interface{ HoldForAnswer() }); ok {
+		h.HoldForAnswer()
+	}
 }
 
 // sendBody copies the request body to the server.

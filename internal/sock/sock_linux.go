@@ -48,6 +48,9 @@ type Conn struct {
 	onTry  func(uintptr) bool
 	onW    func(uintptr) bool
 	onWv   func(uintptr) bool
+	fails  uint32 // recvs that found nothing (EAGAIN), for the tests
+
+	ans answerState // HoldForAnswer: answer_linux.go
 }
 
 // Wrap returns c as a Conn, or c itself (as a net.Conn) when its raw
@@ -65,6 +68,7 @@ func Wrap(c *net.TCPConn) net.Conn {
 		s = &Conn{}
 		// Bound once per Conn, so a reused one allocates nothing.
 		s.onR, s.onTry, s.onW, s.onWv = s.recv, s.tryRecv, s.send, s.writev
+		s.ans.onAnswer, s.ans.onPeek = s.answer, s.peek
 	}
 	s.TCPConn, s.rc = c, rc
 	return s
@@ -81,6 +85,8 @@ func Release(c net.Conn) {
 	}
 	s.TCPConn, s.rc = nil, nil
 	s.await, s.again, s.waited = false, false, false
+	s.fails = 0
+	s.ans.reset()
 	pool.Put(s)
 }
 
@@ -136,7 +142,10 @@ func (c *Conn) Read(p []byte) (int, error) {
 	c.rp, c.rn, c.rerr = p, 0, 0
 	var err error
 	tried := false
-	if c.await {
+	if c.ans.hold.Load() {
+		tried, err = c.readAnswer()
+	}
+	if c.await && !tried {
 		c.await = false
 		for i := 0; i < answerYields && yieldsSincePoll.Add(1) <= yieldBudget; i++ {
 			runtime.Gosched()
@@ -175,6 +184,7 @@ func (c *Conn) recv(fd uintptr) bool {
 		c.rn = n
 	case syscall.EAGAIN:
 		c.waited = true
+		c.fails++
 		return false // wait for the netpoller, then again
 	default:
 		c.rerr = e
@@ -206,6 +216,14 @@ func (c *Conn) Write(p []byte) (int, error) {
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	if c.ans.hold.Load() {
+		if c.keep(p) {
+			return len(p), nil
+		}
+		if err := c.sendHeld(); err != nil {
+			return 0, err
+		}
+	}
 	c.wp, c.wn = p, 0
 	err := c.write(c.onW, "sendto")
 	n := c.wn
@@ -271,6 +289,14 @@ func (c *Conn) WriteWaited() bool { return c.wwait }
 func (c *Conn) WriteBuffers(b *net.Buffers) (int64, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	if c.ans.hold.Load() {
+		if n, ok := c.keepBuffers(b); ok {
+			return n, nil
+		}
+		if err := c.sendHeld(); err != nil {
+			return 0, err
+		}
+	}
 	c.wv, c.wvn = b, 0
 	err := c.write(c.onWv, "writev")
 	n := c.wvn
