@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Two proxy binaries on one core at once (profile.md, "Measuring a 1% change
-# on this VM"): both pinned to PROXY_CPU, one wrk on each, nginx and the two
-# wrks on the other CPUs. The scheduler gives each proxy half of the core,
+# on this VM"): both pinned to PROXY_CPU, one wrk (h2load for h2c) on each,
+# nginx and the two load generators on the other CPUs. The scheduler gives each proxy half of the core,
 # so the ratio of their request rates is the inverse ratio of their CPU cost
 # per request, and the machine's drift hits both alike.
 #
-#   bench/ab.sh A_BIN B_BIN [plain|ratelimit|compress|large]
+#   bench/ab.sh A_BIN B_BIN [plain|ratelimit|compress|large|h2c|h2c_1x100|h2c_256x1]
+#   bench/ab.sh /tmp/gh-old /tmp/gh-new h2c_1x100   # h2load, 'bind ... proto h2'
 #   ROUNDS=7 DURATION=5s bench/ab.sh /tmp/gh-old /tmp/gh-new plain
 #   PROFILE_DIR=/tmp/p bench/ab.sh ...   # CPU profiles a.prof, b.prof (Gatehouse
 #                                        # -cpuprofile) and the requests each served
@@ -16,7 +17,7 @@
 # rate limit costs one build, both measured at once.
 set -euo pipefail
 [ $# -ge 2 ] || {
-	echo "usage: $0 A_BIN B_BIN [plain|ratelimit|compress|large]" >&2
+	echo "usage: $0 A_BIN B_BIN [plain|ratelimit|compress|large|h2c|h2c_1x100|h2c_256x1]" >&2
 	exit 2
 }
 A="$1" B="$2" SCN="${3:-plain}"
@@ -103,6 +104,8 @@ cfg() {
     http-request track-sc0 src
     http-request deny deny_status 429 if { sc_http_req_rate(0) gt 100000000 }"
 	fi
+	local proto=""
+	case "$2" in h2c*) proto=" proto h2" ;; esac
 	cat <<CFG
 global
     nbthread 1
@@ -116,7 +119,7 @@ defaults
     timeout http-keep-alive 60s
 
 frontend fe
-    bind 127.0.0.1:$1
+    bind 127.0.0.1:$1$proto
 $extra
     default_backend be
 
@@ -148,11 +151,42 @@ case "$SCN" in
 compress) URL_PATH=/page.html WRK_HDR=(-H 'Accept-Encoding: gzip') ;;
 large) URL_PATH=/bulk.bin ;;
 esac
-rps() { awk '/^Requests\/sec:/ { print $2 }' "$1"; }
+# The h2c scenarios load with h2load (32 connections x 10 streams, or
+# their shape), the others with wrk.
+H2SHAPE=""
+case "$SCN" in
+h2c) H2SHAPE="-c32 -m10" ;;
+h2c_1x100) H2SHAPE="-c1 -m100" ;;
+h2c_256x1) H2SHAPE="-c256 -m1" ;;
+esac
+case "$B_SCN" in h2c*) [ -n "$H2SHAPE" ] || die "B_SCN=$B_SCN needs an h2c scenario for A too" ;; esac
+# load PORT DURATION OUT: one load generator run.
+load() {
+	if [ -n "$H2SHAPE" ]; then
+		# shellcheck disable=SC2086
+		taskset -c "$LOAD_CPUS" h2load $H2SHAPE -D"${2%s}" "http://127.0.0.1:$1$URL_PATH" >"$3" 2>&1
+	else
+		taskset -c "$LOAD_CPUS" wrk -t1 -c"$CONNS" -d"$2" "${WRK_HDR[@]}" "http://127.0.0.1:$1$URL_PATH" >"$3" 2>&1
+	fi
+}
+rps() {
+	awk '/^Requests\/sec:/ { print $2 }
+		/^finished in / { for (i = 1; i <= NF; i++) if ($(i + 1) ~ /^req\/s/) print $i + 0 }' "$1"
+}
+# requests FILE...: requests served in these runs.
+requests() {
+	awk '/requests in/ { n += $1 }
+		/^requests: / { for (i = 2; i < NF; i++) if ($(i + 1) ~ /^succeeded/) n += $i } END { print n + 0 }' "$@"
+}
+# failed FILE: the run's non-2xx (wrk) or failed (h2load) requests, if any.
+failed() {
+	grep -q 'Non-2xx' "$1" && return 0
+	awk '/^requests: / { for (i = 2; i < NF; i++) if ($(i + 1) ~ /^failed/ && $i > 0) f = 1 } END { exit !f }' "$1"
+}
 # Warm both up together.
-taskset -c "$LOAD_CPUS" wrk -t1 -c"$CONNS" -d2s "${WRK_HDR[@]}" "http://127.0.0.1:$PA$URL_PATH" >"$WORK/wa.0" 2>&1 &
+load "$PA" 2s "$WORK/wa.0" &
 wa=$!
-taskset -c "$LOAD_CPUS" wrk -t1 -c"$CONNS" -d2s "${WRK_HDR[@]}" "http://127.0.0.1:$PB$URL_PATH" >"$WORK/wb.0" 2>&1 &
+load "$PB" 2s "$WORK/wb.0" &
 wb=$!
 wait "$wa" "$wb"
 cpu() { awk '{ print $14, $15 }' "/proc/$1/stat"; }
@@ -160,14 +194,14 @@ PIDA="${PIDS[1]}" PIDB="${PIDS[2]}"
 ca0="$(cpu "$PIDA")" cb0="$(cpu "$PIDB")"
 ratios=()
 for r in $(seq 1 "$ROUNDS"); do
-	taskset -c "$LOAD_CPUS" wrk -t1 -c"$CONNS" -d"$DURATION" "${WRK_HDR[@]}" "http://127.0.0.1:$PA$URL_PATH" >"$WORK/wa.$r" 2>&1 &
+	load "$PA" "$DURATION" "$WORK/wa.$r" &
 	wa=$!
-	taskset -c "$LOAD_CPUS" wrk -t1 -c"$CONNS" -d"$DURATION" "${WRK_HDR[@]}" "http://127.0.0.1:$PB$URL_PATH" >"$WORK/wb.$r" 2>&1 &
+	load "$PB" "$DURATION" "$WORK/wb.$r" &
 	wb=$!
 	wait "$wa" "$wb"
 	a="$(rps "$WORK/wa.$r")" b="$(rps "$WORK/wb.$r")"
-	[ -n "$a" ] && [ -n "$b" ] || die "wrk output: $(cat "$WORK/wa.$r" "$WORK/wb.$r")"
-	grep -q 'Non-2xx' "$WORK/wa.$r" "$WORK/wb.$r" && die "non-2xx responses: $(cat "$WORK/wa.$r" "$WORK/wb.$r")"
+	[ -n "$a" ] && [ -n "$b" ] || die "load generator output: $(cat "$WORK/wa.$r" "$WORK/wb.$r")"
+	if failed "$WORK/wa.$r" || failed "$WORK/wb.$r"; then die "failed requests: $(cat "$WORK/wa.$r" "$WORK/wb.$r")"; fi
 	ratio="$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", b / a }')"
 	ratios+=("$ratio")
 	printf 'round %d  A %9.0f  B %9.0f  B/A %s\n' "$r" "$a" "$b" "$ratio"
@@ -177,7 +211,7 @@ ca1="$(cpu "$PIDA")" cb1="$(cpu "$PIDB")"
 # ticks, so only long runs say much).
 per_req() {
 	local n
-	n="$(awk '/requests in/ { n += $1 } END { print n }' "$WORK"/w"$1".[1-9]*)"
+	n="$(requests "$WORK"/w"$1".[1-9]*)"
 	echo "$2 $3 $n" | awk -v hz="$(getconf CLK_TCK)" -v who="$1" '{ printf "%s: user %.2f us/req, system %.2f us/req\n", toupper(who), ($3 - $1) / hz * 1e6 / $5, ($4 - $2) / hz * 1e6 / $5 }'
 }
 per_req a "$ca0" "$ca1"
@@ -186,8 +220,8 @@ printf '%s\n' "${ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END { m = (NR % 2) 
 if [ -n "${PROFILE_DIR:-}" ]; then
 	# The profiles are written as the proxies exit.
 	for i in 1 2; do kill "${PIDS[$i]}" 2>/dev/null || true; wait "${PIDS[$i]}" 2>/dev/null || true; done
-	awk '/requests in/ { n += $1 } END { print n }' "$WORK"/wa.* >"$PROFILE_DIR/a.requests"
-	awk '/requests in/ { n += $1 } END { print n }' "$WORK"/wb.* >"$PROFILE_DIR/b.requests"
+	requests "$WORK"/wa.* >"$PROFILE_DIR/a.requests"
+	requests "$WORK"/wb.* >"$PROFILE_DIR/b.requests"
 	echo "profiles: $PROFILE_DIR/a.prof ($(cat "$PROFILE_DIR/a.requests") requests), $PROFILE_DIR/b.prof ($(cat "$PROFILE_DIR/b.requests"))"
 fi
 echo "uptime: $(uptime)"
