@@ -1,83 +1,90 @@
 package proxy
 
 import (
-	"context"
 	"errors"
 	"io"
-	"net/http"
-	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http2"
 
+	"github.com/gatehouse/gatehouse/internal/h2"
 	"github.com/gatehouse/gatehouse/internal/http1"
 	"github.com/gatehouse/gatehouse/internal/httpmsg"
 )
 
 // h2Exchange is the state of one request sent over an HTTP/2 upstream
-// stream: the request body flows on x/net's writer goroutine while the
-// response streams back on ours, so gRPC's bidirectional streams and
-// long uploads never wait for each other.
+// stream. The request's goroutine writes the head and waits for the
+// response on the stream, which the connection's reader fills; a request
+// body goes on a goroutine of its own, so gRPC's bidirectional streams and
+// long uploads never wait for the response, nor it for them. Exchanges
+// are pooled: the stream's buffers and timer serve the next request.
 type h2Exchange struct {
-	cancel   context.CancelFunc
+	st       h2.ClientStream
+	req      h2.ClientRequest
 	body     *upBody // nil without a request body
-	resp     *http.Response
-	timedOut atomic.Bool
-	// bodyTimer enforces timeout server while the response body streams.
-	bodyTimer *time.Timer
+	resp     h2Body  // the response body as the relay reads it
+	timedOut bool
 }
 
-// upBody is the client's request body as the HTTP/2 transport reads it.
-// It counts what crossed and tells client failures from server ones.
+var h2xPool = sync.Pool{New: func() any { return new(h2Exchange) }}
+
+// upBody is the client's request body on its way to the stream. It counts
+// what crossed and tells client failures from server ones.
 type upBody struct {
-	r     io.Reader
-	n     atomic.Int64
-	rerr  error // the client's read error; valid after done
-	done  chan struct{}
-	once  sync.Once
-	abort func() // unblocks a read in progress (the transport gave up on the body)
+	n       atomic.Int64
+	rerr    error // the client's read error, or errBodyAbandoned; valid after done
+	done    chan struct{}
+	aborted atomic.Bool
+	abort   func() // unblocks a read of the client's body in progress
 }
 
-func (b *upBody) Read(p []byte) (int, error) {
-	n, err := b.r.Read(p)
-	b.n.Add(int64(n))
-	if err != nil {
-		b.end(err)
-	}
-	return n, err
-}
-
-func (b *upBody) end(err error) {
-	b.once.Do(func() {
-		if err != io.EOF {
-			b.rerr = err
+// sendH2Body copies the client's body to st, then ends the stream's
+// request side. A client error resets the stream: the server must not
+// take a truncated body for a whole one.
+func sendH2Body(st *h2.ClientStream, src io.Reader, b *upBody) {
+	defer close(b.done)
+	bp := streamBufPool.Get().(*[]byte)
+	defer streamBufPool.Put(bp)
+	for {
+		n, err := src.Read(*bp)
+		if n > 0 {
+			b.n.Add(int64(n))
+			if _, werr := st.Write((*bp)[:n]); werr != nil {
+				b.rerr = errBodyAbandoned // the stream ended first: the rest stays unread
+				return
+			}
 		}
-		close(b.done)
-	})
-}
-
-// Close is the transport giving the body back: finished, or abandoned
-// because the stream ended first.
-func (b *upBody) Close() error {
-	select {
-	case <-b.done:
-	default:
-		b.abort()
+		if err == io.EOF {
+			// The client's body was read whole, so its connection is in
+			// step whatever happens to the stream (a server may answer
+			// before our END_STREAM, and the stream is reset then).
+			_ = st.CloseSend()
+			return
+		}
+		if err != nil {
+			b.rerr = err
+			if b.aborted.Load() {
+				b.rerr = errBodyAbandoned
+			}
+			st.Cancel()
+			return
+		}
 	}
-	return nil
 }
 
 // settle waits until nothing reads the client's body any more: the
-// session's reader (or the stream) is the transaction's again.
+// session's reader (or the stream) is the transaction's again. The
+// upstream stream must be released first, so a send waiting for its
+// window gives up.
 func (b *upBody) settle() {
 	select {
 	case <-b.done:
 		return
 	default:
 	}
+	b.aborted.Store(true)
 	b.abort()
 	<-b.done
 }
@@ -85,245 +92,161 @@ func (b *upBody) settle() {
 // exchangeH2 sends the request on a reserved stream of hc and waits for
 // the response head, under timeout server.
 func (t *Txn) exchangeH2(srv *Server, hc *h2Conn, reused bool) failure {
-	x := &h2Exchange{}
+	x := h2xPool.Get().(*h2Exchange)
 	t.h2x = x
-	ctx, cancel := context.WithCancel(context.Background())
-	x.cancel = cancel
+	var cancel <-chan struct{}
 	if t.down != nil {
 		// A client that resets its stream (gave up, deadline) ends the
 		// server's stream too, instead of leaving it to run unheard.
-		go cancelOnReset(ctx, cancel, t.down.Done())
+		cancel = t.down.Done()
 	}
-	req := t.h2Request(srv, ctx)
-	if req == nil {
+	x.st.SetWait(t.serverTimeout(), cancel)
+	if !t.h2Request(srv, &x.req) {
+		hc.cc.Unreserve()
 		return failTarget
 	}
 	if t.Req.Expect100 && t.down == nil {
-		// The HTTP/2 transport has no 100-continue gate worth waiting
-		// on: invite the body at once, as the server would.
+		// No 100-continue gate worth waiting on: invite the body at
+		// once, as the server would.
 		t.Resp.Status = 100
 		err := t.writeInterim()
 		t.Resp.Reset()
 		if err != nil {
+			hc.cc.Unreserve()
 			return failClientAbort
 		}
 	}
 	sentAt := t.readClock()
-	var timer *time.Timer
-	if to := t.serverTimeout(); to > 0 {
-		timer = time.AfterFunc(to, func() {
-			x.timedOut.Store(true)
-			cancel()
-		})
+	err := hc.cc.Start(&x.st, &x.req)
+	x.req.Header = nil // the transaction's, not the pool's
+	if err == nil && t.Req.HasBody() {
+		t.startH2Body(x)
 	}
-	resp, err := hc.cc.RoundTrip(req)
-	if timer != nil {
-		timer.Stop()
+	if err == nil {
+		err = t.awaitH2Head(x)
 	}
 	t.now = t.readClock()
 	t.tr = t.now.Sub(sentAt)
-	if err != nil {
-		cancel()
-		var sent int64
-		var clientErr error
-		if x.body != nil {
-			x.body.settle()
-			sent, clientErr = x.body.n.Load(), x.body.rerr
-			t.bytesIn += sent
+	if err == nil {
+		// tune.http.maxhdr: HAProxy 2.6 decodes an HTTP/2 head into a list of
+		// 2*maxhdr entries, :status and an end marker included; a response
+		// needing more is a 502 (PH).
+		if len(t.Resp.Header)+2 > 2*maxHdr(t.sess.fe.Limits.MaxHeaders) {
+			return failInvalid
 		}
-		switch {
-		case clientErr != nil && !x.timedOut.Load() && !errors.Is(clientErr, errBodyAbandoned):
-			return clientBodyFailure(clientErr)
-		case x.timedOut.Load():
-			return failTimeout
-		case sent > 0:
-			return failSendBody
-		case isRefused(err):
-			// GOAWAY or REFUSED_STREAM: the request was not processed.
-			return staleOr(true, failEmpty)
-		}
-		return staleOr(reused, failEmpty)
+		return failNone
 	}
-	x.resp = resp
-	t.responseFromH2(resp)
-	// tune.http.maxhdr: HAProxy 2.6 decodes an HTTP/2 head into a list of
-	// 2*maxhdr entries, :status and an end marker included; a response
-	// needing more is a 502 (PH).
-	if len(t.Resp.Header)+2 > 2*maxHdr(t.sess.fe.Limits.MaxHeaders) {
+	x.st.Release()
+	var sent int64
+	var clientErr error
+	if b := x.body; b != nil {
+		b.settle()
+		sent, clientErr = b.n.Load(), b.rerr
+	}
+	switch {
+	case errors.Is(err, h2.ErrBadField):
+		return failTarget
+	case clientErr != nil && !errors.Is(err, h2.ErrTimeout) && !errors.Is(clientErr, errBodyAbandoned):
+		return clientBodyFailure(clientErr)
+	case errors.Is(err, h2.ErrTimeout):
+		x.timedOut = true
+		return failTimeout
+	case errors.Is(err, h2.ErrCanceled):
+		return failClientAbort
+	case sent > 0:
+		return failSendBody
+	case errors.Is(err, h2.ErrRefused):
+		// GOAWAY or REFUSED_STREAM: the request was not processed.
+		return staleOr(true, failEmpty)
+	case errors.Is(err, h2.ErrMalformed):
 		return failInvalid
 	}
-	return failNone
+	return staleOr(reused, failEmpty)
 }
 
-func cancelOnReset(ctx context.Context, cancel context.CancelFunc, reset <-chan struct{}) {
-	select {
-	case <-reset:
-		cancel()
-	case <-ctx.Done():
+// awaitH2Head waits for the final response head into t.Resp, relaying
+// interim ones (103 Early Hints) to the client; a 100 Continue is not
+// relayed (the body was invited already, or the client speaks HTTP/2 and
+// sends it anyway).
+func (t *Txn) awaitH2Head(x *h2Exchange) error {
+	for {
+		final, err := x.st.ReadHead(&t.Resp)
+		if err != nil || final {
+			return err
+		}
+		if t.Resp.Status != 100 {
+			_ = t.writeInterim()
+		}
+		t.Resp.Reset()
 	}
 }
 
-// isRefused reports an error x/net guarantees left the request unprocessed.
-func isRefused(err error) bool {
-	var se http2.StreamError
-	if errors.As(err, &se) && se.Code == http2.ErrCodeRefusedStream {
-		return true
+// startH2Body sends the request body on its own goroutine.
+func (t *Txn) startH2Body(x *h2Exchange) {
+	var src io.Reader
+	var abort func()
+	if t.down != nil {
+		src = t.down.Body()
+		st := t.down
+		abort = func() { st.Reset(http2.ErrCodeNo) }
+	} else {
+		src = t.sess.br.Body(http1.RequestFraming(&t.Req))
+		conn := t.sess.conn
+		abort = func() { _ = conn.SetReadDeadline(time.Unix(1, 0)) }
 	}
-	var ga http2.GoAwayError
-	return errors.As(err, &ga)
+	b := &upBody{done: make(chan struct{}), abort: abort}
+	x.body = b
+	go sendH2Body(&x.st, src, b)
 }
 
 var errBodyAbandoned = errors.New("proxy: request body abandoned by the upstream stream")
 
-// h2Target sets u so that x/net sends as :path exactly the origin-form of
-// the request-target, as httpmsg.ParseTarget splits it for the rules: the
-// bytes the rules matched are the bytes the upstream gets. It reports false
-// when no :path can carry them.
-func h2Target(u *url.URL, req *httpmsg.Request) bool {
+// h2Path is the :path of the request: exactly the origin-form of the
+// request-target as httpmsg.ParseTarget splits it for the rules, so the
+// bytes the rules matched are the bytes the upstream gets; "*" for
+// OPTIONS *. false when no :path can carry it (CONNECT).
+func h2Path(req *httpmsg.Request) (string, bool) {
 	tg, err := httpmsg.ParseTarget(req.URI)
 	if err != nil {
-		return false
+		return "", false
 	}
-	var want string
-	switch tg.Form {
-	case httpmsg.FormAuthority: // CONNECT: x/net sends no :path
-		u.Opaque = req.URI
-		return true
-	case httpmsg.FormAsterisk:
-		u.Path, want = "*", "*"
-	default:
-		want, _ = tg.OriginForm()
-		if !strings.HasPrefix(want, "//") {
-			u.Opaque = want
-			break
-		}
-		// An opaque "//x" would read as scheme ":" "//x": give the path
-		// and the query separately instead.
-		p, err := url.PathUnescape(tg.Path)
-		if err != nil {
-			return false
-		}
-		u.Path, u.RawPath = p, tg.Path
-		u.RawQuery, u.ForceQuery = tg.Query, tg.HasQuery && tg.Query == ""
+	if tg.Form == httpmsg.FormAsterisk {
+		return "*", true
 	}
-	return u.RequestURI() == want
+	return tg.OriginForm()
 }
 
-// h2Request builds the upstream request: the same head the rules left,
-// without HTTP/1's connection-specific fields, which HTTP/2 forbids. It
-// returns nil when the target cannot be sent as it is.
-func (t *Txn) h2Request(srv *Server, ctx context.Context) *http.Request {
+// h2Request fills out with the upstream request: the same head the rules
+// left, without HTTP/1's connection-specific fields, which HTTP/2 forbids
+// (h2.ClientConn drops them and Host; Expect is answered here). It
+// reports false when the target cannot be sent as it is.
+func (t *Txn) h2Request(srv *Server, out *h2.ClientRequest) bool {
 	req := &t.Req
+	path, ok := h2Path(req)
+	if !ok {
+		return false
+	}
 	scheme := "http"
 	if srv.TLS != nil {
 		scheme = "https"
 	}
-	// Every string handed to x/net is a copy the request owns: after an
-	// error RoundTrip may return while x/net's writer still encodes the
-	// abandoned head, and the session's buffers, which req's strings view,
-	// then already hold the client's next request.
-	var own ownedStrings
-	own.grow(req)
 	host, _ := req.Header.Get("Host")
-	host = own.copy(host)
-	u := &url.URL{Scheme: scheme, Host: host}
-	if !h2Target(u, req) {
-		return nil
+	*out = h2.ClientRequest{
+		Method:    req.Method,
+		Scheme:    scheme,
+		Authority: host,
+		Path:      path,
+		Header:    req.Header,
+		Skip:      skipH2Field,
+		TE:        t.teTrailers,
+		EndStream: !req.HasBody(),
 	}
-	u.Opaque, u.Path, u.RawPath, u.RawQuery = own.copy(u.Opaque), own.copy(u.Path), own.copy(u.RawPath), own.copy(u.RawQuery)
-	h := make(http.Header, len(req.Header)+1)
-	for _, f := range req.Header {
-		if equalFoldASCII(f.Name, "Host") || http1.IsHopByHop(f.Name) || equalFoldASCII(f.Name, "Expect") {
-			continue
-		}
-		name := f.Name
-		if _, seen := h[name]; !seen {
-			name = own.copy(name)
-		}
-		h[name] = append(h[name], own.copy(f.Value))
-	}
-	if t.teTrailers {
-		h["Te"] = []string{"trailers"}
-	}
-	if _, ok := h["User-Agent"]; !ok && !req.Header.Has("User-Agent") {
-		// An empty value keeps x/net from inventing "Go-http-client".
-		h["User-Agent"] = []string{""}
-	}
-	out := (&http.Request{
-		Method:     own.copy(req.Method),
-		URL:        u,
-		Host:       host,
-		Header:     h,
-		Proto:      "HTTP/2.0",
-		ProtoMajor: 2,
-	}).WithContext(ctx)
-	if req.HasBody() {
-		var src io.Reader
-		abort := func() {}
-		if t.down != nil {
-			src = t.down.Body()
-			st := t.down
-			abort = func() { st.Reset(http2.ErrCodeNo) }
-		} else {
-			src = t.sess.br.Body(http1.RequestFraming(req))
-			conn := t.sess.conn
-			abort = func() { _ = conn.SetReadDeadline(time.Unix(1, 0)) }
-		}
-		b := &upBody{r: src, done: make(chan struct{})}
-		b.abort = func() {
-			b.end(errBodyAbandoned)
-			abort()
-		}
-		out.Body = b
-		out.ContentLength = -1
-		if !req.Chunked && req.ContentLength >= 0 {
-			out.ContentLength = req.ContentLength
-		}
-		t.h2x.body = b
-	}
-	return out
+	return true
 }
 
-// ownedStrings copies strings into one allocation sized up front.
-type ownedStrings struct{ buf []byte }
-
-// grow reserves room for everything h2Request may copy of req: the target
-// (which the path, query and opaque forms are cut from, twice at most),
-// the method and every header field.
-func (o *ownedStrings) grow(req *httpmsg.Request) {
-	n := len(req.Method) + 2*len(req.URI)
-	for _, f := range req.Header {
-		n += len(f.Name) + len(f.Value)
-	}
-	o.buf = make([]byte, 0, n)
-}
-
-func (o *ownedStrings) copy(s string) string {
-	if s == "" {
-		return ""
-	}
-	if len(o.buf)+len(s) > cap(o.buf) {
-		return strings.Clone(s) // more than grow foresaw (an unescaped path)
-	}
-	start := len(o.buf)
-	o.buf = append(o.buf, s...)
-	return unsafeString(o.buf[start:])
-}
-
-// responseFromH2 fills t.Resp, which rules and logs read, from x/net's response.
-func (t *Txn) responseFromH2(resp *http.Response) {
-	r := &t.Resp
-	r.Reset()
-	r.Status = resp.StatusCode
-	r.Proto, r.Major, r.Minor = "HTTP/2.0", 2, 0
-	r.ContentLength = resp.ContentLength
-	for name, vv := range resp.Header {
-		for _, v := range vv {
-			r.Header = append(r.Header, httpmsg.Header{Name: name, Value: v})
-		}
-	}
-	r.NoBody = t.Req.Method == "HEAD" || r.Status == 204 || r.Status == 304 || r.Status < 200
-}
+// skipH2Field: the client's TE goes only as "te: trailers" (TE above), and
+// Expect is answered by the proxy.
+func skipH2Field(name string) bool { return name == "te" || name == "expect" }
 
 // relayH2Response runs the response rules and streams the response of an
 // HTTP/2 server to the client, on either protocol, trailers included.
@@ -362,7 +285,8 @@ func (t *Txn) relayH2Response(srv *Server) bool {
 	if t.compHead() {
 		t.Resp.ContentLength = -1 // unknown now: chunked towards HTTP/1.1
 	}
-	body := t.cacheTee(&idleBody{r: x.resp.Body, idle: t.serverTimeout(), x: x})
+	x.resp.x = x
+	body := t.cacheTee(&x.resp)
 	var rerr, werr error
 	if t.down != nil {
 		_, rerr, werr = t.relayH2ToStream(body)
@@ -370,7 +294,7 @@ func (t *Txn) relayH2Response(srv *Server) bool {
 		_, rerr, werr = t.relayH2ToH1(body)
 	}
 	if rerr != nil || werr != nil {
-		if x.timedOut.Load() {
+		if x.timedOut {
 			rerr = errH2Timeout
 		}
 		t.noteBodyAbort(srv, rerr, werr)
@@ -390,16 +314,13 @@ func (*timeoutError) Error() string   { return "proxy: timeout server" }
 func (*timeoutError) Timeout() bool   { return true }
 func (*timeoutError) Temporary() bool { return true }
 
-// finish ends the exchange: the stream is released and nothing reads the
-// client's body any more.
+// finish ends the exchange: the stream is released (reset if it is still
+// open) and nothing reads the client's body any more.
 func (x *h2Exchange) finish(t *Txn) {
 	if x == nil {
 		return
 	}
-	if x.resp != nil {
-		x.resp.Body.Close()
-	}
-	x.cancel()
+	x.st.Release()
 	if b := x.body; b != nil {
 		b.settle()
 		t.bytesIn += b.n.Load()
@@ -409,10 +330,10 @@ func (x *h2Exchange) finish(t *Txn) {
 			t.closeAfter = true
 		}
 	}
-	if x.bodyTimer != nil {
-		x.bodyTimer.Stop()
-	}
 	t.h2x = nil
+	x.body, x.timedOut = nil, false
+	x.st.SetWait(0, nil)
+	h2xPool.Put(x)
 }
 
 func (t *Txn) relayH2ToStream(body io.Reader) (n int64, rerr, werr error) {
@@ -424,7 +345,7 @@ func (t *Txn) relayH2ToStream(body io.Reader) (n int64, rerr, werr error) {
 		if _, err := io.Copy(io.Discard, body); err != nil {
 			return 0, err, nil
 		}
-		if len(t.h2x.resp.Trailer) == 0 {
+		if !resp.Header.Has("Trailer") && len(t.h2x.st.Trailers()) == 0 {
 			resp.NoBody = true
 		}
 	}
@@ -449,7 +370,7 @@ func (t *Txn) relayH2ToStream(body io.Reader) (n int64, rerr, werr error) {
 		return n, rerr, werr
 	}
 	if werr == nil {
-		werr = st.Close(trailersOf(t.h2x.resp))
+		werr = st.Close(t.h2x.st.Trailers())
 	}
 	return n, nil, werr
 }
@@ -461,13 +382,9 @@ func (t *Txn) relayH2ToH1(body io.Reader) (n int64, rerr, werr error) {
 	s, resp := t.sess, &t.Resp
 	client10 := t.Req.Major == 1 && t.Req.Minor == 0
 	chunked := false
-	declared := t.h2x.resp.Trailer
-	if len(declared) > 0 && !client10 && !resp.NoBody {
+	if !client10 && !resp.NoBody && resp.Header.Has("Trailer") {
 		// Only chunked framing carries trailers in HTTP/1.1.
 		resp.ContentLength = -1
-		for name := range declared {
-			resp.Header.Add("Trailer", name)
-		}
 	}
 	if !resp.NoBody && resp.ContentLength == 0 && !resp.Header.Has("Content-Length") {
 		// Ended with its head: say so, or HTTP/1 would read until close.
@@ -513,47 +430,24 @@ func (t *Txn) relayH2ToH1(body io.Reader) (n int64, rerr, werr error) {
 		return n, rerr, werr
 	}
 	if chunked {
-		if err := bw.WriteLastChunk(trailersOf(t.h2x.resp)); err != nil {
+		if err := bw.WriteLastChunk(t.h2x.st.Trailers()); err != nil {
 			return n, nil, err
 		}
 	}
 	return n, nil, bw.Flush()
 }
 
-// trailersOf converts the trailers x/net collected once the body ended.
-func trailersOf(resp *http.Response) httpmsg.Headers {
-	if len(resp.Trailer) == 0 {
-		return nil
-	}
-	var h httpmsg.Headers
-	for name, vv := range resp.Trailer {
-		for _, v := range vv {
-			h = append(h, httpmsg.Header{Name: name, Value: v})
-		}
-	}
-	return h
-}
+// h2Body reads the response body under timeout server as an inactivity
+// bound (h2.ClientStream.SetWait): a gRPC stream lives as long as
+// messages keep coming.
+type h2Body struct{ x *h2Exchange }
 
-// idleBody reads a response body under timeout server as an inactivity
-// bound: a gRPC stream lives as long as messages keep coming.
-type idleBody struct {
-	r    io.Reader
-	idle time.Duration
-	x    *h2Exchange
-}
-
-func (b *idleBody) Read(p []byte) (int, error) {
-	if x := b.x; b.idle > 0 {
-		if x.bodyTimer == nil {
-			x.bodyTimer = time.AfterFunc(b.idle, func() {
-				x.timedOut.Store(true)
-				x.cancel()
-			})
-		} else {
-			x.bodyTimer.Reset(b.idle)
-		}
+func (b *h2Body) Read(p []byte) (int, error) {
+	n, err := b.x.st.Read(p)
+	if err == h2.ErrTimeout {
+		b.x.timedOut = true
 	}
-	return b.r.Read(p)
+	return n, err
 }
 
 // maxHdr is the tune.http.maxhdr value behind http1.Limits.MaxHeaders,

@@ -1,10 +1,10 @@
 package proxy
 
 import (
+	"net"
 	"sync"
 
-	"golang.org/x/net/http2"
-
+	"github.com/gatehouse/gatehouse/internal/h2"
 	"github.com/gatehouse/gatehouse/internal/upstream"
 )
 
@@ -13,8 +13,8 @@ import (
 // upstream.Pool between them, an HTTP/2 connection is shared: requests
 // reserve a stream on any connection of their key (SNI, ALPN, client
 // certificate, client for send-proxy) that has room, so many client
-// requests ride on few connections. x/net's ClientConn speaks the
-// protocol; which connection carries what is decided here.
+// requests ride on few connections. h2.ClientConn speaks the protocol;
+// which connection carries what is decided here.
 type H2Upstream struct {
 	// Prior is "proto h2": HTTP/2 with prior knowledge, without ALPN
 	// (cleartext h2c to a gateway's plain port).
@@ -26,52 +26,38 @@ type H2Upstream struct {
 	// retired (< 0 unlimited).
 	MaxReuse int
 
-	tr    *http2.Transport
+	cfg   h2.ClientConfig
 	mu    sync.Mutex
 	conns map[upstream.PoolKey][]*h2Conn
 	count int
 }
 
 type h2Conn struct {
-	cc   *http2.ClientConn
+	cc   *h2.ClientConn
 	raw  *upstream.Conn
 	uses int
 }
 
 // NewH2Upstream returns an empty pool. maxHeaderList bounds response
-// header lists (0: x/net's default).
+// header lists (0: the client's default, 64 KiB).
 func NewH2Upstream(prior bool, maxConns, maxReuse int, maxHeaderList uint32) *H2Upstream {
 	return &H2Upstream{
 		Prior:    prior,
 		MaxConns: maxConns,
 		MaxReuse: maxReuse,
-		tr: &http2.Transport{
-			// A proxy passes encodings through; it never asks for gzip
-			// on the client's behalf nor decodes the answer.
-			DisableCompression: true,
-			AllowHTTP:          true,
-			// Not strict: a reservation (take) is refused when the
-			// server's SETTINGS_MAX_CONCURRENT_STREAMS is reached, so the
-			// request goes to another connection or a new one. Strict,
-			// x/net grants every reservation and makes the request wait
-			// for a slot while holding the connection's header lock, and
-			// the waiting reservations themselves keep the slots counted
-			// full: 320 streams against nginx's 128 stalled for seconds.
-			IdleConnTimeout:   upstream.DefaultIdleTimeout,
+		cfg: h2.ClientConfig{
 			MaxHeaderListSize: maxHeaderList,
-			// Request fields are views of the transaction's arena, which
-			// the next request writes over: an encoder that kept them in
-			// its dynamic table matched later values against changed
-			// bytes and sent the gateway an earlier request's field. A
-			// table of 1 byte indexes nothing (0 means x/net's 4096).
-			MaxEncoderHeaderTableSize: 1,
+			IdleTimeout:       upstream.DefaultIdleTimeout,
 		},
 		conns: map[upstream.PoolKey][]*h2Conn{},
 	}
 }
 
 // take reserves a stream on a pooled connection of key, or returns nil.
-// Connections that closed or stopped taking streams are dropped on the way.
+// A full connection (the server's SETTINGS_MAX_CONCURRENT_STREAMS reached)
+// refuses the reservation, so the request goes to another connection or a
+// new one rather than wait for a slot. Connections that closed or stopped
+// taking streams are dropped on the way.
 func (p *H2Upstream) take(key upstream.PoolKey) *h2Conn {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -79,14 +65,14 @@ func (p *H2Upstream) take(key upstream.PoolKey) *h2Conn {
 	var got *h2Conn
 	j := 0
 	for _, c := range list {
-		if st := c.cc.State(); st.Closed || (st.Closing && st.StreamsActive == 0) {
+		if c.cc.Dead() {
 			c.cc.Close()
 			p.count--
 			continue
 		}
 		list[j] = c
 		j++
-		if got == nil && c.cc.ReserveNewRequest() {
+		if got == nil && c.cc.TryReserve() {
 			got = c
 		}
 	}
@@ -110,13 +96,16 @@ func (p *H2Upstream) used(c *h2Conn) {
 // reserved for the caller; a private one ("http-reuse never") is not
 // pooled: it carries this request and closes.
 func (p *H2Upstream) adopt(key upstream.PoolKey, raw *upstream.Conn, private bool) (*h2Conn, error) {
-	cc, err := p.tr.NewClientConn(newBatchConn(raw.Conn))
+	cc, err := h2.NewClientConn(raw.Conn, newBatchConn(raw.Conn), &p.cfg)
 	if err != nil {
 		raw.Close()
 		return nil, err
 	}
+	if !cc.TryReserve() { // a new connection has room: closed already
+		cc.Close()
+		return nil, net.ErrClosed
+	}
 	c := &h2Conn{cc: cc, raw: raw}
-	// The first stream needs no reservation: a new connection has room.
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if private || p.MaxConns >= 0 && p.count >= p.MaxConns {
@@ -138,9 +127,6 @@ func (p *H2Upstream) CloseIdle() {
 	for key, list := range p.conns {
 		for _, c := range list {
 			c.cc.SetDoNotReuse()
-			if c.cc.State().StreamsActive == 0 {
-				c.cc.Close()
-			}
 		}
 		delete(p.conns, key)
 	}
