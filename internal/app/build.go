@@ -24,6 +24,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/peers"
 	"github.com/gatehouse/gatehouse/internal/proxy"
 	"github.com/gatehouse/gatehouse/internal/proxyproto"
+	"github.com/gatehouse/gatehouse/internal/ratelimit"
 	"github.com/gatehouse/gatehouse/internal/resolve"
 	"github.com/gatehouse/gatehouse/internal/serverstate"
 	"github.com/gatehouse/gatehouse/internal/stick"
@@ -35,8 +36,10 @@ import (
 // Graph is one built runtime: everything a configuration describes, ready
 // to serve. A reload builds a new Graph and swaps it in.
 type Graph struct {
-	Cfg       *config.Config
-	Proc      *proxy.Process
+	Cfg  *config.Config
+	Proc *proxy.Process
+	// Rates are the process's rate limits and counters (rates.go).
+	Rates     *ratelimit.Process
 	Frontends []*proxy.Frontend
 	Backends  []*proxy.Backend
 	Binds     []*BindSpec
@@ -115,6 +118,9 @@ type BindSpec struct {
 	// Sock is how the socket is made (bind v4v6/v6only); a reload that
 	// changes it opens the address again.
 	Sock SockOpts
+	// Gate is what the accept loop checks and counts for the rate limits
+	// (rates.go); nil: neither.
+	Gate *ratelimit.Gate
 }
 
 // proxyRuntime pairs a config section with its built halves.
@@ -181,6 +187,7 @@ func Build(cfg *config.Config, version string) (*Graph, error) {
 		maps:     maps.NewRegistry(),
 	}
 	b.g.Maps = b.maps
+	b.g.Rates = newRates(cfg)
 	var tables []string
 	for _, p := range cfg.Proxies {
 		if p.StickTable != nil {
@@ -664,6 +671,7 @@ func (b *builder) buildFrontend(p *config.Proxy, pr *proxyRuntime) (*proxy.Front
 		return nil, err
 	}
 	slots := frontendSlots(p)
+	feRate := ratelimit.NewFrontend(p.RateLimitSessions)
 	for i, bind := range p.Binds {
 		l := &proxy.Listener{FE: fe, Bind: bind, ID: i + 1, Counters: pr.listenerCounters(bind)}
 		if bind.SSL {
@@ -685,15 +693,17 @@ func (b *builder) buildFrontend(p *config.Proxy, pr *proxyRuntime) (*proxy.Front
 			if len(connRls) > 0 {
 				return nil, config.Errorf(bind.Pos, "'bind %s' : 'tcp-request connection' rules are not applied to QUIC connections by Gatehouse; put them in a frontend without QUIC binds, or use 'tcp-request session' or 'http-request' rules", bind.Addr)
 			}
-			if err := quicBind(b.g, bind, l, fe.Name, slots); err != nil {
+			if err := quicBind(b.g, bind, l, fe.Name, slots, b.bindGate(feRate, bind, false)); err != nil {
 				return nil, err
 			}
 			continue
 		}
-		b.g.Binds = append(b.g.Binds, &BindSpec{Addr: bindAddr(bind), Pos: bind.Pos, Frontend: fe.Name, Handler: withConnRules(l7Handler(bind, l), connRls, fe.Counters, b.stickStage(p, true)), L7: l, Slots: slots, KeepAlive: p.CliTCPKA, Sock: sockOpts(p, bind, b.cfg.Global.MaxConn)})
+		gate := b.bindGate(feRate, bind, len(connRls) > 0)
+		b.g.Binds = append(b.g.Binds, &BindSpec{Addr: bindAddr(bind), Pos: bind.Pos, Frontend: fe.Name, Handler: withConnRules(l7Handler(bind, l), connRls, fe.Counters, b.stickStage(p, true), gate), L7: l, Slots: slots, KeepAlive: p.CliTCPKA, Sock: sockOpts(p, bind, b.cfg.Global.MaxConn), Gate: gate})
 	}
 	fe.Stick = b.stickStage(p, true)
 	fe.Comp, fe.CompLevel = compSettings(p), compLevel(b.cfg.Global)
+	fe.CompLimits = b.compLimits()
 	return fe, nil
 }
 

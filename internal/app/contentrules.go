@@ -9,6 +9,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/counters"
 	"github.com/gatehouse/gatehouse/internal/proxy"
+	"github.com/gatehouse/gatehouse/internal/ratelimit"
 	"github.com/gatehouse/gatehouse/internal/sock"
 	"github.com/gatehouse/gatehouse/internal/stick"
 )
@@ -88,6 +89,9 @@ type connRules struct {
 	// stick: the frontend's stick stage when a rule tracks or counts
 	// (the tracking goes on with the connection); nil otherwise.
 	stick *proxy.StickTables
+	// gate counts the connection as a session once the rules accept it
+	// (maxsessrate, rate-limit sessions); nil: not counted.
+	gate *ratelimit.Gate
 }
 
 // rejected runs the rules on c; the connection to serve is c, or c
@@ -98,7 +102,11 @@ func (h *connRules) rejected(c net.Conn) (net.Conn, bool) {
 	if h.stick != nil {
 		st = &stick.Stream{Tables: h.stick.All, Current: h.stick.Own}
 	}
-	if rej, drop := proxy.RunConnRules(h.rules, &t, st); rej {
+	rej, drop := proxy.RunConnRules(h.rules, &t, st)
+	if h.gate != nil {
+		h.gate.Admitted(nowMillis(), !rej)
+	}
+	if rej {
 		h.counters.ConnTot.Add(1)
 		if st != nil {
 			st.Release()
@@ -150,11 +158,11 @@ func addrPortOf(a net.Addr) netip.AddrPort {
 
 // withConnRules puts the connection rules in front of h, if any; st is
 // the frontend's stick stage.
-func withConnRules(h ConnHandler, rules []proxy.ContentRule, c *counters.Proxy, st *proxy.StickTables) ConnHandler {
+func withConnRules(h ConnHandler, rules []proxy.ContentRule, c *counters.Proxy, st *proxy.StickTables, gate *ratelimit.Gate) ConnHandler {
 	if len(rules) == 0 {
 		return h
 	}
-	cr := &connRules{next: h, rules: rules, counters: c}
+	cr := &connRules{next: h, rules: rules, counters: c, gate: gate}
 	for _, r := range rules {
 		if r.Track != nil || r.SC != nil {
 			cr.stick = st

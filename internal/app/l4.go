@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/logging"
 	"github.com/gatehouse/gatehouse/internal/proxy"
 	"github.com/gatehouse/gatehouse/internal/proxyproto"
+	"github.com/gatehouse/gatehouse/internal/ratelimit"
 	"github.com/gatehouse/gatehouse/internal/tlsconf"
 	"github.com/gatehouse/gatehouse/internal/upstream"
 )
@@ -122,6 +123,7 @@ func (b *builder) buildTCPFrontend(p *config.Proxy, pr *proxyRuntime, tcpBackend
 	pr.fe = view
 	b.g.Frontends = append(b.g.Frontends, view)
 	slots := frontendSlots(p)
+	feRate := ratelimit.NewFrontend(p.RateLimitSessions)
 	for _, bind := range p.Binds {
 		if bind.QUIC {
 			return config.Errorf(bind.Pos, "'bind %s' : QUIC binds serve HTTP/3 and need 'mode http'", bind.Addr)
@@ -140,7 +142,11 @@ func (b *builder) buildTCPFrontend(p *config.Proxy, pr *proxyRuntime, tcpBackend
 				return config.Errorf(bind.Pos, "'bind %s' : %v", bind.Addr, err)
 			}
 		}
-		b.g.Binds = append(b.g.Binds, &BindSpec{Addr: bindAddr(bind), Pos: bind.Pos, Frontend: p.Name, Handler: l, Slots: slots, KeepAlive: p.CliTCPKA, Sock: sockOpts(p, bind, b.cfg.Global.MaxConn)})
+		gate := b.bindGate(feRate, bind, len(fe.ConnRules) > 0)
+		if gate.AfterRules {
+			l.Admitted = func(ok bool) { gate.Admitted(nowMillis(), ok) }
+		}
+		b.g.Binds = append(b.g.Binds, &BindSpec{Addr: bindAddr(bind), Pos: bind.Pos, Frontend: p.Name, Handler: l, Slots: slots, KeepAlive: p.CliTCPKA, Sock: sockOpts(p, bind, b.cfg.Global.MaxConn), Gate: gate})
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/proxy"
+	"github.com/gatehouse/gatehouse/internal/ratelimit"
 	"github.com/gatehouse/gatehouse/internal/upstream"
 )
 
@@ -81,6 +82,9 @@ type handlerBox struct {
 	// maxAccept: accepts in a row before yielding ("tune.maxaccept";
 	// 0: never yield).
 	maxAccept int
+	// gate: the rate limits the accept loop waits on and counts
+	// (rates.go); nil: none.
+	gate *ratelimit.Gate
 	// replaced is closed when a reload swaps the box out: an accept loop
 	// waiting for its slots looks again. Without it, one waiting on a full
 	// semaphore of the old frontend would wait for as long as the old
@@ -130,6 +134,15 @@ func (l *listener) acceptLoop() {
 				continue // replaced by a reload: its slots now
 			}
 		}
+		if !box.waitRate(l.stop) {
+			box.release()
+			select {
+			case <-l.stop:
+				return
+			default:
+				continue // replaced by a reload: its limits now
+			}
+		}
 		c, err := l.ln.Accept()
 		if err != nil {
 			box.release()
@@ -149,6 +162,7 @@ func (l *listener) acceptLoop() {
 		// The handler is loaded after Accept so a connection accepted after a
 		// reload is served by the new configuration.
 		cur := l.handler.Load()
+		cur.accepted() // its handler reports what its connection rules decide
 		if cur.keepAlive {
 			if tc, ok := c.(*net.TCPConn); ok {
 				_ = tc.SetKeepAliveConfig(upstream.KeepAlive(true))

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/proxy"
+	"github.com/gatehouse/gatehouse/internal/ratelimit"
 )
 
 // HTTP/3 listeners. A QUIC bind's UDP socket outlives reloads as a TCP
@@ -33,7 +34,8 @@ type QUICBindSpec struct {
 	Pos      config.Pos
 	Frontend string
 	L7       *proxy.Listener
-	Slots    chan struct{} // the frontend's maxconn; nil: unlimited
+	Slots    chan struct{}   // the frontend's maxconn; nil: unlimited
+	Gate     *ratelimit.Gate // the rate limits (rates.go); nil: none
 }
 
 // quicBox is what a configuration tells the listener of one address.
@@ -44,6 +46,7 @@ type quicBox struct {
 	forceRetry bool
 	slots      chan struct{} // global maxconn
 	feSlots    chan struct{}
+	gate       *ratelimit.Gate
 }
 
 type quicListener struct {
@@ -161,6 +164,7 @@ func newQUICBox(g *Graph, spec *QUICBindSpec, slots chan struct{}) *quicBox {
 		forceRetry: l.Bind.QUICForceRetry,
 		slots:      slots,
 		feSlots:    spec.Slots,
+		gate:       spec.Gate,
 	}
 }
 
@@ -182,6 +186,17 @@ func (ql *quicListener) acceptLoop() {
 			// TCP one pauses, so the connection is refused at once.
 			_ = qc.CloseWithError(quic.ApplicationErrorCode(http3.ErrCodeExcessiveLoad), "maxconn")
 			continue
+		}
+		if g := b.gate; g != nil {
+			// A rate limit reached: refused at once too (quic-go has
+			// done the handshake already, no backlog holds it).
+			now := nowMillis()
+			if g.Delay(now) > 0 {
+				b.release()
+				_ = qc.CloseWithError(quic.ApplicationErrorCode(http3.ErrCodeExcessiveLoad), "rate limit")
+				continue
+			}
+			g.Accepted(now)
 		}
 		ql.conns.Add(1)
 		ql.all.Add(1)
@@ -315,7 +330,7 @@ func (r *Runtime) QUICAddrs() map[string]net.Addr {
 }
 
 // quicBind adds a QUIC bind of an http frontend to g.
-func quicBind(g *Graph, bind *config.Bind, l *proxy.Listener, fe string, slots chan struct{}) error {
+func quicBind(g *Graph, bind *config.Bind, l *proxy.Listener, fe string, slots chan struct{}, gate *ratelimit.Gate) error {
 	if l.TLS == nil {
 		return config.Errorf(bind.Pos, "'bind %s' : QUIC needs 'ssl' and a certificate", bind.Addr)
 	}
@@ -327,6 +342,6 @@ func quicBind(g *Graph, bind *config.Bind, l *proxy.Listener, fe string, slots c
 		// arrives (it comes with the client's Finished).
 		return config.Errorf(bind.Pos, "'bind %s' : 'allow-0rtt' cannot be combined with 'verify %s'", bind.Addr, bind.Verify)
 	}
-	g.QUICBinds = append(g.QUICBinds, &QUICBindSpec{Addr: bindAddr(bind), Pos: bind.Pos, Frontend: fe, L7: l, Slots: slots})
+	g.QUICBinds = append(g.QUICBinds, &QUICBindSpec{Addr: bindAddr(bind), Pos: bind.Pos, Frontend: fe, L7: l, Slots: slots, Gate: gate})
 	return nil
 }

@@ -112,6 +112,7 @@ func (r *Runtime) Apply(g *Graph) error {
 	for addr, b := range want {
 		box := newHandlerBox(b.Handler, b.L7, r.slots, b.Slots)
 		box.keepAlive = b.KeepAlive
+		box.gate = b.Gate
 		box.maxAccept = maxAccept(g.Cfg)
 		if l, ok := r.listeners[addr]; ok {
 			if _, remade := opened[addr]; !remade {

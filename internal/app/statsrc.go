@@ -75,8 +75,8 @@ func (g *Graph) Snapshot() *stats.Snapshot {
 	for _, fe := range g.Frontends {
 		snap.Info.CumConns += fe.Counters.ConnTot.Load()
 		snap.Info.CumReq += fe.Counters.ReqTot.Load()
-		snap.Info.ConnRate += fe.Counters.Rate.Value(now)
 	}
+	g.rateInfo(&snap.Info)
 	return snap
 }
 
@@ -91,6 +91,7 @@ func (pr *proxyRuntime) snapshot(now time.Time, globalMax, fullconn int) *stats.
 		r.ReqHistory = history(&pr.fe.Counters.ReqHistory, now)
 		r.Status = "OPEN"
 		r.SLim = frontendLimit(p, globalMax)
+		r.RateLim = p.RateLimitSessions
 		r.H2 = h2Stats(pr.fe)
 		sp.Frontend = r
 		for _, ls := range pr.listeners {

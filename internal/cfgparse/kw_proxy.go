@@ -36,6 +36,7 @@ func proxyKeywords() []keyword {
 		reuseKeywords(),
 		emailAlertKeywords(),
 		bindSockKeywords(),
+		rateProxyKeywords(),
 	)
 }
 

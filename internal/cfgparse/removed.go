@@ -58,7 +58,6 @@ var unimplementedHints = map[string]string{
 	"errorloc303": "use 'http-request redirect code 303' or 'errorfile'",
 	"http-error":  "use 'errorfile', or 'http-request return' for a chosen answer",
 	"errorfiles":  "use 'errorfile' lines",
-	"rate-limit":  "use 'maxconn' on the frontend",
 	"lua-load":    "Gatehouse has no Lua; its identity sections ('oidc', 'identity-token') cover authentication",
 	"npn":         "NPN is obsolete; use 'alpn'",
 	"nbproc":      "Gatehouse is one process; remove it ('nbthread' is accepted)",

@@ -19,7 +19,7 @@ func unimplementedGlobal() []string {
 	return []string{
 		"nbproc",
 		"lua-load", "lua-prepend-path",
-		"maxsslconn", "maxconnrate", "maxsessrate", "maxsslrate", "maxcompcpuusage", "maxcomprate",
+		"maxsslconn",
 		"external-check", "insecure-fork-wanted",
 		"tune.ssl.cachesize",
 		"tune.vars.global-max-size", "tune.vars.proc-max-size", "tune.vars.sess-max-size",
@@ -35,7 +35,6 @@ func unimplementedGlobal() []string {
 
 func unimplementedProxy() []string {
 	return []string{
-		"rate-limit",
 		"source", "bind-process", "external-check", "http-send-name-header",
 		"max-keep-alive-queue",
 		"max-session-srv-conns", "log-steps", "dispatch", "transparent",

@@ -41,7 +41,6 @@ func unsupportedAdvice() map[string]string {
 	}
 	const (
 		sysDefault   = "Not needed: the operating system's default applies; remove the line."
-		stickRate    = "Rate-limit with a stick table: `tcp-request connection track-sc0 src` and `tcp-request connection reject if { sc0_conn_rate gt N }` (or `http-request deny` on `sc0_http_req_rate`)."
 		goScheduler  = "Not needed: one process uses every core (Go schedules across them); run more replicas for more capacity."
 		tcpChecks    = "Use `option httpchk` or `tcp-check connect|send|expect` sequences (e.g. `tcp-check send PING\\r\\n` and `tcp-check expect string +PONG` for Redis)."
 		caseAdjust   = "No equivalent: fix the peer that depends on the case of header names (they are case-insensitive, RFC 9110)."
@@ -62,8 +61,6 @@ func unsupportedAdvice() map[string]string {
 	add("global", "Not needed: servers are reached over TCP (HTTP/1.1 or HTTP/2), never QUIC.", "tune.quic.backend.max-idle-timeout")
 	add("global", "No Lua: write the logic as rules (ACLs, `set-var`, maps, `return`), or run it as a service behind Gatehouse.", "lua-load", "lua-prepend-path")
 	add("global", "Limit concurrent connections with `maxconn` (global, frontend, server).", "maxsslconn")
-	add("global", stickRate, "maxconnrate", "maxsessrate", "maxsslrate")
-	add("global", "Bound compression with `compression type` (what is compressed), `compression offload` or `tune.comp.maxlevel`.", "maxcompcpuusage", "maxcomprate")
 	add("global", tcpChecks, "external-check", "insecure-fork-wanted")
 	add("global", "Not needed: Go's TLS resumes sessions with tickets, there is no session cache to size.", "tune.ssl.cachesize")
 	add("global", "Not needed: variables live with their request, session or process and are not drawn from a sized pool; remove the line.",
@@ -78,7 +75,6 @@ func unsupportedAdvice() map[string]string {
 	add("global", "Use `-db` (stay in the foreground) and read the logs.", "debug")
 	add("global", "The runtime API's defaults apply: a session idles out after 10 s, a socket takes 10 connections.", "stats timeout", "stats maxconn")
 
-	add("proxy", stickRate, "rate-limit")
 	add("proxy", noTPROXY, "source", "transparent")
 	add("proxy", "Not needed: one process serves every bind.", "bind-process")
 	add("proxy", tcpChecks, "external-check")

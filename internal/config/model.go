@@ -133,6 +133,9 @@ type Global struct {
 	// MaxAccept ("tune.maxaccept"): connections a listener accepts in a
 	// row before it yields to other work; -1: no limit; 0: 4, HAProxy's.
 	MaxAccept int `json:",omitempty"`
+	// Rates are the process's accept-rate and compression limits
+	// (maxconnrate, maxsessrate, maxsslrate, maxcomprate, maxcompcpuusage).
+	Rates RateLimits `json:",omitzero"`
 
 	H2 H2Tune // tune.h2.*
 	// QUIC holds tune.quic.frontend.* (zero: HAProxy's defaults).
@@ -152,6 +155,20 @@ type Global struct {
 
 	// SetVars are the global set-var and set-var-fmt lines, in order.
 	SetVars []*VarAction `json:",omitempty"`
+}
+
+// RateLimits are the global per-process limits; zero means none.
+type RateLimits struct {
+	ConnRate int `json:",omitempty"` // maxconnrate: connections accepted per second
+	SessRate int `json:",omitempty"` // maxsessrate: sessions (past tcp-request connection rules) per second
+	SSLRate  int `json:",omitempty"` // maxsslrate: sessions on SSL binds per second
+	// CompRate ("maxcomprate"): compression input in kB/s past which new
+	// responses are not compressed.
+	CompRate int `json:",omitempty"`
+	// CompCPU ("maxcompcpuusage", 0..100): process CPU usage in percent
+	// past which new responses are not compressed; 0: unset (100).
+	CompCPU    int  `json:",omitempty"`
+	CompCPUSet bool `json:",omitempty"`
 }
 
 // QUICTune holds HAProxy 2.6's tune.quic.frontend.* settings.
@@ -287,6 +304,9 @@ type Proxy struct {
 
 	Binds   []*Bind
 	MaxConn int
+	// RateLimitSessions ("rate-limit sessions"): new sessions a frontend
+	// accepts per second; past it its listeners pause. 0: no limit.
+	RateLimitSessions int `json:",omitempty"`
 	// FullConn ("fullconn"): the backend load at which servers with a
 	// minconn reach their maxconn; 0: HAProxy's default (10% of the
 	// maxconn of the frontends routing to it).

@@ -146,6 +146,10 @@ type Listener struct {
 	AcceptProxy  bool
 	// Counters are the listener's own ("option socket-stats"); nil without.
 	Counters *counters.Proxy
+	// Admitted, when set, is told once per connection whether the
+	// tcp-request connection rules accepted it (a session for the rate
+	// limits, maxsessrate and rate-limit sessions) or not.
+	Admitted func(ok bool)
 }
 
 // session is one client connection.
@@ -201,6 +205,9 @@ func (l *Listener) ServeConn(c net.Conn) {
 	if fe.MaxConn > 0 && fe.Counters.CurSess.Load() >= fe.MaxConn {
 		fe.Counters.DenyConn.Add(1)
 		c.Close()
+		if l.Admitted != nil {
+			l.Admitted(false)
+		}
 		return
 	}
 	fe.Counters.OpenSession(now)
@@ -241,6 +248,9 @@ func (s *session) run() {
 	s.vars.NoStream = true
 	rej := s.rejected(fe.ConnRules)
 	s.vars.NoStream = false
+	if s.lst.Admitted != nil {
+		s.lst.Admitted(!rej)
+	}
 	if rej {
 		if !s.dropped() {
 			fe.Counters.DenyConn.Add(1)

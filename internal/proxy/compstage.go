@@ -4,9 +4,11 @@ import (
 	"io"
 	"sync"
 
+	"github.com/gatehouse/gatehouse/internal/clock"
 	"github.com/gatehouse/gatehouse/internal/counters"
 	"github.com/gatehouse/gatehouse/internal/httpcomp"
 	"github.com/gatehouse/gatehouse/internal/httpmsg"
+	"github.com/gatehouse/gatehouse/internal/ratelimit"
 )
 
 // compStage is the compression stage of a transaction, HAProxy's
@@ -52,7 +54,7 @@ func (t *Txn) compResponse(knownLength bool) {
 		KnownLength:  knownLength,
 		Bodyless:     r.NoBody || r.ContentLength == 0,
 		Header:       r.Header,
-	}, c.types)
+	}, c.types) && t.sess.fe.CompLimits.allow()
 	t.acl.CompAlgo = ""
 	if c.on {
 		t.acl.CompAlgo = c.algo.String()
@@ -82,6 +84,9 @@ func (t *Txn) compBody(body io.Reader, write func([]byte) error, flush func() er
 	defer enc.Release()
 	bp := compBufPool.Get().(*[]byte)
 	defer compBufPool.Put(bp)
+	if t.comp.algo != httpcomp.Identity {
+		body, write = t.sess.fe.CompLimits.count(body, write)
+	}
 	in, out, rerr, werr := enc.Stream(body, *bp, write, flush, wouldBlock)
 	fc, bc := t.sess.fe.Counters, t.be.Counters
 	if t.comp.algo == httpcomp.Identity {
@@ -128,7 +133,7 @@ func (t *Txn) compService(be *Backend) {
 		KnownLength:  true,
 		Bodyless:     len(r.Body) == 0,
 		Header:       r.Header,
-	}, p.Types) {
+	}, p.Types) || !fe.CompLimits.allow() {
 		return
 	}
 	enc := httpcomp.NewEncoder(algo, fe.CompLevel)
@@ -141,6 +146,9 @@ func (t *Txn) compService(be *Backend) {
 	t.reply = out
 	t.acl.CompAlgo = algo.String()
 	in, n := uint64(len(r.Body)), uint64(len(out.Body))
+	if l := fe.CompLimits; l != nil && algo != httpcomp.Identity {
+		l.P.Compressed(ratelimit.Millis(clock.Mono()), in, n)
+	}
 	for _, c := range [...]*counters.Proxy{fe.Counters, beCounters(be)} {
 		if c == nil {
 			continue

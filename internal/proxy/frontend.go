@@ -118,7 +118,8 @@ type Frontend struct {
 	// compressors start with (tune.comp.maxlevel's default, 1).
 	Comp        *httpcomp.Settings
 	CompLevel   int
-	Stats       Service // "stats enable" on this frontend; nil otherwise
+	CompLimits  *CompLimits // maxcomprate, maxcompcpuusage (comprate.go); nil: none, uncounted
+	Stats       Service     // "stats enable" on this frontend; nil otherwise
 	StatsPrefix string
 	// ACMEChallenge answers the HTTP-01 challenges of pending ACME orders
 	// (/.well-known/acme-challenge/<token>) before any rule; nil without

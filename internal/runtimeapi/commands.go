@@ -64,7 +64,7 @@ func commands() []command {
 		{[]string{"show", "table"}, "show table <table> [<filter>]*          : report table usage stats or dump this table's contents (filter: data/key)", LevelOperator, cmdShowTable},
 		{[]string{"clear", "table"}, "clear table <table> [<filter>]*         : remove an entry from a table (filter: data/key)", LevelOperator, cmdClearTable},
 		{[]string{"show", "version"}, "show version                            : show version of the current process", LevelUser, cmdShowVersion},
-	}, append(append(append(append(mapCommands(), varCommands()...), cookieCommands()...), identityCommands()...), acmeCommands()...)...)
+	}, append(append(append(append(mapCommands(), varCommands()...), cookieCommands()...), identityCommands()...), append(acmeCommands(), rateLimitCommands()...)...)...)
 }
 
 // matches reports whether args start with c's keywords.

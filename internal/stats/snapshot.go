@@ -63,10 +63,17 @@ type Info struct {
 	CumConns             uint64
 	CumReq               uint64
 	ConnRate             uint64 // per second
-	BitRate              uint64 // output bits per second; 0 if unknown
-	RunQueue             int
-	Tasks                int
-	IdlePct              int // 0..100; -1 if unknown
+	// The process's rates over the last second, their limits (0: none)
+	// and the highest per-second counts seen: maxconnrate, maxsessrate,
+	// maxsslrate (SSL binds' sessions) and maxcomprate (bytes).
+	ConnRateLimit, MaxConnRate           uint64
+	SessRate, SessRateLimit, MaxSessRate uint64
+	SSLRate, SSLRateLimit, MaxSSLRate    uint64
+	CompBpsIn, CompBpsOut, CompBpsLim    uint64
+	BitRate                              uint64 // output bits per second; 0 if unknown
+	RunQueue                             int
+	Tasks                                int
+	IdlePct                              int // 0..100; -1 if unknown
 
 	ErrorEvents uint64 // invalid messages captured so far ("show errors")
 }
