@@ -145,6 +145,7 @@ type builder struct {
 	stopped    map[*proxy.Backend]*config.Proxy // stand-ins for disabled proxies
 	errs       []error
 	sys        *logging.Logger
+	stderr     func(alert bool, msg string) // printStderr (health.go)
 	ident      *identityRuntime
 	// addrFailed: a server's init-addr found no address (resolvers.go).
 	addrFailed  bool

@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -230,7 +232,7 @@ func (b *builder) checker(p *config.Proxy, srv *proxy.Server, spec *health.Spec,
 		FastInter: cs.FastInter, DownInter: cs.DownInter,
 		SpreadChecks: b.cfg.Global.SpreadChecks, SlowStart: cs.SlowStart,
 		Observe: cs.Observe, ErrorLimit: cs.ErrorLimit, OnError: cs.OnError,
-		Log: logf, Alert: alert, LogHealthChecks: p.LogHealthChecks,
+		Log: logf, Alert: alert, Print: b.printStderr(), LogHealthChecks: p.LogHealthChecks,
 	}), nil
 }
 
@@ -265,4 +267,22 @@ func fillCheckRow(r *stats.Row, srv *proxy.Server) {
 	r.LastChk = last.Info
 	r.ChkFail = st.ChkFail
 	r.Observe, r.HanaFail = st.Observe, st.HanaFail
+}
+
+// printStderr is HAProxy's ha_warning and ha_alert for server state
+// changes: printed on stderr ("[WARNING]  (pid) : Server be/s is DOWN,
+// ...") whatever the log targets, so a configuration without 'log' still
+// shows its servers failing. One printer per graph.
+func (b *builder) printStderr() func(alert bool, msg string) {
+	if b.stderr == nil {
+		l := slog.New(logging.NewProcessHandler(os.Stderr, 0))
+		b.stderr = func(alert bool, msg string) {
+			if alert {
+				l.Error(msg)
+			} else {
+				l.Warn(msg)
+			}
+		}
+	}
+	return b.stderr
 }

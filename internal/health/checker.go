@@ -41,6 +41,10 @@ type Options struct {
 	// message without the log line's final period, as HAProxy's
 	// send_email_alert gets it; nil: none.
 	Alert func(level logging.Level, msg string)
+	// Print receives what HAProxy also prints on stderr, log targets or
+	// not: each state change as a warning (ha_warning), and "backend 'X'
+	// has no server available!" as an alert (ha_alert); nil: none.
+	Print func(alert bool, msg string)
 	// LogHealthChecks ("option log-health-checks"): every change of the
 	// check's status or health is logged, and state changes then leave
 	// the check's details to those lines, as in HAProxy.
@@ -305,7 +309,7 @@ func changeState(o *Options, s *upstream.Server, op upstream.OpState, res Result
 	wasUsable := s.Usable()
 	s.SetOperational(op)
 	act, bck := counts(s)
-	if s.Admin() == upstream.AdminMaint || (o.Log == nil && o.Alert == nil) {
+	if s.Admin() == upstream.AdminMaint || (o.Log == nil && o.Alert == nil && o.Print == nil) {
 		return op == upstream.OpUp && old == upstream.OpDown
 	}
 	lvl, what := logging.LevelNotice, "UP"
@@ -322,11 +326,18 @@ func changeState(o *Options, s *upstream.Server, op upstream.OpState, res Result
 	if o.Alert != nil {
 		o.Alert(lvl, strings.TrimSuffix(msg, "."))
 	}
+	noneLeft := op != upstream.OpUp && wasUsable && act+bck == 0
+	if o.Print != nil {
+		o.Print(false, msg)
+		if noneLeft {
+			o.Print(true, fmt.Sprintf("%s '%s' has no server available!", o.ProxyType, o.Backend))
+		}
+	}
 	if o.Log == nil {
 		return op == upstream.OpUp && old == upstream.OpDown
 	}
 	o.Log(lvl, msg)
-	if op != upstream.OpUp && wasUsable && act+bck == 0 {
+	if noneLeft {
 		o.Log(logging.LevelEmerg, fmt.Sprintf("%s %s has no server available!", o.ProxyType, o.Backend))
 	}
 	return op == upstream.OpUp && old == upstream.OpDown

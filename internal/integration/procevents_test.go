@@ -2,6 +2,7 @@ package integration
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -91,4 +92,78 @@ func readFile(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestServerStateOnStderrAsHAProxy: without any log target, a server's
+// state changes still show on stderr as HAProxy 2.6 prints them in the
+// foreground (ha_warning for DOWN and UP, ha_alert for the backend left
+// without a server): the same lines, but for the pid and check durations.
+func TestServerStateOnStderrAsHAProxy(t *testing.T) {
+	srvPort := testenv.FreePort(t) // nothing listens yet: the first check fails
+	cfg := func(port int) string {
+		return fmt.Sprintf(`defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+
+frontend fe
+    bind 127.0.0.1:%d
+    default_backend be
+
+backend be
+    server s1 127.0.0.1:%d check inter 100ms fall 1 rise 1
+`, port, srvPort)
+	}
+	ha := testenv.StartHAProxy(t, cfg(testenv.FreePort(t)))
+	gh := testenv.StartGatehouse(t, cfg(testenv.FreePort(t)))
+	both := func(what, substr string) {
+		t.Helper()
+		testenv.Eventually(t, 20*time.Second, func() bool {
+			return strings.Contains(ha.Stderr(), substr) && strings.Contains(gh.Stderr(), substr)
+		}, "%s: %q not on both stderrs:\nhaproxy:\n%s\ngatehouse:\n%s", what, substr, lazy(ha.Stderr), lazy(gh.Stderr))
+	}
+	both("server down", "has no server available!")
+
+	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", srvPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	both("server up", "Server be/s1 is UP")
+
+	// The state lines, up to the first UP (a later check may fail again:
+	// the listener closes each connection at once).
+	norm := regexp.MustCompile(`\(\d+\) : |check duration: \d+ms`)
+	lines := func(stderr string) []string {
+		var out []string
+		for _, l := range strings.Split(stderr, "\n") {
+			if !strings.Contains(l, "Server be/s1") && !strings.Contains(l, "no server available") {
+				continue
+			}
+			out = append(out, norm.ReplaceAllStringFunc(l, func(m string) string {
+				if strings.HasPrefix(m, "(") {
+					return "(PID) : "
+				}
+				return "check duration: Nms"
+			}))
+			if strings.Contains(l, "is UP") {
+				break
+			}
+		}
+		return out
+	}
+	want, got := lines(ha.Stderr()), lines(gh.Stderr())
+	if len(want) != 3 || strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("stderr differs from HAProxy's:\nhaproxy:\n%s\ngatehouse:\n%s", strings.Join(want, "\n"), strings.Join(got, "\n"))
+	}
 }
