@@ -196,6 +196,9 @@ flags:
 func (a *aclTest) eval(t *Txn) Result {
 	e := a.expr
 	switch {
+	case t.InTCPResponse && e.need&CtxTCPResponse.absentIn() != 0:
+		// Nor has it the request buffer or HTTP in tcp-response rules.
+		return Fail
 	case e.need&NeedReqVolatile != 0 && t.InResponse:
 		// HAProxy no longer has the request here: the fetch fails.
 		return Fail

@@ -172,8 +172,20 @@ func TestResponseFetches(t *testing.T) {
 			t.Errorf("res.len accepted in a %v", ctx)
 		}
 	}
+	// An ACL on the request buffer there is HAProxy's "will never match"
+	// warning, and fails.
 	rc, _ := s.Cond(&config.Cond{Terms: []string{"{", "req.len", "gt", "0", "}"}})
 	if err := rc.Check(CtxTCPResponse); err == nil {
 		t.Errorf("req.len accepted in a tcp-response rule")
+	}
+	warnings, rest := rc.Conflicts(CtxTCPResponse, "backend tcp-response content rule")
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "uses keyword 'req.len' which is incompatible with 'backend tcp-response content rule'") || CheckContext(rest, CtxTCPResponse) != nil {
+		t.Errorf("req.len in a tcp-response rule: %q, rest %v", warnings, rest)
+	}
+	if r := rc.Eval(&Txn{Payload: []byte("x"), InTCPResponse: true}); r != Fail {
+		t.Errorf("req.len gt 0 in a tcp-response rule = %v, want fail", r)
+	}
+	if r := c.Eval(&Txn{ResPayload: []byte("x"), InTCPResponse: true}); r != Pass {
+		t.Errorf("res.len gt 0 in a tcp-response rule = %v, want pass", r)
 	}
 }

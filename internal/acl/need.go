@@ -116,6 +116,8 @@ func (c Context) absentIn() Need {
 		return NeedResp
 	case CtxHTTPResponse:
 		return NeedReqVolatile
+	case CtxTCPResponse:
+		return NeedPayload | NeedReq | NeedReqVolatile | NeedResp | NeedClaims
 	}
 	return 0
 }

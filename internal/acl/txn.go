@@ -104,6 +104,9 @@ type Txn struct {
 	// InResponse is true while http-response rules run: direction-dependent
 	// fetches (hdr, hdr_cnt, ...) then read the response, as in HAProxy.
 	InResponse bool
+	// InTCPResponse is true while tcp-response content rules run: ACLs
+	// on what they cannot read fail, as HAProxy warns they never match.
+	InTCPResponse bool
 
 	// Inspecting is true during tcp-request (and tcp-response) content
 	// inspection while more payload may still arrive (inspect-delay not expired, buffer not full,

@@ -91,7 +91,12 @@ func (b *builder) tcpResponseRule(set *acl.Set, r *config.TCPAction) (l4.Rule, e
 	if err != nil {
 		return rule, err
 	}
-	if err := c.Check(ctx); err != nil {
+	// ACLs on the request buffer or HTTP never match here: HAProxy warns.
+	warnings, need := c.Conflicts(ctx, "backend tcp-response content rule")
+	for _, w := range warnings {
+		b.cfg.Warnings = append(b.cfg.Warnings, config.Diag{Pos: r.Pos, Warning: true, Msg: w})
+	}
+	if err := acl.CheckContext(need, ctx); err != nil {
 		return rule, config.Errorf(r.Pos, "'%s' : %v", kw, err)
 	}
 	rule.Cond = c

@@ -98,7 +98,8 @@ func resTerm(v resVerdict) logging.TermState {
 // error when a timeout of the watchdog struck).
 func (s *session) inspectResponse(srv *net.TCPConn) (buf []byte, v resVerdict, rerr error) {
 	rules := s.be.ResRules
-	defer func() { s.txn.Inspecting = false }()
+	s.txn.InTCPResponse = true
+	defer func() { s.txn.Inspecting, s.txn.InTCPResponse = false, false }()
 	if s.be.ResInspectDelay <= 0 {
 		v, _ = s.decideResponse(rules)
 		return nil, v, nil
