@@ -5,7 +5,7 @@
 # so the ratio of their request rates is the inverse ratio of their CPU cost
 # per request, and the machine's drift hits both alike.
 #
-#   bench/ab.sh A_BIN B_BIN [plain|ratelimit|compress|large|h2c|h2c_1x100|h2c_256x1]
+#   bench/ab.sh A_BIN B_BIN [plain|ratelimit|compress|large|h2c|h2c_1x100|h2c_256x1|h2up|h2c_h2up]
 #   bench/ab.sh /tmp/gh-old /tmp/gh-new h2c_1x100   # h2load, 'bind ... proto h2'
 #   ROUNDS=7 DURATION=5s bench/ab.sh /tmp/gh-old /tmp/gh-new plain
 #   PROFILE_DIR=/tmp/p bench/ab.sh ...   # CPU profiles a.prof, b.prof (Gatehouse
@@ -14,10 +14,12 @@
 # Prints each round's B/A ratio and their median. Either binary may be
 # haproxy (both take -f CONFIG; the config says nbthread 1). B_SCN gives B
 # another scenario: B_SCN=ratelimit bench/ab.sh BIN BIN plain is what the
-# rate limit costs one build, both measured at once.
+# rate limit costs one build, both measured at once. h2up (wrk) and h2c_h2up
+# (h2load, 32 x 10) send the requests on to nginx over HTTP/2 with prior
+# knowledge (server ... proto h2).
 set -euo pipefail
 [ $# -ge 2 ] || {
-	echo "usage: $0 A_BIN B_BIN [plain|ratelimit|compress|large|h2c|h2c_1x100|h2c_256x1]" >&2
+	echo "usage: $0 A_BIN B_BIN [plain|ratelimit|compress|large|h2c|h2c_1x100|h2c_256x1|h2up|h2c_h2up]" >&2
 	exit 2
 }
 A="$1" B="$2" SCN="${3:-plain}"
@@ -59,6 +61,8 @@ wait_port() {
 }
 
 BACK="$(free_port)"
+BACK_H2C="$(free_port)"
+while [ "$BACK_H2C" = "$BACK" ]; do BACK_H2C="$(free_port)"; done
 mkdir -p "$WORK/nginx/tmp" "$WORK/nginx/bulk"
 # compress: bench/run.sh's page, a 64 KiB HTML table whose rows vary.
 awk 'BEGIN { print "<html><body><table>"; for (i = 1; i <= 900; i++) printf "<tr><td class=\"id\">%d</td><td>item-%08x</td><td>%s</td><td>%d.%02d</td></tr>\n", i, (i * 2654435761) % 4294967296, substr("alpha bravo charlie delta echo foxtrot golf hotel india juliet", (i * 7) % 40, 18), i % 97, (i * 13) % 100; print "</table></body></html>" }' >"$WORK/nginx/page.full"
@@ -87,11 +91,16 @@ http {
         location = /page.html { root $WORK/nginx/bulk; default_type text/html; }
         location = /bulk.bin { root $WORK/nginx/bulk; }
     }
+    server {
+        listen 127.0.0.1:$BACK_H2C http2;
+        location / { default_type text/plain; return 200 "hello\n"; }
+    }
 }
 NGINX
 taskset -c "$LOAD_CPUS" "$(command -v nginx)" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/error.log" -g 'daemon off;' >"$WORK/nginx.log" 2>&1 &
 PIDS+=($!)
 wait_port "$BACK" "$!" nginx
+wait_port "$BACK_H2C" "${PIDS[0]}" nginx
 
 # cfg PORT SCENARIO: the scenario's config, as bench/run.sh writes it.
 cfg() {
@@ -104,8 +113,9 @@ cfg() {
     http-request track-sc0 src
     http-request deny deny_status 429 if { sc_http_req_rate(0) gt 100000000 }"
 	fi
-	local proto=""
+	local proto="" server="server s1 127.0.0.1:$BACK"
 	case "$2" in h2c*) proto=" proto h2" ;; esac
+	case "$2" in *h2up) server="server s1 127.0.0.1:$BACK_H2C proto h2" ;; esac
 	cat <<CFG
 global
     nbthread 1
@@ -124,7 +134,7 @@ $extra
     default_backend be
 
 backend be
-    server s1 127.0.0.1:$BACK
+    $server
 CFG
 }
 
@@ -155,7 +165,7 @@ esac
 # their shape), the others with wrk.
 H2SHAPE=""
 case "$SCN" in
-h2c) H2SHAPE="-c32 -m10" ;;
+h2c | h2c_h2up) H2SHAPE="-c32 -m10" ;;
 h2c_1x100) H2SHAPE="-c1 -m100" ;;
 h2c_256x1) H2SHAPE="-c256 -m1" ;;
 esac
