@@ -13,17 +13,36 @@ import (
 	"golang.org/x/net/http2"
 )
 
-// Conn is one server-side HTTP/2 connection.
+// Conn is one server-side HTTP/2 connection. Every idle connection holds
+// one, so its flags sit together rather than each in a word of padding
+// (TestResetTableTakenAtFirstReset bounds its size).
 type Conn struct {
 	nc  net.Conn
 	cfg Config
 	ctr *Counters
 	h   Handler
 
-	br  io.Reader // a sock.LazyReader where it can be: see newConnReader
+	br  io.Reader // a sock.LazyReader where it can be: see newConnReader; nil while parked (TLS)
 	tap *frameTap
-	fr  *http2.Framer // read side, owned by Serve
-	hd  headerDecoder // request header blocks, owned by Serve (headers.go)
+	fr  *http2.Framer // read side, owned by the read loop; nil while parked
+	hd  headerDecoder // request header blocks, owned by the read loop (headers.go)
+
+	// Parking (park.go): parker and parkAfter are set before Serve.
+	parker    Parker
+	parkAfter time.Duration
+
+	// gotSettings: the first frame, a SETTINGS, was read (read loop).
+	gotSettings bool
+	// Under mu (park.go).
+	parked    bool // in the Parker's hands, or being resumed
+	closing   bool // closeNC began: never park again
+	filling   bool // the read loop waits for input between frames
+	parkArmed bool // ... with the deadline after which it parks
+	// Under wmu: the first header block announced a dynamic table of 0.
+	sentTableSize bool
+	// Under qmu: see writeLoop.
+	wrunning bool
+	wstop    bool // teardown: no writer starts any more
 
 	// Write side: everything below is guarded by wmu so frames never interleave
 	// and HPACK encoding order matches the wire order.
@@ -31,32 +50,28 @@ type Conn struct {
 	// wdeadline is the socket's write deadline (SendTimeout); under wmu.
 	wdeadline time.Time
 	bw        *bufio.Writer // nil while nothing waits to be written: see bufWriter
-	wfr       *http2.Framer
-	// sentTableSize: the first block announced a dynamic table of 0.
-	sentTableSize bool
-	werr          error
+	wfr       *http2.Framer // nil while parked: locked takes a new one
+	werr      error
 
 	// Control frames queued by the read loop, written by writeLoop, so the
 	// read loop never blocks on a peer that does not read. qsig also wakes
 	// writeLoop to flush what stream writers buffered (writeFrames).
 	// writeLoop runs only while there is something to write or a stream
-	// open (see wakeWriter); wrunning and wstop are under qmu.
-	qmu      sync.Mutex
-	ctrlQ    []func() error
-	qsig     chan struct{}
-	wrunning bool
-	wstop    bool // teardown: no writer starts any more
-	wwg      sync.WaitGroup
+	// open (see wakeWriter); wrunning and wstop (above) are under qmu.
+	qmu   sync.Mutex
+	ctrlQ []func() error
+	qsig  chan struct{}
+	wwg   sync.WaitGroup
 
 	peerMaxFrame atomic.Uint32
+	maxStreamID  uint32       // highest client stream id seen; under mu
 	lastFrame    atomic.Int64 // unix nanos of the last frame read
 
 	// mu guards the stream table, flow-control windows and lifecycle flags.
 	mu             sync.Mutex
 	cond           *sync.Cond // send-window waiters
 	streams        map[uint32]*Stream
-	maxStreamID    uint32 // highest client stream id seen
-	running        int    // handler goroutines
+	running        int // handler goroutines
 	pending        []*Stream
 	inflow         int64 // connection receive window left
 	inUnacked      int64 // consumed, not yet returned by WINDOW_UPDATE
@@ -73,16 +88,16 @@ type Conn struct {
 	goingAway     bool // GOAWAY sent
 	graceful      bool // Shutdown or idle: clean end once streams finish
 	draining      bool // Shutdown's first GOAWAY sent, its PING not yet answered
-	drainTimer    *time.Timer
 	finishing     bool
 	dead          bool
+	drainTimer    *time.Timer
 	lastStreamEnd time.Time
 	idleTimer     *time.Timer
 
 	wg         sync.WaitGroup // handlers
 	closeOnce  sync.Once
-	closed     chan struct{}
 	closedByUs atomic.Bool
+	closed     chan struct{}
 }
 
 // NewConn prepares a connection; call Serve to run it.
@@ -106,9 +121,8 @@ func NewConn(c net.Conn, cfg *Config, h Handler) *Conn {
 	cn.cond = sync.NewCond(&cn.mu)
 	cn.peerMaxFrame.Store(16384)
 	cn.tap = &frameTap{r: cn.br, maxBlock: int(conf.MaxHeaderListSize) + int(conf.MaxFrameSize)}
-	cn.fr = http2.NewFramer(nil, cn.tap)
 	cn.hd.init(conf.HeaderTableSize, conf.MaxHeaderListSize)
-	cn.fr.SetMaxReadFrameSize(conf.MaxFrameSize)
+	cn.fr = cn.newReadFramer()
 	cn.wfr = http2.NewFramer(bufWriter{cn}, nil)
 	// The response encoder (writeHeaders) indexes nothing, as HAProxy's
 	// does: response fields are views of buffers the proxy reuses, and an
@@ -121,11 +135,11 @@ func NewConn(c net.Conn, cfg *Config, h Handler) *Conn {
 // Serve runs the connection until it ends. It expects the client preface
 // first (TLS with ALPN h2, or cleartext prior-knowledge h2c). It returns nil
 // on a clean end (peer closed, Shutdown, idle timeout, Close), otherwise the
-// protocol or I/O error that ended it. It returns after all handlers returned.
+// protocol or I/O error that ended it. It returns after all handlers returned,
+// or with ErrParked once the connection is parked (see SetParker).
 func (c *Conn) Serve() error {
 	c.ctr.OpenConns.Add(1)
 	c.ctr.TotalConns.Add(1)
-	defer c.ctr.OpenConns.Add(-1)
 
 	// Our SETTINGS go first, without waiting for the preface (RFC 9113 §3.4).
 	// They go into the empty write buffer (so this cannot block on a peer
@@ -159,7 +173,7 @@ func (c *Conn) Serve() error {
 	if err == nil {
 		err = c.readLoop()
 	}
-	return c.teardown(err)
+	return c.served(err)
 }
 
 func (c *Conn) readPreface() error {
@@ -174,15 +188,19 @@ func (c *Conn) readPreface() error {
 }
 
 func (c *Conn) readLoop() error {
-	first := true
 	for {
+		if parked, err := c.idleWait(); parked {
+			return ErrParked
+		} else if err != nil {
+			return err
+		}
 		f, err := c.readFrame()
 		if err != nil {
 			var se http2.StreamError
 			var ce http2.ConnectionError
 			switch {
 			case errors.As(err, &se):
-				if first {
+				if !c.gotSettings {
 					return connError{http2.ErrCodeProtocol, "first frame is not SETTINGS"}
 				}
 				if err := c.frameStreamError(se); err != nil {
@@ -199,11 +217,11 @@ func (c *Conn) readLoop() error {
 			return err
 		}
 		c.lastFrame.Store(time.Now().UnixNano())
-		if first {
+		if !c.gotSettings {
 			if sf, ok := f.(*http2.SettingsFrame); !ok || sf.IsAck() {
 				return connError{http2.ErrCodeProtocol, "first frame is not SETTINGS"}
 			}
-			first = false
+			c.gotSettings = true
 		}
 		if err := c.processFrame(f); err != nil {
 			var se streamError
@@ -249,6 +267,7 @@ func (c *Conn) frameStreamError(se http2.StreamError) error {
 
 // teardown ends the connection after the read loop stopped.
 func (c *Conn) teardown(err error) error {
+	defer c.ctr.OpenConns.Add(-1)
 	var ce connError
 	if errors.As(err, &ce) {
 		if ce.code != http2.ErrCodeNo {
@@ -310,6 +329,13 @@ func (c *Conn) lingerClose() {
 
 func (c *Conn) closeNC() {
 	c.closeOnce.Do(func() {
+		// A parked socket leaves the Parker's epoll set before its
+		// descriptor is closed (and can be reused); the read loop resumes
+		// and ends the connection.
+		c.mu.Lock()
+		c.closing = true
+		c.unparkLocked()
+		c.mu.Unlock()
 		close(c.closed)
 		_ = c.nc.Close()
 	})
@@ -336,6 +362,7 @@ func (c *Conn) Shutdown() {
 	}
 	c.graceful = true
 	c.draining = true
+	c.unparkLocked() // it reads the PING's answer, then drains
 	c.enqueue(true, func() error {
 		if err := c.wfr.WriteGoAway(1<<31-1, http2.ErrCodeNo, nil); err != nil {
 			return err
@@ -379,8 +406,12 @@ func (c *Conn) goAwayLocked(code http2.ErrCode, reason string) {
 
 func (c *Conn) idle() bool { return len(c.streams) == 0 && c.running == 0 && len(c.pending) == 0 }
 
-// maybeFinishLocked closes a gracefully ending connection once it is idle.
+// maybeFinishLocked closes a gracefully ending connection once it is idle;
+// an idle one that is not ending may park (armParkLocked).
 func (c *Conn) maybeFinishLocked() {
+	if c.filling {
+		c.armParkLocked()
+	}
 	if !c.graceful || c.draining || !c.serving || c.finishing || c.dead || !c.idle() {
 		return
 	}
@@ -398,21 +429,33 @@ func (c *Conn) maybeFinishLocked() {
 func (c *Conn) idleCheck() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.dead || c.graceful {
-		return
+	if c.dead || c.graceful || c.idleTimer == nil {
+		return // ended, or parked: the Parker keeps the deadline
 	}
-	since := time.Unix(0, c.lastFrame.Load())
-	if c.lastStreamEnd.After(since) {
-		since = c.lastStreamEnd
-	}
-	if wait := c.cfg.IdleTimeout - time.Since(since); !c.idle() || wait > 0 {
+	if wait := time.Until(c.idleDeadlineLocked()); !c.idle() || wait > 0 {
 		if wait <= 0 {
 			wait = c.cfg.IdleTimeout
 		}
 		c.idleTimer.Reset(wait)
 		return
 	}
+	c.idleExpireLocked()
+}
+
+// idleDeadlineLocked is when the idle timeout ends the connection if it
+// stays idle: IdleTimeout after its last frame or stream end.
+func (c *Conn) idleDeadlineLocked() time.Time {
+	since := time.Unix(0, c.lastFrame.Load())
+	if c.lastStreamEnd.After(since) {
+		since = c.lastStreamEnd
+	}
+	return since.Add(c.cfg.IdleTimeout)
+}
+
+// idleExpireLocked ends an idle connection at its idle timeout.
+func (c *Conn) idleExpireLocked() {
 	c.graceful = true // "timeout client"
+	c.unparkLocked()  // it drains until the client closes
 	c.goAwayLocked(http2.ErrCodeNo, "idle timeout")
 	c.maybeFinishLocked()
 }

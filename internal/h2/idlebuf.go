@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"io"
 	"net"
+	"sync"
 
 	"github.com/gatehouse/gatehouse/internal/sock"
 )
@@ -47,13 +48,28 @@ func putWriter(w *bufio.Writer) {
 }
 
 // newConnReader reads c with a sock.LazyReader when c is a plain TCP
-// connection (h2c); otherwise (TLS) with a bufio.Reader of its own.
+// connection (h2c); otherwise (TLS) with a pooled bufio.Reader, given
+// back while the connection is parked.
 func newConnReader(c net.Conn) io.Reader {
 	if lr, ok := sock.NewLazyReader(c); ok {
 		return lr
 	}
-	return bufio.NewReaderSize(c, 16<<10)
+	b := getReader()
+	b.Reset(c)
+	return bufReader{b}
 }
+
+// readBufs are the TLS connections' read buffers between uses.
+var readBufs sync.Pool
+
+func getReader() *bufio.Reader {
+	if b, ok := readBufs.Get().(*bufio.Reader); ok {
+		return b
+	}
+	return bufio.NewReaderSize(nil, 16<<10)
+}
+
+func putReader(b *bufio.Reader) { readBufs.Put(b) }
 
 // bufWriter is the write Framer's destination: the connection's current
 // pooled writer, taken on the first write after a flush. Caller holds wmu.

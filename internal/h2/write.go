@@ -200,6 +200,9 @@ func (c *Conn) locked(f func() error, flush bool) error {
 		c.wmu.Unlock()
 		return err
 	}
+	if c.wfr == nil { // dropped while parked (park.go)
+		c.wfr = http2.NewFramer(bufWriter{c}, nil)
+	}
 	if d := c.cfg.SendTimeout; d > 0 {
 		// Inactivity, not a total: push the deadline only when half of
 		// it is used up, so busy connections rarely touch the timer.

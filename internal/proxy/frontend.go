@@ -67,7 +67,7 @@ func (p *Process) Retire() {
 	// Parked connections move now (no park succeeds once Stale is set).
 	if pl != nil {
 		for _, r := range pl.close() {
-			r.handover()
+			r.pollClosed()
 		}
 	}
 }
@@ -286,7 +286,7 @@ func (l *Listener) serveConn(c net.Conn, done func()) {
 	// HAProxy's session_count_new counts a session on what they track.
 	s.stick.CountSession()
 	if fe.H2 != nil && (s.alpn == "h2" || (l.Bind != nil && l.Bind.Proto == "h2")) {
-		// HTTP/2 connections are never parked: their streams share them.
+		// HTTP/2 connections park as a whole while idle (h2serve.go).
 		// One accepted before a reload starts on the new runtime.
 		s.follow()
 		if done != nil {
@@ -303,13 +303,9 @@ func (l *Listener) serveConn(c net.Conn, done func()) {
 	l.run(s, done)
 }
 
-// serveH2Until serves s over HTTP/2 until its connection ends.
-func (s *session) serveH2Until(done func()) {
-	lst := s.serveH2()
-	s.conn.Close()
-	putSession(s)
-	lst.end(done)
-}
+// serveH2Until serves s over HTTP/2 until its connection ends, or, when
+// detached (done not nil), until it parks (h2serve.go).
+func (s *session) serveH2Until(done func()) { s.serveH2(done) }
 
 // run serves s until its connection ends or is parked. s may move to
 // another listener meanwhile (a reload, handover.go): its own ends it.
@@ -328,7 +324,7 @@ func (l *Listener) run(s *session, done func()) {
 		lst:      l,
 		done:     done,
 		lastDone: s.lastDone,
-		deadline: monoAt(s.kaDeadline),
+		pollSlot: pollSlot{deadline: monoAt(s.kaDeadline)},
 		nreq:     int32(min(s.nreq, 1<<31-1)),
 	}
 	sock.Release(s.raw)

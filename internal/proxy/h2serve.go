@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"errors"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -13,33 +14,88 @@ import (
 // serveH2 serves the session's connection as HTTP/2: negotiated by ALPN
 // on a TLS bind, or spoken from the first byte on a bind with "proto h2".
 // Every stream is a transaction of its own on its own goroutine; the
-// session only carries what they share (frontend, addresses, TLS). It
-// returns the listener the connection ended on, which ends it.
-func (s *session) serveH2() *Listener {
+// session only carries what they share (frontend, addresses, TLS).
+//
+// A detached connection (done not nil: the accept loop does not wait for
+// its end) parks while idle: its read loop's goroutine ends, and the
+// runtime's poller (park_linux.go) resumes it on a new one when the client
+// sends again (h2conn.resume). It returns when the connection has ended
+// (and done has run) or has parked.
+func (s *session) serveH2(done func()) {
 	s.wireH2()
 	// The HTTP/1 transaction goes back: streams take theirs from txnPool.
 	s.tx.reset()
 	txnPool.Put(s.tx)
 	s.tx = nil
-	hc := &h2conn{}
+	hc := &h2conn{s0: s, done: done}
 	v := &h2view{s: s}
 	v.refs.Store(1)
 	hc.cur.Store(v)
 	c := h2.NewConn(s.conn, s.fe.H2, func(st *h2.Stream) { hc.serveStream(st) })
-	hc.c = c
+	hc.c, hc.h2 = c, c
+	if done != nil && tcpOf(s.raw) != nil {
+		c.SetParker(hc, s.fe.Proc.parkAfter())
+	}
 	if !s.fe.Proc.h2conns.add(hc) {
 		// A reload retired this runtime while the handshake ran.
 		hc.retire()
 	}
-	_ = c.Serve()
+	hc.served(c.Serve())
+}
+
+// served ends the connection's share of the proxy once the engine has
+// ended it; a parked connection lives on in the poller.
+func (hc *h2conn) served(err error) {
+	if errors.Is(err, h2.ErrParked) {
+		return
+	}
 	// Every stream has ended: only the current view is left.
 	hc.mu.Lock()
 	hc.ended = true
 	last := hc.cur.Load().s.lst
 	hc.mu.Unlock()
 	last.FE.Proc.h2conns.remove(hc)
-	return last
+	s := hc.s0
+	s.conn.Close()
+	putSession(s)
+	last.end(hc.done)
 }
+
+// resume continues a parked connection on the calling (new) goroutine.
+func (hc *h2conn) resume() { hc.served(hc.h2.Resume()) }
+
+// Park implements h2.Parker: the idle connection waits in the poller of
+// the runtime that serves it now. Called with the h2.Conn's lock held,
+// which also guards pl.
+func (hc *h2conn) Park(deadline time.Time) (ok, retry bool) {
+	p := hc.cur.Load().s.fe.Proc
+	if p.parkAfter() == 0 {
+		return false, false
+	}
+	hc.ps.deadline = monoAt(deadline)
+	pl, err := p.parkIn(hc)
+	switch {
+	case err == nil:
+		hc.pl = pl
+		return true, false
+	case errors.Is(err, errRetired):
+		// Retired, the connection not moved yet: it will be.
+		return false, true
+	}
+	return false, false
+}
+
+// Unpark implements h2.Parker.
+func (hc *h2conn) Unpark() bool { return hc.pl != nil && hc.pl.unpark(hc) }
+
+// An h2conn in the poller: every event resumes its read loop, which
+// serves the next frame, ends the connection, or parks it again (in the
+// poller of the runtime it has moved to, after a reload).
+func (hc *h2conn) slot() *pollSlot   { return &hc.ps }
+func (hc *h2conn) tcp() *net.TCPConn { return tcpOf(hc.s0.raw) }
+func (hc *h2conn) pollReady()        { go hc.resume() }
+func (hc *h2conn) pollExpire()       { go hc.resume() }
+func (hc *h2conn) pollClosed()       { go hc.resume() }
 
 // wireH2 gives a cleartext h2c connection raw recv/send (sock.Wrap), as a
 // TLS bind's connection has under its TLS. Through net.TCPConn every read
@@ -73,6 +129,15 @@ type h2conn struct {
 
 	mu    sync.Mutex // orders retire against the connection's end
 	ended bool
+
+	// HTTP/2 over TCP (nil for HTTP/3): the engine, the session the
+	// connection was accepted with (given back at its end), the accept
+	// loop's release, and, while parked, its poller and slot there.
+	h2   *h2.Conn
+	s0   *session
+	done func()
+	pl   *poller
+	ps   pollSlot
 }
 
 // h2view is one configuration's share of an HTTP/2 connection.

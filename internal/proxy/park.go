@@ -15,8 +15,13 @@ import (
 // is parked: its goroutine ends, the session goes back to the pool, and a
 // small parked record waits in the Process's poller (park_linux.go) until
 // the client sends, half-closes, the keep-alive timeout expires or the
-// runtime retires. TLS connections are never parked: crypto/tls may hold
-// buffered plaintext that readiness of the socket would not show.
+// runtime retires. TLS keep-alive connections are never parked: crypto/tls
+// may hold buffered plaintext that readiness of the socket would not show.
+//
+// An idle HTTP/2 connection parks in the same poller, TLS or not, as a
+// whole (h2serve.go): its engine decides when (h2/park.go: at a frame
+// boundary with nothing buffered, crypto/tls's included), keeps its state,
+// and its read loop resumes on any event.
 
 // DefaultParkAfter is how long an idle keep-alive connection keeps its
 // goroutine before it is parked. A park and its resume cost two epoll_ctl,
@@ -34,6 +39,25 @@ const DefaultParkAfter = 20 * time.Millisecond
 
 var errRetired = errors.New("runtime retired")
 
+// pollable is what the poller holds: an idle connection waiting without
+// a goroutine. An HTTP/1 keep-alive connection (parked) or an HTTP/2 one
+// (h2conn, whose h2.Conn keeps its whole state). The poller calls the
+// methods without its lock held.
+type pollable interface {
+	slot() *pollSlot
+	tcp() *net.TCPConn
+	pollReady()  // readable or half-closed: resume it
+	pollExpire() // its deadline passed
+	pollClosed() // the poller closed (the runtime retired): move or end it
+}
+
+// pollSlot is the poller's bookkeeping of one pollable.
+type pollSlot struct {
+	deadline int64 // clock.Mono() of the keep-alive timeout; 0: none
+	fd       int32
+	idx      int32 // in the poller's deadline heap; -1: not in it
+}
+
 // parked is an idle keep-alive connection held without a goroutine: what
 // the next request's session needs to continue exactly (request count and
 // end of the previous response for %Ti/%Tt, the keep-alive deadline), and
@@ -44,11 +68,15 @@ type parked struct {
 	lst      *Listener
 	done     func() // the accept loop's release (slots, wait group); nil when none
 	lastDone time.Time
-	deadline int64 // clock.Mono() of the keep-alive timeout; 0: none
-	nreq     int32
-	fd       int32
-	idx      int32 // in the poller's deadline heap; -1: not in it
+	pollSlot
+	nreq int32
 }
+
+func (r *parked) slot() *pollSlot   { return &r.pollSlot }
+func (r *parked) tcp() *net.TCPConn { return r.conn }
+func (r *parked) pollReady()        { go r.lst.resume(r) }
+func (r *parked) pollExpire()       { r.end() }
+func (r *parked) pollClosed()       { r.handover() }
 
 // monoAt is t as a heap deadline (clock.Mono); 0 stays "none".
 func monoAt(t time.Time) int64 {
@@ -79,24 +107,30 @@ func (p *Process) parkAfter() time.Duration {
 // park hands r to the poller. errRetired: the runtime is retiring, close
 // the connection; another error: parking is not possible, keep waiting in
 // the goroutine.
-func (p *Process) park(r *parked) error {
+func (p *Process) park(r pollable) error {
+	_, err := p.parkIn(r)
+	return err
+}
+
+// parkIn is park, telling which poller took r.
+func (p *Process) parkIn(r pollable) (*poller, error) {
 	p.idleMu.Lock()
 	if p.Stale.Load() {
 		p.idleMu.Unlock()
-		return errRetired
+		return nil, errRetired
 	}
 	if p.poll == nil {
 		pl, err := newPoller()
 		if err != nil {
 			p.parkOff.Store(true)
 			p.idleMu.Unlock()
-			return err
+			return nil, err
 		}
 		p.poll = pl
 	}
 	pl := p.poll
 	p.idleMu.Unlock()
-	return pl.park(r)
+	return pl, pl.park(r)
 }
 
 // Parked reports how many connections are parked (tests, diagnostics).

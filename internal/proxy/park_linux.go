@@ -32,10 +32,10 @@ type poller struct {
 
 	mu     sync.Mutex
 	closed bool
-	byFD   []*parked // fd -> parked connection; nil when not parked
-	heap   []*parked // parked connections with a deadline, earliest first
-	n      int       // parked connections
-	wakeAt int64     // when the current EpollWait returns at the latest; 0: never
+	byFD   []pollable // fd -> parked connection; nil when not parked
+	heap   []pollable // parked connections with a deadline, earliest first
+	n      int        // parked connections
+	wakeAt int64      // when the current EpollWait returns at the latest; 0: never
 }
 
 func newPoller() (*poller, error) {
@@ -97,13 +97,14 @@ func connFD(c *net.TCPConn) (int, error) {
 
 // park adds r to the set. After a nil return r belongs to the poller: it
 // is resumed, expired or closed by close.
-func (p *poller) park(r *parked) error {
-	fd, err := connFD(r.conn)
+func (p *poller) park(r pollable) error {
+	fd, err := connFD(r.tcp())
 	if err != nil {
 		return err
 	}
-	r.fd = int32(fd)
-	r.idx = -1
+	sl := r.slot()
+	sl.fd = int32(fd)
+	sl.idx = -1
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -111,12 +112,12 @@ func (p *poller) park(r *parked) error {
 	}
 	if fd >= len(p.byFD) {
 		n := max(2*len(p.byFD), fd+1, 64)
-		b := make([]*parked, n)
+		b := make([]pollable, n)
 		copy(b, p.byFD)
 		p.byFD = b
 	}
 	p.byFD[fd] = r
-	if r.deadline != 0 {
+	if sl.deadline != 0 {
 		p.push(r)
 	}
 	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT, Fd: int32(fd)}
@@ -126,12 +127,29 @@ func (p *poller) park(r *parked) error {
 		return err
 	}
 	p.n++
-	if r.deadline != 0 && (p.wakeAt == 0 || r.deadline < p.wakeAt) {
-		p.wakeAt = r.deadline
+	if sl.deadline != 0 && (p.wakeAt == 0 || sl.deadline < p.wakeAt) {
+		p.wakeAt = sl.deadline
 		p.wake()
 	}
 	p.mu.Unlock()
 	return nil
+}
+
+// unpark takes r out of the set and resumes it (pollReady); false when it
+// is not in the set (resumed or handed back meanwhile: whoever took it
+// out resumes it).
+func (p *poller) unpark(r pollable) bool {
+	p.mu.Lock()
+	fd := int(r.slot().fd)
+	if p.closed || fd >= len(p.byFD) || p.byFD[fd] != r {
+		p.mu.Unlock()
+		return false
+	}
+	p.unlink(r)
+	p.n--
+	p.mu.Unlock()
+	r.pollReady()
+	return true
 }
 
 // wake interrupts EpollWait. Called with p.mu held and before the loop has
@@ -139,28 +157,29 @@ func (p *poller) park(r *parked) error {
 func (p *poller) wake() { _, _ = syscall.Write(p.wakeW, []byte{0}) }
 
 // unlink removes r from the tables and the epoll set; p.mu is held.
-func (p *poller) unlink(r *parked) {
-	p.byFD[r.fd] = nil
-	if r.idx >= 0 {
-		p.remove(int(r.idx))
+func (p *poller) unlink(r pollable) {
+	sl := r.slot()
+	p.byFD[sl.fd] = nil
+	if sl.idx >= 0 {
+		p.remove(int(sl.idx))
 	}
-	_ = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, int(r.fd), nil)
+	_ = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, int(sl.fd), nil)
 }
 
 // close stops the poller and hands back every parked connection (a
 // reload moves them, a stop closes them); later parks fail with errRetired.
-func (p *poller) close() []*parked {
+func (p *poller) close() []pollable {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
 		return nil
 	}
 	p.closed = true
-	var all []*parked
+	var all []pollable
 	for _, r := range p.byFD {
 		if r != nil {
 			all = append(all, r)
-			_ = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, int(r.fd), nil)
+			_ = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, int(r.slot().fd), nil)
 		}
 	}
 	p.byFD, p.heap, p.n = nil, nil, 0
@@ -178,7 +197,7 @@ func (p *poller) count() int {
 
 func (p *poller) loop() {
 	events := make([]syscall.EpollEvent, 128)
-	var ready, expired []*parked
+	var ready, expired []pollable
 	for {
 		p.mu.Lock()
 		if p.closed {
@@ -186,7 +205,7 @@ func (p *poller) loop() {
 			break
 		}
 		now := clock.Mono()
-		for len(p.heap) > 0 && p.heap[0].deadline <= now {
+		for len(p.heap) > 0 && p.heap[0].slot().deadline <= now {
 			r := p.heap[0]
 			p.unlink(r)
 			p.n--
@@ -194,13 +213,13 @@ func (p *poller) loop() {
 		}
 		p.wakeAt = 0
 		if len(p.heap) > 0 {
-			p.wakeAt = p.heap[0].deadline
+			p.wakeAt = p.heap[0].slot().deadline
 		}
 		wakeAt := p.wakeAt
 		p.mu.Unlock()
 		for i, r := range expired {
-			// As an expired keep-alive wait: closed silently, not logged.
-			r.end()
+			// HTTP/1: as an expired keep-alive wait, closed silently.
+			r.pollExpire()
 			expired[i] = nil
 		}
 		expired = expired[:0]
@@ -249,7 +268,7 @@ func (p *poller) loop() {
 		}
 		p.mu.Unlock()
 		for i, r := range ready {
-			go r.lst.resume(r)
+			r.pollReady()
 			ready[i] = nil
 		}
 		ready = ready[:0]
@@ -262,19 +281,20 @@ func (p *poller) loop() {
 // The heap orders parked connections by deadline; idx is kept so any
 // entry can be removed when its connection becomes ready.
 
-func (p *poller) push(r *parked) {
-	r.idx = int32(len(p.heap))
+func (p *poller) push(r pollable) {
+	sl := r.slot()
+	sl.idx = int32(len(p.heap))
 	p.heap = append(p.heap, r)
-	p.up(int(r.idx))
+	p.up(int(sl.idx))
 }
 
 func (p *poller) remove(i int) {
 	h := p.heap
 	last := len(h) - 1
-	h[i].idx = -1
+	h[i].slot().idx = -1
 	if i != last {
 		h[i] = h[last]
-		h[i].idx = int32(i)
+		h[i].slot().idx = int32(i)
 	}
 	h[last] = nil
 	p.heap = h[:last]
@@ -288,11 +308,11 @@ func (p *poller) up(i int) {
 	h := p.heap
 	for i > 0 {
 		j := (i - 1) / 2
-		if h[j].deadline <= h[i].deadline {
+		if h[j].slot().deadline <= h[i].slot().deadline {
 			break
 		}
 		h[i], h[j] = h[j], h[i]
-		h[i].idx, h[j].idx = int32(i), int32(j)
+		h[i].slot().idx, h[j].slot().idx = int32(i), int32(j)
 		i = j
 	}
 }
@@ -305,14 +325,14 @@ func (p *poller) down(i int) {
 			return
 		}
 		j := l
-		if r := l + 1; r < len(h) && h[r].deadline < h[l].deadline {
+		if r := l + 1; r < len(h) && h[r].slot().deadline < h[l].slot().deadline {
 			j = r
 		}
-		if h[i].deadline <= h[j].deadline {
+		if h[i].slot().deadline <= h[j].slot().deadline {
 			return
 		}
 		h[i], h[j] = h[j], h[i]
-		h[i].idx, h[j].idx = int32(i), int32(j)
+		h[i].slot().idx, h[j].slot().idx = int32(i), int32(j)
 		i = j
 	}
 }

@@ -28,8 +28,9 @@ type parkEnv struct {
 }
 
 // parkListener serves on a loopback port like the accept loop does
-// (ServeConnDetached); keepAlive is timeout http-keep-alive.
-func parkListener(t *testing.T, keepAlive time.Duration, tlsConf *tls.Config) *parkEnv {
+// (ServeConnDetached); keepAlive is timeout http-keep-alive. setup
+// adjusts the listener before it serves.
+func parkListener(t *testing.T, keepAlive time.Duration, tlsConf *tls.Config, setup ...func(*Listener)) *parkEnv {
 	t.Helper()
 	fe := &Frontend{
 		Name:        "fe",
@@ -44,6 +45,9 @@ func parkListener(t *testing.T, keepAlive time.Duration, tlsConf *tls.Config) *p
 		t.Fatal(err)
 	}
 	e := &parkEnv{l: &Listener{FE: fe, TLS: tlsConf}, addr: ln.Addr().String()}
+	for _, f := range setup {
+		f(e.l)
+	}
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -60,10 +64,10 @@ func parkListener(t *testing.T, keepAlive time.Duration, tlsConf *tls.Config) *p
 	return e
 }
 
-// waitFor polls cond for up to 3s.
+// waitFor polls cond for up to 20s (a busy machine is slow).
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+	for end := time.Now().Add(20 * time.Second); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
 		if cond() {
 			return
 		}

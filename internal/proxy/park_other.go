@@ -7,7 +7,8 @@ const parkSupported = false
 
 type poller struct{}
 
-func newPoller() (*poller, error)  { return nil, errRetired }
-func (*poller) park(*parked) error { return errRetired }
-func (*poller) close() []*parked   { return nil }
-func (*poller) count() int         { return 0 }
+func newPoller() (*poller, error)    { return nil, errRetired }
+func (*poller) park(pollable) error  { return errRetired }
+func (*poller) unpark(pollable) bool { return false }
+func (*poller) close() []pollable    { return nil }
+func (*poller) count() int           { return 0 }

@@ -73,21 +73,8 @@ func (r *LazyReader) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	if r.r == r.w {
-		r.got, r.errno = 0, 0
-		if err := r.rc.Read(r.fill); err != nil {
-			r.release()
-			return 0, err
-		}
-		if r.errno != 0 {
-			r.release()
-			return 0, opError(r.tc, "read", "recvfrom", r.errno)
-		}
-		if r.got == 0 {
-			r.release()
-			return 0, io.EOF
-		}
-		r.r, r.w = 0, r.got
+	if err := r.Fill(); err != nil {
+		return 0, err
 	}
 	n := copy(p, r.buf[r.r:r.w])
 	r.r += n
@@ -95,4 +82,32 @@ func (r *LazyReader) Read(p []byte) (int, error) {
 		r.release()
 	}
 	return n, nil
+}
+
+// Buffered is how many received bytes wait to be read.
+func (r *LazyReader) Buffered() int { return r.w - r.r }
+
+// Fill waits until bytes are buffered, consuming none, with Read's errors.
+// An idle HTTP/2 connection waits with it, under a deadline, before it
+// gives up its goroutine: the bytes that end the wait stay for the frame
+// reader, and a wait that times out leaves nothing read.
+func (r *LazyReader) Fill() error {
+	if r.r < r.w {
+		return nil
+	}
+	r.got, r.errno = 0, 0
+	if err := r.rc.Read(r.fill); err != nil {
+		r.release()
+		return err
+	}
+	if r.errno != 0 {
+		r.release()
+		return opError(r.tc, "read", "recvfrom", r.errno)
+	}
+	if r.got == 0 {
+		r.release()
+		return io.EOF
+	}
+	r.r, r.w = 0, r.got
+	return nil
 }

@@ -66,3 +66,37 @@ func TestLazyReaderOnlyForTCP(t *testing.T) {
 		t.Fatal("NewLazyReader accepted a net.Pipe")
 	}
 }
+
+// Fill waits for bytes without consuming any: a wait that times out holds
+// no buffer and loses nothing, and what arrives afterwards is all read.
+func TestLazyReaderFillConsumesNothing(t *testing.T) {
+	tc, peer := tcpPair(t)
+	r, ok := NewLazyReader(tc)
+	if !ok {
+		t.Fatal("no LazyReader for a TCP connection")
+	}
+	_ = tc.SetReadDeadline(time.Now().Add(30 * time.Millisecond))
+	if err := r.Fill(); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Fill past its deadline: %v", err)
+	}
+	if r.buf != nil || r.Buffered() != 0 {
+		t.Fatalf("a Fill that timed out holds a buffer (%v) or %d bytes", r.buf != nil, r.Buffered())
+	}
+	_ = tc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := peer.Write([]byte("frame")); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Fill(); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Fill(); err != nil || r.Buffered() != 5 {
+		t.Fatalf("Fill again: %v with %d bytes buffered, want 5", err, r.Buffered())
+	}
+	p := make([]byte, 16)
+	if n, err := r.Read(p); err != nil || string(p[:n]) != "frame" {
+		t.Fatalf("read %q, %v", p[:n], err)
+	}
+	if r.buf != nil {
+		t.Fatal("drained, it still holds its buffer")
+	}
+}
