@@ -2,6 +2,7 @@ package integration
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -34,6 +35,11 @@ func startRateProxy(t *testing.T, proxy, cfg string) {
 // request, and returns how long after the start each got its complete
 // answer (sorted); an error when one does not get a 200 within 60 s.
 func rateBurst(addr string, n int) ([]time.Duration, error) {
+	return rateBurstWith(func() (net.Conn, error) { return net.DialTimeout("tcp", addr, 30*time.Second) }, "/", n)
+}
+
+// rateBurstWith is rateBurst with the client's dial (TLS) and path.
+func rateBurstWith(dial func() (net.Conn, error), path string, n int) ([]time.Duration, error) {
 	start := time.Now()
 	done := make([]time.Duration, n)
 	errs := make(chan error, n)
@@ -42,14 +48,14 @@ func rateBurst(addr string, n int) ([]time.Duration, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c, err := net.DialTimeout("tcp", addr, 30*time.Second)
+			c, err := dial()
 			if err != nil {
 				errs <- err
 				return
 			}
 			defer c.Close()
 			c.SetDeadline(time.Now().Add(60 * time.Second))
-			if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"); err != nil {
+			if _, err := io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"); err != nil {
 				errs <- err
 				return
 			}
@@ -258,62 +264,75 @@ frontend free
 // connections they reject leave the session rate at (about) zero in both
 // proxies, and the connections of the other bind are then served.
 func TestMaxSessRateCountsAfterConnectionRules(t *testing.T) {
-	for _, proxy := range []string{"haproxy", "gatehouse"} {
-		t.Run(proxy, func(t *testing.T) {
-			sock := rateSock(t)
-			rejected, served := testenv.FreePort(t), testenv.FreePort(t)
-			startRateProxy(t, proxy, fmt.Sprintf(`global
+	origin := startCompOrigin(t) // mode tcp's server: answers HTTP, closes with ?frame=close
+	for _, mode := range []string{"http", "tcp"} {
+		for _, proxy := range []string{"haproxy", "gatehouse"} {
+			t.Run(mode+"/"+proxy, func(t *testing.T) { maxSessRateAfterRules(t, proxy, mode, origin) })
+		}
+	}
+}
+
+func maxSessRateAfterRules(t *testing.T, proxy, mode, origin string) {
+	sock := rateSock(t)
+	rejected, served := testenv.FreePort(t), testenv.FreePort(t)
+	serve := "http-request return status 200 content-type text/plain string ok"
+	if mode == "tcp" {
+		serve = "server o " + origin
+	}
+	startRateProxy(t, proxy, fmt.Sprintf(`global
     nbthread 1
     maxsessrate 10
     stats socket %s level admin
 defaults
-    mode http
+    mode %s
     timeout connect 5s
     timeout client 30s
     timeout server 30s
-frontend fe
+listen fe
     bind 127.0.0.1:%d
     bind 127.0.0.1:%d
     tcp-request connection reject if { dst_port %d }
-    http-request return status 200 content-type text/plain string ok
-`, sock, rejected, served, rejected))
-			var wg sync.WaitGroup
-			for range 40 {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", rejected), 30*time.Second)
-					if errors.Is(err, syscall.ECONNRESET) {
-						return // rejected before connect returned (HAProxy resets at once)
-					}
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					defer c.Close()
-					c.SetDeadline(time.Now().Add(30 * time.Second))
-					io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-					if b, _ := io.ReadAll(c); len(b) > 0 {
-						t.Errorf("a rejected connection got %q", b)
-					}
-				}()
+    %s
+`, sock, mode, rejected, served, rejected, serve))
+	var wg sync.WaitGroup
+	for range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", rejected), 30*time.Second)
+			if errors.Is(err, syscall.ECONNRESET) {
+				return // rejected before connect returned (HAProxy resets at once)
 			}
-			wg.Wait()
-			info := rateShowInfo(t, sock)
-			// The start's probe of the other bind is one session.
-			if got := rateInfoInt(t, info, "MaxSessRate"); got > 2 {
-				t.Errorf("%s: MaxSessRate %d after 40 rejected connections, want at most the probe's", proxy, got)
+			if err != nil {
+				t.Error(err)
+				return
 			}
-			if got := rateInfoInt(t, info, "MaxConnRate"); got < 2 {
-				t.Errorf("%s: MaxConnRate %d: the rejected connections were not counted as connections", proxy, got)
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(30 * time.Second))
+			io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+			if b, _ := io.ReadAll(c); len(b) > 0 {
+				t.Errorf("a rejected connection got %q", b)
 			}
-			staleProbes()
-			done := mustRateBurst(t, fmt.Sprintf("127.0.0.1:%d", served), 30)
-			checkPaced(t, proxy, done, 10)
-			if got := rateInfoInt(t, rateShowInfo(t, sock), "SessRateLimit"); got != 10 {
-				t.Errorf("%s: SessRateLimit %d", proxy, got)
-			}
-		})
+		}()
+	}
+	wg.Wait()
+	info := rateShowInfo(t, sock)
+	// The start's probe of the other bind is one session.
+	if got := rateInfoInt(t, info, "MaxSessRate"); got > 2 {
+		t.Errorf("%s: MaxSessRate %d after 40 rejected connections, want at most the probe's", proxy, got)
+	}
+	if got := rateInfoInt(t, info, "MaxConnRate"); got < 2 {
+		t.Errorf("%s: MaxConnRate %d: the rejected connections were not counted as connections", proxy, got)
+	}
+	staleProbes()
+	addr := fmt.Sprintf("127.0.0.1:%d", served)
+	done, err := rateBurstWith(func() (net.Conn, error) { return net.DialTimeout("tcp", addr, 30*time.Second) }, "/?frame=close", 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPaced(t, proxy, done, 10)
+	if got := rateInfoInt(t, rateShowInfo(t, sock), "SessRateLimit"); got != 10 {
+		t.Errorf("%s: SessRateLimit %d", proxy, got)
 	}
 }
 
@@ -374,5 +393,63 @@ frontend fe
 	}
 	if want := "ConnRateLimit=7"; !slices.Contains(got["gatehouse"], want) {
 		t.Errorf("no %s after set rate-limit: %v", want, got["gatehouse"])
+	}
+}
+
+// TestMaxSSLRateMatchesHAProxy: maxsslrate 10 paces the SSL bind (30 TLS
+// connections at once take about 2 s) and not the plain bind beside it,
+// whose burst is answered before the SSL one ends; SslRateLimit and a
+// highest SslRate within the limit in show info.
+func TestMaxSSLRateMatchesHAProxy(t *testing.T) {
+	ca := testenv.NewCA(t)
+	cert := ca.Issue(t, "localhost")
+	for _, proxy := range []string{"haproxy", "gatehouse"} {
+		t.Run(proxy, func(t *testing.T) {
+			sock := rateSock(t)
+			tlsPort, plainPort := testenv.FreePort(t), testenv.FreePort(t)
+			startRateProxy(t, proxy, fmt.Sprintf(`global
+    nbthread 1
+    maxsslrate 10
+    stats socket %s level admin
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:%d ssl crt %s
+    bind 127.0.0.1:%d
+    http-request return status 200 content-type text/plain string ok
+`, sock, tlsPort, cert.PEMFile, plainPort))
+			staleProbes()
+			tlsAddr, plainAddr := fmt.Sprintf("127.0.0.1:%d", tlsPort), fmt.Sprintf("127.0.0.1:%d", plainPort)
+			cfg := ca.ClientTLS("localhost")
+			var wg sync.WaitGroup
+			var tlsDone, plainDone []time.Duration
+			var tlsErr, plainErr error
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				tlsDone, tlsErr = rateBurstWith(func() (net.Conn, error) {
+					return tls.DialWithDialer(&net.Dialer{Timeout: 30 * time.Second}, "tcp", tlsAddr, cfg)
+				}, "/", 30)
+			}()
+			go func() { defer wg.Done(); plainDone, plainErr = rateBurst(plainAddr, 30) }()
+			wg.Wait()
+			if tlsErr != nil || plainErr != nil {
+				t.Fatalf("ssl: %v; plain: %v", tlsErr, plainErr)
+			}
+			checkPaced(t, proxy, tlsDone, 10)
+			if p, s := plainDone[len(plainDone)-1], tlsDone[len(tlsDone)-1]; p >= s {
+				t.Errorf("%s: the plain bind's burst ended after %v, not before the SSL one's (%v)", proxy, p, s)
+			}
+			info := rateShowInfo(t, sock)
+			if got := rateInfoInt(t, info, "SslRateLimit"); got != 10 {
+				t.Errorf("%s: SslRateLimit %d", proxy, got)
+			}
+			if got := rateInfoInt(t, info, "MaxSslRate"); got < 1 || got > 11 {
+				t.Errorf("%s: MaxSslRate %d, want 1..11", proxy, got)
+			}
+		})
 	}
 }
