@@ -115,6 +115,9 @@ type BindSpec struct {
 	// KeepAlive is the frontend's "option clitcpka": SO_KEEPALIVE on each
 	// accepted connection.
 	KeepAlive bool
+	// NoLinger is the frontend's "option nolinger": SO_LINGER 0 on each
+	// accepted connection, so closing it sends a reset.
+	NoLinger bool
 	// Sock is how the socket is made (bind v4v6/v6only); a reload that
 	// changes it opens the address again.
 	Sock SockOpts
@@ -310,30 +313,14 @@ func (b *builder) usableServers(name string) int {
 	return be.Farm.Live()
 }
 
-// proxyIDs numbers the proxies as HAProxy does: an explicit "id" is kept;
-// any other proxy takes the first free ID from a counter that every proxy,
-// numbered or not, advances by one.
+// proxyIDs numbers the proxies as HAProxy does (autoIDs): an explicit
+// "id" is kept, the others count from first.
 func proxyIDs(pxs []*config.Proxy, first int) []int {
-	used := map[int]bool{}
-	for _, p := range pxs {
-		if p.ID > 0 {
-			used[p.ID] = true
-		}
-	}
-	ids := make([]int, len(pxs))
-	next := first
+	fixed := make([]int, len(pxs))
 	for i, p := range pxs {
-		if p.ID > 0 {
-			ids[i] = p.ID
-		} else {
-			for used[next] {
-				next++
-			}
-			ids[i] = next
-		}
-		next++
+		fixed[i] = p.ID
 	}
-	return ids
+	return autoIDs(fixed, first)
 }
 
 // stoppedBackend stands in for a disabled proxy, which HAProxy creates
@@ -457,6 +444,18 @@ func (b *builder) buildBackend(p *config.Proxy, id int) (*proxy.Backend, error) 
 		be.HashExpr = e
 	}
 	be.PretendKeepAlive = p.PretendKeepAlive
+	be.NoDelay = p.Sock.HTTPNoDelay
+	be.CaseAdjust = b.caseAdjust(p.Sock.H1CaseServer)
+	if p.Sock.CheckCache {
+		be.CheckCache = true
+		logf, err := b.healthLog(p)
+		if err != nil {
+			return nil, err
+		}
+		if logf != nil {
+			be.Alert = func(msg string) { logf(logging.LevelAlert, msg) }
+		}
+	}
 	ro, err := proxy.ParseRetryOn(p.RetryOn, p.Pos)
 	if err != nil {
 		return nil, err
@@ -470,17 +469,19 @@ func (b *builder) buildBackend(p *config.Proxy, id int) (*proxy.Backend, error) 
 	}
 	var servers []*upstream.Server
 	saved := b.stateFile(p)
+	sids := serverIDs(p.Servers) // sockopts.go
 	for i, cs := range p.Servers {
 		line := saved.Lookup(p.Name, cs.Name)
-		us, err := b.initServer(cs, i+1, p.Name, line) // resolvers.go
+		us, err := b.initServer(cs, sids[i], p.Name, line) // resolvers.go
 		if err != nil {
 			// Reported, and the backend still built so that no
 			// "unknown backend" follows (HAProxy reports them all).
 			b.errs = append(b.errs, err)
 			b.addrFailed = true
-			us = unresolved(cs, i+1)
+			us = unresolved(cs, sids[i])
 		}
 		us.TCPKeepAlive = p.SrvTCPKA
+		us.Sock = serverSockOpts(p, cs) // sockopts.go
 		if cs.Socks4 != "" {
 			us.Socks4 = netip.MustParseAddrPort(cs.Socks4) // checked by cfgparse
 		}
@@ -518,7 +519,7 @@ func (b *builder) buildBackend(p *config.Proxy, id int) (*proxy.Backend, error) 
 		servers = append(servers, us)
 		be.Servers = append(be.Servers, srv)
 	}
-	fo := upstream.FarmOptionsFor(p, false)
+	fo := upstream.FarmOptionsFor(p)
 	fo.FullConn, fo.BackendConns = b.fullConn(p), &be.Counters.CurSess
 	farm, err := upstream.NewFarm(p.Name, servers, p.Balance, fo)
 	if err != nil {
@@ -577,6 +578,8 @@ func (b *builder) buildFrontend(p *config.Proxy, pr *proxyRuntime) (*proxy.Front
 		LogSeparateErrors: p.LogSeparateErrors,
 		DontLogNormal:     p.DontLogNormal,
 		ContStats:         p.ContStats,
+		NoDelay:           p.Sock.HTTPNoDelay,
+		CaseAdjust:        b.caseAdjust(p.Sock.H1CaseClient),
 	}
 	if o := p.OriginalTo; o != nil {
 		fe.OriginalTo = &proxy.OriginalTo{Header: o.Header, Except: o.Except}
@@ -673,8 +676,9 @@ func (b *builder) buildFrontend(p *config.Proxy, pr *proxyRuntime) (*proxy.Front
 	}
 	slots := frontendSlots(p)
 	feRate := ratelimit.NewFrontend(p.RateLimitSessions)
+	lids := bindIDs(p.Binds) // sockopts.go
 	for i, bind := range p.Binds {
-		l := &proxy.Listener{FE: fe, Bind: bind, ID: i + 1, Counters: pr.listenerCounters(bind)}
+		l := &proxy.Listener{FE: fe, Bind: bind, ID: lids[i], Counters: pr.listenerCounters(bind, lids[i])}
 		if bind.SSL {
 			store, err := tlsconf.LoadBindStore(bind, tlsconf.Options{})
 			if err != nil {
@@ -700,7 +704,7 @@ func (b *builder) buildFrontend(p *config.Proxy, pr *proxyRuntime) (*proxy.Front
 			continue
 		}
 		gate := b.bindGate(feRate, bind, len(connRls) > 0)
-		b.g.Binds = append(b.g.Binds, &BindSpec{Addr: bindAddr(bind), Pos: bind.Pos, Frontend: fe.Name, Handler: withConnRules(l7Handler(bind, l), connRls, fe.Counters, b.stickStage(p, true), gate), L7: l, Slots: slots, KeepAlive: p.CliTCPKA, Sock: sockOpts(p, bind, b.cfg.Global.MaxConn), Gate: gate})
+		b.g.Binds = append(b.g.Binds, &BindSpec{Addr: bindAddr(bind), Pos: bind.Pos, Frontend: fe.Name, Handler: withConnRules(l7Handler(bind, l), connRls, fe.Counters, b.stickStage(p, true), gate), L7: l, Slots: slots, KeepAlive: p.CliTCPKA, NoLinger: p.Sock.NoLinger, Sock: sockOpts(p, bind, b.cfg.Global.MaxConn), Gate: gate})
 	}
 	fe.Stick = b.stickStage(p, true)
 	fe.Comp, fe.CompLevel = compSettings(p), compLevel(b.cfg.Global)

@@ -185,6 +185,9 @@ func (b *builder) checker(p *config.Proxy, srv *proxy.Server, spec *health.Spec,
 	if cs.CheckViaSocks4 {
 		tg.Socks4 = srv.Socks4
 	}
+	if srv.Sock != nil {
+		tg.Control = srv.Sock.Control // HAProxy's checks bind the same source
+	}
 	if cs.CheckAddr != "" {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		ap, err := upstream.Resolve(ctx, cs.CheckAddr, 0)

@@ -124,11 +124,12 @@ func (b *builder) buildTCPFrontend(p *config.Proxy, pr *proxyRuntime, tcpBackend
 	b.g.Frontends = append(b.g.Frontends, view)
 	slots := frontendSlots(p)
 	feRate := ratelimit.NewFrontend(p.RateLimitSessions)
-	for _, bind := range p.Binds {
+	lids := bindIDs(p.Binds) // sockopts.go
+	for i, bind := range p.Binds {
 		if bind.QUIC {
 			return config.Errorf(bind.Pos, "'bind %s' : QUIC binds serve HTTP/3 and need 'mode http'", bind.Addr)
 		}
-		l := &l4.Listener{FE: fe, BindName: bindName(bind), AcceptProxy: bind.AcceptProxy, Counters: pr.listenerCounters(bind)}
+		l := &l4.Listener{FE: fe, BindName: bindName(bind), AcceptProxy: bind.AcceptProxy, Counters: pr.listenerCounters(bind, lids[i])}
 		if bind.SSL {
 			store, err := tlsconf.LoadBindStore(bind, tlsconf.Options{})
 			if err != nil {
@@ -146,7 +147,7 @@ func (b *builder) buildTCPFrontend(p *config.Proxy, pr *proxyRuntime, tcpBackend
 		if gate.AfterRules {
 			l.Admitted = func(ok bool) { gate.Admitted(nowMillis(), ok) }
 		}
-		b.g.Binds = append(b.g.Binds, &BindSpec{Addr: bindAddr(bind), Pos: bind.Pos, Frontend: p.Name, Handler: l, Slots: slots, KeepAlive: p.CliTCPKA, Sock: sockOpts(p, bind, b.cfg.Global.MaxConn), Gate: gate})
+		b.g.Binds = append(b.g.Binds, &BindSpec{Addr: bindAddr(bind), Pos: bind.Pos, Frontend: p.Name, Handler: l, Slots: slots, KeepAlive: p.CliTCPKA, NoLinger: p.Sock.NoLinger, Sock: sockOpts(p, bind, b.cfg.Global.MaxConn), Gate: gate})
 	}
 	return nil
 }

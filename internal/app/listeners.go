@@ -77,8 +77,9 @@ type handlerBox struct {
 	l7      *proxy.Listener // the http listener behind h; nil in mode tcp
 	slots   chan struct{}   // global maxconn semaphore; nil when unlimited
 	feSlots chan struct{}   // the frontend's maxconn semaphore; nil when unlimited
-	// keepAlive: the frontend's "option clitcpka".
-	keepAlive bool
+	// keepAlive: the frontend's "option clitcpka"; noLinger its
+	// "option nolinger".
+	keepAlive, noLinger bool
 	// maxAccept: accepts in a row before yielding ("tune.maxaccept";
 	// 0: never yield).
 	maxAccept int
@@ -163,9 +164,12 @@ func (l *listener) acceptLoop() {
 		// reload is served by the new configuration.
 		cur := l.handler.Load()
 		cur.accepted() // its handler reports what its connection rules decide
-		if cur.keepAlive {
-			if tc, ok := c.(*net.TCPConn); ok {
+		if tc, ok := c.(*net.TCPConn); ok {
+			if cur.keepAlive {
 				_ = tc.SetKeepAliveConfig(upstream.KeepAlive(true))
+			}
+			if cur.noLinger {
+				_ = tc.SetLinger(0) // option nolinger: close with a reset
 			}
 		}
 		l.wg.Add(1)

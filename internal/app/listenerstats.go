@@ -16,13 +16,12 @@ type listenerStat struct {
 
 // listenerCounters gives the bound address its own counters when the
 // frontend has "option socket-stats", named as HAProxy names listeners:
-// the bind's name, else "sock-" and its number in the frontend; nil
-// without the option.
-func (pr *proxyRuntime) listenerCounters(bind *config.Bind) *counters.Proxy {
+// the bind's name, else "sock-" and its id (bindIDs); nil without the
+// option.
+func (pr *proxyRuntime) listenerCounters(bind *config.Bind, id int) *counters.Proxy {
 	if !pr.cfg.SocketStats {
 		return nil
 	}
-	id := len(pr.listeners) + 1
 	name := bind.Name
 	if name == "" {
 		name = "sock-" + strconv.Itoa(id)

@@ -113,6 +113,7 @@ func (r *Runtime) Apply(g *Graph) error {
 		box := newHandlerBox(b.Handler, b.L7, r.slots, b.Slots)
 		box.keepAlive = b.KeepAlive
 		box.gate = b.Gate
+		box.noLinger = b.NoLinger
 		box.maxAccept = maxAccept(g.Cfg)
 		if l, ok := r.listeners[addr]; ok {
 			if _, remade := opened[addr]; !remade {

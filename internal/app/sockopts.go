@@ -3,9 +3,11 @@ package app
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -31,6 +33,8 @@ type SockOpts struct {
 	// NoQuickAck: TCP_QUICKACK off (option tcp-smart-accept, on by
 	// default for HTTP frontends and TLS binds).
 	NoQuickAck bool
+	// TFO: TCP Fast Open ("tfo"), its queue the listen backlog, as HAProxy.
+	TFO bool
 }
 
 // sockOpts are bd's socket options in frontend p, with HAProxy's
@@ -38,7 +42,7 @@ type SockOpts struct {
 // its maxconn, else the global maxconn; smart accept is automatic for HTTP
 // and TLS.
 func sockOpts(p *config.Proxy, bd *config.Bind, globalMaxConn int) SockOpts {
-	o := SockOpts{V6Only: -1, DeferAccept: bd.DeferAccept, MSS: bd.MSS, Interface: bd.Interface}
+	o := SockOpts{V6Only: -1, DeferAccept: bd.DeferAccept, MSS: bd.MSS, Interface: bd.Interface, TFO: bd.TFO}
 	if bd.V6Only != nil {
 		o.V6Only = 0
 		if *bd.V6Only {
@@ -179,6 +183,17 @@ func (o SockOpts) apply(fd int) error {
 			return fmt.Errorf("cannot enable DEFER_ACCEPT: %w", err)
 		}
 	}
+	if o.TFO {
+		// HAProxy's queue length is listener_backlog(); without one,
+		// Go's listen backlog (net.core.somaxconn) is the queue.
+		qlen := o.Backlog
+		if qlen <= 0 {
+			qlen = somaxconn()
+		}
+		if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_FASTOPEN, qlen); err != nil {
+			return fmt.Errorf("cannot enable TCP_FASTOPEN: %w", err)
+		}
+	}
 	if o.MSS != 0 {
 		mss := o.MSS
 		if mss < 0 {
@@ -193,6 +208,103 @@ func (o SockOpts) apply(fd int) error {
 		}
 	}
 	return nil
+}
+
+// somaxconn is net.core.somaxconn, the backlog Go listens with; 128
+// when it cannot be read.
+func somaxconn() int {
+	b, err := os.ReadFile("/proc/sys/net/core/somaxconn")
+	if err != nil {
+		return 128
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || n <= 0 {
+		return 128
+	}
+	return n
+}
+
+// serverSockOpts are the socket options of cs's connections in backend
+// p (internal/upstream/dialsock.go); nil when it has none. The server's
+// "source" wins over the backend's, as in HAProxy.
+func serverSockOpts(p *config.Proxy, cs *config.Server) *upstream.SockOpts {
+	src := cs.Source
+	if src == nil {
+		src = p.Sock.Source
+	}
+	if !p.Sock.NoLinger && !p.Sock.SmartConnect && !cs.TFO && src == nil {
+		return nil
+	}
+	o := &upstream.SockOpts{NoLinger: p.Sock.NoLinger, SmartConnect: p.Sock.SmartConnect, TFO: cs.TFO}
+	if src != nil {
+		o.Interface = src.Interface
+		// 0.0.0.0 without a port leaves the choice to the system, as
+		// HAProxy's default.
+		if !src.Addr.IsUnspecified() || src.PortLow != 0 {
+			o.Source, o.PortLow, o.PortHigh = src.Addr, src.PortLow, src.PortHigh
+		}
+	}
+	return o
+}
+
+// autoIDs numbers objects as HAProxy 2.6 numbers proxies, servers and
+// listeners: a fixed id (> 0) is kept; any other object takes the first
+// free id from a counter starting at first that every object, numbered
+// or not, advances by one. cfgparse has refused duplicates.
+func autoIDs(fixed []int, first int) []int {
+	used := map[int]bool{}
+	for _, id := range fixed {
+		if id > 0 {
+			used[id] = true
+		}
+	}
+	ids := make([]int, len(fixed))
+	next := first
+	for i, id := range fixed {
+		if id > 0 {
+			ids[i] = id
+		} else {
+			for used[next] {
+				next++
+			}
+			ids[i] = next
+		}
+		next++
+	}
+	return ids
+}
+
+// serverIDs are a backend's server ids ("id", else automatic).
+func serverIDs(servers []*config.Server) []int {
+	fixed := make([]int, len(servers))
+	for i, s := range servers {
+		fixed[i] = s.ID
+	}
+	return autoIDs(fixed, 1)
+}
+
+// bindIDs are a frontend's listener ids (one listener per bound address;
+// "id", else automatic).
+func bindIDs(binds []*config.Bind) []int {
+	fixed := make([]int, len(binds))
+	for i, b := range binds {
+		fixed[i] = b.ID
+	}
+	return autoIDs(fixed, 1)
+}
+
+// caseAdjust is the header case map of "h1-case-adjust" lines and the
+// "h1-case-adjust-file" for a proxy whose option asks for it (on); nil
+// otherwise, or when the map is empty.
+func (b *builder) caseAdjust(on bool) map[string]string {
+	hc := b.cfg.Global.H1Case
+	if !on || len(hc.Pairs)+len(hc.FilePairs) == 0 {
+		return nil
+	}
+	m := make(map[string]string, len(hc.Pairs)+len(hc.FilePairs))
+	maps.Copy(m, hc.FilePairs)
+	maps.Copy(m, hc.Pairs) // cfgparse refused names in both
+	return m
 }
 
 // defaultMSS is the TCP_MAXSEG of a new socket, what a negative "mss"

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"testing"
 
@@ -41,5 +42,48 @@ func TestSmartAcceptSockOpt(t *testing.T) {
 		if gerr != nil || got != c.quick {
 			t.Errorf("%s: TCP_QUICKACK %d (%v), want %d", c.name, got, gerr, c.quick)
 		}
+	}
+}
+
+// TestListenTFO: bind "tfo" sets TCP_FASTOPEN on the listening socket with
+// the listen backlog as its queue, as HAProxy's listener_backlog(); none
+// without it.
+func TestListenTFO(t *testing.T) {
+	for _, c := range []struct {
+		o    SockOpts
+		want int
+	}{
+		{SockOpts{V6Only: -1}, 0},
+		{SockOpts{V6Only: -1, TFO: true, Backlog: 77}, 77},
+		{SockOpts{V6Only: -1, TFO: true}, somaxconn()},
+	} {
+		ln, err := listen(context.Background(), "127.0.0.1:0", c.o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc, _ := ln.(*net.TCPListener).SyscallConn()
+		var got int
+		var gerr error
+		_ = rc.Control(func(fd uintptr) { got, gerr = unix.GetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_FASTOPEN) })
+		ln.Close()
+		if gerr != nil || got != c.want {
+			t.Errorf("%+v: TCP_FASTOPEN %d (%v), want %d", c.o, got, gerr, c.want)
+		}
+	}
+}
+
+// TestAutoIDs: fixed ids are kept, the others take the first free id from
+// a counter every object advances, as HAProxy numbers servers (sid) and
+// listeners.
+func TestAutoIDs(t *testing.T) {
+	got := serverIDs([]*config.Server{{}, {ID: 1}, {}, {ID: 10}, {}})
+	want := []int{2, 1, 4, 10, 6}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("serverIDs: %v, want %v", got, want)
+	}
+	got = bindIDs([]*config.Bind{{ID: 2}, {}, {}})
+	want = []int{2, 3, 4}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("bindIDs: %v, want %v", got, want)
 	}
 }

@@ -140,6 +140,9 @@ func parseBind(p *parser, args []token) error {
 		}
 		addrs = append(addrs, each...)
 	}
+	if tmpl.ID > 0 && len(addrs) > 1 {
+		return fmt.Errorf("'bind %s' : 'id' can only be used with a single socket", args[1].Text)
+	}
 	for _, addr := range addrs {
 		rest, v6, isQUIC := quicAddr(envExpand(addr, p.opt.LookupEnv))
 		hp, err := splitHostPort(rest, true)

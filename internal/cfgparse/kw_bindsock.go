@@ -2,6 +2,7 @@ package cfgparse
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/gatehouse/gatehouse/internal/config"
@@ -11,7 +12,7 @@ import (
 // (proto_tcp.c tcp_bind_listener); internal/app/sockopts.go applies them.
 
 func bindSockOptions() []bindOption {
-	return []bindOption{
+	return append(bindIDOptions(), []bindOption{
 		{name: "backlog", syntax: "backlog <backlog>", hasArg: true,
 			desc: "The socket's listen queue (listen(2) backlog, capped by net.core.somaxconn); 0 or unset: the frontend's 'backlog', else its maxconn.",
 			parse: func(p *parser, b *config.Bind, v string) error {
@@ -44,11 +45,11 @@ func bindSockOptions() []bindOption {
 				b.Interface = v
 				return nil
 			}},
-	}
+	}...)
 }
 
 func bindSockKeywords() []keyword {
-	return []keyword{
+	return append(sourceKeywords(), []keyword{
 		{name: "backlog", where: wFEOnly, capWarn: true, syntax: "backlog <conns>",
 			desc: "The listen queue of the frontend's binds that set none themselves; unset: the frontend's maxconn (the system's default without one), capped by net.core.somaxconn.",
 			parse: func(p *parser, args []token) error {
@@ -62,11 +63,11 @@ func bindSockKeywords() []keyword {
 				p.ps.px.Backlog = n
 				return nil
 			}},
-	}
+	}...)
 }
 
 func smartOptions() []keyword {
-	return []keyword{
+	return slices.Concat(sockOptions(), h1CaseOptions(), []keyword{
 		{name: "tcp-smart-accept", where: wFEOnly, capWarn: true, syntax: "[no] option tcp-smart-accept",
 			desc: "Delay the ACK of a client's first data until the response (TCP_QUICKACK off on the listening socket). On by default for HTTP frontends and TLS binds, as in HAProxy; 'no' turns it off, the option forces it in mode tcp.",
 			parse: func(p *parser, args []token) error {
@@ -76,5 +77,5 @@ func smartOptions() []keyword {
 				p.ps.px.SmartAccept = new(!p.negated)
 				return nil
 			}},
-	}
+	})
 }

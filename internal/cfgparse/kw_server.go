@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,7 +27,10 @@ type serverOption struct {
 	syntax string
 	desc   string
 	hasArg bool
-	parse  func(s *config.Server, v string) error
+	// sub: words that may follow the argument, each with a value of its
+	// own ("source <addr> interface <name>"); parse gets them after it.
+	sub   []string
+	parse func(s *config.Server, v string) error
 }
 
 func boolOpt(name, desc string, set func(s *config.Server)) serverOption {
@@ -179,7 +183,7 @@ func serverOptions() []serverOption {
 			return oneOf("proto", v, "h2")
 		}),
 		serverCookieOption(),
-	), serverTLSOptions()...)
+	), slices.Concat(serverTLSOptions(), serverSockOptions())...)
 }
 
 func serverOptionNames(opts []serverOption) []string {
@@ -235,6 +239,10 @@ func applyServerOptions(s *config.Server, args []token, what string) error {
 			}
 			i++
 			val = args[i].Text
+			for i+2 < len(args) && contains(opt.sub, args[i+1].Text) {
+				val += " " + args[i+1].Text + " " + args[i+2].Text
+				i += 2
+			}
 		}
 		if err := opt.parse(s, val); err != nil {
 			errs = append(errs, fmt.Errorf("'%s' : %v", what, err))
@@ -248,7 +256,7 @@ func applyServerOptions(s *config.Server, args []token, what string) error {
 var serverFlagOptions = map[string]bool{
 	"no-sslv3": true, "no-tlsv10": true, "no-tlsv11": true, "no-tlsv12": true, "no-tlsv13": true,
 	"force-sslv3": true, "force-tlsv10": true, "force-tlsv11": true, "force-tlsv12": true, "force-tlsv13": true,
-	"ssl-reuse": true, "no-ssl-reuse": true, "tfo": true, "allow-0rtt": true, "check-via-socks4": true,
+	"ssl-reuse": true, "no-ssl-reuse": true, "allow-0rtt": true, "check-via-socks4": true,
 	"non-stick": true, "stick": true, "send-proxy-v2-ssl": true, "send-proxy-v2-ssl-cn": true,
 	"check-reuse-pool": true, "no-tls-tickets": true,
 	"tls-tickets": true, "prefer-client-ciphers": true, "check-send-proxy": true, "no-check-ssl": true,
@@ -281,6 +289,9 @@ func parseServer(p *parser, args []token) error {
 	if err := applyServerOptions(&s, args[3:], "server "+name); err != nil {
 		return err
 	}
+	if err := checkServerID(p, &s); err != nil {
+		return err
+	}
 	if s.CAFile != "" {
 		s.CAFile = p.filePath(p.cfg.Global.CABase, s.CAFile)
 	}
@@ -308,6 +319,9 @@ func parseDefaultServer(p *parser, args []token) error {
 	s := cloneServer(p.ps.defSrv)
 	if err := applyServerOptions(&s, args[1:], "default-server"); err != nil {
 		return err
+	}
+	if s.ID != 0 {
+		return fmt.Errorf("'default-server' : 'id' option is not accepted in default-server sections.")
 	}
 	p.ps.defSrv = s
 	return nil

@@ -28,14 +28,14 @@ func unimplementedGlobal() []string {
 		"tune.idletimer", "tune.h2.be.glitches-threshold", "tune.h2.fe.rxbuf",
 		"tune.h2.be.rxbuf", "tune.h2.zero-copy-fwd-send",
 		"busy-polling", "noepoll", "nokqueue", "nopoll", "profiling.tasks",
-		"h1-case-adjust", "h1-case-adjust-file", "thread-groups",
+		"thread-groups",
 		"numa-cpu-mapping", "mworker-max-reloads", "quiet", "debug", "stats timeout", "stats maxconn",
 	}
 }
 
 func unimplementedProxy() []string {
 	return []string{
-		"source", "bind-process", "external-check", "http-send-name-header",
+		"bind-process", "external-check", "http-send-name-header",
 		"max-keep-alive-queue",
 		"max-session-srv-conns", "log-steps", "dispatch", "transparent",
 		"guid",
@@ -45,14 +45,12 @@ func unimplementedProxy() []string {
 func unimplementedOptions() []string {
 	return []string{
 		"accept-invalid-http-request", "accept-invalid-http-response",
-		"allbackups", "checkcache", "disable-h2-upgrade",
-		"external-check", "forwarded", "h1-case-adjust-bogus-client",
-		"h1-case-adjust-bogus-server",
-		"http-no-delay", "http-restrict-req-hdr-names",
+		"disable-h2-upgrade",
+		"external-check", "forwarded",
+		"http-restrict-req-hdr-names",
 		"http-use-proxy-header", "http_proxy", "idle-close-on-response", "independent-streams",
-		"nolinger",
 		"spop-check",
-		"tcp-smart-connect", "transparent", "use-small-buffers",
+		"transparent", "use-small-buffers",
 	}
 }
 
@@ -71,17 +69,17 @@ func unimplementedHTTPActions() []string {
 func unimplementedBindOptions() []string {
 	return []string{
 		"transparent",
-		"tfo", "maxconn", "nice", "process", "thread",
+		"maxconn", "nice", "process", "thread",
 		"ca-sign-file", "generate-certificates",
-		"uid", "gid", "mode", "user", "group", "namespace", "id", "level", "severity-output",
+		"uid", "gid", "mode", "user", "group", "namespace", "level", "severity-output",
 		"expose-fd", "ssl-passphrase", "sigalgs", "client-sigalgs",
 	}
 }
 
 func unimplementedServerOptions() []string {
 	return []string{
-		"redir", "source", "usesrc", "namespace", "id",
-		"crl-file", "ssl-reuse", "no-ssl-reuse", "tfo", "allow-0rtt", "check-proto",
+		"redir", "usesrc", "namespace",
+		"crl-file", "ssl-reuse", "no-ssl-reuse", "allow-0rtt", "check-proto",
 		"tcp-ut", "pool-low-conn", "pool-purge-delay", "max-queue",
 		"set-proxy-v2-tlv-fmt", "shard",
 		"log-proto", "ws", "guid", "hash-key", "sigalgs", "client-sigalgs",

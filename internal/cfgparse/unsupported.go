@@ -43,7 +43,6 @@ func unsupportedAdvice() map[string]string {
 		sysDefault   = "Not needed: the operating system's default applies; remove the line."
 		goScheduler  = "Not needed: one process uses every core (Go schedules across them); run more replicas for more capacity."
 		tcpChecks    = "Use `option httpchk` or `tcp-check connect|send|expect` sequences (e.g. `tcp-check send PING\\r\\n` and `tcp-check expect string +PONG` for Redis)."
-		caseAdjust   = "No equivalent: fix the peer that depends on the case of header names (they are case-insensitive, RFC 9110)."
 		noTPROXY     = "Not supported (needs TPROXY): pass the client's address with PROXY protocol (`send-proxy-v2`) or `option forwardfor`."
 		noNamespace  = "Run Gatehouse inside the network namespace (`ip netns exec`, a pod's network)."
 		noSigalgs    = "No equivalent: Go's TLS chooses the signature algorithms; restrict versions and ciphers with `ssl-min-ver`, `ciphers`, `ciphersuites`."
@@ -69,13 +68,12 @@ func unsupportedAdvice() map[string]string {
 	add("global", "Tune HTTP/2 with the `tune.h2.*` keywords Gatehouse has (docs/config-reference.md, docs/http2.md).", "tune.h2.be.glitches-threshold", "tune.h2.fe.rxbuf", "tune.h2.be.rxbuf", "tune.h2.zero-copy-fwd-send")
 	add("global", "Not needed: Go's runtime picks the poller (epoll); remove the line.", "busy-polling", "noepoll", "nokqueue", "nopoll")
 	add("global", "Profile with `-cpuprofile FILE` (pprof).", "profiling.tasks")
-	add("global", caseAdjust, "h1-case-adjust", "h1-case-adjust-file")
 	add("global", "Not needed: a reload happens inside the one process; nothing old lingers past `hard-stop-after`.", "mworker-max-reloads")
 	add("global", "Use `-q` on the command line.", "quiet")
 	add("global", "Use `-db` (stay in the foreground) and read the logs.", "debug")
 	add("global", "The runtime API's defaults apply: a session idles out after 10 s, a socket takes 10 connections.", "stats timeout", "stats maxconn")
 
-	add("proxy", noTPROXY, "source", "transparent")
+	add("proxy", noTPROXY, "transparent")
 	add("proxy", "Not needed: one process serves every bind.", "bind-process")
 	add("proxy", tcpChecks, "external-check")
 	add("proxy", "Log the server (`%s` in `log-format`) or tell the client: `http-response set-header X-Served-By %[srv_name]`.", "http-send-name-header")
@@ -84,16 +82,12 @@ func unsupportedAdvice() map[string]string {
 	add("proxy", "Declare the address as a `server`.", "dispatch")
 
 	add("option", "No equivalent: Gatehouse parses HTTP strictly and never relaxes it; fix the peer that sends invalid messages.", "accept-invalid-http-request", "accept-invalid-http-response")
-	add("option", "No equivalent: the first usable backup server takes the traffic; make the servers that must share it regular servers.", "allbackups")
-	add("option", "Remove `Set-Cookie` from cacheable responses with `http-response del-header` rules, or fix the server.", "checkcache")
 	add("option", "No equivalent: offer HTTP/2 through ALPN (`alpn h2,http/1.1`) or `proto h2` on the bind.", "disable-h2-upgrade")
 	add("option", tcpChecks, "external-check", "spop-check")
 	add("option", "Use `option forwardfor` (X-Forwarded-For), or write the header: `http-request set-header Forwarded for=%[src]`.", "forwarded")
-	add("option", caseAdjust, "h1-case-adjust-bogus-client", "h1-case-adjust-bogus-server")
-	add("option", "Not needed: Go sets TCP_NODELAY on every TCP connection.", "http-no-delay")
-	add("option", noEquivalent, "http-restrict-req-hdr-names", "http-use-proxy-header", "idle-close-on-response", "independent-streams", "nolinger")
+	add("option", noEquivalent, "http-restrict-req-hdr-names", "http-use-proxy-header", "idle-close-on-response", "independent-streams")
 	add("option", "Not supported: Gatehouse is not a forward proxy; use one (e.g. Squid) for that.", "http_proxy")
-	add("option", sysDefault, "tcp-smart-connect", "use-small-buffers")
+	add("option", sysDefault, "use-small-buffers")
 	add("option", noTPROXY, "transparent")
 
 	add("http-action", "Resolve server names with a `resolvers` section; there is no per-request resolution.", "do-resolve")
@@ -106,13 +100,12 @@ func unsupportedAdvice() map[string]string {
 	add("http-action", "Choose what is retried with the backend's `retry-on` and `retries`.", "disable-l7-retry", "set-retries")
 
 	add("bind", noTPROXY, "transparent")
-	add("bind", sysDefault, "tfo", "nice")
+	add("bind", sysDefault, "nice")
 	add("bind", "Use the frontend's `maxconn`.", "maxconn")
 	add("bind", goScheduler, "process", "thread")
 	add("bind", "No certificates made on the fly: give each name a certificate (a `crt` directory or a `crt-list`).", "ca-sign-file", "generate-certificates")
 	add("bind", unixSocket, "uid", "gid", "mode", "user", "group")
 	add("bind", noNamespace, "namespace")
-	add("bind", "Name a listener with `name`.", "id")
 	add("bind", "For the runtime API, use `stats socket PATH level LEVEL`.", "level")
 	add("bind", "No equivalent: runtime API answers carry no severity prefix.", "severity-output")
 	add("bind", "Not needed: listening sockets survive reloads inside the process (`stats socket ... expose-fd listeners` is accepted with a notice).", "expose-fd")
@@ -120,12 +113,11 @@ func unsupportedAdvice() map[string]string {
 	add("bind", noSigalgs, "sigalgs", "client-sigalgs")
 
 	add("server", "Answer redirects with `http-request redirect`.", "redir")
-	add("server", noTPROXY, "source", "usesrc")
+	add("server", noTPROXY, "usesrc")
 	add("server", noNamespace, "namespace")
-	add("server", "No equivalent: servers are numbered in declaration order (which also places them on a hash ring).", "id", "hash-key")
+	add("server", "No equivalent: a server's points on a consistent-hash ring come from its `id`.", "hash-key")
 	add("server", "No CRL checking of servers: revoke by rotating the servers' CA or certificates (`ca-file`).", "crl-file")
 	add("server", noEquivalent, "ssl-reuse", "no-ssl-reuse", "check-proto", "shard", "guid")
-	add("server", sysDefault, "tfo")
 	add("server", no0RTT, "allow-0rtt")
 	add("server", "No equivalent: `timeout server` bounds a stalled connection.", "tcp-ut")
 	add("server", "Bound idle connections with `pool-max-conn`; idle ones are closed by themselves.", "pool-low-conn", "pool-purge-delay")

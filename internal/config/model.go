@@ -155,6 +155,8 @@ type Global struct {
 
 	// SetVars are the global set-var and set-var-fmt lines, in order.
 	SetVars []*VarAction `json:",omitempty"`
+	// H1Case: "h1-case-adjust", "h1-case-adjust-file" (sockopts.go).
+	H1Case H1Case `json:",omitzero"`
 }
 
 // RateLimits are the global per-process limits; zero means none.
@@ -439,6 +441,9 @@ type Proxy struct {
 	// RequestIDTrust lists the client networks whose X-Request-Id and
 	// traceparent are kept ("request-id-trust"); others get new ones.
 	RequestIDTrust []netip.Prefix
+	// Sock: nolinger, tcp-smart-connect, http-no-delay, allbackups,
+	// checkcache, source, h1-case-adjust-bogus-* (sockopts.go).
+	Sock SockProxy `json:",omitzero"`
 }
 
 // Bind is one "bind" line.
@@ -478,6 +483,10 @@ type Bind struct {
 	// QUICForceRetry ("quic-force-retry"): every new QUIC connection
 	// proves its address with a Retry first.
 	QUICForceRetry bool `json:",omitempty"`
+	// ID ("id"): the listener's numeric id in stats; 0: automatic.
+	ID int `json:",omitempty"`
+	// TFO ("tfo"): TCP Fast Open on the listening socket.
+	TFO bool `json:",omitempty"`
 }
 
 // Server is one "server" line with default-server already applied.
@@ -557,6 +566,13 @@ type Server struct {
 	// backup servers' streams are cut when it is marked up.
 	OnMarkedDown string `json:",omitempty"`
 	OnMarkedUp   string `json:",omitempty"`
+
+	// ID ("id"): the server's numeric id (stats sid, hashing); 0:
+	// automatic. TFO ("tfo"): TCP Fast Open toward the server. Source
+	// ("source"): overrides the backend's.
+	ID     int     `json:",omitempty"`
+	TFO    bool    `json:",omitempty"`
+	Source *Source `json:",omitempty"`
 }
 
 // Balance is the "balance" algorithm with its argument (hdr(NAME) -> Algo "hdr", Arg "NAME").

@@ -49,6 +49,10 @@ type Target struct {
 	// Socks4: checks connect through this SOCKS4 proxy
 	// ("check-via-socks4"); invalid when they go straight.
 	Socks4 netip.AddrPort
+	// Control applies the server's socket options ("source" and the
+	// others HAProxy sets on every connection to the server) to the
+	// check's socket; nil: none.
+	Control func(network, address string, c syscall.RawConn) error
 }
 
 // Timing bounds one check, with HAProxy's rules: without "timeout check"
@@ -186,7 +190,7 @@ func (r *run) connect(ctx context.Context, ru *rule) (Result, bool) {
 	}
 	dctx, cancel := context.WithDeadline(ctx, r.deadline)
 	defer cancel()
-	var d net.Dialer
+	d := net.Dialer{Control: r.tg.Control}
 	dst := netip.AddrPortFrom(addr, uint16(port))
 	first := dst
 	if r.tg.Socks4.IsValid() {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/httpmsg"
 )
@@ -22,6 +23,10 @@ type Writer struct {
 	vec  [2][]byte
 	nb   net.Buffers
 	err  error
+	// CaseAdjust ("h1-case-adjust" with "option h1-case-adjust-bogus-*"):
+	// header names whose lower-case form it holds are written in the case
+	// it gives; nil: names go out as they are.
+	CaseAdjust map[string]string
 }
 
 // NewWriter returns a Writer on w with a buffer of size bytes (0: the
@@ -175,7 +180,7 @@ func (w *Writer) WriteRequestHead(req *httpmsg.Request) error {
 	b = append(b, ' ')
 	b = append(b, req.URI...)
 	b = append(b, " HTTP/1.1\r\n"...)
-	b = appendHeaders(b, req.Header)
+	b = appendHeaders(b, req.Header, w.CaseAdjust)
 	return w.commit(b)
 }
 
@@ -202,7 +207,7 @@ func (w *Writer) WriteResponseHead(resp *httpmsg.Response) error {
 	b = append(b, ' ')
 	b = append(b, reason...)
 	b = append(b, "\r\n"...)
-	b = appendHeaders(b, resp.Header)
+	b = appendHeaders(b, resp.Header, w.CaseAdjust)
 	return w.commit(b)
 }
 
@@ -221,14 +226,40 @@ func (w *Writer) commit(b []byte) error {
 	return err
 }
 
-func appendHeaders(b []byte, h httpmsg.Headers) []byte {
+func appendHeaders(b []byte, h httpmsg.Headers, ca map[string]string) []byte {
 	for i := range h {
-		b = append(b, h[i].Name...)
+		b = append(b, adjustCase(h[i].Name, ca)...)
 		b = append(b, ": "...)
 		b = append(b, h[i].Value...)
 		b = append(b, "\r\n"...)
 	}
 	return append(b, "\r\n"...)
+}
+
+// adjustCase is name as ca spells it, HAProxy's h1_adjust_case_outgoing_hdr
+// on a name in any case (HAProxy's are all lower case by then).
+func adjustCase(name string, ca map[string]string) string {
+	if ca == nil {
+		return name
+	}
+	var buf [64]byte
+	if len(name) > len(buf) {
+		if to, ok := ca[strings.ToLower(name)]; ok {
+			return to
+		}
+		return name
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	if to, ok := ca[string(buf[:len(name)])]; ok {
+		return to
+	}
+	return name
 }
 
 // validHeaders rejects what would let a rule-written value inject lines
@@ -286,7 +317,7 @@ func (w *Writer) WriteLastChunk(trailer httpmsg.Headers) error {
 		return err
 	}
 	for i := range trailer {
-		w.WriteString(trailer[i].Name)
+		w.WriteString(adjustCase(trailer[i].Name, w.CaseAdjust))
 		w.WriteString(": ")
 		w.WriteString(trailer[i].Value)
 		w.WriteString("\r\n")

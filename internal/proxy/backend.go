@@ -110,6 +110,18 @@ type Backend struct {
 	Persist *Persistence
 	// StickRules is persistence by stick table; nil without stick rules.
 	StickRules *StickPersist
+
+	// NoDelay ("option http-no-delay"): response data goes to the client
+	// as soon as it comes, whatever the body's size.
+	NoDelay bool
+	// CaseAdjust: header names as HTTP/1 servers get them ("option
+	// h1-case-adjust-bogus-server"); nil: unchanged.
+	CaseAdjust map[string]string
+	// CheckCache ("option checkcache"): responses a shared cache could
+	// store with the server's Set-Cookie are blocked (checkcache.go), and
+	// Alert, when set, logs it to the backend's log targets.
+	CheckCache bool
+	Alert      func(msg string)
 }
 
 // Server is a backend server with what the proxy needs to reach it.

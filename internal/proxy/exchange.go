@@ -464,6 +464,7 @@ func (t *Txn) connect(srv *Server) (uc *upConn, hc *h2Conn, reused bool, f failu
 	uc = &upConn{c: c}
 	uc.br = http1.NewReader(&uc.in, t.sess.fe.Limits)
 	uc.bw = http1.NewWriter(&uc.out, 0)
+	uc.bw.CaseAdjust = t.be.CaseAdjust // option h1-case-adjust-bogus-server
 	uc.arm(c, t.serverTimeout(), false, &t.clk)
 	c.Codec = uc
 	t.noteServerConn(c, 1)

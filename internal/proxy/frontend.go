@@ -144,6 +144,12 @@ type Frontend struct {
 	LogASAP, LogSeparateErrors, DontLogNormal bool
 	// ContStats ("option contstats"): byte counters follow a transfer.
 	ContStats bool
+	// NoDelay ("option http-no-delay"): as Backend.NoDelay; either side's
+	// option applies.
+	NoDelay bool
+	// CaseAdjust: header names as HTTP/1 clients get them ("option
+	// h1-case-adjust-bogus-client"); nil: unchanged.
+	CaseAdjust map[string]string
 	// IgnoreProbes ("option http-ignore-probes"): a connection that ends
 	// before its first byte gets no answer, no log and no error count.
 	IgnoreProbes bool

@@ -269,6 +269,7 @@ func (t *Txn) relayH2Response(srv *Server) bool {
 		t.stickProxy(fe.Stick)
 		t.runResponseRules(fe.RespRules)
 	}
+	t.checkCache(srv) // option checkcache
 	if t.reply != nil || t.kill != killNone {
 		if t.deniedResp {
 			be.Counters.DenyResp.Add(1)

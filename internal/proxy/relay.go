@@ -54,6 +54,7 @@ func (t *Txn) relayResponse(srv *Server, uc *upConn) bool {
 		t.stickProxy(fe.Stick)
 		t.runResponseRules(fe.RespRules)
 	}
+	t.checkCache(srv) // option checkcache
 	if t.reply != nil || t.kill != killNone {
 		// http-response deny / return replaced the response: the server's
 		// body is not wanted, and its connection cannot be reused.
@@ -113,8 +114,10 @@ func (t *Txn) relayResponse(srv *Server, uc *upConn) bool {
 	// Bodies larger than a buffer, and streams, go out whenever the server
 	// has no more for now: bulk transfers keep both sockets busy (1 MiB
 	// responses: 0.87 -> 0.98 of HAProxy), and server-sent events never
-	// wait for a full buffer. Small bodies leave with their head.
-	flush := resp.ContentLength < 0 || resp.ContentLength > int64(fe.Limits.BufSize)
+	// wait for a full buffer. Small bodies leave with their head, unless
+	// "option http-no-delay" (frontend or backend) asks for every byte
+	// at once, as HAProxy then never holds data back (no MSG_MORE).
+	flush := fe.NoDelay || be.NoDelay || resp.ContentLength < 0 || resp.ContentLength > int64(fe.Limits.BufSize)
 	opt := http1.CopyOptions{Flush: flush, Chunk: untilClose && !client10}
 	var rerr, werr error
 	if compressed {

@@ -177,6 +177,7 @@ func (s *session) serve() (park bool) {
 		s.br.Reset(&s.in)
 		s.bw.Reset(&s.out)
 	}
+	s.bw.CaseAdjust = fe.CaseAdjust
 	for {
 		t := s.tx
 		t.begin(s)

@@ -10,25 +10,25 @@ type leastConn struct {
 	lbBase
 	_     [64]byte
 	clock atomic.Uint64
-	// last pick stamp per server, indexed by Server.ID-1, one cache line
-	// each so a pick does not invalidate the stamps the others scan.
+	// last pick stamp per server, indexed by its position in the farm
+	// (Server.lbIndex; ids may be sparse with "id"), one cache line each
+	// so a pick does not invalidate the stamps the others scan.
 	stamps []paddedStamp
 }
 
 func (l *leastConn) init(servers []*Server, allBackups bool) {
-	maxID := 0
-	for _, s := range servers {
-		maxID = max(maxID, s.ID)
+	for i, s := range servers {
+		s.lbIndex = i
 	}
-	l.stamps = make([]paddedStamp, maxID)
+	l.stamps = make([]paddedStamp, len(servers))
 	l.lbBase.init(servers, allBackups)
 }
 
 func (l *leastConn) sticky() bool { return false }
 
 func (l *leastConn) stamp(s *Server) *atomic.Uint64 {
-	if s.ID >= 1 && s.ID <= len(l.stamps) {
-		return &l.stamps[s.ID-1].v
+	if i := s.lbIndex; i >= 0 && i < len(l.stamps) {
+		return &l.stamps[i].v
 	}
 	return nil
 }

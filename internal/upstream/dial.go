@@ -97,7 +97,7 @@ func KeepAlive(on bool) net.KeepAliveConfig {
 // offered protocols when set. connectTimeout bounds both the TCP connect
 // and the handshake; 0 leaves them to ctx. Errors are *DialError.
 func Dial(ctx context.Context, srv *Server, key PoolKey, tlsConf *tls.Config, connectTimeout time.Duration) (*Conn, error) {
-	c, err := dialAddr(ctx, srv.Addr(), key, tlsConf, connectTimeout, nil, srv.TCPKeepAlive, srv.Socks4)
+	c, err := dialAddr(ctx, srv.Addr(), key, tlsConf, connectTimeout, nil, srv.TCPKeepAlive, srv.Socks4, srv.Sock)
 	if err == nil {
 		srv.Counters.Connect.Add(1)
 	}
@@ -107,12 +107,12 @@ func Dial(ctx context.Context, srv *Server, key PoolKey, tlsConf *tls.Config, co
 // DialAddr is Dial to an explicit address (a server with port 0 takes the
 // client's destination port).
 func DialAddr(ctx context.Context, addr netip.AddrPort, key PoolKey, tlsConf *tls.Config, connectTimeout time.Duration, keepAlive bool) (*Conn, error) {
-	return dialAddr(ctx, addr, key, tlsConf, connectTimeout, nil, keepAlive, netip.AddrPort{})
+	return dialAddr(ctx, addr, key, tlsConf, connectTimeout, nil, keepAlive, netip.AddrPort{}, nil)
 }
 
 // DialAddrVia is DialAddr through srv's SOCKS4 proxy when it has one.
 func DialAddrVia(ctx context.Context, srv *Server, addr netip.AddrPort, key PoolKey, tlsConf *tls.Config, connectTimeout time.Duration) (*Conn, error) {
-	return dialAddr(ctx, addr, key, tlsConf, connectTimeout, nil, srv.TCPKeepAlive, srv.Socks4)
+	return dialAddr(ctx, addr, key, tlsConf, connectTimeout, nil, srv.TCPKeepAlive, srv.Socks4, srv.Sock)
 }
 
 // DialTo is Dial (DialPreface when preface is not empty) to addr instead
@@ -122,7 +122,7 @@ func DialTo(ctx context.Context, srv *Server, addr netip.AddrPort, key PoolKey, 
 	if !addr.IsValid() {
 		addr = srv.Addr()
 	}
-	c, err := dialAddr(ctx, addr, key, tlsConf, connectTimeout, preface, srv.TCPKeepAlive, srv.Socks4)
+	c, err := dialAddr(ctx, addr, key, tlsConf, connectTimeout, preface, srv.TCPKeepAlive, srv.Socks4, srv.Sock)
 	if err == nil {
 		srv.Counters.Connect.Add(1)
 	}
@@ -132,14 +132,14 @@ func DialTo(ctx context.Context, srv *Server, addr netip.AddrPort, key PoolKey, 
 // DialPreface is Dial that writes preface (a PROXY protocol header) on the
 // TCP connection before anything else, TLS handshake included.
 func DialPreface(ctx context.Context, srv *Server, key PoolKey, tlsConf *tls.Config, connectTimeout time.Duration, preface []byte) (*Conn, error) {
-	c, err := dialAddr(ctx, srv.Addr(), key, tlsConf, connectTimeout, preface, srv.TCPKeepAlive, srv.Socks4)
+	c, err := dialAddr(ctx, srv.Addr(), key, tlsConf, connectTimeout, preface, srv.TCPKeepAlive, srv.Socks4, srv.Sock)
 	if err == nil {
 		srv.Counters.Connect.Add(1)
 	}
 	return c, err
 }
 
-func dialAddr(ctx context.Context, addr netip.AddrPort, key PoolKey, tlsConf *tls.Config, connectTimeout time.Duration, preface []byte, keepAlive bool, socks4 netip.AddrPort) (*Conn, error) {
+func dialAddr(ctx context.Context, addr netip.AddrPort, key PoolKey, tlsConf *tls.Config, connectTimeout time.Duration, preface []byte, keepAlive bool, socks4 netip.AddrPort, so *SockOpts) (*Conn, error) {
 	parent := ctx
 	if connectTimeout > 0 {
 		var cancel context.CancelFunc
@@ -147,6 +147,9 @@ func dialAddr(ctx context.Context, addr netip.AddrPort, key PoolKey, tlsConf *tl
 		defer cancel()
 	}
 	d := net.Dialer{KeepAlive: -1, KeepAliveConfig: KeepAlive(keepAlive)}
+	if so != nil {
+		d.Control = so.Control // dialsock.go: source, nolinger, smart connect, tfo
+	}
 	first := addr
 	if socks4.IsValid() {
 		first = socks4 // "socks4": the TCP connection goes to the proxy

@@ -24,15 +24,14 @@ type FarmOptions struct {
 	BackendConns *atomic.Int64
 }
 
-// FarmOptionsFor derives the options from a backend's configuration.
-// allBackups comes from the caller: the config model has no field for
-// "option allbackups" yet.
-func FarmOptionsFor(px *config.Proxy, allBackups bool) FarmOptions {
+// FarmOptionsFor derives the options from a backend's configuration
+// ("option allbackups", the queue timeout).
+func FarmOptionsFor(px *config.Proxy) FarmOptions {
 	qt := px.Timeouts.Queue
 	if qt == 0 {
 		qt = px.Timeouts.Connect
 	}
-	return FarmOptions{AllBackups: allBackups, QueueTimeout: qt}
+	return FarmOptions{AllBackups: px.Sock.AllBackups, QueueTimeout: qt}
 }
 
 // Farm is a backend's server set: its servers, balancer and queue.

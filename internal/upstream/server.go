@@ -37,6 +37,11 @@ type Server struct {
 	// TCPKeepAlive ("option srvtcpka" on the backend) turns SO_KEEPALIVE
 	// on for its connections; set before the server is used.
 	TCPKeepAlive bool
+	// Sock are its connections' socket options (dialsock.go); nil: none.
+	// Set before the server is used.
+	Sock *SockOpts
+
+	lbIndex int // its position in the farm's servers (leastconn's stamps)
 
 	addr       atomic.Pointer[netip.AddrPort] // changes when DNS moves the server (SetAddr)
 	initWeight int
