@@ -205,20 +205,27 @@ func NewClientConn(nc net.Conn, w io.Writer, cfg *ClientConfig) (*ClientConn, er
 // the connection is full (the server's stream limit), closing or closed,
 // so the caller opens another connection.
 func (c *ClientConn) TryReserve() bool {
+	ok, _ := c.Reserve()
+	return ok
+}
+
+// Reserve is TryReserve that also says, when it refuses, whether the
+// connection is dead (see Dead): the pool's one look at a connection.
+func (c *ClientConn) Reserve() (ok, dead bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed || c.goAway || c.noReuse {
-		return false
+		return false, c.closed || c.active == 0 && c.reserved == 0
 	}
 	if uint32(c.active+c.reserved) >= c.maxStreams {
-		return false
+		return false, false
 	}
 	if uint64(c.nextID)+2*uint64(c.reserved) > 1<<31-1 {
 		c.noReuse = true // stream ids exhausted
-		return false
+		return false, c.active == 0 && c.reserved == 0
 	}
 	c.reserved++
-	return true
+	return true, false
 }
 
 // Unreserve gives back a reservation that will not be used.

@@ -65,14 +65,20 @@ func (p *H2Upstream) take(key upstream.PoolKey) *h2Conn {
 	var got *h2Conn
 	j := 0
 	for _, c := range list {
-		if c.cc.Dead() {
+		var ok, dead bool
+		if got == nil {
+			ok, dead = c.cc.Reserve()
+		} else {
+			dead = c.cc.Dead()
+		}
+		if dead {
 			c.cc.Close()
 			p.count--
 			continue
 		}
 		list[j] = c
 		j++
-		if got == nil && c.cc.TryReserve() {
+		if ok {
 			got = c
 		}
 	}
