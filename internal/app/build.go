@@ -5,6 +5,7 @@ package app
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -148,7 +149,7 @@ type builder struct {
 	stopped    map[*proxy.Backend]*config.Proxy // stand-ins for disabled proxies
 	errs       []error
 	sys        *logging.Logger
-	stderr     func(alert bool, msg string) // printStderr (health.go)
+	stderr     *slog.Logger // the process's stderr in HAProxy's format (health.go's stderrLog)
 	ident      *identityRuntime
 	// addrFailed: a server's init-addr found no address (resolvers.go).
 	addrFailed  bool
@@ -222,7 +223,7 @@ func Build(cfg *config.Config, version string) (*Graph, error) {
 		if sys != nil {
 			sys.Printf(lvl, f, a...)
 		}
-	})
+	}, b.printLevel())
 	if err != nil {
 		return nil, err
 	}

@@ -272,20 +272,43 @@ func fillCheckRow(r *stats.Row, srv *proxy.Server) {
 	r.Observe, r.HanaFail = st.Observe, st.HanaFail
 }
 
-// printStderr is HAProxy's ha_warning and ha_alert for server state
-// changes: printed on stderr ("[WARNING]  (pid) : Server be/s is DOWN,
-// ...") whatever the log targets, so a configuration without 'log' still
-// shows its servers failing. One printer per graph.
-func (b *builder) printStderr() func(alert bool, msg string) {
+// stderrLog is the process's stderr in HAProxy's print_message format
+// ("[WARNING]  (pid) : ..."), for what HAProxy prints there whatever the
+// log targets. One per graph.
+func (b *builder) stderrLog() *slog.Logger {
 	if b.stderr == nil {
-		l := slog.New(logging.NewProcessHandler(os.Stderr, 0))
-		b.stderr = func(alert bool, msg string) {
-			if alert {
-				l.Error(msg)
-			} else {
-				l.Warn(msg)
-			}
-		}
+		b.stderr = slog.New(logging.NewProcessHandler(os.Stderr, 0))
 	}
 	return b.stderr
+}
+
+// printStderr is HAProxy's ha_warning and ha_alert for server state
+// changes ("Server be/s is DOWN, ...", "backend 'be' has no server
+// available!"), so a configuration without 'log' still shows its servers
+// failing.
+func (b *builder) printStderr() func(alert bool, msg string) {
+	l := b.stderrLog()
+	return func(alert bool, msg string) {
+		if alert {
+			l.Error(msg)
+		} else {
+			l.Warn(msg)
+		}
+	}
+}
+
+// printLevel prints a message of a syslog level on stderr: warnings and
+// worse as HAProxy's warnings and alerts, the rest as notices.
+func (b *builder) printLevel() func(logging.Level, string) {
+	l := b.stderrLog()
+	return func(lvl logging.Level, msg string) {
+		switch {
+		case lvl < logging.LevelWarning:
+			l.Error(msg)
+		case lvl == logging.LevelWarning:
+			l.Warn(msg)
+		default:
+			l.Info(msg)
+		}
+	}
 }

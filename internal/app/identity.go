@@ -18,7 +18,7 @@ import (
 // identityRuntime holds the built oidc and identity-token sections of one
 // graph. The builder makes one per Build:
 //
-//	b.ident, err = newIdentityRuntime(&cfg.Identity, node, logf)   // before the proxies
+//	b.ident, err = newIdentityRuntime(&cfg.Identity, node, logf, stderr) // before the proxies
 //	b.g.starters = append(b.g.starters, b.ident.start)       // discovery in the background
 //	b.g.stoppers = append(b.g.stoppers, b.ident.stop)
 //	RuleEnv.Custom = func(a) { return b.ident.action(a, (*proxy.Txn).Reply) }
@@ -33,15 +33,16 @@ type identityRuntime struct {
 }
 
 // newIdentityRuntime builds the sections; log sends their events to the
-// global log targets; replica names this process in the session stores (the
-// global 'node'; "" for the host name).
-func newIdentityRuntime(c *config.Identity, replica string, log func(lvl logging.Level, format string, args ...any)) (*identityRuntime, error) {
+// global log targets, and stderr prints the providers' own events
+// (discovery, session store) as well; replica names this process in the
+// session stores (the global 'node'; "" for the host name).
+func newIdentityRuntime(c *config.Identity, replica string, log func(lvl logging.Level, format string, args ...any), stderr func(logging.Level, string)) (*identityRuntime, error) {
 	r := &identityRuntime{providers: map[string]*identity.Provider{}, minters: map[string]*identity.Minter{}}
 	if c == nil {
 		return r, nil
 	}
 	for _, o := range c.OIDC {
-		p, err := identity.NewProvider(o, identity.Options{Log: log, Replica: replica})
+		p, err := identity.NewProvider(o, identity.Options{Log: log, Replica: replica, Print: stderr})
 		if err != nil {
 			return nil, err
 		}

@@ -60,6 +60,10 @@ type Options struct {
 	// Replica names this process in the session store's "last seen by"
 	// (the global 'node' name); default the host name.
 	Replica string
+	// Print also receives the provider's own events (discovery, the
+	// session store lost and back), not a request's: the process's
+	// stderr, whatever the log targets; nil: none.
+	Print func(level logging.Level, msg string)
 }
 
 // Provider is one oidc section at run time.
@@ -83,6 +87,7 @@ type Provider struct {
 	client       *http.Client
 	ss           *storeState // store mode; nil: sessions in cookies
 	logf         func(string, ...any)
+	print        func(logging.Level, string) // Options.Print
 	log          func(logging.Level, string, ...any)
 	now          func() time.Time
 
@@ -132,7 +137,7 @@ func NewProvider(c *config.OIDC, opt Options) (*Provider, error) {
 	if err != nil || (ru.Scheme != "https" && ru.Scheme != "http") || ru.Host == "" || ru.Path == "" {
 		return nil, errf("'redirect-uri %s' must be an absolute http(s) URL with a path", c.RedirectURI)
 	}
-	p := &Provider{cfg: c, name: c.Name, callbackPath: ru.Path, logf: opt.Logf, now: opt.Now}
+	p := &Provider{cfg: c, name: c.Name, callbackPath: ru.Path, logf: opt.Logf, print: opt.Print, now: opt.Now}
 	if opt.Log != nil {
 		p.log = opt.Log
 		p.logf = func(f string, a ...any) { opt.Log(logging.LevelWarning, f, a...) }
@@ -287,7 +292,7 @@ func (p *Provider) discoverLoop(ctx context.Context, done chan struct{}) {
 			return
 		}
 		p.Counters.DiscoveryFailures.Add(1)
-		p.logf("oidc '%s': discovery of %s failed (retrying in %s): %v", p.name, p.cfg.Issuer, backoff, err)
+		p.event(logging.LevelWarning, "oidc '%s': discovery of %s failed (retrying in %s): %v", p.name, p.cfg.Issuer, backoff, err)
 		wait := backoff/2 + rand.N(backoff/2+1)
 		select {
 		case <-ctx.Done():
@@ -346,8 +351,22 @@ func (p *Provider) Discover(ctx context.Context) error {
 	}
 	d.logout = &logoutVerifier{issuer: p.cfg.Issuer, clientID: p.cfg.ClientID, algs: p.algs, keys: d.bearer.keys, skew: skew, jtis: p.jtis}
 	p.ready.Store(d)
-	p.log(logging.LevelNotice, "oidc '%s': provider %s discovered", p.name, p.cfg.Issuer)
+	p.event(logging.LevelNotice, "oidc '%s': provider %s discovered", p.name, p.cfg.Issuer)
 	return nil
+}
+
+// event logs a provider-wide event as the others and prints it too (see
+// Options.Print): a configuration without 'log' still shows why its
+// provider answers 503.
+func (p *Provider) event(lvl logging.Level, f string, a ...any) {
+	if lvl <= logging.LevelWarning {
+		p.logf(f, a...)
+	} else {
+		p.log(lvl, f, a...)
+	}
+	if p.print != nil {
+		p.print(lvl, fmt.Sprintf(f, a...))
+	}
 }
 
 func algNames(algs []jose.SignatureAlgorithm) []string {

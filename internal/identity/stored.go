@@ -20,6 +20,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/httpmsg"
 	"github.com/gatehouse/gatehouse/internal/identity/store"
+	"github.com/gatehouse/gatehouse/internal/logging"
 )
 
 // Store mode ("session-store"): the cookie holds a ticket, "<id>.<secret>",
@@ -207,14 +208,14 @@ func (p *Provider) storeFailed(op string, err error) {
 	last := p.ss.lastLog.Load()
 	if now-last >= int64(time.Second) && p.ss.lastLog.CompareAndSwap(last, now) {
 		p.ss.down.Store(true)
-		p.logf("oidc '%s': session store unreachable (%s): %v; requests that need a session get 503", p.name, op, err)
+		p.event(logging.LevelWarning, "oidc '%s': session store unreachable (%s): %v; requests that need a session get 503", p.name, op, err)
 	}
 }
 
 // storeOK notes a store success, logging the recovery once.
 func (p *Provider) storeOK() {
 	if p.ss.down.Load() && p.ss.down.CompareAndSwap(true, false) {
-		p.logf("oidc '%s': session store reachable again", p.name)
+		p.event(logging.LevelWarning, "oidc '%s': session store reachable again", p.name)
 	}
 }
 

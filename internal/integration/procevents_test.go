@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/demo"
 	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
@@ -166,4 +167,47 @@ backend be
 	if len(want) != 3 || strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("stderr differs from HAProxy's:\nhaproxy:\n%s\ngatehouse:\n%s", strings.Join(want, "\n"), strings.Join(got, "\n"))
 	}
+}
+
+// TestProviderEventsOnStderr: without any log target, an oidc section
+// whose provider cannot be discovered says so on stderr (its requests get
+// 503 meanwhile), and says when it is discovered, in HAProxy's format.
+func TestProviderEventsOnStderr(t *testing.T) {
+	idpPort := testenv.FreePort(t) // nothing listens yet: discovery fails
+	issuer := fmt.Sprintf("http://127.0.0.1:%d", idpPort)
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "cookie-secret")
+	if err := os.WriteFile(secret, []byte(strings.Repeat("s", 32)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	port := testenv.FreePort(t)
+	gh := testenv.StartGatehouse(t, fmt.Sprintf(`defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+
+oidc corp
+    issuer %s
+    client-id %s
+    cookie-secret file:%s
+    redirect-uri http://127.0.0.1:%d/oauth2/callback
+
+frontend fe
+    bind 127.0.0.1:%d
+    http-request oidc-auth corp
+    http-request return status 200
+`, issuer, demo.ClientID, secret, port, port))
+	failed := regexp.MustCompile(`(?m)^\[WARNING\]  \(\d+\) : oidc 'corp': discovery of ` + regexp.QuoteMeta(issuer) + ` failed \(retrying in \d+s\): `)
+	testenv.Eventually(t, 20*time.Second, func() bool { return failed.MatchString(gh.Stderr()) },
+		"no discovery failure on stderr:\n%s", lazy(gh.Stderr))
+
+	idp, err := demo.StartIdP(fmt.Sprintf("127.0.0.1:%d", idpPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idp.Close()
+	found := regexp.MustCompile(`(?m)^\[NOTICE\]   \(\d+\) : oidc 'corp': provider ` + regexp.QuoteMeta(issuer) + ` discovered$`)
+	testenv.Eventually(t, 30*time.Second, func() bool { return found.MatchString(gh.Stderr()) },
+		"no discovery on stderr after the provider started:\n%s", lazy(gh.Stderr))
 }
