@@ -10,7 +10,7 @@ import (
 
 // rawHTTPServer answers every request on a keep-alive connection with a
 // fixed small response, so the benchmark measures the proxy, not net/http.
-func rawHTTPServer(b *testing.B) string {
+func rawHTTPServer(b testing.TB) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
