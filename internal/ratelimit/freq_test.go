@@ -221,3 +221,24 @@ func TestCompressLimits(t *testing.T) {
 		t.Fatal("maxcompcpuusage 100 is no limit")
 	}
 }
+
+// BenchmarkGateAccept: what every accepted connection costs the accept
+// loop without a limit set (the counters still count for show info), and
+// with one that is not reached.
+func BenchmarkGateAccept(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		cfg  Config
+	}{{"unlimited", Config{}}, {"limited", Config{ConnRate: 1 << 30, SessRate: 1 << 30}}} {
+		b.Run(c.name, func(b *testing.B) {
+			g := &Gate{P: NewProcess(c.cfg)}
+			for i := range b.N {
+				now := int64(i) / 1000
+				if g.Delay(now) != 0 {
+					b.Fatal("limited")
+				}
+				g.Accepted(now)
+			}
+		})
+	}
+}
