@@ -69,19 +69,26 @@ type answerState struct {
 
 func (a *answerState) reset() {
 	a.hold.Store(false)
+	a.empty()
+	a.rdl, a.kicked, a.kicks = time.Time{}, false, 0
+}
+
+// empty drops the held bytes once sent; a pooled connection keeps no
+// large buffer for them (a request head is a few hundred bytes).
+func (a *answerState) empty() {
 	if cap(a.held) > 4<<10 {
 		a.held = nil
 	}
 	a.held = a.held[:0]
-	a.rdl, a.kicked, a.kicks = time.Time{}, false, 0
 }
 
 // HoldForAnswer marks what is written next, up to the next Read, as a
 // request whose answer that Read waits for: the bytes are kept (up to
 // holdMax; more are sent as they come) and the Read sends them from inside
-// its netpoller callback, then waits and reads the answer without a first
-// recv that could only fail. The Read yields first, as after AwaitAnswer.
-// Only the writer of the request may read the Conn until then.
+// its netpoller callback, then yields and tries as after AwaitAnswer while
+// the yield budget lasts, or else waits at once: it never adds a recv that
+// could only fail before its wait. Only the writer of the request may read
+// the Conn until then.
 func (c *Conn) HoldForAnswer() {
 	c.wmu.Lock()
 	c.ans.hold.Store(true)
@@ -127,7 +134,7 @@ func (c *Conn) sendHeld() error {
 	c.wp, c.wn = a.held, 0
 	err := c.write(c.onW, "sendto")
 	c.wp = nil
-	a.held = a.held[:0]
+	a.empty()
 	return err
 }
 
@@ -163,7 +170,7 @@ func (c *Conn) readAnswer() (done bool, err error) {
 			err = c.write(c.onW, "sendto")
 			c.wp = nil
 		}
-		a.held = a.held[:0]
+		a.empty()
 		c.wmu.Unlock()
 		if err != nil {
 			return true, err
@@ -203,7 +210,7 @@ func (c *Conn) answer(fd uintptr) bool {
 		a.serr = e
 		return true
 	}
-	a.held = a.held[:0]
+	a.empty()
 	a.sendLocked = false
 	c.wmu.Unlock()
 	for i := 0; i < answerYields && yieldsSincePoll.Add(1) <= yieldBudget; i++ {

@@ -132,6 +132,9 @@ func TestHeldRequestLarge(t *testing.T) {
 			t.Fatalf("answer: %q %v", buf[:n], err)
 		}
 		result(t, done)
+		if cap(c.ans.held) > 4<<10 {
+			t.Fatalf("the connection keeps a %d-byte buffer for held requests", cap(c.ans.held))
+		}
 	})
 }
 
