@@ -77,6 +77,14 @@ func (hc *h2conn) Park(deadline time.Time) (ok, retry bool) {
 	switch {
 	case err == nil:
 		hc.pl = pl
+		// The table of streams in progress ("show sess") is empty: it
+		// goes (~190 bytes) and the next stream makes it again.
+		s := hc.cur.Load().s
+		s.h2mu.Lock()
+		if len(s.h2live) == 0 {
+			s.h2live = nil
+		}
+		s.h2mu.Unlock()
 		return true, false
 	case errors.Is(err, errRetired):
 		// Retired, the connection not moved yet: it will be.

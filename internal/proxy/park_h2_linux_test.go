@@ -135,6 +135,17 @@ func TestParkH2(t *testing.T) {
 		t.Fatalf("second header block %d bytes, want 5 one-byte references", block)
 	}
 	waitFor(t, "the connection to park after its second request", func() bool { return proc.Parked() == 1 })
+	// Parked, it keeps no table of streams in progress.
+	proc.h2conns.mu.Lock()
+	for hc := range proc.h2conns.conns {
+		s := hc.cur.Load().s
+		s.h2mu.Lock()
+		if s.h2live != nil {
+			t.Error("a parked connection keeps its (empty) table of streams in progress")
+		}
+		s.h2mu.Unlock()
+	}
+	proc.h2conns.mu.Unlock()
 	c.nc.Close()
 	waitFor(t, "the end of the connection", func() bool { return e.done.Load() == 1 && proc.Parked() == 0 })
 	time.Sleep(50 * time.Millisecond) // a second end would come now
