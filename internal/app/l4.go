@@ -272,7 +272,9 @@ func (b *builder) tcpBackend(name string, pos config.Pos, built map[string]*l4.B
 		return nil, err
 	}
 	for _, srv := range pbe.Servers {
-		if h := b.localFrontend(srv.Server); h != nil {
+		// tcp-response rules read the server's bytes off the socket: no
+		// in-process handoff for them.
+		if h := b.localFrontend(srv.Server); h != nil && len(be.ResRules) == 0 {
 			if be.Handoffs == nil {
 				be.Handoffs = map[*upstream.Server]l4.Handler{}
 			}
