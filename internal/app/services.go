@@ -191,9 +191,12 @@ func (s promService) Serve(t *proxy.Txn) *proxy.Reply {
 type adminOps struct {
 	g   *Graph
 	sys *logging.Logger // global log targets
+	// print is HAProxy's ha_warning/ha_alert on stderr (health.go's
+	// printStderr); nil: none.
+	print func(alert bool, msg string)
 }
 
-func (b *builder) adminOps() *adminOps { return &adminOps{g: b.g, sys: b.sys} }
+func (b *builder) adminOps() *adminOps { return &adminOps{g: b.g, sys: b.sys, print: b.printStderr()} }
 
 func (o *adminOps) backend(name string) *proxy.Backend {
 	for _, be := range o.g.Backends {
@@ -233,6 +236,7 @@ func (o *adminOps) logger(be *proxy.Backend) *logging.Logger {
 // remaining in queue." It reports whether the state changed.
 func (o *adminOps) setAdmin(be *proxy.Backend, srv *proxy.Server, to upstream.AdminState) bool {
 	from := srv.Admin()
+	actWas, bckWas := usable(be)
 	wasDown := srv.Operational() == upstream.OpDown
 	wasStopping := srv.Operational() == upstream.OpNoLB || from == upstream.AdminDrain
 	if !srv.SetAdmin(to) {
@@ -269,8 +273,27 @@ func (o *adminOps) setAdmin(be *proxy.Backend, srv *proxy.Server, to upstream.Ad
 	default: // drain -> ready
 		msg = name + " is " + upDown + " (leaving forced drain)"
 	}
-	if l := o.logger(be); l != nil {
+	l := o.logger(be)
+	if l != nil {
 		l.Printf(level, "%s.", msg)
+	}
+	if o.print != nil {
+		o.print(false, msg+".")
+	}
+	// The last usable server leaving: HAProxy's set_backend_down.
+	if act, bck := usable(be); actWas+bckWas > 0 && act+bck == 0 {
+		ptype := "backend"
+		for _, p := range o.g.Cfg.Proxies {
+			if p.Name == be.Name && p.Cap&config.CapFE != 0 {
+				ptype = "proxy" // a listen section, as HAProxy's proxy_cap_str
+			}
+		}
+		if l != nil {
+			l.Printf(logging.LevelEmerg, "%s %s has no server available!", ptype, be.Name)
+		}
+		if o.print != nil {
+			o.print(true, fmt.Sprintf("%s '%s' has no server available!", ptype, be.Name))
+		}
 	}
 	return true
 }

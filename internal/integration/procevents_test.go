@@ -211,3 +211,55 @@ frontend fe
 	testenv.Eventually(t, 30*time.Second, func() bool { return found.MatchString(gh.Stderr()) },
 		"no discovery on stderr after the provider started:\n%s", lazy(gh.Stderr))
 }
+
+// TestMaintenanceOnStderrAsHAProxy: servers put in and out of maintenance
+// on the runtime API are printed on stderr as HAProxy 2.6 prints them,
+// with the alert when the last one goes, log targets or not.
+func TestMaintenanceOnStderrAsHAProxy(t *testing.T) {
+	cfg := func(sock string, port int) string {
+		return fmt.Sprintf(`global
+    stats socket %s level admin
+
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+
+frontend fe
+    bind 127.0.0.1:%d
+    default_backend be
+
+backend be
+    server s1 127.0.0.1:%d
+    server s2 127.0.0.1:%d
+`, sock, port, testenv.FreePort(t), testenv.FreePort(t))
+	}
+	dir := t.TempDir()
+	haSock, ghSock := filepath.Join(dir, "haproxy.sock"), filepath.Join(dir, "gatehouse.sock")
+	ha := testenv.StartHAProxy(t, cfg(haSock, testenv.FreePort(t)))
+	gh := testenv.StartGatehouse(t, cfg(ghSock, testenv.FreePort(t)))
+	for _, cmd := range []string{"set server be/s1 state maint", "set server be/s1 state ready",
+		"set server be/s2 state maint", "set server be/s1 state maint"} {
+		runtimeCmd(t, haSock, cmd)
+		runtimeCmd(t, ghSock, cmd)
+	}
+	const last = "has no server available!"
+	testenv.Eventually(t, 20*time.Second, func() bool {
+		return strings.Contains(ha.Stderr(), last) && strings.Contains(gh.Stderr(), last)
+	}, "no alert on both stderrs:\nhaproxy:\n%s\ngatehouse:\n%s", lazy(ha.Stderr), lazy(gh.Stderr))
+	pid := regexp.MustCompile(`\(\d+\) : `)
+	lines := func(stderr string) string {
+		var out []string
+		for _, l := range strings.Split(stderr, "\n") {
+			if strings.Contains(l, "Server be/") || strings.Contains(l, last) {
+				out = append(out, pid.ReplaceAllString(l, "(PID) : "))
+			}
+		}
+		return strings.Join(out, "\n")
+	}
+	want, got := lines(ha.Stderr()), lines(gh.Stderr())
+	if strings.Count(want, "\n") != 4 || got != want {
+		t.Errorf("stderr differs from HAProxy's:\nhaproxy:\n%s\ngatehouse:\n%s", want, got)
+	}
+}
