@@ -53,7 +53,7 @@ log() { echo "bench: $*" >&2; }
 # ---------------------------------------------------------------- setup
 
 if [ "${SKIP_INSTALL:-0}" != 1 ]; then
-	ensure_packages haproxy nginx wrk nghttp2-client openssl ca-certificates caddy
+	ensure_packages haproxy nginx wrk nghttp2-client openssl ca-certificates caddy redis-server
 	stop_system_services
 fi
 for t in nginx wrk h2load openssl taskset awk; do
@@ -1019,6 +1019,15 @@ SCENARIOS=("$@")
 for s in "${SCENARIOS[@]}"; do
 	declare -F "scn_$s" >/dev/null || die "unknown scenario $s (have: ${ALL_SCENARIOS[*]})"
 done
+
+# identity runs last: find what it needs now, not after half an hour of rounds
+# (a failed scenario aborts the run and its report).
+if printf '%s\n' "${SCENARIOS[@]}" | grep -qx identity; then
+	have_tool redis-server || die "identity needs redis-server (run without SKIP_INSTALL=1, or leave identity out)"
+	OP_DIR=internal/integration/testdata/oidc-provider
+	[ -d "$OP_DIR/node_modules" ] || npm ci --prefix "$OP_DIR" --no-audit --no-fund >&2 ||
+		die "identity needs node's oidc-provider: npm ci in $OP_DIR failed"
+fi
 
 # Other work on the machine skews everything: say so.
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
