@@ -64,7 +64,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	check := fs.Bool("c", false, "check the configuration, print diagnostics and exit (0: valid, 1: invalid)")
 	showVersion := fs.Bool("v", false, "print the version and the commit it was built from, and exit")
 	showBuild := fs.Bool("vv", false, "print the version, commit, build, Go version and features, and exit")
-	fs.BoolVar(&opt.quiet, "q", false, "quiet mode: with -c, print nothing on success; no notices at start")
+	fs.BoolVar(&opt.quiet, "q", false, "quiet mode (as 'quiet'): no warning or notice while starting; with -c, print nothing on success")
 	fs.BoolVar(&opt.daemon, "D", false, "detach into the background once serving (as the 'daemon' keyword)")
 	fs.BoolVar(&opt.foreground, "db", false, "stay in the foreground even if the configuration says 'daemon'")
 	fs.StringVar(&opt.pidfile, "p", "", "write the process ID to `FILE` (overrides 'pidfile')")

@@ -27,7 +27,9 @@ func load(files []string, stderr io.Writer, opt options, ids *idCache) (*app.Gra
 	popt.Diagnostic = opt.diag
 	popt.LocalPeer = opt.localPeer
 	cfg, err := cfgparse.LoadPaths(files, popt)
-	if cfg != nil {
+	// -q or 'quiet': no warning while starting, as HAProxy (errors stay).
+	quiet := opt.quiet || cfg != nil && cfg.Global.Process.Quiet
+	if cfg != nil && !quiet {
 		printWarnings(cfg.Warnings, stderr)
 	}
 	if err != nil {
@@ -42,13 +44,17 @@ func load(files []string, stderr io.Writer, opt options, ids *idCache) (*app.Gra
 	g, err := app.Build(cfg, buildStamp().Version)
 	// Build adds the warnings of what it finds at start (a server whose
 	// name does not resolve yet).
-	printWarnings(cfg.Warnings[parsed:], stderr)
+	if !quiet {
+		printWarnings(cfg.Warnings[parsed:], stderr)
+	}
 	if err != nil {
 		printDiagnostics(err, stderr)
 		return nil, false
 	}
 	for _, w := range g.Warnings {
-		fmt.Fprintf(stderr, "[WARNING] %s\n", w)
+		if !quiet {
+			fmt.Fprintf(stderr, "[WARNING] %s\n", w)
+		}
 	}
 	return g, true
 }
@@ -81,7 +87,7 @@ func runCheck(files []string, stdout, stderr io.Writer, opt options) int {
 		return 1
 	}
 	g.Close()
-	if !opt.quiet {
+	if !opt.quiet && !g.Cfg.Global.Process.Quiet {
 		fmt.Fprintln(stdout, "Configuration file is valid")
 	}
 	return 0

@@ -50,6 +50,8 @@ func processKeywords() []keyword {
 			desc: "Longest delay before the first health check of a server after a start or reload; the first checks are spread over it instead of over the check interval.", parse: parseMaxSpreadChecks},
 		{name: "expose-experimental-directives", where: wGlobal, syntax: "expose-experimental-directives",
 			desc: "Allow the directives HAProxy 2.6 marks experimental; of those Gatehouse has 'http-request normalize-uri', refused without it as HAProxy refuses it.", parse: parseProcFlag},
+		{name: "quiet", where: wGlobal, syntax: "quiet",
+			desc: "Print no message while starting, as the -q flag: no warning, no notice, and 'gatehouse -c' prints nothing on success (the exit status tells). A reload's warnings are silenced too, as HAProxy's new process stays quiet. Errors still print.", parse: parseProcFlag},
 		{name: "zero-warning", where: wGlobal, syntax: "zero-warning",
 			desc: "Refuse to start (and 'gatehouse -c' fails) when the configuration produced any warning, as the -dW flag does.", parse: parseProcFlag},
 	}
@@ -195,6 +197,8 @@ func parseProcFlag(p *parser, args []token) error {
 		pr.SetDumpable = !p.negated
 	case "expose-experimental-directives":
 		pr.Experimental = true
+	case "quiet":
+		pr.Quiet = true
 	case "zero-warning":
 		if p.negated {
 			return fmt.Errorf("'no zero-warning' is not supported; remove 'zero-warning' instead")

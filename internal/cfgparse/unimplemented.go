@@ -29,7 +29,7 @@ func unimplementedGlobal() []string {
 		"tune.h2.be.rxbuf", "tune.h2.zero-copy-fwd-send",
 		"busy-polling", "noepoll", "nokqueue", "nopoll", "profiling.tasks",
 		"thread-groups",
-		"numa-cpu-mapping", "mworker-max-reloads", "quiet", "debug", "stats timeout", "stats maxconn",
+		"numa-cpu-mapping", "mworker-max-reloads", "debug", "stats timeout", "stats maxconn",
 	}
 }
 

@@ -69,8 +69,7 @@ func unsupportedAdvice() map[string]string {
 	add("global", "Not needed: Go's runtime picks the poller (epoll); remove the line.", "busy-polling", "noepoll", "nokqueue", "nopoll")
 	add("global", "Profile with `-cpuprofile FILE` (pprof).", "profiling.tasks")
 	add("global", "Not needed: a reload happens inside the one process; nothing old lingers past `hard-stop-after`.", "mworker-max-reloads")
-	add("global", "Use `-q` on the command line.", "quiet")
-	add("global", "Use `-db` (stay in the foreground) and read the logs.", "debug")
+	add("global", "HAProxy 2.6 refuses it too (unknown keyword): remove the line; to watch a run, stay in the foreground (`-db`) and read the logs.", "debug")
 	add("global", "The runtime API's defaults apply: a session idles out after 10 s, a socket takes 10 connections.", "stats timeout", "stats maxconn")
 
 	add("proxy", noTPROXY, "transparent")

@@ -24,6 +24,7 @@ type Process struct {
 	// start or reload (max-spread-checks); 0: spread over the interval.
 	MaxSpreadChecks time.Duration
 	ZeroWarning     bool // zero-warning: any warning is fatal, as with -dW
+	Quiet           bool // quiet: as -q, no warning, notice or "valid" line while starting
 	Experimental    bool `json:",omitempty"` // expose-experimental-directives
 	Daemon          bool // daemon: detach once serving, as -D (-db and -Ws keep the foreground)
 	// UnixBind is "unix-bind": defaults for UNIX-socket binds. Gatehouse
