@@ -447,6 +447,7 @@ func (b *builder) buildBackend(p *config.Proxy, id int) (*proxy.Backend, error) 
 	be.PretendKeepAlive = p.PretendKeepAlive
 	be.NoDelay = p.Sock.HTTPNoDelay
 	be.CaseAdjust = b.caseAdjust(p.Sock.H1CaseServer)
+	be.SendNameHeader = p.SendNameHeader
 	if p.Sock.CheckCache {
 		be.CheckCache = true
 		logf, err := b.healthLog(p)

@@ -70,6 +70,8 @@ func coreProxyKeywords() []keyword {
 			desc: "Format of the unique request identifier.", parse: parseStringKW(func(px *config.Proxy) *string { return &px.UniqueIDFmt })},
 		{name: "unique-id-header", where: wFEOnly, capWarn: true, syntax: "unique-id-header <name>",
 			desc: "Request header that carries the unique identifier to the server.", parse: parseStringKW(func(px *config.Proxy) *string { return &px.UniqueIDHdr })},
+		{name: "http-send-name-header", where: wBEOnly, capWarn: true, syntax: "http-send-name-header <header>",
+			desc: "The request sent to a server carries that server's name in <header> (sent in lower case, added after the other headers); the client's own fields of that name are removed. A retry or redispatch to another server sends the new server's name. Words after <header> are ignored, as in HAProxy.", parse: parseSendNameHeader},
 		{name: "request-id-trust", where: wFEOnly, capWarn: true, syntax: "request-id-trust <network> [<network> ...]",
 			desc: "Gatehouse: clients in these networks (e.g. the load balancer in front) may supply X-Request-Id and traceparent; everyone else's are replaced by ones the edge generates.", parse: parseRequestIDTrust},
 	}
@@ -431,6 +433,21 @@ func parseRetryOn(p *parser, args []token) error {
 }
 
 // parseStringKW parses a keyword taking exactly one string argument.
+func parseSendNameHeader(p *parser, args []token) error {
+	if len(args) < 2 || args[1].Text == "" {
+		return fmt.Errorf("'%s' requires a header string.", args[0].Text)
+	}
+	name := args[1].Text
+	for i := 0; i < len(name); i++ {
+		if !isTokenChar(name[i]) {
+			return fmt.Errorf("'%s': '%s' is not a valid header name.", args[0].Text, name)
+		}
+	}
+	// HAProxy keeps the name in lower case, and H1 sends it so.
+	p.ps.px.SendNameHeader = strings.ToLower(name)
+	return nil
+}
+
 func parseStringKW(field func(*config.Proxy) *string) kwParser {
 	return func(p *parser, args []token) error {
 		if err := wantArgs(args, args[0].Text, 1, 1, "an argument"); err != nil {
@@ -439,4 +456,13 @@ func parseStringKW(field func(*config.Proxy) *string) kwParser {
 		*field(p.ps.px) = args[1].Text
 		return nil
 	}
+}
+
+// isTokenChar: RFC 9110's tchar, what a header name is made of.
+func isTokenChar(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
 }

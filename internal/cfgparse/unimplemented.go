@@ -35,7 +35,7 @@ func unimplementedGlobal() []string {
 
 func unimplementedProxy() []string {
 	return []string{
-		"bind-process", "external-check", "http-send-name-header",
+		"bind-process", "external-check",
 		"max-keep-alive-queue",
 		"max-session-srv-conns", "log-steps", "dispatch", "transparent",
 		"guid",

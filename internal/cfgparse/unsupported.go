@@ -75,7 +75,6 @@ func unsupportedAdvice() map[string]string {
 	add("proxy", noTPROXY, "transparent")
 	add("proxy", "Not needed: one process serves every bind.", "bind-process")
 	add("proxy", tcpChecks, "external-check")
-	add("proxy", "Log the server (`%s` in `log-format`) or tell the client: `http-response set-header X-Served-By %[srv_name]`.", "http-send-name-header")
 	add("proxy", noEquivalent, "max-keep-alive-queue", "max-session-srv-conns", "guid")
 	add("proxy", "Not needed: one log line per request, at its end (or at its start with `option logasap`).", "log-steps")
 	add("proxy", "Declare the address as a `server`.", "dispatch")

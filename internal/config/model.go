@@ -438,6 +438,9 @@ type Proxy struct {
 	Stats       *Stats
 	UniqueIDFmt string
 	UniqueIDHdr string
+	// SendNameHeader ("http-send-name-header", lower case): the request
+	// each attempt sends carries the server's name in it; "" for none.
+	SendNameHeader string `json:",omitempty"`
 	// RequestIDTrust lists the client networks whose X-Request-Id and
 	// traceparent are kept ("request-id-trust"); others get new ones.
 	RequestIDTrust []netip.Prefix

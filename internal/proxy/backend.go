@@ -117,6 +117,9 @@ type Backend struct {
 	// CaseAdjust: header names as HTTP/1 servers get them ("option
 	// h1-case-adjust-bogus-server"); nil: unchanged.
 	CaseAdjust map[string]string
+	// SendNameHeader ("http-send-name-header"): each attempt's request
+	// carries its server's name in this header; "" for none.
+	SendNameHeader string
 	// CheckCache ("option checkcache"): responses a shared cache could
 	// store with the server's Set-Cookie are blocked (checkcache.go), and
 	// Alert, when set, logs it to the backend's log targets.

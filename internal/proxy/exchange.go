@@ -77,6 +77,12 @@ func (t *Txn) forward() bool {
 			return t.refuseConnect()
 		}
 		uc, hc, reused, f := t.connect(srv)
+		if f == failNone && t.be.SendNameHeader != "" {
+			// Set once connected, as HAProxy's muxes write it: the
+			// server's SNI never comes from it. A retry sets it again.
+			t.Req.Header.Del(t.be.SendNameHeader)
+			t.Req.Header.Add(t.be.SendNameHeader, srv.Name)
+		}
 		if f == failNone && hc != nil {
 			f = t.exchangeH2(srv, hc, reused)
 			if f == failNone {
