@@ -117,7 +117,7 @@ func onlyPersistence(v []byte) bool {
 		} else {
 			v = nil
 		}
-		tok = bytes.Trim(tok, " \t")
+		tok = trimOWS(tok) // bytes.Trim builds its cutset on every call
 		if len(tok) > 0 && !eqFold(tok, "close") && !eqFold(tok, "keep-alive") {
 			return false
 		}
