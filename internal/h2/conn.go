@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
+
+	"github.com/gatehouse/gatehouse/internal/clock"
 )
 
 // Conn is one server-side HTTP/2 connection. Every idle connection holds
@@ -47,8 +49,9 @@ type Conn struct {
 	// Write side: everything below is guarded by wmu so frames never interleave
 	// and HPACK encoding order matches the wire order.
 	wmu sync.Mutex
-	// wdeadline is the socket's write deadline (SendTimeout); under wmu.
-	wdeadline time.Time
+	// wdeadline is the socket's write deadline (SendTimeout), a
+	// clock.Mono reading; under wmu.
+	wdeadline int64
 	bw        *bufio.Writer // nil while nothing waits to be written: see bufWriter
 	wfr       *http2.Framer // nil while parked: locked takes a new one
 	werr      error
@@ -65,7 +68,7 @@ type Conn struct {
 
 	peerMaxFrame atomic.Uint32
 	maxStreamID  uint32       // highest client stream id seen; under mu
-	lastFrame    atomic.Int64 // unix nanos of the last frame read
+	lastFrame    atomic.Int64 // clock.Mono of the last frame read: one clock read per frame, not time.Now's two
 
 	// mu guards the stream table, flow-control windows and lifecycle flags.
 	mu             sync.Mutex
@@ -91,7 +94,7 @@ type Conn struct {
 	finishing     bool
 	dead          bool
 	drainTimer    *time.Timer
-	lastStreamEnd time.Time
+	lastStreamEnd int64 // clock.Mono
 	idleTimer     *time.Timer
 
 	wg         sync.WaitGroup // handlers
@@ -165,7 +168,7 @@ func (c *Conn) Serve() error {
 	}
 	c.maybeFinishLocked()
 	c.mu.Unlock()
-	c.lastFrame.Store(time.Now().UnixNano())
+	c.lastFrame.Store(clock.Mono())
 
 	if err == nil {
 		err = c.readPreface()
@@ -216,7 +219,7 @@ func (c *Conn) readLoop() error {
 			}
 			return err
 		}
-		c.lastFrame.Store(time.Now().UnixNano())
+		c.lastFrame.Store(clock.Mono())
 		if !c.gotSettings {
 			if sf, ok := f.(*http2.SettingsFrame); !ok || sf.IsAck() {
 				return connError{http2.ErrCodeProtocol, "first frame is not SETTINGS"}
@@ -445,11 +448,7 @@ func (c *Conn) idleCheck() {
 // idleDeadlineLocked is when the idle timeout ends the connection if it
 // stays idle: IdleTimeout after its last frame or stream end.
 func (c *Conn) idleDeadlineLocked() time.Time {
-	since := time.Unix(0, c.lastFrame.Load())
-	if c.lastStreamEnd.After(since) {
-		since = c.lastStreamEnd
-	}
-	return since.Add(c.cfg.IdleTimeout)
+	return clock.Time(max(c.lastFrame.Load(), c.lastStreamEnd) + int64(c.cfg.IdleTimeout))
 }
 
 // idleExpireLocked ends an idle connection at its idle timeout.

@@ -67,8 +67,7 @@ func TestIdleConnHoldsNoBuffers(t *testing.T) {
 // have dropped this one by the second, and a busy process then allocates
 // 32 KiB writers anew after every collection.
 func TestWritersOutliveCollections(t *testing.T) {
-	for len(writeBufs) > 0 {
-		<-writeBufs
+	for writeBufs.get() != nil {
 	}
 	w := getWriter()
 	putWriter(w)
