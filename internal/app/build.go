@@ -105,11 +105,14 @@ type BindSpec struct {
 	// Slots is the frontend's maxconn semaphore, shared by its binds; nil
 	// when unlimited. Accepting pauses while it is full, as HAProxy's
 	// listeners do, instead of accepting and dropping.
-	Slots    chan struct{}
-	Addr     string
-	Pos      config.Pos // the bind line
-	Frontend string
-	Handler  ConnHandler
+	Slots chan struct{}
+	// BindSlots is this socket's own maxconn ("bind ... maxconn"); nil
+	// when it has none (the frontend's applies).
+	BindSlots chan struct{}
+	Addr      string
+	Pos       config.Pos // the bind line
+	Frontend  string
+	Handler   ConnHandler
 	// L7 is the http listener behind Handler; nil in mode tcp. A reload
 	// hands its connections over to the next one (proxy.Socket).
 	L7 *proxy.Listener
@@ -706,7 +709,7 @@ func (b *builder) buildFrontend(p *config.Proxy, pr *proxyRuntime) (*proxy.Front
 			continue
 		}
 		gate := b.bindGate(feRate, bind, len(connRls) > 0)
-		b.g.Binds = append(b.g.Binds, &BindSpec{Addr: bindAddr(bind), Pos: bind.Pos, Frontend: fe.Name, Handler: withConnRules(l7Handler(bind, l), connRls, fe.Counters, b.stickStage(p, true), gate), L7: l, Slots: slots, KeepAlive: p.CliTCPKA, NoLinger: p.Sock.NoLinger, Sock: sockOpts(p, bind, b.cfg.Global.MaxConn), Gate: gate})
+		b.g.Binds = append(b.g.Binds, &BindSpec{Addr: bindAddr(bind), Pos: bind.Pos, Frontend: fe.Name, Handler: withConnRules(l7Handler(bind, l), connRls, fe.Counters, b.stickStage(p, true), gate), L7: l, Slots: slots, BindSlots: bindSlots(bind), KeepAlive: p.CliTCPKA, NoLinger: p.Sock.NoLinger, Sock: sockOpts(p, bind, b.cfg.Global.MaxConn), Gate: gate})
 	}
 	fe.Stick = b.stickStage(p, true)
 	fe.Comp, fe.CompLevel = compSettings(p), compLevel(b.cfg.Global)
@@ -787,6 +790,15 @@ func statsURI(s *config.Stats) string {
 		return "/haproxy?stats"
 	}
 	return s.URI
+}
+
+// bindSlots is a socket's own maxconn semaphore ("bind ... maxconn"),
+// nil without one.
+func bindSlots(bind *config.Bind) chan struct{} {
+	if bind.MaxConn <= 0 {
+		return nil
+	}
+	return make(chan struct{}, bind.MaxConn)
 }
 
 // frontendSlots is a frontend's maxconn semaphore, nil when unlimited.

@@ -73,10 +73,11 @@ func (a *acceptErrors) recovered(l *listener, now time.Time) {
 }
 
 type handlerBox struct {
-	h       ConnHandler
-	l7      *proxy.Listener // the http listener behind h; nil in mode tcp
-	slots   chan struct{}   // global maxconn semaphore; nil when unlimited
-	feSlots chan struct{}   // the frontend's maxconn semaphore; nil when unlimited
+	h  ConnHandler
+	l7 *proxy.Listener // the http listener behind h; nil in mode tcp
+	// slots: the maxconn semaphores a connection holds (the bind's, the
+	// frontend's, the process's), acquired before Accept.
+	slots slotSet
 	// keepAlive: the frontend's "option clitcpka"; noLinger its
 	// "option nolinger".
 	keepAlive, noLinger bool
@@ -93,8 +94,8 @@ type handlerBox struct {
 	replaced chan struct{}
 }
 
-func newHandlerBox(h ConnHandler, l7 *proxy.Listener, slots, feSlots chan struct{}) *handlerBox {
-	return &handlerBox{h: h, l7: l7, slots: slots, feSlots: feSlots, replaced: make(chan struct{})}
+func newHandlerBox(h ConnHandler, l7 *proxy.Listener, slots slotSet) *handlerBox {
+	return &handlerBox{h: h, l7: l7, slots: slots, replaced: make(chan struct{})}
 }
 
 // swap installs next and releases an accept loop waiting on the old box.
@@ -186,40 +187,62 @@ func (l *listener) acceptLoop() {
 // acquire takes the slots a connection needs before Accept; false, with
 // nothing taken, when the box is replaced or the listener stops meanwhile.
 func (b *handlerBox) acquire(stop <-chan struct{}) bool {
-	if b.feSlots != nil {
-		select {
-		case b.feSlots <- struct{}{}:
-		case <-b.replaced:
-			return false
-		case <-stop:
-			return false
+	return b.slots.acquire(b.replaced, stop)
+}
+
+// release gives back the slots taken before Accept.
+func (b *handlerBox) release() { b.slots.release() }
+
+// slotSet is the maxconn semaphores of a listener, in the order they are
+// taken: the bind's own ("bind ... maxconn"), its frontend's, the global
+// one; unlimited ones are left out. A full one pauses accepting, as
+// HAProxy's listeners stop polling when full, and a closing connection
+// resumes it.
+type slotSet []chan struct{}
+
+func newSlotSet(sems ...chan struct{}) slotSet {
+	var s slotSet
+	for _, c := range sems {
+		if c != nil {
+			s = append(s, c)
 		}
 	}
-	if b.slots != nil {
+	return s
+}
+
+// acquire waits for a slot in each; false, with nothing taken, when
+// replaced or stop closes first.
+func (s slotSet) acquire(replaced, stop <-chan struct{}) bool {
+	for i, c := range s {
 		select {
-		case b.slots <- struct{}{}:
-		case <-b.replaced:
-			if b.feSlots != nil {
-				<-b.feSlots
-			}
+		case c <- struct{}{}:
+		case <-replaced:
+			s[:i].release()
 			return false
 		case <-stop:
-			if b.feSlots != nil {
-				<-b.feSlots
-			}
+			s[:i].release()
 			return false
 		}
 	}
 	return true
 }
 
-// release gives back the slots taken before Accept.
-func (b *handlerBox) release() {
-	if b.slots != nil {
-		<-b.slots
+// tryAcquire takes a slot in each, or none when one is full.
+func (s slotSet) tryAcquire() bool {
+	for i, c := range s {
+		select {
+		case c <- struct{}{}:
+		default:
+			s[:i].release()
+			return false
+		}
 	}
-	if b.feSlots != nil {
-		<-b.feSlots
+	return true
+}
+
+func (s slotSet) release() {
+	for _, c := range s {
+		<-c
 	}
 }
 

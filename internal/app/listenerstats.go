@@ -11,6 +11,7 @@ import (
 type listenerStat struct {
 	name, addr string
 	id         int
+	maxConn    int // "bind ... maxconn"; 0: the frontend's
 	c          *counters.Proxy
 }
 
@@ -27,6 +28,6 @@ func (pr *proxyRuntime) listenerCounters(bind *config.Bind, id int) *counters.Pr
 		name = "sock-" + strconv.Itoa(id)
 	}
 	c := &counters.Proxy{}
-	pr.listeners = append(pr.listeners, listenerStat{name: name, addr: bindAddr(bind), id: id, c: c})
+	pr.listeners = append(pr.listeners, listenerStat{name: name, addr: bindAddr(bind), id: id, maxConn: bind.MaxConn, c: c})
 	return c
 }

@@ -34,8 +34,10 @@ type QUICBindSpec struct {
 	Pos      config.Pos
 	Frontend string
 	L7       *proxy.Listener
-	Slots    chan struct{}   // the frontend's maxconn; nil: unlimited
-	Gate     *ratelimit.Gate // the rate limits (rates.go); nil: none
+	Slots    chan struct{} // the frontend's maxconn; nil: unlimited
+	// BindSlots: this socket's own maxconn ("bind ... maxconn"); nil: none.
+	BindSlots chan struct{}
+	Gate      *ratelimit.Gate // the rate limits (rates.go); nil: none
 }
 
 // quicBox is what a configuration tells the listener of one address.
@@ -44,8 +46,7 @@ type quicBox struct {
 	tls        *tls.Config // l7's, offering h3 only, TLS 1.3
 	conf       *quic.Config
 	forceRetry bool
-	slots      chan struct{} // global maxconn
-	feSlots    chan struct{}
+	slots      slotSet // the bind's, the frontend's and the global maxconn
 	gate       *ratelimit.Gate
 }
 
@@ -162,8 +163,7 @@ func newQUICBox(g *Graph, spec *QUICBindSpec, slots chan struct{}) *quicBox {
 			MaxIncomingStreams: int64(t.MaxStreamsBidi),
 		},
 		forceRetry: l.Bind.QUICForceRetry,
-		slots:      slots,
-		feSlots:    spec.Slots,
+		slots:      newSlotSet(spec.BindSlots, spec.Slots, slots),
 		gate:       spec.Gate,
 	}
 }
@@ -210,35 +210,9 @@ func (ql *quicListener) acceptLoop() {
 	}
 }
 
-func (b *quicBox) tryAcquire() bool {
-	if b.feSlots != nil {
-		select {
-		case b.feSlots <- struct{}{}:
-		default:
-			return false
-		}
-	}
-	if b.slots != nil {
-		select {
-		case b.slots <- struct{}{}:
-		default:
-			if b.feSlots != nil {
-				<-b.feSlots
-			}
-			return false
-		}
-	}
-	return true
-}
+func (b *quicBox) tryAcquire() bool { return b.slots.tryAcquire() }
 
-func (b *quicBox) release() {
-	if b.slots != nil {
-		<-b.slots
-	}
-	if b.feSlots != nil {
-		<-b.feSlots
-	}
-}
+func (b *quicBox) release() { b.slots.release() }
 
 // stop ends accepting; the socket closes once the connections it carries
 // have ended (closing it earlier would cut them).
@@ -342,6 +316,6 @@ func quicBind(g *Graph, bind *config.Bind, l *proxy.Listener, fe string, slots c
 		// arrives (it comes with the client's Finished).
 		return config.Errorf(bind.Pos, "'bind %s' : 'allow-0rtt' cannot be combined with 'verify %s'", bind.Addr, bind.Verify)
 	}
-	g.QUICBinds = append(g.QUICBinds, &QUICBindSpec{Addr: bindAddr(bind), Pos: bind.Pos, Frontend: fe, L7: l, Slots: slots, Gate: gate})
+	g.QUICBinds = append(g.QUICBinds, &QUICBindSpec{Addr: bindAddr(bind), Pos: bind.Pos, Frontend: fe, L7: l, Slots: slots, BindSlots: bindSlots(bind), Gate: gate})
 	return nil
 }

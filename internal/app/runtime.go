@@ -110,7 +110,7 @@ func (r *Runtime) Apply(g *Graph) error {
 	inheritPeers(g, r.graph) // peers.go: before the new sections start
 	inheritPrograms(g, r.graph)
 	for addr, b := range want {
-		box := newHandlerBox(b.Handler, b.L7, r.slots, b.Slots)
+		box := newHandlerBox(b.Handler, b.L7, newSlotSet(b.BindSlots, b.Slots, r.slots))
 		box.keepAlive = b.KeepAlive
 		box.gate = b.Gate
 		box.noLinger = b.NoLinger

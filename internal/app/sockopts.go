@@ -53,6 +53,9 @@ func sockOpts(p *config.Proxy, bd *config.Bind, globalMaxConn int) SockOpts {
 	if o.Backlog == 0 && p != nil {
 		o.Backlog = p.Backlog
 		if o.Backlog == 0 {
+			o.Backlog = bd.MaxConn // listener_backlog(): the bind's maxconn first
+		}
+		if o.Backlog == 0 {
 			o.Backlog = p.MaxConn
 		}
 		if o.Backlog == 0 {

@@ -100,6 +100,7 @@ func (pr *proxyRuntime) snapshot(now time.Time, globalMax, fullconn int) *stats.
 			lr.Status = "OPEN"
 			lr.SID = ls.id
 			lr.Addr = ls.addr
+			lr.SLim = ls.maxConn // 0 unless the bind sets it, as HAProxy 2.6 shows it
 			sp.Listeners = append(sp.Listeners, lr)
 		}
 		if pr.fe.Counters != nil {

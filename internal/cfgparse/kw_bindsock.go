@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/config"
 )
@@ -21,6 +22,16 @@ func bindSockOptions() []bindOption {
 					return fmt.Errorf("'backlog' : invalid value %s, must be >= 0", v)
 				}
 				b.Backlog = n
+				return nil
+			}},
+		{name: "maxconn", syntax: "maxconn <maxconn>", hasArg: true,
+			desc: "Concurrent connections of this socket (each address of the line has its own count): at the limit it stops accepting, connections wait in the listen queue until one closes. 0 or unset: the frontend's maxconn. Also the default 'backlog' when the frontend sets none.",
+			parse: func(p *parser, b *config.Bind, v string) error {
+				n := atol(v)
+				if n < 0 {
+					return fmt.Errorf("'maxconn' : invalid value %d, must be >= 0", n)
+				}
+				b.MaxConn = n
 				return nil
 			}},
 		{name: "defer-accept", syntax: "defer-accept",
@@ -78,4 +89,23 @@ func smartOptions() []keyword {
 				return nil
 			}},
 	})
+}
+
+// atol reads a number as C's atol does: optional blanks and sign, then the
+// digits there are; "abc" is 0. HAProxy reads some bind values so.
+func atol(s string) int {
+	s = strings.TrimLeft(s, " \t\n\v\f\r")
+	neg := false
+	if s != "" && (s[0] == '-' || s[0] == '+') {
+		neg = s[0] == '-'
+		s = s[1:]
+	}
+	n := 0
+	for i := 0; i < len(s) && s[i] >= '0' && s[i] <= '9' && n < 1<<31; i++ {
+		n = n*10 + int(s[i]-'0')
+	}
+	if neg {
+		return -n
+	}
+	return n
 }

@@ -69,7 +69,7 @@ func unimplementedHTTPActions() []string {
 func unimplementedBindOptions() []string {
 	return []string{
 		"transparent",
-		"maxconn", "nice", "process", "thread",
+		"nice", "process", "thread",
 		"ca-sign-file", "generate-certificates",
 		"uid", "gid", "mode", "user", "group", "namespace", "level", "severity-output",
 		"expose-fd", "ssl-passphrase", "sigalgs", "client-sigalgs",

@@ -99,7 +99,6 @@ func unsupportedAdvice() map[string]string {
 
 	add("bind", noTPROXY, "transparent")
 	add("bind", sysDefault, "nice")
-	add("bind", "Use the frontend's `maxconn`.", "maxconn")
 	add("bind", goScheduler, "process", "thread")
 	add("bind", "No certificates made on the fly: give each name a certificate (a `crt` directory or a `crt-list`).", "ca-sign-file", "generate-certificates")
 	add("bind", unixSocket, "uid", "gid", "mode", "user", "group")

@@ -488,6 +488,9 @@ type Bind struct {
 	QUICForceRetry bool `json:",omitempty"`
 	// ID ("id"): the listener's numeric id in stats; 0: automatic.
 	ID int `json:",omitempty"`
+	// MaxConn ("maxconn"): concurrent connections of this socket, past
+	// which it stops accepting until one closes; 0: the frontend's.
+	MaxConn int `json:",omitempty"`
 	// TFO ("tfo"): TCP Fast Open on the listening socket.
 	TFO bool `json:",omitempty"`
 }
