@@ -29,6 +29,10 @@ func statsOptsConfig(dir string, st, api int) string {
 
 defaults
     mode http
+    # The harness's readiness probe is an empty connection, counted as a
+    # <BADREQ> (ereq, hrsp_4xx) whenever each proxy gets to its close:
+    # not by the time the counters are read, under load.
+    option http-ignore-probes
     timeout connect 1s
     timeout client 5s
     timeout server 5s
@@ -131,7 +135,7 @@ func TestStatsOptionsMatchHAProxy(t *testing.T) {
 		resp.Body.Close()
 		resp = get("")
 		resp.Body.Close()
-		r.counters = statsCounters(t, fmt.Sprintf("http://127.0.0.1:%d/;csv", st), "st", "FRONTEND", "dreq", "intercepted", "hrsp_4xx", "req_tot")
+		r.counters = statsCounters(t, fmt.Sprintf("http://127.0.0.1:%d/;csv", st), "st", "FRONTEND", "dreq", "intercepted", "hrsp_4xx", "req_tot", "ereq")
 		if fi, err := os.Stat(sock); err == nil {
 			r.mode = fi.Mode().Perm()
 		}
