@@ -513,6 +513,7 @@ func (b *builder) buildBackend(p *config.Proxy, id int) (*proxy.Backend, error) 
 			// proto h2); one that answers ALPN with http/1.1 keeps HTTP/1.
 			o := upstream.PoolOptionsFor(cs)
 			srv.H2 = proxy.NewH2Upstream(cs.Proto == "h2", o.MaxIdle, o.MaxReuse, 0)
+			srv.H2.SetIdleTimeout(o.IdleTimeout)
 		}
 		if cs.SNI != "" {
 			e, err := acl.CompileExprMaps(cs.SNI, cs.Pos, b.maps)

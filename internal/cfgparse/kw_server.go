@@ -177,6 +177,18 @@ func serverOptions() []serverOption {
 		}),
 		boolOpt("check-send-proxy", "Send the PROXY header on health checks too.", func(s *config.Server) { s.CheckSendProxy = true }),
 		intOpt("max-reuse", "Maximum requests sent over one server connection (-1: unlimited).", -1, 1<<30, func(s *config.Server) *int { return &s.MaxReuse }),
+		strOpt("pool-purge-delay", "pool-purge-delay <delay>", "Every <delay> (default 5s) half of the idle connections beyond what the last period needed are closed, as HAProxy's purge does, and no connection stays idle longer; 0 keeps no idle connection.", func(s *config.Server, v string) error {
+			d, err := parseDuration(v)
+			if err != nil {
+				return fmt.Errorf("'pool-purge-delay': %v", err)
+			}
+			s.PoolPurgeDelay = &d
+			return nil
+		}),
+		strOpt("pool-low-conn", "pool-low-conn <max>", "Idle connections kept beyond the estimate of what is needed (default 0): a connection coming back idle stays when the used and idle ones together are within the estimate plus <max>. HAProxy's other use, not stealing from other threads' pools below it, has nothing to act on: Gatehouse has one pool per server.", func(s *config.Server, v string) error {
+			s.PoolLowConn = atol(v)
+			return nil
+		}),
 		intOpt("pool-max-conn", "Maximum idle connections kept for reuse (-1: unlimited).", -1, 1<<30, func(s *config.Server) *int { return &s.PoolMaxConn }),
 		strOpt("proto", "proto h2", "Speak HTTP/2 to the server.", func(s *config.Server, v string) error {
 			s.Proto = v

@@ -80,7 +80,7 @@ func unimplementedServerOptions() []string {
 	return []string{
 		"redir", "usesrc", "namespace",
 		"crl-file", "ssl-reuse", "no-ssl-reuse", "allow-0rtt", "check-proto",
-		"tcp-ut", "pool-low-conn", "pool-purge-delay", "max-queue",
+		"tcp-ut", "max-queue",
 		"set-proxy-v2-tlv-fmt", "shard",
 		"log-proto", "ws", "guid", "hash-key", "sigalgs", "client-sigalgs",
 		"send-proxy-v2-ssl", "send-proxy-v2-ssl-cn", "check-reuse-pool",

@@ -117,7 +117,6 @@ func unsupportedAdvice() map[string]string {
 	add("server", noEquivalent, "ssl-reuse", "no-ssl-reuse", "check-proto", "shard", "guid")
 	add("server", no0RTT, "allow-0rtt")
 	add("server", "No equivalent: `timeout server` bounds a stalled connection.", "tcp-ut")
-	add("server", "Bound idle connections with `pool-max-conn`; idle ones are closed by themselves.", "pool-low-conn", "pool-purge-delay")
 	add("server", "Use `maxqueue`.", "max-queue")
 	add("server", "Use `proxy-v2-options` (ssl, cert-cn, ssl-cipher, cert-sig, cert-key, authority, unique-id, crc32c).", "set-proxy-v2-tlv-fmt")
 	add("server", "Only meaningful on the `server` lines of a `ring` section, where it is supported.", "log-proto")

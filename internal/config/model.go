@@ -546,6 +546,13 @@ type Server struct {
 	CheckViaSocks4 bool   `json:",omitempty"`
 	MaxReuse       int
 	PoolMaxConn    int
+	// PoolPurgeDelay ("pool-purge-delay"): how often the idle pool is
+	// purged, and how long a connection may idle in it; 0 keeps none;
+	// nil: 5s, HAProxy's default.
+	PoolPurgeDelay *time.Duration `json:",omitempty"`
+	// PoolLowConn ("pool-low-conn"): idle connections kept beyond the
+	// estimate of what is needed.
+	PoolLowConn int `json:",omitempty"`
 	Proto          string
 	// Cookie ("cookie <value>"): the persistence cookie value naming this
 	// server; CookieSet tells it was written (a dynamic cookie never

@@ -3,6 +3,7 @@ package proxy
 import (
 	"net"
 	"sync"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/h2"
 	"github.com/gatehouse/gatehouse/internal/upstream"
@@ -52,6 +53,10 @@ func NewH2Upstream(prior bool, maxConns, maxReuse int, maxHeaderList uint32) *H2
 		conns: map[upstream.PoolKey][]*h2Conn{},
 	}
 }
+
+// SetIdleTimeout closes a pooled connection left without a stream for d
+// ("pool-purge-delay"; DefaultIdleTimeout otherwise). Before any use.
+func (p *H2Upstream) SetIdleTimeout(d time.Duration) { p.cfg.IdleTimeout = d }
 
 // take reserves a stream on a pooled connection of key, or returns nil.
 // A full connection (the server's SETTINGS_MAX_CONCURRENT_STREAMS reached)

@@ -172,25 +172,36 @@ type PoolOptions struct {
 	// from the pool; < 0 unlimited.
 	MaxReuse int
 	// IdleTimeout closes connections idle for longer; 0 keeps them until
-	// the server closes them.
+	// the server closes them. It is also the purge period.
 	IdleTimeout time.Duration
+	// LowConn is "pool-low-conn": idle connections kept beyond the
+	// estimate of what is needed (srv_add_to_idle_list's low_idle_conns).
+	LowConn int
 }
 
 // DefaultIdleTimeout is how long idle connections are kept by default
 // (HAProxy's pool-purge-delay default).
 const DefaultIdleTimeout = 5 * time.Second
 
-// PoolOptionsFor reads pool-max-conn and max-reuse from cs. The model
-// cannot tell "unset" from 0, so 0 reads as unset (unlimited, HAProxy's
-// default) and negative values as unlimited; the idle timeout is
-// DefaultIdleTimeout.
+// PoolOptionsFor reads pool-max-conn, max-reuse, pool-purge-delay and
+// pool-low-conn from cs. The model cannot tell "unset" from 0 for the
+// first two, so 0 reads as unset (unlimited, HAProxy's default) and
+// negative values as unlimited. pool-purge-delay is the idle timeout and
+// the purge period (DefaultIdleTimeout when unset); 0 keeps no idle
+// connection, as HAProxy's srv_add_to_idle_list keeps none then.
 func PoolOptionsFor(cs *config.Server) PoolOptions {
-	o := PoolOptions{MaxIdle: -1, MaxReuse: -1, IdleTimeout: DefaultIdleTimeout}
+	o := PoolOptions{MaxIdle: -1, MaxReuse: -1, IdleTimeout: DefaultIdleTimeout, LowConn: cs.PoolLowConn}
 	if cs.PoolMaxConn > 0 {
 		o.MaxIdle = cs.PoolMaxConn
 	}
 	if cs.MaxReuse > 0 {
 		o.MaxReuse = cs.MaxReuse
+	}
+	if d := cs.PoolPurgeDelay; d != nil {
+		o.IdleTimeout = *d
+		if *d == 0 {
+			o.MaxIdle = 0
+		}
 	}
 	return o
 }
@@ -408,7 +419,7 @@ func (p *Pool) PutAt(c *Conn, now int64) {
 // wanted is HAProxy's srv_add_to_idle_list test for a connection coming
 // back idle: kept when there is no idle connection it would compete with,
 // or when the connections in use and idle together stay within what was
-// needed lately (est_need_conns). Without it every client connection's
+// needed lately (est_need_conns) plus pool-low-conn. Without it every client connection's
 // first request, which "http-reuse safe" sends over a new server
 // connection, would leave one more idle connection behind until the
 // purge. Called with p.mu held; c still counts as used.
@@ -423,7 +434,7 @@ func (p *Pool) wanted(c *Conn) bool {
 	if !c.inUse.Load() {
 		used++ // not counted (a caller that did not Use it): count it now
 	}
-	return used+int64(p.n) <= max(used, p.estNeed.Load())
+	return used+int64(p.n) <= max(used, p.estNeed.Load())+int64(p.opts.LowConn)
 }
 
 // purge is HAProxy's periodic idle-connection cleanup, every
