@@ -553,7 +553,7 @@ type Server struct {
 	// PoolLowConn ("pool-low-conn"): idle connections kept beyond the
 	// estimate of what is needed.
 	PoolLowConn int `json:",omitempty"`
-	Proto          string
+	Proto       string
 	// Cookie ("cookie <value>"): the persistence cookie value naming this
 	// server; CookieSet tells it was written (a dynamic cookie never
 	// replaces it).
