@@ -127,6 +127,9 @@ func NewConn(c net.Conn, cfg *Config, h Handler) *Conn {
 	cn.hd.init(conf.HeaderTableSize, conf.MaxHeaderListSize)
 	cn.fr = cn.newReadFramer()
 	cn.wfr = http2.NewFramer(bufWriter{cn}, nil)
+	if rr, ok := cn.br.(*rawReader); ok {
+		rr.process = cn.processBuffered
+	}
 	// The response encoder (writeHeaders) indexes nothing, as HAProxy's
 	// does: response fields are views of buffers the proxy reuses, and an
 	// entry kept in the dynamic table would be compared later against bytes
@@ -197,50 +200,83 @@ func (c *Conn) readLoop() error {
 		} else if err != nil {
 			return err
 		}
-		f, err := c.readFrame()
-		if err != nil {
-			var se http2.StreamError
-			var ce http2.ConnectionError
-			switch {
-			case errors.As(err, &se):
-				if !c.gotSettings {
-					return connError{http2.ErrCodeProtocol, "first frame is not SETTINGS"}
-				}
-				if err := c.frameStreamError(se); err != nil {
-					return err
-				}
-				continue
-			case errors.As(err, &ce):
-				return connError{http2.ErrCode(ce), "framer: " + errDetail(c.fr, err)}
-			case errors.Is(err, http2.ErrFrameTooLarge):
-				return connError{http2.ErrCodeFrameSize, "frame too large"}
-			case errors.Is(err, errTooManyConts):
-				return connError{http2.ErrCodeEnhanceYourCalm, err.Error()}
-			}
-			return err
-		}
-		c.lastFrame.Store(clock.Mono())
-		if !c.gotSettings {
-			if sf, ok := f.(*http2.SettingsFrame); !ok || sf.IsAck() {
-				return connError{http2.ErrCodeProtocol, "first frame is not SETTINGS"}
-			}
-			c.gotSettings = true
-		}
-		if err := c.processFrame(f); err != nil {
-			var se streamError
-			if errors.As(err, &se) {
-				c.mu.Lock()
-				c.resetLocked(se.id, se.code, true)
-				ok := c.glitches.take()
-				c.mu.Unlock()
-				if !ok {
-					return connError{http2.ErrCodeEnhanceYourCalm, "too many stream errors"}
-				}
-				continue
-			}
+		if err := c.readOne(); err != nil {
 			return err
 		}
 	}
+}
+
+// processBuffered reads and processes the whole frames a rawReader holds,
+// from inside its FillWith (which calls it after each recv).
+func (c *Conn) processBuffered() error {
+	rr := c.br.(*rawReader)
+	for rr.wholeFrame() {
+		if err := c.readOne(); err != nil {
+			return err
+		}
+	}
+	if !c.tap.atBoundary() || c.hd.cur != nil && c.hd.cur.open {
+		// No wait inside a header block: idleWait would arm a deadline
+		// to park on.
+		return errStopBatch
+	}
+	c.mu.Lock()
+	if c.parkArmed && !c.parkableLocked() {
+		// A stream opened during the wait: the deadline to park on,
+		// left to pass, would end the wait and cost the next one a
+		// recv (FillWith's first); put it back as idleWait does.
+		c.parkArmed = false
+		if !c.graceful {
+			_ = c.nc.SetReadDeadline(time.Time{})
+		}
+	}
+	c.mu.Unlock()
+	return nil
+}
+
+// readOne reads and processes a frame. An error ends the connection.
+func (c *Conn) readOne() error {
+	f, err := c.readFrame()
+	if err != nil {
+		var se http2.StreamError
+		var ce http2.ConnectionError
+		switch {
+		case errors.As(err, &se):
+			if !c.gotSettings {
+				return connError{http2.ErrCodeProtocol, "first frame is not SETTINGS"}
+			}
+			return c.frameStreamError(se)
+		case errors.As(err, &ce):
+			return connError{http2.ErrCode(ce), "framer: " + errDetail(c.fr, err)}
+		case errors.Is(err, http2.ErrFrameTooLarge):
+			return connError{http2.ErrCodeFrameSize, "frame too large"}
+		case errors.Is(err, errTooManyConts):
+			return connError{http2.ErrCodeEnhanceYourCalm, err.Error()}
+		}
+		return err
+	}
+	c.lastFrame.Store(clock.Mono())
+	if !c.gotSettings {
+		if sf, ok := f.(*http2.SettingsFrame); !ok || sf.IsAck() {
+			return connError{http2.ErrCodeProtocol, "first frame is not SETTINGS"}
+		}
+		c.gotSettings = true
+	}
+	if err := c.processFrame(f); err != nil {
+		var se streamError
+		if errors.As(err, &se) {
+			c.mu.Lock()
+			c.resetLocked(se.id, se.code, true)
+			ok := c.glitches.take()
+			c.mu.Unlock()
+			if !ok {
+				return connError{http2.ErrCodeEnhanceYourCalm, "too many stream errors"}
+			}
+			return nil
+		}
+		return err
+	}
+	return nil
 }
 
 func errDetail(fr *http2.Framer, err error) string {

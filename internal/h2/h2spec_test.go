@@ -19,3 +19,15 @@ func TestH2Spec(t *testing.T) {
 	}
 	t.Logf("h2spec: %d/%d passed", total, total)
 }
+
+// TestH2SpecCleartext runs the suite over h2c (prior knowledge), whose
+// frames are read by rawReader.FillWith inside the socket's read.
+func TestH2SpecCleartext(t *testing.T) {
+	srv := startServer(t, &Config{}, nil, okHandler)
+	port := srv.ln.Addr().(*net.TCPAddr).Port
+	total, failed := h2spectest.Run(t, "127.0.0.1", port, false)
+	if len(failed) > 0 {
+		t.Fatalf("h2spec (h2c): %d of %d cases failed:\n%s", len(failed), total, strings.Join(failed, "\n"))
+	}
+	t.Logf("h2spec (h2c): %d/%d passed", total, total)
+}

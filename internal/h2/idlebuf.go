@@ -71,10 +71,13 @@ func (l *freeList[T]) put(x *T) {
 	l.mu.Unlock()
 }
 
-// newConnReader reads c with a sock.LazyReader when c is a plain TCP
-// connection (h2c); otherwise (TLS) with a pooled bufio.Reader, given
+// newConnReader reads c with a rawReader (rawread_linux.go), or else a
+// sock.LazyReader, when c is a plain TCP connection (h2c); otherwise (TLS) with a pooled bufio.Reader, given
 // back while the connection is parked.
 func newConnReader(c net.Conn) io.Reader {
+	if rr, ok := newRawReader(c); ok {
+		return rr
+	}
 	if lr, ok := sock.NewLazyReader(c); ok {
 		return lr
 	}

@@ -108,18 +108,33 @@ func (c *Conn) newReadFramer() *http2.Framer {
 // connection.
 func (c *Conn) idleWait() (parked bool, err error) {
 	for {
-		if c.parker == nil || !c.tap.atBoundary() || c.hd.cur != nil && c.hd.cur.open {
+		if !c.tap.atBoundary() || c.hd.cur != nil && c.hd.cur.open {
 			return false, nil
 		}
 		ir, ok := c.br.(idleReader)
 		if !ok || ir.Buffered() > 0 {
 			return false, nil
 		}
+		rr, batch := ir.(*rawReader)
+		if c.parker == nil {
+			if batch {
+				return false, rr.FillWith()
+			}
+			return false, nil
+		}
 		c.mu.Lock()
 		c.filling = true
 		c.armParkLocked()
 		c.mu.Unlock()
-		err = ir.Fill()
+		if batch {
+			// The frames that arrive during the wait are processed
+			// in it (rawReader.FillWith); with streams opened the
+			// deadline, if it passes, finds the connection not
+			// parkable, and the wait goes on.
+			err = rr.FillWith()
+		} else {
+			err = ir.Fill()
+		}
 		c.mu.Lock()
 		c.filling = false
 		armed := c.parkArmed
