@@ -430,6 +430,7 @@ func (b *builder) buildBackend(p *config.Proxy, id int) (*proxy.Backend, error) 
 	be.AbortOnClose = p.AbortOnClose
 	be.Reuse = p.HTTPReuse
 	// HAProxy ignores it for the hash algorithms (BE_LB_KIND_HI).
+	be.MaxKAQueue = p.MaxKAQueue
 	be.PreferLast = p.PreferLast && !slices.Contains([]string{"source", "uri", "url_param", "hdr", "hash", "rdp-cookie"}, p.Balance.Algo)
 	if err := b.httpTCPResponse(p); err != nil { // tcpresponse.go
 		return nil, err

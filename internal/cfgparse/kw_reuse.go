@@ -2,6 +2,7 @@ package cfgparse
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/gatehouse/gatehouse/internal/config"
 )
@@ -16,7 +17,30 @@ func reuseKeywords() []keyword {
 				"client connection that opened it and closes with it (an HTTP/2 server connection then carries one request). " +
 				"With 'retry-on' covering conn-failure, empty-response and response-timeout, first requests are treated as later ones, as in HAProxy.",
 			parse: parseHTTPReuse},
+		{name: "max-keep-alive-queue", where: wBEOnly, capWarn: true, syntax: "max-keep-alive-queue <value>",
+			desc:  "With 'option prefer-last-server', the server the session holds a connection to is kept only while it has a free slot or fewer than <value> requests wait for it; past that the request is balanced to another server. -1 (the default): no limit; 0: never wait for it.",
+			parse: parseMaxKAQueue},
 	}
+}
+
+func parseMaxKAQueue(p *parser, args []token) error {
+	if len(args) < 2 || args[1].Text == "" {
+		return fmt.Errorf("'%s' expects expects an integer value (or -1 to disable)", args[0].Text)
+	}
+	v := args[1].Text
+	// strtol(v, &end, 0): the longest number, then nothing may follow.
+	end := len(v)
+	n, err := strconv.ParseInt(v, 0, 64)
+	for err != nil && end > 0 {
+		end--
+		n, err = strconv.ParseInt(v[:end], 0, 64)
+	}
+	if end < len(v) {
+		return fmt.Errorf("'%s' : unexpected character '%c' in integer value '%s'", args[0].Text, v[end], v)
+	}
+	// HAProxy keeps it unsigned: below -1 wraps to a limit never reached.
+	p.ps.px.MaxKAQueue = int(max(n+1, 0))
+	return nil
 }
 
 // reuseOptions are the "option" words about server connections.

@@ -55,3 +55,26 @@ backend d
 		}
 	}
 }
+
+// TestMaxKeepAliveQueueKeyword: stored plus one as HAProxy stores it (-1,
+// the default, is 0), read as strtol reads it, HAProxy's errors otherwise.
+func TestMaxKeepAliveQueueKeyword(t *testing.T) {
+	for v, want := range map[string]int{"-1": 0, "0": 1, "10": 11, "0x10": 17, "-7": 0} {
+		cfg, err := Parse("k.cfg", []byte("frontend f\n    bind 127.0.0.1:8080\n    default_backend b\nbackend b\n    max-keep-alive-queue "+v+"\n    server s 127.0.0.1:1\n"), Options{LookupEnv: testEnv})
+		if err != nil {
+			t.Fatalf("%s: %v", v, err)
+		}
+		if got := cfg.Proxies[1].MaxKAQueue; got != want {
+			t.Errorf("%s: %d, want %d", v, got, want)
+		}
+	}
+	for bad, msg := range map[string]string{
+		"max-keep-alive-queue":       "'max-keep-alive-queue' expects expects an integer value (or -1 to disable)",
+		"max-keep-alive-queue 10abc": "'max-keep-alive-queue' : unexpected character 'a' in integer value '10abc'",
+	} {
+		_, err := Parse("k.cfg", []byte("backend b\n    "+bad+"\n    server s 127.0.0.1:1\n"), Options{LookupEnv: testEnv})
+		if err == nil || !strings.Contains(err.Error(), msg) {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}

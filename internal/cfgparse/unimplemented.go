@@ -36,7 +36,6 @@ func unimplementedGlobal() []string {
 func unimplementedProxy() []string {
 	return []string{
 		"bind-process", "external-check",
-		"max-keep-alive-queue",
 		"max-session-srv-conns", "log-steps", "dispatch", "transparent",
 		"guid",
 	}

@@ -75,7 +75,7 @@ func unsupportedAdvice() map[string]string {
 	add("proxy", noTPROXY, "transparent")
 	add("proxy", "Not needed: one process serves every bind.", "bind-process")
 	add("proxy", tcpChecks, "external-check")
-	add("proxy", noEquivalent, "max-keep-alive-queue", "max-session-srv-conns", "guid")
+	add("proxy", noEquivalent, "max-session-srv-conns", "guid")
 	add("proxy", "Not needed: one log line per request, at its end (or at its start with `option logasap`).", "log-steps")
 	add("proxy", "Declare the address as a `server`.", "dispatch")
 

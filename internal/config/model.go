@@ -394,6 +394,10 @@ type Proxy struct {
 	// PreferLast ("option prefer-last-server"): a request goes to the
 	// server the session holds an idle private connection to.
 	PreferLast bool `json:",omitempty"`
+	// MaxKAQueue is "max-keep-alive-queue" plus one, as HAProxy stores
+	// it: 0 (-1 written, the default) no limit; otherwise prefer-last-server
+	// keeps a full server only while fewer than MaxKAQueue-1 wait for it.
+	MaxKAQueue int `json:",omitempty"`
 	// HTTPReuse is "http-reuse never|safe|aggressive|always".
 	HTTPReuse  HTTPReuse `json:",omitempty"`
 	Redispatch bool

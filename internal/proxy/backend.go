@@ -86,6 +86,8 @@ type Backend struct {
 	Reuse config.HTTPReuse
 	// PreferLast: option prefer-last-server, with a balance that is not a hash.
 	PreferLast bool
+	// MaxKAQueue: max-keep-alive-queue plus one; 0 no limit (config.Proxy).
+	MaxKAQueue int
 	// BufferRequest ("option http-buffer-request"): the request body is
 	// waited for before the backend's rules.
 	BufferRequest bool

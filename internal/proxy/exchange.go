@@ -291,6 +291,11 @@ func (t *Txn) pickServer(exclude *upstream.Server) (*Server, bool) {
 	target := t.persistTarget(exclude)
 	if target == nil && be.PreferLast && exclude == nil {
 		target = t.sess.priv.last(be) // reuse.go
+		// max-keep-alive-queue: a full server with a queue that long is
+		// given up for the balance (HAProxy's assign_server).
+		if target != nil && be.MaxKAQueue > 0 && target.Full() && target.Queued()+1 >= be.MaxKAQueue {
+			target = nil
+		}
 	}
 	if target != nil {
 		// A server persistence chose: its slot, or a wait for it alone.
