@@ -15,6 +15,7 @@
 #   H3_CONNS (H2_CONNS)  H3_STREAMS (H2_STREAMS): h3 (bench/tools/h3load, against Caddy)
 #   LAT_RATE (5000)  LAT_CONNS (50)  LAT_DURATION (30s, per path)  LAT_SLICE (500ms)
 #   LAT_SETTLE (50ms): fixed_rate
+#   STICK_N (1000000): stickmem's table entries
 #   GATEHOUSE_BIN   binary to compare against HAProxy (default: go build ./cmd/gatehouse)
 #   HAPROXY_BIN     (default: haproxy from PATH or /usr/sbin)
 #   REPORT          report path (default bench/report.md; "-" for none)
@@ -45,7 +46,7 @@ CONNS="${CONNS:-50}"
 THREADS="${THREADS:-1}"
 WARMUP="${WARMUP:-2s}"
 REPORT="${REPORT:-$ROOT/bench/report.md}"
-ALL_SCENARIOS=(plain ratelimit tls_reencrypt tls_close large compress l4_passthrough h2 h2c h2_1x100 h2_256x1 h2c_1x100 h2c_256x1 h2c_h2up h3 idle idle_h2 fixed_rate fixed_rate_h2 micro identity)
+ALL_SCENARIOS=(plain ratelimit tls_reencrypt tls_close large compress l4_passthrough h2 h2c h2_1x100 h2_256x1 h2c_1x100 h2c_256x1 h2c_h2up h3 idle idle_h2 fixed_rate fixed_rate_h2 stickmem micro identity)
 
 die() { echo "bench: $*" >&2; exit 1; }
 log() { echo "bench: $*" >&2; }
@@ -896,6 +897,22 @@ round_micro() { # SCENARIO ROUND
 	bench/micro.sh >"$WORK/results/$1.md" 2>"$WORK/micro.err" || die "bench/micro.sh failed: $(tail -20 "$WORK/micro.err")"
 }
 table_micro() { cat "$WORK/results/$1.md"; }
+
+# A million-entry stick table's memory (bench/stickmem.sh), HAProxy and
+# the same Gatehouse binary side by side; runs once (in round 1).
+scn_stickmem() {
+	TITLE="Memory of a stick table filled with ${STICK_N:-1000000} ip keys (conn_cur, http_req_rate(10s), gpc0) through the runtime API, VmRSS before and after"
+	CFG=""
+	ROUND_FN=round_stickmem
+	TABLE_FN=table_stickmem
+}
+round_stickmem() { # SCENARIO ROUND
+	[ "$2" = 1 ] || return 0
+	log "stickmem: running bench/stickmem.sh"
+	N="${STICK_N:-1000000}" GATEHOUSE_BIN="$GATEHOUSE_BIN" HAPROXY_BIN="$HAPROXY_BIN" bench/stickmem.sh >"$WORK/results/$1.md" 2>"$WORK/stickmem.err" ||
+		die "bench/stickmem.sh failed: $(tail -20 "$WORK/stickmem.err")"
+}
+table_stickmem() { cat "$WORK/results/$1.md"; }
 
 # Identity throughput (bench/identity.sh): session (cookie and session-store
 # redis), bearer and unauthenticated requests through one Gatehouse with
