@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Variables, as HAProxy 2.6's (src/vars.c). A name carries its scope:
@@ -95,7 +96,8 @@ func (v *variable) sample() sample {
 // VarList is one scope's variables: a short list searched in order, like
 // HAProxy's. Cleared lists keep their storage for the next transaction.
 type VarList struct {
-	v []variable
+	v    []variable
+	size int64 // bytes counted against a tune.vars limit (varbudget.go)
 }
 
 // maxKeptVar bounds the value buffer a cleared list keeps for reuse.
@@ -157,6 +159,11 @@ type SharedVars struct {
 	// streams on one thread, so "set-var(sess.n) var(sess.n),add(1)"
 	// never loses a count there, and must not here.
 	serial sync.Mutex
+	// size and budget: the tune.vars accounting (varbudget.go); budget
+	// is the runtime's, set on proc variables and on a session's once one
+	// of its variables is counted.
+	size   atomic.Int64
+	budget atomic.Pointer[VarBudget]
 }
 
 // Len returns the number of variables held.
@@ -192,6 +199,7 @@ type Vars struct {
 // or a reply is produced.
 func (v *Vars) ToResponse() {
 	if !v.resp {
+		v.diff(scopeReq, -v.ReqRes.cost())
 		v.ReqRes.Clear()
 		v.resp = true
 	}
@@ -200,6 +208,8 @@ func (v *Vars) ToResponse() {
 // Reset ends a transaction: its txn, req and res variables go; the
 // connection's and the runtime's stay.
 func (v *Vars) Reset() {
+	v.diff(scopeReq, -v.ReqRes.cost())
+	v.diff(scopeTxn, -v.Txn.cost())
 	v.Txn.Clear()
 	v.ReqRes.Clear()
 	v.resp = false
@@ -363,6 +373,9 @@ func (t *Txn) setVar(n *VarName, s sample, cond varCond) bool {
 		if cond&condIfExists != 0 && n.scope != scopeProc {
 			return false
 		}
+		if !t.Vars.reserve(n.scope, varCost) {
+			return false // tune.vars.*-max-size
+		}
 		v = l.add(n.name)
 	}
 	if cond&condIfSet != 0 && !v.set || cond&condIfNotSet != 0 && v.set {
@@ -381,6 +394,17 @@ func (t *Txn) setVar(n *VarName, s sample, cond varCond) bool {
 		if cond&condIfNotEmpty != 0 && s.s == "" || cond&condIfEmpty != 0 && s.s != "" {
 			return false
 		}
+	}
+	t.Vars.diff(n.scope, -v.dataCost())
+	if str && !t.Vars.reserve(n.scope, int64(len(s.s))) {
+		// Past a tune.vars limit: as HAProxy, the variable is left a
+		// boolean (an integer's value stays, anything else reads 0).
+		if !v.set || v.typ != tInt && v.typ != tBool {
+			v.i = 0
+		}
+		v.set, v.typ = true, tBool
+		v.b = v.b[:0]
+		return false
 	}
 	v.set, v.typ, v.i, v.ip = true, s.typ, s.i, s.ip
 	v.b = v.b[:0]
@@ -405,10 +429,12 @@ func (t *Txn) unsetVar(n *VarName) {
 		return
 	}
 	if n.scope == scopeProc {
+		t.Vars.diff(n.scope, -v.dataCost())
 		v.set = false
 		v.b = v.b[:0]
 		return
 	}
+	t.Vars.diff(n.scope, -v.cost())
 	l.remove(v)
 }
 

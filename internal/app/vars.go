@@ -15,6 +15,9 @@ import (
 // a reload starts again from them, like a new HAProxy process.
 func (b *builder) buildProcVars() error {
 	procVars := &acl.SharedVars{}
+	if l := b.cfg.Global.VarsMaxSize; l != nil && *l != (config.VarsMaxSize{}) {
+		procVars.SetBudget(&acl.VarBudget{Global: l.Global, Proc: l.Proc, Sess: l.Sess, Txn: l.Txn, ReqRes: l.ReqRes})
+	}
 	b.g.Proc.Vars = procVars
 	t := &acl.Txn{Vars: &acl.Vars{Proc: procVars}}
 	for _, va := range b.cfg.Global.SetVars {

@@ -2,6 +2,7 @@ package cfgparse
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/config"
@@ -99,6 +100,18 @@ func varGlobalKeywords() []keyword {
 	return []keyword{
 		{name: "set-var", where: wGlobal, syntax: "set-var proc.<name> <expr>",
 			desc: "Set a process-wide variable when the configuration is loaded (and at each reload) from an expression of constants and proc variables set before.", parse: parseGlobalSetVar},
+		varsMaxSize("global", "Bytes all variables together may hold (HAProxy's count: 80 per variable plus its string or binary bytes); a set-var past it fails. 0: no limit.",
+			func(v *config.VarsMaxSize) *int64 { return &v.Global }),
+		varsMaxSize("proc", "As tune.vars.global-max-size: the proc scope's count includes every other scope's.",
+			func(v *config.VarsMaxSize) *int64 { return &v.Proc }),
+		varsMaxSize("sess", "Bytes the variables of one client connection may hold: its sess variables and those of its transactions and requests. A set-var past it fails. 0: no limit.",
+			func(v *config.VarsMaxSize) *int64 { return &v.Sess }),
+		varsMaxSize("txn", "Bytes the variables of one transaction may hold: its txn, req and res variables. A set-var past it fails. 0: no limit.",
+			func(v *config.VarsMaxSize) *int64 { return &v.Txn }),
+		varsMaxSize("reqres", "Bytes one request's req variables, then its response's res variables, may hold. A set-var past it fails. 0: no limit.",
+			func(v *config.VarsMaxSize) *int64 { return &v.ReqRes }),
+		varsMaxSize("check", "Bytes a health check's check variables may hold. No Gatehouse rule sets check variables, so none is ever refused by it.",
+			func(v *config.VarsMaxSize) *int64 { return &v.Check }),
 		{name: "set-var-fmt", where: wGlobal, syntax: "set-var-fmt proc.<name> <fmt>",
 			desc: "Set a process-wide variable from a log-format string when the configuration is loaded.", parse: parseGlobalSetVar},
 	}
@@ -122,4 +135,30 @@ func parseGlobalSetVar(p *parser, args []token) error {
 	va := &config.VarAction{Pos: p.pos(), Kind: kw, Name: args[1].Text, Expr: args[2].Text}
 	p.cfg.Global.SetVars = append(p.cfg.Global.SetVars, va)
 	return nil
+}
+
+// varsMaxSize is one tune.vars.<scope>-max-size keyword, read as HAProxy
+// reads it: strtol base 10 into an unsigned int (no value is 0, a negative
+// one wraps), nothing may follow the digits, extra words are ignored.
+func varsMaxSize(scope, desc string, field func(*config.VarsMaxSize) *int64) keyword {
+	name := "tune.vars." + scope + "-max-size"
+	return keyword{name: name, where: wGlobal, syntax: name + " <size>", desc: desc,
+		parse: func(p *parser, args []token) error {
+			v := ""
+			if len(args) > 1 {
+				v = args[1].Text
+			}
+			n, err := int64(0), error(nil)
+			if v != "" {
+				n, err = strconv.ParseInt(v, 10, 64)
+			}
+			if err != nil {
+				return fmt.Errorf("%s: '%s' is an invalid size", name, v)
+			}
+			if p.cfg.Global.VarsMaxSize == nil {
+				p.cfg.Global.VarsMaxSize = &config.VarsMaxSize{}
+			}
+			*field(p.cfg.Global.VarsMaxSize) = int64(uint32(n))
+			return nil
+		}}
 }

@@ -80,3 +80,27 @@ listen l
 		}
 	}
 }
+
+// TestVarsMaxSize: read as HAProxy's strtol into an unsigned int: no value
+// is 0, a negative one wraps; anything after the digits is its error.
+func TestVarsMaxSize(t *testing.T) {
+	src := `global
+    tune.vars.txn-max-size
+    tune.vars.sess-max-size -1
+    tune.vars.reqres-max-size 64 ignored
+    tune.vars.global-max-size 1000
+frontend f
+    bind 127.0.0.1:8080
+`
+	cfg, err := Parse("v.cfg", []byte(src), Options{LookupEnv: testEnv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := *cfg.Global.VarsMaxSize; got != (config.VarsMaxSize{Sess: 1<<32 - 1, ReqRes: 64, Global: 1000}) {
+		t.Errorf("%+v", got)
+	}
+	_, err = Parse("v.cfg", []byte("global\n    tune.vars.proc-max-size 10k\n"), Options{LookupEnv: testEnv})
+	if err == nil || !strings.Contains(err.Error(), "tune.vars.proc-max-size: '10k' is an invalid size") {
+		t.Errorf("10k: %v", err)
+	}
+}

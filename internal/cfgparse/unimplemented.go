@@ -22,8 +22,6 @@ func unimplementedGlobal() []string {
 		"maxsslconn",
 		"external-check", "insecure-fork-wanted",
 		"tune.ssl.cachesize",
-		"tune.vars.global-max-size", "tune.vars.proc-max-size", "tune.vars.sess-max-size",
-		"tune.vars.txn-max-size", "tune.vars.reqres-max-size", "tune.vars.check-max-size",
 		"tune.quic.frontend.conn-tx-buffers.limit", "tune.quic.retry-threshold", "tune.quic.backend.max-idle-timeout",
 		"tune.idletimer", "tune.h2.be.glitches-threshold", "tune.h2.fe.rxbuf",
 		"tune.h2.be.rxbuf", "tune.h2.zero-copy-fwd-send",

@@ -62,8 +62,6 @@ func unsupportedAdvice() map[string]string {
 	add("global", "Limit concurrent connections with `maxconn` (global, frontend, server).", "maxsslconn")
 	add("global", tcpChecks, "external-check", "insecure-fork-wanted")
 	add("global", "Not needed: Go's TLS resumes sessions with tickets, there is no session cache to size.", "tune.ssl.cachesize")
-	add("global", "Not needed: variables live with their request, session or process and are not drawn from a sized pool; remove the line.",
-		"tune.vars.global-max-size", "tune.vars.proc-max-size", "tune.vars.sess-max-size", "tune.vars.txn-max-size", "tune.vars.reqres-max-size", "tune.vars.check-max-size")
 	add("global", noEquivalent, "tune.idletimer")
 	add("global", "Tune HTTP/2 with the `tune.h2.*` keywords Gatehouse has (docs/config-reference.md, docs/http2.md).", "tune.h2.be.glitches-threshold", "tune.h2.fe.rxbuf", "tune.h2.be.rxbuf", "tune.h2.zero-copy-fwd-send")
 	add("global", "Not needed: Go's runtime picks the poller (epoll); remove the line.", "busy-polling", "noepoll", "nokqueue", "nopoll")

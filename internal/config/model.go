@@ -153,6 +153,9 @@ type Global struct {
 
 	Process Process `json:",omitzero"` // user, group, chroot, pidfile, ulimit-n, node, ...
 
+	// VarsMaxSize holds tune.vars.*-max-size: byte limits on variables.
+	// nil: none set.
+	VarsMaxSize *VarsMaxSize `json:",omitempty"`
 	// SetVars are the global set-var and set-var-fmt lines, in order.
 	SetVars []*VarAction `json:",omitempty"`
 	// H1Case: "h1-case-adjust", "h1-case-adjust-file" (sockopts.go).
@@ -882,4 +885,10 @@ type Compression struct {
 	// request whose response will be compressed; never inherited from a
 	// defaults section (HAProxy warns there and ignores it).
 	Offload bool `json:",omitempty"`
+}
+
+// VarsMaxSize is tune.vars.<scope>-max-size: bytes variables may hold per
+// scope, counted as HAProxy counts them; 0: no limit.
+type VarsMaxSize struct {
+	Global, Proc, Sess, Txn, ReqRes, Check int64 `json:",omitempty"`
 }

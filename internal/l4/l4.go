@@ -238,6 +238,10 @@ func (s *session) run() {
 	s.txn.Frontend = fe.Name
 	s.vars.Proc, s.vars.Sess = fe.ProcVars, &s.sessVars
 	s.txn.Vars = &s.vars
+	// The stream's and the connection's variables give back their
+	// tune.vars bytes when it ends.
+	defer s.sessVars.End()
+	defer s.vars.Reset()
 	if s.stickBegin() {
 		defer s.stick.Release()
 	}

@@ -157,6 +157,7 @@ func putSession(s *session) {
 		tx.reset()
 	}
 	s.stick.Release() // the connection's tracking ends with it
+	s.vars.End()      // its sess variables give back their tune.vars bytes
 	s.priv.release()  // and its private server connections (http-reuse never)
 	*s = session{br: br, bw: bw, first: first, tx: tx}
 	sessionPool.Put(s)
