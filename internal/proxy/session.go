@@ -182,6 +182,8 @@ func (s *session) serve() (park bool) {
 	for {
 		t := s.tx
 		t.begin(s)
+		// HTTP/1: the stamp is spent wherever the transaction may wait.
+		t.stick.Clock = &t.clk.mono
 		switch s.readRequest(t) {
 		case readClose:
 			return false

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/clock"
 )
 
 // KeyType is a table's key type.
@@ -58,6 +60,9 @@ type Table struct {
 	period [numData]int64 // ms, rates only
 	words  int
 	now    func() int64 // ms, monotonic
+	// mono: now is monoMS, so a stream's own clock reading may stand
+	// for it (Tracker.Clock).
+	mono bool
 
 	mu   sync.Mutex
 	m    map[string]*Entry
@@ -84,19 +89,21 @@ type Entry struct {
 // ErrFull is returned when a nopurge table is full.
 var ErrFull = errors.New("stick table full")
 
-var epoch = time.Now()
+// monoMS is the table clock: clock.Mono in ms, from 1.
+func monoMS() int64 { return msOf(clock.Mono()) }
 
-func monoMS() int64 { return int64(time.Since(epoch)/time.Millisecond) + 1 }
+func msOf(mono int64) int64 { return mono/int64(time.Millisecond) + 1 }
 
 // New builds a table; now may be nil (the monotonic clock in ms).
 func New(cfg Config, now func() int64) (*Table, error) {
 	if cfg.Size <= 0 {
 		return nil, fmt.Errorf("stick table '%s': size must be positive", cfg.Name)
 	}
-	if now == nil {
+	mono := now == nil
+	if mono {
 		now = monoMS
 	}
-	t := &Table{cfg: cfg, now: now, m: make(map[string]*Entry)}
+	t := &Table{cfg: cfg, now: now, mono: mono, m: make(map[string]*Entry)}
 	if err := t.layout(cfg); err != nil {
 		return nil, err
 	}
@@ -140,8 +147,10 @@ func (t *Table) expired(e *Entry, now int64) bool {
 	return e.ref == 0 && t.cfg.Expire > 0 && now-e.exp >= 0
 }
 
+// remove drops e; its nil links tell a tracker releasing it that it is gone.
 func (t *Table) remove(e *Entry) {
 	t.unlink(e)
+	e.prev, e.next = nil, nil
 	delete(t.m, e.key)
 }
 

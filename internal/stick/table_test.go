@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/clock"
 )
 
 type fakeClock struct{ ms int64 }
@@ -210,4 +212,36 @@ func BenchmarkTrackAndRate(b *testing.B) {
 			tr.Release()
 		}
 	})
+}
+
+// BenchmarkRateLimitRequest is the ratelimit scenario's stick work per
+// request (bench/run.sh): one client address tracked, its rate read, the
+// tracking released; "stream" with the stream's clock reading, taken once
+// per request as the HTTP/1 transaction does.
+func BenchmarkRateLimitRequest(b *testing.B) {
+	for _, stream := range []bool{false, true} {
+		b.Run(map[bool]string{false: "clock", true: "stream"}[stream], func(b *testing.B) {
+			tb, err := New(Config{Name: "t", Type: KeyIP, Size: 100000, Expire: 30 * time.Second,
+				Store: []Store{{Type: HTTPReqRate, Period: 10 * time.Second}, {Type: ConnCur}, {Type: GPC0}}}, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			a := netip.AddrFrom4([4]byte{127, 0, 0, 1})
+			var tr Tracker
+			var reading int64
+			for b.Loop() {
+				if stream {
+					reading = clock.Mono()
+					tr.Clock = &reading
+				}
+				var buf [16]byte
+				k, _ := tb.AppendKeyIP(buf[:0], a)
+				tr.TrackBytes(0, tb, k, true)
+				tr.Get(0, HTTPReqRate)
+				tr.AddBytes(100, 200)
+				tr.Response(200)
+				tr.Release()
+			}
+		})
+	}
 }

@@ -3,6 +3,8 @@ package stick
 import (
 	"encoding/binary"
 	"net/netip"
+
+	"github.com/gatehouse/gatehouse/internal/clock"
 )
 
 // KeyIPAddr returns the key of an address in a table of type ip or ipv6:
@@ -79,6 +81,23 @@ type tracked struct {
 // tracks nothing. One stream uses it at a time; Release ends the tracking.
 type Tracker struct {
 	s [Slots]tracked
+	// Clock is the stream's clock reading (clock.Mono), which its owner
+	// zeroes whenever something may have waited: a zero one is read and
+	// kept. Tables on the default clock use it instead of a reading per
+	// operation, as HAProxy's now_ms is one per poll loop. nil: read the
+	// clock every time.
+	Clock *int64
+}
+
+// now returns the time in ms for an operation on t.
+func (k *Tracker) now(t *Table) int64 {
+	if k.Clock == nil || !t.mono {
+		return t.now()
+	}
+	if *k.Clock == 0 {
+		*k.Clock = clock.Mono()
+	}
+	return msOf(*k.Clock)
 }
 
 // Tracking reports whether slot n tracks an entry, and in which table.
@@ -112,7 +131,7 @@ func (k *Tracker) track(n int, t *Table, kb []byte, key string, http bool) bool 
 	if k.s[n].e != nil {
 		return false
 	}
-	now := t.now()
+	now := k.now(t)
 	t.mu.Lock()
 	var e *Entry
 	if kb != nil {
@@ -154,13 +173,13 @@ func (k *Tracker) Release() {
 			continue
 		}
 		t := s.t
-		now := t.now()
+		now := k.now(t)
 		t.mu.Lock()
 		if o := t.off[ConnCur]; o >= 0 && s.e.data[o] > 0 {
 			s.e.data[o]--
 		}
 		s.e.ref--
-		if _, live := t.m[s.e.key]; live {
+		if s.e.next != nil { // still in the table
 			t.touchAs(s.e, now, false) // conn_cur is never shared
 		}
 		t.mu.Unlock()
@@ -193,7 +212,7 @@ func (k *Tracker) GetAt(n int, d DataType, idx int) (v uint64, ok bool) {
 	if o < 0 {
 		return 0, false
 	}
-	now := t.now()
+	now := k.now(t)
 	t.mu.Lock()
 	v = t.readAt(s.e, d, o, now)
 	t.mu.Unlock()
@@ -307,7 +326,7 @@ func (k *Tracker) count(cnt, rate DataType, n uint64) {
 		if t.off[cnt] < 0 && t.off[rate] < 0 {
 			continue
 		}
-		now := t.now()
+		now := k.now(t)
 		t.mu.Lock()
 		t.addPair(s.e, cnt, rate, n, now)
 		if t.onChange != nil {
