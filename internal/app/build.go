@@ -452,6 +452,7 @@ func (b *builder) buildBackend(p *config.Proxy, id int) (*proxy.Backend, error) 
 	be.NoDelay = p.Sock.HTTPNoDelay
 	be.CaseAdjust = b.caseAdjust(p.Sock.H1CaseServer)
 	be.SendNameHeader = p.SendNameHeader
+	be.AcceptInvalidResp = p.Sock.AcceptInvalidResp
 	if p.Sock.CheckCache {
 		be.CheckCache = true
 		logf, err := b.healthLog(p)
@@ -575,7 +576,7 @@ func (b *builder) buildFrontend(p *config.Proxy, pr *proxyRuntime) (*proxy.Front
 		Counters:      &counters.Proxy{},
 		MaxConn:       int64(p.MaxConn),
 		Timeouts:      p.Timeouts,
-		Limits:        limits(b.cfg),
+		Limits:        feLimits(b.cfg, p),
 		ConnMode:      p.ConnMode,
 		DontLogNull:   p.DontLogNull,
 		IgnoreProbes:  p.HTTPIgnoreProbes,
@@ -754,6 +755,13 @@ func bindAddr(bd *config.Bind) string {
 		return fmt.Sprintf("[%s]:%d", host, bd.Port)
 	}
 	return fmt.Sprintf("%s:%d", host, bd.Port)
+}
+
+// feLimits is limits with the frontend's option accept-invalid-http-request.
+func feLimits(cfg *config.Config, p *config.Proxy) http1.Limits {
+	l := limits(cfg)
+	l.AcceptInvalid = p.Sock.AcceptInvalidReq
+	return l
 }
 
 func limits(cfg *config.Config) http1.Limits {

@@ -104,5 +104,11 @@ func h1CaseOptions() []keyword {
 		{name: "h1-case-adjust-bogus-server", where: wBEOnly, capWarn: true, syntax: "[no] option h1-case-adjust-bogus-server",
 			desc:  "Write the header names 'h1-case-adjust' lists in its case to this backend's HTTP/1 servers (requests). Names it does not list keep the case they came with.",
 			parse: boolOption(func(px *config.Proxy) *bool { return &px.Sock.H1CaseServer })},
+		{name: "accept-invalid-http-request", where: wFEOnly, capWarn: true, syntax: "[no] option accept-invalid-http-request",
+			desc:  "Relax the HTTP/1 request parser as HAProxy 2.6 does: the request-target may hold '#' and bytes 0x80-0xff, a field name any byte but ':', CR and LF; they are relayed as received. Controls, space and DEL in the target, bare CR, obsolete line folding and every framing rule (Content-Length, Transfer-Encoding) stay refused, and so does a name that is a framing field once its whitespace is trimmed. HAProxy's version relaxations (HTTP/0.9, other protocol names) are not taken. Off by default; never enable it without a confirmed need.",
+			parse: boolOption(func(px *config.Proxy) *bool { return &px.Sock.AcceptInvalidReq })},
+		{name: "accept-invalid-http-response", where: wBEOnly, capWarn: true, syntax: "[no] option accept-invalid-http-response",
+			desc:  "Relax the HTTP/1 response parser as HAProxy 2.6 does: a field name may hold any byte but ':', CR and LF, relayed to the client as received (HTTP/1 clients). Framing stays strict as with accept-invalid-http-request. Off by default.",
+			parse: boolOption(func(px *config.Proxy) *bool { return &px.Sock.AcceptInvalidResp })},
 	}
 }

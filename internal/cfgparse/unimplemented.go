@@ -41,7 +41,6 @@ func unimplementedProxy() []string {
 
 func unimplementedOptions() []string {
 	return []string{
-		"accept-invalid-http-request", "accept-invalid-http-response",
 		"disable-h2-upgrade",
 		"external-check", "forwarded",
 		"http-restrict-req-hdr-names",

@@ -77,7 +77,6 @@ func unsupportedAdvice() map[string]string {
 	add("proxy", "Not needed: one log line per request, at its end (or at its start with `option logasap`).", "log-steps")
 	add("proxy", "Declare the address as a `server`.", "dispatch")
 
-	add("option", "No equivalent: Gatehouse parses HTTP strictly and never relaxes it; fix the peer that sends invalid messages.", "accept-invalid-http-request", "accept-invalid-http-response")
 	add("option", "No equivalent: offer HTTP/2 through ALPN (`alpn h2,http/1.1`) or `proto h2` on the bind.", "disable-h2-upgrade")
 	add("option", tcpChecks, "external-check", "spop-check")
 	add("option", "Use `option forwardfor` (X-Forwarded-For), or write the header: `http-request set-header Forwarded for=%[src]`.", "forwarded")

@@ -41,6 +41,10 @@ type SockProxy struct {
 	// clients, servers, take the case Global.H1Case gives them.
 	H1CaseClient bool `json:",omitempty"`
 	H1CaseServer bool `json:",omitempty"`
+	// AcceptInvalidReq, AcceptInvalidResp: "option
+	// accept-invalid-http-request" (frontend) and "-response" (backend).
+	AcceptInvalidReq  bool `json:",omitempty"`
+	AcceptInvalidResp bool `json:",omitempty"`
 }
 
 // H1Case is the global "h1-case-adjust <from> <to>" entries and the last

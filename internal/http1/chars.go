@@ -7,6 +7,10 @@ const (
 	cValue             // field-vchar, SP or HTAB (RFC 9110 §5.5)
 	cURI               // allowed in a request-target: VCHAR except '#'
 	cHost              // allowed in a Host / authority
+	// cURIInvalid: what "option accept-invalid-http-request" adds to a
+	// request-target, as HAProxy 2.6's parser: '#' and bytes 0x80-0xff.
+	// Controls, space and DEL stay refused.
+	cURIInvalid
 )
 
 var charClass = func() (t [256]uint8) {
@@ -16,6 +20,9 @@ var charClass = func() (t [256]uint8) {
 		}
 		if c >= 0x21 && c <= 0x7e && c != '#' {
 			t[c] |= cURI
+		}
+		if c >= 0x21 && c <= 0x7e || c >= 0x80 {
+			t[c] |= cURIInvalid
 		}
 		if isAlnum(byte(c)) {
 			t[c] |= cToken | cHost

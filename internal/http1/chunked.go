@@ -215,7 +215,7 @@ func (r *Reader) readTrailers(dst *httpmsg.Headers) error {
 		}
 		start := len(r.arena)
 		r.arena = append(r.arena, line...)
-		name, value, err := parseField(r.arena[start:], r.resp)
+		name, value, err := parseField(r.arena[start:], r.resp, r.lim.AcceptInvalid)
 		if err != nil {
 			return err
 		}

@@ -18,7 +18,7 @@ func str(b []byte) string {
 }
 
 // parseField splits one field line (terminator removed) into name and value.
-func parseField(line []byte, resp bool) (name, value []byte, err *ProtocolError) {
+func parseField(line []byte, resp, invalid bool) (name, value []byte, err *ProtocolError) {
 	if len(line) == 0 {
 		return nil, nil, perr(resp, 400, "empty field line")
 	}
@@ -29,6 +29,9 @@ func parseField(line []byte, resp bool) (name, value []byte, err *ProtocolError)
 	i := 0
 	for i < len(line) && charClass[line[i]]&cToken != 0 {
 		i++
+	}
+	if invalid && i < len(line) && line[i] != ':' {
+		return parseInvalidField(line, resp)
 	}
 	if i == len(line) {
 		return nil, nil, perr(resp, 400, "field without colon")
@@ -44,6 +47,38 @@ func parseField(line []byte, resp bool) (name, value []byte, err *ProtocolError)
 		return nil, nil, perr(resp, 400, "invalid character in field name")
 	}
 	name = line[:i]
+	v := line[i+1:]
+	if !validValue(v) {
+		return nil, nil, perr(resp, 400, "invalid character in field value")
+	}
+	return name, trimOWS(v), nil
+}
+
+// parseInvalidField is parseField under "option accept-invalid-http-*":
+// as HAProxy 2.6, a field name may hold any byte but ':', CR and LF
+// (space, controls, bytes 0x80-0xff). Two things stay refused, as
+// request smuggling guards HAProxy lacks: a bare CR, and a name that is
+// Content-Length, Transfer-Encoding, Host or Connection once its
+// whitespace is trimmed, which a lenient server would read as that field
+// while the proxy framed the message without it.
+func parseInvalidField(line []byte, resp bool) (name, value []byte, err *ProtocolError) {
+	i := bytes.IndexByte(line, ':')
+	switch {
+	case i < 0:
+		return nil, nil, perr(resp, 400, "field without colon")
+	case i == 0:
+		return nil, nil, perr(resp, 400, "invalid character in field name")
+	case bytes.IndexByte(line[:i], '\r') >= 0:
+		return nil, nil, perr(resp, 400, "bare CR in field")
+	}
+	name = line[:i]
+	if t := bytes.TrimFunc(name, func(r rune) bool { return r <= ' ' || r == 0x7f }); len(t) != len(name) {
+		for _, f := range []string{"content-length", "transfer-encoding", "host", "connection"} {
+			if eqFold(t, f) {
+				return nil, nil, perr(resp, 400, "whitespace around a framing field's name")
+			}
+		}
+	}
 	v := line[i+1:]
 	if !validValue(v) {
 		return nil, nil, perr(resp, 400, "invalid character in field value")
@@ -81,7 +116,7 @@ func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)
 // At most max fields count (tune.http.maxhdr): a Connection field naming
 // only close or keep-alive does not, as HAProxy's parser drops it from its
 // header list.
-func parseFields(b []byte, i int, h *httpmsg.Headers, max int, resp bool) (int, error) {
+func parseFields(b []byte, i int, h *httpmsg.Headers, max int, resp, invalid bool) (int, error) {
 	n := 0
 	for {
 		line, next := nextLine(b, i)
@@ -89,7 +124,7 @@ func parseFields(b []byte, i int, h *httpmsg.Headers, max int, resp bool) (int, 
 		if len(line) == 0 {
 			return i, nil
 		}
-		name, value, err := parseField(line, resp)
+		name, value, err := parseField(line, resp, invalid)
 		if err != nil {
 			return i, err
 		}

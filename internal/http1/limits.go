@@ -29,6 +29,12 @@ type Limits struct {
 	// MaxChunkLine bounds a chunk-size line including extensions, so chunk
 	// extensions cannot be used to make the proxy buffer without bound.
 	MaxChunkLine int
+	// AcceptInvalid is "option accept-invalid-http-request" for a reader
+	// of requests, "option accept-invalid-http-response" for one of
+	// responses: what HAProxy 2.6 then accepts in the request-target
+	// ('#', bytes 0x80-0xff) and in field names (any byte but ':', CR and
+	// LF). Framing stays strict (fields.go).
+	AcceptInvalid bool
 }
 
 // DefaultLimits returns the HAProxy-like defaults.

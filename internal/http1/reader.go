@@ -54,6 +54,10 @@ func (r *Reader) Reset(rd io.Reader) {
 // Limits returns the effective limits.
 func (r *Reader) Limits() Limits { return r.lim }
 
+// SetAcceptInvalid changes Limits.AcceptInvalid for the next heads: a
+// server connection's reader follows the backend of each exchange.
+func (r *Reader) SetAcceptInvalid(on bool) { r.lim.AcceptInvalid = on }
+
 // Release gives the read buffer back to the pool so an idle keep-alive
 // connection holds no buffer. It keeps the buffer, and returns false, when
 // unread (pipelined) bytes are buffered. The next read takes a buffer again.

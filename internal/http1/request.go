@@ -42,14 +42,14 @@ func parseRequest(b []byte, req *httpmsg.Request, lim *Limits) error {
 	if err := parseRequestLine(line, req, lim); err != nil {
 		return err
 	}
-	if _, err := parseFields(b, i, &req.Header, lim.MaxHeaders, false); err != nil {
+	if _, err := parseFields(b, i, &req.Header, lim.MaxHeaders, false, lim.AcceptInvalid); err != nil {
 		return err
 	}
 	hi, perr := scanHead(req.Header, false)
 	if perr != nil {
 		return perr
 	}
-	return requestSemantics(req, &hi)
+	return requestSemantics(req, &hi, lim.AcceptInvalid)
 }
 
 var (
@@ -84,7 +84,7 @@ func parseRequestLine(line []byte, req *httpmsg.Request, lim *Limits) error {
 	if len(uri) > lim.MaxURI {
 		return errURITooLong
 	}
-	if !allClass(uri, cURI) {
+	if !allClass(uri, cURI) && (!lim.AcceptInvalid || !allClass(uri, cURIInvalid)) {
 		return errBadURI
 	}
 	major, minor, err := parseVersion(ver, false)
@@ -162,7 +162,7 @@ var (
 	errEmptyAuthorty = &ProtocolError{Status: 400, Msg: "empty authority in request-target"}
 )
 
-func requestSemantics(req *httpmsg.Request, hi *headInfo) error {
+func requestSemantics(req *httpmsg.Request, hi *headInfo, invalid bool) error {
 	// Host (RFC 9112 §3.2): exactly one in HTTP/1.1, at most one in 1.0.
 	if hi.hosts > 1 {
 		return errManyHosts
@@ -173,7 +173,7 @@ func requestSemantics(req *httpmsg.Request, hi *headInfo) error {
 	if hi.hosts == 1 && !allClassStr(hi.host, cHost) {
 		return errBadHost
 	}
-	if err := checkTarget(req); err != nil {
+	if err := checkTarget(req, invalid); err != nil {
 		return err
 	}
 	if req.Method == "CONNECT" {
@@ -223,8 +223,12 @@ func requestSemantics(req *httpmsg.Request, hi *headInfo) error {
 // authority-form for CONNECT only, asterisk-form for OPTIONS only. For
 // absolute-form, Host is made to agree with the target's authority (RFC
 // 9112 §3.2.2: the recipient MUST ignore Host and use the target's authority).
-func checkTarget(req *httpmsg.Request) error {
-	tg, err := httpmsg.ParseTarget(req.URI)
+func checkTarget(req *httpmsg.Request, invalid bool) error {
+	parse := httpmsg.ParseTarget
+	if invalid {
+		parse = httpmsg.ParseTargetInvalid // accept-invalid-http-request
+	}
+	tg, err := parse(req.URI)
 	switch err {
 	case nil:
 	case httpmsg.ErrUserinfo:

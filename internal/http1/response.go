@@ -44,7 +44,7 @@ func parseResponse(b []byte, resp *httpmsg.Response, reqMethod string, lim *Limi
 	if err := parseStatusLine(line, resp); err != nil {
 		return err
 	}
-	if _, err := parseFields(b, i, &resp.Header, lim.MaxHeaders, true); err != nil {
+	if _, err := parseFields(b, i, &resp.Header, lim.MaxHeaders, true, lim.AcceptInvalid); err != nil {
 		return err
 	}
 	hi, err := scanHead(resp.Header, true)

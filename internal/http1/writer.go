@@ -27,6 +27,10 @@ type Writer struct {
 	// header names whose lower-case form it holds are written in the case
 	// it gives; nil: names go out as they are.
 	CaseAdjust map[string]string
+	// AcceptInvalid relays what an accept-invalid-http-request or
+	// -response option let in: such a request-target and field names
+	// (invalidTarget, invalidName), never CR, LF or a colon in a name.
+	AcceptInvalid bool
 }
 
 // NewWriter returns a Writer on w with a buffer of size bytes (0: the
@@ -168,10 +172,10 @@ func (w *Writer) WriteRequestHead(req *httpmsg.Request) error {
 	if w.err != nil {
 		return w.err
 	}
-	if !safeToken(req.Method) || !safeTarget(req.URI) {
+	if !safeToken(req.Method) || !safeTarget(req.URI) && !(w.AcceptInvalid && invalidTarget(req.URI)) {
 		return ErrInvalidHeader
 	}
-	if !validHeaders(req.Header) {
+	if !validHeaders(req.Header, w.AcceptInvalid) {
 		return ErrInvalidHeader
 	}
 	w.avail()
@@ -197,7 +201,7 @@ func (w *Writer) WriteResponseHead(resp *httpmsg.Response) error {
 	if reason == "" {
 		reason = StatusText(resp.Status)
 	}
-	if !validValueStr(reason) || !validHeaders(resp.Header) {
+	if !validValueStr(reason) || !validHeaders(resp.Header, w.AcceptInvalid) {
 		return ErrInvalidHeader
 	}
 	w.avail()
@@ -264,9 +268,9 @@ func adjustCase(name string, ca map[string]string) string {
 
 // validHeaders rejects what would let a rule-written value inject lines
 // (CR, LF, NUL) and other control characters a peer would refuse.
-func validHeaders(h httpmsg.Headers) bool {
+func validHeaders(h httpmsg.Headers, invalid bool) bool {
 	for i := range h {
-		if !safeToken(h[i].Name) || !validValueStr(h[i].Value) {
+		if !safeToken(h[i].Name) && !(invalid && invalidName(h[i].Name)) || !validValueStr(h[i].Value) {
 			return false
 		}
 	}
@@ -310,7 +314,7 @@ func (w *Writer) WriteChunk(p []byte) error {
 
 // WriteLastChunk ends a chunked body: "0" CRLF, the trailer fields, CRLF.
 func (w *Writer) WriteLastChunk(trailer httpmsg.Headers) error {
-	if !validHeaders(trailer) {
+	if !validHeaders(trailer, w.AcceptInvalid) {
 		return ErrInvalidHeader
 	}
 	if _, err := w.WriteString("0\r\n"); err != nil {
@@ -332,4 +336,14 @@ func (w *Writer) WriteLastChunk(trailer httpmsg.Headers) error {
 // own connections.
 type VectoredWriter interface {
 	WriteVectored(b *net.Buffers) (int64, error)
+}
+
+// invalidTarget: a request-target "option accept-invalid-http-request"
+// let in ('#', bytes 0x80-0xff), relayed as read.
+func invalidTarget(s string) bool { return s != "" && allClassStr(s, cURIInvalid) }
+
+// invalidName: a field name an accept-invalid-http-* option let in: no
+// ':', CR or LF, so it cannot end the name or the line early.
+func invalidName(s string) bool {
+	return s != "" && strings.IndexByte(s, ':') < 0 && strings.IndexByte(s, '\r') < 0 && strings.IndexByte(s, '\n') < 0
 }

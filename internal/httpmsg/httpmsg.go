@@ -106,21 +106,18 @@ type Request struct {
 // Target parses the URI (see ParseTarget); invalid targets give a Target
 // of FormInvalid with empty parts.
 func (r *Request) Target() Target {
-	t, _ := ParseTarget(r.URI)
-	return t
+	return SplitTarget(r.URI)
 }
 
 // Path returns the path part of the URI (without the query), for origin-form
 // and absolute-form targets alike; "" for other forms and invalid targets.
 func (r *Request) Path() string {
-	t, _ := ParseTarget(r.URI)
-	return t.Path
+	return SplitTarget(r.URI).Path
 }
 
 // Query returns the query string (after the first '?'), "" if none.
 func (r *Request) Query() string {
-	t, _ := ParseTarget(r.URI)
-	return t.Query
+	return SplitTarget(r.URI).Query
 }
 
 // HasBody reports whether the request carries a body.

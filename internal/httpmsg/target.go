@@ -51,13 +51,30 @@ type Target struct {
 // scheme made of scheme characters only, a non-empty authority without
 // userinfo followed by "/" or nothing, and an authority-form with a port.
 // Anything else is an error, never reinterpreted.
-func ParseTarget(s string) (Target, error) {
+func ParseTarget(s string) (Target, error) { return parseTarget(s, false) }
+
+// ParseTargetInvalid is ParseTarget for "option accept-invalid-http-request":
+// the path and query may also hold '#' and bytes 0x80-0xff, as HAProxy 2.6
+// then admits them.
+func ParseTargetInvalid(s string) (Target, error) { return parseTarget(s, true) }
+
+// SplitTarget is the split of a target a parser admitted, by ParseTarget or
+// ParseTargetInvalid; invalid targets give a Target of FormInvalid.
+func SplitTarget(s string) Target {
+	t, err := parseTarget(s, false)
+	if err != nil {
+		t, _ = parseTarget(s, true)
+	}
+	return t
+}
+
+func parseTarget(s string, lax bool) (Target, error) {
 	if s == "" {
 		return Target{}, ErrTarget
 	}
 	switch {
 	case s[0] == '/':
-		if !allTarget(s) {
+		if !allTarget(s, lax) {
 			return Target{}, ErrTarget
 		}
 		t := Target{Form: FormOrigin}
@@ -78,7 +95,7 @@ func ParseTarget(s string) (Target, error) {
 			return Target{}, ErrEmptyAuthority
 		case strings.IndexByte(auth, '@') >= 0:
 			return Target{}, ErrUserinfo
-		case !allHost(auth) || !allTarget(rest[end:]):
+		case !allHost(auth) || !allTarget(rest[end:], lax):
 			return Target{}, ErrTarget
 		case end < len(rest) && rest[end] != '/':
 			// "http://h?q": a query without a path, which HAProxy refuses
@@ -132,10 +149,12 @@ func schemeLen(s string) int {
 }
 
 // allTarget: VCHAR except '#', the bytes a request-target may hold.
-func allTarget(s string) bool {
+func allTarget(s string, lax bool) bool {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x21 || c > 0x7e || c == '#' {
-			return false
+			if !lax || c < 0x21 || c == 0x7f {
+				return false
+			}
 		}
 	}
 	return true

@@ -407,7 +407,7 @@ func requestPart(c *Context, id varID) string {
 		}
 		return uri
 	case vPathOnly:
-		tg, _ := httpmsg.ParseTarget(uri)
+		tg := httpmsg.SplitTarget(uri)
 		return tg.Path
 	case vQuery:
 		if i := strings.IndexByte(uri, '?'); i >= 0 {

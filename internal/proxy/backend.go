@@ -122,6 +122,10 @@ type Backend struct {
 	// SendNameHeader ("http-send-name-header"): each attempt's request
 	// carries its server's name in this header; "" for none.
 	SendNameHeader string
+	// AcceptInvalidResp ("option accept-invalid-http-response"): the
+	// HTTP/1 response parser and the client's writer take field names
+	// HAProxy then accepts (http1.Limits.AcceptInvalid).
+	AcceptInvalidResp bool
 	// CheckCache ("option checkcache"): responses a shared cache could
 	// store with the server's Set-Cookie are blocked (checkcache.go), and
 	// Alert, when set, logs it to the backend's log targets.

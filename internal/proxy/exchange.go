@@ -531,6 +531,10 @@ func (t *Txn) exchange(srv *Server, uc *upConn, reused bool) failure {
 	// Sending is CPU work after the last wait (head, queue or connect):
 	// the response wait counts from that reading.
 	sentAt := t.now
+	// What accept-invalid-http-request let in goes out as received; the
+	// answer is read as this backend's accept-invalid-http-response says.
+	uc.bw.AcceptInvalid = t.sess.fe.Limits.AcceptInvalid
+	uc.br.SetAcceptInvalid(t.be.AcceptInvalidResp)
 	if err := uc.bw.WriteRequestHead(req); err != nil {
 		return failJunk
 	}

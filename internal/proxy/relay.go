@@ -98,6 +98,7 @@ func (t *Txn) relayResponse(srv *Server, uc *upConn) bool {
 	t.countStatus(srv)
 
 	cw := t.sess.bw
+	cw.AcceptInvalid = t.be.AcceptInvalidResp // relay what it let in
 	before := t.sess.out.n
 	head := before + int64(cw.Buffered())
 	_ = cw.WriteResponseHead(resp)

@@ -120,7 +120,7 @@ func (s *Service) WithSource(src Source) *Service {
 // target returns the request-target in origin form (path and query, as
 // httpmsg.ParseTarget splits it for every stage), "" when it has no path.
 func target(uri string) string {
-	tg, _ := httpmsg.ParseTarget(uri)
+	tg := httpmsg.SplitTarget(uri)
 	p, _ := tg.OriginForm()
 	return p
 }

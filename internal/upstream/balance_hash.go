@@ -245,7 +245,7 @@ func queryParam(uri, name string) (string, bool) {
 // httpmsg.ParseTarget splits it: an absolute-form target without its scheme
 // and authority, origin-form as it is.
 func pathOf(uri string) string {
-	tg, _ := httpmsg.ParseTarget(uri)
+	tg := httpmsg.SplitTarget(uri)
 	return tg.PathQuery
 }
 
