@@ -43,6 +43,8 @@ func globalTLSKeywords() []keyword {
 			desc: "Refused: Go's TLS does not let the signature algorithms be restricted.", parse: refuseSigalgs},
 		{name: "tune.ssl.lifetime", where: wGlobal, syntax: "tune.ssl.lifetime <time, in seconds by default>",
 			desc: "How long a TLS session may be resumed on 'ssl' binds (default 300 s, as HAProxy): older tickets get a full handshake.", parse: parseSSLLifetime},
+		{name: "tune.ssl.cachesize", where: wGlobal, syntax: "tune.ssl.cachesize 0",
+			desc: "0 disables the TLS session cache, which is what Gatehouse does whatever the value: Go's TLS resumes sessions with tickets only (their lifetime is 'tune.ssl.lifetime'), never by session ID from a server-side cache. A positive size is refused (HAProxy's default is a 20000-block cache): remove the line, or write 0.", parse: parseSSLCacheSize},
 		{name: "tune.ssl.default-dh-param", where: wGlobal, syntax: "tune.ssl.default-dh-param <bits>",
 			desc:  "Accepted with a warning and no effect: Go's TLS offers ECDHE only, never finite-field DHE, so there are no DH parameters.",
 			parse: parseDefaultDHParam},
@@ -115,6 +117,26 @@ func parseDefaultTLSOptions(p *parser, args []token) error {
 		if err := opt.set(o, val); err != nil {
 			return fmt.Errorf("%v on global statement '%s'.", err, kw)
 		}
+	}
+	return nil
+}
+
+// parseSSLCacheSize reads it as HAProxy's ssl_parse_global_int; only 0,
+// no session cache, is what Gatehouse does.
+func parseSSLCacheSize(p *parser, args []token) error {
+	kw := args[0].Text
+	if len(args) > 2 {
+		return fmt.Errorf("'%s' cannot handle unexpected argument '%s'.", kw, args[2].Text)
+	}
+	if len(args) < 2 || args[1].Text == "" {
+		return fmt.Errorf("'%s' expects an integer argument.", kw)
+	}
+	n := atol(args[1].Text)
+	if n < 0 {
+		return fmt.Errorf("'%s' expects a positive numeric value.", kw)
+	}
+	if n > 0 {
+		return fmt.Errorf("'%s %s': Gatehouse keeps no TLS session cache to size: Go's TLS resumes sessions with tickets only (lifetime: 'tune.ssl.lifetime'), never by session ID. Remove the line, or write 'tune.ssl.cachesize 0' (no session cache), which is what Gatehouse does.", kw, args[1].Text)
 	}
 	return nil
 }

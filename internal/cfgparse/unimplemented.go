@@ -21,7 +21,6 @@ func unimplementedGlobal() []string {
 		"lua-load", "lua-prepend-path",
 		"maxsslconn",
 		"external-check", "insecure-fork-wanted",
-		"tune.ssl.cachesize",
 		"tune.quic.frontend.conn-tx-buffers.limit", "tune.quic.retry-threshold", "tune.quic.backend.max-idle-timeout",
 		"tune.idletimer", "tune.h2.be.glitches-threshold", "tune.h2.fe.rxbuf",
 		"tune.h2.be.rxbuf", "tune.h2.zero-copy-fwd-send",

@@ -61,7 +61,6 @@ func unsupportedAdvice() map[string]string {
 	add("global", "No Lua: write the logic as rules (ACLs, `set-var`, maps, `return`), or run it as a service behind Gatehouse.", "lua-load", "lua-prepend-path")
 	add("global", "Limit concurrent connections with `maxconn` (global, frontend, server).", "maxsslconn")
 	add("global", tcpChecks, "external-check", "insecure-fork-wanted")
-	add("global", "Not needed: Go's TLS resumes sessions with tickets, there is no session cache to size.", "tune.ssl.cachesize")
 	add("global", noEquivalent, "tune.idletimer")
 	add("global", "Tune HTTP/2 with the `tune.h2.*` keywords Gatehouse has (docs/config-reference.md, docs/http2.md).", "tune.h2.be.glitches-threshold", "tune.h2.fe.rxbuf", "tune.h2.be.rxbuf", "tune.h2.zero-copy-fwd-send")
 	add("global", "Not needed: Go's runtime picks the poller (epoll); remove the line.", "busy-polling", "noepoll", "nokqueue", "nopoll")
