@@ -245,3 +245,37 @@ func BenchmarkRateLimitRequest(b *testing.B) {
 		})
 	}
 }
+
+// TestTrackerUsesStreamClock: a tracker with the stream's clock reading
+// dates its operations by it, and fills a spent (zero) one.
+func TestTrackerUsesStreamClock(t *testing.T) {
+	tb, err := New(Config{Name: "t", Type: KeyIP, Size: 10, Expire: 30 * time.Second,
+		Store: []Store{{Type: HTTPReqRate, Period: 10 * time.Second}, {Type: ConnCur}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, _ := tb.KeyIPAddr(netip.MustParseAddr("10.0.0.1"))
+	// A reading a minute old: the entry's idle expiry has passed by the
+	// real clock, which Lookup reads.
+	reading := clock.Mono() - int64(time.Minute)
+	tr := Tracker{Clock: &reading}
+	if !tr.Track(0, tb, k, true) {
+		t.Fatal("track failed")
+	}
+	tr.Release()
+	if _, found := tb.Lookup(k, HTTPReqRate); found {
+		t.Error("entry touched at the stream's minute-old reading is still live")
+	}
+	reading = 0 // spent: read once and kept
+	tr.Track(0, tb, k, true)
+	if reading == 0 {
+		t.Fatal("a spent reading was not filled")
+	}
+	if v, ok := tr.Get(0, HTTPReqRate); !ok || v != 1 {
+		t.Errorf("http_req_rate %d %v, want 1", v, ok)
+	}
+	tr.Release()
+	if _, found := tb.Lookup(k, HTTPReqRate); !found {
+		t.Error("entry touched now has expired")
+	}
+}
