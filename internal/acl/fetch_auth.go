@@ -64,8 +64,12 @@ func basicAuth(t *Txn) userlist.Authorization {
 	if t.Req == nil {
 		return userlist.Authorization{}
 	}
+	name := "Authorization"
+	if t.ProxyAuth {
+		name = "Proxy-Authorization" // option http-use-proxy-header
+	}
 	var auth userlist.Authorization
-	auth, t.fbuf = userlist.ParseAuthorization(t.Req.Header, t.fbuf[:0])
+	auth, t.fbuf = userlist.ParseAuthorizationIn(t.Req.Header, name, t.fbuf[:0])
 	return auth
 }
 

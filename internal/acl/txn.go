@@ -52,6 +52,10 @@ type Txn struct {
 	ClientCertVerified bool
 
 	Frontend, Backend, Server string
+	// ProxyAuth: "option http-use-proxy-header" and a proxied request (its
+	// target starts with neither '/' nor '*'): credentials are read from
+	// Proxy-Authorization, as HAProxy's TX_USE_PX_CONN.
+	ProxyAuth bool
 
 	// Payload holds the bytes peeked so far from a tcp-mode connection
 	// (req.len, req.ssl_sni, req.ssl_hello_type, ...).

@@ -588,6 +588,7 @@ func (b *builder) buildFrontend(p *config.Proxy, pr *proxyRuntime) (*proxy.Front
 		ContStats:         p.ContStats,
 		NoDelay:           p.Sock.HTTPNoDelay,
 		CaseAdjust:        b.caseAdjust(p.Sock.H1CaseClient),
+		UseProxyHeader:    p.Sock.UseProxyHeader,
 	}
 	if o := p.OriginalTo; o != nil {
 		fe.OriginalTo = &proxy.OriginalTo{Header: o.Header, Except: o.Except}

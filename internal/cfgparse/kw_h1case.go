@@ -110,5 +110,8 @@ func h1CaseOptions() []keyword {
 		{name: "accept-invalid-http-response", where: wBEOnly, capWarn: true, syntax: "[no] option accept-invalid-http-response",
 			desc:  "Relax the HTTP/1 response parser as HAProxy 2.6 does: a field name may hold any byte but ':', CR and LF, relayed to the client as received (HTTP/1 clients). Framing stays strict as with accept-invalid-http-request. Off by default.",
 			parse: boolOption(func(px *config.Proxy) *bool { return &px.Sock.AcceptInvalidResp })},
+		{name: "http-use-proxy-header", where: wFEOnly, capWarn: true, syntax: "[no] option http-use-proxy-header",
+			desc:  "A proxied request (its target begins with neither '/' nor '*': absolute-form, CONNECT) authenticates as to a proxy, as HAProxy 2.6 does: 'http-request auth' answers 407 with Proxy-Authenticate, and http_auth, http_auth_group, http_auth_type, http_auth_user, http_auth_pass and http_auth_bearer read Proxy-Authorization. (HAProxy 2.6 no longer reads Proxy-Connection for it.)",
+			parse: boolOption(func(px *config.Proxy) *bool { return &px.Sock.UseProxyHeader })},
 	}
 }

@@ -43,7 +43,7 @@ func unimplementedOptions() []string {
 		"disable-h2-upgrade",
 		"external-check", "forwarded",
 		"http-restrict-req-hdr-names",
-		"http-use-proxy-header", "http_proxy", "idle-close-on-response", "independent-streams",
+		"http_proxy", "idle-close-on-response", "independent-streams",
 		"spop-check",
 		"transparent", "use-small-buffers",
 	}

@@ -79,7 +79,7 @@ func unsupportedAdvice() map[string]string {
 	add("option", "No equivalent: offer HTTP/2 through ALPN (`alpn h2,http/1.1`) or `proto h2` on the bind.", "disable-h2-upgrade")
 	add("option", tcpChecks, "external-check", "spop-check")
 	add("option", "Use `option forwardfor` (X-Forwarded-For), or write the header: `http-request set-header Forwarded for=%[src]`.", "forwarded")
-	add("option", noEquivalent, "http-restrict-req-hdr-names", "http-use-proxy-header", "idle-close-on-response", "independent-streams")
+	add("option", noEquivalent, "http-restrict-req-hdr-names", "idle-close-on-response", "independent-streams")
 	add("option", "Not supported: Gatehouse is not a forward proxy; use one (e.g. Squid) for that.", "http_proxy")
 	add("option", sysDefault, "use-small-buffers")
 	add("option", noTPROXY, "transparent")

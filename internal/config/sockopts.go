@@ -45,6 +45,8 @@ type SockProxy struct {
 	// accept-invalid-http-request" (frontend) and "-response" (backend).
 	AcceptInvalidReq  bool `json:",omitempty"`
 	AcceptInvalidResp bool `json:",omitempty"`
+	// UseProxyHeader: "option http-use-proxy-header" (frontend).
+	UseProxyHeader bool `json:",omitempty"`
 }
 
 // H1Case is the global "h1-case-adjust <from> <to>" entries and the last

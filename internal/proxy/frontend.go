@@ -150,6 +150,9 @@ type Frontend struct {
 	// CaseAdjust: header names as HTTP/1 clients get them ("option
 	// h1-case-adjust-bogus-client"); nil: unchanged.
 	CaseAdjust map[string]string
+	// UseProxyHeader ("option http-use-proxy-header"): proxied requests
+	// authenticate with Proxy-Authorization and get 407 (auth.go).
+	UseProxyHeader bool
 	// IgnoreProbes ("option http-ignore-probes"): a connection that ends
 	// before its first byte gets no answer, no log and no error count.
 	IgnoreProbes bool

@@ -16,6 +16,7 @@ func (t *Txn) handle() bool {
 	fe := s.fe
 	req := &t.Req
 	fe.Counters.ReqTot.Add(1)
+	t.acl.ProxyAuth = fe.UseProxyHeader && req.URI != "" && req.URI[0] != '/' && req.URI[0] != '*'
 	fe.Counters.ReqRate.Tick(t.tHead)
 	fe.Counters.ReqHistory.Tick(t.tHead)
 	if t.down != nil {

@@ -58,11 +58,17 @@ type Authorization struct {
 // Decoded credentials go to buf, which is returned grown for reuse.
 // Scheme is SchemeNone when nothing usable was found.
 func ParseAuthorization(h httpmsg.Headers, buf []byte) (Authorization, []byte) {
+	return ParseAuthorizationIn(h, "Authorization", buf)
+}
+
+// ParseAuthorizationIn is ParseAuthorization on the header called name
+// (Proxy-Authorization under "option http-use-proxy-header").
+func ParseAuthorizationIn(h httpmsg.Headers, name string, buf []byte) (Authorization, []byte) {
 	var a Authorization
 	var v string
 	n := 0
 	for i := range h {
-		if strings.EqualFold(h[i].Name, "Authorization") {
+		if strings.EqualFold(h[i].Name, name) {
 			v = h[i].Value
 			n++
 		}
