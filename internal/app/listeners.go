@@ -165,6 +165,17 @@ func (l *listener) acceptLoop() {
 		// reload is served by the new configuration.
 		cur := l.handler.Load()
 		cur.accepted() // its handler reports what its connection rules decide
+		// maxsslconn: past it a connection to an ssl bind is closed before
+		// its handshake, as HAProxy's ssl_sock_init fails it.
+		var ssl *ratelimit.SSLConns
+		if g := cur.gate; g != nil && g.SSL && g.P != nil {
+			ssl = g.P.SSLConns
+		}
+		if !ssl.Take() {
+			c.Close()
+			box.release()
+			continue
+		}
 		if tc, ok := c.(*net.TCPConn); ok {
 			if cur.keepAlive {
 				_ = tc.SetKeepAliveConfig(upstream.KeepAlive(true))
@@ -174,7 +185,7 @@ func (l *listener) acceptLoop() {
 			}
 		}
 		l.wg.Add(1)
-		go serveAccepted(l.wg, cur.h, c, box)
+		go serveAccepted(l.wg, cur.h, c, box, ssl)
 		// HAProxy accepts at most tune.maxaccept connections before it
 		// goes back to its other work; here other goroutines get the P.
 		if inRow++; cur.maxAccept > 0 && inRow >= cur.maxAccept {
@@ -253,11 +264,12 @@ type detachedHandler interface {
 	ServeConnDetached(c net.Conn, done func())
 }
 
-func serveAccepted(wg *sync.WaitGroup, h ConnHandler, c net.Conn, box *handlerBox) {
+func serveAccepted(wg *sync.WaitGroup, h ConnHandler, c net.Conn, box *handlerBox, ssl *ratelimit.SSLConns) {
 	if d, ok := h.(detachedHandler); ok {
-		// The maxconn slots and the graceful stop's count are held until
-		// the connection ends, parked or not.
+		// The maxconn slots, the maxsslconn count and the graceful stop's
+		// count are held until the connection ends, parked or not.
 		d.ServeConnDetached(c, func() {
+			ssl.Done()
 			box.release()
 			wg.Done()
 		})
@@ -265,6 +277,7 @@ func serveAccepted(wg *sync.WaitGroup, h ConnHandler, c net.Conn, box *handlerBo
 	}
 	defer wg.Done()
 	defer box.release()
+	defer ssl.Done()
 	h.ServeConn(c)
 }
 

@@ -14,7 +14,7 @@ import (
 // maxsessrate, maxsslrate, maxcomprate, maxcompcpuusage.
 func newRates(cfg *config.Config) *ratelimit.Process {
 	r := cfg.Global.Rates
-	return ratelimit.NewProcess(ratelimit.Config{ConnRate: r.ConnRate, SessRate: r.SessRate, SSLRate: r.SSLRate,
+	return ratelimit.NewProcess(ratelimit.Config{ConnRate: r.ConnRate, SessRate: r.SessRate, SSLRate: r.SSLRate, MaxSSLConn: r.MaxSSLConn,
 		CompRate: r.CompRate, CompCPU: r.CompCPU, CompCPUSet: r.CompCPUSet})
 }
 

@@ -15,6 +15,8 @@ func rateGlobalKeywords() []keyword {
 			desc: "Sessions the process accepts per second (0: no limit): connections that passed the 'tcp-request connection' rules (a rejected one does not count). Past it the listeners stop accepting as with maxconnrate. 'show info' reports SessRate, SessRateLimit and MaxSessRate; 'set rate-limit sessions global' changes it at run time.", parse: parseRateLimit},
 		{name: "maxsslrate", where: wGlobal, syntax: "maxsslrate <number>",
 			desc: "Sessions per second on SSL binds (0: no limit), counted before their handshake as HAProxy does, so the limit also bounds handshake work. Past it the SSL listeners stop accepting, the others go on. 'show info' reports SslRate, SslRateLimit and MaxSslRate; 'set rate-limit ssl-sessions global' changes it at run time.", parse: parseRateLimit},
+		{name: "maxsslconn", where: wGlobal, syntax: "maxsslconn <number>",
+			desc: "Concurrent TLS connections of the process, client and server sides together (a connection deciphered then ciphered again counts twice), 0 or unset: no limit beyond maxconn. A client connection on an 'ssl' bind past it is closed before its handshake (HAProxy 2.6 leaves it open and unanswered); a connection to an 'ssl' server past it fails as a connection error (retried, else 503), as HAProxy's 'Too many SSL connections'. Health checks' TLS connections are not counted. Counted per configuration: after a reload the previous one's connections no longer count, as a new HAProxy process does not count the old one's.", parse: parseMaxSSLConn},
 		{name: "maxcomprate", where: wGlobal, syntax: "maxcomprate <number>",
 			desc: "Compression input of the process in kB per second (0: no limit): while the input rate over the last second is above it, new responses are not compressed. A response already being compressed goes on at its level (HAProxy lowers the level of running sessions instead; Go's deflate cannot change level mid-stream). 'show info' reports CompressBpsIn, CompressBpsOut and CompressBpsRateLim (in bytes); 'set rate-limit http-compression global' changes it at run time.", parse: parseMaxCompRate},
 		{name: "maxcompcpuusage", where: wGlobal, syntax: "maxcompcpuusage <0..100>",
@@ -93,5 +95,22 @@ func parseRateLimitSessions(p *parser, args []token) error {
 		return err
 	}
 	p.ps.px.RateLimitSessions = n
+	return nil
+}
+
+// parseMaxSSLConn reads it as HAProxy's ssl_parse_global_int.
+func parseMaxSSLConn(p *parser, args []token) error {
+	kw := args[0].Text
+	if len(args) > 2 {
+		return fmt.Errorf("'%s' cannot handle unexpected argument '%s'.", kw, args[2].Text)
+	}
+	if len(args) < 2 || args[1].Text == "" {
+		return fmt.Errorf("'%s' expects an integer argument.", kw)
+	}
+	n := atol(args[1].Text)
+	if n < 0 {
+		return fmt.Errorf("'%s' expects a positive numeric value.", kw)
+	}
+	p.cfg.Global.Rates.MaxSSLConn = n
 	return nil
 }

@@ -21,3 +21,18 @@ func TestSSLCacheSize(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxSSLConn: read as HAProxy's ssl_parse_global_int.
+func TestMaxSSLConn(t *testing.T) {
+	for line, msg := range map[string]string{
+		"maxsslconn 100": "",
+		"maxsslconn":     "'maxsslconn' expects an integer argument.",
+		"maxsslconn -2":  "'maxsslconn' expects a positive numeric value.",
+		"maxsslconn 1 2": "cannot handle unexpected argument '2'",
+	} {
+		cfg, err := Parse("m.cfg", []byte("global\n    "+line+"\nfrontend f\n    bind 127.0.0.1:8080\n"), Options{LookupEnv: testEnv})
+		if msg == "" && (err != nil || cfg.Global.Rates.MaxSSLConn != 100) || msg != "" && (err == nil || !strings.Contains(err.Error(), msg)) {
+			t.Errorf("%q: %v, want %q", line, err, msg)
+		}
+	}
+}

@@ -19,7 +19,6 @@ func unimplementedGlobal() []string {
 	return []string{
 		"nbproc",
 		"lua-load", "lua-prepend-path",
-		"maxsslconn",
 		"external-check", "insecure-fork-wanted",
 		"tune.quic.frontend.conn-tx-buffers.limit", "tune.quic.retry-threshold", "tune.quic.backend.max-idle-timeout",
 		"tune.idletimer", "tune.h2.be.glitches-threshold", "tune.h2.fe.rxbuf",

@@ -59,7 +59,6 @@ func unsupportedAdvice() map[string]string {
 	add("global", "Use `quic-force-retry` on the QUIC bind: a Retry for every new connection.", "tune.quic.retry-threshold")
 	add("global", "Not needed: servers are reached over TCP (HTTP/1.1 or HTTP/2), never QUIC.", "tune.quic.backend.max-idle-timeout")
 	add("global", "No Lua: write the logic as rules (ACLs, `set-var`, maps, `return`), or run it as a service behind Gatehouse.", "lua-load", "lua-prepend-path")
-	add("global", "Limit concurrent connections with `maxconn` (global, frontend, server).", "maxsslconn")
 	add("global", tcpChecks, "external-check", "insecure-fork-wanted")
 	add("global", noEquivalent, "tune.idletimer")
 	add("global", "Tune HTTP/2 with the `tune.h2.*` keywords Gatehouse has (docs/config-reference.md, docs/http2.md).", "tune.h2.be.glitches-threshold", "tune.h2.fe.rxbuf", "tune.h2.be.rxbuf", "tune.h2.zero-copy-fwd-send")

@@ -167,6 +167,9 @@ type RateLimits struct {
 	ConnRate int `json:",omitempty"` // maxconnrate: connections accepted per second
 	SessRate int `json:",omitempty"` // maxsessrate: sessions (past tcp-request connection rules) per second
 	SSLRate  int `json:",omitempty"` // maxsslrate: sessions on SSL binds per second
+	// MaxSSLConn ("maxsslconn"): live TLS connections, client and server
+	// sides together; 0: no limit.
+	MaxSSLConn int `json:",omitempty"`
 	// CompRate ("maxcomprate"): compression input in kB/s past which new
 	// responses are not compressed.
 	CompRate int `json:",omitempty"`

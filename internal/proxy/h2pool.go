@@ -107,7 +107,9 @@ func (p *H2Upstream) used(c *h2Conn) {
 // reserved for the caller; a private one ("http-reuse never") is not
 // pooled: it carries this request and closes.
 func (p *H2Upstream) adopt(key upstream.PoolKey, raw *upstream.Conn, private bool) (*h2Conn, error) {
-	cc, err := h2.NewClientConn(raw.Conn, newBatchConn(raw.Conn), &p.cfg)
+	// Written and closed through raw, so that its Close gives back what
+	// the connection holds (maxsslconn).
+	cc, err := h2.NewClientConn(raw.Conn, newBatchConn(raw), &p.cfg)
 	if err != nil {
 		raw.Close()
 		return nil, err

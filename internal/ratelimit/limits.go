@@ -30,6 +30,9 @@ type Process struct {
 	// (HAProxy runs those rules inside its accept loop).
 	pendSess, pendSSL atomic.Int64
 
+	// SSL counts the live TLS connections against maxsslconn.
+	SSLConns *SSLConns
+
 	mu      sync.Mutex
 	changed chan struct{} // closed when a limit changes (listeners waiting look again)
 }
@@ -37,6 +40,7 @@ type Process struct {
 // Config is the configuration's global limits; zero means none.
 type Config struct {
 	ConnRate, SessRate, SSLRate int
+	MaxSSLConn                  int // maxsslconn
 	CompRate                    int // kB/s
 	CompCPU                     int // percent; 100 (or unset) disables
 	CompCPUSet                  bool
@@ -44,7 +48,7 @@ type Config struct {
 
 // NewProcess returns the state for cfg's limits.
 func NewProcess(cfg Config) *Process {
-	p := &Process{changed: make(chan struct{})}
+	p := &Process{changed: make(chan struct{}), SSLConns: NewSSLConns(cfg.MaxSSLConn)}
 	p.connLim.Store(uint64(cfg.ConnRate))
 	p.sessLim.Store(uint64(cfg.SessRate))
 	p.sslLim.Store(uint64(cfg.SSLRate))

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/ratelimit"
 	"github.com/gatehouse/gatehouse/internal/sock"
 )
 
@@ -122,19 +123,48 @@ func DialTo(ctx context.Context, srv *Server, addr netip.AddrPort, key PoolKey, 
 	if !addr.IsValid() {
 		addr = srv.Addr()
 	}
+	ssl, err := srv.takeSSL(tlsConf, addr)
+	if err != nil {
+		return nil, err
+	}
 	c, err := dialAddr(ctx, addr, key, tlsConf, connectTimeout, preface, srv.TCPKeepAlive, srv.Socks4, srv.Sock)
 	if err == nil {
 		srv.Counters.Connect.Add(1)
+		c.ssl.Store(ssl)
+	} else {
+		ssl.Done()
 	}
 	return c, err
+}
+
+// errTooManySSL is HAProxy's CO_ER_SSL_TOO_MANY.
+var errTooManySSL = errors.New("Too many SSL connections")
+
+// takeSSL counts a TLS connection against maxsslconn (SSLConns) before
+// it is made, as HAProxy's ssl_sock_init; nil for a clear one.
+func (s *Server) takeSSL(tlsConf *tls.Config, addr netip.AddrPort) (*ratelimit.SSLConns, error) {
+	if tlsConf == nil || s.SSLConns == nil {
+		return nil, nil
+	}
+	if !s.SSLConns.Take() {
+		return nil, &DialError{Kind: ErrOther, Addr: addr, Err: errTooManySSL}
+	}
+	return s.SSLConns, nil
 }
 
 // DialPreface is Dial that writes preface (a PROXY protocol header) on the
 // TCP connection before anything else, TLS handshake included.
 func DialPreface(ctx context.Context, srv *Server, key PoolKey, tlsConf *tls.Config, connectTimeout time.Duration, preface []byte) (*Conn, error) {
+	ssl, err := srv.takeSSL(tlsConf, srv.Addr())
+	if err != nil {
+		return nil, err
+	}
 	c, err := dialAddr(ctx, srv.Addr(), key, tlsConf, connectTimeout, preface, srv.TCPKeepAlive, srv.Socks4, srv.Sock)
 	if err == nil {
 		srv.Counters.Connect.Add(1)
+		c.ssl.Store(ssl)
+	} else {
+		ssl.Done()
 	}
 	return c, err
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/clock"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/counters"
+	"github.com/gatehouse/gatehouse/internal/ratelimit"
 )
 
 // PoolKey is everything that shapes an upstream connection besides the
@@ -60,6 +61,9 @@ type Conn struct {
 	older      *Conn // pool-wide age list
 	newer      *Conn
 	idleListed bool
+
+	// ssl: the maxsslconn count this TLS connection holds until Close.
+	ssl atomic.Pointer[ratelimit.SSLConns]
 
 	// local, remote: Raw's addresses, read once (bc_src, bc_dst and the
 	// log's %bi %bp ask for them on every request it carries).
@@ -118,6 +122,9 @@ func (c *Conn) CloseWrite() error {
 func (c *Conn) Close() error {
 	if c.inUse.CompareAndSwap(true, false) {
 		c.pool.used.Add(-1)
+	}
+	if s := c.ssl.Swap(nil); s != nil {
+		s.Done()
 	}
 	return c.Conn.Close()
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/counters"
+	"github.com/gatehouse/gatehouse/internal/ratelimit"
 )
 
 // MaxWeight is the highest server weight HAProxy accepts.
@@ -37,6 +38,9 @@ type Server struct {
 	// TCPKeepAlive ("option srvtcpka" on the backend) turns SO_KEEPALIVE
 	// on for its connections; set before the server is used.
 	TCPKeepAlive bool
+	// SSLConns is the runtime's maxsslconn count, which a TLS connection
+	// to the server takes (dial.go); nil: not counted.
+	SSLConns *ratelimit.SSLConns
 	// Sock are its connections' socket options (dialsock.go); nil: none.
 	// Set before the server is used.
 	Sock *SockOpts
