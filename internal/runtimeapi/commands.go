@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/stats"
@@ -36,7 +37,20 @@ type command struct {
 }
 
 // commands is the command table, in help order.
+// The command table is built once: a runtime API client filling a table
+// with a million "set table" lines made a million copies of it (~24 KB of
+// garbage a command, a collection every half second).
+var (
+	commandTable     []command
+	commandTableOnce sync.Once
+)
+
 func commands() []command {
+	commandTableOnce.Do(func() { commandTable = buildCommands() })
+	return commandTable
+}
+
+func buildCommands() []command {
 	return append([]command{
 		{[]string{"help"}, "help [<command>]                        : list matching or all commands", LevelUser, cmdHelp},
 		{[]string{"prompt"}, "prompt                                  : toggle interactive mode with prompt", LevelUser,
