@@ -101,6 +101,7 @@ type runner struct {
 	*Loop
 	fs           *fsnotify.Watcher
 	lastWatchErr string // the last watch failure reported, reported once
+	watched      map[string]bool
 }
 
 func (r *runner) report(err error) {
@@ -109,21 +110,42 @@ func (r *runner) report(err error) {
 	}
 }
 
+// check watches before it looks: a change made between Check and the
+// first watch of a directory would give no event, and without a poll it
+// would wait for the next change. A check that brings new directories
+// (a swap resolved elsewhere) looks again once they are watched.
 func (r *runner) check() {
-	r.Check()
 	r.addWatches()
+	for range 3 {
+		r.Check()
+		if !r.addWatches() {
+			return
+		}
+	}
 }
 
 // addWatches (re)adds every directory; adding is idempotent. A directory
 // that does not exist yet is not an error: the poll covers it until a later
-// check finds it.
-func (r *runner) addWatches() {
+// check finds it. It reports whether a directory was watched for the
+// first time.
+func (r *runner) addWatches() bool {
 	if r.fs == nil || r.Dirs == nil {
-		return
+		return false
 	}
+	added := false
 	for _, dir := range r.Dirs() {
 		err := r.fs.Add(dir)
-		if err == nil || errors.Is(err, os.ErrNotExist) {
+		if err == nil {
+			if !r.watched[dir] {
+				if r.watched == nil {
+					r.watched = map[string]bool{}
+				}
+				r.watched[dir] = true
+				added = true
+			}
+			continue
+		}
+		if errors.Is(err, os.ErrNotExist) {
 			continue
 		}
 		if msg := err.Error(); msg != r.lastWatchErr {
@@ -131,4 +153,5 @@ func (r *runner) addWatches() {
 			r.report(fmt.Errorf("%s: cannot watch %s, checking it every poll: %w", r.Name, dir, err))
 		}
 	}
+	return added
 }
