@@ -51,6 +51,10 @@ type answerState struct {
 	serr       syscall.Errno // the callback's send failed
 	tried      bool          // the callback tried a recv before waiting
 	blind      bool          // it did not: the wait went into blindWaits
+	// batched: the callback handed held to the send batch (batch_linux.go),
+	// which unlocks wmu once it sent; ferr is the batch's RawConn error.
+	batched bool
+	ferr    error
 
 	// In blindWaits while linked (blindWaits.mu).
 	linked     bool
@@ -65,12 +69,14 @@ type answerState struct {
 	kicks      uint32     // waits a check ended, for the tests
 	onAnswer   func(uintptr) bool
 	onPeek     func(uintptr)
+	onFlush    func(uintptr) bool
 }
 
 func (a *answerState) reset() {
 	a.hold.Store(false)
 	a.empty()
 	a.rdl, a.kicked, a.kicks = time.Time{}, false, 0
+	a.batched, a.ferr = false, nil
 }
 
 // empty drops the held bytes once sent; a pooled connection keeps no
@@ -154,6 +160,9 @@ func (c *Conn) readAnswer() (done bool, err error) {
 	a.sendLocked, a.sent, a.rest, a.serr, a.tried, a.blind = true, 0, false, 0, false, false
 	c.waited = false
 	err = c.rc.Read(a.onAnswer)
+	if a.batched {
+		return c.endBatched(err)
+	}
 	if a.blind {
 		a.blind = false
 		if c.endBlind() && err != nil {
@@ -195,9 +204,16 @@ func (c *Conn) readAnswer() (done bool, err error) {
 // a wait; after each wait a recv.
 func (c *Conn) answer(fd uintptr) bool {
 	a := &c.ans
-	if !a.sendLocked {
+	if a.batched || !a.sendLocked {
 		c.waited = true
 		return c.recv(fd)
+	}
+	if len(a.held) <= batchMax {
+		// wmu goes with the request to the batch.
+		a.batched, a.blind = true, true
+		blindWaits.add(c)
+		c.batch.add(c)
+		return false
 	}
 	n, e := sendAll(fd, a.held[a.sent:])
 	a.sent += n
@@ -227,6 +243,50 @@ func (c *Conn) answer(fd uintptr) bool {
 		blindWaits.add(c)
 	}
 	return false
+}
+
+// endBatched ends readAnswer for a request the batch sent (or failed
+// to): it waits for the batch to be done with c, then reports as
+// readAnswer does.
+func (c *Conn) endBatched(err error) (bool, error) {
+	a := &c.ans
+	a.batched = false
+	c.wmu.Lock() // the batch unlocks it once done with c
+	a.sendLocked = false
+	a.blind = false
+	kicked := c.endBlind()
+	if a.ferr != nil || a.serr != 0 {
+		ferr, serr := a.ferr, a.serr
+		a.ferr = nil
+		a.empty()
+		c.wmu.Unlock()
+		if ferr != nil {
+			return true, ferr
+		}
+		return true, c.opError("write", "sendto", serr)
+	}
+	if a.rest {
+		// The send buffer was full: the rest goes out as a write
+		// does, and the answer is read the usual way.
+		c.wp, c.wn = a.held[a.sent:], 0
+		err = c.write(c.onW, "sendto")
+		c.wp = nil
+		a.empty()
+		c.wmu.Unlock()
+		if err != nil {
+			return true, err
+		}
+		c.await = true
+		return false, nil
+	}
+	c.wmu.Unlock()
+	if kicked && err != nil {
+		return false, nil
+	}
+	if c.waited {
+		yieldsSincePoll.Store(0)
+	}
+	return true, err
 }
 
 // endBlind takes c out of blindWaits and restores the read deadline a
@@ -290,6 +350,13 @@ func (c *Conn) check() {
 		return
 	}
 	// A FIN, bytes or an error the wait will not hear of.
+	c.kick()
+}
+
+// kick ends a blind wait with a past read deadline, which endBlind puts
+// back.
+func (c *Conn) kick() {
+	a := &c.ans
 	a.dmu.Lock()
 	a.kicked = true
 	a.kicks++

@@ -50,7 +50,8 @@ type Conn struct {
 	onWv   func(uintptr) bool
 	fails  uint32 // recvs that found nothing (EAGAIN), for the tests
 
-	ans answerState // HoldForAnswer: answer_linux.go
+	ans   answerState // HoldForAnswer: answer_linux.go
+	batch *sendBatch  // where its held requests go: batch_linux.go
 }
 
 // Wrap returns c as a Conn, or c itself (as a net.Conn) when its raw
@@ -68,7 +69,8 @@ func Wrap(c *net.TCPConn) net.Conn {
 		s = &Conn{}
 		// Bound once per Conn, so a reused one allocates nothing.
 		s.onR, s.onTry, s.onW, s.onWv = s.recv, s.tryRecv, s.send, s.writev
-		s.ans.onAnswer, s.ans.onPeek = s.answer, s.peek
+		s.ans.onAnswer, s.ans.onPeek, s.ans.onFlush = s.answer, s.peek, s.flush
+		s.batch = batchFor()
 	}
 	s.TCPConn, s.rc = c, rc
 	return s
