@@ -175,9 +175,7 @@ func (c *Conn) readAnswer() (done bool, err error) {
 		// The callback never ran (closed, deadline) or stopped sending.
 		a.sendLocked = false
 		if err == nil && a.rest {
-			c.wp, c.wn = a.held[a.sent:], 0
-			err = c.write(c.onW, "sendto")
-			c.wp = nil
+			err = c.sendRest()
 		}
 		a.empty()
 		c.wmu.Unlock()
@@ -215,15 +213,7 @@ func (c *Conn) answer(fd uintptr) bool {
 		c.batch.add(c)
 		return false
 	}
-	n, e := sendAll(fd, a.held[a.sent:])
-	a.sent += n
-	switch e {
-	case 0:
-	case syscall.EAGAIN:
-		a.rest = true
-		return true
-	default:
-		a.serr = e
+	if !c.sendHeldOn(fd) {
 		return true
 	}
 	a.empty()
@@ -243,6 +233,32 @@ func (c *Conn) answer(fd uintptr) bool {
 		blindWaits.add(c)
 	}
 	return false
+}
+
+// sendHeldOn sends the held bytes not sent yet on fd and reports whether
+// all went; if not, rest (a full send buffer) or serr says why.
+func (c *Conn) sendHeldOn(fd uintptr) bool {
+	a := &c.ans
+	n, e := sendAll(fd, a.held[a.sent:])
+	a.sent += n
+	switch e {
+	case 0:
+		return true
+	case syscall.EAGAIN:
+		a.rest = true
+	default:
+		a.serr = e
+	}
+	return false
+}
+
+// sendRest sends the held bytes not sent yet as a Write does, waiting
+// for room. wmu is held.
+func (c *Conn) sendRest() error {
+	c.wp, c.wn = c.ans.held[c.ans.sent:], 0
+	err := c.write(c.onW, "sendto")
+	c.wp = nil
+	return err
 }
 
 // endBatched ends readAnswer for a request the batch sent (or failed
@@ -268,9 +284,7 @@ func (c *Conn) endBatched(err error) (bool, error) {
 	if a.rest {
 		// The send buffer was full: the rest goes out as a write
 		// does, and the answer is read the usual way.
-		c.wp, c.wn = a.held[a.sent:], 0
-		err = c.write(c.onW, "sendto")
-		c.wp = nil
+		err = c.sendRest()
 		a.empty()
 		c.wmu.Unlock()
 		if err != nil {

@@ -4,7 +4,6 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"syscall"
 )
 
 // Requests that go upstream in one scheduling round are sent together.
@@ -109,15 +108,6 @@ func (c *Conn) flushHeld() {
 
 // flush is flushHeld's RawConn.Write callback.
 func (c *Conn) flush(fd uintptr) bool {
-	a := &c.ans
-	n, e := sendAll(fd, a.held[a.sent:])
-	a.sent += n
-	switch e {
-	case 0:
-	case syscall.EAGAIN:
-		a.rest = true
-	default:
-		a.serr = e
-	}
+	c.sendHeldOn(fd)
 	return true
 }
