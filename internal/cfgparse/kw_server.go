@@ -90,6 +90,7 @@ func serverOptions() []serverOption {
 			return oneOf("verify", v, "none", "required")
 		}),
 		strOpt("ca-file", "ca-file <file>", "CA certificates that verify the server's certificate; relative paths start at 'ca-base'.", func(s *config.Server, v string) error { s.CAFile = v; return nil }),
+		strOpt("verifyhost", "verifyhost <hostname>", "With 'verify required', the name the server's certificate must match (SAN DNS names or CN, one leftmost wildcard allowed) when no SNI is sent; with an SNI the SNI is checked.", func(s *config.Server, v string) error { s.VerifyHost = v; return nil }),
 		strOpt("crt", "crt <file>", "Client certificate and key PEM presented to the server; relative paths start at 'crt-base'.", func(s *config.Server, v string) error { s.Crt = v; return nil }),
 		strOpt("socks4", "socks4 <addr>:<port>", "Connect to the server through this SOCKS4 proxy (an IPv4 server address; health checks only with 'check-via-socks4').", func(s *config.Server, v string) error {
 			ap, err := netip.ParseAddrPort(v)

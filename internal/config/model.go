@@ -527,10 +527,13 @@ type Server struct {
 	SSL    bool
 	Verify string // "none" or "required"
 	CAFile string
-	Crt    string // client certificate+key PEM, for a gateway in MUTUAL mode
-	SNI    string // sample expression, e.g. "str(host)" or "req.hdr(host)"; "" = from the outgoing Host
-	ALPN   []string
-	TLS    TLSOptions
+	// VerifyHost ("verifyhost"): with verification, the name the
+	// certificate must carry when no SNI is sent (HAProxy's rules).
+	VerifyHost string `json:",omitempty"`
+	Crt        string // client certificate+key PEM, for a gateway in MUTUAL mode
+	SNI        string // sample expression, e.g. "str(host)" or "req.hdr(host)"; "" = from the outgoing Host
+	ALPN       []string
+	TLS        TLSOptions
 
 	Check          bool
 	CheckSSL       bool

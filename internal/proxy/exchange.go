@@ -453,7 +453,13 @@ func (t *Txn) connect(srv *Server) (uc *upConn, hc *h2Conn, reused bool, f failu
 	}
 	var tlsConf *tls.Config
 	if srv.TLS != nil {
-		tlsConf = srv.TLS.ForSNI(key.SNI)
+		if srv.SNI != nil {
+			tlsConf = srv.TLS.ForSNI(key.SNI)
+		} else {
+			// The SNI is the Host's, which HAProxy 2.6 does not send:
+			// "verifyhost" still names the certificate.
+			tlsConf = srv.TLS.ForAutoSNI(key.SNI)
+		}
 	}
 	c, isH2, err := t.dial(srv, key, tlsConf, ct)
 	t.now = t.readClock()

@@ -23,6 +23,9 @@ import (
 // new connections to the gateway resume TLS sessions.
 type ClientTemplate struct {
 	host     string // server host as written, the name verified without SNI
+	// verifyHost ("verifyhost") replaces host as the name verified
+	// without SNI, with HAProxy's matching (see hostMatches).
+	verifyHost string
 	verify   bool
 	roots    *x509.CertPool
 	cert     *tls.Certificate // nil: no client certificate
@@ -84,6 +87,7 @@ func NewClientTemplate(srv *config.Server, opts ...ClientOption) (*ClientTemplat
 	}
 	t := &ClientTemplate{
 		host:       srv.Host,
+		verifyHost: srv.VerifyHost,
 		alpn:       append([]string(nil), srv.ALPN...),
 		sessions:   tls.NewLRUClientSessionCache(o.sessionCache),
 		maxConfigs: int64(o.maxConfigs),
@@ -136,24 +140,42 @@ func NewClientTemplate(srv *config.Server, opts ...ClientOption) (*ClientTemplat
 // Configs are cached and shared: callers must not modify them (Clone first).
 //
 // With verification, the chain must lead to the ca-file and the certificate
-// must name sni; without SNI, it must name the server's host (its IP SANs
-// when the host is an address). With "verify none" nothing is checked.
+// must name sni; without SNI, it must match "verifyhost" when set (HAProxy
+// 2.6's rule: the SNI sent wins over verifyhost), or else name the server's
+// host (its IP SANs when the host is an address; HAProxy checks no name
+// there). With "verify none" nothing is checked.
 func (t *ClientTemplate) ForSNI(sni string) *tls.Config {
-	if c, ok := t.configs.Load(sni); ok {
+	return t.lookup(sni, false)
+}
+
+// ForAutoSNI returns the config for connections sending sni taken from the
+// request's Host because the server has no "sni" expression. HAProxy 2.6
+// sends no SNI there, so with "verifyhost" the certificate must match
+// verifyhost rather than sni; without it this is ForSNI.
+func (t *ClientTemplate) ForAutoSNI(sni string) *tls.Config {
+	return t.lookup(sni, t.verifyHost != "" && t.verify)
+}
+
+func (t *ClientTemplate) lookup(sni string, auto bool) *tls.Config {
+	key := sni
+	if auto {
+		key = "\x00" + sni // no host name holds a NUL
+	}
+	if c, ok := t.configs.Load(key); ok {
 		return c.(*tls.Config)
 	}
-	c := t.build(sni)
+	c := t.build(sni, auto)
 	if t.nconfigs.Load() >= t.maxConfigs {
 		return c
 	}
-	if v, loaded := t.configs.LoadOrStore(sni, c); loaded {
+	if v, loaded := t.configs.LoadOrStore(key, c); loaded {
 		return v.(*tls.Config)
 	}
 	t.nconfigs.Add(1)
 	return c
 }
 
-func (t *ClientTemplate) build(sni string) *tls.Config {
+func (t *ClientTemplate) build(sni string, auto bool) *tls.Config {
 	c := &tls.Config{
 		MinVersion:             t.base.MinVersion,
 		MaxVersion:             t.base.MaxVersion,
@@ -174,6 +196,9 @@ func (t *ClientTemplate) build(sni string) *tls.Config {
 	switch {
 	case !t.verify:
 		c.InsecureSkipVerify = true
+	case t.verifyHost != "" && (sni == "" || auto):
+		c.InsecureSkipVerify = true
+		c.VerifyConnection = verifyHost(t.roots, t.verifyHost)
 	case sni != "":
 		// Standard verification: chain to RootCAs, name == ServerName.
 	default:
