@@ -22,17 +22,17 @@ import (
 // *tls.Config per SNI. All configs of a template share one session cache, so
 // new connections to the gateway resume TLS sessions.
 type ClientTemplate struct {
-	host     string // server host as written, the name verified without SNI
+	host string // server host as written, the name verified without SNI
 	// verifyHost ("verifyhost") replaces host as the name verified
 	// without SNI, with HAProxy's matching (see hostMatches).
 	verifyHost string
-	verify   bool
-	roots    *x509.CertPool
-	cert     *tls.Certificate // nil: no client certificate
-	certID   string
-	alpn     []string
-	sessions tls.ClientSessionCache
-	base     tls.Config // versions, suites, curves, tickets of the line
+	verify     bool
+	roots      *x509.CertPool
+	cert       *tls.Certificate // nil: no client certificate
+	certID     string
+	alpn       []string
+	sessions   tls.ClientSessionCache
+	base       tls.Config // versions, suites, curves, tickets of the line
 
 	configs    sync.Map // sni -> *tls.Config
 	nconfigs   atomic.Int64
