@@ -488,8 +488,8 @@ func (b *builder) buildBackend(p *config.Proxy, id int) (*proxy.Backend, error) 
 			us = unresolved(cs, sids[i])
 		}
 		us.TCPKeepAlive = p.SrvTCPKA
-		us.SSLConns = b.g.Rates.SSLConns // maxsslconn
-		us.Sock = serverSockOpts(p, cs)  // sockopts.go
+		us.SSLConns = b.g.Rates.SSLConns                      // maxsslconn
+		us.Sock = serverSockOpts(p, cs, b.cfg.Global.SockBuf) // sockopts.go
 		if cs.Socks4 != "" {
 			us.Socks4 = netip.MustParseAddrPort(cs.Socks4) // checked by cfgparse
 		}

@@ -84,6 +84,9 @@ type handlerBox struct {
 	// maxAccept: accepts in a row before yielding ("tune.maxaccept";
 	// 0: never yield).
 	maxAccept int
+	// sndBuf, rcvBuf: SO_SNDBUF, SO_RCVBUF of each accepted socket
+	// (tune.sndbuf.client, tune.rcvbuf.client); 0: the kernel's.
+	sndBuf, rcvBuf int
 	// gate: the rate limits the accept loop waits on and counts
 	// (rates.go); nil: none.
 	gate *ratelimit.Gate
@@ -182,6 +185,14 @@ func (l *listener) acceptLoop() {
 			}
 			if cur.noLinger {
 				_ = tc.SetLinger(0) // option nolinger: close with a reset
+			}
+			// tune.sndbuf.client, tune.rcvbuf.client: after accept, as
+			// HAProxy's session_accept_fd, unchecked as there.
+			if cur.sndBuf != 0 {
+				_ = tc.SetWriteBuffer(cur.sndBuf)
+			}
+			if cur.rcvBuf != 0 {
+				_ = tc.SetReadBuffer(cur.rcvBuf)
 			}
 		}
 		l.wg.Add(1)

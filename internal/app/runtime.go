@@ -115,6 +115,7 @@ func (r *Runtime) Apply(g *Graph) error {
 		box.gate = b.Gate
 		box.noLinger = b.NoLinger
 		box.maxAccept = maxAccept(g.Cfg)
+		box.sndBuf, box.rcvBuf = g.Cfg.Global.SockBuf.ClientSnd, g.Cfg.Global.SockBuf.ClientRcv
 		if l, ok := r.listeners[addr]; ok {
 			if _, remade := opened[addr]; !remade {
 				// Before the old runtime retires (below), so its connections

@@ -228,17 +228,18 @@ func somaxconn() int {
 }
 
 // serverSockOpts are the socket options of cs's connections in backend
-// p (internal/upstream/dialsock.go); nil when it has none. The server's
+// p (internal/upstream/dialsock.go), with the global tune.*buf.server
+// sizes; nil when it has none. The server's
 // "source" wins over the backend's, as in HAProxy.
-func serverSockOpts(p *config.Proxy, cs *config.Server) *upstream.SockOpts {
+func serverSockOpts(p *config.Proxy, cs *config.Server, bufs config.SockBufs) *upstream.SockOpts {
 	src := cs.Source
 	if src == nil {
 		src = p.Sock.Source
 	}
-	if !p.Sock.NoLinger && !p.Sock.SmartConnect && !cs.TFO && src == nil {
+	if !p.Sock.NoLinger && !p.Sock.SmartConnect && !cs.TFO && src == nil && bufs.ServerSnd == 0 && bufs.ServerRcv == 0 {
 		return nil
 	}
-	o := &upstream.SockOpts{NoLinger: p.Sock.NoLinger, SmartConnect: p.Sock.SmartConnect, TFO: cs.TFO}
+	o := &upstream.SockOpts{NoLinger: p.Sock.NoLinger, SmartConnect: p.Sock.SmartConnect, TFO: cs.TFO, SndBuf: bufs.ServerSnd, RcvBuf: bufs.ServerRcv}
 	if src != nil {
 		o.Interface = src.Interface
 		// 0.0.0.0 without a port leaves the choice to the system, as

@@ -13,7 +13,38 @@ func tuneKeywords() []keyword {
 			desc: "The most lines a message head may have, its start line counted (default 101, range 1..32767), so at most <number>-1 header fields: a request with more is refused with 400, a server response with more is answered 502. A Connection field naming only close/keep-alive does not count. Over HTTP/2 a head must fit a list of 2*<number> entries, pseudo-fields included, as in HAProxy: more is a connection error (COMPRESSION_ERROR) from a client, a 502 from a server; HTTP/3 requests are bounded as HTTP/1.1's.", parse: parseMaxHdr},
 		{name: "tune.maxaccept", where: wGlobal, syntax: "tune.maxaccept <-1|number>",
 			desc: "Connections a listener accepts in a row before it lets other work run (default 4, HAProxy's; -1: no limit).", parse: parseMaxAccept},
+		{name: "tune.rcvbuf.client", where: wGlobal, syntax: "tune.rcvbuf.client <number>",
+			desc: "SO_RCVBUF, in bytes, set on every accepted TCP connection of every frontend (HTTP and TCP mode), as HAProxy sets it after accept; the kernel doubles it and stops auto-tuning that buffer. Read as C's atol, as HAProxy 2.6 does (no unit suffix). Default 0: the kernel's size.", parse: parseSockBuf},
+		{name: "tune.rcvbuf.server", where: wGlobal, syntax: "tune.rcvbuf.server <number>",
+			desc: "SO_RCVBUF, in bytes, set before connect(2) on every TCP socket to a server: HTTP and TCP mode connections and health checks, as HAProxy's tcp_connect_server. The kernel doubles it. Default 0: the kernel's size.", parse: parseSockBuf},
+		{name: "tune.sndbuf.client", where: wGlobal, syntax: "tune.sndbuf.client <number>",
+			desc: "SO_SNDBUF, in bytes, set on every accepted TCP connection of every frontend (HTTP and TCP mode), as HAProxy sets it after accept; the kernel doubles it and stops auto-tuning that buffer. Default 0: the kernel's size.", parse: parseSockBuf},
+		{name: "tune.sndbuf.server", where: wGlobal, syntax: "tune.sndbuf.server <number>",
+			desc: "SO_SNDBUF, in bytes, set before connect(2) on every TCP socket to a server: HTTP and TCP mode connections and health checks, as HAProxy's tcp_connect_server. The kernel doubles it. Default 0: the kernel's size.", parse: parseSockBuf},
 	}
+}
+
+// parseSockBuf reads tune.{rcv,snd}buf.{client,server} as HAProxy 2.6:
+// atol, so "4k" is 4 and "x" is 0; a second line is refused only when the
+// first set a non-zero value.
+func parseSockBuf(p *parser, args []token) error {
+	kw := args[0].Text
+	if len(args) > 2 {
+		return fmt.Errorf("'%s' cannot handle unexpected argument '%s'.", kw, args[2].Text)
+	}
+	b := &p.cfg.Global.SockBuf
+	v := map[string]*int{
+		"tune.rcvbuf.client": &b.ClientRcv, "tune.sndbuf.client": &b.ClientSnd,
+		"tune.rcvbuf.server": &b.ServerRcv, "tune.sndbuf.server": &b.ServerSnd,
+	}[kw]
+	if *v != 0 {
+		return fmt.Errorf("'%s' already specified. Continuing.", kw)
+	}
+	if len(args) < 2 || args[1].Text == "" {
+		return fmt.Errorf("'%s' expects an integer argument.", kw)
+	}
+	*v = int(int32(atol(args[1].Text))) // HAProxy keeps an int
+	return nil
 }
 
 func parseMaxPipes(p *parser, args []token) error {

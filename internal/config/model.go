@@ -133,6 +133,10 @@ type Global struct {
 	// MaxAccept ("tune.maxaccept"): connections a listener accepts in a
 	// row before it yields to other work; -1: no limit; 0: 4, HAProxy's.
 	MaxAccept int `json:",omitempty"`
+	// SockBuf ("tune.rcvbuf.client", "tune.sndbuf.client",
+	// "tune.rcvbuf.server", "tune.sndbuf.server"): SO_RCVBUF/SO_SNDBUF of
+	// accepted sockets and of sockets to servers; 0: the kernel's.
+	SockBuf SockBufs `json:",omitzero"`
 	// Rates are the process's accept-rate and compression limits
 	// (maxconnrate, maxsessrate, maxsslrate, maxcomprate, maxcompcpuusage).
 	Rates RateLimits `json:",omitzero"`
@@ -177,6 +181,12 @@ type RateLimits struct {
 	// past which new responses are not compressed; 0: unset (100).
 	CompCPU    int  `json:",omitempty"`
 	CompCPUSet bool `json:",omitempty"`
+}
+
+// SockBufs are the socket buffer sizes the tune.{rcv,snd}buf.{client,server}
+// keywords force; 0 leaves the kernel's default and auto-tuning.
+type SockBufs struct {
+	ClientRcv, ClientSnd, ServerRcv, ServerSnd int
 }
 
 // QUICTune holds HAProxy 2.6's tune.quic.frontend.* settings.

@@ -30,6 +30,10 @@ type SockOpts struct {
 	PortLow, PortHigh int
 	// Interface ("source ... interface"): SO_BINDTODEVICE.
 	Interface string
+	// SndBuf, RcvBuf (tune.sndbuf.server, tune.rcvbuf.server): SO_SNDBUF
+	// and SO_RCVBUF, set before connect(2) so the window the SYN offers
+	// follows them; 0: the kernel's.
+	SndBuf, RcvBuf int
 
 	next atomic.Uint32 // the range's next port to try
 }
@@ -69,6 +73,13 @@ func (o *SockOpts) apply(fd int) error {
 		if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_FASTOPEN_CONNECT, 1); err != nil && !errors.Is(err, unix.EOPNOTSUPP) {
 			return fmt.Errorf("TCP_FASTOPEN_CONNECT: %w", err)
 		}
+	}
+	// Unchecked, as HAProxy's setsockopt calls: the kernel clamps them.
+	if o.SndBuf != 0 {
+		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, o.SndBuf)
+	}
+	if o.RcvBuf != 0 {
+		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, o.RcvBuf)
 	}
 	if o.NoLinger {
 		if err := unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0}); err != nil {

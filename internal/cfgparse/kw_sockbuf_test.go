@@ -1,0 +1,31 @@
+package cfgparse
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/config"
+)
+
+// TestSockBufKeywords: tune.{rcv,snd}buf.{client,server} read as HAProxy
+// 2.6 reads them (atol: "4k" is 4, "x" is 0), with its errors.
+func TestSockBufKeywords(t *testing.T) {
+	cfg, err := parseProcess(t, "    tune.rcvbuf.client 8192\n    tune.sndbuf.client 4k\n    tune.rcvbuf.server x\n    tune.rcvbuf.server 100\n    tune.sndbuf.server 20480\n", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := config.SockBufs{ClientRcv: 8192, ClientSnd: 4, ServerRcv: 100, ServerSnd: 20480}
+	if cfg.Global.SockBuf != want {
+		t.Errorf("SockBuf %+v, want %+v", cfg.Global.SockBuf, want)
+	}
+	for _, c := range []struct{ global, want string }{
+		{"tune.rcvbuf.client", "'tune.rcvbuf.client' expects an integer argument."},
+		{"tune.sndbuf.server 1 2", "'tune.sndbuf.server' cannot handle unexpected argument '2'."},
+		{"tune.sndbuf.client 1\n    tune.sndbuf.client 2", "'tune.sndbuf.client' already specified. Continuing."},
+	} {
+		_, err := parseProcess(t, "    "+c.global+"\n", Options{})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: err %v, want %q", c.global, err, c.want)
+		}
+	}
+}
