@@ -57,6 +57,15 @@ func bindOptions() []bindOption {
 				b.CAFile = p.filePath(p.cfg.Global.CABase, v)
 				return nil
 			}},
+		{name: "ca-verify-file", syntax: "ca-verify-file <file>", hasArg: true,
+			desc: "CA certificates that verify client certificates, as 'ca-file', but not named in the certificate request (e.g. the root CA, with the intermediates in 'ca-file'); relative paths start at 'ca-base'.",
+			parse: func(p *parser, b *config.Bind, v string) error {
+				b.CAVerifyFile = p.filePath(p.cfg.Global.CABase, v)
+				return nil
+			}},
+		{name: "no-ca-names", syntax: "no-ca-names",
+			desc:  "Name no CA in the certificate request (by default the subjects of 'ca-file' are named).",
+			parse: func(p *parser, b *config.Bind, _ string) error { b.NoCANames = true; return nil }},
 		{name: "verify", syntax: "verify none|optional|required", hasArg: true,
 			desc: "Client certificate verification.",
 			parse: func(p *parser, b *config.Bind, v string) error {

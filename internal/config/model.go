@@ -471,21 +471,26 @@ type Proxy struct {
 
 // Bind is one "bind" line.
 type Bind struct {
-	Pos         Pos
-	Addr        string // as written, e.g. "*:80"
-	Host        string // "" for any
-	Port        int
-	SSL         bool
-	Crts        []string // files or directories
-	CrtLists    []CrtList
-	CAFile      string
-	Verify      string // client cert verification: "", "none", "optional", "required"
-	TLS         TLSOptions
-	StrictSNI   bool // refuse handshakes whose SNI names no certificate
-	ALPN        []string
-	AcceptProxy bool
-	Proto       string // "h2" for cleartext HTTP/2
-	Name        string
+	Pos      Pos
+	Addr     string // as written, e.g. "*:80"
+	Host     string // "" for any
+	Port     int
+	SSL      bool
+	Crts     []string // files or directories
+	CrtLists []CrtList
+	CAFile   string
+	// CAVerifyFile ("ca-verify-file"): CAs that verify client
+	// certificates without being named in the certificate request;
+	// NoCANames ("no-ca-names"): name none of ca-file's either.
+	CAVerifyFile string `json:",omitempty"`
+	NoCANames    bool   `json:",omitempty"`
+	Verify       string // client cert verification: "", "none", "optional", "required"
+	TLS          TLSOptions
+	StrictSNI    bool // refuse handshakes whose SNI names no certificate
+	ALPN         []string
+	AcceptProxy  bool
+	Proto        string // "h2" for cleartext HTTP/2
+	Name         string
 	// V6Only is the IPV6_V6ONLY of an IPv6 socket: "v6only" (true)
 	// wins over "v4v6" (false); nil leaves the system's default
 	// (net.ipv6.bindv6only), as HAProxy does. IPv4 sockets ignore it.

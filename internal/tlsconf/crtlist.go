@@ -192,6 +192,11 @@ func (o *lineOpts) delta(bind *config.Bind) (*lineDelta, error) {
 	}
 	d.minV, d.maxV, d.suites, d.curves = c.MinVersion, c.MaxVersion, c.CipherSuites, c.CurvePreferences
 	if o.verify != "" || o.caFile != "" {
+		if bind.CAVerifyFile != "" || bind.NoCANames {
+			// Go verifies against the names it sends; the bind's own
+			// verifier would not see the line's CAs.
+			return nil, fmt.Errorf("'verify' and 'ca-file' on a line are not supported by Gatehouse when the bind line has 'ca-verify-file' or 'no-ca-names'")
+		}
 		verify, caFile := o.verify, o.caFile
 		if verify == "" {
 			verify = bind.Verify

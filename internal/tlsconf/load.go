@@ -319,6 +319,19 @@ func loadCAFile(path string) (*x509.CertPool, error) {
 		}
 		return p, nil
 	}
+	certs, err := readCAFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	for _, c := range certs {
+		pool.AddCert(c)
+	}
+	return pool, nil
+}
+
+// readCAFile reads the certificates of a PEM CA file.
+func readCAFile(path string) ([]*x509.Certificate, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("unable to load CA file '%s': %w", path, unwrapPathError(err))
@@ -327,16 +340,58 @@ func loadCAFile(path string) (*x509.CertPool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("unable to load CA file '%s': %w", path, err)
 	}
-	pool := x509.NewCertPool()
-	for _, der := range chain {
-		c, err := x509.ParseCertificate(der)
-		if err != nil {
-			return nil, fmt.Errorf("unable to load CA file '%s': invalid certificate: %w", path, err)
-		}
-		pool.AddCert(c)
-	}
 	if len(chain) == 0 {
 		return nil, fmt.Errorf("unable to load CA file '%s': %w", path, ErrNoCertificate)
+	}
+	certs := make([]*x509.Certificate, len(chain))
+	for i, der := range chain {
+		if certs[i], err = x509.ParseCertificate(der); err != nil {
+			return nil, fmt.Errorf("unable to load CA file '%s': invalid certificate: %w", path, err)
+		}
+	}
+	return certs, nil
+}
+
+// loadVerifyCAs is the trust store of a bind: the certificates of ca-file
+// and of ca-verify-file together, as OpenSSL's store gets both ("" skips
+// one).
+func loadVerifyCAs(caFile, caVerifyFile string) (*x509.CertPool, error) {
+	if caVerifyFile == "" {
+		return loadCAFile(caFile)
+	}
+	pool := x509.NewCertPool()
+	if caFile != "" {
+		p, err := loadCAFile(caFile)
+		if err != nil {
+			return nil, err
+		}
+		pool = p
+	}
+	if caVerifyFile == "@system-ca" {
+		sys, err := loadCAFile(caVerifyFile)
+		if err != nil {
+			return nil, err
+		}
+		if caFile == "" {
+			return sys, nil
+		}
+		if caFile != "@system-ca" {
+			certs, err := readCAFile(caFile)
+			if err != nil {
+				return nil, err
+			}
+			for _, c := range certs {
+				sys.AddCert(c)
+			}
+		}
+		return sys, nil
+	}
+	certs, err := readCAFile(caVerifyFile)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range certs {
+		pool.AddCert(c)
 	}
 	return pool, nil
 }

@@ -23,7 +23,9 @@ import (
 //   - "verify none" (the default): no client certificate requested;
 //     "verify optional": requested, verified against "ca-file" when given;
 //     "verify required": demanded and verified. optional and required need a
-//     "ca-file", as in HAProxy.
+//     "ca-file" or a "ca-verify-file", as in HAProxy. The request names the
+//     subjects of ca-file, none with "no-ca-names"; ca-verify-file's CAs
+//     verify without being named.
 //   - Session tickets on, with Go's automatic key rotation.
 //   - The certificate is chosen per handshake by store.GetCertificate, so a
 //     reloaded store serves its new certificates to new handshakes.
@@ -52,14 +54,20 @@ func ServerConfig(store *Store, bind *config.Bind) (*tls.Config, error) {
 	case "", "none":
 		c.ClientAuth = tls.NoClientCert
 	case "optional", "required":
-		if bind.CAFile == "" {
+		if bind.CAFile == "" && bind.CAVerifyFile == "" {
 			return nil, config.Errorf(bind.Pos, "bind '%s' : verify is enabled but no CA file specified", name)
 		}
-		pool, err := loadCAFile(bind.CAFile)
-		if err != nil {
-			return nil, config.Errorf(bind.Pos, "bind '%s' : %v", name, err)
+		// Go names the subjects of ClientCAs in the certificate request:
+		// those of ca-file only, none with no-ca-names.
+		if bind.CAFile != "" {
+			pool, err := loadCAFile(bind.CAFile)
+			if err != nil {
+				return nil, config.Errorf(bind.Pos, "bind '%s' : %v", name, err)
+			}
+			if !bind.NoCANames {
+				c.ClientCAs = pool
+			}
 		}
-		c.ClientCAs = pool
 		c.ClientAuth = tls.VerifyClientCertIfGiven
 		if bind.Verify == "required" {
 			c.ClientAuth = tls.RequireAndVerifyClientCert
@@ -67,7 +75,8 @@ func ServerConfig(store *Store, bind *config.Bind) (*tls.Config, error) {
 		if v, err := NewClientVerifier(bind); err != nil {
 			return nil, config.Errorf(bind.Pos, "bind '%s' : %v", name, err)
 		} else if v != nil {
-			// Errors may be ignored: verify by hand, as OpenSSL does.
+			// Errors may be ignored, or the trust store is not ClientCAs:
+			// verify by hand, as OpenSSL does.
 			c.ClientAuth = tls.RequestClientCert
 			if bind.Verify == "required" {
 				c.ClientAuth = tls.RequireAnyClientCert

@@ -133,18 +133,21 @@ type ClientVerifier struct {
 }
 
 // NewClientVerifier returns the verifier of a bind whose errors may be
-// ignored, nil for binds where Go's own verification (and crl-file) apply.
+// ignored or whose trust store is not what its certificate request names
+// ("ca-verify-file", "no-ca-names"); nil for binds where Go's own
+// verification (and crl-file) apply. Its roots are ca-file and
+// ca-verify-file together.
 func NewClientVerifier(bind *config.Bind) (*ClientVerifier, error) {
 	if bind.Verify != "optional" && bind.Verify != "required" {
 		return nil, nil
 	}
-	if bind.TLS.CAIgnoreErr == 0 && bind.TLS.CrtIgnoreErr == 0 {
+	if bind.TLS.CAIgnoreErr == 0 && bind.TLS.CrtIgnoreErr == 0 && bind.CAVerifyFile == "" && !bind.NoCANames {
 		return nil, nil
 	}
-	if bind.CAFile == "" {
+	if bind.CAFile == "" && bind.CAVerifyFile == "" {
 		return nil, fmt.Errorf("verify is enabled but no CA file specified")
 	}
-	roots, err := loadCAFile(bind.CAFile)
+	roots, err := loadVerifyCAs(bind.CAFile, bind.CAVerifyFile)
 	if err != nil {
 		return nil, err
 	}
