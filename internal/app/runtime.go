@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/logging"
 	"github.com/gatehouse/gatehouse/internal/runtimeapi"
 	"github.com/gatehouse/gatehouse/internal/sock"
 )
@@ -105,6 +106,11 @@ func (r *Runtime) Apply(g *Graph) error {
 		r.slots = nil
 	}
 	sock.SetMaxPipes(maxPipes(g.Cfg))
+	logURI := -1 // tune.http.logurilen
+	if n := g.Cfg.Global.TuneLogURILen; n != nil {
+		logURI = *n
+	}
+	logging.SetRequestLineMax(logURI)
 	inheritDNS(g, r.graph) // resolvers.go: before the new graph takes traffic
 	inheritIdentity(g, r.graph)
 	inheritPeers(g, r.graph) // peers.go: before the new sections start

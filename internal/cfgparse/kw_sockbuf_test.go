@@ -29,3 +29,25 @@ func TestSockBufKeywords(t *testing.T) {
 		}
 	}
 }
+
+// TestLogURILenKeyword: tune.http.logurilen read with atol, the last line
+// winning, as HAProxy 2.6; below -1 refused.
+func TestLogURILenKeyword(t *testing.T) {
+	cfg, err := parseProcess(t, "    tune.http.logurilen 10\n    tune.http.logurilen 2048x\n", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := cfg.Global.TuneLogURILen; n == nil || *n != 2048 {
+		t.Errorf("TuneLogURILen %v, want 2048", n)
+	}
+	for _, c := range []struct{ global, want string }{
+		{"tune.http.logurilen", "'tune.http.logurilen' expects an integer argument."},
+		{"tune.http.logurilen 1 2", "'tune.http.logurilen' cannot handle unexpected argument '2'."},
+		{"tune.http.logurilen -2", "'tune.http.logurilen' expects a positive integer, got '-2'."},
+	} {
+		_, err := parseProcess(t, "    "+c.global+"\n", Options{})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: err %v, want %q", c.global, err, c.want)
+		}
+	}
+}

@@ -133,6 +133,9 @@ type Global struct {
 	// MaxAccept ("tune.maxaccept"): connections a listener accepts in a
 	// row before it yields to other work; -1: no limit; 0: 4, HAProxy's.
 	MaxAccept int `json:",omitempty"`
+	// TuneLogURILen ("tune.http.logurilen"): the bytes of the request
+	// line the logs keep; nil or -1: HAProxy's default (1023).
+	TuneLogURILen *int `json:",omitempty"`
 	// SockBuf ("tune.rcvbuf.client", "tune.sndbuf.client",
 	// "tune.rcvbuf.server", "tune.sndbuf.server"): SO_RCVBUF/SO_SNDBUF of
 	// accepted sockets and of sockets to servers; 0: the kernel's.

@@ -348,6 +348,9 @@ func appendRequestLine(dst []byte, c *Context, o opt) []byte {
 	if !hasRequest(c) {
 		return appendText(dst, badReq, o, encNone)
 	}
+	if line, cut := c.truncLine(); cut {
+		return appendText(dst, line, o, encURL)
+	}
 	r := c.Txn.Req
 	method, uri := c.requestLine()
 	if o&optJSON != 0 {
@@ -393,6 +396,9 @@ func (c *Context) requestLine() (method, uri string) {
 func requestPart(c *Context, id varID) string {
 	if !hasRequest(c) {
 		return badReq
+	}
+	if line, cut := c.truncLine(); cut {
+		return truncPart(line, id)
 	}
 	r := c.Txn.Req
 	method, uri := c.requestLine()
