@@ -309,6 +309,11 @@ func Build(cfg *config.Config, version string) (*Graph, error) {
 
 // usableServers is nbsrv(): the backend's servers that can take new
 // traffic now (a stopped or unknown backend has none).
+// tlsLoadOptions are the global options for reading crt files.
+func (b *builder) tlsLoadOptions() tlsconf.Options {
+	return tlsconf.Options{SkipSelfIssuedCA: b.cfg.Global.SSLSkipSelfIssuedCA}
+}
+
 func (b *builder) usableServers(name string) int {
 	be := b.backends[name]
 	if be == nil || be.Farm == nil {
@@ -505,7 +510,7 @@ func (b *builder) buildBackend(p *config.Proxy, id int) (*proxy.Backend, error) 
 			srv.ProxyV2 = opts
 		}
 		if cs.SSL {
-			tpl, err := tlsconf.NewClientTemplate(cs)
+			tpl, err := tlsconf.NewClientTemplate(cs, tlsconf.WithLoadOptions(b.tlsLoadOptions()))
 			if err != nil {
 				return nil, config.Errorf(cs.Pos, "server '%s/%s': %v", p.Name, cs.Name, err)
 			}
@@ -690,7 +695,7 @@ func (b *builder) buildFrontend(p *config.Proxy, pr *proxyRuntime) (*proxy.Front
 	for i, bind := range p.Binds {
 		l := &proxy.Listener{FE: fe, Bind: bind, ID: lids[i], Counters: pr.listenerCounters(bind, lids[i])}
 		if bind.SSL {
-			store, err := tlsconf.LoadBindStore(bind, tlsconf.Options{})
+			store, err := tlsconf.LoadBindStore(bind, b.tlsLoadOptions())
 			if err != nil {
 				return nil, config.Errorf(bind.Pos, "'bind %s' : %v", bind.Addr, err)
 			}

@@ -215,7 +215,7 @@ func (b *builder) checker(p *config.Proxy, srv *proxy.Server, spec *health.Spec,
 	if tg.SSL || spec.NeedsTLS() {
 		tg.TLS = srv.TLS
 		if tg.TLS == nil {
-			tpl, err := tlsconf.NewClientTemplate(cs, tlsconf.WithDefaultVerify(b.cfg.Global.SSLServerVerify))
+			tpl, err := tlsconf.NewClientTemplate(cs, tlsconf.WithDefaultVerify(b.cfg.Global.SSLServerVerify), tlsconf.WithLoadOptions(b.tlsLoadOptions()))
 			if err != nil {
 				return nil, config.Errorf(cs.Pos, "server '%s/%s' : check-ssl : %v", p.Name, cs.Name, err)
 			}

@@ -131,7 +131,7 @@ func (b *builder) buildTCPFrontend(p *config.Proxy, pr *proxyRuntime, tcpBackend
 		}
 		l := &l4.Listener{FE: fe, BindName: bindName(bind), AcceptProxy: bind.AcceptProxy, Counters: pr.listenerCounters(bind, lids[i])}
 		if bind.SSL {
-			store, err := tlsconf.LoadBindStore(bind, tlsconf.Options{})
+			store, err := tlsconf.LoadBindStore(bind, b.tlsLoadOptions())
 			if err != nil {
 				return config.Errorf(bind.Pos, "'bind %s' : %v", bind.Addr, err)
 			}

@@ -27,7 +27,7 @@ func (b *builder) buildPeers() error {
 		for _, pe := range ps.Peers {
 			c := peers.PeerConfig{Name: pe.Name, Addr: pe.Addr}
 			if srv := pe.Server; srv != nil && srv.SSL && pe.Name != b.cfg.LocalPeer {
-				tpl, err := tlsconf.NewClientTemplate(srv, tlsconf.WithDefaultVerify(b.cfg.Global.SSLServerVerify))
+				tpl, err := tlsconf.NewClientTemplate(srv, tlsconf.WithDefaultVerify(b.cfg.Global.SSLServerVerify), tlsconf.WithLoadOptions(b.tlsLoadOptions()))
 				if err != nil {
 					return err
 				}
@@ -36,7 +36,7 @@ func (b *builder) buildPeers() error {
 			pc.Peers = append(pc.Peers, c)
 		}
 		if bind := ps.BindConf; bind != nil && bind.SSL {
-			store, err := tlsconf.LoadBindStore(bind, tlsconf.Options{})
+			store, err := tlsconf.LoadBindStore(bind, b.tlsLoadOptions())
 			if err != nil {
 				return config.Errorf(ps.BindPos, "peers '%s': bind: %v", ps.Name, err)
 			}

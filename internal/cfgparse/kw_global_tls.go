@@ -41,6 +41,8 @@ func globalTLSKeywords() []keyword {
 			desc: "Refused: Go's TLS does not let the signature algorithms be restricted.", parse: refuseSigalgs},
 		{name: "ssl-default-server-client-sigalgs", where: wGlobal, syntax: "ssl-default-server-client-sigalgs <sigalgs>",
 			desc: "Refused: Go's TLS does not let the signature algorithms be restricted.", parse: refuseSigalgs},
+		{name: "ssl-skip-self-issued-ca", where: wGlobal, syntax: "ssl-skip-self-issued-ca",
+			desc: "Certificate chains (bind 'crt', crt-list, server 'crt') are sent without their self-signed root CA, which may stay in the PEM file: the chain is rebuilt from the leaf through the file's certificates, as OpenSSL's SSL_CTX_build_cert_chain with SSL_BUILD_CHAIN_FLAG_NO_ROOT does, so certificates of the file outside that path are not sent either.", parse: parseSkipSelfIssuedCA},
 		{name: "tune.ssl.lifetime", where: wGlobal, syntax: "tune.ssl.lifetime <time, in seconds by default>",
 			desc: "How long a TLS session may be resumed on 'ssl' binds (default 300 s, as HAProxy): older tickets get a full handshake.", parse: parseSSLLifetime},
 		{name: "tune.ssl.cachesize", where: wGlobal, syntax: "tune.ssl.cachesize 0",
@@ -367,4 +369,13 @@ func warnVersionFlags(p *parser, what string, o config.TLSOptions) {
 	if o.NoVersions != 0 && (o.MinVer != 0 || o.MaxVer != 0) {
 		p.warnf("'%s' : no-sslv3/no-tlsv1x are ignored. Use only 'ssl-min-ver' and 'ssl-max-ver' to fix.", what)
 	}
+}
+
+func parseSkipSelfIssuedCA(p *parser, args []token) error {
+	p.cfg.Global.SSLSkipSelfIssuedCA = true
+	if len(args) > 1 {
+		// HAProxy 2.6 ignores them; say so rather than drop them silently.
+		return warning("'%s' takes no argument; '%s' ignored.", args[0].Text, args[1].Text)
+	}
+	return nil
 }

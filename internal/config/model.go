@@ -125,7 +125,10 @@ type Global struct {
 	// request ("acme renew").
 	ACMESchedulerOff bool   `json:",omitempty"`
 	SSLServerVerify  string // ssl-server-verify: "none" or "required"; "" = required (HAProxy's default)
-	NoSplice         bool   // nosplice: never splice(2), whatever the proxies' options say
+	// SSLSkipSelfIssuedCA ("ssl-skip-self-issued-ca"): a crt file's
+	// self-signed root stays on disk but is not sent in handshakes.
+	SSLSkipSelfIssuedCA bool `json:",omitempty"`
+	NoSplice            bool // nosplice: never splice(2), whatever the proxies' options say
 	// MaxPipes ("maxpipes"): kernel pipes splicing may hold at once; past
 	// it a tunnel copies through user space. 0: HAProxy's default, a
 	// quarter of the splicing proxies' connections (global maxconn at most).

@@ -43,6 +43,7 @@ type ClientTemplate struct {
 type ClientOption func(*clientOptions)
 
 type clientOptions struct {
+	load          Options
 	defaultVerify string
 	sessionCache  int
 	maxConfigs    int
@@ -57,6 +58,12 @@ func WithDefaultVerify(v string) ClientOption {
 			o.defaultVerify = v
 		}
 	}
+}
+
+// WithLoadOptions sets how the "crt" file is read (global options such as
+// ssl-skip-self-issued-ca).
+func WithLoadOptions(lo Options) ClientOption {
+	return func(o *clientOptions) { o.load = lo }
 }
 
 // WithSessionCacheSize sets how many TLS sessions the template keeps (one
@@ -125,7 +132,7 @@ func NewClientTemplate(srv *config.Server, opts ...ClientOption) (*ClientTemplat
 		}
 	}
 	if srv.Crt != "" {
-		lc, _, err := loadCertFile(srv.Crt, Options{}, time.Now())
+		lc, _, err := loadCertFile(srv.Crt, o.load, time.Now())
 		if err != nil {
 			return nil, config.Errorf(srv.Pos, "server '%s' : %v", srv.Name, err)
 		}

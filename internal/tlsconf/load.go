@@ -44,6 +44,9 @@ type Options struct {
 	// Kubernetes TLS secrets (tls.crt + tls.key). When set, "FILE.key" is still
 	// tried first.
 	DelExt bool
+	// SkipSelfIssuedCA is HAProxy's global "ssl-skip-self-issued-ca":
+	// chains are sent without their self-signed root (see noRootChain).
+	SkipSelfIssuedCA bool
 }
 
 // skipInDir reports whether a directory entry is not a certificate to load:
@@ -223,6 +226,9 @@ func loadCertFile(file string, opts Options, now time.Time) (lc *loadedCert, war
 		warnings = append(warnings, &FileError{file, fmt.Errorf("%w (not after %s)", ErrExpired, leaf.NotAfter.UTC().Format(time.RFC3339))})
 	} else if now.Before(leaf.NotBefore) {
 		warnings = append(warnings, &FileError{file, fmt.Errorf("%w (not before %s)", ErrNotYetValid, leaf.NotBefore.UTC().Format(time.RFC3339))})
+	}
+	if opts.SkipSelfIssuedCA {
+		chain = noRootChain(leaf, chain)
 	}
 	lc.cert = &tls.Certificate{Certificate: chain, PrivateKey: key, Leaf: leaf}
 	lc.names = certNames(leaf)
