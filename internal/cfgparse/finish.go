@@ -29,6 +29,7 @@ func (p *parser) finish() {
 		p.checkHealthChecks(ps)
 		p.checkServerVerify(px)
 		p.checkCaptureIDs(px)
+		p.checkCookieCaptureLen(px)
 		p.checkStickRefs(px)
 		p.checkStickRules(px)
 		p.checkPersist(px)
@@ -271,4 +272,22 @@ func missingTimeouts(px *config.Proxy) bool {
 	be := px.Cap&config.CapBE != 0 && len(px.Servers) > 0 &&
 		(t.Connect == 0 || (t.Server == 0 && (px.Mode == config.ModeHTTP || t.Tunnel == 0)))
 	return fe || be
+}
+
+// checkCookieCaptureLen cuts a "capture cookie" length to
+// tune.http.cookielen (default 63), with HAProxy's warning.
+func (p *parser) checkCookieCaptureLen(px *config.Proxy) {
+	cc := px.CaptureCookie
+	if cc == nil {
+		return
+	}
+	limit := 63
+	if n := p.cfg.Global.TuneCookieLen; n != nil && *n >= 0 {
+		limit = *n
+	}
+	if cc.Len > limit {
+		p.cfg.Warnings = append(p.cfg.Warnings, config.Diag{Warning: true,
+			Msg: fmt.Sprintf("truncating capture length to %d bytes for %s '%s'.", limit, proxyType(px.Cap), px.Name)})
+		cc.Len = limit
+	}
 }

@@ -11,7 +11,7 @@ import (
 func captureKeywords() []keyword {
 	return []keyword{
 		{name: "capture", where: wFE, capWarn: true, syntax: "capture request|response header <name> len <length> | capture cookie <name> len <length>",
-			desc: "Capture a header into a slot of the HTTP log (%hr, %hs); or the first request cookie and response Set-Cookie whose 'name=value' starts with <name> (%CC, %CS; one per frontend, the last line wins).", parse: parseCapture},
+			desc: "Capture a header into a slot of the HTTP log (%hr, %hs); or the first request cookie and response Set-Cookie whose 'name=value' starts with <name> (%CC, %CS; one per frontend, the last line wins; its len at most tune.http.cookielen, default 63).", parse: parseCapture},
 		{name: "declare", where: wFE, syntax: "declare capture request|response len <length>",
 			desc: "Declare a capture slot that 'http-request capture ... id' and 'http-response capture ... id' fill.", parse: parseDeclare},
 	}

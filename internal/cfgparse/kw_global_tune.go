@@ -21,25 +21,33 @@ func tuneKeywords() []keyword {
 			desc: "SO_SNDBUF, in bytes, set on every accepted TCP connection of every frontend (HTTP and TCP mode), as HAProxy sets it after accept; the kernel doubles it and stops auto-tuning that buffer. Default 0: the kernel's size.", parse: parseSockBuf},
 		{name: "tune.sndbuf.server", where: wGlobal, syntax: "tune.sndbuf.server <number>",
 			desc: "SO_SNDBUF, in bytes, set before connect(2) on every TCP socket to a server: HTTP and TCP mode connections and health checks, as HAProxy's tcp_connect_server. The kernel doubles it. Default 0: the kernel's size.", parse: parseSockBuf},
+		{name: "tune.http.cookielen", where: wGlobal, syntax: "tune.http.cookielen <number>",
+			desc: "The longest a 'capture cookie ... len' may be: a longer one is cut to it with a warning (\"truncating capture length to <number> bytes for frontend '<name>'.\"), so %CC and %CS show at most <number> bytes. Read as C's atol, a later line wins, as HAProxy 2.6. Default (or -1): 63.", parse: parseTuneLen},
 		{name: "tune.http.logurilen", where: wGlobal, syntax: "tune.http.logurilen <number>",
-			desc: "The most bytes of the request line (\"METHOD URI VERSION\") the logs keep: a longer line is cut there, and %r, %HM, %HU, %HP, %HPO, %HQ and %HV show the cut line as HAProxy parses its kept copy (cut before the version: %HV is HTTP/0.9). Read as C's atol, a later line wins, as HAProxy 2.6. Default (or -1): 1023 bytes, HAProxy's 1024-byte buffer with its NUL.", parse: parseLogURILen},
+			desc: "The most bytes of the request line (\"METHOD URI VERSION\") the logs keep: a longer line is cut there, and %r, %HM, %HU, %HP, %HPO, %HQ and %HV show the cut line as HAProxy parses its kept copy (cut before the version: %HV is HTTP/0.9). Read as C's atol, a later line wins, as HAProxy 2.6. Default (or -1): 1023 bytes, HAProxy's 1024-byte buffer with its NUL.", parse: parseTuneLen},
 	}
 }
 
-// parseLogURILen reads tune.http.logurilen as HAProxy 2.6 (atol, no
-// duplicate check). Below -1 HAProxy would size its buffer negatively.
-func parseLogURILen(p *parser, args []token) error {
+// parseTuneLen reads tune.http.logurilen and tune.http.cookielen as
+// HAProxy 2.6 (atol, no duplicate check). Below -1 HAProxy would size its
+// buffers negatively.
+func parseTuneLen(p *parser, args []token) error {
+	kw := args[0].Text
 	if len(args) > 2 {
-		return fmt.Errorf("'tune.http.logurilen' cannot handle unexpected argument '%s'.", args[2].Text)
+		return fmt.Errorf("'%s' cannot handle unexpected argument '%s'.", kw, args[2].Text)
 	}
 	if len(args) < 2 || args[1].Text == "" {
-		return fmt.Errorf("'tune.http.logurilen' expects an integer argument.")
+		return fmt.Errorf("'%s' expects an integer argument.", kw)
 	}
 	n := int(int32(atol(args[1].Text)))
 	if n < -1 {
-		return fmt.Errorf("'tune.http.logurilen' expects a positive integer, got '%s'.", args[1].Text)
+		return fmt.Errorf("'%s' expects a positive integer, got '%s'.", kw, args[1].Text)
 	}
-	p.cfg.Global.TuneLogURILen = &n
+	if kw == "tune.http.cookielen" {
+		p.cfg.Global.TuneCookieLen = &n
+	} else {
+		p.cfg.Global.TuneLogURILen = &n
+	}
 	return nil
 }
 

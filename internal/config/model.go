@@ -139,6 +139,9 @@ type Global struct {
 	// TuneLogURILen ("tune.http.logurilen"): the bytes of the request
 	// line the logs keep; nil or -1: HAProxy's default (1023).
 	TuneLogURILen *int `json:",omitempty"`
+	// TuneCookieLen ("tune.http.cookielen"): the longest "capture cookie"
+	// length; nil or -1: HAProxy's default (63).
+	TuneCookieLen *int `json:",omitempty"`
 	// SockBuf ("tune.rcvbuf.client", "tune.sndbuf.client",
 	// "tune.rcvbuf.server", "tune.sndbuf.server"): SO_RCVBUF/SO_SNDBUF of
 	// accepted sockets and of sockets to servers; 0: the kernel's.

@@ -51,3 +51,35 @@ func TestLogURILenKeyword(t *testing.T) {
 		}
 	}
 }
+
+// TestCookieLenKeyword: "capture cookie ... len" is cut to 63, or to
+// tune.http.cookielen wherever it is set, with HAProxy's warning.
+func TestCookieLenKeyword(t *testing.T) {
+	for _, c := range []struct {
+		global string
+		len    int
+		warn   string
+	}{
+		{"", 63, "truncating capture length to 63 bytes for frontend 'fe'."},
+		{"    tune.http.cookielen 200\n", 100, ""},
+		{"    tune.http.cookielen 10\n", 10, "truncating capture length to 10 bytes for frontend 'fe'."},
+	} {
+		src := "global\n" + c.global + "frontend fe\n    mode http\n    bind :8080\n    capture cookie SID len 100\n    timeout client 5s\n    http-request return status 200\n"
+		cfg, err := Parse("c.cfg", []byte(src), Options{LookupEnv: testEnv})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cfg.Proxies[0].CaptureCookie.Len; got != c.len {
+			t.Errorf("%q: len %d, want %d", c.global, got, c.len)
+		}
+		var warn string
+		for _, w := range cfg.Warnings {
+			if strings.Contains(w.Msg, "capture length") {
+				warn = w.Msg
+			}
+		}
+		if warn != c.warn {
+			t.Errorf("%q: warning %q, want %q", c.global, warn, c.warn)
+		}
+	}
+}
