@@ -89,7 +89,7 @@ func peersKeywords() []keyword {
 // name rather than ignored.
 func peerBindOptionOK(name string) bool {
 	switch name {
-	case "ssl", "crt", "crt-list", "ca-file", "verify":
+	case "ssl", "crt", "crt-list", "ca-file", "ca-verify-file", "no-ca-names", "verify":
 		return true
 	}
 	for _, o := range bindTLSOptions() {
@@ -102,7 +102,7 @@ func peerBindOptionOK(name string) bool {
 
 func peerServerOptionOK(name string) bool {
 	switch name {
-	case "ssl", "no-ssl", "verify", "ca-file", "crt":
+	case "ssl", "no-ssl", "verify", "verifyhost", "ca-file", "crt":
 		return true
 	}
 	for _, o := range serverTLSOptions() {

@@ -142,10 +142,10 @@ func TestPeersTLSParameters(t *testing.T) {
     crt-base /crt
 peers mesh
     default-bind ssl-min-ver TLSv1.2
-    bind 127.0.0.1:10001 ssl crt a.pem ca-file ca.pem verify required
+    bind 127.0.0.1:10001 ssl crt a.pem ca-file ca.pem ca-verify-file root.pem no-ca-names verify required
     default-server ssl verify required ca-file ca.pem crt client.pem
     server a
-    server b 127.0.0.1:10002
+    server b 127.0.0.1:10002 verifyhost peer-b.example.com
     server c 127.0.0.1:10003 verify none
     table t type ip size 10
 `+peersFrontend), Options{})
@@ -154,11 +154,12 @@ peers mesh
 	}
 	m := c.Peers[0]
 	b := m.BindConf
-	if b == nil || !b.SSL || len(b.Crts) != 1 || b.Crts[0] != "/crt/a.pem" || b.Verify != "required" || b.TLS.MinVer == 0 {
+	if b == nil || !b.SSL || len(b.Crts) != 1 || b.Crts[0] != "/crt/a.pem" || b.Verify != "required" || b.TLS.MinVer == 0 ||
+		b.CAVerifyFile != "/ca/root.pem" || !b.NoCANames {
 		t.Fatalf("bind conf %+v", b)
 	}
 	pb, pc := m.Peers[1].Server, m.Peers[2].Server
-	if !pb.SSL || pb.Verify != "required" || pb.CAFile != "/ca/ca.pem" || pb.Crt != "/crt/client.pem" {
+	if !pb.SSL || pb.Verify != "required" || pb.CAFile != "/ca/ca.pem" || pb.Crt != "/crt/client.pem" || pb.VerifyHost != "peer-b.example.com" {
 		t.Errorf("peer b: %+v", pb)
 	}
 	if !pc.SSL || pc.Verify != "none" {
