@@ -3,8 +3,10 @@ package integration
 import (
 	"crypto/tls"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -122,5 +124,54 @@ backend override
 		`/nomatch host="": 503`, `/nomatch host="api.svc.example.com": 503`, `/toodeep host="": 503`, `/override host="": 200`}
 	if !slices.Equal(h[:len(want)], want) {
 		t.Errorf("HAProxy answered %q, want %q", h[:len(want)], want)
+	}
+}
+
+// TestVerifyHostHealthCheckMatchesHAProxy: health checks send no SNI, so
+// verifyhost names the certificate they accept, in HAProxy 2.6 as in
+// Gatehouse: a matching name leaves the server UP (L6OK), another one
+// takes it DOWN on a failed handshake (L6RSP).
+func TestVerifyHostHealthCheckMatchesHAProxy(t *testing.T) {
+	ca := testenv.NewCA(t)
+	cert := ca.Issue(t, "*.svc.example.com")
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", cert.ServerTLS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	be := ln.Addr().(*net.TCPAddr).Port
+	want := map[string]string{"good/s": "UP L6OK", "bad/s": "DOWN L6RSP"}
+	for _, name := range []string{"haproxy", "gatehouse"} {
+		sock := filepath.Join(t.TempDir(), name+".sock")
+		cfg := fmt.Sprintf(`global
+    stats socket %[1]s level admin
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 10s
+    timeout server 10s
+    timeout check 5s
+frontend fe
+    bind 127.0.0.1:%[2]d
+    default_backend good
+backend good
+    server s 127.0.0.1:%[3]d ssl verify required ca-file %[4]s verifyhost api.svc.example.com check inter 300ms fall 1 rise 1
+backend bad
+    server s 127.0.0.1:%[3]d ssl verify required ca-file %[4]s verifyhost api.other.example.com check inter 300ms fall 1 rise 1
+`, sock, testenv.FreePort(t), be, ca.File)
+		stop := testenv.StartSide(t, name, cfg)
+		got := map[string]string{}
+		testenv.Eventually(t, 20*time.Second, func() bool {
+			rows := statsColumns(runtimeCmdQuiet(sock, "show stat"))
+			for k := range want {
+				if r, ok := rows[k]; ok {
+					got[k] = r["status"] + " " + strings.TrimPrefix(r["check_status"], "* ")
+				}
+			}
+			return maps.Equal(got, want)
+		}, "%s: servers %v, want %v", name, got, want)
+		stop()
 	}
 }
