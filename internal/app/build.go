@@ -719,7 +719,7 @@ func (b *builder) buildFrontend(p *config.Proxy, pr *proxyRuntime) (*proxy.Front
 			continue
 		}
 		gate := b.bindGate(feRate, bind, len(connRls) > 0)
-		b.g.Binds = append(b.g.Binds, &BindSpec{Addr: bindAddr(bind), Pos: bind.Pos, Frontend: fe.Name, Handler: withConnRules(l7Handler(bind, l), connRls, fe.Counters, b.stickStage(p, true), gate), L7: l, Slots: slots, BindSlots: bindSlots(bind), KeepAlive: p.CliTCPKA, NoLinger: p.Sock.NoLinger, Sock: sockOpts(p, bind, b.cfg.Global.MaxConn), Gate: gate})
+		b.g.Binds = append(b.g.Binds, &BindSpec{Addr: bindAddr(bind), Pos: bind.Pos, Frontend: fe.Name, Handler: withConnRules(l7Handler(bind, l), connRls, fe.Counters, b.stickStage(p, true), gate), L7: l, Slots: slots, BindSlots: bindSlots(bind), KeepAlive: p.CliTCPKA, NoLinger: p.Sock.NoLinger, Sock: sockOpts(p, bind, &b.cfg.Global), Gate: gate})
 	}
 	fe.Stick = b.stickStage(p, true)
 	fe.Comp, fe.CompLevel = compSettings(p), compLevel(b.cfg.Global)

@@ -147,7 +147,7 @@ func (b *builder) buildTCPFrontend(p *config.Proxy, pr *proxyRuntime, tcpBackend
 		if gate.AfterRules {
 			l.Admitted = func(ok bool) { gate.Admitted(nowMillis(), ok) }
 		}
-		b.g.Binds = append(b.g.Binds, &BindSpec{Addr: bindAddr(bind), Pos: bind.Pos, Frontend: p.Name, Handler: l, Slots: slots, BindSlots: bindSlots(bind), KeepAlive: p.CliTCPKA, NoLinger: p.Sock.NoLinger, Sock: sockOpts(p, bind, b.cfg.Global.MaxConn), Gate: gate})
+		b.g.Binds = append(b.g.Binds, &BindSpec{Addr: bindAddr(bind), Pos: bind.Pos, Frontend: p.Name, Handler: l, Slots: slots, BindSlots: bindSlots(bind), KeepAlive: p.CliTCPKA, NoLinger: p.Sock.NoLinger, Sock: sockOpts(p, bind, &b.cfg.Global), Gate: gate})
 	}
 	return nil
 }

@@ -67,8 +67,17 @@ func (r *Runtime) Apply(g *Graph) error {
 	// Open new sockets first, so a failure leaves everything as it was.
 	opened := map[string]net.Listener{}
 	for addr, b := range want {
-		if l, ok := r.listeners[addr]; ok && l.opts == b.Sock {
+		l, ok := r.listeners[addr]
+		if ok && sameSocket(l.opts, b.Sock) {
 			continue
+		}
+		if ok && b.Sock.NoReusePort {
+			// Without SO_REUSEPORT the new socket cannot bind beside the
+			// running one; refused, so everything stays as it was.
+			for _, l := range opened {
+				l.Close()
+			}
+			return fmt.Errorf("parsing [%s] : the socket options of %s changed and 'noreuseport' is set: the new socket cannot be bound beside the running one; restart the process to apply them", b.Pos, addr)
 		}
 		// New, or made otherwise (v6only): SO_REUSEPORT lets the new
 		// socket bind beside the old one, which closes below.

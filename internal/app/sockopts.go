@@ -35,14 +35,24 @@ type SockOpts struct {
 	NoQuickAck bool
 	// TFO: TCP Fast Open ("tfo"), its queue the listen backlog, as HAProxy.
 	TFO bool
+	// NoReusePort: no SO_REUSEPORT (global "noreuseport"). Not compared
+	// on reload (sameSocket): a running socket keeps what it was opened with.
+	NoReusePort bool
+}
+
+// sameSocket: a listener opened with a serves b's options unchanged.
+func sameSocket(a, b SockOpts) bool {
+	a.NoReusePort = b.NoReusePort
+	return a == b
 }
 
 // sockOpts are bd's socket options in frontend p, with HAProxy's
 // defaults: the backlog is the bind's, else the frontend's "backlog", else
 // its maxconn, else the global maxconn; smart accept is automatic for HTTP
 // and TLS.
-func sockOpts(p *config.Proxy, bd *config.Bind, globalMaxConn int) SockOpts {
-	o := SockOpts{V6Only: -1, DeferAccept: bd.DeferAccept, MSS: bd.MSS, Interface: bd.Interface, TFO: bd.TFO}
+func sockOpts(p *config.Proxy, bd *config.Bind, g *config.Global) SockOpts {
+	o := SockOpts{V6Only: -1, DeferAccept: bd.DeferAccept, MSS: bd.MSS, Interface: bd.Interface, TFO: bd.TFO, NoReusePort: g.NoReusePort}
+	globalMaxConn := g.MaxConn
 	if bd.V6Only != nil {
 		o.V6Only = 0
 		if *bd.V6Only {
@@ -109,7 +119,7 @@ func listen(ctx context.Context, addr string, o SockOpts) (net.Listener, error) 
 			var serr error
 			err := c.Control(func(fd uintptr) {
 				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1)
-				if serr == nil {
+				if serr == nil && !o.NoReusePort {
 					// As HAProxy by default: a new process started with
 					// -sf/-st binds beside the old one, so no connection
 					// is refused while they hand over.

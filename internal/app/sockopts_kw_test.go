@@ -1,10 +1,13 @@
 package app
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"net"
+	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -30,7 +33,7 @@ func TestSmartAcceptSockOpt(t *testing.T) {
 		{"tcp option", config.Proxy{Mode: config.ModeTCP, SmartAccept: &on}, config.Bind{}, 0},
 	}
 	for _, c := range cases {
-		ln, err := listen(context.Background(), "127.0.0.1:0", sockOpts(&c.p, &c.bd, 0))
+		ln, err := listen(context.Background(), "127.0.0.1:0", sockOpts(&c.p, &c.bd, &config.Global{}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -86,4 +89,54 @@ func TestAutoIDs(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("bindIDs: %v, want %v", got, want)
 	}
+}
+
+// TestListenNoReusePort: a listener has SO_REUSEPORT unless the global
+// "noreuseport" is set.
+func TestListenNoReusePort(t *testing.T) {
+	for _, no := range []bool{false, true} {
+		o := sockOpts(&config.Proxy{Mode: config.ModeHTTP}, &config.Bind{}, &config.Global{NoReusePort: no})
+		ln, err := listen(context.Background(), "127.0.0.1:0", o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc, _ := ln.(*net.TCPListener).SyscallConn()
+		var got int
+		var gerr error
+		_ = rc.Control(func(fd uintptr) { got, gerr = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT) })
+		ln.Close()
+		if want := map[bool]int{false: 1, true: 0}[no]; gerr != nil || got != want {
+			t.Errorf("noreuseport %v: SO_REUSEPORT %d (%v), want %d", no, got, gerr, want)
+		}
+	}
+	if !sameSocket(SockOpts{NoReusePort: true}, SockOpts{}) || sameSocket(SockOpts{TFO: true}, SockOpts{}) {
+		t.Error("sameSocket must ignore NoReusePort only")
+	}
+}
+
+// TestNoReusePortReload: under "noreuseport" a reload that keeps a bind's
+// socket applies; one that must re-open it (its options changed) is
+// refused, as its new socket could not bind beside the running one, and
+// the running configuration keeps serving.
+func TestNoReusePortReload(t *testing.T) {
+	be, _, _ := versionBackend(t)
+	port := freePort(t)
+	global := "global\n    noreuseport\n"
+	rt := start(t, global+versionConfig(port, "", "one", be))
+	get := func(want string) {
+		c := dialPort(t, port)
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+		fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+		expect(t, bufio.NewReader(c), "/", want)
+	}
+	if err := rt.Apply(buildGraph(t, global+versionConfig(port, "", "two", be))); err != nil {
+		t.Fatalf("reload keeping the socket: %v", err)
+	}
+	get("v=two")
+	err := rt.Apply(buildGraph(t, global+versionConfig(port, " defer-accept", "three", be)))
+	if err == nil || !strings.Contains(err.Error(), "'noreuseport' is set") {
+		t.Fatalf("reload re-opening the socket: %v", err)
+	}
+	get("v=two")
 }

@@ -51,6 +51,8 @@ func globalKeywords() []keyword {
 			desc: "Directory relative 'ca-file' paths are taken from.", parse: parseBaseDir},
 		{name: "ssl-server-verify", where: wGlobal, syntax: "ssl-server-verify none|required",
 			desc: "Default certificate verification of TLS servers that do not set 'verify'.", parse: parseSSLServerVerify},
+		{name: "noreuseport", where: wGlobal, syntax: "noreuseport",
+			desc: "Frontend listeners (bind lines of frontend and listen sections) are opened without SO_REUSEPORT, which Gatehouse otherwise sets as HAProxy does. Then no other socket, a second Gatehouse started with -sf included, can bind the same address while they listen: unlike HAProxy, Gatehouse does not pause the old process's listeners and retry, so hand over with the in-process reload instead, and a reload that must re-open a bind (its socket options changed) is refused. Sockets already open keep their option until re-opened. Log-forward and peers sockets keep SO_REUSEPORT: a reload binds their new sockets beside the old ones.", parse: parseNoReusePort},
 		{name: "nosplice", where: wGlobal, syntax: "nosplice",
 			desc: "Never use splice(2), even where 'option splice-*' asks for it.", parse: parseNoSplice},
 		{name: "daemon", where: wGlobal, syntax: "daemon",
@@ -177,6 +179,14 @@ func parseH2Tune(p *parser, args []token) error {
 		return err
 	}
 	*set.field(&p.cfg.Global.H2) = n
+	return nil
+}
+
+func parseNoReusePort(p *parser, args []token) error {
+	if err := wantArgs(args, "noreuseport", 0, 0, "no argument"); err != nil {
+		return err
+	}
+	p.cfg.Global.NoReusePort = true
 	return nil
 }
 

@@ -136,6 +136,9 @@ type Global struct {
 	// MaxAccept ("tune.maxaccept"): connections a listener accepts in a
 	// row before it yields to other work; -1: no limit; 0: 4, HAProxy's.
 	MaxAccept int `json:",omitempty"`
+	// NoReusePort ("noreuseport"): frontend listeners are opened
+	// without SO_REUSEPORT.
+	NoReusePort bool `json:",omitempty"`
 	// TuneLogURILen ("tune.http.logurilen"): the bytes of the request
 	// line the logs keep; nil or -1: HAProxy's default (1023).
 	TuneLogURILen *int `json:",omitempty"`
