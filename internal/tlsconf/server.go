@@ -50,6 +50,21 @@ func ServerConfig(store *Store, bind *config.Bind) (*tls.Config, error) {
 	if err := applyTickets(c, bind.TLS); err != nil {
 		return nil, config.Errorf(bind.Pos, "bind '%s' : 'tls-ticket-keys' : %v", name, err)
 	}
+	// HAProxy loads the CA files as it parses them, whatever "verify"
+	// says: an unreadable one is an error even unused.
+	var caPool *x509.CertPool
+	if bind.CAFile != "" {
+		pool, err := loadCAFile(bind.CAFile)
+		if err != nil {
+			return nil, config.Errorf(bind.Pos, "bind '%s' : 'ca-file' : %v", name, err)
+		}
+		caPool = pool
+	}
+	if bind.CAVerifyFile != "" && bind.CAVerifyFile != "@system-ca" {
+		if _, err := readCAFile(bind.CAVerifyFile); err != nil {
+			return nil, config.Errorf(bind.Pos, "bind '%s' : 'ca-verify-file' : %v", name, err)
+		}
+	}
 	switch bind.Verify {
 	case "", "none":
 		c.ClientAuth = tls.NoClientCert
@@ -59,14 +74,8 @@ func ServerConfig(store *Store, bind *config.Bind) (*tls.Config, error) {
 		}
 		// Go names the subjects of ClientCAs in the certificate request:
 		// those of ca-file only, none with no-ca-names.
-		if bind.CAFile != "" {
-			pool, err := loadCAFile(bind.CAFile)
-			if err != nil {
-				return nil, config.Errorf(bind.Pos, "bind '%s' : %v", name, err)
-			}
-			if !bind.NoCANames {
-				c.ClientCAs = pool
-			}
+		if caPool != nil && !bind.NoCANames {
+			c.ClientCAs = caPool
 		}
 		c.ClientAuth = tls.VerifyClientCertIfGiven
 		if bind.Verify == "required" {

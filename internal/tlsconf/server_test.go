@@ -33,6 +33,10 @@ func TestServerConfig(t *testing.T) {
 		{"optional without ca-file", config.Bind{Verify: "optional"}, 0, "verify is enabled but no CA file specified"},
 		{"bad verify", config.Bind{Verify: "sometimes", CAFile: caFile}, 0, "'verify' expects"},
 		{"bad ca-file", config.Bind{Verify: "required", CAFile: dir + "/none.pem"}, 0, "unable to load CA file"},
+		// HAProxy loads CA files as it parses them, used or not.
+		{"bad ca-file, verify none", config.Bind{CAFile: dir + "/none.pem"}, 0, "'ca-file' : unable to load CA file"},
+		{"bad ca-verify-file, verify none", config.Bind{CAVerifyFile: dir + "/none.pem"}, 0, "'ca-verify-file' : unable to load CA file"},
+		{"ca-verify-file alone", config.Bind{Verify: "required", CAVerifyFile: caFile}, tls.RequireAnyClientCert, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
