@@ -113,14 +113,19 @@ func NewClientTemplate(srv *config.Server, opts ...ClientOption) (*ClientTemplat
 	default:
 		return nil, config.Errorf(srv.Pos, "server '%s' : 'verify' expects 'none' or 'required', got '%s'", srv.Name, verify)
 	}
+	if srv.CAFile != "" {
+		// Loaded with verify none too: HAProxy loads it as it parses.
+		pool, err := loadCAFile(srv.CAFile)
+		if err != nil {
+			return nil, config.Errorf(srv.Pos, "server '%s' : %v", srv.Name, err)
+		}
+		if t.verify {
+			t.roots = pool
+		}
+	}
 	if t.verify {
 		switch {
 		case srv.CAFile != "":
-			pool, err := loadCAFile(srv.CAFile)
-			if err != nil {
-				return nil, config.Errorf(srv.Pos, "server '%s' : %v", srv.Name, err)
-			}
-			t.roots = pool
 		case byDefault:
 			return nil, config.Errorf(srv.Pos, "server '%s' : verify is enabled by default but no CA file specified. "+
 				"If you're running on a LAN where you're certain to trust the server's certificate, please set an explicit "+

@@ -112,6 +112,8 @@ func TestClientTemplateErrors(t *testing.T) {
 		{"missing ca-file", config.Server{Name: "gw1", CAFile: filepath.Join(dir, "absent.pem")}, nil,
 			"unable to load CA file"},
 		{"ca-file not PEM", config.Server{Name: "gw1", CAFile: noKey + "x"}, nil, "unable to load CA file"},
+		{"missing ca-file, verify none", config.Server{Name: "gw1", Verify: "none", CAFile: filepath.Join(dir, "absent.pem")}, nil,
+			"unable to load CA file"},
 		{"crt without key", config.Server{Name: "gw1", CAFile: caFile, Crt: noKey}, nil, "no private key found"},
 	}
 	for _, tt := range tests {
