@@ -115,6 +115,7 @@ func (r *Runtime) Apply(g *Graph) error {
 		r.slots = nil
 	}
 	sock.SetMaxPipes(maxPipes(g.Cfg))
+	sock.SetPipeSize(g.Cfg.Global.TunePipeSize)
 	logURI := -1 // tune.http.logurilen
 	if n := g.Cfg.Global.TuneLogURILen; n != nil {
 		logURI = *n

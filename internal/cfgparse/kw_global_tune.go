@@ -21,6 +21,8 @@ func tuneKeywords() []keyword {
 			desc: "SO_SNDBUF, in bytes, set on every accepted TCP connection of every frontend (HTTP and TCP mode), as HAProxy sets it after accept; the kernel doubles it and stops auto-tuning that buffer. Default 0: the kernel's size.", parse: parseSockBuf},
 		{name: "tune.sndbuf.server", where: wGlobal, syntax: "tune.sndbuf.server <number>",
 			desc: "SO_SNDBUF, in bytes, set before connect(2) on every TCP socket to a server: HTTP and TCP mode connections and health checks, as HAProxy's tcp_connect_server. The kernel doubles it. Default 0: the kernel's size.", parse: parseSockBuf},
+		{name: "tune.pipesize", where: wGlobal, syntax: "tune.pipesize <number>",
+			desc: "The size, in bytes, asked for each kernel pipe that splicing uses (F_SETPIPE_SZ, best effort as HAProxy: the kernel rounds it up to a power of two pages and refuses more than fs.pipe-max-size to an unprivileged process, leaving the pipe as it was). A free pipe is resized when next taken after a reload changes it. Read as C's atol, as HAProxy 2.6 (\"64k\" is 64, so one page). Default (or <= 0): 1 MiB, where HAProxy leaves the system's 64 KiB; a larger pipe moves a full receive queue in one splice call.", parse: parsePipeSize},
 		{name: "tune.http.cookielen", where: wGlobal, syntax: "tune.http.cookielen <number>",
 			desc: "The longest a 'capture cookie ... len' may be: a longer one is cut to it with a warning (\"truncating capture length to <number> bytes for frontend '<name>'.\"), so %CC and %CS show at most <number> bytes. Read as C's atol, a later line wins, as HAProxy 2.6. Default (or -1): 63.", parse: parseTuneLen},
 		{name: "tune.http.logurilen", where: wGlobal, syntax: "tune.http.logurilen <number>",
@@ -48,6 +50,19 @@ func parseTuneLen(p *parser, args []token) error {
 	} else {
 		p.cfg.Global.TuneLogURILen = &n
 	}
+	return nil
+}
+
+// parsePipeSize reads tune.pipesize as HAProxy 2.6: atol, a later line
+// wins.
+func parsePipeSize(p *parser, args []token) error {
+	if len(args) > 2 {
+		return fmt.Errorf("'tune.pipesize' cannot handle unexpected argument '%s'.", args[2].Text)
+	}
+	if len(args) < 2 || args[1].Text == "" {
+		return fmt.Errorf("'tune.pipesize' expects an integer argument.")
+	}
+	p.cfg.Global.TunePipeSize = int(int32(atol(args[1].Text)))
 	return nil
 }
 

@@ -83,3 +83,24 @@ func TestCookieLenKeyword(t *testing.T) {
 		}
 	}
 }
+
+// TestPipeSizeKeyword: tune.pipesize read with atol as HAProxy 2.6, the
+// last line winning.
+func TestPipeSizeKeyword(t *testing.T) {
+	cfg, err := parseProcess(t, "    tune.pipesize 1\n    tune.pipesize 262144\n", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Global.TunePipeSize != 262144 {
+		t.Errorf("TunePipeSize %d, want 262144", cfg.Global.TunePipeSize)
+	}
+	for _, c := range []struct{ global, want string }{
+		{"tune.pipesize", "'tune.pipesize' expects an integer argument."},
+		{"tune.pipesize 1 2", "'tune.pipesize' cannot handle unexpected argument '2'."},
+	} {
+		_, err := parseProcess(t, "    "+c.global+"\n", Options{})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: err %v, want %q", c.global, err, c.want)
+		}
+	}
+}

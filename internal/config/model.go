@@ -136,6 +136,9 @@ type Global struct {
 	// MaxAccept ("tune.maxaccept"): connections a listener accepts in a
 	// row before it yields to other work; -1: no limit; 0: 4, HAProxy's.
 	MaxAccept int `json:",omitempty"`
+	// TunePipeSize ("tune.pipesize"): the size asked for splicing pipes
+	// (F_SETPIPE_SZ); <= 0: Gatehouse's default, 1 MiB.
+	TunePipeSize int `json:",omitempty"`
 	// NoReusePort ("noreuseport"): frontend listeners are opened
 	// without SO_REUSEPORT.
 	NoReusePort bool `json:",omitempty"`

@@ -45,6 +45,9 @@ func Splice(dst, src *net.TCPConn, limit int64, p *Pipe) (int64, bool, error) {
 // SetMaxPipes does nothing here: there is no splicing.
 func SetMaxPipes(int) {}
 
+// SetPipeSize does nothing here: there is no splicing.
+func SetPipeSize(int) {}
+
 // PipeCounts reports no limit and no pipe.
 func PipeCounts() (limit, inUse, free int64) { return -1, 0, 0 }
 

@@ -24,15 +24,47 @@ import (
 // blocks, so the runtime need not know about it; waiting stays with the
 // netpoller through syscall.RawConn, deadlines included.
 
-// pipeSize is asked for each pipe (F_SETPIPE_SZ; 1 MiB is the default
-// limit for an unprivileged process). A full receive queue then moves in
-// one call; the pipe's pages are only allocated as bytes pass through.
-const pipeSize = 1 << 20
+// DefaultPipeSize is asked for each pipe without tune.pipesize
+// (F_SETPIPE_SZ; 1 MiB is the default limit for an unprivileged process).
+// A full receive queue then moves in one call; the pipe's pages are only
+// allocated as bytes pass through.
+const DefaultPipeSize = 1 << 20
+
+// pipeSize is the size asked for each pipe (tune.pipesize).
+var pipeSize atomic.Int64
+
+func init() { pipeSize.Store(DefaultPipeSize) }
+
+// SetPipeSize sets the size asked for pipes ("tune.pipesize"); n <= 0:
+// DefaultPipeSize. Free pipes are resized when next taken.
+func SetPipeSize(n int) {
+	if n <= 0 {
+		n = DefaultPipeSize
+	}
+	pipeSize.Store(int64(n))
+}
 
 // Pipe is a kernel pipe carrying spliced bytes, and what is still in it.
 type Pipe struct {
 	r, w    int
-	pending int // bytes in the pipe not yet spliced out
+	pending int   // bytes in the pipe not yet spliced out
+	asked   int64 // the size asked for it (F_SETPIPE_SZ)
+	size    int64 // what the kernel gave: the most one splice moves in
+}
+
+// resize asks the kernel for size bytes, best effort as HAProxy's
+// get_pipe: a refused size (past fs.pipe-max-size) leaves the pipe as it
+// was, which only means more calls. The kernel rounds a size up to a
+// power of two pages.
+func (p *Pipe) resize(size int64) {
+	got, _, errno := syscall.RawSyscall(syscall.SYS_FCNTL, uintptr(p.r), syscall.F_SETPIPE_SZ, uintptr(size))
+	if errno != 0 {
+		got, _, errno = syscall.RawSyscall(syscall.SYS_FCNTL, uintptr(p.r), syscall.F_GETPIPE_SZ, 0)
+		if errno != 0 {
+			got = 1 << 16
+		}
+	}
+	p.asked, p.size = size, int64(got)
 }
 
 // pipes keeps empty pipes for the next transfer; the ones the collector
@@ -66,7 +98,11 @@ func PipeCounts() (limit, inUse, free int64) {
 // GetPipe returns an empty pipe, reused when one is free; ErrNoPipe when
 // maxpipes pipes are open already.
 func GetPipe() (*Pipe, error) {
+	size := pipeSize.Load()
 	if p, ok := pipes.Get().(*Pipe); ok {
+		if p.asked != size {
+			p.resize(size) // tune.pipesize changed by a reload; p is empty
+		}
 		used.Add(1)
 		return p, nil
 	}
@@ -81,9 +117,8 @@ func GetPipe() (*Pipe, error) {
 		live.Add(-1)
 		return nil, os.NewSyscallError("pipe2", err)
 	}
-	// Best effort: a smaller pipe only means more calls.
-	_, _, _ = syscall.RawSyscall(syscall.SYS_FCNTL, uintptr(fds[0]), syscall.F_SETPIPE_SZ, pipeSize)
 	p := &Pipe{r: fds[0], w: fds[1]}
+	p.resize(size)
 	runtime.AddCleanup(p, closePipe, fds)
 	used.Add(1)
 	return p, nil
@@ -117,7 +152,7 @@ func Splice(dst, src *net.TCPConn, limit int64, p *Pipe) (n int64, eof bool, err
 	var moved int
 	var errno syscall.Errno
 	fill := func(fd uintptr) bool {
-		moved, errno = splice(int(fd), p.w, int(min(limit-in, pipeSize)))
+		moved, errno = splice(int(fd), p.w, int(min(limit-in, p.size)))
 		return errno != syscall.EAGAIN
 	}
 	drain := func(fd uintptr) bool {
