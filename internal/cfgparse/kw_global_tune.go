@@ -26,7 +26,7 @@ func tuneKeywords() []keyword {
 		{name: "tune.http.cookielen", where: wGlobal, syntax: "tune.http.cookielen <number>",
 			desc: "The longest a 'capture cookie ... len' may be: a longer one is cut to it with a warning (\"truncating capture length to <number> bytes for frontend '<name>'.\"), so %CC and %CS show at most <number> bytes. Read as C's atol, a later line wins, as HAProxy 2.6. Default (or -1): 63.", parse: parseTuneLen},
 		{name: "tune.http.logurilen", where: wGlobal, syntax: "tune.http.logurilen <number>",
-			desc: "The most bytes of the request line (\"METHOD URI VERSION\") the logs keep: a longer line is cut there, and %r, %HM, %HU, %HP, %HPO, %HQ and %HV show the cut line as HAProxy parses its kept copy (cut before the version: %HV is HTTP/0.9). Read as C's atol, a later line wins, as HAProxy 2.6. Default (or -1): 1023 bytes, HAProxy's 1024-byte buffer with its NUL.", parse: parseTuneLen},
+			desc: "The most bytes of the request line (\"METHOD URI VERSION\") the logs keep: a longer line is cut there, and %r, %HM, %HU, %HP, %HPO, %HQ and %HV show the cut line as HAProxy parses its kept copy (cut before the version: %HV is HTTP/0.9), as do the capture.req.method and capture.req.uri fetches. Read as C's atol, a later line wins, as HAProxy 2.6. Default (or -1): 1023 bytes, HAProxy's 1024-byte buffer with its NUL.", parse: parseTuneLen},
 	}
 }
 

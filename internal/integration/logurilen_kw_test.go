@@ -17,7 +17,8 @@ import (
 // TestLogURILenMatchesHAProxy: the request line the logs keep is cut at
 // 1023 bytes by default and at tune.http.logurilen bytes when set, and
 // %r and the %H* variables show the cut line as HAProxy 2.6's do, the cut
-// falling in the query, just after the URI and inside the version.
+// falling in the query, just after the URI and inside the version; so do
+// the capture.req.method and capture.req.uri fetches.
 func TestLogURILenMatchesHAProxy(t *testing.T) {
 	long := "/d" + strings.Repeat("p", 1000) + "?q=" + strings.Repeat("v", 100)
 	cases := []struct {
@@ -51,7 +52,7 @@ defaults
 frontend fe
     bind 127.0.0.1:%d
     log %s len 8192 format raw local0
-    log-format "|%%r|%%HM|%%HU|%%HP|%%HQ|%%HV|%%{+Q}r|"
+    log-format "|%%r|%%HM|%%HU|%%HP|%%HQ|%%HV|%%{+Q}r|%%[capture.req.method]|%%[capture.req.uri]|"
     http-request return status 200
 `, c.global, port, sink.Addr))
 			for _, u := range c.uris {

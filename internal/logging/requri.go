@@ -25,6 +25,24 @@ func SetRequestLineMax(n int) {
 	requestLineMax.Store(int64(n))
 }
 
+// CutRequestLine is the method and target of the request line as the
+// logs keep it, cut at the configured length: what HAProxy's capture.req.*
+// fetches read. A line cut inside the method has no target ("").
+func CutRequestLine(method, uri, proto string) (string, string) {
+	n := len(method) + 1 + len(uri)
+	if proto != "" {
+		n += 1 + len(proto)
+	}
+	limit := int(requestLineMax.Load())
+	switch {
+	case n <= limit:
+		return method, uri
+	case limit <= len(method):
+		return method[:limit], ""
+	}
+	return method, uri[:min(len(uri), limit-len(method)-1)]
+}
+
 // truncLine is the request line cut to the configured length, as HAProxy
 // keeps it (http_fmt_req_line), when the whole line is longer; false when
 // it fits and the variables read the request itself.

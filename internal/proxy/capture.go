@@ -6,6 +6,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/acl"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/httpmsg"
+	"github.com/gatehouse/gatehouse/internal/logging"
 )
 
 // compileCapture builds "http-request|http-response capture <sample>
@@ -149,14 +150,14 @@ func cookieText(s string, cc *config.CookieCapture, set bool) (string, bool) {
 	return s, true
 }
 
-// RequestLine is the request's method and target as the log shows them
-// (acl.Captured).
+// RequestLine is the request's method and target as the log shows them,
+// cut at tune.http.logurilen (acl.Captured).
 func (t *Txn) RequestLine() (method, uri string) {
 	method, uri = t.Req.Method, t.Req.URI
 	if t.log.ReqMethod != "" {
 		method, uri = t.log.ReqMethod, t.log.ReqURI
 	}
-	return method, uri
+	return logging.CutRequestLine(method, uri, t.Req.Proto)
 }
 
 // CaptureSlot is a capture slot's content (acl.Captured); an empty slot
