@@ -67,8 +67,8 @@ func parsePipeSize(p *parser, args []token) error {
 }
 
 // parseSockBuf reads tune.{rcv,snd}buf.{client,server} as HAProxy 2.6:
-// atol, so "4k" is 4 and "x" is 0; a second line is refused only when the
-// first set a non-zero value.
+// atol, so "4k" is 4 and "x" is 0; a second line after a non-zero value
+// is ignored with a non-fatal alert.
 func parseSockBuf(p *parser, args []token) error {
 	kw := args[0].Text
 	if len(args) > 2 {
@@ -80,7 +80,9 @@ func parseSockBuf(p *parser, args []token) error {
 		"tune.rcvbuf.server": &b.ServerRcv, "tune.sndbuf.server": &b.ServerSnd,
 	}[kw]
 	if *v != 0 {
-		return fmt.Errorf("'%s' already specified. Continuing.", kw)
+		// HAProxy 2.6 alerts without failing and keeps the first value.
+		p.infof("ALERT", "'%s' already specified. Continuing.", kw)
+		return nil
 	}
 	if len(args) < 2 || args[1].Text == "" {
 		return fmt.Errorf("'%s' expects an integer argument.", kw)

@@ -18,10 +18,18 @@ func TestSockBufKeywords(t *testing.T) {
 	if cfg.Global.SockBuf != want {
 		t.Errorf("SockBuf %+v, want %+v", cfg.Global.SockBuf, want)
 	}
+	// A second non-zero line: HAProxy's alert, not fatal, the first kept.
+	cfg, err = parseProcess(t, "    tune.sndbuf.client 1\n    tune.sndbuf.client 2\n", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Global.SockBuf.ClientSnd != 1 || len(cfg.Warnings) == 0 || cfg.Warnings[len(cfg.Warnings)-1].Severity() != "ALERT" ||
+		!strings.Contains(cfg.Warnings[len(cfg.Warnings)-1].Msg, "'tune.sndbuf.client' already specified. Continuing.") {
+		t.Errorf("duplicate: ClientSnd %d, warnings %v", cfg.Global.SockBuf.ClientSnd, cfg.Warnings)
+	}
 	for _, c := range []struct{ global, want string }{
 		{"tune.rcvbuf.client", "'tune.rcvbuf.client' expects an integer argument."},
 		{"tune.sndbuf.server 1 2", "'tune.sndbuf.server' cannot handle unexpected argument '2'."},
-		{"tune.sndbuf.client 1\n    tune.sndbuf.client 2", "'tune.sndbuf.client' already specified. Continuing."},
 	} {
 		_, err := parseProcess(t, "    "+c.global+"\n", Options{})
 		if err == nil || !strings.Contains(err.Error(), c.want) {
