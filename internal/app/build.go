@@ -3,6 +3,7 @@
 package app
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -408,12 +409,32 @@ func (b *builder) logger(targets []*config.Log, tag string) (*logging.Logger, er
 	if tag == "" {
 		tag = b.cfg.Global.LogTag
 	}
-	l, err := logging.NewLogger(targets, logging.Options{PID: b.g.Proc.PID, Tag: tag, Hostname: b.cfg.Global.LogSendHostname, Rings: b.ringMap()})
+	l, err := logging.NewLogger(targets, logging.Options{PID: b.g.Proc.PID, Tag: tag, Hostname: b.cfg.Global.LogSendHostname, Rings: b.ringMap(), MaxLen: maxLogLen(b.cfg)})
 	if err != nil {
 		return nil, err
 	}
 	b.g.Loggers = append(b.g.Loggers, l)
 	return l, nil
+}
+
+// maxLogLen is the largest "len" of the configuration's "log" lines, a
+// line without one counting as logging.DefaultLen (HAProxy's
+// global.max_syslog_len, the size of the buffer messages are built in).
+func maxLogLen(cfg *config.Config) int {
+	n := 0
+	add := func(logs []*config.Log) {
+		for _, lg := range logs {
+			n = max(n, cmp.Or(lg.Len, logging.DefaultLen))
+		}
+	}
+	add(cfg.Global.Logs)
+	for _, p := range cfg.Proxies {
+		add(p.Logs)
+	}
+	for _, f := range cfg.LogForwards {
+		add(f.Logs)
+	}
+	return n
 }
 
 func (b *builder) buildBackend(p *config.Proxy, id int) (*proxy.Backend, error) {

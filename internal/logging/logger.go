@@ -31,6 +31,12 @@ type Options struct {
 	Now func() time.Time
 	// Rings are the "ring" sections "log ring@<name>" targets name.
 	Rings map[string]*Ring
+	// MaxLen is the largest "len" of the configuration's "log" lines
+	// (DefaultLen for one without it; 0: no bound). HAProxy 2.6 builds a
+	// message in a buffer of that size, its NUL included, so a message
+	// keeps at most MaxLen-1 bytes before any target's own cut: visible
+	// on a "raw" target, which has no header (global.max_syslog_len).
+	MaxLen int
 }
 
 // DefaultLen is the maximum line length of a target without "len".
@@ -42,6 +48,7 @@ const DefaultLen = 1024
 // targets discards everything.
 type Logger struct {
 	targets []*target
+	msgMax  int // Options.MaxLen-1: a message's bytes kept, 0 unbounded
 	now     func() time.Time
 	closed  sync.Once
 }
@@ -115,7 +122,7 @@ func NewLogger(logs []*config.Log, opts Options) (*Logger, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	l := &Logger{now: o.Now}
+	l := &Logger{now: o.Now, msgMax: max(o.MaxLen-1, 0)}
 	for _, lg := range logs {
 		t, err := newTarget(lg, &o)
 		if err != nil {
@@ -210,6 +217,10 @@ func (l *Logger) Log(level Level, msg []byte) { l.LogSD(level, nil, msg) }
 func (l *Logger) LogSD(level Level, sd, msg []byte) {
 	if len(l.targets) == 0 {
 		return
+	}
+	if l.msgMax > 0 {
+		msg = msg[:min(len(msg), l.msgMax)]
+		sd = sd[:min(len(sd), l.msgMax)]
 	}
 	now := l.now()
 	for _, t := range l.targets {
