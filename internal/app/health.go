@@ -211,6 +211,7 @@ func (b *builder) checker(p *config.Proxy, srv *proxy.Server, spec *health.Spec,
 	if cs.SendProxy == 2 {
 		o := srv.ProxyV2
 		tg.ProxyV2 = &o
+		tg.PP2NeverSendLocal = b.cfg.Global.PP2NeverSendLocal
 	}
 	if tg.SSL || spec.NeedsTLS() {
 		tg.TLS = srv.TLS

@@ -68,7 +68,7 @@ func globalKeywords() []keyword {
 			desc:  "Accepted with a warning and no effect: goroutines are not pinned to CPUs.",
 			parse: noEffect("Go schedules goroutines on any CPU; use taskset or the service manager's CPU affinity instead")},
 	}, slices.Concat(processKeywords(), httpClientKeywords(), tuneKeywords(), quicGlobalKeywords(), defaultPathKeywords(), globalTLSKeywords(), serverStateGlobalKeywords(), logGlobalKeywords(), varGlobalKeywords(),
-		compressionGlobalKeywords(), rateGlobalKeywords(), h1CaseGlobalKeywords())...)
+		compressionGlobalKeywords(), rateGlobalKeywords(), h1CaseGlobalKeywords(), protoGlobalKeywords())...)
 }
 
 func parseDaemon(p *parser, args []token) error {

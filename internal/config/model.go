@@ -142,6 +142,10 @@ type Global struct {
 	// NoReusePort ("noreuseport"): frontend listeners are opened
 	// without SO_REUSEPORT.
 	NoReusePort bool `json:",omitempty"`
+	// PP2NeverSendLocal ("pp2-never-send-local"): health checks send a
+	// PROXY v2 header with the PROXY command and the check connection's
+	// addresses instead of LOCAL.
+	PP2NeverSendLocal bool `json:",omitempty"`
 	// TuneLogURILen ("tune.http.logurilen"): the bytes of the request
 	// line the logs keep; nil or -1: HAProxy's default (1023).
 	TuneLogURILen *int `json:",omitempty"`

@@ -13,11 +13,17 @@ import (
 // version 2 is a LOCAL command without addresses (there is no client to
 // speak for), with only the TLVs that need no client: "ssl" gives the SSL
 // TLV with client=0; authority, unique-id and ALPN have no value to send.
+// With "pp2-never-send-local" (PP2NeverSendLocal) version 2 is a PROXY
+// command with the check connection's addresses, as version 1.
 func (tg *Target) proxyHeader(local, remote net.Addr) []byte {
 	if tg.ProxyV2 == nil {
 		return proxyproto.AppendV1(nil, addrPort(local), addrPort(remote))
 	}
-	return proxyproto.AppendV2(nil, netip.AddrPort{}, netip.AddrPort{}, &proxyproto.Options{SSL: tg.ProxyV2.SSL})
+	var src, dst netip.AddrPort
+	if tg.PP2NeverSendLocal {
+		src, dst = addrPort(local), addrPort(remote)
+	}
+	return proxyproto.AppendV2(nil, src, dst, &proxyproto.Options{SSL: tg.ProxyV2.SSL})
 }
 
 func addrPort(a net.Addr) netip.AddrPort {

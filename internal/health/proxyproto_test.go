@@ -31,6 +31,11 @@ func TestChecksSendTheServersProxyHeader(t *testing.T) {
 			func(_, _ int) string {
 				return proxyproto.Signature + "\x20\x00\x00\x08" + "\x20\x00\x05\x00\x00\x00\x00\x00"
 			}},
+		{"send-proxy-v2 pp2-never-send-local", Target{SendProxy: true, ProxyV2: &proxyproto.Options{SSL: true}, PP2NeverSendLocal: true}, &config.Proxy{},
+			func(c, s int) string {
+				return proxyproto.Signature + "\x21\x11\x00\x14" + "\x7f\x00\x00\x01\x7f\x00\x00\x01" +
+					string([]byte{byte(c >> 8), byte(c), byte(s >> 8), byte(s)}) + "\x20\x00\x05\x00\x00\x00\x00\x00"
+			}},
 		{"send-proxy", Target{SendProxy: true}, &config.Proxy{},
 			func(c, s int) string { return fmt.Sprintf("PROXY TCP4 127.0.0.1 127.0.0.1 %d %d\r\n", c, s) }},
 		{"http check after v2", Target{SendProxy: true, ProxyV2: &proxyproto.Options{}}, &config.Proxy{HTTPCheck: &config.HTTPCheck{Method: "GET", URI: "/healthz", Version: "HTTP/1.0"}},

@@ -43,9 +43,12 @@ type Target struct {
 	// version 1; "connect send-proxy" steps send the same header.
 	SendProxy bool
 	ProxyV2   *proxyproto.Options
-	TLS       *tlsconf.ClientTemplate // trust and client certificate for TLS checks
-	SNI       string                  // "check-sni"
-	ALPN      []string                // "check-alpn"
+	// PP2NeverSendLocal ("pp2-never-send-local"): the v2 header is a
+	// PROXY command with the check connection's addresses, not LOCAL.
+	PP2NeverSendLocal bool
+	TLS               *tlsconf.ClientTemplate // trust and client certificate for TLS checks
+	SNI               string                  // "check-sni"
+	ALPN              []string                // "check-alpn"
 	// Socks4: checks connect through this SOCKS4 proxy
 	// ("check-via-socks4"); invalid when they go straight.
 	Socks4 netip.AddrPort
