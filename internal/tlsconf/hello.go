@@ -1,0 +1,204 @@
+package tlsconf
+
+import (
+	"net"
+	"sync/atomic"
+)
+
+// captureSize is "tune.ssl.capture-buffer-size": the bytes of each
+// ClientHello's lists kept for the ssl_fc_cipherlist_* and related fetches;
+// 0 (HAProxy's default) captures nothing.
+var captureSize atomic.Int32
+
+// SetCaptureSize sets tune.ssl.capture-buffer-size for new connections.
+func SetCaptureSize(n int) { captureSize.Store(int32(n)) }
+
+// CaptureSize is the current tune.ssl.capture-buffer-size.
+func CaptureSize() int { return int(captureSize.Load()) }
+
+// Hello is what HAProxy 2.6 captures of a ClientHello: the cipher list,
+// the extension types, the supported groups and the point formats, each cut
+// where the running total passes the capture size, the XXH64 of the whole
+// cipher list and the legacy version field.
+type Hello struct {
+	Ciphers, Extensions, Curves, PointFormats []byte
+	CipherXXH64                               uint64
+	Version                                   uint16
+}
+
+// ParseClientHello reads a handshake message (type, 3-byte length, body)
+// as HAProxy's ssl_sock_parse_clienthello does, with its limits: nil when
+// the message is cut before the cipher list; a malformed extension ends the
+// capture with what was kept so far.
+func ParseClientHello(msg []byte, size int) *Hello {
+	if len(msg) < 4 || msg[0] != 1 {
+		return nil
+	}
+	n := int(msg[1])<<16 | int(msg[2])<<8 | int(msg[3])
+	if len(msg) < n+4 {
+		return nil
+	}
+	m := msg[4 : 4+n]
+	if len(m) < 2+32+1 {
+		return nil
+	}
+	h := &Hello{Version: uint16(m[0])<<8 | uint16(m[1])}
+	p := 2 + 32
+	p += 1 + int(m[p]) // session id
+	if p+2 > len(m) {
+		return nil
+	}
+	cl := int(m[p])<<8 | int(m[p+1])
+	p += 2
+	if p+cl > len(m) {
+		return nil
+	}
+	h.CipherXXH64 = XXH64(m[p:p+cl], 0)
+	used := min(size, cl)
+	h.Ciphers = append([]byte(nil), m[p:p+used]...)
+	p += cl
+	// Compression methods: HAProxy reads their length byte unchecked at
+	// the end; here an absent one ends the capture.
+	if p >= len(m) {
+		return h
+	}
+	p += 1 + int(m[p])
+	if p+2 > len(m) {
+		return h
+	}
+	el := int(m[p])<<8 | int(m[p+1])
+	p += 2
+	if p+el > len(m) {
+		return h
+	}
+	ext := m[p : p+el]
+	var curves, formats []byte
+	haveCurves, haveFormats := false, false
+	// "q+4 < len": HAProxy's loop, which skips a last extension that has
+	// no data (e.g. extended_master_secret sent last).
+	for q := 0; q+4 < len(ext); {
+		if size < used+2 {
+			break
+		}
+		h.Extensions = append(h.Extensions, ext[q], ext[q+1])
+		used += 2
+		id := int(ext[q])<<8 | int(ext[q+1])
+		l := int(ext[q+2])<<8 | int(ext[q+3])
+		q += 4
+		if q+l > len(ext) {
+			return h
+		}
+		body := ext[q : q+l]
+		switch id {
+		case 10: // supported_groups
+			if len(body) < 2 {
+				return h
+			}
+			ll := int(body[0])<<8 | int(body[1])
+			if 2+ll > len(body) {
+				return h
+			}
+			curves, haveCurves = body[2:2+ll], true
+		case 11: // ec_point_formats
+			if len(body) < 1 {
+				return h
+			}
+			ll := int(body[0])
+			if 1+ll > len(body) {
+				return h
+			}
+			formats, haveFormats = body[1:1+ll], true
+		}
+		q += l
+	}
+	if haveCurves {
+		k := min(len(curves), max(size-used, 0))
+		h.Curves = append([]byte{}, curves[:k]...)
+		used += k
+	}
+	if haveFormats {
+		k := min(len(formats), max(size-used, 0))
+		h.PointFormats = append([]byte{}, formats[:k]...)
+	}
+	return h
+}
+
+// DropGREASE removes RFC 8701 GREASE values (0x?A?A) from a list of 16-bit
+// values, as HAProxy's exclude_tls_grease; an odd last byte is kept.
+func DropGREASE(b []byte) []byte {
+	out := make([]byte, 0, len(b))
+	i := 0
+	for ; i+1 < len(b); i += 2 {
+		if b[i] != b[i+1] || b[i]&0x0f != 0x0a {
+			out = append(out, b[i], b[i+1])
+		}
+	}
+	if i < len(b) {
+		out = append(out, b[i])
+	}
+	return out
+}
+
+// maxHelloBytes bounds what a CaptureConn records: a ClientHello larger
+// than this (with its record headers) is not captured.
+const maxHelloBytes = 1 << 16
+
+// CaptureConn records the bytes a TLS server reads until the first
+// handshake message (the ClientHello) is complete, then only passes reads
+// through. Use it only when CaptureSize() > 0.
+type CaptureConn struct {
+	net.Conn
+	buf  []byte
+	done bool
+	msg  []byte // the reassembled ClientHello once done
+}
+
+// NewCaptureConn wraps c for a TLS server that captures the ClientHello.
+func NewCaptureConn(c net.Conn) *CaptureConn { return &CaptureConn{Conn: c} }
+
+// NetConn is the wrapped connection.
+func (c *CaptureConn) NetConn() net.Conn { return c.Conn }
+
+func (c *CaptureConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if !c.done && n > 0 {
+		c.buf = append(c.buf, b[:n]...)
+		c.msg, c.done = helloMessage(c.buf)
+		if c.done || len(c.buf) > maxHelloBytes {
+			c.done, c.buf = true, nil
+		}
+	}
+	return n, err
+}
+
+// Hello is the captured ClientHello, cut to size; nil when none was read.
+func (c *CaptureConn) Hello(size int) *Hello {
+	if c.msg == nil {
+		return nil
+	}
+	return ParseClientHello(c.msg, size)
+}
+
+// helloMessage reassembles the first handshake message from TLS records:
+// done once it is complete, or once a record shows there will be none.
+func helloMessage(b []byte) (msg []byte, done bool) {
+	var hs []byte
+	for len(b) >= 5 {
+		if b[0] != 22 { // not a handshake record
+			return nil, true
+		}
+		l := int(b[3])<<8 | int(b[4])
+		if len(b) < 5+l {
+			break
+		}
+		hs = append(hs, b[5:5+l]...)
+		b = b[5+l:]
+		if len(hs) >= 4 {
+			n := 4 + (int(hs[1])<<16 | int(hs[2])<<8 | int(hs[3]))
+			if len(hs) >= n {
+				return hs[:n], true
+			}
+		}
+	}
+	return nil, false
+}
