@@ -16,6 +16,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/httpmsg"
 	"github.com/gatehouse/gatehouse/internal/stick"
+	"github.com/gatehouse/gatehouse/internal/tlsconf"
 )
 
 // Txn is what fetches read: the current request (and response, in response
@@ -50,6 +51,9 @@ type Txn struct {
 	// bind's CAs with no error (not even an ignored one), so it may vouch
 	// for the client (X-Forwarded-Client-Cert, identity tokens).
 	ClientCertVerified bool
+	// Hello is what tune.ssl.capture-buffer-size kept of the client's
+	// ClientHello (ssl_fc_cipherlist_* and co.), nil without a capture.
+	Hello *tlsconf.Hello
 
 	Frontend, Backend, Server string
 	// ProxyAuth: "option http-use-proxy-header" and a proxied request (its

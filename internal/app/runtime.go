@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/logging"
 	"github.com/gatehouse/gatehouse/internal/runtimeapi"
 	"github.com/gatehouse/gatehouse/internal/sock"
+	"github.com/gatehouse/gatehouse/internal/tlsconf"
 )
 
 // DefaultHardStopAfter bounds a graceful stop when hard-stop-after is unset.
@@ -121,6 +122,11 @@ func (r *Runtime) Apply(g *Graph) error {
 		logURI = *n
 	}
 	logging.SetRequestLineMax(logURI)
+	capture := 0 // tune.ssl.capture-buffer-size
+	if n := g.Cfg.Global.TuneSSLCaptureSize; n != nil {
+		capture = *n
+	}
+	tlsconf.SetCaptureSize(capture)
 	inheritDNS(g, r.graph) // resolvers.go: before the new graph takes traffic
 	inheritIdentity(g, r.graph)
 	inheritPeers(g, r.graph) // peers.go: before the new sections start

@@ -67,7 +67,7 @@ func globalKeywords() []keyword {
 		{name: "cpu-map", where: wGlobal, syntax: "cpu-map <thread-set> <cpu-set>",
 			desc:  "Accepted with a warning and no effect: goroutines are not pinned to CPUs.",
 			parse: noEffect("Go schedules goroutines on any CPU; use taskset or the service manager's CPU affinity instead")},
-	}, slices.Concat(processKeywords(), httpClientKeywords(), tuneKeywords(), quicGlobalKeywords(), defaultPathKeywords(), globalTLSKeywords(), serverStateGlobalKeywords(), logGlobalKeywords(), varGlobalKeywords(),
+	}, slices.Concat(processKeywords(), httpClientKeywords(), tuneKeywords(), quicGlobalKeywords(), defaultPathKeywords(), globalTLSKeywords(), sslCaptureKeywords(), serverStateGlobalKeywords(), logGlobalKeywords(), varGlobalKeywords(),
 		compressionGlobalKeywords(), rateGlobalKeywords(), h1CaseGlobalKeywords(), protoGlobalKeywords())...)
 }
 

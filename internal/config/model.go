@@ -152,6 +152,10 @@ type Global struct {
 	// TuneCookieLen ("tune.http.cookielen"): the longest "capture cookie"
 	// length; nil or -1: HAProxy's default (63).
 	TuneCookieLen *int `json:",omitempty"`
+	// TuneSSLCaptureSize ("tune.ssl.capture-buffer-size"): the bytes of
+	// each ClientHello's cipher, extension, curve and point-format lists
+	// kept for the ssl_fc_cipherlist_* fetches; nil or 0: none captured.
+	TuneSSLCaptureSize *int `json:",omitempty"`
 	// SockBuf ("tune.rcvbuf.client", "tune.sndbuf.client",
 	// "tune.rcvbuf.server", "tune.sndbuf.server"): SO_RCVBUF/SO_SNDBUF of
 	// accepted sockets and of sockets to servers; 0: the kernel's.

@@ -393,7 +393,14 @@ func (s *session) readProxy() bool {
 // handshake deciphers "bind ... ssl" in mode tcp within timeout client.
 func (s *session) handshake() bool {
 	t0 := time.Now()
-	tc := tls.Server(s.prefixed(), s.lst.TLS)
+	var capc *tlsconf.CaptureConn
+	under := s.prefixed()
+	size := tlsconf.CaptureSize()
+	if size > 0 {
+		capc = tlsconf.NewCaptureConn(under)
+		under = capc
+	}
+	tc := tls.Server(under, s.lst.TLS)
 	if d := s.fe.Timeouts.Client; d > 0 {
 		_ = s.raw.SetDeadline(t0.Add(d))
 	}
@@ -410,6 +417,9 @@ func (s *session) handshake() bool {
 	s.txn.TLS, s.txn.SNI, s.txn.ALPN = true, st.ServerName, st.NegotiatedProtocol
 	s.txn.TLSVersion = tlsconf.VersionName(st.Version)
 	s.txn.TLSState = &st
+	if capc != nil {
+		s.txn.Hello = capc.Hello(size)
+	}
 	r := s.lst.ClientVerify.Result(&st)
 	s.txn.ClientVerify, s.txn.ClientCrtErr, s.txn.ClientCAErr = r.Verify, r.CrtErr, r.CAErr
 	s.cli = tc

@@ -383,7 +383,14 @@ func tcpOf(c net.Conn) *net.TCPConn {
 // handshake completes the TLS handshake within timeout client (or
 // http-request when shorter), as HAProxy bounds it.
 func (s *session) handshake(conf *tls.Config) bool {
-	tc := tls.Server(s.raw, conf)
+	var capc *tlsconf.CaptureConn
+	var under net.Conn = s.raw
+	size := tlsconf.CaptureSize()
+	if size > 0 {
+		capc = tlsconf.NewCaptureConn(s.raw)
+		under = capc
+	}
+	tc := tls.Server(under, conf)
 	d := s.fe.Timeouts.Client
 	if hr := s.fe.Timeouts.HTTPRequest; hr > 0 && (d == 0 || hr < d) {
 		d = hr
@@ -410,6 +417,9 @@ func (s *session) handshake(conf *tls.Config) bool {
 	s.tlsVersion = tlsconf.VersionName(st.Version)
 	s.cipher = tlsconf.CipherName(st.CipherSuite) // OpenSSL's names, as HAProxy logs them
 	s.tlsState = &st
+	if capc != nil {
+		s.hello = capc.Hello(size)
+	}
 	if s.lst != nil {
 		s.verify = s.lst.ClientVerify.Result(&st)
 	}

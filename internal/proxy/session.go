@@ -33,6 +33,7 @@ type session struct {
 	tlsVersion   string
 	cipher       string
 	tlsState     *tls.ConnectionState // for the ssl_c_* and ssl_fc_* fetches
+	hello        *tlsconf.Hello       // ssl_fc_cipherlist_* and co., with tune.ssl.capture-buffer-size
 	verify       tlsconf.VerifyResult // ssl_c_verify, ssl_c_err, ssl_c_ca_err
 	handshakeDur time.Duration
 

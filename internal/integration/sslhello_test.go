@@ -1,0 +1,121 @@
+package integration
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/testenv"
+)
+
+// TestSSLHelloFetchesMatchHAProxy: the ClientHello fetches that
+// tune.ssl.capture-buffer-size enables log the same values in Gatehouse as
+// in HAProxy 2.6 for the same ClientHellos (a Go client and openssl
+// s_client with fixed suites and groups), with the buffer large, small
+// enough to cut the extension list, and absent (nothing logged).
+func TestSSLHelloFetchesMatchHAProxy(t *testing.T) {
+	openssl := testenv.RequireBinary(t, "openssl")
+	ca := testenv.NewCA(t)
+	cert := ca.Issue(t, "www.example.com")
+	const format = `hello %[ssl_fc_cipherlist_bin,hex] %[ssl_fc_cipherlist_hex(1)] %[ssl_fc_cipherlist_xxh] %[ssl_fc_extlist_bin,hex] %[ssl_fc_extlist_bin(1),hex] %[ssl_fc_eclist_bin,hex] %[ssl_fc_ecformats_bin,hex] %[ssl_fc_protocol_hello_id] end`
+	cfg := func(global string, port int) string {
+		return fmt.Sprintf(`
+global
+    log stdout format raw local0
+%s
+defaults
+    mode http
+    log global
+    timeout connect 5s
+    timeout client 10s
+    timeout server 10s
+frontend fe
+    bind 127.0.0.1:%d ssl crt %s
+    log-format "%s"
+    http-request return status 200 content-type text/plain string ok
+`, global, port, cert.PEMFile, format)
+	}
+	goClient := func(port int) {
+		c, err := tls.DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}, "tcp", testenv.LocalAddr(port), &tls.Config{
+			InsecureSkipVerify: true, ServerName: "www.example.com",
+			CurvePreferences: []tls.CurveID{tls.X25519, tls.CurveP256},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(20 * time.Second))
+		fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+		buf := make([]byte, 4096)
+		for {
+			if _, err := c.Read(buf); err != nil {
+				break
+			}
+		}
+	}
+	sClient := func(port int) {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, openssl, "s_client", "-connect", testenv.LocalAddr(port), "-servername", "www.example.com",
+			"-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-AES256-GCM-SHA384",
+			"-ciphersuites", "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256", "-curves", "X25519:P-256", "-quiet")
+		cmd.Stdin = strings.NewReader("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("openssl s_client: %v\n%s", err, out)
+		}
+	}
+	logged := func(out string, n int) []string {
+		var l []string
+		for _, line := range strings.Split(out, "\n") {
+			if i := strings.Index(line, "hello "); i >= 0 {
+				l = append(l, strings.TrimSpace(line[i:]))
+			}
+		}
+		if len(l) < n {
+			return nil
+		}
+		return l
+	}
+	full := "" // the Go client's line with the large buffer
+	for _, global := range []string{
+		"    tune.ssl.capture-buffer-size 4096",
+		"    tune.ssl.capture-cipherlist-size 40", // the cipher list and part of the extensions
+		"", // no capture
+	} {
+		var lines [2][]string
+		for i, start := range []func(port int) interface{ String() string }{
+			func(p int) interface{ String() string } { return testenv.StartHAProxy(t, cfg(global, p)) },
+			func(p int) interface{ String() string } { return testenv.StartGatehouse(t, cfg(global, p)) },
+		} {
+			port := testenv.FreePort(t)
+			side := start(port)
+			goClient(port)
+			sClient(port)
+			testenv.Eventually(t, 20*time.Second, func() bool {
+				lines[i] = logged(side.String(), 2)
+				return lines[i] != nil
+			}, "%q: two log lines", global)
+		}
+		t.Logf("%q:\n haproxy:   %q\n gatehouse: %q", global, lines[0], lines[1])
+		if strings.Join(lines[0], "\n") != strings.Join(lines[1], "\n") {
+			t.Errorf("%q: logs differ:\n haproxy:   %q\n gatehouse: %q", global, lines[0], lines[1])
+		}
+		if global == "" && lines[1][0] != "hello - - - - - - - - end" {
+			t.Errorf("no capture: %q, want every fetch empty", lines[1][0])
+		}
+		switch {
+		case strings.Contains(global, "4096") && strings.Contains(strings.Join(lines[1], "\n"), " - "):
+			t.Errorf("%q: %q, want every fetch set", global, lines[1])
+		case strings.Contains(global, " 40") && lines[1][0] == full:
+			t.Errorf("%q: %q, want the lists cut", global, lines[1][0])
+		}
+		if full == "" {
+			full = lines[1][0]
+		}
+	}
+}
