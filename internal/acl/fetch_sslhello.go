@@ -15,6 +15,7 @@ func sslHelloFetches() []fetchDef {
 	return []fetchDef{
 		{name: "ssl_fc_cipherlist_bin", args: "I", out: tBin, need: NeedTLS, fn: helloList(helloCiphers, false), doc: "the ClientHello's cipher list, 2 bytes per suite" + filter},
 		{name: "ssl_fc_cipherlist_hex", args: "I", out: tBin, need: NeedTLS, fn: helloList(helloCiphers, true), doc: "the ClientHello's cipher list in upper-case hexadecimal" + filter},
+		{name: "ssl_fc_cipherlist_str", args: "I", out: tStr, need: NeedTLS, fn: fetchSSLFCCipherListStr, doc: "the ClientHello's cipher list as OpenSSL's names separated by ',', UNKNOWN(xxxx) for suites OpenSSL 3.0 does not know" + filter},
 		{name: "ssl_fc_cipherlist_xxh", out: tInt, need: NeedTLS, fn: fetchSSLFCCipherXXH, doc: "the XXH64 (seed 0) of the ClientHello's whole cipher list, as a signed integer; needs tune.ssl.capture-buffer-size > 0"},
 		{name: "ssl_fc_extlist_bin", args: "I", out: tBin, need: NeedTLS, fn: helloList(helloExtensions, false), doc: "the ClientHello's extension types, 2 bytes each, in order; as HAProxy 2.6, a last extension without data is not listed" + filter},
 		{name: "ssl_fc_eclist_bin", args: "I", out: tBin, need: NeedTLS, fn: helloList(helloCurves, false), doc: "the ClientHello's supported groups, 2 bytes each" + filter},
@@ -56,4 +57,12 @@ func fetchSSLFCHelloID(t *Txn, _ *fetchArgs, _ cursor) (sample, cursor, fres) {
 		return none()
 	}
 	return intSmp(int64(t.Hello.Version)), cursor{}, fVal
+}
+
+func fetchSSLFCCipherListStr(t *Txn, a *fetchArgs, c cursor) (sample, cursor, fres) {
+	smp, _, r := helloList(helloCiphers, false)(t, a, c)
+	if r != fVal {
+		return smp, cursor{}, r
+	}
+	return strSmp(tlsconf.CipherListString([]byte(smp.s))), cursor{}, fVal
 }

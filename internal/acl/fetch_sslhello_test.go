@@ -24,6 +24,8 @@ func TestSSLHelloFetches(t *testing.T) {
 		{"ssl_fc_cipherlist_bin(1),hex", "1301C02F"},
 		{"ssl_fc_cipherlist_hex", "0A0A1301C02F"},
 		{"ssl_fc_cipherlist_hex(1)", "1301C02F"},
+		{"ssl_fc_cipherlist_str", "UNKNOWN(0a0a),TLS_AES_128_GCM_SHA256,ECDHE-RSA-AES128-GCM-SHA256"},
+		{"ssl_fc_cipherlist_str(1)", "TLS_AES_128_GCM_SHA256,ECDHE-RSA-AES128-GCM-SHA256"},
 		{"ssl_fc_cipherlist_xxh", "-302119147016844303"},
 		{"ssl_fc_extlist_bin(1),hex", "0000000A"},
 		{"ssl_fc_eclist_bin(1),hex", "001D"},

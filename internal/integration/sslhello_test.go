@@ -16,17 +16,17 @@ import (
 // TestSSLHelloFetchesMatchHAProxy: the ClientHello fetches that
 // tune.ssl.capture-buffer-size enables log the same values in Gatehouse as
 // in HAProxy 2.6 for the same ClientHellos (a Go client and openssl
-// s_client with fixed suites and groups), with the buffer large, small
+// s_client with fixed suites and groups, once with every suite it knows), with the buffer large, small
 // enough to cut the extension list, and absent (nothing logged).
 func TestSSLHelloFetchesMatchHAProxy(t *testing.T) {
 	openssl := testenv.RequireBinary(t, "openssl")
 	ca := testenv.NewCA(t)
 	cert := ca.Issue(t, "www.example.com")
-	const format = `hello %[ssl_fc_cipherlist_bin,hex] %[ssl_fc_cipherlist_hex(1)] %[ssl_fc_cipherlist_xxh] %[ssl_fc_extlist_bin,hex] %[ssl_fc_extlist_bin(1),hex] %[ssl_fc_eclist_bin,hex] %[ssl_fc_ecformats_bin,hex] %[ssl_fc_protocol_hello_id] end`
+	const format = `hello %[ssl_fc_cipherlist_bin,hex] %[ssl_fc_cipherlist_hex(1)] %[ssl_fc_cipherlist_xxh] %[ssl_fc_cipherlist_str] %[ssl_fc_cipherlist_str(1)] %[ssl_fc_extlist_bin,hex] %[ssl_fc_extlist_bin(1),hex] %[ssl_fc_eclist_bin,hex] %[ssl_fc_ecformats_bin,hex] %[ssl_fc_protocol_hello_id] end`
 	cfg := func(global string, port int) string {
 		return fmt.Sprintf(`
 global
-    log stdout format raw local0
+    log stdout len 16384 format raw local0
 %s
 defaults
     mode http
@@ -58,12 +58,11 @@ frontend fe
 			}
 		}
 	}
-	sClient := func(port int) {
+	sClient := func(port int, ciphers, suites string) {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, openssl, "s_client", "-connect", testenv.LocalAddr(port), "-servername", "www.example.com",
-			"-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-AES256-GCM-SHA384",
-			"-ciphersuites", "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256", "-curves", "X25519:P-256", "-quiet")
+			"-cipher", ciphers, "-ciphersuites", suites, "-curves", "X25519:P-256", "-quiet")
 		cmd.Stdin = strings.NewReader("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("openssl s_client: %v\n%s", err, out)
@@ -95,17 +94,19 @@ frontend fe
 			port := testenv.FreePort(t)
 			side := start(port)
 			goClient(port)
-			sClient(port)
+			sClient(port, "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-AES256-GCM-SHA384", "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256")
+			// Every suite OpenSSL knows, for ssl_fc_cipherlist_str's names.
+			sClient(port, "ALL:COMPLEMENTOFALL:@SECLEVEL=0", "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_CCM_SHA256:TLS_AES_128_CCM_8_SHA256")
 			testenv.Eventually(t, 20*time.Second, func() bool {
-				lines[i] = logged(side.String(), 2)
+				lines[i] = logged(side.String(), 3)
 				return lines[i] != nil
-			}, "%q: two log lines", global)
+			}, "%q: three log lines", global)
 		}
 		t.Logf("%q:\n haproxy:   %q\n gatehouse: %q", global, lines[0], lines[1])
 		if strings.Join(lines[0], "\n") != strings.Join(lines[1], "\n") {
 			t.Errorf("%q: logs differ:\n haproxy:   %q\n gatehouse: %q", global, lines[0], lines[1])
 		}
-		if global == "" && lines[1][0] != "hello - - - - - - - - end" {
+		if global == "" && lines[1][0] != "hello - - - - - - - - - - end" {
 			t.Errorf("no capture: %q, want every fetch empty", lines[1][0])
 		}
 		switch {

@@ -1,6 +1,7 @@
 package tlsconf
 
 import (
+	"fmt"
 	"net"
 	"sync/atomic"
 )
@@ -201,4 +202,23 @@ func helloMessage(b []byte) (msg []byte, done bool) {
 		}
 	}
 	return nil, false
+}
+
+// CipherListString names each 2-byte suite of a captured cipher list as
+// HAProxy's ssl_fc_cipherlist_str: OpenSSL's name, or UNKNOWN(xxxx); a
+// trailing odd byte is dropped.
+func CipherListString(b []byte) string {
+	var s []byte
+	for i := 0; i+1 < len(b); i += 2 {
+		if i > 0 {
+			s = append(s, ',')
+		}
+		id := uint16(b[i])<<8 | uint16(b[i+1])
+		if n, ok := openSSLCipherNames[id]; ok {
+			s = append(s, n...)
+		} else {
+			s = fmt.Appendf(s, "UNKNOWN(%04x)", id)
+		}
+	}
+	return string(s)
 }
