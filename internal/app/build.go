@@ -794,6 +794,7 @@ func feLimits(cfg *config.Config, p *config.Proxy) http1.Limits {
 
 func limits(cfg *config.Config) http1.Limits {
 	l := http1.DefaultLimits()
+	l.AcceptPayloadAnyMethod = cfg.Global.H1AcceptPayloadAnyMethod
 	if cfg.Global.TuneBufSize > 0 {
 		l.BufSize = cfg.Global.TuneBufSize
 	}

@@ -146,6 +146,10 @@ type Global struct {
 	// PROXY v2 header with the PROXY command and the check connection's
 	// addresses instead of LOCAL.
 	PP2NeverSendLocal bool `json:",omitempty"`
+	// H1AcceptPayloadAnyMethod ("h1-accept-payload-with-any-method"):
+	// HTTP/1.0 GET, HEAD and DELETE requests with a payload are not
+	// refused with 413.
+	H1AcceptPayloadAnyMethod bool `json:",omitempty"`
 	// TuneLogURILen ("tune.http.logurilen"): the bytes of the request
 	// line the logs keep; nil or -1: HAProxy's default (1023).
 	TuneLogURILen *int `json:",omitempty"`

@@ -35,6 +35,11 @@ type Limits struct {
 	// ('#', bytes 0x80-0xff) and in field names (any byte but ':', CR and
 	// LF). Framing stays strict (fields.go).
 	AcceptInvalid bool
+	// AcceptPayloadAnyMethod is the global
+	// "h1-accept-payload-with-any-method": an HTTP/1.0 GET, HEAD or
+	// DELETE request with a payload passes instead of being refused
+	// with 413.
+	AcceptPayloadAnyMethod bool
 }
 
 // DefaultLimits returns the HAProxy-like defaults.

@@ -49,7 +49,7 @@ func parseRequest(b []byte, req *httpmsg.Request, lim *Limits) error {
 	if perr != nil {
 		return perr
 	}
-	return requestSemantics(req, &hi, lim.AcceptInvalid)
+	return requestSemantics(req, &hi, lim)
 }
 
 var (
@@ -157,12 +157,13 @@ var (
 	errBadHost       = &ProtocolError{Status: 400, Msg: "invalid Host"}
 	errCLTE          = &ProtocolError{Status: 400, Msg: "both Content-Length and Transfer-Encoding"}
 	errTE10          = &ProtocolError{Status: 400, Msg: "Transfer-Encoding in an HTTP/1.0 request"}
+	errPayload10     = &ProtocolError{Status: 413, Msg: "HTTP/1.0 GET/HEAD/DELETE request with a payload"}
 	errTargetForm    = &ProtocolError{Status: 400, Msg: "request-target form does not match the method"}
 	errUserinfo      = &ProtocolError{Status: 400, Msg: "userinfo in request-target"}
 	errEmptyAuthorty = &ProtocolError{Status: 400, Msg: "empty authority in request-target"}
 )
 
-func requestSemantics(req *httpmsg.Request, hi *headInfo, invalid bool) error {
+func requestSemantics(req *httpmsg.Request, hi *headInfo, lim *Limits) error {
 	// Host (RFC 9112 §3.2): exactly one in HTTP/1.1, at most one in 1.0.
 	if hi.hosts > 1 {
 		return errManyHosts
@@ -173,13 +174,22 @@ func requestSemantics(req *httpmsg.Request, hi *headInfo, invalid bool) error {
 	if hi.hosts == 1 && !allClassStr(hi.host, cHost) {
 		return errBadHost
 	}
-	if err := checkTarget(req, invalid); err != nil {
+	if err := checkTarget(req, lim.AcceptInvalid); err != nil {
 		return err
 	}
 	if req.Method == "CONNECT" {
 		if err := checkConnect(req, hi); err != nil {
 			return err
 		}
+	}
+
+	// HTTP/1.0 leaves open whether GET, HEAD and DELETE carry a payload,
+	// so a server may ignore one an intermediary forwards: a smuggling
+	// vector HAProxy 2.6 closes with 413 (before its other framing
+	// checks) unless "h1-accept-payload-with-any-method" is set.
+	if !lim.AcceptPayloadAnyMethod && req.Minor == 0 && (hi.cl > 0 || hi.teOnly) &&
+		(req.Method == "GET" || req.Method == "HEAD" || req.Method == "DELETE") {
+		return errPayload10
 	}
 
 	// Framing (RFC 9112 §6.1, §6.3).
