@@ -152,6 +152,10 @@ type CaptureConn struct {
 	buf  []byte
 	done bool
 	msg  []byte // the reassembled ClientHello once done
+	// serverRandom is the ServerHello's random, recorded from the writes
+	// with tune.ssl.keylog (NewKeyLogConn).
+	serverRandom []byte
+	writes       bool
 }
 
 // NewCaptureConn wraps c for a TLS server that captures the ClientHello.
@@ -172,9 +176,47 @@ func (c *CaptureConn) Read(b []byte) (int, error) {
 	return n, err
 }
 
+// NewKeyLogConn also records the ServerHello's random (ssl_fc_server_random).
+func NewKeyLogConn(c net.Conn) *CaptureConn { return &CaptureConn{Conn: c, writes: true} }
+
+// helloRetryRandom marks a HelloRetryRequest (RFC 8446 4.1.3), whose random
+// is not the connection's.
+var helloRetryRandom = [32]byte{
+	0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
+	0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
+}
+
+// Write records the ServerHello's random: Go's TLS server writes whole
+// records, the ServerHello first in its record.
+func (c *CaptureConn) Write(b []byte) (int, error) {
+	if c.writes && c.serverRandom == nil {
+		for r := b; len(r) >= 5; {
+			l := int(r[3])<<8 | int(r[4])
+			if len(r) < 5+l {
+				break
+			}
+			if m := r[5 : 5+l]; r[0] == 22 && len(m) >= 4+2+32 && m[0] == 2 && [32]byte(m[6:38]) != helloRetryRandom {
+				c.serverRandom = append([]byte(nil), m[6:38]...)
+				break
+			}
+			r = r[5+l:]
+		}
+	}
+	return c.Conn.Write(b)
+}
+
+// Randoms are the ClientHello's and the ServerHello's randoms, nil when
+// not seen.
+func (c *CaptureConn) Randoms() (client, server []byte) {
+	if len(c.msg) >= 4+2+32 {
+		client = append([]byte(nil), c.msg[6:38]...)
+	}
+	return client, c.serverRandom
+}
+
 // Hello is the captured ClientHello, cut to size; nil when none was read.
 func (c *CaptureConn) Hello(size int) *Hello {
-	if c.msg == nil {
+	if c.msg == nil || size <= 0 {
 		return nil
 	}
 	return ParseClientHello(c.msg, size)
