@@ -49,6 +49,7 @@ func fetchTable() []fetchDef {
 	t = append(t, connFetches()...)
 	t = append(t, sslFetches()...)
 	t = append(t, sslHelloFetches()...)
+	t = append(t, sslKeyLogFetches()...)
 	t = append(t, l4Fetches()...)
 	t = append(t, resFetches()...)
 	t = append(t, rdpFetches()...)

@@ -54,6 +54,9 @@ type Txn struct {
 	// Hello is what tune.ssl.capture-buffer-size kept of the client's
 	// ClientHello (ssl_fc_cipherlist_* and co.), nil without a capture.
 	Hello *tlsconf.Hello
+	// KeyLog is the connection's randoms and TLS 1.3 secrets with
+	// tune.ssl.keylog on (ssl_fc_*_secret, ssl_fc_*_random), else nil.
+	KeyLog *tlsconf.KeyLog
 
 	Frontend, Backend, Server string
 	// ProxyAuth: "option http-use-proxy-header" and a proxied request (its

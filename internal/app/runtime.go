@@ -127,6 +127,7 @@ func (r *Runtime) Apply(g *Graph) error {
 		capture = *n
 	}
 	tlsconf.SetCaptureSize(capture)
+	tlsconf.SetKeyLog(g.Cfg.Global.TuneSSLKeyLog)
 	inheritDNS(g, r.graph) // resolvers.go: before the new graph takes traffic
 	inheritIdentity(g, r.graph)
 	inheritPeers(g, r.graph) // peers.go: before the new sections start

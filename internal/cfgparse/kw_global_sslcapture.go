@@ -2,7 +2,7 @@ package cfgparse
 
 import "fmt"
 
-// HAProxy 2.6 names the ClientHello capture "tune.ssl.capture-buffer-size"
+// The TLS capture keywords. HAProxy 2.6 names the ClientHello capture "tune.ssl.capture-buffer-size"
 // and still reads 2.5's "tune.ssl.capture-cipherlist-size", with a warning.
 func sslCaptureKeywords() []keyword {
 	const desc = "The bytes kept of each TLS ClientHello's lists, in this order until the buffer is full: the cipher list, the extension types, the supported groups and the point formats. They feed ssl_fc_cipherlist_bin/_hex/_xxh, ssl_fc_extlist_bin, ssl_fc_eclist_bin, ssl_fc_ecformats_bin and ssl_fc_protocol_hello_id, which return nothing at 0 (the default: no capture). Only one of the two spellings, once."
@@ -11,6 +11,8 @@ func sslCaptureKeywords() []keyword {
 			desc: desc, parse: parseSSLCaptureSize},
 		{name: "tune.ssl.capture-cipherlist-size", where: wGlobal, syntax: "tune.ssl.capture-cipherlist-size <bytes>",
 			desc: "Deprecated spelling of 'tune.ssl.capture-buffer-size', read with HAProxy 2.6's warning.", parse: parseSSLCaptureSize},
+		{name: "tune.ssl.keylog", where: wGlobal, syntax: "tune.ssl.keylog on|off",
+			desc: "on: each TLS connection keeps its randoms and TLS 1.3 secrets for ssl_fc_client_random, ssl_fc_server_random and the ssl_fc_*_secret fetches, to write NSS key log lines with log-format (e.g. \"CLIENT_TRAFFIC_SECRET_0 %[ssl_fc_client_random,hex] %[ssl_fc_client_traffic_secret_0]\"). Costs memory and two tls.Config copies per handshake. off (the default): none kept.", parse: parseSSLKeyLog},
 	}
 }
 
@@ -37,4 +39,22 @@ func parseSSLCaptureSize(p *parser, args []token) error {
 	}
 	p.cfg.Global.TuneSSLCaptureSize = &n
 	return nil
+}
+
+// parseSSLKeyLog reads tune.ssl.keylog as HAProxy 2.6: on or off, a later
+// line wins.
+func parseSSLKeyLog(p *parser, args []token) error {
+	if len(args) > 2 {
+		return fmt.Errorf("'%s' cannot handle unexpected argument '%s'.", args[0].Text, args[2].Text)
+	}
+	v := ""
+	if len(args) > 1 {
+		v = args[1].Text
+	}
+	switch v {
+	case "on", "off":
+		p.cfg.Global.TuneSSLKeyLog = v == "on"
+		return nil
+	}
+	return fmt.Errorf("'%s' expects either 'on' or 'off' but got '%s'.", args[0].Text, v)
 }

@@ -39,3 +39,27 @@ func TestSSLCaptureSize(t *testing.T) {
 		}
 	}
 }
+
+// TestSSLKeyLog: on or off, the last line wins, HAProxy 2.6's errors.
+func TestSSLKeyLog(t *testing.T) {
+	for lines, want := range map[string]string{
+		"tune.ssl.keylog on":                          "on",
+		"tune.ssl.keylog off":                         "off",
+		"tune.ssl.keylog on\n    tune.ssl.keylog off": "off",
+		"tune.ssl.keylog":                             "'tune.ssl.keylog' expects either 'on' or 'off' but got ''.",
+		"tune.ssl.keylog 1":                           "'tune.ssl.keylog' expects either 'on' or 'off' but got '1'.",
+		"tune.ssl.keylog on x":                        "cannot handle unexpected argument 'x'",
+	} {
+		cfg, err := Parse("c.cfg", []byte("global\n    "+lines+"\nfrontend f\n    bind 127.0.0.1:8080\n"), Options{LookupEnv: testEnv})
+		switch want {
+		case "on", "off":
+			if err != nil || cfg.Global.TuneSSLKeyLog != (want == "on") {
+				t.Errorf("%q: %v, keylog %v, want %s", lines, err, cfg != nil && cfg.Global.TuneSSLKeyLog, want)
+			}
+		default:
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("%q: %v, want %q", lines, err, want)
+			}
+		}
+	}
+}

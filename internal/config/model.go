@@ -160,6 +160,9 @@ type Global struct {
 	// each ClientHello's cipher, extension, curve and point-format lists
 	// kept for the ssl_fc_cipherlist_* fetches; nil or 0: none captured.
 	TuneSSLCaptureSize *int `json:",omitempty"`
+	// TuneSSLKeyLog ("tune.ssl.keylog on"): TLS connections keep their
+	// randoms and TLS 1.3 secrets for the ssl_fc_*_secret fetches.
+	TuneSSLKeyLog bool `json:",omitempty"`
 	// SockBuf ("tune.rcvbuf.client", "tune.sndbuf.client",
 	// "tune.rcvbuf.server", "tune.sndbuf.server"): SO_RCVBUF/SO_SNDBUF of
 	// accepted sockets and of sockets to servers; 0: the kernel's.

@@ -396,11 +396,18 @@ func (s *session) handshake() bool {
 	var capc *tlsconf.CaptureConn
 	under := s.prefixed()
 	size := tlsconf.CaptureSize()
-	if size > 0 {
+	conf := s.lst.TLS
+	var kl *tlsconf.KeyLog
+	if tlsconf.KeyLogOn() {
+		kl = &tlsconf.KeyLog{}
+		conf = tlsconf.WithKeyLog(conf, kl)
+		capc = tlsconf.NewKeyLogConn(under)
+		under = capc
+	} else if size > 0 {
 		capc = tlsconf.NewCaptureConn(under)
 		under = capc
 	}
-	tc := tls.Server(under, s.lst.TLS)
+	tc := tls.Server(under, conf)
 	if d := s.fe.Timeouts.Client; d > 0 {
 		_ = s.raw.SetDeadline(t0.Add(d))
 	}
@@ -419,6 +426,10 @@ func (s *session) handshake() bool {
 	s.txn.TLSState = &st
 	if capc != nil {
 		s.txn.Hello = capc.Hello(size)
+	}
+	if kl != nil {
+		kl.ClientRandom, kl.ServerRandom = capc.Randoms()
+		s.txn.KeyLog = kl
 	}
 	r := s.lst.ClientVerify.Result(&st)
 	s.txn.ClientVerify, s.txn.ClientCrtErr, s.txn.ClientCAErr = r.Verify, r.CrtErr, r.CAErr

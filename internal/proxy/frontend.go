@@ -386,7 +386,13 @@ func (s *session) handshake(conf *tls.Config) bool {
 	var capc *tlsconf.CaptureConn
 	var under net.Conn = s.raw
 	size := tlsconf.CaptureSize()
-	if size > 0 {
+	var kl *tlsconf.KeyLog
+	if tlsconf.KeyLogOn() {
+		kl = &tlsconf.KeyLog{}
+		conf = tlsconf.WithKeyLog(conf, kl)
+		capc = tlsconf.NewKeyLogConn(s.raw)
+		under = capc
+	} else if size > 0 {
 		capc = tlsconf.NewCaptureConn(s.raw)
 		under = capc
 	}
@@ -419,6 +425,10 @@ func (s *session) handshake(conf *tls.Config) bool {
 	s.tlsState = &st
 	if capc != nil {
 		s.hello = capc.Hello(size)
+	}
+	if kl != nil {
+		kl.ClientRandom, kl.ServerRandom = capc.Randoms()
+		s.keylog = kl
 	}
 	if s.lst != nil {
 		s.verify = s.lst.ClientVerify.Result(&st)

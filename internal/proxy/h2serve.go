@@ -212,7 +212,7 @@ func (s *session) viewOn(l *Listener) *session {
 	return &session{
 		fe: l.FE, lst: l, raw: s.raw, conn: s.conn,
 		accept: s.accept, src: s.src, dst: s.dst,
-		tls: s.tls, sni: s.sni, alpn: s.alpn, tlsVersion: s.tlsVersion, cipher: s.cipher, tlsState: s.tlsState, hello: s.hello, verify: s.verify,
+		tls: s.tls, sni: s.sni, alpn: s.alpn, tlsVersion: s.tlsVersion, cipher: s.cipher, tlsState: s.tlsState, hello: s.hello, keylog: s.keylog, verify: s.verify,
 		handshakeDur: s.handshakeDur,
 	}
 }

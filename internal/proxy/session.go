@@ -34,6 +34,7 @@ type session struct {
 	cipher       string
 	tlsState     *tls.ConnectionState // for the ssl_c_* and ssl_fc_* fetches
 	hello        *tlsconf.Hello       // ssl_fc_cipherlist_* and co., with tune.ssl.capture-buffer-size
+	keylog       *tlsconf.KeyLog      // ssl_fc_*_secret, ssl_fc_*_random, with tune.ssl.keylog
 	verify       tlsconf.VerifyResult // ssl_c_verify, ssl_c_err, ssl_c_ca_err
 	handshakeDur time.Duration
 

@@ -143,7 +143,7 @@ func (t *Txn) begin(s *session) {
 	a.TLS, a.SNI, a.ALPN, a.TLSVersion, a.TLSState = s.tls, s.sni, s.alpn, s.tlsVersion, s.tlsState
 	a.ClientVerify, a.ClientCrtErr, a.ClientCAErr = s.verify.Verify, s.verify.CrtErr, s.verify.CAErr
 	a.ClientCertVerified = s.verify.Verified
-	a.Hello = s.hello
+	a.Hello, a.KeyLog = s.hello, s.keylog
 	a.Frontend = s.fe.Name
 	a.UsableServers, a.Proxies = s.fe.UsableServers, s.fe.Proxies
 	t.log.Txn = &t.acl
