@@ -165,8 +165,9 @@ func (w *Writer) WriteString(s string) (int, error) {
 // corrupt the framing (CR, LF or NUL in a value, a bad name).
 var ErrInvalidHeader = errors.New("http1: invalid header field for output")
 
-// WriteRequestHead buffers "Method SP URI SP HTTP/1.1", then req.Header in
-// order, exactly as they are. The proxy owns framing headers: it must have
+// WriteRequestHead buffers "Method SP URI SP HTTP/1.1" ("HTTP/1.0" for an
+// HTTP/1.0 request: a 1.1 line would oblige the server to find a Host the
+// client never had to send), then req.Header in order, exactly as they are. The proxy owns framing headers: it must have
 // set Content-Length or Transfer-Encoding to match the body it sends.
 func (w *Writer) WriteRequestHead(req *httpmsg.Request) error {
 	if w.err != nil {
@@ -183,7 +184,11 @@ func (w *Writer) WriteRequestHead(req *httpmsg.Request) error {
 	b = append(b, req.Method...)
 	b = append(b, ' ')
 	b = append(b, req.URI...)
-	b = append(b, " HTTP/1.1\r\n"...)
+	if req.Major == 1 && req.Minor == 0 {
+		b = append(b, " HTTP/1.0\r\n"...)
+	} else {
+		b = append(b, " HTTP/1.1\r\n"...)
+	}
 	b = appendHeaders(b, req.Header, w.CaseAdjust)
 	return w.commit(b)
 }

@@ -172,3 +172,48 @@ func hdrs(kv ...string) httpmsg.Headers {
 	}
 	return h
 }
+
+// TestWriteRequestHeadVersion: an HTTP/1.0 request goes out as 1.0 (as
+// HAProxy's h1_format_htx_reqline), anything else (1.1, HTTP/2 and
+// HTTP/3 requests, a request built without a version) as 1.1.
+func TestWriteRequestHeadVersion(t *testing.T) {
+	tests := []struct {
+		major, minor int
+		want         string
+	}{
+		{1, 0, "GET /x HTTP/1.0\r\n\r\n"},
+		{1, 1, "GET /x HTTP/1.1\r\n\r\n"},
+		{2, 0, "GET /x HTTP/1.1\r\n\r\n"},
+		{3, 0, "GET /x HTTP/1.1\r\n\r\n"},
+		{0, 0, "GET /x HTTP/1.1\r\n\r\n"},
+	}
+	for _, tt := range tests {
+		var out bytes.Buffer
+		w := NewWriter(&out, 0)
+		req := &httpmsg.Request{Method: "GET", URI: "/x", Major: tt.major, Minor: tt.minor}
+		if err := w.WriteRequestHead(req); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if out.String() != tt.want {
+			t.Errorf("HTTP/%d.%d: got %q, want %q", tt.major, tt.minor, out.String(), tt.want)
+		}
+	}
+	// A 1.0 request without Host reads back as written.
+	r := NewReader(strings.NewReader("GET /x HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"), Limits{})
+	var back httpmsg.Request
+	if err := r.ReadRequest(&back); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	w := NewWriter(&out, 0)
+	if err := w.WriteRequestHead(&back); err != nil {
+		t.Fatal(err)
+	}
+	_ = w.Flush()
+	if want := "GET /x HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"; out.String() != want {
+		t.Errorf("round trip: got %q, want %q", out.String(), want)
+	}
+}

@@ -227,11 +227,20 @@ func (t *Txn) handleBackend(be *Backend) bool {
 	if be.ConnMode == config.ConnClose {
 		t.closeAfter = true
 	}
-	// HAProxy announces that the server connection closes after this
-	// exchange (server-close or close on either side) unless told to
-	// pretend keep-alive.
-	if (be.ConnMode != config.ConnKeepAlive || fe.ConnMode != config.ConnKeepAlive) && !be.PretendKeepAlive && req.Upgrade == "" {
-		req.Header.Add("Connection", "close")
+	// HAProxy announces the server connection's fate where the request's
+	// version does not imply it: close after this exchange (server-close
+	// or close on either side, unless told to pretend keep-alive) for
+	// HTTP/1.1, keep-alive for HTTP/1.0, which goes out as 1.0. A 1.0
+	// exchange persists only if the response agrees (resp.Close, relay.go).
+	keep := be.ConnMode == config.ConnKeepAlive && fe.ConnMode == config.ConnKeepAlive || be.PretendKeepAlive
+	if req.Upgrade == "" {
+		if req.Major == 1 && req.Minor == 0 {
+			if keep {
+				req.Header.Add("Connection", "keep-alive")
+			}
+		} else if !keep {
+			req.Header.Add("Connection", "close")
+		}
 	}
 	if req.Chunked {
 		req.Header.Add("Transfer-Encoding", "chunked")
