@@ -15,6 +15,8 @@ func sslKeyLogFetches() []fetchDef {
 	return []fetchDef{
 		{name: "ssl_fc_client_random", out: tBin, need: NeedTLS, fn: fetchSSLFCRandom(true), doc: "the ClientHello's 32-byte random (binary; use ,hex)" + on + "; HAProxy has it on every TLS connection"},
 		{name: "ssl_fc_server_random", out: tBin, need: NeedTLS, fn: fetchSSLFCRandom(false), doc: "the ServerHello's 32-byte random (binary; use ,hex)" + on + "; HAProxy has it on every TLS connection"},
+		{name: "ssl_bc_client_random", out: tBin, fn: fetchSSLBCRandom(true), doc: "the 32-byte random of the ClientHello sent to the server (binary; use ,hex)" + on + "; HAProxy has it on every TLS server connection"},
+		{name: "ssl_bc_server_random", out: tBin, fn: fetchSSLBCRandom(false), doc: "the 32-byte random of the server's ServerHello (binary; use ,hex)" + on + "; HAProxy has it on every TLS server connection"},
 		secret("ssl_fc_client_handshake_traffic_secret", "CLIENT_HANDSHAKE_TRAFFIC_SECRET", ""),
 		secret("ssl_fc_server_handshake_traffic_secret", "SERVER_HANDSHAKE_TRAFFIC_SECRET", ""),
 		secret("ssl_fc_client_traffic_secret_0", "CLIENT_TRAFFIC_SECRET_0", ""),
@@ -52,5 +54,18 @@ func keyLogSecret(label string) fetchFn {
 			return none()
 		}
 		return strOrNone(t.KeyLog.Secret(label))
+	}
+}
+
+func fetchSSLBCRandom(client bool) fetchFn {
+	return func(t *Txn, _ *fetchArgs, _ cursor) (sample, cursor, fres) {
+		r := t.BcServerRandom
+		if client {
+			r = t.BcClientRandom
+		}
+		if len(r) == 0 {
+			return none()
+		}
+		return sample{typ: tBin, s: string(r)}, cursor{}, fVal
 	}
 }

@@ -36,6 +36,9 @@ type Txn struct {
 	// once there is one (bc_src, bc_dst, bc_http_major).
 	BcSrc, BcDst netip.AddrPort
 	BcHTTPMajor  int
+	// BcClientRandom and BcServerRandom are that connection's TLS randoms,
+	// kept with tune.ssl.keylog on (ssl_bc_client_random, ssl_bc_server_random).
+	BcClientRandom, BcServerRandom []byte
 
 	TLS        bool   // the client connection is TLS (ssl_fc)
 	SNI        string // ssl_fc_sni

@@ -3,6 +3,8 @@ package integration
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -116,4 +118,81 @@ frontend fe
 			}
 		}
 	}
+}
+
+// TestSSLBackendRandomsMatchServer: with tune.ssl.keylog on,
+// ssl_bc_client_random is the random the server's key log (openssl
+// s_server -keylogfile) files the connection under, in HAProxy 2.6 and in
+// Gatehouse, and ssl_bc_server_random is 32 bytes.
+func TestSSLBackendRandomsMatchServer(t *testing.T) {
+	openssl := testenv.RequireBinary(t, "openssl")
+	ca := testenv.NewCA(t)
+	cert := ca.Issue(t, "www.example.com")
+	dir := t.TempDir()
+	keys := filepath.Join(dir, "server-keys.log")
+	sport := testenv.FreePort(t)
+	srv := testenv.StartProcess(t, "s_server", openssl, "s_server", "-accept", fmt.Sprint(sport), "-cert", cert.PEMFile, "-keylogfile", keys, "-www", "-quiet")
+	srv.WaitTCP(t, testenv.LocalAddr(sport), 10*time.Second)
+	for _, name := range []string{"haproxy", "gatehouse"} {
+		port := testenv.FreePort(t)
+		cfg := fmt.Sprintf(`
+global
+    log stdout format raw local0
+    tune.ssl.keylog on
+defaults
+    mode http
+    log global
+    timeout connect 5s
+    timeout client 10s
+    timeout server 10s
+frontend fe
+    bind 127.0.0.1:%d
+    log-format "bc %%[ssl_bc_client_random,hex] %%[ssl_bc_server_random,hex] end"
+    default_backend be
+backend be
+    server s1 127.0.0.1:%d ssl verify none
+`, port, sport)
+		var side interface{ String() string }
+		if name == "haproxy" {
+			side = testenv.StartHAProxy(t, cfg)
+		} else {
+			side = testenv.StartGatehouse(t, cfg)
+		}
+		if resp, err := httpGet(testenv.LocalAddr(port)); err != nil || !strings.HasPrefix(resp, "HTTP/1.") {
+			t.Fatalf("%s: %q, %v", name, resp, err)
+		}
+		var fields []string
+		testenv.Eventually(t, 20*time.Second, func() bool {
+			for _, line := range strings.Split(side.String(), "\n") {
+				// Not the start-up probe's line, which has no server.
+				if i := strings.Index(line, "bc "); i >= 0 && !strings.HasPrefix(line[i:], "bc - - ") {
+					fields = strings.Fields(line[i:])
+					return true
+				}
+			}
+			return false
+		}, "%s: no log line with the randoms:\n%s", name, side)
+		t.Logf("%s: %q", name, fields)
+		if len(fields) != 4 || len(fields[1]) != 64 || len(fields[2]) != 64 {
+			t.Fatalf("%s: log line %q, want two 32-byte randoms", name, fields)
+		}
+		var data []byte
+		testenv.Eventually(t, 10*time.Second, func() bool {
+			data, _ = os.ReadFile(keys)
+			return strings.Contains(strings.ToLower(string(data)), " "+strings.ToLower(fields[1])+" ")
+		}, "%s: ssl_bc_client_random %s is not in the server's key log:\n%s", name, fields[1], data)
+	}
+}
+
+// httpGet sends one HTTP/1.1 request and reads the answer to its end.
+func httpGet(addr string) (string, error) {
+	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+	fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	b, err := io.ReadAll(c)
+	return string(b), err
 }

@@ -496,6 +496,7 @@ func (t *Txn) noteServerConn(c *upstream.Conn, major int) {
 	}
 	t.acl.BcSrc, t.acl.BcDst = c.Addrs()
 	t.acl.BcHTTPMajor = major
+	t.acl.BcClientRandom, t.acl.BcServerRandom = c.ClientRandom, c.ServerRandom
 }
 
 // dial opens a connection to srv; isH2 reports that it speaks HTTP/2

@@ -190,17 +190,7 @@ var helloRetryRandom = [32]byte{
 // records, the ServerHello first in its record.
 func (c *CaptureConn) Write(b []byte) (int, error) {
 	if c.writes && c.serverRandom == nil {
-		for r := b; len(r) >= 5; {
-			l := int(r[3])<<8 | int(r[4])
-			if len(r) < 5+l {
-				break
-			}
-			if m := r[5 : 5+l]; r[0] == 22 && len(m) >= 4+2+32 && m[0] == 2 && [32]byte(m[6:38]) != helloRetryRandom {
-				c.serverRandom = append([]byte(nil), m[6:38]...)
-				break
-			}
-			r = r[5+l:]
-		}
+		c.serverRandom, _ = helloRandom(b, 2)
 	}
 	return c.Conn.Write(b)
 }

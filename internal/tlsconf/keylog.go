@@ -3,6 +3,7 @@ package tlsconf
 import (
 	"bytes"
 	"crypto/tls"
+	"net"
 	"sync/atomic"
 )
 
@@ -76,4 +77,55 @@ func WithKeyLog(conf *tls.Config, k *KeyLog) *tls.Config {
 		}
 	}
 	return c
+}
+
+// helloRandom scans the complete TLS records of b for a hello of type typ
+// (1 ClientHello, 2 ServerHello) that is not a HelloRetryRequest, the
+// first message of its record, and returns its random; done when it is
+// found or a record other than a handshake or change_cipher_spec shows it
+// will not come in clear.
+func helloRandom(b []byte, typ byte) (random []byte, done bool) {
+	for len(b) >= 5 {
+		l := int(b[3])<<8 | int(b[4])
+		if len(b) < 5+l {
+			return nil, false
+		}
+		switch m := b[5 : 5+l]; {
+		case b[0] == 22 && len(m) >= 4+2+32 && m[0] == typ && [32]byte(m[6:38]) != helloRetryRandom:
+			return append([]byte(nil), m[6:38]...), true
+		case b[0] != 22 && b[0] != 20:
+			return nil, true
+		}
+		b = b[5+l:]
+	}
+	return nil, false
+}
+
+// RandomsConn records the randoms of a TLS client's handshake, for
+// ssl_bc_client_random and ssl_bc_server_random with tune.ssl.keylog:
+// Go's TLS client writes whole records, its ClientHello first.
+type RandomsConn struct {
+	net.Conn
+	Client, Server []byte
+	rbuf           []byte
+	rdone          bool
+}
+
+func (c *RandomsConn) Write(b []byte) (int, error) {
+	if c.Client == nil {
+		c.Client, _ = helloRandom(b, 1)
+	}
+	return c.Conn.Write(b)
+}
+
+func (c *RandomsConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if !c.rdone && n > 0 {
+		c.rbuf = append(c.rbuf, b[:n]...)
+		c.Server, c.rdone = helloRandom(c.rbuf, 2)
+		if c.rdone || len(c.rbuf) > maxHelloBytes {
+			c.rdone, c.rbuf = true, nil
+		}
+	}
+	return n, err
 }

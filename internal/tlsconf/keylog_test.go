@@ -26,7 +26,7 @@ func (r *readRecorder) Read(b []byte) (int, error) {
 
 // TestKeyLogConnection: a server connection's KeyLog holds the secrets the
 // client's own key log has for it, and the randoms the client sent and
-// received, also after a HelloRetryRequest and through GetConfigForClient.
+// received (which a client's RandomsConn records alike), also after a HelloRetryRequest and through GetConfigForClient.
 func TestKeyLogConnection(t *testing.T) {
 	ca := tlstest.NewCA(t)
 	crt := ca.TLSCertificate(t, "a.example")
@@ -43,9 +43,10 @@ func TestKeyLogConnection(t *testing.T) {
 		srv := tls.Server(capc, WithKeyLog(base, kl))
 		var clientLog bytes.Buffer
 		rec := &readRecorder{Conn: cc}
+		crand := &RandomsConn{Conn: rec} // the client side's own record
 		errc := make(chan error, 1)
 		go func() {
-			cl := tls.Client(rec, &tls.Config{ServerName: "a.example", RootCAs: ca.CertPool(), KeyLogWriter: &clientLog})
+			cl := tls.Client(crand, &tls.Config{ServerName: "a.example", RootCAs: ca.CertPool(), KeyLogWriter: &clientLog})
 			_ = cl.SetDeadline(time.Now().Add(10 * time.Second))
 			err := cl.Handshake()
 			if err != nil {
@@ -93,6 +94,9 @@ func TestKeyLogConnection(t *testing.T) {
 		}
 		if !bytes.Equal(kl.ServerRandom, last) || bytes.Equal(last, helloRetryRandom[:]) {
 			t.Errorf("hrr %v: server random %x, the client read %x", hrr, kl.ServerRandom, last)
+		}
+		if !bytes.Equal(crand.Client, kl.ClientRandom) || !bytes.Equal(crand.Server, kl.ServerRandom) {
+			t.Errorf("hrr %v: the client recorded %x %x, the server %x %x", hrr, crand.Client, crand.Server, kl.ClientRandom, kl.ServerRandom)
 		}
 	}
 }

@@ -37,13 +37,16 @@ type PoolKey struct {
 
 // Conn is an upstream connection, idle in a pool or in use.
 type Conn struct {
-	net.Conn               // the TLS conn when the server has ssl, else Raw
-	Raw       *net.TCPConn // the TCP connection underneath
-	Wire      net.Conn     // Raw as the codec's bytes reach it (a sock.Conn, or Raw)
-	Key       PoolKey
-	Proto     string // negotiated ALPN protocol, "" when none
-	Reused    int    // times taken from the pool
-	idleSince int64  // clock.Mono when it was last put in the pool
+	net.Conn              // the TLS conn when the server has ssl, else Raw
+	Raw      *net.TCPConn // the TCP connection underneath
+	Wire     net.Conn     // Raw as the codec's bytes reach it (a sock.Conn, or Raw)
+	Key      PoolKey
+	Proto    string // negotiated ALPN protocol, "" when none
+	// ClientRandom and ServerRandom are the TLS handshake's randoms,
+	// recorded with tune.ssl.keylog only (ssl_bc_*_random).
+	ClientRandom, ServerRandom []byte
+	Reused                     int   // times taken from the pool
+	idleSince                  int64 // clock.Mono when it was last put in the pool
 	// Codec is the proxy's reader/writer state for this connection; the
 	// pool keeps it as is (release big buffers before Put).
 	Codec any
