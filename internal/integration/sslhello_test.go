@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"net"
 	"os/exec"
 	"strings"
@@ -118,5 +119,82 @@ frontend fe
 		if full == "" {
 			full = lines[1][0]
 		}
+	}
+}
+
+// TestSSLTCPModeFetchesMatchHAProxy: in mode tcp too, the ClientHello
+// fetches log what HAProxy 2.6 logs for the same Go client, and the key log
+// fetches hold the secrets the client's own key log has.
+func TestSSLTCPModeFetchesMatchHAProxy(t *testing.T) {
+	echo := testenv.StartEchoServer(t)
+	ca := testenv.NewCA(t)
+	cert := ca.Issue(t, "www.example.com")
+	lines := map[string]string{}
+	for _, name := range []string{"haproxy", "gatehouse"} {
+		port := testenv.FreePort(t)
+		cfg := fmt.Sprintf(`
+global
+    log stdout len 8192 format raw local0
+    tune.ssl.capture-buffer-size 1024
+    tune.ssl.keylog on
+defaults
+    mode tcp
+    log global
+    timeout connect 5s
+    timeout client 10s
+    timeout server 10s
+frontend fe
+    bind 127.0.0.1:%d ssl crt %s
+    log-format "tcp %%[ssl_fc_cipherlist_hex] %%[ssl_fc_cipherlist_xxh] %%[ssl_fc_extlist_bin,hex] %%[ssl_fc_eclist_bin,hex] %%[ssl_fc_protocol_hello_id] / %%[ssl_fc_client_random,hex] %%[ssl_fc_client_traffic_secret_0] end"
+    default_backend be
+backend be
+    server s1 %s
+`, port, cert.PEMFile, echo.Addr)
+		var side interface{ String() string }
+		if name == "haproxy" {
+			side = testenv.StartHAProxy(t, cfg)
+		} else {
+			side = testenv.StartGatehouse(t, cfg)
+		}
+		var keys strings.Builder
+		c, err := tls.DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}, "tcp", testenv.LocalAddr(port), &tls.Config{
+			InsecureSkipVerify: true, ServerName: "www.example.com", KeyLogWriter: &keys,
+			CurvePreferences: []tls.CurveID{tls.X25519, tls.CurveP256},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(20 * time.Second))
+		fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+		if b, _ := io.ReadAll(c); !strings.HasPrefix(string(b), "HTTP/1.1 200") {
+			t.Fatalf("%s: %q", name, b)
+		}
+		c.Close()
+		var line string
+		testenv.Eventually(t, 20*time.Second, func() bool {
+			for _, l := range strings.Split(side.String(), "\n") {
+				// Not the start-up probe's line, which has no handshake.
+				if i := strings.Index(l, "tcp "); i >= 0 && !strings.HasPrefix(l[i:], "tcp - ") {
+					line = strings.TrimSpace(l[i:])
+					return true
+				}
+			}
+			return false
+		}, "%s: no log line with the fetches:\n%s", name, side)
+		t.Logf("%s: %q", name, line)
+		hello, kl, _ := strings.Cut(line, " / ")
+		lines[name] = hello
+		var want string
+		for _, l := range strings.Split(keys.String(), "\n") {
+			if f := strings.Fields(l); len(f) == 3 && f[0] == "CLIENT_TRAFFIC_SECRET_0" {
+				want = strings.ToUpper(f[1]) + " " + f[2] + " end"
+			}
+		}
+		if kl != want {
+			t.Errorf("%s: key log fetches %q, the client logged %q", name, kl, want)
+		}
+	}
+	if lines["haproxy"] != lines["gatehouse"] || strings.Contains(lines["gatehouse"], " - ") {
+		t.Errorf("ClientHello fetches:\n haproxy:   %q\n gatehouse: %q", lines["haproxy"], lines["gatehouse"])
 	}
 }
