@@ -4,19 +4,20 @@ import (
 	"errors"
 )
 
-// The key log fetches read the connection's own key log (Txn.KeyLog), kept
-// with "tune.ssl.keylog on" only, to build NSS key log lines with
-// log-format. Secrets are lower-case hexadecimal strings, as OpenSSL's.
+// The key log fetches read the connection's own key log (Txn.KeyLog): the
+// randoms of every TLS connection and, with "tune.ssl.keylog on", its
+// secrets, to build NSS key log lines with log-format. Secrets are
+// lower-case hexadecimal strings, as OpenSSL's.
 func sslKeyLogFetches() []fetchDef {
 	const on = " (needs tune.ssl.keylog on)"
 	secret := func(name, label, what string) fetchDef {
 		return fetchDef{name: name, out: tStr, need: NeedTLS, fn: keyLogSecret(label), doc: "the " + label + " of a TLS 1.3 connection, in hexadecimal" + what + on}
 	}
 	return []fetchDef{
-		{name: "ssl_fc_client_random", out: tBin, need: NeedTLS, fn: fetchSSLFCRandom(true), doc: "the ClientHello's 32-byte random (binary; use ,hex)" + on + "; HAProxy has it on every TLS connection"},
-		{name: "ssl_fc_server_random", out: tBin, need: NeedTLS, fn: fetchSSLFCRandom(false), doc: "the ServerHello's 32-byte random (binary; use ,hex)" + on + "; HAProxy has it on every TLS connection"},
-		{name: "ssl_bc_client_random", out: tBin, fn: fetchSSLBCRandom(true), doc: "the 32-byte random of the ClientHello sent to the server (binary; use ,hex)" + on + "; HAProxy has it on every TLS server connection"},
-		{name: "ssl_bc_server_random", out: tBin, fn: fetchSSLBCRandom(false), doc: "the 32-byte random of the server's ServerHello (binary; use ,hex)" + on + "; HAProxy has it on every TLS server connection"},
+		{name: "ssl_fc_client_random", out: tBin, need: NeedTLS, fn: fetchSSLFCRandom(true), doc: "the ClientHello's 32-byte random (binary; use ,hex), on every TLS connection"},
+		{name: "ssl_fc_server_random", out: tBin, need: NeedTLS, fn: fetchSSLFCRandom(false), doc: "the ServerHello's 32-byte random (binary; use ,hex)"},
+		{name: "ssl_bc_client_random", out: tBin, fn: fetchSSLBCRandom(true), doc: "the 32-byte random of the ClientHello sent to the server (binary; use ,hex)"},
+		{name: "ssl_bc_server_random", out: tBin, fn: fetchSSLBCRandom(false), doc: "the 32-byte random of the server's ServerHello (binary; use ,hex)"},
 		secret("ssl_fc_client_handshake_traffic_secret", "CLIENT_HANDSHAKE_TRAFFIC_SECRET", ""),
 		secret("ssl_fc_server_handshake_traffic_secret", "SERVER_HANDSHAKE_TRAFFIC_SECRET", ""),
 		secret("ssl_fc_client_traffic_secret_0", "CLIENT_TRAFFIC_SECRET_0", ""),

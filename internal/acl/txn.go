@@ -36,8 +36,8 @@ type Txn struct {
 	// once there is one (bc_src, bc_dst, bc_http_major).
 	BcSrc, BcDst netip.AddrPort
 	BcHTTPMajor  int
-	// BcClientRandom and BcServerRandom are that connection's TLS randoms,
-	// kept with tune.ssl.keylog on (ssl_bc_client_random, ssl_bc_server_random).
+	// BcClientRandom and BcServerRandom are that connection's TLS randoms
+	// (ssl_bc_client_random, ssl_bc_server_random).
 	BcClientRandom, BcServerRandom []byte
 
 	TLS        bool   // the client connection is TLS (ssl_fc)
@@ -57,8 +57,8 @@ type Txn struct {
 	// Hello is what tune.ssl.capture-buffer-size kept of the client's
 	// ClientHello (ssl_fc_cipherlist_* and co.), nil without a capture.
 	Hello *tlsconf.Hello
-	// KeyLog is the connection's randoms and TLS 1.3 secrets with
-	// tune.ssl.keylog on (ssl_fc_*_secret, ssl_fc_*_random), else nil.
+	// KeyLog is the TLS connection's randoms (ssl_fc_*_random) and, with
+	// tune.ssl.keylog on, its TLS 1.3 secrets (ssl_fc_*_secret).
 	KeyLog *tlsconf.KeyLog
 
 	Frontend, Backend, Server string

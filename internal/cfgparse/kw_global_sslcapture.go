@@ -12,7 +12,7 @@ func sslCaptureKeywords() []keyword {
 		{name: "tune.ssl.capture-cipherlist-size", where: wGlobal, syntax: "tune.ssl.capture-cipherlist-size <bytes>",
 			desc: "Deprecated spelling of 'tune.ssl.capture-buffer-size', read with HAProxy 2.6's warning.", parse: parseSSLCaptureSize},
 		{name: "tune.ssl.keylog", where: wGlobal, syntax: "tune.ssl.keylog on|off",
-			desc: "on: each TLS connection keeps its randoms and TLS 1.3 secrets for ssl_fc_client_random, ssl_fc_server_random and the ssl_fc_*_secret fetches, to write NSS key log lines with log-format (e.g. \"CLIENT_TRAFFIC_SECRET_0 %[ssl_fc_client_random,hex] %[ssl_fc_client_traffic_secret_0]\"). Costs memory and two tls.Config copies per handshake. off (the default): none kept.", parse: parseSSLKeyLog},
+			desc: "on: each TLS connection keeps its TLS 1.3 secrets for the ssl_fc_*_secret fetches, to write NSS key log lines with log-format (e.g. \"CLIENT_TRAFFIC_SECRET_0 %[ssl_fc_client_random,hex] %[ssl_fc_client_traffic_secret_0]\"). Costs memory and two tls.Config copies per handshake. off (the default): none kept.", parse: parseSSLKeyLog},
 	}
 }
 

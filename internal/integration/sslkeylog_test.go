@@ -19,7 +19,8 @@ import (
 // and client random HAProxy 2.6 and Gatehouse log for a connection are
 // those openssl s_client wrote to its -keylogfile for it, so log-format
 // builds a key log that decrypts the capture; the early-data secret is
-// empty in both (no 0-RTT); with keylog off no secret is logged.
+// empty in both (no 0-RTT); with keylog off no secret is logged, the randoms
+// still are.
 func TestSSLKeyLogMatchesClient(t *testing.T) {
 	openssl := testenv.RequireBinary(t, "openssl")
 	ca := testenv.NewCA(t)
@@ -79,14 +80,9 @@ frontend fe
 				t.Fatalf("%s: log line %q", name, fields)
 			}
 			if keylog == "off" {
-				// No secrets. HAProxy has the randoms on every connection;
-				// Gatehouse records them with the key log only (documented),
-				// sparing every handshake the recording.
-				want := "kl - - - - - - - end"
-				if name == "haproxy" {
-					want = "kl " + fields[1] + " " + fields[2] + " - - - - - end"
-				}
-				if got := strings.Join(fields, " "); got != want {
+				// No secrets; the randoms are there on every connection.
+				want := "kl " + fields[1] + " " + fields[2] + " - - - - - end"
+				if got := strings.Join(fields, " "); got != want || len(fields[1]) != 64 || len(fields[2]) != 64 {
 					t.Errorf("%s keylog off: %q, want %q", name, got, want)
 				}
 				continue
@@ -120,7 +116,7 @@ frontend fe
 	}
 }
 
-// TestSSLBackendRandomsMatchServer: with tune.ssl.keylog on,
+// TestSSLBackendRandomsMatchServer: without tune.ssl.keylog,
 // ssl_bc_client_random is the random the server's key log (openssl
 // s_server -keylogfile) files the connection under, in HAProxy 2.6 and in
 // Gatehouse, and ssl_bc_server_random is 32 bytes.
@@ -138,7 +134,6 @@ func TestSSLBackendRandomsMatchServer(t *testing.T) {
 		cfg := fmt.Sprintf(`
 global
     log stdout format raw local0
-    tune.ssl.keylog on
 defaults
     mode http
     log global

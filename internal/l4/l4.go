@@ -401,12 +401,13 @@ func (s *session) handshake() bool {
 	if tlsconf.KeyLogOn() {
 		kl = &tlsconf.KeyLog{}
 		conf = tlsconf.WithKeyLog(conf, kl)
-		capc = tlsconf.NewKeyLogConn(under)
-		under = capc
+		capc = tlsconf.NewCaptureConn(under)
 	} else if size > 0 {
 		capc = tlsconf.NewCaptureConn(under)
-		under = capc
+	} else {
+		capc = tlsconf.NewRandomsConn(under) // ssl_fc_client_random, ssl_fc_server_random
 	}
+	under = capc
 	tc := tls.Server(under, conf)
 	if d := s.fe.Timeouts.Client; d > 0 {
 		_ = s.raw.SetDeadline(t0.Add(d))
@@ -424,13 +425,12 @@ func (s *session) handshake() bool {
 	s.txn.TLS, s.txn.SNI, s.txn.ALPN = true, st.ServerName, st.NegotiatedProtocol
 	s.txn.TLSVersion = tlsconf.VersionName(st.Version)
 	s.txn.TLSState = &st
-	if capc != nil {
-		s.txn.Hello = capc.Hello(size)
+	s.txn.Hello = capc.Hello(size)
+	if kl == nil { // the randoms only
+		kl = &tlsconf.KeyLog{}
 	}
-	if kl != nil {
-		kl.ClientRandom, kl.ServerRandom = capc.Randoms()
-		s.txn.KeyLog = kl
-	}
+	kl.ClientRandom, kl.ServerRandom = capc.Randoms()
+	s.txn.KeyLog = kl
 	r := s.lst.ClientVerify.Result(&st)
 	s.txn.ClientVerify, s.txn.ClientCrtErr, s.txn.ClientCAErr = r.Verify, r.CrtErr, r.CAErr
 	s.cli = tc

@@ -390,12 +390,13 @@ func (s *session) handshake(conf *tls.Config) bool {
 	if tlsconf.KeyLogOn() {
 		kl = &tlsconf.KeyLog{}
 		conf = tlsconf.WithKeyLog(conf, kl)
-		capc = tlsconf.NewKeyLogConn(s.raw)
-		under = capc
+		capc = tlsconf.NewCaptureConn(s.raw)
 	} else if size > 0 {
 		capc = tlsconf.NewCaptureConn(s.raw)
-		under = capc
+	} else {
+		capc = tlsconf.NewRandomsConn(s.raw) // ssl_fc_client_random, ssl_fc_server_random
 	}
+	under = capc
 	tc := tls.Server(under, conf)
 	d := s.fe.Timeouts.Client
 	if hr := s.fe.Timeouts.HTTPRequest; hr > 0 && (d == 0 || hr < d) {
@@ -423,13 +424,12 @@ func (s *session) handshake(conf *tls.Config) bool {
 	s.tlsVersion = tlsconf.VersionName(st.Version)
 	s.cipher = tlsconf.CipherName(st.CipherSuite) // OpenSSL's names, as HAProxy logs them
 	s.tlsState = &st
-	if capc != nil {
-		s.hello = capc.Hello(size)
+	s.hello = capc.Hello(size)
+	if kl == nil { // the randoms only
+		kl = &tlsconf.KeyLog{}
 	}
-	if kl != nil {
-		kl.ClientRandom, kl.ServerRandom = capc.Randoms()
-		s.keylog = kl
-	}
+	kl.ClientRandom, kl.ServerRandom = capc.Randoms()
+	s.keylog = kl
 	if s.lst != nil {
 		s.verify = s.lst.ClientVerify.Result(&st)
 	}

@@ -152,14 +152,24 @@ type CaptureConn struct {
 	buf  []byte
 	done bool
 	msg  []byte // the reassembled ClientHello once done
-	// serverRandom is the ServerHello's random, recorded from the writes
-	// with tune.ssl.keylog (NewKeyLogConn).
-	serverRandom []byte
-	writes       bool
+	// randomOnly: read the ClientHello's random and no further (no
+	// capture buffer, no key log); clientRandom holds it.
+	randomOnly   bool
+	clientRandom []byte
+	serverRandom []byte // the ServerHello's, recorded from the writes
 }
 
-// NewCaptureConn wraps c for a TLS server that captures the ClientHello.
+// NewCaptureConn wraps c for a TLS server that captures the ClientHello
+// (and both randoms).
 func NewCaptureConn(c net.Conn) *CaptureConn { return &CaptureConn{Conn: c} }
+
+// NewRandomsConn wraps c for a TLS server that records the randoms only
+// (ssl_fc_client_random, ssl_fc_server_random): the first 43 bytes read
+// and the ServerHello's record.
+func NewRandomsConn(c net.Conn) *CaptureConn { return &CaptureConn{Conn: c, randomOnly: true} }
+
+// randomEnd: record header (5), handshake header (4), version (2), random.
+const randomEnd = 5 + 4 + 2 + 32
 
 // NetConn is the wrapped connection.
 func (c *CaptureConn) NetConn() net.Conn { return c.Conn }
@@ -168,6 +178,15 @@ func (c *CaptureConn) Read(b []byte) (int, error) {
 	n, err := c.Conn.Read(b)
 	if !c.done && n > 0 {
 		c.buf = append(c.buf, b[:n]...)
+		if c.randomOnly {
+			if len(c.buf) >= randomEnd {
+				if c.buf[0] == 22 && c.buf[5] == 1 {
+					c.clientRandom = append([]byte(nil), c.buf[11:randomEnd]...)
+				}
+				c.done, c.buf = true, nil
+			}
+			return n, err
+		}
 		c.msg, c.done = helloMessage(c.buf)
 		if c.done || len(c.buf) > maxHelloBytes {
 			c.done, c.buf = true, nil
@@ -175,9 +194,6 @@ func (c *CaptureConn) Read(b []byte) (int, error) {
 	}
 	return n, err
 }
-
-// NewKeyLogConn also records the ServerHello's random (ssl_fc_server_random).
-func NewKeyLogConn(c net.Conn) *CaptureConn { return &CaptureConn{Conn: c, writes: true} }
 
 // helloRetryRandom marks a HelloRetryRequest (RFC 8446 4.1.3), whose random
 // is not the connection's.
@@ -189,7 +205,7 @@ var helloRetryRandom = [32]byte{
 // Write records the ServerHello's random: Go's TLS server writes whole
 // records, the ServerHello first in its record.
 func (c *CaptureConn) Write(b []byte) (int, error) {
-	if c.writes && c.serverRandom == nil {
+	if c.serverRandom == nil {
 		c.serverRandom, _ = helloRandom(b, 2)
 	}
 	return c.Conn.Write(b)
@@ -198,6 +214,7 @@ func (c *CaptureConn) Write(b []byte) (int, error) {
 // Randoms are the ClientHello's and the ServerHello's randoms, nil when
 // not seen.
 func (c *CaptureConn) Randoms() (client, server []byte) {
+	client = c.clientRandom
 	if len(c.msg) >= 4+2+32 {
 		client = append([]byte(nil), c.msg[6:38]...)
 	}

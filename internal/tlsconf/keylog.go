@@ -28,8 +28,9 @@ var keyLogLabels = [...]string{
 	"EARLY_EXPORTER_SECRET",
 }
 
-// KeyLog holds one connection's key log: its tls.Config's KeyLogWriter,
-// so the secrets are the connection's own and go with it.
+// KeyLog holds one connection's randoms and, with tune.ssl.keylog, its key
+// log: its tls.Config's KeyLogWriter, so the secrets are the connection's
+// own and go with it.
 type KeyLog struct {
 	ClientRandom, ServerRandom []byte
 	secrets                    [len(keyLogLabels)]string
@@ -102,8 +103,8 @@ func helloRandom(b []byte, typ byte) (random []byte, done bool) {
 }
 
 // RandomsConn records the randoms of a TLS client's handshake, for
-// ssl_bc_client_random and ssl_bc_server_random with tune.ssl.keylog:
-// Go's TLS client writes whole records, its ClientHello first.
+// ssl_bc_client_random and ssl_bc_server_random: Go's TLS client writes
+// whole records, its ClientHello first.
 type RandomsConn struct {
 	net.Conn
 	Client, Server []byte

@@ -231,21 +231,15 @@ func dialAddr(ctx context.Context, addr netip.AddrPort, key PoolKey, tlsConf *tl
 		}
 	}
 	under := sock.Wrap(raw)
-	var rc *tlsconf.RandomsConn
-	if tlsconf.KeyLogOn() { // ssl_bc_client_random, ssl_bc_server_random
-		rc = &tlsconf.RandomsConn{Conn: under}
-		under = rc
-	}
-	tc := tls.Client(under, cfg)
+	rc := &tlsconf.RandomsConn{Conn: under} // ssl_bc_client_random, ssl_bc_server_random
+	tc := tls.Client(rc, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		raw.Close()
 		return nil, &DialError{Kind: classify(parent, err, true), Addr: addr, Err: err}
 	}
 	c := NewConn(tc, raw, key)
-	if rc != nil {
-		c.Wire = rc.Conn // what the proxy's answer waits expect
-		c.ClientRandom, c.ServerRandom = rc.Client, rc.Server
-	}
+	c.Wire = under // what the proxy's answer waits expect
+	c.ClientRandom, c.ServerRandom = rc.Client, rc.Server
 	c.Proto = tc.ConnectionState().NegotiatedProtocol
 	return c, nil
 }

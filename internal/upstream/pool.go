@@ -42,8 +42,8 @@ type Conn struct {
 	Wire     net.Conn     // Raw as the codec's bytes reach it (a sock.Conn, or Raw)
 	Key      PoolKey
 	Proto    string // negotiated ALPN protocol, "" when none
-	// ClientRandom and ServerRandom are the TLS handshake's randoms,
-	// recorded with tune.ssl.keylog only (ssl_bc_*_random).
+	// ClientRandom and ServerRandom are the TLS handshake's randoms
+	// (ssl_bc_*_random).
 	ClientRandom, ServerRandom []byte
 	Reused                     int   // times taken from the pool
 	idleSince                  int64 // clock.Mono when it was last put in the pool
