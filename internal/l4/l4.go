@@ -430,6 +430,7 @@ func (s *session) handshake() bool {
 		kl = &tlsconf.KeyLog{}
 	}
 	kl.ClientRandom, kl.ServerRandom = capc.Randoms()
+	capc.Release()
 	s.txn.KeyLog = kl
 	r := s.lst.ClientVerify.Result(&st)
 	s.txn.ClientVerify, s.txn.ClientCrtErr, s.txn.ClientCAErr = r.Verify, r.CrtErr, r.CAErr

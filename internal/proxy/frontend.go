@@ -429,6 +429,7 @@ func (s *session) handshake(conf *tls.Config) bool {
 		kl = &tlsconf.KeyLog{}
 	}
 	kl.ClientRandom, kl.ServerRandom = capc.Randoms()
+	capc.Release()
 	s.keylog = kl
 	if s.lst != nil {
 		s.verify = s.lst.ClientVerify.Result(&st)

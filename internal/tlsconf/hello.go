@@ -145,8 +145,8 @@ func DropGREASE(b []byte) []byte {
 const maxHelloBytes = 1 << 16
 
 // CaptureConn records the bytes a TLS server reads until the first
-// handshake message (the ClientHello) is complete, then only passes reads
-// through. Use it only when CaptureSize() > 0.
+// handshake message (the ClientHello) is complete, and the ServerHello's
+// random from its writes, then only passes bytes through.
 type CaptureConn struct {
 	net.Conn
 	buf  []byte
@@ -220,6 +220,10 @@ func (c *CaptureConn) Randoms() (client, server []byte) {
 	}
 	return client, c.serverRandom
 }
+
+// Release drops the recorded ClientHello once Hello and Randoms have been
+// taken: the conn lives as long as the TLS connection.
+func (c *CaptureConn) Release() { c.msg, c.buf, c.done = nil, nil, true }
 
 // Hello is the captured ClientHello, cut to size; nil when none was read.
 func (c *CaptureConn) Hello(size int) *Hello {

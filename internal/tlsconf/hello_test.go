@@ -133,3 +133,14 @@ func TestHelloMessageAcrossRecords(t *testing.T) {
 		t.Error("a non-handshake record must end the capture")
 	}
 }
+
+func TestCaptureRelease(t *testing.T) {
+	c, _ := handshakeCapture(t)
+	if c.Hello(1<<14) == nil {
+		t.Fatal("no ClientHello captured")
+	}
+	c.Release()
+	if c.Hello(1<<14) != nil || c.msg != nil {
+		t.Error("the ClientHello is still held after Release")
+	}
+}
