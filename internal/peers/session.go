@@ -295,14 +295,6 @@ func (ss *session) define(def *tableDef) {
 // the table's own otherwise.
 func (ss *session) apply(rt *remoteTable, u *update) {
 	sh := rt.local
-	ss.mu.Lock()
-	if u.hasID {
-		ss.lastGet[rt.index] = u.id
-	} else {
-		ss.lastGet[rt.index]++
-	}
-	ss.gotAny[rt.index] = true
-	ss.mu.Unlock()
 	vals := make([]stick.PeerValue, 0, len(u.vals))
 	for _, v := range u.vals {
 		if wireTypes[v.n].local || !sh.stickOK[v.n] {
@@ -350,6 +342,16 @@ func (ss *session) apply(rt *remoteTable, u *update) {
 	if _, err := sh.t.WritePeerUnless(u.key, exp, vals, pending); err != nil {
 		ss.p.s.logf("peers '%s': update from '%s' for table '%s' not stored: %v", ss.p.s.cfg.Name, ss.p.name, sh.wireName, err)
 	}
+	// Counted as received (and to acknowledge) once stored, so what the
+	// acknowledgement covers is in the table.
+	ss.mu.Lock()
+	if u.hasID {
+		ss.lastGet[rt.index] = u.id
+	} else {
+		ss.lastGet[rt.index]++
+	}
+	ss.gotAny[rt.index] = true
+	ss.mu.Unlock()
 	ss.poke() // an acknowledgement is due
 }
 
