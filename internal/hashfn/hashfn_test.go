@@ -17,6 +17,7 @@ func TestKnownAnswers(t *testing.T) {
 		{"xxh32 abc", uint64(XXH32("abc", 0)), 0x32D153FF},
 		{"xxh64 empty", XXH64("", 0), 0xEF46DB3751D8E999},
 		{"xxh64 abc", XXH64("abc", 0), 0x44BC2CF5AD770999},
+		{"xxh64 39 bytes", XXH64("Nobody inspects the spammish repetition", 0), 0xFBCEA83C8A378BF1},
 		{"crc32", uint64(CRC32("123456789")), 0xCBF43926},
 		{"crc32c", uint64(CRC32C("123456789")), 0xE3069283},
 		{"sdbm ab", uint64(SDBM("ab")), 97*65599 + 98},

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net"
 	"sync/atomic"
+
+	"github.com/gatehouse/gatehouse/internal/hashfn"
 )
 
 // captureSize is "tune.ssl.capture-buffer-size": the bytes of each
@@ -54,7 +56,7 @@ func ParseClientHello(msg []byte, size int) *Hello {
 	if p+cl > len(m) {
 		return nil
 	}
-	h.CipherXXH64 = XXH64(m[p:p+cl], 0)
+	h.CipherXXH64 = hashfn.XXH64(string(m[p:p+cl]), 0)
 	used := min(size, cl)
 	h.Ciphers = append([]byte(nil), m[p:p+used]...)
 	p += cl
