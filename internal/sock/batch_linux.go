@@ -28,7 +28,6 @@ type sendBatch struct {
 	running bool // loop is sending or about to
 	started bool
 	wake    chan struct{}
-	flushed int // batches sent, for the tests
 	most    int // the largest batch sent, for the tests
 }
 
@@ -78,7 +77,6 @@ func (b *sendBatch) loop() {
 				break
 			}
 			b.q = b.spare[:0]
-			b.flushed++
 			b.most = max(b.most, len(q))
 			b.mu.Unlock()
 			for i, c := range q {
