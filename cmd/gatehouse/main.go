@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 	"strings"
 )
@@ -75,8 +76,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&opt.diag, "dD", false, "diagnostic mode: print the configuration's .diag messages")
 	fs.BoolVar(&opt.watch, "watch", false, "reload when the content of the -f files changes (as SIGHUP: all or nothing), e.g. a Kubernetes ConfigMap update")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (pprof) of the run to `FILE` when Gatehouse stops; cmd/gatehouse/default.pgo is made from these")
+	execTrace := fs.String("trace", "", "write a runtime execution trace of the run to `FILE` (go tool trace): where each goroutine waited, ran and was woken")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: gatehouse -f FILE|DIR [-f ...] [-c] [-q] [-v|-vv] [-D|-db] [-W|-Ws] [-dW] [-dD] [-watch] [-p PIDFILE] [-L NAME] [-sf|-st PID...] [-cpuprofile FILE]\n       gatehouse demo      (built-in demo: edge + mesh gateway, no config needed)\n       gatehouse reference (print the configuration keyword reference)\n       gatehouse istio -f FILE [--check POLICY.yaml] (Istio policies for the identity tokens)\n\n  -sf PID...\n    \tonce serving, send SIGUSR1 (finish and leave) to these processes\n  -st PID...\n    \tonce serving, send SIGTERM (stop) to these processes\n")
+		fmt.Fprintf(stderr, "Usage: gatehouse -f FILE|DIR [-f ...] [-c] [-q] [-v|-vv] [-D|-db] [-W|-Ws] [-dW] [-dD] [-watch] [-p PIDFILE] [-L NAME] [-sf|-st PID...] [-cpuprofile FILE] [-trace FILE]\n       gatehouse demo      (built-in demo: edge + mesh gateway, no config needed)\n       gatehouse reference (print the configuration keyword reference)\n       gatehouse istio -f FILE [--check POLICY.yaml] (Istio policies for the identity tokens)\n\n  -sf PID...\n    \tonce serving, send SIGUSR1 (finish and leave) to these processes\n  -st PID...\n    \tonce serving, send SIGTERM (stop) to these processes\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -103,8 +105,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if *check {
-		if *cpuProfile != "" {
-			fmt.Fprintln(stderr, "gatehouse: -cpuprofile profiles a running proxy; it has nothing to profile with -c")
+		if *cpuProfile != "" || *execTrace != "" {
+			fmt.Fprintln(stderr, "gatehouse: -cpuprofile and -trace record a running proxy; there is nothing to record with -c")
 			return 1
 		}
 		return runCheck(files, stdout, stderr, opt)
@@ -116,6 +118,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		stop, err := startCPUProfile(*cpuProfile)
 		if err != nil {
 			fmt.Fprintf(stderr, "gatehouse: -cpuprofile: %v\n", err)
+			return 1
+		}
+		defer stop(stderr)
+	}
+	if *execTrace != "" {
+		stop, err := startTrace(*execTrace)
+		if err != nil {
+			fmt.Fprintf(stderr, "gatehouse: -trace: %v\n", err)
 			return 1
 		}
 		defer stop(stderr)
@@ -150,6 +160,26 @@ func takePIDLists(args []string, opt *options) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// startTrace records the run's execution trace into path; stop ends it
+// and closes the file.
+func startTrace(path string) (stop func(io.Writer), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := trace.Start(f); err != nil {
+		f.Close()
+		os.Remove(path)
+		return nil, err
+	}
+	return func(stderr io.Writer) {
+		trace.Stop()
+		if err := f.Close(); err != nil {
+			fmt.Fprintf(stderr, "gatehouse: -trace: %v\n", err)
+		}
+	}, nil
 }
 
 // startCPUProfile profiles the whole run into path; stop writes the rest

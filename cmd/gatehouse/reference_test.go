@@ -70,3 +70,31 @@ func TestCPUProfile(t *testing.T) {
 		t.Fatal("a profile in a missing directory started")
 	}
 }
+
+// TestExecutionTrace: the trace is complete once stop returns and starts
+// with the runtime's trace header; a second trace cannot start while one runs.
+func TestExecutionTrace(t *testing.T) {
+	path := t.TempDir() + "/run.trace"
+	stop, err := startTrace(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := startTrace(t.TempDir() + "/second.trace"); err == nil {
+		t.Error("a second trace started while one ran")
+	}
+	var errb bytes.Buffer
+	stop(&errb)
+	if errb.Len() > 0 {
+		t.Fatalf("stop: %s", errb.String())
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(b, []byte("go 1.")) || !bytes.Contains(b[:min(len(b), 16)], []byte(" trace")) {
+		t.Fatalf("not an execution trace: %q", b[:min(len(b), 16)])
+	}
+	if _, err := startTrace(t.TempDir() + "/no/such/dir/t"); err == nil {
+		t.Fatal("a trace in a missing directory started")
+	}
+}
