@@ -27,6 +27,8 @@
 #                   merged profile goes to this file. The profile-guided build
 #                   reads cmd/gatehouse/default.pgo:
 #                   PGO_OUT=cmd/gatehouse/default.pgo bench/run.sh plain tls_reencrypt h2c large
+#   TRACE_OUT       directory: every Gatehouse run writes its runtime execution
+#                   trace there (-trace; SCENARIO.ROUND.trace, for go tool trace)
 #
 # Parity: HAProxy runs with `nbthread 1` (in the config), Gatehouse with
 # GOMAXPROCS=1; both are pinned to PROXY_CPU with taskset while the backend
@@ -102,6 +104,12 @@ gatehouse_args() {
 	EXTRA_ARGS=()
 	if [ -n "${PGO_OUT:-}" ] && [ "$1" = gatehouse ]; then
 		EXTRA_ARGS=(-cpuprofile "$WORK/pgo/$2.$3.pprof")
+	fi
+	# TRACE_OUT=DIR: Gatehouse's runtime execution trace of each round,
+	# DIR/SCENARIO.ROUND.trace (go tool trace; it costs CPU: not for figures).
+	if [ -n "${TRACE_OUT:-}" ] && [ "$1" = gatehouse ]; then
+		mkdir -p "$TRACE_OUT"
+		EXTRA_ARGS+=(-trace "$TRACE_OUT/$2.$3.trace")
 	fi
 }
 
