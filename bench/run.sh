@@ -27,6 +27,10 @@
 #                   merged profile goes to this file. The profile-guided build
 #                   reads cmd/gatehouse/default.pgo:
 #                   PGO_OUT=cmd/gatehouse/default.pgo bench/run.sh plain tls_reencrypt h2c large
+#   LAT_SLOW        fixed_rate*: loadgen also writes each request slower than this
+#                   (e.g. 2ms) with its start on CLOCK_MONOTONIC, to line up with
+#                   perf record -k CLOCK_MONOTONIC and TRACE_OUT (KEEP=1 keeps them:
+#                   WORK/results/SCENARIO.samples.ROUND.TARGET.slow)
 #   TRACE_OUT       directory: every Gatehouse run writes its runtime execution
 #                   trace there (-trace; SCENARIO.ROUND.trace, for go tool trace)
 #
@@ -822,7 +826,7 @@ round_fixed_rate() { # SCENARIO ROUND
 	done
 	tool="$(bench_tool loadgen)"
 	out="$(pin_load "$tool" -proto "$LAT_PROTO" -addr "$targets" -rate "$LAT_RATE" -c "$LAT_CONNS" -d "$LAT_DURATION" -warmup "$WARMUP" \
-		-slice "$LAT_SLICE" -settle "$LAT_SETTLE" -samples "$WORK/results/$s.samples.$r" 2>"$WORK/lat.$r.err")" ||
+		-slice "$LAT_SLICE" -settle "$LAT_SETTLE" -samples "$WORK/results/$s.samples.$r" ${LAT_SLOW:+-slow "$LAT_SLOW"} 2>"$WORK/lat.$r.err")" ||
 		die "loadgen failed: $(cat "$WORK/lat.$r.err")"
 	for label in direct haproxy gatehouse; do
 		line="$(grep "^target=$label " <<<"$out")" || die "loadgen printed nothing for $label: $out"

@@ -31,6 +31,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
@@ -44,6 +45,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/bench/tools/internal/h2cli"
+	"golang.org/x/sys/unix"
 )
 
 type target struct{ name, addr string }
@@ -69,6 +71,8 @@ type schedule struct {
 	start, measureFrom, end time.Time
 	slice, settle           time.Duration
 	targets                 int
+	slow                    time.Duration // -slow
+	startMono               int64         // start on CLOCK_MONOTONIC, ns (with -slow)
 }
 
 // owner rotates the targets by one position per block of n slices: over n
@@ -85,7 +89,8 @@ func (s *schedule) recorded(t, sliceStart time.Time) bool {
 
 type result struct {
 	lat        []int64
-	sent, errs int // sent: requests intended within the measured window
+	slow       []slowRequest // over -slow, when set
+	sent, errs int           // sent: requests intended within the measured window
 	err        error
 }
 
@@ -100,6 +105,7 @@ func main() {
 	slice := flag.Duration("slice", 500*time.Millisecond, "with several targets: how long each has the load before the next")
 	settle := flag.Duration("settle", 50*time.Millisecond, "with several targets: unrecorded start of each slice")
 	samples := flag.String("samples", "", "also write each target's recorded latencies (ns, one per line) to PREFIX.NAME")
+	slow := flag.Duration("slow", 0, "with -samples: also write each recorded request slower than this to PREFIX.NAME.slow (its intended start on CLOCK_MONOTONIC in ns, and its latency in ns), to line it up with perf record -k CLOCK_MONOTONIC or a Go execution trace")
 	pool := flag.String("pool", "", "send nothing: read latencies (ns, one per line) from stdin and print NAME's percentiles")
 	proto := flag.String("proto", "h1", "h1 (HTTP/1.1), h2c (HTTP/2 prior knowledge) or h2 (HTTP/2 over TLS, ALPN h2)")
 	flag.Parse()
@@ -165,6 +171,15 @@ func main() {
 		}
 	}
 	sch.start = time.Now().Add(50 * time.Millisecond)
+	sch.slow = *slow
+	if *slow > 0 {
+		var ts unix.Timespec
+		if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen: clock_gettime:", err)
+			os.Exit(1)
+		}
+		sch.startMono = ts.Nano() + int64(sch.start.Sub(time.Now()))
+	}
 	sch.measureFrom = sch.start.Add(*warm)
 	sch.end = sch.measureFrom.Add(*dur * time.Duration(n))
 
@@ -244,7 +259,11 @@ func run(sch *schedule, target int, dial func() (conn, error), c conn, offset, i
 			continue
 		}
 		if sch.recorded(intended, sliceStart) {
-			r.lat = append(r.lat, int64(time.Since(intended)))
+			lat := time.Since(intended)
+			r.lat = append(r.lat, int64(lat))
+			if sch.slow > 0 && lat > sch.slow {
+				r.slow = append(r.slow, slowRequest{sch.startMono + int64(intended.Sub(sch.start)), int64(lat)})
+			}
 		}
 	}
 }
@@ -277,6 +296,16 @@ func report(name string, results []result, dur time.Duration, prefix string) boo
 			fmt.Fprintf(os.Stderr, "loadgen: %s: %v\n", name, err)
 			return false
 		}
+		var slow []slowRequest
+		for _, r := range results {
+			slow = append(slow, r.slow...)
+		}
+		if len(slow) > 0 {
+			if err := writeSlow(prefix+"."+name+".slow", slow); err != nil {
+				fmt.Fprintf(os.Stderr, "loadgen: %s: %v\n", name, err)
+				return false
+			}
+		}
 	}
 	return true
 }
@@ -302,6 +331,27 @@ func writeSamples(path string, lat []int64) error {
 	for _, v := range lat {
 		w.WriteString(strconv.FormatInt(v, 10))
 		w.WriteByte('\n')
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// slowRequest is a recorded request over -slow: when it was due
+// (CLOCK_MONOTONIC ns) and how long it took.
+type slowRequest struct{ at, lat int64 }
+
+func writeSlow(path string, slow []slowRequest) error {
+	slices.SortFunc(slow, func(a, b slowRequest) int { return cmp.Compare(a.at, b.at) })
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	for _, r := range slow {
+		fmt.Fprintf(w, "%d %d\n", r.at, r.lat)
 	}
 	if err := w.Flush(); err != nil {
 		f.Close()

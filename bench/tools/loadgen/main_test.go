@@ -73,3 +73,21 @@ func TestPoolRejectsWhatIsNotASample(t *testing.T) {
 		t.Errorf("error %v does not name line 2", err)
 	}
 }
+
+// The slow requests of all connections are written in start order, one
+// "START_NS LATENCY_NS" line each, whatever order the connections
+// recorded them in.
+func TestSlowRequestsInStartOrder(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.slow")
+	slow := []slowRequest{{at: 3000, lat: 2_500_000}, {at: 1000, lat: 4_000_000}, {at: 2000, lat: 3_000_000}}
+	if err := writeSlow(path, slow); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "1000 4000000\n2000 3000000\n3000 2500000\n"; string(b) != want {
+		t.Fatalf("slow file = %q, want %q", b, want)
+	}
+}
