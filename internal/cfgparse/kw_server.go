@@ -178,7 +178,7 @@ func serverOptions() []serverOption {
 		}),
 		boolOpt("check-send-proxy", "Send the PROXY header on health checks too.", func(s *config.Server) { s.CheckSendProxy = true }),
 		intOpt("max-reuse", "Maximum requests sent over one server connection (-1: unlimited).", -1, 1<<30, func(s *config.Server) *int { return &s.MaxReuse }),
-		strOpt("pool-purge-delay", "pool-purge-delay <delay>", "Every <delay> (default 5s) half of the idle connections beyond what the last period needed are closed, as HAProxy's purge does, and no connection stays idle longer; 0 keeps no idle connection.", func(s *config.Server, v string) error {
+		strOpt("pool-purge-delay", "pool-purge-delay <delay>", "Every <delay> (default 5s) half of the idle connections beyond what was needed lately are closed, as HAProxy's purge does; as in HAProxy, an idle connection has no age limit of its own, so those a burst needed stay for the next one while the need lasts; 0 keeps no idle connection.", func(s *config.Server, v string) error {
 			d, err := parseDuration(v)
 			if err != nil {
 				return fmt.Errorf("'pool-purge-delay': %v", err)

@@ -605,8 +605,8 @@ type Server struct {
 	MaxReuse       int
 	PoolMaxConn    int
 	// PoolPurgeDelay ("pool-purge-delay"): how often the idle pool is
-	// purged, and how long a connection may idle in it; 0 keeps none;
-	// nil: 5s, HAProxy's default.
+	// purged (an idle connection has no age limit of its own); 0 keeps
+	// none; nil: 5s, HAProxy's default.
 	PoolPurgeDelay *time.Duration `json:",omitempty"`
 	// PoolLowConn ("pool-low-conn"): idle connections kept beyond the
 	// estimate of what is needed.

@@ -59,10 +59,13 @@ func startCountingBackend(t *testing.T) *countingBackend {
 // connection left idle by a client that went away serves the next client
 // ("http-reuse always"), unless the server has "pool-purge-delay 0", which
 // keeps no idle connection: it is closed, and the next client's request
-// opens a new one.
+// opens a new one. An idle connection has no age limit: with
+// "pool-purge-delay 200ms" it is still reused 250 ms later, since the purge
+// only closes what exceeds the recent need (it would go at the third
+// period, 600 ms).
 func TestPoolPurgeDelayAsHAProxy(t *testing.T) {
 	for _, name := range []string{"haproxy", "gatehouse"} {
-		for _, opt := range []string{"", "pool-purge-delay 0"} {
+		for _, opt := range []string{"", "pool-purge-delay 0", "pool-purge-delay 200ms"} {
 			t.Run(fmt.Sprintf("%s/%q", name, opt), func(t *testing.T) {
 				be := startCountingBackend(t)
 				port, statsPort := testenv.FreePort(t), testenv.FreePort(t)
@@ -97,11 +100,14 @@ listen stats
 					t.Fatalf("first client: %d", st)
 				}
 				a.c.Close()
-				if opt == "" {
+				if opt != "pool-purge-delay 0" {
 					testenv.Eventually(t, 20*time.Second, func() bool {
 						csv := httpGetBody(t, fmt.Sprintf("http://127.0.0.1:%d/stats;csv", statsPort))
 						return csvRow(t, csv, "be", "s1")["idle_conn_cur"] == "1"
 					}, "the server connection never went idle")
+					if opt != "" {
+						time.Sleep(250 * time.Millisecond) // idle for longer than the purge delay
+					}
 				} else {
 					testenv.Eventually(t, 20*time.Second, func() bool { return be.closed.Load() == 1 },
 						"the server connection was not closed once its client left")
@@ -112,7 +118,7 @@ listen stats
 					t.Fatalf("second client: %d", st)
 				}
 				want := int64(1)
-				if opt != "" {
+				if opt == "pool-purge-delay 0" {
 					want = 2
 				}
 				if n := be.accepted.Load(); n != want {

@@ -238,7 +238,7 @@ func (t *Txn) giveBack(srv *Server, uc *upConn, keep bool) {
 		uc.close() // the session holds as many private connections as it may
 		return
 	}
-	srv.Pool().PutAt(uc.c, t.clk.now())
+	srv.Pool().Put(uc.c)
 }
 
 // copyDechunked sends a chunked body's data raw (for HTTP/1.0 clients),

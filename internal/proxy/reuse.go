@@ -18,20 +18,19 @@ const retrySafe = RetryConnFailure | RetryEmptyResponse | RetryResponseTimeout
 // a session's first when it is the first of an HTTP/1 client connection
 // (HAProxy marks every HTTP/2 stream as not first).
 func (t *Txn) takeIdle(p *upstream.Pool, key upstream.PoolKey, probe bool) *upstream.Conn {
-	now := t.clk.now()
 	mode := t.be.Reuse
 	// never: key.Owner limits the search to the session's own connections.
 	if mode == config.ReuseNever || t.down != nil || t.acl.NotFirst || t.be.RetryOn&retrySafe == retrySafe {
-		return p.TakeAt(key, probe, now)
+		return p.Take(key, probe)
 	}
 	switch mode {
 	case config.ReuseAggressive:
-		return p.TakeProvenAt(key, probe, now)
+		return p.TakeProven(key, probe)
 	case config.ReuseAlways:
-		if c := p.TakeProvenAt(key, probe, now); c != nil {
+		if c := p.TakeProven(key, probe); c != nil {
 			return c
 		}
-		return p.TakeAt(key, probe, now)
+		return p.Take(key, probe)
 	}
 	return nil // safe: the first request goes over a connection of its own
 }

@@ -10,7 +10,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gatehouse/gatehouse/internal/clock"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/counters"
 	"github.com/gatehouse/gatehouse/internal/ratelimit"
@@ -45,8 +44,7 @@ type Conn struct {
 	// ClientRandom and ServerRandom are the TLS handshake's randoms
 	// (ssl_bc_*_random).
 	ClientRandom, ServerRandom []byte
-	Reused                     int   // times taken from the pool
-	idleSince                  int64 // clock.Mono when it was last put in the pool
+	Reused                     int // times taken from the pool
 	// Codec is the proxy's reader/writer state for this connection; the
 	// pool keeps it as is (release big buffers before Put).
 	Codec any
@@ -181,24 +179,29 @@ type PoolOptions struct {
 	// MaxReuse is "max-reuse": how many times a connection may be taken
 	// from the pool; < 0 unlimited.
 	MaxReuse int
-	// IdleTimeout closes connections idle for longer; 0 keeps them until
-	// the server closes them. It is also the purge period.
+	// IdleTimeout is the purge period (pool-purge-delay): while idle
+	// connections exist, every period closes half of those beyond what
+	// was needed lately. As in HAProxy, an idle connection has no age
+	// limit of its own: one kept for the peak a burst needed is there for
+	// the next burst instead of being dialed again (bench/profile.md, the
+	// fixed-rate tail after a stall); one the server closed is found by
+	// the liveness probe or the retry. 0 means no purge.
 	IdleTimeout time.Duration
 	// LowConn is "pool-low-conn": idle connections kept beyond the
 	// estimate of what is needed (srv_add_to_idle_list's low_idle_conns).
 	LowConn int
 }
 
-// DefaultIdleTimeout is how long idle connections are kept by default
-// (HAProxy's pool-purge-delay default).
+// DefaultIdleTimeout is the purge period by default (HAProxy's
+// pool-purge-delay default).
 const DefaultIdleTimeout = 5 * time.Second
 
 // PoolOptionsFor reads pool-max-conn, max-reuse, pool-purge-delay and
 // pool-low-conn from cs. The model cannot tell "unset" from 0 for the
 // first two, so 0 reads as unset (unlimited, HAProxy's default) and
-// negative values as unlimited. pool-purge-delay is the idle timeout and
-// the purge period (DefaultIdleTimeout when unset); 0 keeps no idle
-// connection, as HAProxy's srv_add_to_idle_list keeps none then.
+// negative values as unlimited. pool-purge-delay is the purge period
+// (DefaultIdleTimeout when unset); 0 keeps no idle connection, as
+// HAProxy's srv_add_to_idle_list keeps none then.
 func PoolOptionsFor(cs *config.Server) PoolOptions {
 	o := PoolOptions{MaxIdle: -1, MaxReuse: -1, IdleTimeout: DefaultIdleTimeout, LowConn: cs.PoolLowConn}
 	if cs.PoolMaxConn > 0 {
@@ -230,16 +233,15 @@ type Pool struct {
 	// HAProxy's are).
 	used, maxUsed, estNeed atomic.Int64
 
-	mu        sync.Mutex
-	byKey     map[PoolKey]*Conn // head (most recent) of each key's list
-	oldest    *Conn
-	newest    *Conn
-	n         int
-	safe      int   // idle connections that have been reused
-	lastPurge int64 // clock.Mono of the last purge
-	timer     *time.Timer
-	armed     bool
-	closed    bool
+	mu     sync.Mutex
+	byKey  map[PoolKey]*Conn // head (most recent) of each key's list
+	oldest *Conn
+	newest *Conn
+	n      int
+	safe   int // idle connections that have been reused
+	timer  *time.Timer
+	armed  bool
+	closed bool
 
 	// plain is the zero key's head, kept out of byKey: a server without
 	// TLS, source address or owner has only that key, and hashing it
@@ -307,28 +309,20 @@ func (p *Pool) IdleCounts() (unsafe, safe int) {
 }
 
 // Get returns the most recently used live idle connection for key, or nil.
-// Dead or expired connections met on the way are closed.
+// Dead connections met on the way are closed.
 func (p *Pool) Get(key PoolKey) *Conn { return p.Take(key, true) }
 
 // Take is Get with the liveness probe optional: a caller that can replay
 // its request on a fresh connection when a reused one turns out closed
 // (idempotent requests) skips the probe's syscall, as HAProxy does.
-func (p *Pool) Take(key PoolKey, probe bool) *Conn { return p.TakeAt(key, probe, clock.Mono()) }
+func (p *Pool) Take(key PoolKey, probe bool) *Conn { return p.take(key, probe, false) }
 
-// TakeAt is Take with the caller's clock reading (clock.Mono), which
-// decides whether an idle connection has expired.
-func (p *Pool) TakeAt(key PoolKey, probe bool, now int64) *Conn {
-	return p.take(key, probe, now, false)
-}
-
-// TakeProvenAt is TakeAt limited to connections that have already been
+// TakeProven is Take limited to connections that have already been
 // reused (carried more than one request): HAProxy's "safe" idle list, the
 // only one "http-reuse aggressive" lets a session's first request take.
-func (p *Pool) TakeProvenAt(key PoolKey, probe bool, now int64) *Conn {
-	return p.take(key, probe, now, true)
-}
+func (p *Pool) TakeProven(key PoolKey, probe bool) *Conn { return p.take(key, probe, true) }
 
-func (p *Pool) take(key PoolKey, probe bool, now int64, provenOnly bool) *Conn {
+func (p *Pool) take(key PoolKey, probe bool, provenOnly bool) *Conn {
 	for {
 		p.mu.Lock()
 		c := p.head(key)
@@ -341,8 +335,7 @@ func (p *Pool) take(key PoolKey, probe bool, now int64, provenOnly bool) *Conn {
 		}
 		p.unlink(c)
 		p.mu.Unlock()
-		expired := p.opts.IdleTimeout > 0 && now-c.idleSince >= int64(p.opts.IdleTimeout)
-		if expired || (probe && !c.Alive()) {
+		if probe && !c.Alive() {
 			c.Close()
 			continue
 		}
@@ -382,11 +375,7 @@ func (p *Pool) CloseKey(key PoolKey) {
 // Put returns a connection after a complete exchange. It is closed
 // instead when reuse is exhausted, the pool keeps none or is closed; when
 // the pool is full the oldest idle connection makes room.
-func (p *Pool) Put(c *Conn) { p.PutAt(c, clock.Mono()) }
-
-// PutAt is Put with the caller's clock reading (clock.Mono): the moment
-// the connection's idle time counts from.
-func (p *Pool) PutAt(c *Conn, now int64) {
+func (p *Pool) Put(c *Conn) {
 	if c == nil {
 		return
 	}
@@ -394,7 +383,6 @@ func (p *Pool) PutAt(c *Conn, now int64) {
 		c.Close()
 		return
 	}
-	c.idleSince = now
 	var victim *Conn
 	p.mu.Lock()
 	if p.closed || c.idleListed || !p.wanted(c) {
@@ -495,22 +483,14 @@ func (p *Pool) Close() {
 	p.CloseIdle()
 }
 
-// sweep is the janitor: it closes connections idle past the timeout and
-// re-arms the timer for the next one to expire.
+// sweep is HAProxy's srv_cleanup_idle_conns for this server: a purge every
+// IdleTimeout for as long as idle connections remain.
 func (p *Pool) sweep() {
-	now := clock.Mono()
 	var list []*Conn
 	p.mu.Lock()
-	for c := p.oldest; c != nil && now-c.idleSince >= int64(p.opts.IdleTimeout); c = p.oldest {
-		p.unlink(c)
-		list = append(list, c)
-	}
-	if now-p.lastPurge >= int64(p.opts.IdleTimeout) {
-		p.lastPurge = now
-		list = p.purge(list)
-	}
+	list = p.purge(list)
 	if p.oldest != nil && !p.closed {
-		p.timer.Reset(p.opts.IdleTimeout - time.Duration(now-p.oldest.idleSince))
+		p.timer.Reset(p.opts.IdleTimeout)
 	} else {
 		p.armed = false
 	}

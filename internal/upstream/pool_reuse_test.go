@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// TestPoolProvenAndPrivate: TakeProvenAt only takes connections already
+// TestPoolProvenAndPrivate: TakeProven only takes connections already
 // reused (http-reuse aggressive's first requests), IdleCounts splits the
 // shared idle ones as HAProxy's idle_conn_cur and safe_conn_cur and leaves
 // private ones out, CloseKey closes a session's private connections.
@@ -21,11 +21,11 @@ func TestPoolProvenAndPrivate(t *testing.T) {
 	if u, s := pool.IdleCounts(); u != 1 || s != 1 {
 		t.Fatalf("IdleCounts = %d unsafe, %d safe; want 1, 1", u, s)
 	}
-	if got := pool.TakeProvenAt(k, true, time.Now().UnixNano()); got != proven {
-		t.Fatalf("TakeProvenAt took %p, want the reused one %p (fresh %p)", got, proven, fresh)
+	if got := pool.TakeProven(k, true); got != proven {
+		t.Fatalf("TakeProven took %p, want the reused one %p (fresh %p)", got, proven, fresh)
 	}
-	if got := pool.TakeProvenAt(k, true, time.Now().UnixNano()); got != nil {
-		t.Fatalf("TakeProvenAt took %p, a connection never reused", got)
+	if got := pool.TakeProven(k, true); got != nil {
+		t.Fatalf("TakeProven took %p, a connection never reused", got)
 	}
 	if got := pool.Get(k); got != fresh {
 		t.Fatalf("Get = %p, want %p", got, fresh)
@@ -136,4 +136,73 @@ func TestPoolKeepsWhatWasNeeded(t *testing.T) {
 			t.Fatalf("second purge closed %d (idle now %d); want 2 of the 4 beyond the estimate", len(closed), pool.Len())
 		}
 	})
+}
+
+// TestPoolIdleHasNoAgeLimit: as in HAProxy (srv_cleanup_idle_conns, and no
+// idle timeout on a server-side H1 connection), an idle connection is not
+// closed for its age: the purge every pool-purge-delay closes half of what
+// exceeds the recent need, so the connections a burst needed are there for
+// the next burst, and a pool nobody uses drains over a few periods.
+func TestPoolIdleHasNoAgeLimit(t *testing.T) {
+	p := newPeer(t)
+	k := PoolKey{SNI: "a.example"}
+	// The timer never fires here: each sweep is one purge period.
+	pool := NewPool(PoolOptions{MaxIdle: -1, MaxReuse: -1, IdleTimeout: time.Hour}, nil)
+	var cs []*Conn
+	for range 4 {
+		c, _ := p.dialIn(t, pool, k)
+		cs = append(cs, c)
+	}
+	for _, c := range cs {
+		pool.Put(c)
+	}
+	// Period 1: the peak was 4, nothing exceeds it. Period 2: the
+	// estimate is still 4 (halfway from 4 to the peak of 4).
+	for period := 1; period <= 2; period++ {
+		pool.sweep()
+		if n := pool.Len(); n != 4 {
+			t.Fatalf("after purge period %d: %d idle, want all 4 (needed lately, whatever their age)", period, n)
+		}
+	}
+	if c := pool.Take(k, true); c == nil {
+		t.Fatal("an idle connection older than pool-purge-delay was not reused")
+	} else {
+		pool.Put(c)
+	}
+	// Unused from now on: the estimate halves each period and half of
+	// the excess closes, down to none.
+	last := pool.Len()
+	for period := 3; pool.Len() > 0; period++ {
+		if period > 20 {
+			t.Fatalf("%d idle connections left after %d unused periods", pool.Len(), period)
+		}
+		pool.sweep()
+		if n := pool.Len(); n > last {
+			t.Fatalf("period %d: idle grew from %d to %d", period, last, n)
+		}
+		last = pool.Len()
+	}
+}
+
+// TestPoolReusesPastPurgeDelay: a connection idle for longer than
+// pool-purge-delay is reused while it was needed lately; a pool that
+// closed idle connections by age would have none left. Draining 16
+// needed connections takes about eight periods (400 ms here), so a
+// slow machine oversleeping the 60 ms wait cannot empty the pool.
+func TestPoolReusesPastPurgeDelay(t *testing.T) {
+	p := newPeer(t)
+	k := PoolKey{SNI: "a.example"}
+	pool := NewPool(PoolOptions{MaxIdle: -1, MaxReuse: -1, IdleTimeout: 50 * time.Millisecond}, nil)
+	var cs []*Conn
+	for range 16 {
+		c, _ := p.dialIn(t, pool, k)
+		cs = append(cs, c)
+	}
+	for _, c := range cs {
+		pool.Put(c)
+	}
+	time.Sleep(60 * time.Millisecond) // older than the purge delay
+	if c := pool.Take(k, true); c == nil {
+		t.Fatalf("no idle connection reused after the purge delay (%d idle)", pool.Len())
+	}
 }

@@ -193,21 +193,15 @@ func TestPoolLimits(t *testing.T) {
 			}
 		}
 	})
-	t.Run("idle timeout janitor", func(t *testing.T) {
-		pool := NewPool(PoolOptions{MaxIdle: -1, MaxReuse: -1, IdleTimeout: 30 * time.Millisecond}, nil)
+	t.Run("purge timer drains an unused pool", func(t *testing.T) {
+		pool := NewPool(PoolOptions{MaxIdle: -1, MaxReuse: -1, IdleTimeout: 10 * time.Millisecond}, nil)
 		// Both in use at once, so the pool wants both back idle.
 		c1, _ := p.dialIn(t, pool, k)
 		c2, _ := p.dialIn(t, pool, PoolKey{SNI: "other"})
 		pool.Put(c1)
-		time.Sleep(15 * time.Millisecond)
 		pool.Put(c2)
-		waitFor(t, "c1 purged", func() bool { return pool.Len() == 1 })
-		if pool.Get(PoolKey{SNI: "other"}) != c2 && pool.Len() != 0 {
-			t.Fatal("c2 purged with c1")
-		}
-		pool.Put(c2)
-		waitFor(t, "pool emptied", func() bool { return pool.Len() == 0 })
-		// The janitor re-arms for later conns.
+		waitFor(t, "pool drained by the purge", func() bool { return pool.Len() == 0 })
+		// The timer re-arms for later connections.
 		c3, _ := p.dialIn(t, pool, k)
 		pool.Put(c3)
 		waitFor(t, "c3 purged", func() bool { return pool.Len() == 0 })
