@@ -194,7 +194,10 @@ func (w *Writer) WriteRequestHead(req *httpmsg.Request) error {
 }
 
 // WriteResponseHead buffers "HTTP/1.1 code reason" (resp.Reason, or the
-// standard phrase when empty), then resp.Header in order.
+// standard phrase when empty), then resp.Header in order. An HTTP/1.0
+// response (Major 1, Minor 0: a 1.0 server's) keeps "HTTP/1.0", as
+// HAProxy relays the server's version: its framing and Connection
+// defaults are those of 1.0.
 func (w *Writer) WriteResponseHead(resp *httpmsg.Response) error {
 	if w.err != nil {
 		return w.err
@@ -211,7 +214,11 @@ func (w *Writer) WriteResponseHead(resp *httpmsg.Response) error {
 	}
 	w.avail()
 	b := w.buf
-	b = append(b, "HTTP/1.1 "...)
+	if resp.Major == 1 && resp.Minor == 0 {
+		b = append(b, "HTTP/1.0 "...)
+	} else {
+		b = append(b, "HTTP/1.1 "...)
+	}
 	b = strconv.AppendInt(b, int64(resp.Status), 10)
 	b = append(b, ' ')
 	b = append(b, reason...)

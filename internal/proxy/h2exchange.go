@@ -400,11 +400,7 @@ func (t *Txn) relayH2ToH1(body io.Reader) (n int64, rerr, werr error) {
 			resp.Header.Add("Transfer-Encoding", "chunked")
 		}
 	}
-	if t.closeAfter {
-		resp.Header.Add("Connection", "close")
-	} else if client10 {
-		resp.Header.Add("Connection", "keep-alive")
-	}
+	addConnection(&resp.Header, t.closeAfter, client10, false)
 	bw := s.bw
 	before := s.out.n
 	defer func() { t.bytesOut += s.out.n - before }()

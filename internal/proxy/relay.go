@@ -80,21 +80,21 @@ func (t *Txn) relayResponse(srv *Server, uc *upConn) bool {
 	// Framing towards the client: chunked stays chunked for HTTP/1.1; a
 	// body delimited by the server's close is chunked so the client
 	// connection survives; HTTP/1.0 clients get the raw body ended by close.
+	// An HTTP/1.0 answer keeps its version on the status line (HAProxy's
+	// h1_format_htx_stline), and a 1.0 message cannot be chunked: its
+	// close-delimited body closes the client connection too.
 	client10 := t.Req.Major == 1 && t.Req.Minor == 0
+	resp10 := resp.Major == 1 && resp.Minor == 0
 	untilClose := resp.ContentLength < 0 && !resp.Chunked && !resp.NoBody
 	switch {
-	case client10 && (resp.Chunked || untilClose):
+	case (client10 || resp10) && untilClose, client10 && resp.Chunked:
 		t.closeAfter = true
 	case resp.Chunked || untilClose || compressed:
 		resp.Header = append(resp.Header, httpmsg.Header{Name: "Transfer-Encoding", Value: "chunked"})
 	}
 	// A stop, or a reload that dropped this bind, since the request began.
 	t.closeAfter = t.closeAfter || t.sess.lst.retiring()
-	if t.closeAfter {
-		resp.Header.Add("Connection", "close")
-	} else if client10 {
-		resp.Header.Add("Connection", "keep-alive")
-	}
+	addConnection(&resp.Header, t.closeAfter, client10, resp10)
 	t.countStatus(srv)
 
 	cw := t.sess.bw
@@ -119,7 +119,7 @@ func (t *Txn) relayResponse(srv *Server, uc *upConn) bool {
 	// "option http-no-delay" (frontend or backend) asks for every byte
 	// at once, as HAProxy then never holds data back (no MSG_MORE).
 	flush := fe.NoDelay || be.NoDelay || resp.ContentLength < 0 || resp.ContentLength > int64(fe.Limits.BufSize)
-	opt := http1.CopyOptions{Flush: flush, Chunk: untilClose && !client10}
+	opt := http1.CopyOptions{Flush: flush, Chunk: untilClose && !client10 && !resp10}
 	var rerr, werr error
 	if compressed {
 		// HTTP/1.1 only (the decision excludes 1.0): chunked, ended by
@@ -130,7 +130,7 @@ func (t *Txn) relayResponse(srv *Server, uc *upConn) bool {
 			werr = cw.WriteLastChunk(body.Trailer())
 		}
 	} else if t.cache.store != nil {
-		rerr, werr = t.cacheRelayH1(cw, uc.br.Body(http1.ResponseFraming(resp)), (resp.Chunked || untilClose) && !client10, flush)
+		rerr, werr = t.cacheRelayH1(cw, uc.br.Body(http1.ResponseFraming(resp)), resp.Chunked && !client10 || untilClose && !client10 && !resp10, flush)
 	} else if client10 && resp.Chunked {
 		_, rerr, werr = copyDechunked(cw, uc.br.Body(http1.ResponseFraming(resp)))
 	} else {
@@ -291,4 +291,18 @@ func (t *Txn) badSwitch(srv *Server, uc *upConn) bool {
 	uc.close()
 	srv.Observe(upstream.OutcomeHTTPInvalid, 0)
 	return t.failAnswer(failInvalid)
+}
+
+// addConnection adds the Connection value HAProxy's H1 mux writes to the
+// client (h1_update_res_conn_value), named in lower case as HAProxy
+// writes it: "close" only on an HTTP/1.1 answer (a 1.0 one closes by
+// default), "keep-alive" when the answer or the request is HTTP/1.0 (their
+// default is to close).
+func addConnection(h *httpmsg.Headers, closing, client10, resp10 bool) {
+	switch {
+	case closing && !resp10:
+		h.Add("connection", "close")
+	case !closing && (client10 || resp10):
+		h.Add("connection", "keep-alive")
+	}
 }

@@ -237,9 +237,9 @@ func (t *Txn) sendReply() bool {
 		if !resp.Header.Has("Cache-Control") && r.Status >= 400 && !r.AsIs {
 			resp.Header = append(resp.Header, httpmsg.Header{Name: "Cache-Control", Value: "no-cache"})
 		}
-		if t.closeAfter {
-			resp.Header = append(resp.Header, httpmsg.Header{Name: "Connection", Value: "close"})
-		}
+		// HTTP/1.1 on the status line whatever the request's version, as
+		// HAProxy's own answers; a kept HTTP/1.0 connection says so.
+		addConnection(&resp.Header, t.closeAfter, t.Req.Major == 1 && t.Req.Minor == 0, false)
 		_ = bw.WriteResponseHead(&resp)
 		if t.Req.Method != "HEAD" {
 			_, _ = bw.Write(r.Body)
