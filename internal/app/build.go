@@ -769,6 +769,7 @@ func (b *builder) frontendLog(p *config.Proxy, fe *proxy.Frontend) error {
 		if fe.LogFormatSD, err = b.format(p.LogFormatSD, p.Pos); err != nil {
 			return err
 		}
+		fe.LogFormatSD = fe.LogFormatSD.WithLineLen(maxLogLen(b.cfg))
 	}
 	return nil
 }
@@ -862,7 +863,8 @@ func (b *builder) accessLog(p *config.Proxy, src string) (*logging.Logger, *logg
 	if err != nil {
 		return nil, nil, err
 	}
-	return l, f, nil
+	// Built in HAProxy's max_syslog_len buffer: fields cut as it cuts them.
+	return l, f.WithLineLen(maxLogLen(b.cfg)), nil
 }
 
 // fullConn is the backend's fullconn, or HAProxy's default for it: 10% of

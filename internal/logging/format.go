@@ -24,6 +24,9 @@ type ExprCompiler func(src string, pos config.Pos) (Sampler, error)
 type Format struct {
 	src   string
 	nodes []node
+	// lineLen bounds a log line as HAProxy's buffer of that size does
+	// (linecut.go); 0: unbounded.
+	lineLen int
 }
 
 type node struct {
@@ -227,6 +230,9 @@ func applyFlags(o opt, list string) (opt, string) {
 // Append writes the log line for c to dst and returns the extended slice.
 // It does not allocate once dst has grown to the line's size.
 func (f *Format) Append(dst []byte, c *Context) []byte {
+	if f.lineLen > 0 {
+		return f.appendBounded(dst, c)
+	}
 	lastSpace := true
 	for i := range f.nodes {
 		n := &f.nodes[i]
