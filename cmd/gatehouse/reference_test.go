@@ -35,7 +35,9 @@ func TestFlags(t *testing.T) {
 		{[]string{"-x"}, 1, "flag provided but not defined"},
 		// An unwritable profile stops the start, before any listener opens.
 		{[]string{"-f", "/nonexistent.cfg", "-cpuprofile", "/nonexistent/dir/cpu.pprof"}, 1, "-cpuprofile: open /nonexistent/dir/cpu.pprof"},
-		{[]string{"-c", "-f", "/nonexistent.cfg", "-cpuprofile", "cpu.pprof"}, 1, "nothing to profile with -c"},
+		{[]string{"-c", "-f", "/nonexistent.cfg", "-cpuprofile", "cpu.pprof"}, 1, "nothing to record with -c"},
+		{[]string{"-f", "/nonexistent.cfg", "-trace", "/nonexistent/dir/run.trace"}, 1, "-trace: open /nonexistent/dir/run.trace"},
+		{[]string{"-c", "-f", "/nonexistent.cfg", "-trace", "run.trace"}, 1, "nothing to record with -c"},
 	}
 	for _, tc := range cases {
 		var out, errb bytes.Buffer
