@@ -65,6 +65,13 @@ func pageFor(status int) errorPage {
 // request.\n</body></html>\n"; otherwise body is sent as the HTML as is.
 // Header names are lower case, as HAProxy emits them.
 func AppendErrorResponse(dst []byte, status int, body string) []byte {
+	return AppendErrorResponseConn(dst, status, body, "close")
+}
+
+// AppendErrorResponseConn is AppendErrorResponse with conn as the
+// connection value, none when empty: HAProxy keeps the client connection
+// after its own error pages when the request allows it.
+func AppendErrorResponseConn(dst []byte, status int, body, conn string) []byte {
 	p := pageFor(status)
 	code := strconv.Itoa(status)
 	n := len(body)
@@ -78,7 +85,13 @@ func AppendErrorResponse(dst []byte, status int, body string) []byte {
 	dst = append(dst, p.reason...)
 	dst = append(dst, "\r\ncontent-length: "...)
 	dst = strconv.AppendInt(dst, int64(n), 10)
-	dst = append(dst, "\r\ncache-control: no-cache\r\ncontent-type: text/html\r\nconnection: close\r\n\r\n"...)
+	dst = append(dst, "\r\ncache-control: no-cache\r\ncontent-type: text/html\r\n"...)
+	if conn != "" {
+		dst = append(dst, "connection: "...)
+		dst = append(dst, conn...)
+		dst = append(dst, "\r\n"...)
+	}
+	dst = append(dst, "\r\n"...)
 	if body != "" {
 		return append(dst, body...)
 	}

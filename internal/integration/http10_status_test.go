@@ -20,7 +20,8 @@ import (
 // (return, redirect, deny, 503) whatever the request's version, and
 // Connection as h1_update_res_conn_value: "close" only on a 1.1 answer,
 // "keep-alive" on a kept connection when the answer or the request is
-// 1.0. A 1.0 answer delimited by the server's close is not chunked: the
+// 1.0; its built-in error pages (deny, no server) keep the connection
+// too. A 1.0 answer delimited by the server's close is not chunked: the
 // client connection closes too. The status line, the raw Connection
 // lines and whether a second request on the connection is answered must
 // be the same from both proxies.
@@ -36,14 +37,13 @@ func TestHTTP10StatusLineMatchesHAProxy(t *testing.T) {
 	}
 	type tc struct{ path, req string }
 	var cases []tc
-	for _, p := range []string{"/v11", "/v10", "/eof", "/ret", "/redir"} {
+	for _, p := range []string{"/v11", "/v10", "/eof", "/ret", "/redir", "/deny", "/none"} {
 		for _, r := range reqs {
 			cases = append(cases, tc{p, r})
 		}
 	}
-	// HAProxy's built-in error pages (deny, no server) to an HTTP/1.0
-	// client that does not keep the connection.
-	cases = append(cases, tc{"/deny", reqs[0]}, tc{"/none", reqs[0]})
+	// A built-in error page kept alive carries no body to a HEAD.
+	cases = append(cases, tc{"/deny", "HEAD %s HTTP/1.1\r\nHost: h\r\n\r\n"})
 
 	got := map[string][]string{}
 	for _, name := range []string{"haproxy", "gatehouse"} {
@@ -104,13 +104,14 @@ func statusExchange(t *testing.T, addr, rq string) string {
 	_ = c.SetDeadline(time.Now().Add(15 * time.Second))
 	br := bufio.NewReader(c)
 	io.WriteString(c, rq)
-	status, conn, err := readStatusAnswer(br)
+	head := strings.HasPrefix(rq, "HEAD ")
+	status, conn, err := readStatusAnswer(br, head)
 	if err != nil {
 		return fmt.Sprintf("%q %q, error: %v", status, conn, err)
 	}
 	second := "closed"
 	if _, err := io.WriteString(c, rq); err == nil {
-		if s, _, err := readStatusAnswer(br); err == nil {
+		if s, _, err := readStatusAnswer(br, head); err == nil {
 			second = "answered " + strconv.Quote(s)
 		}
 	}
@@ -118,8 +119,9 @@ func statusExchange(t *testing.T, addr, rq string) string {
 }
 
 // readStatusAnswer reads one answer (Content-Length, chunked, or until
-// close) and returns its status line and raw Connection lines.
-func readStatusAnswer(br *bufio.Reader) (status string, conn []string, err error) {
+// close; a head only for a HEAD) and returns its status line and raw
+// Connection lines.
+func readStatusAnswer(br *bufio.Reader, head bool) (status string, conn []string, err error) {
 	if status, err = br.ReadString('\n'); err != nil {
 		return "", nil, err
 	}
@@ -143,6 +145,7 @@ func readStatusAnswer(br *bufio.Reader) (status string, conn []string, err error
 		}
 	}
 	switch {
+	case head:
 	case chunked:
 		_, err = io.Copy(io.Discard, httputil.NewChunkedReader(br))
 		if err == nil {

@@ -299,10 +299,17 @@ func (t *Txn) badSwitch(srv *Server, uc *upConn) bool {
 // default), "keep-alive" when the answer or the request is HTTP/1.0 (their
 // default is to close).
 func addConnection(h *httpmsg.Headers, closing, client10, resp10 bool) {
+	if v := connValue(closing, client10, resp10); v != "" {
+		h.Add("connection", v)
+	}
+}
+
+func connValue(closing, client10, resp10 bool) string {
 	switch {
 	case closing && !resp10:
-		h.Add("connection", "close")
+		return "close"
 	case !closing && (client10 || resp10):
-		h.Add("connection", "keep-alive")
+		return "keep-alive"
 	}
+	return ""
 }

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"io"
 	"strconv"
 
@@ -218,12 +219,18 @@ func (t *Txn) sendReply() bool {
 	}
 	bw := s.bw
 	before := s.out.n
+	client10 := t.Req.Major == 1 && t.Req.Minor == 0
 	if len(r.Header) == 1 && r.Header[0].Name == rawMarker[0].Name {
 		_, _ = bw.Write(r.Body)
 		t.closeAfter = true
 	} else if r.Header == nil && r.Body == nil && r.Status >= 400 {
-		_, _ = bw.Write(http1.AppendErrorResponse(nil, r.Status, ""))
-		t.closeAfter = true
+		// The built-in page keeps the connection as HAProxy's own answers
+		// do, and as them sends no body to a HEAD.
+		page := http1.AppendErrorResponseConn(nil, r.Status, "", connValue(t.closeAfter, client10, false))
+		if t.Req.Method == "HEAD" {
+			page = page[:bytes.Index(page, []byte("\r\n\r\n"))+4]
+		}
+		_, _ = bw.Write(page)
 	} else {
 		var resp httpmsg.Response
 		resp.Status, resp.Reason = r.Status, r.Reason
@@ -239,7 +246,7 @@ func (t *Txn) sendReply() bool {
 		}
 		// HTTP/1.1 on the status line whatever the request's version, as
 		// HAProxy's own answers; a kept HTTP/1.0 connection says so.
-		addConnection(&resp.Header, t.closeAfter, t.Req.Major == 1 && t.Req.Minor == 0, false)
+		addConnection(&resp.Header, t.closeAfter, client10, false)
 		_ = bw.WriteResponseHead(&resp)
 		if t.Req.Method != "HEAD" {
 			_, _ = bw.Write(r.Body)
