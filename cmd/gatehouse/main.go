@@ -165,39 +165,31 @@ func takePIDLists(args []string, opt *options) ([]string, error) {
 // startTrace records the run's execution trace into path; stop ends it
 // and closes the file.
 func startTrace(path string) (stop func(io.Writer), err error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, err
-	}
-	if err := trace.Start(f); err != nil {
-		f.Close()
-		os.Remove(path)
-		return nil, err
-	}
-	return func(stderr io.Writer) {
-		trace.Stop()
-		if err := f.Close(); err != nil {
-			fmt.Fprintf(stderr, "gatehouse: -trace: %v\n", err)
-		}
-	}, nil
+	return startRecording(path, "-trace", trace.Start, trace.Stop)
 }
 
 // startCPUProfile profiles the whole run into path; stop writes the rest
 // and closes the file.
 func startCPUProfile(path string) (stop func(io.Writer), err error) {
+	return startRecording(path, "-cpuprofile", pprof.StartCPUProfile, pprof.StopCPUProfile)
+}
+
+// startRecording runs a runtime recorder (start, end) into a new file at
+// path; a recorder that cannot start leaves no file behind.
+func startRecording(path, flagName string, start func(io.Writer) error, end func()) (stop func(io.Writer), err error) {
 	f, err := os.Create(path)
 	if err != nil {
 		return nil, err
 	}
-	if err := pprof.StartCPUProfile(f); err != nil {
+	if err := start(f); err != nil {
 		f.Close()
 		os.Remove(path)
 		return nil, err
 	}
 	return func(stderr io.Writer) {
-		pprof.StopCPUProfile()
+		end()
 		if err := f.Close(); err != nil {
-			fmt.Fprintf(stderr, "gatehouse: -cpuprofile: %v\n", err)
+			fmt.Fprintf(stderr, "gatehouse: %s: %v\n", flagName, err)
 		}
 	}, nil
 }
